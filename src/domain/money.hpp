@@ -1,0 +1,60 @@
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/result.hpp"
+
+namespace costs::domain {
+
+// Money in nano-ECU (1e-9 ECU), exact. Sums of many amounts accumulate in __int128 and are
+// narrowed back with NarrowNanos.
+using Nanos = std::int64_t;
+using WideNanos = __int128;
+
+inline constexpr Nanos kNanosPerEcu = 1'000'000'000;
+
+// An exact decimal number: mantissa × 10^-scale, normalized (no trailing zeros in the
+// mantissa unless it is 0, in which case scale is 0). |mantissa| < 10^18, 0 <= scale <= 18.
+struct Decimal {
+  std::int64_t mantissa = 0;
+  int scale = 0;
+
+  friend bool operator==(const Decimal&, const Decimal&) = default;
+};
+
+// Parses decimal text exactly: JSON number syntax ("-12.5", "0.0913", "1e-3", "2E+2"), as
+// produced by a JSON string or a JSON number literal. No leading '+', no spaces, no hex,
+// no "Infinity"/"NaN". Fails (kInvalidData, message saying why) when the value has more than
+// 18 significant digits or more than 18 fractional digits once normalized.
+Result<Decimal> ParseDecimal(std::string_view text);
+
+// Canonical text of a decimal: "-0.0913", "2", "200" (no exponent, no trailing zeros).
+std::string FormatDecimal(const Decimal& d);
+
+// quantity × rate in nano-ECU, rounded half-even. Fails (kInvalidData) when the result does
+// not fit in int64 nano-ECU.
+Result<Nanos> MultiplyToNanos(const Decimal& quantity, const Decimal& rate);
+
+// Converts a decimal to nano-ECU exactly; fails (kInvalidData) if it has more than 9
+// fractional digits or does not fit.
+Result<Nanos> DecimalToNanos(const Decimal& d);
+
+// Rounds numerator / denominator half-even to an integer. REQUIRES: denominator > 0.
+WideNanos DivideHalfEven(WideNanos numerator, WideNanos denominator);
+
+// Narrows a wide sum; fails (kInvalidData) if it does not fit int64.
+Result<Nanos> NarrowNanos(WideNanos wide);
+
+// Largest text FormatNanos writes: "-9223372036.854775808".
+inline constexpr std::size_t kMaxNanosText = 21;
+
+// Writes nano-ECU as an exact ECU decimal, the way JSON output wants it: at most 9 fractional
+// digits, no trailing zeros, no exponent ("0.3", "-12", "0.000000001", "0"). Returns the end
+// of what was written. REQUIRES: out has room for kMaxNanosText chars.
+char* FormatNanos(Nanos nanos, char* out);
+std::string FormatNanos(Nanos nanos);
+
+}  // namespace costs::domain

@@ -1,0 +1,85 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "domain/money.hpp"
+#include "domain/time.hpp"
+
+namespace costs::domain {
+
+// Billing dimensions, as the spec's Dimension.type enum names them.
+enum class Dimension { kCapacity, kDataIn, kDataInternode, kDataOut, kStorageApi, kStorageBytes };
+inline constexpr int kDimensionCount = 6;
+
+std::string_view DimensionId(Dimension d);           // "capacity", "data_in", ...
+std::string_view DimensionDisplayName(Dimension d);  // "Capacity", "Data in", ...
+std::optional<Dimension> ParseDimension(std::string_view id);  // exact, lower case
+
+// Resource kinds, as the spec's kind enum names them.
+enum class ResourceKind { kElasticsearch, kKibana, kApm, kIntegrationsServer, kAppsearch, kEnterpriseSearch };
+std::string_view ResourceKindId(ResourceKind k);
+std::optional<ResourceKind> ParseResourceKind(std::string_view id);
+
+// One metered usage record, validated. It covers the half-open UTC period [start, end) and
+// costs cost_nanos = round_half_even(quantity × rate) nano-ECU.
+struct UsageRecord {
+  std::string id;  // idempotency key
+  std::string organization_id;
+  std::string deployment_id;
+  std::string deployment_name;  // defaults to deployment_id
+  Dimension dimension = Dimension::kCapacity;
+  std::optional<ResourceKind> kind;  // required for capacity
+  std::int64_t instance_count = 0;
+  std::string sku;
+  std::string name;
+  Instant start;
+  Instant end;
+  Decimal quantity;
+  std::string unit;
+  Decimal rate;
+  Nanos cost_nanos = 0;
+  bool trial = false;
+
+  // Same content, field by field (what idempotency compares).
+  friend bool operator==(const UsageRecord&, const UsageRecord&) = default;
+};
+
+// One JSON scalar as it appeared in the input. Numbers keep their exact text.
+struct RawValue {
+  enum class Type { kString, kNumber, kBool, kNull, kComposite };
+  Type type = Type::kNull;
+  std::string text;  // string contents, number text, "true"/"false"; empty otherwise
+};
+
+// The members of one input object, in input order (a repeated name is kept twice).
+using RawUsage = std::vector<std::pair<std::string, RawValue>>;
+
+// Limits on text fields.
+inline constexpr std::size_t kMaxIdLength = 256;
+inline constexpr std::size_t kMaxTextLength = 1024;
+
+// Validates one record. Every problem found is appended to `problems` as
+// "<prefix>.<field>: <why>"-style pairs (field path, message), e.g. {"records[3].rate",
+// "rate must be a decimal number"}; all fields are checked, not only up to the first problem.
+// Returns the record when there was no problem.
+//
+// Rules: id, organization_id, deployment_id: non-empty strings, at most kMaxIdLength bytes, no
+// control characters. dimension: one of the Dimension ids. kind: a ResourceKind id, required
+// when dimension is capacity. instance_count: a non-negative integer. start, end: RFC 3339 with
+// start < end. quantity, rate: decimal strings or JSON numbers (exact); quantity may be
+// negative, rate may not. cost: optional; if present it must equal quantity × rate rounded
+// half-even to nano-ECU. trial: boolean. Unknown members are ignored; a repeated member is
+// an error.
+struct FieldProblem {
+  std::string field;
+  std::string message;
+};
+std::optional<UsageRecord> ValidateUsage(const RawUsage& raw, std::string_view prefix,
+                                         std::vector<FieldProblem>& problems);
+
+}  // namespace costs::domain

@@ -1,0 +1,79 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/result.hpp"
+#include "service/ports.hpp"
+#include "service/store.hpp"
+
+namespace costs::service {
+
+// Who is calling, once authenticated.
+struct Principal {
+  std::string name;
+  bool is_admin = false;
+  std::vector<std::string> organizations;  // sorted
+
+  bool MayRead(std::string_view org_id) const;
+};
+
+// Verifies credentials against the store's argon2id hashes. A successful verification is
+// cached for `cache_ttl` under a fingerprint of (name, password), so a client sending Basic
+// auth on every request pays the slow hash about once per TTL, not per request. Failures are
+// not cached (callers limit them per client address). Thread-safe.
+class Authenticator {
+ public:
+  Authenticator(Store& store, const PasswordHasher& hasher, const Clock& clock,
+                std::chrono::nanoseconds cache_ttl = std::chrono::seconds(30));
+
+  // kUnauthenticated when the user is unknown or the password wrong; kStoreFailed.
+  Result<Principal> AuthenticateBasic(std::string_view user, std::string_view password);
+
+ private:
+  struct Entry {
+    Principal principal;
+    std::int64_t expires_ns;
+  };
+  Store& store_;
+  const PasswordHasher& hasher_;
+  const Clock& clock_;
+  std::int64_t ttl_ns_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Entry> cache_;  // GUARDED_BY(mu_)
+};
+
+// Token buckets per key (a principal's name, or a client address): `rate` tokens per second
+// refill up to `burst`; each request takes one. rate <= 0 disables limiting. Thread-safe.
+class RateLimiter {
+ public:
+  RateLimiter(const Clock& clock, double rate, double burst);
+
+  // Takes a token for `key` if one is there and returns 0; otherwise returns how many whole
+  // seconds (>= 1) until one will be.
+  int Acquire(std::string_view key);
+  // Whether `key` has a token now, without taking it (0) or seconds until it will (>= 1).
+  int Peek(std::string_view key);
+
+  bool enabled() const { return rate_ > 0; }
+
+ private:
+  struct Bucket {
+    double tokens;
+    std::int64_t updated_ns;
+  };
+  int Take(std::string_view key, bool consume);
+
+  const Clock& clock_;
+  double rate_;
+  double burst_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Bucket> buckets_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace costs::service

@@ -1,0 +1,105 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.hpp"
+#include "domain/money.hpp"
+#include "domain/proration.hpp"
+#include "domain/time.hpp"
+#include "domain/usage.hpp"
+
+namespace costs::service {
+
+struct Organization {
+  std::string id;
+  std::string name;
+  friend bool operator==(const Organization&, const Organization&) = default;
+};
+
+struct Deployment {
+  std::string id;
+  std::string name;  // the latest name seen in ingested usage
+  friend bool operator==(const Deployment&, const Deployment&) = default;
+};
+
+struct User {
+  std::string name;
+  std::string password_hash;  // PasswordHasher output; never the password
+  bool is_admin = false;      // platform admin: every organization, usage ingest
+  std::vector<std::string> organizations;  // member of these, sorted, unique
+  friend bool operator==(const User&, const User&) = default;
+};
+
+// What an ingest did: records newly stored, and records that were already stored with the
+// same content (skipped).
+struct IngestOutcome {
+  std::int64_t stored = 0;
+  std::int64_t duplicates = 0;
+  friend bool operator==(const IngestOutcome&, const IngestOutcome&) = default;
+};
+
+// A stored rollup: the exact cost of one (deployment, dimension) in one UTC hour or day,
+// summed over every usage record, prorated by time (domain::ForEachRollupPart).
+struct RollupRow {
+  domain::Instant period_start;
+  std::string deployment_id;
+  domain::Dimension dimension = domain::Dimension::kCapacity;
+  domain::Nanos cost = 0;
+  friend bool operator==(const RollupRow&, const RollupRow&) = default;
+};
+
+// The Store port: everything costs keeps. Implementations: store/memory, store/sqlite (and
+// store/postgres later). All must pass tests/store_contract/.
+//
+// Thread-safety: every method may be called from several threads at once.
+// Errors: any failure of the underlying storage is kStoreFailed with a message fit for
+// users (no SQL, no paths); details go to the log. Other codes are listed per method.
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Creates the schema or brings it to the current version. Idempotent.
+  virtual Status Migrate() = 0;
+
+  // Fails with kAlreadyExists if the id is taken.
+  virtual Status CreateOrganization(const Organization& org) = 0;
+  // nullopt when there is no such organization.
+  virtual Result<std::optional<Organization>> FindOrganization(std::string_view id) = 0;
+
+  // Creates the user or replaces it (password hash, admin flag and memberships) whole.
+  // Fails with kOrganizationNotFound (fields ["organizations"]) if a listed org does not exist.
+  virtual Status PutUser(const User& user) = 0;
+  virtual Result<std::optional<User>> FindUser(std::string_view name) = 0;
+
+  // Stores a batch atomically and durably (committed to stable storage before returning).
+  // For each record: a new id is stored; an id already stored (or earlier in the batch) with
+  // equal content is a duplicate and skipped; an id stored with other content fails the
+  // whole batch with kConflict, fields naming every such record as "records[i].id" (i = index
+  // in `records`). Every record's organization must exist, else kOrganizationNotFound with
+  // fields "records[i].organization_id". A deployment is registered by its first record; the
+  // latest stored record's deployment_name (in batch order) becomes its name. Hourly and daily
+  // rollups of every stored record are updated in the same transaction. On failure nothing
+  // of the batch is stored.
+  virtual Result<IngestOutcome> Ingest(std::span<const domain::UsageRecord> records) = 0;
+
+  // Rollup rows of `org` with period_start in [from, to), at the given grain, non-zero
+  // cost only, in no particular order. from/to are aligned to the grain.
+  virtual Result<std::vector<RollupRow>> ReadRollups(std::string_view org, domain::RollupGrain grain,
+                                                     domain::Instant from, domain::Instant to) = 0;
+
+  // Usage records of `org` whose period overlaps [from, to) (start < to and end > from).
+  // Used only for the partial hours at the edges of a range, so [from, to) is under an hour.
+  virtual Result<std::vector<domain::UsageRecord>> ReadUsageOverlapping(std::string_view org,
+                                                                        domain::Instant from,
+                                                                        domain::Instant to) = 0;
+
+  // Deployments of `org` that have usage, sorted by id.
+  virtual Result<std::vector<Deployment>> ListDeployments(std::string_view org) = 0;
+};
+
+}  // namespace costs::service
