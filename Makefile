@@ -1,0 +1,41 @@
+# The two commands of the quick start are `make demo` and `make test`; both install what they
+# need first (scripts/install-deps, Debian packages, idempotent).
+BUILD_DIR ?= build
+ASAN_DIR ?= build-asan
+JOBS ?= 2
+BUILD_TYPE ?= RelWithDebInfo
+DEMO_DB ?= var/demo.db
+DEMO_LISTEN ?= 127.0.0.1:8080
+
+.PHONY: all deps build test test-asan demo clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+$(BUILD_DIR)/build.ninja: CMakeLists.txt
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
+
+build: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+$(ASAN_DIR)/build.ninja: CMakeLists.txt
+	cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCOSTS_SANITIZE=ON >/dev/null
+
+test-asan: deps $(ASAN_DIR)/build.ninja
+	cmake --build $(ASAN_DIR) -j $(JOBS)
+	cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
+
+demo: build
+	@mkdir -p $(dir $(DEMO_DB))
+	@rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	@$(BUILD_DIR)/cmd/costsctl/costsctl --db sqlite:$(DEMO_DB) demo
+	@echo "serving on http://$(DEMO_LISTEN) (Ctrl-C stops)"
+	@exec $(BUILD_DIR)/cmd/costsd/costsd --db sqlite:$(DEMO_DB) --listen $(DEMO_LISTEN) --log-level warn
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_DIR)

@@ -1,0 +1,141 @@
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+
+#include "app/app.hpp"
+#include "app/demo.hpp"
+#include "app/options.hpp"
+#include "app/wiring.hpp"
+#include "security/sodium_password_hasher.hpp"
+#include "service/costs_service.hpp"
+
+namespace costs::app {
+namespace {
+
+constexpr const char* kCostsctlUsage =
+    "usage: costsctl [--db URL] COMMAND\n"
+    "  init                                   create or migrate the database\n"
+    "  org create ORG_ID [--name NAME]        create an organization\n"
+    "  user create NAME [--admin] [--org ORG_ID]... --password-stdin\n"
+    "                                         create or replace a user; the password is read from stdin\n"
+    "  usage import FILE|-                    ingest NDJSON usage records (one atomic batch)\n"
+    "  demo [--seed N]                        create demo organizations, users and ~90 days of usage\n"
+    "--db URL is sqlite:PATH (default sqlite:var/costs.db), also read from COSTS_DB.\n";
+
+int UsageError(const std::string& message) {
+  std::fprintf(stderr, "costsctl: %s\n%s", message.c_str(), kCostsctlUsage);
+  return 2;
+}
+
+int Failed(const Error& e) {
+  std::fprintf(stderr, "costsctl: %s\n", e.message.c_str());
+  if (e.code == ErrorCode::kInvalidRecord || e.code == ErrorCode::kConflict ||
+      e.code == ErrorCode::kOrganizationNotFound) {
+    for (const std::string& f : e.fields) std::fprintf(stderr, "  %s\n", f.c_str());
+  }
+  return e.code == ErrorCode::kInvalidData && e.fields.empty() ? 2 : 1;
+}
+
+Result<std::string> ReadInput(const std::string& name) {
+  std::string data;
+  if (name == "-") {
+    data.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    return data;
+  }
+  std::ifstream in(name, std::ios::binary);
+  if (!in) return MakeError(ErrorCode::kInvalidData, "cannot read " + name);
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) return MakeError(ErrorCode::kInvalidData, "cannot read " + name);
+  return buffer.str();
+}
+
+}  // namespace
+
+int CostsctlMain(int argc, char** argv) {
+  auto flags = Flags::Parse(argc, argv, 1,
+                            {{"db"},
+                             {"name", true, false, false},
+                             {"admin", false, false, false},
+                             {"org", true, true, false},
+                             {"password-stdin", false, false, false},
+                             {"seed", true, false, false},
+                             {"help", false, false, false}});
+  if (!flags) return UsageError(flags.error().message);
+  const auto& args = flags->positionals();
+  if (flags->Has("help")) {
+    std::fputs(kCostsctlUsage, stdout);
+    return 0;
+  }
+  if (args.empty()) return UsageError("no command given");
+  auto command_is = [&](std::initializer_list<std::string_view> words, std::size_t extra) {
+    if (args.size() != words.size() + extra) return false;
+    std::size_t i = 0;
+    for (std::string_view w : words) {
+      if (args[i++] != w) return false;
+    }
+    return true;
+  };
+  const bool init = command_is({"init"}, 0);
+  const bool org_create = command_is({"org", "create"}, 1);
+  const bool user_create = command_is({"user", "create"}, 1);
+  const bool usage_import = command_is({"usage", "import"}, 1);
+  const bool demo = command_is({"demo"}, 0);
+  if (!(init || org_create || user_create || usage_import || demo)) {
+    std::string given;
+    for (const auto& a : args) given += (given.empty() ? "" : " ") + a;
+    return UsageError("unknown command '" + given + "'");
+  }
+  if (flags->Has("name") && !org_create) return UsageError("--name belongs to 'org create'");
+  if ((flags->Has("admin") || flags->Has("org") || flags->Has("password-stdin")) && !user_create) {
+    return UsageError("--admin, --org and --password-stdin belong to 'user create'");
+  }
+  if (flags->Has("seed") && !demo) return UsageError("--seed belongs to 'demo'");
+  if (user_create && !flags->Has("password-stdin")) {
+    return UsageError("user create needs --password-stdin (the password is never taken from the command line)");
+  }
+  auto seed = flags->GetInt("seed", 1, 0, INT64_MAX);
+  if (!seed) return UsageError(seed.error().message);
+
+  const std::string db = flags->Get("db").value_or(std::string(kDefaultDb));
+  auto store = OpenStore(db);
+  if (!store) return Failed(store.error());
+  security::SodiumPasswordHasher hasher;
+  service::AdminService admin(**store, hasher);
+
+  if (init) {
+    std::printf("database ready: %s\n", db.c_str());
+    return 0;
+  }
+  if (org_create) {
+    const std::string name = flags->Get("name").value_or(args[2]);
+    if (auto s = admin.CreateOrganization(args[2], name); !s) return Failed(s.error());
+    std::printf("organization %s created\n", args[2].c_str());
+    return 0;
+  }
+  if (user_create) {
+    std::string password;
+    std::getline(std::cin, password);
+    if (!password.empty() && password.back() == '\r') password.pop_back();
+    if (auto s = admin.PutUser(args[2], password, flags->Has("admin"), flags->GetAll("org")); !s) {
+      return Failed(s.error());
+    }
+    std::printf("user %s saved\n", args[2].c_str());
+    return 0;
+  }
+  if (usage_import) {
+    auto body = ReadInput(args[2]);
+    if (!body) return Failed(body.error());
+    auto outcome = admin.IngestNdjson(*body);
+    if (!outcome) return Failed(outcome.error());
+    std::printf("stored %lld, duplicates %lld\n", static_cast<long long>(outcome->stored),
+                static_cast<long long>(outcome->duplicates));
+    return 0;
+  }
+  SystemClock clock;
+  return RunDemo(admin, clock.Now(), static_cast<std::uint64_t>(*seed));
+}
+
+}  // namespace costs::app

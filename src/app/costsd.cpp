@@ -1,0 +1,120 @@
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+
+#include "app/app.hpp"
+#include "app/options.hpp"
+#include "app/wiring.hpp"
+#include "http/server.hpp"
+#include "security/sodium_password_hasher.hpp"
+#include "service/auth.hpp"
+#include "service/costs_service.hpp"
+
+namespace costs::app {
+namespace {
+
+constexpr const char* kCostsdUsage =
+    "usage: costsd [--db URL] [--listen HOST:PORT] [--rate-limit N] [--rate-burst N]\n"
+    "              [--max-range-days N] [--log-level L] [--threads N]\n"
+    "  --db URL            sqlite:PATH (default sqlite:var/costs.db)          env COSTS_DB\n"
+    "  --listen HOST:PORT  address to serve on (default 127.0.0.1:8080; port 0 = any)  env COSTS_LISTEN\n"
+    "  --rate-limit N      requests per second per principal (default 100; 0 = off)  env COSTS_RATE_LIMIT\n"
+    "  --rate-burst N      token bucket size (default 2 x rate-limit)         env COSTS_RATE_BURST\n"
+    "  --max-range-days N  longest from..to range (default 1096)             env COSTS_MAX_RANGE_DAYS\n"
+    "  --log-level L       trace, debug, info, warn, error, off (default info) env COSTS_LOG_LEVEL\n"
+    "  --threads N         I/O threads (default: one per core)               env COSTS_THREADS\n";
+
+// Failed logins allowed per client address: a burst of 10, then one every 2 seconds.
+constexpr double kFailedLoginRate = 0.5;
+constexpr double kFailedLoginBurst = 10;
+
+int UsageError(const std::string& message) {
+  std::fprintf(stderr, "costsd: %s\n%s", message.c_str(), kCostsdUsage);
+  return 2;
+}
+
+}  // namespace
+
+int CostsdMain(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--help" || std::string_view(argv[i]) == "-h") {
+      std::fputs(kCostsdUsage, stdout);
+      return 0;
+    }
+  }
+  auto flags = Flags::Parse(argc, argv, 1,
+                            {{"db"}, {"listen"}, {"rate-limit"}, {"rate-burst"}, {"max-range-days"}, {"log-level"},
+                             {"threads"}});
+  if (!flags) return UsageError(flags.error().message);
+  if (!flags->positionals().empty()) return UsageError("unexpected argument '" + flags->positionals()[0] + "'");
+
+  auto rate = flags->GetRate("rate-limit", 100);
+  auto burst = flags->GetRate("rate-burst", rate ? 2 * *rate : 0);
+  auto max_days = flags->GetInt("max-range-days", domain::kDefaultMaxRangeDays, 1, 100000);
+  auto threads = flags->GetInt("threads", 0, 0, 1024);
+  for (const Error* e : {rate ? nullptr : &rate.error(), burst ? nullptr : &burst.error(),
+                         max_days ? nullptr : &max_days.error(), threads ? nullptr : &threads.error()}) {
+    if (e != nullptr) return UsageError(e->message);
+  }
+  const std::string listen = flags->Get("listen").value_or("127.0.0.1:8080");
+  const auto colon = listen.rfind(':');
+  http::ServerOptions server_options;
+  {
+    std::int64_t port = -1;
+    if (colon != std::string::npos && colon > 0) {
+      try {
+        std::size_t used = 0;
+        port = std::stoll(listen.substr(colon + 1), &used);
+        if (used != listen.size() - colon - 1) port = -1;
+      } catch (const std::exception&) {
+        port = -1;
+      }
+    }
+    if (port < 0 || port > 65535) return UsageError("--listen must be HOST:PORT, like 127.0.0.1:8080");
+    server_options.host = listen.substr(0, colon);
+    if (server_options.host.size() > 2 && server_options.host.front() == '[') {
+      server_options.host = server_options.host.substr(1, server_options.host.size() - 2);
+    }
+    server_options.port = static_cast<std::uint16_t>(port);
+    server_options.threads = static_cast<int>(*threads);
+  }
+
+  auto logger = spdlog::stderr_logger_mt("costsd");
+  spdlog::set_default_logger(logger);
+  const std::string level = flags->Get("log-level").value_or("info");
+  const auto parsed_level = spdlog::level::from_str(level);
+  if (parsed_level == spdlog::level::off && level != "off") {
+    return UsageError("--log-level must be trace, debug, info, warn, error or off");
+  }
+  spdlog::set_level(parsed_level);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %l %v", spdlog::pattern_time_type::utc);
+
+  const std::string db = flags->Get("db").value_or(std::string(kDefaultDb));
+  auto store = OpenStore(db);
+  if (!store) {
+    spdlog::critical("cannot open the store {}: {}", db, store.error().message);
+    return store.error().code == ErrorCode::kInvalidData ? 2 : 1;
+  }
+
+  SystemClock clock;
+  security::SodiumPasswordHasher hasher;
+  service::CostsService costs(**store, clock, static_cast<int>(*max_days));
+  service::AdminService admin(**store, hasher);
+  service::Authenticator auth(**store, hasher, clock);
+  service::RateLimiter per_principal(clock, *rate, *burst);
+  service::RateLimiter failed_logins(clock, kFailedLoginRate, kFailedLoginBurst);
+
+  const int code = http::RunServer(server_options, http::Services{costs, admin, auth, per_principal, failed_logins},
+                                   [&](std::uint16_t port) {
+                                     std::printf("costsd listening on http://%s:%u\n", server_options.host.c_str(),
+                                                 static_cast<unsigned>(port));
+                                     std::fflush(stdout);
+                                     spdlog::info("listening on {}:{} (db {}, rate limit {}/s burst {})",
+                                                  server_options.host, port, db, *rate, *burst);
+                                   });
+  spdlog::info("stopped");
+  return code;
+}
+
+}  // namespace costs::app

@@ -1,0 +1,156 @@
+#include "app/demo.hpp"
+
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace costs::app {
+namespace {
+
+struct DemoDeployment {
+  const char* org;
+  const char* id;
+  const char* name;
+  const char* kind;
+  const char* sku;
+  const char* resource;
+  const char* rate;  // ECU per instance-hour
+};
+
+constexpr DemoDeployment kDeployments[] = {
+    {"acme", "d-acme-search", "search-prod", "elasticsearch", "gcp.es.datahot.n2.68x10x45", "Elasticsearch hot 8 GB", "0.0913"},
+    {"acme", "d-acme-logs", "logs-staging", "elasticsearch", "gcp.es.datahot.n2.68x10x45", "Elasticsearch hot 4 GB", "0.0457"},
+    {"acme", "d-acme-kibana", "kibana-prod", "kibana", "gcp.kibana.n2.68x32x45", "Kibana 2 GB", "0.0242"},
+    {"acme", "d-acme-apm", "apm-prod", "apm", "gcp.apm.n2.68x32x45", "APM 1 GB", "0.0121"},
+    {"globex", "d-globex-observability", "observability", "elasticsearch", "aws.es.datahot.c6gd", "Elasticsearch hot 16 GB", "0.1826"},
+    {"globex", "d-globex-site-search", "site-search", "enterprise_search", "aws.enterprisesearch.c5d", "Enterprise Search 4 GB", "0.0688"},
+    {"globex", "d-globex-security", "security-analytics", "elasticsearch", "aws.es.datawarm.d3", "Elasticsearch warm 32 GB", "0.1187"},
+    {"initech", "d-initech-app", "app-search", "elasticsearch", "azure.es.datahot.edsv4", "Elasticsearch hot 2 GB", "0.0229"},
+    {"initech", "d-initech-metrics", "metrics", "integrations_server", "azure.integrationsserver.fsv2", "Integrations Server 1 GB", "0.0153"},
+    {"initech", "d-initech-kibana", "kibana", "kibana", "azure.kibana.fsv2", "Kibana 1 GB", "0.0121"},
+};
+
+struct DemoOrg {
+  const char* id;
+  const char* name;
+};
+constexpr DemoOrg kOrgs[] = {{"acme", "Acme Corp"}, {"globex", "Globex Inc"}, {"initech", "Initech"}};
+
+struct DataDimension {
+  const char* dimension;
+  const char* unit;
+  const char* rate;
+  int max_milli_quantity;  // quantity per day up to this many thousandths
+};
+constexpr DataDimension kDataDimensions[] = {
+    {"data_in", "GB", "0.0", 40'000},
+    {"data_out", "GB", "0.032", 25'000},
+    {"data_internode", "GB", "0.011", 60'000},
+    {"storage_bytes", "GB-month", "0.0033", 900'000},
+    {"storage_api", "1K requests", "0.0005", 200'000},
+};
+
+std::string Password(std::mt19937_64& rng) {
+  static constexpr char kAlphabet[] = "abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY3469";
+  std::string p;
+  for (int i = 0; i < 14; ++i) p.push_back(kAlphabet[rng() % (sizeof kAlphabet - 1)]);
+  return p;
+}
+
+std::string Milli(std::int64_t milli) {
+  std::string s = std::to_string(milli / 1000) + ".";
+  std::string frac = std::to_string(milli % 1000);
+  return s + std::string(3 - frac.size(), '0') + frac;
+}
+
+void AppendRecord(std::string& out, const std::string& id, const DemoDeployment& d, const char* dimension,
+                  const char* kind, int instances, domain::Instant start, domain::Instant end,
+                  const std::string& quantity, const char* unit, const char* rate) {
+  out += "{\"id\":\"" + id + "\",\"organization_id\":\"" + d.org + "\",\"deployment_id\":\"" + d.id +
+         "\",\"deployment_name\":\"" + d.name + "\",\"dimension\":\"" + dimension + "\"";
+  if (kind != nullptr) out += std::string(",\"kind\":\"") + kind + "\"";
+  if (instances > 0) out += ",\"instance_count\":" + std::to_string(instances);
+  out += std::string(",\"sku\":\"") + d.sku + "\",\"name\":\"" + d.resource + "\",\"start\":\"" +
+         domain::FormatRfc3339(start) + "\",\"end\":\"" + domain::FormatRfc3339(end) + "\",\"quantity\":\"" +
+         quantity + "\",\"unit\":\"" + unit + "\",\"rate\":\"" + rate + "\",\"trial\":false}\n";
+}
+
+}  // namespace
+
+int RunDemo(service::AdminService& admin, domain::Instant now, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  for (const DemoOrg& org : kOrgs) {
+    auto s = admin.CreateOrganization(org.id, org.name);
+    if (!s && s.error().code != ErrorCode::kAlreadyExists) {
+      std::fprintf(stderr, "costsctl: %s\n", s.error().message.c_str());
+      return 1;
+    }
+  }
+  struct DemoUser {
+    std::string name;
+    bool admin;
+    std::vector<std::string> orgs;
+    std::string password;
+  };
+  std::vector<DemoUser> users = {{"admin", true, {}, ""}, {"alice", false, {"acme"}, ""},
+                                 {"bob", false, {"globex", "initech"}, ""}};
+  for (DemoUser& u : users) {
+    u.password = Password(rng);
+    if (auto s = admin.PutUser(u.name, u.password, u.admin, u.orgs); !s) {
+      std::fprintf(stderr, "costsctl: %s\n", s.error().message.c_str());
+      return 1;
+    }
+  }
+
+  const domain::Instant end = domain::FloorHour(now);
+  const domain::Instant start{domain::FloorDay(end).ns - 90 * domain::kNsPerDay};
+  std::string ndjson;
+  std::size_t records = 0;
+  for (const DemoDeployment& d : kDeployments) {
+    std::mt19937_64 drng(seed ^ std::hash<std::string>{}(d.id));
+    int instances = 1 + static_cast<int>(drng() % 3);
+    for (domain::Instant h = start; h < end; h = domain::Instant{h.ns + domain::kNsPerHour}) {
+      if (h.ns % domain::kNsPerDay == 0 && drng() % 10 == 0) instances = 1 + static_cast<int>(drng() % 3);
+      const std::string id = std::string("demo-") + d.id + "-capacity-" + std::to_string(domain::ToUnixSeconds(h));
+      AppendRecord(ndjson, id, d, "capacity", d.kind, instances, h, domain::Instant{h.ns + domain::kNsPerHour},
+                   std::to_string(instances), "instance-hour", d.rate);
+      ++records;
+    }
+    for (domain::Instant day = start; day.ns + domain::kNsPerDay <= end.ns;
+         day = domain::Instant{day.ns + domain::kNsPerDay}) {
+      for (const DataDimension& dim : kDataDimensions) {
+        const std::int64_t milli = static_cast<std::int64_t>(drng() % static_cast<std::uint64_t>(dim.max_milli_quantity));
+        const std::string id =
+            std::string("demo-") + d.id + "-" + dim.dimension + "-" + std::to_string(domain::ToUnixSeconds(day));
+        AppendRecord(ndjson, id, d, dim.dimension, nullptr, 0, day, domain::Instant{day.ns + domain::kNsPerDay},
+                     Milli(milli), dim.unit, dim.rate);
+        ++records;
+      }
+    }
+  }
+  auto outcome = admin.IngestNdjson(ndjson);
+  if (!outcome) {
+    std::fprintf(stderr, "costsctl: %s\n", outcome.error().message.c_str());
+    return 1;
+  }
+
+  const domain::CivilDate first = domain::CivilFromDays(domain::FloorMonth(start).ns / domain::kNsPerDay);
+  char from[16];
+  std::snprintf(from, sizeof from, "%04d-%02d-01", first.year, first.month);
+  std::printf("demo data: %zu organizations, %zu deployments, %zu usage records (%lld stored, %lld already there)\n",
+              std::size(kOrgs), std::size(kDeployments), records, static_cast<long long>(outcome->stored),
+              static_cast<long long>(outcome->duplicates));
+  std::printf("period: %s .. %s\n", domain::FormatRfc3339(start).c_str(), domain::FormatRfc3339(end).c_str());
+  std::printf("users (name / password):\n");
+  for (const DemoUser& u : users) {
+    std::string what = u.admin ? "platform admin" : "member of";
+    for (const auto& o : u.orgs) what += " " + o;
+    std::printf("  %-6s %s   (%s)\n", u.name.c_str(), u.password.c_str(), what.c_str());
+  }
+  std::printf("try:\n  curl -u alice:%s 'http://127.0.0.1:8080/api/v1/billing/costs/acme/charts?from=%s&bucketing_strategy=monthly'\n",
+              users[1].password.c_str(), from);
+  return 0;
+}
+
+}  // namespace costs::app

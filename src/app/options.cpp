@@ -1,0 +1,110 @@
+#include "app/options.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+
+namespace costs::app {
+namespace {
+
+std::string EnvName(std::string_view flag) {
+  std::string env = "COSTS_";
+  for (char c : flag) env.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  return env;
+}
+
+Error Usage(std::string message) { return MakeError(ErrorCode::kInvalidData, std::move(message)); }
+
+}  // namespace
+
+Result<Flags> Flags::Parse(int argc, char** argv, int first, const std::vector<Spec>& specs) {
+  Flags flags;
+  for (int i = first; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg.size() < 3 || arg.substr(0, 2) != "--") {
+      flags.positionals_.emplace_back(arg);
+      continue;
+    }
+    std::string_view name = arg.substr(2);
+    std::optional<std::string> inline_value;
+    if (auto eq = name.find('='); eq != std::string_view::npos) {
+      inline_value = std::string(name.substr(eq + 1));
+      name = name.substr(0, eq);
+    }
+    auto spec = std::find_if(specs.begin(), specs.end(), [&](const Spec& s) { return s.name == name; });
+    if (spec == specs.end()) return Usage("unknown flag --" + std::string(name));
+    std::string value;
+    if (spec->takes_value) {
+      if (inline_value) {
+        value = *inline_value;
+      } else if (i + 1 < argc) {
+        value = argv[++i];
+      } else {
+        return Usage("--" + std::string(name) + " needs a value");
+      }
+    } else if (inline_value) {
+      return Usage("--" + std::string(name) + " takes no value");
+    }
+    auto& slot = flags.values_[std::string(name)];
+    if (!slot.empty() && !spec->repeatable) return Usage("--" + std::string(name) + " given more than once");
+    slot.push_back(std::move(value));
+  }
+  for (const Spec& spec : specs) {
+    if (!spec.from_env || flags.Has(spec.name)) continue;
+    if (const char* env = std::getenv(EnvName(spec.name).c_str()); env != nullptr && *env != '\0') {
+      flags.values_[spec.name].push_back(env);
+    }
+  }
+  return flags;
+}
+
+std::optional<std::string> Flags::Get(std::string_view name) const {
+  auto it = values_.find(name);
+  if (it == values_.end() || it->second.empty()) return std::nullopt;
+  return it->second.front();
+}
+
+std::vector<std::string> Flags::GetAll(std::string_view name) const {
+  auto it = values_.find(name);
+  return it == values_.end() ? std::vector<std::string>{} : it->second;
+}
+
+Result<std::int64_t> Flags::GetInt(std::string_view name, std::int64_t fallback, std::int64_t min,
+                                   std::int64_t max) const {
+  auto text = Get(name);
+  if (!text) return fallback;
+  std::int64_t value = 0;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (ec != std::errc() || end != text->data() + text->size() || value < min || value > max) {
+    return Usage("--" + std::string(name) + " must be an integer from " + std::to_string(min) + " to " +
+                 std::to_string(max) + ", not '" + *text + "'");
+  }
+  return value;
+}
+
+Result<double> Flags::GetRate(std::string_view name, double fallback) const {
+  auto text = Get(name);
+  if (!text) return fallback;
+  char* end = nullptr;
+  const double value = std::strtod(text->c_str(), &end);
+  if (text->empty() || end != text->c_str() + text->size() || !(value >= 0) || value > 1e9) {
+    return Usage("--" + std::string(name) + " must be a non-negative number, not '" + *text + "'");
+  }
+  return value;
+}
+
+Result<DbUrl> ParseDbUrl(std::string_view url) {
+  if (url.substr(0, 7) == "sqlite:") {
+    std::string path(url.substr(7));
+    if (path.substr(0, 2) == "//") path.erase(0, 2);  // sqlite:///abs/path and sqlite://rel
+    if (path.empty()) return Usage("--db sqlite: needs a file path, like sqlite:var/costs.db");
+    return DbUrl{DbUrl::Kind::kSqlite, path};
+  }
+  if (url.substr(0, 13) == "postgresql://" || url.substr(0, 11) == "postgres://") {
+    return DbUrl{DbUrl::Kind::kPostgres, std::string(url)};
+  }
+  return Usage("--db must be sqlite:PATH or postgresql://..., not '" + std::string(url) + "'");
+}
+
+}  // namespace costs::app

@@ -1,0 +1,41 @@
+#include "app/wiring.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <system_error>
+
+#include "app/options.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+
+namespace costs::app {
+
+domain::Instant SystemClock::Now() const {
+  return domain::Instant{std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count()};
+}
+
+std::int64_t SystemClock::MonotonicNs() const {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+Result<std::unique_ptr<service::Store>> OpenStore(std::string_view db_url) {
+  auto url = ParseDbUrl(db_url);
+  if (!url) return std::move(url).error();
+  if (url->kind == DbUrl::Kind::kPostgres) {
+    return MakeError(ErrorCode::kInvalidData, "PostgreSQL is not supported by this build yet; use --db sqlite:PATH");
+  }
+  const std::filesystem::path path(url->path_or_url);
+  if (path.has_parent_path()) {
+    std::error_code ec;
+    std::filesystem::create_directories(path.parent_path(), ec);  // Open reports what matters
+  }
+  auto store = store::sqlite::SqliteStore::Open(url->path_or_url);
+  if (!store) return std::move(store).error();
+  std::unique_ptr<service::Store> result = std::move(*store);
+  if (auto migrated = result->Migrate(); !migrated) return std::move(migrated).error();
+  return result;
+}
+
+}  // namespace costs::app

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/error.hpp"
+#include "http/text.hpp"
+
+namespace costs::http {
+
+// A response as the handlers produce it, before the session turns it into Beast's type and
+// adds what every response carries (x-request-id, Server, Content-Length, Connection).
+struct Response {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers, in order
+  std::string body;
+
+  // For the access log; not sent.
+  std::string principal;        // the authenticated caller, empty when there is none
+  std::optional<Error> error;   // set on error responses
+
+  // The value of header `name` (case-insensitive), or nullptr.
+  const std::string* FindHeader(std::string_view name) const {
+    for (const auto& [key, value] : headers) {
+      if (EqualsIgnoreCase(key, name)) return &value;
+    }
+    return nullptr;
+  }
+};
+
+}  // namespace costs::http

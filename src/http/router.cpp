@@ -1,0 +1,96 @@
+#include "http/router.hpp"
+
+#include <array>
+
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+
+namespace costs::http {
+namespace {
+
+constexpr std::size_t kMaxSegments = 8;  // more than any route has
+
+struct PathPattern {
+  std::array<std::string_view, 6> segments;  // "{}" marks the organization id
+  std::size_t size;
+  Endpoint endpoint;
+  std::string_view method;
+};
+
+constexpr std::string_view kParam = "{}";
+
+constexpr PathPattern kPatterns[] = {
+    {{"api", "v1", "billing", "costs", kParam, "charts"}, 6, Endpoint::kOrganizationCharts, "GET"},
+    {{"api", "v1", "organizations", kParam}, 4, Endpoint::kGetOrganization, "GET"},
+    {{"api", "v1", "billing", "usage"}, 4, Endpoint::kIngestUsage, "POST"},
+};
+
+// Whether `segments` fit `pattern`; on a match, the organization id (if any) is stored.
+bool Matches(const PathPattern& pattern, const std::vector<std::string>& segments, std::string& org_id) {
+  if (segments.size() != pattern.size) return false;
+  std::string_view id;
+  for (std::size_t i = 0; i < pattern.size; ++i) {
+    if (pattern.segments[i] == kParam) {
+      if (segments[i].empty()) return false;
+      id = segments[i];
+    } else if (segments[i] != pattern.segments[i]) {
+      return false;
+    }
+  }
+  org_id.assign(id);
+  return true;
+}
+
+}  // namespace
+
+std::optional<std::string_view> QueryParams::Get(std::string_view key) const {
+  for (const auto& [k, v] : params_) {
+    if (k == key) return std::string_view(v);
+  }
+  return std::nullopt;
+}
+
+RouteResult MatchRoute(std::string_view method, std::string_view target) {
+  RouteResult result;
+  const auto parsed = boost::urls::parse_origin_form(target);
+  if (!parsed) {
+    result.error = MakeError(ErrorCode::kInvalidData, "The request target is not a valid URL path and query.");
+    return result;
+  }
+  const boost::urls::url_view url = *parsed;
+
+  std::vector<std::string> segments;
+  for (std::string segment : url.segments()) {  // percent-decoded
+    if (segments.size() == kMaxSegments) break;
+    segments.push_back(std::move(segment));
+  }
+
+  std::string org_id;
+  for (const PathPattern& pattern : kPatterns) {
+    if (!Matches(pattern, segments, org_id)) continue;
+    if (method != pattern.method) {
+      if (!result.allow.empty()) result.allow.append(", ");
+      result.allow.append(pattern.method);
+      continue;
+    }
+    Route route;
+    route.endpoint = pattern.endpoint;
+    route.organization_id = std::move(org_id);
+    // Decoding with the default options keeps a raw '+' as '+'.
+    for (const auto param : url.encoded_params()) {
+      route.query.Add(param.key.decode(), param.has_value ? param.value.decode() : std::string());
+    }
+    result.route = std::move(route);
+    result.allow.clear();
+    return result;
+  }
+  if (!result.allow.empty()) {
+    result.error = MakeError(ErrorCode::kMethodNotAllowed,
+                             "The method " + std::string(method.substr(0, 16)) + " is not allowed on this path.");
+    return result;
+  }
+  result.error = MakeError(ErrorCode::kNotFound, "There is no such API path.");
+  return result;
+}
+
+}  // namespace costs::http

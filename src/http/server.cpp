@@ -1,0 +1,573 @@
+// The Beast/Asio side of the HTTP server, after Beast's advanced server example: a listener
+// that accepts, a session per connection that owns its stream and buffer, a fresh parser per
+// request, timeouts on every read and write, a cap on queued (pipelined) responses, and a
+// signal_set for a graceful stop. Sessions know no resources: they hand each request to
+// HandleRequest (handler.hpp) and write back what it returns.
+
+#include "http/server.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <spdlog/spdlog.h>
+
+#include "http/errors.hpp"
+#include "http/handler.hpp"
+#include "http/request_id.hpp"
+
+namespace costs::http {
+namespace {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+using tcp = boost::asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+constexpr auto kIdleTimeout = std::chrono::seconds(60);    // waiting for a request's header
+constexpr auto kBodyTimeout = std::chrono::seconds(300);   // receiving a body (up to max_body_bytes)
+constexpr auto kWriteTimeout = std::chrono::seconds(60);   // sending a response
+constexpr auto kLingerTimeout = std::chrono::seconds(2);   // draining input before close
+constexpr auto kHardStopAfter = std::chrono::seconds(10);  // after SIGINT/SIGTERM
+constexpr auto kStopPollInterval = std::chrono::milliseconds(50);
+constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
+constexpr std::uint32_t kHeaderLimit = 16 * 1024;
+constexpr std::size_t kMaxQueuedResponses = 16;
+
+using BeastResponse = bhttp::response<bhttp::string_body>;
+
+class Session;
+
+// What the listener, the sessions and the stop logic share. Holds no I/O objects, so sessions
+// may outlive the io_context's run (they are destroyed with its queued handlers).
+class Registry {
+ public:
+  Registry(Services services, std::size_t max_body_bytes)
+      : services_(services), max_body_bytes_(max_body_bytes) {}
+
+  const Services& services() const { return services_; }
+  std::size_t max_body_bytes() const { return max_body_bytes_; }
+  bool stopping() const { return stopping_.load(); }
+  int live_sessions() const { return live_.load(); }
+
+  std::uint64_t Add(const std::shared_ptr<Session>& session) {
+    std::lock_guard lock(mu_);
+    const std::uint64_t id = ++next_id_;
+    sessions_.emplace(id, session);
+    ++live_;
+    return id;
+  }
+  void Remove(std::uint64_t id) {
+    std::lock_guard lock(mu_);
+    if (sessions_.erase(id) != 0) --live_;
+  }
+
+  // Marks the server as stopping and returns the sessions alive now. Sessions added after
+  // this see stopping() and close at once.
+  std::vector<std::shared_ptr<Session>> BeginStop() {
+    stopping_.store(true);
+    std::vector<std::shared_ptr<Session>> alive;
+    std::lock_guard lock(mu_);
+    for (const auto& [id, weak] : sessions_) {
+      if (auto s = weak.lock()) alive.push_back(std::move(s));
+    }
+    return alive;
+  }
+
+ private:
+  const Services services_;
+  const std::size_t max_body_bytes_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> live_{0};
+  std::mutex mu_;
+  std::uint64_t next_id_ = 0;                                            // GUARDED_BY(mu_)
+  std::unordered_map<std::uint64_t, std::weak_ptr<Session>> sessions_;  // GUARDED_BY(mu_)
+};
+
+// Turns a handler's Response into Beast's, adding what every response carries.
+// A response to HEAD keeps its Content-Length but sends no body.
+BeastResponse ToBeast(Response&& r, unsigned version, bool keep_alive, const std::string& request_id,
+                      bool head = false) {
+  BeastResponse res{static_cast<bhttp::status>(r.status), version};
+  res.set(bhttp::field::server, "costs");
+  res.set(bhttp::field::content_type, r.content_type);
+  res.set("x-request-id", request_id);
+  for (auto& [name, value] : r.headers) res.insert(name, value);
+  res.body() = std::move(r.body);
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  if (head) res.body().clear();
+  return res;
+}
+
+std::int64_t MicrosSince(Clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
+}
+
+// One connection. All its handlers run on its strand (the executor of its stream).
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, std::shared_ptr<Registry> registry)
+      : stream_(std::move(socket)), registry_(std::move(registry)) {
+    beast::error_code ec;
+    const tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
+    client_address_ = ec ? std::string("-") : peer.address().to_string();
+  }
+
+  ~Session() {
+    if (id_ != 0) registry_->Remove(id_);
+  }
+
+  void Start() {
+    id_ = registry_->Add(shared_from_this());
+    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::OnStart, shared_from_this()));
+  }
+
+  // Thread-safe: asks the session to close once the request in flight (if any) is answered.
+  void Shutdown() {
+    net::post(stream_.get_executor(), beast::bind_front_handler(&Session::OnShutdown, shared_from_this()));
+  }
+
+ private:
+  void OnStart() {
+    if (registry_->stopping()) {
+      stopping_ = true;
+      return Close();
+    }
+    DoRead();
+  }
+
+  void OnShutdown() {
+    stopping_ = true;
+    MaybeCloseIdle();
+  }
+
+  // Between requests nothing is lost by closing; mid-request we finish first.
+  void MaybeCloseIdle() {
+    if (!stopping_ || !reading_ || writing_ || !queue_.empty()) return;
+    if (buffer_.size() != 0 || (parser_ && parser_->got_some())) return;
+    beast::error_code ec;
+    stream_.socket().cancel(ec);  // the read completes with operation_aborted
+  }
+
+  void DoRead() {
+    parser_.emplace();
+    parser_->header_limit(kHeaderLimit);
+    parser_->body_limit(registry_->max_body_bytes());
+    reading_ = true;
+    stream_.expires_after(kIdleTimeout);
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
+  }
+
+  void OnHeader(beast::error_code ec, std::size_t /*bytes*/) {
+    reading_ = false;
+    if (ec) return OnReadError(ec);
+    request_start_ = Clock::now();
+    const auto& req = parser_->get();
+    const bool expects_continue = beast::iequals(req[bhttp::field::expect], "100-continue");
+    reading_ = true;
+    // A client that asks before sending the body gets its 100 Continue, unless responses are
+    // still going out (then it sends after its own timeout).
+    if (expects_continue && !parser_->is_done() && !writing_ && queue_.empty()) {
+      continue_ = bhttp::response<bhttp::empty_body>{bhttp::status::continue_, req.version()};
+      writing_ = true;
+      stream_.expires_after(kWriteTimeout);
+      bhttp::async_write(stream_, continue_,
+                         beast::bind_front_handler(&Session::OnContinueWritten, shared_from_this()));
+      return;
+    }
+    ReadBody();
+  }
+
+  void OnContinueWritten(beast::error_code ec, std::size_t /*bytes*/) {
+    writing_ = false;
+    if (ec) {
+      reading_ = false;
+      return Abort();
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    stream_.expires_after(kBodyTimeout);
+    bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+  }
+
+  void OnRead(beast::error_code ec, std::size_t /*bytes*/) {
+    reading_ = false;
+    if (ec) return OnReadError(ec);
+
+    bhttp::request<bhttp::string_body> req = parser_->release();
+    parser_.reset();
+    const std::string request_id = RequestIdFor(req["x-request-id"]);
+    Request request;
+    request.method = req.method_string();
+    request.target = req.target();
+    request.authorization = req[bhttp::field::authorization];
+    request.content_type = req[bhttp::field::content_type];
+    request.body = req.body();
+    request.client_address = client_address_;
+
+    Response response;
+    try {
+      response = HandleRequest(request, registry_->services());
+    } catch (const std::exception& e) {
+      spdlog::error("request {}: unhandled exception: {}", request_id, e.what());
+      response = MakeErrorResponse(MakeError(ErrorCode::kInternal, "unhandled exception"));
+    } catch (...) {
+      spdlog::error("request {}: unhandled exception of unknown type", request_id);
+      response = MakeErrorResponse(MakeError(ErrorCode::kInternal, "unhandled exception"));
+    }
+
+    const bool keep_alive = req.keep_alive() && !stopping_;
+    if (!keep_alive) closing_ = true;
+    LogRequest(request_id, request.method, request.target, response);
+    Enqueue(ToBeast(std::move(response), req.version(), keep_alive, request_id,
+                    req.method() == bhttp::verb::head));
+    MaybeRead();
+  }
+
+  void OnReadError(beast::error_code ec) {
+    if (ec == bhttp::error::end_of_stream || ec == net::error::operation_aborted ||
+        ec == bhttp::error::partial_message) {
+      // The client closed (or went away mid-request), or we stopped an idle read.
+      closing_ = true;
+      if (!writing_ && queue_.empty()) Close();
+      return;
+    }
+    if (ec == bhttp::error::body_limit) {
+      return Refuse(MakeError(ErrorCode::kPayloadTooLarge,
+                              "The request body is larger than " + std::to_string(registry_->max_body_bytes()) +
+                                  " bytes."));
+    }
+    if (ec == bhttp::error::header_limit) {
+      return Refuse(MakeError(ErrorCode::kInvalidData, "The request header is too large."));
+    }
+    if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category()) {
+      return Refuse(MakeError(ErrorCode::kInvalidData, "The request is not valid HTTP/1.1."));
+    }
+    // A timeout (the stream closed the socket already) or a network error: nobody to answer.
+    if (ec != beast::error::timeout) spdlog::debug("connection from {}: read: {}", client_address_, ec.message());
+    Abort();
+  }
+
+  // Answers a request we could not read completely, then closes the connection.
+  void Refuse(const Error& error) {
+    closing_ = true;
+    const std::string request_id = NewRequestId();
+    Response response = MakeErrorResponse(error);
+    std::string_view method = "-";
+    std::string_view target = "-";
+    if (parser_ && parser_->is_header_done()) {
+      method = parser_->get().method_string();
+      target = parser_->get().target();
+    }
+    LogRequest(request_id, method, target, response);
+    Enqueue(ToBeast(std::move(response), 11, false, request_id));
+  }
+
+  std::string RequestIdFor(std::string_view sent) const {
+    return IsSaneRequestId(sent) ? std::string(sent) : NewRequestId();
+  }
+
+  void LogRequest(const std::string& request_id, std::string_view method, std::string_view target,
+                  const Response& response) {
+    const std::int64_t micros = request_start_ ? MicrosSince(*request_start_) : 0;
+    request_start_.reset();
+    spdlog::info("{} {} \"{} {}\" {} {}B {}us principal={}", request_id, client_address_, method, target,
+                 response.status, response.body.size(), micros,
+                 response.principal.empty() ? std::string_view("-") : std::string_view(response.principal));
+    if (response.error && IsServerError(response.error->code)) {
+      spdlog::error("request {} failed: {}", request_id, response.error->message);
+    }
+  }
+
+  void Enqueue(BeastResponse&& res) {
+    queue_.push_back(std::move(res));
+    if (!writing_) DoWrite();
+  }
+
+  void DoWrite() {
+    writing_ = true;
+    stream_.expires_after(kWriteTimeout);
+    bhttp::async_write(stream_, queue_.front(), beast::bind_front_handler(&Session::OnWrite, shared_from_this()));
+  }
+
+  void OnWrite(beast::error_code ec, std::size_t /*bytes*/) {
+    writing_ = false;
+    if (ec) {
+      spdlog::debug("connection from {}: write: {}", client_address_, ec.message());
+      return Abort();
+    }
+    const bool close = queue_.front().need_eof();
+    queue_.pop_front();
+    if (close) {
+      closing_ = true;
+      queue_.clear();
+      return Close();
+    }
+    if (!queue_.empty()) return DoWrite();
+    if ((closing_ || stopping_) && !reading_) return Close();
+    MaybeCloseIdle();
+    MaybeRead();
+  }
+
+  void MaybeRead() {
+    if (reading_ || closing_ || closed_ || stopping_ || queue_.size() >= kMaxQueuedResponses) return;
+    DoRead();
+  }
+
+  // Graceful close: send FIN, then drain what the client still sends (a body we refused,
+  // say) for a moment, so that it reads our last response rather than a reset.
+  void Close() {
+    assert(!reading_ && !writing_);
+    if (closed_) return;
+    closed_ = true;
+    closing_ = true;
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return Abort();
+    linger_until_ = Clock::now() + kLingerTimeout;
+    Drain();
+  }
+
+  void Drain() {
+    stream_.expires_at(linger_until_);
+    stream_.async_read_some(net::buffer(drain_buffer_),
+                            beast::bind_front_handler(&Session::OnDrain, shared_from_this()));
+  }
+
+  void OnDrain(beast::error_code ec, std::size_t /*bytes*/) {
+    if (ec) return Abort();  // EOF, timeout or error: done either way
+    Drain();
+  }
+
+  void Abort() {
+    closed_ = true;
+    closing_ = true;
+    queue_.clear();
+    beast::error_code ec;
+    stream_.socket().close(ec);
+  }
+
+  beast::tcp_stream stream_;
+  std::shared_ptr<Registry> registry_;
+  std::uint64_t id_ = 0;
+  std::string client_address_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  bhttp::response<bhttp::empty_body> continue_;
+  std::deque<BeastResponse> queue_;  // responses in request order; front() is being written
+  std::optional<Clock::time_point> request_start_;
+  Clock::time_point linger_until_;
+  char drain_buffer_[4096];
+  bool reading_ = false;   // a read of a request is in flight
+  bool writing_ = false;   // a write is in flight
+  bool closing_ = false;   // read no more requests
+  bool closed_ = false;    // shut down or closed; no more I/O but the drain
+  bool stopping_ = false;  // the server is stopping: answer what is in flight, then close
+};
+
+// Accepts connections and starts a session for each.
+class Listener : public std::enable_shared_from_this<Listener> {
+ public:
+  Listener(net::io_context& ioc, std::shared_ptr<Registry> registry)
+      : ioc_(ioc), acceptor_(net::make_strand(ioc)), retry_timer_(acceptor_.get_executor()),
+        registry_(std::move(registry)) {}
+
+  // Opens, binds and listens; the error says why not.
+  beast::error_code Listen(const tcp::endpoint& endpoint) {
+    beast::error_code ec;
+    acceptor_.open(endpoint.protocol(), ec);
+    if (ec) return ec;
+    acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (ec) return ec;
+    acceptor_.bind(endpoint, ec);
+    if (ec) return ec;
+    acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    return ec;
+  }
+
+  std::uint16_t port() const {
+    beast::error_code ec;
+    return acceptor_.local_endpoint(ec).port();
+  }
+
+  void Start() {
+    net::dispatch(acceptor_.get_executor(), beast::bind_front_handler(&Listener::DoAccept, shared_from_this()));
+  }
+
+  // Thread-safe: stops accepting.
+  void Stop() {
+    net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+      self->stopped_ = true;
+      beast::error_code ec;
+      self->acceptor_.close(ec);
+      self->retry_timer_.cancel();
+    });
+  }
+
+ private:
+  void DoAccept() {
+    if (stopped_) return;
+    acceptor_.async_accept(net::make_strand(ioc_), beast::bind_front_handler(&Listener::OnAccept, shared_from_this()));
+  }
+
+  void OnAccept(beast::error_code ec, tcp::socket socket) {
+    if (stopped_ || ec == net::error::operation_aborted) return;
+    if (ec) {
+      // Out of descriptors, say: back off a little instead of spinning.
+      spdlog::warn("accept: {}", ec.message());
+      retry_timer_.expires_after(kAcceptRetryDelay);
+      retry_timer_.async_wait([self = shared_from_this()](beast::error_code timer_ec) {
+        if (!timer_ec) self->DoAccept();
+      });
+      return;
+    }
+    std::make_shared<Session>(std::move(socket), registry_)->Start();
+    DoAccept();
+  }
+
+  net::io_context& ioc_;
+  tcp::acceptor acceptor_;
+  net::steady_timer retry_timer_;
+  std::shared_ptr<Registry> registry_;
+  bool stopped_ = false;
+};
+
+// Stops the server on SIGINT/SIGTERM: stop accepting, let sessions answer what is in flight
+// and close, and stop the io_context after kHardStopAfter if some are still busy. A second
+// signal during the stop gets the default action (the process ends).
+class Stopper {
+ public:
+  Stopper(net::io_context& ioc, std::shared_ptr<Registry> registry, std::shared_ptr<Listener> listener)
+      : ioc_(ioc), strand_(net::make_strand(ioc)), signals_(strand_, SIGINT, SIGTERM), timer_(strand_),
+        registry_(std::move(registry)), listener_(std::move(listener)) {}
+
+  void Start() {
+    signals_.async_wait([this](beast::error_code ec, int signal) {
+      if (ec) return;
+      spdlog::info("signal {}: stopping; finishing requests in flight", signal);
+      beast::error_code ignored;
+      signals_.clear(ignored);
+      BeginStop();
+    });
+  }
+
+ private:
+  void BeginStop() {
+    deadline_ = Clock::now() + kHardStopAfter;
+    listener_->Stop();
+    for (const auto& session : registry_->BeginStop()) session->Shutdown();
+    Poll();
+  }
+
+  void Poll() {
+    if (registry_->live_sessions() == 0) {
+      spdlog::info("all connections closed");
+      return;  // nothing keeps the io_context busy any more
+    }
+    if (Clock::now() >= deadline_) {
+      spdlog::warn("{} connection(s) still busy after {} s; stopping anyway", registry_->live_sessions(),
+                   std::chrono::duration_cast<std::chrono::seconds>(kHardStopAfter).count());
+      ioc_.stop();
+      return;
+    }
+    timer_.expires_after(kStopPollInterval);
+    timer_.async_wait([this](beast::error_code ec) {
+      if (!ec) Poll();
+    });
+  }
+
+  net::io_context& ioc_;
+  net::strand<net::io_context::executor_type> strand_;
+  net::signal_set signals_;
+  net::steady_timer timer_;
+  std::shared_ptr<Registry> registry_;
+  std::shared_ptr<Listener> listener_;
+  Clock::time_point deadline_;
+};
+
+// Runs the io_context until it is out of work or stopped. Handlers catch what they expect;
+// anything else escaping one is logged and the loop goes on.
+void RunIo(net::io_context& ioc) {
+  for (;;) {
+    try {
+      ioc.run();
+      return;
+    } catch (const std::exception& e) {
+      spdlog::error("io thread: unhandled exception: {}", e.what());
+    } catch (...) {
+      spdlog::error("io thread: unhandled exception of unknown type");
+    }
+  }
+}
+
+}  // namespace
+
+int RunServer(const ServerOptions& options, Services services,
+              const std::function<void(std::uint16_t port)>& on_listening) {
+  const int threads = options.threads > 0 ? options.threads
+                                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  net::io_context ioc(threads);
+  auto registry = std::make_shared<Registry>(services, options.max_body_bytes);
+
+  beast::error_code ec;
+  const net::ip::address address = net::ip::make_address(options.host, ec);
+  if (ec) {
+    spdlog::error("cannot listen on {}: not an IP address", options.host);
+    return 1;
+  }
+  auto listener = std::make_shared<Listener>(ioc, registry);
+  ec = listener->Listen(tcp::endpoint(address, options.port));
+  if (ec) {
+    spdlog::error("cannot listen on {}:{}: {}", options.host, options.port, ec.message());
+    return 1;
+  }
+  Stopper stopper(ioc, registry, listener);
+  stopper.Start();
+  listener->Start();
+  if (on_listening) on_listening(listener->port());
+
+  std::vector<std::thread> pool;
+  pool.reserve(static_cast<std::size_t>(threads - 1));
+  for (int i = 1; i < threads; ++i) pool.emplace_back([&ioc] { RunIo(ioc); });
+  RunIo(ioc);
+  for (std::thread& t : pool) t.join();
+  spdlog::info("server stopped");
+  return 0;
+}
+
+}  // namespace costs::http

@@ -1,0 +1,34 @@
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+namespace costs::http {
+
+// ASCII-only helpers for HTTP tokens (header names, schemes, media types).
+
+inline char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
+  }
+  return true;
+}
+
+// Strips HTTP optional whitespace (SP, HTAB) from both ends.
+inline std::string_view TrimOws(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// Whether a Content-Type names an NDJSON body: application/x-ndjson or application/jsonl,
+// case-insensitive, parameters (";charset=utf-8") allowed.
+inline bool IsNdjsonMediaType(std::string_view content_type) {
+  const std::string_view media_type = TrimOws(content_type.substr(0, content_type.find(';')));
+  return EqualsIgnoreCase(media_type, "application/x-ndjson") || EqualsIgnoreCase(media_type, "application/jsonl");
+}
+
+}  // namespace costs::http

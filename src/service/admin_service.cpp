@@ -1,0 +1,94 @@
+#include "service/costs_service.hpp"
+
+#include <algorithm>
+
+#include "service/ndjson.hpp"
+
+namespace costs::service {
+namespace {
+
+// Ids of organizations and user names: what can travel in a URL path segment and a Basic
+// auth user name without surprises.
+bool IsValidName(std::string_view s, std::size_t max_length) {
+  if (s.empty() || s.size() > max_length) return false;
+  return std::all_of(s.begin(), s.end(), [](unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+           c == '.' || c == '@';
+  });
+}
+
+constexpr std::size_t kMaxProblemsInMessage = 5;
+
+}  // namespace
+
+AdminService::AdminService(Store& store, const PasswordHasher& hasher) : store_(store), hasher_(hasher) {}
+
+Result<IngestOutcome> AdminService::IngestNdjson(const Principal& who, std::string_view body) {
+  if (!who.is_admin) return MakeError(ErrorCode::kForbidden, "only platform admins may ingest usage");
+  return IngestNdjson(body);
+}
+
+Result<IngestOutcome> AdminService::IngestNdjson(std::string_view body) {
+  std::vector<domain::UsageRecord> records;
+  std::vector<domain::FieldProblem> problems;
+  std::size_t index = 0;
+  std::size_t pos = 0;
+  while (pos < body.size()) {
+    std::size_t eol = body.find('\n', pos);
+    if (eol == std::string_view::npos) eol = body.size();
+    const std::string_view line = body.substr(pos, eol - pos);
+    pos = eol + 1;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    const std::string prefix = "records[" + std::to_string(index++) + "]";
+    auto raw = DecodeJsonObject(line);
+    if (!raw) {
+      problems.push_back({prefix, "the line " + raw.error().message});
+      continue;
+    }
+    if (auto record = domain::ValidateUsage(*raw, prefix, problems)) records.push_back(std::move(*record));
+  }
+  if (!problems.empty()) {
+    std::string message = std::to_string(problems.size()) + " problem(s) in the usage batch; nothing was stored: ";
+    std::vector<std::string> fields;
+    for (std::size_t i = 0; i < problems.size(); ++i) {
+      if (i < kMaxProblemsInMessage) {
+        if (i > 0) message += "; ";
+        message += problems[i].field + ": " + problems[i].message;
+      }
+      if (std::find(fields.begin(), fields.end(), problems[i].field) == fields.end()) {
+        fields.push_back(problems[i].field);
+      }
+    }
+    if (problems.size() > kMaxProblemsInMessage) message += "; ...";
+    return MakeError(ErrorCode::kInvalidRecord, std::move(message), std::move(fields));
+  }
+  if (records.empty()) return MakeError(ErrorCode::kInvalidData, "the usage batch holds no records");
+  return store_.Ingest(records);
+}
+
+Status AdminService::CreateOrganization(std::string_view id, std::string_view name) {
+  if (!IsValidName(id, domain::kMaxIdLength)) {
+    return MakeError(ErrorCode::kInvalidData,
+                     "an organization id is 1 to 256 letters, digits, '-', '_', '.' or '@'", {"id"});
+  }
+  if (name.size() > domain::kMaxTextLength) {
+    return MakeError(ErrorCode::kInvalidData, "the organization name is too long", {"name"});
+  }
+  return store_.CreateOrganization(Organization{std::string(id), name.empty() ? std::string(id) : std::string(name)});
+}
+
+Status AdminService::PutUser(std::string_view name, std::string_view password, bool is_admin,
+                             std::vector<std::string> organizations) {
+  if (!IsValidName(name, 128)) {
+    return MakeError(ErrorCode::kInvalidData, "a user name is 1 to 128 letters, digits, '-', '_', '.' or '@'",
+                     {"name"});
+  }
+  if (password.empty()) return MakeError(ErrorCode::kInvalidData, "the password must not be empty", {"password"});
+  std::sort(organizations.begin(), organizations.end());
+  organizations.erase(std::unique(organizations.begin(), organizations.end()), organizations.end());
+  std::string hash = hasher_.Hash(password);
+  if (hash.empty()) return MakeError(ErrorCode::kInternal, "could not hash the password");
+  return store_.PutUser(User{std::string(name), std::move(hash), is_admin, std::move(organizations)});
+}
+
+}  // namespace costs::service

@@ -1,0 +1,254 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <random>
+
+#include "service/auth.hpp"
+#include "service/costs_service.hpp"
+#include "store/memory/memory_store.hpp"
+
+namespace costs::service {
+namespace {
+
+using domain::Instant;
+using domain::kNsPerDay;
+using domain::kNsPerHour;
+
+class FakeClock final : public Clock {
+ public:
+  domain::Instant Now() const override { return now; }
+  std::int64_t MonotonicNs() const override { return mono; }
+  domain::Instant now{0};
+  std::int64_t mono = 0;
+};
+
+// "Hashes" by prefixing; counts Verify calls so tests can see the cache working.
+class FakeHasher final : public PasswordHasher {
+ public:
+  std::string Hash(std::string_view password) const override { return "h:" + std::string(password); }
+  bool Verify(std::string_view hash, std::string_view password) const override {
+    ++verifications;
+    return hash == "h:" + std::string(password);
+  }
+  std::string Fingerprint(std::string_view secret) const override { return "f:" + std::string(secret); }
+  mutable std::atomic<int> verifications{0};
+};
+
+Instant At(const char* rfc3339) { return *domain::ParseRfc3339(rfc3339); }
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  ServiceTest() {
+    clock_.now = At("2026-11-15T12:00:00Z");
+    EXPECT_TRUE(admin_.CreateOrganization("org-a", "Org A"));
+    EXPECT_TRUE(admin_.CreateOrganization("org-b", "Org B"));
+    EXPECT_TRUE(admin_.PutUser("alice", "pw-alice", false, {"org-a"}));
+    EXPECT_TRUE(admin_.PutUser("root", "pw-root", true, {}));
+  }
+
+  Principal Alice() { return *auth_.AuthenticateBasic("alice", "pw-alice"); }
+  Principal Root() { return *auth_.AuthenticateBasic("root", "pw-root"); }
+
+  static std::string Line(const std::string& id, const std::string& org, const std::string& dep,
+                          const std::string& start, const std::string& end, const std::string& quantity,
+                          const std::string& rate, const std::string& dep_name = "") {
+    return R"({"id":")" + id + R"(","organization_id":")" + org + R"(","deployment_id":")" + dep +
+           R"(","deployment_name":")" + (dep_name.empty() ? dep : dep_name) +
+           R"(","dimension":"capacity","kind":"elasticsearch","start":")" + start + R"(","end":")" + end +
+           R"(","quantity":")" + quantity + R"(","rate":)" + rate + "}\n";
+  }
+
+  store::memory::MemoryStore store_;
+  FakeClock clock_;
+  FakeHasher hasher_;
+  AdminService admin_{store_, hasher_};
+  Authenticator auth_{store_, hasher_, clock_, std::chrono::seconds(30)};
+  CostsService costs_{store_, clock_, 1096};
+};
+
+TEST_F(ServiceTest, AuthenticationIsCachedPerCredentialsUntilTtl) {
+  ASSERT_TRUE(auth_.AuthenticateBasic("alice", "pw-alice"));
+  ASSERT_TRUE(auth_.AuthenticateBasic("alice", "pw-alice"));
+  EXPECT_EQ(hasher_.verifications.load(), 1) << "second request must not verify the hash again";
+  clock_.mono += 31'000'000'000;
+  ASSERT_TRUE(auth_.AuthenticateBasic("alice", "pw-alice"));
+  EXPECT_EQ(hasher_.verifications.load(), 2) << "an expired cache entry must be verified again";
+}
+
+TEST_F(ServiceTest, WrongPasswordAndUnknownUserAreUnauthenticated) {
+  auto wrong = auth_.AuthenticateBasic("alice", "nope");
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error().code, ErrorCode::kUnauthenticated);
+  auto unknown = auth_.AuthenticateBasic("mallory", "pw-alice");
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code, ErrorCode::kUnauthenticated);
+  // A wrong password must not hit a cache entry made by the right one.
+  ASSERT_TRUE(auth_.AuthenticateBasic("alice", "pw-alice"));
+  EXPECT_FALSE(auth_.AuthenticateBasic("alice", "pw-alicE"));
+}
+
+TEST_F(ServiceTest, StoreOutageIsStoreFailedNotUnauthenticated) {
+  store_.SetUnavailable(true);
+  auto r = auth_.AuthenticateBasic("alice", "pw-alice");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kStoreFailed);
+  auto chart = costs_.OrganizationCharts(Principal{"root", true, {}}, "org-a", {});
+  ASSERT_FALSE(chart);
+  EXPECT_EQ(chart.error().code, ErrorCode::kStoreFailed);
+  store_.SetUnavailable(false);
+  EXPECT_TRUE(auth_.AuthenticateBasic("alice", "pw-alice"));
+}
+
+TEST(RateLimiterTest, BurstThenRefillAtRate) {
+  FakeClock clock;
+  RateLimiter limiter(clock, 2.0, 3.0);
+  EXPECT_EQ(limiter.Acquire("p"), 0);
+  EXPECT_EQ(limiter.Acquire("p"), 0);
+  EXPECT_EQ(limiter.Acquire("p"), 0);
+  EXPECT_EQ(limiter.Acquire("p"), 1) << "burst of 3 used up; one token comes back within a second";
+  EXPECT_EQ(limiter.Acquire("q"), 0) << "keys are independent";
+  clock.mono += 500'000'000;  // half a second at 2/s = one token
+  EXPECT_EQ(limiter.Peek("p"), 0);
+  EXPECT_EQ(limiter.Acquire("p"), 0);
+  EXPECT_EQ(limiter.Acquire("p"), 1);
+}
+
+TEST(RateLimiterTest, ZeroRateDisables) {
+  FakeClock clock;
+  RateLimiter limiter(clock, 0, 0);
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ(limiter.Acquire("p"), 0);
+}
+
+TEST_F(ServiceTest, AccessRules) {
+  auto missing = costs_.OrganizationCharts(Alice(), "org-zzz", {});
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, ErrorCode::kOrganizationNotFound);
+  auto denied = costs_.OrganizationCharts(Alice(), "org-b", {});
+  ASSERT_FALSE(denied);
+  EXPECT_EQ(denied.error().code, ErrorCode::kInvalidAccess);
+  EXPECT_TRUE(costs_.OrganizationCharts(Alice(), "org-a", {}));
+  EXPECT_TRUE(costs_.OrganizationCharts(Root(), "org-b", {}));
+  auto org = costs_.GetOrganization(Alice(), "org-a");
+  ASSERT_TRUE(org);
+  EXPECT_EQ(org->name, "Org A");
+}
+
+TEST_F(ServiceTest, DefaultRangeIsCurrentMonthSoFar) {
+  auto chart = costs_.OrganizationCharts(Alice(), "org-a", {});
+  ASSERT_TRUE(chart);
+  ASSERT_EQ(chart->buckets.size(), 15u);  // Nov 1 .. Nov 15 (now is Nov 15 noon)
+  EXPECT_EQ(chart->buckets.front().start, At("2026-11-01T00:00:00Z"));
+}
+
+TEST_F(ServiceTest, OneDayAsBareDatesGivesThatDay) {
+  ASSERT_TRUE(admin_.IngestNdjson(Root(), Line("r1", "org-a", "d1", "2026-11-03T23:00:00Z",
+                                               "2026-11-04T01:00:00Z", "2", "0.5")));
+  auto chart = costs_.OrganizationCharts(Alice(), "org-a", {"2026-11-04", "2026-11-04", std::nullopt});
+  ASSERT_TRUE(chart);
+  ASSERT_EQ(chart->buckets.size(), 1u);
+  ASSERT_EQ(chart->buckets[0].values.size(), 1u);
+  EXPECT_EQ(chart->buckets[0].values[0].cost, 500'000'000) << "half of the record's 1 ECU falls on Nov 4";
+}
+
+TEST_F(ServiceTest, IngestIsAdminOnlyAndReportsEveryBadLine) {
+  auto forbidden = admin_.IngestNdjson(Alice(), Line("r1", "org-a", "d1", "2026-11-01T00:00:00Z",
+                                                     "2026-11-01T01:00:00Z", "1", "1"));
+  ASSERT_FALSE(forbidden);
+  EXPECT_EQ(forbidden.error().code, ErrorCode::kForbidden);
+
+  const std::string body = Line("ok", "org-a", "d1", "2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z", "1", "1") +
+                           "\n   \nnot json\n" +
+                           Line("bad", "org-a", "d1", "2026-11-01T02:00:00Z", "2026-11-01T01:00:00Z", "1", "-1");
+  auto invalid = admin_.IngestNdjson(Root(), body);
+  ASSERT_FALSE(invalid);
+  EXPECT_EQ(invalid.error().code, ErrorCode::kInvalidRecord);
+  EXPECT_EQ(invalid.error().fields, (std::vector<std::string>{"records[1]", "records[2].end", "records[2].rate"}));
+  auto chart = costs_.OrganizationCharts(Root(), "org-a", {"2026-11-01", "2026-11-01", std::nullopt});
+  ASSERT_TRUE(chart);
+  EXPECT_TRUE(chart->buckets[0].values.empty()) << "nothing of a rejected batch may be stored";
+
+  auto empty = admin_.IngestNdjson(Root(), "\n\n");
+  ASSERT_FALSE(empty);
+  EXPECT_EQ(empty.error().code, ErrorCode::kInvalidData);
+}
+
+TEST_F(ServiceTest, ExactNumbersFromJsonNumbersAndStrings) {
+  ASSERT_TRUE(admin_.IngestNdjson(
+      Root(), Line("a", "org-a", "d1", "2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z", "1", "0.1") +
+                  Line("b", "org-a", "d1", "2026-11-01T01:00:00Z", "2026-11-01T02:00:00Z", "1", "\"0.2\"")));
+  auto chart = costs_.OrganizationCharts(Root(), "org-a", {"2026-11-01", "2026-11-01", std::nullopt});
+  ASSERT_TRUE(chart);
+  ASSERT_EQ(chart->buckets[0].values.size(), 1u);
+  EXPECT_EQ(chart->buckets[0].values[0].cost, 300'000'000);
+}
+
+TEST_F(ServiceTest, LatestDeploymentNameWins) {
+  ASSERT_TRUE(admin_.IngestNdjson(
+      Root(), Line("a", "org-a", "d1", "2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z", "1", "1", "old") +
+                  Line("b", "org-a", "d1", "2026-11-01T01:00:00Z", "2026-11-01T02:00:00Z", "1", "1", "new")));
+  auto chart = costs_.OrganizationCharts(Root(), "org-a", {"2026-11-01", "2026-11-01", std::nullopt});
+  ASSERT_TRUE(chart);
+  EXPECT_EQ(chart->buckets[0].values.at(0).name, "new");
+}
+
+// The property at the heart of the read path: charts built from rollups (whole hours and
+// days) plus raw edges equal a direct computation over every record, for random data and
+// random ranges, daily and monthly.
+TEST_F(ServiceTest, ChartsFromRollupsEqualDirectProration) {
+  std::mt19937_64 rng(42);
+  const std::int64_t base = At("2025-12-20T00:00:00Z").ns;
+  const std::int64_t span = 70 * kNsPerDay;
+  std::vector<domain::UsageRecord> records;
+  std::string body;
+  for (int i = 0; i < 300; ++i) {
+    const std::int64_t start = base + static_cast<std::int64_t>(rng() % span);
+    const std::int64_t length = 1 + static_cast<std::int64_t>(rng() % (i % 10 == 0 ? 20 * kNsPerDay : 3 * kNsPerHour));
+    const std::string dep = "d" + std::to_string(rng() % 4);
+    const std::string quantity = std::to_string(static_cast<int>(rng() % 2000) - 300) + "." +
+                                 std::to_string(rng() % 1000);
+    const std::string rate = "0.0" + std::to_string(100 + rng() % 900);
+    body += Line("r" + std::to_string(i), "org-a", dep, domain::FormatRfc3339(Instant{start}),
+                 domain::FormatRfc3339(Instant{start + length}), quantity, "\"" + rate + "\"");
+    domain::UsageRecord r;
+    r.deployment_id = dep;
+    r.start = Instant{start};
+    r.end = Instant{start + length};
+    r.cost_nanos = *domain::MultiplyToNanos(*domain::ParseDecimal(quantity), *domain::ParseDecimal(rate));
+    records.push_back(r);
+  }
+  ASSERT_TRUE(admin_.IngestNdjson(Root(), body));
+
+  for (int trial = 0; trial < 60; ++trial) {
+    std::int64_t a = base - kNsPerDay + static_cast<std::int64_t>(rng() % (span + 2 * kNsPerDay));
+    std::int64_t b = base - kNsPerDay + static_cast<std::int64_t>(rng() % (span + 2 * kNsPerDay));
+    if (trial % 3 == 0) a = a / kNsPerHour * kNsPerHour;  // some aligned edges
+    if (a > b) std::swap(a, b);
+    if (trial % 7 == 0) b = a + static_cast<std::int64_t>(rng() % kNsPerHour);  // inside an hour or two
+    const auto strategy = trial % 2 == 0 ? "daily" : "monthly";
+    const std::string from = domain::FormatRfc3339(Instant{a});
+    const std::string to = domain::FormatRfc3339(Instant{b});
+    auto chart = costs_.OrganizationCharts(Root(), "org-a", {from, to, strategy});
+    ASSERT_TRUE(chart) << chart.error().message;
+
+    const auto buckets = domain::BucketsFor({Instant{a}, Instant{b}},
+                                            trial % 2 == 0 ? domain::BucketingStrategy::kDaily
+                                                           : domain::BucketingStrategy::kMonthly);
+    ASSERT_EQ(chart->buckets.size(), buckets.size());
+    for (std::size_t k = 0; k < buckets.size(); ++k) {
+      std::map<std::string, domain::Nanos> expected;
+      const Instant lo = std::max(buckets[k].start, Instant{a});
+      const Instant hi = std::min(buckets[k].end, Instant{b});
+      for (const auto& r : records) {
+        if (lo < hi) expected[r.deployment_id] += domain::Proration{r.start, r.end, r.cost_nanos}.PartIn(lo, hi);
+      }
+      std::erase_if(expected, [](const auto& kv) { return kv.second == 0; });
+      std::map<std::string, domain::Nanos> got;
+      for (const auto& v : chart->buckets[k].values) got[v.id] = v.cost;
+      ASSERT_EQ(got, expected) << "bucket " << k << " of " << from << " .. " << to << " (" << strategy << ")";
+    }
+  }
+}
+
+}  // namespace
+}  // namespace costs::service

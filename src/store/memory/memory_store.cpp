@@ -1,0 +1,224 @@
+#include "store/memory/memory_store.hpp"
+
+#include <algorithm>
+#include <mutex>
+#include <utility>
+
+#include "domain/money.hpp"
+
+namespace costs::store::memory {
+
+namespace {
+
+using domain::Instant;
+using domain::Nanos;
+using domain::WideNanos;
+
+std::string RecordField(std::size_t i, std::string_view field) {
+  std::string out = "records[";
+  out += std::to_string(i);
+  out += "].";
+  out += field;
+  return out;
+}
+
+// One rollup cell touched by a batch.
+struct DeltaKey {
+  std::string_view org;
+  domain::RollupGrain grain;
+  std::int64_t period_start_ns;
+  std::string_view deployment_id;
+  domain::Dimension dimension;
+
+  friend auto operator<=>(const DeltaKey&, const DeltaKey&) = default;
+};
+
+}  // namespace
+
+Status MemoryStore::CheckAvailable() const {
+  if (unavailable_.load()) return MakeError(ErrorCode::kStoreFailed, "the cost store is unavailable");
+  return {};
+}
+
+Status MemoryStore::Migrate() { return CheckAvailable(); }
+
+Status MemoryStore::CreateOrganization(const service::Organization& org) {
+  if (auto s = CheckAvailable(); !s) return s;
+  std::unique_lock lock(mu_);
+  if (orgs_.contains(org.id)) {
+    return MakeError(ErrorCode::kAlreadyExists, "an organization with this id already exists", {"id"});
+  }
+  orgs_[org.id].org = org;
+  return {};
+}
+
+Result<std::optional<service::Organization>> MemoryStore::FindOrganization(std::string_view id) {
+  if (auto s = CheckAvailable(); !s) return std::move(s).error();
+  std::shared_lock lock(mu_);
+  auto it = orgs_.find(id);
+  if (it == orgs_.end()) return std::optional<service::Organization>();
+  return std::optional<service::Organization>(it->second.org);
+}
+
+Status MemoryStore::PutUser(const service::User& user) {
+  if (auto s = CheckAvailable(); !s) return s;
+  service::User stored = user;
+  std::sort(stored.organizations.begin(), stored.organizations.end());
+  stored.organizations.erase(std::unique(stored.organizations.begin(), stored.organizations.end()),
+                             stored.organizations.end());
+  std::unique_lock lock(mu_);
+  for (const std::string& org : stored.organizations) {
+    if (!orgs_.contains(org)) {
+      return MakeError(ErrorCode::kOrganizationNotFound, "a listed organization does not exist",
+                       {"organizations"});
+    }
+  }
+  users_[stored.name] = std::move(stored);
+  return {};
+}
+
+Result<std::optional<service::User>> MemoryStore::FindUser(std::string_view name) {
+  if (auto s = CheckAvailable(); !s) return std::move(s).error();
+  std::shared_lock lock(mu_);
+  auto it = users_.find(name);
+  if (it == users_.end()) return std::optional<service::User>();
+  return std::optional<service::User>(it->second);
+}
+
+Result<service::IngestOutcome> MemoryStore::Ingest(std::span<const domain::UsageRecord> records) {
+  if (auto s = CheckAvailable(); !s) return std::move(s).error();
+  std::unique_lock lock(mu_);
+
+  // 1. Every record's organization must exist.
+  std::vector<std::string> missing;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    if (!orgs_.contains(records[i].organization_id)) missing.push_back(RecordField(i, "organization_id"));
+  }
+  if (!missing.empty()) {
+    return MakeError(ErrorCode::kOrganizationNotFound, "the organization of a usage record does not exist",
+                     std::move(missing));
+  }
+
+  // 2. Classify: new, duplicate (stored or earlier in the batch with equal content), conflict.
+  service::IngestOutcome outcome;
+  std::vector<std::size_t> fresh;  // indexes of the records to store, in batch order
+  std::unordered_map<std::string_view, std::size_t> batch_ids;
+  std::vector<std::string> conflicts;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const domain::UsageRecord& r = records[i];
+    const domain::UsageRecord* seen = nullptr;
+    if (auto it = usage_.find(r.id); it != usage_.end()) {
+      seen = &it->second;
+    } else if (auto [bt, inserted] = batch_ids.emplace(r.id, i); !inserted) {
+      seen = &records[bt->second];
+    }
+    if (seen == nullptr) {
+      fresh.push_back(i);
+    } else if (*seen == r) {
+      ++outcome.duplicates;
+    } else {
+      conflicts.push_back(RecordField(i, "id"));
+    }
+  }
+  if (!conflicts.empty()) {
+    return MakeError(ErrorCode::kConflict, "a usage record id is already stored with other content",
+                     std::move(conflicts));
+  }
+
+  // 3. Sum the rollup parts of the new records per cell, then check every cell still fits.
+  std::map<DeltaKey, WideNanos> deltas;
+  for (std::size_t i : fresh) {
+    const domain::UsageRecord& r = records[i];
+    const domain::Proration p{r.start, r.end, r.cost_nanos};
+    for (domain::RollupGrain grain : {domain::RollupGrain::kHour, domain::RollupGrain::kDay}) {
+      domain::ForEachRollupPart(p, grain, [&](Instant period_start, Nanos part) {
+        if (part == 0) return;
+        deltas[DeltaKey{r.organization_id, grain, period_start.ns, r.deployment_id, r.dimension}] += part;
+      });
+    }
+  }
+  std::vector<std::pair<Nanos*, Nanos>> existing_updates;  // cells already present
+  std::vector<std::pair<const DeltaKey*, Nanos>> new_cells;
+  for (const auto& [key, delta] : deltas) {
+    OrgData& data = orgs_.find(key.org)->second;
+    Rollups& rollups = key.grain == domain::RollupGrain::kHour ? data.hourly : data.daily;
+    auto it = rollups.find(RollupKey{key.period_start_ns, std::string(key.deployment_id), key.dimension});
+    WideNanos sum = delta + (it == rollups.end() ? 0 : it->second);
+    Result<Nanos> narrow = domain::NarrowNanos(sum);
+    if (!narrow) {
+      return MakeError(ErrorCode::kInvalidData, "the summed cost of the usage records is too large to store");
+    }
+    if (it != rollups.end()) {
+      existing_updates.emplace_back(&it->second, *narrow);
+    } else {
+      new_cells.emplace_back(&key, *narrow);
+    }
+  }
+
+  // 4. Apply; nothing below can fail.
+  for (auto [cell, value] : existing_updates) *cell = value;
+  for (auto [key, value] : new_cells) {
+    OrgData& data = orgs_.find(key->org)->second;
+    Rollups& rollups = key->grain == domain::RollupGrain::kHour ? data.hourly : data.daily;
+    rollups.emplace(RollupKey{key->period_start_ns, std::string(key->deployment_id), key->dimension}, value);
+  }
+  for (std::size_t i : fresh) {
+    const domain::UsageRecord& r = records[i];
+    auto [it, inserted] = usage_.emplace(r.id, r);
+    OrgData& data = orgs_.find(r.organization_id)->second;
+    data.usage_by_start.emplace(r.start.ns, &it->second);
+    data.max_duration_ns = std::max(data.max_duration_ns, r.end.ns - r.start.ns);
+    data.deployments.insert_or_assign(r.deployment_id, r.deployment_name);
+  }
+  outcome.stored = static_cast<std::int64_t>(fresh.size());
+  return outcome;
+}
+
+Result<std::vector<service::RollupRow>> MemoryStore::ReadRollups(std::string_view org, domain::RollupGrain grain,
+                                                                 Instant from, Instant to) {
+  if (auto s = CheckAvailable(); !s) return std::move(s).error();
+  std::shared_lock lock(mu_);
+  std::vector<service::RollupRow> rows;
+  auto org_it = orgs_.find(org);
+  if (org_it == orgs_.end() || from >= to) return rows;
+  const Rollups& rollups = grain == domain::RollupGrain::kHour ? org_it->second.hourly : org_it->second.daily;
+  auto first = rollups.lower_bound(RollupKey{from.ns, std::string(), domain::Dimension{}});
+  auto last = rollups.lower_bound(RollupKey{to.ns, std::string(), domain::Dimension{}});
+  for (auto it = first; it != last; ++it) {
+    const auto& [period, deployment, dimension] = it->first;
+    if (it->second == 0) continue;
+    rows.push_back(service::RollupRow{Instant{period}, deployment, dimension, it->second});
+  }
+  return rows;
+}
+
+Result<std::vector<domain::UsageRecord>> MemoryStore::ReadUsageOverlapping(std::string_view org, Instant from,
+                                                                           Instant to) {
+  if (auto s = CheckAvailable(); !s) return std::move(s).error();
+  std::shared_lock lock(mu_);
+  std::vector<domain::UsageRecord> out;
+  auto org_it = orgs_.find(org);
+  if (org_it == orgs_.end() || from >= to) return out;
+  const OrgData& data = org_it->second;
+  // A record starting before from - max_duration ends before from.
+  const std::int64_t lowest_start =
+      from.ns < INT64_MIN + data.max_duration_ns ? INT64_MIN : from.ns - data.max_duration_ns;
+  auto first = data.usage_by_start.lower_bound(lowest_start);
+  auto last = data.usage_by_start.lower_bound(to.ns);
+  for (auto it = first; it != last; ++it) {
+    if (it->second->end > from) out.push_back(*it->second);
+  }
+  return out;
+}
+
+Result<std::vector<service::Deployment>> MemoryStore::ListDeployments(std::string_view org) {
+  if (auto s = CheckAvailable(); !s) return std::move(s).error();
+  std::shared_lock lock(mu_);
+  std::vector<service::Deployment> out;
+  auto org_it = orgs_.find(org);
+  if (org_it == orgs_.end()) return out;
+  for (const auto& [id, name] : org_it->second.deployments) out.push_back(service::Deployment{id, name});
+  return out;
+}
+
+}  // namespace costs::store::memory

@@ -1,0 +1,86 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include "common/result.hpp"
+#include "domain/proration.hpp"
+#include "domain/time.hpp"
+#include "domain/usage.hpp"
+#include "service/store.hpp"
+
+namespace costs::store::memory {
+
+// A service::Store kept in process memory, for fast service tests. Same semantics as the
+// SQLite store (tests/store_contract/ runs both), nothing is persisted: the data lives as long
+// as the object.
+//
+// Thread-safe: one reader-writer mutex; reads run in parallel, writes one at a time.
+// Durability: none. Errors: none of its own except through SetUnavailable().
+class MemoryStore final : public service::Store {
+ public:
+  MemoryStore() = default;
+  MemoryStore(const MemoryStore&) = delete;
+  MemoryStore& operator=(const MemoryStore&) = delete;
+
+  // Test hook: while `unavailable` is true every method fails with kStoreFailed, as a real
+  // store does when its database is down; the data is kept and served again afterwards.
+  void SetUnavailable(bool unavailable) { unavailable_.store(unavailable); }
+
+  // Always succeeds (there is no schema); kStoreFailed while unavailable.
+  Status Migrate() override;
+
+  Status CreateOrganization(const service::Organization& org) override;
+  Result<std::optional<service::Organization>> FindOrganization(std::string_view id) override;
+
+  Status PutUser(const service::User& user) override;
+  Result<std::optional<service::User>> FindUser(std::string_view name) override;
+
+  // As service::Store::Ingest. When records of unknown organizations and conflicting ids occur
+  // in one batch, kOrganizationNotFound is reported. A rollup whose sum would leave int64
+  // nano-ECU fails the batch with kInvalidData.
+  Result<service::IngestOutcome> Ingest(std::span<const domain::UsageRecord> records) override;
+
+  Result<std::vector<service::RollupRow>> ReadRollups(std::string_view org, domain::RollupGrain grain,
+                                                      domain::Instant from, domain::Instant to) override;
+
+  // Ordered by start, then by ingest order.
+  Result<std::vector<domain::UsageRecord>> ReadUsageOverlapping(std::string_view org, domain::Instant from,
+                                                                domain::Instant to) override;
+
+  Result<std::vector<service::Deployment>> ListDeployments(std::string_view org) override;
+
+ private:
+  // (period start ns, deployment id, dimension) -> cost in nano-ECU.
+  using RollupKey = std::tuple<std::int64_t, std::string, domain::Dimension>;
+  using Rollups = std::map<RollupKey, domain::Nanos>;
+
+  struct OrgData {
+    service::Organization org;
+    std::map<std::string, std::string, std::less<>> deployments;  // id -> latest name
+    Rollups hourly;
+    Rollups daily;
+    // Start ns -> record (pointers into usage_, which never erases).
+    std::multimap<std::int64_t, const domain::UsageRecord*> usage_by_start;
+    std::int64_t max_duration_ns = 0;  // longest end - start among this org's records
+  };
+
+  Status CheckAvailable() const;
+
+  std::atomic<bool> unavailable_{false};
+  mutable std::shared_mutex mu_;
+  std::map<std::string, OrgData, std::less<>> orgs_;                // guarded by mu_
+  std::map<std::string, service::User, std::less<>> users_;         // guarded by mu_
+  std::unordered_map<std::string, domain::UsageRecord> usage_;      // id -> record; guarded by mu_
+};
+
+}  // namespace costs::store::memory

@@ -1,0 +1,886 @@
+#include "store/sqlite/sqlite_store.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <limits>
+#include <map>
+#include <unordered_map>
+#include <utility>
+
+#include "domain/money.hpp"
+
+namespace costs::store::sqlite {
+
+namespace {
+
+using domain::Instant;
+using domain::Nanos;
+using domain::WideNanos;
+
+constexpr const char* kFailedMessage = "the cost store failed";
+
+// ---- Schema ----------------------------------------------------------------------------------
+
+// migrations[v - 1] brings the schema from version v - 1 to v. Append only; never edit one
+// that has shipped.
+constexpr const char* kMigrations[] = {
+    // 1: the initial schema.
+    R"sql(
+CREATE TABLE organizations (
+  id   TEXT NOT NULL PRIMARY KEY,
+  name TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE users (
+  name          TEXT NOT NULL PRIMARY KEY,
+  password_hash TEXT NOT NULL,
+  is_admin      INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE memberships (
+  user_name TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+  org_id    TEXT NOT NULL REFERENCES organizations(id),
+  PRIMARY KEY (user_name, org_id)
+) WITHOUT ROWID;
+
+CREATE TABLE deployments (
+  org_id TEXT NOT NULL REFERENCES organizations(id),
+  id     TEXT NOT NULL,
+  name   TEXT NOT NULL,
+  PRIMARY KEY (org_id, id)
+) WITHOUT ROWID;
+
+CREATE TABLE usage (
+  id              TEXT NOT NULL PRIMARY KEY,
+  organization_id TEXT NOT NULL,
+  deployment_id   TEXT NOT NULL,
+  deployment_name TEXT NOT NULL,
+  dimension       TEXT NOT NULL,
+  kind            TEXT,
+  instance_count  INTEGER NOT NULL,
+  sku             TEXT NOT NULL,
+  name            TEXT NOT NULL,
+  start_ns        INTEGER NOT NULL,
+  end_ns          INTEGER NOT NULL,
+  quantity        TEXT NOT NULL,
+  unit            TEXT NOT NULL,
+  rate            TEXT NOT NULL,
+  cost_nanos      INTEGER NOT NULL,
+  trial           INTEGER NOT NULL
+);
+CREATE INDEX usage_by_org_start ON usage (organization_id, start_ns);
+
+-- An integer overflow in cost_nanos + excluded.cost_nanos turns into a REAL in SQLite; the
+-- CHECK makes it fail the statement instead.
+CREATE TABLE rollup_hour (
+  org_id          TEXT NOT NULL,
+  period_start_ns INTEGER NOT NULL,
+  deployment_id   TEXT NOT NULL,
+  dimension       TEXT NOT NULL,
+  cost_nanos      INTEGER NOT NULL CHECK (typeof(cost_nanos) = 'integer'),
+  PRIMARY KEY (org_id, period_start_ns, deployment_id, dimension)
+) WITHOUT ROWID;
+
+CREATE TABLE rollup_day (
+  org_id          TEXT NOT NULL,
+  period_start_ns INTEGER NOT NULL,
+  deployment_id   TEXT NOT NULL,
+  dimension       TEXT NOT NULL,
+  cost_nanos      INTEGER NOT NULL CHECK (typeof(cost_nanos) = 'integer'),
+  PRIMARY KEY (org_id, period_start_ns, deployment_id, dimension)
+) WITHOUT ROWID;
+
+-- Per organization, the longest usage record (end_ns - start_ns) ever ingested: edge reads
+-- look back only that far in usage_by_org_start.
+CREATE TABLE usage_bounds (
+  org_id          TEXT NOT NULL PRIMARY KEY,
+  max_duration_ns INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql",
+};
+static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
+
+// ---- Statements (cached per connection by the address of their text) ---------------------
+
+#define COSTS_USAGE_COLUMNS                                                                  \
+  "id, organization_id, deployment_id, deployment_name, dimension, kind, instance_count, sku, " \
+  "name, start_ns, end_ns, quantity, unit, rate, cost_nanos, trial"
+
+constexpr const char* kSelectOrganization = "SELECT name FROM organizations WHERE id = ?1";
+constexpr const char* kInsertOrganization =
+    "INSERT INTO organizations (id, name) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING";
+constexpr const char* kOrganizationExists = "SELECT 1 FROM organizations WHERE id = ?1";
+constexpr const char* kUpsertUser =
+    "INSERT INTO users (name, password_hash, is_admin) VALUES (?1, ?2, ?3) "
+    "ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, is_admin = excluded.is_admin";
+constexpr const char* kDeleteMemberships = "DELETE FROM memberships WHERE user_name = ?1";
+constexpr const char* kInsertMembership =
+    "INSERT INTO memberships (user_name, org_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
+constexpr const char* kSelectUser = "SELECT password_hash, is_admin FROM users WHERE name = ?1";
+constexpr const char* kSelectMemberships = "SELECT org_id FROM memberships WHERE user_name = ?1 ORDER BY org_id";
+constexpr const char* kInsertUsage =
+    "INSERT INTO usage (" COSTS_USAGE_COLUMNS
+    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) "
+    "ON CONFLICT (id) DO NOTHING";
+constexpr const char* kSelectUsageById = "SELECT " COSTS_USAGE_COLUMNS " FROM usage WHERE id = ?1";
+constexpr const char* kUpsertRollupHour =
+    "INSERT INTO rollup_hour (org_id, period_start_ns, deployment_id, dimension, cost_nanos) "
+    "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (org_id, period_start_ns, deployment_id, dimension) "
+    "DO UPDATE SET cost_nanos = cost_nanos + excluded.cost_nanos";
+constexpr const char* kUpsertRollupDay =
+    "INSERT INTO rollup_day (org_id, period_start_ns, deployment_id, dimension, cost_nanos) "
+    "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (org_id, period_start_ns, deployment_id, dimension) "
+    "DO UPDATE SET cost_nanos = cost_nanos + excluded.cost_nanos";
+constexpr const char* kUpsertDeployment =
+    "INSERT INTO deployments (org_id, id, name) VALUES (?1, ?2, ?3) "
+    "ON CONFLICT (org_id, id) DO UPDATE SET name = excluded.name";
+constexpr const char* kRaiseMaxDuration =
+    "INSERT INTO usage_bounds (org_id, max_duration_ns) VALUES (?1, ?2) ON CONFLICT (org_id) "
+    "DO UPDATE SET max_duration_ns = max(max_duration_ns, excluded.max_duration_ns)";
+constexpr const char* kSelectRollupHour =
+    "SELECT period_start_ns, deployment_id, dimension, cost_nanos FROM rollup_hour "
+    "WHERE org_id = ?1 AND period_start_ns >= ?2 AND period_start_ns < ?3 AND cost_nanos != 0";
+constexpr const char* kSelectRollupDay =
+    "SELECT period_start_ns, deployment_id, dimension, cost_nanos FROM rollup_day "
+    "WHERE org_id = ?1 AND period_start_ns >= ?2 AND period_start_ns < ?3 AND cost_nanos != 0";
+constexpr const char* kSelectMaxDuration = "SELECT max_duration_ns FROM usage_bounds WHERE org_id = ?1";
+constexpr const char* kSelectUsageOverlapping =
+    "SELECT " COSTS_USAGE_COLUMNS
+    " FROM usage WHERE organization_id = ?1 AND start_ns >= ?2 AND start_ns < ?3 AND end_ns > ?4 "
+    "ORDER BY start_ns";
+constexpr const char* kSelectDeployments = "SELECT id, name FROM deployments WHERE org_id = ?1 ORDER BY id";
+
+#undef COSTS_USAGE_COLUMNS
+
+// Errors after which a connection is not trusted again (I/O, corruption, a vanished file).
+bool IsConnectionFatal(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_CONSTRAINT:
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_INTERRUPT:
+    case SQLITE_RANGE:
+    case SQLITE_TOOBIG:
+    case SQLITE_MISMATCH:
+      return false;
+    default:
+      return true;
+  }
+}
+
+std::string RecordField(std::size_t i, std::string_view field) {
+  std::string out = "records[";
+  out += std::to_string(i);
+  out += "].";
+  out += field;
+  return out;
+}
+
+}  // namespace
+
+// ---- Connection --------------------------------------------------------------------------
+
+namespace detail {
+
+// One sqlite3 handle and its prepared statements. Used by one thread at a time (a Lease).
+class Connection {
+ public:
+  // A cached prepared statement in use; reset and unbound when it goes out of scope.
+  // Text is bound without copying: REQUIRES the bound text outlive the statement's use.
+  class Stmt {
+   public:
+    Stmt(Connection* connection, sqlite3_stmt* stmt, const char* what)
+        : connection_(connection), stmt_(stmt), what_(what) {}
+    Stmt(Stmt&& other) noexcept
+        : connection_(other.connection_), stmt_(std::exchange(other.stmt_, nullptr)), what_(other.what_),
+          bind_rc_(other.bind_rc_) {}
+    Stmt(const Stmt&) = delete;
+    Stmt& operator=(const Stmt&) = delete;
+    Stmt& operator=(Stmt&&) = delete;
+    ~Stmt() {
+      if (stmt_ != nullptr) {
+        sqlite3_reset(stmt_);
+        sqlite3_clear_bindings(stmt_);
+      }
+    }
+
+    void Bind(int index, std::int64_t value) { Check(sqlite3_bind_int64(stmt_, index, value)); }
+    void Bind(int index, std::string_view text) {
+      // A null pointer would bind SQL NULL; empty text is "".
+      const char* data = text.data() != nullptr ? text.data() : "";
+      Check(sqlite3_bind_text64(stmt_, index, data, text.size(), SQLITE_STATIC, SQLITE_UTF8));
+    }
+    void Bind(int index, const std::string& text) { Bind(index, std::string_view(text)); }
+    void Bind(int index, std::string&& text) = delete;  // would dangle: bind a named string
+    void Bind(int index, const char* text) = delete;    // ambiguous; use std::string_view
+    void BindNull(int index) { Check(sqlite3_bind_null(stmt_, index)); }
+
+    // true: a row is ready; false: done. kStoreFailed (detail logged) on failure.
+    Result<bool> Step() {
+      if (bind_rc_ != SQLITE_OK) return connection_->Fail(what_, bind_rc_);
+      const int rc = sqlite3_step(stmt_);
+      if (rc == SQLITE_ROW) return true;
+      if (rc == SQLITE_DONE) return false;
+      return connection_->Fail(what_, rc);
+    }
+    // Steps a statement that returns no rows.
+    Status Run() {
+      Result<bool> r = Step();
+      if (!r) return std::move(r).error();
+      return {};
+    }
+
+    std::int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+    bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+    std::string_view Text(int col) const {
+      const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+      if (p == nullptr) return {};
+      return std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)));
+    }
+    // The extended result code of the last failed step (for constraint checks).
+    int ExtendedErrorCode() const { return sqlite3_extended_errcode(connection_->db_); }
+
+   private:
+    void Check(int rc) {
+      if (rc != SQLITE_OK && bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+    }
+
+    Connection* connection_;
+    sqlite3_stmt* stmt_;
+    const char* what_;
+    int bind_rc_ = SQLITE_OK;
+  };
+
+  // Opens and configures a connection (WAL, synchronous=FULL, foreign keys, busy timeout).
+  static Result<std::unique_ptr<Connection>> Open(const std::string& path, const SqliteOptions& options) {
+    sqlite3* db = nullptr;
+    const int rc = sqlite3_open_v2(path.c_str(), &db,
+                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+    auto connection = std::unique_ptr<Connection>(new Connection(db));
+    if (rc != SQLITE_OK) {
+      connection->Fail("open the database", rc);
+      return MakeError(ErrorCode::kStoreFailed, "the cost store could not be opened");
+    }
+    sqlite3_extended_result_codes(db, 1);
+    sqlite3_busy_timeout(db, options.busy_timeout_ms);
+    if (Status s = connection->ConfigureWal(); !s) return std::move(s).error();
+    if (Status s = connection->Exec("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;", "configure");
+        !s) {
+      return MakeError(ErrorCode::kStoreFailed, "the cost store could not be opened");
+    }
+    return connection;
+  }
+
+  ~Connection() {
+    for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+    sqlite3_close_v2(db_);
+  }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // The cached statement for `sql` (a string with static storage), prepared on first use.
+  Result<Stmt> Prepare(const char* sql, const char* what) {
+    auto it = statements_.find(sql);
+    if (it == statements_.end()) {
+      sqlite3_stmt* stmt = nullptr;
+      const int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+      if (rc != SQLITE_OK) {
+        sqlite3_finalize(stmt);
+        return Fail(what, rc);
+      }
+      it = statements_.emplace(sql, stmt).first;
+    }
+    return Stmt(this, it->second, what);
+  }
+
+  // Runs SQL text without rows (schema, pragmas, transaction control).
+  Status Exec(const char* sql, const char* what) {
+    char* message = nullptr;
+    const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &message);
+    if (rc == SQLITE_OK) return {};
+    std::fprintf(stderr, "sqlite: %s failed: %s (%d)\n", what, message != nullptr ? message : sqlite3_errstr(rc),
+                 rc);
+    sqlite3_free(message);
+    if (IsConnectionFatal(rc)) broken_ = true;
+    return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
+  }
+
+  // Logs the failure of `what` and returns the user-facing error.
+  Error Fail(const char* what, int rc) {
+    std::fprintf(stderr, "sqlite: %s failed: %s (%d)\n", what,
+                 db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc), rc);
+    if (IsConnectionFatal(rc)) broken_ = true;
+    if ((rc & 0xff) == SQLITE_BUSY) return MakeError(ErrorCode::kStoreFailed, "the cost store is busy; try again");
+    return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
+  }
+
+  // Rows changed by the last INSERT/UPDATE/DELETE.
+  int Changes() const { return sqlite3_changes(db_); }
+
+  // Whether the connection must not be reused: it saw an I/O-class error or is stuck in a
+  // transaction.
+  bool broken() const { return broken_ || (db_ != nullptr && sqlite3_get_autocommit(db_) == 0); }
+
+ private:
+  explicit Connection(sqlite3* db) : db_(db) {}
+
+  Status ConfigureWal() {
+    Result<Stmt> stmt = Prepare("PRAGMA journal_mode = WAL", "switch to WAL");
+    if (stmt) {
+      Result<bool> row = stmt->Step();
+      if (row && *row && stmt->Text(0) == "wal") return {};
+      if (row) std::fprintf(stderr, "sqlite: switch to WAL failed: journal_mode stays %.*s\n",
+                            static_cast<int>(stmt->Text(0).size()), stmt->Text(0).data());
+    }
+    broken_ = true;
+    return MakeError(ErrorCode::kStoreFailed, "the cost store could not be opened");
+  }
+
+  sqlite3* db_;
+  bool broken_ = false;
+  std::unordered_map<const char*, sqlite3_stmt*> statements_;
+};
+
+}  // namespace detail
+
+using detail::Connection;
+using Stmt = Connection::Stmt;
+
+// A borrowed connection, returned to the pool on destruction.
+class SqliteStore::Lease {
+ public:
+  Lease(SqliteStore* store, std::unique_ptr<Connection> connection)
+      : store_(store), connection_(std::move(connection)) {}
+  Lease(Lease&& other) noexcept = default;
+  Lease(const Lease&) = delete;
+  Lease& operator=(const Lease&) = delete;
+  Lease& operator=(Lease&&) = delete;
+  ~Lease() {
+    if (connection_ != nullptr) store_->Release(std::move(connection_));
+  }
+
+  Connection& operator*() const { return *connection_; }
+  Connection* operator->() const { return connection_.get(); }
+
+ private:
+  SqliteStore* store_;
+  std::unique_ptr<Connection> connection_;
+};
+
+namespace {
+
+// A transaction that rolls back unless committed.
+class Transaction {
+ public:
+  enum class Mode { kRead, kWrite };
+
+  static Result<Transaction> Begin(Connection& connection, Mode mode) {
+    if (Status s = connection.Exec(mode == Mode::kWrite ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED",
+                                   "begin a transaction");
+        !s) {
+      return std::move(s).error();
+    }
+    return Transaction(&connection);
+  }
+
+  Transaction(Transaction&& other) noexcept : connection_(std::exchange(other.connection_, nullptr)) {}
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  Transaction& operator=(Transaction&&) = delete;
+  ~Transaction() {
+    if (connection_ != nullptr) (void)connection_->Exec("ROLLBACK", "roll back");
+  }
+
+  Status Commit() {
+    Connection* connection = std::exchange(connection_, nullptr);
+    Status s = connection->Exec("COMMIT", "commit");
+    if (!s) (void)connection->Exec("ROLLBACK", "roll back");  // a failed COMMIT may leave it open
+    return s;
+  }
+
+ private:
+  explicit Transaction(Connection* connection) : connection_(connection) {}
+  Connection* connection_;
+};
+
+// Reads one row of a statement selecting the usage columns in schema order.
+Result<domain::UsageRecord> ReadUsageRow(const Stmt& stmt) {
+  auto corrupt = [](const char* what) {
+    std::fprintf(stderr, "sqlite: a stored usage record has an invalid %s\n", what);
+    return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
+  };
+  domain::UsageRecord r;
+  r.id = stmt.Text(0);
+  r.organization_id = stmt.Text(1);
+  r.deployment_id = stmt.Text(2);
+  r.deployment_name = stmt.Text(3);
+  std::optional<domain::Dimension> dimension = domain::ParseDimension(stmt.Text(4));
+  if (!dimension) return corrupt("dimension");
+  r.dimension = *dimension;
+  if (!stmt.IsNull(5)) {
+    r.kind = domain::ParseResourceKind(stmt.Text(5));
+    if (!r.kind) return corrupt("kind");
+  }
+  r.instance_count = stmt.Int(6);
+  r.sku = stmt.Text(7);
+  r.name = stmt.Text(8);
+  r.start = Instant{stmt.Int(9)};
+  r.end = Instant{stmt.Int(10)};
+  Result<domain::Decimal> quantity = domain::ParseDecimal(stmt.Text(11));
+  if (!quantity) return corrupt("quantity");
+  r.quantity = *quantity;
+  r.unit = stmt.Text(12);
+  Result<domain::Decimal> rate = domain::ParseDecimal(stmt.Text(13));
+  if (!rate) return corrupt("rate");
+  r.rate = *rate;
+  r.cost_nanos = stmt.Int(14);
+  r.trial = stmt.Int(15) != 0;
+  return r;
+}
+
+// One rollup cell touched by a batch.
+struct CellKey {
+  std::string_view org;
+  std::int64_t period_start_ns;
+  std::string_view deployment_id;
+  domain::Dimension dimension;
+  friend auto operator<=>(const CellKey&, const CellKey&) = default;
+};
+
+}  // namespace
+
+// ---- SqliteStore -------------------------------------------------------------------------
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, const SqliteOptions& options) {
+  if (sqlite3_threadsafe() == 0) {
+    std::fprintf(stderr, "sqlite: the SQLite library was built without thread support\n");
+    return MakeError(ErrorCode::kStoreFailed, "the cost store could not be opened");
+  }
+  Result<std::unique_ptr<Connection>> first = Connection::Open(path, options);
+  if (!first) return std::move(first).error();
+  SqliteOptions checked = options;
+  if (checked.max_connections < 1) checked.max_connections = 1;
+  return std::unique_ptr<SqliteStore>(new SqliteStore(path, checked, std::move(*first)));
+}
+
+SqliteStore::SqliteStore(std::string path, SqliteOptions options, std::unique_ptr<Connection> first)
+    : path_(std::move(path)), options_(options) {
+  idle_.push_back(std::move(first));
+  open_connections_ = 1;
+}
+
+SqliteStore::~SqliteStore() = default;
+
+Result<SqliteStore::Lease> SqliteStore::Acquire() {
+  std::unique_lock lock(pool_mu_);
+  pool_cv_.wait(lock, [&] { return !idle_.empty() || open_connections_ < options_.max_connections; });
+  if (!idle_.empty()) {
+    std::unique_ptr<Connection> connection = std::move(idle_.back());
+    idle_.pop_back();
+    return Lease(this, std::move(connection));
+  }
+  ++open_connections_;
+  lock.unlock();
+  Result<std::unique_ptr<Connection>> opened = Connection::Open(path_, options_);
+  if (!opened) {
+    lock.lock();
+    --open_connections_;
+    lock.unlock();
+    pool_cv_.notify_one();
+    return std::move(opened).error();
+  }
+  return Lease(this, std::move(*opened));
+}
+
+void SqliteStore::Release(std::unique_ptr<Connection> connection) {
+  const bool broken = connection->broken();
+  if (broken) connection.reset();  // closed outside the lock would be nicer; it is rare
+  {
+    std::lock_guard lock(pool_mu_);
+    if (broken) {
+      --open_connections_;
+    } else {
+      idle_.push_back(std::move(connection));
+    }
+  }
+  pool_cv_.notify_one();
+}
+
+Status SqliteStore::Migrate() {
+  Result<Lease> lease = Acquire();
+  if (!lease) return std::move(lease).error();
+  Connection& c = **lease;
+  std::lock_guard write_lock(write_mu_);
+  Result<Transaction> txn = Transaction::Begin(c, Transaction::Mode::kWrite);
+  if (!txn) return std::move(txn).error();
+
+  std::int64_t version = 0;
+  {
+    Result<Stmt> stmt = c.Prepare("PRAGMA user_version", "read the schema version");
+    if (!stmt) return std::move(stmt).error();
+    Result<bool> row = stmt->Step();
+    if (!row) return std::move(row).error();
+    if (*row) version = stmt->Int(0);
+  }
+  if (version > kSchemaVersion) {
+    std::fprintf(stderr, "sqlite: the database schema is version %lld, newer than this build's %d\n",
+                 static_cast<long long>(version), kSchemaVersion);
+    return MakeError(ErrorCode::kStoreFailed, "the cost store's schema is newer than this version of costs");
+  }
+  if (version == kSchemaVersion) return {};
+  for (std::int64_t v = version + 1; v <= kSchemaVersion; ++v) {
+    if (Status s = c.Exec(kMigrations[v - 1], "apply a schema migration"); !s) return s;
+  }
+  const std::string set_version = "PRAGMA user_version = " + std::to_string(kSchemaVersion);
+  if (Status s = c.Exec(set_version.c_str(), "write the schema version"); !s) return s;
+  return txn->Commit();
+}
+
+Status SqliteStore::CreateOrganization(const service::Organization& org) {
+  Result<Lease> lease = Acquire();
+  if (!lease) return std::move(lease).error();
+  std::lock_guard write_lock(write_mu_);
+  Result<Stmt> stmt = (*lease)->Prepare(kInsertOrganization, "insert an organization");
+  if (!stmt) return std::move(stmt).error();
+  stmt->Bind(1, org.id);
+  stmt->Bind(2, org.name);
+  if (Status s = stmt->Run(); !s) return s;
+  if ((*lease)->Changes() == 0) {
+    return MakeError(ErrorCode::kAlreadyExists, "an organization with this id already exists", {"id"});
+  }
+  return {};
+}
+
+Result<std::optional<service::Organization>> SqliteStore::FindOrganization(std::string_view id) {
+  Result<Lease> lease = Acquire();
+  if (!lease) return std::move(lease).error();
+  Result<Stmt> stmt = (*lease)->Prepare(kSelectOrganization, "read an organization");
+  if (!stmt) return std::move(stmt).error();
+  stmt->Bind(1, id);
+  Result<bool> row = stmt->Step();
+  if (!row) return std::move(row).error();
+  if (!*row) return std::optional<service::Organization>();
+  return std::optional<service::Organization>(service::Organization{std::string(id), std::string(stmt->Text(0))});
+}
+
+Status SqliteStore::PutUser(const service::User& user) {
+  Result<Lease> lease = Acquire();
+  if (!lease) return std::move(lease).error();
+  Connection& c = **lease;
+  std::lock_guard write_lock(write_mu_);
+  Result<Transaction> txn = Transaction::Begin(c, Transaction::Mode::kWrite);
+  if (!txn) return std::move(txn).error();
+
+  for (const std::string& org : user.organizations) {
+    Result<Stmt> stmt = c.Prepare(kOrganizationExists, "check an organization");
+    if (!stmt) return std::move(stmt).error();
+    stmt->Bind(1, org);
+    Result<bool> row = stmt->Step();
+    if (!row) return std::move(row).error();
+    if (!*row) {
+      return MakeError(ErrorCode::kOrganizationNotFound, "a listed organization does not exist", {"organizations"});
+    }
+  }
+  {
+    Result<Stmt> stmt = c.Prepare(kUpsertUser, "write a user");
+    if (!stmt) return std::move(stmt).error();
+    stmt->Bind(1, user.name);
+    stmt->Bind(2, user.password_hash);
+    stmt->Bind(3, std::int64_t{user.is_admin ? 1 : 0});
+    if (Status s = stmt->Run(); !s) return s;
+  }
+  {
+    Result<Stmt> stmt = c.Prepare(kDeleteMemberships, "replace memberships");
+    if (!stmt) return std::move(stmt).error();
+    stmt->Bind(1, user.name);
+    if (Status s = stmt->Run(); !s) return s;
+  }
+  for (const std::string& org : user.organizations) {
+    Result<Stmt> stmt = c.Prepare(kInsertMembership, "write a membership");
+    if (!stmt) return std::move(stmt).error();
+    stmt->Bind(1, user.name);
+    stmt->Bind(2, org);
+    if (Status s = stmt->Run(); !s) return s;
+  }
+  return txn->Commit();
+}
+
+Result<std::optional<service::User>> SqliteStore::FindUser(std::string_view name) {
+  Result<Lease> lease = Acquire();
+  if (!lease) return std::move(lease).error();
+  Connection& c = **lease;
+  Result<Transaction> txn = Transaction::Begin(c, Transaction::Mode::kRead);
+  if (!txn) return std::move(txn).error();
+
+  service::User user;
+  user.name = std::string(name);
+  {
+    Result<Stmt> stmt = c.Prepare(kSelectUser, "read a user");
+    if (!stmt) return std::move(stmt).error();
+    stmt->Bind(1, name);
+    Result<bool> row = stmt->Step();
+    if (!row) return std::move(row).error();
+    if (!*row) return std::optional<service::User>();
+    user.password_hash = std::string(stmt->Text(0));
+    user.is_admin = stmt->Int(1) != 0;
+  }
+  {
+    Result<Stmt> stmt = c.Prepare(kSelectMemberships, "read memberships");
+    if (!stmt) return std::move(stmt).error();
+    stmt->Bind(1, name);
+    for (;;) {
+      Result<bool> row = stmt->Step();
+      if (!row) return std::move(row).error();
+      if (!*row) break;
+      user.organizations.emplace_back(stmt->Text(0));
+    }
+  }
+  if (Status s = txn->Commit(); !s) return std::move(s).error();
+  return std::optional<service::User>(std::move(user));
+}
+
+Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::UsageRecord> records) {
+  service::IngestOutcome outcome;
+  if (records.empty()) return outcome;
+
+  Result<Lease> lease = Acquire();
+  if (!lease) return std::move(lease).error();
+  Connection& c = **lease;
+  std::lock_guard write_lock(write_mu_);
+  Result<Transaction> txn = Transaction::Begin(c, Transaction::Mode::kWrite);
+  if (!txn) return std::move(txn).error();
+
+  // 1. Every record's organization must exist.
+  {
+    std::map<std::string_view, bool> exists;
+    std::vector<std::string> missing;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      auto [it, inserted] = exists.emplace(records[i].organization_id, false);
+      if (inserted) {
+        Result<Stmt> stmt = c.Prepare(kOrganizationExists, "check an organization");
+        if (!stmt) return std::move(stmt).error();
+        stmt->Bind(1, records[i].organization_id);
+        Result<bool> row = stmt->Step();
+        if (!row) return std::move(row).error();
+        it->second = *row;
+      }
+      if (!it->second) missing.push_back(RecordField(i, "organization_id"));
+    }
+    if (!missing.empty()) {
+      return MakeError(ErrorCode::kOrganizationNotFound, "the organization of a usage record does not exist",
+                       std::move(missing));
+    }
+  }
+
+  // 2. Insert each record unless its id is taken; a taken id is a duplicate if the stored
+  // record (possibly inserted earlier in this batch) is equal, else a conflict.
+  std::vector<std::size_t> fresh;
+  std::vector<std::string> conflicts;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const domain::UsageRecord& r = records[i];
+    const std::string quantity = domain::FormatDecimal(r.quantity);
+    const std::string rate = domain::FormatDecimal(r.rate);
+    {
+      Result<Stmt> stmt = c.Prepare(kInsertUsage, "insert usage");
+      if (!stmt) return std::move(stmt).error();
+      stmt->Bind(1, r.id);
+      stmt->Bind(2, r.organization_id);
+      stmt->Bind(3, r.deployment_id);
+      stmt->Bind(4, r.deployment_name);
+      stmt->Bind(5, domain::DimensionId(r.dimension));
+      if (r.kind) {
+        stmt->Bind(6, domain::ResourceKindId(*r.kind));
+      } else {
+        stmt->BindNull(6);
+      }
+      stmt->Bind(7, r.instance_count);
+      stmt->Bind(8, r.sku);
+      stmt->Bind(9, r.name);
+      stmt->Bind(10, r.start.ns);
+      stmt->Bind(11, r.end.ns);
+      stmt->Bind(12, quantity);
+      stmt->Bind(13, r.unit);
+      stmt->Bind(14, rate);
+      stmt->Bind(15, r.cost_nanos);
+      stmt->Bind(16, std::int64_t{r.trial ? 1 : 0});
+      if (Status s = stmt->Run(); !s) return std::move(s).error();
+    }
+    if (c.Changes() == 1) {
+      fresh.push_back(i);
+      continue;
+    }
+    Result<Stmt> stmt = c.Prepare(kSelectUsageById, "read usage");
+    if (!stmt) return std::move(stmt).error();
+    stmt->Bind(1, r.id);
+    Result<bool> row = stmt->Step();
+    if (!row) return std::move(row).error();
+    if (!*row) {
+      std::fprintf(stderr, "sqlite: a usage id was neither inserted nor found\n");
+      return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
+    }
+    Result<domain::UsageRecord> stored = ReadUsageRow(*stmt);
+    if (!stored) return std::move(stored).error();
+    if (*stored == r) {
+      ++outcome.duplicates;
+    } else {
+      conflicts.push_back(RecordField(i, "id"));
+    }
+  }
+  if (!conflicts.empty()) {
+    return MakeError(ErrorCode::kConflict, "a usage record id is already stored with other content",
+                     std::move(conflicts));
+  }
+
+  // 3. Rollups: sum the parts of the new records per cell in memory, write each cell once.
+  std::map<CellKey, WideNanos> cells[2];  // [0] hourly, [1] daily
+  std::map<std::pair<std::string_view, std::string_view>, std::string_view> deployment_names;
+  std::map<std::string_view, std::int64_t> max_durations;  // per organization
+  for (std::size_t i : fresh) {
+    const domain::UsageRecord& r = records[i];
+    const domain::Proration p{r.start, r.end, r.cost_nanos};
+    for (int g = 0; g < 2; ++g) {
+      domain::ForEachRollupPart(p, g == 0 ? domain::RollupGrain::kHour : domain::RollupGrain::kDay,
+                                [&](Instant period_start, Nanos part) {
+                                  if (part == 0) return;
+                                  cells[g][CellKey{r.organization_id, period_start.ns, r.deployment_id,
+                                                   r.dimension}] += part;
+                                });
+    }
+    deployment_names.insert_or_assign(std::pair(std::string_view(r.organization_id), std::string_view(r.deployment_id)),
+                                      std::string_view(r.deployment_name));
+    std::int64_t& max_duration = max_durations[r.organization_id];
+    max_duration = std::max(max_duration, r.end.ns - r.start.ns);
+  }
+  for (int g = 0; g < 2; ++g) {
+    for (const auto& [key, sum] : cells[g]) {
+      if (sum == 0) continue;
+      Result<Nanos> narrow = domain::NarrowNanos(sum);
+      if (!narrow) {
+        return MakeError(ErrorCode::kInvalidData, "the summed cost of the usage records is too large to store");
+      }
+      Result<Stmt> stmt = c.Prepare(g == 0 ? kUpsertRollupHour : kUpsertRollupDay, "update rollups");
+      if (!stmt) return std::move(stmt).error();
+      stmt->Bind(1, key.org);
+      stmt->Bind(2, key.period_start_ns);
+      stmt->Bind(3, key.deployment_id);
+      stmt->Bind(4, domain::DimensionId(key.dimension));
+      stmt->Bind(5, *narrow);
+      if (Status s = stmt->Run(); !s) {
+        if (stmt->ExtendedErrorCode() == SQLITE_CONSTRAINT_CHECK) {
+          return MakeError(ErrorCode::kInvalidData, "the summed cost of the usage records is too large to store");
+        }
+        return std::move(s).error();
+      }
+    }
+  }
+
+  // 4. Deployments (latest name in batch order) and the longest record duration.
+  for (const auto& [key, name] : deployment_names) {
+    Result<Stmt> stmt = c.Prepare(kUpsertDeployment, "update deployments");
+    if (!stmt) return std::move(stmt).error();
+    stmt->Bind(1, key.first);
+    stmt->Bind(2, key.second);
+    stmt->Bind(3, name);
+    if (Status s = stmt->Run(); !s) return std::move(s).error();
+  }
+  for (const auto& [org, max_duration] : max_durations) {
+    Result<Stmt> stmt = c.Prepare(kRaiseMaxDuration, "update usage bounds");
+    if (!stmt) return std::move(stmt).error();
+    stmt->Bind(1, org);
+    stmt->Bind(2, max_duration);
+    if (Status s = stmt->Run(); !s) return std::move(s).error();
+  }
+
+  if (Status s = txn->Commit(); !s) return std::move(s).error();
+  outcome.stored = static_cast<std::int64_t>(fresh.size());
+  return outcome;
+}
+
+Result<std::vector<service::RollupRow>> SqliteStore::ReadRollups(std::string_view org, domain::RollupGrain grain,
+                                                                 Instant from, Instant to) {
+  Result<Lease> lease = Acquire();
+  if (!lease) return std::move(lease).error();
+  Result<Stmt> stmt = (*lease)->Prepare(grain == domain::RollupGrain::kHour ? kSelectRollupHour : kSelectRollupDay,
+                                        "read rollups");
+  if (!stmt) return std::move(stmt).error();
+  stmt->Bind(1, org);
+  stmt->Bind(2, from.ns);
+  stmt->Bind(3, to.ns);
+  std::vector<service::RollupRow> rows;
+  for (;;) {
+    Result<bool> row = stmt->Step();
+    if (!row) return std::move(row).error();
+    if (!*row) break;
+    std::optional<domain::Dimension> dimension = domain::ParseDimension(stmt->Text(2));
+    if (!dimension) {
+      std::fprintf(stderr, "sqlite: a stored rollup has an invalid dimension\n");
+      return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
+    }
+    rows.push_back(service::RollupRow{Instant{stmt->Int(0)}, std::string(stmt->Text(1)), *dimension, stmt->Int(3)});
+  }
+  return rows;
+}
+
+Result<std::vector<domain::UsageRecord>> SqliteStore::ReadUsageOverlapping(std::string_view org, Instant from,
+                                                                           Instant to) {
+  std::vector<domain::UsageRecord> out;
+  if (from >= to) return out;
+  Result<Lease> lease = Acquire();
+  if (!lease) return std::move(lease).error();
+  Connection& c = **lease;
+  // One read transaction, so that the bound and the rows come from the same snapshot.
+  Result<Transaction> txn = Transaction::Begin(c, Transaction::Mode::kRead);
+  if (!txn) return std::move(txn).error();
+
+  std::int64_t max_duration = 0;
+  {
+    Result<Stmt> stmt = c.Prepare(kSelectMaxDuration, "read usage bounds");
+    if (!stmt) return std::move(stmt).error();
+    stmt->Bind(1, org);
+    Result<bool> row = stmt->Step();
+    if (!row) return std::move(row).error();
+    if (*row) max_duration = stmt->Int(0);
+  }
+  // A record that starts before from - max_duration ends before from.
+  const std::int64_t lowest_start = from.ns < std::numeric_limits<std::int64_t>::min() + max_duration
+                                        ? std::numeric_limits<std::int64_t>::min()
+                                        : from.ns - max_duration;
+  {
+    Result<Stmt> stmt = c.Prepare(kSelectUsageOverlapping, "read usage");
+    if (!stmt) return std::move(stmt).error();
+    stmt->Bind(1, org);
+    stmt->Bind(2, lowest_start);
+    stmt->Bind(3, to.ns);
+    stmt->Bind(4, from.ns);
+    for (;;) {
+      Result<bool> row = stmt->Step();
+      if (!row) return std::move(row).error();
+      if (!*row) break;
+      Result<domain::UsageRecord> record = ReadUsageRow(*stmt);
+      if (!record) return std::move(record).error();
+      out.push_back(std::move(*record));
+    }
+  }
+  if (Status s = txn->Commit(); !s) return std::move(s).error();
+  return out;
+}
+
+Result<std::vector<service::Deployment>> SqliteStore::ListDeployments(std::string_view org) {
+  Result<Lease> lease = Acquire();
+  if (!lease) return std::move(lease).error();
+  Result<Stmt> stmt = (*lease)->Prepare(kSelectDeployments, "read deployments");
+  if (!stmt) return std::move(stmt).error();
+  stmt->Bind(1, org);
+  std::vector<service::Deployment> out;
+  for (;;) {
+    Result<bool> row = stmt->Step();
+    if (!row) return std::move(row).error();
+    if (!*row) break;
+    out.push_back(service::Deployment{std::string(stmt->Text(0)), std::string(stmt->Text(1))});
+  }
+  return out;
+}
+
+}  // namespace costs::store::sqlite

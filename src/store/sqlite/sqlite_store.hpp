@@ -1,0 +1,120 @@
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.hpp"
+#include "domain/proration.hpp"
+#include "domain/time.hpp"
+#include "domain/usage.hpp"
+#include "service/store.hpp"
+
+namespace costs::store::sqlite {
+
+namespace detail {
+class Connection;  // one sqlite3 handle and its cached statements (sqlite_store.cpp)
+}  // namespace detail
+
+struct SqliteOptions {
+  // Most connections open at once; a caller beyond that waits for one to be returned.
+  int max_connections = 8;
+  // How long a statement waits for a lock held by another process before failing, in ms.
+  int busy_timeout_ms = 5000;
+};
+
+// The embedded default service::Store: one SQLite database file.
+//
+// Every connection runs in WAL mode with synchronous=FULL (a committed ingest is on stable
+// storage before Ingest returns), foreign keys on and a busy timeout.
+//
+// Thread-safety: all methods may be called from several threads at once. Each call borrows a
+// connection from a small pool (opened on demand, up to SqliteOptions::max_connections), so
+// reads run in parallel; writes are serialized by a mutex and run in BEGIN IMMEDIATE
+// transactions (which also serializes them against other processes using the same file).
+// Prepared statements are cached per connection.
+//
+// Errors: every SQLite failure is kStoreFailed with a message fit for users; the detail
+// (operation, sqlite3_errmsg) is written to stderr prefixed "sqlite:". A connection that saw
+// an I/O-class error is closed rather than reused, so the store recovers by itself once the
+// database is reachable again.
+//
+// Schema: versioned by PRAGMA user_version; Migrate() applies the missing migrations
+// (1 = the initial schema). Usage rows keep instants as INTEGER ns since the epoch, decimals
+// as canonical text (domain::FormatDecimal) and dimensions/kinds as their text ids. Rollups
+// are kept per UTC hour and day in rollup_hour / rollup_day.
+class SqliteStore final : public service::Store {
+ public:
+  // The schema version this build writes (PRAGMA user_version after Migrate()).
+  static constexpr int kSchemaVersion = 1;
+
+  // Opens (creating if missing) the database file at `path` and configures the first
+  // connection. Does not create missing parent directories. Fails with kStoreFailed when the
+  // file cannot be opened or created, is not an SQLite database, or cannot be switched to WAL
+  // (which also refuses "" and ":memory:", whose databases would differ per connection).
+  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path, const SqliteOptions& options = {});
+
+  // REQUIRES: no call in progress.
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  // Creates the schema or applies the missing migrations, in one transaction. Idempotent and
+  // safe against concurrent callers (other processes included). kStoreFailed also when the
+  // file's schema is newer than kSchemaVersion.
+  Status Migrate() override;
+
+  Status CreateOrganization(const service::Organization& org) override;
+  Result<std::optional<service::Organization>> FindOrganization(std::string_view id) override;
+
+  // User.organizations is stored as a set: FindUser returns it sorted and unique.
+  Status PutUser(const service::User& user) override;
+  Result<std::optional<service::User>> FindUser(std::string_view name) override;
+
+  // As service::Store::Ingest, in one BEGIN IMMEDIATE transaction. When records of unknown
+  // organizations and conflicting ids occur in one batch, kOrganizationNotFound is reported.
+  // A rollup whose sum would leave int64 nano-ECU fails the batch with kInvalidData.
+  // REQUIRES: the records' Decimals are normalized (as domain::ParseDecimal returns them),
+  // since stored content is compared with operator== after reading it back.
+  Result<service::IngestOutcome> Ingest(std::span<const domain::UsageRecord> records) override;
+
+  Result<std::vector<service::RollupRow>> ReadRollups(std::string_view org, domain::RollupGrain grain,
+                                                      domain::Instant from, domain::Instant to) override;
+
+  // Ordered by start. Uses the (organization_id, start_ns) index bounded below by
+  // from - (the org's longest record duration ever ingested), so it never scans all of an
+  // org's usage.
+  Result<std::vector<domain::UsageRecord>> ReadUsageOverlapping(std::string_view org, domain::Instant from,
+                                                                domain::Instant to) override;
+
+  Result<std::vector<service::Deployment>> ListDeployments(std::string_view org) override;
+
+ private:
+  class Lease;
+
+  SqliteStore(std::string path, SqliteOptions options, std::unique_ptr<detail::Connection> first);
+
+  // Borrows an idle connection, opening one if none is idle and the pool is not full, else
+  // waits. kStoreFailed if a new connection cannot be opened.
+  Result<Lease> Acquire();
+  // Returns a connection to the pool, or closes it if it is broken.
+  void Release(std::unique_ptr<detail::Connection> connection);
+
+  const std::string path_;
+  const SqliteOptions options_;
+
+  std::mutex write_mu_;  // held for the whole of every write transaction
+
+  std::mutex pool_mu_;
+  std::condition_variable pool_cv_;
+  std::vector<std::unique_ptr<detail::Connection>> idle_;  // guarded by pool_mu_
+  int open_connections_ = 0;                       // guarded by pool_mu_
+};
+
+}  // namespace costs::store::sqlite

@@ -1,0 +1,261 @@
+"""Usage ingestion over POST /api/v1/billing/usage and `costsctl usage import`: idempotent
+re-sends, conflicts and invalid batches that store nothing, every bad line reported, media
+types, and charts that follow the data (also when costsctl writes while costsd runs).
+
+Each test uses its own days in 2024-05 so that the chart checks of one test do not depend on
+the others; `stored` collects every record the server accepted."""
+
+import datetime
+import unittest
+
+import harness
+from harness import ApiTestCase, Dec, Record, USAGE_PATH, NDJSON, charts_path
+
+ORG = "org-i"
+OTHER = "org-j"
+ADMIN = ("ingest-admin", "ingest-admin-pw")
+MEMBER = ("ingest-member", "ingest-member-pw")
+
+
+def day_records(prefix, day, count=6, dep_prefix=None, name=None, **kw):
+    """`count` records on 2024-05-<day>: several deployments, awkward amounts, 90-minute periods
+    across hours, and one 5-hour record spanning into the next day."""
+    dep_prefix = dep_prefix or prefix
+    rates = ["0.0913", "0.07", "1.7", "0.333333333", "0.0000333", "12.5"]
+    qtys = ["2", "0.333333333", "-1", "3", "1000.000001", "0.5"]
+    out = []
+    for i in range(count):
+        start = datetime.datetime(2024, 5, day, (i * 5) % 24, tzinfo=datetime.timezone.utc)
+        end = start + datetime.timedelta(minutes=300 if start.hour == 20 else 90)
+        dep = "%s-dep%d" % (dep_prefix, i % 3)
+        out.append(Record("%s-%d" % (prefix, i), ORG, dep, start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                          end.strftime("%Y-%m-%dT%H:%M:%SZ"), qtys[i % 6], rates[i % 6],
+                          name=name or ("name-" + dep), **kw))
+    return out
+
+
+class IngestTest(ApiTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.ws = cls.make_workspace("ingest")
+        cls.ws.create_org(ORG, "Ingest Org")
+        cls.ws.create_org(OTHER, "Other Org")
+        cls.ws.create_user(ADMIN[0], ADMIN[1], admin=True)
+        cls.ws.create_user(MEMBER[0], MEMBER[1], orgs=[ORG])
+        cls.server = cls.start_class_server(cls.ws)
+        cls.admin = cls.server.client(*ADMIN)
+        cls.member = cls.server.client(*MEMBER)
+        cls.addClassCleanup(cls.admin.close)
+        cls.addClassCleanup(cls.member.close)
+        cls.stored = []
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def post(self, body, client=None, content_type="application/x-ndjson"):
+        if not isinstance(body, str):
+            body = harness.ndjson(body)
+        headers = {"Content-Type": content_type} if content_type is not None else {}
+        return self.call(client or self.admin, "POST", USAGE_PATH, body=body, headers=headers)
+
+    def assertIngested(self, resp, stored, duplicates):
+        self.assertStatus(resp, 200)
+        if resp.json != {"stored": stored, "duplicates": duplicates}:
+            self.fail_response(resp, None, "expected {\"stored\": %d, \"duplicates\": %d}" % (stored, duplicates))
+
+    def chart(self, first_day, last_day, strategy="daily"):
+        return self.assertChart(self.member, self.stored, ORG, from_q="2024-05-%02d" % first_day,
+                                to_q="2024-05-%02d" % last_day, strategy=strategy)
+
+    def raw_chart(self, first_day, last_day):
+        resp = self.get(self.member, charts_path(ORG, {"from": "2024-05-%02d" % first_day,
+                                                       "to": "2024-05-%02d" % last_day}))
+        self.assertStatus(resp, 200)
+        return resp.body
+
+    # -- HTTP ---------------------------------------------------------------------------------
+
+    def test_batch_then_identical_resend_is_all_duplicates(self):
+        recs = day_records("dup", 1, count=12)
+        recs.append(Record("dup-exp", ORG, "dup-dep0", "2024-05-01T20:00:00Z", "2024-05-01T21:00:00Z",
+                           Dec("3"), Dec("9.13e-2"), name="name-dup-dep0"))
+        self.assertIngested(self.post(recs), len(recs), 0)
+        self.stored += recs
+        before = self.chart(1, 2)
+        self.assertTrue(any(i["values"] for i in before.json["data"]), before.describe())
+        self.assertIngested(self.post(recs), 0, len(recs))
+        self.assertEqual(self.raw_chart(1, 2), before.body, "charts changed after an all-duplicate batch")
+        self.chart(1, 2)
+
+    def test_partly_duplicate_batch_stores_only_new_records(self):
+        old = day_records("part", 2, count=3)
+        self.assertIngested(self.post(old), 3, 0)
+        self.stored += old
+        new = [r.with_changes(id=r.id + "-new", start=r.fields["start"].replace(":00:00Z", ":10:00Z"))
+               for r in old[:2]]
+        self.assertIngested(self.post(old + new), 2, 3)
+        self.stored += new
+        self.chart(2, 3)
+
+    def test_conflict_stores_nothing_of_the_batch(self):
+        first = day_records("conf", 3, count=2)
+        self.assertIngested(self.post(first), 2, 0)
+        self.stored += first
+        before = self.chart(3, 4).body
+        fresh = Record("conf-fresh", ORG, "conf-dep9", "2024-05-03T10:00:00Z", "2024-05-03T11:00:00Z", "5", "1",
+                       name="fresh")
+        changed = first[1].with_changes(rate="0.0914")
+        resp = self.post([fresh, changed])
+        self.assertError(resp, 409, "usage.conflict")
+        fields = resp.error_fields("usage.conflict")
+        if "records[1].id" not in fields or "records[0].id" in fields:
+            self.fail_response(resp, None, "expected fields to name records[1].id (the conflicting line) only")
+        self.assertEqual(self.raw_chart(3, 4), before, "a conflicting batch changed the charts")
+        # Nothing of it was stored: the fresh record is new, the original is unchanged.
+        self.assertIngested(self.post([fresh]), 1, 0)
+        self.stored.append(fresh)
+        self.assertIngested(self.post([first[1]]), 0, 1)
+        self.chart(3, 4)
+
+    def test_invalid_batch_reports_every_bad_line_and_stores_nothing(self):
+        good = day_records("inv", 4, count=3)
+        g = good[0]
+        lines = [
+            g.line(),                                                            # 0 ok
+            g.with_changes(id="inv-bad-rate", rate="abc").line(),                # 1
+            "",                                                                  # blank: not counted
+            good[1].line(),                                                      # 2 ok
+            g.with_changes(id="inv-bad-dim", dimension="cpu").line(),            # 3
+            g.with_changes(id="inv-bad-period", start="2024-05-04T05:00:00Z",
+                           end="2024-05-04T04:00:00Z").line(),                   # 4
+            g.with_changes(id="inv-bad-qty", quantity="1,5").line(),             # 5
+            "this is not json",                                                  # 6
+            harness.to_json_line({k: v for k, v in g.fields.items() if k != "id"}),  # 7
+            g.with_changes(id="inv-bad-cost", cost="1").line(),                  # 8
+            harness.to_json_line({k: v for k, v in g.with_changes(id="inv-no-kind").fields.items()
+                                  if k != "kind"}),                               # 9
+            g.with_changes(id="inv-neg-rate", rate="-0.1").line(),               # 10
+            good[2].line(),                                                      # 11 ok
+            g.with_changes(id="inv-bad-start", start="2024-05-04 lunch").line(),  # 12
+        ]
+        before = self.raw_chart(4, 5)
+        resp = self.post("\n".join(lines) + "\n")
+        self.assertError(resp, 400, "usage.invalid_record")
+        fields = set(resp.error_fields("usage.invalid_record"))
+        exact = {"records[1].rate", "records[3].dimension", "records[5].quantity", "records[7].id",
+                 "records[8].cost", "records[9].kind", "records[10].rate", "records[12].start"}
+        missing = sorted(exact - fields)
+        for i in (4, 6):
+            if not any(f.startswith("records[%d]" % i) for f in fields):
+                missing.append("records[%d]..." % i)
+        unexpected = sorted(f for f in fields if f not in exact
+                            and not f.startswith("records[4].") and not f.startswith("records[6]"))
+        if missing or unexpected:
+            self.fail_response(resp, None, "every bad line must be reported (records counted from 0 over "
+                               "non-blank lines): missing %s, unexpected %s" % (missing, unexpected))
+        self.assertEqual(self.raw_chart(4, 5), before, "an invalid batch changed the charts")
+        self.assertIngested(self.post(good), 3, 0)
+        self.stored += good
+        self.chart(4, 5)
+
+    def test_crlf_line_ends_and_a_last_line_without_newline(self):
+        recs = day_records("crlf", 15, count=3)
+        body = "\r\n".join(r.line() for r in recs)  # no newline after the last record
+        self.assertIngested(self.post(body), 3, 0)
+        self.stored += recs
+        self.chart(15, 16)
+
+    def test_record_for_unknown_organization_is_invalid(self):
+        rec = day_records("unk", 5, count=1)[0].with_changes(organization_id="org-nope")
+        resp = self.post([rec])
+        self.assertError(resp, 400, "usage.invalid_record", fields=["records[0].organization_id"])
+        # Reported together with the other bad lines of the batch.
+        bad_rate = day_records("unk2", 5, count=1)[0].with_changes(rate="abc")
+        resp = self.post([rec, bad_rate])
+        self.assertError(resp, 400, "usage.invalid_record",
+                         fields=["records[0].organization_id", "records[1].rate"])
+
+    def test_empty_batch_is_rejected(self):
+        resp = self.post("")
+        self.assertStatus(resp, 400)
+        resp = self.post("\n\n")
+        self.assertStatus(resp, 400)
+
+    def test_only_platform_admins_ingest(self):
+        rec = day_records("forb", 6, count=1)
+        before = self.raw_chart(6, 7)
+        self.assertError(self.post(rec, client=self.member), 403, "root.forbidden")
+        self.assertEqual(self.raw_chart(6, 7), before)
+
+    def test_other_media_types_are_refused(self):
+        rec = day_records("media", 7, count=1)
+        for ctype in ("application/json", "text/plain", "application/x-www-form-urlencoded"):
+            with self.subTest(content_type=ctype):
+                self.assertError(self.post(rec, content_type=ctype), 415, "root.unsupported_media_type")
+        # The media type with a charset parameter is still NDJSON.
+        self.assertIngested(self.post(rec, content_type="application/x-ndjson; charset=utf-8"), 1, 0)
+        self.stored += rec
+        self.chart(7, 7)
+
+    def test_latest_deployment_name_wins_after_charts_were_read(self):
+        first = Record("name-1", ORG, "named-dep", "2024-05-08T01:00:00Z", "2024-05-08T02:00:00Z", "1", "0.5",
+                       name="old-name")
+        self.assertIngested(self.post([first]), 1, 0)
+        self.stored.append(first)
+        self.chart(8, 9)
+        second = Record("name-2", ORG, "named-dep", "2024-05-09T01:00:00Z", "2024-05-09T02:00:00Z", "1", "0.25",
+                        name="new-name")
+        self.assertIngested(self.post([second]), 1, 0)
+        self.stored.append(second)
+        resp = self.chart(8, 9)
+        names = {v["name"] for i in resp.json["data"] for v in i["values"] if v["id"] == "named-dep"}
+        self.assertEqual(names, {"new-name"}, resp.describe())
+
+    # -- costsctl -------------------------------------------------------------------------------
+
+    def assertImport(self, proc, stored, duplicates):
+        out = proc.stdout + proc.stderr
+        if proc.returncode != 0 or harness.parse_import_counts(out) != (stored, duplicates):
+            self.fail("costsctl usage import: expected exit 0 and 'stored %d' 'duplicates %d', got exit %d:\n%s"
+                      % (stored, duplicates, proc.returncode, out))
+
+    def test_costsctl_import_file_and_stdin_while_costsd_runs(self):
+        empty = self.chart(10, 12)  # read (and maybe cached) before costsctl writes
+        self.assertFalse(any(i["values"] for i in empty.json["data"]), empty.describe())
+        by_file = day_records("ctl-file", 10, count=5)
+        self.assertImport(self.ws.import_usage(by_file, via="file", check=False), 5, 0)
+        self.stored += by_file
+        # costsd must see what costsctl wrote to the shared database (as replicas sharing one
+        # database would), also for a range it has already answered.
+        self.chart(10, 12)
+        self.assertImport(self.ws.import_usage(by_file, via="file", check=False), 0, 5)
+        by_stdin = day_records("ctl-stdin", 11, count=4)
+        self.assertImport(self.ws.import_usage(by_stdin, via="-", check=False), 4, 0)
+        self.stored += by_stdin
+        self.assertImport(self.ws.import_usage(by_stdin + by_file, via="-", check=False), 0, 9)
+        self.chart(10, 12)
+        # And HTTP agrees that they are stored.
+        self.assertIngested(self.post(by_stdin), 0, 4)
+
+    def test_costsctl_rejects_invalid_and_conflicting_batches(self):
+        good = day_records("ctl-inv", 13, count=2)
+        bad = [good[0], good[1].with_changes(id="ctl-inv-bad", rate="abc"), good[0].with_changes(id="ctl-inv-bad2", dimension="cpu")]
+        before = self.raw_chart(13, 14)
+        p = self.ws.import_usage(bad, via="file", check=False)
+        self.assertNotEqual(p.returncode, 0, "invalid batch must fail: %s" % (p.stdout + p.stderr))
+        for field in ("records[1].rate", "records[2].dimension"):
+            self.assertIn(field, p.stderr, "costsctl must report every bad line on stderr")
+        self.assertEqual(self.raw_chart(13, 14), before, "an invalid import changed the charts")
+        self.assertImport(self.ws.import_usage(good, via="-", check=False), 2, 0)
+        self.stored += good
+        fresh = Record("ctl-conf-fresh", ORG, "ctl-inv-dep7", "2024-05-13T20:00:00Z", "2024-05-13T21:00:00Z",
+                       "1", "1", name="fresh")
+        p = self.ws.import_usage([fresh, good[0].with_changes(quantity="7")], via="-", check=False)
+        self.assertNotEqual(p.returncode, 0, "conflicting batch must fail: %s" % (p.stdout + p.stderr))
+        self.assertTrue(p.stderr.strip(), "costsctl must explain the conflict on stderr")
+        self.assertImport(self.ws.import_usage([fresh], via="-", check=False), 1, 0)
+        self.stored.append(fresh)
+        self.chart(13, 14)
+
+
+if __name__ == "__main__":
+    unittest.main()

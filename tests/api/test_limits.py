@@ -1,0 +1,86 @@
+"""Rate limits: 429 billing_service.rate_limited with Retry-After, per principal
+(--rate-limit/--rate-burst) and for failed logins per client address."""
+
+import time
+import unittest
+
+import dataset
+from harness import ApiTestCase, charts_path
+
+LIMITED = "billing_service.rate_limited"
+
+
+class LimitsTest(ApiTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.ws = cls.make_workspace("limits")
+        dataset.setup_orgs_and_users(cls.ws)
+
+    def target(self, org=dataset.ORG_A):
+        return charts_path(org, {"from": "2024-02-01", "to": "2024-02-29", "bucketing_strategy": "monthly"})
+
+    def retry_after(self, resp, srv):
+        value = (resp.header("Retry-After") or "").strip()
+        if not value.isdigit() or int(value) < 1:
+            self.fail_response(resp, srv, "expected Retry-After: <whole seconds >= 1>, got %r" % value)
+        return int(value)
+
+    def test_per_principal_token_bucket(self):
+        srv = self.start_server(self.ws, "--rate-limit", "1", "--rate-burst", "2")
+        alice = srv.client(*dataset.ALICE)
+        bob = srv.client(*dataset.BOB)
+        self.addCleanup(alice.close)
+        self.addCleanup(bob.close)
+        first = self.get(alice, self.target())
+        self.assertStatus(first, 200, srv)
+        limited = None
+        statuses = [first.status]
+        for _ in range(12):
+            resp = self.get(alice, self.target())
+            statuses.append(resp.status)
+            if resp.status == 429:
+                limited = resp
+                break
+            self.assertStatus(resp, 200, srv)
+        if limited is None:
+            self.fail("expected a 429 within 13 quick requests with --rate-limit 1 --rate-burst 2, got %s\n%s"
+                      % (statuses, srv.log_tail()))
+        self.assertGreaterEqual(len(statuses), 3, "the burst of 2 must be honoured: %s" % statuses)
+        self.assertError(limited, 429, LIMITED, server=srv)
+        wait = self.retry_after(limited, srv)
+        self.assertLessEqual(wait, 2, "at 1 request/s a token is back within a second or two")
+        # Another principal has its own bucket.
+        self.assertStatus(self.get(bob, self.target(dataset.ORG_B)), 200, srv)
+        # Limits apply to every path, not only charts.
+        resp = self.get(alice, "/api/v1/organizations/org-a")
+        self.assertError(resp, 429, LIMITED, server=srv)
+        time.sleep(wait + 0.2)
+        self.assertStatus(self.get(alice, self.target()), 200, srv)
+
+    def test_failed_logins_are_limited_per_client_address(self):
+        srv = self.start_server(self.ws)
+        attacker = srv.client(dataset.ALICE[0], "wrong-password", source="127.0.0.77")
+        self.addCleanup(attacker.close)
+        statuses = []
+        limited = None
+        deadline = time.monotonic() + 45
+        while len(statuses) < 300 and time.monotonic() < deadline:
+            resp = self.get(attacker, self.target())
+            statuses.append(resp.status)
+            if resp.status == 429:
+                limited = resp
+                break
+            self.assertError(resp, 401, "root.unauthenticated", server=srv)
+        if limited is None:
+            self.fail("%d wrong-password requests from one address were never limited (statuses %s...)\n%s"
+                      % (len(statuses), sorted(set(statuses)), srv.log_tail()))
+        self.assertError(limited, 429, LIMITED, server=srv)
+        self.retry_after(limited, srv)
+        # The right password from another address is not affected.
+        alice = srv.client(*dataset.ALICE)
+        self.addCleanup(alice.close)
+        self.assertStatus(self.get(alice, self.target()), 200, srv)
+
+
+if __name__ == "__main__":
+    unittest.main()

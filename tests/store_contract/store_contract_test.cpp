@@ -1,0 +1,842 @@
+// The contract every service::Store must meet (service/store.hpp), run as one typed suite
+// against each adapter, plus tests that only make sense for the SQLite store (files).
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <type_traits>
+#include <vector>
+
+#include "common/result.hpp"
+#include "domain/money.hpp"
+#include "domain/proration.hpp"
+#include "domain/time.hpp"
+#include "domain/usage.hpp"
+#include "service/store.hpp"
+#include "store/memory/memory_store.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+
+namespace costs {
+namespace {
+
+namespace fs = std::filesystem;
+
+using domain::Dimension;
+using domain::Instant;
+using domain::Nanos;
+using domain::RollupGrain;
+using domain::UsageRecord;
+using domain::WideNanos;
+using service::Deployment;
+using service::IngestOutcome;
+using service::Organization;
+using service::RollupRow;
+using service::Store;
+using service::User;
+using store::memory::MemoryStore;
+using store::sqlite::SqliteStore;
+
+// ---- Helpers ----------------------------------------------------------------------------------
+
+// A fresh directory under the system temp dir, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "costs-store-test-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) {
+      ADD_FAILURE() << "mkdtemp failed for " << pattern;
+    }
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ec);
+    fs::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+Instant At(std::string_view rfc3339) {
+  Result<Instant> t = domain::ParseRfc3339(rfc3339);
+  if (!t) {
+    ADD_FAILURE() << "bad instant in test: " << rfc3339;
+    return Instant{};
+  }
+  return *t;
+}
+
+domain::Decimal Dec(std::string_view text) {
+  Result<domain::Decimal> d = domain::ParseDecimal(text);
+  if (!d) {
+    ADD_FAILURE() << "bad decimal in test: " << text;
+    return {};
+  }
+  return *d;
+}
+
+// A capacity record of `org`/`deployment` over [start, end) costing quantity × rate.
+UsageRecord Record(std::string id, std::string org, std::string deployment, Instant start, Instant end,
+                   std::string_view quantity = "2", std::string_view rate = "0.0913") {
+  UsageRecord r;
+  r.id = std::move(id);
+  r.organization_id = std::move(org);
+  r.deployment_id = deployment;
+  r.deployment_name = deployment + "-name";
+  r.dimension = Dimension::kCapacity;
+  r.kind = domain::ResourceKind::kElasticsearch;
+  r.instance_count = 2;
+  r.sku = "gcp.es.datahot.n2.68x10x45";
+  r.name = "Elasticsearch hot 8 GB";
+  r.start = start;
+  r.end = end;
+  r.quantity = Dec(quantity);
+  r.unit = "instance-hour";
+  r.rate = Dec(rate);
+  Result<Nanos> cost = domain::MultiplyToNanos(r.quantity, r.rate);
+  if (!cost) ADD_FAILURE() << "cost does not fit: " << quantity << " x " << rate;
+  r.cost_nanos = cost ? *cost : 0;
+  return r;
+}
+
+std::string Describe(const Error& e) {
+  std::string out = "code " + std::to_string(static_cast<int>(e.code)) + " \"" + e.message + "\" fields [";
+  for (const std::string& f : e.fields) out += f + " ";
+  return out + "]";
+}
+
+// Expects `status` to have failed with `code` (and, when given, exactly `fields`).
+template <class R>
+void ExpectError(const R& result, ErrorCode code, const std::vector<std::string>* fields = nullptr) {
+  ASSERT_FALSE(result.has_value()) << "expected an error, got success";
+  EXPECT_EQ(result.error().code, code) << Describe(result.error());
+  if (fields != nullptr) {
+    EXPECT_EQ(result.error().fields, *fields) << Describe(result.error());
+  }
+  EXPECT_FALSE(result.error().message.empty());
+}
+
+std::vector<RollupRow> Sorted(std::vector<RollupRow> rows) {
+  std::sort(rows.begin(), rows.end(), [](const RollupRow& a, const RollupRow& b) {
+    return std::tie(a.period_start, a.deployment_id, a.dimension) <
+           std::tie(b.period_start, b.deployment_id, b.dimension);
+  });
+  return rows;
+}
+
+std::vector<UsageRecord> SortedById(std::vector<UsageRecord> records) {
+  std::sort(records.begin(), records.end(),
+            [](const UsageRecord& a, const UsageRecord& b) { return a.id < b.id; });
+  return records;
+}
+
+std::vector<std::string> Ids(const std::vector<UsageRecord>& records) {
+  std::vector<std::string> ids;
+  for (const UsageRecord& r : records) ids.push_back(r.id);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+// The rollups of `records` computed independently of the store: for every period of `grain`
+// in [from, to), the sum of Proration::PartIn over the records, non-zero cells only.
+std::vector<RollupRow> ExpectedRollups(const std::vector<UsageRecord>& records, RollupGrain grain, Instant from,
+                                       Instant to) {
+  const std::int64_t step = grain == RollupGrain::kHour ? domain::kNsPerHour : domain::kNsPerDay;
+  std::map<std::tuple<std::int64_t, std::string, Dimension>, WideNanos> sums;
+  for (const UsageRecord& r : records) {
+    const domain::Proration p{r.start, r.end, r.cost_nanos};
+    for (std::int64_t t = from.ns; t < to.ns; t += step) {
+      const Nanos part = p.PartIn(Instant{t}, Instant{t + step});
+      if (part != 0) sums[{t, r.deployment_id, r.dimension}] += part;
+    }
+  }
+  std::vector<RollupRow> rows;
+  for (const auto& [key, sum] : sums) {
+    if (sum == 0) continue;
+    rows.push_back(RollupRow{Instant{std::get<0>(key)}, std::get<1>(key), std::get<2>(key), static_cast<Nanos>(sum)});
+  }
+  return rows;
+}
+
+// ---- The typed contract suite --------------------------------------------------------------
+
+template <class S>
+struct StoreFactory;
+
+template <>
+struct StoreFactory<MemoryStore> {
+  static std::unique_ptr<Store> Make(const fs::path&) { return std::make_unique<MemoryStore>(); }
+};
+
+template <>
+struct StoreFactory<SqliteStore> {
+  static std::unique_ptr<Store> Make(const fs::path& dir) {
+    Result<std::unique_ptr<SqliteStore>> opened = SqliteStore::Open((dir / "costs.db").string());
+    if (!opened) {
+      ADD_FAILURE() << "SqliteStore::Open: " << Describe(opened.error());
+      return nullptr;
+    }
+    return std::move(*opened);
+  }
+};
+
+template <class S>
+class StoreContractTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = StoreFactory<S>::Make(dir_.path());
+    ASSERT_NE(store_, nullptr);
+    ASSERT_TRUE(store_->Migrate());
+    ASSERT_TRUE(store_->CreateOrganization(Organization{"org-a", "Org A"}));
+    ASSERT_TRUE(store_->CreateOrganization(Organization{"org-b", "Org B"}));
+  }
+
+  Store& store() { return *store_; }
+
+  IngestOutcome MustIngest(const std::vector<UsageRecord>& records) {
+    Result<IngestOutcome> outcome = store_->Ingest(records);
+    EXPECT_TRUE(outcome.has_value()) << (outcome ? "" : Describe(outcome.error()));
+    return outcome ? *outcome : IngestOutcome{-1, -1};
+  }
+
+  std::vector<RollupRow> MustReadRollups(std::string_view org, RollupGrain grain, Instant from, Instant to) {
+    Result<std::vector<RollupRow>> rows = store_->ReadRollups(org, grain, from, to);
+    EXPECT_TRUE(rows.has_value()) << (rows ? "" : Describe(rows.error()));
+    return rows ? Sorted(*rows) : std::vector<RollupRow>{};
+  }
+
+  std::vector<UsageRecord> MustReadUsage(std::string_view org, Instant from, Instant to) {
+    Result<std::vector<UsageRecord>> records = store_->ReadUsageOverlapping(org, from, to);
+    EXPECT_TRUE(records.has_value()) << (records ? "" : Describe(records.error()));
+    return records ? SortedById(*records) : std::vector<UsageRecord>{};
+  }
+
+  std::vector<Deployment> MustListDeployments(std::string_view org) {
+    Result<std::vector<Deployment>> deployments = store_->ListDeployments(org);
+    EXPECT_TRUE(deployments.has_value()) << (deployments ? "" : Describe(deployments.error()));
+    return deployments ? *deployments : std::vector<Deployment>{};
+  }
+
+  // Nothing of org-a's usage, rollups or deployments is stored (after a failed batch).
+  void ExpectOrgEmpty(std::string_view org) {
+    const Instant from = At("2000-01-01T00:00:00Z");
+    const Instant to = At("2100-01-01T00:00:00Z");
+    EXPECT_TRUE(MustReadUsage(org, from, to).empty());
+    EXPECT_TRUE(MustReadRollups(org, RollupGrain::kHour, from, to).empty());
+    EXPECT_TRUE(MustReadRollups(org, RollupGrain::kDay, from, to).empty());
+    EXPECT_TRUE(MustListDeployments(org).empty());
+  }
+
+  TempDir dir_;  // declared first: outlives the store
+  std::unique_ptr<Store> store_;
+};
+
+struct StoreNames {
+  template <class T>
+  static std::string GetName(int) {
+    if constexpr (std::is_same_v<T, MemoryStore>) return "Memory";
+    return "Sqlite";
+  }
+};
+
+using StoreTypes = ::testing::Types<MemoryStore, SqliteStore>;
+TYPED_TEST_SUITE(StoreContractTest, StoreTypes, StoreNames);
+
+const Instant kDay1 = At("2026-11-01T00:00:00Z");
+
+TYPED_TEST(StoreContractTest, MigrateTwiceIsIdempotentAndKeepsData) {
+  ASSERT_TRUE(this->store().Migrate());
+  ASSERT_TRUE(this->store().Migrate());
+  Result<std::optional<Organization>> org = this->store().FindOrganization("org-a");
+  ASSERT_TRUE(org.has_value());
+  EXPECT_EQ(*org, std::optional<Organization>(Organization{"org-a", "Org A"}));
+}
+
+TYPED_TEST(StoreContractTest, CreateOrganizationThenFindIt) {
+  ASSERT_TRUE(this->store().CreateOrganization(Organization{"org-c", "Ünïcode Org"}));
+  Result<std::optional<Organization>> org = this->store().FindOrganization("org-c");
+  ASSERT_TRUE(org.has_value());
+  EXPECT_EQ(*org, std::optional<Organization>(Organization{"org-c", "Ünïcode Org"}));
+}
+
+TYPED_TEST(StoreContractTest, CreateOrganizationTwiceIsAlreadyExists) {
+  ExpectError(this->store().CreateOrganization(Organization{"org-a", "Another name"}), ErrorCode::kAlreadyExists);
+  Result<std::optional<Organization>> org = this->store().FindOrganization("org-a");
+  ASSERT_TRUE(org.has_value());
+  ASSERT_TRUE(org->has_value());
+  EXPECT_EQ((*org)->name, "Org A") << "a failed create must not rename the organization";
+}
+
+TYPED_TEST(StoreContractTest, FindMissingOrganizationIsNullopt) {
+  Result<std::optional<Organization>> org = this->store().FindOrganization("no-such-org");
+  ASSERT_TRUE(org.has_value());
+  EXPECT_FALSE(org->has_value());
+  Result<std::optional<Organization>> empty = this->store().FindOrganization("");
+  ASSERT_TRUE(empty.has_value());
+  EXPECT_FALSE(empty->has_value());
+}
+
+TYPED_TEST(StoreContractTest, PutUserCreatesWithSortedUniqueMemberships) {
+  ASSERT_TRUE(this->store().PutUser(User{"alice", "hash-1", false, {"org-b", "org-a", "org-b"}}));
+  Result<std::optional<User>> user = this->store().FindUser("alice");
+  ASSERT_TRUE(user.has_value());
+  EXPECT_EQ(*user, std::optional<User>(User{"alice", "hash-1", false, {"org-a", "org-b"}}));
+}
+
+TYPED_TEST(StoreContractTest, PutUserReplacesTheWholeUser) {
+  ASSERT_TRUE(this->store().PutUser(User{"alice", "hash-1", false, {"org-a", "org-b"}}));
+  ASSERT_TRUE(this->store().PutUser(User{"alice", "hash-2", true, {"org-b"}}));
+  Result<std::optional<User>> user = this->store().FindUser("alice");
+  ASSERT_TRUE(user.has_value());
+  EXPECT_EQ(*user, std::optional<User>(User{"alice", "hash-2", true, {"org-b"}}));
+
+  ASSERT_TRUE(this->store().PutUser(User{"alice", "hash-3", false, {}}));
+  user = this->store().FindUser("alice");
+  ASSERT_TRUE(user.has_value());
+  EXPECT_EQ(*user, std::optional<User>(User{"alice", "hash-3", false, {}}));
+}
+
+TYPED_TEST(StoreContractTest, FindMissingUserIsNullopt) {
+  ASSERT_TRUE(this->store().PutUser(User{"alice", "hash-1", false, {}}));
+  Result<std::optional<User>> user = this->store().FindUser("bob");
+  ASSERT_TRUE(user.has_value());
+  EXPECT_FALSE(user->has_value());
+}
+
+TYPED_TEST(StoreContractTest, PutUserWithUnknownOrganizationChangesNothing) {
+  const std::vector<std::string> fields = {"organizations"};
+  ExpectError(this->store().PutUser(User{"bob", "hash", false, {"org-a", "no-such-org"}}),
+              ErrorCode::kOrganizationNotFound, &fields);
+  Result<std::optional<User>> bob = this->store().FindUser("bob");
+  ASSERT_TRUE(bob.has_value());
+  EXPECT_FALSE(bob->has_value()) << "a failed PutUser must not create the user";
+
+  ASSERT_TRUE(this->store().PutUser(User{"alice", "hash-1", false, {"org-a"}}));
+  ExpectError(this->store().PutUser(User{"alice", "hash-2", true, {"no-such-org"}}),
+              ErrorCode::kOrganizationNotFound, &fields);
+  Result<std::optional<User>> alice = this->store().FindUser("alice");
+  ASSERT_TRUE(alice.has_value());
+  EXPECT_EQ(*alice, std::optional<User>(User{"alice", "hash-1", false, {"org-a"}}))
+      << "a failed PutUser must leave the existing user as it was";
+}
+
+TYPED_TEST(StoreContractTest, IngestEmptyBatchStoresNothing) {
+  EXPECT_EQ(this->MustIngest({}), (IngestOutcome{0, 0}));
+}
+
+TYPED_TEST(StoreContractTest, IngestStoresRecordsAndCountsDuplicates) {
+  const std::vector<UsageRecord> first = {
+      Record("u1", "org-a", "d1", kDay1, Instant{kDay1.ns + domain::kNsPerHour}),
+      Record("u2", "org-a", "d1", Instant{kDay1.ns + domain::kNsPerHour}, Instant{kDay1.ns + 2 * domain::kNsPerHour}),
+      Record("u3", "org-a", "d2", kDay1, Instant{kDay1.ns + domain::kNsPerHour}),
+  };
+  EXPECT_EQ(this->MustIngest(first), (IngestOutcome{3, 0}));
+
+  std::vector<UsageRecord> again = first;
+  again.push_back(Record("u4", "org-a", "d2", kDay1, Instant{kDay1.ns + domain::kNsPerHour}, "1", "0.5"));
+  EXPECT_EQ(this->MustIngest(again), (IngestOutcome{1, 3}));
+  EXPECT_EQ(this->MustIngest(first), (IngestOutcome{0, 3}));
+
+  // Duplicates change no rollup: every hour holds each record once.
+  const std::vector<UsageRecord> all = again;
+  EXPECT_EQ(this->MustReadRollups("org-a", RollupGrain::kHour, kDay1, Instant{kDay1.ns + domain::kNsPerDay}),
+            ExpectedRollups(all, RollupGrain::kHour, kDay1, Instant{kDay1.ns + domain::kNsPerDay}));
+  EXPECT_EQ(this->MustReadUsage("org-a", kDay1, Instant{kDay1.ns + domain::kNsPerDay}), SortedById(all));
+}
+
+TYPED_TEST(StoreContractTest, IngestRoundTripsEveryFieldExactly) {
+  UsageRecord capacity = Record("u-cap", "org-a", "d1", At("2026-11-01T00:00:00.123456789Z"),
+                                At("2026-11-01T00:59:59.5Z"), "-1.5", "0.0913");
+  capacity.deployment_name = "search-prod ✓";
+  capacity.kind = domain::ResourceKind::kIntegrationsServer;
+  capacity.instance_count = 0;
+  capacity.trial = true;
+  capacity.sku = "";
+
+  // Exponent input is stored canonical ("0.000000001", "200") and reads back equal.
+  UsageRecord data_out = Record("u-out", "org-a", "d1", kDay1, At("2026-11-02T00:00:00Z"), "1e-9", "2E+2");
+  data_out.dimension = Dimension::kDataOut;
+  data_out.kind = std::nullopt;
+  data_out.unit = "GB";
+
+  EXPECT_EQ(this->MustIngest({capacity, data_out}), (IngestOutcome{2, 0}));
+  EXPECT_EQ(this->MustReadUsage("org-a", kDay1, At("2026-11-01T01:00:00Z")), SortedById({capacity, data_out}));
+  // Re-sending them is a duplicate: the stored content compares equal field by field.
+  EXPECT_EQ(this->MustIngest({data_out, capacity}), (IngestOutcome{0, 2}));
+}
+
+TYPED_TEST(StoreContractTest, IngestConflictFailsTheWholeBatch) {
+  const UsageRecord stored = Record("u1", "org-a", "d1", kDay1, Instant{kDay1.ns + domain::kNsPerHour});
+  ASSERT_EQ(this->MustIngest({stored}), (IngestOutcome{1, 0}));
+
+  UsageRecord other_rate = stored;
+  other_rate.rate = Dec("0.0914");
+  other_rate.cost_nanos += 200'000;
+  UsageRecord other_name = stored;
+  other_name.deployment_name = "renamed";
+  const std::vector<UsageRecord> batch = {
+      Record("u2", "org-a", "d9", kDay1, Instant{kDay1.ns + domain::kNsPerHour}),
+      other_rate,
+      stored,  // a duplicate does not save the batch
+      other_name,
+  };
+  const std::vector<std::string> fields = {"records[1].id", "records[3].id"};
+  ExpectError(this->store().Ingest(batch), ErrorCode::kConflict, &fields);
+
+  const Instant to{kDay1.ns + domain::kNsPerDay};
+  EXPECT_EQ(Ids(this->MustReadUsage("org-a", kDay1, to)), std::vector<std::string>{"u1"});
+  EXPECT_EQ(this->MustReadRollups("org-a", RollupGrain::kHour, kDay1, to),
+            ExpectedRollups({stored}, RollupGrain::kHour, kDay1, to));
+  EXPECT_EQ(this->MustReadRollups("org-a", RollupGrain::kDay, kDay1, to),
+            ExpectedRollups({stored}, RollupGrain::kDay, kDay1, to));
+  EXPECT_EQ(this->MustListDeployments("org-a"), (std::vector<Deployment>{{"d1", "d1-name"}}));
+}
+
+TYPED_TEST(StoreContractTest, DuplicateWithinOneBatchIsCountedOnce) {
+  const UsageRecord r = Record("u1", "org-a", "d1", kDay1, Instant{kDay1.ns + domain::kNsPerHour});
+  EXPECT_EQ(this->MustIngest({r, r, r}), (IngestOutcome{1, 2}));
+  EXPECT_EQ(this->MustReadRollups("org-a", RollupGrain::kDay, kDay1, Instant{kDay1.ns + domain::kNsPerDay}),
+            (std::vector<RollupRow>{{kDay1, "d1", Dimension::kCapacity, r.cost_nanos}}));
+}
+
+TYPED_TEST(StoreContractTest, ConflictWithinOneBatchStoresNothing) {
+  const UsageRecord r = Record("u1", "org-a", "d1", kDay1, Instant{kDay1.ns + domain::kNsPerHour});
+  UsageRecord changed = r;
+  changed.end = Instant{r.end.ns + 1};
+  const std::vector<std::string> fields = {"records[2].id"};
+  ExpectError(this->store().Ingest(std::vector<UsageRecord>{
+                  r, Record("u2", "org-a", "d2", kDay1, Instant{kDay1.ns + domain::kNsPerHour}), changed}),
+              ErrorCode::kConflict, &fields);
+  this->ExpectOrgEmpty("org-a");
+}
+
+TYPED_TEST(StoreContractTest, UnknownOrganizationFailsTheBatchNamingEveryRecord) {
+  const std::vector<UsageRecord> batch = {
+      Record("u1", "org-a", "d1", kDay1, Instant{kDay1.ns + domain::kNsPerHour}),
+      Record("u2", "no-such-org", "d1", kDay1, Instant{kDay1.ns + domain::kNsPerHour}),
+      Record("u3", "org-b", "d1", kDay1, Instant{kDay1.ns + domain::kNsPerHour}),
+      Record("u4", "no-such-org", "d2", kDay1, Instant{kDay1.ns + domain::kNsPerHour}),
+      Record("u5", "other-missing", "d2", kDay1, Instant{kDay1.ns + domain::kNsPerHour}),
+  };
+  const std::vector<std::string> fields = {"records[1].organization_id", "records[3].organization_id",
+                                           "records[4].organization_id"};
+  ExpectError(this->store().Ingest(batch), ErrorCode::kOrganizationNotFound, &fields);
+  this->ExpectOrgEmpty("org-a");
+  this->ExpectOrgEmpty("org-b");
+  this->ExpectOrgEmpty("no-such-org");
+}
+
+TYPED_TEST(StoreContractTest, RollupOverflowFailsTheBatchAndStoresNothing) {
+  const Nanos big = std::numeric_limits<Nanos>::max() / 4 * 3;
+  UsageRecord a = Record("u1", "org-a", "d1", kDay1, Instant{kDay1.ns + domain::kNsPerHour});
+  a.cost_nanos = big;
+  UsageRecord b = Record("u2", "org-a", "d1", kDay1, Instant{kDay1.ns + domain::kNsPerHour});
+  b.cost_nanos = big;
+  // Both in one batch: the in-batch sum leaves int64.
+  ExpectError(this->store().Ingest(std::vector<UsageRecord>{a, b}), ErrorCode::kInvalidData);
+  this->ExpectOrgEmpty("org-a");
+  // One stored, the other later: the stored sum would leave int64.
+  ASSERT_EQ(this->MustIngest({a}), (IngestOutcome{1, 0}));
+  ExpectError(this->store().Ingest(std::vector<UsageRecord>{b}), ErrorCode::kInvalidData);
+  EXPECT_EQ(Ids(this->MustReadUsage("org-a", kDay1, Instant{kDay1.ns + domain::kNsPerHour})),
+            std::vector<std::string>{"u1"});
+  EXPECT_EQ(this->MustReadRollups("org-a", RollupGrain::kHour, kDay1, Instant{kDay1.ns + domain::kNsPerDay}),
+            (std::vector<RollupRow>{{kDay1, "d1", Dimension::kCapacity, big}}));
+}
+
+TYPED_TEST(StoreContractTest, DeploymentTakesTheLatestStoredName) {
+  const Instant end{kDay1.ns + domain::kNsPerHour};
+  UsageRecord alpha = Record("u1", "org-a", "d1", kDay1, end);
+  alpha.deployment_name = "alpha";
+  ASSERT_EQ(this->MustIngest({alpha}), (IngestOutcome{1, 0}));
+  EXPECT_EQ(this->MustListDeployments("org-a"), (std::vector<Deployment>{{"d1", "alpha"}}));
+
+  UsageRecord beta = Record("u2", "org-a", "d1", kDay1, end);
+  beta.deployment_name = "beta";
+  UsageRecord gamma = Record("u3", "org-a", "d1", At("2026-10-01T00:00:00Z"), At("2026-10-01T01:00:00Z"));
+  gamma.deployment_name = "gamma";  // later in the batch wins, whatever its period
+  ASSERT_EQ(this->MustIngest({beta, gamma}), (IngestOutcome{2, 0}));
+  EXPECT_EQ(this->MustListDeployments("org-a"), (std::vector<Deployment>{{"d1", "gamma"}}));
+
+  // A duplicate is not stored again, so it renames nothing.
+  ASSERT_EQ(this->MustIngest({beta}), (IngestOutcome{0, 1}));
+  EXPECT_EQ(this->MustListDeployments("org-a"), (std::vector<Deployment>{{"d1", "gamma"}}));
+}
+
+TYPED_TEST(StoreContractTest, ListDeploymentsIsSortedAndPerOrganization) {
+  const Instant end{kDay1.ns + domain::kNsPerHour};
+  ASSERT_EQ(this->MustIngest({Record("u1", "org-a", "d3", kDay1, end), Record("u2", "org-a", "d1", kDay1, end),
+                              Record("u3", "org-b", "d0", kDay1, end), Record("u4", "org-a", "d2", kDay1, end),
+                              Record("u5", "org-a", "d1", kDay1, end)}),
+            (IngestOutcome{5, 0}));
+  EXPECT_EQ(this->MustListDeployments("org-a"),
+            (std::vector<Deployment>{{"d1", "d1-name"}, {"d2", "d2-name"}, {"d3", "d3-name"}}));
+  EXPECT_EQ(this->MustListDeployments("org-b"), (std::vector<Deployment>{{"d0", "d0-name"}}));
+  EXPECT_TRUE(this->MustListDeployments("no-such-org").empty());
+}
+
+TYPED_TEST(StoreContractTest, RollupsEqualProrationAcrossHourAndDayBoundaries) {
+  std::vector<UsageRecord> records = {
+      // 00:30 -> 02:15: parts in three hours.
+      Record("u1", "org-a", "d1", At("2026-11-01T00:30:00Z"), At("2026-11-01T02:15:00Z"), "7", "0.333333333"),
+      // Across midnight: parts in two days.
+      Record("u2", "org-a", "d1", At("2026-11-01T23:10:00Z"), At("2026-11-02T01:20:00Z"), "3", "1.000000007"),
+      // 40 days long, overlapping everything.
+      Record("u3", "org-a", "d2", At("2026-10-05T13:17:11Z"), At("2026-11-14T13:17:11Z"), "960", "0.0913"),
+      // A correction: negative quantity.
+      Record("u4", "org-a", "d1", At("2026-11-01T01:45:00Z"), At("2026-11-01T03:05:00Z"), "-2", "0.4"),
+  };
+  UsageRecord data_in = Record("u5", "org-a", "d1", At("2026-11-01T00:00:01Z"), At("2026-11-01T00:59:59Z"), "5",
+                               "0.01");
+  data_in.dimension = Dimension::kDataIn;
+  data_in.kind = std::nullopt;
+  records.push_back(data_in);
+  // Split over two batches: rollups add up across batches.
+  ASSERT_EQ(this->MustIngest({records[0], records[1]}), (IngestOutcome{2, 0}));
+  ASSERT_EQ(this->MustIngest({records[2], records[3], records[4]}), (IngestOutcome{3, 0}));
+
+  const Instant from = At("2026-10-01T00:00:00Z");
+  const Instant to = At("2026-12-01T00:00:00Z");
+  for (RollupGrain grain : {RollupGrain::kHour, RollupGrain::kDay}) {
+    const std::vector<RollupRow> expected = ExpectedRollups(records, grain, from, to);
+    const std::vector<RollupRow> actual = this->MustReadRollups("org-a", grain, from, to);
+    EXPECT_EQ(actual, expected) << (grain == RollupGrain::kHour ? "hourly" : "daily");
+    // No money lost or invented: the cells sum to the records' costs, per deployment.
+    std::map<std::string, WideNanos> by_deployment;
+    for (const RollupRow& row : actual) by_deployment[row.deployment_id] += row.cost;
+    WideNanos d1 = 0;
+    for (const UsageRecord& r : records) {
+      if (r.deployment_id == "d1") d1 += r.cost_nanos;
+    }
+    EXPECT_TRUE(by_deployment["d1"] == d1);
+    EXPECT_TRUE(by_deployment["d2"] == records[2].cost_nanos);
+  }
+  // Spot checks of the 00:30 -> 02:15 record's own hours (d1 capacity has u4 too from 01:45).
+  const std::vector<RollupRow> hour0 =
+      this->MustReadRollups("org-a", RollupGrain::kHour, At("2026-11-01T00:00:00Z"), At("2026-11-01T01:00:00Z"));
+  const domain::Proration u1{records[0].start, records[0].end, records[0].cost_nanos};
+  bool found = false;
+  for (const RollupRow& row : hour0) {
+    if (row.deployment_id == "d1" && row.dimension == Dimension::kCapacity) {
+      found = true;
+      EXPECT_EQ(row.cost, u1.PartIn(At("2026-11-01T00:00:00Z"), At("2026-11-01T01:00:00Z")));
+    }
+  }
+  EXPECT_TRUE(found) << "the 00:00 hour must hold u1's first part";
+}
+
+TYPED_TEST(StoreContractTest, NetZeroCellsAreNotReturned) {
+  const Instant start = At("2026-11-01T05:00:00Z");
+  const Instant end = At("2026-11-01T06:00:00Z");
+  ASSERT_EQ(this->MustIngest({Record("u1", "org-a", "d1", start, end, "3", "0.5"),
+                              Record("u2", "org-a", "d2", start, end, "1", "0.5")}),
+            (IngestOutcome{2, 0}));
+  ASSERT_EQ(this->MustIngest({Record("u1-correction", "org-a", "d1", start, end, "-3", "0.5")}),
+            (IngestOutcome{1, 0}));
+  const std::vector<RollupRow> expected = {{start, "d2", Dimension::kCapacity, 500'000'000}};
+  EXPECT_EQ(this->MustReadRollups("org-a", RollupGrain::kHour, kDay1, Instant{kDay1.ns + domain::kNsPerDay}),
+            expected);
+  EXPECT_EQ(this->MustReadRollups("org-a", RollupGrain::kDay, kDay1, Instant{kDay1.ns + domain::kNsPerDay}),
+            (std::vector<RollupRow>{{kDay1, "d2", Dimension::kCapacity, 500'000'000}}));
+}
+
+TYPED_TEST(StoreContractTest, ReadRollupsRangeIsHalfOpenAndPerOrganization) {
+  // One record per hour 00:00..03:00 on day 1, one on day 2, and one for org-b.
+  std::vector<UsageRecord> records;
+  for (int h = 0; h < 4; ++h) {
+    const Instant start{kDay1.ns + h * domain::kNsPerHour};
+    records.push_back(Record("u" + std::to_string(h), "org-a", "d1", start, Instant{start.ns + domain::kNsPerHour}));
+  }
+  const Instant day2{kDay1.ns + domain::kNsPerDay};
+  records.push_back(Record("u-day2", "org-a", "d1", day2, Instant{day2.ns + domain::kNsPerHour}, "1", "1"));
+  records.push_back(Record("u-b", "org-b", "d1", kDay1, Instant{kDay1.ns + domain::kNsPerHour}, "1", "1"));
+  ASSERT_EQ(this->MustIngest(records), (IngestOutcome{6, 0}));
+
+  const Nanos hour_cost = records[0].cost_nanos;
+  const Instant h1{kDay1.ns + domain::kNsPerHour};
+  const Instant h3{kDay1.ns + 3 * domain::kNsPerHour};
+  EXPECT_EQ(this->MustReadRollups("org-a", RollupGrain::kHour, h1, h3),
+            (std::vector<RollupRow>{{h1, "d1", Dimension::kCapacity, hour_cost},
+                                    {Instant{h1.ns + domain::kNsPerHour}, "d1", Dimension::kCapacity, hour_cost}}));
+  EXPECT_TRUE(this->MustReadRollups("org-a", RollupGrain::kHour, h1, h1).empty());
+  EXPECT_EQ(this->MustReadRollups("org-a", RollupGrain::kDay, kDay1, day2),
+            (std::vector<RollupRow>{{kDay1, "d1", Dimension::kCapacity, 4 * hour_cost}}));
+  EXPECT_EQ(this->MustReadRollups("org-a", RollupGrain::kDay, day2, Instant{day2.ns + domain::kNsPerDay}),
+            (std::vector<RollupRow>{{day2, "d1", Dimension::kCapacity, records[4].cost_nanos}}));
+  EXPECT_EQ(this->MustReadRollups("org-b", RollupGrain::kDay, kDay1, Instant{day2.ns + domain::kNsPerDay}),
+            (std::vector<RollupRow>{{kDay1, "d1", Dimension::kCapacity, records[5].cost_nanos}}));
+  EXPECT_TRUE(this->MustReadRollups("no-such-org", RollupGrain::kDay, kDay1, day2).empty());
+}
+
+TYPED_TEST(StoreContractTest, ReadUsageOverlappingFindsExactlyTheOverlappingRecords) {
+  const Instant from = At("2026-11-10T10:15:00Z");
+  const Instant to = At("2026-11-10T10:45:00Z");
+  const std::vector<UsageRecord> records = {
+      Record("ends-at-from", "org-a", "d1", At("2026-11-10T09:15:00Z"), from),
+      Record("starts-at-to", "org-a", "d1", to, At("2026-11-10T11:00:00Z")),
+      Record("before", "org-a", "d1", At("2026-11-09T10:00:00Z"), At("2026-11-09T11:00:00Z")),
+      Record("after", "org-a", "d1", At("2026-11-11T10:00:00Z"), At("2026-11-11T11:00:00Z")),
+      Record("left-edge", "org-a", "d1", At("2026-11-10T10:00:00Z"), At("2026-11-10T10:15:00.000000001Z")),
+      Record("right-edge", "org-a", "d2", At("2026-11-10T10:44:59.999999999Z"), At("2026-11-10T12:00:00Z")),
+      Record("inside", "org-a", "d1", At("2026-11-10T10:20:00Z"), At("2026-11-10T10:30:00Z")),
+      Record("covering", "org-a", "d1", At("2026-11-10T00:00:00Z"), At("2026-11-11T00:00:00Z")),
+      Record("forty-days", "org-a", "d3", At("2026-10-05T00:00:00Z"), At("2026-11-14T00:00:00Z")),
+      Record("forty-days-over", "org-a", "d3", At("2026-09-25T00:00:00Z"), At("2026-11-04T00:00:00Z")),
+      Record("other-org", "org-b", "d1", At("2026-11-10T10:00:00Z"), At("2026-11-10T11:00:00Z")),
+  };
+  ASSERT_EQ(this->MustIngest(records), (IngestOutcome{11, 0}));
+  const std::vector<UsageRecord> got = this->MustReadUsage("org-a", from, to);
+  EXPECT_EQ(Ids(got), (std::vector<std::string>{"covering", "forty-days", "inside", "left-edge", "right-edge"}));
+  for (const UsageRecord& r : got) {
+    auto it = std::find_if(records.begin(), records.end(), [&](const UsageRecord& x) { return x.id == r.id; });
+    ASSERT_NE(it, records.end());
+    EXPECT_EQ(r, *it) << "record " << r.id << " must come back as stored";
+  }
+  EXPECT_EQ(Ids(this->MustReadUsage("org-b", from, to)), std::vector<std::string>{"other-org"});
+  EXPECT_TRUE(this->MustReadUsage("no-such-org", from, to).empty());
+}
+
+TYPED_TEST(StoreContractTest, ConcurrentIngestsAndReadsAreConsistent) {
+  constexpr int kWriters = 4;
+  constexpr int kBatches = 10;
+  constexpr int kPerBatch = 5;
+  std::atomic<bool> failed{false};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kWriters; ++w) {
+    threads.emplace_back([&, w] {
+      for (int b = 0; b < kBatches; ++b) {
+        std::vector<UsageRecord> batch;
+        for (int i = 0; i < kPerBatch; ++i) {
+          const int n = (w * kBatches + b) * kPerBatch + i;
+          const Instant start{kDay1.ns + (n % 48) * domain::kNsPerHour / 2};
+          batch.push_back(Record("c" + std::to_string(n), "org-a", "d" + std::to_string(w), start,
+                                 Instant{start.ns + domain::kNsPerHour}, "1", "0.001"));
+        }
+        Result<IngestOutcome> r = this->store().Ingest(batch);
+        if (!r || *r != IngestOutcome{kPerBatch, 0}) failed = true;
+      }
+    });
+  }
+  for (int r = 0; r < 2; ++r) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 20; ++i) {
+        if (!this->store().ReadRollups("org-a", RollupGrain::kHour, kDay1, Instant{kDay1.ns + 2 * domain::kNsPerDay}))
+          failed = true;
+        if (!this->store().ReadUsageOverlapping("org-a", kDay1, Instant{kDay1.ns + domain::kNsPerHour})) failed = true;
+        if (!this->store().ListDeployments("org-a")) failed = true;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_FALSE(failed.load());
+  WideNanos total = 0;
+  for (const RollupRow& row :
+       this->MustReadRollups("org-a", RollupGrain::kDay, kDay1, Instant{kDay1.ns + 3 * domain::kNsPerDay})) {
+    total += row.cost;
+  }
+  EXPECT_TRUE(total == WideNanos{kWriters * kBatches * kPerBatch} * 1'000'000) << "every cost counted once";
+  EXPECT_EQ(this->MustListDeployments("org-a").size(), static_cast<std::size_t>(kWriters));
+}
+
+// ---- SQLite only ---------------------------------------------------------------------------
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  std::string DbPath() const { return (dir_.path() / "costs.db").string(); }
+
+  std::unique_ptr<SqliteStore> MustOpen() {
+    Result<std::unique_ptr<SqliteStore>> opened = SqliteStore::Open(DbPath());
+    EXPECT_TRUE(opened.has_value()) << (opened ? "" : Describe(opened.error()));
+    if (!opened) return nullptr;
+    EXPECT_TRUE((*opened)->Migrate());
+    return std::move(*opened);
+  }
+
+  // Runs SQL on the file with a separate raw connection; returns the first column of the first
+  // row as text ("" if none).
+  std::string RawQuery(const std::string& sql) {
+    sqlite3* db = nullptr;
+    std::string out;
+    if (sqlite3_open(DbPath().c_str(), &db) == SQLITE_OK) {
+      sqlite3_stmt* stmt = nullptr;
+      if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW &&
+          sqlite3_column_text(stmt, 0) != nullptr) {
+        out = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+      }
+      sqlite3_finalize(stmt);
+    }
+    sqlite3_close(db);
+    return out;
+  }
+
+  TempDir dir_;
+};
+
+TEST_F(SqliteStoreTest, DataSurvivesCloseAndReopen) {
+  const UsageRecord r = Record("u1", "org-a", "d1", At("2026-11-01T00:30:00Z"), At("2026-11-01T02:15:00Z"));
+  {
+    std::unique_ptr<SqliteStore> store = MustOpen();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->CreateOrganization(Organization{"org-a", "Org A"}));
+    ASSERT_TRUE(store->PutUser(User{"alice", "hash", true, {"org-a"}}));
+    Result<IngestOutcome> outcome = store->Ingest(std::vector<UsageRecord>{r});
+    ASSERT_TRUE(outcome.has_value());
+  }
+  std::unique_ptr<SqliteStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  Result<std::optional<Organization>> org = store->FindOrganization("org-a");
+  ASSERT_TRUE(org.has_value());
+  EXPECT_EQ(*org, std::optional<Organization>(Organization{"org-a", "Org A"}));
+  Result<std::optional<User>> user = store->FindUser("alice");
+  ASSERT_TRUE(user.has_value());
+  EXPECT_EQ(*user, std::optional<User>(User{"alice", "hash", true, {"org-a"}}));
+  Result<std::vector<UsageRecord>> usage = store->ReadUsageOverlapping("org-a", At("2026-11-01T02:00:00Z"),
+                                                                       At("2026-11-01T03:00:00Z"));
+  ASSERT_TRUE(usage.has_value());
+  EXPECT_EQ(*usage, std::vector<UsageRecord>{r});
+  Result<std::vector<RollupRow>> rollups =
+      store->ReadRollups("org-a", RollupGrain::kHour, kDay1, Instant{kDay1.ns + domain::kNsPerDay});
+  ASSERT_TRUE(rollups.has_value());
+  EXPECT_EQ(Sorted(*rollups), ExpectedRollups({r}, RollupGrain::kHour, kDay1, Instant{kDay1.ns + domain::kNsPerDay}));
+  Result<IngestOutcome> again = store->Ingest(std::vector<UsageRecord>{r});
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(*again, (IngestOutcome{0, 1})) << "ids stay idempotency keys after a reopen";
+}
+
+TEST_F(SqliteStoreTest, SchemaIsVersionedAndInWalMode) {
+  std::unique_ptr<SqliteStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(RawQuery("PRAGMA user_version"), std::to_string(SqliteStore::kSchemaVersion));
+  EXPECT_EQ(RawQuery("PRAGMA journal_mode"), "wal");
+  EXPECT_TRUE(store->Migrate());
+  EXPECT_EQ(RawQuery("PRAGMA user_version"), std::to_string(SqliteStore::kSchemaVersion));
+}
+
+TEST_F(SqliteStoreTest, MigrateRefusesANewerSchema) {
+  {
+    std::unique_ptr<SqliteStore> store = MustOpen();
+    ASSERT_NE(store, nullptr);
+  }
+  RawQuery("PRAGMA user_version = 99");
+  ASSERT_EQ(RawQuery("PRAGMA user_version"), "99");
+  Result<std::unique_ptr<SqliteStore>> opened = SqliteStore::Open(DbPath());
+  ASSERT_TRUE(opened.has_value());
+  ExpectError((*opened)->Migrate(), ErrorCode::kStoreFailed);
+}
+
+TEST_F(SqliteStoreTest, OpenFailsWhenTheFileCannotBeCreated) {
+  const std::string missing_dir = (dir_.path() / "no-such-dir" / "costs.db").string();
+  Result<std::unique_ptr<SqliteStore>> opened = SqliteStore::Open(missing_dir);
+  ExpectError(opened, ErrorCode::kStoreFailed);
+  if (!opened) {
+    EXPECT_EQ(opened.error().message.find(dir_.path().string()), std::string::npos) << "no paths in messages";
+  }
+  EXPECT_FALSE(fs::exists(dir_.path() / "no-such-dir")) << "Open must not create directories";
+
+  // A directory where the file should be.
+  fs::create_directory(dir_.path() / "a-directory");
+  ExpectError(SqliteStore::Open((dir_.path() / "a-directory").string()), ErrorCode::kStoreFailed);
+
+  // SQLite's private temporary and in-memory databases would give each pooled connection a
+  // database of its own: refused (they cannot be in WAL mode).
+  ExpectError(SqliteStore::Open(""), ErrorCode::kStoreFailed);
+  ExpectError(SqliteStore::Open(":memory:"), ErrorCode::kStoreFailed);
+}
+
+TEST_F(SqliteStoreTest, AFileThatIsNotADatabaseFailsCleanly) {
+  {
+    std::ofstream out(DbPath(), std::ios::binary);
+    out << std::string(8192, 'x');
+  }
+  Result<std::unique_ptr<SqliteStore>> opened = SqliteStore::Open(DbPath());
+  if (opened) {
+    // Whatever step notices first, it is a kStoreFailed, not a crash.
+    ExpectError((*opened)->Migrate(), ErrorCode::kStoreFailed);
+    ExpectError((*opened)->FindOrganization("org-a"), ErrorCode::kStoreFailed);
+  } else {
+    EXPECT_EQ(opened.error().code, ErrorCode::kStoreFailed);
+  }
+}
+
+TEST_F(SqliteStoreTest, ReplacingTheFileUnderAnOpenStoreGivesErrorsNotCrashes) {
+  std::unique_ptr<SqliteStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateOrganization(Organization{"org-a", "Org A"}));
+  // Replace the database (and its WAL) with garbage behind the store's back.
+  std::error_code ec;
+  fs::remove(DbPath() + "-wal", ec);
+  fs::remove(DbPath() + "-shm", ec);
+  fs::remove(DbPath(), ec);
+  {
+    std::ofstream out(DbPath(), std::ios::binary);
+    out << std::string(8192, 'x');
+  }
+  // Each call either still answers from what the store has open or fails with kStoreFailed.
+  auto ok_or_store_failed = [](const auto& result) {
+    if (!result) {
+      EXPECT_EQ(result.error().code, ErrorCode::kStoreFailed) << Describe(result.error());
+    }
+  };
+  for (int i = 0; i < 3; ++i) {
+    ok_or_store_failed(store->FindOrganization("org-a"));
+    ok_or_store_failed(store->Ingest(std::vector<UsageRecord>{
+        Record("u" + std::to_string(i), "org-a", "d1", kDay1, Instant{kDay1.ns + domain::kNsPerHour})}));
+    ok_or_store_failed(store->ReadRollups("org-a", RollupGrain::kHour, kDay1, Instant{kDay1.ns + domain::kNsPerDay}));
+    ok_or_store_failed(store->ListDeployments("org-a"));
+    ok_or_store_failed(store->CreateOrganization(Organization{"org-" + std::to_string(i), "x"}));
+  }
+  // A fresh store on the replaced file cannot use it.
+  Result<std::unique_ptr<SqliteStore>> reopened = SqliteStore::Open(DbPath());
+  if (reopened) {
+    ExpectError((*reopened)->Migrate(), ErrorCode::kStoreFailed);
+  } else {
+    EXPECT_EQ(reopened.error().code, ErrorCode::kStoreFailed);
+  }
+}
+
+TEST_F(SqliteStoreTest, ManyThreadsShareASmallPool) {
+  Result<std::unique_ptr<SqliteStore>> opened = SqliteStore::Open(DbPath(), store::sqlite::SqliteOptions{2, 5000});
+  ASSERT_TRUE(opened.has_value());
+  SqliteStore& store = **opened;
+  ASSERT_TRUE(store.Migrate());
+  ASSERT_TRUE(store.CreateOrganization(Organization{"org-a", "Org A"}));
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 10; ++i) {
+        const std::string id = "t" + std::to_string(t) + "-" + std::to_string(i);
+        if (!store.Ingest(std::vector<UsageRecord>{
+                Record(id, "org-a", "d1", kDay1, Instant{kDay1.ns + domain::kNsPerHour})})) {
+          ++failures;
+        }
+        if (!store.FindOrganization("org-a")) ++failures;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  Result<std::vector<UsageRecord>> usage =
+      store.ReadUsageOverlapping("org-a", kDay1, Instant{kDay1.ns + domain::kNsPerHour});
+  ASSERT_TRUE(usage.has_value());
+  EXPECT_EQ(usage->size(), 60u);
+}
+
+}  // namespace
+}  // namespace costs
