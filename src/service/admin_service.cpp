@@ -63,7 +63,15 @@ Result<IngestOutcome> AdminService::IngestNdjson(std::string_view body) {
     return MakeError(ErrorCode::kInvalidRecord, std::move(message), std::move(fields));
   }
   if (records.empty()) return MakeError(ErrorCode::kInvalidData, "the usage batch holds no records");
-  return store_.Ingest(records);
+  auto outcome = store_.Ingest(records);
+  if (!outcome && outcome.error().code == ErrorCode::kOrganizationNotFound) {
+    // A record naming an unknown organization is an invalid record, like any other bad field.
+    Error e = std::move(outcome).error();
+    e.code = ErrorCode::kInvalidRecord;
+    e.message = "records name organizations that do not exist; nothing was stored: " + e.message;
+    return e;
+  }
+  return outcome;
 }
 
 Status AdminService::CreateOrganization(std::string_view id, std::string_view name) {

@@ -50,8 +50,9 @@ class AdminService {
 
   // Parses an NDJSON batch (one JSON object per line; blank lines ignored), validates every
   // record and stores the batch atomically. kInvalidRecord with every problem in `fields`
-  // ("records[i].field", i counting non-blank lines from 0) and the first few in the message;
-  // kInvalidData for an empty batch; plus Store::Ingest's errors.
+  // ("records[i].field", i counting non-blank lines from 0) and the first few in the message,
+  // also for records of organizations that do not exist ("records[i].organization_id");
+  // kInvalidData for an empty batch; kConflict and kStoreFailed from Store::Ingest.
   Result<IngestOutcome> IngestNdjson(std::string_view body);
 
   // As above for a caller over HTTP: only platform admins may ingest (kForbidden otherwise).

@@ -173,6 +173,14 @@ TEST_F(ServiceTest, IngestIsAdminOnlyAndReportsEveryBadLine) {
   EXPECT_EQ(empty.error().code, ErrorCode::kInvalidData);
 }
 
+TEST_F(ServiceTest, RecordOfUnknownOrganizationIsAnInvalidRecord) {
+  auto r = admin_.IngestNdjson(Root(), Line("a", "org-a", "d1", "2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z", "1", "1") +
+                                           Line("b", "org-x", "d1", "2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z", "1", "1"));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidRecord);
+  EXPECT_EQ(r.error().fields, (std::vector<std::string>{"records[1].organization_id"}));
+}
+
 TEST_F(ServiceTest, ExactNumbersFromJsonNumbersAndStrings) {
   ASSERT_TRUE(admin_.IngestNdjson(
       Root(), Line("a", "org-a", "d1", "2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z", "1", "0.1") +
