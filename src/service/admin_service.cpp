@@ -1,6 +1,7 @@
 #include "service/costs_service.hpp"
 
 #include <algorithm>
+#include <map>
 
 #include "service/ndjson.hpp"
 
@@ -31,6 +32,7 @@ Result<IngestOutcome> AdminService::IngestNdjson(const Principal& who, std::stri
 Result<IngestOutcome> AdminService::IngestNdjson(std::string_view body) {
   std::vector<domain::UsageRecord> records;
   std::vector<domain::FieldProblem> problems;
+  std::map<std::string, bool, std::less<>> known_orgs;  // organization id -> exists
   std::size_t index = 0;
   std::size_t pos = 0;
   while (pos < body.size()) {
@@ -45,7 +47,24 @@ Result<IngestOutcome> AdminService::IngestNdjson(std::string_view body) {
       problems.push_back({prefix, "the line " + raw.error().message});
       continue;
     }
-    if (auto record = domain::ValidateUsage(*raw, prefix, problems)) records.push_back(std::move(*record));
+    auto record = domain::ValidateUsage(*raw, prefix, problems);
+    // The organization must exist: checked here too, so that it is reported with the other
+    // problems of the batch (the store checks again inside its transaction).
+    const auto org = std::find_if(raw->begin(), raw->end(), [](const auto& m) { return m.first == "organization_id"; });
+    if (org != raw->end() && org->second.type == domain::RawValue::Type::kString && !org->second.text.empty()) {
+      auto known = known_orgs.find(org->second.text);
+      if (known == known_orgs.end()) {
+        auto found = store_.FindOrganization(org->second.text);
+        if (!found) return std::move(found).error();
+        known = known_orgs.emplace(org->second.text, found->has_value()).first;
+      }
+      if (!known->second) {
+        problems.push_back({prefix + ".organization_id",
+                            "organization_id '" + org->second.text + "' names no existing organization"});
+        continue;
+      }
+    }
+    if (record) records.push_back(std::move(*record));
   }
   if (!problems.empty()) {
     std::string message = std::to_string(problems.size()) + " problem(s) in the usage batch; nothing was stored: ";
