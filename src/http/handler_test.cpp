@@ -9,30 +9,14 @@
 #include "http/handler.hpp"
 #include "service/auth.hpp"
 #include "service/costs_service.hpp"
+#include "service/testing/fakes.hpp"
 #include "store/memory/memory_store.hpp"
 
 namespace costs::http {
 namespace {
 
-class FakeClock final : public service::Clock {
- public:
-  domain::Instant Now() const override { return now; }
-  std::int64_t MonotonicNs() const override { return mono; }
-  domain::Instant now{0};
-  std::int64_t mono = 0;
-};
-
-// "Hashes" by prefixing; counts Verify calls so tests see when credentials were checked.
-class FakeHasher final : public service::PasswordHasher {
- public:
-  std::string Hash(std::string_view password) const override { return "h:" + std::string(password); }
-  bool Verify(std::string_view hash, std::string_view password) const override {
-    ++verifications;
-    return hash == "h:" + std::string(password);
-  }
-  std::string Fingerprint(std::string_view secret) const override { return "f:" + std::string(secret); }
-  mutable std::atomic<int> verifications{0};
-};
+using service::testing::FakeClock;
+using service::testing::FakeHasher;
 
 constexpr const char* kAliceAuth = "Basic YWxpY2U6cHctYWxpY2U=";  // alice:pw-alice
 constexpr const char* kRootAuth = "Basic cm9vdDpwdy1yb290";       // root:pw-root

@@ -6,6 +6,7 @@
 
 #include "service/auth.hpp"
 #include "service/costs_service.hpp"
+#include "service/testing/fakes.hpp"
 #include "store/memory/memory_store.hpp"
 
 namespace costs::service {
@@ -15,25 +16,8 @@ using domain::Instant;
 using domain::kNsPerDay;
 using domain::kNsPerHour;
 
-class FakeClock final : public Clock {
- public:
-  domain::Instant Now() const override { return now; }
-  std::int64_t MonotonicNs() const override { return mono; }
-  domain::Instant now{0};
-  std::int64_t mono = 0;
-};
-
-// "Hashes" by prefixing; counts Verify calls so tests can see the cache working.
-class FakeHasher final : public PasswordHasher {
- public:
-  std::string Hash(std::string_view password) const override { return "h:" + std::string(password); }
-  bool Verify(std::string_view hash, std::string_view password) const override {
-    ++verifications;
-    return hash == "h:" + std::string(password);
-  }
-  std::string Fingerprint(std::string_view secret) const override { return "f:" + std::string(secret); }
-  mutable std::atomic<int> verifications{0};
-};
+using testing::FakeClock;
+using testing::FakeHasher;
 
 Instant At(const char* rfc3339) { return *domain::ParseRfc3339(rfc3339); }
 

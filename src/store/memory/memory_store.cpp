@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "domain/money.hpp"
+#include "service/ingest_delta.hpp"
 
 namespace costs::store::memory {
 
@@ -23,15 +24,6 @@ std::string RecordField(std::size_t i, std::string_view field) {
 }
 
 // One rollup cell touched by a batch.
-struct DeltaKey {
-  std::string_view org;
-  domain::RollupGrain grain;
-  std::int64_t period_start_ns;
-  std::string_view deployment_id;
-  domain::Dimension dimension;
-
-  friend auto operator<=>(const DeltaKey&, const DeltaKey&) = default;
-};
 
 }  // namespace
 
@@ -126,24 +118,14 @@ Result<service::IngestOutcome> MemoryStore::Ingest(std::span<const domain::Usage
   }
 
   // 3. Sum the rollup parts of the new records per cell, then check every cell still fits.
-  std::map<DeltaKey, WideNanos> deltas;
-  for (std::size_t i : fresh) {
-    const domain::UsageRecord& r = records[i];
-    const domain::Proration p{r.start, r.end, r.cost_nanos};
-    for (domain::RollupGrain grain : {domain::RollupGrain::kHour, domain::RollupGrain::kDay}) {
-      domain::ForEachRollupPart(p, grain, [&](Instant period_start, Nanos part) {
-        if (part == 0) return;
-        deltas[DeltaKey{r.organization_id, grain, period_start.ns, r.deployment_id, r.dimension}] += part;
-      });
-    }
-  }
+  const service::IngestDelta delta = service::ComputeIngestDelta(records, fresh);
   std::vector<std::pair<Nanos*, Nanos>> existing_updates;  // cells already present
-  std::vector<std::pair<const DeltaKey*, Nanos>> new_cells;
-  for (const auto& [key, delta] : deltas) {
+  std::vector<std::pair<const service::RollupCell*, Nanos>> new_cells;
+  for (const auto& [key, sum_delta] : delta.rollups) {
     OrgData& data = orgs_.find(key.org)->second;
     Rollups& rollups = key.grain == domain::RollupGrain::kHour ? data.hourly : data.daily;
     auto it = rollups.find(RollupKey{key.period_start_ns, std::string(key.deployment_id), key.dimension});
-    WideNanos sum = delta + (it == rollups.end() ? 0 : it->second);
+    WideNanos sum = sum_delta + (it == rollups.end() ? 0 : it->second);
     Result<Nanos> narrow = domain::NarrowNanos(sum);
     if (!narrow) {
       return MakeError(ErrorCode::kInvalidData, "the summed cost of the usage records is too large to store");
@@ -167,8 +149,13 @@ Result<service::IngestOutcome> MemoryStore::Ingest(std::span<const domain::Usage
     auto [it, inserted] = usage_.emplace(r.id, r);
     OrgData& data = orgs_.find(r.organization_id)->second;
     data.usage_by_start.emplace(r.start.ns, &it->second);
-    data.max_duration_ns = std::max(data.max_duration_ns, r.end.ns - r.start.ns);
-    data.deployments.insert_or_assign(r.deployment_id, r.deployment_name);
+  }
+  for (const auto& [key, name] : delta.deployment_names) {
+    orgs_.find(key.first)->second.deployments.insert_or_assign(std::string(key.second), std::string(name));
+  }
+  for (const auto& [org, longest] : delta.max_duration_ns) {
+    OrgData& data = orgs_.find(org)->second;
+    data.max_duration_ns = std::max(data.max_duration_ns, longest);
   }
   outcome.stored = static_cast<std::int64_t>(fresh.size());
   return outcome;

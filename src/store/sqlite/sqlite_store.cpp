@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "domain/money.hpp"
+#include "service/ingest_delta.hpp"
 
 namespace costs::store::sqlite {
 
@@ -441,13 +442,6 @@ Result<domain::UsageRecord> ReadUsageRow(const Stmt& stmt) {
 }
 
 // One rollup cell touched by a batch.
-struct CellKey {
-  std::string_view org;
-  std::int64_t period_start_ns;
-  std::string_view deployment_id;
-  domain::Dimension dimension;
-  friend auto operator<=>(const CellKey&, const CellKey&) = default;
-};
 
 }  // namespace
 
@@ -734,50 +728,30 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
   }
 
   // 3. Rollups: sum the parts of the new records per cell in memory, write each cell once.
-  std::map<CellKey, WideNanos> cells[2];  // [0] hourly, [1] daily
-  std::map<std::pair<std::string_view, std::string_view>, std::string_view> deployment_names;
-  std::map<std::string_view, std::int64_t> max_durations;  // per organization
-  for (std::size_t i : fresh) {
-    const domain::UsageRecord& r = records[i];
-    const domain::Proration p{r.start, r.end, r.cost_nanos};
-    for (int g = 0; g < 2; ++g) {
-      domain::ForEachRollupPart(p, g == 0 ? domain::RollupGrain::kHour : domain::RollupGrain::kDay,
-                                [&](Instant period_start, Nanos part) {
-                                  if (part == 0) return;
-                                  cells[g][CellKey{r.organization_id, period_start.ns, r.deployment_id,
-                                                   r.dimension}] += part;
-                                });
+  const service::IngestDelta delta = service::ComputeIngestDelta(records, fresh);
+  for (const auto& [key, sum] : delta.rollups) {
+    Result<Nanos> narrow = domain::NarrowNanos(sum);
+    if (!narrow) {
+      return MakeError(ErrorCode::kInvalidData, "the summed cost of the usage records is too large to store");
     }
-    deployment_names.insert_or_assign(std::pair(std::string_view(r.organization_id), std::string_view(r.deployment_id)),
-                                      std::string_view(r.deployment_name));
-    std::int64_t& max_duration = max_durations[r.organization_id];
-    max_duration = std::max(max_duration, r.end.ns - r.start.ns);
-  }
-  for (int g = 0; g < 2; ++g) {
-    for (const auto& [key, sum] : cells[g]) {
-      if (sum == 0) continue;
-      Result<Nanos> narrow = domain::NarrowNanos(sum);
-      if (!narrow) {
+    Result<Stmt> stmt = c.Prepare(key.grain == domain::RollupGrain::kHour ? kUpsertRollupHour : kUpsertRollupDay,
+                                  "update rollups");
+    if (!stmt) return std::move(stmt).error();
+    stmt->Bind(1, key.org);
+    stmt->Bind(2, key.period_start_ns);
+    stmt->Bind(3, key.deployment_id);
+    stmt->Bind(4, domain::DimensionId(key.dimension));
+    stmt->Bind(5, *narrow);
+    if (Status s = stmt->Run(); !s) {
+      if (stmt->ExtendedErrorCode() == SQLITE_CONSTRAINT_CHECK) {
         return MakeError(ErrorCode::kInvalidData, "the summed cost of the usage records is too large to store");
       }
-      Result<Stmt> stmt = c.Prepare(g == 0 ? kUpsertRollupHour : kUpsertRollupDay, "update rollups");
-      if (!stmt) return std::move(stmt).error();
-      stmt->Bind(1, key.org);
-      stmt->Bind(2, key.period_start_ns);
-      stmt->Bind(3, key.deployment_id);
-      stmt->Bind(4, domain::DimensionId(key.dimension));
-      stmt->Bind(5, *narrow);
-      if (Status s = stmt->Run(); !s) {
-        if (stmt->ExtendedErrorCode() == SQLITE_CONSTRAINT_CHECK) {
-          return MakeError(ErrorCode::kInvalidData, "the summed cost of the usage records is too large to store");
-        }
-        return std::move(s).error();
-      }
+      return std::move(s).error();
     }
   }
 
   // 4. Deployments (latest name in batch order) and the longest record duration.
-  for (const auto& [key, name] : deployment_names) {
+  for (const auto& [key, name] : delta.deployment_names) {
     Result<Stmt> stmt = c.Prepare(kUpsertDeployment, "update deployments");
     if (!stmt) return std::move(stmt).error();
     stmt->Bind(1, key.first);
@@ -785,7 +759,7 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
     stmt->Bind(3, name);
     if (Status s = stmt->Run(); !s) return std::move(s).error();
   }
-  for (const auto& [org, max_duration] : max_durations) {
+  for (const auto& [org, max_duration] : delta.max_duration_ns) {
     Result<Stmt> stmt = c.Prepare(kRaiseMaxDuration, "update usage bounds");
     if (!stmt) return std::move(stmt).error();
     stmt->Bind(1, org);
