@@ -51,6 +51,19 @@ constexpr DataDimension kDataDimensions[] = {
     {"storage_api", "1K requests", "0.0005", 200'000},
 };
 
+// A value from (seed, a, b, c) alone (splitmix64 finalizer), so that a record's content
+// depends only on its identity, and re-running the demo later re-sends identical records.
+std::uint64_t Mix(std::uint64_t seed, std::uint64_t a, std::uint64_t b, std::uint64_t c) {
+  std::uint64_t z = seed;
+  for (std::uint64_t v : {a, b, c}) {
+    z += 0x9e3779b97f4a7c15ULL + v;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+  }
+  return z;
+}
+
 std::string Password(std::mt19937_64& rng) {
   static constexpr char kAlphabet[] = "abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY3469";
   std::string p;
@@ -107,11 +120,12 @@ int RunDemo(service::AdminService& admin, domain::Instant now, std::uint64_t see
   const domain::Instant start{domain::FloorDay(end).ns - 90 * domain::kNsPerDay};
   std::string ndjson;
   std::size_t records = 0;
-  for (const DemoDeployment& d : kDeployments) {
-    std::mt19937_64 drng(seed ^ std::hash<std::string>{}(d.id));
-    int instances = 1 + static_cast<int>(drng() % 3);
+  for (std::size_t dep = 0; dep < std::size(kDeployments); ++dep) {
+    const DemoDeployment& d = kDeployments[dep];
     for (domain::Instant h = start; h < end; h = domain::Instant{h.ns + domain::kNsPerHour}) {
-      if (h.ns % domain::kNsPerDay == 0 && drng() % 10 == 0) instances = 1 + static_cast<int>(drng() % 3);
+      // The instance count changes at most once a week.
+      const std::int64_t week = h.ns / (7 * domain::kNsPerDay);
+      const int instances = 1 + static_cast<int>(Mix(seed, dep, static_cast<std::uint64_t>(week), 0) % 3);
       const std::string id = std::string("demo-") + d.id + "-capacity-" + std::to_string(domain::ToUnixSeconds(h));
       AppendRecord(ndjson, id, d, "capacity", d.kind, instances, h, domain::Instant{h.ns + domain::kNsPerHour},
                    std::to_string(instances), "instance-hour", d.rate);
@@ -119,8 +133,11 @@ int RunDemo(service::AdminService& admin, domain::Instant now, std::uint64_t see
     }
     for (domain::Instant day = start; day.ns + domain::kNsPerDay <= end.ns;
          day = domain::Instant{day.ns + domain::kNsPerDay}) {
-      for (const DataDimension& dim : kDataDimensions) {
-        const std::int64_t milli = static_cast<std::int64_t>(drng() % static_cast<std::uint64_t>(dim.max_milli_quantity));
+      for (std::size_t k = 0; k < std::size(kDataDimensions); ++k) {
+        const DataDimension& dim = kDataDimensions[k];
+        const std::int64_t milli = static_cast<std::int64_t>(
+            Mix(seed, dep, static_cast<std::uint64_t>(day.ns / domain::kNsPerDay), k + 1) %
+            static_cast<std::uint64_t>(dim.max_milli_quantity));
         const std::string id =
             std::string("demo-") + d.id + "-" + dim.dimension + "-" + std::to_string(domain::ToUnixSeconds(day));
         AppendRecord(ndjson, id, d, dim.dimension, nullptr, 0, day, domain::Instant{day.ns + domain::kNsPerDay},

@@ -35,8 +35,24 @@ Result<TimeRange> ResolveRange(std::optional<std::string_view> from, std::option
     message += ". Use RFC 3339 (2026-11-01T00:00:00Z) or a date (2026-11-01).";
     return MakeError(ErrorCode::kInvalidDateRange, std::move(message), std::move(bad));
   }
+  if (!from && to && to_t < from_t) {
+    // from defaults to the start of the current month (DESIGN.md); when to lies before that,
+    // the range starts at the start of the month holding its last instant instead, so that
+    // `?to=2026-10-15` in November means October up to the 15th rather than an error.
+    from_t = to_t > kMinInstant ? FloorMonth(Instant{to_t.ns - 1}) : to_t;
+  }
   if (from_t > to_t) {
+    if (!to) {
+      return MakeError(ErrorCode::kInvalidDateRange, "from must not be in the future when to is not given (to defaults to now)",
+                       {"from"});
+    }
     return MakeError(ErrorCode::kInvalidDateRange, "from must not be after to", {"from", "to"});
+  }
+  if (from && to && IsBareDate(*to) && from_t == to_t) {
+    // to=D means "through the end of day D"; a from at or after that end is a reversed pair
+    // (from=2026-11-02&to=2026-11-01), not an empty range.
+    return MakeError(ErrorCode::kInvalidDateRange, "from must be before the end of the day given as to",
+                     {"from", "to"});
   }
   if ((static_cast<__int128>(to_t.ns) - from_t.ns) > static_cast<__int128>(max_range_days) * kNsPerDay) {
     return MakeError(ErrorCode::kInvalidDateRange,

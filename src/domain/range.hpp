@@ -19,11 +19,14 @@ struct TimeRange {
 inline constexpr int kDefaultMaxRangeDays = 1096;
 
 // Resolves the `from` and `to` query parameters (absent = nullopt) into a range:
-//  - from defaults to the start of the UTC month containing `now`, to defaults to `now`;
+//  - to defaults to `now`; from defaults to the start of the UTC month containing `now`, or,
+//    when to lies before that, to the start of the month holding the range's last instant;
 //  - a bare date in from means the start of that day, in to the end of that day;
 //  - fails with kInvalidDateRange, `fields` naming the parameter(s), when a value is
-//    unparsable (["from"] / ["to"] / both), when from > to (["from","to"]), or when the range is
-//    longer than max_range_days days (["from","to"]).
+//    unparsable (["from"] / ["to"] / both), when from > to (["from","to"], or ["from"] when to
+//    was defaulted), when to is a bare date and from is at or after the end of that day
+//    (["from","to"]: a reversed pair of dates), or when the range is longer than
+//    max_range_days days (["from","to"]).
 Result<TimeRange> ResolveRange(std::optional<std::string_view> from, std::optional<std::string_view> to,
                                Instant now, int max_range_days);
 

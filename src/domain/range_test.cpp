@@ -92,6 +92,20 @@ TEST(ResolveRangeTest, DefaultsOneSideOnly) {
       << "to may lie after now";
 }
 
+TEST(ResolveRangeTest, ToBeforeTheCurrentMonthWithoutFromMeansToUpToThatDay) {
+  EXPECT_EQ(MustResolve(std::nullopt, "2026-10-15"), (TimeRange{Utc(2026, 10, 1), Utc(2026, 10, 16)}))
+      << "not an error: the default from follows to into its own month";
+  EXPECT_EQ(MustResolve(std::nullopt, "2026-10-01T00:00:00Z"), (TimeRange{Utc(2026, 9, 1), Utc(2026, 10, 1)}))
+      << "a to on a month boundary ends the previous month";
+}
+
+TEST(ResolveRangeTest, ReversedBareDatesAreAnError) {
+  ExpectRangeError("2026-11-02", "2026-11-01", {"from", "to"});
+  ExpectRangeError("2026-11-02T00:00:00Z", "2026-11-01", {"from", "to"});
+  EXPECT_EQ(MustResolve("2026-11-01T23:00:00Z", "2026-11-01"), (TimeRange{Utc(2026, 11, 1, 23), Utc(2026, 11, 2)}))
+      << "a from inside the day given as to is fine";
+}
+
 TEST(ResolveRangeTest, BareDatesAreStartOfDayInFromAndEndOfDayInTo) {
   EXPECT_EQ(MustResolve("2026-11-01", "2026-11-01"), (TimeRange{Utc(2026, 11, 1), Utc(2026, 11, 2)}))
       << "one day, as real clients ask for it";
@@ -121,8 +135,7 @@ TEST(ResolveRangeTest, FromAfterToNamesBothParameters) {
   ExpectRangeError("2026-11-02T00:00:00Z", "2026-11-01T00:00:00Z", {"from", "to"});
   ExpectRangeError("2026-11-01T00:00:00.000000001Z", "2026-11-01T00:00:00Z", {"from", "to"});
   ExpectRangeError("2026-11-03", "2026-11-01", {"from", "to"});
-  ExpectRangeError(std::nullopt, "2026-10-01T00:00:00Z", {"from", "to"});  // default from is Nov 1
-  ExpectRangeError("2026-12-01", std::nullopt, {"from", "to"});             // default to is now
+  ExpectRangeError("2026-12-01", std::nullopt, {"from"});  // to defaults to now: only from was given
   // The error names them in query order.
   Result<TimeRange> r = ResolveRange("2026-11-02", "2026-11-01T00:00:00Z", kNow, kDefaultMaxRangeDays);
   ASSERT_FALSE(r.has_value());

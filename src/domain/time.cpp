@@ -147,8 +147,10 @@ Result<Instant> ParseRfc3339(std::string_view text) {
   return CheckRange((local_seconds - offset_seconds) * kNsPerSecond + fraction_ns);
 }
 
+bool IsBareDate(std::string_view text) { return text.size() == 10; }
+
 Result<Instant> ParseQueryInstant(std::string_view text, DateBound bound) {
-  if (text.size() == 10) {
+  if (IsBareDate(text)) {
     auto days = ParseDatePart(text);
     if (!days) return std::move(days).error();
     const std::int64_t day = *days + (bound == DateBound::kEndOfDay ? 1 : 0);

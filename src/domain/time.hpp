@@ -63,6 +63,9 @@ enum class DateBound {
   kEndOfDay,    // "2026-11-01" = 2026-11-02T00:00:00Z (the exclusive end of that day)
 };
 
+// Whether a query datetime is written as a bare date ("YYYY-MM-DD", not yet validated).
+bool IsBareDate(std::string_view text);
+
 // A query datetime: RFC 3339 as above, or a bare date "YYYY-MM-DD" read per `bound`.
 Result<Instant> ParseQueryInstant(std::string_view text, DateBound bound);
 

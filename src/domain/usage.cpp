@@ -182,11 +182,13 @@ std::optional<UsageRecord> ValidateUsage(const RawUsage& raw, std::string_view p
   const auto start = check.Time("start");
   const auto end = check.Time("end");
   if (start && end) {
-    if (*start < *end) {
+    if (!(*start < *end)) {
+      check.Problem("end", "must be after start");
+    } else if (end->ns - start->ns > kMaxRecordDurationNs) {
+      check.Problem("end", "must be at most 366 days after start");
+    } else {
       r.start = *start;
       r.end = *end;
-    } else {
-      check.Problem("end", "must be after start");
     }
   }
 

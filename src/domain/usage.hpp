@@ -59,6 +59,11 @@ struct RawValue {
 // The members of one input object, in input order (a repeated name is kept twice).
 using RawUsage = std::vector<std::pair<std::string, RawValue>>;
 
+// The longest period one usage record may cover. Metering records cover an hour or a day;
+// the limit keeps a typo (a record from 1970 to 2070) from fanning out into a century of
+// hourly rollups.
+inline constexpr std::int64_t kMaxRecordDurationNs = 366 * kNsPerDay;
+
 // Limits on text fields.
 inline constexpr std::size_t kMaxIdLength = 256;
 inline constexpr std::size_t kMaxTextLength = 1024;
@@ -69,7 +74,7 @@ inline constexpr std::size_t kMaxTextLength = 1024;
 // Returns the record when there was no problem.
 //
 // Rules: id, organization_id, deployment_id: non-empty strings, at most kMaxIdLength bytes, no
-// control characters. dimension: one of the Dimension ids. kind: a ResourceKind id, required
+// control characters. start < end, at most kMaxRecordDurationNs apart. dimension: one of the Dimension ids. kind: a ResourceKind id, required
 // when dimension is capacity. instance_count: a non-negative integer. start, end: RFC 3339 with
 // start < end. quantity, rate: decimal strings or JSON numbers (exact); quantity may be
 // negative, rate may not. cost: optional; if present it must equal quantity × rate rounded

@@ -321,6 +321,16 @@ TEST(ValidateUsageProblemTest, StartNotBeforeEnd) {
   EXPECT_TRUE(is_start_or_end(reversed)) << "start > end must be reported at start and/or end only";
 }
 
+TEST(ValidateUsageProblemTest, PeriodLongerThan366Days) {
+  EXPECT_EQ(ProblemFields(With(Example(), "end", S("2027-11-02T00:00:00.000000001Z"))),
+            (FieldSet{"records[3].end"}))
+      << "a record may cover at most 366 days";
+  EXPECT_EQ(MustValidate(With(Example(), "end", S("2027-11-02T00:00:00Z"))).end.ns -
+                MustValidate(Example()).start.ns,
+            366 * kNsPerDay)
+      << "exactly 366 days is allowed";
+}
+
 TEST(ValidateUsageProblemTest, UnparsableStartOrEnd) {
   EXPECT_EQ(ProblemFields(With(Example(), "start", S("yesterday"))), FieldSet{"records[3].start"});
   EXPECT_EQ(ProblemFields(With(Example(), "start", S("2026-11-01"))), FieldSet{"records[3].start"})

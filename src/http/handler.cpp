@@ -1,5 +1,6 @@
 #include "http/handler.hpp"
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <utility>
@@ -62,6 +63,11 @@ std::optional<Response> Admit(const Request& request, const Services& services,
   return std::nullopt;
 }
 
+Response PayloadTooLarge(std::size_t limit) {
+  return MakeErrorResponse(MakeError(ErrorCode::kPayloadTooLarge,
+                                     "The request body is larger than " + std::to_string(limit) + " bytes."));
+}
+
 Response Serve(const Route& route, const Request& request, const Services& services,
                const service::Principal& principal) {
   switch (route.endpoint) {
@@ -80,11 +86,7 @@ Response Serve(const Route& route, const Request& request, const Services& servi
       return Ok(RenderOrganization(*org));
     }
     case Endpoint::kIngestUsage: {
-      if (!IsNdjsonMediaType(request.content_type)) {
-        return MakeErrorResponse(MakeError(ErrorCode::kUnsupportedMediaType,
-                                           "Send usage records as NDJSON (Content-Type: application/x-ndjson).",
-                                           {"Content-Type"}));
-      }
+      // Admin and media type were checked at the header stage (AdmitRequest).
       Result<service::IngestOutcome> outcome = services.admin.IngestNdjson(principal, request.body);
       if (!outcome) return MakeErrorResponse(outcome.error());
       return Ok(RenderIngestOutcome(*outcome));
@@ -95,21 +97,53 @@ Response Serve(const Route& route, const Request& request, const Services& servi
 
 }  // namespace
 
-Response HandleRequest(const Request& request, const Services& services) {
+Admission AdmitRequest(const Request& request, const Services& services, std::size_t max_ingest_body_bytes) {
+  Admission admission;
   RouteResult routed = MatchRoute(request.method, request.target);
   if (!routed.route) {
     ErrorExtras extras;
     extras.allow = routed.allow;
-    return MakeErrorResponse(routed.error, extras);
+    admission.refusal = MakeErrorResponse(routed.error, extras);
+    return admission;
   }
-  service::Principal principal;
-  if (std::optional<Response> refused = Admit(request, services, principal)) {
-    refused->principal = principal.name;
-    return std::move(*refused);
+  admission.route = std::move(*routed.route);
+  admission.refusal = Admit(request, services, admission.principal);
+  if (!admission.refusal && admission.route.endpoint == Endpoint::kIngestUsage) {
+    if (!admission.principal.is_admin) {
+      admission.refusal =
+          MakeErrorResponse(MakeError(ErrorCode::kForbidden, "Only platform admins may ingest usage records."));
+    } else if (!IsNdjsonMediaType(request.content_type)) {
+      admission.refusal = MakeErrorResponse(
+          MakeError(ErrorCode::kUnsupportedMediaType,
+                    "Send usage records as NDJSON (Content-Type: application/x-ndjson).", {"Content-Type"}));
+    }
   }
-  Response res = Serve(*routed.route, request, services, principal);
-  res.principal = principal.name;
+  if (!admission.refusal) {
+    admission.body_limit =
+        admission.route.endpoint == Endpoint::kIngestUsage ? max_ingest_body_bytes : kSmallBodyLimit;
+    if (request.content_length && *request.content_length > admission.body_limit) {
+      admission.refusal = PayloadTooLarge(admission.body_limit);
+    }
+  }
+  if (admission.refusal) admission.refusal->principal = admission.principal.name;
+  return admission;
+}
+
+Response ServeAdmitted(const Admission& admission, const Request& request, const Services& services) {
+  Response res = Serve(admission.route, request, services, admission.principal);
+  res.principal = admission.principal.name;
   return res;
+}
+
+Response HandleRequest(const Request& request, const Services& services, std::size_t max_ingest_body_bytes) {
+  Admission admission = AdmitRequest(request, services, max_ingest_body_bytes);
+  if (admission.refusal) return std::move(*admission.refusal);
+  if (request.body.size() > admission.body_limit) {
+    Response res = PayloadTooLarge(admission.body_limit);
+    res.principal = admission.principal.name;
+    return res;
+  }
+  return ServeAdmitted(admission, request, services);
 }
 
 }  // namespace costs::http

@@ -1,28 +1,66 @@
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "http/response.hpp"
+#include "http/router.hpp"
 #include "http/server.hpp"
+#include "service/auth.hpp"
 
 namespace costs::http {
 
-// One parsed HTTP request, as the session hands it over. Views into the session's request;
-// absent headers are empty.
+// One HTTP request, as the session hands it over. Views into the session's request; absent
+// headers are empty.
 struct Request {
   std::string_view method;          // as sent: "GET"
   std::string_view target;          // origin-form: "/api/v1/organizations/org-a"
   std::string_view authorization;   // the Authorization header
   std::string_view content_type;    // the Content-Type header
-  std::string_view body;
+  std::string_view body;            // empty at the header stage (AdmitRequest)
   std::string_view client_address;  // the peer's IP address, keys the failed-login limiter
+  // The declared Content-Length in bytes; nullopt when there is none (no body, or chunked).
+  std::optional<std::uint64_t> content_length;
 };
 
-// Serves one API request: route (404/405), authenticate (401, or 429 while the client address
-// is locked out after failed logins), take a token from the caller's rate limit (429), then
-// decode -> call one service operation -> encode. Every failure is an error response from the
-// one table in errors.hpp. Exceptions thrown by a service propagate to the caller (the session
-// answers 500 and logs them).
-Response HandleRequest(const Request& request, const Services& services);
+// The body limit (bytes) of every request but an admitted usage ingest. Such bodies are read
+// and ignored; a longer one is answered 413.
+inline constexpr std::size_t kSmallBodyLimit = 16 * 1024;
+
+// What the header stage decided about a request (AdmitRequest).
+struct Admission {
+  // Set when the request is refused on its header alone: the session sends it without
+  // reading the body. The other members are then meaningless.
+  std::optional<Response> refusal;
+  Route route;                   // the matched operation
+  service::Principal principal;  // the authenticated caller; its rate-limit token is taken
+  std::size_t body_limit = 0;    // bytes of body the session may read; beyond -> 413
+};
+
+// Decides on a request from its header alone (request.body is not looked at), in this order:
+// route (400 for a target that is not origin-form, 404, 405; no credentials needed),
+// authenticate (401; 429 while the client address is locked out after failed logins, checked
+// before verifying), take one token from the caller's rate limit (429); for the usage ingest,
+// that the caller is a platform admin (403 root.forbidden) and the body NDJSON (415). Then the
+// body limit: `max_ingest_body_bytes` for the usage ingest, kSmallBodyLimit for everything
+// else; a declared Content-Length above it is refused (413). Verifies credentials and takes a
+// token at most once per call, so a request must not be admitted twice. Exceptions thrown by a
+// service propagate to the caller.
+Admission AdmitRequest(const Request& request, const Services& services, std::size_t max_ingest_body_bytes);
+
+// Serves an admitted request: decode -> call one service operation -> encode, with no further
+// authentication or rate limiting. Every failure is an error response from the one table in
+// errors.hpp; exceptions thrown by a service propagate to the caller (the session answers 500
+// and logs them).
+// REQUIRES: `admission` came from AdmitRequest for this request, without a refusal, and
+// request.body.size() <= admission.body_limit.
+Response ServeAdmitted(const Admission& admission, const Request& request, const Services& services);
+
+// Both stages for a request whose body is at hand (unit tests): AdmitRequest, then 413 when
+// the body is longer than the admitted limit, then ServeAdmitted.
+Response HandleRequest(const Request& request, const Services& services,
+                       std::size_t max_ingest_body_bytes = kDefaultMaxBodyBytes);
 
 }  // namespace costs::http

@@ -1,7 +1,10 @@
 // HandleRequest over the real services and the in-memory store: the order of checks (route,
 // then auth and limits, then the handler), and decode -> service -> encode per endpoint.
+// AdmitRequest: what is decided from a request's header alone, before any body is read.
 
 #include <atomic>
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -42,6 +45,19 @@ class HandlerTest : public ::testing::Test {
     req.body = body;
     req.client_address = "192.0.2.1";
     return HandleRequest(req, services_);
+  }
+
+  Request Head(std::string_view method, std::string_view target, std::string_view authorization,
+               std::optional<std::uint64_t> content_length = std::nullopt,
+               std::string_view content_type = {}) {
+    Request req;
+    req.method = method;
+    req.target = target;
+    req.authorization = authorization;
+    req.content_type = content_type;
+    req.content_length = content_length;
+    req.client_address = "192.0.2.1";
+    return req;
   }
 
   static std::string Header(const Response& res, std::string_view name) {
@@ -179,6 +195,134 @@ TEST_F(HandlerTest, StoreOutageIsA500WithoutInternals) {
   EXPECT_EQ(res.error->code, ErrorCode::kStoreFailed);
   store_.SetUnavailable(false);
   EXPECT_EQ(Call("GET", "/api/v1/organizations/org-a", kAliceAuth).status, 200u);
+}
+
+constexpr std::size_t kIngestLimit = 1 << 20;
+constexpr std::uint64_t kThirtyMegabytes = 30u << 20;
+constexpr const char* kNdjson = "application/x-ndjson";
+
+TEST_F(HandlerTest, AdmitRefusesAnUnauthenticatedIngestOnItsHeader) {
+  const Admission a =
+      AdmitRequest(Head("POST", "/api/v1/billing/usage", "", kThirtyMegabytes, kNdjson), services_, kIngestLimit);
+  ASSERT_TRUE(a.refusal.has_value()) << "a 30 MB body without credentials must not be admitted";
+  EXPECT_EQ(a.refusal->status, 401u);
+  EXPECT_EQ(Code(*a.refusal), "root.unauthenticated");
+  EXPECT_EQ(Header(*a.refusal, "WWW-Authenticate"), "Basic realm=\"costs\"");
+
+  // Failed logins at the header stage count against the address (burst 3), then lock it out.
+  for (unsigned expected : {401u, 401u, 401u, 429u}) {
+    const Admission wrong = AdmitRequest(Head("POST", "/api/v1/billing/usage", kWrongAuth, kThirtyMegabytes, kNdjson),
+                                         services_, kIngestLimit);
+    ASSERT_TRUE(wrong.refusal.has_value());
+    EXPECT_EQ(wrong.refusal->status, expected);
+  }
+}
+
+TEST_F(HandlerTest, AdmitRoutesBeforeAuthenticating) {
+  Admission a = AdmitRequest(Head("GET", "/api/v1/nope", "", kThirtyMegabytes), services_, kIngestLimit);
+  ASSERT_TRUE(a.refusal.has_value());
+  EXPECT_EQ(a.refusal->status, 404u);
+
+  a = AdmitRequest(Head("PUT", "/api/v1/billing/usage", "", kThirtyMegabytes, kNdjson), services_, kIngestLimit);
+  ASSERT_TRUE(a.refusal.has_value());
+  EXPECT_EQ(a.refusal->status, 405u);
+  EXPECT_EQ(Header(*a.refusal, "Allow"), "POST");
+
+  a = AdmitRequest(Head("GET", "http://example.com/api/v1/organizations/org-a", kAliceAuth), services_,
+                   kIngestLimit);
+  ASSERT_TRUE(a.refusal.has_value());
+  EXPECT_EQ(a.refusal->status, 400u) << "a target that is not origin-form";
+  EXPECT_EQ(hasher_.verifications.load(), 0) << "no credentials are verified for an unroutable request";
+}
+
+TEST_F(HandlerTest, AdmitGivesOnlyTheAdminIngestTheLargeBodyLimit) {
+  Admission a = AdmitRequest(Head("POST", "/api/v1/billing/usage", kRootAuth, kIngestLimit, kNdjson), services_,
+                             kIngestLimit);
+  ASSERT_FALSE(a.refusal.has_value()) << a.refusal->body;
+  EXPECT_EQ(a.route.endpoint, Endpoint::kIngestUsage);
+  EXPECT_EQ(a.principal.name, "root");
+  EXPECT_EQ(a.body_limit, kIngestLimit);
+
+  a = AdmitRequest(Head("POST", "/api/v1/billing/usage", kRootAuth, std::nullopt, "application/jsonl"), services_,
+                   kIngestLimit);
+  ASSERT_FALSE(a.refusal.has_value()) << "chunked: the limit applies while the body is read";
+  EXPECT_EQ(a.body_limit, kIngestLimit);
+
+  a = AdmitRequest(Head("GET", "/api/v1/organizations/org-a", kAliceAuth), services_, kIngestLimit);
+  ASSERT_FALSE(a.refusal.has_value()) << a.refusal->body;
+  EXPECT_EQ(a.route.endpoint, Endpoint::kGetOrganization);
+  EXPECT_EQ(a.route.organization_id, "org-a");
+  EXPECT_EQ(a.principal.name, "alice");
+  EXPECT_EQ(a.body_limit, kSmallBodyLimit);
+
+  a = AdmitRequest(Head("GET", "/api/v1/organizations/org-a", kRootAuth, kSmallBodyLimit), services_, kIngestLimit);
+  ASSERT_FALSE(a.refusal.has_value()) << "a small body on a GET is read and ignored";
+  EXPECT_EQ(a.body_limit, kSmallBodyLimit);
+}
+
+TEST_F(HandlerTest, AdmitRefusesADeclaredBodyOverTheLimit) {
+  Admission a = AdmitRequest(Head("GET", "/api/v1/organizations/org-a", kAliceAuth, kSmallBodyLimit + 1), services_,
+                             kIngestLimit);
+  ASSERT_TRUE(a.refusal.has_value());
+  EXPECT_EQ(a.refusal->status, 413u);
+  EXPECT_EQ(Code(*a.refusal), "root.payload_too_large");
+  EXPECT_EQ(a.refusal->principal, "alice");
+
+  a = AdmitRequest(Head("POST", "/api/v1/billing/usage", kRootAuth, kIngestLimit + 1, kNdjson), services_,
+                   kIngestLimit);
+  ASSERT_TRUE(a.refusal.has_value());
+  EXPECT_EQ(a.refusal->status, 413u);
+}
+
+TEST_F(HandlerTest, AdmitChecksIngestAdminThenMediaType) {
+  Admission a = AdmitRequest(Head("POST", "/api/v1/billing/usage", kAliceAuth, 100, "application/json"), services_,
+                             kIngestLimit);
+  ASSERT_TRUE(a.refusal.has_value());
+  EXPECT_EQ(a.refusal->status, 403u) << "a non-admin is refused whatever it sends";
+  EXPECT_EQ(Code(*a.refusal), "root.forbidden");
+  EXPECT_EQ(a.refusal->principal, "alice");
+
+  a = AdmitRequest(Head("POST", "/api/v1/billing/usage", kRootAuth, 100, "application/json"), services_,
+                   kIngestLimit);
+  ASSERT_TRUE(a.refusal.has_value());
+  EXPECT_EQ(a.refusal->status, 415u);
+  EXPECT_EQ(Code(*a.refusal), "root.unsupported_media_type");
+}
+
+TEST_F(HandlerTest, AdmitThenServeTakesOneRateLimitTokenPerRequest) {
+  // The burst is 5: were the limit taken at both stages, the third request would be refused.
+  for (int i = 0; i < 5; ++i) {
+    Request req = Head("GET", "/api/v1/organizations/org-a", kAliceAuth);
+    const Admission a = AdmitRequest(req, services_, kIngestLimit);
+    ASSERT_FALSE(a.refusal.has_value()) << "request " << i << ": " << a.refusal->body;
+    const Response res = ServeAdmitted(a, req, services_);
+    EXPECT_EQ(res.status, 200u) << "request " << i << ": " << res.body;
+    EXPECT_EQ(res.principal, "alice");
+  }
+  const Admission limited = AdmitRequest(Head("GET", "/api/v1/organizations/org-a", kAliceAuth), services_,
+                                         kIngestLimit);
+  ASSERT_TRUE(limited.refusal.has_value());
+  EXPECT_EQ(limited.refusal->status, 429u);
+}
+
+TEST_F(HandlerTest, AdmittedIngestIsServedWithItsBody) {
+  Request req = Head("POST", "/api/v1/billing/usage", kRootAuth, std::string_view(kLine).size(), kNdjson);
+  const Admission a = AdmitRequest(req, services_, kIngestLimit);
+  ASSERT_FALSE(a.refusal.has_value()) << a.refusal->body;
+  req.body = kLine;
+  const Response res = ServeAdmitted(a, req, services_);
+  EXPECT_EQ(res.status, 200u) << res.body;
+  EXPECT_EQ(res.body, R"({"stored":1,"duplicates":0})");
+  EXPECT_EQ(res.principal, "root");
+}
+
+TEST_F(HandlerTest, HandleRequestRefusesABodyOverTheLimit) {
+  const std::string body(kSmallBodyLimit + 1, 'x');
+  Response res = Call("GET", "/api/v1/organizations/org-a", kAliceAuth, body);
+  EXPECT_EQ(res.status, 413u);
+  EXPECT_EQ(Code(res), "root.payload_too_large");
+  EXPECT_EQ(Call("GET", "/api/v1/organizations/org-a", kAliceAuth, std::string(kSmallBodyLimit, 'x')).status, 200u)
+      << "a body within the limit is ignored";
 }
 
 }  // namespace

@@ -1,8 +1,10 @@
 // The Beast/Asio side of the HTTP server, after Beast's advanced server example: a listener
 // that accepts, a session per connection that owns its stream and buffer, a fresh parser per
-// request, timeouts on every read and write, a cap on queued (pipelined) responses, and a
-// signal_set for a graceful stop. Sessions know no resources: they hand each request to
-// HandleRequest (handler.hpp) and write back what it returns.
+// request, timeouts on every read and write, a cap on queued (pipelined) responses, a cap on
+// connections, and a signal_set for a graceful stop. Sessions know no resources: they read a
+// request's header, let AdmitRequest (handler.hpp) decide on it from the header alone, read
+// the body (up to the limit it chose) only when it was admitted, hand the request to
+// ServeAdmitted and write back what it returns.
 
 #include "http/server.hpp"
 
@@ -30,6 +32,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/none.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -37,6 +40,7 @@
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
@@ -56,7 +60,8 @@ using tcp = boost::asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
 constexpr auto kIdleTimeout = std::chrono::seconds(60);    // waiting for a request's header
-constexpr auto kBodyTimeout = std::chrono::seconds(300);   // receiving a body (up to max_body_bytes)
+constexpr auto kBodyTimeout = std::chrono::seconds(300);   // receiving a usage ingest body
+constexpr auto kSmallBodyTimeout = std::chrono::seconds(60);  // receiving any other body
 constexpr auto kWriteTimeout = std::chrono::seconds(60);   // sending a response
 constexpr auto kLingerTimeout = std::chrono::seconds(2);   // draining input before close
 constexpr auto kHardStopAfter = std::chrono::seconds(10);  // after SIGINT/SIGTERM
@@ -64,6 +69,8 @@ constexpr auto kStopPollInterval = std::chrono::milliseconds(50);
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
 constexpr std::uint32_t kHeaderLimit = 16 * 1024;
 constexpr std::size_t kMaxQueuedResponses = 16;
+constexpr std::size_t kMaxDrainBytes = 64 * 1024;  // read and dropped at most before a close
+constexpr auto kConnectionLimitLogInterval = std::chrono::seconds(1);
 
 using BeastResponse = bhttp::response<bhttp::string_body>;
 
@@ -73,11 +80,12 @@ class Session;
 // may outlive the io_context's run (they are destroyed with its queued handlers).
 class Registry {
  public:
-  Registry(Services services, std::size_t max_body_bytes)
-      : services_(services), max_body_bytes_(max_body_bytes) {}
+  Registry(Services services, std::size_t max_body_bytes, std::size_t max_connections)
+      : services_(services), max_body_bytes_(max_body_bytes), max_connections_(max_connections) {}
 
   const Services& services() const { return services_; }
   std::size_t max_body_bytes() const { return max_body_bytes_; }
+  std::size_t max_connections() const { return max_connections_; }
   bool stopping() const { return stopping_.load(); }
   int live_sessions() const { return live_.load(); }
 
@@ -108,6 +116,7 @@ class Registry {
  private:
   const Services services_;
   const std::size_t max_body_bytes_;
+  const std::size_t max_connections_;
   std::atomic<bool> stopping_{false};
   std::atomic<int> live_{0};
   std::mutex mu_;
@@ -176,18 +185,19 @@ class Session : public std::enable_shared_from_this<Session> {
   // Between requests nothing is lost by closing; mid-request we finish first.
   void MaybeCloseIdle() {
     if (!stopping_ || !reading_ || writing_ || !queue_.empty()) return;
-    if (buffer_.size() != 0 || (parser_ && parser_->got_some())) return;
+    if (buffer_.size() != 0 || parser_ || (header_parser_ && header_parser_->got_some())) return;
     beast::error_code ec;
     stream_.socket().cancel(ec);  // the read completes with operation_aborted
   }
 
+  // Reads the next request's header; the body waits for AdmitRequest's decision.
   void DoRead() {
-    parser_.emplace();
-    parser_->header_limit(kHeaderLimit);
-    parser_->body_limit(registry_->max_body_bytes());
+    header_parser_.emplace();
+    header_parser_->header_limit(kHeaderLimit);
+    header_parser_->body_limit(boost::none);  // AdmitRequest decides, OnHeader applies it
     reading_ = true;
     stream_.expires_after(kIdleTimeout);
-    bhttp::async_read_header(stream_, buffer_, *parser_,
+    bhttp::async_read_header(stream_, buffer_, *header_parser_,
                              beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
   }
 
@@ -195,13 +205,41 @@ class Session : public std::enable_shared_from_this<Session> {
     reading_ = false;
     if (ec) return OnReadError(ec);
     request_start_ = Clock::now();
-    const auto& req = parser_->get();
-    const bool expects_continue = beast::iequals(req[bhttp::field::expect], "100-continue");
+    const bhttp::request<bhttp::empty_body>& req = header_parser_->get();
+    (void)RequestId(req);
+    Request head = ViewOf(req);
+    if (const auto length = header_parser_->content_length()) head.content_length = *length;
+
+    Admission admission;
+    try {
+      admission = AdmitRequest(head, registry_->services(), registry_->max_body_bytes());
+    } catch (const std::exception& e) {
+      admission.refusal = InternalError(req, e.what());
+    } catch (...) {
+      admission.refusal = InternalError(req, "of unknown type");
+    }
+    if (admission.refusal) {
+      // Answered without reading the body. An announced body (Content-Length > 0 or chunked)
+      // stays unread, so the stream cannot be resynchronised: close after the answer.
+      Answer(std::move(*admission.refusal), req, /*force_close=*/!header_parser_->is_done());
+      header_parser_.reset();
+      return MaybeRead();
+    }
+
+    const bool small_body = admission.body_limit <= kSmallBodyLimit;
+    parser_.emplace(std::move(*header_parser_));
+    header_parser_.reset();
+    parser_->body_limit(static_cast<std::uint64_t>(admission.body_limit));
+    body_limit_ = admission.body_limit;
+    body_timeout_ = small_body ? kSmallBodyTimeout : kBodyTimeout;
+    admission_ = std::move(admission);
+
     reading_ = true;
-    // A client that asks before sending the body gets its 100 Continue, unless responses are
-    // still going out (then it sends after its own timeout).
+    const bool expects_continue = beast::iequals(parser_->get()[bhttp::field::expect], "100-continue");
+    // A client that asks before sending an admitted body gets its 100 Continue, unless
+    // responses are still going out (then it sends after its own timeout).
     if (expects_continue && !parser_->is_done() && !writing_ && queue_.empty()) {
-      continue_ = bhttp::response<bhttp::empty_body>{bhttp::status::continue_, req.version()};
+      continue_ = bhttp::response<bhttp::empty_body>{bhttp::status::continue_, parser_->get().version()};
       writing_ = true;
       stream_.expires_after(kWriteTimeout);
       bhttp::async_write(stream_, continue_,
@@ -221,7 +259,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void ReadBody() {
-    stream_.expires_after(kBodyTimeout);
+    stream_.expires_after(body_timeout_);
     bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::OnRead, shared_from_this()));
   }
 
@@ -231,32 +269,65 @@ class Session : public std::enable_shared_from_this<Session> {
 
     bhttp::request<bhttp::string_body> req = parser_->release();
     parser_.reset();
-    const std::string request_id = RequestIdFor(req["x-request-id"]);
+    Admission admission = std::move(*admission_);
+    admission_.reset();
+    Request request = ViewOf(req);
+    request.body = req.body();
+
+    Response response;
+    try {
+      response = ServeAdmitted(admission, request, registry_->services());
+    } catch (const std::exception& e) {
+      response = InternalError(req, e.what());
+    } catch (...) {
+      response = InternalError(req, "of unknown type");
+    }
+    response.principal = admission.principal.name;
+    Answer(std::move(response), req, /*force_close=*/false);
+    MaybeRead();
+  }
+
+  // The parts of a request's header the handlers read (views into `req`).
+  template <class Body>
+  Request ViewOf(const bhttp::request<Body>& req) const {
     Request request;
     request.method = req.method_string();
     request.target = req.target();
     request.authorization = req[bhttp::field::authorization];
     request.content_type = req[bhttp::field::content_type];
-    request.body = req.body();
     request.client_address = client_address_;
+    return request;
+  }
 
-    Response response;
-    try {
-      response = HandleRequest(request, registry_->services());
-    } catch (const std::exception& e) {
-      spdlog::error("request {}: unhandled exception: {}", request_id, e.what());
-      response = MakeErrorResponse(MakeError(ErrorCode::kInternal, "unhandled exception"));
-    } catch (...) {
-      spdlog::error("request {}: unhandled exception of unknown type", request_id);
-      response = MakeErrorResponse(MakeError(ErrorCode::kInternal, "unhandled exception"));
+  // The id of the request being read: the client's x-request-id when sane, else a new one.
+  // Chosen once per request; Answer forgets it.
+  template <class Body>
+  const std::string& RequestId(const bhttp::request<Body>& req) {
+    if (request_id_.empty()) {
+      const std::string_view sent = req["x-request-id"];
+      request_id_ = IsSaneRequestId(sent) ? std::string(sent) : NewRequestId();
     }
+    return request_id_;
+  }
 
-    const bool keep_alive = req.keep_alive() && !stopping_;
+  // A 500 for an exception that escaped a handler; logs it with the request id.
+  template <class Body>
+  Response InternalError(const bhttp::request<Body>& req, std::string_view what) {
+    spdlog::error("request {}: unhandled exception {}", RequestId(req), what);
+    return MakeErrorResponse(MakeError(ErrorCode::kInternal, "unhandled exception"));
+  }
+
+  // Logs and queues the response to `req`, with its request id.
+  // `force_close`: the connection closes after it whatever the client asked.
+  template <class Body>
+  void Answer(Response&& response, const bhttp::request<Body>& req, bool force_close) {
+    const std::string request_id = RequestId(req);
+    request_id_.clear();
+    const bool keep_alive = req.keep_alive() && !stopping_ && !force_close;
     if (!keep_alive) closing_ = true;
-    LogRequest(request_id, request.method, request.target, response);
+    LogRequest(request_id, req.method_string(), req.target(), response);
     Enqueue(ToBeast(std::move(response), req.version(), keep_alive, request_id,
                     req.method() == bhttp::verb::head));
-    MaybeRead();
   }
 
   void OnReadError(beast::error_code ec) {
@@ -269,8 +340,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (ec == bhttp::error::body_limit) {
       return Refuse(MakeError(ErrorCode::kPayloadTooLarge,
-                              "The request body is larger than " + std::to_string(registry_->max_body_bytes()) +
-                                  " bytes."));
+                              "The request body is larger than " + std::to_string(body_limit_) + " bytes."));
     }
     if (ec == bhttp::error::header_limit) {
       return Refuse(MakeError(ErrorCode::kInvalidData, "The request header is too large."));
@@ -283,23 +353,24 @@ class Session : public std::enable_shared_from_this<Session> {
     Abort();
   }
 
-  // Answers a request we could not read completely, then closes the connection.
+  // Answers a request we could not read completely, then closes the connection. When its
+  // header was read, the response carries the client's x-request-id (when sane) and principal.
   void Refuse(const Error& error) {
     closing_ = true;
-    const std::string request_id = NewRequestId();
     Response response = MakeErrorResponse(error);
-    std::string_view method = "-";
-    std::string_view target = "-";
     if (parser_ && parser_->is_header_done()) {
-      method = parser_->get().method_string();
-      target = parser_->get().target();
+      if (admission_) response.principal = admission_->principal.name;
+      Answer(std::move(response), parser_->get(), /*force_close=*/true);
+    } else if (header_parser_ && header_parser_->is_header_done()) {
+      Answer(std::move(response), header_parser_->get(), /*force_close=*/true);
+    } else {
+      const std::string request_id = NewRequestId();
+      LogRequest(request_id, "-", "-", response);
+      Enqueue(ToBeast(std::move(response), 11, false, request_id));
     }
-    LogRequest(request_id, method, target, response);
-    Enqueue(ToBeast(std::move(response), 11, false, request_id));
-  }
-
-  std::string RequestIdFor(std::string_view sent) const {
-    return IsSaneRequestId(sent) ? std::string(sent) : NewRequestId();
+    parser_.reset();
+    header_parser_.reset();
+    admission_.reset();
   }
 
   void LogRequest(const std::string& request_id, std::string_view method, std::string_view target,
@@ -350,7 +421,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // Graceful close: send FIN, then drain what the client still sends (a body we refused,
-  // say) for a moment, so that it reads our last response rather than a reset.
+  // say) for a moment and up to kMaxDrainBytes, so that it reads our last response rather
+  // than a reset.
   void Close() {
     assert(!reading_ && !writing_);
     if (closed_) return;
@@ -369,8 +441,10 @@ class Session : public std::enable_shared_from_this<Session> {
                             beast::bind_front_handler(&Session::OnDrain, shared_from_this()));
   }
 
-  void OnDrain(beast::error_code ec, std::size_t /*bytes*/) {
+  void OnDrain(beast::error_code ec, std::size_t bytes) {
     if (ec) return Abort();  // EOF, timeout or error: done either way
+    drained_ += bytes;
+    if (drained_ >= kMaxDrainBytes) return Abort();
     Drain();
   }
 
@@ -387,12 +461,20 @@ class Session : public std::enable_shared_from_this<Session> {
   std::uint64_t id_ = 0;
   std::string client_address_;
   beast::flat_buffer buffer_;
+  // Reads a request's header; moved into parser_ once the request is admitted.
+  std::optional<bhttp::request_parser<bhttp::empty_body>> header_parser_;
+  // Reads an admitted request's body, up to body_limit_ bytes.
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<Admission> admission_;  // of the request parser_ reads
+  std::string request_id_;              // of the request being read, once chosen (RequestId)
+  std::size_t body_limit_ = 0;
+  Clock::duration body_timeout_ = kSmallBodyTimeout;
   bhttp::response<bhttp::empty_body> continue_;
   std::deque<BeastResponse> queue_;  // responses in request order; front() is being written
   std::optional<Clock::time_point> request_start_;
   Clock::time_point linger_until_;
   char drain_buffer_[4096];
+  std::size_t drained_ = 0;
   bool reading_ = false;   // a read of a request is in flight
   bool writing_ = false;   // a write is in flight
   bool closing_ = false;   // read no more requests
@@ -456,6 +538,19 @@ class Listener : public std::enable_shared_from_this<Listener> {
       });
       return;
     }
+    if (static_cast<std::size_t>(registry_->live_sessions()) >= registry_->max_connections()) {
+      beast::error_code ignored;
+      socket.close(ignored);
+      ++refused_;
+      const Clock::time_point now = Clock::now();
+      if (now - last_refusal_log_ >= kConnectionLimitLogInterval) {
+        spdlog::warn("{} open connections, the limit: closed {} new connection(s)", registry_->max_connections(),
+                     refused_);
+        last_refusal_log_ = now;
+        refused_ = 0;
+      }
+      return DoAccept();
+    }
     std::make_shared<Session>(std::move(socket), registry_)->Start();
     DoAccept();
   }
@@ -465,6 +560,10 @@ class Listener : public std::enable_shared_from_this<Listener> {
   net::steady_timer retry_timer_;
   std::shared_ptr<Registry> registry_;
   bool stopped_ = false;
+  // Connections closed at once for the connection limit since the last warning, and when
+  // that was (a warning at most every kConnectionLimitLogInterval).
+  std::uint64_t refused_ = 0;
+  Clock::time_point last_refusal_log_{};
 };
 
 // Stops the server on SIGINT/SIGTERM: stop accepting, let sessions answer what is in flight
@@ -542,7 +641,7 @@ int RunServer(const ServerOptions& options, Services services,
   const int threads = options.threads > 0 ? options.threads
                                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   net::io_context ioc(threads);
-  auto registry = std::make_shared<Registry>(services, options.max_body_bytes);
+  auto registry = std::make_shared<Registry>(services, options.max_body_bytes, options.max_connections);
 
   beast::error_code ec;
   const net::ip::address address = net::ip::make_address(options.host, ec);

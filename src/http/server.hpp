@@ -11,11 +11,18 @@
 
 namespace costs::http {
 
+// The default limit on a usage ingest body (bytes).
+inline constexpr std::size_t kDefaultMaxBodyBytes = 64u << 20;
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;  // 0 = an ephemeral port
   int threads = 0;            // io threads; 0 = one per core
-  std::size_t max_body_bytes = 64u << 20;  // request bodies (usage ingest) above -> 413
+  // Usage ingest bodies (POST /api/v1/billing/usage by a platform admin) above -> 413. Every
+  // other request's body is limited to kSmallBodyLimit (handler.hpp).
+  std::size_t max_body_bytes = kDefaultMaxBodyBytes;
+  // Open connections; a connection accepted above it is closed at once.
+  std::size_t max_connections = 10000;
 };
 
 // What the handlers call. All references outlive the server.

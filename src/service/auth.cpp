@@ -78,7 +78,8 @@ int RateLimiter::Take(std::string_view key, bool consume) {
     if (consume) b.tokens -= 1.0;
     return 0;
   }
-  return std::max(1, static_cast<int>(std::ceil((1.0 - b.tokens) / rate_)));
+  // Clamped before the cast: a tiny rate would otherwise overflow int.
+  return static_cast<int>(std::clamp(std::ceil((1.0 - b.tokens) / rate_), 1.0, 86400.0));
 }
 
 }  // namespace costs::service

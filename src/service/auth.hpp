@@ -55,7 +55,7 @@ class RateLimiter {
   RateLimiter(const Clock& clock, double rate, double burst);
 
   // Takes a token for `key` if one is there and returns 0; otherwise returns how many whole
-  // seconds (>= 1) until one will be.
+  // seconds (1 to 86400) until one will be.
   int Acquire(std::string_view key);
   // Whether `key` has a token now, without taking it (0) or seconds until it will (>= 1).
   int Peek(std::string_view key);

@@ -20,6 +20,14 @@ struct RangeQuery {
   std::optional<std::string_view> bucketing_strategy;
 };
 
+// Splits [range.from, range.to) into the reads that cover it exactly once:
+//   raw head [from, h0) + whole hours [h0, d0) + whole days [d0, d1) + whole hours [d1, h1)
+//   + raw tail [h1, to),
+// where h0/h1 are from/to rounded in to whole hours and d0/d1 those rounded in to whole days.
+// Raw windows lie inside one hour; every rollup period lies inside one UTC day, so inside one
+// chart bucket. An empty range gives an empty plan.
+RangeReadPlan PlanRangeRead(const domain::TimeRange& range);
+
 // Read use cases of the Billing Costs Analysis API. Thread-safe (the store is).
 class CostsService {
  public:

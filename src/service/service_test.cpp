@@ -84,6 +84,45 @@ TEST_F(ServiceTest, StoreOutageIsStoreFailedNotUnauthenticated) {
   EXPECT_TRUE(auth_.AuthenticateBasic("alice", "pw-alice"));
 }
 
+// The plan's windows tile the range exactly: no gap, no overlap, raw windows inside one hour,
+// rollup windows aligned to their grain.
+TEST(PlanRangeReadTest, WindowsTileTheRangeExactly) {
+  std::mt19937_64 rng(7);
+  const std::int64_t base = At("2026-01-01T00:00:00Z").ns;
+  for (int trial = 0; trial < 5000; ++trial) {
+    const std::int64_t scale = trial % 3 == 0 ? kNsPerHour : trial % 3 == 1 ? kNsPerDay : 40 * kNsPerDay;
+    std::int64_t a = base + static_cast<std::int64_t>(rng() % (2 * static_cast<std::uint64_t>(scale)));
+    std::int64_t b = a + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(scale));
+    if (trial % 5 == 0) a = a / kNsPerHour * kNsPerHour;
+    if (trial % 7 == 0) b = b / kNsPerDay * kNsPerDay;
+    if (b < a) b = a;
+    const RangeReadPlan plan = PlanRangeRead({Instant{a}, Instant{b}});
+    std::vector<domain::TimeRange> all;
+    for (const auto& w : plan.raw) {
+      EXPECT_EQ(domain::FloorHour(w.from), domain::FloorHour(Instant{w.to.ns - 1})) << "raw window within one hour";
+      all.push_back(w);
+    }
+    for (const auto& w : plan.hourly) {
+      EXPECT_EQ(w.from.ns % kNsPerHour, 0);
+      EXPECT_EQ(w.to.ns % kNsPerHour, 0);
+      all.push_back(w);
+    }
+    for (const auto& w : plan.daily) {
+      EXPECT_EQ(w.from.ns % kNsPerDay, 0);
+      EXPECT_EQ(w.to.ns % kNsPerDay, 0);
+      all.push_back(w);
+    }
+    std::sort(all.begin(), all.end(), [](const auto& x, const auto& y) { return x.from < y.from; });
+    Instant at{a};
+    for (const auto& w : all) {
+      ASSERT_LT(w.from, w.to) << "no empty window";
+      ASSERT_EQ(w.from, at) << "windows must tile [" << a << ", " << b << ") without gap or overlap";
+      at = w.to;
+    }
+    ASSERT_EQ(at, Instant{b});
+  }
+}
+
 TEST(RateLimiterTest, BurstThenRefillAtRate) {
   FakeClock clock;
   RateLimiter limiter(clock, 2.0, 3.0);
@@ -96,6 +135,13 @@ TEST(RateLimiterTest, BurstThenRefillAtRate) {
   EXPECT_EQ(limiter.Peek("p"), 0);
   EXPECT_EQ(limiter.Acquire("p"), 0);
   EXPECT_EQ(limiter.Acquire("p"), 1);
+}
+
+TEST(RateLimiterTest, RetryAfterOfATinyRateIsClampedToADay) {
+  FakeClock clock;
+  RateLimiter limiter(clock, 1e-12, 1);
+  EXPECT_EQ(limiter.Acquire("p"), 0);
+  EXPECT_EQ(limiter.Acquire("p"), 86400);
 }
 
 TEST(RateLimiterTest, ZeroRateDisables) {

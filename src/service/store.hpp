@@ -10,6 +10,7 @@
 #include "common/result.hpp"
 #include "domain/money.hpp"
 #include "domain/proration.hpp"
+#include "domain/range.hpp"
 #include "domain/time.hpp"
 #include "domain/usage.hpp"
 
@@ -53,6 +54,20 @@ struct RollupRow {
   friend bool operator==(const RollupRow&, const RollupRow&) = default;
 };
 
+// The reads of one range query, planned by the service (CostsService) and executed by the
+// store as one consistent snapshot. All windows belong to one organization.
+struct RangeReadPlan {
+  std::vector<domain::TimeRange> raw;  // usage overlapping each window (windows under 1 hour)
+  std::vector<domain::TimeRange> hourly;  // hourly rollup rows with period_start in each window
+  std::vector<domain::TimeRange> daily;   // daily rollup rows with period_start in each window
+};
+
+struct RangeReadResult {
+  std::vector<std::vector<domain::UsageRecord>> raw;  // per plan.raw window, same order
+  std::vector<RollupRow> rollups;                     // rows of every hourly and daily window
+  std::vector<Deployment> deployments;                // ListDeployments
+};
+
 // The Store port: everything costs keeps. Implementations: store/memory, store/sqlite (and
 // store/postgres later). All must pass tests/store_contract/.
 //
@@ -94,12 +109,19 @@ class Store {
 
   // Usage records of `org` whose period overlaps [from, to) (start < to and end > from).
   // Used only for the partial hours at the edges of a range, so [from, to) is under an hour.
+  // An empty window (from == to) overlaps nothing.
   virtual Result<std::vector<domain::UsageRecord>> ReadUsageOverlapping(std::string_view org,
                                                                         domain::Instant from,
                                                                         domain::Instant to) = 0;
 
   // Deployments of `org` that have usage, sorted by id.
   virtual Result<std::vector<Deployment>> ListDeployments(std::string_view org) = 0;
+
+  // Everything `plan` asks for, read from ONE snapshot of the data (one read transaction,
+  // or one lock): an ingest committing meanwhile is either wholly in the result or not at all.
+  // Equivalent to ReadUsageOverlapping per raw window, ReadRollups per rollup window and
+  // ListDeployments, but never torn.
+  virtual Result<RangeReadResult> ReadRange(std::string_view org, const RangeReadPlan& plan) = 0;
 };
 
 }  // namespace costs::service

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -36,11 +37,14 @@ using domain::Dimension;
 using domain::Instant;
 using domain::Nanos;
 using domain::RollupGrain;
+using domain::TimeRange;
 using domain::UsageRecord;
 using domain::WideNanos;
 using service::Deployment;
 using service::IngestOutcome;
 using service::Organization;
+using service::RangeReadPlan;
+using service::RangeReadResult;
 using service::RollupRow;
 using service::Store;
 using service::User;
@@ -174,6 +178,102 @@ std::vector<RollupRow> ExpectedRollups(const std::vector<UsageRecord>& records, 
   return rows;
 }
 
+// The ids of `org`'s records in `records` that overlap [from, to), sorted: the brute-force
+// answer to ReadUsageOverlapping. An empty window overlaps nothing.
+std::vector<std::string> ExpectedOverlappingIds(const std::vector<UsageRecord>& records, std::string_view org,
+                                                Instant from, Instant to) {
+  std::vector<std::string> ids;
+  if (from >= to) return ids;
+  for (const UsageRecord& r : records) {
+    if (r.organization_id == org && r.start < to && r.end > from) ids.push_back(r.id);
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+bool OrderedByStart(const std::vector<UsageRecord>& records) {
+  return std::is_sorted(records.begin(), records.end(),
+                        [](const UsageRecord& a, const UsageRecord& b) { return a.start < b.start; });
+}
+
+// Ingests batch after batch into org-a while ReadRange runs on `reader` (the same store or
+// another handle on the same data), and checks that every result is one snapshot: batch b
+// holds kPerBatch records of a new deployment "b<b>", each over [t, t + 1 hour) costing
+// 0.001 ECU, so a result that saw n batches has kPerBatch * n records in each raw window,
+// kPerBatch * n * 0.001 ECU in the hour and in the day, and n deployments.
+void ExpectReadRangeIsOneSnapshotWhileIngesting(Store& writer, Store& reader, Instant day) {
+  constexpr int kBatches = 60;
+  constexpr int kPerBatch = 3;
+  constexpr Nanos kCost = 1'000'000;
+  const Instant t{day.ns + 10 * domain::kNsPerHour};
+  const Instant t_end{t.ns + domain::kNsPerHour};
+  RangeReadPlan plan;
+  plan.raw = {TimeRange{Instant{t.ns + domain::kNsPerHour / 4}, Instant{t.ns + 3 * domain::kNsPerHour / 4}},
+              TimeRange{Instant{t_end.ns - 1}, t_end}};
+  plan.hourly = {TimeRange{t, t_end}};
+  plan.daily = {TimeRange{day, Instant{day.ns + domain::kNsPerDay}}};
+
+  std::atomic<bool> writer_done{false};
+  std::atomic<bool> ingest_failed{false};
+  std::thread writer_thread([&] {
+    for (int b = 0; b < kBatches; ++b) {
+      std::vector<UsageRecord> batch;
+      for (int i = 0; i < kPerBatch; ++i) {
+        batch.push_back(Record("s" + std::to_string(b) + "-" + std::to_string(i), "org-a", "b" + std::to_string(b),
+                               t, t_end, "1", "0.001"));
+      }
+      Result<IngestOutcome> outcome = writer.Ingest(batch);
+      if (!outcome || *outcome != IngestOutcome{kPerBatch, 0}) ingest_failed = true;
+    }
+    writer_done = true;
+  });
+
+  // The number of batches a result saw, or -1 (with a test failure) if it is torn.
+  auto batches_seen = [&](const RangeReadResult& r) -> std::int64_t {
+    if (r.raw.size() != 2) {
+      ADD_FAILURE() << "one raw result per raw window, got " << r.raw.size();
+      return -1;
+    }
+    const std::size_t records = r.raw[0].size();
+    WideNanos hour = 0;
+    WideNanos whole_day = 0;
+    for (const RollupRow& row : r.rollups) (row.period_start == t ? hour : whole_day) += row.cost;
+    const std::int64_t n = static_cast<std::int64_t>(r.deployments.size());
+    const bool consistent = records == static_cast<std::size_t>(kPerBatch * n) && r.raw[1].size() == records &&
+                            hour == WideNanos{kPerBatch * n * kCost} && whole_day == hour;
+    if (!consistent) {
+      ADD_FAILURE() << "torn ReadRange: " << n << " deployments, raw windows " << records << " and "
+                    << r.raw[1].size() << " records, hour " << static_cast<std::int64_t>(hour) << " day "
+                    << static_cast<std::int64_t>(whole_day) << " nano-ECU";
+      return -1;
+    }
+    return n;
+  };
+
+  std::int64_t last_seen = 0;
+  int reads = 0;
+  int reads_mid_ingest = 0;
+  for (bool last = false; !last;) {
+    last = writer_done.load();  // one more read after the writer is done
+    Result<RangeReadResult> r = reader.ReadRange("org-a", plan);
+    if (!r) {
+      ADD_FAILURE() << "ReadRange failed: " << Describe(r.error());
+      break;
+    }
+    const std::int64_t n = batches_seen(*r);
+    if (n < 0) break;
+    EXPECT_GE(n, last_seen) << "a later snapshot never has fewer batches";
+    last_seen = n;
+    ++reads;
+    if (n > 0 && n < kBatches) ++reads_mid_ingest;
+  }
+  writer_thread.join();
+  EXPECT_FALSE(ingest_failed.load());
+  EXPECT_EQ(last_seen, kBatches) << "the read after the last ingest sees every batch";
+  ::testing::Test::RecordProperty("reads", reads);
+  ::testing::Test::RecordProperty("reads_mid_ingest", reads_mid_ingest);
+}
+
 // ---- The typed contract suite --------------------------------------------------------------
 
 template <class S>
@@ -231,6 +331,34 @@ class StoreContractTest : public ::testing::Test {
     Result<std::vector<Deployment>> deployments = store_->ListDeployments(org);
     EXPECT_TRUE(deployments.has_value()) << (deployments ? "" : Describe(deployments.error()));
     return deployments ? *deployments : std::vector<Deployment>{};
+  }
+
+  RangeReadResult MustReadRange(std::string_view org, const RangeReadPlan& plan) {
+    Result<RangeReadResult> result = store_->ReadRange(org, plan);
+    EXPECT_TRUE(result.has_value()) << (result ? "" : Describe(result.error()));
+    return result ? *result : RangeReadResult{};
+  }
+
+  // Expects ReadRange(org, plan) to equal the single reads the plan stands for: per raw window
+  // ReadUsageOverlapping (same order), the rollups of every window (as a multiset) and
+  // ListDeployments.
+  void ExpectReadRangeEqualsSingleReads(std::string_view org, const RangeReadPlan& plan) {
+    const RangeReadResult got = MustReadRange(org, plan);
+    ASSERT_EQ(got.raw.size(), plan.raw.size()) << "one result per raw window";
+    for (std::size_t i = 0; i < plan.raw.size(); ++i) {
+      Result<std::vector<UsageRecord>> single = store_->ReadUsageOverlapping(org, plan.raw[i].from, plan.raw[i].to);
+      ASSERT_TRUE(single.has_value());
+      EXPECT_EQ(got.raw[i], *single) << "raw window " << i;
+    }
+    std::vector<RollupRow> rollups;
+    for (const TimeRange& w : plan.hourly) {
+      for (RollupRow& row : MustReadRollups(org, RollupGrain::kHour, w.from, w.to)) rollups.push_back(std::move(row));
+    }
+    for (const TimeRange& w : plan.daily) {
+      for (RollupRow& row : MustReadRollups(org, RollupGrain::kDay, w.from, w.to)) rollups.push_back(std::move(row));
+    }
+    EXPECT_EQ(Sorted(got.rollups), Sorted(rollups));
+    EXPECT_EQ(got.deployments, MustListDeployments(org));
   }
 
   // Nothing of org-a's usage, rollups or deployments is stored (after a failed batch).
@@ -654,6 +782,186 @@ TYPED_TEST(StoreContractTest, ConcurrentIngestsAndReadsAreConsistent) {
   EXPECT_EQ(this->MustListDeployments("org-a").size(), static_cast<std::size_t>(kWriters));
 }
 
+// A fixed data set for ReadRange: two orgs, several deployments and dimensions, records from
+// under an hour to 40 days long.
+std::vector<UsageRecord> RangeDataSet() {
+  std::vector<UsageRecord> records = {
+      Record("a1", "org-a", "d1", At("2026-11-01T00:00:00Z"), At("2026-11-01T01:00:00Z")),
+      Record("a2", "org-a", "d1", At("2026-11-01T00:30:00Z"), At("2026-11-01T02:15:00Z"), "7", "0.333333333"),
+      Record("a3", "org-a", "d2", At("2026-11-01T00:10:00Z"), At("2026-11-01T00:20:00Z"), "1", "0.5"),
+      Record("a4", "org-a", "d2", At("2026-11-02T23:10:00Z"), At("2026-11-03T01:20:00Z"), "3", "1.000000007"),
+      Record("a5", "org-a", "d3", At("2026-10-05T13:17:11Z"), At("2026-11-14T13:17:11Z"), "960", "0.0913"),
+      Record("a6", "org-a", "d1", At("2026-11-03T05:00:00Z"), At("2026-11-06T05:00:00Z"), "72", "0.01"),
+      Record("a7", "org-a", "d1", At("2026-11-03T05:20:00Z"), At("2026-11-03T05:30:00Z"), "-2", "0.4"),
+      Record("b1", "org-b", "d1", At("2026-11-01T00:00:00Z"), At("2026-11-04T00:00:00Z"), "1", "1"),
+  };
+  UsageRecord data_out = Record("a8", "org-a", "d2", At("2026-11-01T00:40:00Z"), At("2026-11-01T03:00:00Z"), "5",
+                                "0.01");
+  data_out.dimension = Dimension::kDataOut;
+  data_out.kind = std::nullopt;
+  records.push_back(data_out);
+  return records;
+}
+
+RangeReadPlan RangeDataSetPlan() {
+  RangeReadPlan plan;
+  plan.raw = {
+      TimeRange{At("2026-11-01T00:15:00Z"), At("2026-11-01T00:45:00Z")},
+      TimeRange{At("2026-11-02T23:30:00Z"), At("2026-11-03T00:00:00Z")},
+      TimeRange{At("2026-11-04T10:00:00Z"), At("2026-11-04T10:00:00Z")},  // empty window
+      TimeRange{At("2026-11-03T05:10:00Z"), At("2026-11-03T05:50:00Z")},
+  };
+  plan.hourly = {
+      TimeRange{At("2026-11-01T00:00:00Z"), At("2026-11-01T06:00:00Z")},
+      TimeRange{At("2026-11-02T22:00:00Z"), At("2026-11-03T02:00:00Z")},
+  };
+  plan.daily = {
+      TimeRange{At("2026-11-01T00:00:00Z"), At("2026-11-02T00:00:00Z")},
+      TimeRange{At("2026-11-03T00:00:00Z"), At("2026-11-06T00:00:00Z")},
+  };
+  return plan;
+}
+
+TYPED_TEST(StoreContractTest, ReadRangeEqualsTheSingleReads) {
+  const std::vector<UsageRecord> records = RangeDataSet();
+  ASSERT_EQ(this->MustIngest({records.begin(), records.begin() + 4}), (IngestOutcome{4, 0}));
+  ASSERT_EQ(this->MustIngest({records.begin() + 4, records.end()}),
+            (IngestOutcome{static_cast<std::int64_t>(records.size()) - 4, 0}));
+  const RangeReadPlan plan = RangeDataSetPlan();
+  this->ExpectReadRangeEqualsSingleReads("org-a", plan);
+  this->ExpectReadRangeEqualsSingleReads("org-b", plan);
+
+  // The data set exercises every part of the plan, checked against independent answers.
+  const RangeReadResult got = this->MustReadRange("org-a", plan);
+  ASSERT_EQ(got.raw.size(), plan.raw.size());
+  for (std::size_t i = 0; i < plan.raw.size(); ++i) {
+    EXPECT_EQ(Ids(got.raw[i]), ExpectedOverlappingIds(records, "org-a", plan.raw[i].from, plan.raw[i].to))
+        << "raw window " << i;
+    EXPECT_TRUE(OrderedByStart(got.raw[i])) << "raw window " << i;
+  }
+  EXPECT_EQ(Ids(got.raw[0]), (std::vector<std::string>{"a1", "a2", "a3", "a5", "a8"}));
+  EXPECT_TRUE(got.raw[2].empty()) << "an empty window overlaps nothing";
+  std::vector<UsageRecord> org_a;
+  for (const UsageRecord& r : records) {
+    if (r.organization_id == "org-a") org_a.push_back(r);
+  }
+  std::vector<RollupRow> expected;
+  for (const TimeRange& w : plan.hourly) {
+    for (RollupRow& row : ExpectedRollups(org_a, RollupGrain::kHour, w.from, w.to)) expected.push_back(row);
+  }
+  for (const TimeRange& w : plan.daily) {
+    for (RollupRow& row : ExpectedRollups(org_a, RollupGrain::kDay, w.from, w.to)) expected.push_back(row);
+  }
+  EXPECT_EQ(Sorted(got.rollups), Sorted(expected));
+  EXPECT_EQ(got.deployments, (std::vector<Deployment>{{"d1", "d1-name"}, {"d2", "d2-name"}, {"d3", "d3-name"}}));
+}
+
+TYPED_TEST(StoreContractTest, ReadRangeOfAnEmptyPlanListsTheDeploymentsOnly) {
+  const std::vector<UsageRecord> records = RangeDataSet();
+  ASSERT_EQ(this->MustIngest(records), (IngestOutcome{static_cast<std::int64_t>(records.size()), 0}));
+  const RangeReadResult got = this->MustReadRange("org-a", RangeReadPlan{});
+  EXPECT_TRUE(got.raw.empty());
+  EXPECT_TRUE(got.rollups.empty());
+  EXPECT_EQ(got.deployments, (std::vector<Deployment>{{"d1", "d1-name"}, {"d2", "d2-name"}, {"d3", "d3-name"}}));
+  this->ExpectReadRangeEqualsSingleReads("org-a", RangeReadPlan{});
+  // An organization without usage yet.
+  ASSERT_TRUE(this->store().CreateOrganization(Organization{"org-c", "Org C"}));
+  this->ExpectReadRangeEqualsSingleReads("org-c", RangeDataSetPlan());
+}
+
+TYPED_TEST(StoreContractTest, ReadRangeOfAnUnknownOrganizationIsEmptyNotAnError) {
+  const std::vector<UsageRecord> records = RangeDataSet();
+  ASSERT_EQ(this->MustIngest(records), (IngestOutcome{static_cast<std::int64_t>(records.size()), 0}));
+  const RangeReadPlan plan = RangeDataSetPlan();
+  Result<RangeReadResult> got = this->store().ReadRange("no-such-org", plan);
+  ASSERT_TRUE(got.has_value()) << Describe(got.error());
+  EXPECT_EQ(got->raw, std::vector<std::vector<UsageRecord>>(plan.raw.size())) << "one empty result per raw window";
+  EXPECT_TRUE(got->rollups.empty());
+  EXPECT_TRUE(got->deployments.empty());
+  got = this->store().ReadRange("no-such-org", RangeReadPlan{});
+  ASSERT_TRUE(got.has_value()) << Describe(got.error());
+  EXPECT_TRUE(got->raw.empty() && got->rollups.empty() && got->deployments.empty());
+}
+
+TYPED_TEST(StoreContractTest, ReadRangeIsOneSnapshotWhileIngestsCommit) {
+  ExpectReadRangeIsOneSnapshotWhileIngesting(this->store(), this->store(), kDay1);
+}
+
+TYPED_TEST(StoreContractTest, EdgeReadsAreExactWithAVeryLongRecord) {
+  // One 300-day record, hundreds of short ones, and records whose lengths sit on the limits
+  // of a lookback of 2^k hours, around the window w.
+  const Instant w_from = At("2026-06-05T10:15:00Z");
+  const Instant w_to = At("2026-06-05T10:45:00Z");
+  const std::int64_t h = domain::kNsPerHour;
+  auto ending_after = [&](std::string id, std::int64_t duration, std::int64_t end_after_from) {
+    const Instant end{w_from.ns + end_after_from};
+    return Record(std::move(id), "org-a", "edge", Instant{end.ns - duration}, end);
+  };
+  std::vector<UsageRecord> records = {
+      Record("long-300d", "org-a", "long", At("2026-01-01T00:00:00Z"), At("2026-10-28T00:00:00Z"), "7200", "0.01"),
+      ending_after("2h-ends-at-from", 2 * h, 0),
+      ending_after("2h-ends-1ns-after-from", 2 * h, 1),
+      ending_after("2h1ns-ends-1ns-after-from", 2 * h + 1, 1),
+      ending_after("1h-ends-1ns-after-from", h, 1),
+      ending_after("1h1ns-ends-1ns-after-from", h + 1, 1),
+      ending_after("1h-ends-at-from", h, 0),
+      ending_after("256h-ends-1ns-after-from", 256 * h, 1),
+      ending_after("256h1ns-ends-1ns-after-from", 256 * h + 1, 1),
+      ending_after("9d-ends-at-from", 9 * 24 * h, 0),
+      ending_after("1ns-ends-1ns-after-from", 1, 1),
+      ending_after("1ns-at-to", 1, w_to.ns - w_from.ns + 1),
+  };
+  // Short records: 30 minutes every 20 minutes over ten days, in three deployments.
+  for (int i = 0; i < 720; ++i) {
+    const Instant start{At("2026-06-01T00:00:00Z").ns + i * (h / 3)};
+    records.push_back(Record("short-" + std::to_string(i), "org-a", "s" + std::to_string(i % 3), start,
+                             Instant{start.ns + h / 2}, "1", "0.001"));
+  }
+  records.push_back(Record("other-org-long", "org-b", "long", At("2026-01-01T00:00:00Z"), At("2026-12-01T00:00:00Z")));
+  for (std::size_t first = 0; first < records.size(); first += 200) {
+    const std::size_t last = std::min(records.size(), first + 200);
+    ASSERT_EQ(this->MustIngest({records.begin() + static_cast<std::ptrdiff_t>(first),
+                                records.begin() + static_cast<std::ptrdiff_t>(last)}),
+              (IngestOutcome{static_cast<std::int64_t>(last - first), 0}));
+  }
+
+  std::vector<TimeRange> windows = {
+      {w_from, w_to},
+      {At("2026-01-01T00:00:00Z"), At("2026-01-01T00:30:00Z")},       // the long record's first minutes
+      {At("2025-12-31T23:30:00Z"), At("2026-01-01T00:00:00Z")},       // just before it
+      {At("2026-10-27T23:30:00Z"), At("2026-10-28T00:00:00Z")},       // its last minutes
+      {At("2026-10-28T00:00:00Z"), At("2026-10-28T00:30:00Z")},       // just after it
+      {Instant{w_from.ns + 1}, Instant{w_from.ns + h / 2}},           // records ending at from + 1ns drop out
+      {Instant{w_to.ns}, Instant{w_to.ns + 1}},                       // a 1 ns window
+  };
+  // Half-hour windows at xx:15 every 13 hours through the short records.
+  for (int i = 0; i < 20; ++i) {
+    const Instant from{At("2026-05-31T22:15:00Z").ns + i * 13 * h};
+    windows.push_back({from, Instant{from.ns + h / 2}});
+  }
+  for (const TimeRange& window : windows) {
+    const std::vector<UsageRecord> got = this->MustReadUsage("org-a", window.from, window.to);
+    EXPECT_EQ(Ids(got), ExpectedOverlappingIds(records, "org-a", window.from, window.to))
+        << domain::FormatRfc3339(window.from) << " .. " << domain::FormatRfc3339(window.to);
+  }
+  EXPECT_EQ(Ids(this->MustReadUsage("org-a", w_from, w_to)),
+            (std::vector<std::string>{"1h-ends-1ns-after-from", "1h1ns-ends-1ns-after-from", "1ns-ends-1ns-after-from",
+                                      "256h-ends-1ns-after-from", "256h1ns-ends-1ns-after-from",
+                                      "2h-ends-1ns-after-from", "2h1ns-ends-1ns-after-from", "long-300d",
+                                      "short-318", "short-319", "short-320"}));
+
+  // ReadRange reads the same windows the same way, ordered by start.
+  RangeReadPlan plan;
+  plan.raw = windows;
+  const RangeReadResult range = this->MustReadRange("org-a", plan);
+  ASSERT_EQ(range.raw.size(), windows.size());
+  for (std::size_t i = 0; i < windows.size(); ++i) {
+    EXPECT_EQ(Ids(range.raw[i]), ExpectedOverlappingIds(records, "org-a", windows[i].from, windows[i].to))
+        << "window " << i;
+    EXPECT_TRUE(OrderedByStart(range.raw[i])) << "window " << i;
+  }
+}
+
 // ---- SQLite only ---------------------------------------------------------------------------
 
 class SqliteStoreTest : public ::testing::Test {
@@ -668,16 +976,16 @@ class SqliteStoreTest : public ::testing::Test {
     return std::move(*opened);
   }
 
-  // Runs SQL on the file with a separate raw connection; returns the first column of the first
+  // Runs SQL on the file with a separate raw connection; returns column `column` of the first
   // row as text ("" if none).
-  std::string RawQuery(const std::string& sql) {
+  std::string RawQuery(const std::string& sql, int column = 0) {
     sqlite3* db = nullptr;
     std::string out;
     if (sqlite3_open(DbPath().c_str(), &db) == SQLITE_OK) {
       sqlite3_stmt* stmt = nullptr;
       if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW &&
-          sqlite3_column_text(stmt, 0) != nullptr) {
-        out = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+          sqlite3_column_text(stmt, column) != nullptr) {
+        out = reinterpret_cast<const char*>(sqlite3_column_text(stmt, column));
       }
       sqlite3_finalize(stmt);
     }
@@ -836,6 +1144,105 @@ TEST_F(SqliteStoreTest, ManyThreadsShareASmallPool) {
       store.ReadUsageOverlapping("org-a", kDay1, Instant{kDay1.ns + domain::kNsPerHour});
   ASSERT_TRUE(usage.has_value());
   EXPECT_EQ(usage->size(), 60u);
+}
+
+TEST_F(SqliteStoreTest, SpanClassesAreKeptPerOrganizationAndEdgeReadsSearchTheIndex) {
+  std::unique_ptr<SqliteStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateOrganization(Organization{"org-a", "Org A"}));
+  ASSERT_TRUE(store->CreateOrganization(Organization{"org-b", "Org B"}));
+  const std::int64_t h = domain::kNsPerHour;
+  const std::vector<UsageRecord> records = {
+      Record("1h", "org-a", "d1", kDay1, Instant{kDay1.ns + h}),                   // class 0
+      Record("1h1ns", "org-a", "d1", kDay1, Instant{kDay1.ns + h + 1}),            // class 1
+      Record("2h", "org-a", "d1", kDay1, Instant{kDay1.ns + 2 * h}),               // class 1
+      Record("300d", "org-a", "d1", kDay1, Instant{kDay1.ns + 300 * 24 * h}),      // 7200 h: class 13
+      Record("b-5h", "org-b", "d1", kDay1, Instant{kDay1.ns + 5 * h}),             // class 3
+  };
+  Result<IngestOutcome> outcome = store->Ingest(records);
+  ASSERT_TRUE(outcome.has_value());
+  EXPECT_EQ(RawQuery("SELECT group_concat(span_class, ',') FROM "
+                     "(SELECT span_class FROM usage_span_classes WHERE org_id = 'org-a' ORDER BY span_class)"),
+            "0,1,13");
+  EXPECT_EQ(RawQuery("SELECT group_concat(span_class, ',') FROM usage_span_classes WHERE org_id = 'org-b'"), "3");
+  EXPECT_EQ(RawQuery("SELECT group_concat(id || '=' || span_class, ',') FROM "
+                     "(SELECT id, span_class FROM usage ORDER BY id)"),
+            "1h=0,1h1ns=1,2h=1,300d=13,b-5h=3");
+
+  // A failed batch adds no span class.
+  const std::vector<UsageRecord> failing = {
+      Record("60d", "org-a", "d1", kDay1, Instant{kDay1.ns + 60 * 24 * h}),
+      Record("1h", "org-a", "d1", kDay1, Instant{kDay1.ns + 2 * h}),  // conflict
+  };
+  ExpectError(store->Ingest(failing), ErrorCode::kConflict);
+  EXPECT_EQ(RawQuery("SELECT count(*) FROM usage_span_classes"), "4");
+
+  // The schema keeps no per-org longest duration and no (organization_id, start_ns) index.
+  EXPECT_EQ(RawQuery("SELECT count(*) FROM sqlite_schema WHERE name IN ('usage_bounds', 'usage_by_org_start')"), "0");
+  // The per-class edge query (as SqliteStore runs it) is one index range, ordered by the index.
+  const std::string plan =
+      RawQuery("EXPLAIN QUERY PLAN SELECT id, rowid FROM usage WHERE organization_id = ?1 AND span_class = ?2 "
+               "AND start_ns >= ?3 AND start_ns < ?4 AND end_ns > ?5 ORDER BY start_ns, rowid",
+               3);
+  EXPECT_EQ(plan,
+            "SEARCH usage USING INDEX usage_by_org_class_start "
+            "(organization_id=? AND span_class=? AND start_ns>? AND start_ns<?)");
+}
+
+TEST_F(SqliteStoreTest, ReadRangeIsOneSnapshotWhileAnotherStoreIngests) {
+  std::unique_ptr<SqliteStore> writer = MustOpen();
+  ASSERT_NE(writer, nullptr);
+  ASSERT_TRUE(writer->CreateOrganization(Organization{"org-a", "Org A"}));
+  std::unique_ptr<SqliteStore> reader = MustOpen();
+  ASSERT_NE(reader, nullptr);
+  ExpectReadRangeIsOneSnapshotWhileIngesting(*writer, *reader, kDay1);
+}
+
+TEST_F(SqliteStoreTest, QueuedWritersDoNotStarveReaders) {
+  // Two pooled connections. Another connection holds the database's write lock, so the first
+  // writer waits in BEGIN IMMEDIATE holding a pooled connection; the other writers queue on
+  // the store's write lock. Queued writers must hold no connection: a reader gets the second
+  // one at once. (Were the queued writers holding it, the reader would wait until the first
+  // writer's busy timeout failed it.)
+  Result<std::unique_ptr<SqliteStore>> opened = SqliteStore::Open(DbPath(), store::sqlite::SqliteOptions{2, 5000});
+  ASSERT_TRUE(opened.has_value());
+  SqliteStore& store = **opened;
+  ASSERT_TRUE(store.Migrate());
+  ASSERT_TRUE(store.CreateOrganization(Organization{"org-a", "Org A"}));
+  ASSERT_TRUE(store.PutUser(User{"alice", "hash", false, {"org-a"}}));
+
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(DbPath().c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+
+  std::atomic<int> writer_failures{0};
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 4; ++t) {
+    writers.emplace_back([&, t] {
+      if (!store.Ingest(std::vector<UsageRecord>{Record("w" + std::to_string(t), "org-a", "d1", kDay1,
+                                                        Instant{kDay1.ns + domain::kNsPerHour})})) {
+        ++writer_failures;
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let every writer queue
+
+  const auto started = std::chrono::steady_clock::now();
+  Result<std::optional<User>> user = store.FindUser("alice");
+  Result<std::optional<Organization>> org = store.FindOrganization("org-a");
+  const auto waited = std::chrono::steady_clock::now() - started;
+  EXPECT_TRUE(user.has_value() && user->has_value()) << (user ? "no user" : Describe(user.error()));
+  EXPECT_TRUE(org.has_value() && org->has_value()) << (org ? "no organization" : Describe(org.error()));
+  EXPECT_LT(waited, std::chrono::seconds(2)) << "the reader waited for a connection held by a queued writer";
+
+  EXPECT_EQ(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(other);
+  for (std::thread& t : writers) t.join();
+  EXPECT_EQ(writer_failures.load(), 0) << "every writer gets through once the lock is released";
+  Result<std::vector<UsageRecord>> usage =
+      store.ReadUsageOverlapping("org-a", kDay1, Instant{kDay1.ns + domain::kNsPerHour});
+  ASSERT_TRUE(usage.has_value());
+  EXPECT_EQ(usage->size(), 4u);
 }
 
 }  // namespace

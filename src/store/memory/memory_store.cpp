@@ -23,8 +23,6 @@ std::string RecordField(std::size_t i, std::string_view field) {
   return out;
 }
 
-// One rollup cell touched by a batch.
-
 }  // namespace
 
 Status MemoryStore::CheckAvailable() const {
@@ -161,32 +159,22 @@ Result<service::IngestOutcome> MemoryStore::Ingest(std::span<const domain::Usage
   return outcome;
 }
 
-Result<std::vector<service::RollupRow>> MemoryStore::ReadRollups(std::string_view org, domain::RollupGrain grain,
-                                                                 Instant from, Instant to) {
-  if (auto s = CheckAvailable(); !s) return std::move(s).error();
-  std::shared_lock lock(mu_);
-  std::vector<service::RollupRow> rows;
-  auto org_it = orgs_.find(org);
-  if (org_it == orgs_.end() || from >= to) return rows;
-  const Rollups& rollups = grain == domain::RollupGrain::kHour ? org_it->second.hourly : org_it->second.daily;
+void MemoryStore::AppendRollups(const OrgData& data, domain::RollupGrain grain, Instant from, Instant to,
+                                std::vector<service::RollupRow>& out) {
+  if (from >= to) return;
+  const Rollups& rollups = grain == domain::RollupGrain::kHour ? data.hourly : data.daily;
   auto first = rollups.lower_bound(RollupKey{from.ns, std::string(), domain::Dimension{}});
   auto last = rollups.lower_bound(RollupKey{to.ns, std::string(), domain::Dimension{}});
   for (auto it = first; it != last; ++it) {
     const auto& [period, deployment, dimension] = it->first;
     if (it->second == 0) continue;
-    rows.push_back(service::RollupRow{Instant{period}, deployment, dimension, it->second});
+    out.push_back(service::RollupRow{Instant{period}, deployment, dimension, it->second});
   }
-  return rows;
 }
 
-Result<std::vector<domain::UsageRecord>> MemoryStore::ReadUsageOverlapping(std::string_view org, Instant from,
-                                                                           Instant to) {
-  if (auto s = CheckAvailable(); !s) return std::move(s).error();
-  std::shared_lock lock(mu_);
+std::vector<domain::UsageRecord> MemoryStore::UsageOverlapping(const OrgData& data, Instant from, Instant to) {
   std::vector<domain::UsageRecord> out;
-  auto org_it = orgs_.find(org);
-  if (org_it == orgs_.end() || from >= to) return out;
-  const OrgData& data = org_it->second;
+  if (from >= to) return out;
   // A record starting before from - max_duration ends before from.
   const std::int64_t lowest_start =
       from.ns < INT64_MIN + data.max_duration_ns ? INT64_MIN : from.ns - data.max_duration_ns;
@@ -198,14 +186,58 @@ Result<std::vector<domain::UsageRecord>> MemoryStore::ReadUsageOverlapping(std::
   return out;
 }
 
+std::vector<service::Deployment> MemoryStore::Deployments(const OrgData& data) {
+  std::vector<service::Deployment> out;
+  for (const auto& [id, name] : data.deployments) out.push_back(service::Deployment{id, name});
+  return out;
+}
+
+Result<std::vector<service::RollupRow>> MemoryStore::ReadRollups(std::string_view org, domain::RollupGrain grain,
+                                                                 Instant from, Instant to) {
+  if (auto s = CheckAvailable(); !s) return std::move(s).error();
+  std::shared_lock lock(mu_);
+  std::vector<service::RollupRow> rows;
+  if (auto it = orgs_.find(org); it != orgs_.end()) AppendRollups(it->second, grain, from, to, rows);
+  return rows;
+}
+
+Result<std::vector<domain::UsageRecord>> MemoryStore::ReadUsageOverlapping(std::string_view org, Instant from,
+                                                                           Instant to) {
+  if (auto s = CheckAvailable(); !s) return std::move(s).error();
+  std::shared_lock lock(mu_);
+  auto it = orgs_.find(org);
+  if (it == orgs_.end()) return std::vector<domain::UsageRecord>();
+  return UsageOverlapping(it->second, from, to);
+}
+
 Result<std::vector<service::Deployment>> MemoryStore::ListDeployments(std::string_view org) {
   if (auto s = CheckAvailable(); !s) return std::move(s).error();
   std::shared_lock lock(mu_);
-  std::vector<service::Deployment> out;
-  auto org_it = orgs_.find(org);
-  if (org_it == orgs_.end()) return out;
-  for (const auto& [id, name] : org_it->second.deployments) out.push_back(service::Deployment{id, name});
-  return out;
+  auto it = orgs_.find(org);
+  if (it == orgs_.end()) return std::vector<service::Deployment>();
+  return Deployments(it->second);
+}
+
+Result<service::RangeReadResult> MemoryStore::ReadRange(std::string_view org, const service::RangeReadPlan& plan) {
+  if (auto s = CheckAvailable(); !s) return std::move(s).error();
+  std::shared_lock lock(mu_);
+  service::RangeReadResult result;
+  auto it = orgs_.find(org);
+  if (it == orgs_.end()) {
+    result.raw.resize(plan.raw.size());
+    return result;
+  }
+  const OrgData& data = it->second;
+  result.raw.reserve(plan.raw.size());
+  for (const domain::TimeRange& window : plan.raw) result.raw.push_back(UsageOverlapping(data, window.from, window.to));
+  for (const domain::TimeRange& window : plan.hourly) {
+    AppendRollups(data, domain::RollupGrain::kHour, window.from, window.to, result.rollups);
+  }
+  for (const domain::TimeRange& window : plan.daily) {
+    AppendRollups(data, domain::RollupGrain::kDay, window.from, window.to, result.rollups);
+  }
+  result.deployments = Deployments(data);
+  return result;
 }
 
 }  // namespace costs::store::memory

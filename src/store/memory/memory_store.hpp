@@ -59,6 +59,10 @@ class MemoryStore final : public service::Store {
 
   Result<std::vector<service::Deployment>> ListDeployments(std::string_view org) override;
 
+  // All under one shared lock: the same reads as ReadUsageOverlapping, ReadRollups and
+  // ListDeployments.
+  Result<service::RangeReadResult> ReadRange(std::string_view org, const service::RangeReadPlan& plan) override;
+
  private:
   // (period start ns, deployment id, dimension) -> cost in nano-ECU.
   using RollupKey = std::tuple<std::int64_t, std::string, domain::Dimension>;
@@ -75,6 +79,17 @@ class MemoryStore final : public service::Store {
   };
 
   Status CheckAvailable() const;
+
+  // The reads of one organization's data, shared by the single reads and ReadRange.
+  // REQUIRES: mu_ held (shared or exclusive).
+  // Appends the non-zero rollups of `grain` with period start in [from, to).
+  static void AppendRollups(const OrgData& data, domain::RollupGrain grain, domain::Instant from,
+                            domain::Instant to, std::vector<service::RollupRow>& out);
+  // Usage overlapping [from, to), ordered by start, then by ingest order.
+  static std::vector<domain::UsageRecord> UsageOverlapping(const OrgData& data, domain::Instant from,
+                                                           domain::Instant to);
+  // Deployments sorted by id.
+  static std::vector<service::Deployment> Deployments(const OrgData& data);
 
   std::atomic<bool> unavailable_{false};
   mutable std::shared_mutex mu_;

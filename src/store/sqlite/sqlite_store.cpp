@@ -3,9 +3,11 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <limits>
 #include <map>
+#include <set>
 #include <unordered_map>
 #include <utility>
 
@@ -25,7 +27,7 @@ constexpr const char* kFailedMessage = "the cost store failed";
 // ---- Schema ----------------------------------------------------------------------------------
 
 // migrations[v - 1] brings the schema from version v - 1 to v. Append only; never edit one
-// that has shipped.
+// that has shipped (none has yet: 1 is still edited in place).
 constexpr const char* kMigrations[] = {
     // 1: the initial schema.
     R"sql(
@@ -69,9 +71,19 @@ CREATE TABLE usage (
   unit            TEXT NOT NULL,
   rate            TEXT NOT NULL,
   cost_nanos      INTEGER NOT NULL,
-  trial           INTEGER NOT NULL
+  trial           INTEGER NOT NULL,
+  span_class      INTEGER NOT NULL  -- smallest k >= 0 with end_ns - start_ns <= 2^k hours
 );
-CREATE INDEX usage_by_org_start ON usage (organization_id, start_ns);
+-- Edge reads search each span class k in start_ns >= from - 2^k hours: the rows they scan
+-- are the records of that class that start near the window, however long other records are.
+CREATE INDEX usage_by_org_class_start ON usage (organization_id, span_class, start_ns);
+
+-- The span classes each organization's usage has (kept in the ingest's transaction).
+CREATE TABLE usage_span_classes (
+  org_id     TEXT NOT NULL,
+  span_class INTEGER NOT NULL,
+  PRIMARY KEY (org_id, span_class)
+) WITHOUT ROWID;
 
 -- An integer overflow in cost_nanos + excluded.cost_nanos turns into a REAL in SQLite; the
 -- CHECK makes it fail the statement instead.
@@ -91,13 +103,6 @@ CREATE TABLE rollup_day (
   dimension       TEXT NOT NULL,
   cost_nanos      INTEGER NOT NULL CHECK (typeof(cost_nanos) = 'integer'),
   PRIMARY KEY (org_id, period_start_ns, deployment_id, dimension)
-) WITHOUT ROWID;
-
--- Per organization, the longest usage record (end_ns - start_ns) ever ingested: edge reads
--- look back only that far in usage_by_org_start.
-CREATE TABLE usage_bounds (
-  org_id          TEXT NOT NULL PRIMARY KEY,
-  max_duration_ns INTEGER NOT NULL
 ) WITHOUT ROWID;
 )sql",
 };
@@ -123,7 +128,7 @@ constexpr const char* kSelectUser = "SELECT password_hash, is_admin FROM users W
 constexpr const char* kSelectMemberships = "SELECT org_id FROM memberships WHERE user_name = ?1 ORDER BY org_id";
 constexpr const char* kInsertUsage =
     "INSERT INTO usage (" COSTS_USAGE_COLUMNS
-    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) "
+    ", span_class) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) "
     "ON CONFLICT (id) DO NOTHING";
 constexpr const char* kSelectUsageById = "SELECT " COSTS_USAGE_COLUMNS " FROM usage WHERE id = ?1";
 constexpr const char* kUpsertRollupHour =
@@ -137,20 +142,22 @@ constexpr const char* kUpsertRollupDay =
 constexpr const char* kUpsertDeployment =
     "INSERT INTO deployments (org_id, id, name) VALUES (?1, ?2, ?3) "
     "ON CONFLICT (org_id, id) DO UPDATE SET name = excluded.name";
-constexpr const char* kRaiseMaxDuration =
-    "INSERT INTO usage_bounds (org_id, max_duration_ns) VALUES (?1, ?2) ON CONFLICT (org_id) "
-    "DO UPDATE SET max_duration_ns = max(max_duration_ns, excluded.max_duration_ns)";
+constexpr const char* kInsertSpanClass =
+    "INSERT INTO usage_span_classes (org_id, span_class) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
 constexpr const char* kSelectRollupHour =
     "SELECT period_start_ns, deployment_id, dimension, cost_nanos FROM rollup_hour "
     "WHERE org_id = ?1 AND period_start_ns >= ?2 AND period_start_ns < ?3 AND cost_nanos != 0";
 constexpr const char* kSelectRollupDay =
     "SELECT period_start_ns, deployment_id, dimension, cost_nanos FROM rollup_day "
     "WHERE org_id = ?1 AND period_start_ns >= ?2 AND period_start_ns < ?3 AND cost_nanos != 0";
-constexpr const char* kSelectMaxDuration = "SELECT max_duration_ns FROM usage_bounds WHERE org_id = ?1";
+constexpr const char* kSelectSpanClasses =
+    "SELECT span_class FROM usage_span_classes WHERE org_id = ?1 ORDER BY span_class";
+// One span class: ?2 = the class k, ?3 = from - 2^k hours, ?4 = to, ?5 = from. Column 16 is the
+// rowid, which orders records with equal starts by insertion.
 constexpr const char* kSelectUsageOverlapping =
     "SELECT " COSTS_USAGE_COLUMNS
-    " FROM usage WHERE organization_id = ?1 AND start_ns >= ?2 AND start_ns < ?3 AND end_ns > ?4 "
-    "ORDER BY start_ns";
+    ", rowid FROM usage WHERE organization_id = ?1 AND span_class = ?2 AND start_ns >= ?3 AND start_ns < ?4 "
+    "AND end_ns > ?5 ORDER BY start_ns, rowid";
 constexpr const char* kSelectDeployments = "SELECT id, name FROM deployments WHERE org_id = ?1 ORDER BY id";
 
 #undef COSTS_USAGE_COLUMNS
@@ -177,6 +184,28 @@ std::string RecordField(std::size_t i, std::string_view field) {
   out += "].";
   out += field;
   return out;
+}
+
+// ---- Span classes ----------------------------------------------------------------------------
+
+// 2^kMaxSpanClass hours exceed every int64 duration (and every difference of two int64 ns).
+constexpr int kMaxSpanClass = 23;
+
+// The span class of a record over [start, end): the smallest k >= 0 with end - start <= 2^k
+// hours (0 for an empty or inverted period).
+int SpanClass(Instant start, Instant end) {
+  const WideNanos duration = WideNanos{end.ns} - start.ns;
+  int k = 0;
+  while (duration > (WideNanos{domain::kNsPerHour} << k)) ++k;
+  return k;
+}
+
+// The earliest start a record of span class k can have and still end after `from`:
+// from - 2^k hours, clamped to int64. REQUIRES: 0 <= k <= kMaxSpanClass.
+std::int64_t LowestStart(Instant from, int span_class) {
+  const WideNanos lowest = WideNanos{from.ns} - (WideNanos{domain::kNsPerHour} << span_class);
+  constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
+  return lowest < kMin ? kMin : static_cast<std::int64_t>(lowest);
 }
 
 }  // namespace
@@ -441,7 +470,101 @@ Result<domain::UsageRecord> ReadUsageRow(const Stmt& stmt) {
   return r;
 }
 
-// One rollup cell touched by a batch.
+// ---- Reads on a borrowed connection (shared by the single reads and ReadRange) ---------------
+
+// The span classes `org`'s usage has, ascending (none for an unknown organization).
+Result<std::vector<int>> SelectSpanClasses(Connection& c, std::string_view org) {
+  Result<Stmt> stmt = c.Prepare(kSelectSpanClasses, "read usage span classes");
+  if (!stmt) return std::move(stmt).error();
+  stmt->Bind(1, org);
+  std::vector<int> classes;
+  for (;;) {
+    Result<bool> row = stmt->Step();
+    if (!row) return std::move(row).error();
+    if (!*row) break;
+    const std::int64_t k = stmt->Int(0);
+    if (k < 0 || k > kMaxSpanClass) {
+      std::fprintf(stderr, "sqlite: a stored usage span class is out of range\n");
+      return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
+    }
+    classes.push_back(static_cast<int>(k));
+  }
+  return classes;
+}
+
+// Usage of `org` overlapping [from, to), ordered by start, then by insertion. One index range
+// per span class in `span_classes` (those of SelectSpanClasses), merged.
+Result<std::vector<domain::UsageRecord>> SelectUsageOverlapping(Connection& c, std::string_view org,
+                                                                std::span<const int> span_classes, Instant from,
+                                                                Instant to) {
+  std::vector<domain::UsageRecord> out;
+  if (from >= to) return out;
+  std::vector<std::pair<std::int64_t, domain::UsageRecord>> rows;  // (rowid, record)
+  for (const int k : span_classes) {
+    const std::size_t merged = rows.size();
+    Result<Stmt> stmt = c.Prepare(kSelectUsageOverlapping, "read usage");
+    if (!stmt) return std::move(stmt).error();
+    stmt->Bind(1, org);
+    stmt->Bind(2, std::int64_t{k});
+    stmt->Bind(3, LowestStart(from, k));
+    stmt->Bind(4, to.ns);
+    stmt->Bind(5, from.ns);
+    for (;;) {
+      Result<bool> row = stmt->Step();
+      if (!row) return std::move(row).error();
+      if (!*row) break;
+      Result<domain::UsageRecord> record = ReadUsageRow(*stmt);
+      if (!record) return std::move(record).error();
+      rows.emplace_back(stmt->Int(16), std::move(*record));
+    }
+    // Each class comes ordered by (start, rowid): merge it into the classes before it.
+    std::inplace_merge(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(merged), rows.end(),
+                       [](const auto& a, const auto& b) {
+                         return std::pair(a.second.start.ns, a.first) < std::pair(b.second.start.ns, b.first);
+                       });
+  }
+  out.reserve(rows.size());
+  for (auto& [rowid, record] : rows) out.push_back(std::move(record));
+  return out;
+}
+
+// Appends `org`'s rollup rows of `grain` with period_start in [from, to) and non-zero cost.
+Status SelectRollups(Connection& c, std::string_view org, domain::RollupGrain grain, Instant from, Instant to,
+                     std::vector<service::RollupRow>& out) {
+  Result<Stmt> stmt =
+      c.Prepare(grain == domain::RollupGrain::kHour ? kSelectRollupHour : kSelectRollupDay, "read rollups");
+  if (!stmt) return std::move(stmt).error();
+  stmt->Bind(1, org);
+  stmt->Bind(2, from.ns);
+  stmt->Bind(3, to.ns);
+  for (;;) {
+    Result<bool> row = stmt->Step();
+    if (!row) return std::move(row).error();
+    if (!*row) break;
+    std::optional<domain::Dimension> dimension = domain::ParseDimension(stmt->Text(2));
+    if (!dimension) {
+      std::fprintf(stderr, "sqlite: a stored rollup has an invalid dimension\n");
+      return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
+    }
+    out.push_back(service::RollupRow{Instant{stmt->Int(0)}, std::string(stmt->Text(1)), *dimension, stmt->Int(3)});
+  }
+  return {};
+}
+
+// `org`'s deployments, sorted by id.
+Result<std::vector<service::Deployment>> SelectDeployments(Connection& c, std::string_view org) {
+  Result<Stmt> stmt = c.Prepare(kSelectDeployments, "read deployments");
+  if (!stmt) return std::move(stmt).error();
+  stmt->Bind(1, org);
+  std::vector<service::Deployment> out;
+  for (;;) {
+    Result<bool> row = stmt->Step();
+    if (!row) return std::move(row).error();
+    if (!*row) break;
+    out.push_back(service::Deployment{std::string(stmt->Text(0)), std::string(stmt->Text(1))});
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -469,7 +592,11 @@ SqliteStore::~SqliteStore() = default;
 
 Result<SqliteStore::Lease> SqliteStore::Acquire() {
   std::unique_lock lock(pool_mu_);
-  pool_cv_.wait(lock, [&] { return !idle_.empty() || open_connections_ < options_.max_connections; });
+  if (!pool_cv_.wait_for(lock, std::chrono::milliseconds(std::max(0, options_.busy_timeout_ms)),
+                         [&] { return !idle_.empty() || open_connections_ < options_.max_connections; })) {
+    std::fprintf(stderr, "sqlite: no pooled connection became free within %d ms\n", options_.busy_timeout_ms);
+    return MakeError(ErrorCode::kStoreFailed, "the cost store is busy; try again");
+  }
   if (!idle_.empty()) {
     std::unique_ptr<Connection> connection = std::move(idle_.back());
     idle_.pop_back();
@@ -503,10 +630,10 @@ void SqliteStore::Release(std::unique_ptr<Connection> connection) {
 }
 
 Status SqliteStore::Migrate() {
+  std::lock_guard write_lock(write_mu_);
   Result<Lease> lease = Acquire();
   if (!lease) return std::move(lease).error();
   Connection& c = **lease;
-  std::lock_guard write_lock(write_mu_);
   Result<Transaction> txn = Transaction::Begin(c, Transaction::Mode::kWrite);
   if (!txn) return std::move(txn).error();
 
@@ -533,9 +660,9 @@ Status SqliteStore::Migrate() {
 }
 
 Status SqliteStore::CreateOrganization(const service::Organization& org) {
+  std::lock_guard write_lock(write_mu_);
   Result<Lease> lease = Acquire();
   if (!lease) return std::move(lease).error();
-  std::lock_guard write_lock(write_mu_);
   Result<Stmt> stmt = (*lease)->Prepare(kInsertOrganization, "insert an organization");
   if (!stmt) return std::move(stmt).error();
   stmt->Bind(1, org.id);
@@ -560,10 +687,10 @@ Result<std::optional<service::Organization>> SqliteStore::FindOrganization(std::
 }
 
 Status SqliteStore::PutUser(const service::User& user) {
+  std::lock_guard write_lock(write_mu_);
   Result<Lease> lease = Acquire();
   if (!lease) return std::move(lease).error();
   Connection& c = **lease;
-  std::lock_guard write_lock(write_mu_);
   Result<Transaction> txn = Transaction::Begin(c, Transaction::Mode::kWrite);
   if (!txn) return std::move(txn).error();
 
@@ -639,10 +766,10 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
   service::IngestOutcome outcome;
   if (records.empty()) return outcome;
 
+  std::lock_guard write_lock(write_mu_);
   Result<Lease> lease = Acquire();
   if (!lease) return std::move(lease).error();
   Connection& c = **lease;
-  std::lock_guard write_lock(write_mu_);
   Result<Transaction> txn = Transaction::Begin(c, Transaction::Mode::kWrite);
   if (!txn) return std::move(txn).error();
 
@@ -699,6 +826,7 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
       stmt->Bind(14, rate);
       stmt->Bind(15, r.cost_nanos);
       stmt->Bind(16, std::int64_t{r.trial ? 1 : 0});
+      stmt->Bind(17, std::int64_t{SpanClass(r.start, r.end)});
       if (Status s = stmt->Run(); !s) return std::move(s).error();
     }
     if (c.Changes() == 1) {
@@ -750,7 +878,8 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
     }
   }
 
-  // 4. Deployments (latest name in batch order) and the longest record duration.
+  // 4. Deployments (latest name in batch order) and the span classes of the new records.
+  // (delta.max_duration_ns is not used: span classes bound edge reads instead.)
   for (const auto& [key, name] : delta.deployment_names) {
     Result<Stmt> stmt = c.Prepare(kUpsertDeployment, "update deployments");
     if (!stmt) return std::move(stmt).error();
@@ -759,11 +888,15 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
     stmt->Bind(3, name);
     if (Status s = stmt->Run(); !s) return std::move(s).error();
   }
-  for (const auto& [org, max_duration] : delta.max_duration_ns) {
-    Result<Stmt> stmt = c.Prepare(kRaiseMaxDuration, "update usage bounds");
+  std::set<std::pair<std::string_view, int>> span_classes;
+  for (std::size_t i : fresh) {
+    span_classes.emplace(records[i].organization_id, SpanClass(records[i].start, records[i].end));
+  }
+  for (const auto& [org, span_class] : span_classes) {
+    Result<Stmt> stmt = c.Prepare(kInsertSpanClass, "update usage span classes");
     if (!stmt) return std::move(stmt).error();
     stmt->Bind(1, org);
-    stmt->Bind(2, max_duration);
+    stmt->Bind(2, std::int64_t{span_class});
     if (Status s = stmt->Run(); !s) return std::move(s).error();
   }
 
@@ -776,67 +909,24 @@ Result<std::vector<service::RollupRow>> SqliteStore::ReadRollups(std::string_vie
                                                                  Instant from, Instant to) {
   Result<Lease> lease = Acquire();
   if (!lease) return std::move(lease).error();
-  Result<Stmt> stmt = (*lease)->Prepare(grain == domain::RollupGrain::kHour ? kSelectRollupHour : kSelectRollupDay,
-                                        "read rollups");
-  if (!stmt) return std::move(stmt).error();
-  stmt->Bind(1, org);
-  stmt->Bind(2, from.ns);
-  stmt->Bind(3, to.ns);
   std::vector<service::RollupRow> rows;
-  for (;;) {
-    Result<bool> row = stmt->Step();
-    if (!row) return std::move(row).error();
-    if (!*row) break;
-    std::optional<domain::Dimension> dimension = domain::ParseDimension(stmt->Text(2));
-    if (!dimension) {
-      std::fprintf(stderr, "sqlite: a stored rollup has an invalid dimension\n");
-      return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
-    }
-    rows.push_back(service::RollupRow{Instant{stmt->Int(0)}, std::string(stmt->Text(1)), *dimension, stmt->Int(3)});
-  }
+  if (Status s = SelectRollups(**lease, org, grain, from, to, rows); !s) return std::move(s).error();
   return rows;
 }
 
 Result<std::vector<domain::UsageRecord>> SqliteStore::ReadUsageOverlapping(std::string_view org, Instant from,
                                                                            Instant to) {
-  std::vector<domain::UsageRecord> out;
-  if (from >= to) return out;
+  if (from >= to) return std::vector<domain::UsageRecord>();
   Result<Lease> lease = Acquire();
   if (!lease) return std::move(lease).error();
   Connection& c = **lease;
-  // One read transaction, so that the bound and the rows come from the same snapshot.
+  // One read transaction, so that the span classes and the rows come from the same snapshot.
   Result<Transaction> txn = Transaction::Begin(c, Transaction::Mode::kRead);
   if (!txn) return std::move(txn).error();
-
-  std::int64_t max_duration = 0;
-  {
-    Result<Stmt> stmt = c.Prepare(kSelectMaxDuration, "read usage bounds");
-    if (!stmt) return std::move(stmt).error();
-    stmt->Bind(1, org);
-    Result<bool> row = stmt->Step();
-    if (!row) return std::move(row).error();
-    if (*row) max_duration = stmt->Int(0);
-  }
-  // A record that starts before from - max_duration ends before from.
-  const std::int64_t lowest_start = from.ns < std::numeric_limits<std::int64_t>::min() + max_duration
-                                        ? std::numeric_limits<std::int64_t>::min()
-                                        : from.ns - max_duration;
-  {
-    Result<Stmt> stmt = c.Prepare(kSelectUsageOverlapping, "read usage");
-    if (!stmt) return std::move(stmt).error();
-    stmt->Bind(1, org);
-    stmt->Bind(2, lowest_start);
-    stmt->Bind(3, to.ns);
-    stmt->Bind(4, from.ns);
-    for (;;) {
-      Result<bool> row = stmt->Step();
-      if (!row) return std::move(row).error();
-      if (!*row) break;
-      Result<domain::UsageRecord> record = ReadUsageRow(*stmt);
-      if (!record) return std::move(record).error();
-      out.push_back(std::move(*record));
-    }
-  }
+  Result<std::vector<int>> span_classes = SelectSpanClasses(c, org);
+  if (!span_classes) return std::move(span_classes).error();
+  Result<std::vector<domain::UsageRecord>> out = SelectUsageOverlapping(c, org, *span_classes, from, to);
+  if (!out) return out;
   if (Status s = txn->Commit(); !s) return std::move(s).error();
   return out;
 }
@@ -844,17 +934,45 @@ Result<std::vector<domain::UsageRecord>> SqliteStore::ReadUsageOverlapping(std::
 Result<std::vector<service::Deployment>> SqliteStore::ListDeployments(std::string_view org) {
   Result<Lease> lease = Acquire();
   if (!lease) return std::move(lease).error();
-  Result<Stmt> stmt = (*lease)->Prepare(kSelectDeployments, "read deployments");
-  if (!stmt) return std::move(stmt).error();
-  stmt->Bind(1, org);
-  std::vector<service::Deployment> out;
-  for (;;) {
-    Result<bool> row = stmt->Step();
-    if (!row) return std::move(row).error();
-    if (!*row) break;
-    out.push_back(service::Deployment{std::string(stmt->Text(0)), std::string(stmt->Text(1))});
+  return SelectDeployments(**lease, org);
+}
+
+Result<service::RangeReadResult> SqliteStore::ReadRange(std::string_view org, const service::RangeReadPlan& plan) {
+  Result<Lease> lease = Acquire();
+  if (!lease) return std::move(lease).error();
+  Connection& c = **lease;
+  // BEGIN DEFERRED takes the WAL snapshot at the first read; every read below sees it.
+  Result<Transaction> txn = Transaction::Begin(c, Transaction::Mode::kRead);
+  if (!txn) return std::move(txn).error();
+
+  service::RangeReadResult result;
+  result.raw.reserve(plan.raw.size());
+  if (!plan.raw.empty()) {
+    Result<std::vector<int>> span_classes = SelectSpanClasses(c, org);
+    if (!span_classes) return std::move(span_classes).error();
+    for (const domain::TimeRange& window : plan.raw) {
+      Result<std::vector<domain::UsageRecord>> records =
+          SelectUsageOverlapping(c, org, *span_classes, window.from, window.to);
+      if (!records) return std::move(records).error();
+      result.raw.push_back(std::move(*records));
+    }
   }
-  return out;
+  for (const domain::TimeRange& window : plan.hourly) {
+    if (Status s = SelectRollups(c, org, domain::RollupGrain::kHour, window.from, window.to, result.rollups); !s) {
+      return std::move(s).error();
+    }
+  }
+  for (const domain::TimeRange& window : plan.daily) {
+    if (Status s = SelectRollups(c, org, domain::RollupGrain::kDay, window.from, window.to, result.rollups); !s) {
+      return std::move(s).error();
+    }
+  }
+  Result<std::vector<service::Deployment>> deployments = SelectDeployments(c, org);
+  if (!deployments) return std::move(deployments).error();
+  result.deployments = std::move(*deployments);
+
+  if (Status s = txn->Commit(); !s) return std::move(s).error();
+  return result;
 }
 
 }  // namespace costs::store::sqlite

@@ -25,7 +25,8 @@ class Connection;  // one sqlite3 handle and its cached statements (sqlite_store
 struct SqliteOptions {
   // Most connections open at once; a caller beyond that waits for one to be returned.
   int max_connections = 8;
-  // How long a statement waits for a lock held by another process before failing, in ms.
+  // How long a statement waits for a lock held by another process, and a call waits for a
+  // pooled connection, before failing with kStoreFailed, in ms.
   int busy_timeout_ms = 5000;
 };
 
@@ -38,6 +39,9 @@ struct SqliteOptions {
 // connection from a small pool (opened on demand, up to SqliteOptions::max_connections), so
 // reads run in parallel; writes are serialized by a mutex and run in BEGIN IMMEDIATE
 // transactions (which also serializes them against other processes using the same file).
+// A writer takes that mutex before it borrows a connection, so writers queued behind it hold
+// no connection and readers (auth lookups) always find one. A call that finds no connection
+// free within SqliteOptions::busy_timeout_ms fails with kStoreFailed rather than wait forever.
 // Prepared statements are cached per connection.
 //
 // Errors: every SQLite failure is kStoreFailed with a message fit for users; the detail
@@ -48,7 +52,9 @@ struct SqliteOptions {
 // Schema: versioned by PRAGMA user_version; Migrate() applies the missing migrations
 // (1 = the initial schema). Usage rows keep instants as INTEGER ns since the epoch, decimals
 // as canonical text (domain::FormatDecimal) and dimensions/kinds as their text ids. Rollups
-// are kept per UTC hour and day in rollup_hour / rollup_day.
+// are kept per UTC hour and day in rollup_hour / rollup_day. Each usage row has a span class,
+// the smallest k >= 0 with end - start <= 2^k hours, indexed with (organization_id,
+// span_class, start_ns); usage_span_classes lists the classes each organization has.
 class SqliteStore final : public service::Store {
  public:
   // The schema version this build writes (PRAGMA user_version after Migrate()).
@@ -87,13 +93,19 @@ class SqliteStore final : public service::Store {
   Result<std::vector<service::RollupRow>> ReadRollups(std::string_view org, domain::RollupGrain grain,
                                                       domain::Instant from, domain::Instant to) override;
 
-  // Ordered by start. Uses the (organization_id, start_ns) index bounded below by
-  // from - (the org's longest record duration ever ingested), so it never scans all of an
-  // org's usage.
+  // Ordered by start, then by ingest order. For each span class k the org has, one range of
+  // the (organization_id, span_class, start_ns) index: start in [from - 2^k hours, to). The
+  // rows scanned are the records that start near the window, per class, however long the
+  // org's longest record is.
   Result<std::vector<domain::UsageRecord>> ReadUsageOverlapping(std::string_view org, domain::Instant from,
                                                                 domain::Instant to) override;
 
   Result<std::vector<service::Deployment>> ListDeployments(std::string_view org) override;
+
+  // On one pooled connection in one read transaction (BEGIN DEFERRED ... COMMIT): the same
+  // queries as ReadUsageOverlapping, ReadRollups and ListDeployments, all against the WAL
+  // snapshot taken at its first read.
+  Result<service::RangeReadResult> ReadRange(std::string_view org, const service::RangeReadPlan& plan) override;
 
  private:
   class Lease;
@@ -101,7 +113,9 @@ class SqliteStore final : public service::Store {
   SqliteStore(std::string path, SqliteOptions options, std::unique_ptr<detail::Connection> first);
 
   // Borrows an idle connection, opening one if none is idle and the pool is not full, else
-  // waits. kStoreFailed if a new connection cannot be opened.
+  // waits up to options_.busy_timeout_ms. kStoreFailed if none became free in time or a new
+  // connection cannot be opened. REQUIRES: the caller holds no other Lease. A writer locks
+  // write_mu_ first, then acquires (never the other way round).
   Result<Lease> Acquire();
   // Returns a connection to the pool, or closes it if it is broken.
   void Release(std::unique_ptr<detail::Connection> connection);
@@ -109,7 +123,7 @@ class SqliteStore final : public service::Store {
   const std::string path_;
   const SqliteOptions options_;
 
-  std::mutex write_mu_;  // held for the whole of every write transaction
+  std::mutex write_mu_;  // held for the whole of every write, taken before Acquire()
 
   std::mutex pool_mu_;
   std::condition_variable pool_cv_;
