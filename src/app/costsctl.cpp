@@ -21,6 +21,10 @@ constexpr const char* kCostsctlUsage =
     "  user create NAME [--admin] [--org ORG_ID]... --password-stdin\n"
     "                                         create or replace a user; the password is read from stdin\n"
     "  usage import FILE|-                    ingest NDJSON usage records (one atomic batch)\n"
+    "  apikey create USER [--name N] [--expires T]\n"
+    "                                         create an API key acting as USER; prints the key once\n"
+    "                                         (T: RFC 3339, or a date meaning its start, UTC)\n"
+    "  apikey revoke ID                       revoke an API key by its id\n"
     "  demo [--seed N]                        create demo organizations, users and ~90 days of usage\n"
     "--db URL is sqlite:PATH (default sqlite:var/costs.db), also read from COSTS_DB.\n";
 
@@ -62,6 +66,7 @@ int CostsctlMain(int argc, char** argv) {
                              {"org", true, true, false},
                              {"password-stdin", false, false, false},
                              {"seed", true, false, false},
+                             {"expires", true, false, false},
                              {"help", false, false, false}});
   if (!flags) return UsageError(flags.error().message);
   const auto& args = flags->positionals();
@@ -83,12 +88,23 @@ int CostsctlMain(int argc, char** argv) {
   const bool user_create = command_is({"user", "create"}, 1);
   const bool usage_import = command_is({"usage", "import"}, 1);
   const bool demo = command_is({"demo"}, 0);
-  if (!(init || org_create || user_create || usage_import || demo)) {
+  const bool apikey_create = command_is({"apikey", "create"}, 1);
+  const bool apikey_revoke = command_is({"apikey", "revoke"}, 1);
+  if (!(init || org_create || user_create || usage_import || demo || apikey_create || apikey_revoke)) {
     std::string given;
     for (const auto& a : args) given += (given.empty() ? "" : " ") + a;
     return UsageError("unknown command '" + given + "'");
   }
-  if (flags->Has("name") && !org_create) return UsageError("--name belongs to 'org create'");
+  if (flags->Has("name") && !org_create && !apikey_create) {
+    return UsageError("--name belongs to 'org create' and 'apikey create'");
+  }
+  if (flags->Has("expires") && !apikey_create) return UsageError("--expires belongs to 'apikey create'");
+  std::optional<domain::Instant> expires;
+  if (auto text = flags->Get("expires")) {
+    auto t = domain::ParseQueryInstant(*text, domain::DateBound::kStartOfDay);
+    if (!t) return UsageError("--expires: " + t.error().message);
+    expires = *t;
+  }
   if ((flags->Has("admin") || flags->Has("org") || flags->Has("password-stdin")) && !user_create) {
     return UsageError("--admin, --org and --password-stdin belong to 'user create'");
   }
@@ -135,6 +151,20 @@ int CostsctlMain(int argc, char** argv) {
     return 0;
   }
   SystemClock clock;
+  if (apikey_create) {
+    auto created = admin.CreateApiKey(args[2], flags->Get("name").value_or(""), expires, clock.Now());
+    if (!created) return Failed(created.error());
+    std::printf("%s\n", created->key.c_str());
+    std::fprintf(stderr, "api key %s created for user %s%s; the key above is shown only once\n",
+                 created->id.c_str(), args[2].c_str(),
+                 expires ? (", expiring " + domain::FormatRfc3339(*expires)).c_str() : "");
+    return 0;
+  }
+  if (apikey_revoke) {
+    if (auto s = admin.RevokeApiKey(args[2]); !s) return Failed(s.error());
+    std::printf("api key %s revoked\n", args[2].c_str());
+    return 0;
+  }
   return RunDemo(admin, clock.Now(), static_cast<std::uint64_t>(*seed));
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <vector>
 
 namespace costs::security {
 
@@ -35,6 +36,23 @@ std::string SodiumPasswordHasher::Fingerprint(std::string_view secret) const {
   crypto_generichash(digest, sizeof digest, reinterpret_cast<const unsigned char*>(secret.data()), secret.size(),
                      key_, sizeof key_);
   return std::string(reinterpret_cast<const char*>(digest), sizeof digest);
+}
+
+std::string SodiumPasswordHasher::SecretDigest(std::string_view secret) const {
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(secret.data()), secret.size());
+  char hex[2 * crypto_hash_sha256_BYTES + 1];
+  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+  return hex;
+}
+
+std::string SodiumPasswordHasher::RandomHex(std::size_t bytes) const {
+  std::vector<unsigned char> raw(bytes);
+  randombytes_buf(raw.data(), raw.size());
+  std::string hex(2 * bytes + 1, '\0');
+  sodium_bin2hex(hex.data(), hex.size(), raw.data(), raw.size());
+  hex.pop_back();
+  return hex;
 }
 
 }  // namespace costs::security

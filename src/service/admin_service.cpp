@@ -118,4 +118,22 @@ Status AdminService::PutUser(std::string_view name, std::string_view password, b
   return store_.PutUser(User{std::string(name), std::move(hash), is_admin, std::move(organizations)});
 }
 
+Result<AdminService::CreatedApiKey> AdminService::CreateApiKey(std::string_view user, std::string_view name,
+                                                              std::optional<domain::Instant> expires,
+                                                              domain::Instant now) {
+  if (name.size() > domain::kMaxTextLength) {
+    return MakeError(ErrorCode::kInvalidData, "the API key name is too long", {"name"});
+  }
+  if (expires && *expires <= now) {
+    return MakeError(ErrorCode::kInvalidData, "the expiry must lie in the future", {"expires"});
+  }
+  const std::string id = hasher_.RandomHex(8);
+  const std::string secret = hasher_.RandomHex(32);
+  ApiKey key{id, std::string(user), std::string(name), hasher_.SecretDigest(secret), now, expires, false};
+  if (auto s = store_.CreateApiKey(key); !s) return std::move(s).error();
+  return CreatedApiKey{id, "costs_" + id + "_" + secret};
+}
+
+Status AdminService::RevokeApiKey(std::string_view id) { return store_.RevokeApiKey(id); }
+
 }  // namespace costs::service

@@ -13,21 +13,42 @@ Authenticator::Authenticator(Store& store, const PasswordHasher& hasher, const C
                              std::chrono::nanoseconds cache_ttl)
     : store_(store), hasher_(hasher), clock_(clock), ttl_ns_(cache_ttl.count()) {}
 
+std::optional<Principal> Authenticator::Cached(const std::string& key, std::int64_t now) {
+  std::lock_guard lock(mu_);
+  auto it = cache_.find(key);
+  if (it == cache_.end()) return std::nullopt;
+  if (it->second.expires_ns > now) return it->second.principal;
+  cache_.erase(it);
+  return std::nullopt;
+}
+
+void Authenticator::Remember(const std::string& key, const Principal& principal, std::int64_t now,
+                             std::int64_t ttl_ns) {
+  std::lock_guard lock(mu_);
+  if (cache_.size() > 10000) {
+    std::erase_if(cache_, [now](const auto& kv) { return kv.second.expires_ns <= now; });
+  }
+  cache_[key] = Entry{principal, now + ttl_ns};
+}
+
+Result<Principal> Authenticator::LoadPrincipal(std::string_view user) {
+  auto found = store_.FindUser(user);
+  if (!found) return std::move(found).error();
+  if (!found->has_value()) return MakeError(ErrorCode::kUnauthenticated, "the user name or password is wrong");
+  const User& u = **found;
+  Principal principal{u.name, u.is_admin, u.organizations};
+  std::sort(principal.organizations.begin(), principal.organizations.end());
+  return principal;
+}
+
 Result<Principal> Authenticator::AuthenticateBasic(std::string_view user, std::string_view password) {
   // The key binds name and password; a ':' cannot be in a Basic user name, so it separates.
-  std::string material;
-  material.reserve(user.size() + password.size() + 1);
+  std::string material = "basic:";
   material.append(user).push_back(':');
   material.append(password);
   const std::string key = hasher_.Fingerprint(material);
   const std::int64_t now = clock_.MonotonicNs();
-  {
-    std::lock_guard lock(mu_);
-    if (auto it = cache_.find(key); it != cache_.end()) {
-      if (it->second.expires_ns > now) return it->second.principal;
-      cache_.erase(it);
-    }
-  }
+  if (auto cached = Cached(key, now)) return *cached;
 
   auto found = store_.FindUser(user);
   if (!found) return std::move(found).error();
@@ -40,14 +61,46 @@ Result<Principal> Authenticator::AuthenticateBasic(std::string_view user, std::s
   }
   const User& u = **found;
   if (!hasher_.Verify(u.password_hash, password)) return wrong;
-
   Principal principal{u.name, u.is_admin, u.organizations};
   std::sort(principal.organizations.begin(), principal.organizations.end());
-  std::lock_guard lock(mu_);
-  if (cache_.size() > 10000) {
-    std::erase_if(cache_, [now](const auto& kv) { return kv.second.expires_ns <= now; });
+  Remember(key, principal, now, ttl_ns_);
+  return principal;
+}
+
+Result<Principal> Authenticator::AuthenticateApiKey(std::string_view key) {
+  const Error invalid = MakeError(ErrorCode::kUnauthenticated, "the API key is not valid");
+  // costs_<16 hex id>_<64 hex secret>
+  constexpr std::string_view kPrefix = "costs_";
+  if (key.size() != kPrefix.size() + 16 + 1 + 64 || key.substr(0, kPrefix.size()) != kPrefix ||
+      key[kPrefix.size() + 16] != '_') {
+    return invalid;
   }
-  cache_[key] = Entry{principal, now + ttl_ns_};
+  const std::string_view id = key.substr(kPrefix.size(), 16);
+  const std::string_view secret = key.substr(kPrefix.size() + 17);
+  const std::string cache_key = hasher_.Fingerprint(std::string("apikey:").append(key));
+  const std::int64_t now = clock_.MonotonicNs();
+  if (auto cached = Cached(cache_key, now)) return *cached;
+
+  auto found = store_.FindApiKey(id);
+  if (!found) return std::move(found).error();
+  if (!found->has_value()) return invalid;
+  const ApiKey& k = **found;
+  const std::string digest = hasher_.SecretDigest(secret);
+  // Constant-time comparison of equal-length digests.
+  unsigned char diff = digest.size() == k.secret_digest.size() ? 0 : 1;
+  for (std::size_t i = 0; i < digest.size() && i < k.secret_digest.size(); ++i) {
+    diff |= static_cast<unsigned char>(digest[i] ^ k.secret_digest[i]);
+  }
+  if (diff != 0 || k.revoked) return invalid;
+  const domain::Instant wall_now = clock_.Now();
+  if (k.expires && *k.expires <= wall_now) return invalid;
+
+  auto principal = LoadPrincipal(k.user);
+  if (!principal) return principal.error().code == ErrorCode::kUnauthenticated ? invalid : std::move(principal).error();
+  // Cache no longer than the key lives.
+  std::int64_t ttl = ttl_ns_;
+  if (k.expires) ttl = std::min<std::int64_t>(ttl, k.expires->ns - wall_now.ns);
+  Remember(cache_key, *principal, now, ttl);
   return principal;
 }
 

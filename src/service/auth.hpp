@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -35,11 +36,20 @@ class Authenticator {
   // kUnauthenticated when the user is unknown or the password wrong; kStoreFailed.
   Result<Principal> AuthenticateBasic(std::string_view user, std::string_view password);
 
+  // An "Authorization: ApiKey <key>" key, as AdminService::CreateApiKey made it. Acts as the
+  // key's user. kUnauthenticated when the key is malformed, unknown, revoked or expired (a
+  // revocation takes effect within the cache TTL); kStoreFailed. Costs one digest and at most
+  // one store lookup of the key and its user; no slow hash.
+  Result<Principal> AuthenticateApiKey(std::string_view key);
+
  private:
   struct Entry {
     Principal principal;
-    std::int64_t expires_ns;
+    std::int64_t expires_ns;  // monotonic
   };
+  std::optional<Principal> Cached(const std::string& key, std::int64_t now);
+  void Remember(const std::string& key, const Principal& principal, std::int64_t now, std::int64_t ttl_ns);
+  Result<Principal> LoadPrincipal(std::string_view user);
   Store& store_;
   const PasswordHasher& hasher_;
   const Clock& clock_;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,6 +29,36 @@ struct RangeQuery {
 // chart bucket. An empty range gives an empty plan.
 RangeReadPlan PlanRangeRead(const domain::TimeRange& range);
 
+// Costs per billing dimension over a range, and their sum. Exact nano-ECU.
+struct DimensionCosts {
+  std::array<domain::Nanos, domain::kDimensionCount> by_dimension{};  // indexed by Dimension
+  domain::Nanos total = 0;
+};
+
+// GET /billing/costs/{org} (the spec's CostsOverview, balance to come with prepaid credits).
+struct CostsOverview {
+  DimensionCosts costs;
+  domain::Nanos hourly_rate = 0;  // capacity cost of the latest hour of the range that has any
+  domain::Nanos trials = 0;       // the part of costs.total from records marked trial
+};
+
+// One deployment in GET /billing/costs/{org}/deployments.
+struct DeploymentCosts {
+  std::string id;
+  std::string name;
+  DimensionCosts costs;
+  domain::Nanos hourly_rate = 0;  // its capacity cost in its latest hour with capacity usage
+  // The part of the range in which it had usage: from the start of its first piece of usage
+  // to the end of its last, to the hour (whole days inside the range: to the day), clamped to
+  // the range.
+  domain::TimeRange period;
+};
+
+struct DeploymentsCosts {
+  std::vector<DeploymentCosts> deployments;  // every deployment with usage in the range, by id
+  domain::Nanos total_cost = 0;
+};
+
 // Read use cases of the Billing Costs Analysis API. Thread-safe (the store is).
 class CostsService {
  public:
@@ -43,7 +74,31 @@ class CostsService {
   // for the partial hours at the range's edges.
   Result<domain::Chart> OrganizationCharts(const Principal& who, std::string_view org_id, const RangeQuery& query);
 
+  // Cost per billing dimension per bucket of one deployment: one value per dimension with a
+  // non-zero cost, id = the dimension id, name = its display name. As OrganizationCharts, plus
+  // kNotFound (fields ["deployment_id"]) when the organization has no such deployment.
+  Result<domain::Chart> DeploymentCharts(const Principal& who, std::string_view org_id,
+                                         std::string_view deployment_id, const RangeQuery& query);
+
+  // Totals over the query's range (bucketing_strategy is ignored). Errors as OrganizationCharts
+  // without kInvalidData.
+  Result<CostsOverview> Overview(const Principal& who, std::string_view org_id, const RangeQuery& query);
+
+  // Per deployment with usage in the range. Errors as Overview.
+  Result<DeploymentsCosts> Deployments(const Principal& who, std::string_view org_id, const RangeQuery& query);
+
  private:
+  struct RangeRead {
+    domain::TimeRange range;
+    domain::BucketingStrategy strategy = domain::BucketingStrategy::kDaily;
+    RangeReadPlan plan;
+    RangeReadResult read;
+  };
+  // Authorizes `who`, resolves the query's range (and bucketing strategy, for charts) and
+  // reads it in one snapshot.
+  enum class Reading { kChart, kTotals };
+  Result<RangeRead> ReadRange(const Principal& who, std::string_view org_id, const RangeQuery& query, Reading what);
+
   Result<Organization> Authorize(const Principal& who, std::string_view org_id);
 
   Store& store_;
@@ -73,6 +128,20 @@ class AdminService {
   // kOrganizationNotFound if an org does not exist.
   Status PutUser(std::string_view name, std::string_view password, bool is_admin,
                  std::vector<std::string> organizations);
+
+  // Creates an API key acting as `user`, optionally expiring. The returned key
+  // ("costs_<16 hex id>_<64 hex secret>") is shown once; only a digest is stored.
+  // kNotFound (fields ["user"]) for an unknown user; kInvalidData for a name over 1024 bytes
+  // or an expiry not after `now`.
+  struct CreatedApiKey {
+    std::string id;
+    std::string key;
+  };
+  Result<CreatedApiKey> CreateApiKey(std::string_view user, std::string_view name,
+                                     std::optional<domain::Instant> expires, domain::Instant now);
+
+  // Revokes a key by id; kNotFound when there is none.
+  Status RevokeApiKey(std::string_view id);
 
  private:
   Store& store_;

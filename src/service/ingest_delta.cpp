@@ -11,7 +11,10 @@ IngestDelta ComputeIngestDelta(std::span<const domain::UsageRecord> records, std
     const domain::Proration p{r.start, r.end, r.cost_nanos};
     for (domain::RollupGrain grain : {domain::RollupGrain::kHour, domain::RollupGrain::kDay}) {
       domain::ForEachRollupPart(p, grain, [&](domain::Instant period_start, domain::Nanos part) {
-        if (part != 0) delta.rollups[RollupCell{r.organization_id, grain, period_start.ns, r.deployment_id, r.dimension}] += part;
+        if (part == 0) return;
+        IngestDelta::Sums& sums = delta.rollups[RollupCell{r.organization_id, grain, period_start.ns, r.deployment_id, r.dimension}];
+        sums.cost += part;
+        if (r.trial) sums.trial_cost += part;
       });
     }
     delta.deployment_names.insert_or_assign(std::pair<std::string_view, std::string_view>(r.organization_id, r.deployment_id),
@@ -19,7 +22,7 @@ IngestDelta ComputeIngestDelta(std::span<const domain::UsageRecord> records, std
     std::int64_t& longest = delta.max_duration_ns[r.organization_id];
     longest = std::max(longest, r.end.ns - r.start.ns);
   }
-  std::erase_if(delta.rollups, [](const auto& cell) { return cell.second == 0; });
+  std::erase_if(delta.rollups, [](const auto& cell) { return cell.second.cost == 0 && cell.second.trial_cost == 0; });
   return delta;
 }
 

@@ -25,9 +25,14 @@ struct RollupCell {
 // What storing a set of new usage records changes besides the records themselves; every Store
 // adapter applies it in the ingest's transaction. Views point into the records passed in.
 struct IngestDelta {
-  // Summed prorated parts per cell (domain::ForEachRollupPart, both grains); cells whose sum
-  // is zero are left out. Sums are exact: the caller narrows each (stored + delta) to int64.
-  std::map<RollupCell, domain::WideNanos> rollups;
+  // Summed prorated parts per cell (domain::ForEachRollupPart, both grains): the cost, and
+  // the part of it from trial records. Cells whose sums are both zero are left out. Sums are
+  // exact: the caller narrows each (stored + delta) to int64.
+  struct Sums {
+    domain::WideNanos cost = 0;
+    domain::WideNanos trial_cost = 0;
+  };
+  std::map<RollupCell, Sums> rollups;
   // (organization, deployment) -> the deployment_name of the last of its records, in order.
   std::map<std::pair<std::string_view, std::string_view>, std::string_view> deployment_names;
   // organization -> the longest record duration (end - start, ns) among the records.

@@ -28,6 +28,11 @@ class PasswordHasher {
   // A short fast digest of `secret` (keyed per process), to key caches without keeping
   // secrets in memory as they are.
   virtual std::string Fingerprint(std::string_view secret) const = 0;
+  // Lower-case hex SHA-256 of `secret`: the same in every process, for storing high-entropy
+  // secrets (API keys) that must be checked fast.
+  virtual std::string SecretDigest(std::string_view secret) const = 0;
+  // `bytes` random bytes as lower-case hex (2 × bytes characters), from a CSPRNG.
+  virtual std::string RandomHex(std::size_t bytes) const = 0;
 };
 
 }  // namespace costs::service

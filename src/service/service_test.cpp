@@ -230,6 +230,102 @@ TEST_F(ServiceTest, LatestDeploymentNameWins) {
   EXPECT_EQ(chart->buckets[0].values.at(0).name, "new");
 }
 
+std::string TrialLine(const std::string& id, const std::string& dep, const std::string& dimension,
+                      const std::string& start, const std::string& end, const std::string& quantity,
+                      const std::string& rate, bool trial) {
+  return R"({"id":")" + id + R"(","organization_id":"org-a","deployment_id":")" + dep + R"(","dimension":")" +
+         dimension + R"(","kind":"elasticsearch","start":")" + start + R"(","end":")" + end + R"(","quantity":")" +
+         quantity + R"(","rate":")" + rate + R"(","trial":)" + (trial ? "true" : "false") + "}\n";
+}
+
+TEST_F(ServiceTest, OverviewDeploymentsAndDeploymentChartsAgree) {
+  ASSERT_TRUE(admin_.IngestNdjson(
+      Root(), TrialLine("c1", "d1", "capacity", "2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z", "1", "1", false) +
+                  TrialLine("c2", "d1", "capacity", "2026-11-01T05:00:00Z", "2026-11-01T06:00:00Z", "2", "1", false) +
+                  TrialLine("c3", "d2", "capacity", "2026-11-01T03:00:00Z", "2026-11-01T04:00:00Z", "1", "0.5", true) +
+                  TrialLine("o1", "d2", "data_out", "2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z", "3", "0.1", false) +
+                  TrialLine("s1", "d1", "storage_bytes", "2026-11-01T12:30:00Z", "2026-11-01T13:30:00Z", "1", "0.25", true)));
+  const RangeQuery day{"2026-11-01", "2026-11-01", std::nullopt};
+
+  auto overview = costs_.Overview(Alice(), "org-a", day);
+  ASSERT_TRUE(overview) << overview.error().message;
+  EXPECT_EQ(overview->costs.total, 3'500'000'000 + 300'000'000 + 250'000'000);
+  EXPECT_EQ(overview->costs.by_dimension[static_cast<int>(domain::Dimension::kCapacity)], 3'500'000'000);
+  EXPECT_EQ(overview->costs.by_dimension[static_cast<int>(domain::Dimension::kDataOut)], 300'000'000);
+  EXPECT_EQ(overview->costs.by_dimension[static_cast<int>(domain::Dimension::kStorageBytes)], 250'000'000);
+  EXPECT_EQ(overview->trials, 500'000'000 + 250'000'000);
+  EXPECT_EQ(overview->hourly_rate, 2'000'000'000) << "capacity cost of the latest hour with capacity (05:00)";
+
+  auto deployments = costs_.Deployments(Alice(), "org-a", day);
+  ASSERT_TRUE(deployments) << deployments.error().message;
+  ASSERT_EQ(deployments->deployments.size(), 2u);
+  EXPECT_EQ(deployments->total_cost, overview->costs.total);
+  const DeploymentCosts& d1 = deployments->deployments[0];
+  EXPECT_EQ(d1.id, "d1");
+  EXPECT_EQ(d1.costs.total, 3'250'000'000);
+  EXPECT_EQ(d1.hourly_rate, 2'000'000'000);
+  EXPECT_EQ(d1.period, (domain::TimeRange{At("2026-11-01T00:00:00Z"), At("2026-11-02T00:00:00Z")}))
+      << "a whole day inside the range is read from daily rollups: the period is to the day";
+  auto partial = costs_.Deployments(Alice(), "org-a", {"2026-11-01T04:10:00Z", "2026-11-01T13:00:00Z", std::nullopt});
+  ASSERT_TRUE(partial);
+  EXPECT_EQ(partial->deployments.at(0).period,
+            (domain::TimeRange{At("2026-11-01T05:00:00Z"), At("2026-11-01T13:00:00Z")}))
+      << "to the hour, clamped to the range";
+  EXPECT_EQ(deployments->deployments[1].hourly_rate, 500'000'000);
+
+  auto chart = costs_.DeploymentCharts(Alice(), "org-a", "d1", day);
+  ASSERT_TRUE(chart) << chart.error().message;
+  ASSERT_EQ(chart->buckets.size(), 1u);
+  ASSERT_EQ(chart->buckets[0].values.size(), 2u);
+  EXPECT_EQ(chart->buckets[0].values[0], (domain::ChartValue{"capacity", "Capacity", 3'000'000'000}));
+  EXPECT_EQ(chart->buckets[0].values[1], (domain::ChartValue{"storage_bytes", "Storage bytes", 250'000'000}));
+
+  auto unknown = costs_.DeploymentCharts(Alice(), "org-a", "nope", day);
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code, ErrorCode::kNotFound);
+  auto denied = costs_.Overview(Alice(), "org-b", day);
+  ASSERT_FALSE(denied);
+  EXPECT_EQ(denied.error().code, ErrorCode::kInvalidAccess);
+  auto extra = costs_.Overview(Alice(), "org-a", {"2026-11-01", "2026-11-01", "weekly"});
+  EXPECT_TRUE(extra) << "bucketing_strategy is not a parameter of the overview and is ignored";
+}
+
+TEST_F(ServiceTest, ApiKeysAuthenticateUntilRevokedOrExpired) {
+  auto created = admin_.CreateApiKey("alice", "ci", std::nullopt, clock_.now);
+  ASSERT_TRUE(created) << created.error().message;
+  auto who = auth_.AuthenticateApiKey(created->key);
+  ASSERT_TRUE(who) << who.error().message;
+  EXPECT_EQ(who->name, "alice");
+  EXPECT_EQ(who->organizations, (std::vector<std::string>{"org-a"}));
+
+  std::string tampered = created->key;
+  tampered.back() = tampered.back() == '0' ? '1' : '0';
+  EXPECT_FALSE(auth_.AuthenticateApiKey(tampered));
+  EXPECT_FALSE(auth_.AuthenticateApiKey("costs_short"));
+  EXPECT_FALSE(auth_.AuthenticateApiKey(""));
+
+  ASSERT_TRUE(admin_.RevokeApiKey(created->id));
+  clock_.mono += 31'000'000'000;  // past the cache TTL
+  auto revoked = auth_.AuthenticateApiKey(created->key);
+  ASSERT_FALSE(revoked);
+  EXPECT_EQ(revoked.error().code, ErrorCode::kUnauthenticated);
+
+  auto expiring = admin_.CreateApiKey("alice", "", At("2026-11-15T13:00:00Z"), clock_.now);
+  ASSERT_TRUE(expiring);
+  EXPECT_TRUE(auth_.AuthenticateApiKey(expiring->key));
+  clock_.now = At("2026-11-15T13:00:00Z");
+  clock_.mono += 31'000'000'000;
+  EXPECT_FALSE(auth_.AuthenticateApiKey(expiring->key)) << "expired keys are refused";
+
+  auto unknown_user = admin_.CreateApiKey("mallory", "", std::nullopt, clock_.now);
+  ASSERT_FALSE(unknown_user);
+  EXPECT_EQ(unknown_user.error().code, ErrorCode::kNotFound);
+  EXPECT_FALSE(admin_.CreateApiKey("alice", "", At("2026-01-01T00:00:00Z"), clock_.now)) << "expiry in the past";
+  auto revoke_unknown = admin_.RevokeApiKey("0123456789abcdef");
+  ASSERT_FALSE(revoke_unknown);
+  EXPECT_EQ(revoke_unknown.error().code, ErrorCode::kNotFound);
+}
+
 // The property at the heart of the read path: charts built from rollups (whole hours and
 // days) plus raw edges equal a direct computation over every record, for random data and
 // random ranges, daily and monthly.

@@ -36,6 +36,20 @@ struct User {
   friend bool operator==(const User&, const User&) = default;
 };
 
+// An API key. The key a client sends is "costs_<id>_<secret>"; only a digest of the secret is
+// kept (PasswordHasher::SecretDigest: the secret is 256 random bits, so a fast digest is as
+// good as a slow hash and verification costs no argon2id).
+struct ApiKey {
+  std::string id;             // public, unique: 16 lower-case hex digits
+  std::string user;           // the owner; the key acts as this user
+  std::string name;           // a label for humans; may be empty
+  std::string secret_digest;  // hex SHA-256 of the secret
+  domain::Instant created;
+  std::optional<domain::Instant> expires;  // none: never
+  bool revoked = false;
+  friend bool operator==(const ApiKey&, const ApiKey&) = default;
+};
+
 // What an ingest did: records newly stored, and records that were already stored with the
 // same content (skipped).
 struct IngestOutcome {
@@ -45,12 +59,14 @@ struct IngestOutcome {
 };
 
 // A stored rollup: the exact cost of one (deployment, dimension) in one UTC hour or day,
-// summed over every usage record, prorated by time (domain::ForEachRollupPart).
+// summed over every usage record, prorated by time (domain::ForEachRollupPart); trial_cost is
+// the part of it from records marked trial (prorated the same way).
 struct RollupRow {
   domain::Instant period_start;
   std::string deployment_id;
   domain::Dimension dimension = domain::Dimension::kCapacity;
   domain::Nanos cost = 0;
+  domain::Nanos trial_cost = 0;
   friend bool operator==(const RollupRow&, const RollupRow&) = default;
 };
 
@@ -60,12 +76,16 @@ struct RangeReadPlan {
   std::vector<domain::TimeRange> raw;  // usage overlapping each window (windows under 1 hour)
   std::vector<domain::TimeRange> hourly;  // hourly rollup rows with period_start in each window
   std::vector<domain::TimeRange> daily;   // daily rollup rows with period_start in each window
+  // When set: per deployment, its latest hourly capacity rollup row with period_start in this
+  // window and a non-zero cost (for hourly rates).
+  std::optional<domain::TimeRange> latest_capacity;
 };
 
 struct RangeReadResult {
   std::vector<std::vector<domain::UsageRecord>> raw;  // per plan.raw window, same order
   std::vector<RollupRow> rollups;                     // rows of every hourly and daily window
   std::vector<Deployment> deployments;                // ListDeployments
+  std::vector<RollupRow> latest_capacity;  // plan.latest_capacity: at most one row per deployment
 };
 
 // The Store port: everything costs keeps. Implementations: store/memory, store/sqlite (and
@@ -102,8 +122,9 @@ class Store {
   // of the batch is stored.
   virtual Result<IngestOutcome> Ingest(std::span<const domain::UsageRecord> records) = 0;
 
-  // Rollup rows of `org` with period_start in [from, to), at the given grain, non-zero
-  // cost only, in no particular order. from/to are aligned to the grain.
+  // Rollup rows of `org` with period_start in [from, to), at the given grain, rows whose
+  // cost and trial_cost are both zero left out, in no particular order. from/to are aligned to
+  // the grain.
   virtual Result<std::vector<RollupRow>> ReadRollups(std::string_view org, domain::RollupGrain grain,
                                                      domain::Instant from, domain::Instant to) = 0;
 
@@ -116,6 +137,13 @@ class Store {
 
   // Deployments of `org` that have usage, sorted by id.
   virtual Result<std::vector<Deployment>> ListDeployments(std::string_view org) = 0;
+
+  // API keys. CreateApiKey: kAlreadyExists if the id is taken, kNotFound (fields ["user"]) if
+  // the user does not exist. FindApiKey: nullopt when there is none. RevokeApiKey: marks it
+  // revoked (idempotent); kNotFound if there is no such key.
+  virtual Status CreateApiKey(const ApiKey& key) = 0;
+  virtual Result<std::optional<ApiKey>> FindApiKey(std::string_view id) = 0;
+  virtual Status RevokeApiKey(std::string_view id) = 0;
 
   // Everything `plan` asks for, read from ONE snapshot of the data (one read transaction,
   // or one lock): an ingest committing meanwhile is either wholly in the result or not at all.

@@ -40,6 +40,7 @@ using domain::RollupGrain;
 using domain::TimeRange;
 using domain::UsageRecord;
 using domain::WideNanos;
+using service::ApiKey;
 using service::Deployment;
 using service::IngestOutcome;
 using service::Organization;
@@ -158,24 +159,50 @@ std::vector<std::string> Ids(const std::vector<UsageRecord>& records) {
 }
 
 // The rollups of `records` computed independently of the store: for every period of `grain`
-// in [from, to), the sum of Proration::PartIn over the records, non-zero cells only.
+// in [from, to), the sum of Proration::PartIn over the records (cost) and over the trial
+// records only (trial_cost), cells whose two sums are both zero left out.
 std::vector<RollupRow> ExpectedRollups(const std::vector<UsageRecord>& records, RollupGrain grain, Instant from,
                                        Instant to) {
   const std::int64_t step = grain == RollupGrain::kHour ? domain::kNsPerHour : domain::kNsPerDay;
-  std::map<std::tuple<std::int64_t, std::string, Dimension>, WideNanos> sums;
+  std::map<std::tuple<std::int64_t, std::string, Dimension>, std::pair<WideNanos, WideNanos>> sums;
   for (const UsageRecord& r : records) {
     const domain::Proration p{r.start, r.end, r.cost_nanos};
     for (std::int64_t t = from.ns; t < to.ns; t += step) {
       const Nanos part = p.PartIn(Instant{t}, Instant{t + step});
-      if (part != 0) sums[{t, r.deployment_id, r.dimension}] += part;
+      if (part == 0) continue;
+      auto& [cost, trial_cost] = sums[{t, r.deployment_id, r.dimension}];
+      cost += part;
+      if (r.trial) trial_cost += part;
     }
   }
   std::vector<RollupRow> rows;
   for (const auto& [key, sum] : sums) {
-    if (sum == 0) continue;
-    rows.push_back(RollupRow{Instant{std::get<0>(key)}, std::get<1>(key), std::get<2>(key), static_cast<Nanos>(sum)});
+    if (sum.first == 0 && sum.second == 0) continue;
+    rows.push_back(RollupRow{Instant{std::get<0>(key)}, std::get<1>(key), std::get<2>(key),
+                             static_cast<Nanos>(sum.first), static_cast<Nanos>(sum.second)});
   }
   return rows;
+}
+
+// The answer to RangeReadPlan::latest_capacity computed from hourly rollup rows (e.g. every
+// ReadRollups row of the window): per deployment, the capacity row with the greatest period
+// start and a non-zero cost, sorted by deployment id.
+std::vector<RollupRow> ExpectedLatestCapacity(const std::vector<RollupRow>& hourly) {
+  std::map<std::string, RollupRow> latest;
+  for (const RollupRow& row : hourly) {
+    if (row.dimension != Dimension::kCapacity || row.cost == 0) continue;
+    auto [it, inserted] = latest.emplace(row.deployment_id, row);
+    if (!inserted && it->second.period_start < row.period_start) it->second = row;
+  }
+  std::vector<RollupRow> rows;
+  for (auto& [id, row] : latest) rows.push_back(row);
+  return rows;
+}
+
+std::vector<std::string> DeploymentIds(const std::vector<RollupRow>& rows) {
+  std::vector<std::string> ids;
+  for (const RollupRow& row : rows) ids.push_back(row.deployment_id);
+  return ids;
 }
 
 // The ids of `org`'s records in `records` that overlap [from, to), sorted: the brute-force
@@ -212,6 +239,7 @@ void ExpectReadRangeIsOneSnapshotWhileIngesting(Store& writer, Store& reader, In
               TimeRange{Instant{t_end.ns - 1}, t_end}};
   plan.hourly = {TimeRange{t, t_end}};
   plan.daily = {TimeRange{day, Instant{day.ns + domain::kNsPerDay}}};
+  plan.latest_capacity = TimeRange{day, Instant{day.ns + domain::kNsPerDay}};
 
   std::atomic<bool> writer_done{false};
   std::atomic<bool> ingest_failed{false};
@@ -240,11 +268,13 @@ void ExpectReadRangeIsOneSnapshotWhileIngesting(Store& writer, Store& reader, In
     for (const RollupRow& row : r.rollups) (row.period_start == t ? hour : whole_day) += row.cost;
     const std::int64_t n = static_cast<std::int64_t>(r.deployments.size());
     const bool consistent = records == static_cast<std::size_t>(kPerBatch * n) && r.raw[1].size() == records &&
-                            hour == WideNanos{kPerBatch * n * kCost} && whole_day == hour;
+                            hour == WideNanos{kPerBatch * n * kCost} && whole_day == hour &&
+                            r.latest_capacity.size() == static_cast<std::size_t>(n);
     if (!consistent) {
       ADD_FAILURE() << "torn ReadRange: " << n << " deployments, raw windows " << records << " and "
                     << r.raw[1].size() << " records, hour " << static_cast<std::int64_t>(hour) << " day "
-                    << static_cast<std::int64_t>(whole_day) << " nano-ECU";
+                    << static_cast<std::int64_t>(whole_day) << " nano-ECU, " << r.latest_capacity.size()
+                    << " latest capacity rows";
       return -1;
     }
     return n;
@@ -359,6 +389,13 @@ class StoreContractTest : public ::testing::Test {
     }
     EXPECT_EQ(Sorted(got.rollups), Sorted(rollups));
     EXPECT_EQ(got.deployments, MustListDeployments(org));
+    if (plan.latest_capacity) {
+      EXPECT_EQ(got.latest_capacity,
+                ExpectedLatestCapacity(
+                    MustReadRollups(org, RollupGrain::kHour, plan.latest_capacity->from, plan.latest_capacity->to)));
+    } else {
+      EXPECT_TRUE(got.latest_capacity.empty()) << "no latest capacity unless the plan asks for it";
+    }
   }
 
   // Nothing of org-a's usage, rollups or deployments is stored (after a failed batch).
@@ -819,6 +856,7 @@ RangeReadPlan RangeDataSetPlan() {
       TimeRange{At("2026-11-01T00:00:00Z"), At("2026-11-02T00:00:00Z")},
       TimeRange{At("2026-11-03T00:00:00Z"), At("2026-11-06T00:00:00Z")},
   };
+  plan.latest_capacity = TimeRange{At("2026-11-01T00:00:00Z"), At("2026-11-03T06:00:00Z")};
   return plan;
 }
 
@@ -854,6 +892,10 @@ TYPED_TEST(StoreContractTest, ReadRangeEqualsTheSingleReads) {
   }
   EXPECT_EQ(Sorted(got.rollups), Sorted(expected));
   EXPECT_EQ(got.deployments, (std::vector<Deployment>{{"d1", "d1-name"}, {"d2", "d2-name"}, {"d3", "d3-name"}}));
+  EXPECT_EQ(got.latest_capacity,
+            ExpectedLatestCapacity(ExpectedRollups(org_a, RollupGrain::kHour, plan.latest_capacity->from,
+                                                   plan.latest_capacity->to)));
+  EXPECT_EQ(DeploymentIds(got.latest_capacity), (std::vector<std::string>{"d1", "d2", "d3"}));
 }
 
 TYPED_TEST(StoreContractTest, ReadRangeOfAnEmptyPlanListsTheDeploymentsOnly) {
@@ -878,6 +920,7 @@ TYPED_TEST(StoreContractTest, ReadRangeOfAnUnknownOrganizationIsEmptyNotAnError)
   EXPECT_EQ(got->raw, std::vector<std::vector<UsageRecord>>(plan.raw.size())) << "one empty result per raw window";
   EXPECT_TRUE(got->rollups.empty());
   EXPECT_TRUE(got->deployments.empty());
+  EXPECT_TRUE(got->latest_capacity.empty());
   got = this->store().ReadRange("no-such-org", RangeReadPlan{});
   ASSERT_TRUE(got.has_value()) << Describe(got.error());
   EXPECT_TRUE(got->raw.empty() && got->rollups.empty() && got->deployments.empty());
@@ -962,6 +1005,252 @@ TYPED_TEST(StoreContractTest, EdgeReadsAreExactWithAVeryLongRecord) {
   }
 }
 
+// A trial copy of Record(...).
+UsageRecord TrialRecord(std::string id, std::string org, std::string deployment, Instant start, Instant end,
+                        std::string_view quantity = "2", std::string_view rate = "0.0913") {
+  UsageRecord r = Record(std::move(id), std::move(org), std::move(deployment), start, end, quantity, rate);
+  r.trial = true;
+  return r;
+}
+
+TYPED_TEST(StoreContractTest, TrialCostIsTheProratedPartOfTrialRecords) {
+  // Trial and non-trial records in the same cells, across hour and day boundaries, over two
+  // batches; one dimension holds trial records only.
+  std::vector<UsageRecord> records = {
+      Record("paid-1", "org-a", "d1", At("2026-11-01T00:30:00Z"), At("2026-11-01T02:15:00Z"), "7", "0.333333333"),
+      TrialRecord("trial-1", "org-a", "d1", At("2026-11-01T00:10:00Z"), At("2026-11-01T03:00:00Z"), "5",
+                  "0.123456789"),
+      TrialRecord("trial-2", "org-a", "d1", At("2026-11-01T23:10:00Z"), At("2026-11-02T01:20:00Z"), "3",
+                  "1.000000007"),
+      Record("paid-2", "org-a", "d1", At("2026-11-01T22:00:00Z"), At("2026-11-02T02:00:00Z"), "4", "0.25"),
+      TrialRecord("trial-long", "org-a", "d2", At("2026-10-25T13:17:11Z"), At("2026-11-04T13:17:11Z"), "240",
+                  "0.0913"),
+      Record("paid-d2", "org-a", "d2", At("2026-11-01T05:00:00Z"), At("2026-11-01T06:00:00Z"), "1", "0.5"),
+  };
+  UsageRecord trial_out = TrialRecord("trial-out", "org-a", "d1", At("2026-11-01T01:20:00Z"),
+                                      At("2026-11-01T01:50:00Z"), "3", "0.07");
+  trial_out.dimension = Dimension::kDataOut;
+  trial_out.kind = std::nullopt;
+  records.push_back(trial_out);
+  ASSERT_EQ(this->MustIngest({records[0], records[1], records[2]}), (IngestOutcome{3, 0}));
+  ASSERT_EQ(this->MustIngest({records.begin() + 3, records.end()}),
+            (IngestOutcome{static_cast<std::int64_t>(records.size()) - 3, 0}));
+
+  const Instant from = At("2026-10-01T00:00:00Z");
+  const Instant to = At("2026-12-01T00:00:00Z");
+  for (RollupGrain grain : {RollupGrain::kHour, RollupGrain::kDay}) {
+    const char* grain_name = grain == RollupGrain::kHour ? "hourly" : "daily";
+    const std::vector<RollupRow> actual = this->MustReadRollups("org-a", grain, from, to);
+    EXPECT_EQ(actual, ExpectedRollups(records, grain, from, to)) << grain_name;
+    // trial_cost alone is an independent sum over the trial records only, cell by cell.
+    const std::int64_t step = grain == RollupGrain::kHour ? domain::kNsPerHour : domain::kNsPerDay;
+    WideNanos trial_total = 0;
+    for (const RollupRow& row : actual) {
+      WideNanos trial = 0;
+      for (const UsageRecord& r : records) {
+        if (!r.trial || r.deployment_id != row.deployment_id || r.dimension != row.dimension) continue;
+        trial += domain::Proration{r.start, r.end, r.cost_nanos}.PartIn(row.period_start,
+                                                                         Instant{row.period_start.ns + step});
+      }
+      EXPECT_TRUE(trial == row.trial_cost) << grain_name << " trial cost of " << row.deployment_id << " at "
+                                           << domain::FormatRfc3339(row.period_start);
+      trial_total += row.trial_cost;
+    }
+    WideNanos trial_records = 0;
+    for (const UsageRecord& r : records) {
+      if (r.trial) trial_records += r.cost_nanos;
+    }
+    EXPECT_TRUE(trial_total == trial_records) << grain_name << ": no trial money lost or invented";
+  }
+  // The hour 01:00 of d1 capacity holds paid-1, trial-1 (and no other record).
+  const Instant h1 = At("2026-11-01T01:00:00Z");
+  const Instant h2 = At("2026-11-01T02:00:00Z");
+  const Nanos paid = domain::Proration{records[0].start, records[0].end, records[0].cost_nanos}.PartIn(h1, h2);
+  const Nanos trial = domain::Proration{records[1].start, records[1].end, records[1].cost_nanos}.PartIn(h1, h2);
+  const std::vector<RollupRow> hour = this->MustReadRollups("org-a", RollupGrain::kHour, h1, h2);
+  auto it = std::find_if(hour.begin(), hour.end(), [](const RollupRow& row) {
+    return row.deployment_id == "d1" && row.dimension == Dimension::kCapacity;
+  });
+  ASSERT_NE(it, hour.end());
+  EXPECT_EQ(it->cost, paid + trial);
+  EXPECT_EQ(it->trial_cost, trial);
+
+  // ReadRange returns the same trial costs.
+  RangeReadPlan plan;
+  plan.hourly = {TimeRange{At("2026-11-01T00:00:00Z"), At("2026-11-02T06:00:00Z")}};
+  plan.daily = {TimeRange{At("2026-10-20T00:00:00Z"), At("2026-11-10T00:00:00Z")}};
+  this->ExpectReadRangeEqualsSingleReads("org-a", plan);
+}
+
+TYPED_TEST(StoreContractTest, TrialCorrectionsNetTrialCostToZero) {
+  const Instant start = At("2026-11-01T05:00:00Z");
+  const Instant end = At("2026-11-01T06:00:00Z");
+  // d1: a trial +x and its correction -x next to a paid record: trial_cost 0, the cost stays.
+  // d2: a trial +x and -x alone: both sums zero, the cell is left out.
+  // d3: a paid +x and a trial -x: cost 0 but trial_cost -x, so the cell is kept.
+  ASSERT_EQ(this->MustIngest({TrialRecord("d1-trial", "org-a", "d1", start, end, "3", "0.5"),
+                              Record("d1-paid", "org-a", "d1", start, end, "1", "0.5"),
+                              TrialRecord("d2-trial", "org-a", "d2", start, end, "3", "0.5"),
+                              Record("d3-paid", "org-a", "d3", start, end, "3", "0.5")}),
+            (IngestOutcome{4, 0}));
+  ASSERT_EQ(this->MustIngest({TrialRecord("d1-trial-correction", "org-a", "d1", start, end, "-3", "0.5"),
+                              TrialRecord("d2-trial-correction", "org-a", "d2", start, end, "-3", "0.5"),
+                              TrialRecord("d3-trial-correction", "org-a", "d3", start, end, "-3", "0.5")}),
+            (IngestOutcome{3, 0}));
+  EXPECT_EQ(this->MustReadRollups("org-a", RollupGrain::kHour, kDay1, Instant{kDay1.ns + domain::kNsPerDay}),
+            (std::vector<RollupRow>{{start, "d1", Dimension::kCapacity, 500'000'000, 0},
+                                    {start, "d3", Dimension::kCapacity, 0, -1'500'000'000}}));
+  EXPECT_EQ(this->MustReadRollups("org-a", RollupGrain::kDay, kDay1, Instant{kDay1.ns + domain::kNsPerDay}),
+            (std::vector<RollupRow>{{kDay1, "d1", Dimension::kCapacity, 500'000'000, 0},
+                                    {kDay1, "d3", Dimension::kCapacity, 0, -1'500'000'000}}));
+}
+
+TYPED_TEST(StoreContractTest, LatestCapacityIsEachDeploymentsLastNonZeroCapacityHour) {
+  const std::int64_t h = domain::kNsPerHour;
+  auto hour = [&](int i) { return Instant{kDay1.ns + i * h}; };
+  auto in_hour = [&](std::string id, std::string deployment, int i, std::string_view quantity = "1",
+                     std::string_view rate = "0.5") {
+    return Record(std::move(id), "org-a", std::move(deployment), hour(i), hour(i + 1), quantity, rate);
+  };
+  UsageRecord d1_later_data_out = in_hour("d1-out-7", "d1", 7);
+  d1_later_data_out.dimension = Dimension::kDataOut;
+  d1_later_data_out.kind = std::nullopt;
+  UsageRecord d4_data_in = in_hour("d4-in-3", "d4", 3);
+  d4_data_in.dimension = Dimension::kDataIn;
+  d4_data_in.kind = std::nullopt;
+  std::vector<UsageRecord> records = {
+      // d1: capacity at 02:00 and 05:00 (half trial), then at 06:00 a paid +x and a trial -x
+      // (cost 0, a row with trial cost only) and a later data_out hour: both ignored.
+      in_hour("d1-cap-2", "d1", 2),
+      in_hour("d1-cap-5", "d1", 5, "2", "0.25"),
+      TrialRecord("d1-cap-5-trial", "org-a", "d1", hour(5), hour(6), "1", "0.5"),
+      in_hour("d1-cap-6", "d1", 6, "3", "0.5"),
+      TrialRecord("d1-cap-6-trial-correction", "org-a", "d1", hour(6), hour(7), "-3", "0.5"),
+      d1_later_data_out,
+      // d2: capacity over 01:00-03:30 and at 08:00 (the window's end, excluded).
+      Record("d2-cap-1", "org-a", "d2", hour(1), Instant{hour(3).ns + h / 2}, "5", "0.1"),
+      in_hour("d2-cap-8", "d2", 8),
+      // d3: capacity only the hour before the window; later a capacity hour netting to zero.
+      in_hour("d3-cap-before", "d3", -1),
+      in_hour("d3-cap-4", "d3", 4, "1", "0.5"),
+      in_hour("d3-cap-4-correction", "d3", 4, "-1", "0.5"),
+      // d4: no capacity at all.
+      d4_data_in,
+      // Another org's deployment with a later capacity hour.
+      Record("b-cap-7", "org-b", "d1", hour(7), hour(8)),
+  };
+  ASSERT_EQ(this->MustIngest({records.begin(), records.begin() + 5}), (IngestOutcome{5, 0}));
+  ASSERT_EQ(this->MustIngest({records.begin() + 5, records.end()}),
+            (IngestOutcome{static_cast<std::int64_t>(records.size()) - 5, 0}));
+
+  auto latest = [&](std::string_view org, Instant from, Instant to) {
+    RangeReadPlan plan;
+    plan.latest_capacity = TimeRange{from, to};
+    this->ExpectReadRangeEqualsSingleReads(org, plan);
+    return this->MustReadRange(org, plan).latest_capacity;
+  };
+  const Nanos d1_5_cost = 500'000'000 + 500'000'000;
+  const Nanos d1_5_trial = 500'000'000;
+  const Nanos d2_3_part = domain::Proration{records[6].start, records[6].end, records[6].cost_nanos}.PartIn(
+      hour(3), hour(4));
+  EXPECT_EQ(latest("org-a", hour(0), hour(8)),
+            (std::vector<RollupRow>{{hour(5), "d1", Dimension::kCapacity, d1_5_cost, d1_5_trial},
+                                    {hour(3), "d2", Dimension::kCapacity, d2_3_part, 0}}));
+  // Window bounds are half-open [from, to).
+  EXPECT_EQ(latest("org-a", hour(0), hour(5)),
+            (std::vector<RollupRow>{{hour(2), "d1", Dimension::kCapacity, 500'000'000, 0},
+                                    {hour(3), "d2", Dimension::kCapacity, d2_3_part, 0}}));
+  EXPECT_EQ(latest("org-a", hour(5), hour(6)),
+            (std::vector<RollupRow>{{hour(5), "d1", Dimension::kCapacity, d1_5_cost, d1_5_trial}}));
+  EXPECT_EQ(latest("org-a", hour(-1), hour(9)),
+            (std::vector<RollupRow>{{hour(5), "d1", Dimension::kCapacity, d1_5_cost, d1_5_trial},
+                                    {hour(8), "d2", Dimension::kCapacity, 500'000'000, 0},
+                                    {hour(-1), "d3", Dimension::kCapacity, 500'000'000, 0}}));
+  EXPECT_EQ(DeploymentIds(latest("org-a", hour(-1), hour(0))), std::vector<std::string>{"d3"});
+  EXPECT_TRUE(latest("org-a", hour(6), hour(8)).empty()) << "zero-cost and non-capacity hours never count";
+  EXPECT_TRUE(latest("org-a", hour(3), hour(3)).empty()) << "an empty window holds nothing";
+  EXPECT_EQ(latest("org-b", hour(0), hour(24)),
+            (std::vector<RollupRow>{{hour(7), "d1", Dimension::kCapacity, records.back().cost_nanos, 0}}));
+  EXPECT_TRUE(latest("no-such-org", hour(0), hour(24)).empty());
+
+  // Combined with the rest of a plan, in the same snapshot.
+  RangeReadPlan plan;
+  plan.raw = {TimeRange{Instant{hour(1).ns + h / 4}, Instant{hour(1).ns + h / 2}}};
+  plan.hourly = {TimeRange{hour(0), hour(9)}};
+  plan.daily = {TimeRange{Instant{kDay1.ns - domain::kNsPerDay}, Instant{kDay1.ns + domain::kNsPerDay}}};
+  plan.latest_capacity = TimeRange{hour(0), hour(8)};
+  this->ExpectReadRangeEqualsSingleReads("org-a", plan);
+}
+
+TYPED_TEST(StoreContractTest, ApiKeysRoundTripWithAndWithoutExpiry) {
+  ASSERT_TRUE(this->store().PutUser(User{"alice", "hash", false, {"org-a"}}));
+  const ApiKey forever{"0123456789abcdef", "alice", "", std::string(64, 'a'), At("2026-11-01T10:00:00.5Z"),
+                       std::nullopt, false};
+  const ApiKey expiring{"fedcba9876543210", "alice", "ci pipeline ✓", std::string(64, 'b'),
+                        At("2026-11-01T10:00:00Z"), At("2027-11-01T10:00:00.000000001Z"), false};
+  ASSERT_TRUE(this->store().CreateApiKey(forever));
+  ASSERT_TRUE(this->store().CreateApiKey(expiring));
+  for (const ApiKey& key : {forever, expiring}) {
+    Result<std::optional<ApiKey>> found = this->store().FindApiKey(key.id);
+    ASSERT_TRUE(found.has_value()) << Describe(found.error());
+    EXPECT_EQ(*found, std::optional<ApiKey>(key)) << key.id;
+  }
+  Result<std::optional<ApiKey>> missing = this->store().FindApiKey("0000000000000000");
+  ASSERT_TRUE(missing.has_value());
+  EXPECT_FALSE(missing->has_value());
+
+  // Replacing the user keeps its keys.
+  ASSERT_TRUE(this->store().PutUser(User{"alice", "hash-2", true, {}}));
+  Result<std::optional<ApiKey>> after = this->store().FindApiKey(forever.id);
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(*after, std::optional<ApiKey>(forever)) << "PutUser must not drop or change the user's keys";
+}
+
+TYPED_TEST(StoreContractTest, CreateApiKeyWithATakenIdOrAnUnknownUserFails) {
+  ASSERT_TRUE(this->store().PutUser(User{"alice", "hash", false, {}}));
+  ASSERT_TRUE(this->store().PutUser(User{"bob", "hash", false, {}}));
+  const ApiKey key{"0123456789abcdef", "alice", "first", std::string(64, 'a'), kDay1, std::nullopt, false};
+  ASSERT_TRUE(this->store().CreateApiKey(key));
+
+  const std::vector<std::string> id_field = {"id"};
+  ExpectError(this->store().CreateApiKey(
+                  ApiKey{key.id, "bob", "second", std::string(64, 'b'), kDay1, At("2027-01-01T00:00:00Z"), false}),
+              ErrorCode::kAlreadyExists, &id_field);
+  Result<std::optional<ApiKey>> found = this->store().FindApiKey(key.id);
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(*found, std::optional<ApiKey>(key)) << "a failed create must leave the existing key as it was";
+
+  const std::vector<std::string> user_field = {"user"};
+  const ApiKey orphan{"1111111111111111", "no-such-user", "", std::string(64, 'c'), kDay1, std::nullopt, false};
+  ExpectError(this->store().CreateApiKey(orphan), ErrorCode::kNotFound, &user_field);
+  Result<std::optional<ApiKey>> not_created = this->store().FindApiKey(orphan.id);
+  ASSERT_TRUE(not_created.has_value());
+  EXPECT_FALSE(not_created->has_value()) << "a failed create stores nothing";
+}
+
+TYPED_TEST(StoreContractTest, RevokeApiKeyIsIdempotentAndNotFoundForUnknownKeys) {
+  ASSERT_TRUE(this->store().PutUser(User{"alice", "hash", false, {}}));
+  const ApiKey key{"0123456789abcdef", "alice", "k", std::string(64, 'a'), kDay1, At("2027-01-01T00:00:00Z"), false};
+  const ApiKey other{"fedcba9876543210", "alice", "other", std::string(64, 'b'), kDay1, std::nullopt, false};
+  ASSERT_TRUE(this->store().CreateApiKey(key));
+  ASSERT_TRUE(this->store().CreateApiKey(other));
+
+  ApiKey revoked = key;
+  revoked.revoked = true;
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(this->store().RevokeApiKey(key.id)) << "revoke #" << i + 1;
+    Result<std::optional<ApiKey>> found = this->store().FindApiKey(key.id);
+    ASSERT_TRUE(found.has_value());
+    EXPECT_EQ(*found, std::optional<ApiKey>(revoked)) << "revoke #" << i + 1 << " changes only `revoked`";
+  }
+  Result<std::optional<ApiKey>> untouched = this->store().FindApiKey(other.id);
+  ASSERT_TRUE(untouched.has_value());
+  EXPECT_EQ(*untouched, std::optional<ApiKey>(other)) << "revoking one key leaves the others";
+
+  ExpectError(this->store().RevokeApiKey("0000000000000000"), ErrorCode::kNotFound);
+  ExpectError(this->store().RevokeApiKey(""), ErrorCode::kNotFound);
+}
+
 // ---- SQLite only ---------------------------------------------------------------------------
 
 class SqliteStoreTest : public ::testing::Test {
@@ -993,16 +1282,36 @@ class SqliteStoreTest : public ::testing::Test {
     return out;
   }
 
+  // The detail lines of EXPLAIN QUERY PLAN `sql`, joined by " | ".
+  std::string QueryPlan(const std::string& sql) {
+    sqlite3* db = nullptr;
+    std::string out;
+    if (sqlite3_open(DbPath().c_str(), &db) == SQLITE_OK) {
+      sqlite3_stmt* stmt = nullptr;
+      if (sqlite3_prepare_v2(db, ("EXPLAIN QUERY PLAN " + sql).c_str(), -1, &stmt, nullptr) == SQLITE_OK) {
+        while (sqlite3_step(stmt) == SQLITE_ROW) {
+          if (!out.empty()) out += " | ";
+          out += reinterpret_cast<const char*>(sqlite3_column_text(stmt, 3));
+        }
+      }
+      sqlite3_finalize(stmt);
+    }
+    sqlite3_close(db);
+    return out;
+  }
+
   TempDir dir_;
 };
 
 TEST_F(SqliteStoreTest, DataSurvivesCloseAndReopen) {
   const UsageRecord r = Record("u1", "org-a", "d1", At("2026-11-01T00:30:00Z"), At("2026-11-01T02:15:00Z"));
+  const ApiKey key{"0123456789abcdef", "alice", "k", std::string(64, 'a'), kDay1, At("2027-01-01T00:00:00Z"), false};
   {
     std::unique_ptr<SqliteStore> store = MustOpen();
     ASSERT_NE(store, nullptr);
     ASSERT_TRUE(store->CreateOrganization(Organization{"org-a", "Org A"}));
     ASSERT_TRUE(store->PutUser(User{"alice", "hash", true, {"org-a"}}));
+    ASSERT_TRUE(store->CreateApiKey(key));
     Result<IngestOutcome> outcome = store->Ingest(std::vector<UsageRecord>{r});
     ASSERT_TRUE(outcome.has_value());
   }
@@ -1014,6 +1323,9 @@ TEST_F(SqliteStoreTest, DataSurvivesCloseAndReopen) {
   Result<std::optional<User>> user = store->FindUser("alice");
   ASSERT_TRUE(user.has_value());
   EXPECT_EQ(*user, std::optional<User>(User{"alice", "hash", true, {"org-a"}}));
+  Result<std::optional<ApiKey>> found_key = store->FindApiKey(key.id);
+  ASSERT_TRUE(found_key.has_value());
+  EXPECT_EQ(*found_key, std::optional<ApiKey>(key));
   Result<std::vector<UsageRecord>> usage = store->ReadUsageOverlapping("org-a", At("2026-11-01T02:00:00Z"),
                                                                        At("2026-11-01T03:00:00Z"));
   ASSERT_TRUE(usage.has_value());
@@ -1187,6 +1499,21 @@ TEST_F(SqliteStoreTest, SpanClassesAreKeptPerOrganizationAndEdgeReadsSearchTheIn
   EXPECT_EQ(plan,
             "SEARCH usage USING INDEX usage_by_org_class_start "
             "(organization_id=? AND span_class=? AND start_ns>? AND start_ns<?)");
+}
+
+TEST_F(SqliteStoreTest, LatestCapacityIsOneIndexedLookupPerDeployment) {
+  std::unique_ptr<SqliteStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  // The query as SqliteStore runs it: a backwards range of rollup_hour_by_deployment, no sort.
+  const std::string plan = QueryPlan(
+      "SELECT period_start_ns, cost_nanos, trial_cost_nanos FROM rollup_hour INDEXED BY rollup_hour_by_deployment "
+      "WHERE org_id = ?1 AND deployment_id = ?2 AND dimension = 'capacity' "
+      "AND period_start_ns >= ?3 AND period_start_ns < ?4 AND cost_nanos != 0 "
+      "ORDER BY period_start_ns DESC LIMIT 1");
+  EXPECT_EQ(plan,
+            "SEARCH rollup_hour USING INDEX rollup_hour_by_deployment "
+            "(org_id=? AND deployment_id=? AND dimension=? AND period_start_ns>? AND period_start_ns<?)")
+      << "one index range per deployment, no sort";
 }
 
 TEST_F(SqliteStoreTest, ReadRangeIsOneSnapshotWhileAnotherStoreIngests) {

@@ -28,6 +28,13 @@ class FakeHasher final : public PasswordHasher {
     return hash == "h:" + std::string(password);
   }
   std::string Fingerprint(std::string_view secret) const override { return "f:" + std::string(secret); }
+  std::string SecretDigest(std::string_view secret) const override { return "d:" + std::string(secret); }
+  // Deterministic: "0000...", "0000..1", ... so tests can predict keys.
+  std::string RandomHex(std::size_t bytes) const override {
+    std::string counter = std::to_string(++random_calls);
+    return std::string(2 * bytes - counter.size(), '0') + counter;
+  }
+  mutable std::atomic<int> random_calls{0};
   mutable std::atomic<int> verifications{0};
 };
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <set>
 #include <utility>
 
 #include "domain/money.hpp"
@@ -13,7 +14,6 @@ namespace {
 
 using domain::Instant;
 using domain::Nanos;
-using domain::WideNanos;
 
 std::string RecordField(std::size_t i, std::string_view field) {
   std::string out = "records[";
@@ -117,21 +117,22 @@ Result<service::IngestOutcome> MemoryStore::Ingest(std::span<const domain::Usage
 
   // 3. Sum the rollup parts of the new records per cell, then check every cell still fits.
   const service::IngestDelta delta = service::ComputeIngestDelta(records, fresh);
-  std::vector<std::pair<Nanos*, Nanos>> existing_updates;  // cells already present
-  std::vector<std::pair<const service::RollupCell*, Nanos>> new_cells;
-  for (const auto& [key, sum_delta] : delta.rollups) {
+  std::vector<std::pair<RollupSums*, RollupSums>> existing_updates;  // cells already present
+  std::vector<std::pair<const service::RollupCell*, RollupSums>> new_cells;
+  for (const auto& [key, sums] : delta.rollups) {
     OrgData& data = orgs_.find(key.org)->second;
     Rollups& rollups = key.grain == domain::RollupGrain::kHour ? data.hourly : data.daily;
     auto it = rollups.find(RollupKey{key.period_start_ns, std::string(key.deployment_id), key.dimension});
-    WideNanos sum = sum_delta + (it == rollups.end() ? 0 : it->second);
-    Result<Nanos> narrow = domain::NarrowNanos(sum);
-    if (!narrow) {
+    const RollupSums stored = it == rollups.end() ? RollupSums{} : it->second;
+    Result<Nanos> cost = domain::NarrowNanos(sums.cost + stored.cost);
+    Result<Nanos> trial_cost = domain::NarrowNanos(sums.trial_cost + stored.trial_cost);
+    if (!cost || !trial_cost) {
       return MakeError(ErrorCode::kInvalidData, "the summed cost of the usage records is too large to store");
     }
     if (it != rollups.end()) {
-      existing_updates.emplace_back(&it->second, *narrow);
+      existing_updates.emplace_back(&it->second, RollupSums{*cost, *trial_cost});
     } else {
-      new_cells.emplace_back(&key, *narrow);
+      new_cells.emplace_back(&key, RollupSums{*cost, *trial_cost});
     }
   }
 
@@ -167,9 +168,28 @@ void MemoryStore::AppendRollups(const OrgData& data, domain::RollupGrain grain, 
   auto last = rollups.lower_bound(RollupKey{to.ns, std::string(), domain::Dimension{}});
   for (auto it = first; it != last; ++it) {
     const auto& [period, deployment, dimension] = it->first;
-    if (it->second == 0) continue;
-    out.push_back(service::RollupRow{Instant{period}, deployment, dimension, it->second});
+    const RollupSums& sums = it->second;
+    if (sums.cost == 0 && sums.trial_cost == 0) continue;
+    out.push_back(service::RollupRow{Instant{period}, deployment, dimension, sums.cost, sums.trial_cost});
   }
+}
+
+std::vector<service::RollupRow> MemoryStore::LatestCapacity(const OrgData& data, const domain::TimeRange& window) {
+  std::vector<service::RollupRow> out;
+  if (window.from >= window.to) return out;
+  auto first = data.hourly.lower_bound(RollupKey{window.from.ns, std::string(), domain::Dimension{}});
+  auto last = data.hourly.lower_bound(RollupKey{window.to.ns, std::string(), domain::Dimension{}});
+  std::set<std::string_view> found;
+  for (auto it = last; it != first && found.size() < data.deployments.size();) {
+    --it;
+    const auto& [period, deployment, dimension] = it->first;
+    if (dimension != domain::Dimension::kCapacity || it->second.cost == 0) continue;
+    if (!found.insert(deployment).second) continue;
+    out.push_back(service::RollupRow{Instant{period}, deployment, dimension, it->second.cost, it->second.trial_cost});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const service::RollupRow& a, const service::RollupRow& b) { return a.deployment_id < b.deployment_id; });
+  return out;
 }
 
 std::vector<domain::UsageRecord> MemoryStore::UsageOverlapping(const OrgData& data, Instant from, Instant to) {
@@ -237,7 +257,36 @@ Result<service::RangeReadResult> MemoryStore::ReadRange(std::string_view org, co
     AppendRollups(data, domain::RollupGrain::kDay, window.from, window.to, result.rollups);
   }
   result.deployments = Deployments(data);
+  if (plan.latest_capacity) result.latest_capacity = LatestCapacity(data, *plan.latest_capacity);
   return result;
+}
+
+Status MemoryStore::CreateApiKey(const service::ApiKey& key) {
+  if (auto s = CheckAvailable(); !s) return s;
+  std::unique_lock lock(mu_);
+  if (api_keys_.contains(key.id)) {
+    return MakeError(ErrorCode::kAlreadyExists, "an API key with this id already exists", {"id"});
+  }
+  if (!users_.contains(key.user)) return MakeError(ErrorCode::kNotFound, "the user does not exist", {"user"});
+  api_keys_.emplace(key.id, key);
+  return {};
+}
+
+Result<std::optional<service::ApiKey>> MemoryStore::FindApiKey(std::string_view id) {
+  if (auto s = CheckAvailable(); !s) return std::move(s).error();
+  std::shared_lock lock(mu_);
+  auto it = api_keys_.find(id);
+  if (it == api_keys_.end()) return std::optional<service::ApiKey>();
+  return std::optional<service::ApiKey>(it->second);
+}
+
+Status MemoryStore::RevokeApiKey(std::string_view id) {
+  if (auto s = CheckAvailable(); !s) return s;
+  std::unique_lock lock(mu_);
+  auto it = api_keys_.find(id);
+  if (it == api_keys_.end()) return MakeError(ErrorCode::kNotFound, "there is no such API key");
+  it->second.revoked = true;
+  return {};
 }
 
 }  // namespace costs::store::memory

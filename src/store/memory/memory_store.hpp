@@ -59,14 +59,24 @@ class MemoryStore final : public service::Store {
 
   Result<std::vector<service::Deployment>> ListDeployments(std::string_view org) override;
 
+  // As service::Store. When the id is taken and the user is missing, kAlreadyExists is reported.
+  Status CreateApiKey(const service::ApiKey& key) override;
+  Result<std::optional<service::ApiKey>> FindApiKey(std::string_view id) override;
+  Status RevokeApiKey(std::string_view id) override;
+
   // All under one shared lock: the same reads as ReadUsageOverlapping, ReadRollups and
-  // ListDeployments.
+  // ListDeployments, plus the latest capacity rows (found by walking the window's hourly rows
+  // backwards until every deployment has one).
   Result<service::RangeReadResult> ReadRange(std::string_view org, const service::RangeReadPlan& plan) override;
 
  private:
-  // (period start ns, deployment id, dimension) -> cost in nano-ECU.
+  // (period start ns, deployment id, dimension) -> sums in nano-ECU.
   using RollupKey = std::tuple<std::int64_t, std::string, domain::Dimension>;
-  using Rollups = std::map<RollupKey, domain::Nanos>;
+  struct RollupSums {
+    domain::Nanos cost = 0;
+    domain::Nanos trial_cost = 0;
+  };
+  using Rollups = std::map<RollupKey, RollupSums>;
 
   struct OrgData {
     service::Organization org;
@@ -82,9 +92,13 @@ class MemoryStore final : public service::Store {
 
   // The reads of one organization's data, shared by the single reads and ReadRange.
   // REQUIRES: mu_ held (shared or exclusive).
-  // Appends the non-zero rollups of `grain` with period start in [from, to).
+  // Appends the rollups of `grain` with period start in [from, to), except those whose cost and
+  // trial cost are both zero.
   static void AppendRollups(const OrgData& data, domain::RollupGrain grain, domain::Instant from,
                             domain::Instant to, std::vector<service::RollupRow>& out);
+  // Per deployment, its hourly capacity row with the greatest period start in `window` and a
+  // non-zero cost; sorted by deployment id.
+  static std::vector<service::RollupRow> LatestCapacity(const OrgData& data, const domain::TimeRange& window);
   // Usage overlapping [from, to), ordered by start, then by ingest order.
   static std::vector<domain::UsageRecord> UsageOverlapping(const OrgData& data, domain::Instant from,
                                                            domain::Instant to);
@@ -95,6 +109,7 @@ class MemoryStore final : public service::Store {
   mutable std::shared_mutex mu_;
   std::map<std::string, OrgData, std::less<>> orgs_;                // guarded by mu_
   std::map<std::string, service::User, std::less<>> users_;         // guarded by mu_
+  std::map<std::string, service::ApiKey, std::less<>> api_keys_;    // id -> key; guarded by mu_
   std::unordered_map<std::string, domain::UsageRecord> usage_;      // id -> record; guarded by mu_
 };
 

@@ -86,24 +86,41 @@ CREATE TABLE usage_span_classes (
 ) WITHOUT ROWID;
 
 -- An integer overflow in cost_nanos + excluded.cost_nanos turns into a REAL in SQLite; the
--- CHECK makes it fail the statement instead.
+-- CHECKs make it fail the statement instead. trial_cost_nanos is the part of cost_nanos from
+-- trial records.
 CREATE TABLE rollup_hour (
-  org_id          TEXT NOT NULL,
-  period_start_ns INTEGER NOT NULL,
-  deployment_id   TEXT NOT NULL,
-  dimension       TEXT NOT NULL,
-  cost_nanos      INTEGER NOT NULL CHECK (typeof(cost_nanos) = 'integer'),
+  org_id           TEXT NOT NULL,
+  period_start_ns  INTEGER NOT NULL,
+  deployment_id    TEXT NOT NULL,
+  dimension        TEXT NOT NULL,
+  cost_nanos       INTEGER NOT NULL CHECK (typeof(cost_nanos) = 'integer'),
+  trial_cost_nanos INTEGER NOT NULL CHECK (typeof(trial_cost_nanos) = 'integer'),
+  PRIMARY KEY (org_id, period_start_ns, deployment_id, dimension)
+) WITHOUT ROWID;
+-- The latest capacity hour of one deployment: one index range read backwards.
+CREATE INDEX rollup_hour_by_deployment ON rollup_hour (org_id, deployment_id, dimension, period_start_ns);
+
+CREATE TABLE rollup_day (
+  org_id           TEXT NOT NULL,
+  period_start_ns  INTEGER NOT NULL,
+  deployment_id    TEXT NOT NULL,
+  dimension        TEXT NOT NULL,
+  cost_nanos       INTEGER NOT NULL CHECK (typeof(cost_nanos) = 'integer'),
+  trial_cost_nanos INTEGER NOT NULL CHECK (typeof(trial_cost_nanos) = 'integer'),
   PRIMARY KEY (org_id, period_start_ns, deployment_id, dimension)
 ) WITHOUT ROWID;
 
-CREATE TABLE rollup_day (
-  org_id          TEXT NOT NULL,
-  period_start_ns INTEGER NOT NULL,
-  deployment_id   TEXT NOT NULL,
-  dimension       TEXT NOT NULL,
-  cost_nanos      INTEGER NOT NULL CHECK (typeof(cost_nanos) = 'integer'),
-  PRIMARY KEY (org_id, period_start_ns, deployment_id, dimension)
+-- API keys: only a digest of the secret is kept. Users are never deleted (PutUser upserts).
+CREATE TABLE api_keys (
+  id            TEXT NOT NULL PRIMARY KEY,
+  user_name     TEXT NOT NULL REFERENCES users(name),
+  name          TEXT NOT NULL,
+  secret_digest TEXT NOT NULL,
+  created_ns    INTEGER NOT NULL,
+  expires_ns    INTEGER NULL,
+  revoked       INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE INDEX api_keys_by_user ON api_keys (user_name);
 )sql",
 };
 static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
@@ -132,24 +149,37 @@ constexpr const char* kInsertUsage =
     "ON CONFLICT (id) DO NOTHING";
 constexpr const char* kSelectUsageById = "SELECT " COSTS_USAGE_COLUMNS " FROM usage WHERE id = ?1";
 constexpr const char* kUpsertRollupHour =
-    "INSERT INTO rollup_hour (org_id, period_start_ns, deployment_id, dimension, cost_nanos) "
-    "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (org_id, period_start_ns, deployment_id, dimension) "
-    "DO UPDATE SET cost_nanos = cost_nanos + excluded.cost_nanos";
+    "INSERT INTO rollup_hour (org_id, period_start_ns, deployment_id, dimension, cost_nanos, trial_cost_nanos) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (org_id, period_start_ns, deployment_id, dimension) "
+    "DO UPDATE SET cost_nanos = cost_nanos + excluded.cost_nanos, "
+    "trial_cost_nanos = trial_cost_nanos + excluded.trial_cost_nanos";
 constexpr const char* kUpsertRollupDay =
-    "INSERT INTO rollup_day (org_id, period_start_ns, deployment_id, dimension, cost_nanos) "
-    "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (org_id, period_start_ns, deployment_id, dimension) "
-    "DO UPDATE SET cost_nanos = cost_nanos + excluded.cost_nanos";
+    "INSERT INTO rollup_day (org_id, period_start_ns, deployment_id, dimension, cost_nanos, trial_cost_nanos) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (org_id, period_start_ns, deployment_id, dimension) "
+    "DO UPDATE SET cost_nanos = cost_nanos + excluded.cost_nanos, "
+    "trial_cost_nanos = trial_cost_nanos + excluded.trial_cost_nanos";
 constexpr const char* kUpsertDeployment =
     "INSERT INTO deployments (org_id, id, name) VALUES (?1, ?2, ?3) "
     "ON CONFLICT (org_id, id) DO UPDATE SET name = excluded.name";
 constexpr const char* kInsertSpanClass =
     "INSERT INTO usage_span_classes (org_id, span_class) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
 constexpr const char* kSelectRollupHour =
-    "SELECT period_start_ns, deployment_id, dimension, cost_nanos FROM rollup_hour "
-    "WHERE org_id = ?1 AND period_start_ns >= ?2 AND period_start_ns < ?3 AND cost_nanos != 0";
+    "SELECT period_start_ns, deployment_id, dimension, cost_nanos, trial_cost_nanos FROM rollup_hour "
+    "WHERE org_id = ?1 AND period_start_ns >= ?2 AND period_start_ns < ?3 "
+    "AND (cost_nanos != 0 OR trial_cost_nanos != 0)";
 constexpr const char* kSelectRollupDay =
-    "SELECT period_start_ns, deployment_id, dimension, cost_nanos FROM rollup_day "
-    "WHERE org_id = ?1 AND period_start_ns >= ?2 AND period_start_ns < ?3 AND cost_nanos != 0";
+    "SELECT period_start_ns, deployment_id, dimension, cost_nanos, trial_cost_nanos FROM rollup_day "
+    "WHERE org_id = ?1 AND period_start_ns >= ?2 AND period_start_ns < ?3 "
+    "AND (cost_nanos != 0 OR trial_cost_nanos != 0)";
+// One deployment's latest capacity hour in [?3, ?4) with a non-zero cost: one backwards range
+// of rollup_hour_by_deployment. INDEXED BY because without statistics the planner prefers the
+// covering primary key range (org_id, period_start_ns), which reads every hourly row of the
+// window.
+constexpr const char* kSelectLatestCapacity =
+    "SELECT period_start_ns, cost_nanos, trial_cost_nanos FROM rollup_hour INDEXED BY rollup_hour_by_deployment "
+    "WHERE org_id = ?1 AND deployment_id = ?2 AND dimension = 'capacity' "
+    "AND period_start_ns >= ?3 AND period_start_ns < ?4 AND cost_nanos != 0 "
+    "ORDER BY period_start_ns DESC LIMIT 1";
 constexpr const char* kSelectSpanClasses =
     "SELECT span_class FROM usage_span_classes WHERE org_id = ?1 ORDER BY span_class";
 // One span class: ?2 = the class k, ?3 = from - 2^k hours, ?4 = to, ?5 = from. Column 16 is the
@@ -159,6 +189,14 @@ constexpr const char* kSelectUsageOverlapping =
     ", rowid FROM usage WHERE organization_id = ?1 AND span_class = ?2 AND start_ns >= ?3 AND start_ns < ?4 "
     "AND end_ns > ?5 ORDER BY start_ns, rowid";
 constexpr const char* kSelectDeployments = "SELECT id, name FROM deployments WHERE org_id = ?1 ORDER BY id";
+constexpr const char* kApiKeyExists = "SELECT 1 FROM api_keys WHERE id = ?1";
+constexpr const char* kUserExists = "SELECT 1 FROM users WHERE name = ?1";
+constexpr const char* kInsertApiKey =
+    "INSERT INTO api_keys (id, user_name, name, secret_digest, created_ns, expires_ns, revoked) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+constexpr const char* kSelectApiKey =
+    "SELECT user_name, name, secret_digest, created_ns, expires_ns, revoked FROM api_keys WHERE id = ?1";
+constexpr const char* kRevokeApiKey = "UPDATE api_keys SET revoked = 1 WHERE id = ?1";
 
 #undef COSTS_USAGE_COLUMNS
 
@@ -528,7 +566,8 @@ Result<std::vector<domain::UsageRecord>> SelectUsageOverlapping(Connection& c, s
   return out;
 }
 
-// Appends `org`'s rollup rows of `grain` with period_start in [from, to) and non-zero cost.
+// Appends `org`'s rollup rows of `grain` with period_start in [from, to), except those whose
+// cost and trial cost are both zero.
 Status SelectRollups(Connection& c, std::string_view org, domain::RollupGrain grain, Instant from, Instant to,
                      std::vector<service::RollupRow>& out) {
   Result<Stmt> stmt =
@@ -546,9 +585,33 @@ Status SelectRollups(Connection& c, std::string_view org, domain::RollupGrain gr
       std::fprintf(stderr, "sqlite: a stored rollup has an invalid dimension\n");
       return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
     }
-    out.push_back(service::RollupRow{Instant{stmt->Int(0)}, std::string(stmt->Text(1)), *dimension, stmt->Int(3)});
+    out.push_back(service::RollupRow{Instant{stmt->Int(0)}, std::string(stmt->Text(1)), *dimension, stmt->Int(3),
+                                     stmt->Int(4)});
   }
   return {};
+}
+
+// Per deployment in `deployments` (those of SelectDeployments, sorted by id), its latest hourly
+// capacity row in `window` with a non-zero cost; one indexed lookup per deployment.
+Result<std::vector<service::RollupRow>> SelectLatestCapacity(Connection& c, std::string_view org,
+                                                             std::span<const service::Deployment> deployments,
+                                                             const domain::TimeRange& window) {
+  std::vector<service::RollupRow> out;
+  if (window.from >= window.to) return out;
+  for (const service::Deployment& deployment : deployments) {
+    Result<Stmt> stmt = c.Prepare(kSelectLatestCapacity, "read the latest capacity");
+    if (!stmt) return std::move(stmt).error();
+    stmt->Bind(1, org);
+    stmt->Bind(2, deployment.id);
+    stmt->Bind(3, window.from.ns);
+    stmt->Bind(4, window.to.ns);
+    Result<bool> row = stmt->Step();
+    if (!row) return std::move(row).error();
+    if (!*row) continue;
+    out.push_back(service::RollupRow{Instant{stmt->Int(0)}, deployment.id, domain::Dimension::kCapacity,
+                                     stmt->Int(1), stmt->Int(2)});
+  }
+  return out;
 }
 
 // `org`'s deployments, sorted by id.
@@ -857,9 +920,10 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
 
   // 3. Rollups: sum the parts of the new records per cell in memory, write each cell once.
   const service::IngestDelta delta = service::ComputeIngestDelta(records, fresh);
-  for (const auto& [key, sum] : delta.rollups) {
-    Result<Nanos> narrow = domain::NarrowNanos(sum);
-    if (!narrow) {
+  for (const auto& [key, sums] : delta.rollups) {
+    Result<Nanos> cost = domain::NarrowNanos(sums.cost);
+    Result<Nanos> trial_cost = domain::NarrowNanos(sums.trial_cost);
+    if (!cost || !trial_cost) {
       return MakeError(ErrorCode::kInvalidData, "the summed cost of the usage records is too large to store");
     }
     Result<Stmt> stmt = c.Prepare(key.grain == domain::RollupGrain::kHour ? kUpsertRollupHour : kUpsertRollupDay,
@@ -869,7 +933,8 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
     stmt->Bind(2, key.period_start_ns);
     stmt->Bind(3, key.deployment_id);
     stmt->Bind(4, domain::DimensionId(key.dimension));
-    stmt->Bind(5, *narrow);
+    stmt->Bind(5, *cost);
+    stmt->Bind(6, *trial_cost);
     if (Status s = stmt->Run(); !s) {
       if (stmt->ExtendedErrorCode() == SQLITE_CONSTRAINT_CHECK) {
         return MakeError(ErrorCode::kInvalidData, "the summed cost of the usage records is too large to store");
@@ -970,9 +1035,88 @@ Result<service::RangeReadResult> SqliteStore::ReadRange(std::string_view org, co
   Result<std::vector<service::Deployment>> deployments = SelectDeployments(c, org);
   if (!deployments) return std::move(deployments).error();
   result.deployments = std::move(*deployments);
+  if (plan.latest_capacity) {
+    Result<std::vector<service::RollupRow>> latest =
+        SelectLatestCapacity(c, org, result.deployments, *plan.latest_capacity);
+    if (!latest) return std::move(latest).error();
+    result.latest_capacity = std::move(*latest);
+  }
 
   if (Status s = txn->Commit(); !s) return std::move(s).error();
   return result;
+}
+
+Status SqliteStore::CreateApiKey(const service::ApiKey& key) {
+  std::lock_guard write_lock(write_mu_);
+  Result<Lease> lease = Acquire();
+  if (!lease) return std::move(lease).error();
+  Connection& c = **lease;
+  Result<Transaction> txn = Transaction::Begin(c, Transaction::Mode::kWrite);
+  if (!txn) return std::move(txn).error();
+
+  // A row exists for `name` under `sql`.
+  auto exists = [&](const char* sql, const std::string& name, const char* what) -> Result<bool> {
+    Result<Stmt> stmt = c.Prepare(sql, what);
+    if (!stmt) return std::move(stmt).error();
+    stmt->Bind(1, name);
+    return stmt->Step();
+  };
+  Result<bool> taken = exists(kApiKeyExists, key.id, "check an API key");
+  if (!taken) return std::move(taken).error();
+  if (*taken) return MakeError(ErrorCode::kAlreadyExists, "an API key with this id already exists", {"id"});
+  Result<bool> user = exists(kUserExists, key.user, "check a user");
+  if (!user) return std::move(user).error();
+  if (!*user) return MakeError(ErrorCode::kNotFound, "the user does not exist", {"user"});
+  {
+    Result<Stmt> stmt = c.Prepare(kInsertApiKey, "insert an API key");
+    if (!stmt) return std::move(stmt).error();
+    stmt->Bind(1, key.id);
+    stmt->Bind(2, key.user);
+    stmt->Bind(3, key.name);
+    stmt->Bind(4, key.secret_digest);
+    stmt->Bind(5, key.created.ns);
+    if (key.expires) {
+      stmt->Bind(6, key.expires->ns);
+    } else {
+      stmt->BindNull(6);
+    }
+    stmt->Bind(7, std::int64_t{key.revoked ? 1 : 0});
+    if (Status s = stmt->Run(); !s) return s;
+  }
+  return txn->Commit();
+}
+
+Result<std::optional<service::ApiKey>> SqliteStore::FindApiKey(std::string_view id) {
+  Result<Lease> lease = Acquire();
+  if (!lease) return std::move(lease).error();
+  Result<Stmt> stmt = (*lease)->Prepare(kSelectApiKey, "read an API key");
+  if (!stmt) return std::move(stmt).error();
+  stmt->Bind(1, id);
+  Result<bool> row = stmt->Step();
+  if (!row) return std::move(row).error();
+  if (!*row) return std::optional<service::ApiKey>();
+  service::ApiKey key;
+  key.id = std::string(id);
+  key.user = std::string(stmt->Text(0));
+  key.name = std::string(stmt->Text(1));
+  key.secret_digest = std::string(stmt->Text(2));
+  key.created = Instant{stmt->Int(3)};
+  if (!stmt->IsNull(4)) key.expires = Instant{stmt->Int(4)};
+  key.revoked = stmt->Int(5) != 0;
+  return std::optional<service::ApiKey>(std::move(key));
+}
+
+Status SqliteStore::RevokeApiKey(std::string_view id) {
+  std::lock_guard write_lock(write_mu_);
+  Result<Lease> lease = Acquire();
+  if (!lease) return std::move(lease).error();
+  Result<Stmt> stmt = (*lease)->Prepare(kRevokeApiKey, "revoke an API key");
+  if (!stmt) return std::move(stmt).error();
+  stmt->Bind(1, id);
+  if (Status s = stmt->Run(); !s) return s;
+  // Changes() counts every row the UPDATE matched, revoked before or not.
+  if ((*lease)->Changes() == 0) return MakeError(ErrorCode::kNotFound, "there is no such API key");
+  return {};
 }
 
 }  // namespace costs::store::sqlite

@@ -52,7 +52,10 @@ struct SqliteOptions {
 // Schema: versioned by PRAGMA user_version; Migrate() applies the missing migrations
 // (1 = the initial schema). Usage rows keep instants as INTEGER ns since the epoch, decimals
 // as canonical text (domain::FormatDecimal) and dimensions/kinds as their text ids. Rollups
-// are kept per UTC hour and day in rollup_hour / rollup_day. Each usage row has a span class,
+// (cost and trial cost, nano-ECU) are kept per UTC hour and day in rollup_hour / rollup_day;
+// rollup_hour_by_deployment (org_id, deployment_id, dimension, period_start_ns) serves the
+// latest capacity hour of a deployment. API keys live in api_keys (the secret's digest only;
+// user_name references users). Each usage row has a span class,
 // the smallest k >= 0 with end - start <= 2^k hours, indexed with (organization_id,
 // span_class, start_ns); usage_span_classes lists the classes each organization has.
 class SqliteStore final : public service::Store {
@@ -79,7 +82,8 @@ class SqliteStore final : public service::Store {
   Status CreateOrganization(const service::Organization& org) override;
   Result<std::optional<service::Organization>> FindOrganization(std::string_view id) override;
 
-  // User.organizations is stored as a set: FindUser returns it sorted and unique.
+  // User.organizations is stored as a set: FindUser returns it sorted and unique. The users row
+  // is upserted, never deleted, so the user's API keys (which reference it) stay.
   Status PutUser(const service::User& user) override;
   Result<std::optional<service::User>> FindUser(std::string_view name) override;
 
@@ -102,9 +106,17 @@ class SqliteStore final : public service::Store {
 
   Result<std::vector<service::Deployment>> ListDeployments(std::string_view org) override;
 
+  // As service::Store. CreateApiKey runs in one BEGIN IMMEDIATE transaction; when the id is
+  // taken and the user is missing, kAlreadyExists is reported.
+  Status CreateApiKey(const service::ApiKey& key) override;
+  Result<std::optional<service::ApiKey>> FindApiKey(std::string_view id) override;
+  Status RevokeApiKey(std::string_view id) override;
+
   // On one pooled connection in one read transaction (BEGIN DEFERRED ... COMMIT): the same
   // queries as ReadUsageOverlapping, ReadRollups and ListDeployments, all against the WAL
-  // snapshot taken at its first read.
+  // snapshot taken at its first read. plan.latest_capacity costs one indexed lookup (LIMIT 1,
+  // backwards on rollup_hour_by_deployment) per deployment of the org, however many hourly
+  // rows the window holds.
   Result<service::RangeReadResult> ReadRange(std::string_view org, const service::RangeReadPlan& plan) override;
 
  private:
