@@ -25,6 +25,8 @@ constexpr const char* kCostsctlUsage =
     "                                         create an API key acting as USER; prints the key once\n"
     "                                         (T: RFC 3339, or a date meaning its start, UTC)\n"
     "  apikey revoke ID                       revoke an API key by its id\n"
+    "  credits add ORG_ID --id ID --ecu AMOUNT --start T --end T\n"
+    "                                         add prepaid ECU credits valid over [T, T)\n"
     "  demo [--seed N]                        create demo organizations, users and ~90 days of usage\n"
     "--db URL is sqlite:PATH (default sqlite:var/costs.db), also read from COSTS_DB.\n";
 
@@ -67,6 +69,10 @@ int CostsctlMain(int argc, char** argv) {
                              {"password-stdin", false, false, false},
                              {"seed", true, false, false},
                              {"expires", true, false, false},
+                             {"id", true, false, false},
+                             {"ecu", true, false, false},
+                             {"start", true, false, false},
+                             {"end", true, false, false},
                              {"help", false, false, false}});
   if (!flags) return UsageError(flags.error().message);
   const auto& args = flags->positionals();
@@ -90,7 +96,8 @@ int CostsctlMain(int argc, char** argv) {
   const bool demo = command_is({"demo"}, 0);
   const bool apikey_create = command_is({"apikey", "create"}, 1);
   const bool apikey_revoke = command_is({"apikey", "revoke"}, 1);
-  if (!(init || org_create || user_create || usage_import || demo || apikey_create || apikey_revoke)) {
+  const bool credits_add = command_is({"credits", "add"}, 1);
+  if (!(init || org_create || user_create || usage_import || demo || apikey_create || apikey_revoke || credits_add)) {
     std::string given;
     for (const auto& a : args) given += (given.empty() ? "" : " ") + a;
     return UsageError("unknown command '" + given + "'");
@@ -99,6 +106,12 @@ int CostsctlMain(int argc, char** argv) {
     return UsageError("--name belongs to 'org create' and 'apikey create'");
   }
   if (flags->Has("expires") && !apikey_create) return UsageError("--expires belongs to 'apikey create'");
+  for (const char* flag : {"id", "ecu", "start", "end"}) {
+    if (flags->Has(flag) != credits_add) {
+      return UsageError(credits_add ? std::string("credits add needs --") + flag
+                                    : std::string("--") + flag + " belongs to 'credits add'");
+    }
+  }
   std::optional<domain::Instant> expires;
   if (auto text = flags->Get("expires")) {
     auto t = domain::ParseQueryInstant(*text, domain::DateBound::kStartOfDay);
@@ -158,6 +171,20 @@ int CostsctlMain(int argc, char** argv) {
     std::fprintf(stderr, "api key %s created for user %s%s; the key above is shown only once\n",
                  created->id.c_str(), args[2].c_str(),
                  expires ? (", expiring " + domain::FormatRfc3339(*expires)).c_str() : "");
+    return 0;
+  }
+  if (credits_add) {
+    auto amount = domain::ParseDecimal(*flags->Get("ecu"));
+    auto nanos = amount ? domain::DecimalToNanos(*amount) : Result<domain::Nanos>(amount.error());
+    if (!nanos) return UsageError("--ecu must be a decimal amount of ECU with at most 9 fractional digits");
+    auto start = domain::ParseQueryInstant(*flags->Get("start"), domain::DateBound::kStartOfDay);
+    auto end = domain::ParseQueryInstant(*flags->Get("end"), domain::DateBound::kEndOfDay);
+    if (!start) return UsageError("--start: " + start.error().message);
+    if (!end) return UsageError("--end: " + end.error().message);
+    if (auto s = admin.AddCredit(args[2], *flags->Get("id"), *nanos, *start, *end); !s) return Failed(s.error());
+    std::printf("credit %s of %s ECU added to %s, valid %s .. %s\n", flags->Get("id")->c_str(),
+                domain::FormatNanos(*nanos).c_str(), args[2].c_str(), domain::FormatRfc3339(*start).c_str(),
+                domain::FormatRfc3339(*end).c_str());
     return 0;
   }
   if (apikey_revoke) {

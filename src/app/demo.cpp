@@ -152,6 +152,21 @@ int RunDemo(service::AdminService& admin, domain::Instant now, std::uint64_t see
     return 1;
   }
 
+  // Prepaid credits for acme, valid from the demo's start for a year (re-adding is a no-op).
+  const domain::Instant credit_end{start.ns + 365 * domain::kNsPerDay};
+  if (auto s = admin.AddCredit("acme", "demo-prepaid-" + std::to_string(domain::ToUnixSeconds(start)), 2000 * domain::kNanosPerEcu,
+                               start, credit_end);
+      !s && s.error().code != ErrorCode::kAlreadyExists) {
+    std::fprintf(stderr, "costsctl: %s\n", s.error().message.c_str());
+    return 1;
+  }
+  // An API key for alice, the way scripts and agents authenticate.
+  auto key = admin.CreateApiKey("alice", "demo", std::nullopt, now);
+  if (!key) {
+    std::fprintf(stderr, "costsctl: %s\n", key.error().message.c_str());
+    return 1;
+  }
+
   const domain::CivilDate first = domain::CivilFromDays(domain::FloorMonth(start).ns / domain::kNsPerDay);
   char from[16];
   std::snprintf(from, sizeof from, "%04d-%02d-01", first.year, first.month);
@@ -165,8 +180,10 @@ int RunDemo(service::AdminService& admin, domain::Instant now, std::uint64_t see
     for (const auto& o : u.orgs) what += " " + o;
     std::printf("  %-6s %s   (%s)\n", u.name.c_str(), u.password.c_str(), what.c_str());
   }
+  std::printf("api key of alice: %s\n", key->key.c_str());
   std::printf("try:\n  curl -u alice:%s 'http://127.0.0.1:8080/api/v1/billing/costs/acme/charts?from=%s&bucketing_strategy=monthly'\n",
               users[1].password.c_str(), from);
+  std::printf("  curl -H 'Authorization: ApiKey %s' http://127.0.0.1:8080/api/v1/billing/costs/acme\n", key->key.c_str());
   return 0;
 }
 

@@ -146,6 +146,12 @@ Result<Nanos> MultiplyToNanos(const Decimal& quantity, const Decimal& rate) {
   return *narrowed;
 }
 
+Result<std::int64_t> ToScaled(const Decimal& d, int digits) {
+  WideNanos scaled = d.scale <= digits ? static_cast<WideNanos>(d.mantissa) * Pow10(digits - d.scale)
+                                       : DivideHalfEven(d.mantissa, Pow10(d.scale - digits));
+  return NarrowNanos(scaled);
+}
+
 Result<Nanos> DecimalToNanos(const Decimal& d) {
   if (d.scale > 9) return Invalid("has more than 9 fractional digits");
   return NarrowNanos(static_cast<WideNanos>(d.mantissa) * Pow10(9 - d.scale));

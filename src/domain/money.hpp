@@ -42,6 +42,10 @@ Result<Nanos> MultiplyToNanos(const Decimal& quantity, const Decimal& rate);
 // fractional digits or does not fit.
 Result<Nanos> DecimalToNanos(const Decimal& d);
 
+// A decimal in units of 10^-digits, rounded half-even (ToScaled({"1.2345"}, 3) = 1234).
+// Fails (kInvalidData) when the result does not fit int64. REQUIRES: 0 <= digits <= 18.
+Result<std::int64_t> ToScaled(const Decimal& d, int digits);
+
 // Rounds numerator / denominator half-even to an integer. REQUIRES: denominator > 0.
 WideNanos DivideHalfEven(WideNanos numerator, WideNanos denominator);
 

@@ -442,3 +442,18 @@ TEST(FormatNanosTest, AgreesWithParseDecimalAndDecimalToNanos) {
 
 }  // namespace
 }  // namespace costs::domain
+
+namespace costs::domain {
+namespace {
+
+TEST(ToScaledTest, RoundsHalfEvenToTheGivenDigits) {
+  EXPECT_EQ(*ToScaled(*ParseDecimal("1.2345"), 3), 1234);
+  EXPECT_EQ(*ToScaled(*ParseDecimal("1.2355"), 3), 1236);
+  EXPECT_EQ(*ToScaled(*ParseDecimal("-0.0005"), 3), 0);
+  EXPECT_EQ(*ToScaled(*ParseDecimal("-0.0015"), 3), -2);
+  EXPECT_EQ(*ToScaled(*ParseDecimal("12"), 3), 12000);
+  EXPECT_FALSE(ToScaled(*ParseDecimal("999999999999999999"), 3)) << "does not fit int64 thousandths";
+}
+
+}  // namespace
+}  // namespace costs::domain

@@ -196,6 +196,7 @@ std::optional<UsageRecord> ValidateUsage(const RawUsage& raw, std::string_view p
   const auto rate = check.Number("rate", true);
   const auto given_cost = check.Number("cost", false);
   if (rate && rate->mantissa < 0) check.Problem("rate", "must not be negative");
+  if (quantity && !ToScaled(*quantity, 3)) check.Problem("quantity", "is too large");
   if (quantity) r.quantity = *quantity;
   if (rate) r.rate = *rate;
   if (quantity && rate) {

@@ -136,4 +136,14 @@ Result<AdminService::CreatedApiKey> AdminService::CreateApiKey(std::string_view 
 
 Status AdminService::RevokeApiKey(std::string_view id) { return store_.RevokeApiKey(id); }
 
+Status AdminService::AddCredit(std::string_view org_id, std::string_view id, domain::Nanos ecu,
+                               domain::Instant start, domain::Instant end) {
+  if (!IsValidName(id, domain::kMaxIdLength)) {
+    return MakeError(ErrorCode::kInvalidData, "a credit id is 1 to 256 letters, digits, '-', '_', '.' or '@'", {"id"});
+  }
+  if (ecu <= 0) return MakeError(ErrorCode::kInvalidData, "the credit amount must be positive", {"ecu"});
+  if (!(start < end)) return MakeError(ErrorCode::kInvalidData, "the credit must start before it ends", {"start", "end"});
+  return store_.AddCredit(Credit{std::string(id), std::string(org_id), ecu, start, end});
+}
+
 }  // namespace costs::service

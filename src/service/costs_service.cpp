@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <tuple>
 #include <utility>
 
 namespace costs::service {
@@ -77,6 +78,8 @@ Result<CostsService::RangeRead> CostsService::ReadRange(const Principal& who, st
   if (what == Reading::kTotals && range->from < range->to) {
     out.plan.latest_capacity = domain::TimeRange{domain::FloorHour(range->from), range->to};
   }
+  out.plan.items = what == Reading::kItems;
+  out.plan.credits = what == Reading::kTotals;
   auto read = store_.ReadRange(org_id, out.plan);
   if (!read) return std::move(read).error();
   out.read = std::move(*read);
@@ -85,16 +88,32 @@ Result<CostsService::RangeRead> CostsService::ReadRange(const Principal& who, st
 
 namespace {
 
-// Calls each(window, deployment_id, dimension, cost, trial_cost) for every exact piece of
-// cost the read holds: the part of each raw record inside its edge window, and each rollup
-// row over its hour or day.
+// One exact piece of usage: a raw record's part of an edge window, or a rollup row over its
+// hour or day. Views point into the read.
+struct Piece {
+  domain::TimeRange window;
+  std::string_view deployment_id;
+  domain::Dimension dimension;
+  std::string_view sku;
+  std::string_view kind;
+  domain::Nanos cost;
+  domain::Nanos trial_cost;
+  std::int64_t quantity_milli;
+  std::int64_t usage_ns;
+  std::int64_t max_instance_count;
+};
+
+// Calls each(const Piece&) for every piece the read holds.
 template <class Each>
 void ForEachPiece(const RangeReadPlan& plan, const RangeReadResult& read, Each&& each) {
   for (std::size_t i = 0; i < plan.raw.size(); ++i) {
     const domain::TimeRange& w = plan.raw[i];
     for (const domain::UsageRecord& r : read.raw[i]) {
       const domain::Nanos part = domain::Proration{r.start, r.end, r.cost_nanos}.PartIn(w.from, w.to);
-      each(w, std::string_view(r.deployment_id), r.dimension, part, r.trial ? part : 0);
+      const domain::Proration quantity{r.start, r.end, domain::ToScaled(r.quantity, 3).value()};
+      each(Piece{w, r.deployment_id, r.dimension, r.sku, r.kind ? domain::ResourceKindId(*r.kind) : std::string_view(),
+                 part, r.trial ? part : 0, quantity.PartIn(w.from, w.to),
+                 std::min(w.to, r.end).ns - std::max(w.from, r.start).ns, r.instance_count});
     }
   }
   // Rows come from hourly windows and daily windows; which grain a row has follows from
@@ -107,7 +126,8 @@ void ForEachPiece(const RangeReadPlan& plan, const RangeReadResult& read, Each&&
   };
   for (const RollupRow& row : read.rollups) {
     const domain::TimeRange w{row.period_start, Instant{row.period_start.ns + grain_of(row.period_start)}};
-    each(w, std::string_view(row.deployment_id), row.dimension, row.cost, row.trial_cost);
+    each(Piece{w, row.deployment_id, row.dimension, row.sku, row.kind, row.cost, row.trial_cost, row.quantity_milli,
+               row.usage_ns, row.max_instance_count});
   }
 }
 
@@ -145,8 +165,7 @@ Result<domain::Chart> CostsService::OrganizationCharts(const Principal& who, std
   if (!read) return std::move(read).error();
   const RangeRead& r = *read;
   domain::ChartBuilder chart(domain::BucketsFor(r.range, r.strategy));
-  ForEachPiece(r.plan, r.read, [&](const domain::TimeRange& w, std::string_view deployment, domain::Dimension,
-                                   domain::Nanos cost, domain::Nanos) { chart.Add(w.from, deployment, cost); });
+  ForEachPiece(r.plan, r.read, [&](const Piece& p) { chart.Add(p.window.from, p.deployment_id, p.cost); });
   for (const Deployment& d : r.read.deployments) chart.Name(d.id, d.name);
   return chart.Build();
 }
@@ -164,9 +183,8 @@ Result<domain::Chart> CostsService::DeploymentCharts(const Principal& who, std::
                      {"deployment_id"});
   }
   domain::ChartBuilder chart(domain::BucketsFor(r.range, r.strategy));
-  ForEachPiece(r.plan, r.read, [&](const domain::TimeRange& w, std::string_view deployment, domain::Dimension dim,
-                                   domain::Nanos cost, domain::Nanos) {
-    if (deployment == deployment_id) chart.Add(w.from, domain::DimensionId(dim), cost);
+  ForEachPiece(r.plan, r.read, [&](const Piece& p) {
+    if (p.deployment_id == deployment_id) chart.Add(p.window.from, domain::DimensionId(p.dimension), p.cost);
   });
   for (int i = 0; i < domain::kDimensionCount; ++i) {
     const auto d = static_cast<domain::Dimension>(i);
@@ -180,10 +198,9 @@ Result<CostsOverview> CostsService::Overview(const Principal& who, std::string_v
   if (!read) return std::move(read).error();
   DimensionSums sums;
   domain::WideNanos trials = 0;
-  ForEachPiece(read->plan, read->read, [&](const domain::TimeRange&, std::string_view, domain::Dimension dim,
-                                           domain::Nanos cost, domain::Nanos trial_cost) {
-    sums.Add(dim, cost);
-    trials += trial_cost;
+  ForEachPiece(read->plan, read->read, [&](const Piece& p) {
+    sums.Add(p.dimension, p.cost);
+    trials += p.trial_cost;
   });
   CostsOverview out;
   auto costs = sums.Build();
@@ -204,6 +221,179 @@ Result<CostsOverview> CostsService::Overview(const Principal& who, std::string_v
   auto hr = Narrow(rate);
   if (!hr) return std::move(hr).error();
   out.hourly_rate = *hr;
+  if (!read->read.credits.empty()) {
+    auto balance = ComputeBalance(org_id, read->read.credits);
+    if (!balance) return std::move(balance).error();
+    out.balance = std::move(*balance);
+  }
+  return out;
+}
+
+Result<Balance> CostsService::ComputeBalance(std::string_view org_id, const std::vector<Credit>& credits) {
+  const Instant now = clock_.Now();
+  Instant first = now;
+  for (const Credit& c : credits) first = std::min(first, c.start);
+  // Usage from the first credit's start to now, in time order, net per piece start.
+  std::map<Instant, domain::WideNanos> usage;
+  if (first < now) {
+    const domain::TimeRange span{first, now};
+    const RangeReadPlan plan = PlanRangeRead(span);
+    auto read = store_.ReadRange(org_id, plan);
+    if (!read) return std::move(read).error();
+    ForEachPiece(plan, *read, [&](const Piece& p) { usage[p.window.from] += p.cost; });
+  }
+  std::vector<domain::WideNanos> left(credits.size());
+  for (std::size_t i = 0; i < credits.size(); ++i) left[i] = credits[i].ecu;
+  std::vector<std::size_t> order(credits.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return std::tie(credits[a].end, credits[a].id) < std::tie(credits[b].end, credits[b].id);
+  });
+  for (auto [at, amount] : usage) {
+    for (std::size_t i : order) {
+      if (amount == 0) break;
+      const Credit& c = credits[i];
+      if (!(c.start <= at && at < c.end)) continue;
+      if (amount > 0) {
+        const domain::WideNanos take = std::min(amount, left[i]);
+        left[i] -= take;
+        amount -= take;
+      } else {
+        const domain::WideNanos give = std::min(-amount, static_cast<domain::WideNanos>(c.ecu) - left[i]);
+        left[i] += give;
+        amount += give;
+      }
+    }
+  }
+  Balance balance;
+  domain::WideNanos available = 0;
+  domain::WideNanos remaining = 0;
+  for (std::size_t i = 0; i < credits.size(); ++i) {
+    const Credit& c = credits[i];
+    if (!(c.start <= now && now < c.end)) continue;
+    available += c.ecu;
+    remaining += left[i];
+    balance.line_items.push_back(CreditBalance{c, static_cast<domain::Nanos>(left[i])});
+  }
+  auto a = Narrow(available);
+  auto r = Narrow(remaining);
+  if (!a) return std::move(a).error();
+  if (!r) return std::move(r).error();
+  balance.available = *a;
+  balance.remaining = *r;
+  return balance;
+}
+
+Result<ItemsCosts> CostsService::Items(const Principal& who, std::string_view org_id,
+                                       std::optional<std::string_view> deployment_id, const RangeQuery& query) {
+  auto read = ReadRange(who, org_id, query, Reading::kItems);
+  if (!read) return std::move(read).error();
+  if (deployment_id) {
+    const auto& ds = read->read.deployments;
+    if (std::none_of(ds.begin(), ds.end(), [&](const Deployment& d) { return d.id == *deployment_id; })) {
+      return MakeError(ErrorCode::kNotFound,
+                       "organization '" + std::string(org_id) + "' has no deployment '" + std::string(*deployment_id) + "'",
+                       {"deployment_id"});
+    }
+  }
+  struct ResourceAcc {
+    domain::WideNanos price = 0;
+    domain::WideNanos usage_ns = 0;
+    std::int64_t instance_count = 0;
+    domain::TimeRange period{domain::MaxInstant(), domain::kMinInstant};
+  };
+  struct DtsAcc {
+    domain::WideNanos cost = 0;
+    domain::WideNanos quantity_milli = 0;
+  };
+  DimensionSums sums;
+  std::map<std::pair<std::string_view, std::string_view>, ResourceAcc> resources;  // (sku, kind)
+  std::map<std::pair<std::string_view, domain::Dimension>, DtsAcc> dts;             // (sku, dimension)
+  ForEachPiece(read->plan, read->read, [&](const Piece& p) {
+    if (deployment_id && p.deployment_id != *deployment_id) return;
+    sums.Add(p.dimension, p.cost);
+    if (p.dimension == domain::Dimension::kCapacity) {
+      ResourceAcc& acc = resources[{p.sku, p.kind}];
+      acc.price += p.cost;
+      acc.usage_ns += p.usage_ns;
+      acc.instance_count = std::max(acc.instance_count, p.max_instance_count);
+      acc.period.from = std::min(acc.period.from, p.window.from);
+      acc.period.to = std::max(acc.period.to, p.window.to);
+    } else {
+      DtsAcc& acc = dts[{p.sku, p.dimension}];
+      acc.cost += p.cost;
+      acc.quantity_milli += p.quantity_milli;
+    }
+  });
+  ItemsCosts out;
+  auto costs = sums.Build();
+  if (!costs) return std::move(costs).error();
+  out.costs = *costs;
+
+  // Names, units and rates from the item catalog (latest per item), deployments in id order.
+  auto info_for = [&](std::string_view sku, std::string_view kind, domain::Dimension dim) {
+    std::vector<const ItemInfo*> found;
+    for (const ItemInfo& info : read->read.items) {
+      if (deployment_id && info.deployment_id != *deployment_id) continue;
+      if (info.sku == sku && info.dimension == dim && (dim != domain::Dimension::kCapacity || info.kind == kind)) {
+        found.push_back(&info);
+      }
+    }
+    return found;
+  };
+  for (const auto& [key, acc] : resources) {
+    ResourceItem item;
+    item.sku = key.first;
+    item.kind = key.second;
+    const auto infos = info_for(key.first, key.second, domain::Dimension::kCapacity);
+    for (const ItemInfo* info : infos) {
+      if (!info->name.empty()) {
+        item.name = info->name;
+        break;
+      }
+    }
+    item.instance_count = acc.instance_count;
+    auto usage = Narrow(acc.usage_ns);
+    auto price = Narrow(acc.price);
+    if (!usage || !price) return MakeError(ErrorCode::kInternal, "an item sum is out of range");
+    item.usage_ns = *usage;
+    item.price = *price;
+    if (acc.usage_ns > 0) {
+      auto per_hour = Narrow(domain::DivideHalfEven(acc.price * domain::kNsPerHour, acc.usage_ns));
+      if (!per_hour) return std::move(per_hour).error();
+      item.price_per_hour = *per_hour;
+    }
+    item.period = {std::max(acc.period.from, read->range.from), std::min(acc.period.to, read->range.to)};
+    out.resources.push_back(std::move(item));
+  }
+  for (const auto& [key, acc] : dts) {
+    DtsItem item;
+    item.sku = key.first;
+    item.dimension = key.second;
+    const auto infos = info_for(key.first, {}, key.second);
+    bool same_rate = !infos.empty();
+    for (const ItemInfo* info : infos) {
+      if (item.name.empty()) item.name = info->name;
+      if (item.unit.empty()) item.unit = info->unit;
+      if (!(info->rate == infos.front()->rate)) same_rate = false;
+    }
+    if (item.name.empty()) item.name = domain::DimensionDisplayName(key.second);
+    auto cost = Narrow(acc.cost);
+    auto quantity = Narrow(acc.quantity_milli);
+    if (!cost || !quantity) return MakeError(ErrorCode::kInternal, "an item sum is out of range");
+    item.cost = *cost;
+    item.quantity_milli = *quantity;
+    if (same_rate) {
+      item.rate = infos.front()->rate;
+    } else if (acc.quantity_milli != 0) {
+      // cost / quantity in ECU per unit, to 9 fractional digits: nanos × 1000 / milli.
+      auto per_unit = Narrow(domain::DivideHalfEven(acc.cost * 1000, acc.quantity_milli));
+      if (!per_unit) return std::move(per_unit).error();
+      auto d = domain::ParseDecimal(domain::FormatNanos(*per_unit));
+      if (d) item.rate = *d;
+    }
+    out.dts.push_back(std::move(item));
+  }
   return out;
 }
 
@@ -217,14 +407,13 @@ Result<DeploymentsCosts> CostsService::Deployments(const Principal& who, std::st
     domain::TimeRange period{domain::MaxInstant(), domain::kMinInstant};
   };
   std::map<std::string_view, Acc> by_deployment;
-  ForEachPiece(read->plan, read->read, [&](const domain::TimeRange& w, std::string_view deployment,
-                                           domain::Dimension dim, domain::Nanos cost, domain::Nanos) {
-    Acc& acc = by_deployment[deployment];
-    acc.sums.Add(dim, cost);
-    if (cost == 0) return;
+  ForEachPiece(read->plan, read->read, [&](const Piece& p) {
+    Acc& acc = by_deployment[p.deployment_id];
+    acc.sums.Add(p.dimension, p.cost);
+    if (p.usage_ns == 0) return;
     acc.any = true;
-    acc.period.from = std::min(acc.period.from, w.from);
-    acc.period.to = std::max(acc.period.to, w.to);
+    acc.period.from = std::min(acc.period.from, p.window.from);
+    acc.period.to = std::max(acc.period.to, p.window.to);
   });
   DeploymentsCosts out;
   domain::WideNanos total = 0;

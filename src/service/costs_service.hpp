@@ -35,11 +35,55 @@ struct DimensionCosts {
   domain::Nanos total = 0;
 };
 
-// GET /billing/costs/{org} (the spec's CostsOverview, balance to come with prepaid credits).
+// Prepaid credits as they stand at `now`: each credit valid now, with what is left of it
+// after the usage since its start consumed it. Consumption runs through usage in time order,
+// each piece paid from the credits valid at the piece's start, the one expiring first first
+// (then by id); a negative piece (a correction) gives back to the same credit order.
+struct CreditBalance {
+  Credit credit;
+  domain::Nanos balance = 0;
+};
+struct Balance {
+  domain::Nanos available = 0;  // sum of the credits valid now
+  domain::Nanos remaining = 0;  // sum of their balances
+  std::vector<CreditBalance> line_items;  // the credits valid now, by start then id
+};
+
+// GET /billing/costs/{org} (the spec's CostsOverview).
 struct CostsOverview {
   DimensionCosts costs;
   domain::Nanos hourly_rate = 0;  // capacity cost of the latest hour of the range that has any
   domain::Nanos trials = 0;       // the part of costs.total from records marked trial
+  std::optional<Balance> balance;  // when the organization has any credit
+};
+
+// Capacity items (GET .../items "resources"), grouped by (sku, kind).
+struct ResourceItem {
+  std::string sku;
+  std::string kind;
+  std::string name;  // the latest record name of the item
+  std::int64_t instance_count = 0;  // the largest instance_count in the range
+  std::int64_t usage_ns = 0;        // summed usage time in the range (hours = usage_ns / 1 h)
+  domain::Nanos price = 0;
+  domain::Nanos price_per_hour = 0;  // price / hours, half-even to nano-ECU; 0 without usage
+  domain::TimeRange period;          // first to last usage in the range (to the hour or day)
+};
+
+// Data transfer and storage items ("data_transfer_and_storage"), grouped by (sku, dimension).
+struct DtsItem {
+  std::string sku;
+  domain::Dimension dimension = domain::Dimension::kDataIn;
+  std::string name;  // the latest record name, or the dimension's display name
+  std::string unit;
+  std::int64_t quantity_milli = 0;  // summed quantity in the range, in thousandths of unit
+  domain::Decimal rate;             // the rate if all records agree, else cost / quantity
+  domain::Nanos cost = 0;
+};
+
+struct ItemsCosts {
+  DimensionCosts costs;
+  std::vector<ResourceItem> resources;  // sorted by (sku, kind)
+  std::vector<DtsItem> dts;             // sorted by (sku, dimension)
 };
 
 // One deployment in GET /billing/costs/{org}/deployments.
@@ -87,6 +131,11 @@ class CostsService {
   // Per deployment with usage in the range. Errors as Overview.
   Result<DeploymentsCosts> Deployments(const Principal& who, std::string_view org_id, const RangeQuery& query);
 
+  // Itemized costs of the organization, or of one deployment (then kNotFound, fields
+  // ["deployment_id"], when the organization has no such deployment). Errors as Overview.
+  Result<ItemsCosts> Items(const Principal& who, std::string_view org_id,
+                           std::optional<std::string_view> deployment_id, const RangeQuery& query);
+
  private:
   struct RangeRead {
     domain::TimeRange range;
@@ -96,8 +145,10 @@ class CostsService {
   };
   // Authorizes `who`, resolves the query's range (and bucketing strategy, for charts) and
   // reads it in one snapshot.
-  enum class Reading { kChart, kTotals };
+  enum class Reading { kChart, kTotals, kItems };
   Result<RangeRead> ReadRange(const Principal& who, std::string_view org_id, const RangeQuery& query, Reading what);
+  // The balance of `credits` (the organization's) at the clock's now.
+  Result<Balance> ComputeBalance(std::string_view org_id, const std::vector<Credit>& credits);
 
   Result<Organization> Authorize(const Principal& who, std::string_view org_id);
 
@@ -142,6 +193,13 @@ class AdminService {
 
   // Revokes a key by id; kNotFound when there is none.
   Status RevokeApiKey(std::string_view id);
+
+  // Adds prepaid ECU credits to an organization, valid over [start, end). kInvalidData for
+  // a bad id (fields ["id"]), a non-positive amount (["ecu"]) or start >= end (["start",
+  // "end"]); kOrganizationNotFound; kAlreadyExists for another credit under the same id
+  // (an identical re-send is a no-op).
+  Status AddCredit(std::string_view org_id, std::string_view id, domain::Nanos ecu, domain::Instant start,
+                   domain::Instant end);
 
  private:
   Store& store_;

@@ -8,21 +8,29 @@ IngestDelta ComputeIngestDelta(std::span<const domain::UsageRecord> records, std
   IngestDelta delta;
   for (std::size_t i : fresh) {
     const domain::UsageRecord& r = records[i];
-    const domain::Proration p{r.start, r.end, r.cost_nanos};
+    const std::string_view kind = r.kind ? domain::ResourceKindId(*r.kind) : std::string_view();
+    // ValidateUsage guarantees the quantity fits in int64 thousandths.
+    const domain::Proration cost{r.start, r.end, r.cost_nanos};
+    const domain::Proration quantity{r.start, r.end, domain::ToScaled(r.quantity, 3).value()};
     for (domain::RollupGrain grain : {domain::RollupGrain::kHour, domain::RollupGrain::kDay}) {
-      domain::ForEachRollupPart(p, grain, [&](domain::Instant period_start, domain::Nanos part) {
-        if (part == 0) return;
-        IngestDelta::Sums& sums = delta.rollups[RollupCell{r.organization_id, grain, period_start.ns, r.deployment_id, r.dimension}];
+      const std::int64_t step = grain == domain::RollupGrain::kHour ? domain::kNsPerHour : domain::kNsPerDay;
+      domain::ForEachRollupPart(cost, grain, [&](domain::Instant period_start, domain::Nanos part) {
+        IngestDelta::Sums& sums =
+            delta.rollups[RollupCell{r.organization_id, grain, period_start.ns, r.deployment_id, r.dimension, r.sku, kind}];
+        const domain::Instant period_end{period_start.ns + step};
         sums.cost += part;
         if (r.trial) sums.trial_cost += part;
+        sums.quantity_milli += quantity.PartIn(period_start, period_end);
+        sums.usage_ns += std::min(period_end, r.end).ns - std::max(period_start, r.start).ns;
+        sums.max_instance_count = std::max(sums.max_instance_count, r.instance_count);
       });
     }
     delta.deployment_names.insert_or_assign(std::pair<std::string_view, std::string_view>(r.organization_id, r.deployment_id),
                                             std::string_view(r.deployment_name));
+    delta.latest_item.insert_or_assign(ItemKey{r.organization_id, r.deployment_id, r.dimension, r.sku, kind}, &r);
     std::int64_t& longest = delta.max_duration_ns[r.organization_id];
     longest = std::max(longest, r.end.ns - r.start.ns);
   }
-  std::erase_if(delta.rollups, [](const auto& cell) { return cell.second.cost == 0 && cell.second.trial_cost == 0; });
   return delta;
 }
 

@@ -19,22 +19,40 @@ struct RollupCell {
   std::int64_t period_start_ns;
   std::string_view deployment_id;
   domain::Dimension dimension;
+  std::string_view sku;
+  std::string_view kind;  // ResourceKindId or empty
   friend auto operator<=>(const RollupCell&, const RollupCell&) = default;
+};
+
+// One item of an organization: what ItemInfo describes.
+struct ItemKey {
+  std::string_view org;
+  std::string_view deployment_id;
+  domain::Dimension dimension;
+  std::string_view sku;
+  std::string_view kind;
+  friend auto operator<=>(const ItemKey&, const ItemKey&) = default;
 };
 
 // What storing a set of new usage records changes besides the records themselves; every Store
 // adapter applies it in the ingest's transaction. Views point into the records passed in.
 struct IngestDelta {
-  // Summed prorated parts per cell (domain::ForEachRollupPart, both grains): the cost, and
-  // the part of it from trial records. Cells whose sums are both zero are left out. Sums are
+  // Summed prorated parts per cell (domain::ForEachRollupPart, both grains): the cost, the
+  // part of it from trial records, the quantity in thousandths and the overlap; the largest
+  // instance_count. Cells whose measures are all zero are kept (they record usage). Sums are
   // exact: the caller narrows each (stored + delta) to int64.
   struct Sums {
     domain::WideNanos cost = 0;
     domain::WideNanos trial_cost = 0;
+    domain::WideNanos quantity_milli = 0;
+    domain::WideNanos usage_ns = 0;
+    std::int64_t max_instance_count = 0;
   };
   std::map<RollupCell, Sums> rollups;
   // (organization, deployment) -> the deployment_name of the last of its records, in order.
   std::map<std::pair<std::string_view, std::string_view>, std::string_view> deployment_names;
+  // item -> the last of its records, in order (for ItemInfo: name, unit, rate).
+  std::map<ItemKey, const domain::UsageRecord*> latest_item;
   // organization -> the longest record duration (end - start, ns) among the records.
   std::map<std::string_view, std::int64_t> max_duration_ns;
 };

@@ -290,6 +290,82 @@ TEST_F(ServiceTest, OverviewDeploymentsAndDeploymentChartsAgree) {
   EXPECT_TRUE(extra) << "bucketing_strategy is not a parameter of the overview and is ignored";
 }
 
+std::string ItemLine(const std::string& id, const std::string& dep, const std::string& dimension, const std::string& sku,
+                     const std::string& start, const std::string& end, const std::string& quantity,
+                     const std::string& rate, int instances, const std::string& unit) {
+  return R"({"id":")" + id + R"(","organization_id":"org-a","deployment_id":")" + dep + R"(","dimension":")" +
+         dimension + R"(","kind":"elasticsearch","sku":")" + sku + R"(","name":"name-)" + sku +
+         R"(","instance_count":)" + std::to_string(instances) + R"(,"unit":")" + unit + R"(","start":")" + start +
+         R"(","end":")" + end + R"(","quantity":")" + quantity + R"(","rate":")" + rate + "\"}\n";
+}
+
+TEST_F(ServiceTest, ItemsGroupCapacityBySkuAndDataBySkuAndDimension) {
+  ASSERT_TRUE(admin_.IngestNdjson(
+      Root(), ItemLine("a", "d1", "capacity", "hot", "2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z", "2", "0.5", 2, "instance-hour") +
+                  ItemLine("b", "d1", "capacity", "hot", "2026-11-01T01:00:00Z", "2026-11-01T02:00:00Z", "3", "0.5", 3, "instance-hour") +
+                  ItemLine("c", "d2", "capacity", "hot", "2026-11-01T05:00:00Z", "2026-11-01T06:00:00Z", "1", "0.5", 1, "instance-hour") +
+                  ItemLine("e", "d2", "data_out", "egress", "2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z", "1.5", "0.04", 0, "GB") +
+                  ItemLine("f", "d1", "data_out", "egress", "2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z", "0.25", "0.04", 0, "GB")));
+  auto items = costs_.Items(Alice(), "org-a", std::nullopt, {"2026-11-01", "2026-11-01", std::nullopt});
+  ASSERT_TRUE(items) << items.error().message;
+  EXPECT_EQ(items->costs.total, 3'000'000'000 + 70'000'000);
+  ASSERT_EQ(items->resources.size(), 1u);
+  const ResourceItem& hot = items->resources[0];
+  EXPECT_EQ(hot.sku, "hot");
+  EXPECT_EQ(hot.kind, "elasticsearch");
+  EXPECT_EQ(hot.name, "name-hot");
+  EXPECT_EQ(hot.price, 3'000'000'000);
+  EXPECT_EQ(hot.usage_ns, 3 * kNsPerHour);
+  EXPECT_EQ(hot.instance_count, 3);
+  EXPECT_EQ(hot.price_per_hour, 1'000'000'000);
+  ASSERT_EQ(items->dts.size(), 1u);
+  EXPECT_EQ(items->dts[0].quantity_milli, 1750);
+  EXPECT_EQ(items->dts[0].cost, 70'000'000);
+  EXPECT_EQ(domain::FormatDecimal(items->dts[0].rate), "0.04");
+  EXPECT_EQ(items->dts[0].unit, "GB");
+
+  auto one = costs_.Items(Alice(), "org-a", "d2", {"2026-11-01", "2026-11-01", std::nullopt});
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->costs.total, 500'000'000 + 60'000'000);
+  EXPECT_EQ(one->resources.at(0).instance_count, 1);
+  auto unknown = costs_.Items(Alice(), "org-a", "zzz", {"2026-11-01", "2026-11-01", std::nullopt});
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(ServiceTest, BalanceConsumesCreditsExpiringFirstFirst) {
+  // Now is 2026-11-15T12:00Z. Two credits valid now; usage of 3 ECU on Nov 2 and 4 ECU on Nov 10.
+  ASSERT_TRUE(admin_.AddCredit("org-a", "early", 5'000'000'000, At("2026-11-01T00:00:00Z"), At("2026-12-01T00:00:00Z")));
+  ASSERT_TRUE(admin_.AddCredit("org-a", "late", 10'000'000'000, At("2026-11-01T00:00:00Z"), At("2027-01-01T00:00:00Z")));
+  ASSERT_TRUE(admin_.AddCredit("org-a", "late", 10'000'000'000, At("2026-11-01T00:00:00Z"), At("2027-01-01T00:00:00Z")))
+      << "an identical re-send is a no-op";
+  auto conflict = admin_.AddCredit("org-a", "late", 1'000'000'000, At("2026-11-01T00:00:00Z"), At("2027-01-01T00:00:00Z"));
+  ASSERT_FALSE(conflict);
+  EXPECT_EQ(conflict.error().code, ErrorCode::kAlreadyExists);
+  ASSERT_TRUE(admin_.IngestNdjson(
+      Root(), Line("u1", "org-a", "d1", "2026-11-02T00:00:00Z", "2026-11-02T01:00:00Z", "3", "1") +
+                  Line("u2", "org-a", "d1", "2026-11-10T00:00:00Z", "2026-11-10T01:00:00Z", "4", "1")));
+  auto overview = costs_.Overview(Alice(), "org-a", {"2026-11-01", "2026-11-01", std::nullopt});
+  ASSERT_TRUE(overview) << overview.error().message;
+  ASSERT_TRUE(overview->balance.has_value());
+  const Balance& b = *overview->balance;
+  EXPECT_EQ(b.available, 15'000'000'000);
+  EXPECT_EQ(b.remaining, 8'000'000'000);
+  ASSERT_EQ(b.line_items.size(), 2u);
+  EXPECT_EQ(b.line_items[0].credit.id, "early");
+  EXPECT_EQ(b.line_items[0].balance, 0) << "the credit expiring first is used up first";
+  EXPECT_EQ(b.line_items[1].balance, 8'000'000'000);
+
+  EXPECT_FALSE(admin_.AddCredit("org-a", "bad", 0, At("2026-11-01T00:00:00Z"), At("2027-01-01T00:00:00Z")));
+  EXPECT_FALSE(admin_.AddCredit("org-a", "bad", 1, At("2027-11-01T00:00:00Z"), At("2027-01-01T00:00:00Z")));
+  auto no_org = admin_.AddCredit("org-zz", "c", 1, At("2026-11-01T00:00:00Z"), At("2027-01-01T00:00:00Z"));
+  ASSERT_FALSE(no_org);
+  EXPECT_EQ(no_org.error().code, ErrorCode::kOrganizationNotFound);
+  auto none = costs_.Overview(Root(), "org-b", {"2026-11-01", "2026-11-01", std::nullopt});
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->balance.has_value()) << "no credits, no balance";
+}
+
 TEST_F(ServiceTest, ApiKeysAuthenticateUntilRevokedOrExpired) {
   auto created = admin_.CreateApiKey("alice", "ci", std::nullopt, clock_.now);
   ASSERT_TRUE(created) << created.error().message;

@@ -61,13 +61,45 @@ struct IngestOutcome {
 // A stored rollup: the exact cost of one (deployment, dimension) in one UTC hour or day,
 // summed over every usage record, prorated by time (domain::ForEachRollupPart); trial_cost is
 // the part of it from records marked trial (prorated the same way).
+//
+// Rows are kept per item too: (deployment, dimension, sku, kind). The item measures are
+// quantity_milli (the records' quantities in thousandths of their unit, prorated the same way,
+// so parts always sum to the record's quantity rounded half-even to 0.001), usage_ns (the
+// summed overlap of the records with the period) and max_instance_count.
 struct RollupRow {
   domain::Instant period_start;
   std::string deployment_id;
   domain::Dimension dimension = domain::Dimension::kCapacity;
+  std::string sku;   // may be empty
+  std::string kind;  // ResourceKindId, or empty
   domain::Nanos cost = 0;
   domain::Nanos trial_cost = 0;
+  std::int64_t quantity_milli = 0;
+  std::int64_t usage_ns = 0;
+  std::int64_t max_instance_count = 0;
   friend bool operator==(const RollupRow&, const RollupRow&) = default;
+};
+
+// What the latest stored record of an item said about it (latest in ingest order).
+struct ItemInfo {
+  std::string deployment_id;
+  domain::Dimension dimension = domain::Dimension::kCapacity;
+  std::string sku;
+  std::string kind;
+  std::string name;  // the record's "name"
+  std::string unit;
+  domain::Decimal rate;
+  friend bool operator==(const ItemInfo&, const ItemInfo&) = default;
+};
+
+// Prepaid ECU credits of an organization, valid over [start, end).
+struct Credit {
+  std::string id;  // unique per organization
+  std::string organization_id;
+  domain::Nanos ecu = 0;  // > 0
+  domain::Instant start;
+  domain::Instant end;
+  friend bool operator==(const Credit&, const Credit&) = default;
 };
 
 // The reads of one range query, planned by the service (CostsService) and executed by the
@@ -79,6 +111,8 @@ struct RangeReadPlan {
   // When set: per deployment, its latest hourly capacity rollup row with period_start in this
   // window and a non-zero cost (for hourly rates).
   std::optional<domain::TimeRange> latest_capacity;
+  bool items = false;    // also read the organization's ItemInfo (sorted by key)
+  bool credits = false;  // also read its credits (sorted by start, then id)
 };
 
 struct RangeReadResult {
@@ -86,6 +120,8 @@ struct RangeReadResult {
   std::vector<RollupRow> rollups;                     // rows of every hourly and daily window
   std::vector<Deployment> deployments;                // ListDeployments
   std::vector<RollupRow> latest_capacity;  // plan.latest_capacity: at most one row per deployment
+  std::vector<ItemInfo> items;             // plan.items: every item of the organization
+  std::vector<Credit> credits;             // plan.credits: every credit of the organization
 };
 
 // The Store port: everything costs keeps. Implementations: store/memory, store/sqlite (and
@@ -122,9 +158,9 @@ class Store {
   // of the batch is stored.
   virtual Result<IngestOutcome> Ingest(std::span<const domain::UsageRecord> records) = 0;
 
-  // Rollup rows of `org` with period_start in [from, to), at the given grain, rows whose
-  // cost and trial_cost are both zero left out, in no particular order. from/to are aligned to
-  // the grain.
+  // Rollup rows of `org` with period_start in [from, to), at the given grain, every stored
+  // cell (each records usage, even when its cost nets to zero), in no particular order.
+  // from/to are aligned to the grain.
   virtual Result<std::vector<RollupRow>> ReadRollups(std::string_view org, domain::RollupGrain grain,
                                                      domain::Instant from, domain::Instant to) = 0;
 
@@ -144,6 +180,11 @@ class Store {
   virtual Status CreateApiKey(const ApiKey& key) = 0;
   virtual Result<std::optional<ApiKey>> FindApiKey(std::string_view id) = 0;
   virtual Status RevokeApiKey(std::string_view id) = 0;
+
+  // Prepaid credits. AddCredit: the organization must exist (kOrganizationNotFound); an id
+  // already used by the organization is kAlreadyExists (fields ["id"]) unless the credit is
+  // identical (then a no-op: re-sending is safe).
+  virtual Status AddCredit(const Credit& credit) = 0;
 
   // Everything `plan` asks for, read from ONE snapshot of the data (one read transaction,
   // or one lock): an ingest committing meanwhile is either wholly in the result or not at all.

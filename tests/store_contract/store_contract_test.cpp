@@ -13,6 +13,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -28,6 +29,29 @@
 #include "store/memory/memory_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
+namespace costs::service {
+
+// Readable failures for the port's values.
+void PrintTo(const RollupRow& r, std::ostream* os) {
+  *os << "{" << domain::FormatRfc3339(r.period_start) << " " << r.deployment_id << " "
+      << domain::DimensionId(r.dimension) << " sku=\"" << r.sku << "\" kind=\"" << r.kind << "\" cost=" << r.cost
+      << " trial=" << r.trial_cost << " qty_milli=" << r.quantity_milli << " usage_ns=" << r.usage_ns
+      << " max_instances=" << r.max_instance_count << "}";
+}
+
+void PrintTo(const ItemInfo& i, std::ostream* os) {
+  *os << "{" << i.deployment_id << " " << domain::DimensionId(i.dimension) << " sku=\"" << i.sku << "\" kind=\""
+      << i.kind << "\" name=\"" << i.name << "\" unit=\"" << i.unit << "\" rate=" << domain::FormatDecimal(i.rate)
+      << "}";
+}
+
+void PrintTo(const Credit& c, std::ostream* os) {
+  *os << "{" << c.organization_id << "/" << c.id << " ecu_nanos=" << c.ecu << " "
+      << domain::FormatRfc3339(c.start) << ".." << domain::FormatRfc3339(c.end) << "}";
+}
+
+}  // namespace costs::service
+
 namespace costs {
 namespace {
 
@@ -41,8 +65,10 @@ using domain::TimeRange;
 using domain::UsageRecord;
 using domain::WideNanos;
 using service::ApiKey;
+using service::Credit;
 using service::Deployment;
 using service::IngestOutcome;
+using service::ItemInfo;
 using service::Organization;
 using service::RangeReadPlan;
 using service::RangeReadResult;
@@ -139,10 +165,32 @@ void ExpectError(const R& result, ErrorCode code, const std::vector<std::string>
 
 std::vector<RollupRow> Sorted(std::vector<RollupRow> rows) {
   std::sort(rows.begin(), rows.end(), [](const RollupRow& a, const RollupRow& b) {
-    return std::tie(a.period_start, a.deployment_id, a.dimension) <
-           std::tie(b.period_start, b.deployment_id, b.dimension);
+    return std::tie(a.period_start, a.deployment_id, a.dimension, a.sku, a.kind) <
+           std::tie(b.period_start, b.deployment_id, b.dimension, b.sku, b.kind);
   });
   return rows;
+}
+
+// The money of a rollup row, for tests about costs only.
+struct CostCell {
+  Instant period_start;
+  std::string deployment_id;
+  Dimension dimension = Dimension::kCapacity;
+  Nanos cost = 0;
+  Nanos trial_cost = 0;
+  friend bool operator==(const CostCell&, const CostCell&) = default;
+  friend void PrintTo(const CostCell& c, std::ostream* os) {
+    *os << "{" << domain::FormatRfc3339(c.period_start) << " " << c.deployment_id << " "
+        << domain::DimensionId(c.dimension) << " cost=" << c.cost << " trial=" << c.trial_cost << "}";
+  }
+};
+
+std::vector<CostCell> Costs(const std::vector<RollupRow>& rows) {
+  std::vector<CostCell> out;
+  for (const RollupRow& r : rows) {
+    out.push_back(CostCell{r.period_start, r.deployment_id, r.dimension, r.cost, r.trial_cost});
+  }
+  return out;
 }
 
 std::vector<UsageRecord> SortedById(std::vector<UsageRecord> records) {
@@ -158,41 +206,67 @@ std::vector<std::string> Ids(const std::vector<UsageRecord>& records) {
   return ids;
 }
 
-// The rollups of `records` computed independently of the store: for every period of `grain`
-// in [from, to), the sum of Proration::PartIn over the records (cost) and over the trial
-// records only (trial_cost), cells whose two sums are both zero left out.
+std::string KindId(const UsageRecord& r) { return r.kind ? std::string(domain::ResourceKindId(*r.kind)) : ""; }
+
+// The rollups of `records` computed independently of the store (sorted as Sorted() sorts):
+// one row per period of `grain` in [from, to) and item (deployment, dimension, sku, kind) that
+// some record overlaps, holding the sums over those records of Proration::PartIn of the cost
+// (cost), of the cost of trial records only (trial_cost), of the quantity in thousandths
+// rounded half-even (quantity_milli) and of the overlap in ns (usage_ns), and the largest
+// instance_count. Cells whose money nets to zero are kept: they record usage.
 std::vector<RollupRow> ExpectedRollups(const std::vector<UsageRecord>& records, RollupGrain grain, Instant from,
                                        Instant to) {
   const std::int64_t step = grain == RollupGrain::kHour ? domain::kNsPerHour : domain::kNsPerDay;
-  std::map<std::tuple<std::int64_t, std::string, Dimension>, std::pair<WideNanos, WideNanos>> sums;
+  struct Sums {
+    WideNanos cost = 0, trial_cost = 0, quantity_milli = 0, usage_ns = 0;
+    std::int64_t max_instance_count = 0;
+  };
+  std::map<std::tuple<std::int64_t, std::string, Dimension, std::string, std::string>, Sums> sums;
   for (const UsageRecord& r : records) {
-    const domain::Proration p{r.start, r.end, r.cost_nanos};
+    const domain::Proration cost{r.start, r.end, r.cost_nanos};
+    Result<std::int64_t> milli = domain::ToScaled(r.quantity, 3);
+    if (!milli) ADD_FAILURE() << "quantity does not fit in thousandths: " << r.id;
+    const domain::Proration quantity{r.start, r.end, milli ? *milli : 0};
     for (std::int64_t t = from.ns; t < to.ns; t += step) {
-      const Nanos part = p.PartIn(Instant{t}, Instant{t + step});
-      if (part == 0) continue;
-      auto& [cost, trial_cost] = sums[{t, r.deployment_id, r.dimension}];
-      cost += part;
-      if (r.trial) trial_cost += part;
+      const std::int64_t overlap = std::min(r.end.ns, t + step) - std::max(r.start.ns, t);
+      if (overlap <= 0) continue;
+      Sums& cell = sums[{t, r.deployment_id, r.dimension, r.sku, KindId(r)}];
+      const Nanos part = cost.PartIn(Instant{t}, Instant{t + step});
+      cell.cost += part;
+      if (r.trial) cell.trial_cost += part;
+      cell.quantity_milli += quantity.PartIn(Instant{t}, Instant{t + step});
+      cell.usage_ns += overlap;
+      cell.max_instance_count = std::max(cell.max_instance_count, r.instance_count);
     }
   }
   std::vector<RollupRow> rows;
   for (const auto& [key, sum] : sums) {
-    if (sum.first == 0 && sum.second == 0) continue;
-    rows.push_back(RollupRow{Instant{std::get<0>(key)}, std::get<1>(key), std::get<2>(key),
-                             static_cast<Nanos>(sum.first), static_cast<Nanos>(sum.second)});
+    const auto& [period, deployment, dimension, sku, kind] = key;
+    rows.push_back(RollupRow{Instant{period}, deployment, dimension, sku, kind, static_cast<Nanos>(sum.cost),
+                             static_cast<Nanos>(sum.trial_cost), static_cast<std::int64_t>(sum.quantity_milli),
+                             static_cast<std::int64_t>(sum.usage_ns), sum.max_instance_count});
   }
   return rows;
 }
 
 // The answer to RangeReadPlan::latest_capacity computed from hourly rollup rows (e.g. every
-// ReadRollups row of the window): per deployment, the capacity row with the greatest period
-// start and a non-zero cost, sorted by deployment id.
+// ReadRollups row of the window): per deployment, the greatest period start of its capacity
+// rows with a non-zero cost, and those rows of that hour summed into one (sku and kind empty,
+// every measure summed), sorted by deployment id.
 std::vector<RollupRow> ExpectedLatestCapacity(const std::vector<RollupRow>& hourly) {
   std::map<std::string, RollupRow> latest;
   for (const RollupRow& row : hourly) {
     if (row.dimension != Dimension::kCapacity || row.cost == 0) continue;
-    auto [it, inserted] = latest.emplace(row.deployment_id, row);
-    if (!inserted && it->second.period_start < row.period_start) it->second = row;
+    const RollupRow empty{row.period_start, row.deployment_id, Dimension::kCapacity, "", ""};
+    auto [it, inserted] = latest.emplace(row.deployment_id, empty);
+    RollupRow& sum = it->second;
+    if (sum.period_start < row.period_start) sum = empty;
+    if (sum.period_start != row.period_start) continue;
+    sum.cost += row.cost;
+    sum.trial_cost += row.trial_cost;
+    sum.quantity_milli += row.quantity_milli;
+    sum.usage_ns += row.usage_ns;
+    sum.max_instance_count += row.max_instance_count;
   }
   std::vector<RollupRow> rows;
   for (auto& [id, row] : latest) rows.push_back(row);
@@ -240,6 +314,7 @@ void ExpectReadRangeIsOneSnapshotWhileIngesting(Store& writer, Store& reader, In
   plan.hourly = {TimeRange{t, t_end}};
   plan.daily = {TimeRange{day, Instant{day.ns + domain::kNsPerDay}}};
   plan.latest_capacity = TimeRange{day, Instant{day.ns + domain::kNsPerDay}};
+  plan.items = true;  // one item per batch (its deployment)
 
   std::atomic<bool> writer_done{false};
   std::atomic<bool> ingest_failed{false};
@@ -269,12 +344,13 @@ void ExpectReadRangeIsOneSnapshotWhileIngesting(Store& writer, Store& reader, In
     const std::int64_t n = static_cast<std::int64_t>(r.deployments.size());
     const bool consistent = records == static_cast<std::size_t>(kPerBatch * n) && r.raw[1].size() == records &&
                             hour == WideNanos{kPerBatch * n * kCost} && whole_day == hour &&
-                            r.latest_capacity.size() == static_cast<std::size_t>(n);
+                            r.latest_capacity.size() == static_cast<std::size_t>(n) &&
+                            r.items.size() == static_cast<std::size_t>(n);
     if (!consistent) {
       ADD_FAILURE() << "torn ReadRange: " << n << " deployments, raw windows " << records << " and "
                     << r.raw[1].size() << " records, hour " << static_cast<std::int64_t>(hour) << " day "
                     << static_cast<std::int64_t>(whole_day) << " nano-ECU, " << r.latest_capacity.size()
-                    << " latest capacity rows";
+                    << " latest capacity rows, " << r.items.size() << " items";
       return -1;
     }
     return n;
@@ -396,6 +472,24 @@ class StoreContractTest : public ::testing::Test {
     } else {
       EXPECT_TRUE(got.latest_capacity.empty()) << "no latest capacity unless the plan asks for it";
     }
+    if (!plan.items) {
+      EXPECT_TRUE(got.items.empty()) << "no items unless the plan asks for them";
+    }
+    if (!plan.credits) {
+      EXPECT_TRUE(got.credits.empty()) << "no credits unless the plan asks for them";
+    }
+  }
+
+  // ReadRange(org) with only `items` or `credits` set.
+  std::vector<ItemInfo> MustReadItems(std::string_view org) {
+    RangeReadPlan plan;
+    plan.items = true;
+    return MustReadRange(org, plan).items;
+  }
+  std::vector<Credit> MustReadCredits(std::string_view org) {
+    RangeReadPlan plan;
+    plan.credits = true;
+    return MustReadRange(org, plan).credits;
   }
 
   // Nothing of org-a's usage, rollups or deployments is stored (after a failed batch).
@@ -576,8 +670,10 @@ TYPED_TEST(StoreContractTest, IngestConflictFailsTheWholeBatch) {
 TYPED_TEST(StoreContractTest, DuplicateWithinOneBatchIsCountedOnce) {
   const UsageRecord r = Record("u1", "org-a", "d1", kDay1, Instant{kDay1.ns + domain::kNsPerHour});
   EXPECT_EQ(this->MustIngest({r, r, r}), (IngestOutcome{1, 2}));
-  EXPECT_EQ(this->MustReadRollups("org-a", RollupGrain::kDay, kDay1, Instant{kDay1.ns + domain::kNsPerDay}),
-            (std::vector<RollupRow>{{kDay1, "d1", Dimension::kCapacity, r.cost_nanos}}));
+  const std::vector<RollupRow> day =
+      this->MustReadRollups("org-a", RollupGrain::kDay, kDay1, Instant{kDay1.ns + domain::kNsPerDay});
+  EXPECT_EQ(Costs(day), (std::vector<CostCell>{{kDay1, "d1", Dimension::kCapacity, r.cost_nanos}}));
+  EXPECT_EQ(day, ExpectedRollups({r}, RollupGrain::kDay, kDay1, Instant{kDay1.ns + domain::kNsPerDay}));
 }
 
 TYPED_TEST(StoreContractTest, ConflictWithinOneBatchStoresNothing) {
@@ -621,8 +717,21 @@ TYPED_TEST(StoreContractTest, RollupOverflowFailsTheBatchAndStoresNothing) {
   ExpectError(this->store().Ingest(std::vector<UsageRecord>{b}), ErrorCode::kInvalidData);
   EXPECT_EQ(Ids(this->MustReadUsage("org-a", kDay1, Instant{kDay1.ns + domain::kNsPerHour})),
             std::vector<std::string>{"u1"});
+  EXPECT_EQ(Costs(this->MustReadRollups("org-a", RollupGrain::kHour, kDay1, Instant{kDay1.ns + domain::kNsPerDay})),
+            (std::vector<CostCell>{{kDay1, "d1", Dimension::kCapacity, big}}));
+}
+
+TYPED_TEST(StoreContractTest, QuantityOverflowFailsTheBatchAndStoresNothing) {
+  // 5e15 units = 5e18 thousandths each (rate 0, so no cost): their sum leaves int64.
+  const Instant end{kDay1.ns + domain::kNsPerHour};
+  const UsageRecord a = Record("u1", "org-a", "d1", kDay1, end, "5000000000000000", "0");
+  const UsageRecord b = Record("u2", "org-a", "d1", kDay1, end, "5000000000000000", "0");
+  ExpectError(this->store().Ingest(std::vector<UsageRecord>{a, b}), ErrorCode::kInvalidData);
+  this->ExpectOrgEmpty("org-a");
+  ASSERT_EQ(this->MustIngest({a}), (IngestOutcome{1, 0}));
+  ExpectError(this->store().Ingest(std::vector<UsageRecord>{b}), ErrorCode::kInvalidData);
   EXPECT_EQ(this->MustReadRollups("org-a", RollupGrain::kHour, kDay1, Instant{kDay1.ns + domain::kNsPerDay}),
-            (std::vector<RollupRow>{{kDay1, "d1", Dimension::kCapacity, big}}));
+            ExpectedRollups({a}, RollupGrain::kHour, kDay1, Instant{kDay1.ns + domain::kNsPerDay}));
 }
 
 TYPED_TEST(StoreContractTest, DeploymentTakesTheLatestStoredName) {
@@ -706,19 +815,27 @@ TYPED_TEST(StoreContractTest, RollupsEqualProrationAcrossHourAndDayBoundaries) {
   EXPECT_TRUE(found) << "the 00:00 hour must hold u1's first part";
 }
 
-TYPED_TEST(StoreContractTest, NetZeroCellsAreNotReturned) {
+TYPED_TEST(StoreContractTest, NetZeroCellsAreReturnedWithTheirUsage) {
   const Instant start = At("2026-11-01T05:00:00Z");
   const Instant end = At("2026-11-01T06:00:00Z");
-  ASSERT_EQ(this->MustIngest({Record("u1", "org-a", "d1", start, end, "3", "0.5"),
-                              Record("u2", "org-a", "d2", start, end, "1", "0.5")}),
-            (IngestOutcome{2, 0}));
-  ASSERT_EQ(this->MustIngest({Record("u1-correction", "org-a", "d1", start, end, "-3", "0.5")}),
-            (IngestOutcome{1, 0}));
-  const std::vector<RollupRow> expected = {{start, "d2", Dimension::kCapacity, 500'000'000}};
-  EXPECT_EQ(this->MustReadRollups("org-a", RollupGrain::kHour, kDay1, Instant{kDay1.ns + domain::kNsPerDay}),
-            expected);
-  EXPECT_EQ(this->MustReadRollups("org-a", RollupGrain::kDay, kDay1, Instant{kDay1.ns + domain::kNsPerDay}),
-            (std::vector<RollupRow>{{kDay1, "d2", Dimension::kCapacity, 500'000'000}}));
+  const std::vector<UsageRecord> records = {Record("u1", "org-a", "d1", start, end, "3", "0.5"),
+                                            Record("u2", "org-a", "d2", start, end, "1", "0.5"),
+                                            Record("u1-correction", "org-a", "d1", start, end, "-3", "0.5")};
+  ASSERT_EQ(this->MustIngest({records[0], records[1]}), (IngestOutcome{2, 0}));
+  ASSERT_EQ(this->MustIngest({records[2]}), (IngestOutcome{1, 0}));
+  const Instant day_end{kDay1.ns + domain::kNsPerDay};
+  const std::vector<RollupRow> hourly = this->MustReadRollups("org-a", RollupGrain::kHour, kDay1, day_end);
+  EXPECT_EQ(Costs(hourly), (std::vector<CostCell>{{start, "d1", Dimension::kCapacity, 0},
+                                                  {start, "d2", Dimension::kCapacity, 500'000'000}}));
+  EXPECT_EQ(hourly, ExpectedRollups(records, RollupGrain::kHour, kDay1, day_end));
+  ASSERT_EQ(hourly.size(), 2u);
+  EXPECT_EQ(hourly[0].quantity_milli, 0) << "+3 and -3 net to nothing";
+  EXPECT_EQ(hourly[0].usage_ns, 2 * domain::kNsPerHour) << "but the net-zero cell still records two hours of usage";
+  EXPECT_EQ(hourly[0].max_instance_count, 2);
+  const std::vector<RollupRow> daily = this->MustReadRollups("org-a", RollupGrain::kDay, kDay1, day_end);
+  EXPECT_EQ(Costs(daily), (std::vector<CostCell>{{kDay1, "d1", Dimension::kCapacity, 0},
+                                                 {kDay1, "d2", Dimension::kCapacity, 500'000'000}}));
+  EXPECT_EQ(daily, ExpectedRollups(records, RollupGrain::kDay, kDay1, day_end));
 }
 
 TYPED_TEST(StoreContractTest, ReadRollupsRangeIsHalfOpenAndPerOrganization) {
@@ -736,16 +853,16 @@ TYPED_TEST(StoreContractTest, ReadRollupsRangeIsHalfOpenAndPerOrganization) {
   const Nanos hour_cost = records[0].cost_nanos;
   const Instant h1{kDay1.ns + domain::kNsPerHour};
   const Instant h3{kDay1.ns + 3 * domain::kNsPerHour};
-  EXPECT_EQ(this->MustReadRollups("org-a", RollupGrain::kHour, h1, h3),
-            (std::vector<RollupRow>{{h1, "d1", Dimension::kCapacity, hour_cost},
-                                    {Instant{h1.ns + domain::kNsPerHour}, "d1", Dimension::kCapacity, hour_cost}}));
+  EXPECT_EQ(Costs(this->MustReadRollups("org-a", RollupGrain::kHour, h1, h3)),
+            (std::vector<CostCell>{{h1, "d1", Dimension::kCapacity, hour_cost},
+                                   {Instant{h1.ns + domain::kNsPerHour}, "d1", Dimension::kCapacity, hour_cost}}));
   EXPECT_TRUE(this->MustReadRollups("org-a", RollupGrain::kHour, h1, h1).empty());
-  EXPECT_EQ(this->MustReadRollups("org-a", RollupGrain::kDay, kDay1, day2),
-            (std::vector<RollupRow>{{kDay1, "d1", Dimension::kCapacity, 4 * hour_cost}}));
-  EXPECT_EQ(this->MustReadRollups("org-a", RollupGrain::kDay, day2, Instant{day2.ns + domain::kNsPerDay}),
-            (std::vector<RollupRow>{{day2, "d1", Dimension::kCapacity, records[4].cost_nanos}}));
-  EXPECT_EQ(this->MustReadRollups("org-b", RollupGrain::kDay, kDay1, Instant{day2.ns + domain::kNsPerDay}),
-            (std::vector<RollupRow>{{kDay1, "d1", Dimension::kCapacity, records[5].cost_nanos}}));
+  EXPECT_EQ(Costs(this->MustReadRollups("org-a", RollupGrain::kDay, kDay1, day2)),
+            (std::vector<CostCell>{{kDay1, "d1", Dimension::kCapacity, 4 * hour_cost}}));
+  EXPECT_EQ(Costs(this->MustReadRollups("org-a", RollupGrain::kDay, day2, Instant{day2.ns + domain::kNsPerDay})),
+            (std::vector<CostCell>{{day2, "d1", Dimension::kCapacity, records[4].cost_nanos}}));
+  EXPECT_EQ(Costs(this->MustReadRollups("org-b", RollupGrain::kDay, kDay1, Instant{day2.ns + domain::kNsPerDay})),
+            (std::vector<CostCell>{{kDay1, "d1", Dimension::kCapacity, records[5].cost_nanos}}));
   EXPECT_TRUE(this->MustReadRollups("no-such-org", RollupGrain::kDay, kDay1, day2).empty());
 }
 
@@ -914,13 +1031,19 @@ TYPED_TEST(StoreContractTest, ReadRangeOfAnEmptyPlanListsTheDeploymentsOnly) {
 TYPED_TEST(StoreContractTest, ReadRangeOfAnUnknownOrganizationIsEmptyNotAnError) {
   const std::vector<UsageRecord> records = RangeDataSet();
   ASSERT_EQ(this->MustIngest(records), (IngestOutcome{static_cast<std::int64_t>(records.size()), 0}));
-  const RangeReadPlan plan = RangeDataSetPlan();
+  ASSERT_TRUE(
+      this->store().AddCredit(Credit{"c1", "org-a", 1'000'000'000, kDay1, Instant{kDay1.ns + domain::kNsPerDay}}));
+  RangeReadPlan plan = RangeDataSetPlan();
+  plan.items = true;
+  plan.credits = true;
   Result<RangeReadResult> got = this->store().ReadRange("no-such-org", plan);
   ASSERT_TRUE(got.has_value()) << Describe(got.error());
   EXPECT_EQ(got->raw, std::vector<std::vector<UsageRecord>>(plan.raw.size())) << "one empty result per raw window";
   EXPECT_TRUE(got->rollups.empty());
   EXPECT_TRUE(got->deployments.empty());
   EXPECT_TRUE(got->latest_capacity.empty());
+  EXPECT_TRUE(got->items.empty());
+  EXPECT_TRUE(got->credits.empty());
   got = this->store().ReadRange("no-such-org", RangeReadPlan{});
   ASSERT_TRUE(got.has_value()) << Describe(got.error());
   EXPECT_TRUE(got->raw.empty() && got->rollups.empty() && got->deployments.empty());
@@ -1086,7 +1209,7 @@ TYPED_TEST(StoreContractTest, TrialCorrectionsNetTrialCostToZero) {
   const Instant start = At("2026-11-01T05:00:00Z");
   const Instant end = At("2026-11-01T06:00:00Z");
   // d1: a trial +x and its correction -x next to a paid record: trial_cost 0, the cost stays.
-  // d2: a trial +x and -x alone: both sums zero, the cell is left out.
+  // d2: a trial +x and -x alone: both sums zero, the cell is kept (it records usage).
   // d3: a paid +x and a trial -x: cost 0 but trial_cost -x, so the cell is kept.
   ASSERT_EQ(this->MustIngest({TrialRecord("d1-trial", "org-a", "d1", start, end, "3", "0.5"),
                               Record("d1-paid", "org-a", "d1", start, end, "1", "0.5"),
@@ -1097,12 +1220,14 @@ TYPED_TEST(StoreContractTest, TrialCorrectionsNetTrialCostToZero) {
                               TrialRecord("d2-trial-correction", "org-a", "d2", start, end, "-3", "0.5"),
                               TrialRecord("d3-trial-correction", "org-a", "d3", start, end, "-3", "0.5")}),
             (IngestOutcome{3, 0}));
-  EXPECT_EQ(this->MustReadRollups("org-a", RollupGrain::kHour, kDay1, Instant{kDay1.ns + domain::kNsPerDay}),
-            (std::vector<RollupRow>{{start, "d1", Dimension::kCapacity, 500'000'000, 0},
-                                    {start, "d3", Dimension::kCapacity, 0, -1'500'000'000}}));
-  EXPECT_EQ(this->MustReadRollups("org-a", RollupGrain::kDay, kDay1, Instant{kDay1.ns + domain::kNsPerDay}),
-            (std::vector<RollupRow>{{kDay1, "d1", Dimension::kCapacity, 500'000'000, 0},
-                                    {kDay1, "d3", Dimension::kCapacity, 0, -1'500'000'000}}));
+  EXPECT_EQ(Costs(this->MustReadRollups("org-a", RollupGrain::kHour, kDay1, Instant{kDay1.ns + domain::kNsPerDay})),
+            (std::vector<CostCell>{{start, "d1", Dimension::kCapacity, 500'000'000, 0},
+                                   {start, "d2", Dimension::kCapacity, 0, 0},
+                                   {start, "d3", Dimension::kCapacity, 0, -1'500'000'000}}));
+  EXPECT_EQ(Costs(this->MustReadRollups("org-a", RollupGrain::kDay, kDay1, Instant{kDay1.ns + domain::kNsPerDay})),
+            (std::vector<CostCell>{{kDay1, "d1", Dimension::kCapacity, 500'000'000, 0},
+                                   {kDay1, "d2", Dimension::kCapacity, 0, 0},
+                                   {kDay1, "d3", Dimension::kCapacity, 0, -1'500'000'000}}));
 }
 
 TYPED_TEST(StoreContractTest, LatestCapacityIsEachDeploymentsLastNonZeroCapacityHour) {
@@ -1147,30 +1272,31 @@ TYPED_TEST(StoreContractTest, LatestCapacityIsEachDeploymentsLastNonZeroCapacity
     RangeReadPlan plan;
     plan.latest_capacity = TimeRange{from, to};
     this->ExpectReadRangeEqualsSingleReads(org, plan);
-    return this->MustReadRange(org, plan).latest_capacity;
+    return Costs(this->MustReadRange(org, plan).latest_capacity);
   };
   const Nanos d1_5_cost = 500'000'000 + 500'000'000;
   const Nanos d1_5_trial = 500'000'000;
   const Nanos d2_3_part = domain::Proration{records[6].start, records[6].end, records[6].cost_nanos}.PartIn(
       hour(3), hour(4));
   EXPECT_EQ(latest("org-a", hour(0), hour(8)),
-            (std::vector<RollupRow>{{hour(5), "d1", Dimension::kCapacity, d1_5_cost, d1_5_trial},
+            (std::vector<CostCell>{{hour(5), "d1", Dimension::kCapacity, d1_5_cost, d1_5_trial},
                                     {hour(3), "d2", Dimension::kCapacity, d2_3_part, 0}}));
   // Window bounds are half-open [from, to).
   EXPECT_EQ(latest("org-a", hour(0), hour(5)),
-            (std::vector<RollupRow>{{hour(2), "d1", Dimension::kCapacity, 500'000'000, 0},
+            (std::vector<CostCell>{{hour(2), "d1", Dimension::kCapacity, 500'000'000, 0},
                                     {hour(3), "d2", Dimension::kCapacity, d2_3_part, 0}}));
   EXPECT_EQ(latest("org-a", hour(5), hour(6)),
-            (std::vector<RollupRow>{{hour(5), "d1", Dimension::kCapacity, d1_5_cost, d1_5_trial}}));
+            (std::vector<CostCell>{{hour(5), "d1", Dimension::kCapacity, d1_5_cost, d1_5_trial}}));
   EXPECT_EQ(latest("org-a", hour(-1), hour(9)),
-            (std::vector<RollupRow>{{hour(5), "d1", Dimension::kCapacity, d1_5_cost, d1_5_trial},
+            (std::vector<CostCell>{{hour(5), "d1", Dimension::kCapacity, d1_5_cost, d1_5_trial},
                                     {hour(8), "d2", Dimension::kCapacity, 500'000'000, 0},
                                     {hour(-1), "d3", Dimension::kCapacity, 500'000'000, 0}}));
-  EXPECT_EQ(DeploymentIds(latest("org-a", hour(-1), hour(0))), std::vector<std::string>{"d3"});
+  EXPECT_EQ(latest("org-a", hour(-1), hour(0)),
+            (std::vector<CostCell>{{hour(-1), "d3", Dimension::kCapacity, 500'000'000, 0}}));
   EXPECT_TRUE(latest("org-a", hour(6), hour(8)).empty()) << "zero-cost and non-capacity hours never count";
   EXPECT_TRUE(latest("org-a", hour(3), hour(3)).empty()) << "an empty window holds nothing";
   EXPECT_EQ(latest("org-b", hour(0), hour(24)),
-            (std::vector<RollupRow>{{hour(7), "d1", Dimension::kCapacity, records.back().cost_nanos, 0}}));
+            (std::vector<CostCell>{{hour(7), "d1", Dimension::kCapacity, records.back().cost_nanos, 0}}));
   EXPECT_TRUE(latest("no-such-org", hour(0), hour(24)).empty());
 
   // Combined with the rest of a plan, in the same snapshot.
@@ -1180,6 +1306,294 @@ TYPED_TEST(StoreContractTest, LatestCapacityIsEachDeploymentsLastNonZeroCapacity
   plan.daily = {TimeRange{Instant{kDay1.ns - domain::kNsPerDay}, Instant{kDay1.ns + domain::kNsPerDay}}};
   plan.latest_capacity = TimeRange{hour(0), hour(8)};
   this->ExpectReadRangeEqualsSingleReads("org-a", plan);
+}
+
+// A capacity record of `sku`/`kind` with `instances` instances (Record with those fields changed).
+UsageRecord ItemRecord(std::string id, std::string org, std::string deployment, std::string sku,
+                       domain::ResourceKind kind, std::int64_t instances, Instant start, Instant end,
+                       std::string_view quantity, std::string_view rate) {
+  UsageRecord r = Record(std::move(id), std::move(org), std::move(deployment), start, end, quantity, rate);
+  r.sku = std::move(sku);
+  r.kind = kind;
+  r.instance_count = instances;
+  return r;
+}
+
+constexpr const char* kHotSku = "gcp.es.datahot.n2.68x10x45";
+constexpr const char* kKibanaSku = "gcp.kibana.n2.68x32x45";
+constexpr const char* kApmSku = "gcp.apm.n2.68x32x45";
+
+TYPED_TEST(StoreContractTest, ItemMeasuresMatchAnIndependentComputation) {
+  // Two skus (and kinds) of one deployment and a data_out item, over hours and days, in two
+  // batches. Each quantity is paired with its value in thousandths rounded half-even, by hand.
+  const std::int64_t h = domain::kNsPerHour;
+  struct Case {
+    UsageRecord record;
+    std::int64_t quantity_milli;
+  };
+  UsageRecord data_out = Record("out-1", "org-a", "d1", At("2026-11-01T00:00:01Z"), At("2026-11-01T03:00:00Z"),
+                                "7.777", "0.01");
+  data_out.dimension = Dimension::kDataOut;
+  data_out.kind = std::nullopt;
+  data_out.sku = "";
+  data_out.instance_count = 0;
+  const std::vector<Case> cases = {
+      {ItemRecord("hot-1", "org-a", "d1", kHotSku, domain::ResourceKind::kElasticsearch, 3,
+                  At("2026-11-01T00:30:00Z"), At("2026-11-01T02:15:00Z"), "3.0005", "0.0913"),
+       3000},  // 3000.5 -> 3000 (even)
+      {ItemRecord("hot-2", "org-a", "d1", kHotSku, domain::ResourceKind::kElasticsearch, 5,
+                  At("2026-11-01T01:00:00Z"), At("2026-11-01T02:00:00Z"), "1.0015", "0.0913"),
+       1002},  // 1001.5 -> 1002 (even)
+      {ItemRecord("hot-long", "org-a", "d1", kHotSku, domain::ResourceKind::kElasticsearch, 2,
+                  At("2026-10-30T12:00:00Z"), At("2026-11-03T12:00:00Z"), "96", "0.0913"),
+       96000},
+      {ItemRecord("kibana-1", "org-a", "d1", kKibanaSku, domain::ResourceKind::kKibana, 1,
+                  At("2026-11-01T23:10:00Z"), At("2026-11-02T01:20:00Z"), "2.1666667", "0.05"),
+       2167},
+      {ItemRecord("kibana-correction", "org-a", "d1", kKibanaSku, domain::ResourceKind::kKibana, 0,
+                  At("2026-11-01T01:30:00Z"), At("2026-11-01T01:45:00Z"), "-0.2505", "0.05"),
+       -250},  // -250.5 -> -250 (even)
+      {data_out, 7777},
+      // Another organization's record of the same item.
+      {ItemRecord("b-hot", "org-b", "d1", kHotSku, domain::ResourceKind::kElasticsearch, 9,
+                  At("2026-11-01T01:00:00Z"), At("2026-11-01T02:00:00Z"), "1", "0.0913"),
+       1000},
+  };
+  std::vector<UsageRecord> records;
+  for (const Case& c : cases) records.push_back(c.record);
+  // hot-long (2 instances) comes in the second batch: cells keep the larger count stored first.
+  ASSERT_EQ(this->MustIngest({records.begin(), records.begin() + 2}), (IngestOutcome{2, 0}));
+  ASSERT_EQ(this->MustIngest({records.begin() + 2, records.end()}),
+            (IngestOutcome{static_cast<std::int64_t>(records.size()) - 2, 0}));
+  std::vector<UsageRecord> org_a;
+  for (const UsageRecord& r : records) {
+    if (r.organization_id == "org-a") org_a.push_back(r);
+  }
+
+  const Instant from = At("2026-10-01T00:00:00Z");
+  const Instant to = At("2026-12-01T00:00:00Z");
+  using Item = std::tuple<std::string, Dimension, std::string, std::string>;
+  for (RollupGrain grain : {RollupGrain::kHour, RollupGrain::kDay}) {
+    const char* grain_name = grain == RollupGrain::kHour ? "hourly" : "daily";
+    const std::vector<RollupRow> rows = this->MustReadRollups("org-a", grain, from, to);
+    EXPECT_EQ(rows, ExpectedRollups(org_a, grain, from, to)) << grain_name;
+    // Over the periods that cover them, each item's parts sum to its records' rounded
+    // quantities and durations.
+    std::map<Item, std::pair<std::int64_t, std::int64_t>> got;  // item -> (quantity_milli, usage_ns)
+    for (const RollupRow& row : rows) {
+      EXPECT_GT(row.usage_ns, 0) << grain_name << ": every stored cell records usage";
+      auto& [quantity, usage] = got[{row.deployment_id, row.dimension, row.sku, row.kind}];
+      quantity += row.quantity_milli;
+      usage += row.usage_ns;
+    }
+    std::map<Item, std::pair<std::int64_t, std::int64_t>> expected;
+    for (const Case& c : cases) {
+      if (c.record.organization_id != "org-a") continue;
+      auto& [quantity, usage] =
+          expected[{c.record.deployment_id, c.record.dimension, c.record.sku, KindId(c.record)}];
+      quantity += c.quantity_milli;
+      usage += c.record.end.ns - c.record.start.ns;
+    }
+    EXPECT_EQ(got, expected) << grain_name;
+  }
+
+  // Spot checks of max_instance_count: the largest of the records overlapping the cell.
+  auto hot_hour = [&](std::string_view hour) {
+    const Instant start = At(hour);
+    for (const RollupRow& row : this->MustReadRollups("org-a", RollupGrain::kHour, start, Instant{start.ns + h})) {
+      if (row.sku == kHotSku) return row;
+    }
+    ADD_FAILURE() << "no hot row at " << hour;
+    return RollupRow{};
+  };
+  EXPECT_EQ(hot_hour("2026-11-01T00:00:00Z").max_instance_count, 3);  // hot-1, hot-long
+  EXPECT_EQ(hot_hour("2026-11-01T01:00:00Z").max_instance_count, 5);  // hot-1, hot-2, hot-long
+  EXPECT_EQ(hot_hour("2026-11-01T03:00:00Z").max_instance_count, 2);  // hot-long
+  // 01:00-02:00: hot-1 (3000 over 105 minutes from 00:30) contributes C(90 min) - C(30 min) =
+  // round(2571.43) - round(857.14) = 1714; hot-2 all of 1002; hot-long 1 of its 96 hours, 1000.
+  EXPECT_EQ(hot_hour("2026-11-01T01:00:00Z").quantity_milli, 1714 + 1002 + 1000);
+  EXPECT_EQ(hot_hour("2026-11-01T01:00:00Z").usage_ns, 3 * h);
+  const std::vector<RollupRow> nov1 = this->MustReadRollups("org-a", RollupGrain::kDay, At("2026-11-01T00:00:00Z"),
+                                                            At("2026-11-02T00:00:00Z"));
+  ASSERT_EQ(nov1.size(), 3u) << "hot, kibana and data_out on Nov 1";
+  EXPECT_EQ(nov1[0].sku, kHotSku);
+  EXPECT_EQ(nov1[0].kind, "elasticsearch");
+  EXPECT_EQ(nov1[0].max_instance_count, 5);
+  EXPECT_EQ(nov1[1].sku, kKibanaSku);
+  EXPECT_EQ(nov1[1].kind, "kibana");
+  EXPECT_EQ(nov1[1].max_instance_count, 1);
+  EXPECT_EQ(nov1[2].dimension, Dimension::kDataOut);
+  EXPECT_EQ(nov1[2].sku, "");
+  EXPECT_EQ(nov1[2].kind, "") << "no kind: empty";
+  EXPECT_EQ(nov1[2].quantity_milli, 7777);
+  EXPECT_EQ(nov1[2].usage_ns, 3 * h - 1'000'000'000);
+
+  // org-b's cell of the same item is its own.
+  const std::vector<RollupRow> b = this->MustReadRollups("org-b", RollupGrain::kHour, from, to);
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b[0].quantity_milli, 1000);
+  EXPECT_EQ(b[0].max_instance_count, 9);
+}
+
+TYPED_TEST(StoreContractTest, ItemCatalogKeepsTheLatestRecordOfEachItem) {
+  const Instant h0 = kDay1;
+  const Instant h1{kDay1.ns + domain::kNsPerHour};
+  auto named = [](UsageRecord r, std::string name, std::string unit) {
+    r.name = std::move(name);
+    r.unit = std::move(unit);
+    return r;
+  };
+  const UsageRecord hot_v1 = named(ItemRecord("hot-v1", "org-a", "d2", kHotSku, domain::ResourceKind::kElasticsearch,
+                                              2, h0, h1, "1", "0.1"),
+                                   "Hot v1", "instance-hour");
+  UsageRecord out = named(Record("out", "org-a", "d1", h0, h1, "3", "0.02"), "Data out", "GB");
+  out.dimension = Dimension::kDataOut;
+  out.kind = std::nullopt;
+  out.sku = "";
+  // Latest in ingest order wins, whatever the period: v2 covers an earlier hour.
+  const UsageRecord hot_v2 =
+      named(ItemRecord("hot-v2", "org-a", "d2", kHotSku, domain::ResourceKind::kElasticsearch, 2,
+                       Instant{h0.ns - domain::kNsPerDay}, Instant{h1.ns - domain::kNsPerDay}, "1", "0.2"),
+            "Hot v2", "instance-hour");
+  // One sku under two kinds: two items.
+  const UsageRecord shared_kibana = named(
+      ItemRecord("shared-kibana", "org-a", "d1", kKibanaSku, domain::ResourceKind::kKibana, 1, h0, h1, "1", "0.05"),
+      "Kibana", "instance-hour");
+  const UsageRecord shared_es = named(ItemRecord("shared-es", "org-a", "d1", kKibanaSku,
+                                                 domain::ResourceKind::kElasticsearch, 1, h0, h1, "1", "0.06"),
+                                      "Elasticsearch", "instance-hour");
+  const UsageRecord other_org = named(ItemRecord("b-hot", "org-b", "d2", kHotSku, domain::ResourceKind::kElasticsearch,
+                                                 1, h0, h1, "1", "0.9"),
+                                      "Org B hot", "instance-hour");
+  ASSERT_EQ(this->MustIngest({hot_v1, out, hot_v2, shared_kibana, shared_es, other_org}), (IngestOutcome{6, 0}));
+
+  auto item = [](const UsageRecord& r) {
+    return ItemInfo{r.deployment_id, r.dimension, r.sku, KindId(r), r.name, r.unit, r.rate};
+  };
+  // Sorted by (deployment_id, dimension, sku, kind).
+  EXPECT_EQ(this->MustReadItems("org-a"),
+            (std::vector<ItemInfo>{item(shared_es), item(shared_kibana), item(out), item(hot_v2)}));
+  EXPECT_EQ(this->MustReadItems("org-b"), (std::vector<ItemInfo>{item(other_org)}));
+  EXPECT_TRUE(this->MustReadItems("no-such-org").empty());
+
+  // A later batch renames the item and changes its unit and rate.
+  const UsageRecord hot_v3 = named(ItemRecord("hot-v3", "org-a", "d2", kHotSku, domain::ResourceKind::kElasticsearch,
+                                              2, h0, h1, "1", "0.3000"),
+                                   "Hot v3", "node-hour");
+  ASSERT_EQ(this->MustIngest({hot_v3}), (IngestOutcome{1, 0}));
+  const std::vector<ItemInfo> expected = {item(shared_es), item(shared_kibana), item(out), item(hot_v3)};
+  EXPECT_EQ(this->MustReadItems("org-a"), expected);
+  EXPECT_EQ(this->MustReadItems("org-a").back().rate, Dec("0.3"));
+
+  // Re-sending older records changes nothing: duplicates are not stored again.
+  ASSERT_EQ(this->MustIngest({hot_v2, hot_v1}), (IngestOutcome{0, 2}));
+  EXPECT_EQ(this->MustReadItems("org-a"), expected) << "a duplicate re-send must not change the catalog";
+
+  // A failed batch changes nothing either.
+  const UsageRecord hot_v4 = named(ItemRecord("hot-v4", "org-a", "d2", kHotSku, domain::ResourceKind::kElasticsearch,
+                                              2, h0, h1, "1", "0.4"),
+                                   "Hot v4", "instance-hour");
+  UsageRecord conflicting = hot_v1;
+  conflicting.name = "changed";
+  ExpectError(this->store().Ingest(std::vector<UsageRecord>{hot_v4, conflicting}), ErrorCode::kConflict);
+  EXPECT_EQ(this->MustReadItems("org-a"), expected) << "a failed batch must not change the catalog";
+
+  // Items come with the rest of a plan.
+  RangeReadPlan plan = RangeDataSetPlan();
+  plan.items = true;
+  this->ExpectReadRangeEqualsSingleReads("org-a", plan);
+  EXPECT_EQ(this->MustReadRange("org-a", plan).items, expected);
+}
+
+TYPED_TEST(StoreContractTest, CreditsAreAddedOnceAndReadSortedByStartThenId) {
+  const Instant nov = At("2026-11-01T00:00:00Z");
+  const Instant dec = At("2026-12-01T00:00:00Z");
+  const Instant next_year = At("2027-11-01T00:00:00Z");
+  const Credit c1{"c-1", "org-a", 100'000'000'000, nov, next_year};
+  const Credit c0{"c-0", "org-a", 5, dec, next_year};  // later start, smaller id
+  const Credit c2{"c-2", "org-a", 7, nov, dec};
+  const Credit b1{"c-1", "org-b", 9, dec, next_year};  // ids are per organization
+  for (const Credit& c : {c1, c0, c2, b1}) ASSERT_TRUE(this->store().AddCredit(c)) << c.id;
+
+  // An identical re-send is a no-op.
+  ASSERT_TRUE(this->store().AddCredit(c1));
+  // Another credit under a used id is refused, whatever differs.
+  const std::vector<std::string> id_field = {"id"};
+  Credit more = c1;
+  more.ecu += 1;
+  ExpectError(this->store().AddCredit(more), ErrorCode::kAlreadyExists, &id_field);
+  Credit longer = c1;
+  longer.end = Instant{next_year.ns + 1};
+  ExpectError(this->store().AddCredit(longer), ErrorCode::kAlreadyExists, &id_field);
+  Credit earlier = c1;
+  earlier.start = Instant{nov.ns - 1};
+  ExpectError(this->store().AddCredit(earlier), ErrorCode::kAlreadyExists, &id_field);
+  // An unknown organization.
+  ExpectError(this->store().AddCredit(Credit{"c-9", "no-such-org", 1, nov, dec}), ErrorCode::kOrganizationNotFound);
+
+  EXPECT_EQ(this->MustReadCredits("org-a"), (std::vector<Credit>{c1, c2, c0}));
+  EXPECT_EQ(this->MustReadCredits("org-b"), (std::vector<Credit>{b1}));
+  EXPECT_TRUE(this->MustReadCredits("no-such-org").empty()) << "a failed add stores nothing";
+  EXPECT_TRUE(this->MustReadCredits("org-c").empty());
+
+  // Credits come with the rest of a plan.
+  const std::vector<UsageRecord> records = RangeDataSet();
+  ASSERT_EQ(this->MustIngest(records), (IngestOutcome{static_cast<std::int64_t>(records.size()), 0}));
+  RangeReadPlan plan = RangeDataSetPlan();
+  plan.credits = true;
+  this->ExpectReadRangeEqualsSingleReads("org-a", plan);
+  EXPECT_EQ(this->MustReadRange("org-a", plan).credits, (std::vector<Credit>{c1, c2, c0}));
+}
+
+TYPED_TEST(StoreContractTest, LatestCapacitySumsTheItemsOfTheLatestHour) {
+  const std::int64_t h = domain::kNsPerHour;
+  auto hour = [&](int i) { return Instant{kDay1.ns + i * h}; };
+  using domain::ResourceKind;
+  UsageRecord kibana_trial = ItemRecord("d1-kibana-5-trial", "org-a", "d1", kKibanaSku, ResourceKind::kKibana, 3,
+                                        hour(5), hour(6), "1", "0.1");
+  kibana_trial.trial = true;
+  UsageRecord data_out = Record("d1-out-7", "org-a", "d1", hour(7), hour(8), "1", "0.5");
+  data_out.dimension = Dimension::kDataOut;
+  data_out.kind = std::nullopt;
+  const std::vector<UsageRecord> records = {
+      // d1: one sku at 03:00; at 05:00 two skus with cost (kibana twice, one of them trial) and
+      // a free one (cost 0: not counted); at 06:00 only a free sku; data_out at 07:00.
+      ItemRecord("d1-hot-3", "org-a", "d1", kHotSku, ResourceKind::kElasticsearch, 2, hour(3), hour(4), "1", "0.5"),
+      ItemRecord("d1-hot-5", "org-a", "d1", kHotSku, ResourceKind::kElasticsearch, 2, hour(5), hour(6), "2", "0.25"),
+      ItemRecord("d1-kibana-5", "org-a", "d1", kKibanaSku, ResourceKind::kKibana, 1, hour(5), hour(6), "1", "0.2"),
+      kibana_trial,
+      ItemRecord("d1-apm-5-free", "org-a", "d1", kApmSku, ResourceKind::kApm, 4, hour(5), hour(6), "1", "0"),
+      ItemRecord("d1-apm-6-free", "org-a", "d1", kApmSku, ResourceKind::kApm, 4, hour(6), hour(7), "1", "0"),
+      data_out,
+      // d2: a half hour of one sku and a whole hour of another at 02:00.
+      ItemRecord("d2-hot-2", "org-a", "d2", kHotSku, ResourceKind::kElasticsearch, 2, hour(2),
+                 Instant{hour(2).ns + h / 2}, "0.5", "1"),
+      ItemRecord("d2-kibana-2", "org-a", "d2", kKibanaSku, ResourceKind::kKibana, 1, hour(2), hour(3), "1", "0.1"),
+  };
+  ASSERT_EQ(this->MustIngest({records.begin(), records.begin() + 2}), (IngestOutcome{2, 0}));
+  ASSERT_EQ(this->MustIngest({records.begin() + 2, records.end()}),
+            (IngestOutcome{static_cast<std::int64_t>(records.size()) - 2, 0}));
+
+  auto latest = [&](Instant from, Instant to) {
+    RangeReadPlan plan;
+    plan.latest_capacity = TimeRange{from, to};
+    this->ExpectReadRangeEqualsSingleReads("org-a", plan);
+    return this->MustReadRange("org-a", plan).latest_capacity;
+  };
+  // d1 at 05:00: hot 0.5 + kibana 0.2 + kibana trial 0.1 ECU; 2 + 1 + 1 units; three hours of
+  // usage (hot, and kibana twice); hot's 2 instances + kibana's largest, 3. The free apm row
+  // adds nothing. d2 at 02:00: 0.5 + 0.1 ECU, 0.5 + 1 units, 1.5 hours, 2 + 1 instances.
+  const std::vector<RollupRow> expected = {
+      {hour(5), "d1", Dimension::kCapacity, "", "", 800'000'000, 100'000'000, 4000, 3 * h, 5},
+      {hour(2), "d2", Dimension::kCapacity, "", "", 600'000'000, 0, 1500, h + h / 2, 3},
+  };
+  EXPECT_EQ(latest(hour(0), hour(8)), expected);
+  EXPECT_EQ(latest(hour(0), hour(24)), expected) << "free capacity and data_out hours never count";
+  EXPECT_EQ(latest(hour(0), hour(5)),
+            (std::vector<RollupRow>{{hour(3), "d1", Dimension::kCapacity, "", "", 500'000'000, 0, 1000, h, 2},
+                                    expected[1]}));
+  EXPECT_EQ(latest(hour(5), hour(6)), std::vector<RollupRow>{expected[0]});
+  EXPECT_TRUE(latest(hour(6), hour(8)).empty());
 }
 
 TYPED_TEST(StoreContractTest, ApiKeysRoundTripWithAndWithoutExpiry) {
@@ -1306,12 +1720,14 @@ class SqliteStoreTest : public ::testing::Test {
 TEST_F(SqliteStoreTest, DataSurvivesCloseAndReopen) {
   const UsageRecord r = Record("u1", "org-a", "d1", At("2026-11-01T00:30:00Z"), At("2026-11-01T02:15:00Z"));
   const ApiKey key{"0123456789abcdef", "alice", "k", std::string(64, 'a'), kDay1, At("2027-01-01T00:00:00Z"), false};
+  const Credit credit{"c1", "org-a", 1'000'000'000, kDay1, At("2027-01-01T00:00:00Z")};
   {
     std::unique_ptr<SqliteStore> store = MustOpen();
     ASSERT_NE(store, nullptr);
     ASSERT_TRUE(store->CreateOrganization(Organization{"org-a", "Org A"}));
     ASSERT_TRUE(store->PutUser(User{"alice", "hash", true, {"org-a"}}));
     ASSERT_TRUE(store->CreateApiKey(key));
+    ASSERT_TRUE(store->AddCredit(credit));
     Result<IngestOutcome> outcome = store->Ingest(std::vector<UsageRecord>{r});
     ASSERT_TRUE(outcome.has_value());
   }
@@ -1334,6 +1750,14 @@ TEST_F(SqliteStoreTest, DataSurvivesCloseAndReopen) {
       store->ReadRollups("org-a", RollupGrain::kHour, kDay1, Instant{kDay1.ns + domain::kNsPerDay});
   ASSERT_TRUE(rollups.has_value());
   EXPECT_EQ(Sorted(*rollups), ExpectedRollups({r}, RollupGrain::kHour, kDay1, Instant{kDay1.ns + domain::kNsPerDay}));
+  RangeReadPlan plan;
+  plan.items = true;
+  plan.credits = true;
+  Result<RangeReadResult> range = store->ReadRange("org-a", plan);
+  ASSERT_TRUE(range.has_value());
+  EXPECT_EQ(range->credits, std::vector<Credit>{credit});
+  EXPECT_EQ(range->items, (std::vector<ItemInfo>{{"d1", Dimension::kCapacity, r.sku, "elasticsearch", r.name, r.unit,
+                                                  r.rate}}));
   Result<IngestOutcome> again = store->Ingest(std::vector<UsageRecord>{r});
   ASSERT_TRUE(again.has_value());
   EXPECT_EQ(*again, (IngestOutcome{0, 1})) << "ids stay idempotency keys after a reopen";
@@ -1506,14 +1930,19 @@ TEST_F(SqliteStoreTest, LatestCapacityIsOneIndexedLookupPerDeployment) {
   ASSERT_NE(store, nullptr);
   // The query as SqliteStore runs it: a backwards range of rollup_hour_by_deployment, no sort.
   const std::string plan = QueryPlan(
-      "SELECT period_start_ns, cost_nanos, trial_cost_nanos FROM rollup_hour INDEXED BY rollup_hour_by_deployment "
+      "SELECT period_start_ns, cost_nanos, trial_cost_nanos, quantity_milli, usage_ns, max_instance_count "
+      "FROM rollup_hour INDEXED BY rollup_hour_by_deployment "
       "WHERE org_id = ?1 AND deployment_id = ?2 AND dimension = 'capacity' "
       "AND period_start_ns >= ?3 AND period_start_ns < ?4 AND cost_nanos != 0 "
-      "ORDER BY period_start_ns DESC LIMIT 1");
+      "ORDER BY period_start_ns DESC");
   EXPECT_EQ(plan,
             "SEARCH rollup_hour USING INDEX rollup_hour_by_deployment "
             "(org_id=? AND deployment_id=? AND dimension=? AND period_start_ns>? AND period_start_ns<?)")
       << "one index range per deployment, no sort";
+  // The item catalog is read in primary key order, no sort.
+  EXPECT_EQ(QueryPlan("SELECT deployment_id, dimension, sku, kind, name, unit, rate FROM items WHERE org_id = ?1 "
+                      "ORDER BY deployment_id, dimension, sku, kind"),
+            "SEARCH items USING PRIMARY KEY (org_id=?)");
 }
 
 TEST_F(SqliteStoreTest, ReadRangeIsOneSnapshotWhileAnotherStoreIngests) {

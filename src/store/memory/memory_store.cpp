@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <mutex>
-#include <set>
+#include <tuple>
 #include <utility>
 
 #include "domain/money.hpp"
@@ -14,6 +14,7 @@ namespace {
 
 using domain::Instant;
 using domain::Nanos;
+using domain::WideNanos;
 
 std::string RecordField(std::size_t i, std::string_view field) {
   std::string out = "records[";
@@ -24,6 +25,11 @@ std::string RecordField(std::size_t i, std::string_view field) {
 }
 
 }  // namespace
+
+MemoryStore::RollupKey MemoryStore::KeyOf(const service::RollupCell& cell) {
+  return RollupKey{cell.period_start_ns, std::string(cell.deployment_id), cell.dimension, std::string(cell.sku),
+                   std::string(cell.kind)};
+}
 
 Status MemoryStore::CheckAvailable() const {
   if (unavailable_.load()) return MakeError(ErrorCode::kStoreFailed, "the cost store is unavailable");
@@ -119,29 +125,33 @@ Result<service::IngestOutcome> MemoryStore::Ingest(std::span<const domain::Usage
   const service::IngestDelta delta = service::ComputeIngestDelta(records, fresh);
   std::vector<std::pair<RollupSums*, RollupSums>> existing_updates;  // cells already present
   std::vector<std::pair<const service::RollupCell*, RollupSums>> new_cells;
-  for (const auto& [key, sums] : delta.rollups) {
-    OrgData& data = orgs_.find(key.org)->second;
-    Rollups& rollups = key.grain == domain::RollupGrain::kHour ? data.hourly : data.daily;
-    auto it = rollups.find(RollupKey{key.period_start_ns, std::string(key.deployment_id), key.dimension});
+  for (const auto& [cell, sums] : delta.rollups) {
+    OrgData& data = orgs_.find(cell.org)->second;
+    Rollups& rollups = cell.grain == domain::RollupGrain::kHour ? data.hourly : data.daily;
+    auto it = rollups.find(KeyOf(cell));
     const RollupSums stored = it == rollups.end() ? RollupSums{} : it->second;
     Result<Nanos> cost = domain::NarrowNanos(sums.cost + stored.cost);
     Result<Nanos> trial_cost = domain::NarrowNanos(sums.trial_cost + stored.trial_cost);
-    if (!cost || !trial_cost) {
-      return MakeError(ErrorCode::kInvalidData, "the summed cost of the usage records is too large to store");
+    Result<Nanos> quantity_milli = domain::NarrowNanos(sums.quantity_milli + stored.quantity_milli);
+    Result<Nanos> usage_ns = domain::NarrowNanos(sums.usage_ns + stored.usage_ns);
+    if (!cost || !trial_cost || !quantity_milli || !usage_ns) {
+      return MakeError(ErrorCode::kInvalidData, "the summed usage records are too large to store");
     }
+    const RollupSums updated{*cost, *trial_cost, *quantity_milli, *usage_ns,
+                             std::max(stored.max_instance_count, sums.max_instance_count)};
     if (it != rollups.end()) {
-      existing_updates.emplace_back(&it->second, RollupSums{*cost, *trial_cost});
+      existing_updates.emplace_back(&it->second, updated);
     } else {
-      new_cells.emplace_back(&key, RollupSums{*cost, *trial_cost});
+      new_cells.emplace_back(&cell, updated);
     }
   }
 
   // 4. Apply; nothing below can fail.
-  for (auto [cell, value] : existing_updates) *cell = value;
-  for (auto [key, value] : new_cells) {
-    OrgData& data = orgs_.find(key->org)->second;
-    Rollups& rollups = key->grain == domain::RollupGrain::kHour ? data.hourly : data.daily;
-    rollups.emplace(RollupKey{key->period_start_ns, std::string(key->deployment_id), key->dimension}, value);
+  for (auto [sums, value] : existing_updates) *sums = value;
+  for (auto [cell, value] : new_cells) {
+    OrgData& data = orgs_.find(cell->org)->second;
+    Rollups& rollups = cell->grain == domain::RollupGrain::kHour ? data.hourly : data.daily;
+    rollups.emplace(KeyOf(*cell), value);
   }
   for (std::size_t i : fresh) {
     const domain::UsageRecord& r = records[i];
@@ -151,6 +161,12 @@ Result<service::IngestOutcome> MemoryStore::Ingest(std::span<const domain::Usage
   }
   for (const auto& [key, name] : delta.deployment_names) {
     orgs_.find(key.first)->second.deployments.insert_or_assign(std::string(key.second), std::string(name));
+  }
+  for (const auto& [item, record] : delta.latest_item) {
+    orgs_.find(item.org)->second.items.insert_or_assign(
+        ItemKey{std::string(item.deployment_id), item.dimension, std::string(item.sku), std::string(item.kind)},
+        service::ItemInfo{std::string(item.deployment_id), item.dimension, std::string(item.sku),
+                          std::string(item.kind), record->name, record->unit, record->rate});
   }
   for (const auto& [org, longest] : delta.max_duration_ns) {
     OrgData& data = orgs_.find(org)->second;
@@ -164,31 +180,67 @@ void MemoryStore::AppendRollups(const OrgData& data, domain::RollupGrain grain, 
                                 std::vector<service::RollupRow>& out) {
   if (from >= to) return;
   const Rollups& rollups = grain == domain::RollupGrain::kHour ? data.hourly : data.daily;
-  auto first = rollups.lower_bound(RollupKey{from.ns, std::string(), domain::Dimension{}});
-  auto last = rollups.lower_bound(RollupKey{to.ns, std::string(), domain::Dimension{}});
-  for (auto it = first; it != last; ++it) {
-    const auto& [period, deployment, dimension] = it->first;
-    const RollupSums& sums = it->second;
-    if (sums.cost == 0 && sums.trial_cost == 0) continue;
-    out.push_back(service::RollupRow{Instant{period}, deployment, dimension, sums.cost, sums.trial_cost});
-  }
+  auto first = rollups.lower_bound(RollupKey{from.ns, {}, domain::Dimension{}, {}, {}});
+  auto last = rollups.lower_bound(RollupKey{to.ns, {}, domain::Dimension{}, {}, {}});
+  for (auto it = first; it != last; ++it) out.push_back(RowOf(it->first, it->second));
 }
 
-std::vector<service::RollupRow> MemoryStore::LatestCapacity(const OrgData& data, const domain::TimeRange& window) {
+service::RollupRow MemoryStore::RowOf(const RollupKey& key, const RollupSums& sums) {
+  const auto& [period, deployment, dimension, sku, kind] = key;
+  return service::RollupRow{Instant{period}, deployment, dimension, sku, kind, sums.cost, sums.trial_cost,
+                            sums.quantity_milli, sums.usage_ns, sums.max_instance_count};
+}
+
+Result<std::vector<service::RollupRow>> MemoryStore::LatestCapacity(const OrgData& data,
+                                                                    const domain::TimeRange& window) {
   std::vector<service::RollupRow> out;
   if (window.from >= window.to) return out;
-  auto first = data.hourly.lower_bound(RollupKey{window.from.ns, std::string(), domain::Dimension{}});
-  auto last = data.hourly.lower_bound(RollupKey{window.to.ns, std::string(), domain::Dimension{}});
-  std::set<std::string_view> found;
-  for (auto it = last; it != first && found.size() < data.deployments.size();) {
+  auto first = data.hourly.lower_bound(RollupKey{window.from.ns, {}, domain::Dimension{}, {}, {}});
+  auto last = data.hourly.lower_bound(RollupKey{window.to.ns, {}, domain::Dimension{}, {}, {}});
+  // Deployment -> (its latest hour, the sums of that hour's rows). Rows come by period start,
+  // descending, so every row of a deployment's latest hour comes before any earlier row.
+  struct Latest {
+    std::int64_t period;
+    WideNanos cost = 0, trial_cost = 0, quantity_milli = 0, usage_ns = 0, max_instance_count = 0;
+  };
+  std::map<std::string_view, Latest> found;
+  std::int64_t last_found_period = 0;
+  for (auto it = last; it != first;) {
     --it;
-    const auto& [period, deployment, dimension] = it->first;
-    if (dimension != domain::Dimension::kCapacity || it->second.cost == 0) continue;
-    if (!found.insert(deployment).second) continue;
-    out.push_back(service::RollupRow{Instant{period}, deployment, dimension, it->second.cost, it->second.trial_cost});
+    const auto& [period, deployment, dimension, sku, kind] = it->first;
+    if (found.size() == data.deployments.size() && period < last_found_period) break;
+    const RollupSums& sums = it->second;
+    if (dimension != domain::Dimension::kCapacity || sums.cost == 0) continue;
+    auto [latest, inserted] = found.try_emplace(deployment, Latest{period});
+    if (inserted) last_found_period = period;
+    if (latest->second.period != period) continue;  // an earlier hour
+    latest->second.cost += sums.cost;
+    latest->second.trial_cost += sums.trial_cost;
+    latest->second.quantity_milli += sums.quantity_milli;
+    latest->second.usage_ns += sums.usage_ns;
+    latest->second.max_instance_count += sums.max_instance_count;
   }
-  std::sort(out.begin(), out.end(),
-            [](const service::RollupRow& a, const service::RollupRow& b) { return a.deployment_id < b.deployment_id; });
+  for (const auto& [deployment, latest] : found) {
+    Result<Nanos> cost = domain::NarrowNanos(latest.cost);
+    Result<Nanos> trial_cost = domain::NarrowNanos(latest.trial_cost);
+    Result<Nanos> quantity_milli = domain::NarrowNanos(latest.quantity_milli);
+    Result<Nanos> usage_ns = domain::NarrowNanos(latest.usage_ns);
+    Result<Nanos> max_instance_count = domain::NarrowNanos(latest.max_instance_count);
+    if (!cost || !trial_cost || !quantity_milli || !usage_ns || !max_instance_count) {
+      return MakeError(ErrorCode::kStoreFailed, "the cost store failed");
+    }
+    out.push_back(service::RollupRow{Instant{latest.period}, std::string(deployment), domain::Dimension::kCapacity,
+                                     "", "", *cost, *trial_cost, *quantity_milli, *usage_ns, *max_instance_count});
+  }
+  return out;
+}
+
+std::vector<service::Credit> MemoryStore::Credits(const OrgData& data) {
+  std::vector<service::Credit> out;
+  for (const auto& [id, credit] : data.credits) out.push_back(credit);
+  std::sort(out.begin(), out.end(), [](const service::Credit& a, const service::Credit& b) {
+    return std::tie(a.start, a.id) < std::tie(b.start, b.id);
+  });
   return out;
 }
 
@@ -257,7 +309,15 @@ Result<service::RangeReadResult> MemoryStore::ReadRange(std::string_view org, co
     AppendRollups(data, domain::RollupGrain::kDay, window.from, window.to, result.rollups);
   }
   result.deployments = Deployments(data);
-  if (plan.latest_capacity) result.latest_capacity = LatestCapacity(data, *plan.latest_capacity);
+  if (plan.latest_capacity) {
+    Result<std::vector<service::RollupRow>> latest = LatestCapacity(data, *plan.latest_capacity);
+    if (!latest) return std::move(latest).error();
+    result.latest_capacity = std::move(*latest);
+  }
+  if (plan.items) {
+    for (const auto& [key, item] : data.items) result.items.push_back(item);
+  }
+  if (plan.credits) result.credits = Credits(data);
   return result;
 }
 
@@ -286,6 +346,18 @@ Status MemoryStore::RevokeApiKey(std::string_view id) {
   auto it = api_keys_.find(id);
   if (it == api_keys_.end()) return MakeError(ErrorCode::kNotFound, "there is no such API key");
   it->second.revoked = true;
+  return {};
+}
+
+Status MemoryStore::AddCredit(const service::Credit& credit) {
+  if (auto s = CheckAvailable(); !s) return s;
+  std::unique_lock lock(mu_);
+  auto org = orgs_.find(credit.organization_id);
+  if (org == orgs_.end()) return MakeError(ErrorCode::kOrganizationNotFound, "the organization does not exist");
+  auto [it, inserted] = org->second.credits.try_emplace(credit.id, credit);
+  if (!inserted && it->second != credit) {
+    return MakeError(ErrorCode::kAlreadyExists, "a different credit with this id already exists", {"id"});
+  }
   return {};
 }
 

@@ -16,6 +16,7 @@
 #include "domain/proration.hpp"
 #include "domain/time.hpp"
 #include "domain/usage.hpp"
+#include "service/ingest_delta.hpp"
 #include "service/store.hpp"
 
 namespace costs::store::memory {
@@ -46,8 +47,8 @@ class MemoryStore final : public service::Store {
   Result<std::optional<service::User>> FindUser(std::string_view name) override;
 
   // As service::Store::Ingest. When records of unknown organizations and conflicting ids occur
-  // in one batch, kOrganizationNotFound is reported. A rollup whose sum would leave int64
-  // nano-ECU fails the batch with kInvalidData.
+  // in one batch, kOrganizationNotFound is reported. A rollup whose sum (cost, trial cost,
+  // quantity_milli or usage_ns) would leave int64 fails the batch with kInvalidData.
   Result<service::IngestOutcome> Ingest(std::span<const domain::UsageRecord> records) override;
 
   Result<std::vector<service::RollupRow>> ReadRollups(std::string_view org, domain::RollupGrain grain,
@@ -64,19 +65,27 @@ class MemoryStore final : public service::Store {
   Result<std::optional<service::ApiKey>> FindApiKey(std::string_view id) override;
   Status RevokeApiKey(std::string_view id) override;
 
+  Status AddCredit(const service::Credit& credit) override;
+
   // All under one shared lock: the same reads as ReadUsageOverlapping, ReadRollups and
   // ListDeployments, plus the latest capacity rows (found by walking the window's hourly rows
-  // backwards until every deployment has one).
+  // backwards until every deployment has one), the items and the credits. kStoreFailed when a
+  // deployment's summed latest capacity does not fit int64.
   Result<service::RangeReadResult> ReadRange(std::string_view org, const service::RangeReadPlan& plan) override;
 
  private:
-  // (period start ns, deployment id, dimension) -> sums in nano-ECU.
-  using RollupKey = std::tuple<std::int64_t, std::string, domain::Dimension>;
+  // (period start ns, deployment id, dimension, sku, kind) -> measures.
+  using RollupKey = std::tuple<std::int64_t, std::string, domain::Dimension, std::string, std::string>;
   struct RollupSums {
-    domain::Nanos cost = 0;
-    domain::Nanos trial_cost = 0;
+    domain::Nanos cost = 0;        // nano-ECU
+    domain::Nanos trial_cost = 0;  // nano-ECU
+    std::int64_t quantity_milli = 0;
+    std::int64_t usage_ns = 0;
+    std::int64_t max_instance_count = 0;
   };
   using Rollups = std::map<RollupKey, RollupSums>;
+  // (deployment id, dimension, sku, kind): ItemInfo's order.
+  using ItemKey = std::tuple<std::string, domain::Dimension, std::string, std::string>;
 
   struct OrgData {
     service::Organization org;
@@ -86,19 +95,26 @@ class MemoryStore final : public service::Store {
     // Start ns -> record (pointers into usage_, which never erases).
     std::multimap<std::int64_t, const domain::UsageRecord*> usage_by_start;
     std::int64_t max_duration_ns = 0;  // longest end - start among this org's records
+    std::map<ItemKey, service::ItemInfo> items;
+    std::map<std::string, service::Credit, std::less<>> credits;  // id -> credit
   };
 
   Status CheckAvailable() const;
+  static RollupKey KeyOf(const service::RollupCell& cell);
+  static service::RollupRow RowOf(const RollupKey& key, const RollupSums& sums);
 
   // The reads of one organization's data, shared by the single reads and ReadRange.
   // REQUIRES: mu_ held (shared or exclusive).
-  // Appends the rollups of `grain` with period start in [from, to), except those whose cost and
-  // trial cost are both zero.
+  // Appends every rollup row of `grain` with period start in [from, to).
   static void AppendRollups(const OrgData& data, domain::RollupGrain grain, domain::Instant from,
                             domain::Instant to, std::vector<service::RollupRow>& out);
-  // Per deployment, its hourly capacity row with the greatest period start in `window` and a
-  // non-zero cost; sorted by deployment id.
-  static std::vector<service::RollupRow> LatestCapacity(const OrgData& data, const domain::TimeRange& window);
+  // Per deployment: the greatest period start in `window` of its hourly capacity rows with a
+  // non-zero cost, and those rows of that hour summed into one row (sku and kind empty, every
+  // measure summed); sorted by deployment id. kStoreFailed when a sum does not fit int64.
+  static Result<std::vector<service::RollupRow>> LatestCapacity(const OrgData& data,
+                                                                const domain::TimeRange& window);
+  // Credits sorted by start, then id.
+  static std::vector<service::Credit> Credits(const OrgData& data);
   // Usage overlapping [from, to), ordered by start, then by ingest order.
   static std::vector<domain::UsageRecord> UsageOverlapping(const OrgData& data, domain::Instant from,
                                                            domain::Instant to);

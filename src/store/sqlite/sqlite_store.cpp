@@ -85,29 +85,64 @@ CREATE TABLE usage_span_classes (
   PRIMARY KEY (org_id, span_class)
 ) WITHOUT ROWID;
 
--- An integer overflow in cost_nanos + excluded.cost_nanos turns into a REAL in SQLite; the
--- CHECKs make it fail the statement instead. trial_cost_nanos is the part of cost_nanos from
--- trial records.
+-- Rollups per UTC hour / day and item: (deployment, dimension, sku, kind), sku and kind ''
+-- when absent. cost_nanos, trial_cost_nanos (the part of it from trial records),
+-- quantity_milli and usage_ns are sums; max_instance_count is a maximum. An integer overflow
+-- in a sum (col + excluded.col) turns into a REAL in SQLite; the CHECKs make it fail the
+-- statement instead.
 CREATE TABLE rollup_hour (
-  org_id           TEXT NOT NULL,
-  period_start_ns  INTEGER NOT NULL,
-  deployment_id    TEXT NOT NULL,
-  dimension        TEXT NOT NULL,
-  cost_nanos       INTEGER NOT NULL CHECK (typeof(cost_nanos) = 'integer'),
-  trial_cost_nanos INTEGER NOT NULL CHECK (typeof(trial_cost_nanos) = 'integer'),
-  PRIMARY KEY (org_id, period_start_ns, deployment_id, dimension)
+  org_id             TEXT NOT NULL,
+  period_start_ns    INTEGER NOT NULL,
+  deployment_id      TEXT NOT NULL,
+  dimension          TEXT NOT NULL,
+  sku                TEXT NOT NULL,
+  kind               TEXT NOT NULL,
+  cost_nanos         INTEGER NOT NULL CHECK (typeof(cost_nanos) = 'integer'),
+  trial_cost_nanos   INTEGER NOT NULL CHECK (typeof(trial_cost_nanos) = 'integer'),
+  quantity_milli     INTEGER NOT NULL CHECK (typeof(quantity_milli) = 'integer'),
+  usage_ns           INTEGER NOT NULL CHECK (typeof(usage_ns) = 'integer'),
+  max_instance_count INTEGER NOT NULL,
+  PRIMARY KEY (org_id, period_start_ns, deployment_id, dimension, sku, kind)
 ) WITHOUT ROWID;
 -- The latest capacity hour of one deployment: one index range read backwards.
 CREATE INDEX rollup_hour_by_deployment ON rollup_hour (org_id, deployment_id, dimension, period_start_ns);
 
 CREATE TABLE rollup_day (
-  org_id           TEXT NOT NULL,
-  period_start_ns  INTEGER NOT NULL,
-  deployment_id    TEXT NOT NULL,
-  dimension        TEXT NOT NULL,
-  cost_nanos       INTEGER NOT NULL CHECK (typeof(cost_nanos) = 'integer'),
-  trial_cost_nanos INTEGER NOT NULL CHECK (typeof(trial_cost_nanos) = 'integer'),
-  PRIMARY KEY (org_id, period_start_ns, deployment_id, dimension)
+  org_id             TEXT NOT NULL,
+  period_start_ns    INTEGER NOT NULL,
+  deployment_id      TEXT NOT NULL,
+  dimension          TEXT NOT NULL,
+  sku                TEXT NOT NULL,
+  kind               TEXT NOT NULL,
+  cost_nanos         INTEGER NOT NULL CHECK (typeof(cost_nanos) = 'integer'),
+  trial_cost_nanos   INTEGER NOT NULL CHECK (typeof(trial_cost_nanos) = 'integer'),
+  quantity_milli     INTEGER NOT NULL CHECK (typeof(quantity_milli) = 'integer'),
+  usage_ns           INTEGER NOT NULL CHECK (typeof(usage_ns) = 'integer'),
+  max_instance_count INTEGER NOT NULL,
+  PRIMARY KEY (org_id, period_start_ns, deployment_id, dimension, sku, kind)
+) WITHOUT ROWID;
+
+-- The item catalog: what the latest stored record of each item said about it (ingest order).
+CREATE TABLE items (
+  org_id        TEXT NOT NULL REFERENCES organizations(id),
+  deployment_id TEXT NOT NULL,
+  dimension     TEXT NOT NULL,
+  sku           TEXT NOT NULL,
+  kind          TEXT NOT NULL,
+  name          TEXT NOT NULL,
+  unit          TEXT NOT NULL,
+  rate          TEXT NOT NULL,  -- domain::FormatDecimal
+  PRIMARY KEY (org_id, deployment_id, dimension, sku, kind)
+) WITHOUT ROWID;
+
+-- Prepaid ECU credits, valid over [start_ns, end_ns).
+CREATE TABLE credits (
+  org_id    TEXT NOT NULL REFERENCES organizations(id),
+  id        TEXT NOT NULL,
+  ecu_nanos INTEGER NOT NULL,
+  start_ns  INTEGER NOT NULL,
+  end_ns    INTEGER NOT NULL,
+  PRIMARY KEY (org_id, id)
 ) WITHOUT ROWID;
 
 -- API keys: only a digest of the secret is kept. Users are never deleted (PutUser upserts).
@@ -148,38 +183,52 @@ constexpr const char* kInsertUsage =
     ", span_class) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) "
     "ON CONFLICT (id) DO NOTHING";
 constexpr const char* kSelectUsageById = "SELECT " COSTS_USAGE_COLUMNS " FROM usage WHERE id = ?1";
-constexpr const char* kUpsertRollupHour =
-    "INSERT INTO rollup_hour (org_id, period_start_ns, deployment_id, dimension, cost_nanos, trial_cost_nanos) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (org_id, period_start_ns, deployment_id, dimension) "
-    "DO UPDATE SET cost_nanos = cost_nanos + excluded.cost_nanos, "
-    "trial_cost_nanos = trial_cost_nanos + excluded.trial_cost_nanos";
-constexpr const char* kUpsertRollupDay =
-    "INSERT INTO rollup_day (org_id, period_start_ns, deployment_id, dimension, cost_nanos, trial_cost_nanos) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (org_id, period_start_ns, deployment_id, dimension) "
-    "DO UPDATE SET cost_nanos = cost_nanos + excluded.cost_nanos, "
-    "trial_cost_nanos = trial_cost_nanos + excluded.trial_cost_nanos";
+#define COSTS_UPSERT_ROLLUP(table)                                                                   \
+  "INSERT INTO " table                                                                               \
+  " (org_id, period_start_ns, deployment_id, dimension, sku, kind, cost_nanos, trial_cost_nanos, "   \
+  "quantity_milli, usage_ns, max_instance_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) " \
+  "ON CONFLICT (org_id, period_start_ns, deployment_id, dimension, sku, kind) "                     \
+  "DO UPDATE SET cost_nanos = cost_nanos + excluded.cost_nanos, "                                    \
+  "trial_cost_nanos = trial_cost_nanos + excluded.trial_cost_nanos, "                                \
+  "quantity_milli = quantity_milli + excluded.quantity_milli, usage_ns = usage_ns + excluded.usage_ns, " \
+  "max_instance_count = max(max_instance_count, excluded.max_instance_count)"
+constexpr const char* kUpsertRollupHour = COSTS_UPSERT_ROLLUP("rollup_hour");
+constexpr const char* kUpsertRollupDay = COSTS_UPSERT_ROLLUP("rollup_day");
+#undef COSTS_UPSERT_ROLLUP
+constexpr const char* kUpsertItem =
+    "INSERT INTO items (org_id, deployment_id, dimension, sku, kind, name, unit, rate) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (org_id, deployment_id, dimension, sku, kind) "
+    "DO UPDATE SET name = excluded.name, unit = excluded.unit, rate = excluded.rate";
 constexpr const char* kUpsertDeployment =
     "INSERT INTO deployments (org_id, id, name) VALUES (?1, ?2, ?3) "
     "ON CONFLICT (org_id, id) DO UPDATE SET name = excluded.name";
 constexpr const char* kInsertSpanClass =
     "INSERT INTO usage_span_classes (org_id, span_class) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
-constexpr const char* kSelectRollupHour =
-    "SELECT period_start_ns, deployment_id, dimension, cost_nanos, trial_cost_nanos FROM rollup_hour "
-    "WHERE org_id = ?1 AND period_start_ns >= ?2 AND period_start_ns < ?3 "
-    "AND (cost_nanos != 0 OR trial_cost_nanos != 0)";
-constexpr const char* kSelectRollupDay =
-    "SELECT period_start_ns, deployment_id, dimension, cost_nanos, trial_cost_nanos FROM rollup_day "
-    "WHERE org_id = ?1 AND period_start_ns >= ?2 AND period_start_ns < ?3 "
-    "AND (cost_nanos != 0 OR trial_cost_nanos != 0)";
-// One deployment's latest capacity hour in [?3, ?4) with a non-zero cost: one backwards range
-// of rollup_hour_by_deployment. INDEXED BY because without statistics the planner prefers the
-// covering primary key range (org_id, period_start_ns), which reads every hourly row of the
-// window.
+#define COSTS_SELECT_ROLLUPS(table)                                                                 \
+  "SELECT period_start_ns, deployment_id, dimension, sku, kind, cost_nanos, trial_cost_nanos, "      \
+  "quantity_milli, usage_ns, max_instance_count FROM " table                                         \
+  " WHERE org_id = ?1 AND period_start_ns >= ?2 AND period_start_ns < ?3"
+constexpr const char* kSelectRollupHour = COSTS_SELECT_ROLLUPS("rollup_hour");
+constexpr const char* kSelectRollupDay = COSTS_SELECT_ROLLUPS("rollup_day");
+#undef COSTS_SELECT_ROLLUPS
+// One deployment's capacity rows in [?3, ?4) with a non-zero cost, latest hour first: one
+// backwards range of rollup_hour_by_deployment, of which only the rows of the first hour are
+// stepped through. INDEXED BY because without statistics the planner prefers the primary key
+// range (org_id, period_start_ns), which reads every hourly row of the window.
 constexpr const char* kSelectLatestCapacity =
-    "SELECT period_start_ns, cost_nanos, trial_cost_nanos FROM rollup_hour INDEXED BY rollup_hour_by_deployment "
+    "SELECT period_start_ns, cost_nanos, trial_cost_nanos, quantity_milli, usage_ns, max_instance_count "
+    "FROM rollup_hour INDEXED BY rollup_hour_by_deployment "
     "WHERE org_id = ?1 AND deployment_id = ?2 AND dimension = 'capacity' "
     "AND period_start_ns >= ?3 AND period_start_ns < ?4 AND cost_nanos != 0 "
-    "ORDER BY period_start_ns DESC LIMIT 1";
+    "ORDER BY period_start_ns DESC";
+constexpr const char* kSelectItems =
+    "SELECT deployment_id, dimension, sku, kind, name, unit, rate FROM items WHERE org_id = ?1 "
+    "ORDER BY deployment_id, dimension, sku, kind";
+constexpr const char* kSelectCredit = "SELECT ecu_nanos, start_ns, end_ns FROM credits WHERE org_id = ?1 AND id = ?2";
+constexpr const char* kInsertCredit =
+    "INSERT INTO credits (org_id, id, ecu_nanos, start_ns, end_ns) VALUES (?1, ?2, ?3, ?4, ?5)";
+constexpr const char* kSelectCredits =
+    "SELECT id, ecu_nanos, start_ns, end_ns FROM credits WHERE org_id = ?1 ORDER BY start_ns, id";
 constexpr const char* kSelectSpanClasses =
     "SELECT span_class FROM usage_span_classes WHERE org_id = ?1 ORDER BY span_class";
 // One span class: ?2 = the class k, ?3 = from - 2^k hours, ?4 = to, ?5 = from. Column 16 is the
@@ -566,8 +615,7 @@ Result<std::vector<domain::UsageRecord>> SelectUsageOverlapping(Connection& c, s
   return out;
 }
 
-// Appends `org`'s rollup rows of `grain` with period_start in [from, to), except those whose
-// cost and trial cost are both zero.
+// Appends every rollup row of `org` of `grain` with period_start in [from, to).
 Status SelectRollups(Connection& c, std::string_view org, domain::RollupGrain grain, Instant from, Instant to,
                      std::vector<service::RollupRow>& out) {
   Result<Stmt> stmt =
@@ -585,14 +633,17 @@ Status SelectRollups(Connection& c, std::string_view org, domain::RollupGrain gr
       std::fprintf(stderr, "sqlite: a stored rollup has an invalid dimension\n");
       return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
     }
-    out.push_back(service::RollupRow{Instant{stmt->Int(0)}, std::string(stmt->Text(1)), *dimension, stmt->Int(3),
-                                     stmt->Int(4)});
+    out.push_back(service::RollupRow{Instant{stmt->Int(0)}, std::string(stmt->Text(1)), *dimension,
+                                     std::string(stmt->Text(3)), std::string(stmt->Text(4)), stmt->Int(5),
+                                     stmt->Int(6), stmt->Int(7), stmt->Int(8), stmt->Int(9)});
   }
   return {};
 }
 
-// Per deployment in `deployments` (those of SelectDeployments, sorted by id), its latest hourly
-// capacity row in `window` with a non-zero cost; one indexed lookup per deployment.
+// Per deployment in `deployments` (those of SelectDeployments, sorted by id): the latest hour
+// in `window` of its capacity rows with a non-zero cost, and those rows of that hour summed
+// into one row (sku and kind empty, every measure summed). One indexed range per deployment,
+// stepped only through its latest hour (and one row more). kStoreFailed if a sum does not fit.
 Result<std::vector<service::RollupRow>> SelectLatestCapacity(Connection& c, std::string_view org,
                                                              std::span<const service::Deployment> deployments,
                                                              const domain::TimeRange& window) {
@@ -605,11 +656,67 @@ Result<std::vector<service::RollupRow>> SelectLatestCapacity(Connection& c, std:
     stmt->Bind(2, deployment.id);
     stmt->Bind(3, window.from.ns);
     stmt->Bind(4, window.to.ns);
+    std::optional<std::int64_t> period;
+    WideNanos sums[5] = {};  // cost, trial cost, quantity_milli, usage_ns, max_instance_count
+    for (;;) {
+      Result<bool> row = stmt->Step();
+      if (!row) return std::move(row).error();
+      if (!*row) break;
+      if (!period) period = stmt->Int(0);
+      if (stmt->Int(0) != *period) break;  // an earlier hour
+      for (int i = 0; i < 5; ++i) sums[i] += stmt->Int(1 + i);
+    }
+    if (!period) continue;
+    std::int64_t narrowed[5];
+    for (int i = 0; i < 5; ++i) {
+      Result<Nanos> n = domain::NarrowNanos(sums[i]);
+      if (!n) {
+        std::fprintf(stderr, "sqlite: a deployment's latest capacity does not fit int64\n");
+        return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
+      }
+      narrowed[i] = *n;
+    }
+    out.push_back(service::RollupRow{Instant{*period}, deployment.id, domain::Dimension::kCapacity, "", "",
+                                     narrowed[0], narrowed[1], narrowed[2], narrowed[3], narrowed[4]});
+  }
+  return out;
+}
+
+// Every item of `org`, sorted by (deployment_id, dimension, sku, kind).
+Result<std::vector<service::ItemInfo>> SelectItems(Connection& c, std::string_view org) {
+  Result<Stmt> stmt = c.Prepare(kSelectItems, "read items");
+  if (!stmt) return std::move(stmt).error();
+  stmt->Bind(1, org);
+  std::vector<service::ItemInfo> out;
+  for (;;) {
     Result<bool> row = stmt->Step();
     if (!row) return std::move(row).error();
-    if (!*row) continue;
-    out.push_back(service::RollupRow{Instant{stmt->Int(0)}, deployment.id, domain::Dimension::kCapacity,
-                                     stmt->Int(1), stmt->Int(2)});
+    if (!*row) break;
+    std::optional<domain::Dimension> dimension = domain::ParseDimension(stmt->Text(1));
+    Result<domain::Decimal> rate = domain::ParseDecimal(stmt->Text(6));
+    if (!dimension || !rate) {
+      std::fprintf(stderr, "sqlite: a stored item has an invalid dimension or rate\n");
+      return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
+    }
+    out.push_back(service::ItemInfo{std::string(stmt->Text(0)), *dimension, std::string(stmt->Text(2)),
+                                    std::string(stmt->Text(3)), std::string(stmt->Text(4)),
+                                    std::string(stmt->Text(5)), *rate});
+  }
+  return out;
+}
+
+// Every credit of `org`, sorted by (start, id).
+Result<std::vector<service::Credit>> SelectCredits(Connection& c, std::string_view org) {
+  Result<Stmt> stmt = c.Prepare(kSelectCredits, "read credits");
+  if (!stmt) return std::move(stmt).error();
+  stmt->Bind(1, org);
+  std::vector<service::Credit> out;
+  for (;;) {
+    Result<bool> row = stmt->Step();
+    if (!row) return std::move(row).error();
+    if (!*row) break;
+    out.push_back(service::Credit{std::string(stmt->Text(0)), std::string(org), stmt->Int(1), Instant{stmt->Int(2)},
+                                  Instant{stmt->Int(3)}});
   }
   return out;
 }
@@ -920,12 +1027,13 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
 
   // 3. Rollups: sum the parts of the new records per cell in memory, write each cell once.
   const service::IngestDelta delta = service::ComputeIngestDelta(records, fresh);
+  constexpr const char* kTooLarge = "the summed usage records are too large to store";
   for (const auto& [key, sums] : delta.rollups) {
     Result<Nanos> cost = domain::NarrowNanos(sums.cost);
     Result<Nanos> trial_cost = domain::NarrowNanos(sums.trial_cost);
-    if (!cost || !trial_cost) {
-      return MakeError(ErrorCode::kInvalidData, "the summed cost of the usage records is too large to store");
-    }
+    Result<Nanos> quantity_milli = domain::NarrowNanos(sums.quantity_milli);
+    Result<Nanos> usage_ns = domain::NarrowNanos(sums.usage_ns);
+    if (!cost || !trial_cost || !quantity_milli || !usage_ns) return MakeError(ErrorCode::kInvalidData, kTooLarge);
     Result<Stmt> stmt = c.Prepare(key.grain == domain::RollupGrain::kHour ? kUpsertRollupHour : kUpsertRollupDay,
                                   "update rollups");
     if (!stmt) return std::move(stmt).error();
@@ -933,14 +1041,33 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
     stmt->Bind(2, key.period_start_ns);
     stmt->Bind(3, key.deployment_id);
     stmt->Bind(4, domain::DimensionId(key.dimension));
-    stmt->Bind(5, *cost);
-    stmt->Bind(6, *trial_cost);
+    stmt->Bind(5, key.sku);
+    stmt->Bind(6, key.kind);
+    stmt->Bind(7, *cost);
+    stmt->Bind(8, *trial_cost);
+    stmt->Bind(9, *quantity_milli);
+    stmt->Bind(10, *usage_ns);
+    stmt->Bind(11, sums.max_instance_count);
     if (Status s = stmt->Run(); !s) {
-      if (stmt->ExtendedErrorCode() == SQLITE_CONSTRAINT_CHECK) {
-        return MakeError(ErrorCode::kInvalidData, "the summed cost of the usage records is too large to store");
-      }
+      if (stmt->ExtendedErrorCode() == SQLITE_CONSTRAINT_CHECK) return MakeError(ErrorCode::kInvalidData, kTooLarge);
       return std::move(s).error();
     }
+  }
+
+  // The item catalog: the last new record of each item, in batch order.
+  for (const auto& [item, record] : delta.latest_item) {
+    const std::string rate = domain::FormatDecimal(record->rate);
+    Result<Stmt> stmt = c.Prepare(kUpsertItem, "update items");
+    if (!stmt) return std::move(stmt).error();
+    stmt->Bind(1, item.org);
+    stmt->Bind(2, item.deployment_id);
+    stmt->Bind(3, domain::DimensionId(item.dimension));
+    stmt->Bind(4, item.sku);
+    stmt->Bind(5, item.kind);
+    stmt->Bind(6, record->name);
+    stmt->Bind(7, record->unit);
+    stmt->Bind(8, rate);
+    if (Status s = stmt->Run(); !s) return std::move(s).error();
   }
 
   // 4. Deployments (latest name in batch order) and the span classes of the new records.
@@ -1041,6 +1168,16 @@ Result<service::RangeReadResult> SqliteStore::ReadRange(std::string_view org, co
     if (!latest) return std::move(latest).error();
     result.latest_capacity = std::move(*latest);
   }
+  if (plan.items) {
+    Result<std::vector<service::ItemInfo>> items = SelectItems(c, org);
+    if (!items) return std::move(items).error();
+    result.items = std::move(*items);
+  }
+  if (plan.credits) {
+    Result<std::vector<service::Credit>> credits = SelectCredits(c, org);
+    if (!credits) return std::move(credits).error();
+    result.credits = std::move(*credits);
+  }
 
   if (Status s = txn->Commit(); !s) return std::move(s).error();
   return result;
@@ -1117,6 +1254,50 @@ Status SqliteStore::RevokeApiKey(std::string_view id) {
   // Changes() counts every row the UPDATE matched, revoked before or not.
   if ((*lease)->Changes() == 0) return MakeError(ErrorCode::kNotFound, "there is no such API key");
   return {};
+}
+
+Status SqliteStore::AddCredit(const service::Credit& credit) {
+  std::lock_guard write_lock(write_mu_);
+  Result<Lease> lease = Acquire();
+  if (!lease) return std::move(lease).error();
+  Connection& c = **lease;
+  Result<Transaction> txn = Transaction::Begin(c, Transaction::Mode::kWrite);
+  if (!txn) return std::move(txn).error();
+  {
+    Result<Stmt> stmt = c.Prepare(kOrganizationExists, "check an organization");
+    if (!stmt) return std::move(stmt).error();
+    stmt->Bind(1, credit.organization_id);
+    Result<bool> row = stmt->Step();
+    if (!row) return std::move(row).error();
+    if (!*row) return MakeError(ErrorCode::kOrganizationNotFound, "the organization does not exist");
+  }
+  {
+    Result<Stmt> stmt = c.Prepare(kSelectCredit, "read a credit");
+    if (!stmt) return std::move(stmt).error();
+    stmt->Bind(1, credit.organization_id);
+    stmt->Bind(2, credit.id);
+    Result<bool> row = stmt->Step();
+    if (!row) return std::move(row).error();
+    if (*row) {
+      const bool identical =
+          stmt->Int(0) == credit.ecu && stmt->Int(1) == credit.start.ns && stmt->Int(2) == credit.end.ns;
+      if (!identical) {
+        return MakeError(ErrorCode::kAlreadyExists, "a different credit with this id already exists", {"id"});
+      }
+      return {};  // an identical re-send; the transaction rolls back having changed nothing
+    }
+  }
+  {
+    Result<Stmt> stmt = c.Prepare(kInsertCredit, "insert a credit");
+    if (!stmt) return std::move(stmt).error();
+    stmt->Bind(1, credit.organization_id);
+    stmt->Bind(2, credit.id);
+    stmt->Bind(3, credit.ecu);
+    stmt->Bind(4, credit.start.ns);
+    stmt->Bind(5, credit.end.ns);
+    if (Status s = stmt->Run(); !s) return s;
+  }
+  return txn->Commit();
 }
 
 }  // namespace costs::store::sqlite

@@ -52,9 +52,13 @@ struct SqliteOptions {
 // Schema: versioned by PRAGMA user_version; Migrate() applies the missing migrations
 // (1 = the initial schema). Usage rows keep instants as INTEGER ns since the epoch, decimals
 // as canonical text (domain::FormatDecimal) and dimensions/kinds as their text ids. Rollups
-// (cost and trial cost, nano-ECU) are kept per UTC hour and day in rollup_hour / rollup_day;
+// are kept per UTC hour and day in rollup_hour / rollup_day, one row per (org, period,
+// deployment, dimension, sku, kind) (sku and kind '' when absent): cost and trial cost
+// (nano-ECU), quantity_milli and usage_ns (sums) and max_instance_count (a maximum);
 // rollup_hour_by_deployment (org_id, deployment_id, dimension, period_start_ns) serves the
-// latest capacity hour of a deployment. API keys live in api_keys (the secret's digest only;
+// latest capacity hour of a deployment. items holds the item catalog (the latest record's
+// name, unit and rate per (org, deployment, dimension, sku, kind)), credits the prepaid
+// credits (PRIMARY KEY (org_id, id)). API keys live in api_keys (the secret's digest only;
 // user_name references users). Each usage row has a span class,
 // the smallest k >= 0 with end - start <= 2^k hours, indexed with (organization_id,
 // span_class, start_ns); usage_span_classes lists the classes each organization has.
@@ -87,9 +91,10 @@ class SqliteStore final : public service::Store {
   Status PutUser(const service::User& user) override;
   Result<std::optional<service::User>> FindUser(std::string_view name) override;
 
-  // As service::Store::Ingest, in one BEGIN IMMEDIATE transaction. When records of unknown
-  // organizations and conflicting ids occur in one batch, kOrganizationNotFound is reported.
-  // A rollup whose sum would leave int64 nano-ECU fails the batch with kInvalidData.
+  // As service::Store::Ingest, in one BEGIN IMMEDIATE transaction (rollups, deployments and
+  // the item catalog included). When records of unknown organizations and conflicting ids
+  // occur in one batch, kOrganizationNotFound is reported. A rollup whose sum (cost, trial
+  // cost, quantity_milli or usage_ns) would leave int64 fails the batch with kInvalidData.
   // REQUIRES: the records' Decimals are normalized (as domain::ParseDecimal returns them),
   // since stored content is compared with operator== after reading it back.
   Result<service::IngestOutcome> Ingest(std::span<const domain::UsageRecord> records) override;
@@ -112,11 +117,16 @@ class SqliteStore final : public service::Store {
   Result<std::optional<service::ApiKey>> FindApiKey(std::string_view id) override;
   Status RevokeApiKey(std::string_view id) override;
 
+  // As service::Store, in one BEGIN IMMEDIATE transaction.
+  Status AddCredit(const service::Credit& credit) override;
+
   // On one pooled connection in one read transaction (BEGIN DEFERRED ... COMMIT): the same
-  // queries as ReadUsageOverlapping, ReadRollups and ListDeployments, all against the WAL
-  // snapshot taken at its first read. plan.latest_capacity costs one indexed lookup (LIMIT 1,
-  // backwards on rollup_hour_by_deployment) per deployment of the org, however many hourly
-  // rows the window holds.
+  // queries as ReadUsageOverlapping, ReadRollups and ListDeployments (and the items and
+  // credits when asked), all against the WAL snapshot taken at its first read.
+  // plan.latest_capacity costs one indexed range per deployment of the org (backwards on
+  // rollup_hour_by_deployment, stepped only through the latest hour's rows), however many
+  // hourly rows the window holds; its rows of one hour (one per sku and kind) are summed into
+  // one. kStoreFailed when such a sum does not fit int64.
   Result<service::RangeReadResult> ReadRange(std::string_view org, const service::RangeReadPlan& plan) override;
 
  private:
