@@ -30,10 +30,41 @@ ErrorMapping MapError(ErrorCode code) {
   return {500, "billing_service.failed_request"};
 }
 
+ErrorMapping MapRefusal(HttpRefusal refusal) {
+  switch (refusal) {
+    case HttpRefusal::kNotAcceptable: return {406, "root.not_acceptable"};
+  }
+  return {500, "billing_service.failed_request"};
+}
+
+namespace {
+
+std::string_view NotFoundWireCode(NotFoundAs as) {
+  switch (as) {
+    case NotFoundAs::kDefault: break;
+    case NotFoundAs::kEsClusterId: return "billing_service.es_cluster_id_not_found";
+  }
+  return MapError(ErrorCode::kNotFound).wire_code;
+}
+
+}  // namespace
+
 bool IsServerError(ErrorCode code) { return MapError(code).status >= 500; }
 
+Response MakeRefusalResponse(HttpRefusal refusal, std::string_view message) {
+  const ErrorMapping mapping = MapRefusal(refusal);
+  static const std::vector<std::string> kNoFields;
+  Response res;
+  res.status = mapping.status;
+  res.content_type = "application/json";
+  res.body = RenderFailedReply(mapping.wire_code, message, kNoFields);
+  res.headers.emplace_back("x-cloud-error-codes", std::string(mapping.wire_code));
+  return res;
+}
+
 Response MakeErrorResponse(const Error& error, const ErrorExtras& extras) {
-  const ErrorMapping mapping = MapError(error.code);
+  ErrorMapping mapping = MapError(error.code);
+  if (error.code == ErrorCode::kNotFound) mapping.wire_code = NotFoundWireCode(extras.not_found_as);
   Response res;
   res.status = mapping.status;
   res.content_type = "application/json";

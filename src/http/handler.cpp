@@ -6,6 +6,8 @@
 #include <utility>
 
 #include "http/auth_header.hpp"
+#include "http/credit_request.hpp"
+#include "http/csv.hpp"
 #include "http/errors.hpp"
 #include "http/render.hpp"
 #include "http/router.hpp"
@@ -20,13 +22,24 @@ Response RateLimited(std::string message, int retry_after_seconds) {
   return MakeErrorResponse(MakeError(ErrorCode::kRateLimited, std::move(message)), extras);
 }
 
-Response Ok(std::string body) {
+Response Ok(std::string body, unsigned status = 200) {
   Response res;
-  res.status = 200;
+  res.status = status;
   res.content_type = "application/json";
   res.body = std::move(body);
   return res;
 }
+
+// A successful response of an endpoint that offers several representations: says so to caches.
+Response Negotiated(std::string body, Format format) {
+  Response res = Ok(std::move(body));
+  if (format == Format::kCsv) res.content_type = std::string(kCsvContentType);
+  res.headers.emplace_back("Vary", "Accept");
+  return res;
+}
+
+constexpr Format kJsonOnly[] = {Format::kJson};
+constexpr Format kJsonOrCsv[] = {Format::kJson, Format::kCsv};
 
 // Authenticates the caller and takes a token from its rate limit. Sets `principal` and
 // returns nullopt when the request may proceed, else the error response.
@@ -34,24 +47,23 @@ std::optional<Response> Admit(const Request& request, const Services& services,
                               service::Principal& principal) {
   Result<Credentials> creds = ParseAuthorization(request.authorization);
   if (!creds) return MakeErrorResponse(creds.error());
-  switch (creds->scheme) {
-    case AuthScheme::kNone:
-      return MakeErrorResponse(MakeError(ErrorCode::kUnauthenticated,
-                                         "Authentication is required: send HTTP Basic credentials."));
-    case AuthScheme::kApiKey:
-      return MakeErrorResponse(MakeError(ErrorCode::kUnauthenticated, "API keys are not supported yet."));
-    case AuthScheme::kBasic:
-      break;
+  if (creds->scheme == AuthScheme::kNone) {
+    return MakeErrorResponse(MakeError(ErrorCode::kUnauthenticated,
+                                       "Authentication is required: send HTTP Basic or ApiKey credentials."));
   }
 
   if (const int wait = services.failed_logins.Peek(request.client_address); wait > 0) {
     return RateLimited("Too many failed logins from this address; retry later.", wait);
   }
-  Result<service::Principal> who = services.auth.AuthenticateBasic(creds->user, creds->password);
+  const bool api_key = creds->scheme == AuthScheme::kApiKey;
+  Result<service::Principal> who = api_key ? services.auth.AuthenticateApiKey(creds->api_key)
+                                           : services.auth.AuthenticateBasic(creds->user, creds->password);
   if (!who) {
     if (who.error().code == ErrorCode::kUnauthenticated) {
       (void)services.failed_logins.Acquire(request.client_address);
-      return MakeErrorResponse(MakeError(ErrorCode::kUnauthenticated, "The user name or password is wrong."));
+      return MakeErrorResponse(MakeError(ErrorCode::kUnauthenticated,
+                                         api_key ? "The API key is not valid (unknown, revoked or expired)."
+                                                 : "The user name or password is wrong."));
     }
     return MakeErrorResponse(who.error());
   }
@@ -68,17 +80,60 @@ Response PayloadTooLarge(std::size_t limit) {
                                      "The request body is larger than " + std::to_string(limit) + " bytes."));
 }
 
-Response Serve(const Route& route, const Request& request, const Services& services,
-               const service::Principal& principal) {
+// The range parameters of a request; bucketing_strategy only for the charts.
+service::RangeQuery RangeOf(const Route& route) {
+  service::RangeQuery query;
+  query.from = route.query.Get("from");
+  query.to = route.query.Get("to");
+  if (route.endpoint == Endpoint::kOrganizationCharts || route.endpoint == Endpoint::kDeploymentCharts) {
+    query.bucketing_strategy = route.query.Get("bucketing_strategy");
+  }
+  return query;
+}
+
+Response Serve(const Admission& admission, const Request& request, const Services& services) {
+  const Route& route = admission.route;
+  const service::Principal& principal = admission.principal;
   switch (route.endpoint) {
+    case Endpoint::kCostsOverview: {
+      Result<service::CostsOverview> overview =
+          services.costs.Overview(principal, route.organization_id, RangeOf(route));
+      if (!overview) return MakeErrorResponse(overview.error());
+      return Ok(RenderCostsOverview(*overview));
+    }
     case Endpoint::kOrganizationCharts: {
-      service::RangeQuery query;
-      query.from = route.query.Get("from");
-      query.to = route.query.Get("to");
-      query.bucketing_strategy = route.query.Get("bucketing_strategy");
-      Result<domain::Chart> chart = services.costs.OrganizationCharts(principal, route.organization_id, query);
+      Result<domain::Chart> chart =
+          services.costs.OrganizationCharts(principal, route.organization_id, RangeOf(route));
       if (!chart) return MakeErrorResponse(chart.error());
       return Ok(RenderChart(*chart));
+    }
+    case Endpoint::kDeploymentsCosts: {
+      Result<service::DeploymentsCosts> costs =
+          services.costs.Deployments(principal, route.organization_id, RangeOf(route));
+      if (!costs) return MakeErrorResponse(costs.error());
+      const bool csv = admission.format == Format::kCsv;
+      return Negotiated(csv ? RenderDeploymentsCsv(*costs) : RenderDeploymentsCosts(*costs), admission.format);
+    }
+    case Endpoint::kDeploymentCharts: {
+      Result<domain::Chart> chart =
+          services.costs.DeploymentCharts(principal, route.organization_id, route.deployment_id, RangeOf(route));
+      if (!chart) return MakeErrorResponse(chart.error());
+      return Ok(RenderChart(*chart));
+    }
+    case Endpoint::kItemsCosts:
+    case Endpoint::kDeploymentItems: {
+      const bool one_deployment = route.endpoint == Endpoint::kDeploymentItems;
+      Result<service::ItemsCosts> items = services.costs.Items(
+          principal, route.organization_id,
+          one_deployment ? std::optional<std::string_view>(route.deployment_id) : std::nullopt, RangeOf(route));
+      if (!items) {
+        // The spec names the unknown deployment of this path billing_service.es_cluster_id_not_found.
+        ErrorExtras extras;
+        if (one_deployment) extras.not_found_as = NotFoundAs::kEsClusterId;
+        return MakeErrorResponse(items.error(), extras);
+      }
+      const bool csv = admission.format == Format::kCsv;
+      return Negotiated(csv ? RenderItemsCsv(*items) : RenderItemsCosts(*items), admission.format);
     }
     case Endpoint::kGetOrganization: {
       Result<service::Organization> org = services.costs.GetOrganization(principal, route.organization_id);
@@ -91,11 +146,71 @@ Response Serve(const Route& route, const Request& request, const Services& servi
       if (!outcome) return MakeErrorResponse(outcome.error());
       return Ok(RenderIngestOutcome(*outcome));
     }
+    case Endpoint::kAddCredit: {
+      // Admin and media type were checked at the header stage (AdmitRequest).
+      Result<CreditRequest> credit = DecodeCreditRequest(request.body);
+      if (!credit) return MakeErrorResponse(credit.error());
+      const service::Credit added{credit->id, route.organization_id, credit->ecu, credit->start, credit->end};
+      if (Status s = services.admin.AddCredit(added.organization_id, added.id, added.ecu, added.start, added.end); !s) {
+        return MakeErrorResponse(s.error());
+      }
+      return Ok(RenderCredit(added), 201);
+    }
   }
   return MakeErrorResponse(MakeError(ErrorCode::kInternal, "unhandled endpoint"));
 }
 
+// Why a request is refused after authentication, from its header alone (admin-only
+// operations, body media types, Accept), or nullopt. Sets admission.format.
+std::optional<Response> CheckOperation(const Request& request, Admission& admission) {
+  const Endpoint endpoint = admission.route.endpoint;
+  if (endpoint == Endpoint::kIngestUsage || endpoint == Endpoint::kAddCredit) {
+    if (!admission.principal.is_admin) {
+      return MakeErrorResponse(MakeError(ErrorCode::kForbidden, endpoint == Endpoint::kIngestUsage
+                                                                    ? "Only platform admins may ingest usage records."
+                                                                    : "Only platform admins may add credits."));
+    }
+    if (endpoint == Endpoint::kIngestUsage && !IsNdjsonMediaType(request.content_type)) {
+      return MakeErrorResponse(
+          MakeError(ErrorCode::kUnsupportedMediaType,
+                    "Send usage records as NDJSON (Content-Type: application/x-ndjson).", {"Content-Type"}));
+    }
+    if (endpoint == Endpoint::kAddCredit && !IsJsonMediaType(request.content_type)) {
+      return MakeErrorResponse(MakeError(ErrorCode::kUnsupportedMediaType,
+                                         "Send the credit as JSON (Content-Type: application/json).",
+                                         {"Content-Type"}));
+    }
+  }
+  const std::span<const Format> offers = OffersOf(endpoint);
+  const std::optional<Format> format = NegotiateFormat(request.accept, offers);
+  if (!format) {
+    const std::string_view message =
+        offers.size() > 1 ? "This resource is available as application/json or text/csv only (see Accept)."
+                          : "This resource is available as application/json only (see Accept).";
+    return MakeRefusalResponse(HttpRefusal::kNotAcceptable, message);
+  }
+  admission.format = *format;
+  return std::nullopt;
+}
+
 }  // namespace
+
+std::span<const Format> OffersOf(Endpoint endpoint) {
+  switch (endpoint) {
+    case Endpoint::kDeploymentsCosts:
+    case Endpoint::kItemsCosts:
+    case Endpoint::kDeploymentItems:
+      return kJsonOrCsv;
+    case Endpoint::kCostsOverview:
+    case Endpoint::kOrganizationCharts:
+    case Endpoint::kDeploymentCharts:
+    case Endpoint::kGetOrganization:
+    case Endpoint::kIngestUsage:
+    case Endpoint::kAddCredit:
+      break;
+  }
+  return kJsonOnly;
+}
 
 Admission AdmitRequest(const Request& request, const Services& services, std::size_t max_ingest_body_bytes) {
   Admission admission;
@@ -108,16 +223,7 @@ Admission AdmitRequest(const Request& request, const Services& services, std::si
   }
   admission.route = std::move(*routed.route);
   admission.refusal = Admit(request, services, admission.principal);
-  if (!admission.refusal && admission.route.endpoint == Endpoint::kIngestUsage) {
-    if (!admission.principal.is_admin) {
-      admission.refusal =
-          MakeErrorResponse(MakeError(ErrorCode::kForbidden, "Only platform admins may ingest usage records."));
-    } else if (!IsNdjsonMediaType(request.content_type)) {
-      admission.refusal = MakeErrorResponse(
-          MakeError(ErrorCode::kUnsupportedMediaType,
-                    "Send usage records as NDJSON (Content-Type: application/x-ndjson).", {"Content-Type"}));
-    }
-  }
+  if (!admission.refusal) admission.refusal = CheckOperation(request, admission);
   if (!admission.refusal) {
     admission.body_limit =
         admission.route.endpoint == Endpoint::kIngestUsage ? max_ingest_body_bytes : kSmallBodyLimit;
@@ -130,7 +236,7 @@ Admission AdmitRequest(const Request& request, const Services& services, std::si
 }
 
 Response ServeAdmitted(const Admission& admission, const Request& request, const Services& services) {
-  Response res = Serve(admission.route, request, services, admission.principal);
+  Response res = Serve(admission, request, services);
   res.principal = admission.principal.name;
   return res;
 }

@@ -3,8 +3,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 
+#include "http/accept.hpp"
 #include "http/response.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
@@ -19,6 +21,7 @@ struct Request {
   std::string_view target;          // origin-form: "/api/v1/organizations/org-a"
   std::string_view authorization;   // the Authorization header
   std::string_view content_type;    // the Content-Type header
+  std::string_view accept;          // the Accept header
   std::string_view body;            // empty at the header stage (AdmitRequest)
   std::string_view client_address;  // the peer's IP address, keys the failed-login limiter
   // The declared Content-Length in bytes; nullopt when there is none (no body, or chunked).
@@ -37,17 +40,24 @@ struct Admission {
   Route route;                   // the matched operation
   service::Principal principal;  // the authenticated caller; its rate-limit token is taken
   std::size_t body_limit = 0;    // bytes of body the session may read; beyond -> 413
+  Format format = Format::kJson;  // the negotiated representation of a successful response
 };
+
+// The representations an endpoint offers, in the server's order of preference: JSON, and CSV
+// on the deployments and items endpoints. Error bodies are always JSON.
+std::span<const Format> OffersOf(Endpoint endpoint);
 
 // Decides on a request from its header alone (request.body is not looked at), in this order:
 // route (400 for a target that is not origin-form, 404, 405; no credentials needed),
-// authenticate (401; 429 while the client address is locked out after failed logins, checked
-// before verifying), take one token from the caller's rate limit (429); for the usage ingest,
-// that the caller is a platform admin (403 root.forbidden) and the body NDJSON (415). Then the
-// body limit: `max_ingest_body_bytes` for the usage ingest, kSmallBodyLimit for everything
-// else; a declared Content-Length above it is refused (413). Verifies credentials and takes a
-// token at most once per call, so a request must not be admitted twice. Exceptions thrown by a
-// service propagate to the caller.
+// authenticate with Basic or ApiKey credentials (401; 429 while the client address is locked
+// out after failed logins, checked before verifying; a failed verification of either scheme
+// counts against the address), take one token from the caller's rate limit (429); for the
+// usage ingest and the credits, that the caller is a platform admin (403 root.forbidden) and
+// the body NDJSON, respectively JSON (415); the Accept header against OffersOf (406
+// root.not_acceptable). Then the body limit: `max_ingest_body_bytes` for the usage ingest,
+// kSmallBodyLimit for everything else; a declared Content-Length above it is refused (413).
+// Verifies credentials and takes a token at most once per call, so a request must not be
+// admitted twice. Exceptions thrown by a service propagate to the caller.
 Admission AdmitRequest(const Request& request, const Services& services, std::size_t max_ingest_body_bytes);
 
 // Serves an admitted request: decode -> call one service operation -> encode, with no further

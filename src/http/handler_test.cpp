@@ -36,15 +36,16 @@ class HandlerTest : public ::testing::Test {
   }
 
   Response Call(std::string_view method, std::string_view target, std::string_view authorization,
-                std::string_view body = {}, std::string_view content_type = {}) {
+                std::string_view body = {}, std::string_view content_type = {}, std::string_view accept = {}) {
     Request req;
     req.method = method;
     req.target = target;
     req.authorization = authorization;
     req.content_type = content_type;
+    req.accept = accept;
     req.body = body;
     req.client_address = "192.0.2.1";
-    return HandleRequest(req, services_);
+    return HandleRequest(req, *active_);
   }
 
   Request Head(std::string_view method, std::string_view target, std::string_view authorization,
@@ -76,6 +77,7 @@ class HandlerTest : public ::testing::Test {
   service::RateLimiter per_principal_{clock_, 1, 5};
   service::RateLimiter failed_logins_{clock_, 1, 3};
   Services services_{costs_, admin_, auth_, per_principal_, failed_logins_};
+  const Services* active_ = &services_;  // what Call uses
 };
 
 const char* kLine =
@@ -95,14 +97,15 @@ TEST_F(HandlerTest, RoutesBeforeAuthenticating) {
 }
 
 TEST_F(HandlerTest, MissingOrMalformedCredentialsAreUnauthenticated) {
-  for (const char* auth : {"", "Basic !!", "Bearer x", "ApiKey abc"}) {
+  for (const char* auth : {"", "Basic !!", "Bearer x", "ApiKey "}) {
     const Response res = Call("GET", "/api/v1/organizations/org-a", auth);
     EXPECT_EQ(res.status, 401u) << auth;
     EXPECT_EQ(Code(res), "root.unauthenticated") << auth;
     EXPECT_EQ(Header(res, "WWW-Authenticate"), "Basic realm=\"costs\"") << auth;
     EXPECT_EQ(res.principal, "") << auth;
   }
-  EXPECT_EQ(failed_logins_.Peek("192.0.2.1"), 0) << "nothing was verified, nothing counted";
+  // Nothing was verified, so nothing counted: the burst of 3 is whole.
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(failed_logins_.Acquire("192.0.2.1"), 0) << i;
 }
 
 TEST_F(HandlerTest, FailedLoginsLockTheAddressOutWithoutVerifying) {
@@ -323,6 +326,243 @@ TEST_F(HandlerTest, HandleRequestRefusesABodyOverTheLimit) {
   EXPECT_EQ(Code(res), "root.payload_too_large");
   EXPECT_EQ(Call("GET", "/api/v1/organizations/org-a", kAliceAuth, std::string(kSmallBodyLimit, 'x')).status, 200u)
       << "a body within the limit is ignored";
+}
+
+// ---- The rest of the API family --------------------------------------------------------
+
+constexpr const char* kJson = "application/json";
+
+// Two deployments of org-a: d1 with capacity over two hours and a data-out record, d2 with one
+// hour of capacity marked trial.
+const char* kUsage =
+    R"({"id":"c1","organization_id":"org-a","deployment_id":"d1","deployment_name":"search, \"prod\"",)"
+    R"("dimension":"capacity","kind":"elasticsearch","instance_count":2,"sku":"hot","name":"Hot 8 GB",)"
+    R"("start":"2026-11-01T00:00:00Z","end":"2026-11-01T02:00:00Z","quantity":"4","rate":"0.0913"})"
+    "\n"
+    R"({"id":"o1","organization_id":"org-a","deployment_id":"d1","deployment_name":"search, \"prod\"",)"
+    R"("dimension":"data_out","sku":"out",)"
+    R"("name":"Data out","unit":"GiB","start":"2026-11-01T00:00:00Z","end":"2026-11-01T01:00:00Z",)"
+    R"("quantity":"1.5","rate":"0.1"})"
+    "\n"
+    R"({"id":"c2","organization_id":"org-a","deployment_id":"d2","deployment_name":"logs","dimension":"capacity",)"
+    R"("kind":"kibana","instance_count":1,"sku":"kb","name":"Kibana","start":"2026-11-01T01:00:00Z",)"
+    R"("end":"2026-11-01T02:00:00Z","quantity":"1","rate":"0.3","trial":true})"
+    "\n";
+
+class ApiFamilyTest : public HandlerTest {
+ protected:
+  ApiFamilyTest() {
+    active_ = &family_services_;
+    const Response res = Call("POST", "/api/v1/billing/usage", kRootAuth, kUsage, kNdjson);
+    EXPECT_EQ(res.status, 200u) << res.body;
+  }
+  // Whole hours: rollups by the hour, so periods are to the hour.
+  static constexpr const char* kRange = "?from=2026-11-01T00:00:00Z&to=2026-11-01T12:00:00Z&granularity=day";
+
+  service::RateLimiter unlimited_{clock_, 0, 0};
+  Services family_services_{costs_, admin_, auth_, unlimited_, failed_logins_};
+};
+
+TEST_F(ApiFamilyTest, OverviewSumsDimensionsTrialsAndTheLatestHourlyRate) {
+  const Response res = Call("GET", std::string("/api/v1/billing/costs/org-a") + kRange, kAliceAuth);
+  ASSERT_EQ(res.status, 200u) << res.body;
+  EXPECT_EQ(res.content_type, "application/json");
+  // capacity 4 x 0.0913 + 0.3 = 0.6652; data out 0.15; latest hour (01:00): 0.1826 + 0.3.
+  EXPECT_EQ(res.body,
+            R"({"costs":{"total":0.8152,"dimensions":[{"type":"capacity","cost":0.6652},{"type":"data_in","cost":0},)"
+            R"({"type":"data_internode","cost":0},{"type":"data_out","cost":0.15},{"type":"storage_api","cost":0},)"
+            R"({"type":"storage_bytes","cost":0}]},"hourly_rate":0.4826,"trials":0.3})");
+}
+
+TEST_F(ApiFamilyTest, DeploymentsAsJsonAndAsCsv) {
+  const std::string target = std::string("/api/v1/billing/costs/org-a/deployments") + kRange;
+  Response res = Call("GET", target, kAliceAuth);
+  ASSERT_EQ(res.status, 200u) << res.body;
+  EXPECT_EQ(res.content_type, "application/json");
+  EXPECT_EQ(Header(res, "Vary"), "Accept");
+  EXPECT_EQ(res.body,
+            R"({"total_cost":0.8152,"deployments":[{"deployment_id":"d1","deployment_name":"search, \"prod\"",)"
+            R"("costs":{"total":0.5152,"dimensions":[{"type":"capacity","cost":0.3652},{"type":"data_in","cost":0},)"
+            R"({"type":"data_internode","cost":0},{"type":"data_out","cost":0.15},{"type":"storage_api","cost":0},)"
+            R"({"type":"storage_bytes","cost":0}]},"hourly_rate":0.1826,)"
+            R"("period":{"start":"2026-11-01T00:00:00Z","end":"2026-11-01T02:00:00Z"}},)"
+            R"({"deployment_id":"d2","deployment_name":"logs","costs":{"total":0.3,"dimensions":[)"
+            R"({"type":"capacity","cost":0.3},{"type":"data_in","cost":0},{"type":"data_internode","cost":0},)"
+            R"({"type":"data_out","cost":0},{"type":"storage_api","cost":0},{"type":"storage_bytes","cost":0}]},)"
+            R"("hourly_rate":0.3,"period":{"start":"2026-11-01T01:00:00Z","end":"2026-11-01T02:00:00Z"}}]})");
+
+  res = Call("GET", target, kAliceAuth, {}, {}, "text/csv");
+  ASSERT_EQ(res.status, 200u) << res.body;
+  EXPECT_EQ(res.content_type, "text/csv; charset=utf-8");
+  EXPECT_EQ(Header(res, "Vary"), "Accept");
+  EXPECT_EQ(res.body,
+            "deployment_id,deployment_name,total_cost,capacity,data_in,data_internode,data_out,storage_api,"
+            "storage_bytes,hourly_rate,period_start,period_end\r\n"
+            "d1,\"search, \"\"prod\"\"\",0.5152,0.3652,0,0,0.15,0,0,0.1826,2026-11-01T00:00:00Z,"
+            "2026-11-01T02:00:00Z\r\n"
+            "d2,logs,0.3,0.3,0,0,0,0,0,0.3,2026-11-01T01:00:00Z,2026-11-01T02:00:00Z\r\n");
+}
+
+TEST_F(ApiFamilyTest, ItemsOfTheOrganizationAndOfOneDeployment) {
+  Response res = Call("GET", std::string("/api/v1/billing/costs/org-a/items") + kRange, kAliceAuth);
+  ASSERT_EQ(res.status, 200u) << res.body;
+  EXPECT_NE(res.body.find(R"({"sku":"hot","name":"Hot 8 GB","kind":"elasticsearch","instance_count":2,"hours":2,)"
+                          R"("price_per_hour":0.1826,"price":0.3652,)"),
+            std::string::npos)
+      << res.body;
+  EXPECT_NE(res.body.find(R"({"sku":"kb","name":"Kibana","kind":"kibana","instance_count":1,"hours":1,)"),
+            std::string::npos)
+      << res.body;
+  EXPECT_NE(res.body.find(R"("data_transfer_and_storage":[{"sku":"out","name":"Data out","type":"data_out",)"
+                          R"("quantity":{"value":2,"formatted_value":"1.5 GiB"},)"
+                          R"("rate":{"value":0.1,"formatted_value":"0.1 per GiB"},"cost":0.15}])"),
+            std::string::npos)
+      << res.body;
+
+  res = Call("GET", std::string("/api/v1/billing/costs/org-a/deployments/d2/items") + kRange, kAliceAuth, {}, {},
+             "text/*");
+  ASSERT_EQ(res.status, 200u) << res.body;
+  EXPECT_EQ(res.content_type, "text/csv; charset=utf-8");
+  EXPECT_EQ(res.body,
+            "section,sku,name,kind_or_type,instance_count,hours,quantity,unit,rate,price_per_hour,cost,period_start,"
+            "period_end\r\n"
+            "resource,kb,Kibana,kibana,1,1,,,,0.3,0.3,2026-11-01T01:00:00Z,2026-11-01T02:00:00Z\r\n");
+}
+
+TEST_F(ApiFamilyTest, DeploymentChartsHaveOneValuePerDimension) {
+  const Response res =
+      Call("GET", std::string("/api/v1/billing/costs/org-a/deployments/d1/charts") + kRange, kAliceAuth);
+  ASSERT_EQ(res.status, 200u) << res.body;
+  EXPECT_EQ(res.body, R"({"data":[{"timestamp":1793491200,"values":[{"id":"capacity","name":"Capacity",)"
+                      R"("value":0.3652},{"id":"data_out","name":"Data out","value":0.15}]}]})");
+}
+
+TEST_F(ApiFamilyTest, UnknownDeploymentsAreNotFoundWithThePathsCode) {
+  Response res = Call("GET", "/api/v1/billing/costs/org-a/deployments/nope/charts", kAliceAuth);
+  EXPECT_EQ(res.status, 404u);
+  EXPECT_EQ(Code(res), "root.not_found");
+  EXPECT_NE(res.body.find(R"("fields":["deployment_id"])"), std::string::npos) << res.body;
+
+  res = Call("GET", "/api/v1/billing/costs/org-a/deployments/nope/items", kAliceAuth, {}, {}, "text/csv");
+  EXPECT_EQ(res.status, 404u);
+  EXPECT_EQ(Code(res), "billing_service.es_cluster_id_not_found");
+  EXPECT_EQ(res.content_type, "application/json") << "errors are always JSON";
+
+  res = Call("GET", "/api/v1/billing/costs/org-nope/deployments/d1/items", kRootAuth);
+  EXPECT_EQ(res.status, 404u);
+  EXPECT_EQ(Code(res), "organization.not_found") << "only the deployment is renamed";
+
+  res = Call("GET", "/api/v1/billing/costs/org-b/items", kAliceAuth);
+  EXPECT_EQ(res.status, 403u);
+  EXPECT_EQ(Code(res), "organization.invalid_access");
+}
+
+TEST_F(ApiFamilyTest, RangeErrorsComeFromTheServiceOnEveryPath) {
+  for (const char* path : {"", "/deployments", "/items", "/deployments/d1/items", "/deployments/d1/charts"}) {
+    const Response res =
+        Call("GET", std::string("/api/v1/billing/costs/org-a") + path + "?from=2026-11-02&to=2026-11-01", kAliceAuth);
+    EXPECT_EQ(res.status, 400u) << path;
+    EXPECT_EQ(Code(res), "costs.invalid_date_range") << path;
+  }
+  const Response res = Call("GET", "/api/v1/billing/costs/org-a?bucketing_strategy=weekly", kAliceAuth);
+  EXPECT_EQ(res.status, 200u) << "bucketing_strategy means nothing to the overview: ignored";
+}
+
+TEST_F(ApiFamilyTest, AcceptIsNegotiatedAfterAuthentication) {
+  Response res = Call("GET", "/api/v1/billing/costs/org-a", kAliceAuth, {}, {}, "text/csv");
+  EXPECT_EQ(res.status, 406u) << "the overview is JSON only";
+  EXPECT_EQ(Code(res), "root.not_acceptable");
+  EXPECT_EQ(res.content_type, "application/json");
+  EXPECT_EQ(res.principal, "alice");
+
+  res = Call("GET", "/api/v1/billing/costs/org-a/items", kAliceAuth, {}, {}, "text/html");
+  EXPECT_EQ(res.status, 406u);
+  res = Call("GET", "/api/v1/billing/costs/org-a/items", kAliceAuth, {}, {}, "text/csv;q=0, application/*");
+  EXPECT_EQ(res.status, 200u);
+  EXPECT_EQ(res.content_type, "application/json");
+
+  res = Call("GET", "/api/v1/billing/costs/org-a/items", "", {}, {}, "text/html");
+  EXPECT_EQ(res.status, 401u) << "credentials first";
+  res = Call("GET", "/api/v1/billing/costs/org-nope/items", kRootAuth, {}, {}, "text/csv");
+  EXPECT_EQ(res.status, 404u);
+  EXPECT_EQ(res.content_type, "application/json");
+}
+
+TEST_F(ApiFamilyTest, CreditsArePlatformAdminsJsonOnly) {
+  const char* body = R"({"id":"c-1","ecu":"100","start":"2026-11-01","end":"2026-12-31"})";
+  Response res = Call("POST", "/api/v1/billing/credits/org-a", kAliceAuth, body, kJson);
+  EXPECT_EQ(res.status, 403u);
+  EXPECT_EQ(Code(res), "root.forbidden");
+  res = Call("POST", "/api/v1/billing/credits/org-a", kRootAuth, body, "application/x-www-form-urlencoded");
+  EXPECT_EQ(res.status, 415u);
+  EXPECT_EQ(Code(res), "root.unsupported_media_type");
+
+  res = Call("POST", "/api/v1/billing/credits/org-a", kRootAuth, body, "application/json; charset=utf-8");
+  ASSERT_EQ(res.status, 201u) << res.body;
+  EXPECT_EQ(res.body, R"({"id":"c-1","organization_id":"org-a","ecu":100,"start":"2026-11-01T00:00:00Z",)"
+                      R"("end":"2027-01-01T00:00:00Z"})");
+  res = Call("POST", "/api/v1/billing/credits/org-a", kRootAuth, body, kJson);
+  EXPECT_EQ(res.status, 201u) << "an identical re-send is a no-op";
+  res = Call("POST", "/api/v1/billing/credits/org-a", kRootAuth,
+             R"({"id":"c-1","ecu":101,"start":"2026-11-01","end":"2026-12-31"})", kJson);
+  EXPECT_EQ(res.status, 409u);
+  EXPECT_EQ(Code(res), "root.already_exists");
+
+  res = Call("POST", "/api/v1/billing/credits/org-nope", kRootAuth, body, kJson);
+  EXPECT_EQ(res.status, 404u);
+  EXPECT_EQ(Code(res), "organization.not_found");
+  res = Call("POST", "/api/v1/billing/credits/org-a", kRootAuth, R"({"id":"bad id!","ecu":1,"start":"2026-11-01",)"
+                                                                 R"("end":"2026-11-02"})",
+             kJson);
+  EXPECT_EQ(res.status, 400u);
+  EXPECT_EQ(Code(res), "root.invalid_data");
+  EXPECT_NE(res.body.find(R"("fields":["id"])"), std::string::npos) << res.body;
+  res = Call("POST", "/api/v1/billing/credits/org-a", kRootAuth, R"({"ecu":"x"})", kJson);
+  EXPECT_EQ(res.status, 400u);
+  EXPECT_NE(res.body.find(R"("fields":["id","ecu","start","end"])"), std::string::npos) << res.body;
+
+  // 2026-11-15: the credit is valid; usage since its start (0.8152) consumed part of it.
+  res = Call("GET", "/api/v1/billing/costs/org-a?from=2026-11-01&to=2026-11-01", kAliceAuth);
+  ASSERT_EQ(res.status, 200u) << res.body;
+  EXPECT_NE(res.body.find(R"("balance":{"available":100,"remaining":99.1848,"line_items":[{"id":"c-1",)"
+                          R"("ecu_quantity":100,"ecu_balance":99.1848,"start":"2026-11-01T00:00:00Z",)"
+                          R"("end":"2027-01-01T00:00:00Z"}]})"),
+            std::string::npos)
+      << res.body;
+}
+
+TEST_F(ApiFamilyTest, ApiKeysActAsTheirUser) {
+  auto created = admin_.CreateApiKey("alice", "ci", std::nullopt, clock_.now);
+  ASSERT_TRUE(created.has_value()) << created.error().message;
+  const std::string auth = "ApiKey " + created->key;
+  Response res = Call("GET", "/api/v1/billing/costs/org-a/deployments", auth);
+  EXPECT_EQ(res.status, 200u) << res.body;
+  EXPECT_EQ(res.principal, "alice");
+  res = Call("GET", "/api/v1/billing/costs/org-b", auth);
+  EXPECT_EQ(res.status, 403u) << "with alice's access";
+  res = Call("POST", "/api/v1/billing/credits/org-a", auth, R"({})", kJson);
+  EXPECT_EQ(res.status, 403u) << "alice is no admin";
+
+  // Revoked before its first use (a used key is cached for up to 30 s).
+  auto revoked = admin_.CreateApiKey("alice", "", std::nullopt, clock_.now);
+  ASSERT_TRUE(revoked.has_value());
+  ASSERT_TRUE(admin_.RevokeApiKey(revoked->id));
+  res = Call("GET", "/api/v1/organizations/org-a", "ApiKey " + revoked->key);
+  EXPECT_EQ(res.status, 401u);
+  EXPECT_EQ(Code(res), "root.unauthenticated");
+
+  auto expiring = admin_.CreateApiKey("alice", "", domain::Instant{clock_.now.ns + domain::kNsPerHour}, clock_.now);
+  ASSERT_TRUE(expiring.has_value());
+  clock_.now.ns += 2 * domain::kNsPerHour;
+  res = Call("GET", "/api/v1/organizations/org-a", "ApiKey " + expiring->key);
+  EXPECT_EQ(res.status, 401u) << "expired";
+}
+
+TEST_F(ApiFamilyTest, WrongApiKeysCountAsFailedLogins) {
+  for (unsigned expected : {401u, 401u, 401u, 429u}) {
+    const Response res = Call("GET", "/api/v1/organizations/org-a", "ApiKey costs_0123456789abcdef_nope");
+    EXPECT_EQ(res.status, expected);
+  }
 }
 
 }  // namespace

@@ -6,7 +6,10 @@
 
 #include "domain/chart.hpp"
 #include "domain/time.hpp"
+#include "http/accept.hpp"
 #include "http/auth_header.hpp"
+#include "http/credit_request.hpp"
+#include "http/csv.hpp"
 #include "http/errors.hpp"
 #include "http/render.hpp"
 #include "http/request_id.hpp"
@@ -198,10 +201,15 @@ TEST(RouterTest, PercentDecodesPathSegments) {
 }
 
 TEST(RouterTest, UnknownPathsAreNotFound) {
-  for (const char* target : {"/", "/api/v1", "/api/v1/", "/api/v2/organizations/x", "/api/v1/organizations",
-                             "/api/v1/organizations/", "/api/v1/organizations/x/", "/api/v1/billing/costs/x",
-                             "/api/v1/billing/costs//charts", "/api/v1/billing/costs/x/charts/extra",
-                             "/API/v1/organizations/x", "/api/v1/billing/usage/x", "/api/v1/a/b/c/d/e/f/g/h/i/j"}) {
+  for (const char* target :
+       {"/", "/api/v1", "/api/v1/", "/api/v2/organizations/x", "/api/v1/organizations", "/api/v1/organizations/",
+        "/api/v1/organizations/x/", "/api/v1/billing/costs", "/api/v1/billing/costs/", "/api/v1/billing/costs/x/",
+        "/api/v1/billing/costs//charts", "/api/v1/billing/costs/x/charts/extra", "/API/v1/organizations/x",
+        "/api/v1/billing/usage/x", "/api/v1/a/b/c/d/e/f/g/h/i/j", "/api/v1/billing/costs/x/deployments/",
+        "/api/v1/billing/costs/x/deployments/d", "/api/v1/billing/costs/x/deployments/d/",
+        "/api/v1/billing/costs/x/deployments//charts", "/api/v1/billing/costs/x/deployments/d/charts/extra",
+        "/api/v1/billing/costs/x/deployments/d/items/x/y", "/api/v1/billing/costs/x/items/extra",
+        "/api/v1/billing/credits", "/api/v1/billing/credits/", "/api/v1/billing/credits/x/y"}) {
     const RouteResult r = MatchRoute("GET", target);
     EXPECT_FALSE(r.route.has_value()) << target;
     EXPECT_EQ(r.error.code, ErrorCode::kNotFound) << target;
@@ -363,6 +371,361 @@ TEST(RequestIdTest, EchoesOnlySaneClientIds) {
   EXPECT_FALSE(IsSaneRequestId("a b"));
   EXPECT_FALSE(IsSaneRequestId("a\r\nSet-Cookie: x"));
   EXPECT_FALSE(IsSaneRequestId("id/1"));
+}
+
+// ---- New endpoints: routes ------------------------------------------------------------
+
+TEST(RouterTest, MatchesEveryCostsPathWithItsParameters) {
+  struct Row {
+    const char* method;
+    const char* target;
+    Endpoint endpoint;
+    const char* org;
+    const char* deployment;
+  };
+  const Row rows[] = {
+      {"GET", "/api/v1/billing/costs/org-a", Endpoint::kCostsOverview, "org-a", ""},
+      {"GET", "/api/v1/billing/costs/org-a/charts", Endpoint::kOrganizationCharts, "org-a", ""},
+      {"GET", "/api/v1/billing/costs/org-a/deployments", Endpoint::kDeploymentsCosts, "org-a", ""},
+      {"GET", "/api/v1/billing/costs/org-a/deployments/d%201/charts", Endpoint::kDeploymentCharts, "org-a", "d 1"},
+      {"GET", "/api/v1/billing/costs/org-a/deployments/d%2F2/items?from=x", Endpoint::kDeploymentItems, "org-a",
+       "d/2"},
+      {"GET", "/api/v1/billing/costs/org-a/items", Endpoint::kItemsCosts, "org-a", ""},
+      {"POST", "/api/v1/billing/credits/org%2Da", Endpoint::kAddCredit, "org-a", ""},
+      // Path parameters that look like literal segments are still parameters.
+      {"GET", "/api/v1/billing/costs/charts", Endpoint::kCostsOverview, "charts", ""},
+      {"GET", "/api/v1/billing/costs/o/deployments/items/charts", Endpoint::kDeploymentCharts, "o", "items"},
+  };
+  for (const Row& row : rows) {
+    const RouteResult r = MatchRoute(row.method, row.target);
+    ASSERT_TRUE(r.route.has_value()) << row.target << ": " << r.error.message;
+    EXPECT_EQ(r.route->endpoint, row.endpoint) << row.target;
+    EXPECT_EQ(r.route->organization_id, row.org) << row.target;
+    EXPECT_EQ(r.route->deployment_id, row.deployment) << row.target;
+  }
+}
+
+TEST(RouterTest, NewPathsAllowOnlyTheirMethod) {
+  RouteResult r = MatchRoute("POST", "/api/v1/billing/costs/x");
+  EXPECT_EQ(r.error.code, ErrorCode::kMethodNotAllowed);
+  EXPECT_EQ(r.allow, "GET");
+  r = MatchRoute("GET", "/api/v1/billing/credits/x");
+  EXPECT_EQ(r.error.code, ErrorCode::kMethodNotAllowed);
+  EXPECT_EQ(r.allow, "POST");
+  r = MatchRoute("DELETE", "/api/v1/billing/costs/x/deployments/d/items");
+  EXPECT_EQ(r.error.code, ErrorCode::kMethodNotAllowed);
+  EXPECT_EQ(r.allow, "GET");
+}
+
+// ---- Accept negotiation ---------------------------------------------------------------
+
+std::string Negotiated(std::string_view accept, bool csv_offered = true) {
+  static constexpr Format kBoth[] = {Format::kJson, Format::kCsv};
+  static constexpr Format kJson[] = {Format::kJson};
+  const std::optional<Format> f =
+      csv_offered ? NegotiateFormat(accept, kBoth) : NegotiateFormat(accept, kJson);
+  if (!f) return "406";
+  return std::string(MediaTypeOf(*f));
+}
+
+TEST(AcceptTest, JsonForNoPreferenceAndForJsonRanges) {
+  for (const char* accept : {"", "  ", "*/*", "application/*", "application/json", "APPLICATION/JSON",
+                             "application/json; charset=utf-8", "*/*;q=0.8", "text/html, */*;q=0.1",
+                             "application/json, text/csv", "application/json;q=1.0, text/csv;q=0.999"}) {
+    EXPECT_EQ(Negotiated(accept), "application/json") << accept;
+  }
+}
+
+TEST(AcceptTest, CsvForCsvRangesWhereOffered) {
+  for (const char* accept : {"text/csv", "text/*", "Text/CSV", "text/csv; charset=utf-8", "text/csv, application/json",
+                             "text/csv, */*", "application/json;q=0.5, text/csv", "*/*, application/json;q=0",
+                             "text/csv;q=0.3, */*;q=0.2", "text/csv;header=present;q=1", "text/csv;x=\"a,b\""}) {
+    EXPECT_EQ(Negotiated(accept), "text/csv") << accept;
+  }
+}
+
+TEST(AcceptTest, CsvOnlyWhereItIsNotOfferedIsNotAcceptable) {
+  for (const char* accept : {"text/csv", "text/*", "text/csv, application/json;q=0"}) {
+    EXPECT_EQ(Negotiated(accept, false), "406") << accept;
+  }
+  EXPECT_EQ(Negotiated("text/csv, application/json;q=0.1", false), "application/json");
+}
+
+TEST(AcceptTest, ZeroQualityAndUnknownTypesAreNotAcceptable) {
+  for (const char* accept : {"text/html", "application/xml", "application/problem+json", "image/*",
+                             "application/json;q=0, text/csv;q=0", "*/*;q=0", "json", "*/json", "/",
+                             "application/json;q=2", "application/json;q=0.1234", "application/json;q=x",
+                             "text/csv;q=1.001"}) {
+    EXPECT_EQ(Negotiated(accept), "406") << accept;
+  }
+}
+
+TEST(AcceptTest, MostSpecificRangeDecidesAnOffersQuality) {
+  EXPECT_EQ(Negotiated("text/*;q=0.9, text/csv;q=0, application/json;q=0.1"), "application/json");
+  EXPECT_EQ(Negotiated("*/*;q=0.1, application/*;q=0"), "text/csv");
+  EXPECT_EQ(Negotiated("application/json;q=0.5, application/json;q=1"), "application/json")
+      << "the first of equally specific ranges counts";
+  EXPECT_EQ(Negotiated("garbage, text/csv"), "text/csv") << "malformed elements are skipped";
+}
+
+// ---- Error table: route overrides and HTTP-only refusals --------------------------------
+
+TEST(ErrorTableTest, RouteMayNameItsNotFoundCode) {
+  ErrorExtras extras;
+  extras.not_found_as = NotFoundAs::kEsClusterId;
+  Response res = MakeErrorResponse(MakeError(ErrorCode::kNotFound, "no deployment", {"deployment_id"}), extras);
+  EXPECT_EQ(res.status, 404u);
+  EXPECT_EQ(*res.FindHeader("x-cloud-error-codes"), "billing_service.es_cluster_id_not_found");
+  EXPECT_EQ(res.body,
+            R"({"errors":[{"code":"billing_service.es_cluster_id_not_found","message":"no deployment",)"
+            R"("fields":["deployment_id"]}]})");
+  res = MakeErrorResponse(MakeError(ErrorCode::kOrganizationNotFound, "no org"), extras);
+  EXPECT_EQ(*res.FindHeader("x-cloud-error-codes"), "organization.not_found") << "only kNotFound is renamed";
+}
+
+TEST(ErrorTableTest, NotAcceptableIsAnHttpOnlyRefusal) {
+  EXPECT_EQ(MapRefusal(HttpRefusal::kNotAcceptable).status, 406u);
+  const Response res = MakeRefusalResponse(HttpRefusal::kNotAcceptable, "JSON only");
+  EXPECT_EQ(res.status, 406u);
+  EXPECT_EQ(res.content_type, "application/json");
+  EXPECT_EQ(*res.FindHeader("x-cloud-error-codes"), "root.not_acceptable");
+  EXPECT_EQ(res.body, R"({"errors":[{"code":"root.not_acceptable","message":"JSON only"}]})");
+  EXPECT_FALSE(res.error.has_value());
+}
+
+// ---- Rendering: overview, deployments, items, credits ----------------------------------
+
+domain::Instant At(const char* rfc3339) { return *domain::ParseRfc3339(rfc3339); }
+
+service::DimensionCosts Costs(std::array<domain::Nanos, domain::kDimensionCount> by) {
+  service::DimensionCosts c;
+  c.by_dimension = by;
+  for (const domain::Nanos n : by) c.total += n;
+  return c;
+}
+
+constexpr const char* kDimensionsOfCosts =
+    R"({"total":0.300000001,"dimensions":[{"type":"capacity","cost":0.1},{"type":"data_in","cost":0.2},)"
+    R"({"type":"data_internode","cost":0},{"type":"data_out","cost":0.000000001},{"type":"storage_api","cost":0},)"
+    R"({"type":"storage_bytes","cost":0}]})";
+
+TEST(RenderTest, OverviewWithoutBalanceListsAllSixDimensionsInSpecOrder) {
+  service::CostsOverview o;
+  o.costs = Costs({100'000'000, 200'000'000, 0, 1, 0, 0});
+  o.hourly_rate = 182'600'000;
+  o.trials = -5;
+  EXPECT_EQ(RenderCostsOverview(o),
+            std::string(R"({"costs":)") + kDimensionsOfCosts + R"(,"hourly_rate":0.1826,"trials":-0.000000005})");
+}
+
+TEST(RenderTest, OverviewWithBalanceWritesLineItemsWithRfc3339Instants) {
+  service::CostsOverview o;
+  service::Balance b;
+  b.available = 12'500'000'000;
+  b.remaining = 12'400'000'000;
+  b.line_items.push_back({{"c-1", "org-a", 12'500'000'000, At("2026-01-01T00:00:00Z"), At("2027-01-01T00:00:00.5Z")},
+                          12'400'000'000});
+  o.balance = b;
+  EXPECT_EQ(RenderCostsOverview(o),
+            R"({"costs":{"total":0,"dimensions":[{"type":"capacity","cost":0},{"type":"data_in","cost":0},)"
+            R"({"type":"data_internode","cost":0},{"type":"data_out","cost":0},{"type":"storage_api","cost":0},)"
+            R"({"type":"storage_bytes","cost":0}]},"hourly_rate":0,"trials":0,"balance":{"available":12.5,)"
+            R"("remaining":12.4,"line_items":[{"id":"c-1","ecu_quantity":12.5,"ecu_balance":12.4,)"
+            R"("start":"2026-01-01T00:00:00Z","end":"2027-01-01T00:00:00.5Z"}]}})");
+  o.balance->line_items.clear();
+  EXPECT_NE(RenderCostsOverview(o).find(R"("line_items":[]})"), std::string::npos);
+}
+
+service::DeploymentsCosts SampleDeployments() {
+  service::DeploymentsCosts d;
+  service::DeploymentCosts one;
+  one.id = "d1";
+  one.name = "search, \"prod\"";
+  one.costs = Costs({100'000'000, 200'000'000, 0, 1, 0, 0});
+  one.hourly_rate = 91'300'000;
+  one.period = {At("2024-01-31T20:00:00Z"), At("2024-02-02T00:00:00Z")};
+  d.deployments.push_back(one);
+  d.total_cost = one.costs.total;
+  return d;
+}
+
+TEST(RenderTest, DeploymentsCostsExactWithPeriods) {
+  EXPECT_EQ(RenderDeploymentsCosts(SampleDeployments()),
+            std::string(R"({"total_cost":0.300000001,"deployments":[{"deployment_id":"d1",)") +
+                R"("deployment_name":"search, \"prod\"","costs":)" + kDimensionsOfCosts +
+                R"(,"hourly_rate":0.0913,"period":{"start":"2024-01-31T20:00:00Z","end":"2024-02-02T00:00:00Z"}}]})");
+  EXPECT_EQ(RenderDeploymentsCosts({}), R"({"total_cost":0,"deployments":[]})");
+}
+
+service::ItemsCosts SampleItems() {
+  service::ItemsCosts items;
+  items.costs = Costs({182'600'000, 0, 0, 566'666'666, 0, 0});
+  service::ResourceItem r;
+  r.sku = "gcp.es.datahot";
+  r.kind = "elasticsearch";
+  r.name = "Elasticsearch hot 8 GB";
+  r.instance_count = 2;
+  r.usage_ns = 5 * domain::kNsPerHour / 2;  // 2.5 h -> 2 (half-even)
+  r.price = 182'600'000;
+  r.price_per_hour = 73'040'000;
+  r.period = {At("2024-01-31T20:00:00Z"), At("2024-01-31T23:00:00Z")};
+  items.resources.push_back(r);
+  service::DtsItem d;
+  d.sku = "gcp.data.out";
+  d.dimension = domain::Dimension::kDataOut;
+  d.name = "Data out";
+  d.unit = "GB";
+  d.quantity_milli = 1500;  // 1.5 -> 2
+  d.rate = *domain::ParseDecimal("0.0000000017");
+  d.cost = 566'666'666;
+  items.dts.push_back(d);
+  return items;
+}
+
+TEST(RenderTest, ItemsCostsExactWithRoundedHoursAndQuantities) {
+  EXPECT_EQ(RenderItemsCosts(SampleItems()),
+            R"({"costs":{"total":0.749266666,"dimensions":[{"type":"capacity","cost":0.1826},)"
+            R"({"type":"data_in","cost":0},{"type":"data_internode","cost":0},{"type":"data_out","cost":0.566666666},)"
+            R"({"type":"storage_api","cost":0},{"type":"storage_bytes","cost":0}]},)"
+            R"("resources":[{"sku":"gcp.es.datahot","name":"Elasticsearch hot 8 GB","kind":"elasticsearch",)"
+            R"("instance_count":2,"hours":2,"price_per_hour":0.07304,"price":0.1826,)"
+            R"("period":{"start":"2024-01-31T20:00:00Z","end":"2024-01-31T23:00:00Z"}}],)"
+            R"("data_transfer_and_storage":[{"sku":"gcp.data.out","name":"Data out","type":"data_out",)"
+            R"("quantity":{"value":2,"formatted_value":"1.5 GB"},)"
+            R"("rate":{"value":0.0000000017,"formatted_value":"0.0000000017 per GB"},"cost":0.566666666}]})");
+}
+
+TEST(RenderTest, ItemNumbersRoundHalfEven) {
+  service::ResourceItem r;
+  const std::pair<std::int64_t, std::int64_t> hours[] = {
+      {0, 0}, {domain::kNsPerHour / 2, 0}, {domain::kNsPerHour / 2 + 1, 1}, {3 * domain::kNsPerHour / 2, 2},
+      {5 * domain::kNsPerHour / 2, 2}, {7 * domain::kNsPerHour / 2, 4}, {domain::kNsPerHour - 1, 1}};
+  for (const auto& [ns, want] : hours) {
+    r.usage_ns = ns;
+    EXPECT_EQ(ItemHours(r), want) << ns;
+  }
+  service::DtsItem d;
+  const std::pair<std::int64_t, std::int64_t> quantities[] = {{499, 0},    {500, 0},    {501, 1},   {1500, 2},
+                                                              {2500, 2},   {-1500, -2}, {-2500, -2}, {-501, -1},
+                                                              {1'000, 1}};
+  for (const auto& [milli, want] : quantities) {
+    d.quantity_milli = milli;
+    EXPECT_EQ(DtsQuantityValue(d), want) << milli;
+  }
+  r.instance_count = std::int64_t{1} << 40;
+  EXPECT_EQ(ItemInstanceCount(r), 2147483647) << "capped at the spec's int32";
+}
+
+TEST(RenderTest, DtsWithoutUnitAndNegativeQuantity) {
+  service::ItemsCosts items;
+  service::DtsItem d;
+  d.sku = "s";
+  d.dimension = domain::Dimension::kStorageBytes;
+  d.name = "Storage";
+  d.quantity_milli = -1;
+  d.rate = *domain::ParseDecimal("2");
+  d.cost = -2'000'000;
+  items.dts.push_back(d);
+  const std::string body = RenderItemsCosts(items);
+  EXPECT_NE(body.find(R"("quantity":{"value":0,"formatted_value":"-0.001"},"rate":{"value":2,"formatted_value":"2"},)"
+                      R"("cost":-0.002)"),
+            std::string::npos)
+      << body;
+  EXPECT_NE(body.find(R"("resources":[])"), std::string::npos) << body;
+}
+
+TEST(RenderTest, CreditEchoesExactAmountAndInstants) {
+  EXPECT_EQ(RenderCredit({"c-1", "org-a", 12'500'000'001, At("2026-01-01T00:00:00Z"), At("2026-02-01T00:00:00Z")}),
+            R"({"id":"c-1","organization_id":"org-a","ecu":12.500000001,"start":"2026-01-01T00:00:00Z",)"
+            R"("end":"2026-02-01T00:00:00Z"})");
+}
+
+// ---- CSV ------------------------------------------------------------------------------
+
+std::string CsvField(std::string_view s) {
+  std::string out;
+  AppendCsvField(out, s);
+  return out;
+}
+
+TEST(CsvTest, QuotesOnlyFieldsThatNeedItAndDoublesQuotes) {
+  EXPECT_EQ(CsvField("plain"), "plain");
+  EXPECT_EQ(CsvField(""), "");
+  EXPECT_EQ(CsvField("a,b"), "\"a,b\"");
+  EXPECT_EQ(CsvField("say \"hi\""), "\"say \"\"hi\"\"\"");
+  EXPECT_EQ(CsvField("\""), "\"\"\"\"");
+  EXPECT_EQ(CsvField("two\r\nlines"), "\"two\r\nlines\"");
+  EXPECT_EQ(CsvField("lf\nonly"), "\"lf\nonly\"");
+  EXPECT_EQ(CsvField("cr\ronly"), "\"cr\ronly\"");
+  EXPECT_EQ(CsvField("semi;colon 'quote' tab\t"), "semi;colon 'quote' tab\t");
+  EXPECT_EQ(CsvField("caf\xC3\xA9"), "caf\xC3\xA9");
+  EXPECT_EQ(CsvField("bad\xFF,\""), "\"bad\xEF\xBF\xBD,\"\"\"") << "ill-formed UTF-8 becomes U+FFFD";
+}
+
+TEST(CsvTest, DeploymentsRowsMatchTheJsonNumbers) {
+  EXPECT_EQ(RenderDeploymentsCsv(SampleDeployments()),
+            "deployment_id,deployment_name,total_cost,capacity,data_in,data_internode,data_out,storage_api,"
+            "storage_bytes,hourly_rate,period_start,period_end\r\n"
+            "d1,\"search, \"\"prod\"\"\",0.300000001,0.1,0.2,0,0.000000001,0,0,0.0913,2024-01-31T20:00:00Z,"
+            "2024-02-02T00:00:00Z\r\n");
+  EXPECT_EQ(RenderDeploymentsCsv({}),
+            "deployment_id,deployment_name,total_cost,capacity,data_in,data_internode,data_out,storage_api,"
+            "storage_bytes,hourly_rate,period_start,period_end\r\n");
+}
+
+TEST(CsvTest, ItemsRowsHaveEveryColumnAndEmptyFieldsWhereNotApplicable) {
+  EXPECT_EQ(RenderItemsCsv(SampleItems()),
+            "section,sku,name,kind_or_type,instance_count,hours,quantity,unit,rate,price_per_hour,cost,period_start,"
+            "period_end\r\n"
+            "resource,gcp.es.datahot,Elasticsearch hot 8 GB,elasticsearch,2,2,,,,0.07304,0.1826,2024-01-31T20:00:00Z,"
+            "2024-01-31T23:00:00Z\r\n"
+            "data_transfer_and_storage,gcp.data.out,Data out,data_out,,,1.5,GB,0.0000000017,,0.566666666,,\r\n");
+}
+
+// ---- POST credits body ------------------------------------------------------------------
+
+TEST(CreditRequestTest, DecodesStringOrNumberAmountsExactly) {
+  Result<CreditRequest> c =
+      DecodeCreditRequest(R"({"id":"c-1","ecu":"12.5","start":"2026-01-01T00:00:00Z","end":"2026-02-01T00:00:00Z"})");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->id, "c-1");
+  EXPECT_EQ(c->ecu, 12'500'000'000);
+  EXPECT_EQ(c->start, At("2026-01-01T00:00:00Z"));
+  EXPECT_EQ(c->end, At("2026-02-01T00:00:00Z"));
+
+  c = DecodeCreditRequest(R"({"ecu":0.300000001,"id":"c","start":"2026-01-01","end":"2026-01-31","extra":[1]})");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->ecu, 300'000'001) << "a JSON number is read from its text, not through a double";
+  EXPECT_EQ(c->start, At("2026-01-01T00:00:00Z")) << "a bare start date is the start of that day";
+  EXPECT_EQ(c->end, At("2026-02-01T00:00:00Z")) << "a bare end date is the end of that day";
+}
+
+TEST(CreditRequestTest, ReportsEveryProblemWithItsField) {
+  Result<CreditRequest> c = DecodeCreditRequest(R"({"id":7,"ecu":"1.0000000001","start":"soon"})");
+  ASSERT_FALSE(c.has_value());
+  EXPECT_EQ(c.error().code, ErrorCode::kInvalidData);
+  EXPECT_EQ(c.error().fields, (std::vector<std::string>{"id", "ecu", "start", "end"}));
+
+  c = DecodeCreditRequest(R"({"id":"c","ecu":"0","start":"2026-02-01","end":"2026-01-31"})");
+  ASSERT_FALSE(c.has_value());
+  EXPECT_EQ(c.error().fields, (std::vector<std::string>{"ecu", "start", "end"}));
+
+  c = DecodeCreditRequest(R"({"id":"c","id":"d","ecu":-1,"start":"2026-01-01","end":null})");
+  ASSERT_FALSE(c.has_value());
+  EXPECT_EQ(c.error().fields, (std::vector<std::string>{"id", "ecu", "end"}));
+
+  c = DecodeCreditRequest(R"({"id":"c","ecu":true,"start":20260101,"end":"2026-01-01"})");
+  ASSERT_FALSE(c.has_value());
+  EXPECT_EQ(c.error().fields, (std::vector<std::string>{"ecu", "start"}));
+}
+
+TEST(CreditRequestTest, ABodyThatIsNotOneJsonObjectIsInvalidWithoutFields) {
+  for (const char* body : {"", "[]", "{", R"({"id":"c"} x)", "\"c\"", "null"}) {
+    Result<CreditRequest> c = DecodeCreditRequest(body);
+    ASSERT_FALSE(c.has_value()) << body;
+    EXPECT_EQ(c.error().code, ErrorCode::kInvalidData) << body;
+    EXPECT_TRUE(c.error().fields.empty()) << body;
+  }
 }
 
 }  // namespace

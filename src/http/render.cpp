@@ -1,50 +1,15 @@
 #include "http/render.hpp"
 
-#include <charconv>
+#include <algorithm>
+#include <cassert>
 #include <cstdint>
+#include <limits>
 
 #include "domain/money.hpp"
 #include "domain/time.hpp"
+#include "http/body_text.hpp"
 
 namespace costs::http {
-namespace {
-
-void AppendInt(std::string& out, std::int64_t v) {
-  char buf[24];
-  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  (void)ec;  // 24 chars always hold an int64
-  out.append(buf, static_cast<std::size_t>(end - buf));
-}
-
-void AppendNanos(std::string& out, domain::Nanos nanos) {
-  char buf[domain::kMaxNanosText];
-  const char* end = domain::FormatNanos(nanos, buf);
-  out.append(buf, static_cast<std::size_t>(end - buf));
-}
-
-// Length of the well-formed UTF-8 sequence starting at s[i] (lead byte >= 0x80), or 0 when
-// it is ill-formed (Unicode Table 3-7: no overlongs, no surrogates, nothing above U+10FFFF).
-std::size_t Utf8SequenceLength(std::string_view s, std::size_t i) {
-  const auto byte = [&](std::size_t k) -> unsigned { return static_cast<unsigned char>(s[k]); };
-  const auto in = [&](std::size_t k, unsigned lo, unsigned hi) {
-    return k < s.size() && byte(k) >= lo && byte(k) <= hi;
-  };
-  const unsigned b0 = byte(i);
-  if (b0 >= 0xC2 && b0 <= 0xDF) return in(i + 1, 0x80, 0xBF) ? 2 : 0;
-  if (b0 >= 0xE0 && b0 <= 0xEF) {
-    const unsigned lo = b0 == 0xE0 ? 0xA0 : 0x80;
-    const unsigned hi = b0 == 0xED ? 0x9F : 0xBF;
-    return in(i + 1, lo, hi) && in(i + 2, 0x80, 0xBF) ? 3 : 0;
-  }
-  if (b0 >= 0xF0 && b0 <= 0xF4) {
-    const unsigned lo = b0 == 0xF0 ? 0x90 : 0x80;
-    const unsigned hi = b0 == 0xF4 ? 0x8F : 0xBF;
-    return in(i + 1, lo, hi) && in(i + 2, 0x80, 0xBF) && in(i + 3, 0x80, 0xBF) ? 4 : 0;
-  }
-  return 0;
-}
-
-}  // namespace
 
 void AppendJsonString(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -64,7 +29,7 @@ void AppendJsonString(std::string& out, std::string_view s) {
         continue;
       }
       flush();
-      out.append("\xEF\xBF\xBD");  // U+FFFD for one ill-formed byte
+      out.append(kReplacementCharacter);  // for one ill-formed byte
       run = ++i;
       continue;
     }
@@ -131,6 +96,201 @@ std::string RenderOrganization(const service::Organization& org) {
   AppendJsonString(out, org.id);
   out.append(",\"name\":");
   AppendJsonString(out, org.name);
+  out.push_back('}');
+  return out;
+}
+
+namespace {
+
+void AppendInstant(std::string& out, domain::Instant t) { AppendJsonString(out, domain::FormatRfc3339(t)); }
+
+void AppendPeriod(std::string& out, const domain::TimeRange& period) {
+  out.append("{\"start\":");
+  AppendInstant(out, period.from);
+  out.append(",\"end\":");
+  AppendInstant(out, period.to);
+  out.push_back('}');
+}
+
+// Costs: {"total":..,"dimensions":[{"type":"capacity","cost":..},...]}, all six dimensions.
+void AppendCosts(std::string& out, const service::DimensionCosts& costs) {
+  out.append("{\"total\":");
+  AppendNanos(out, costs.total);
+  out.append(",\"dimensions\":[");
+  for (int i = 0; i < domain::kDimensionCount; ++i) {
+    if (i != 0) out.push_back(',');
+    out.append("{\"type\":\"");
+    out.append(domain::DimensionId(static_cast<domain::Dimension>(i)));  // plain ASCII ids
+    out.append("\",\"cost\":");
+    AppendNanos(out, costs.by_dimension[static_cast<std::size_t>(i)]);
+    out.push_back('}');
+  }
+  out.append("]}");
+}
+
+// "<text> <unit>", or just the text without a unit.
+std::string WithUnit(std::string text, std::string_view joiner, std::string_view unit) {
+  if (unit.empty()) return text;
+  text.append(joiner);
+  text.append(unit);
+  return text;
+}
+
+}  // namespace
+
+std::int64_t ItemHours(const service::ResourceItem& item) {
+  return static_cast<std::int64_t>(domain::DivideHalfEven(item.usage_ns, domain::kNsPerHour));
+}
+
+std::int64_t ItemInstanceCount(const service::ResourceItem& item) {
+  return std::min<std::int64_t>(item.instance_count, std::numeric_limits<std::int32_t>::max());
+}
+
+std::int64_t DtsQuantityValue(const service::DtsItem& item) {
+  return static_cast<std::int64_t>(domain::DivideHalfEven(item.quantity_milli, 1000));
+}
+
+std::string RenderCostsOverview(const service::CostsOverview& overview) {
+  std::string out;
+  out.reserve(384 + (overview.balance ? overview.balance->line_items.size() * 160 : 0));
+  out.append("{\"costs\":");
+  AppendCosts(out, overview.costs);
+  out.append(",\"hourly_rate\":");
+  AppendNanos(out, overview.hourly_rate);
+  out.append(",\"trials\":");
+  AppendNanos(out, overview.trials);
+  if (overview.balance) {
+    const service::Balance& b = *overview.balance;
+    out.append(",\"balance\":{\"available\":");
+    AppendNanos(out, b.available);
+    out.append(",\"remaining\":");
+    AppendNanos(out, b.remaining);
+    out.append(",\"line_items\":[");
+    bool first = true;
+    for (const service::CreditBalance& line : b.line_items) {
+      if (!first) out.push_back(',');
+      first = false;
+      out.append("{\"id\":");
+      AppendJsonString(out, line.credit.id);
+      out.append(",\"ecu_quantity\":");
+      AppendNanos(out, line.credit.ecu);
+      out.append(",\"ecu_balance\":");
+      AppendNanos(out, line.balance);
+      out.append(",\"start\":");
+      AppendInstant(out, line.credit.start);
+      out.append(",\"end\":");
+      AppendInstant(out, line.credit.end);
+      out.push_back('}');
+    }
+    out.append("]}");
+  }
+  out.push_back('}');
+  return out;
+}
+
+std::string RenderDeploymentsCosts(const service::DeploymentsCosts& costs) {
+  std::string out;
+  std::size_t estimate = 48;
+  for (const service::DeploymentCosts& d : costs.deployments) estimate += 480 + d.id.size() + d.name.size();
+  out.reserve(estimate);
+  out.append("{\"total_cost\":");
+  AppendNanos(out, costs.total_cost);
+  out.append(",\"deployments\":[");
+  bool first = true;
+  for (const service::DeploymentCosts& d : costs.deployments) {
+    if (!first) out.push_back(',');
+    first = false;
+    out.append("{\"deployment_id\":");
+    AppendJsonString(out, d.id);
+    out.append(",\"deployment_name\":");
+    AppendJsonString(out, d.name);
+    out.append(",\"costs\":");
+    AppendCosts(out, d.costs);
+    out.append(",\"hourly_rate\":");
+    AppendNanos(out, d.hourly_rate);
+    out.append(",\"period\":");
+    AppendPeriod(out, d.period);
+    out.push_back('}');
+  }
+  out.append("]}");
+  return out;
+}
+
+std::string RenderItemsCosts(const service::ItemsCosts& items) {
+  std::string out;
+  std::size_t estimate = 512;
+  for (const service::ResourceItem& r : items.resources) estimate += 256 + r.sku.size() + r.name.size();
+  for (const service::DtsItem& d : items.dts) estimate += 256 + d.sku.size() + d.name.size() + 2 * d.unit.size();
+  out.reserve(estimate);
+  out.append("{\"costs\":");
+  AppendCosts(out, items.costs);
+  out.append(",\"resources\":[");
+  bool first = true;
+  for (const service::ResourceItem& r : items.resources) {
+    assert(!r.kind.empty() && "usage validation requires a kind for capacity");
+    if (!first) out.push_back(',');
+    first = false;
+    out.append("{\"sku\":");
+    AppendJsonString(out, r.sku);
+    out.append(",\"name\":");
+    AppendJsonString(out, r.name);
+    out.append(",\"kind\":");
+    AppendJsonString(out, r.kind);
+    out.append(",\"instance_count\":");
+    AppendInt(out, ItemInstanceCount(r));
+    out.append(",\"hours\":");
+    AppendInt(out, ItemHours(r));
+    out.append(",\"price_per_hour\":");
+    AppendNanos(out, r.price_per_hour);
+    out.append(",\"price\":");
+    AppendNanos(out, r.price);
+    out.append(",\"period\":");
+    AppendPeriod(out, r.period);
+    out.push_back('}');
+  }
+  out.append("],\"data_transfer_and_storage\":[");
+  first = true;
+  for (const service::DtsItem& d : items.dts) {
+    if (!first) out.push_back(',');
+    first = false;
+    out.append("{\"sku\":");
+    AppendJsonString(out, d.sku);
+    out.append(",\"name\":");
+    AppendJsonString(out, d.name);
+    out.append(",\"type\":\"");
+    out.append(domain::DimensionId(d.dimension));
+    out.append("\",\"quantity\":{\"value\":");
+    AppendInt(out, DtsQuantityValue(d));
+    out.append(",\"formatted_value\":");
+    std::string quantity;
+    AppendThousandths(quantity, d.quantity_milli);
+    AppendJsonString(out, WithUnit(std::move(quantity), " ", d.unit));
+    const std::string rate = domain::FormatDecimal(d.rate);
+    out.append("},\"rate\":{\"value\":");
+    out.append(rate);  // exact decimal text: a valid JSON number
+    out.append(",\"formatted_value\":");
+    AppendJsonString(out, WithUnit(rate, " per ", d.unit));
+    out.append("},\"cost\":");
+    AppendNanos(out, d.cost);
+    out.push_back('}');
+  }
+  out.append("]}");
+  return out;
+}
+
+std::string RenderCredit(const service::Credit& credit) {
+  std::string out;
+  out.reserve(160 + credit.id.size() + credit.organization_id.size());
+  out.append("{\"id\":");
+  AppendJsonString(out, credit.id);
+  out.append(",\"organization_id\":");
+  AppendJsonString(out, credit.organization_id);
+  out.append(",\"ecu\":");
+  AppendNanos(out, credit.ecu);
+  out.append(",\"start\":");
+  AppendInstant(out, credit.start);
+  out.append(",\"end\":");
+  AppendInstant(out, credit.end);
   out.push_back('}');
   return out;
 }

@@ -8,36 +8,49 @@
 namespace costs::http {
 namespace {
 
-constexpr std::size_t kMaxSegments = 8;  // more than any route has
+// One more than the longest route has, so that a longer path, cut here, still matches nothing.
+constexpr std::size_t kMaxSegments = 9;
 
 struct PathPattern {
-  std::array<std::string_view, 6> segments;  // "{}" marks the organization id
+  std::array<std::string_view, 8> segments;  // kOrg / kDeployment mark path parameters
   std::size_t size;
   Endpoint endpoint;
   std::string_view method;
 };
 
-constexpr std::string_view kParam = "{}";
+constexpr std::string_view kOrg = "{organization_id}";
+constexpr std::string_view kDeployment = "{deployment_id}";
 
 constexpr PathPattern kPatterns[] = {
-    {{"api", "v1", "billing", "costs", kParam, "charts"}, 6, Endpoint::kOrganizationCharts, "GET"},
-    {{"api", "v1", "organizations", kParam}, 4, Endpoint::kGetOrganization, "GET"},
+    {{"api", "v1", "billing", "costs", kOrg}, 5, Endpoint::kCostsOverview, "GET"},
+    {{"api", "v1", "billing", "costs", kOrg, "charts"}, 6, Endpoint::kOrganizationCharts, "GET"},
+    {{"api", "v1", "billing", "costs", kOrg, "deployments"}, 6, Endpoint::kDeploymentsCosts, "GET"},
+    {{"api", "v1", "billing", "costs", kOrg, "deployments", kDeployment, "charts"}, 8, Endpoint::kDeploymentCharts,
+     "GET"},
+    {{"api", "v1", "billing", "costs", kOrg, "deployments", kDeployment, "items"}, 8, Endpoint::kDeploymentItems,
+     "GET"},
+    {{"api", "v1", "billing", "costs", kOrg, "items"}, 6, Endpoint::kItemsCosts, "GET"},
+    {{"api", "v1", "organizations", kOrg}, 4, Endpoint::kGetOrganization, "GET"},
     {{"api", "v1", "billing", "usage"}, 4, Endpoint::kIngestUsage, "POST"},
+    {{"api", "v1", "billing", "credits", kOrg}, 5, Endpoint::kAddCredit, "POST"},
 };
 
-// Whether `segments` fit `pattern`; on a match, the organization id (if any) is stored.
-bool Matches(const PathPattern& pattern, const std::vector<std::string>& segments, std::string& org_id) {
+// Whether `segments` fit `pattern`; on a match, the path parameters (if any) are stored.
+bool Matches(const PathPattern& pattern, const std::vector<std::string>& segments, std::string& org_id,
+             std::string& deployment_id) {
   if (segments.size() != pattern.size) return false;
-  std::string_view id;
+  std::string_view org;
+  std::string_view deployment;
   for (std::size_t i = 0; i < pattern.size; ++i) {
-    if (pattern.segments[i] == kParam) {
+    if (pattern.segments[i] == kOrg || pattern.segments[i] == kDeployment) {
       if (segments[i].empty()) return false;
-      id = segments[i];
+      (pattern.segments[i] == kOrg ? org : deployment) = segments[i];
     } else if (segments[i] != pattern.segments[i]) {
       return false;
     }
   }
-  org_id.assign(id);
+  org_id.assign(org);
+  deployment_id.assign(deployment);
   return true;
 }
 
@@ -66,8 +79,9 @@ RouteResult MatchRoute(std::string_view method, std::string_view target) {
   }
 
   std::string org_id;
+  std::string deployment_id;
   for (const PathPattern& pattern : kPatterns) {
-    if (!Matches(pattern, segments, org_id)) continue;
+    if (!Matches(pattern, segments, org_id, deployment_id)) continue;
     if (method != pattern.method) {
       if (!result.allow.empty()) result.allow.append(", ");
       result.allow.append(pattern.method);
@@ -76,6 +90,7 @@ RouteResult MatchRoute(std::string_view method, std::string_view target) {
     Route route;
     route.endpoint = pattern.endpoint;
     route.organization_id = std::move(org_id);
+    route.deployment_id = std::move(deployment_id);
     // Decoding with the default options keeps a raw '+' as '+'.
     for (const auto param : url.encoded_params()) {
       route.query.Add(param.key.decode(), param.has_value ? param.value.decode() : std::string());

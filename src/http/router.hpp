@@ -12,9 +12,15 @@ namespace costs::http {
 
 // The API operations we serve, all under /api/v1.
 enum class Endpoint {
+  kCostsOverview,       // GET  /api/v1/billing/costs/{organization_id}
   kOrganizationCharts,  // GET  /api/v1/billing/costs/{organization_id}/charts
+  kDeploymentsCosts,    // GET  /api/v1/billing/costs/{organization_id}/deployments
+  kDeploymentCharts,    // GET  /api/v1/billing/costs/{organization_id}/deployments/{deployment_id}/charts
+  kDeploymentItems,     // GET  /api/v1/billing/costs/{organization_id}/deployments/{deployment_id}/items
+  kItemsCosts,          // GET  /api/v1/billing/costs/{organization_id}/items
   kGetOrganization,     // GET  /api/v1/organizations/{organization_id}
   kIngestUsage,         // POST /api/v1/billing/usage
+  kAddCredit,           // POST /api/v1/billing/credits/{organization_id}
 };
 
 // The query parameters of a request, percent-decoded, in order. A raw '+' is a literal plus,
@@ -38,6 +44,7 @@ class QueryParams {
 struct Route {
   Endpoint endpoint = Endpoint::kGetOrganization;
   std::string organization_id;  // percent-decoded, opaque, non-empty; empty for kIngestUsage
+  std::string deployment_id;    // percent-decoded, non-empty on the /deployments/{deployment_id}/ paths
   QueryParams query;
 };
 

@@ -206,7 +206,6 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return OnReadError(ec);
     request_start_ = Clock::now();
     const bhttp::request<bhttp::empty_body>& req = header_parser_->get();
-    (void)RequestId(req);
     Request head = ViewOf(req);
     if (const auto length = header_parser_->content_length()) head.content_length = *length;
 
@@ -216,7 +215,7 @@ class Session : public std::enable_shared_from_this<Session> {
     } catch (const std::exception& e) {
       admission.refusal = InternalError(req, e.what());
     } catch (...) {
-      admission.refusal = InternalError(req, "of unknown type");
+      admission.refusal = InternalError(req, "(unknown type)");
     }
     if (admission.refusal) {
       // Answered without reading the body. An announced body (Content-Length > 0 or chunked)
@@ -280,7 +279,7 @@ class Session : public std::enable_shared_from_this<Session> {
     } catch (const std::exception& e) {
       response = InternalError(req, e.what());
     } catch (...) {
-      response = InternalError(req, "of unknown type");
+      response = InternalError(req, "(unknown type)");
     }
     response.principal = admission.principal.name;
     Answer(std::move(response), req, /*force_close=*/false);
@@ -295,6 +294,7 @@ class Session : public std::enable_shared_from_this<Session> {
     request.target = req.target();
     request.authorization = req[bhttp::field::authorization];
     request.content_type = req[bhttp::field::content_type];
+    request.accept = req[bhttp::field::accept];
     request.client_address = client_address_;
     return request;
   }
@@ -313,7 +313,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // A 500 for an exception that escaped a handler; logs it with the request id.
   template <class Body>
   Response InternalError(const bhttp::request<Body>& req, std::string_view what) {
-    spdlog::error("request {}: unhandled exception {}", RequestId(req), what);
+    spdlog::error("request {}: unhandled exception: {}", RequestId(req), what);
     return MakeErrorResponse(MakeError(ErrorCode::kInternal, "unhandled exception"));
   }
 
@@ -544,8 +544,8 @@ class Listener : public std::enable_shared_from_this<Listener> {
       ++refused_;
       const Clock::time_point now = Clock::now();
       if (now - last_refusal_log_ >= kConnectionLimitLogInterval) {
-        spdlog::warn("{} open connections, the limit: closed {} new connection(s)", registry_->max_connections(),
-                     refused_);
+        spdlog::warn("connection limit ({}) reached: closed {} new connection(s) since the last warning",
+                     registry_->max_connections(), refused_);
         last_refusal_log_ = now;
         refused_ = 0;
       }

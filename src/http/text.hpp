@@ -31,4 +31,10 @@ inline bool IsNdjsonMediaType(std::string_view content_type) {
   return EqualsIgnoreCase(media_type, "application/x-ndjson") || EqualsIgnoreCase(media_type, "application/jsonl");
 }
 
+// Whether a Content-Type names a JSON body: application/json, case-insensitive, parameters
+// allowed.
+inline bool IsJsonMediaType(std::string_view content_type) {
+  return EqualsIgnoreCase(TrimOws(content_type.substr(0, content_type.find(';'))), "application/json");
+}
+
 }  // namespace costs::http

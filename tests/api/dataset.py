@@ -1,6 +1,8 @@
 """Fixed, clock-independent usage data for the exact chart checks (2024-01..2024-03 with the leap
 day, and 2025-12..2026-01 across a year end). Amounts are chosen to be awkward for binary
-floats and for rounding; see the comment on each group."""
+floats and for rounding; see the comment on each group. part3 adds what the costs family
+(overview, deployments, items) needs beyond charts: trials, more resource kinds and SKUs,
+every billing dimension, names that need CSV quoting."""
 
 from harness import Dec, Record
 
@@ -9,6 +11,7 @@ ORG_A_NAME = "Acme Search"
 ORG_B = "org-b"
 ORG_B_NAME = "Beta Corp"
 ORG_EMPTY = "org-empty"
+ORG_C = "org-c"  # items whose rate or name changed (test_costs.py only)
 
 ADMIN = ("admin", "admin-secret-1")
 ALICE = ("alice", "alice-secret-1")  # member of org-a
@@ -117,3 +120,48 @@ def part2():
                        "0.333333333", "0.07", name="beta-logs", dimension="data_in", kind=None,
                        sku="gcp.data.in", item_name="Data in", unit="gibibyte"))
     return recs
+
+
+def part3():
+    """Sent with POST by test_costs.py after part2."""
+    recs = []
+    # d1: a second capacity item in the hot tier's hours: Kibana, trial, 1 instance.
+    for i, (start, end) in enumerate((("2024-01-31T21:00:00Z", "2024-01-31T22:00:00Z"),
+                                      ("2024-01-31T22:00:00Z", "2024-01-31T23:00:00Z"))):
+        recs.append(Record("a-d1-kb-%d" % i, ORG_A, "d1", start, end, "1", "0.0456", name="search-prod-v2",
+                           kind="kibana", sku="gcp.kibana.n2.68x32x45", item_name="Kibana 1 GB", trial=True))
+    # d1: internode transfer over partial hours; 12.3456 GiB is 12346 thousandths (half-even).
+    recs.append(Record("a-d1-internode", ORG_A, "d1", "2024-02-01T00:30:00Z", "2024-02-01T02:30:00Z",
+                       "12.3456", "0.0000123", name="search-prod-v2", dimension="data_internode", kind=None,
+                       sku="gcp.data.internode", item_name="Data internode", unit="gibibyte"))
+    # d2: storage API requests over one day: 1e6 x 0.0000001 = 0.1.
+    recs.append(Record("a-d2-storage-api", ORG_A, "d2", "2024-02-10T00:00:00Z", "2024-02-11T00:00:00Z",
+                       "1000000", "0.0000001", name="logs-cluster", dimension="storage_api", kind=None,
+                       sku="gcp.storage.api", item_name="Storage API", unit="request"))
+    # d-csv: names that need CSV quoting; APM with 3 instances.
+    recs.append(Record("a-csv-apm", ORG_A, "d-csv", "2024-02-20T10:00:00Z", "2024-02-20T12:00:00Z", "2", "0.05",
+                       name='csv, "quoted" name', kind="apm", sku="gcp.apm.n2", item_name='APM, "1 GB"',
+                       instance_count=3))
+    # d5: trial data in across the year end; integrations server over two days, 2 instances.
+    recs.append(Record("a-d5-in-trial", ORG_A, "d5", "2025-12-31T12:00:00Z", "2026-01-01T12:00:00Z", "7.5", "0.02",
+                       name="yearend", dimension="data_in", kind=None, sku="gcp.data.in", item_name="Data in",
+                       unit="gibibyte", trial=True))
+    recs.append(Record("a-d5-integrations", ORG_A, "d5", "2026-01-10T00:00:00Z", "2026-01-12T00:00:00Z", "48",
+                       "0.0123", name="yearend", kind="integrations_server", sku="gcp.integrations.n2",
+                       item_name="Integrations Server 1 GB", instance_count=2))
+    return recs
+
+
+def org_c_records():
+    """org-c: one DTS item whose rate changed (0.001, then 0.002), and one resource item whose
+    name changed from one deployment's record to a later one in another deployment."""
+    return [
+        Record("c-api-1", ORG_C, "c-a", "2024-02-01T00:00:00Z", "2024-02-01T01:00:00Z", "100", "0.001",
+               dimension="storage_api", kind=None, sku="gcp.storage.api", item_name="Storage API", unit="request"),
+        Record("c-api-2", ORG_C, "c-a", "2024-02-01T01:00:00Z", "2024-02-01T02:00:00Z", "100", "0.002",
+               dimension="storage_api", kind=None, sku="gcp.storage.api", item_name="Storage API", unit="request"),
+        Record("c-cap-old", ORG_C, "c-a", "2024-02-01T00:00:00Z", "2024-02-01T01:00:00Z", "1", "0.1",
+               sku="gcp.es.c", item_name="Old name"),
+        Record("c-cap-new", ORG_C, "c-b", "2024-02-01T01:00:00Z", "2024-02-01T02:00:00Z", "1", "0.1",
+               sku="gcp.es.c", item_name="New name"),
+    ]

@@ -12,10 +12,12 @@
 
 import base64
 import collections
+import csv
 import datetime
 import decimal
 import fractions
 import http.client
+import io
 import json
 import os
 import re
@@ -652,8 +654,51 @@ def org_path(org):
     return "%s/organizations/%s" % (API, urllib.parse.quote(org, safe=""))
 
 
+def costs_path(org, suffix="", params=None, deployment=None, raw_query=None):
+    """/api/v1/billing/costs/{org}[/deployments/{deployment}]{suffix}[?query]; suffix like
+    "/items", "/charts", "/deployments" or ""."""
+    path = "%s/billing/costs/%s" % (API, urllib.parse.quote(org, safe=""))
+    if deployment is not None:
+        path += "/deployments/" + urllib.parse.quote(deployment, safe="")
+    path += suffix
+    if raw_query is not None:
+        return path + "?" + raw_query
+    if params:
+        return path + "?" + urllib.parse.urlencode(params)
+    return path
+
+
+def credits_path(org):
+    return "%s/billing/credits/%s" % (API, urllib.parse.quote(org, safe=""))
+
+
 USAGE_PATH = API + "/billing/usage"
 NDJSON = {"Content-Type": "application/x-ndjson"}
+JSON_BODY = {"Content-Type": "application/json"}
+ACCEPT_CSV = {"Accept": "text/csv"}
+
+# The CSV bodies (Accept: text/csv) and their header rows, by the spec's path template.
+CSV_COLUMNS = {
+    "/billing/costs/{organization_id}/deployments": [
+        "deployment_id", "deployment_name", "total_cost", "capacity", "data_in", "data_internode", "data_out",
+        "storage_api", "storage_bytes", "hourly_rate", "period_start", "period_end"],
+    "/billing/costs/{organization_id}/items": [
+        "section", "sku", "name", "kind_or_type", "instance_count", "hours", "quantity", "unit", "rate",
+        "price_per_hour", "cost", "period_start", "period_end"],
+}
+CSV_COLUMNS["/billing/costs/{organization_id}/deployments/{deployment_id}/items"] = \
+    CSV_COLUMNS["/billing/costs/{organization_id}/items"]
+
+# POST /billing/credits/{org} is ours (not in the spec): its documented 201 body.
+CREDIT_SCHEMA = {"type": "object", "required": ["id", "organization_id", "ecu", "start", "end"],
+                 "properties": {"id": {"type": "string"}, "organization_id": {"type": "string"},
+                                "ecu": {"type": "number"}, "start": {"type": "string"},
+                                "end": {"type": "string"}}}
+
+
+def parse_csv(resp):
+    """The rows of a CSV body (header first), read with the csv module."""
+    return list(csv.reader(io.StringIO(resp.body.decode("utf-8"), newline=""), strict=True))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -663,6 +708,11 @@ NDJSON = {"Content-Type": "application/x-ndjson"}
 # Error codes DESIGN.md adds to what the spec lists for a status (spec: 400 is only
 # costs.invalid_date_range; DESIGN.md: a bad bucketing_strategy is 400 root.invalid_data).
 DESIGN_EXTRA_CODES = {400: ["root.invalid_data"]}
+# ... and per path: an unknown deployment on the deployment charts is 404 root.not_found (the
+# spec lists only organization.not_found there).
+DESIGN_EXTRA_CODES_BY_PATH = {
+    ("/billing/costs/{organization_id}/deployments/{deployment_id}/charts", 404): ["root.not_found"],
+}
 
 _VALUE_TEXT = re.compile(r'"value"\s*:\s*([^,}\]\s]+)')
 _EXACT_NUMBER = re.compile(r"^-?(0|[1-9][0-9]*)(\.[0-9]{0,8}[1-9])?$")
@@ -722,6 +772,11 @@ class ApiTestCase(unittest.TestCase):
         if resp.method == "HEAD" or resp.status in (204, 304):
             return
         ctype = (resp.header("Content-Type") or "").split(";")[0].strip().lower()
+        if ctype == "text/csv":
+            problems = self.csv_problems(resp)
+            if problems:
+                self.fail_response(resp, server, "CSV response is not as documented:\n  " + "\n  ".join(problems))
+            return
         if ctype != "application/json":
             self.fail_response(resp, server, "expected Content-Type application/json, got %r"
                                % resp.header("Content-Type"))
@@ -743,7 +798,9 @@ class ApiTestCase(unittest.TestCase):
             problems += sp.validate(body, sch)
             allowed = sp.header_enum(template, resp.method, resp.status, "x-cloud-error-codes")
             got = resp.header("x-cloud-error-codes")
-            if allowed is not None and got not in allowed + DESIGN_EXTRA_CODES.get(resp.status, []):
+            extra = (DESIGN_EXTRA_CODES.get(resp.status, [])
+                     + DESIGN_EXTRA_CODES_BY_PATH.get((template, resp.status), []))
+            if allowed is not None and got not in allowed + extra:
                 problems.append("x-cloud-error-codes %r is not one the spec lists for %s %s %d: %s"
                                 % (got, resp.method, template, resp.status, allowed))
         elif resp.status >= 400:
@@ -752,6 +809,8 @@ class ApiTestCase(unittest.TestCase):
             problems += sp.validate(body, {"type": "object", "required": ["id", "name"],
                                            "properties": {"id": {"type": "string"},
                                                           "name": {"type": "string"}}})
+        elif re.match(r"^%s/billing/credits/[^/]+$" % re.escape(API), path) and resp.status == 201:
+            problems += sp.validate(body, CREDIT_SCHEMA)
         elif path == USAGE_PATH and resp.status == 200:
             problems += sp.validate(body, {"type": "object", "required": ["stored", "duplicates"],
                                            "properties": {"stored": {"type": "integer"},
@@ -767,6 +826,33 @@ class ApiTestCase(unittest.TestCase):
                 problems.append("$.errors: an error reply must list at least one error")
             if not (resp.header("x-cloud-error-codes") or "").strip():
                 problems.append("error response without an x-cloud-error-codes header")
+        return problems
+
+    def csv_problems(self, resp):
+        """A CSV body: only a 200 of a path that offers CSV; Content-Type text/csv;
+        charset=utf-8; UTF-8; RFC 4180 exactly as Python's csv module writes it with CRLF line
+        ends and minimal quoting; the documented header row; every row as wide as the header."""
+        template = spec().match_path(resp.target)
+        if resp.status != 200 or template not in CSV_COLUMNS:
+            return ["text/csv for %s %d (only 200s of %s are CSV)" % (template, resp.status, sorted(CSV_COLUMNS))]
+        ctype = (resp.header("Content-Type") or "").replace(" ", "").lower()
+        if ctype != "text/csv;charset=utf-8":
+            return ["expected Content-Type: text/csv; charset=utf-8, got %r" % resp.header("Content-Type")]
+        try:
+            rows = parse_csv(resp)
+        except (UnicodeDecodeError, csv.Error) as e:
+            return ["not UTF-8 CSV: %s" % e]
+        out = io.StringIO(newline="")
+        csv.writer(out, lineterminator="\r\n").writerows(rows)
+        problems = []
+        if out.getvalue().encode("utf-8") != resp.body:
+            problems.append("the body is not RFC 4180 with CRLF line ends and minimal quoting (csv module "
+                            "re-serialization differs)")
+        if not rows or rows[0] != CSV_COLUMNS[template]:
+            problems.append("header row %r, expected %r" % (rows[0] if rows else None, CSV_COLUMNS[template]))
+        for i, row in enumerate(rows):
+            if len(row) != len(CSV_COLUMNS[template]):
+                problems.append("row %d has %d fields, expected %d" % (i, len(row), len(CSV_COLUMNS[template])))
         return problems
 
     # -- assertions ----------------------------------------------------------------------------
