@@ -152,6 +152,15 @@ Result<std::int64_t> ToScaled(const Decimal& d, int digits) {
   return NarrowNanos(scaled);
 }
 
+std::int64_t DecimalFingerprint(const Decimal& d) {
+  std::uint64_t h = 14695981039346656037ULL;
+  for (unsigned char c : FormatDecimal(d)) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return static_cast<std::int64_t>(h);
+}
+
 Result<Nanos> DecimalToNanos(const Decimal& d) {
   if (d.scale > 9) return Invalid("has more than 9 fractional digits");
   return NarrowNanos(static_cast<WideNanos>(d.mantissa) * Pow10(9 - d.scale));

@@ -46,6 +46,11 @@ Result<Nanos> DecimalToNanos(const Decimal& d);
 // Fails (kInvalidData) when the result does not fit int64. REQUIRES: 0 <= digits <= 18.
 Result<std::int64_t> ToScaled(const Decimal& d, int digits);
 
+// A 64-bit fingerprint (FNV-1a of the canonical text) of a decimal, the same in every process:
+// equal decimals have equal fingerprints; distinct ones almost surely differ. Lets stores keep
+// "do all rates agree" as a MIN/MAX pair.
+std::int64_t DecimalFingerprint(const Decimal& d);
+
 // Rounds numerator / denominator half-even to an integer. REQUIRES: denominator > 0.
 WideNanos DivideHalfEven(WideNanos numerator, WideNanos denominator);
 

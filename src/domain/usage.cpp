@@ -172,8 +172,8 @@ std::optional<UsageRecord> ValidateUsage(const RawUsage& raw, std::string_view p
 
   if (const RawValue* v = check.Find("instance_count"); v != nullptr && v->type != RawValue::Type::kNull) {
     auto d = v->type == RawValue::Type::kNumber ? ParseDecimal(v->text) : Result<Decimal>(Error{});
-    if (!d || d->scale != 0 || d->mantissa < 0) {
-      check.Problem("instance_count", "must be a non-negative integer");
+    if (!d || d->scale != 0 || d->mantissa < 0 || d->mantissa > 2147483647) {
+      check.Problem("instance_count", "must be an integer from 0 to 2147483647");
     } else {
       r.instance_count = d->mantissa;
     }

@@ -374,6 +374,9 @@ TEST(ValidateUsageProblemTest, BadInstanceCount) {
   EXPECT_EQ(ProblemFields(With(Example(), "instance_count", N("-1"))), FieldSet{"records[3].instance_count"});
   EXPECT_EQ(ProblemFields(With(Example(), "instance_count", N("2.5"))), FieldSet{"records[3].instance_count"});
   EXPECT_EQ(ProblemFields(With(Example(), "instance_count", B(true))), FieldSet{"records[3].instance_count"});
+  EXPECT_EQ(ProblemFields(With(Example(), "instance_count", N("2147483648"))), FieldSet{"records[3].instance_count"})
+      << "the spec's instance_count is an int32";
+  EXPECT_EQ(MustValidate(With(Example(), "instance_count", N("2147483647"))).instance_count, 2147483647);
 }
 
 TEST(ValidateUsageProblemTest, TrialMustBeBoolean) {

@@ -138,11 +138,16 @@ Status AdminService::RevokeApiKey(std::string_view id) { return store_.RevokeApi
 
 Status AdminService::AddCredit(std::string_view org_id, std::string_view id, domain::Nanos ecu,
                                domain::Instant start, domain::Instant end) {
-  if (!IsValidName(id, domain::kMaxIdLength)) {
-    return MakeError(ErrorCode::kInvalidData, "a credit id is 1 to 256 letters, digits, '-', '_', '.' or '@'", {"id"});
-  }
-  if (ecu <= 0) return MakeError(ErrorCode::kInvalidData, "the credit amount must be positive", {"ecu"});
-  if (!(start < end)) return MakeError(ErrorCode::kInvalidData, "the credit must start before it ends", {"start", "end"});
+  std::string message;
+  std::vector<std::string> fields;
+  auto problem = [&](std::string what, std::initializer_list<const char*> names) {
+    message += (message.empty() ? "" : "; ") + what;
+    fields.insert(fields.end(), names.begin(), names.end());
+  };
+  if (!IsValidName(id, domain::kMaxIdLength)) problem("a credit id is 1 to 256 letters, digits, '-', '_', '.' or '@'", {"id"});
+  if (ecu <= 0) problem("the credit amount must be positive", {"ecu"});
+  if (!(start < end)) problem("the credit must start before it ends", {"start", "end"});
+  if (!fields.empty()) return MakeError(ErrorCode::kInvalidData, std::move(message), std::move(fields));
   return store_.AddCredit(Credit{std::string(id), std::string(org_id), ecu, start, end});
 }
 

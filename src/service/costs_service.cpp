@@ -1,6 +1,9 @@
 #include "service/costs_service.hpp"
 
+#include "service/ingest_delta.hpp"
+
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <optional>
 #include <tuple>
@@ -101,6 +104,8 @@ struct Piece {
   std::int64_t quantity_milli;
   std::int64_t usage_ns;
   std::int64_t max_instance_count;
+  std::int64_t rate_fingerprint_min;
+  std::int64_t rate_fingerprint_max;
 };
 
 // Calls each(const Piece&) for every piece the read holds.
@@ -111,9 +116,10 @@ void ForEachPiece(const RangeReadPlan& plan, const RangeReadResult& read, Each&&
     for (const domain::UsageRecord& r : read.raw[i]) {
       const domain::Nanos part = domain::Proration{r.start, r.end, r.cost_nanos}.PartIn(w.from, w.to);
       const domain::Proration quantity{r.start, r.end, domain::ToScaled(r.quantity, 3).value()};
+      const std::int64_t rate_fingerprint = domain::DecimalFingerprint(r.rate);
       each(Piece{w, r.deployment_id, r.dimension, r.sku, r.kind ? domain::ResourceKindId(*r.kind) : std::string_view(),
-                 part, r.trial ? part : 0, quantity.PartIn(w.from, w.to),
-                 std::min(w.to, r.end).ns - std::max(w.from, r.start).ns, r.instance_count});
+                 part, r.trial ? part : 0, quantity.PartIn(w.from, w.to), SignedOverlap(r, w.from, w.to),
+                 r.instance_count, rate_fingerprint, rate_fingerprint});
     }
   }
   // Rows come from hourly windows and daily windows; which grain a row has follows from
@@ -127,7 +133,7 @@ void ForEachPiece(const RangeReadPlan& plan, const RangeReadResult& read, Each&&
   for (const RollupRow& row : read.rollups) {
     const domain::TimeRange w{row.period_start, Instant{row.period_start.ns + grain_of(row.period_start)}};
     each(Piece{w, row.deployment_id, row.dimension, row.sku, row.kind, row.cost, row.trial_cost, row.quantity_milli,
-               row.usage_ns, row.max_instance_count});
+               row.usage_ns, row.max_instance_count, row.rate_fingerprint_min, row.rate_fingerprint_max});
   }
 }
 
@@ -236,8 +242,23 @@ Result<Balance> CostsService::ComputeBalance(std::string_view org_id, const std:
   // Usage from the first credit's start to now, in time order, net per piece start.
   std::map<Instant, domain::WideNanos> usage;
   if (first < now) {
-    const domain::TimeRange span{first, now};
-    const RangeReadPlan plan = PlanRangeRead(span);
+    // Cut [first, now) at every credit's start and end, so that no piece of usage straddles a
+    // credit boundary: each piece is then paid by exactly the credits valid over all of it.
+    std::vector<Instant> cuts{first, now};
+    for (const Credit& c : credits) {
+      for (Instant t : {c.start, c.end}) {
+        if (first < t && t < now) cuts.push_back(t);
+      }
+    }
+    std::sort(cuts.begin(), cuts.end());
+    cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+    RangeReadPlan plan;
+    for (std::size_t i = 0; i + 1 < cuts.size(); ++i) {
+      const RangeReadPlan part = PlanRangeRead({cuts[i], cuts[i + 1]});
+      plan.raw.insert(plan.raw.end(), part.raw.begin(), part.raw.end());
+      plan.hourly.insert(plan.hourly.end(), part.hourly.begin(), part.hourly.end());
+      plan.daily.insert(plan.daily.end(), part.daily.begin(), part.daily.end());
+    }
     auto read = store_.ReadRange(org_id, plan);
     if (!read) return std::move(read).error();
     ForEachPiece(plan, *read, [&](const Piece& p) { usage[p.window.from] += p.cost; });
@@ -305,6 +326,8 @@ Result<ItemsCosts> CostsService::Items(const Principal& who, std::string_view or
   struct DtsAcc {
     domain::WideNanos cost = 0;
     domain::WideNanos quantity_milli = 0;
+    std::int64_t rate_fingerprint_min = std::numeric_limits<std::int64_t>::max();
+    std::int64_t rate_fingerprint_max = std::numeric_limits<std::int64_t>::min();
   };
   DimensionSums sums;
   std::map<std::pair<std::string_view, std::string_view>, ResourceAcc> resources;  // (sku, kind)
@@ -323,6 +346,8 @@ Result<ItemsCosts> CostsService::Items(const Principal& who, std::string_view or
       DtsAcc& acc = dts[{p.sku, p.dimension}];
       acc.cost += p.cost;
       acc.quantity_milli += p.quantity_milli;
+      acc.rate_fingerprint_min = std::min(acc.rate_fingerprint_min, p.rate_fingerprint_min);
+      acc.rate_fingerprint_max = std::max(acc.rate_fingerprint_max, p.rate_fingerprint_max);
     }
   });
   ItemsCosts out;
@@ -330,28 +355,24 @@ Result<ItemsCosts> CostsService::Items(const Principal& who, std::string_view or
   if (!costs) return std::move(costs).error();
   out.costs = *costs;
 
-  // Names, units and rates from the item catalog (latest per item), deployments in id order.
-  auto info_for = [&](std::string_view sku, std::string_view kind, domain::Dimension dim) {
-    std::vector<const ItemInfo*> found;
+  // Name, unit and rate from the item catalog: of the group's items (one per deployment), the
+  // one whose latest record ends last.
+  auto latest_info = [&](std::string_view sku, std::string_view kind, domain::Dimension dim) {
+    const ItemInfo* latest = nullptr;
     for (const ItemInfo& info : read->read.items) {
       if (deployment_id && info.deployment_id != *deployment_id) continue;
-      if (info.sku == sku && info.dimension == dim && (dim != domain::Dimension::kCapacity || info.kind == kind)) {
-        found.push_back(&info);
+      if (info.sku == sku && info.dimension == dim && (dim != domain::Dimension::kCapacity || info.kind == kind) &&
+          (latest == nullptr || latest->last_end <= info.last_end)) {
+        latest = &info;
       }
     }
-    return found;
+    return latest;
   };
   for (const auto& [key, acc] : resources) {
     ResourceItem item;
     item.sku = key.first;
     item.kind = key.second;
-    const auto infos = info_for(key.first, key.second, domain::Dimension::kCapacity);
-    for (const ItemInfo* info : infos) {
-      if (!info->name.empty()) {
-        item.name = info->name;
-        break;
-      }
-    }
+    if (const ItemInfo* info = latest_info(key.first, key.second, domain::Dimension::kCapacity)) item.name = info->name;
     item.instance_count = acc.instance_count;
     auto usage = Narrow(acc.usage_ns);
     auto price = Narrow(acc.price);
@@ -370,21 +391,22 @@ Result<ItemsCosts> CostsService::Items(const Principal& who, std::string_view or
     DtsItem item;
     item.sku = key.first;
     item.dimension = key.second;
-    const auto infos = info_for(key.first, {}, key.second);
-    bool same_rate = !infos.empty();
-    for (const ItemInfo* info : infos) {
-      if (item.name.empty()) item.name = info->name;
-      if (item.unit.empty()) item.unit = info->unit;
-      if (!(info->rate == infos.front()->rate)) same_rate = false;
+    const ItemInfo* info = latest_info(key.first, {}, key.second);
+    if (info != nullptr) {
+      item.name = info->name;
+      item.unit = info->unit;
     }
     if (item.name.empty()) item.name = domain::DimensionDisplayName(key.second);
+    // The catalog's rate when every record in the range had that one rate, else cost / quantity.
+    const bool same_rate = info != nullptr && acc.rate_fingerprint_min == acc.rate_fingerprint_max &&
+                           acc.rate_fingerprint_min == domain::DecimalFingerprint(info->rate);
     auto cost = Narrow(acc.cost);
     auto quantity = Narrow(acc.quantity_milli);
     if (!cost || !quantity) return MakeError(ErrorCode::kInternal, "an item sum is out of range");
     item.cost = *cost;
     item.quantity_milli = *quantity;
     if (same_rate) {
-      item.rate = infos.front()->rate;
+      item.rate = info->rate;
     } else if (acc.quantity_milli != 0) {
       // cost / quantity in ECU per unit, to 9 fractional digits: nanos × 1000 / milli.
       auto per_unit = Narrow(domain::DivideHalfEven(acc.cost * 1000, acc.quantity_milli));
@@ -410,8 +432,7 @@ Result<DeploymentsCosts> CostsService::Deployments(const Principal& who, std::st
   ForEachPiece(read->plan, read->read, [&](const Piece& p) {
     Acc& acc = by_deployment[p.deployment_id];
     acc.sums.Add(p.dimension, p.cost);
-    if (p.usage_ns == 0) return;
-    acc.any = true;
+    acc.any = true;  // a piece exists only where a record overlaps the range
     acc.period.from = std::min(acc.period.from, p.window.from);
     acc.period.to = std::max(acc.period.to, p.window.to);
   });

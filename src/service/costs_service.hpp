@@ -38,7 +38,8 @@ struct DimensionCosts {
 // Prepaid credits as they stand at `now`: each credit valid now, with what is left of it
 // after the usage since its start consumed it. Consumption runs through usage in time order,
 // each piece paid from the credits valid at the piece's start, the one expiring first first
-// (then by id); a negative piece (a correction) gives back to the same credit order.
+// (then by id); a negative piece (a correction) gives back to the same credit order. Pieces
+// are cut at every credit's start and end, so a credit pays exactly for usage inside it.
 struct CreditBalance {
   Credit credit;
   domain::Nanos balance = 0;
@@ -61,9 +62,11 @@ struct CostsOverview {
 struct ResourceItem {
   std::string sku;
   std::string kind;
-  std::string name;  // the latest record name of the item
+  std::string name;  // the name in the item's latest record (by end), across deployments
   std::int64_t instance_count = 0;  // the largest instance_count in the range
-  std::int64_t usage_ns = 0;        // summed usage time in the range (hours = usage_ns / 1 h)
+  // Summed usage time in the range (hours = usage_ns / 1 h); corrections (records with a
+  // negative quantity) take their time back.
+  std::int64_t usage_ns = 0;
   domain::Nanos price = 0;
   domain::Nanos price_per_hour = 0;  // price / hours, half-even to nano-ECU; 0 without usage
   domain::TimeRange period;          // first to last usage in the range (to the hour or day)
@@ -73,8 +76,8 @@ struct ResourceItem {
 struct DtsItem {
   std::string sku;
   domain::Dimension dimension = domain::Dimension::kDataIn;
-  std::string name;  // the latest record name, or the dimension's display name
-  std::string unit;
+  std::string name;  // the name (and unit) in the item's latest record (by end), or the
+  std::string unit;  // dimension's display name
   std::int64_t quantity_milli = 0;  // summed quantity in the range, in thousandths of unit
   domain::Decimal rate;             // the rate if all records agree, else cost / quantity
   domain::Nanos cost = 0;

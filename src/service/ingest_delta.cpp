@@ -4,6 +4,11 @@
 
 namespace costs::service {
 
+std::int64_t SignedOverlap(const domain::UsageRecord& r, domain::Instant from, domain::Instant to) {
+  const std::int64_t overlap = std::max<std::int64_t>(0, std::min(to, r.end).ns - std::max(from, r.start).ns);
+  return r.quantity.mantissa < 0 ? -overlap : r.quantity.mantissa == 0 ? 0 : overlap;
+}
+
 IngestDelta ComputeIngestDelta(std::span<const domain::UsageRecord> records, std::span<const std::size_t> fresh) {
   IngestDelta delta;
   for (std::size_t i : fresh) {
@@ -12,6 +17,7 @@ IngestDelta ComputeIngestDelta(std::span<const domain::UsageRecord> records, std
     // ValidateUsage guarantees the quantity fits in int64 thousandths.
     const domain::Proration cost{r.start, r.end, r.cost_nanos};
     const domain::Proration quantity{r.start, r.end, domain::ToScaled(r.quantity, 3).value()};
+    const std::int64_t rate_fingerprint = domain::DecimalFingerprint(r.rate);
     for (domain::RollupGrain grain : {domain::RollupGrain::kHour, domain::RollupGrain::kDay}) {
       const std::int64_t step = grain == domain::RollupGrain::kHour ? domain::kNsPerHour : domain::kNsPerDay;
       domain::ForEachRollupPart(cost, grain, [&](domain::Instant period_start, domain::Nanos part) {
@@ -21,13 +27,16 @@ IngestDelta ComputeIngestDelta(std::span<const domain::UsageRecord> records, std
         sums.cost += part;
         if (r.trial) sums.trial_cost += part;
         sums.quantity_milli += quantity.PartIn(period_start, period_end);
-        sums.usage_ns += std::min(period_end, r.end).ns - std::max(period_start, r.start).ns;
+        sums.usage_ns += SignedOverlap(r, period_start, period_end);
         sums.max_instance_count = std::max(sums.max_instance_count, r.instance_count);
+        sums.rate_fingerprint_min = std::min(sums.rate_fingerprint_min, rate_fingerprint);
+        sums.rate_fingerprint_max = std::max(sums.rate_fingerprint_max, rate_fingerprint);
       });
     }
     delta.deployment_names.insert_or_assign(std::pair<std::string_view, std::string_view>(r.organization_id, r.deployment_id),
                                             std::string_view(r.deployment_name));
-    delta.latest_item.insert_or_assign(ItemKey{r.organization_id, r.deployment_id, r.dimension, r.sku, kind}, &r);
+    const domain::UsageRecord*& latest = delta.latest_item[ItemKey{r.organization_id, r.deployment_id, r.dimension, r.sku, kind}];
+    if (latest == nullptr || latest->end <= r.end) latest = &r;
     std::int64_t& longest = delta.max_duration_ns[r.organization_id];
     longest = std::max(longest, r.end.ns - r.start.ns);
   }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <span>
 #include <string_view>
@@ -47,15 +48,21 @@ struct IngestDelta {
     domain::WideNanos quantity_milli = 0;
     domain::WideNanos usage_ns = 0;
     std::int64_t max_instance_count = 0;
+    std::int64_t rate_fingerprint_min = std::numeric_limits<std::int64_t>::max();
+    std::int64_t rate_fingerprint_max = std::numeric_limits<std::int64_t>::min();
   };
   std::map<RollupCell, Sums> rollups;
   // (organization, deployment) -> the deployment_name of the last of its records, in order.
   std::map<std::pair<std::string_view, std::string_view>, std::string_view> deployment_names;
-  // item -> the last of its records, in order (for ItemInfo: name, unit, rate).
+  // item -> its record with the latest end, the later in order on a tie (for ItemInfo).
   std::map<ItemKey, const domain::UsageRecord*> latest_item;
   // organization -> the longest record duration (end - start, ns) among the records.
   std::map<std::string_view, std::int64_t> max_duration_ns;
 };
+
+// The usage time of `r` inside [from, to), negative when its quantity is (a correction), zero
+// when its quantity is zero.
+std::int64_t SignedOverlap(const domain::UsageRecord& r, domain::Instant from, domain::Instant to);
 
 // The delta of storing records[i] for every i in `fresh` (ascending), e.g. the records of a
 // batch that were not stored before.

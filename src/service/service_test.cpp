@@ -366,6 +366,50 @@ TEST_F(ServiceTest, BalanceConsumesCreditsExpiringFirstFirst) {
   EXPECT_FALSE(none->balance.has_value()) << "no credits, no balance";
 }
 
+TEST_F(ServiceTest, ItemsTakeTheLatestNameAndAMixedRateIsCostOverQuantity) {
+  ASSERT_TRUE(admin_.IngestNdjson(
+      Root(), ItemLine("n1", "d1", "capacity", "hot", "2026-11-01T05:00:00Z", "2026-11-01T06:00:00Z", "1", "1", 1, "h") +
+                  ItemLine("n2", "d2", "capacity", "hot", "2026-11-01T01:00:00Z", "2026-11-01T02:00:00Z", "1", "1", 1, "h") +
+                  ItemLine("n3", "d1", "capacity", "hot", "2026-11-01T06:00:00Z", "2026-11-01T07:00:00Z", "-1", "1", 1, "h") +
+                  ItemLine("r1", "d1", "data_out", "egress", "2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z", "100", "0.001", 0, "GB") +
+                  ItemLine("r2", "d1", "data_out", "egress", "2026-11-01T01:00:00Z", "2026-11-01T02:00:00Z", "100", "0.002", 0, "GB")));
+  // d2's record is renamed by a later-ending record ingested afterwards.
+  ASSERT_TRUE(admin_.IngestNdjson(
+      Root(), R"({"id":"n4","organization_id":"org-a","deployment_id":"d2","dimension":"capacity","kind":"elasticsearch","sku":"hot","name":"renamed","start":"2026-11-01T09:00:00Z","end":"2026-11-01T10:00:00Z","quantity":"1","rate":"1"})"));
+  auto items = costs_.Items(Alice(), "org-a", std::nullopt, {"2026-11-01", "2026-11-01", std::nullopt});
+  ASSERT_TRUE(items) << items.error().message;
+  ASSERT_EQ(items->resources.size(), 1u);
+  EXPECT_EQ(items->resources[0].name, "renamed") << "the name of the record that ends last, across deployments";
+  EXPECT_EQ(items->resources[0].usage_ns, 2 * kNsPerHour) << "three hours used, one taken back by the correction";
+  ASSERT_EQ(items->dts.size(), 1u);
+  EXPECT_EQ(domain::FormatDecimal(items->dts[0].rate), "0.0015") << "records at 0.001 and 0.002: cost / quantity";
+  EXPECT_EQ(items->dts[0].cost, 300'000'000);
+  auto first_hour = costs_.Items(Alice(), "org-a", std::nullopt, {"2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z", std::nullopt});
+  ASSERT_TRUE(first_hour);
+  EXPECT_EQ(domain::FormatDecimal(first_hour->dts.at(0).rate), "0.001") << "one rate in the range: that rate";
+}
+
+TEST_F(ServiceTest, ACreditStartingMidDayPaysForUsageAfterItsStart) {
+  ASSERT_TRUE(admin_.AddCredit("org-a", "long", 10'000'000'000, At("2026-11-01T00:00:00Z"), At("2027-12-01T00:00:00Z")));
+  ASSERT_TRUE(admin_.AddCredit("org-a", "short", 10'000'000'000, At("2026-11-10T12:00:00Z"), At("2026-12-01T00:00:00Z")));
+  ASSERT_TRUE(admin_.IngestNdjson(Root(), Line("u", "org-a", "d1", "2026-11-10T18:00:00Z", "2026-11-10T19:00:00Z", "1", "1")));
+  auto overview = costs_.Overview(Alice(), "org-a", {"2026-11-01", "2026-11-01", std::nullopt});
+  ASSERT_TRUE(overview);
+  ASSERT_TRUE(overview->balance);
+  ASSERT_EQ(overview->balance->line_items.size(), 2u);
+  EXPECT_EQ(overview->balance->line_items[0].credit.id, "long");
+  EXPECT_EQ(overview->balance->line_items[0].balance, 10'000'000'000);
+  EXPECT_EQ(overview->balance->line_items[1].balance, 9'000'000'000)
+      << "usage at 18:00 is inside the short credit, which expires first";
+}
+
+TEST_F(ServiceTest, AddCreditReportsEveryProblem) {
+  auto bad = admin_.AddCredit("org-a", "", 0, At("2026-12-01T00:00:00Z"), At("2026-11-01T00:00:00Z"));
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, ErrorCode::kInvalidData);
+  EXPECT_EQ(bad.error().fields, (std::vector<std::string>{"id", "ecu", "start", "end"}));
+}
+
 TEST_F(ServiceTest, ApiKeysAuthenticateUntilRevokedOrExpired) {
   auto created = admin_.CreateApiKey("alice", "ci", std::nullopt, clock_.now);
   ASSERT_TRUE(created) << created.error().message;

@@ -65,7 +65,9 @@ struct IngestOutcome {
 // Rows are kept per item too: (deployment, dimension, sku, kind). The item measures are
 // quantity_milli (the records' quantities in thousandths of their unit, prorated the same way,
 // so parts always sum to the record's quantity rounded half-even to 0.001), usage_ns (the
-// summed overlap of the records with the period) and max_instance_count.
+// summed overlap of the records with the period, negative for records with a negative
+// quantity: a correction takes its time back), max_instance_count, and the smallest and
+// largest domain::DecimalFingerprint of the records' rates (equal when all rates agree).
 struct RollupRow {
   domain::Instant period_start;
   std::string deployment_id;
@@ -77,10 +79,13 @@ struct RollupRow {
   std::int64_t quantity_milli = 0;
   std::int64_t usage_ns = 0;
   std::int64_t max_instance_count = 0;
+  std::int64_t rate_fingerprint_min = 0;
+  std::int64_t rate_fingerprint_max = 0;
   friend bool operator==(const RollupRow&, const RollupRow&) = default;
 };
 
-// What the latest stored record of an item said about it (latest in ingest order).
+// What the latest record of an item said about it: the record with the latest end (usage
+// time; on a tie the later ingested).
 struct ItemInfo {
   std::string deployment_id;
   domain::Dimension dimension = domain::Dimension::kCapacity;
@@ -89,6 +94,7 @@ struct ItemInfo {
   std::string name;  // the record's "name"
   std::string unit;
   domain::Decimal rate;
+  domain::Instant last_end;  // the end of that record
   friend bool operator==(const ItemInfo&, const ItemInfo&) = default;
 };
 

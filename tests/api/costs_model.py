@@ -74,7 +74,11 @@ def quantity_part(r, a, b):
 
 
 def overlap(r, a, b):
-    return max(0, min(b, r.end_ns) - max(a, r.start_ns))
+    """Usage time of r inside [a, b), signed by its quantity: a correction (negative quantity)
+    takes its time back, a zero quantity counts none (service::SignedOverlap)."""
+    t = max(0, min(b, r.end_ns) - max(a, r.start_ns))
+    q = to_fraction(str(r.fields["quantity"]))
+    return -t if q < 0 else (0 if q == 0 else t)
 
 
 def is_trial(r):
@@ -208,12 +212,15 @@ def expected_deployments(records, org, from_ns, to_ns):
     return {"total_cost": sum(d["costs"]["total"] for d in out), "deployments": out}
 
 
-def _latest_nonempty(values):
-    last = ""
-    for v in values:
-        if v:
-            last = v
-    return last
+def _latest_record(recs):
+    """The record the service's item catalog keeps for a group: the latest end wins; on a tie
+    the greater deployment id, then the later ingested."""
+    best, best_key = None, None
+    for i, r in enumerate(recs):
+        key = (r.end_ns, r.deployment, i)
+        if best_key is None or key >= best_key:
+            best, best_key = r, key
+    return best
 
 
 def expected_items(records, org, from_ns, to_ns, deployment=None):
@@ -233,7 +240,7 @@ def expected_items(records, org, from_ns, to_ns, deployment=None):
     for (sku, knd), acc in resources.items():
         recs = [r for r in scope if dimension(r) == "capacity" and item_key(r)[2:] == (sku, knd)]
         out_resources.append({
-            "sku": sku, "kind": knd, "name": _latest_nonempty(r.fields.get("name") for r in recs),
+            "sku": sku, "kind": knd, "name": (_latest_record(recs).fields.get("name") or "") if recs else "",
             "instance_count": min(acc["instances"], 2**31 - 1),
             "hours": half_even_div(acc["usage_ns"], HOUR_NS),
             "price": acc["price"],
@@ -249,7 +256,13 @@ def expected_items(records, org, from_ns, to_ns, deployment=None):
     out_dts = []
     for (sku, dim), acc in dts.items():
         recs = [r for r in scope if dimension(r) == dim and (r.fields.get("sku") or "") == sku]
-        rates = {to_fraction(str(r.fields["rate"])) for r in recs}
+        latest = _latest_record(recs)
+        # The rates of the records with usage in the range (the service keeps their
+        # fingerprints per rollup cell); one rate that is the catalog's: that rate.
+        in_range = [r for r in recs if r.start_ns < to_ns and r.end_ns > from_ns]
+        rates = {to_fraction(str(r.fields["rate"])) for r in in_range}
+        if rates != {to_fraction(str(latest.fields["rate"]))}:
+            rates = set()
         if len(rates) == 1:
             rate = rates.pop()
         elif acc["qmilli"] != 0:
@@ -257,8 +270,8 @@ def expected_items(records, org, from_ns, to_ns, deployment=None):
         else:
             rate = fractions.Fraction(0)
         out_dts.append({"sku": sku, "type": dim,
-                        "name": _latest_nonempty(r.fields.get("name") for r in recs) or DISPLAY_NAMES[dim],
-                        "unit": _latest_nonempty(r.fields.get("unit") for r in recs),
+                        "name": latest.fields.get("name") or DISPLAY_NAMES[dim],
+                        "unit": latest.fields.get("unit") or "",
                         "quantity_milli": acc["qmilli"], "rate": rate, "cost": acc["cost"]})
     return {"costs": dimension_costs(records, org, from_ns, to_ns, deployment),
             "resources": out_resources, "dts": out_dts}

@@ -275,8 +275,8 @@ class CostsFamilyTest(ApiTestCase):
         resources = {(r["sku"], r["kind"]): r for r in resp.json["resources"]}
         hot = resources[("gcp.es.datahot.n2.68x10x45", "elasticsearch")]
         # 8 hourly records of quantity 2 (one correction of -1 in the same hour as one of them):
-        # 0.1826 x 8 - 0.0913 = 1.3695 over 9 record-hours.
-        self.assertEqual((hot["hours"], hot["instance_count"], nanos(hot["price"])), (9, 1, 1_369_500_000),
+        # 0.1826 x 8 - 0.0913 = 1.3695 over 8 hours less the correction's hour: 7.
+        self.assertEqual((hot["hours"], hot["instance_count"], nanos(hot["price"])), (7, 1, 1_369_500_000),
                          resp.describe())
         kb = resources[("gcp.kibana.n2.68x32x45", "kibana")]
         self.assertEqual((kb["name"], kb["hours"], nanos(kb["price_per_hour"])), ("Kibana 1 GB", 2, 45_600_000))
@@ -537,21 +537,17 @@ class CostsFamilyTest(ApiTestCase):
                     self.assertEqual(set(sums.values()), {dep_want}, "%s over [%s, %s): expected %s, got %s"
                                      % (dep, iso(from_ns), iso(to_ns), dep_want, sums))
 
-    # -- documented contracts the service does not meet yet (see tests/api/README.md) -------------
+    # -- item names and rates across deployments and rate changes ---------------------------------
 
-    @unittest.expectedFailure
     def test_org_item_name_is_the_latest_records(self):
         # org-c: "gcp.es.c" was named "Old name" by c-a's record, then "New name" by a later
-        # record of c-b. CostsService::Items documents "the latest record name of the item"; it
-        # takes the name of the first deployment in id order instead.
+        # record of c-b: the name of the record that ends last wins.
         resp = self.fetch("/items", "2024-02-01", "2024-02-01", org=dataset.ORG_C, client=self.admin)
         self.assertEqual([r["name"] for r in resp.json["resources"]], ["New name"], resp.describe())
 
-    @unittest.expectedFailure
     def test_dts_rate_of_records_that_disagree_is_cost_over_quantity(self):
         # org-c: 100 requests at 0.001, then 100 at 0.002 (one deployment). CostsService::Items
-        # documents "the rate if all records agree, else cost / quantity" = 0.0015; it compares
-        # only the latest record per deployment and answers 0.002 (and 0.002 x 200 != 0.3).
+        # documents "the rate if all records agree, else cost / quantity" = 0.0015.
         resp = self.fetch("/items", "2024-02-01", "2024-02-01", org=dataset.ORG_C, client=self.admin)
         self.assertEqual(decimal_text(resp.json["data_transfer_and_storage"][0]["rate"]["value"]), "0.0015",
                          resp.describe())

@@ -10,14 +10,17 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <limits>
 #include <map>
 #include <memory>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <tuple>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "common/result.hpp"
@@ -25,6 +28,7 @@
 #include "domain/proration.hpp"
 #include "domain/time.hpp"
 #include "domain/usage.hpp"
+#include "service/ingest_delta.hpp"
 #include "service/store.hpp"
 #include "store/memory/memory_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
@@ -36,13 +40,14 @@ void PrintTo(const RollupRow& r, std::ostream* os) {
   *os << "{" << domain::FormatRfc3339(r.period_start) << " " << r.deployment_id << " "
       << domain::DimensionId(r.dimension) << " sku=\"" << r.sku << "\" kind=\"" << r.kind << "\" cost=" << r.cost
       << " trial=" << r.trial_cost << " qty_milli=" << r.quantity_milli << " usage_ns=" << r.usage_ns
-      << " max_instances=" << r.max_instance_count << "}";
+      << " max_instances=" << r.max_instance_count << " rate_fp=[" << r.rate_fingerprint_min << ", "
+      << r.rate_fingerprint_max << "]}";
 }
 
 void PrintTo(const ItemInfo& i, std::ostream* os) {
   *os << "{" << i.deployment_id << " " << domain::DimensionId(i.dimension) << " sku=\"" << i.sku << "\" kind=\""
       << i.kind << "\" name=\"" << i.name << "\" unit=\"" << i.unit << "\" rate=" << domain::FormatDecimal(i.rate)
-      << "}";
+      << " last_end=" << domain::FormatRfc3339(i.last_end) << "}";
 }
 
 void PrintTo(const Credit& c, std::ostream* os) {
@@ -208,18 +213,33 @@ std::vector<std::string> Ids(const std::vector<UsageRecord>& records) {
 
 std::string KindId(const UsageRecord& r) { return r.kind ? std::string(domain::ResourceKindId(*r.kind)) : ""; }
 
+// The smallest and largest domain::DecimalFingerprint of `rates`.
+std::pair<std::int64_t, std::int64_t> FingerprintRange(std::initializer_list<std::string_view> rates) {
+  std::pair<std::int64_t, std::int64_t> out{std::numeric_limits<std::int64_t>::max(),
+                                            std::numeric_limits<std::int64_t>::min()};
+  for (std::string_view rate : rates) {
+    out.first = std::min(out.first, domain::DecimalFingerprint(Dec(rate)));
+    out.second = std::max(out.second, domain::DecimalFingerprint(Dec(rate)));
+  }
+  return out;
+}
+
 // The rollups of `records` computed independently of the store (sorted as Sorted() sorts):
 // one row per period of `grain` in [from, to) and item (deployment, dimension, sku, kind) that
 // some record overlaps, holding the sums over those records of Proration::PartIn of the cost
 // (cost), of the cost of trial records only (trial_cost), of the quantity in thousandths
-// rounded half-even (quantity_milli) and of the overlap in ns (usage_ns), and the largest
-// instance_count. Cells whose money nets to zero are kept: they record usage.
+// rounded half-even (quantity_milli) and of the overlap in ns, negative for negative quantities
+// (usage_ns, service::SignedOverlap), the largest instance_count and the smallest and largest
+// domain::DecimalFingerprint of the rates. Cells whose measures net to zero are kept: they
+// record usage.
 std::vector<RollupRow> ExpectedRollups(const std::vector<UsageRecord>& records, RollupGrain grain, Instant from,
                                        Instant to) {
   const std::int64_t step = grain == RollupGrain::kHour ? domain::kNsPerHour : domain::kNsPerDay;
   struct Sums {
     WideNanos cost = 0, trial_cost = 0, quantity_milli = 0, usage_ns = 0;
     std::int64_t max_instance_count = 0;
+    std::int64_t rate_fingerprint_min = std::numeric_limits<std::int64_t>::max();
+    std::int64_t rate_fingerprint_max = std::numeric_limits<std::int64_t>::min();
   };
   std::map<std::tuple<std::int64_t, std::string, Dimension, std::string, std::string>, Sums> sums;
   for (const UsageRecord& r : records) {
@@ -235,8 +255,10 @@ std::vector<RollupRow> ExpectedRollups(const std::vector<UsageRecord>& records, 
       cell.cost += part;
       if (r.trial) cell.trial_cost += part;
       cell.quantity_milli += quantity.PartIn(Instant{t}, Instant{t + step});
-      cell.usage_ns += overlap;
+      cell.usage_ns += service::SignedOverlap(r, Instant{t}, Instant{t + step});
       cell.max_instance_count = std::max(cell.max_instance_count, r.instance_count);
+      cell.rate_fingerprint_min = std::min(cell.rate_fingerprint_min, domain::DecimalFingerprint(r.rate));
+      cell.rate_fingerprint_max = std::max(cell.rate_fingerprint_max, domain::DecimalFingerprint(r.rate));
     }
   }
   std::vector<RollupRow> rows;
@@ -244,7 +266,8 @@ std::vector<RollupRow> ExpectedRollups(const std::vector<UsageRecord>& records, 
     const auto& [period, deployment, dimension, sku, kind] = key;
     rows.push_back(RollupRow{Instant{period}, deployment, dimension, sku, kind, static_cast<Nanos>(sum.cost),
                              static_cast<Nanos>(sum.trial_cost), static_cast<std::int64_t>(sum.quantity_milli),
-                             static_cast<std::int64_t>(sum.usage_ns), sum.max_instance_count});
+                             static_cast<std::int64_t>(sum.usage_ns), sum.max_instance_count,
+                             sum.rate_fingerprint_min, sum.rate_fingerprint_max});
   }
   return rows;
 }
@@ -252,12 +275,14 @@ std::vector<RollupRow> ExpectedRollups(const std::vector<UsageRecord>& records, 
 // The answer to RangeReadPlan::latest_capacity computed from hourly rollup rows (e.g. every
 // ReadRollups row of the window): per deployment, the greatest period start of its capacity
 // rows with a non-zero cost, and those rows of that hour summed into one (sku and kind empty,
-// every measure summed), sorted by deployment id.
+// every measure summed but the rate fingerprints: the smallest minimum and the largest
+// maximum), sorted by deployment id.
 std::vector<RollupRow> ExpectedLatestCapacity(const std::vector<RollupRow>& hourly) {
   std::map<std::string, RollupRow> latest;
   for (const RollupRow& row : hourly) {
     if (row.dimension != Dimension::kCapacity || row.cost == 0) continue;
-    const RollupRow empty{row.period_start, row.deployment_id, Dimension::kCapacity, "", ""};
+    const RollupRow empty{row.period_start, row.deployment_id, Dimension::kCapacity, "", "", 0, 0, 0, 0, 0,
+                          std::numeric_limits<std::int64_t>::max(), std::numeric_limits<std::int64_t>::min()};
     auto [it, inserted] = latest.emplace(row.deployment_id, empty);
     RollupRow& sum = it->second;
     if (sum.period_start < row.period_start) sum = empty;
@@ -267,6 +292,8 @@ std::vector<RollupRow> ExpectedLatestCapacity(const std::vector<RollupRow>& hour
     sum.quantity_milli += row.quantity_milli;
     sum.usage_ns += row.usage_ns;
     sum.max_instance_count += row.max_instance_count;
+    sum.rate_fingerprint_min = std::min(sum.rate_fingerprint_min, row.rate_fingerprint_min);
+    sum.rate_fingerprint_max = std::max(sum.rate_fingerprint_max, row.rate_fingerprint_max);
   }
   std::vector<RollupRow> rows;
   for (auto& [id, row] : latest) rows.push_back(row);
@@ -830,7 +857,7 @@ TYPED_TEST(StoreContractTest, NetZeroCellsAreReturnedWithTheirUsage) {
   EXPECT_EQ(hourly, ExpectedRollups(records, RollupGrain::kHour, kDay1, day_end));
   ASSERT_EQ(hourly.size(), 2u);
   EXPECT_EQ(hourly[0].quantity_milli, 0) << "+3 and -3 net to nothing";
-  EXPECT_EQ(hourly[0].usage_ns, 2 * domain::kNsPerHour) << "but the net-zero cell still records two hours of usage";
+  EXPECT_EQ(hourly[0].usage_ns, 0) << "the correction takes its hour back, yet the cell is still returned";
   EXPECT_EQ(hourly[0].max_instance_count, 2);
   const std::vector<RollupRow> daily = this->MustReadRollups("org-a", RollupGrain::kDay, kDay1, day_end);
   EXPECT_EQ(Costs(daily), (std::vector<CostCell>{{kDay1, "d1", Dimension::kCapacity, 0},
@@ -1378,10 +1405,9 @@ TYPED_TEST(StoreContractTest, ItemMeasuresMatchAnIndependentComputation) {
     const std::vector<RollupRow> rows = this->MustReadRollups("org-a", grain, from, to);
     EXPECT_EQ(rows, ExpectedRollups(org_a, grain, from, to)) << grain_name;
     // Over the periods that cover them, each item's parts sum to its records' rounded
-    // quantities and durations.
+    // quantities and signed durations (a correction's is negative).
     std::map<Item, std::pair<std::int64_t, std::int64_t>> got;  // item -> (quantity_milli, usage_ns)
     for (const RollupRow& row : rows) {
-      EXPECT_GT(row.usage_ns, 0) << grain_name << ": every stored cell records usage";
       auto& [quantity, usage] = got[{row.deployment_id, row.dimension, row.sku, row.kind}];
       quantity += row.quantity_milli;
       usage += row.usage_ns;
@@ -1392,7 +1418,7 @@ TYPED_TEST(StoreContractTest, ItemMeasuresMatchAnIndependentComputation) {
       auto& [quantity, usage] =
           expected[{c.record.deployment_id, c.record.dimension, c.record.sku, KindId(c.record)}];
       quantity += c.quantity_milli;
-      usage += c.record.end.ns - c.record.start.ns;
+      usage += service::SignedOverlap(c.record, c.record.start, c.record.end);
     }
     EXPECT_EQ(got, expected) << grain_name;
   }
@@ -1450,7 +1476,8 @@ TYPED_TEST(StoreContractTest, ItemCatalogKeepsTheLatestRecordOfEachItem) {
   out.dimension = Dimension::kDataOut;
   out.kind = std::nullopt;
   out.sku = "";
-  // Latest in ingest order wins, whatever the period: v2 covers an earlier hour.
+  // Within a batch the record with the latest end wins, whatever the order: v2 comes later but
+  // ends a day earlier.
   const UsageRecord hot_v2 =
       named(ItemRecord("hot-v2", "org-a", "d2", kHotSku, domain::ResourceKind::kElasticsearch, 2,
                        Instant{h0.ns - domain::kNsPerDay}, Instant{h1.ns - domain::kNsPerDay}, "1", "0.2"),
@@ -1468,15 +1495,16 @@ TYPED_TEST(StoreContractTest, ItemCatalogKeepsTheLatestRecordOfEachItem) {
   ASSERT_EQ(this->MustIngest({hot_v1, out, hot_v2, shared_kibana, shared_es, other_org}), (IngestOutcome{6, 0}));
 
   auto item = [](const UsageRecord& r) {
-    return ItemInfo{r.deployment_id, r.dimension, r.sku, KindId(r), r.name, r.unit, r.rate};
+    return ItemInfo{r.deployment_id, r.dimension, r.sku, KindId(r), r.name, r.unit, r.rate, r.end};
   };
   // Sorted by (deployment_id, dimension, sku, kind).
   EXPECT_EQ(this->MustReadItems("org-a"),
-            (std::vector<ItemInfo>{item(shared_es), item(shared_kibana), item(out), item(hot_v2)}));
+            (std::vector<ItemInfo>{item(shared_es), item(shared_kibana), item(out), item(hot_v1)}));
   EXPECT_EQ(this->MustReadItems("org-b"), (std::vector<ItemInfo>{item(other_org)}));
   EXPECT_TRUE(this->MustReadItems("no-such-org").empty());
 
-  // A later batch renames the item and changes its unit and rate.
+  // A later batch whose record ends when the stored one does renames the item and changes its
+  // unit and rate (a tie goes to the later ingested).
   const UsageRecord hot_v3 = named(ItemRecord("hot-v3", "org-a", "d2", kHotSku, domain::ResourceKind::kElasticsearch,
                                               2, h0, h1, "1", "0.3000"),
                                    "Hot v3", "node-hour");
@@ -1503,6 +1531,129 @@ TYPED_TEST(StoreContractTest, ItemCatalogKeepsTheLatestRecordOfEachItem) {
   plan.items = true;
   this->ExpectReadRangeEqualsSingleReads("org-a", plan);
   EXPECT_EQ(this->MustReadRange("org-a", plan).items, expected);
+}
+
+TYPED_TEST(StoreContractTest, ItemInfoFollowsTheRecordWithTheLatestEnd) {
+  const std::int64_t h = domain::kNsPerHour;
+  auto hour = [&](int i) { return Instant{kDay1.ns + i * h}; };
+  auto hot = [&](std::string id, int start, int end, std::string_view rate) {
+    UsageRecord r = ItemRecord(id, "org-a", "d1", kHotSku, domain::ResourceKind::kElasticsearch, 2, hour(start),
+                               hour(end), "1", rate);
+    r.name = "Hot " + id;
+    return r;
+  };
+  auto info = [](const UsageRecord& r) {
+    return std::vector<ItemInfo>{
+        ItemInfo{r.deployment_id, r.dimension, r.sku, KindId(r), r.name, r.unit, r.rate, r.end}};
+  };
+  const UsageRecord first = hot("first", 0, 2, "0.1");
+  ASSERT_EQ(this->MustIngest({first}), (IngestOutcome{1, 0}));
+  EXPECT_EQ(this->MustReadItems("org-a"), info(first));
+
+  // A later batch with an earlier end (a late-arriving record of the past) keeps the info whole.
+  ASSERT_EQ(this->MustIngest({hot("late", 0, 1, "0.9")}), (IngestOutcome{1, 0}));
+  EXPECT_EQ(this->MustReadItems("org-a"), info(first)) << "an earlier end must not replace the item info";
+
+  // An equal end replaces it (the later ingested wins the tie).
+  const UsageRecord tie = hot("tie", 1, 2, "0.2");
+  ASSERT_EQ(this->MustIngest({tie}), (IngestOutcome{1, 0}));
+  EXPECT_EQ(this->MustReadItems("org-a"), info(tie)) << "an equal end replaces the item info";
+
+  // A later end replaces it.
+  const UsageRecord later = hot("later", 2, 3, "0.3");
+  ASSERT_EQ(this->MustIngest({later}), (IngestOutcome{1, 0}));
+  EXPECT_EQ(this->MustReadItems("org-a"), info(later)) << "a later end replaces the item info";
+
+  // Within one batch: the latest end, whatever the order; on a tie the later in the batch.
+  const UsageRecord batch_a = hot("batch-a", 4, 6, "0.4");
+  const UsageRecord batch_b = hot("batch-b", 3, 5, "0.5");
+  const UsageRecord batch_c = hot("batch-c", 5, 6, "0.6");
+  const UsageRecord batch_d = hot("batch-d", 3, 4, "0.7");
+  ASSERT_EQ(this->MustIngest({batch_a, batch_b, batch_c, batch_d}), (IngestOutcome{4, 0}));
+  EXPECT_EQ(this->MustReadItems("org-a"), info(batch_c)) << "latest end in the batch, the later on a tie";
+
+  // A batch whose records all end earlier changes nothing, even when its last record is newest
+  // in ingest order.
+  ASSERT_EQ(this->MustIngest({hot("old-1", 0, 5, "0.8"), hot("old-2", 1, 2, "0.8")}), (IngestOutcome{2, 0}));
+  EXPECT_EQ(this->MustReadItems("org-a"), info(batch_c));
+}
+
+TYPED_TEST(StoreContractTest, RateFingerprintsAreTheSmallestAndLargestRateOfACell) {
+  const Instant start = At("2026-11-01T05:00:00Z");
+  const Instant end = At("2026-11-01T06:00:00Z");
+  const auto [two_min, two_max] = FingerprintRange({"0.1", "0.2"});
+  ASSERT_NE(two_min, two_max) << "distinct rates must have distinct fingerprints for this test";
+  const std::int64_t one = domain::DecimalFingerprint(Dec("0.3"));
+  // d1: 0.1 then 0.2 in two batches; d2: the other order; d3: both in one batch; d4: one rate,
+  // written two ways ("0.3" and "0.3000" are the same decimal).
+  const std::vector<UsageRecord> first = {Record("d1-a", "org-a", "d1", start, end, "1", "0.1"),
+                                          Record("d2-a", "org-a", "d2", start, end, "1", "0.2"),
+                                          Record("d3-a", "org-a", "d3", start, end, "1", "0.2"),
+                                          Record("d3-b", "org-a", "d3", start, end, "1", "0.1"),
+                                          Record("d4-a", "org-a", "d4", start, end, "1", "0.3")};
+  const std::vector<UsageRecord> second = {Record("d1-b", "org-a", "d1", start, end, "1", "0.2"),
+                                           Record("d2-b", "org-a", "d2", start, end, "1", "0.1"),
+                                           Record("d4-b", "org-a", "d4", start, end, "1", "0.3000")};
+  ASSERT_EQ(this->MustIngest(first), (IngestOutcome{5, 0}));
+  ASSERT_EQ(this->MustIngest(second), (IngestOutcome{3, 0}));
+  std::vector<UsageRecord> all = first;
+  all.insert(all.end(), second.begin(), second.end());
+
+  const Instant day_end{kDay1.ns + domain::kNsPerDay};
+  for (RollupGrain grain : {RollupGrain::kHour, RollupGrain::kDay}) {
+    const char* grain_name = grain == RollupGrain::kHour ? "hourly" : "daily";
+    const std::vector<RollupRow> rows = Sorted(this->MustReadRollups("org-a", grain, kDay1, day_end));
+    EXPECT_EQ(rows, ExpectedRollups(all, grain, kDay1, day_end)) << grain_name;
+    ASSERT_EQ(rows.size(), 4u) << grain_name;
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_EQ(rows[i].rate_fingerprint_min, two_min) << grain_name << " " << rows[i].deployment_id;
+      EXPECT_EQ(rows[i].rate_fingerprint_max, two_max) << grain_name << " " << rows[i].deployment_id;
+    }
+    EXPECT_EQ(rows[3].rate_fingerprint_min, one) << grain_name << ": one rate, min == max";
+    EXPECT_EQ(rows[3].rate_fingerprint_max, one) << grain_name << ": one rate, min == max";
+  }
+
+  // The latest capacity row spans the rates of every row it sums.
+  RangeReadPlan plan;
+  plan.latest_capacity = TimeRange{kDay1, day_end};
+  this->ExpectReadRangeEqualsSingleReads("org-a", plan);
+  const std::vector<RollupRow> latest = this->MustReadRange("org-a", plan).latest_capacity;
+  ASSERT_EQ(latest.size(), 4u);
+  EXPECT_EQ(latest[0].rate_fingerprint_min, two_min);
+  EXPECT_EQ(latest[0].rate_fingerprint_max, two_max);
+  EXPECT_EQ(latest[3].rate_fingerprint_min, one);
+  EXPECT_EQ(latest[3].rate_fingerprint_max, one);
+}
+
+TYPED_TEST(StoreContractTest, NegativeQuantitiesGiveNegativeUsage) {
+  const std::int64_t h = domain::kNsPerHour;
+  auto at = [&](std::int64_t ns) { return Instant{kDay1.ns + ns}; };
+  // d1: a correction alone over 00:30-02:00; d2: +1 over 00:00-01:00 and its partial
+  // correction over 00:00-00:15 in a later batch; d3: a zero quantity (no usage time, but a cell).
+  const std::vector<UsageRecord> records = {Record("d1-correction", "org-a", "d1", at(h / 2), at(2 * h), "-2", "0.5"),
+                                            Record("d2-use", "org-a", "d2", at(0), at(h), "1", "0.5"),
+                                            Record("d3-zero", "org-a", "d3", at(0), at(h), "0", "0.5"),
+                                            Record("d2-correction", "org-a", "d2", at(0), at(h / 4), "-1", "0.5")};
+  ASSERT_EQ(this->MustIngest({records.begin(), records.begin() + 3}), (IngestOutcome{3, 0}));
+  ASSERT_EQ(this->MustIngest({records.begin() + 3, records.end()}), (IngestOutcome{1, 0}));
+
+  const Instant day_end{kDay1.ns + domain::kNsPerDay};
+  auto usage = [](const std::vector<RollupRow>& rows) {
+    std::vector<std::tuple<Instant, std::string, std::int64_t>> out;
+    for (const RollupRow& row : rows) out.emplace_back(row.period_start, row.deployment_id, row.usage_ns);
+    return out;
+  };
+  using Usage = std::vector<std::tuple<Instant, std::string, std::int64_t>>;
+  const std::vector<RollupRow> hourly = Sorted(this->MustReadRollups("org-a", RollupGrain::kHour, kDay1, day_end));
+  EXPECT_EQ(hourly, ExpectedRollups(records, RollupGrain::kHour, kDay1, day_end));
+  EXPECT_EQ(usage(hourly), (Usage{{at(0), "d1", -h / 2},
+                                  {at(0), "d2", h - h / 4},
+                                  {at(0), "d3", 0},
+                                  {at(h), "d1", -h}}))
+      << "a correction's usage is negative; a zero quantity has none but keeps its cell";
+  const std::vector<RollupRow> daily = Sorted(this->MustReadRollups("org-a", RollupGrain::kDay, kDay1, day_end));
+  EXPECT_EQ(daily, ExpectedRollups(records, RollupGrain::kDay, kDay1, day_end));
+  EXPECT_EQ(usage(daily), (Usage{{kDay1, "d1", -(h + h / 2)}, {kDay1, "d2", h - h / 4}, {kDay1, "d3", 0}}));
 }
 
 TYPED_TEST(StoreContractTest, CreditsAreAddedOnceAndReadSortedByStartThenId) {
@@ -1583,14 +1734,19 @@ TYPED_TEST(StoreContractTest, LatestCapacitySumsTheItemsOfTheLatestHour) {
   // d1 at 05:00: hot 0.5 + kibana 0.2 + kibana trial 0.1 ECU; 2 + 1 + 1 units; three hours of
   // usage (hot, and kibana twice); hot's 2 instances + kibana's largest, 3. The free apm row
   // adds nothing. d2 at 02:00: 0.5 + 0.1 ECU, 0.5 + 1 units, 1.5 hours, 2 + 1 instances.
+  // Rate fingerprints: the smallest and largest over the rows summed.
+  const auto [d1_min, d1_max] = FingerprintRange({"0.25", "0.2", "0.1"});
+  const auto [d2_min, d2_max] = FingerprintRange({"1", "0.1"});
   const std::vector<RollupRow> expected = {
-      {hour(5), "d1", Dimension::kCapacity, "", "", 800'000'000, 100'000'000, 4000, 3 * h, 5},
-      {hour(2), "d2", Dimension::kCapacity, "", "", 600'000'000, 0, 1500, h + h / 2, 3},
+      {hour(5), "d1", Dimension::kCapacity, "", "", 800'000'000, 100'000'000, 4000, 3 * h, 5, d1_min, d1_max},
+      {hour(2), "d2", Dimension::kCapacity, "", "", 600'000'000, 0, 1500, h + h / 2, 3, d2_min, d2_max},
   };
+  const std::int64_t half = domain::DecimalFingerprint(Dec("0.5"));
   EXPECT_EQ(latest(hour(0), hour(8)), expected);
   EXPECT_EQ(latest(hour(0), hour(24)), expected) << "free capacity and data_out hours never count";
   EXPECT_EQ(latest(hour(0), hour(5)),
-            (std::vector<RollupRow>{{hour(3), "d1", Dimension::kCapacity, "", "", 500'000'000, 0, 1000, h, 2},
+            (std::vector<RollupRow>{{hour(3), "d1", Dimension::kCapacity, "", "", 500'000'000, 0, 1000, h, 2, half,
+                                     half},
                                     expected[1]}));
   EXPECT_EQ(latest(hour(5), hour(6)), std::vector<RollupRow>{expected[0]});
   EXPECT_TRUE(latest(hour(6), hour(8)).empty());
@@ -1757,7 +1913,7 @@ TEST_F(SqliteStoreTest, DataSurvivesCloseAndReopen) {
   ASSERT_TRUE(range.has_value());
   EXPECT_EQ(range->credits, std::vector<Credit>{credit});
   EXPECT_EQ(range->items, (std::vector<ItemInfo>{{"d1", Dimension::kCapacity, r.sku, "elasticsearch", r.name, r.unit,
-                                                  r.rate}}));
+                                                  r.rate, r.end}}));
   Result<IngestOutcome> again = store->Ingest(std::vector<UsageRecord>{r});
   ASSERT_TRUE(again.has_value());
   EXPECT_EQ(*again, (IngestOutcome{0, 1})) << "ids stay idempotency keys after a reopen";
@@ -1930,8 +2086,8 @@ TEST_F(SqliteStoreTest, LatestCapacityIsOneIndexedLookupPerDeployment) {
   ASSERT_NE(store, nullptr);
   // The query as SqliteStore runs it: a backwards range of rollup_hour_by_deployment, no sort.
   const std::string plan = QueryPlan(
-      "SELECT period_start_ns, cost_nanos, trial_cost_nanos, quantity_milli, usage_ns, max_instance_count "
-      "FROM rollup_hour INDEXED BY rollup_hour_by_deployment "
+      "SELECT period_start_ns, cost_nanos, trial_cost_nanos, quantity_milli, usage_ns, max_instance_count, "
+      "rate_fingerprint_min, rate_fingerprint_max FROM rollup_hour INDEXED BY rollup_hour_by_deployment "
       "WHERE org_id = ?1 AND deployment_id = ?2 AND dimension = 'capacity' "
       "AND period_start_ns >= ?3 AND period_start_ns < ?4 AND cost_nanos != 0 "
       "ORDER BY period_start_ns DESC");
@@ -1940,7 +2096,8 @@ TEST_F(SqliteStoreTest, LatestCapacityIsOneIndexedLookupPerDeployment) {
             "(org_id=? AND deployment_id=? AND dimension=? AND period_start_ns>? AND period_start_ns<?)")
       << "one index range per deployment, no sort";
   // The item catalog is read in primary key order, no sort.
-  EXPECT_EQ(QueryPlan("SELECT deployment_id, dimension, sku, kind, name, unit, rate FROM items WHERE org_id = ?1 "
+  EXPECT_EQ(QueryPlan("SELECT deployment_id, dimension, sku, kind, name, unit, rate, last_end_ns FROM items "
+                      "WHERE org_id = ?1 "
                       "ORDER BY deployment_id, dimension, sku, kind"),
             "SEARCH items USING PRIMARY KEY (org_id=?)");
 }

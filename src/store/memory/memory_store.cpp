@@ -1,6 +1,7 @@
 #include "store/memory/memory_store.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <mutex>
 #include <tuple>
 #include <utility>
@@ -137,8 +138,13 @@ Result<service::IngestOutcome> MemoryStore::Ingest(std::span<const domain::Usage
     if (!cost || !trial_cost || !quantity_milli || !usage_ns) {
       return MakeError(ErrorCode::kInvalidData, "the summed usage records are too large to store");
     }
-    const RollupSums updated{*cost, *trial_cost, *quantity_milli, *usage_ns,
-                             std::max(stored.max_instance_count, sums.max_instance_count)};
+    const RollupSums updated{*cost,
+                             *trial_cost,
+                             *quantity_milli,
+                             *usage_ns,
+                             std::max(stored.max_instance_count, sums.max_instance_count),
+                             std::min(stored.rate_fingerprint_min, sums.rate_fingerprint_min),
+                             std::max(stored.rate_fingerprint_max, sums.rate_fingerprint_max)};
     if (it != rollups.end()) {
       existing_updates.emplace_back(&it->second, updated);
     } else {
@@ -162,11 +168,14 @@ Result<service::IngestOutcome> MemoryStore::Ingest(std::span<const domain::Usage
   for (const auto& [key, name] : delta.deployment_names) {
     orgs_.find(key.first)->second.deployments.insert_or_assign(std::string(key.second), std::string(name));
   }
+  // Per item the new record with the latest end replaces the stored info unless that ends later.
   for (const auto& [item, record] : delta.latest_item) {
-    orgs_.find(item.org)->second.items.insert_or_assign(
-        ItemKey{std::string(item.deployment_id), item.dimension, std::string(item.sku), std::string(item.kind)},
-        service::ItemInfo{std::string(item.deployment_id), item.dimension, std::string(item.sku),
-                          std::string(item.kind), record->name, record->unit, record->rate});
+    auto& items = orgs_.find(item.org)->second.items;
+    ItemKey key{std::string(item.deployment_id), item.dimension, std::string(item.sku), std::string(item.kind)};
+    if (auto it = items.find(key); it != items.end() && record->end < it->second.last_end) continue;
+    items.insert_or_assign(std::move(key), service::ItemInfo{std::string(item.deployment_id), item.dimension,
+                                                             std::string(item.sku), std::string(item.kind),
+                                                             record->name, record->unit, record->rate, record->end});
   }
   for (const auto& [org, longest] : delta.max_duration_ns) {
     OrgData& data = orgs_.find(org)->second;
@@ -188,7 +197,8 @@ void MemoryStore::AppendRollups(const OrgData& data, domain::RollupGrain grain, 
 service::RollupRow MemoryStore::RowOf(const RollupKey& key, const RollupSums& sums) {
   const auto& [period, deployment, dimension, sku, kind] = key;
   return service::RollupRow{Instant{period}, deployment, dimension, sku, kind, sums.cost, sums.trial_cost,
-                            sums.quantity_milli, sums.usage_ns, sums.max_instance_count};
+                            sums.quantity_milli, sums.usage_ns, sums.max_instance_count,
+                            sums.rate_fingerprint_min, sums.rate_fingerprint_max};
 }
 
 Result<std::vector<service::RollupRow>> MemoryStore::LatestCapacity(const OrgData& data,
@@ -202,6 +212,8 @@ Result<std::vector<service::RollupRow>> MemoryStore::LatestCapacity(const OrgDat
   struct Latest {
     std::int64_t period;
     WideNanos cost = 0, trial_cost = 0, quantity_milli = 0, usage_ns = 0, max_instance_count = 0;
+    std::int64_t rate_fingerprint_min = std::numeric_limits<std::int64_t>::max();
+    std::int64_t rate_fingerprint_max = std::numeric_limits<std::int64_t>::min();
   };
   std::map<std::string_view, Latest> found;
   std::int64_t last_found_period = 0;
@@ -219,6 +231,8 @@ Result<std::vector<service::RollupRow>> MemoryStore::LatestCapacity(const OrgDat
     latest->second.quantity_milli += sums.quantity_milli;
     latest->second.usage_ns += sums.usage_ns;
     latest->second.max_instance_count += sums.max_instance_count;
+    latest->second.rate_fingerprint_min = std::min(latest->second.rate_fingerprint_min, sums.rate_fingerprint_min);
+    latest->second.rate_fingerprint_max = std::max(latest->second.rate_fingerprint_max, sums.rate_fingerprint_max);
   }
   for (const auto& [deployment, latest] : found) {
     Result<Nanos> cost = domain::NarrowNanos(latest.cost);
@@ -230,7 +244,8 @@ Result<std::vector<service::RollupRow>> MemoryStore::LatestCapacity(const OrgDat
       return MakeError(ErrorCode::kStoreFailed, "the cost store failed");
     }
     out.push_back(service::RollupRow{Instant{latest.period}, std::string(deployment), domain::Dimension::kCapacity,
-                                     "", "", *cost, *trial_cost, *quantity_milli, *usage_ns, *max_instance_count});
+                                     "", "", *cost, *trial_cost, *quantity_milli, *usage_ns, *max_instance_count,
+                                     latest.rate_fingerprint_min, latest.rate_fingerprint_max});
   }
   return out;
 }

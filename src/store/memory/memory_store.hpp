@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <shared_mutex>
@@ -80,8 +81,10 @@ class MemoryStore final : public service::Store {
     domain::Nanos cost = 0;        // nano-ECU
     domain::Nanos trial_cost = 0;  // nano-ECU
     std::int64_t quantity_milli = 0;
-    std::int64_t usage_ns = 0;
+    std::int64_t usage_ns = 0;  // negative for corrections
     std::int64_t max_instance_count = 0;
+    std::int64_t rate_fingerprint_min = std::numeric_limits<std::int64_t>::max();
+    std::int64_t rate_fingerprint_max = std::numeric_limits<std::int64_t>::min();
   };
   using Rollups = std::map<RollupKey, RollupSums>;
   // (deployment id, dimension, sku, kind): ItemInfo's order.
@@ -110,7 +113,8 @@ class MemoryStore final : public service::Store {
                             domain::Instant to, std::vector<service::RollupRow>& out);
   // Per deployment: the greatest period start in `window` of its hourly capacity rows with a
   // non-zero cost, and those rows of that hour summed into one row (sku and kind empty, every
-  // measure summed); sorted by deployment id. kStoreFailed when a sum does not fit int64.
+  // measure summed but the rate fingerprints: the smallest minimum, the largest maximum);
+  // sorted by deployment id. kStoreFailed when a sum does not fit int64.
   static Result<std::vector<service::RollupRow>> LatestCapacity(const OrgData& data,
                                                                 const domain::TimeRange& window);
   // Credits sorted by start, then id.

@@ -87,9 +87,11 @@ CREATE TABLE usage_span_classes (
 
 -- Rollups per UTC hour / day and item: (deployment, dimension, sku, kind), sku and kind ''
 -- when absent. cost_nanos, trial_cost_nanos (the part of it from trial records),
--- quantity_milli and usage_ns are sums; max_instance_count is a maximum. An integer overflow
--- in a sum (col + excluded.col) turns into a REAL in SQLite; the CHECKs make it fail the
--- statement instead.
+-- quantity_milli and usage_ns are sums (usage_ns negative for corrections); max_instance_count
+-- is a maximum; rate_fingerprint_min / _max are the smallest and largest
+-- domain::DecimalFingerprint of the records' rates. An integer overflow in a sum
+-- (col + excluded.col) turns into a REAL in SQLite; the CHECKs make it fail the statement
+-- instead.
 CREATE TABLE rollup_hour (
   org_id             TEXT NOT NULL,
   period_start_ns    INTEGER NOT NULL,
@@ -102,6 +104,8 @@ CREATE TABLE rollup_hour (
   quantity_milli     INTEGER NOT NULL CHECK (typeof(quantity_milli) = 'integer'),
   usage_ns           INTEGER NOT NULL CHECK (typeof(usage_ns) = 'integer'),
   max_instance_count INTEGER NOT NULL,
+  rate_fingerprint_min INTEGER NOT NULL,
+  rate_fingerprint_max INTEGER NOT NULL,
   PRIMARY KEY (org_id, period_start_ns, deployment_id, dimension, sku, kind)
 ) WITHOUT ROWID;
 -- The latest capacity hour of one deployment: one index range read backwards.
@@ -119,10 +123,13 @@ CREATE TABLE rollup_day (
   quantity_milli     INTEGER NOT NULL CHECK (typeof(quantity_milli) = 'integer'),
   usage_ns           INTEGER NOT NULL CHECK (typeof(usage_ns) = 'integer'),
   max_instance_count INTEGER NOT NULL,
+  rate_fingerprint_min INTEGER NOT NULL,
+  rate_fingerprint_max INTEGER NOT NULL,
   PRIMARY KEY (org_id, period_start_ns, deployment_id, dimension, sku, kind)
 ) WITHOUT ROWID;
 
--- The item catalog: what the latest stored record of each item said about it (ingest order).
+-- The item catalog: what the latest record of each item said about it: the record with the
+-- latest end_ns (last_end_ns), on a tie the later ingested.
 CREATE TABLE items (
   org_id        TEXT NOT NULL REFERENCES organizations(id),
   deployment_id TEXT NOT NULL,
@@ -132,6 +139,7 @@ CREATE TABLE items (
   name          TEXT NOT NULL,
   unit          TEXT NOT NULL,
   rate          TEXT NOT NULL,  -- domain::FormatDecimal
+  last_end_ns   INTEGER NOT NULL,
   PRIMARY KEY (org_id, deployment_id, dimension, sku, kind)
 ) WITHOUT ROWID;
 
@@ -186,19 +194,23 @@ constexpr const char* kSelectUsageById = "SELECT " COSTS_USAGE_COLUMNS " FROM us
 #define COSTS_UPSERT_ROLLUP(table)                                                                   \
   "INSERT INTO " table                                                                               \
   " (org_id, period_start_ns, deployment_id, dimension, sku, kind, cost_nanos, trial_cost_nanos, "   \
-  "quantity_milli, usage_ns, max_instance_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) " \
+  "quantity_milli, usage_ns, max_instance_count, rate_fingerprint_min, rate_fingerprint_max) "           \
+  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "                                    \
   "ON CONFLICT (org_id, period_start_ns, deployment_id, dimension, sku, kind) "                     \
   "DO UPDATE SET cost_nanos = cost_nanos + excluded.cost_nanos, "                                    \
   "trial_cost_nanos = trial_cost_nanos + excluded.trial_cost_nanos, "                                \
   "quantity_milli = quantity_milli + excluded.quantity_milli, usage_ns = usage_ns + excluded.usage_ns, " \
-  "max_instance_count = max(max_instance_count, excluded.max_instance_count)"
+  "max_instance_count = max(max_instance_count, excluded.max_instance_count), "                      \
+  "rate_fingerprint_min = min(rate_fingerprint_min, excluded.rate_fingerprint_min), "                \
+  "rate_fingerprint_max = max(rate_fingerprint_max, excluded.rate_fingerprint_max)"
 constexpr const char* kUpsertRollupHour = COSTS_UPSERT_ROLLUP("rollup_hour");
 constexpr const char* kUpsertRollupDay = COSTS_UPSERT_ROLLUP("rollup_day");
 #undef COSTS_UPSERT_ROLLUP
 constexpr const char* kUpsertItem =
-    "INSERT INTO items (org_id, deployment_id, dimension, sku, kind, name, unit, rate) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (org_id, deployment_id, dimension, sku, kind) "
-    "DO UPDATE SET name = excluded.name, unit = excluded.unit, rate = excluded.rate";
+    "INSERT INTO items (org_id, deployment_id, dimension, sku, kind, name, unit, rate, last_end_ns) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (org_id, deployment_id, dimension, sku, kind) "
+    "DO UPDATE SET name = excluded.name, unit = excluded.unit, rate = excluded.rate, "
+    "last_end_ns = excluded.last_end_ns WHERE excluded.last_end_ns >= items.last_end_ns";
 constexpr const char* kUpsertDeployment =
     "INSERT INTO deployments (org_id, id, name) VALUES (?1, ?2, ?3) "
     "ON CONFLICT (org_id, id) DO UPDATE SET name = excluded.name";
@@ -206,7 +218,7 @@ constexpr const char* kInsertSpanClass =
     "INSERT INTO usage_span_classes (org_id, span_class) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
 #define COSTS_SELECT_ROLLUPS(table)                                                                 \
   "SELECT period_start_ns, deployment_id, dimension, sku, kind, cost_nanos, trial_cost_nanos, "      \
-  "quantity_milli, usage_ns, max_instance_count FROM " table                                         \
+  "quantity_milli, usage_ns, max_instance_count, rate_fingerprint_min, rate_fingerprint_max FROM " table \
   " WHERE org_id = ?1 AND period_start_ns >= ?2 AND period_start_ns < ?3"
 constexpr const char* kSelectRollupHour = COSTS_SELECT_ROLLUPS("rollup_hour");
 constexpr const char* kSelectRollupDay = COSTS_SELECT_ROLLUPS("rollup_day");
@@ -216,13 +228,13 @@ constexpr const char* kSelectRollupDay = COSTS_SELECT_ROLLUPS("rollup_day");
 // stepped through. INDEXED BY because without statistics the planner prefers the primary key
 // range (org_id, period_start_ns), which reads every hourly row of the window.
 constexpr const char* kSelectLatestCapacity =
-    "SELECT period_start_ns, cost_nanos, trial_cost_nanos, quantity_milli, usage_ns, max_instance_count "
-    "FROM rollup_hour INDEXED BY rollup_hour_by_deployment "
+    "SELECT period_start_ns, cost_nanos, trial_cost_nanos, quantity_milli, usage_ns, max_instance_count, "
+    "rate_fingerprint_min, rate_fingerprint_max FROM rollup_hour INDEXED BY rollup_hour_by_deployment "
     "WHERE org_id = ?1 AND deployment_id = ?2 AND dimension = 'capacity' "
     "AND period_start_ns >= ?3 AND period_start_ns < ?4 AND cost_nanos != 0 "
     "ORDER BY period_start_ns DESC";
 constexpr const char* kSelectItems =
-    "SELECT deployment_id, dimension, sku, kind, name, unit, rate FROM items WHERE org_id = ?1 "
+    "SELECT deployment_id, dimension, sku, kind, name, unit, rate, last_end_ns FROM items WHERE org_id = ?1 "
     "ORDER BY deployment_id, dimension, sku, kind";
 constexpr const char* kSelectCredit = "SELECT ecu_nanos, start_ns, end_ns FROM credits WHERE org_id = ?1 AND id = ?2";
 constexpr const char* kInsertCredit =
@@ -635,14 +647,16 @@ Status SelectRollups(Connection& c, std::string_view org, domain::RollupGrain gr
     }
     out.push_back(service::RollupRow{Instant{stmt->Int(0)}, std::string(stmt->Text(1)), *dimension,
                                      std::string(stmt->Text(3)), std::string(stmt->Text(4)), stmt->Int(5),
-                                     stmt->Int(6), stmt->Int(7), stmt->Int(8), stmt->Int(9)});
+                                     stmt->Int(6), stmt->Int(7), stmt->Int(8), stmt->Int(9), stmt->Int(10),
+                                     stmt->Int(11)});
   }
   return {};
 }
 
 // Per deployment in `deployments` (those of SelectDeployments, sorted by id): the latest hour
 // in `window` of its capacity rows with a non-zero cost, and those rows of that hour summed
-// into one row (sku and kind empty, every measure summed). One indexed range per deployment,
+// into one row (sku and kind empty, every measure summed but the rate fingerprints: the smallest
+// minimum and the largest maximum). One indexed range per deployment,
 // stepped only through its latest hour (and one row more). kStoreFailed if a sum does not fit.
 Result<std::vector<service::RollupRow>> SelectLatestCapacity(Connection& c, std::string_view org,
                                                              std::span<const service::Deployment> deployments,
@@ -658,6 +672,8 @@ Result<std::vector<service::RollupRow>> SelectLatestCapacity(Connection& c, std:
     stmt->Bind(4, window.to.ns);
     std::optional<std::int64_t> period;
     WideNanos sums[5] = {};  // cost, trial cost, quantity_milli, usage_ns, max_instance_count
+    std::int64_t fingerprint_min = std::numeric_limits<std::int64_t>::max();
+    std::int64_t fingerprint_max = std::numeric_limits<std::int64_t>::min();
     for (;;) {
       Result<bool> row = stmt->Step();
       if (!row) return std::move(row).error();
@@ -665,6 +681,8 @@ Result<std::vector<service::RollupRow>> SelectLatestCapacity(Connection& c, std:
       if (!period) period = stmt->Int(0);
       if (stmt->Int(0) != *period) break;  // an earlier hour
       for (int i = 0; i < 5; ++i) sums[i] += stmt->Int(1 + i);
+      fingerprint_min = std::min(fingerprint_min, stmt->Int(6));
+      fingerprint_max = std::max(fingerprint_max, stmt->Int(7));
     }
     if (!period) continue;
     std::int64_t narrowed[5];
@@ -677,7 +695,8 @@ Result<std::vector<service::RollupRow>> SelectLatestCapacity(Connection& c, std:
       narrowed[i] = *n;
     }
     out.push_back(service::RollupRow{Instant{*period}, deployment.id, domain::Dimension::kCapacity, "", "",
-                                     narrowed[0], narrowed[1], narrowed[2], narrowed[3], narrowed[4]});
+                                     narrowed[0], narrowed[1], narrowed[2], narrowed[3], narrowed[4],
+                                     fingerprint_min, fingerprint_max});
   }
   return out;
 }
@@ -700,7 +719,7 @@ Result<std::vector<service::ItemInfo>> SelectItems(Connection& c, std::string_vi
     }
     out.push_back(service::ItemInfo{std::string(stmt->Text(0)), *dimension, std::string(stmt->Text(2)),
                                     std::string(stmt->Text(3)), std::string(stmt->Text(4)),
-                                    std::string(stmt->Text(5)), *rate});
+                                    std::string(stmt->Text(5)), *rate, Instant{stmt->Int(7)}});
   }
   return out;
 }
@@ -1048,13 +1067,16 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
     stmt->Bind(9, *quantity_milli);
     stmt->Bind(10, *usage_ns);
     stmt->Bind(11, sums.max_instance_count);
+    stmt->Bind(12, sums.rate_fingerprint_min);
+    stmt->Bind(13, sums.rate_fingerprint_max);
     if (Status s = stmt->Run(); !s) {
       if (stmt->ExtendedErrorCode() == SQLITE_CONSTRAINT_CHECK) return MakeError(ErrorCode::kInvalidData, kTooLarge);
       return std::move(s).error();
     }
   }
 
-  // The item catalog: the last new record of each item, in batch order.
+  // The item catalog: per item the new record with the latest end; it replaces the stored info
+  // unless that ends later (the upsert's WHERE).
   for (const auto& [item, record] : delta.latest_item) {
     const std::string rate = domain::FormatDecimal(record->rate);
     Result<Stmt> stmt = c.Prepare(kUpsertItem, "update items");
@@ -1067,6 +1089,7 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
     stmt->Bind(6, record->name);
     stmt->Bind(7, record->unit);
     stmt->Bind(8, rate);
+    stmt->Bind(9, record->end.ns);
     if (Status s = stmt->Run(); !s) return std::move(s).error();
   }
 

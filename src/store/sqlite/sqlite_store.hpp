@@ -54,10 +54,12 @@ struct SqliteOptions {
 // as canonical text (domain::FormatDecimal) and dimensions/kinds as their text ids. Rollups
 // are kept per UTC hour and day in rollup_hour / rollup_day, one row per (org, period,
 // deployment, dimension, sku, kind) (sku and kind '' when absent): cost and trial cost
-// (nano-ECU), quantity_milli and usage_ns (sums) and max_instance_count (a maximum);
+// (nano-ECU), quantity_milli and usage_ns (sums), max_instance_count (a maximum) and
+// rate_fingerprint_min / rate_fingerprint_max (a minimum and a maximum);
 // rollup_hour_by_deployment (org_id, deployment_id, dimension, period_start_ns) serves the
-// latest capacity hour of a deployment. items holds the item catalog (the latest record's
-// name, unit and rate per (org, deployment, dimension, sku, kind)), credits the prepaid
+// latest capacity hour of a deployment. items holds the item catalog (the name, unit, rate and
+// end (last_end_ns) of the record with the latest end per (org, deployment, dimension, sku,
+// kind)), credits the prepaid
 // credits (PRIMARY KEY (org_id, id)). API keys live in api_keys (the secret's digest only;
 // user_name references users). Each usage row has a span class,
 // the smallest k >= 0 with end - start <= 2^k hours, indexed with (organization_id,
