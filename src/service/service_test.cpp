@@ -504,5 +504,63 @@ TEST_F(ServiceTest, ChartsFromRollupsEqualDirectProration) {
   }
 }
 
+// Every number agrees with every other: for random data and random ranges, the chart's values,
+// the overview's total, the deployments' total_cost and the items' total are one exact sum, and
+// per deployment its chart, its deployments entry and its items agree too.
+TEST_F(ServiceTest, AllEndpointsAgreeExactlyOnRandomData) {
+  std::mt19937_64 rng(99);
+  const std::int64_t base = At("2026-09-25T00:00:00Z").ns;
+  const std::int64_t span = 45 * kNsPerDay;
+  const char* dimensions[] = {"capacity", "data_in", "data_out", "storage_bytes"};
+  std::string body;
+  for (int i = 0; i < 400; ++i) {
+    const std::int64_t start = base + static_cast<std::int64_t>(rng() % span);
+    const std::int64_t length = 1 + static_cast<std::int64_t>(rng() % (i % 9 == 0 ? 10 * kNsPerDay : 2 * kNsPerHour));
+    const std::string quantity = std::to_string(static_cast<int>(rng() % 500) - 50) + "." + std::to_string(rng() % 1000);
+    body += ItemLine("p" + std::to_string(i), "d" + std::to_string(rng() % 3), dimensions[rng() % 4],
+                     "sku" + std::to_string(rng() % 2), domain::FormatRfc3339(Instant{start}),
+                     domain::FormatRfc3339(Instant{start + length}), quantity, "0.0" + std::to_string(10 + rng() % 90),
+                     1 + static_cast<int>(rng() % 4), "u");
+  }
+  ASSERT_TRUE(admin_.IngestNdjson(Root(), body));
+  for (int trial = 0; trial < 25; ++trial) {
+    std::int64_t a = base - kNsPerDay + static_cast<std::int64_t>(rng() % (span + 2 * kNsPerDay));
+    std::int64_t b = base - kNsPerDay + static_cast<std::int64_t>(rng() % (span + 2 * kNsPerDay));
+    if (a > b) std::swap(a, b);
+    const std::string from = domain::FormatRfc3339(Instant{a});
+    const std::string to = domain::FormatRfc3339(Instant{b});
+    const RangeQuery q{from, to, trial % 2 == 0 ? "daily" : "monthly"};
+    auto chart = costs_.OrganizationCharts(Root(), "org-a", q);
+    auto overview = costs_.Overview(Root(), "org-a", q);
+    auto deployments = costs_.Deployments(Root(), "org-a", q);
+    auto items = costs_.Items(Root(), "org-a", std::nullopt, q);
+    ASSERT_TRUE(chart && overview && deployments && items);
+    std::map<std::string, domain::WideNanos> chart_by_deployment;
+    domain::WideNanos chart_sum = 0;
+    for (const auto& bucket : chart->buckets) {
+      for (const auto& v : bucket.values) {
+        chart_sum += v.cost;
+        chart_by_deployment[v.id] += v.cost;
+      }
+    }
+    const std::string where = from + " .. " + to;
+    ASSERT_TRUE(chart_sum == overview->costs.total) << where;
+    ASSERT_EQ(overview->costs.total, deployments->total_cost) << where;
+    ASSERT_EQ(overview->costs.total, items->costs.total) << where;
+    for (const DeploymentCosts& d : deployments->deployments) {
+      auto dchart = costs_.DeploymentCharts(Root(), "org-a", d.id, q);
+      auto ditems = costs_.Items(Root(), "org-a", d.id, q);
+      ASSERT_TRUE(dchart && ditems);
+      domain::WideNanos dsum = 0;
+      for (const auto& bucket : dchart->buckets) {
+        for (const auto& v : bucket.values) dsum += v.cost;
+      }
+      ASSERT_TRUE(dsum == d.costs.total) << d.id << " " << where;
+      ASSERT_TRUE(chart_by_deployment[d.id] == d.costs.total) << d.id << " " << where;
+      ASSERT_EQ(ditems->costs.total, d.costs.total) << d.id << " " << where;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace costs::service
