@@ -23,7 +23,7 @@ constexpr const char* kCostsctlUsage =
     "  usage import FILE|-                    ingest NDJSON usage records (one atomic batch)\n"
     "  apikey create USER [--name N] [--expires T]\n"
     "                                         create an API key acting as USER; prints the key once\n"
-    "                                         (T: RFC 3339, or a date meaning its start, UTC)\n"
+    "                                         (T: RFC 3339, or a date: valid through that day, UTC)\n"
     "  apikey revoke ID                       revoke an API key by its id\n"
     "  credits add ORG_ID --id ID --ecu AMOUNT --start T --end T\n"
     "                                         add prepaid ECU credits valid over [T, T)\n"
@@ -114,7 +114,7 @@ int CostsctlMain(int argc, char** argv) {
   }
   std::optional<domain::Instant> expires;
   if (auto text = flags->Get("expires")) {
-    auto t = domain::ParseQueryInstant(*text, domain::DateBound::kStartOfDay);
+    auto t = domain::ParseQueryInstant(*text, domain::DateBound::kEndOfDay);
     if (!t) return UsageError("--expires: " + t.error().message);
     expires = *t;
   }
@@ -176,7 +176,7 @@ int CostsctlMain(int argc, char** argv) {
   if (credits_add) {
     auto amount = domain::ParseDecimal(*flags->Get("ecu"));
     auto nanos = amount ? domain::DecimalToNanos(*amount) : Result<domain::Nanos>(amount.error());
-    if (!nanos) return UsageError("--ecu must be a decimal amount of ECU with at most 9 fractional digits");
+    if (!nanos) return UsageError("--ecu must be a decimal amount of ECU of at most 1000000000 with at most 9 fractional digits");
     auto start = domain::ParseQueryInstant(*flags->Get("start"), domain::DateBound::kStartOfDay);
     auto end = domain::ParseQueryInstant(*flags->Get("end"), domain::DateBound::kEndOfDay);
     if (!start) return UsageError("--start: " + start.error().message);

@@ -1,5 +1,7 @@
 #include "http/accept.hpp"
 
+#include <string>
+
 #include <cassert>
 #include <cstddef>
 #include <vector>
@@ -61,6 +63,12 @@ std::vector<std::string_view> SplitOutsideQuotes(std::string_view s, char sep) {
 
 // qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ), as thousandths.
 std::optional<int> ParseQuality(std::string_view s) {
+  // Leniency for real clients: Java's HttpURLConnection sends "q=.2".
+  std::string lenient;
+  if (!s.empty() && s[0] == '.') {
+    lenient = "0" + std::string(s);
+    s = lenient;
+  }
   if (s.empty() || (s[0] != '0' && s[0] != '1')) return std::nullopt;
   int value = (s[0] - '0') * 1000;
   if (s.size() == 1) return value;
@@ -76,7 +84,8 @@ std::optional<int> ParseQuality(std::string_view s) {
 
 std::optional<MediaRange> ParseMediaRange(std::string_view element) {
   const std::vector<std::string_view> parts = SplitOutsideQuotes(element, ';');
-  const std::string_view range = TrimOws(parts[0]);
+  std::string_view range = TrimOws(parts[0]);
+  if (range == "*") range = "*/*";  // a bare "*" (Java's default Accept) means anything
   const std::size_t slash = range.find('/');
   if (slash == std::string_view::npos) return std::nullopt;
   MediaRange out;
@@ -130,6 +139,7 @@ std::optional<Format> NegotiateFormat(std::string_view accept, std::span<const F
     if (TrimOws(element).empty()) continue;  // "a, , b" is allowed
     if (std::optional<MediaRange> range = ParseMediaRange(element)) ranges.push_back(*range);
   }
+  if (ranges.empty()) return offers.front();  // nothing understandable: as if absent
   struct Candidate {
     Format format;
     int quality;

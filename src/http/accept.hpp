@@ -22,8 +22,9 @@ std::string_view MediaTypeOf(Format format);
 // parameters other than q ignored); an offer no range matches, or whose range says q=0, is not
 // acceptable. The offer with the highest quality wins; ties go to the more specific match, then
 // to the range written first, then to the server's order. Malformed elements (no '/', "*/x",
-// a q outside 0..1 or with more than 3 decimals) are skipped. nullopt when no offer is acceptable
-// (406). REQUIRES: offers is non-empty.
+// a q outside 0..1 or with more than 3 decimals) are skipped; a header of nothing but malformed
+// elements counts as absent. For real clients, a bare "*" means "*/*" and "q=.2" means q=0.2.
+// nullopt when no offer is acceptable (406). REQUIRES: offers is non-empty.
 std::optional<Format> NegotiateFormat(std::string_view accept, std::span<const Format> offers);
 
 }  // namespace costs::http

@@ -76,6 +76,13 @@ Result<CreditRequest> DecodeCreditRequest(std::string_view body) {
   }
   Problems problems;
   CreditRequest out;
+  // Money is written here: a member we do not know (a "currency", an "organization_id") is a
+  // mistake to report, not to ignore.
+  for (const auto& [name, value] : *members) {
+    if (name != "id" && name != "ecu" && name != "start" && name != "end") {
+      problems.Add(name, "is not a member of a credit (id, ecu, start, end)");
+    }
+  }
   if (const RawValue* id = Member(*members, "id", problems)) {
     if (id->type == RawValue::Type::kString) {
       out.id = id->text;
@@ -91,7 +98,8 @@ Result<CreditRequest> DecodeCreditRequest(std::string_view body) {
       }
     }
     if (!nanos) {
-      problems.Add("ecu", "must be a decimal amount of ECU (a string or a number) with at most 9 fractional digits");
+      problems.Add("ecu", "must be a decimal amount of ECU (a string or a number) of at most 1000000000, with at most 9 "
+                          "fractional digits");
     } else if (*nanos <= 0) {
       problems.Add("ecu", "must be positive");
     } else {

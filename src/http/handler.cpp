@@ -182,6 +182,12 @@ std::optional<Response> CheckOperation(const Request& request, Admission& admiss
     }
   }
   const std::span<const Format> offers = OffersOf(endpoint);
+  if (offers.size() == 1) {
+    // A JSON-only resource ignores Accept (RFC 9110 allows serving the default): clients send
+    // all sorts of Accept headers, and a 406 would only break them.
+    admission.format = offers.front();
+    return std::nullopt;
+  }
   const std::optional<Format> format = NegotiateFormat(request.accept, offers);
   if (!format) {
     const std::string_view message =

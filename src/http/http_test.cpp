@@ -453,11 +453,23 @@ TEST(AcceptTest, CsvOnlyWhereItIsNotOfferedIsNotAcceptable) {
 
 TEST(AcceptTest, ZeroQualityAndUnknownTypesAreNotAcceptable) {
   for (const char* accept : {"text/html", "application/xml", "application/problem+json", "image/*",
-                             "application/json;q=0, text/csv;q=0", "*/*;q=0", "json", "*/json", "/",
-                             "application/json;q=2", "application/json;q=0.1234", "application/json;q=x",
-                             "text/csv;q=1.001"}) {
+                             "application/json;q=0, text/csv;q=0", "*/*;q=0", "text/html, json"}) {
     EXPECT_EQ(Negotiated(accept), "406") << accept;
   }
+}
+
+TEST(AcceptTest, AHeaderOfOnlyMalformedElementsCountsAsAbsent) {
+  for (const char* accept : {"json", "*/json", "/", "application/json;q=2", "application/json;q=0.1234",
+                             "application/json;q=x", "text/csv;q=1.001"}) {
+    EXPECT_EQ(Negotiated(accept), "application/json") << accept;
+  }
+}
+
+TEST(AcceptTest, RealClientsDefaultsAreAcceptable) {
+  // Java's HttpURLConnection default, and curl's.
+  EXPECT_EQ(Negotiated("text/html, image/gif, image/jpeg, *; q=.2, */*; q=.2"), "application/json");
+  EXPECT_EQ(Negotiated("*"), "application/json");
+  EXPECT_EQ(Negotiated("text/csv; q=.5, application/json; q=.4"), "text/csv");
 }
 
 TEST(AcceptTest, MostSpecificRangeDecidesAnOffersQuality) {
@@ -693,11 +705,18 @@ TEST(CreditRequestTest, DecodesStringOrNumberAmountsExactly) {
   EXPECT_EQ(c->start, At("2026-01-01T00:00:00Z"));
   EXPECT_EQ(c->end, At("2026-02-01T00:00:00Z"));
 
-  c = DecodeCreditRequest(R"({"ecu":0.300000001,"id":"c","start":"2026-01-01","end":"2026-01-31","extra":[1]})");
+  c = DecodeCreditRequest(R"({"ecu":0.300000001,"id":"c","start":"2026-01-01","end":"2026-01-31"})");
   ASSERT_TRUE(c.has_value()) << c.error().message;
   EXPECT_EQ(c->ecu, 300'000'001) << "a JSON number is read from its text, not through a double";
   EXPECT_EQ(c->start, At("2026-01-01T00:00:00Z")) << "a bare start date is the start of that day";
   EXPECT_EQ(c->end, At("2026-02-01T00:00:00Z")) << "a bare end date is the end of that day";
+}
+
+TEST(CreditRequestTest, UnknownMembersAreProblems) {
+  Result<CreditRequest> c = DecodeCreditRequest(
+      R"({"id":"c","ecu":"5","start":"2026-01-01","end":"2026-01-31","currency":"USD","organization_id":"x"})");
+  ASSERT_FALSE(c.has_value());
+  EXPECT_EQ(c.error().fields, (std::vector<std::string>{"currency", "organization_id"}));
 }
 
 TEST(CreditRequestTest, ReportsEveryProblemWithItsField) {

@@ -145,7 +145,7 @@ Status AdminService::AddCredit(std::string_view org_id, std::string_view id, dom
     fields.insert(fields.end(), names.begin(), names.end());
   };
   if (!IsValidName(id, domain::kMaxIdLength)) problem("a credit id is 1 to 256 letters, digits, '-', '_', '.' or '@'", {"id"});
-  if (ecu <= 0) problem("the credit amount must be positive", {"ecu"});
+  if (ecu <= 0 || ecu > kMaxCreditNanos) problem("the credit amount must be positive and at most 1000000000 ECU", {"ecu"});
   if (!(start < end)) problem("the credit must start before it ends", {"start", "end"});
   if (!fields.empty()) return MakeError(ErrorCode::kInvalidData, std::move(message), std::move(fields));
   return store_.AddCredit(Credit{std::string(id), std::string(org_id), ecu, start, end});

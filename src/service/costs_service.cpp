@@ -78,8 +78,11 @@ Result<CostsService::RangeRead> CostsService::ReadRange(const Principal& who, st
     if (!strategy) return std::move(strategy).error();
     out.strategy = *strategy;
   }
-  if (what == Reading::kTotals && range->from < range->to) {
-    out.plan.latest_capacity = domain::TimeRange{domain::FloorHour(range->from), range->to};
+  if (what == Reading::kTotals) {
+    // Hourly rates come from whole hours of the range only.
+    const Instant first = CeilTo(range->from, domain::FloorHour(range->from), domain::kNsPerHour);
+    const Instant last = domain::FloorHour(range->to);
+    if (first < last) out.plan.latest_capacity = domain::TimeRange{first, last};
   }
   out.plan.items = what == Reading::kItems;
   out.plan.credits = what == Reading::kTotals;
@@ -118,7 +121,7 @@ void ForEachPiece(const RangeReadPlan& plan, const RangeReadResult& read, Each&&
       const domain::Proration quantity{r.start, r.end, domain::ToScaled(r.quantity, 3).value()};
       const std::int64_t rate_fingerprint = domain::DecimalFingerprint(r.rate);
       each(Piece{w, r.deployment_id, r.dimension, r.sku, r.kind ? domain::ResourceKindId(*r.kind) : std::string_view(),
-                 part, r.trial ? part : 0, quantity.PartIn(w.from, w.to), SignedOverlap(r, w.from, w.to),
+                 part, r.trial ? part : 0, quantity.PartIn(w.from, w.to), UsageOverlap(r, w.from, w.to),
                  r.instance_count, rate_fingerprint, rate_fingerprint});
     }
   }
@@ -270,7 +273,14 @@ Result<Balance> CostsService::ComputeBalance(std::string_view org_id, const std:
   std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
     return std::tie(credits[a].end, credits[a].id) < std::tie(credits[b].end, credits[b].id);
   });
+  domain::WideNanos overage = 0;  // usage no credit paid for
   for (auto [at, amount] : usage) {
+    if (amount < 0) {
+      // A correction first cancels usage that no credit paid for, then gives back.
+      const domain::WideNanos cancel = std::min(-amount, overage);
+      overage -= cancel;
+      amount += cancel;
+    }
     for (std::size_t i : order) {
       if (amount == 0) break;
       const Credit& c = credits[i];
@@ -285,6 +295,7 @@ Result<Balance> CostsService::ComputeBalance(std::string_view org_id, const std:
         amount += give;
       }
     }
+    if (amount > 0) overage += amount;
   }
   Balance balance;
   domain::WideNanos available = 0;
@@ -409,7 +420,9 @@ Result<ItemsCosts> CostsService::Items(const Principal& who, std::string_view or
       item.rate = info->rate;
     } else if (acc.quantity_milli != 0) {
       // cost / quantity in ECU per unit, to 9 fractional digits: nanos × 1000 / milli.
-      auto per_unit = Narrow(domain::DivideHalfEven(acc.cost * 1000, acc.quantity_milli));
+      // DivideHalfEven wants a positive denominator.
+      const domain::WideNanos sign = acc.quantity_milli < 0 ? -1 : 1;
+      auto per_unit = Narrow(domain::DivideHalfEven(sign * acc.cost * 1000, sign * acc.quantity_milli));
       if (!per_unit) return std::move(per_unit).error();
       auto d = domain::ParseDecimal(domain::FormatNanos(*per_unit));
       if (d) item.rate = *d;

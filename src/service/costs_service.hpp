@@ -38,7 +38,8 @@ struct DimensionCosts {
 // Prepaid credits as they stand at `now`: each credit valid now, with what is left of it
 // after the usage since its start consumed it. Consumption runs through usage in time order,
 // each piece paid from the credits valid at the piece's start, the one expiring first first
-// (then by id); a negative piece (a correction) gives back to the same credit order. Pieces
+// (then by id); usage no credit covers is overage; a negative piece (a correction) first
+// cancels overage, then gives back to the credits in the same order. Pieces
 // are cut at every credit's start and end, so a credit pays exactly for usage inside it.
 struct CreditBalance {
   Credit credit;
@@ -53,7 +54,7 @@ struct Balance {
 // GET /billing/costs/{org} (the spec's CostsOverview).
 struct CostsOverview {
   DimensionCosts costs;
-  domain::Nanos hourly_rate = 0;  // capacity cost of the latest hour of the range that has any
+  domain::Nanos hourly_rate = 0;  // capacity cost of the latest whole hour of the range that has any
   domain::Nanos trials = 0;       // the part of costs.total from records marked trial
   std::optional<Balance> balance;  // when the organization has any credit
 };
@@ -64,8 +65,8 @@ struct ResourceItem {
   std::string kind;
   std::string name;  // the name in the item's latest record (by end), across deployments
   std::int64_t instance_count = 0;  // the largest instance_count in the range
-  // Summed usage time in the range (hours = usage_ns / 1 h); corrections (records with a
-  // negative quantity) take their time back.
+  // Summed usage time in the range (hours = usage_ns / 1 h) of the records with a positive
+  // quantity; corrections adjust the price, not the hours.
   std::int64_t usage_ns = 0;
   domain::Nanos price = 0;
   domain::Nanos price_per_hour = 0;  // price / hours, half-even to nano-ECU; 0 without usage
@@ -94,7 +95,7 @@ struct DeploymentCosts {
   std::string id;
   std::string name;
   DimensionCosts costs;
-  domain::Nanos hourly_rate = 0;  // its capacity cost in its latest hour with capacity usage
+  domain::Nanos hourly_rate = 0;  // its capacity cost in its latest whole hour of the range with any
   // The part of the range in which it had usage: from the start of its first piece of usage
   // to the end of its last, to the hour (whole days inside the range: to the day), clamped to
   // the range.
@@ -198,9 +199,10 @@ class AdminService {
   Status RevokeApiKey(std::string_view id);
 
   // Adds prepaid ECU credits to an organization, valid over [start, end). kInvalidData for
-  // a bad id (fields ["id"]), a non-positive amount (["ecu"]) or start >= end (["start",
-  // "end"]); kOrganizationNotFound; kAlreadyExists for another credit under the same id
-  // (an identical re-send is a no-op).
+  // a bad id (fields ["id"]), an amount not in (0, kMaxCreditNanos] (["ecu"]) or start >= end
+  // (["start", "end"]), every problem at once; kOrganizationNotFound; kAlreadyExists for
+  // another credit under the same id (an identical re-send is a no-op).
+  static constexpr domain::Nanos kMaxCreditNanos = 1'000'000'000 * domain::kNanosPerEcu;
   Status AddCredit(std::string_view org_id, std::string_view id, domain::Nanos ecu, domain::Instant start,
                    domain::Instant end);
 

@@ -4,9 +4,9 @@
 
 namespace costs::service {
 
-std::int64_t SignedOverlap(const domain::UsageRecord& r, domain::Instant from, domain::Instant to) {
+std::int64_t UsageOverlap(const domain::UsageRecord& r, domain::Instant from, domain::Instant to) {
   const std::int64_t overlap = std::max<std::int64_t>(0, std::min(to, r.end).ns - std::max(from, r.start).ns);
-  return r.quantity.mantissa < 0 ? -overlap : r.quantity.mantissa == 0 ? 0 : overlap;
+  return r.quantity.mantissa > 0 ? overlap : 0;
 }
 
 IngestDelta ComputeIngestDelta(std::span<const domain::UsageRecord> records, std::span<const std::size_t> fresh) {
@@ -27,7 +27,7 @@ IngestDelta ComputeIngestDelta(std::span<const domain::UsageRecord> records, std
         sums.cost += part;
         if (r.trial) sums.trial_cost += part;
         sums.quantity_milli += quantity.PartIn(period_start, period_end);
-        sums.usage_ns += SignedOverlap(r, period_start, period_end);
+        sums.usage_ns += UsageOverlap(r, period_start, period_end);
         sums.max_instance_count = std::max(sums.max_instance_count, r.instance_count);
         sums.rate_fingerprint_min = std::min(sums.rate_fingerprint_min, rate_fingerprint);
         sums.rate_fingerprint_max = std::max(sums.rate_fingerprint_max, rate_fingerprint);

@@ -60,9 +60,9 @@ struct IngestDelta {
   std::map<std::string_view, std::int64_t> max_duration_ns;
 };
 
-// The usage time of `r` inside [from, to), negative when its quantity is (a correction), zero
-// when its quantity is zero.
-std::int64_t SignedOverlap(const domain::UsageRecord& r, domain::Instant from, domain::Instant to);
+// The usage time of `r` inside [from, to): its overlap when its quantity is positive, zero
+// otherwise (a correction adjusts cost and quantity, not the time something ran).
+std::int64_t UsageOverlap(const domain::UsageRecord& r, domain::Instant from, domain::Instant to);
 
 // The delta of storing records[i] for every i in `fresh` (ascending), e.g. the records of a
 // batch that were not stored before.

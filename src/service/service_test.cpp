@@ -380,7 +380,7 @@ TEST_F(ServiceTest, ItemsTakeTheLatestNameAndAMixedRateIsCostOverQuantity) {
   ASSERT_TRUE(items) << items.error().message;
   ASSERT_EQ(items->resources.size(), 1u);
   EXPECT_EQ(items->resources[0].name, "renamed") << "the name of the record that ends last, across deployments";
-  EXPECT_EQ(items->resources[0].usage_ns, 2 * kNsPerHour) << "three hours used, one taken back by the correction";
+  EXPECT_EQ(items->resources[0].usage_ns, 3 * kNsPerHour) << "three hours used; the correction adjusts price only";
   ASSERT_EQ(items->dts.size(), 1u);
   EXPECT_EQ(domain::FormatDecimal(items->dts[0].rate), "0.0015") << "records at 0.001 and 0.002: cost / quantity";
   EXPECT_EQ(items->dts[0].cost, 300'000'000);

@@ -65,8 +65,8 @@ struct IngestOutcome {
 // Rows are kept per item too: (deployment, dimension, sku, kind). The item measures are
 // quantity_milli (the records' quantities in thousandths of their unit, prorated the same way,
 // so parts always sum to the record's quantity rounded half-even to 0.001), usage_ns (the
-// summed overlap of the records with the period, negative for records with a negative
-// quantity: a correction takes its time back), max_instance_count, and the smallest and
+// summed overlap with the period of the records with a positive quantity: a correction adjusts
+// cost and quantity, not time; service::UsageOverlap), max_instance_count, and the smallest and
 // largest domain::DecimalFingerprint of the records' rates (equal when all rates agree).
 struct RollupRow {
   domain::Instant period_start;

@@ -74,11 +74,10 @@ def quantity_part(r, a, b):
 
 
 def overlap(r, a, b):
-    """Usage time of r inside [a, b), signed by its quantity: a correction (negative quantity)
-    takes its time back, a zero quantity counts none (service::SignedOverlap)."""
+    """Usage time of r inside [a, b) when its quantity is positive, else 0: a correction
+    adjusts cost and quantity, not time (service::UsageOverlap)."""
     t = max(0, min(b, r.end_ns) - max(a, r.start_ns))
-    q = to_fraction(str(r.fields["quantity"]))
-    return -t if q < 0 else (0 if q == 0 else t)
+    return t if to_fraction(str(r.fields["quantity"])) > 0 else 0
 
 
 def is_trial(r):
@@ -160,17 +159,17 @@ def dimension_costs(records, org, from_ns, to_ns, deployment=None):
 # -- hourly rates ----------------------------------------------------------------------------
 
 def latest_capacity_hours(records, org, from_ns, to_ns):
-    """{deployment: (latest hour, its capacity cost in that hour)} over hours in
-    [floor_hour(from), to) where one of its capacity items has a non-zero cost."""
-    if from_ns >= to_ns:
+    """{deployment: (latest hour, its capacity cost in that hour)} over the whole hours of
+    [from, to) where one of its capacity items has a non-zero cost."""
+    lo, hi = ceil_to(from_ns, HOUR_NS), floor_hour(to_ns)
+    if lo >= hi:
         return {}
     rows = collections.defaultdict(int)  # (hour, deployment, sku, kind) -> cost
-    lo = floor_hour(from_ns)
     for r in of_org(records, org):
         if dimension(r) != "capacity":
             continue
         h = max(floor_hour(r.start_ns), lo)
-        while h < min(r.end_ns, to_ns):
+        while h < min(r.end_ns, hi):
             _, _, sku, knd = item_key(r)
             rows[(h, r.deployment, sku, knd)] += r.part_in(h, h + HOUR_NS)
             h += HOUR_NS

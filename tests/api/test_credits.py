@@ -47,7 +47,7 @@ class CreditsTest(ApiTestCase):
                  model.Credit("c-big", 100_000_000_001, instant_ns("2024-02-01"), instant_ns("2031-01-01"))),
                 ('{"id":"c-small","ecu":20.5,"start":"2024-03-01T00:00:00Z","end":"2027-01-01T01:00:00+01:00"}',
                  model.Credit("c-small", 20_500_000_000, instant_ns("2024-03-01"), instant_ns("2027-01-01"))),
-                ('{"ecu":3,"end":"2026-12-31","start":"2026-06-01","id":"c-fresh","note":"ignored"}',
+                ('{"ecu":3,"end":"2026-12-31","start":"2026-06-01","id":"c-fresh"}',
                  model.Credit("c-fresh", 3_000_000_000, instant_ns("2026-06-01"), instant_ns("2027-01-01")))):
             resp = cls.admin.request("POST", credits_path(dataset.ORG_A), body=body, headers=JSON_BODY)
             if resp.status != 201:
@@ -137,6 +137,8 @@ class CreditsTest(ApiTestCase):
             ('{"id":"x","ecu":"1","start":"2025-02-01","end":"2025-01-31"}', ["start", "end"]),
             ('{"id":7,"ecu":true,"start":1,"end":null}', ["id", "ecu", "start", "end"]),
             ('{"id":"bad id!","ecu":"1","start":"2025-01-01","end":"2025-01-31"}', ["id"]),
+            ('{"id":"x","ecu":"5000000000","start":"2025-01-01","end":"2025-01-31"}', ["ecu"]),
+            ('{"id":"x","ecu":"5","currency":"USD","start":"2025-01-01","end":"2025-01-31"}', ["currency"]),
         ]
         for body, fields in cases:
             with self.subTest(body=body):

@@ -229,7 +229,7 @@ std::pair<std::int64_t, std::int64_t> FingerprintRange(std::initializer_list<std
 // some record overlaps, holding the sums over those records of Proration::PartIn of the cost
 // (cost), of the cost of trial records only (trial_cost), of the quantity in thousandths
 // rounded half-even (quantity_milli) and of the overlap in ns, negative for negative quantities
-// (usage_ns, service::SignedOverlap), the largest instance_count and the smallest and largest
+// (usage_ns, service::UsageOverlap), the largest instance_count and the smallest and largest
 // domain::DecimalFingerprint of the rates. Cells whose measures net to zero are kept: they
 // record usage.
 std::vector<RollupRow> ExpectedRollups(const std::vector<UsageRecord>& records, RollupGrain grain, Instant from,
@@ -255,7 +255,7 @@ std::vector<RollupRow> ExpectedRollups(const std::vector<UsageRecord>& records, 
       cell.cost += part;
       if (r.trial) cell.trial_cost += part;
       cell.quantity_milli += quantity.PartIn(Instant{t}, Instant{t + step});
-      cell.usage_ns += service::SignedOverlap(r, Instant{t}, Instant{t + step});
+      cell.usage_ns += service::UsageOverlap(r, Instant{t}, Instant{t + step});
       cell.max_instance_count = std::max(cell.max_instance_count, r.instance_count);
       cell.rate_fingerprint_min = std::min(cell.rate_fingerprint_min, domain::DecimalFingerprint(r.rate));
       cell.rate_fingerprint_max = std::max(cell.rate_fingerprint_max, domain::DecimalFingerprint(r.rate));
@@ -857,7 +857,7 @@ TYPED_TEST(StoreContractTest, NetZeroCellsAreReturnedWithTheirUsage) {
   EXPECT_EQ(hourly, ExpectedRollups(records, RollupGrain::kHour, kDay1, day_end));
   ASSERT_EQ(hourly.size(), 2u);
   EXPECT_EQ(hourly[0].quantity_milli, 0) << "+3 and -3 net to nothing";
-  EXPECT_EQ(hourly[0].usage_ns, 0) << "the correction takes its hour back, yet the cell is still returned";
+  EXPECT_EQ(hourly[0].usage_ns, domain::kNsPerHour) << "the correction adjusts cost and quantity, not time";
   EXPECT_EQ(hourly[0].max_instance_count, 2);
   const std::vector<RollupRow> daily = this->MustReadRollups("org-a", RollupGrain::kDay, kDay1, day_end);
   EXPECT_EQ(Costs(daily), (std::vector<CostCell>{{kDay1, "d1", Dimension::kCapacity, 0},
@@ -1418,7 +1418,7 @@ TYPED_TEST(StoreContractTest, ItemMeasuresMatchAnIndependentComputation) {
       auto& [quantity, usage] =
           expected[{c.record.deployment_id, c.record.dimension, c.record.sku, KindId(c.record)}];
       quantity += c.quantity_milli;
-      usage += service::SignedOverlap(c.record, c.record.start, c.record.end);
+      usage += service::UsageOverlap(c.record, c.record.start, c.record.end);
     }
     EXPECT_EQ(got, expected) << grain_name;
   }
@@ -1625,7 +1625,7 @@ TYPED_TEST(StoreContractTest, RateFingerprintsAreTheSmallestAndLargestRateOfACel
   EXPECT_EQ(latest[3].rate_fingerprint_max, one);
 }
 
-TYPED_TEST(StoreContractTest, NegativeQuantitiesGiveNegativeUsage) {
+TYPED_TEST(StoreContractTest, CorrectionsAndZeroQuantitiesAddNoUsageTime) {
   const std::int64_t h = domain::kNsPerHour;
   auto at = [&](std::int64_t ns) { return Instant{kDay1.ns + ns}; };
   // d1: a correction alone over 00:30-02:00; d2: +1 over 00:00-01:00 and its partial
@@ -1646,14 +1646,14 @@ TYPED_TEST(StoreContractTest, NegativeQuantitiesGiveNegativeUsage) {
   using Usage = std::vector<std::tuple<Instant, std::string, std::int64_t>>;
   const std::vector<RollupRow> hourly = Sorted(this->MustReadRollups("org-a", RollupGrain::kHour, kDay1, day_end));
   EXPECT_EQ(hourly, ExpectedRollups(records, RollupGrain::kHour, kDay1, day_end));
-  EXPECT_EQ(usage(hourly), (Usage{{at(0), "d1", -h / 2},
-                                  {at(0), "d2", h - h / 4},
+  EXPECT_EQ(usage(hourly), (Usage{{at(0), "d1", 0},
+                                  {at(0), "d2", h},
                                   {at(0), "d3", 0},
-                                  {at(h), "d1", -h}}))
-      << "a correction's usage is negative; a zero quantity has none but keeps its cell";
+                                  {at(h), "d1", 0}}))
+      << "corrections and zero quantities add no usage time but keep their cells";
   const std::vector<RollupRow> daily = Sorted(this->MustReadRollups("org-a", RollupGrain::kDay, kDay1, day_end));
   EXPECT_EQ(daily, ExpectedRollups(records, RollupGrain::kDay, kDay1, day_end));
-  EXPECT_EQ(usage(daily), (Usage{{kDay1, "d1", -(h + h / 2)}, {kDay1, "d2", h - h / 4}, {kDay1, "d3", 0}}));
+  EXPECT_EQ(usage(daily), (Usage{{kDay1, "d1", 0}, {kDay1, "d2", h}, {kDay1, "d3", 0}}));
 }
 
 TYPED_TEST(StoreContractTest, CreditsAreAddedOnceAndReadSortedByStartThenId) {
