@@ -7,7 +7,7 @@ BUILD_TYPE ?= RelWithDebInfo
 DEMO_DB ?= var/demo.db
 DEMO_LISTEN ?= 127.0.0.1:8080
 
-.PHONY: all deps build test test-asan demo clean
+.PHONY: all deps build test test-asan demo bench clean
 
 all: build
 
@@ -36,6 +36,14 @@ demo: build
 	@$(BUILD_DIR)/cmd/costsctl/costsctl --db sqlite:$(DEMO_DB) demo
 	@echo "serving on http://$(DEMO_LISTEN) (Ctrl-C stops)"
 	@exec $(BUILD_DIR)/cmd/costsd/costsd --db sqlite:$(DEMO_DB) --listen $(DEMO_LISTEN) --log-level warn
+
+# The benchmark suite (bench/README.md): not part of `make test`. BENCH_SCALE=0.05 for a quick
+# run, BENCH_D2=1 for the 50 M-record data set as well.
+bench: deps $(BUILD_DIR)/build.ninja
+	@bench/install-bench-deps
+	@cmake -S . -B $(BUILD_DIR) >/dev/null
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target costsd costsctl bench_gen chart_bench
+	python3 bench/run_bench.py --build-dir $(BUILD_DIR)
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR)

@@ -1,0 +1,856 @@
+#!/usr/bin/env python3
+"""The benchmark suite of costs, end to end (bench/README.md). Run by `make bench`.
+
+Generates data set D1 (and D2 with BENCH_D2=1) with bench/gen, then measures in one run:
+ingest through `costsctl usage import` vs PostgreSQL COPY; the 30-day org chart over HTTP
+(wrk) vs nginx serving the same bytes vs PostgreSQL computing it by GROUP BY (pgbench);
+in-process chart latency (bench/chart_bench, Google Benchmark); costsd's peak RSS and
+start-up time. Prints every figure and ratio, and a last line
+
+    bench: ingest_vs_pg_copy=X http_vs_nginx=Y chart_vs_pg=Z rss_d1_mib=W
+
+Everything it starts (postgres, nginx, costsd) listens on 127.0.0.1 only and is stopped by
+its PID when the run ends, fails or is interrupted. Its files live in BUILD_DIR/bench-work,
+removed at the end (BENCH_KEEP=1 keeps them).
+
+Environment: BENCH_SCALE (organizations × this; default 1), BENCH_D2=1, BENCH_REPEAT
+(ingest runs; default 1), BENCH_WRK_SECONDS (default 10), BENCH_WRK_RUNS (default 3),
+BENCH_GB_REPETITIONS (default 5), BENCH_KEEP=1. Python standard library only.
+"""
+
+import argparse
+import base64
+import datetime
+import decimal
+import glob
+import json
+import os
+import pwd
+import re
+import selectors
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+D1_ORGS = 200
+D2_ORGS = 2000
+GEN_CHUNK_BATCHES = 20  # batch files generated at a time (about 1 M records, 0.4 GB NDJSON)
+WRK_ARGS = ["-t1", "-c64"]
+PGBENCH_CLIENTS = 8
+START_TIMEOUT = 120.0
+STOP_TIMEOUT = 30.0
+
+# Disk needed per record, measured on D1: the SQLite database (usage, its indexes, hourly and
+# daily rollups) about 1.2 KB, the PostgreSQL table and its indexes about 0.4 KB.
+SQLITE_BYTES_PER_RECORD = 1300
+PG_BYTES_PER_RECORD = 450
+
+
+def log(message):
+    print("bench: " + message, flush=True)
+
+
+class BenchError(Exception):
+    pass
+
+
+def env_float(name, default):
+    text = os.environ.get(name, "")
+    try:
+        return float(text) if text else default
+    except ValueError:
+        raise BenchError("%s must be a number, not %r" % (name, text))
+
+
+def env_int(name, default, minimum=1):
+    value = env_float(name, default)
+    if value != int(value) or value < minimum:
+        raise BenchError("%s must be an integer >= %d" % (name, minimum))
+    return int(value)
+
+
+def median(values):
+    return statistics.median(values)
+
+
+def fmt_rate(x):
+    return "{:,.0f}".format(x)
+
+
+def ratio(a, b):
+    return a / b if b else float("nan")
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ----------------------------------------------------------------------------------------------
+# Processes: every one started here is recorded (PID file) and stopped by its PID.
+# ----------------------------------------------------------------------------------------------
+
+
+class Processes:
+    def __init__(self, work):
+        self.pid_dir = os.path.join(work, "pids")
+        self.running = []  # (name, Popen, stop signal)
+
+    def start(self, name, argv, stop_signal=signal.SIGTERM, **kwargs):
+        os.makedirs(self.pid_dir, exist_ok=True)
+        proc = subprocess.Popen(argv, start_new_session=True, **kwargs)
+        with open(os.path.join(self.pid_dir, name + ".pid"), "w") as f:
+            f.write(str(proc.pid))
+        self.running.append((name, proc, stop_signal))
+        return proc
+
+    def stop(self, proc):
+        for i, (name, p, sig) in enumerate(self.running):
+            if p is proc:
+                del self.running[i]
+                self._stop(name, p, sig)
+                return
+
+    def stop_all(self):
+        while self.running:
+            name, p, sig = self.running.pop()
+            self._stop(name, p, sig)
+
+    def _stop(self, name, proc, sig):
+        if proc.poll() is None:
+            try:
+                os.kill(proc.pid, sig)
+                proc.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                log("%s (pid %d) did not stop in %.0f s: killing it" % (name, proc.pid, STOP_TIMEOUT))
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait()
+            except ProcessLookupError:
+                pass
+        try:
+            os.remove(os.path.join(self.pid_dir, name + ".pid"))
+        except FileNotFoundError:
+            pass
+
+    @staticmethod
+    def stop_stale(work):
+        """Stops what a killed earlier run left: processes of its PID files whose command
+        line names the work folder (so never an unrelated process that reused the PID)."""
+        pids = []
+        for path in glob.glob(os.path.join(work, "pids", "*.pid")):
+            try:
+                pids.append(int(open(path).read().strip()))
+            except (OSError, ValueError):
+                pass
+        pm = os.path.join(work, "pg", "data", "postmaster.pid")
+        if os.path.exists(pm):
+            try:
+                pids.append(int(open(pm).readline().strip()))
+            except (OSError, ValueError):
+                pass
+        for pid in pids:
+            try:
+                cmdline = open("/proc/%d/cmdline" % pid, "rb").read().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if work in cmdline:
+                log("stopping pid %d left by an earlier run" % pid)
+                try:
+                    os.kill(pid, signal.SIGTERM if "postgres" not in cmdline else signal.SIGINT)
+                except ProcessLookupError:
+                    continue
+                for _ in range(100):
+                    if not os.path.exists("/proc/%d" % pid):
+                        break
+                    time.sleep(0.1)
+                else:
+                    os.kill(pid, signal.SIGKILL)
+
+
+def run(argv, **kwargs):
+    kwargs.setdefault("check", True)
+    try:
+        return subprocess.run(argv, **kwargs)
+    except OSError as e:
+        raise BenchError("cannot run %s: %s" % (argv[0], e))
+    except subprocess.CalledProcessError as e:
+        detail = ""
+        for stream in (e.stdout, e.stderr):
+            if stream:
+                detail += (stream if isinstance(stream, str) else stream.decode(errors="replace"))[-2000:]
+        raise BenchError("%s failed (exit %d)\n%s" % (" ".join(argv[:4]), e.returncode, detail))
+
+
+# ----------------------------------------------------------------------------------------------
+# Tools
+# ----------------------------------------------------------------------------------------------
+
+
+class Tools:
+    def __init__(self, build_dir, work):
+        # Copies of the binaries under test: a rebuild in the build folder during the run
+        # (other work shares it) must neither break the run nor change what it measures.
+        bin_dir = os.path.join(work, "bin")
+        os.makedirs(bin_dir, exist_ok=True)
+        for attr, rel in (("costsd", "cmd/costsd/costsd"), ("costsctl", "cmd/costsctl/costsctl"),
+                          ("gen", "bench/gen"), ("chart_bench", "bench/chart_bench")):
+            path = os.path.join(build_dir, rel)
+            if not os.access(path, os.X_OK):
+                raise BenchError("%s is missing: build it first (make bench does)" % path)
+            copy = os.path.join(bin_dir, os.path.basename(rel))
+            shutil.copy2(path, copy)
+            setattr(self, attr, copy)
+        self.wrk = self._which("wrk")
+        self.curl = self._which("curl")
+        self.nginx = shutil.which("nginx") or self._which("/usr/sbin/nginx")
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))
+        if not bins:
+            raise BenchError("PostgreSQL is not installed (bench/install-bench-deps installs it)")
+        self.pg_bin = bins[-1]
+        self.pg_version = self.pg_bin.split("/")[-2]
+        for tool in ("initdb", "postgres", "psql", "pgbench", "pg_isready"):
+            setattr(self, tool, os.path.join(self.pg_bin, tool))
+
+    @staticmethod
+    def _which(name):
+        path = shutil.which(name) if "/" not in name else (name if os.access(name, os.X_OK) else None)
+        if not path:
+            raise BenchError("%s is not installed (bench/install-bench-deps installs it)" % name)
+        return path
+
+
+# ----------------------------------------------------------------------------------------------
+# Data sets
+# ----------------------------------------------------------------------------------------------
+
+
+class DataSet:
+    def __init__(self, name, orgs, tools, work):
+        self.name = name
+        self.orgs = orgs
+        self.tools = tools
+        self.dir = os.path.join(work, name.lower())
+        os.makedirs(self.dir, exist_ok=True)
+        self.gen_args = [tools.gen, "--orgs", str(orgs)]
+        self.manifest = json.loads(run(self.gen_args + ["manifest"], capture_output=True, text=True).stdout)
+        self.db_path = os.path.join(self.dir, "costs.db")
+        self.db_url = "sqlite:" + self.db_path
+        self.batch_dir = os.path.join(self.dir, "batches")
+
+    @property
+    def records(self):
+        return self.manifest["records"]
+
+    def chunks(self, fmt):
+        """Yields the batch files of the data set, GEN_CHUNK_BATCHES at a time, generated just
+        before they are needed and removed after (so the disk holds one chunk)."""
+        batches = self.manifest["batches"]
+        for first in range(0, batches, GEN_CHUNK_BATCHES):
+            shutil.rmtree(self.batch_dir, ignore_errors=True)
+            os.makedirs(self.batch_dir)
+            run(self.gen_args + ["records", "--format", fmt, "--out", self.batch_dir, "--first-batch", str(first),
+                                 "--batches", str(GEN_CHUNK_BATCHES)])
+            yield sorted(glob.glob(os.path.join(self.batch_dir, "usage-*." + fmt)))
+        shutil.rmtree(self.batch_dir, ignore_errors=True)
+
+    def remove_db(self):
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                os.remove(self.db_path + suffix)
+            except FileNotFoundError:
+                pass
+
+    def setup(self):
+        script = os.path.join(self.dir, "setup.sh")
+        run(self.gen_args + ["setup", script])
+        env = dict(os.environ, COSTSCTL=self.tools.costsctl, COSTS_DB=self.db_url)
+        run(["bash", script], env=env, capture_output=True)
+
+    def db_bytes(self):
+        return sum(os.path.getsize(self.db_path + s) for s in ("", "-wal") if os.path.exists(self.db_path + s))
+
+
+def ingest_costs(ds):
+    """Fresh database, organizations and users (not timed), then every batch file through
+    `costsctl usage import FILE` (timed: process start, parse, validate, store, commit).
+    Returns records/s."""
+    ds.remove_db()
+    ds.setup()
+    elapsed = 0.0
+    stored = 0
+    for files in ds.chunks("ndjson"):
+        chunk_start, chunk_elapsed = stored, 0.0
+        for path in files:
+            t0 = time.perf_counter()
+            out = run([ds.tools.costsctl, "--db", ds.db_url, "usage", "import", path], capture_output=True,
+                      text=True).stdout
+            chunk_elapsed += time.perf_counter() - t0
+            m = re.search(r"stored (\d+), duplicates (\d+)", out)
+            if not m:
+                raise BenchError("costsctl usage import printed %r" % out)
+            stored += int(m.group(1))
+        elapsed += chunk_elapsed
+        if ds.records > GEN_CHUNK_BATCHES * ds.manifest["batch"]:  # how the rate changes as the database grows
+            log("  %s ingest: %s records stored, the last %s at %s records/s" % (
+                ds.name, fmt_rate(stored), fmt_rate(stored - chunk_start), fmt_rate((stored - chunk_start) / chunk_elapsed)))
+    if stored != ds.records:
+        raise BenchError("costsctl stored %d records, the data set has %d" % (stored, ds.records))
+    return ds.records / elapsed, elapsed
+
+
+# ----------------------------------------------------------------------------------------------
+# PostgreSQL: a throwaway cluster in the work folder, on a loopback port
+# ----------------------------------------------------------------------------------------------
+
+
+class Postgres:
+    def __init__(self, tools, procs, work):
+        self.tools = tools
+        self.procs = procs
+        self.dir = os.path.join(work, "pg")
+        self.data = os.path.join(self.dir, "data")
+        self.port = free_port()
+        self.proc = None
+        # initdb refuses root: the cluster runs as the postgres user when we are root.
+        self.user = "postgres" if os.geteuid() == 0 else None
+
+    def start(self):
+        os.makedirs(self.data)
+        os.makedirs(os.path.join(self.dir, "sock"))
+        if self.user:
+            pw = pwd.getpwnam(self.user)
+            for path in (self.dir, self.data, os.path.join(self.dir, "sock")):
+                os.chown(path, pw.pw_uid, pw.pw_gid)
+        run([self.tools.initdb, "-D", self.data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C"],
+            user=self.user, cwd=self.dir, capture_output=True)
+        log_path = os.path.join(self.dir, "postgres.log")
+        with open(log_path, "w") as logf:
+            self.proc = self.procs.start(
+                "postgres",
+                [self.tools.postgres, "-D", self.data, "-p", str(self.port),
+                 "-c", "listen_addresses=127.0.0.1",
+                 "-c", "unix_socket_directories=" + os.path.join(self.dir, "sock"),
+                 "-c", "shared_buffers=1GB", "-c", "max_wal_size=4GB",
+                 "-c", "timezone=UTC", "-c", "log_timezone=UTC"],
+                stop_signal=signal.SIGINT,  # fast shutdown
+                user=self.user, cwd=self.dir, stdout=logf, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if self.proc.poll() is not None:
+                raise BenchError("postgres exited at start; see %s" % log_path)
+            if subprocess.run([self.tools.pg_isready, "-q", "-h", "127.0.0.1", "-p", str(self.port)]).returncode == 0:
+                break
+            if time.monotonic() > deadline:
+                raise BenchError("postgres did not get ready in %.0f s" % START_TIMEOUT)
+            time.sleep(0.2)
+        self.psql("CREATE DATABASE bench", db="postgres")
+
+    def stop(self):
+        if self.proc:
+            self.procs.stop(self.proc)
+            self.proc = None
+
+    def conn_args(self, db="bench"):
+        return ["-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", db]
+
+    def psql(self, sql=None, file=None, db="bench"):
+        argv = [self.tools.psql] + self.conn_args(db) + ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-At"]
+        argv += ["-c", sql] if sql is not None else ["-f", file]
+        return run(argv, capture_output=True, text=True).stdout
+
+    def copy(self, ds):
+        """Fresh table (primary key on id, index on (organization_id, start)), then one
+        `\\copy ... FROM FILE CSV` per batch file, each its own psql and transaction (timed).
+        Returns records/s."""
+        self.psql(file=os.path.join(HERE, "pg_schema.sql"))
+        elapsed = 0.0
+        for files in ds.chunks("csv"):
+            for path in files:
+                t0 = time.perf_counter()
+                self.psql("\\copy usage FROM '%s' WITH (FORMAT csv)" % path)
+                elapsed += time.perf_counter() - t0
+        count = int(self.psql("SELECT count(*) FROM usage").strip())
+        if count != ds.records:
+            raise BenchError("PostgreSQL holds %d records, the data set has %d" % (count, ds.records))
+        self.psql("ANALYZE usage")
+        self.table_bytes = int(self.psql("SELECT pg_total_relation_size('usage')").strip())
+        return ds.records / elapsed, elapsed
+
+    def chart_sql(self, org, first_day, last_day):
+        return ("SELECT date_trunc('day', start_at) AS day, deployment_id, sum(cost) AS cost FROM usage "
+                "WHERE organization_id = '%s' AND start_at >= '%sT00:00:00Z' "
+                "AND start_at < timestamptz '%sT00:00:00Z' + interval '1 day' "
+                "GROUP BY 1, 2 ORDER BY 1, 2;" % (org, first_day, last_day))
+
+    def pgbench(self, sql, seconds):
+        script = os.path.join(self.dir, "chart.sql")
+        with open(script, "w") as f:
+            f.write(sql + "\n")
+        out = run([self.tools.pgbench, "-n", "-M", "prepared", "-f", script, "-c", str(PGBENCH_CLIENTS), "-j", "2",
+                   "-T", str(seconds)] + self.conn_args(), capture_output=True, text=True).stdout
+        m = re.search(r"tps = ([\d.]+) \(without initial connection time\)", out)
+        failed = re.search(r"number of failed transactions: (\d+)", out)
+        if not m or (failed and int(failed.group(1)) > 0):
+            raise BenchError("pgbench output not understood or transactions failed:\n" + out)
+        lat = re.search(r"latency average = ([\d.]+) ms", out)
+        return float(m.group(1)), float(lat.group(1)) if lat else float("nan")
+
+
+# ----------------------------------------------------------------------------------------------
+# HTTP: costsd, nginx, wrk
+# ----------------------------------------------------------------------------------------------
+
+
+class Costsd:
+    def __init__(self, tools, procs, ds, log_path):
+        self.tools = tools
+        self.procs = procs
+        self.ds = ds
+        self.log_path = log_path
+        self.proc = None
+        self.port = None
+
+    def start(self):
+        """Starts costsd on the data set's database; returns seconds from exec to its
+        'listening' line."""
+        with open(self.log_path, "a") as logf:
+            t0 = time.perf_counter()
+            self.proc = self.procs.start(
+                "costsd",
+                [self.tools.costsd, "--db", self.ds.db_url, "--listen", "127.0.0.1:0", "--rate-limit", "0",
+                 "--log-level", "warn"],
+                stdout=subprocess.PIPE, stderr=logf)
+        sel = selectors.DefaultSelector()
+        sel.register(self.proc.stdout, selectors.EVENT_READ)
+        line = b""
+        deadline = time.monotonic() + START_TIMEOUT
+        while not line.endswith(b"\n"):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not sel.select(remaining):
+                raise BenchError("costsd did not print its listening line in %.0f s" % START_TIMEOUT)
+            chunk = os.read(self.proc.stdout.fileno(), 4096)
+            if not chunk:
+                raise BenchError("costsd exited at start; see %s" % self.log_path)
+            line += chunk
+        elapsed = time.perf_counter() - t0
+        sel.close()
+        m = re.search(rb"listening on http://127\.0\.0\.1:(\d+)", line)
+        if not m:
+            raise BenchError("costsd printed %r" % line)
+        self.port = int(m.group(1))
+        return elapsed
+
+    def stop(self):
+        if self.proc:
+            self.procs.stop(self.proc)
+            self.proc.stdout.close()
+            self.proc = None
+
+    def peak_rss_kib(self):
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+        raise BenchError("no VmHWM in /proc/%d/status" % self.proc.pid)
+
+
+class Nginx:
+    def __init__(self, tools, procs, work, root):
+        self.tools = tools
+        self.procs = procs
+        self.dir = os.path.join(work, "nginx")
+        self.root = root
+        self.port = free_port()
+        self.proc = None
+
+    def start(self):
+        os.makedirs(self.dir, exist_ok=True)
+        conf = os.path.join(self.dir, "nginx.conf")
+        temp = os.path.join(self.dir, "tmp")
+        os.makedirs(temp, exist_ok=True)
+        with open(conf, "w") as f:
+            f.write("""worker_processes auto;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_timeout 65;
+  keepalive_requests 1000000;
+  default_type application/json;
+  client_body_temp_path {tmp}/body;
+  proxy_temp_path {tmp}/proxy;
+  fastcgi_temp_path {tmp}/fastcgi;
+  uwsgi_temp_path {tmp}/uwsgi;
+  scgi_temp_path {tmp}/scgi;
+  server {{
+    listen 127.0.0.1:{port};
+    root {root};
+  }}
+}}
+""".format(dir=self.dir, tmp=temp, port=self.port, root=self.root))
+        with open(os.path.join(self.dir, "stderr.log"), "w") as err:
+            self.proc = self.procs.start(
+                "nginx", [self.tools.nginx, "-p", self.dir, "-c", conf, "-e", os.path.join(self.dir, "error.log"),
+                          "-g", "daemon off;"],
+                stop_signal=signal.SIGQUIT, stdout=subprocess.DEVNULL, stderr=err)
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if self.proc.poll() is not None:
+                raise BenchError("nginx exited at start; see %s" % self.dir)
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise BenchError("nginx did not listen in %.0f s" % START_TIMEOUT)
+                time.sleep(0.1)
+
+    def stop(self):
+        if self.proc:
+            self.procs.stop(self.proc)
+            self.proc = None
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def wrk(tools, url, seconds, headers=()):
+    argv = [tools.wrk] + WRK_ARGS + ["-d%ds" % seconds, "--latency"]
+    for h in headers:
+        argv += ["-H", h]
+    out = run(argv + [url], capture_output=True, text=True).stdout
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+    if not rps or not p99:
+        raise BenchError("wrk output not understood:\n" + out)
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if bad:
+        raise BenchError("%s non-2xx responses from %s:\n%s" % (bad.group(1), url, out))
+    errors = re.search(r"Socket errors: (.*)", out)
+    if errors:
+        log("  wrk socket errors: " + errors.group(1))
+    return float(rps.group(1)), float(p99.group(1)) * _UNITS[p99.group(2)]
+
+
+def wrk_series(tools, url, seconds, runs, headers=()):
+    wrk(tools, url, 2, headers)  # warm-up, not counted
+    results = [wrk(tools, url, seconds, headers) for _ in range(runs)]
+    return median([r[0] for r in results]), median([r[1] for r in results]), results
+
+
+# ----------------------------------------------------------------------------------------------
+# In-process latency: bench/chart_bench
+# ----------------------------------------------------------------------------------------------
+
+
+def chart_bench(tools, ds, repetitions, out_dir):
+    m = ds.manifest
+    out = os.path.join(out_dir, "chart_bench-%s.json" % ds.name.lower())
+    console = os.path.join(out_dir, "chart_bench-%s.txt" % ds.name.lower())
+    with open(console, "w") as f:
+        run([tools.chart_bench, "--db=" + ds.db_path, "--org=" + m["chart_org"],
+             "--deployment=" + m["chart_deployment"], "--first-day=" + m["first_day"], "--last-day=" + m["last_day"],
+             "--benchmark_repetitions=%d" % repetitions, "--benchmark_report_aggregates_only=true",
+             "--benchmark_min_time=0.2", "--benchmark_out=" + out, "--benchmark_out_format=json"],
+            stdout=f, stderr=subprocess.STDOUT)
+    with open(out) as f:
+        report = json.load(f)
+    results = {}
+    scale = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}
+    for b in report["benchmarks"]:
+        if b.get("error_occurred"):
+            raise BenchError("chart_bench %s: %s" % (b["name"], b.get("error_message")))
+        # The median over the repetitions of each repetition's mean time per chart; with one
+        # repetition there is no aggregate, and the run itself counts.
+        if b.get("aggregate_name") == "median" or (repetitions == 1 and b.get("run_type") == "iteration"):
+            results[b["run_name"]] = {"p50_us": b["real_time"] * scale[b["time_unit"]],
+                                      "buckets": int(b.get("buckets", 0)), "values": int(b.get("values", 0))}
+    expected = ["org_daily_30d", "org_daily_365d", "org_monthly_36m", "deployment_daily_30d"]
+    if sorted(results) != sorted(expected):
+        raise BenchError("chart_bench reported %s" % sorted(results))
+    return results
+
+
+# ----------------------------------------------------------------------------------------------
+# The run
+# ----------------------------------------------------------------------------------------------
+
+
+def check_disk(work, need_bytes, what):
+    free = shutil.disk_usage(work).free
+    if free < need_bytes * 1.2:
+        raise BenchError("%s needs about %.1f GB of disk under %s; %.1f GB are free" %
+                         (what, need_bytes / 1e9, work, free / 1e9))
+
+
+def machine_line(build_dir):
+    model = ""
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    build_type = "?"
+    try:
+        for line in open(os.path.join(build_dir, "CMakeCache.txt")):
+            if line.startswith("CMAKE_BUILD_TYPE:"):
+                build_type = line.split("=", 1)[1].strip()
+    except OSError:
+        pass
+    load = os.getloadavg()[0]
+    return "%d cores (%s), load %.2f, build %s" % (os.cpu_count() or 0, model, load, build_type), build_type
+
+
+def measure_serving(ds, tools, procs, work, wrk_seconds, wrk_runs, results, key):
+    """Start-up time (3 starts), then the 30-day daily chart under wrk, and the peak RSS.
+    Leaves costsd running for the caller (returns it with the chart URL and body path)."""
+    m = ds.manifest
+    costsd = Costsd(tools, procs, ds, os.path.join(ds.dir, "costsd.log"))
+    starts = []
+    for i in range(3):
+        starts.append(costsd.start())
+        if i < 2:
+            costsd.stop()
+    results[key + "_startup_s"] = median(starts)
+    log("%s costsd start-up on the ingested database: %.3f s (median of 3; %s)" %
+        (ds.name, median(starts), ", ".join("%.3f" % s for s in starts)))
+
+    first_30 = (datetime.date.fromisoformat(m["last_day"]) - datetime.timedelta(days=29)).isoformat()
+    path = "/api/v1/billing/costs/%s/charts?from=%s&to=%s&bucketing_strategy=daily" % (
+        m["chart_org"], first_30, m["last_day"])
+    url = "http://127.0.0.1:%d%s" % (costsd.port, path)
+    creds = "%s:%s" % (m["reader"]["name"], m["reader"]["password"])
+    auth = "Authorization: Basic " + base64.b64encode(creds.encode()).decode()
+    www = os.path.join(ds.dir, "www")
+    os.makedirs(www, exist_ok=True)
+    os.chmod(www, 0o755)
+    body = os.path.join(www, "chart.json")
+    code = run([tools.curl, "-sS", "-u", creds, "-o", body, "-w", "%{http_code}", url], capture_output=True,
+               text=True).stdout
+    if code != "200":
+        raise BenchError("GET %s answered %s" % (path, code))
+    os.chmod(body, 0o644)
+    with open(body) as f:
+        chart = json.load(f, parse_float=decimal.Decimal, parse_int=decimal.Decimal)
+    results[key + "_chart_bytes"] = os.path.getsize(body)
+    log("%s chart: GET %s -> %d bytes, %d buckets, %d values" % (
+        ds.name, path, os.path.getsize(body), len(chart["data"]), sum(len(b["values"]) for b in chart["data"])))
+
+    rps, p99, runs = wrk_series(tools, url, wrk_seconds, wrk_runs, [auth])
+    results[key + "_http_rps"] = rps
+    results[key + "_http_p99_ms"] = p99
+    log("%s costsd chart over HTTP (wrk %s -d%ds, Basic auth, keep-alive): %s req/s, p99 %.2f ms (median of %d: %s)" %
+        (ds.name, " ".join(WRK_ARGS), wrk_seconds, fmt_rate(rps), p99, wrk_runs,
+         ", ".join(fmt_rate(r[0]) for r in runs)))
+    rss = costsd.peak_rss_kib() / 1024.0
+    results[key + "_rss_mib"] = rss
+    log("%s costsd peak RSS (VmHWM after the wrk runs): %.1f MiB; database %.2f GB" % (ds.name, rss, ds.db_bytes() / 1e9))
+    return costsd, chart, body
+
+
+def print_chart_bench(ds, gb, results, key):
+    for name, r in gb.items():
+        log("%s in-process %-21s p50 %10.1f us  (%d buckets, %d values)" % (ds.name, name, r["p50_us"], r["buckets"],
+                                                                            r["values"]))
+    results[key + "_gb"] = gb
+    results[key + "_365_vs_30"] = ratio(gb["org_daily_365d"]["p50_us"], gb["org_daily_30d"]["p50_us"])
+    log("%s in-process ratio 365d/30d daily org chart: %.2f" % (ds.name, results[key + "_365_vs_30"]))
+
+
+def bench(args):
+    build_dir = os.path.abspath(args.build_dir)
+    work = os.path.join(build_dir, "bench-work")
+    scale = env_float("BENCH_SCALE", 1.0)
+    if scale <= 0:
+        raise BenchError("BENCH_SCALE must be > 0")
+    with_d2 = os.environ.get("BENCH_D2", "") not in ("", "0")
+    repeat = env_int("BENCH_REPEAT", 1)
+    wrk_seconds = env_int("BENCH_WRK_SECONDS", 10)
+    wrk_runs = env_int("BENCH_WRK_RUNS", 3)
+    gb_reps = env_int("BENCH_GB_REPETITIONS", 5)
+    keep = os.environ.get("BENCH_KEEP", "") not in ("", "0")
+
+    Processes.stop_stale(work)
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    os.chmod(work, 0o755)  # postgres and nginx workers read below it
+    procs = Processes(work)
+    results = {}
+    t_start = time.monotonic()
+    ok = False
+    try:
+        tools = Tools(build_dir, work)
+        machine, build_type = machine_line(build_dir)
+        log("machine: " + machine)
+        if build_type not in ("Release", "RelWithDebInfo"):
+            log("WARNING: %s is a %s build: figures are not representative" % (build_dir, build_type))
+
+        # ---- D1: ingest, PostgreSQL COPY ----
+        d1 = DataSet("D1", max(1, round(D1_ORGS * scale)), tools, work)
+        m = d1.manifest
+        check_disk(work, d1.records * (SQLITE_BYTES_PER_RECORD + PG_BYTES_PER_RECORD) + 1e9, "D1")
+        log("D1: %d organizations x %d deployments x %d days = %s records (batches of %d), %s .. %s" % (
+            m["orgs"], m["deployments_per_org"], m["days"], fmt_rate(m["records"]), m["batch"], m["first_day"],
+            m["last_day"]))
+        ingest = []
+        for i in range(repeat):
+            rate, secs = ingest_costs(d1)
+            ingest.append(rate)
+            log("D1 ingest via costsctl usage import: %s records/s (%.1f s)" % (fmt_rate(rate), secs))
+        results["d1_ingest_rps"] = median(ingest)
+        log("D1 SQLite database after ingest: %.2f GB" % (d1.db_bytes() / 1e9))
+
+        pg = Postgres(tools, procs, work)
+        pg.start()
+        copies = []
+        for i in range(repeat):
+            rate, secs = pg.copy(d1)
+            copies.append(rate)
+            log("D1 PostgreSQL %s COPY: %s records/s (%.1f s); table and indexes %.2f GB" % (
+                tools.pg_version, fmt_rate(rate), secs, pg.table_bytes / 1e9))
+        results["d1_pg_copy_rps"] = median(copies)
+        results["ingest_vs_pg_copy"] = ratio(results["d1_ingest_rps"], results["d1_pg_copy_rps"])
+        log("D1 ingest costs/pg: %.3f" % results["ingest_vs_pg_copy"])
+
+        # ---- D1: serving ----
+        costsd, chart, body = measure_serving(d1, tools, procs, work, wrk_seconds, wrk_runs, results, "d1")
+        nginx = Nginx(tools, procs, work, os.path.dirname(body))
+        nginx.start()
+        nginx_url = "http://127.0.0.1:%d/chart.json" % nginx.port
+        rps, p99, runs = wrk_series(tools, nginx_url, wrk_seconds, wrk_runs)
+        nginx.stop()
+        results["d1_nginx_rps"] = rps
+        results["d1_nginx_p99_ms"] = p99
+        log("D1 nginx static (same body, same wrk): %s req/s, p99 %.2f ms (median of %d: %s)" % (
+            fmt_rate(rps), p99, wrk_runs, ", ".join(fmt_rate(r[0]) for r in runs)))
+        results["http_vs_nginx"] = ratio(results["d1_http_rps"], rps)
+        log("D1 http_vs_nginx: %.3f" % results["http_vs_nginx"])
+
+        first_30_day = datetime.datetime.fromtimestamp(int(chart["data"][0]["timestamp"]),
+                                                       datetime.timezone.utc).date().isoformat()
+        sql = pg.chart_sql(m["chart_org"], first_30_day, m["last_day"])
+        # Every record lies within one day of the range, so PostgreSQL's plain sum and costs'
+        # prorated chart must agree on the total exactly.
+        pg_total = decimal.Decimal(pg.psql("SELECT coalesce(sum(cost), 0) FROM (%s) t" % sql.rstrip(";")).strip())
+        costs_total = sum((v["value"] for b in chart["data"] for v in b["values"]), decimal.Decimal(0))
+        if pg_total != costs_total:
+            raise BenchError("the chart's total is %s ECU in costs, %s ECU in PostgreSQL" % (costs_total, pg_total))
+        log("D1 check: the chart's total, %s ECU, equals PostgreSQL's sum over the same records" % costs_total)
+        pg_runs = [pg.pgbench(sql, wrk_seconds) for _ in range(wrk_runs)]
+        results["d1_pg_chart_tps"] = median([r[0] for r in pg_runs])
+        log("D1 PostgreSQL GROUP BY chart (pgbench -c%d -M prepared -T%d): %s charts/s, avg latency %.2f ms "
+            "(median of %d: %s)" % (PGBENCH_CLIENTS, wrk_seconds, fmt_rate(results["d1_pg_chart_tps"]),
+                                    median([r[1] for r in pg_runs]), wrk_runs,
+                                    ", ".join(fmt_rate(r[0]) for r in pg_runs)))
+        results["chart_vs_pg"] = ratio(results["d1_http_rps"], results["d1_pg_chart_tps"])
+        log("D1 chart_vs_pg: %.3f" % results["chart_vs_pg"])
+        costsd.stop()
+        pg.stop()
+        shutil.rmtree(pg.dir, ignore_errors=True)
+
+        gb = chart_bench(tools, d1, gb_reps, work)
+        print_chart_bench(d1, gb, results, "d1")
+
+        # ---- D2 ----
+        if with_d2:
+            shutil.rmtree(d1.dir, ignore_errors=True)  # its database, to make room
+            d2 = DataSet("D2", max(1, round(D2_ORGS * scale)), tools, work)
+            m2 = d2.manifest
+            check_disk(work, d2.records * SQLITE_BYTES_PER_RECORD + 1e9, "D2")
+            log("D2: %d organizations x %d deployments x %d days = %s records" % (
+                m2["orgs"], m2["deployments_per_org"], m2["days"], fmt_rate(m2["records"])))
+            rate, secs = ingest_costs(d2)
+            results["d2_ingest_rps"] = rate
+            log("D2 ingest via costsctl usage import: %s records/s (%.1f s); database %.2f GB" % (
+                fmt_rate(rate), secs, d2.db_bytes() / 1e9))
+            costsd, _, _ = measure_serving(d2, tools, procs, work, wrk_seconds, wrk_runs, results, "d2")
+            costsd.stop()
+            gb2 = chart_bench(tools, d2, gb_reps, work)
+            print_chart_bench(d2, gb2, results, "d2")
+
+        # ---- Summary ----
+        log("---- summary (%s; load now %.2f; %.0f s) ----" % (machine, os.getloadavg()[0],
+                                                             time.monotonic() - t_start))
+        log("ingest      costs %s rec/s   pg COPY %s rec/s   ratio %.3f" % (
+            fmt_rate(results["d1_ingest_rps"]), fmt_rate(results["d1_pg_copy_rps"]), results["ingest_vs_pg_copy"]))
+        log("http chart  costsd %s req/s (p99 %.2f ms)   nginx %s req/s (p99 %.2f ms)   ratio %.3f" % (
+            fmt_rate(results["d1_http_rps"]), results["d1_http_p99_ms"], fmt_rate(results["d1_nginx_rps"]),
+            results["d1_nginx_p99_ms"], results["http_vs_nginx"]))
+        log("chart vs pg costsd %s req/s   pg GROUP BY %s charts/s   ratio %.3f" % (
+            fmt_rate(results["d1_http_rps"]), fmt_rate(results["d1_pg_chart_tps"]), results["chart_vs_pg"]))
+        for key in ("d1", "d2"):
+            if key + "_gb" not in results:
+                continue
+            gbr = results[key + "_gb"]
+            log("%s in-process p50: 30d %.0f us, 365d %.0f us, monthly %.0f us, deployment 30d %.0f us; "
+                "365/30 %.2f" % (key.upper(), gbr["org_daily_30d"]["p50_us"], gbr["org_daily_365d"]["p50_us"],
+                                 gbr["org_monthly_36m"]["p50_us"], gbr["deployment_daily_30d"]["p50_us"],
+                                 results[key + "_365_vs_30"]))
+            log("%s costsd peak RSS %.1f MiB, start-up %.3f s" % (key.upper(), results[key + "_rss_mib"],
+                                                                 results[key + "_startup_s"]))
+        if "d2_http_rps" in results:
+            log("D2 http chart costsd %s req/s (p99 %.2f ms); ingest %s rec/s" % (
+                fmt_rate(results["d2_http_rps"]), results["d2_http_p99_ms"], fmt_rate(results["d2_ingest_rps"])))
+        with open(os.path.join(build_dir, "bench-results.json"), "w") as f:
+            json.dump(results, f, indent=1, sort_keys=True)
+        print("bench: ingest_vs_pg_copy=%.3f http_vs_nginx=%.3f chart_vs_pg=%.3f rss_d1_mib=%.1f" % (
+            results["ingest_vs_pg_copy"], results["http_vs_nginx"], results["chart_vs_pg"], results["d1_rss_mib"]),
+            flush=True)
+        ok = True
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
+        procs.stop_all()
+        if keep:
+            log("kept %s (BENCH_KEEP)" % work)
+        elif ok:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            # Keep the logs (small) for the post-mortem, drop the data.
+            for dirpath, _, files in os.walk(work, topdown=False):
+                for name in files:
+                    if not name.endswith((".log", ".txt")):
+                        try:
+                            os.remove(os.path.join(dirpath, name))
+                        except OSError:
+                            pass
+            shutil.rmtree(os.path.join(work, "pg", "data"), ignore_errors=True)
+            log("failed; logs left in %s" % work)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--build-dir", default=os.environ.get("BUILD_DIR", os.path.join(ROOT, "build")))
+    args = parser.parse_args()
+
+    def terminate(signum, _frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGHUP, terminate)
+    try:
+        bench(args)
+    except BenchError as e:
+        print("bench: error: %s" % e, file=sys.stderr, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        print("bench: interrupted", file=sys.stderr, flush=True)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
