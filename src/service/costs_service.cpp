@@ -92,6 +92,24 @@ Result<CostsService::RangeRead> CostsService::ReadRange(const Principal& who, st
   return out;
 }
 
+Result<CostsService::ReadKey> CostsService::PrepareRead(const Principal& who, std::string_view org_id,
+                                                       const RangeQuery& query, bool chart) {
+  auto org = Authorize(who, org_id);
+  if (!org) return std::move(org).error();
+  auto range = domain::ResolveRange(query.from, query.to, clock_.Now(), max_range_days_);
+  if (!range) return std::move(range).error();
+  ReadKey key{*range, domain::BucketingStrategy::kDaily, 0};
+  if (chart) {
+    auto strategy = domain::ParseBucketingStrategy(query.bucketing_strategy);
+    if (!strategy) return std::move(strategy).error();
+    key.strategy = *strategy;
+  }
+  auto version = store_.DataVersion(org_id);
+  if (!version) return std::move(version).error();
+  key.version = *version;
+  return key;
+}
+
 namespace {
 
 // One exact piece of usage: a raw record's part of an edge window, or a rollup row over its

@@ -135,6 +135,18 @@ class CostsService {
   // Per deployment with usage in the range. Errors as Overview.
   Result<DeploymentsCosts> Deployments(const Principal& who, std::string_view org_id, const RangeQuery& query);
 
+  // What a response of a range endpoint depends on besides the endpoint itself: the resolved
+  // range, the bucketing strategy (charts only; daily otherwise) and the organization's data
+  // version, read before any data. Authorizes and validates exactly as the endpoint does (same
+  // errors), so a cache keyed on it may serve a stored body to whoever passes this call. The
+  // overview is not cacheable this way: its balance depends on the current time.
+  struct ReadKey {
+    domain::TimeRange range;
+    domain::BucketingStrategy strategy = domain::BucketingStrategy::kDaily;
+    std::int64_t version = 0;
+  };
+  Result<ReadKey> PrepareRead(const Principal& who, std::string_view org_id, const RangeQuery& query, bool chart);
+
   // Itemized costs of the organization, or of one deployment (then kNotFound, fields
   // ["deployment_id"], when the organization has no such deployment). Errors as Overview.
   Result<ItemsCosts> Items(const Principal& who, std::string_view org_id,

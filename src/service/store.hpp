@@ -192,6 +192,13 @@ class Store {
   // identical (then a no-op: re-sending is safe).
   virtual Status AddCredit(const Credit& credit) = 0;
 
+  // A number that changes whenever anything a read of `org` can return changes: it moves on
+  // every ingest that stores a record of the org and on every AddCredit that adds one of its
+  // credits (in the same transaction), never back. 0 for an org that has neither (or does not
+  // exist). Read it BEFORE reading data for a cache key: data read afterwards is at least as
+  // new as the version.
+  virtual Result<std::int64_t> DataVersion(std::string_view org) = 0;
+
   // Everything `plan` asks for, read from ONE snapshot of the data (one read transaction,
   // or one lock): an ingest committing meanwhile is either wholly in the result or not at all.
   // Equivalent to ReadUsageOverlapping per raw window, ReadRollups per rollup window and

@@ -519,6 +519,12 @@ class StoreContractTest : public ::testing::Test {
     return MustReadRange(org, plan).credits;
   }
 
+  std::int64_t MustDataVersion(std::string_view org) {
+    Result<std::int64_t> version = store_->DataVersion(org);
+    EXPECT_TRUE(version.has_value()) << (version ? "" : Describe(version.error()));
+    return version ? *version : -1;
+  }
+
   // Nothing of org-a's usage, rollups or deployments is stored (after a failed batch).
   void ExpectOrgEmpty(std::string_view org) {
     const Instant from = At("2000-01-01T00:00:00Z");
@@ -1821,6 +1827,97 @@ TYPED_TEST(StoreContractTest, RevokeApiKeyIsIdempotentAndNotFoundForUnknownKeys)
   ExpectError(this->store().RevokeApiKey(""), ErrorCode::kNotFound);
 }
 
+// ---- Data versions ---------------------------------------------------------------------------
+
+TYPED_TEST(StoreContractTest, DataVersionIsZeroForUnknownOrganizationsAndOrganizationsWithoutData) {
+  EXPECT_EQ(this->MustDataVersion("no-such-org"), 0) << "an unknown organization";
+  EXPECT_EQ(this->MustDataVersion("org-a"), 0) << "an organization without usage or credits";
+  ASSERT_TRUE(this->store().PutUser(User{"alice", "hash", false, {"org-a"}}));
+  EXPECT_EQ(this->MustDataVersion("org-a"), 0) << "a membership is no data of the organization";
+}
+
+TYPED_TEST(StoreContractTest, DataVersionMovesOnlyWhenAnIngestStoresARecordOfTheOrganization) {
+  const Instant end{kDay1.ns + domain::kNsPerHour};
+  const UsageRecord a1 = Record("u1", "org-a", "d1", kDay1, end);
+  ASSERT_EQ(this->MustIngest({a1}), (IngestOutcome{1, 0}));
+  const std::int64_t v1 = this->MustDataVersion("org-a");
+  EXPECT_GT(v1, 0) << "an ingest storing a record of org-a moves its version";
+
+  // Another organization's ingest moves only that organization's version.
+  ASSERT_EQ(this->MustIngest({Record("u2", "org-b", "d1", kDay1, end)}), (IngestOutcome{1, 0}));
+  EXPECT_EQ(this->MustDataVersion("org-a"), v1) << "org-b's ingest leaves org-a's version";
+  const std::int64_t b1 = this->MustDataVersion("org-b");
+  EXPECT_GT(b1, 0);
+
+  // An all-duplicate re-send stores nothing and moves nothing.
+  ASSERT_EQ(this->MustIngest({a1}), (IngestOutcome{0, 1}));
+  EXPECT_EQ(this->MustDataVersion("org-a"), v1) << "an all-duplicate re-send leaves the version";
+
+  // Failed batches store nothing and move nothing, even with new records of the org.
+  UsageRecord conflicting = a1;
+  conflicting.deployment_name = "renamed";
+  ExpectError(this->store().Ingest(std::vector<UsageRecord>{Record("u3", "org-a", "d1", kDay1, end), conflicting}),
+              ErrorCode::kConflict);
+  ExpectError(this->store().Ingest(std::vector<UsageRecord>{Record("u4", "org-a", "d1", kDay1, end),
+                                                            Record("u5", "no-such-org", "d1", kDay1, end)}),
+              ErrorCode::kOrganizationNotFound);
+  UsageRecord huge = Record("u6", "org-a", "d1", kDay1, end);
+  huge.cost_nanos = std::numeric_limits<Nanos>::max();
+  ExpectError(this->store().Ingest(std::vector<UsageRecord>{huge}), ErrorCode::kInvalidData);
+  EXPECT_EQ(this->MustDataVersion("org-a"), v1) << "a failed batch leaves the version";
+  EXPECT_EQ(this->MustDataVersion("org-b"), b1) << "a failed batch leaves the version";
+  EXPECT_EQ(this->MustDataVersion("no-such-org"), 0);
+
+  // A batch with duplicates and a new record of each organization moves both.
+  ASSERT_EQ(this->MustIngest({a1, Record("u7", "org-a", "d2", kDay1, end), Record("u8", "org-b", "d1", kDay1, end)}),
+            (IngestOutcome{2, 1}));
+  EXPECT_GT(this->MustDataVersion("org-a"), v1);
+  EXPECT_GT(this->MustDataVersion("org-b"), b1);
+}
+
+TYPED_TEST(StoreContractTest, DataVersionMovesWhenACreditIsAddedNotOnAReSendOrAConflict) {
+  const Credit credit{"c-1", "org-a", 1'000, kDay1, At("2027-11-01T00:00:00Z")};
+  ASSERT_TRUE(this->store().AddCredit(credit));
+  const std::int64_t v1 = this->MustDataVersion("org-a");
+  EXPECT_GT(v1, 0) << "an added credit moves the version";
+  EXPECT_EQ(this->MustDataVersion("org-b"), 0) << "org-a's credit leaves org-b's version";
+
+  ASSERT_TRUE(this->store().AddCredit(credit));
+  EXPECT_EQ(this->MustDataVersion("org-a"), v1) << "an identical re-send leaves the version";
+  Credit other = credit;
+  other.ecu += 1;
+  ExpectError(this->store().AddCredit(other), ErrorCode::kAlreadyExists);
+  EXPECT_EQ(this->MustDataVersion("org-a"), v1) << "a refused credit leaves the version";
+  ExpectError(this->store().AddCredit(Credit{"c-1", "no-such-org", 1, kDay1, At("2027-11-01T00:00:00Z")}),
+              ErrorCode::kOrganizationNotFound);
+  EXPECT_EQ(this->MustDataVersion("no-such-org"), 0);
+
+  Credit second = credit;
+  second.id = "c-2";
+  ASSERT_TRUE(this->store().AddCredit(second));
+  EXPECT_GT(this->MustDataVersion("org-a"), v1) << "a second credit moves the version again";
+}
+
+TYPED_TEST(StoreContractTest, DataVersionNeverGoesBack) {
+  std::int64_t last = this->MustDataVersion("org-a");
+  for (int i = 0; i < 6; ++i) {
+    const std::string id = "x" + std::to_string(i);
+    if (i % 2 == 0) {
+      ASSERT_EQ(this->MustIngest({Record(id, "org-a", "d1", kDay1, Instant{kDay1.ns + domain::kNsPerHour})}),
+                (IngestOutcome{1, 0}));
+    } else {
+      ASSERT_TRUE(this->store().AddCredit(Credit{id, "org-a", 1, kDay1, At("2027-11-01T00:00:00Z")}));
+    }
+    const std::int64_t now = this->MustDataVersion("org-a");
+    EXPECT_GT(now, last) << "after change " << i;
+    last = now;
+    // Changes elsewhere and no-ops never take it back.
+    ASSERT_EQ(this->MustIngest({Record("b" + id, "org-b", "d1", kDay1, Instant{kDay1.ns + domain::kNsPerHour})}),
+              (IngestOutcome{1, 0}));
+    EXPECT_EQ(this->MustDataVersion("org-a"), last);
+  }
+}
+
 // ---- SQLite only ---------------------------------------------------------------------------
 
 class SqliteStoreTest : public ::testing::Test {
@@ -1872,6 +1969,39 @@ class SqliteStoreTest : public ::testing::Test {
 
   TempDir dir_;
 };
+
+TEST_F(SqliteStoreTest, DataVersionSurvivesCloseAndReopen) {
+  const UsageRecord r = Record("u1", "org-a", "d1", kDay1, Instant{kDay1.ns + domain::kNsPerHour});
+  std::int64_t before = 0;
+  {
+    std::unique_ptr<SqliteStore> store = MustOpen();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->CreateOrganization(Organization{"org-a", "Org A"}));
+    ASSERT_TRUE(store->Ingest(std::vector<UsageRecord>{r}).has_value());
+    ASSERT_TRUE(store->AddCredit(Credit{"c1", "org-a", 1, kDay1, At("2027-01-01T00:00:00Z")}));
+    Result<std::int64_t> version = store->DataVersion("org-a");
+    ASSERT_TRUE(version.has_value());
+    before = *version;
+    ASSERT_GT(before, 0);
+  }
+  std::unique_ptr<SqliteStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  Result<std::int64_t> after = store->DataVersion("org-a");
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(*after, before) << "the version is stored, not counted in memory";
+  ASSERT_TRUE(store->Ingest(std::vector<UsageRecord>{Record("u2", "org-a", "d1", kDay1, r.end)}).has_value());
+  Result<std::int64_t> moved = store->DataVersion("org-a");
+  ASSERT_TRUE(moved.has_value());
+  EXPECT_GT(*moved, before) << "it keeps counting from the stored value";
+  EXPECT_EQ(RawQuery("SELECT version FROM org_versions WHERE org_id = 'org-a'"), std::to_string(*moved));
+}
+
+TEST_F(SqliteStoreTest, DataVersionIsAPrimaryKeyLookup) {
+  ASSERT_NE(MustOpen(), nullptr);
+  const std::string plan = QueryPlan("SELECT version FROM org_versions WHERE org_id = 'org-a'");
+  EXPECT_NE(plan.find("PRIMARY KEY"), std::string::npos) << plan;
+  EXPECT_EQ(plan.find("SCAN"), std::string::npos) << plan;
+}
 
 TEST_F(SqliteStoreTest, DataSurvivesCloseAndReopen) {
   const UsageRecord r = Record("u1", "org-a", "d1", At("2026-11-01T00:30:00Z"), At("2026-11-01T02:15:00Z"));

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <mutex>
+#include <set>
 #include <tuple>
 #include <utility>
 
@@ -181,6 +182,9 @@ Result<service::IngestOutcome> MemoryStore::Ingest(std::span<const domain::Usage
     OrgData& data = orgs_.find(org)->second;
     data.max_duration_ns = std::max(data.max_duration_ns, longest);
   }
+  std::set<std::string_view> changed_orgs;
+  for (std::size_t i : fresh) changed_orgs.insert(records[i].organization_id);
+  for (std::string_view org : changed_orgs) ++orgs_.find(org)->second.data_version;
   outcome.stored = static_cast<std::int64_t>(fresh.size());
   return outcome;
 }
@@ -373,7 +377,15 @@ Status MemoryStore::AddCredit(const service::Credit& credit) {
   if (!inserted && it->second != credit) {
     return MakeError(ErrorCode::kAlreadyExists, "a different credit with this id already exists", {"id"});
   }
+  if (inserted) ++org->second.data_version;
   return {};
+}
+
+Result<std::int64_t> MemoryStore::DataVersion(std::string_view org) {
+  if (auto s = CheckAvailable(); !s) return std::move(s).error();
+  std::shared_lock lock(mu_);
+  auto it = orgs_.find(org);
+  return it == orgs_.end() ? std::int64_t{0} : it->second.data_version;
 }
 
 }  // namespace costs::store::memory

@@ -68,6 +68,10 @@ class MemoryStore final : public service::Store {
 
   Status AddCredit(const service::Credit& credit) override;
 
+  // As service::Store: bumped by one per Ingest storing a record of the org and per AddCredit
+  // adding one of its credits, under the same exclusive lock.
+  Result<std::int64_t> DataVersion(std::string_view org) override;
+
   // All under one shared lock: the same reads as ReadUsageOverlapping, ReadRollups and
   // ListDeployments, plus the latest capacity rows (found by walking the window's hourly rows
   // backwards until every deployment has one), the items and the credits. kStoreFailed when a
@@ -100,6 +104,7 @@ class MemoryStore final : public service::Store {
     std::int64_t max_duration_ns = 0;  // longest end - start among this org's records
     std::map<ItemKey, service::ItemInfo> items;
     std::map<std::string, service::Credit, std::less<>> credits;  // id -> credit
+    std::int64_t data_version = 0;  // service::Store::DataVersion
   };
 
   Status CheckAvailable() const;

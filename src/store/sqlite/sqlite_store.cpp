@@ -164,6 +164,13 @@ CREATE TABLE api_keys (
   revoked       INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX api_keys_by_user ON api_keys (user_name);
+
+-- Per organization, a counter bumped in every transaction that stores one of its usage
+-- records or credits (service::Store::DataVersion); no row means 0.
+CREATE TABLE org_versions (
+  org_id  TEXT NOT NULL PRIMARY KEY REFERENCES organizations(id),
+  version INTEGER NOT NULL
+) WITHOUT ROWID;
 )sql",
 };
 static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
@@ -241,6 +248,10 @@ constexpr const char* kInsertCredit =
     "INSERT INTO credits (org_id, id, ecu_nanos, start_ns, end_ns) VALUES (?1, ?2, ?3, ?4, ?5)";
 constexpr const char* kSelectCredits =
     "SELECT id, ecu_nanos, start_ns, end_ns FROM credits WHERE org_id = ?1 ORDER BY start_ns, id";
+constexpr const char* kBumpOrgVersion =
+    "INSERT INTO org_versions (org_id, version) VALUES (?1, 1) "
+    "ON CONFLICT (org_id) DO UPDATE SET version = version + 1";
+constexpr const char* kSelectOrgVersion = "SELECT version FROM org_versions WHERE org_id = ?1";
 constexpr const char* kSelectSpanClasses =
     "SELECT span_class FROM usage_span_classes WHERE org_id = ?1 ORDER BY span_class";
 // One span class: ?2 = the class k, ?3 = from - 2^k hours, ?4 = to, ?5 = from. Column 16 is the
@@ -567,6 +578,15 @@ Result<domain::UsageRecord> ReadUsageRow(const Stmt& stmt) {
   r.cost_nanos = stmt.Int(14);
   r.trial = stmt.Int(15) != 0;
   return r;
+}
+
+// Bumps the data version of `org` (service::Store::DataVersion). REQUIRES: in a write
+// transaction that changes data of `org`.
+Status BumpOrgVersion(Connection& c, std::string_view org) {
+  Result<Stmt> stmt = c.Prepare(kBumpOrgVersion, "bump the data version");
+  if (!stmt) return std::move(stmt).error();
+  stmt->Bind(1, org);
+  return stmt->Run();
 }
 
 // ---- Reads on a borrowed connection (shared by the single reads and ReadRange) ---------------
@@ -1115,6 +1135,13 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
     if (Status s = stmt->Run(); !s) return std::move(s).error();
   }
 
+  // 5. The data version of every organization with a new record.
+  std::set<std::string_view> changed_orgs;
+  for (std::size_t i : fresh) changed_orgs.insert(records[i].organization_id);
+  for (std::string_view org : changed_orgs) {
+    if (Status s = BumpOrgVersion(c, org); !s) return std::move(s).error();
+  }
+
   if (Status s = txn->Commit(); !s) return std::move(s).error();
   outcome.stored = static_cast<std::int64_t>(fresh.size());
   return outcome;
@@ -1320,7 +1347,19 @@ Status SqliteStore::AddCredit(const service::Credit& credit) {
     stmt->Bind(5, credit.end.ns);
     if (Status s = stmt->Run(); !s) return s;
   }
+  if (Status s = BumpOrgVersion(c, credit.organization_id); !s) return s;
   return txn->Commit();
+}
+
+Result<std::int64_t> SqliteStore::DataVersion(std::string_view org) {
+  Result<Lease> lease = Acquire();
+  if (!lease) return std::move(lease).error();
+  Result<Stmt> stmt = (*lease)->Prepare(kSelectOrgVersion, "read the data version");
+  if (!stmt) return std::move(stmt).error();
+  stmt->Bind(1, org);
+  Result<bool> row = stmt->Step();
+  if (!row) return std::move(row).error();
+  return *row ? stmt->Int(0) : std::int64_t{0};
 }
 
 }  // namespace costs::store::sqlite

@@ -61,7 +61,9 @@ struct SqliteOptions {
 // end (last_end_ns) of the record with the latest end per (org, deployment, dimension, sku,
 // kind)), credits the prepaid
 // credits (PRIMARY KEY (org_id, id)). API keys live in api_keys (the secret's digest only;
-// user_name references users). Each usage row has a span class,
+// user_name references users); org_versions the data version per organization (bumped by
+// one in each Ingest that stores a record of it and each AddCredit that adds one of its
+// credits, in that transaction). Each usage row has a span class,
 // the smallest k >= 0 with end - start <= 2^k hours, indexed with (organization_id,
 // span_class, start_ns); usage_span_classes lists the classes each organization has.
 class SqliteStore final : public service::Store {
@@ -121,6 +123,10 @@ class SqliteStore final : public service::Store {
 
   // As service::Store, in one BEGIN IMMEDIATE transaction.
   Status AddCredit(const service::Credit& credit) override;
+
+  // As service::Store: one primary-key lookup in org_versions (a cached statement, no
+  // explicit transaction), 0 when the organization has no row.
+  Result<std::int64_t> DataVersion(std::string_view org) override;
 
   // On one pooled connection in one read transaction (BEGIN DEFERRED ... COMMIT): the same
   // queries as ReadUsageOverlapping, ReadRollups and ListDeployments (and the items and
