@@ -1,11 +1,13 @@
 #include "http/handler.hpp"
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 
 #include "http/auth_header.hpp"
+#include "http/body_cache.hpp"
 #include "http/credit_request.hpp"
 #include "http/csv.hpp"
 #include "http/errors.hpp"
@@ -91,6 +93,15 @@ service::RangeQuery RangeOf(const Route& route) {
   return query;
 }
 
+// What an endpoint's error responses need beyond the error: the spec names the unknown
+// deployment of the deployment items path billing_service.es_cluster_id_not_found.
+ErrorExtras ErrorExtrasOf(Endpoint endpoint) {
+  ErrorExtras extras;
+  if (endpoint == Endpoint::kDeploymentItems) extras.not_found_as = NotFoundAs::kEsClusterId;
+  return extras;
+}
+
+// Serves an admitted request: decode -> one service operation -> encode. No BodyCache.
 Response Serve(const Admission& admission, const Request& request, const Services& services) {
   const Route& route = admission.route;
   const service::Principal& principal = admission.principal;
@@ -126,12 +137,7 @@ Response Serve(const Admission& admission, const Request& request, const Service
       Result<service::ItemsCosts> items = services.costs.Items(
           principal, route.organization_id,
           one_deployment ? std::optional<std::string_view>(route.deployment_id) : std::nullopt, RangeOf(route));
-      if (!items) {
-        // The spec names the unknown deployment of this path billing_service.es_cluster_id_not_found.
-        ErrorExtras extras;
-        if (one_deployment) extras.not_found_as = NotFoundAs::kEsClusterId;
-        return MakeErrorResponse(items.error(), extras);
-      }
+      if (!items) return MakeErrorResponse(items.error(), ErrorExtrasOf(route.endpoint));
       const bool csv = admission.format == Format::kCsv;
       return Negotiated(csv ? RenderItemsCsv(*items) : RenderItemsCosts(*items), admission.format);
     }
@@ -158,6 +164,61 @@ Response Serve(const Admission& admission, const Request& request, const Service
     }
   }
   return MakeErrorResponse(MakeError(ErrorCode::kInternal, "unhandled endpoint"));
+}
+
+// The endpoints whose successful bodies depend only on the request's endpoint, path, resolved
+// range, strategy and representation and on the organization's data version
+// (CostsService::PrepareRead). Not the overview (its balance depends on the current time) nor
+// the organization lookup (not a range read).
+bool IsCacheable(Endpoint endpoint) {
+  switch (endpoint) {
+    case Endpoint::kOrganizationCharts:
+    case Endpoint::kDeploymentCharts:
+    case Endpoint::kDeploymentsCosts:
+    case Endpoint::kItemsCosts:
+    case Endpoint::kDeploymentItems:
+      return true;
+    case Endpoint::kCostsOverview:
+    case Endpoint::kGetOrganization:
+    case Endpoint::kIngestUsage:
+    case Endpoint::kAddCredit:
+      break;
+  }
+  return false;
+}
+
+// Serve, through services.body_cache where the body is cacheable: PrepareRead authorizes and
+// validates the request and reads the organization's data version (its errors are answered
+// as the endpoint's own); a stored body is then served as it is, else the endpoint renders
+// it and a success is stored. Only ranges with both `from` and `to`: a defaulted `to` is the
+// current time, which no later request asks for again.
+Response ServeCached(const Admission& admission, const Request& request, const Services& services) {
+  const Route& route = admission.route;
+  const service::RangeQuery query = RangeOf(route);
+  if (services.body_cache == nullptr || !IsCacheable(route.endpoint) || !query.from || !query.to) {
+    return Serve(admission, request, services);
+  }
+  const bool chart = route.endpoint == Endpoint::kOrganizationCharts || route.endpoint == Endpoint::kDeploymentCharts;
+  Result<service::CostsService::ReadKey> read =
+      services.costs.PrepareRead(admission.principal, route.organization_id, query, chart);
+  if (!read) return MakeErrorResponse(read.error(), ErrorExtrasOf(route.endpoint));
+  BodyKey key{route.endpoint,    route.organization_id, route.deployment_id, read->range.from.ns,
+              read->range.to.ns, read->strategy,        admission.format,    read->version};
+
+  const bool negotiated = OffersOf(route.endpoint).size() > 1;
+  if (std::shared_ptr<const std::string> body = services.body_cache->Find(key)) {
+    Response res = negotiated ? Negotiated({}, admission.format) : Ok({});
+    res.shared_body = std::move(body);
+    return res;
+  }
+  // The body is computed after the version was read, so it is at least as new as the key.
+  Response res = Serve(admission, request, services);
+  if (res.status != 200 || res.error) return res;  // errors are never stored
+  auto body = std::make_shared<const std::string>(std::move(res.body));
+  res.body.clear();
+  services.body_cache->Insert(std::move(key), body);
+  res.shared_body = std::move(body);
+  return res;
 }
 
 // Why a request is refused after authentication, from its header alone (admin-only
@@ -242,7 +303,7 @@ Admission AdmitRequest(const Request& request, const Services& services, std::si
 }
 
 Response ServeAdmitted(const Admission& admission, const Request& request, const Services& services) {
-  Response res = Serve(admission, request, services);
+  Response res = ServeCached(admission, request, services);
   res.principal = admission.principal.name;
   return res;
 }

@@ -5,13 +5,18 @@
 #include <atomic>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <gtest/gtest.h>
 
+#include "http/body_cache.hpp"
 #include "http/handler.hpp"
 #include "service/auth.hpp"
 #include "service/costs_service.hpp"
+#include "service/store.hpp"
 #include "service/testing/fakes.hpp"
 #include "store/memory/memory_store.hpp"
 
@@ -20,6 +25,52 @@ namespace {
 
 using service::testing::FakeClock;
 using service::testing::FakeHasher;
+
+// A Store that forwards to another and counts the reads of usage data (rollups, raw usage,
+// deployments), so that tests can see when a response was computed rather than shared.
+class CountingStore final : public service::Store {
+ public:
+  explicit CountingStore(service::Store& inner) : inner_(inner) {}
+
+  Status Migrate() override { return inner_.Migrate(); }
+  Status CreateOrganization(const service::Organization& org) override { return inner_.CreateOrganization(org); }
+  Result<std::optional<service::Organization>> FindOrganization(std::string_view id) override {
+    return inner_.FindOrganization(id);
+  }
+  Status PutUser(const service::User& user) override { return inner_.PutUser(user); }
+  Result<std::optional<service::User>> FindUser(std::string_view name) override { return inner_.FindUser(name); }
+  Result<service::IngestOutcome> Ingest(std::span<const domain::UsageRecord> records) override {
+    return inner_.Ingest(records);
+  }
+  Result<std::vector<service::RollupRow>> ReadRollups(std::string_view org, domain::RollupGrain grain,
+                                                      domain::Instant from, domain::Instant to) override {
+    ++data_reads;
+    return inner_.ReadRollups(org, grain, from, to);
+  }
+  Result<std::vector<domain::UsageRecord>> ReadUsageOverlapping(std::string_view org, domain::Instant from,
+                                                                domain::Instant to) override {
+    ++data_reads;
+    return inner_.ReadUsageOverlapping(org, from, to);
+  }
+  Result<std::vector<service::Deployment>> ListDeployments(std::string_view org) override {
+    ++data_reads;
+    return inner_.ListDeployments(org);
+  }
+  Status CreateApiKey(const service::ApiKey& key) override { return inner_.CreateApiKey(key); }
+  Result<std::optional<service::ApiKey>> FindApiKey(std::string_view id) override { return inner_.FindApiKey(id); }
+  Status RevokeApiKey(std::string_view id) override { return inner_.RevokeApiKey(id); }
+  Status AddCredit(const service::Credit& credit) override { return inner_.AddCredit(credit); }
+  Result<std::int64_t> DataVersion(std::string_view org) override { return inner_.DataVersion(org); }
+  Result<service::RangeReadResult> ReadRange(std::string_view org, const service::RangeReadPlan& plan) override {
+    ++data_reads;
+    return inner_.ReadRange(org, plan);
+  }
+
+  std::atomic<int> data_reads{0};
+
+ private:
+  service::Store& inner_;
+};
 
 constexpr const char* kAliceAuth = "Basic YWxpY2U6cHctYWxpY2U=";  // alice:pw-alice
 constexpr const char* kRootAuth = "Basic cm9vdDpwdy1yb290";       // root:pw-root
@@ -71,7 +122,8 @@ class HandlerTest : public ::testing::Test {
   FakeClock clock_;
   FakeHasher hasher_;
   store::memory::MemoryStore store_;
-  service::CostsService costs_{store_, clock_};
+  CountingStore counting_{store_};
+  service::CostsService costs_{counting_, clock_};
   service::AdminService admin_{store_, hasher_};
   service::Authenticator auth_{store_, hasher_, clock_};
   service::RateLimiter per_principal_{clock_, 1, 5};
@@ -354,21 +406,22 @@ class ApiFamilyTest : public HandlerTest {
   ApiFamilyTest() {
     active_ = &family_services_;
     const Response res = Call("POST", "/api/v1/billing/usage", kRootAuth, kUsage, kNdjson);
-    EXPECT_EQ(res.status, 200u) << res.body;
+    EXPECT_EQ(res.status, 200u) << res.BodyView();
   }
   // Whole hours: rollups by the hour, so periods are to the hour.
   static constexpr const char* kRange = "?from=2026-11-01T00:00:00Z&to=2026-11-01T12:00:00Z&granularity=day";
 
   service::RateLimiter unlimited_{clock_, 0, 0};
-  Services family_services_{costs_, admin_, auth_, unlimited_, failed_logins_};
+  BodyCache body_cache_;
+  Services family_services_{costs_, admin_, auth_, unlimited_, failed_logins_, &body_cache_};
 };
 
 TEST_F(ApiFamilyTest, OverviewSumsDimensionsTrialsAndTheLatestHourlyRate) {
   const Response res = Call("GET", std::string("/api/v1/billing/costs/org-a") + kRange, kAliceAuth);
-  ASSERT_EQ(res.status, 200u) << res.body;
+  ASSERT_EQ(res.status, 200u) << res.BodyView();
   EXPECT_EQ(res.content_type, "application/json");
   // capacity 4 x 0.0913 + 0.3 = 0.6652; data out 0.15; latest hour (01:00): 0.1826 + 0.3.
-  EXPECT_EQ(res.body,
+  EXPECT_EQ(res.BodyView(),
             R"({"costs":{"total":0.8152,"dimensions":[{"type":"capacity","cost":0.6652},{"type":"data_in","cost":0},)"
             R"({"type":"data_internode","cost":0},{"type":"data_out","cost":0.15},{"type":"storage_api","cost":0},)"
             R"({"type":"storage_bytes","cost":0}]},"hourly_rate":0.4826,"trials":0.3})");
@@ -377,10 +430,10 @@ TEST_F(ApiFamilyTest, OverviewSumsDimensionsTrialsAndTheLatestHourlyRate) {
 TEST_F(ApiFamilyTest, DeploymentsAsJsonAndAsCsv) {
   const std::string target = std::string("/api/v1/billing/costs/org-a/deployments") + kRange;
   Response res = Call("GET", target, kAliceAuth);
-  ASSERT_EQ(res.status, 200u) << res.body;
+  ASSERT_EQ(res.status, 200u) << res.BodyView();
   EXPECT_EQ(res.content_type, "application/json");
   EXPECT_EQ(Header(res, "Vary"), "Accept");
-  EXPECT_EQ(res.body,
+  EXPECT_EQ(res.BodyView(),
             R"({"total_cost":0.8152,"deployments":[{"deployment_id":"d1","deployment_name":"search, \"prod\"",)"
             R"("costs":{"total":0.5152,"dimensions":[{"type":"capacity","cost":0.3652},{"type":"data_in","cost":0},)"
             R"({"type":"data_internode","cost":0},{"type":"data_out","cost":0.15},{"type":"storage_api","cost":0},)"
@@ -392,10 +445,10 @@ TEST_F(ApiFamilyTest, DeploymentsAsJsonAndAsCsv) {
             R"("hourly_rate":0.3,"period":{"start":"2026-11-01T01:00:00Z","end":"2026-11-01T02:00:00Z"}}]})");
 
   res = Call("GET", target, kAliceAuth, {}, {}, "text/csv");
-  ASSERT_EQ(res.status, 200u) << res.body;
+  ASSERT_EQ(res.status, 200u) << res.BodyView();
   EXPECT_EQ(res.content_type, "text/csv; charset=utf-8");
   EXPECT_EQ(Header(res, "Vary"), "Accept");
-  EXPECT_EQ(res.body,
+  EXPECT_EQ(res.BodyView(),
             "deployment_id,deployment_name,total_cost,capacity,data_in,data_internode,data_out,storage_api,"
             "storage_bytes,hourly_rate,period_start,period_end\r\n"
             "d1,\"search, \"\"prod\"\"\",0.5152,0.3652,0,0,0.15,0,0,0.1826,2026-11-01T00:00:00Z,"
@@ -405,25 +458,25 @@ TEST_F(ApiFamilyTest, DeploymentsAsJsonAndAsCsv) {
 
 TEST_F(ApiFamilyTest, ItemsOfTheOrganizationAndOfOneDeployment) {
   Response res = Call("GET", std::string("/api/v1/billing/costs/org-a/items") + kRange, kAliceAuth);
-  ASSERT_EQ(res.status, 200u) << res.body;
-  EXPECT_NE(res.body.find(R"({"sku":"hot","name":"Hot 8 GB","kind":"elasticsearch","instance_count":2,"hours":2,)"
+  ASSERT_EQ(res.status, 200u) << res.BodyView();
+  EXPECT_NE(res.BodyView().find(R"({"sku":"hot","name":"Hot 8 GB","kind":"elasticsearch","instance_count":2,"hours":2,)"
                           R"("price_per_hour":0.1826,"price":0.3652,)"),
             std::string::npos)
-      << res.body;
-  EXPECT_NE(res.body.find(R"({"sku":"kb","name":"Kibana","kind":"kibana","instance_count":1,"hours":1,)"),
+      << res.BodyView();
+  EXPECT_NE(res.BodyView().find(R"({"sku":"kb","name":"Kibana","kind":"kibana","instance_count":1,"hours":1,)"),
             std::string::npos)
-      << res.body;
-  EXPECT_NE(res.body.find(R"("data_transfer_and_storage":[{"sku":"out","name":"Data out","type":"data_out",)"
+      << res.BodyView();
+  EXPECT_NE(res.BodyView().find(R"("data_transfer_and_storage":[{"sku":"out","name":"Data out","type":"data_out",)"
                           R"("quantity":{"value":2,"formatted_value":"1.5 GiB"},)"
                           R"("rate":{"value":0.1,"formatted_value":"0.1 per GiB"},"cost":0.15}])"),
             std::string::npos)
-      << res.body;
+      << res.BodyView();
 
   res = Call("GET", std::string("/api/v1/billing/costs/org-a/deployments/d2/items") + kRange, kAliceAuth, {}, {},
              "text/*");
-  ASSERT_EQ(res.status, 200u) << res.body;
+  ASSERT_EQ(res.status, 200u) << res.BodyView();
   EXPECT_EQ(res.content_type, "text/csv; charset=utf-8");
-  EXPECT_EQ(res.body,
+  EXPECT_EQ(res.BodyView(),
             "section,sku,name,kind_or_type,instance_count,hours,quantity,unit,rate,price_per_hour,cost,period_start,"
             "period_end\r\n"
             "resource,kb,Kibana,kibana,1,1,,,,0.3,0.3,2026-11-01T01:00:00Z,2026-11-01T02:00:00Z\r\n");
@@ -432,8 +485,8 @@ TEST_F(ApiFamilyTest, ItemsOfTheOrganizationAndOfOneDeployment) {
 TEST_F(ApiFamilyTest, DeploymentChartsHaveOneValuePerDimension) {
   const Response res =
       Call("GET", std::string("/api/v1/billing/costs/org-a/deployments/d1/charts") + kRange, kAliceAuth);
-  ASSERT_EQ(res.status, 200u) << res.body;
-  EXPECT_EQ(res.body, R"({"data":[{"timestamp":1793491200,"values":[{"id":"capacity","name":"Capacity",)"
+  ASSERT_EQ(res.status, 200u) << res.BodyView();
+  EXPECT_EQ(res.BodyView(), R"({"data":[{"timestamp":1793491200,"values":[{"id":"capacity","name":"Capacity",)"
                       R"("value":0.3652},{"id":"data_out","name":"Data out","value":0.15}]}]})");
 }
 
@@ -441,7 +494,7 @@ TEST_F(ApiFamilyTest, UnknownDeploymentsAreNotFoundWithThePathsCode) {
   Response res = Call("GET", "/api/v1/billing/costs/org-a/deployments/nope/charts", kAliceAuth);
   EXPECT_EQ(res.status, 404u);
   EXPECT_EQ(Code(res), "root.not_found");
-  EXPECT_NE(res.body.find(R"("fields":["deployment_id"])"), std::string::npos) << res.body;
+  EXPECT_NE(res.BodyView().find(R"("fields":["deployment_id"])"), std::string::npos) << res.BodyView();
 
   res = Call("GET", "/api/v1/billing/costs/org-a/deployments/nope/items", kAliceAuth, {}, {}, "text/csv");
   EXPECT_EQ(res.status, 404u);
@@ -499,8 +552,8 @@ TEST_F(ApiFamilyTest, CreditsArePlatformAdminsJsonOnly) {
   EXPECT_EQ(Code(res), "root.unsupported_media_type");
 
   res = Call("POST", "/api/v1/billing/credits/org-a", kRootAuth, body, "application/json; charset=utf-8");
-  ASSERT_EQ(res.status, 201u) << res.body;
-  EXPECT_EQ(res.body, R"({"id":"c-1","organization_id":"org-a","ecu":100,"start":"2026-11-01T00:00:00Z",)"
+  ASSERT_EQ(res.status, 201u) << res.BodyView();
+  EXPECT_EQ(res.BodyView(), R"({"id":"c-1","organization_id":"org-a","ecu":100,"start":"2026-11-01T00:00:00Z",)"
                       R"("end":"2027-01-01T00:00:00Z"})");
   res = Call("POST", "/api/v1/billing/credits/org-a", kRootAuth, body, kJson);
   EXPECT_EQ(res.status, 201u) << "an identical re-send is a no-op";
@@ -517,19 +570,19 @@ TEST_F(ApiFamilyTest, CreditsArePlatformAdminsJsonOnly) {
              kJson);
   EXPECT_EQ(res.status, 400u);
   EXPECT_EQ(Code(res), "root.invalid_data");
-  EXPECT_NE(res.body.find(R"("fields":["id"])"), std::string::npos) << res.body;
+  EXPECT_NE(res.BodyView().find(R"("fields":["id"])"), std::string::npos) << res.BodyView();
   res = Call("POST", "/api/v1/billing/credits/org-a", kRootAuth, R"({"ecu":"x"})", kJson);
   EXPECT_EQ(res.status, 400u);
-  EXPECT_NE(res.body.find(R"("fields":["id","ecu","start","end"])"), std::string::npos) << res.body;
+  EXPECT_NE(res.BodyView().find(R"("fields":["id","ecu","start","end"])"), std::string::npos) << res.BodyView();
 
   // 2026-11-15: the credit is valid; usage since its start (0.8152) consumed part of it.
   res = Call("GET", "/api/v1/billing/costs/org-a?from=2026-11-01&to=2026-11-01", kAliceAuth);
-  ASSERT_EQ(res.status, 200u) << res.body;
-  EXPECT_NE(res.body.find(R"("balance":{"available":100,"remaining":99.1848,"line_items":[{"id":"c-1",)"
+  ASSERT_EQ(res.status, 200u) << res.BodyView();
+  EXPECT_NE(res.BodyView().find(R"("balance":{"available":100,"remaining":99.1848,"line_items":[{"id":"c-1",)"
                           R"("ecu_quantity":100,"ecu_balance":99.1848,"start":"2026-11-01T00:00:00Z",)"
                           R"("end":"2027-01-01T00:00:00Z"}]})"),
             std::string::npos)
-      << res.body;
+      << res.BodyView();
 }
 
 TEST_F(ApiFamilyTest, ApiKeysActAsTheirUser) {
@@ -537,7 +590,7 @@ TEST_F(ApiFamilyTest, ApiKeysActAsTheirUser) {
   ASSERT_TRUE(created.has_value()) << created.error().message;
   const std::string auth = "ApiKey " + created->key;
   Response res = Call("GET", "/api/v1/billing/costs/org-a/deployments", auth);
-  EXPECT_EQ(res.status, 200u) << res.body;
+  EXPECT_EQ(res.status, 200u) << res.BodyView();
   EXPECT_EQ(res.principal, "alice");
   res = Call("GET", "/api/v1/billing/costs/org-b", auth);
   EXPECT_EQ(res.status, 403u) << "with alice's access";
@@ -564,6 +617,162 @@ TEST_F(ApiFamilyTest, WrongApiKeysCountAsFailedLogins) {
     const Response res = Call("GET", "/api/v1/organizations/org-a", "ApiKey costs_0123456789abcdef_nope");
     EXPECT_EQ(res.status, expected);
   }
+}
+
+// ---- Shared bodies (BodyCache) ---------------------------------------------------------
+
+TEST_F(ApiFamilyTest, ASecondIdenticalRequestIsServedFromTheCache) {
+  const Services uncached{costs_, admin_, auth_, unlimited_, failed_logins_};
+  struct Case {
+    const char* path;
+    const char* accept;
+  };
+  const Case cases[] = {{"/charts", ""},
+                        {"/deployments", ""},
+                        {"/deployments", "text/csv"},
+                        {"/items", ""},
+                        {"/items", "text/csv"},
+                        {"/deployments/d1/charts", ""},
+                        {"/deployments/d2/items", ""},
+                        {"/deployments/d2/items", "text/csv"}};
+  for (const Case& c : cases) {
+    const std::string target = std::string("/api/v1/billing/costs/org-a") + c.path + kRange;
+    const std::string what = target + " Accept: " + c.accept;
+    const int before = counting_.data_reads.load();
+    const Response first = Call("GET", target, kAliceAuth, {}, {}, c.accept);
+    ASSERT_EQ(first.status, 200u) << what << ": " << first.BodyView();
+    const int computed = counting_.data_reads.load();
+    EXPECT_GT(computed, before) << what << ": the first request computes its body";
+
+    const Response second = Call("GET", target, kAliceAuth, {}, {}, c.accept);
+    ASSERT_EQ(second.status, 200u) << what << ": " << second.BodyView();
+    EXPECT_EQ(counting_.data_reads.load(), computed) << what << ": the second reads no usage data";
+    ASSERT_NE(second.shared_body, nullptr) << what;
+    EXPECT_EQ(second.shared_body.get(), first.shared_body.get()) << what << ": the same bytes, not a copy";
+    EXPECT_TRUE(second.body.empty()) << what;
+    EXPECT_EQ(second.content_type, first.content_type) << what;
+    EXPECT_EQ(second.headers, first.headers) << what << ": Vary: Accept on a hit too";
+    EXPECT_EQ(second.principal, "alice") << what;
+
+    active_ = &uncached;
+    const Response fresh = Call("GET", target, kAliceAuth, {}, {}, c.accept);
+    active_ = &family_services_;
+    EXPECT_EQ(second.BodyView(), fresh.BodyView()) << what << ": a shared body is what rendering gives";
+    EXPECT_EQ(fresh.shared_body, nullptr) << what << ": without a cache nothing is shared";
+  }
+  const BodyCache::Stats stats = body_cache_.stats();
+  EXPECT_EQ(stats.insertions, std::size(cases));
+  EXPECT_EQ(stats.entries, std::size(cases)) << "JSON and CSV of one path are separate entries";
+  EXPECT_EQ(stats.hits, std::size(cases));
+}
+
+TEST_F(ApiFamilyTest, TheCacheIsKeyedOnTheResolvedRange) {
+  const std::string charts = "/api/v1/billing/costs/org-a/charts";
+  const Response first = Call("GET", charts + "?from=2026-11-01&to=2026-11-01", kAliceAuth);
+  ASSERT_EQ(first.status, 200u) << first.BodyView();
+  // The same day spelt as instants, with an offset, and the strategy in another case.
+  const Response second = Call(
+      "GET", charts + "?from=2026-11-01T01:00:00%2B01:00&to=2026-11-02T00:00:00Z&bucketing_strategy=Daily", kAliceAuth);
+  ASSERT_EQ(second.status, 200u) << second.BodyView();
+  EXPECT_EQ(second.shared_body.get(), first.shared_body.get());
+  const Response monthly =
+      Call("GET", charts + "?from=2026-11-01&to=2026-11-01&bucketing_strategy=monthly", kAliceAuth);
+  ASSERT_EQ(monthly.status, 200u) << monthly.BodyView();
+  EXPECT_NE(monthly.shared_body.get(), first.shared_body.get()) << "another strategy, another body";
+  EXPECT_EQ(body_cache_.stats().entries, 2u);
+}
+
+// One more hour of capacity for a third deployment of org-a.
+const char* kMoreUsage =
+    R"({"id":"c3","organization_id":"org-a","deployment_id":"d3","deployment_name":"new","dimension":"capacity",)"
+    R"("kind":"apm","instance_count":1,"sku":"apm","name":"APM","start":"2026-11-01T03:00:00Z",)"
+    R"("end":"2026-11-01T04:00:00Z","quantity":"1","rate":"0.5"})"
+    "\n";
+
+TEST_F(ApiFamilyTest, AnIngestChangesTheCachedBody) {
+  const std::string target = std::string("/api/v1/billing/costs/org-a/charts") + kRange;
+  const Response before = Call("GET", target, kAliceAuth);
+  ASSERT_EQ(before.status, 200u) << before.BodyView();
+  EXPECT_EQ(before.BodyView().find(R"("id":"d3")"), std::string_view::npos);
+
+  // Re-sending stored records stores nothing: the version stays, the body is still shared.
+  ASSERT_EQ(Call("POST", "/api/v1/billing/usage", kRootAuth, kUsage, kNdjson).status, 200u);
+  EXPECT_EQ(Call("GET", target, kAliceAuth).shared_body.get(), before.shared_body.get());
+
+  ASSERT_EQ(Call("POST", "/api/v1/billing/usage", kRootAuth, kMoreUsage, kNdjson).status, 200u);
+  const int reads = counting_.data_reads.load();
+  const Response after = Call("GET", target, kAliceAuth);
+  ASSERT_EQ(after.status, 200u) << after.BodyView();
+  EXPECT_GT(counting_.data_reads.load(), reads) << "a new data version is computed afresh";
+  EXPECT_NE(after.BodyView().find(R"({"id":"d3","name":"new","value":0.5})"), std::string_view::npos)
+      << after.BodyView();
+  EXPECT_EQ(Call("GET", target, kAliceAuth).shared_body.get(), after.shared_body.get()) << "and then shared again";
+}
+
+TEST_F(ApiFamilyTest, EveryRequestForACachedBodyIsAuthorized) {
+  ASSERT_TRUE(admin_.PutUser("bob", "pw-bob", false, {"org-b"}));
+  const char* bob = "Basic Ym9iOnB3LWJvYg==";  // bob:pw-bob
+  for (const char* path : {"/charts", "/deployments", "/items", "/deployments/d1/charts", "/deployments/d1/items"}) {
+    const std::string target = std::string("/api/v1/billing/costs/org-a") + path + kRange;
+    const Response cached = Call("GET", target, kAliceAuth);
+    ASSERT_EQ(cached.status, 200u) << target << ": " << cached.BodyView();
+
+    Response res = Call("GET", target, bob);
+    EXPECT_EQ(res.status, 403u) << target << ": bob is no member of org-a";
+    EXPECT_EQ(Code(res), "organization.invalid_access") << target;
+    EXPECT_EQ(res.shared_body, nullptr) << target;
+    res = Call("GET", target, "");
+    EXPECT_EQ(res.status, 401u) << target;
+    res = Call("GET", target, kRootAuth);
+    EXPECT_EQ(res.status, 200u) << target << ": a platform admin reads every organization";
+    EXPECT_EQ(res.shared_body.get(), cached.shared_body.get()) << target;
+  }
+}
+
+TEST_F(ApiFamilyTest, RangesWithoutBothEndsAreNotCached) {
+  // A defaulted `to` is now, a defaulted `from` the start of the current month: no later
+  // request asks for the same body again.
+  for (const char* query : {"", "?from=2026-11-01", "?to=2026-11-02", "?bucketing_strategy=daily"}) {
+    const std::string target = std::string("/api/v1/billing/costs/org-a/charts") + query;
+    for (int i = 0; i < 2; ++i) {
+      const int reads = counting_.data_reads.load();
+      const Response res = Call("GET", target, kAliceAuth);
+      ASSERT_EQ(res.status, 200u) << target << ": " << res.BodyView();
+      EXPECT_GT(counting_.data_reads.load(), reads) << target << " (request " << i << ") is computed";
+      EXPECT_EQ(res.shared_body, nullptr) << target;
+    }
+  }
+  EXPECT_EQ(body_cache_.stats().insertions, 0u);
+  EXPECT_EQ(body_cache_.stats().hits + body_cache_.stats().misses, 0u) << "not even looked up";
+}
+
+TEST_F(ApiFamilyTest, ErrorsTheOverviewAndTheOrganizationAreNeverStored) {
+  const std::string org = "/api/v1/billing/costs/org-a";
+  for (int i = 0; i < 2; ++i) {
+    Response res = Call("GET", org + "/deployments/nope/charts" + kRange, kAliceAuth);
+    EXPECT_EQ(res.status, 404u);
+    EXPECT_EQ(Code(res), "root.not_found");
+    res = Call("GET", org + "/deployments/nope/items" + kRange, kAliceAuth);
+    EXPECT_EQ(res.status, 404u);
+    EXPECT_EQ(Code(res), "billing_service.es_cluster_id_not_found") << "the path's code, also via the cache";
+    res = Call("GET", org + "/deployments/d1/items?from=2026-11-02&to=2026-11-01", kAliceAuth);
+    EXPECT_EQ(res.status, 400u);
+    EXPECT_EQ(Code(res), "costs.invalid_date_range");
+    res = Call("GET", org + "/charts?from=2026-11-01&to=2026-11-02&bucketing_strategy=weekly", kAliceAuth);
+    EXPECT_EQ(res.status, 400u);
+    EXPECT_EQ(Code(res), "root.invalid_data");
+    res = Call("GET", "/api/v1/billing/costs/org-nope/items" + std::string(kRange), kRootAuth);
+    EXPECT_EQ(res.status, 404u);
+    EXPECT_EQ(Code(res), "organization.not_found");
+
+    const int reads = counting_.data_reads.load();
+    res = Call("GET", org + kRange, kAliceAuth);
+    EXPECT_EQ(res.status, 200u) << res.BodyView();
+    EXPECT_GT(counting_.data_reads.load(), reads) << "the overview (balance as of now) is always computed";
+    EXPECT_EQ(Call("GET", "/api/v1/organizations/org-a", kAliceAuth).status, 200u);
+  }
+  EXPECT_EQ(body_cache_.stats().insertions, 0u);
+  EXPECT_EQ(body_cache_.stats().entries, 0u);
 }
 
 }  // namespace

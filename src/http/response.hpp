@@ -1,5 +1,6 @@
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,10 +19,17 @@ struct Response {
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers, in order
   std::string body;
+  // When set, the body is these bytes instead of `body` (which is then empty): a rendered body
+  // shared with the BodyCache and other responses, written without being copied.
+  std::shared_ptr<const std::string> shared_body;
 
   // For the access log; not sent.
   std::string principal;        // the authenticated caller, empty when there is none
   std::optional<Error> error;   // set on error responses
+
+  // The body's bytes, wherever they live. Valid as long as this response (or the shared
+  // bytes) is.
+  std::string_view BodyView() const { return shared_body ? std::string_view(*shared_body) : std::string_view(body); }
 
   // The value of header `name` (case-insensitive), or nullptr.
   const std::string* FindHeader(std::string_view name) const {

@@ -33,6 +33,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/none.hpp>
+#include <boost/optional/optional.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -46,6 +47,7 @@
 #include <boost/beast/http/write.hpp>
 #include <spdlog/spdlog.h>
 
+#include "http/body_cache.hpp"
 #include "http/errors.hpp"
 #include "http/handler.hpp"
 #include "http/request_id.hpp"
@@ -72,7 +74,36 @@ constexpr std::size_t kMaxQueuedResponses = 16;
 constexpr std::size_t kMaxDrainBytes = 64 * 1024;  // read and dropped at most before a close
 constexpr auto kConnectionLimitLogInterval = std::chrono::seconds(1);
 
-using BeastResponse = bhttp::response<bhttp::string_body>;
+// A Beast body (the BodyWriter concept; responses only) that writes immutable bytes held by a
+// shared_ptr as one buffer, without copying them: the response owns a reference, so the bytes
+// live until its asynchronous write completes, however many other responses (and the
+// BodyCache) share them. A null value is an empty body.
+struct SharedBody {
+  using value_type = std::shared_ptr<const std::string>;
+
+  static std::uint64_t size(const value_type& body) { return body ? body->size() : 0; }
+
+  class writer {
+   public:
+    using const_buffers_type = net::const_buffer;
+
+    template <bool kIsRequest, class Fields>
+    writer(const bhttp::header<kIsRequest, Fields>& /*header*/, const value_type& body) : body_(body) {}
+
+    void init(beast::error_code& ec) { ec = {}; }
+
+    boost::optional<std::pair<const_buffers_type, bool>> get(beast::error_code& ec) {
+      ec = {};
+      if (!body_ || body_->empty()) return boost::none;
+      return {{const_buffers_type(body_->data(), body_->size()), false}};
+    }
+
+   private:
+    const value_type& body_;
+  };
+};
+
+using BeastResponse = bhttp::response<SharedBody>;
 
 class Session;
 
@@ -133,10 +164,11 @@ BeastResponse ToBeast(Response&& r, unsigned version, bool keep_alive, const std
   res.set(bhttp::field::content_type, r.content_type);
   res.set("x-request-id", request_id);
   for (auto& [name, value] : r.headers) res.insert(name, value);
-  res.body() = std::move(r.body);
+  // A shared body goes out as it is; a body of its own is moved into a shared one (no copy).
+  res.body() = r.shared_body ? std::move(r.shared_body) : std::make_shared<const std::string>(std::move(r.body));
   res.keep_alive(keep_alive);
   res.prepare_payload();
-  if (head) res.body().clear();
+  if (head) res.body() = nullptr;
   return res;
 }
 
@@ -378,7 +410,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const std::int64_t micros = request_start_ ? MicrosSince(*request_start_) : 0;
     request_start_.reset();
     spdlog::info("{} {} \"{} {}\" {} {}B {}us principal={}", request_id, client_address_, method, target,
-                 response.status, response.body.size(), micros,
+                 response.status, response.BodyView().size(), micros,
                  response.principal.empty() ? std::string_view("-") : std::string_view(response.principal));
     if (response.error && IsServerError(response.error->code)) {
       spdlog::error("request {} failed: {}", request_id, response.error->message);
@@ -640,6 +672,12 @@ int RunServer(const ServerOptions& options, Services services,
               const std::function<void(std::uint16_t port)>& on_listening) {
   const int threads = options.threads > 0 ? options.threads
                                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // Declared before the io_context: sessions destroyed with its queued handlers never see it gone.
+  std::optional<BodyCache> body_cache;
+  if (services.body_cache == nullptr && options.body_cache_bytes > 0) {
+    body_cache.emplace(BodyCache::Limits{options.body_cache_bytes, options.body_cache_entries});
+    services.body_cache = &*body_cache;
+  }
   net::io_context ioc(threads);
   auto registry = std::make_shared<Registry>(services, options.max_body_bytes, options.max_connections);
 

@@ -11,6 +11,8 @@
 
 namespace costs::http {
 
+class BodyCache;
+
 // The default limit on a usage ingest body (bytes).
 inline constexpr std::size_t kDefaultMaxBodyBytes = 64u << 20;
 
@@ -23,6 +25,10 @@ struct ServerOptions {
   std::size_t max_body_bytes = kDefaultMaxBodyBytes;
   // Open connections; a connection accepted above it is closed at once.
   std::size_t max_connections = 10000;
+  // The rendered-body cache RunServer creates when Services::body_cache is null (body_cache.hpp):
+  // total bytes and entries; 0 bytes = serve without one.
+  std::size_t body_cache_bytes = 64u << 20;
+  std::size_t body_cache_entries = 16384;
 };
 
 // What the handlers call. All references outlive the server.
@@ -32,6 +38,9 @@ struct Services {
   service::Authenticator& auth;
   service::RateLimiter& per_principal;    // --rate-limit/--rate-burst, keyed by principal
   service::RateLimiter& failed_logins;    // keyed by client address
+  // Rendered bodies of the range endpoints, shared across requests (handler.hpp says which);
+  // nullptr = render every response. RunServer installs its own (ServerOptions) when null.
+  BodyCache* body_cache = nullptr;
 };
 
 // Serves the API until SIGINT/SIGTERM (or a fatal listener error), then stops accepting,

@@ -9,7 +9,8 @@ import datetime
 import unittest
 
 import harness
-from harness import ApiTestCase, Dec, Record, USAGE_PATH, NDJSON, charts_path
+import costs_model as model
+from harness import ApiTestCase, Dec, Record, USAGE_PATH, NDJSON, charts_path, costs_path, instant_ns
 
 ORG = "org-i"
 OTHER = "org-j"
@@ -235,6 +236,54 @@ class IngestTest(ApiTestCase):
         self.chart(10, 12)
         # And HTTP agrees that they are stored.
         self.assertIngested(self.post(by_stdin), 0, 4)
+
+    def test_shared_bodies_follow_a_costsctl_import_on_every_range_path(self):
+        """costsd renders a range body once per data version of the organization and shares it
+        between requests. The version lives in the database, so an import by another process
+        (costsctl) shows in the very next identical request, on every cached path and format."""
+        base = day_records("cache-a", 20, count=3)
+        self.assertIngested(self.post(base), 3, 0)
+        self.stored += base
+        dep = base[0].deployment
+        query = {"from": "2024-05-20", "to": "2024-05-21"}
+        csv = {"Accept": "text/csv"}
+        targets = [(costs_path(ORG, "/charts", query), None),
+                   (costs_path(ORG, "/deployments", query), None),
+                   (costs_path(ORG, "/deployments", query), csv),
+                   (costs_path(ORG, "/items", query), None),
+                   (costs_path(ORG, "/items", query), csv),
+                   (costs_path(ORG, "/charts", query, deployment=dep), None),
+                   (costs_path(ORG, "/items", query, deployment=dep), None),
+                   (costs_path(ORG, "/items", query, deployment=dep), csv)]
+
+        def fetch_all():
+            out = []
+            for target, headers in targets:
+                resp = self.get(self.member, target, headers=headers)
+                self.assertStatus(resp, 200)
+                out.append(resp)
+            return out
+
+        before = fetch_all()
+        for first, second in zip(before, fetch_all()):
+            self.assertEqual(second.body, first.body, "identical requests, identical bytes: %s" % first.target)
+        # The same deployments and hours again under new ids: every cost on the day doubles.
+        more = day_records("cache-b", 20, count=3, dep_prefix="cache-a")
+        self.assertImport(self.ws.import_usage(more, via="file", check=False), 3, 0)
+        self.stored += more
+        after = fetch_all()
+        for old, new in zip(before, after):
+            self.assertNotEqual(new.body, old.body, "costsctl's import must show in %s (%s)"
+                                % (new.target, new.header("Content-Type")))
+        self.chart(20, 21)
+        f, t = instant_ns("2024-05-20", "start"), instant_ns("2024-05-21", "end")
+        want = model.expected_deployment_chart(self.stored, ORG, dep, f, t, "daily")
+        got = self.chart_from_response(after[5])
+        if got != want:
+            self.fail_response(after[5], None, "deployment chart after the import differs\n%s"
+                               % harness.chart_diff(want, got))
+        total = model.dimension_costs(self.stored, ORG, f, t)["total"]
+        self.assertEqual(harness.to_fraction(after[1].json["total_cost"]) * 10**9, total, after[1].describe())
 
     def test_costsctl_rejects_invalid_and_conflicting_batches(self):
         good = day_records("ctl-inv", 13, count=2)
