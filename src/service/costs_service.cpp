@@ -50,16 +50,26 @@ CostsService::CostsService(Store& store, const Clock& clock, int max_range_days)
     : store_(store), clock_(clock), max_range_days_(max_range_days) {}
 
 Result<Organization> CostsService::Authorize(const Principal& who, std::string_view org_id) {
-  auto org = store_.FindOrganization(org_id);
-  if (!org) return std::move(org).error();
-  if (!org->has_value()) {
-    return MakeError(ErrorCode::kOrganizationNotFound, "organization '" + std::string(org_id) + "' was not found");
+  std::optional<Organization> known;
+  {
+    std::shared_lock lock(orgs_mu_);
+    if (auto it = known_orgs_.find(std::string(org_id)); it != known_orgs_.end()) known = it->second;
+  }
+  if (!known) {
+    auto org = store_.FindOrganization(org_id);
+    if (!org) return std::move(org).error();
+    if (!org->has_value()) {
+      return MakeError(ErrorCode::kOrganizationNotFound, "organization '" + std::string(org_id) + "' was not found");
+    }
+    known = **org;
+    std::unique_lock lock(orgs_mu_);
+    known_orgs_.emplace(known->id, *known);
   }
   if (!who.MayRead(org_id)) {
     return MakeError(ErrorCode::kInvalidAccess,
                      "you do not have access to organization '" + std::string(org_id) + "'");
   }
-  return std::move(**org);
+  return std::move(*known);
 }
 
 Result<Organization> CostsService::GetOrganization(const Principal& who, std::string_view org_id) {

@@ -2,6 +2,8 @@
 
 #include <array>
 #include <optional>
+#include <shared_mutex>
+#include <unordered_map>
 #include <string>
 #include <string_view>
 
@@ -171,6 +173,10 @@ class CostsService {
   Store& store_;
   const Clock& clock_;
   int max_range_days_;
+  // Organizations found so far: they are never deleted or renamed, so a found one can be
+  // remembered for good (a missing one is looked up again every time: it may be created).
+  std::shared_mutex orgs_mu_;
+  std::unordered_map<std::string, Organization> known_orgs_;  // GUARDED_BY(orgs_mu_)
 };
 
 // Ingest and administration use cases. Thread-safe.
