@@ -16,14 +16,15 @@ namespace {
 
 constexpr const char* kCostsdUsage =
     "usage: costsd [--db URL] [--listen HOST:PORT] [--rate-limit N] [--rate-burst N]\n"
-    "              [--max-range-days N] [--log-level L] [--threads N]\n"
+    "              [--max-range-days N] [--log-level L] [--threads N] [--body-cache-mib N]\n"
     "  --db URL            sqlite:PATH (default sqlite:var/costs.db)          env COSTS_DB\n"
     "  --listen HOST:PORT  address to serve on (default 127.0.0.1:8080; port 0 = any)  env COSTS_LISTEN\n"
     "  --rate-limit N      requests per second per principal (default 100; 0 = off)  env COSTS_RATE_LIMIT\n"
     "  --rate-burst N      token bucket size (default 2 x rate-limit)         env COSTS_RATE_BURST\n"
     "  --max-range-days N  longest from..to range (default 1096)             env COSTS_MAX_RANGE_DAYS\n"
     "  --log-level L       trace, debug, info, warn, error, off (default info) env COSTS_LOG_LEVEL\n"
-    "  --threads N         I/O threads (default: one per core)               env COSTS_THREADS\n";
+    "  --threads N         I/O threads (default: one per core)               env COSTS_THREADS\n"
+    "  --body-cache-mib N  memory for rendered range responses (default 64; 0 = off)  env COSTS_BODY_CACHE_MIB\n";
 
 // Failed logins allowed per client address: a burst of 10, then one every 2 seconds.
 constexpr double kFailedLoginRate = 0.5;
@@ -45,7 +46,7 @@ int CostsdMain(int argc, char** argv) {
   }
   auto flags = Flags::Parse(argc, argv, 1,
                             {{"db"}, {"listen"}, {"rate-limit"}, {"rate-burst"}, {"max-range-days"}, {"log-level"},
-                             {"threads"}});
+                             {"threads"}, {"body-cache-mib"}});
   if (!flags) return UsageError(flags.error().message);
   if (!flags->positionals().empty()) return UsageError("unexpected argument '" + flags->positionals()[0] + "'");
 
@@ -53,8 +54,10 @@ int CostsdMain(int argc, char** argv) {
   auto burst = flags->GetRate("rate-burst", rate ? 2 * *rate : 0);
   auto max_days = flags->GetInt("max-range-days", domain::kDefaultMaxRangeDays, 1, 100000);
   auto threads = flags->GetInt("threads", 0, 0, 1024);
+  auto cache_mib = flags->GetInt("body-cache-mib", 64, 0, 1 << 20);
   for (const Error* e : {rate ? nullptr : &rate.error(), burst ? nullptr : &burst.error(),
-                         max_days ? nullptr : &max_days.error(), threads ? nullptr : &threads.error()}) {
+                         max_days ? nullptr : &max_days.error(), threads ? nullptr : &threads.error(),
+                         cache_mib ? nullptr : &cache_mib.error()}) {
     if (e != nullptr) return UsageError(e->message);
   }
   const std::string listen = flags->Get("listen").value_or("127.0.0.1:8080");
@@ -78,6 +81,7 @@ int CostsdMain(int argc, char** argv) {
     }
     server_options.port = static_cast<std::uint16_t>(port);
     server_options.threads = static_cast<int>(*threads);
+    server_options.body_cache_bytes = static_cast<std::size_t>(*cache_mib) << 20;
   }
 
   auto logger = spdlog::stderr_logger_mt("costsd");
