@@ -85,7 +85,7 @@ class MemoryStore final : public service::Store {
     domain::Nanos cost = 0;        // nano-ECU
     domain::Nanos trial_cost = 0;  // nano-ECU
     std::int64_t quantity_milli = 0;
-    std::int64_t usage_ns = 0;  // negative for corrections
+    std::int64_t usage_ns = 0;  // of records with a positive quantity (service::UsageOverlap)
     std::int64_t max_instance_count = 0;
     std::int64_t rate_fingerprint_min = std::numeric_limits<std::int64_t>::max();
     std::int64_t rate_fingerprint_max = std::numeric_limits<std::int64_t>::min();

@@ -87,7 +87,7 @@ CREATE TABLE usage_span_classes (
 
 -- Rollups per UTC hour / day and item: (deployment, dimension, sku, kind), sku and kind ''
 -- when absent. cost_nanos, trial_cost_nanos (the part of it from trial records),
--- quantity_milli and usage_ns are sums (usage_ns negative for corrections); max_instance_count
+-- quantity_milli and usage_ns are sums (usage_ns of positive-quantity records only); max_instance_count
 -- is a maximum; rate_fingerprint_min / _max are the smallest and largest
 -- domain::DecimalFingerprint of the records' rates. An integer overflow in a sum
 -- (col + excluded.col) turns into a REAL in SQLite; the CHECKs make it fail the statement
