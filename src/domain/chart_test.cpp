@@ -1,4 +1,5 @@
 #include "domain/chart.hpp"
+#include "domain/testing/oracle.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +12,6 @@
 namespace costs::domain {
 
 // Lets gtest print values readably when an expectation fails.
-inline void PrintTo(const Instant& t, std::ostream* os) { *os << "Instant{ns=" << t.ns << "}"; }
 inline void PrintTo(const ChartValue& v, std::ostream* os) {
   *os << "ChartValue{id=\"" << v.id << "\", name=\"" << v.name << "\", cost=" << v.cost << "}";
 }

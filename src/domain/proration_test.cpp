@@ -1,4 +1,5 @@
 #include "domain/proration.hpp"
+#include "domain/testing/oracle.hpp"
 
 #include <gtest/gtest.h>
 
@@ -14,7 +15,6 @@
 namespace costs::domain {
 
 // Lets gtest print values readably when an expectation fails.
-inline void PrintTo(const Instant& t, std::ostream* os) { *os << "Instant{ns=" << t.ns << "}"; }
 
 namespace {
 

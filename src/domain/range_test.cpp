@@ -1,4 +1,5 @@
 #include "domain/range.hpp"
+#include "domain/testing/oracle.hpp"
 
 #include <gtest/gtest.h>
 
@@ -15,7 +16,6 @@
 namespace costs::domain {
 
 // Lets gtest print values readably when an expectation fails.
-inline void PrintTo(const Instant& t, std::ostream* os) { *os << "Instant{ns=" << t.ns << "}"; }
 inline void PrintTo(const Bucket& b, std::ostream* os) {
   *os << "Bucket[" << FormatRfc3339(b.start) << ", " << FormatRfc3339(b.end) << ")";
 }
@@ -25,22 +25,10 @@ inline void PrintTo(const TimeRange& r, std::ostream* os) {
 
 namespace {
 
-// An oracle independent of the code under test: counts days naively from 1970.
-bool OracleLeap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-int OracleMonthDays(int y, int m) {
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return kDays[m - 1] + (m == 2 && OracleLeap(y) ? 1 : 0);
-}
-std::int64_t OracleDays(int y, int m, int d) {
-  std::int64_t days = 0;
-  for (int year = 1970; year < y; ++year) days += OracleLeap(year) ? 366 : 365;
-  for (int month = 1; month < m; ++month) days += OracleMonthDays(y, month);
-  return days + d - 1;
-}
-Instant Utc(int y, int m, int d, int hh = 0, int mm = 0, int ss = 0, std::int64_t ns = 0) {
-  return Instant{OracleDays(y, m, d) * kNsPerDay + hh * kNsPerHour + mm * 60 * kNsPerSecond +
-                 ss * kNsPerSecond + ns};
-}
+using testing::OracleDays;
+using testing::OracleLeap;
+using testing::OracleMonthDays;
+using testing::Utc;
 
 using Fields = std::vector<std::string>;
 
