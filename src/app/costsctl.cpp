@@ -41,7 +41,7 @@ int Failed(const Error& e) {
       e.code == ErrorCode::kOrganizationNotFound) {
     for (const std::string& f : e.fields) std::fprintf(stderr, "  %s\n", f.c_str());
   }
-  return e.code == ErrorCode::kInvalidData && e.fields.empty() ? 2 : 1;
+  return 1;
 }
 
 Result<std::string> ReadInput(const std::string& name) {
@@ -129,6 +129,7 @@ int CostsctlMain(int argc, char** argv) {
   if (!seed) return UsageError(seed.error().message);
 
   const std::string db = flags->Get("db").value_or(std::string(kDefaultDb));
+  if (auto url = ParseDbUrl(db); !url) return UsageError(url.error().message);
   auto store = OpenStore(db);
   if (!store) return Failed(store.error());
   security::SodiumPasswordHasher hasher;

@@ -1,0 +1,100 @@
+"""The command-line contract's error paths: every bad invocation of costsd and costsctl exits
+non-zero with a message on stderr (2 for a usage error, 1 for a failed operation), and the flags'
+environment variables work."""
+
+import os
+import subprocess
+import unittest
+
+import harness
+
+TIMEOUT = 30
+
+
+def run(name, *args, input=None, env=None):
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run([harness.binary(name)] + list(args), input=input, capture_output=True, text=True,
+                          timeout=TIMEOUT, env=full_env)
+
+
+class CommandLineTest(harness.ApiTestCase):
+
+    def assertUsageError(self, p, needle, code=2):
+        self.assertEqual(p.returncode, code, "exit code; stderr: %s" % p.stderr)
+        self.assertIn(needle, p.stderr, "stderr must say why")
+
+    def test_costsd_refuses_bad_flags_before_starting(self):
+        ws = self.make_test_workspace("cli-costsd")
+        for args, needle in (
+                (["--nope"], "unknown flag --nope"),
+                (["--rate-limit", "fast"], "--rate-limit"),
+                (["--rate-limit", "-1"], "--rate-limit"),
+                (["--max-range-days", "0"], "--max-range-days"),
+                (["--threads", "x"], "--threads"),
+                (["--body-cache-mib", "-5"], "--body-cache-mib"),
+                (["--listen", "localhost"], "--listen"),
+                (["--listen", "127.0.0.1:70000"], "--listen"),
+                (["--log-level", "loud"], "--log-level"),
+                (["--db"], "needs a value"),
+                (["--db", "mysql://x"], "--db must be sqlite:PATH"),
+                (["stray"], "unexpected argument"),
+        ):
+            with self.subTest(args=args):
+                base = [] if args[0] == "--db" else ["--db", ws.db_url]
+                self.assertUsageError(run("costsd", *(base + args)), needle)
+        p = run("costsd", "--db", "postgresql://127.0.0.1:1/x")
+        self.assertUsageError(p, "PostgreSQL is not supported")
+
+    def test_costsctl_refuses_bad_invocations(self):
+        ws = self.make_test_workspace("cli-costsctl")
+        db = ["--db", ws.db_url]
+        for args, needle in (
+                ([], "no command given"),
+                (["frobnicate"], "unknown command 'frobnicate'"),
+                (["org", "create"], "unknown command 'org create'"),
+                (["org", "create", "a", "--admin"], "belong to 'user create'"),
+                (["init", "--name", "x"], "--name belongs to"),
+                (["user", "create", "bob"], "--password-stdin"),
+                (["init", "--seed", "1"], "--seed belongs to 'demo'"),
+                (["demo", "--seed", "many"], "--seed"),
+                (["apikey", "create", "bob", "--expires", "someday"], "--expires"),
+                (["init", "--expires", "2030-01-01"], "--expires belongs to"),
+                (["credits", "add", "o", "--id", "c", "--start", "2026-01-01", "--end", "2026-02-01"], "needs --ecu"),
+                (["credits", "add", "o", "--id", "c", "--ecu", "1e10", "--start", "2026-01-01", "--end", "2026-02-01"],
+                 "--ecu"),
+                (["credits", "add", "o", "--id", "c", "--ecu", "5", "--start", "soon", "--end", "2026-02-01"],
+                 "--start"),
+                (["init", "--id", "x"], "belongs to 'credits add'"),
+        ):
+            with self.subTest(args=args):
+                self.assertUsageError(run("costsctl", *(db + args)), needle)
+        self.assertUsageError(run("costsctl", "--db", "mysql://x", "init"), "--db must be sqlite:PATH")
+
+    def test_costsctl_failed_operations_exit_1(self):
+        ws = self.make_test_workspace("cli-ops")
+        self.assertUsageError(ws.ctl("usage", "import", os.path.join(ws.dir, "missing.ndjson"), check=False),
+                              "cannot read", code=1)
+        self.assertUsageError(ws.ctl("apikey", "create", "nobody", check=False), "costsctl:", code=1)
+        self.assertUsageError(ws.ctl("apikey", "revoke", "0123456789abcdef", check=False), "costsctl:", code=1)
+        self.assertUsageError(ws.ctl("credits", "add", "no-org", "--id", "c", "--ecu", "5", "--start", "2026-01-01",
+                                     "--end", "2026-02-01", check=False), "costsctl:", code=1)
+        self.assertUsageError(ws.ctl("user", "create", "bob", "--org", "no-org", "--password-stdin", input="pw\n",
+                                     check=False), "costsctl:", code=1)
+        p = ws.ctl("user", "create", "bad name!", "--password-stdin", input="pw\n", check=False)
+        self.assertNotEqual(p.returncode, 0, p.stderr)
+        p = ws.ctl("user", "create", "bob", "--password-stdin", input="\n", check=False)
+        self.assertNotEqual(p.returncode, 0, "an empty password must be refused")
+
+    def test_environment_variables_stand_in_for_flags(self):
+        ws = self.make_test_workspace("cli-env")
+        p = run("costsctl", "org", "create", "env-org", env={"COSTS_DB": ws.db_url})
+        self.assertEqual(p.returncode, 0, p.stderr)
+        again = ws.create_org("env-org", check=False)
+        self.assertNotEqual(again.returncode, 0, "COSTS_DB must have pointed at the same database")
+        p = run("costsd", "--db", ws.db_url, env={"COSTS_RATE_LIMIT": "slow"})
+        self.assertUsageError(p, "--rate-limit")
+
+
+if __name__ == "__main__":
+    unittest.main()
