@@ -128,6 +128,7 @@ struct RangeReadResult {
   std::vector<RollupRow> latest_capacity;  // plan.latest_capacity: at most one row per deployment
   std::vector<ItemInfo> items;             // plan.items: every item of the organization
   std::vector<Credit> credits;             // plan.credits: every credit of the organization
+  std::int64_t version = 0;                // DataVersion(org) in the same snapshot
 };
 
 // The Store port: everything costs keeps. Implementations: store/memory, store/sqlite (and

@@ -1875,6 +1875,20 @@ TYPED_TEST(StoreContractTest, DataVersionMovesOnlyWhenAnIngestStoresARecordOfThe
   EXPECT_GT(this->MustDataVersion("org-b"), b1);
 }
 
+TYPED_TEST(StoreContractTest, ReadRangeReportsTheDataVersionOfItsSnapshot) {
+  const RangeReadPlan plan{{}, {}, {{kDay1, Instant{kDay1.ns + domain::kNsPerDay}}}, std::nullopt, false, false};
+  EXPECT_EQ(this->MustReadRange("org-a", plan).version, 0) << "an organization without data";
+  EXPECT_EQ(this->MustReadRange("no-such-org", plan).version, 0) << "an unknown organization";
+  ASSERT_EQ(this->MustIngest({Record("u1", "org-a", "d1", kDay1, Instant{kDay1.ns + domain::kNsPerHour})}),
+            (IngestOutcome{1, 0}));
+  const RangeReadResult read = this->MustReadRange("org-a", plan);
+  EXPECT_EQ(read.version, this->MustDataVersion("org-a"));
+  EXPECT_EQ(read.rollups.size(), 1u);
+  ASSERT_TRUE(this->store().AddCredit(Credit{"c-1", "org-a", 1'000, kDay1, At("2027-11-01T00:00:00Z")}));
+  EXPECT_EQ(this->MustReadRange("org-a", plan).version, this->MustDataVersion("org-a"));
+  EXPECT_GT(this->MustReadRange("org-a", plan).version, read.version);
+}
+
 TYPED_TEST(StoreContractTest, DataVersionMovesWhenACreditIsAddedNotOnAReSendOrAConflict) {
   const Credit credit{"c-1", "org-a", 1'000, kDay1, At("2027-11-01T00:00:00Z")};
   ASSERT_TRUE(this->store().AddCredit(credit));

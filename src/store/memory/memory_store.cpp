@@ -337,6 +337,7 @@ Result<service::RangeReadResult> MemoryStore::ReadRange(std::string_view org, co
     for (const auto& [key, item] : data.items) result.items.push_back(item);
   }
   if (plan.credits) result.credits = Credits(data);
+  result.version = data.data_version;
   return result;
 }
 

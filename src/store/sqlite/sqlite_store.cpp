@@ -591,6 +591,16 @@ Status BumpOrgVersion(Connection& c, std::string_view org) {
 
 // ---- Reads on a borrowed connection (shared by the single reads and ReadRange) ---------------
 
+// The data version of `org` (service::Store::DataVersion) on a borrowed connection.
+Result<std::int64_t> SelectOrgVersion(Connection& c, std::string_view org) {
+  Result<Stmt> stmt = c.Prepare(kSelectOrgVersion, "read the data version");
+  if (!stmt) return std::move(stmt).error();
+  stmt->Bind(1, org);
+  Result<bool> row = stmt->Step();
+  if (!row) return std::move(row).error();
+  return *row ? stmt->Int(0) : std::int64_t{0};
+}
+
 // The span classes `org`'s usage has, ascending (none for an unknown organization).
 Result<std::vector<int>> SelectSpanClasses(Connection& c, std::string_view org) {
   Result<Stmt> stmt = c.Prepare(kSelectSpanClasses, "read usage span classes");
@@ -1229,6 +1239,10 @@ Result<service::RangeReadResult> SqliteStore::ReadRange(std::string_view org, co
     result.credits = std::move(*credits);
   }
 
+  Result<std::int64_t> version = SelectOrgVersion(c, org);
+  if (!version) return std::move(version).error();
+  result.version = *version;
+
   if (Status s = txn->Commit(); !s) return std::move(s).error();
   return result;
 }
@@ -1354,12 +1368,7 @@ Status SqliteStore::AddCredit(const service::Credit& credit) {
 Result<std::int64_t> SqliteStore::DataVersion(std::string_view org) {
   Result<Lease> lease = Acquire();
   if (!lease) return std::move(lease).error();
-  Result<Stmt> stmt = (*lease)->Prepare(kSelectOrgVersion, "read the data version");
-  if (!stmt) return std::move(stmt).error();
-  stmt->Bind(1, org);
-  Result<bool> row = stmt->Step();
-  if (!row) return std::move(row).error();
-  return *row ? stmt->Int(0) : std::int64_t{0};
+  return SelectOrgVersion(**lease, org);
 }
 
 }  // namespace costs::store::sqlite
