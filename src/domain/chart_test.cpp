@@ -11,12 +11,20 @@
 
 namespace costs::domain {
 
-// Lets gtest print values readably when an expectation fails.
-inline void PrintTo(const ChartValue& v, std::ostream* os) {
-  *os << "ChartValue{id=\"" << v.id << "\", name=\"" << v.name << "\", cost=" << v.cost << "}";
-}
-
 namespace {
+
+// A chart value with its series resolved, for comparisons.
+struct Named {
+  std::string id;
+  std::string name;
+  Nanos cost = 0;
+  friend bool operator==(const Named&, const Named&) = default;
+};
+
+// Lets gtest print values readably when an expectation fails.
+[[maybe_unused]] void PrintTo(const Named& v, std::ostream* os) {
+  *os << "{id=\"" << v.id << "\", name=\"" << v.name << "\", cost=" << v.cost << "}";
+}
 
 constexpr Nanos kMax = std::numeric_limits<Nanos>::max();
 constexpr Nanos kMin = std::numeric_limits<Nanos>::min();
@@ -31,7 +39,16 @@ std::vector<Bucket> ThreeDays() {
   return {{Day(0), Day(1)}, {Day(1), Day(2)}, {Day(2), Day(3)}};
 }
 
-using Values = std::vector<ChartValue>;
+using Values = std::vector<Named>;
+
+// The values of bucket `i` of `chart`, with their series' ids and names.
+Values ValuesOf(const Chart& chart, std::size_t i) {
+  Values out;
+  for (const ChartValue& v : chart.buckets.at(i).values) {
+    out.push_back(Named{chart.SeriesOf(v).id, chart.SeriesOf(v).name, v.cost});
+  }
+  return out;
+}
 
 Chart MustBuild(const ChartBuilder& builder) {
   Result<Chart> r = builder.Build();
@@ -48,9 +65,9 @@ TEST(ChartBuilderTest, SumsPiecesPerBucketAndSeries) {
   builder.Add(Day(2, 13 * kNsPerHour), "d1", 182'600'000);
   const Chart chart = MustBuild(builder);
   ASSERT_EQ(chart.buckets.size(), 3u) << "one chart bucket per bucket";
-  EXPECT_EQ(chart.buckets[0].values, (Values{{"d1", "d1", 123}, {"d2", "d2", 7}}));
-  EXPECT_EQ(chart.buckets[1].values, Values{}) << "a bucket without pieces is kept, empty";
-  EXPECT_EQ(chart.buckets[2].values, (Values{{"d1", "d1", 182'599'995}}));
+  EXPECT_EQ(ValuesOf(chart, 0), (Values{{"d1", "d1", 123}, {"d2", "d2", 7}}));
+  EXPECT_EQ(ValuesOf(chart, 1), Values{}) << "a bucket without pieces is kept, empty";
+  EXPECT_EQ(ValuesOf(chart, 2), (Values{{"d1", "d1", 182'599'995}}));
 }
 
 TEST(ChartBuilderTest, BucketStartsAreTheBucketsStarts) {
@@ -78,9 +95,9 @@ TEST(ChartBuilderTest, MonthlyBucketStartsCrossYearEnd) {
   EXPECT_EQ(chart.buckets[0].start, dec);
   EXPECT_EQ(chart.buckets[1].start, jan);
   EXPECT_EQ(chart.buckets[2].start, feb);
-  EXPECT_EQ(chart.buckets[0].values, (Values{{"d1", "d1", 1}})) << "the last nanosecond of December";
-  EXPECT_EQ(chart.buckets[1].values, (Values{{"d1", "d1", 2}})) << "the first nanosecond of January";
-  EXPECT_EQ(chart.buckets[2].values, (Values{{"d1", "d1", 3}})) << "the last nanosecond of February";
+  EXPECT_EQ(ValuesOf(chart, 0), (Values{{"d1", "d1", 1}})) << "the last nanosecond of December";
+  EXPECT_EQ(ValuesOf(chart, 1), (Values{{"d1", "d1", 2}})) << "the first nanosecond of January";
+  EXPECT_EQ(ValuesOf(chart, 2), (Values{{"d1", "d1", 3}})) << "the last nanosecond of February";
 }
 
 TEST(ChartBuilderTest, PiecesOnBucketEdgesGoToTheBucketThatStartsThere) {
@@ -91,9 +108,9 @@ TEST(ChartBuilderTest, PiecesOnBucketEdgesGoToTheBucketThatStartsThere) {
   builder.Add(Day(3, -1), "a", 1000);
   const Chart chart = MustBuild(builder);
   ASSERT_EQ(chart.buckets.size(), 3u);
-  EXPECT_EQ(chart.buckets[0].values, (Values{{"a", "a", 11}}));
-  EXPECT_EQ(chart.buckets[1].values, (Values{{"a", "a", 100}}));
-  EXPECT_EQ(chart.buckets[2].values, (Values{{"a", "a", 1000}}));
+  EXPECT_EQ(ValuesOf(chart, 0), (Values{{"a", "a", 11}}));
+  EXPECT_EQ(ValuesOf(chart, 1), (Values{{"a", "a", 100}}));
+  EXPECT_EQ(ValuesOf(chart, 2), (Values{{"a", "a", 1000}}));
 }
 
 TEST(ChartBuilderTest, DropsSeriesWhoseSumIsZero) {
@@ -105,9 +122,9 @@ TEST(ChartBuilderTest, DropsSeriesWhoseSumIsZero) {
   builder.Add(Day(2, 1), "d1", 1);
   const Chart chart = MustBuild(builder);
   ASSERT_EQ(chart.buckets.size(), 3u);
-  EXPECT_EQ(chart.buckets[0].values, (Values{{"d2", "d2", 5}})) << "+x and -x leave no value";
-  EXPECT_EQ(chart.buckets[1].values, Values{}) << "a zero piece leaves no value";
-  EXPECT_EQ(chart.buckets[2].values, (Values{{"d1", "d1", 1}})) << "d1 is non-zero in another bucket";
+  EXPECT_EQ(ValuesOf(chart, 0), (Values{{"d2", "d2", 5}})) << "+x and -x leave no value";
+  EXPECT_EQ(ValuesOf(chart, 1), Values{}) << "a zero piece leaves no value";
+  EXPECT_EQ(ValuesOf(chart, 2), (Values{{"d1", "d1", 1}})) << "d1 is non-zero in another bucket";
 }
 
 TEST(ChartBuilderTest, SortsValuesById) {
@@ -116,7 +133,7 @@ TEST(ChartBuilderTest, SortsValuesById) {
   const Chart chart = MustBuild(builder);
   ASSERT_EQ(chart.buckets.size(), 3u);
   std::vector<std::string> ids;
-  for (const ChartValue& v : chart.buckets[1].values) ids.push_back(v.id);
+  for (const Named& v : ValuesOf(chart, 1)) ids.push_back(v.id);
   EXPECT_EQ(ids, (std::vector<std::string>{"D1", "a", "b", "b-1", "d10", "d2"}))
       << "byte-wise ascending ids";
 }
@@ -135,7 +152,7 @@ TEST(ChartBuilderTest, OneBucketChart) {
   const Chart chart = MustBuild(builder);
   ASSERT_EQ(chart.buckets.size(), 1u);
   EXPECT_EQ(chart.buckets[0].start, Day(4));
-  EXPECT_EQ(chart.buckets[0].values, (Values{{"d1", "d1", 42}}));
+  EXPECT_EQ(ValuesOf(chart, 0), (Values{{"d1", "d1", 42}}));
 }
 
 TEST(ChartBuilderTest, NamesSeriesAndLastNameWins) {
@@ -148,9 +165,9 @@ TEST(ChartBuilderTest, NamesSeriesAndLastNameWins) {
   builder.Name("d3", "never-used");
   const Chart chart = MustBuild(builder);
   ASSERT_EQ(chart.buckets.size(), 3u);
-  EXPECT_EQ(chart.buckets[0].values, (Values{{"d1", "search-prod", 1}, {"d2", "d2", 2}}))
+  EXPECT_EQ(ValuesOf(chart, 0), (Values{{"d1", "search-prod", 1}, {"d2", "d2", 2}}))
       << "the last name wins; an unnamed series shows its id";
-  EXPECT_EQ(chart.buckets[1].values, (Values{{"d1", "search-prod", 3}}));
+  EXPECT_EQ(ValuesOf(chart, 1), (Values{{"d1", "search-prod", 3}}));
 }
 
 TEST(ChartBuilderTest, DimensionSeriesShowTheirDisplayName) {
@@ -159,7 +176,7 @@ TEST(ChartBuilderTest, DimensionSeriesShowTheirDisplayName) {
   builder.Add(Day(0, 1), "capacity", 9);
   const Chart chart = MustBuild(builder);
   ASSERT_EQ(chart.buckets.size(), 3u);
-  EXPECT_EQ(chart.buckets[0].values, (Values{{"capacity", "Capacity", 9}}));
+  EXPECT_EQ(ValuesOf(chart, 0), (Values{{"capacity", "Capacity", 9}}));
 }
 
 TEST(ChartBuilderTest, SumsExactlyBeyondInt64WhileAccumulating) {
@@ -174,9 +191,9 @@ TEST(ChartBuilderTest, SumsExactlyBeyondInt64WhileAccumulating) {
   for (int i = 0; i < 1000; ++i) builder.Add(Day(2, i), "d2", 300'000'000);  // 0.3 ECU x 1000
   const Chart chart = MustBuild(builder);
   ASSERT_EQ(chart.buckets.size(), 3u);
-  EXPECT_EQ(chart.buckets[0].values, (Values{{"d1", "d1", kMax}}));
-  EXPECT_EQ(chart.buckets[1].values, (Values{{"d1", "d1", kMin}}));
-  EXPECT_EQ(chart.buckets[2].values, (Values{{"d2", "d2", 300 * kNanosPerEcu}})) << "exactly 300 ECU";
+  EXPECT_EQ(ValuesOf(chart, 0), (Values{{"d1", "d1", kMax}}));
+  EXPECT_EQ(ValuesOf(chart, 1), (Values{{"d1", "d1", kMin}}));
+  EXPECT_EQ(ValuesOf(chart, 2), (Values{{"d2", "d2", 300 * kNanosPerEcu}})) << "exactly 300 ECU";
 }
 
 TEST(ChartBuilderTest, FailsWhenABucketSumOverflowsInt64) {
@@ -201,8 +218,8 @@ TEST(ChartBuilderTest, SumsInDifferentBucketsDoNotOverflowEachOther) {
   builder.Add(Day(1, 1), "d1", kMax);
   const Chart chart = MustBuild(builder);
   ASSERT_EQ(chart.buckets.size(), 3u);
-  EXPECT_EQ(chart.buckets[0].values, (Values{{"d1", "d1", kMax}}));
-  EXPECT_EQ(chart.buckets[1].values, (Values{{"d1", "d1", kMax}}));
+  EXPECT_EQ(ValuesOf(chart, 0), (Values{{"d1", "d1", kMax}}));
+  EXPECT_EQ(ValuesOf(chart, 1), (Values{{"d1", "d1", kMax}}));
 }
 
 TEST(ChartBuilderTest, BuildDoesNotConsumeTheBuilder) {
@@ -213,8 +230,28 @@ TEST(ChartBuilderTest, BuildDoesNotConsumeTheBuilder) {
   const Chart second = MustBuild(builder);
   ASSERT_EQ(first.buckets.size(), 3u);
   ASSERT_EQ(second.buckets.size(), 3u);
-  EXPECT_EQ(first.buckets[0].values, (Values{{"d1", "d1", 5}}));
-  EXPECT_EQ(second.buckets[0].values, (Values{{"d1", "d1", 11}})) << "pieces keep accumulating";
+  EXPECT_EQ(ValuesOf(first, 0), (Values{{"d1", "d1", 5}}));
+  EXPECT_EQ(ValuesOf(second, 0), (Values{{"d1", "d1", 11}})) << "pieces keep accumulating";
+}
+
+TEST(ChartBuilderTest, DeclaredSeriesAddByIndexInAnyOrder) {
+  ChartBuilder builder(ThreeDays());
+  const std::uint32_t z = builder.AddSeries("z", "zeta");
+  const std::uint32_t a = builder.AddSeries("a", "alpha");
+  EXPECT_EQ(builder.AddSeries("z", "zeta-2"), z) << "declaring again returns the same index";
+  EXPECT_EQ(builder.BucketOf(Day(1, 5)), 1u);
+  builder.AddAt(0, z, 1);
+  builder.AddAt(0, a, 2);
+  builder.AddAt(0, z, 3);  // not next to its first piece: merged at Build
+  builder.Add(Day(0, 9), "m", 4);
+  builder.AddAt(1, a, 5);
+  builder.AddAt(1, a, -5);  // nets to zero: no value
+  builder.AddAt(2, z, 6);
+  const Chart chart = MustBuild(builder);
+  ASSERT_EQ(chart.buckets.size(), 3u);
+  EXPECT_EQ(ValuesOf(chart, 0), (Values{{"a", "alpha", 2}, {"m", "m", 4}, {"z", "zeta-2", 4}}));
+  EXPECT_EQ(ValuesOf(chart, 1), Values{});
+  EXPECT_EQ(ValuesOf(chart, 2), (Values{{"z", "zeta-2", 6}}));
 }
 
 }  // namespace

@@ -736,11 +736,9 @@ TEST_F(ApiFamilyTest, RangesWithoutBothEndsAreNotCached) {
   for (const char* query : {"", "?from=2026-11-01", "?to=2026-11-02", "?bucketing_strategy=daily"}) {
     const std::string target = std::string("/api/v1/billing/costs/org-a/charts") + query;
     for (int i = 0; i < 2; ++i) {
-      const int reads = counting_.data_reads.load();
       const Response res = Call("GET", target, kAliceAuth);
       ASSERT_EQ(res.status, 200u) << target << ": " << res.BodyView();
-      EXPECT_GT(counting_.data_reads.load(), reads) << target << " (request " << i << ") is computed";
-      EXPECT_EQ(res.shared_body, nullptr) << target;
+      EXPECT_EQ(res.shared_body, nullptr) << target << " (request " << i << ") is rendered for itself";
     }
   }
   EXPECT_EQ(body_cache_.stats().insertions, 0u);

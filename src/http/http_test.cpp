@@ -143,9 +143,10 @@ domain::Instant At(std::int64_t unix_seconds) { return domain::FromUnixSeconds(u
 
 TEST(RenderTest, ChartWritesExactDecimalsAndBucketStartSeconds) {
   domain::Chart chart;
-  chart.buckets.push_back({At(1793491200), {{"d1", "search-prod", 300'000'000}, {"d2", "logs \"eu\"", 1}}});
+  chart.series = {{"d1", "search-prod"}, {"d2", "logs \"eu\""}};
+  chart.buckets.push_back({At(1793491200), {{0, 300'000'000}, {1, 1}}});
   chart.buckets.push_back({At(1793577600), {}});
-  chart.buckets.push_back({At(1793664000), {{"d1", "search-prod", -12'000'000'000}}});
+  chart.buckets.push_back({At(1793664000), {{0, -12'000'000'000}}});
   EXPECT_EQ(RenderChart(chart),
             R"({"data":[)"
             R"({"timestamp":1793491200,"values":[{"id":"d1","name":"search-prod","value":0.3},)"
@@ -156,8 +157,8 @@ TEST(RenderTest, ChartWritesExactDecimalsAndBucketStartSeconds) {
 
 TEST(RenderTest, ChartWritesExtremeAmountsExactly) {
   domain::Chart chart;
-  chart.buckets.push_back(
-      {At(0), {{"a", "a", std::numeric_limits<domain::Nanos>::max()}, {"b", "b", 123'456'789'012}}});
+  chart.series = {{"b", "b"}, {"a", "a"}};
+  chart.buckets.push_back({At(0), {{1, std::numeric_limits<domain::Nanos>::max()}, {0, 123'456'789'012}}});
   EXPECT_EQ(RenderChart(chart),
             R"({"data":[{"timestamp":0,"values":[{"id":"a","name":"a","value":9223372036.854775807},)"
             R"({"id":"b","name":"b","value":123.456789012}]}]})");

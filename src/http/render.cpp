@@ -58,7 +58,8 @@ std::string RenderChart(const domain::Chart& chart) {
   for (const domain::ChartBucket& bucket : chart.buckets) {
     estimate += 40;
     for (const domain::ChartValue& v : bucket.values) {
-      estimate += 48 + v.id.size() + v.name.size();
+      const domain::ChartSeries& series = chart.SeriesOf(v);
+      estimate += 48 + series.id.size() + series.name.size();
     }
   }
   std::string out;
@@ -75,10 +76,11 @@ std::string RenderChart(const domain::Chart& chart) {
     for (const domain::ChartValue& v : bucket.values) {
       if (!first_value) out.push_back(',');
       first_value = false;
+      const domain::ChartSeries& series = chart.SeriesOf(v);
       out.append("{\"id\":");
-      AppendJsonString(out, v.id);
+      AppendJsonString(out, series.id);
       out.append(",\"name\":");
-      AppendJsonString(out, v.name);
+      AppendJsonString(out, series.name);
       out.append(",\"value\":");
       AppendNanos(out, v.cost);
       out.push_back('}');

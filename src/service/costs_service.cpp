@@ -46,8 +46,8 @@ RangeReadPlan PlanRangeRead(const domain::TimeRange& range) {
   return plan;
 }
 
-CostsService::CostsService(Store& store, const Clock& clock, int max_range_days)
-    : store_(store), clock_(clock), max_range_days_(max_range_days) {}
+CostsService::CostsService(Store& store, const Clock& clock, int max_range_days, std::size_t chart_index_bytes)
+    : store_(store), clock_(clock), max_range_days_(max_range_days), index_(store, chart_index_bytes) {}
 
 Result<Organization> CostsService::Authorize(const Principal& who, std::string_view org_id) {
   std::optional<Organization> known;
@@ -194,40 +194,130 @@ struct DimensionSums {
   }
 };
 
+// A chart under construction. Its series are fixed up front: an organization chart's are the
+// deployments (series i = deployments[i]), a deployment chart's the billing dimensions
+// (series d = Dimension d), so pieces are added by index.
+struct ChartAssembly {
+  domain::ChartBuilder builder;
+  std::optional<std::string_view> deployment_id;  // a deployment chart's deployment
+  std::uint32_t deployment_index = 0;             // its index in the deployments
+
+  void AddCell(std::size_t bucket, const ChartIndex::Cell& cell) {
+    if (!deployment_id) {
+      builder.AddAt(bucket, cell.deployment, cell.cost);
+    } else if (cell.deployment == deployment_index) {
+      builder.AddAt(bucket, static_cast<std::uint32_t>(cell.dimension), cell.cost);
+    }
+  }
+  void AddPiece(const Piece& p) {
+    if (!deployment_id) {
+      builder.Add(p.window.from, p.deployment_id, p.cost);
+    } else if (p.deployment_id == *deployment_id) {
+      builder.AddAt(builder.BucketOf(p.window.from), static_cast<std::uint32_t>(p.dimension), p.cost);
+    }
+  }
+};
+
+// kNotFound when the deployment chart's deployment is not among `deployments` (sorted by id).
+Result<ChartAssembly> StartChart(std::string_view org_id, const std::vector<Deployment>& deployments,
+                                 std::optional<std::string_view> deployment_id, const domain::TimeRange& range,
+                                 domain::BucketingStrategy strategy) {
+  ChartAssembly chart{domain::ChartBuilder(domain::BucketsFor(range, strategy)), deployment_id};
+  if (!deployment_id) {
+    for (const Deployment& d : deployments) chart.builder.AddSeries(d.id, d.name);
+    return chart;
+  }
+  auto it = std::lower_bound(deployments.begin(), deployments.end(), *deployment_id,
+                             [](const Deployment& d, std::string_view id) { return d.id < id; });
+  if (it == deployments.end() || it->id != *deployment_id) {
+    return MakeError(ErrorCode::kNotFound,
+                     "organization '" + std::string(org_id) + "' has no deployment '" + std::string(*deployment_id) + "'",
+                     {"deployment_id"});
+  }
+  chart.deployment_index = static_cast<std::uint32_t>(it - deployments.begin());
+  for (int i = 0; i < domain::kDimensionCount; ++i) {
+    const auto d = static_cast<domain::Dimension>(i);
+    chart.builder.AddSeries(domain::DimensionId(d), domain::DimensionDisplayName(d));
+  }
+  return chart;
+}
+
 }  // namespace
 
 Result<domain::Chart> CostsService::OrganizationCharts(const Principal& who, std::string_view org_id,
                                                        const RangeQuery& query) {
-  auto read = ReadRange(who, org_id, query, Reading::kChart);
-  if (!read) return std::move(read).error();
-  const RangeRead& r = *read;
-  domain::ChartBuilder chart(domain::BucketsFor(r.range, r.strategy));
-  ForEachPiece(r.plan, r.read, [&](const Piece& p) { chart.Add(p.window.from, p.deployment_id, p.cost); });
-  for (const Deployment& d : r.read.deployments) chart.Name(d.id, d.name);
-  return chart.Build();
+  return Chart(who, org_id, std::nullopt, query);
 }
 
 Result<domain::Chart> CostsService::DeploymentCharts(const Principal& who, std::string_view org_id,
                                                      std::string_view deployment_id, const RangeQuery& query) {
-  auto read = ReadRange(who, org_id, query, Reading::kChart);
+  return Chart(who, org_id, deployment_id, query);
+}
+
+Result<domain::Chart> CostsService::Chart(const Principal& who, std::string_view org_id,
+                                          std::optional<std::string_view> deployment_id, const RangeQuery& query) {
+  auto org = Authorize(who, org_id);
+  if (!org) return std::move(org).error();
+  auto range = domain::ResolveRange(query.from, query.to, clock_.Now(), max_range_days_);
+  if (!range) return std::move(range).error();
+  auto strategy = domain::ParseBucketingStrategy(query.bucketing_strategy);
+  if (!strategy) return std::move(strategy).error();
+
+  auto indexed = IndexedChart(org_id, deployment_id, *range, *strategy);
+  if (!indexed) return std::move(indexed).error();
+  if (*indexed) return std::move(**indexed);
+
+  // A write landed between the reads: read everything from one store snapshot instead.
+  const RangeReadPlan plan = PlanRangeRead(*range);
+  auto read = store_.ReadRange(org_id, plan);
   if (!read) return std::move(read).error();
-  const RangeRead& r = *read;
-  const bool known = std::any_of(r.read.deployments.begin(), r.read.deployments.end(),
-                                 [&](const Deployment& d) { return d.id == deployment_id; });
-  if (!known) {
-    return MakeError(ErrorCode::kNotFound,
-                     "organization '" + std::string(org_id) + "' has no deployment '" + std::string(deployment_id) + "'",
-                     {"deployment_id"});
+  auto chart = StartChart(org_id, read->deployments, deployment_id, *range, *strategy);
+  if (!chart) return std::move(chart).error();
+  ForEachPiece(plan, *read, [&](const Piece& p) { chart->AddPiece(p); });
+  return chart->builder.Build();
+}
+
+Result<std::optional<domain::Chart>> CostsService::IndexedChart(std::string_view org_id,
+                                                                std::optional<std::string_view> deployment_id,
+                                                                const domain::TimeRange& range,
+                                                                domain::BucketingStrategy strategy) {
+  // The edges (partial days) come from the store, with the data version of their snapshot;
+  // whole days from the index at that same version.
+  RangeReadPlan edges = PlanRangeRead(range);
+  const std::vector<domain::TimeRange> days = std::move(edges.daily);
+  edges.daily.clear();
+  std::optional<RangeReadResult> edge_read;
+  std::int64_t version = 0;
+  if (!edges.raw.empty() || !edges.hourly.empty()) {
+    auto read = store_.ReadRange(org_id, edges);
+    if (!read) return std::move(read).error();
+    version = read->version;
+    edge_read = std::move(*read);
+  } else {
+    auto v = store_.DataVersion(org_id);
+    if (!v) return std::move(v).error();
+    version = *v;
   }
-  domain::ChartBuilder chart(domain::BucketsFor(r.range, r.strategy));
-  ForEachPiece(r.plan, r.read, [&](const Piece& p) {
-    if (p.deployment_id == deployment_id) chart.Add(p.window.from, domain::DimensionId(p.dimension), p.cost);
-  });
-  for (int i = 0; i < domain::kDimensionCount; ++i) {
-    const auto d = static_cast<domain::Dimension>(i);
-    chart.Name(domain::DimensionId(d), domain::DimensionDisplayName(d));
+  auto held = index_.Get(org_id, version);
+  if (!held) return std::move(held).error();
+  if (*held == nullptr) return std::optional<domain::Chart>();
+  const ChartIndex::OrgDays& index = **held;
+
+  auto chart = StartChart(org_id, index.deployments, deployment_id, range, strategy);
+  if (!chart) return std::move(chart).error();
+  for (const domain::TimeRange& window : days) {
+    const auto first = std::lower_bound(index.day_starts.begin(), index.day_starts.end(), window.from.ns);
+    const auto last = std::lower_bound(first, index.day_starts.end(), window.to.ns);
+    for (auto day = first; day != last; ++day) {
+      const auto i = static_cast<std::size_t>(day - index.day_starts.begin());
+      const std::size_t bucket = chart->builder.BucketOf(domain::Instant{*day});
+      for (std::uint32_t c = index.offsets[i]; c < index.offsets[i + 1]; ++c) chart->AddCell(bucket, index.cells[c]);
+    }
   }
-  return chart.Build();
+  if (edge_read) ForEachPiece(edges, *edge_read, [&](const Piece& p) { chart->AddPiece(p); });
+  auto built = chart->builder.Build();
+  if (!built) return std::move(built).error();
+  return std::optional<domain::Chart>(std::move(*built));
 }
 
 Result<CostsOverview> CostsService::Overview(const Principal& who, std::string_view org_id, const RangeQuery& query) {

@@ -11,6 +11,7 @@
 #include "domain/chart.hpp"
 #include "domain/range.hpp"
 #include "service/auth.hpp"
+#include "service/chart_index.hpp"
 #include "service/ports.hpp"
 #include "service/store.hpp"
 
@@ -112,7 +113,9 @@ struct DeploymentsCosts {
 // Read use cases of the Billing Costs Analysis API. Thread-safe (the store is).
 class CostsService {
  public:
-  CostsService(Store& store, const Clock& clock, int max_range_days = domain::kDefaultMaxRangeDays);
+  // chart_index_bytes bounds the in-memory index of daily costs that charts read (ChartIndex).
+  CostsService(Store& store, const Clock& clock, int max_range_days = domain::kDefaultMaxRangeDays,
+               std::size_t chart_index_bytes = ChartIndex::kDefaultMaxBytes);
 
   // The organization if `who` may read it. kOrganizationNotFound, kInvalidAccess,
   // kStoreFailed.
@@ -120,8 +123,9 @@ class CostsService {
 
   // Cost per deployment per bucket over the query's range (DESIGN.md, "The charts endpoint").
   // kOrganizationNotFound, kInvalidAccess, kInvalidDateRange, kInvalidData
-  // (bucketing_strategy), kStoreFailed. Reads rollups for whole hours/days and raw usage only
-  // for the partial hours at the range's edges.
+  // (bucketing_strategy), kStoreFailed. Whole days come from the in-memory ChartIndex (at the
+  // organization's current data version), whole hours from the store's hourly rollups, raw
+  // usage only for the partial hours at the range's edges; all of it from one data version.
   Result<domain::Chart> OrganizationCharts(const Principal& who, std::string_view org_id, const RangeQuery& query);
 
   // Cost per billing dimension per bucket of one deployment: one value per dimension with a
@@ -165,6 +169,15 @@ class CostsService {
   // reads it in one snapshot.
   enum class Reading { kChart, kTotals, kItems };
   Result<RangeRead> ReadRange(const Principal& who, std::string_view org_id, const RangeQuery& query, Reading what);
+  // Both chart endpoints; deployment_id set for a deployment chart.
+  Result<domain::Chart> Chart(const Principal& who, std::string_view org_id,
+                              std::optional<std::string_view> deployment_id, const RangeQuery& query);
+  // The chart from the index and the store's edges, read at one data version; nullopt when
+  // the index cannot give that (a write landed in between): the caller reads the store.
+  Result<std::optional<domain::Chart>> IndexedChart(std::string_view org_id,
+                                                    std::optional<std::string_view> deployment_id,
+                                                    const domain::TimeRange& range,
+                                                    domain::BucketingStrategy strategy);
   // The balance of `credits` (the organization's) at the clock's now.
   Result<Balance> ComputeBalance(std::string_view org_id, const std::vector<Credit>& credits);
 
@@ -177,6 +190,7 @@ class CostsService {
   // remembered for good (a missing one is looked up again every time: it may be created).
   std::shared_mutex orgs_mu_;
   std::unordered_map<std::string, Organization> known_orgs_;  // GUARDED_BY(orgs_mu_)
+  ChartIndex index_;
 };
 
 // Ingest and administration use cases. Thread-safe.
