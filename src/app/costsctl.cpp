@@ -1,4 +1,5 @@
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -15,7 +16,7 @@ namespace costs::app {
 namespace {
 
 constexpr const char* kCostsctlUsage =
-    "usage: costsctl [--db URL] COMMAND\n"
+    "usage: costsctl [--db URL] [--db-pool N] [--db-timeout-ms N] COMMAND\n"
     "  init                                   create or migrate the database\n"
     "  org create ORG_ID [--name NAME]        create an organization\n"
     "  user create NAME [--admin] [--org ORG_ID]... --password-stdin\n"
@@ -28,7 +29,8 @@ constexpr const char* kCostsctlUsage =
     "  credits add ORG_ID --id ID --ecu AMOUNT --start T --end T\n"
     "                                         add prepaid ECU credits valid over [T, T)\n"
     "  demo [--seed N]                        create demo organizations, users and ~90 days of usage\n"
-    "--db URL is sqlite:PATH (default sqlite:var/costs.db), also read from COSTS_DB.\n";
+    "--db URL is sqlite:PATH (default sqlite:var/costs.db) or postgresql://..., also read from COSTS_DB;\n"
+    "--db-pool N and --db-timeout-ms N (COSTS_DB_POOL, COSTS_DB_TIMEOUT_MS) tune the store connections.\n";
 
 int UsageError(const std::string& message) {
   std::fprintf(stderr, "costsctl: %s\n%s", message.c_str(), kCostsctlUsage);
@@ -52,6 +54,17 @@ Result<std::string> ReadInput(const std::string& name) {
   }
   std::ifstream in(name, std::ios::binary);
   if (!in) return MakeError(ErrorCode::kInvalidData, "cannot read " + name);
+  // A regular file is read in one go into a string of its size (a batch file is tens of MB);
+  // anything else (a pipe, a device) is streamed.
+  std::error_code ec;
+  const std::uintmax_t size = std::filesystem::is_regular_file(name, ec) ? std::filesystem::file_size(name, ec) : 0;
+  if (!ec && size > 0) {
+    data.resize(size);
+    in.read(data.data(), static_cast<std::streamsize>(size));
+    data.resize(static_cast<std::size_t>(in.gcount()));
+    if (in.bad()) return MakeError(ErrorCode::kInvalidData, "cannot read " + name);
+    return data;
+  }
   std::ostringstream buffer;
   buffer << in.rdbuf();
   if (in.bad()) return MakeError(ErrorCode::kInvalidData, "cannot read " + name);
@@ -61,19 +74,20 @@ Result<std::string> ReadInput(const std::string& name) {
 }  // namespace
 
 int CostsctlMain(int argc, char** argv) {
-  auto flags = Flags::Parse(argc, argv, 1,
-                            {{"db"},
-                             {"name", true, false, false},
-                             {"admin", false, false, false},
-                             {"org", true, true, false},
-                             {"password-stdin", false, false, false},
-                             {"seed", true, false, false},
-                             {"expires", true, false, false},
-                             {"id", true, false, false},
-                             {"ecu", true, false, false},
-                             {"start", true, false, false},
-                             {"end", true, false, false},
-                             {"help", false, false, false}});
+  std::vector<Flags::Spec> specs = {{"db"},
+                                    {"name", true, false, false},
+                                    {"admin", false, false, false},
+                                    {"org", true, true, false},
+                                    {"password-stdin", false, false, false},
+                                    {"seed", true, false, false},
+                                    {"expires", true, false, false},
+                                    {"id", true, false, false},
+                                    {"ecu", true, false, false},
+                                    {"start", true, false, false},
+                                    {"end", true, false, false},
+                                    {"help", false, false, false}};
+  for (Flags::Spec& spec : StoreFlagSpecs()) specs.push_back(std::move(spec));
+  auto flags = Flags::Parse(argc, argv, 1, specs);
   if (!flags) return UsageError(flags.error().message);
   const auto& args = flags->positionals();
   if (flags->Has("help")) {
@@ -130,13 +144,15 @@ int CostsctlMain(int argc, char** argv) {
 
   const std::string db = flags->Get("db").value_or(std::string(kDefaultDb));
   if (auto url = ParseDbUrl(db); !url) return UsageError(url.error().message);
-  auto store = OpenStore(db);
+  auto store_options = StoreOptionsFromFlags(*flags);
+  if (!store_options) return UsageError(store_options.error().message);
+  auto store = OpenStore(db, *store_options);
   if (!store) return Failed(store.error());
   security::SodiumPasswordHasher hasher;
   service::AdminService admin(**store, hasher);
 
   if (init) {
-    std::printf("database ready: %s\n", db.c_str());
+    std::printf("database ready: %s\n", RedactDbUrl(db).c_str());
     return 0;
   }
   if (org_create) {

@@ -15,9 +15,12 @@ namespace costs::app {
 namespace {
 
 constexpr const char* kCostsdUsage =
-    "usage: costsd [--db URL] [--listen HOST:PORT] [--rate-limit N] [--rate-burst N]\n"
-    "              [--max-range-days N] [--log-level L] [--threads N] [--body-cache-mib N]\n"
-    "  --db URL            sqlite:PATH (default sqlite:var/costs.db)          env COSTS_DB\n"
+    "usage: costsd [--db URL] [--db-pool N] [--db-timeout-ms N] [--listen HOST:PORT]\n"
+    "              [--rate-limit N] [--rate-burst N] [--max-range-days N] [--log-level L]\n"
+    "              [--threads N] [--body-cache-mib N]\n"
+    "  --db URL            sqlite:PATH (default sqlite:var/costs.db) or postgresql://...  env COSTS_DB\n"
+    "  --db-pool N         store connections (PostgreSQL default 8)           env COSTS_DB_POOL\n"
+    "  --db-timeout-ms N   statement timeout (PostgreSQL default 10000)       env COSTS_DB_TIMEOUT_MS\n"
     "  --listen HOST:PORT  address to serve on (default 127.0.0.1:8080; port 0 = any)  env COSTS_LISTEN\n"
     "  --rate-limit N      requests per second per principal (default 100; 0 = off)  env COSTS_RATE_LIMIT\n"
     "  --rate-burst N      token bucket size (default 2 x rate-limit)         env COSTS_RATE_BURST\n"
@@ -44,9 +47,10 @@ int CostsdMain(int argc, char** argv) {
       return 0;
     }
   }
-  auto flags = Flags::Parse(argc, argv, 1,
-                            {{"db"}, {"listen"}, {"rate-limit"}, {"rate-burst"}, {"max-range-days"}, {"log-level"},
-                             {"threads"}, {"body-cache-mib"}});
+  std::vector<Flags::Spec> specs = {{"db"},          {"listen"},    {"rate-limit"}, {"rate-burst"},
+                                    {"max-range-days"}, {"log-level"}, {"threads"},    {"body-cache-mib"}};
+  for (Flags::Spec& spec : StoreFlagSpecs()) specs.push_back(std::move(spec));
+  auto flags = Flags::Parse(argc, argv, 1, specs);
   if (!flags) return UsageError(flags.error().message);
   if (!flags->positionals().empty()) return UsageError("unexpected argument '" + flags->positionals()[0] + "'");
 
@@ -95,9 +99,11 @@ int CostsdMain(int argc, char** argv) {
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %l %v", spdlog::pattern_time_type::utc);
 
   const std::string db = flags->Get("db").value_or(std::string(kDefaultDb));
-  auto store = OpenStore(db);
+  auto store_options = StoreOptionsFromFlags(*flags);
+  if (!store_options) return UsageError(store_options.error().message);
+  auto store = OpenStore(db, *store_options);
   if (!store) {
-    spdlog::critical("cannot open the store {}: {}", db, store.error().message);
+    spdlog::critical("cannot open the store {}: {}", RedactDbUrl(db), store.error().message);
     return store.error().code == ErrorCode::kInvalidData ? 2 : 1;
   }
 
@@ -109,13 +115,20 @@ int CostsdMain(int argc, char** argv) {
   service::RateLimiter per_principal(clock, *rate, *burst);
   service::RateLimiter failed_logins(clock, kFailedLoginRate, kFailedLoginBurst);
 
-  const int code = http::RunServer(server_options, http::Services{costs, admin, auth, per_principal, failed_logins},
+  http::Services services{costs, admin, auth, per_principal, failed_logins};
+  // /readyz: one primary-key read of the store (it fails while the database is unreachable).
+  services.readiness = [&store = **store]() -> Status {
+    Result<std::int64_t> version = store.DataVersion("");
+    if (!version) return std::move(version).error();
+    return {};
+  };
+  const int code = http::RunServer(server_options, std::move(services),
                                    [&](std::uint16_t port) {
                                      std::printf("costsd listening on http://%s:%u\n", server_options.host.c_str(),
                                                  static_cast<unsigned>(port));
                                      std::fflush(stdout);
                                      spdlog::info("listening on {}:{} (db {}, rate limit {}/s burst {})",
-                                                  server_options.host, port, db, *rate, *burst);
+                                                  server_options.host, port, RedactDbUrl(db), *rate, *burst);
                                    });
   spdlog::info("stopped");
   return code;

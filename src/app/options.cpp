@@ -107,4 +107,43 @@ Result<DbUrl> ParseDbUrl(std::string_view url) {
   return Usage("--db must be sqlite:PATH or postgresql://..., not '" + std::string(url) + "'");
 }
 
+std::vector<Flags::Spec> StoreFlagSpecs() { return {{"db-pool"}, {"db-timeout-ms"}}; }
+
+Result<StoreOptions> StoreOptionsFromFlags(const Flags& flags) {
+  StoreOptions options;
+  if (flags.Has("db-pool")) {
+    auto pool = flags.GetInt("db-pool", 0, 1, 1000);
+    if (!pool) return std::move(pool).error();
+    options.pool = static_cast<int>(*pool);
+  }
+  if (flags.Has("db-timeout-ms")) {
+    auto timeout = flags.GetInt("db-timeout-ms", 0, 1, 3'600'000);
+    if (!timeout) return std::move(timeout).error();
+    options.timeout_ms = static_cast<int>(*timeout);
+  }
+  return options;
+}
+
+std::string RedactDbUrl(std::string_view url) {
+  std::string out(url);
+  const std::size_t scheme = out.find("://");
+  if (out.rfind("postgres", 0) != 0 || scheme == std::string::npos) return out;
+  // user:password@ in the authority part
+  const std::size_t authority = scheme + 3;
+  const std::size_t end = out.find_first_of("/?", authority);
+  const std::size_t at = out.rfind('@', end == std::string::npos ? out.size() : end);
+  if (at != std::string::npos && at > authority) {
+    const std::size_t colon = out.find(':', authority);
+    if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
+  }
+  // password=... among the parameters
+  for (std::size_t pos = out.find("password="); pos != std::string::npos; pos = out.find("password=", pos + 1)) {
+    if (pos > 0 && out[pos - 1] != '?' && out[pos - 1] != '&') continue;
+    const std::size_t value = pos + 9;
+    const std::size_t stop = out.find('&', value);
+    out.replace(value, (stop == std::string::npos ? out.size() : stop) - value, "***");
+  }
+  return out;
+}
+
 }  // namespace costs::app

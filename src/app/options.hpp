@@ -52,4 +52,23 @@ Result<DbUrl> ParseDbUrl(std::string_view url);
 
 inline constexpr std::string_view kDefaultDb = "sqlite:var/costs.db";
 
+// Store tuning shared by costsd and costsctl; unset means the store's default.
+//   --db-pool N        connections per process (PostgreSQL pool size; SQLite connections);
+//                      env COSTS_DB_POOL. PostgreSQL default 8.
+//   --db-timeout-ms N  PostgreSQL statement_timeout, also the longest wait for a pooled
+//                      connection or for the server's answer (+1 s); SQLite busy timeout;
+//                      env COSTS_DB_TIMEOUT_MS. PostgreSQL default 10000.
+struct StoreOptions {
+  std::optional<int> pool;
+  std::optional<int> timeout_ms;
+};
+// The Flags::Spec entries of the flags above.
+std::vector<Flags::Spec> StoreFlagSpecs();
+// kInvalidData (a message for humans) for a value out of range.
+Result<StoreOptions> StoreOptionsFromFlags(const Flags& flags);
+
+// `url` fit for logs and output: the password of a postgresql:// URL (user:PASSWORD@ or a
+// password= parameter) replaced by "***". sqlite: URLs are returned as they are.
+std::string RedactDbUrl(std::string_view url);
+
 }  // namespace costs::app

@@ -5,6 +5,7 @@
 #include <system_error>
 
 #include "app/options.hpp"
+#include "store/postgres/postgres_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace costs::app {
@@ -20,18 +21,28 @@ std::int64_t SystemClock::MonotonicNs() const {
       .count();
 }
 
-Result<std::unique_ptr<service::Store>> OpenStore(std::string_view db_url) {
+Result<std::unique_ptr<service::Store>> OpenStore(std::string_view db_url, const StoreOptions& options) {
   auto url = ParseDbUrl(db_url);
   if (!url) return std::move(url).error();
   if (url->kind == DbUrl::Kind::kPostgres) {
-    return MakeError(ErrorCode::kInvalidData, "PostgreSQL is not supported by this build yet; use --db sqlite:PATH");
+    store::postgres::PostgresOptions pg;
+    if (options.pool) pg.pool_size = *options.pool;
+    if (options.timeout_ms) pg.statement_timeout_ms = *options.timeout_ms;
+    auto store = store::postgres::PostgresStore::Open(url->path_or_url, pg);
+    if (!store) return std::move(store).error();
+    std::unique_ptr<service::Store> result = std::move(*store);
+    if (auto migrated = result->Migrate(); !migrated) return std::move(migrated).error();
+    return result;
   }
+  store::sqlite::SqliteOptions sqlite;
+  if (options.pool) sqlite.max_connections = *options.pool;
+  if (options.timeout_ms) sqlite.busy_timeout_ms = *options.timeout_ms;
   const std::filesystem::path path(url->path_or_url);
   if (path.has_parent_path()) {
     std::error_code ec;
     std::filesystem::create_directories(path.parent_path(), ec);  // Open reports what matters
   }
-  auto store = store::sqlite::SqliteStore::Open(url->path_or_url);
+  auto store = store::sqlite::SqliteStore::Open(url->path_or_url, sqlite);
   if (!store) return std::move(store).error();
   std::unique_ptr<service::Store> result = std::move(*store);
   if (auto migrated = result->Migrate(); !migrated) return std::move(migrated).error();

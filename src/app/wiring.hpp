@@ -3,6 +3,7 @@
 #include <memory>
 #include <string_view>
 
+#include "app/options.hpp"
 #include "common/result.hpp"
 #include "service/ports.hpp"
 #include "service/store.hpp"
@@ -16,8 +17,8 @@ class SystemClock final : public service::Clock {
   std::int64_t MonotonicNs() const override;
 };
 
-// Opens the store named by a --db URL and migrates it to the current schema.
-// kInvalidData for a bad URL or an engine this build does not have; kStoreFailed.
-Result<std::unique_ptr<service::Store>> OpenStore(std::string_view db_url);
+// Opens the store named by a --db URL (sqlite:PATH or postgresql://...) with `options`, and
+// migrates it to the current schema. kInvalidData for a bad URL; kStoreFailed.
+Result<std::unique_ptr<service::Store>> OpenStore(std::string_view db_url, const StoreOptions& options = {});
 
 }  // namespace costs::app

@@ -11,6 +11,7 @@
 #include "http/credit_request.hpp"
 #include "http/csv.hpp"
 #include "http/errors.hpp"
+#include "http/probes.hpp"
 #include "http/render.hpp"
 #include "http/router.hpp"
 #include "http/text.hpp"
@@ -281,6 +282,11 @@ std::span<const Format> OffersOf(Endpoint endpoint) {
 
 Admission AdmitRequest(const Request& request, const Services& services, std::size_t max_ingest_body_bytes) {
   Admission admission;
+  // /healthz and /readyz: answered here, before routing and authentication (probes.hpp).
+  if (std::optional<Response> probe = ServeProbe(request, services)) {
+    admission.refusal = std::move(probe);
+    return admission;
+  }
   RouteResult routed = MatchRoute(request.method, request.target);
   if (!routed.route) {
     ErrorExtras extras;

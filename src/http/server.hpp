@@ -41,6 +41,9 @@ struct Services {
   // Rendered bodies of the range endpoints, shared across requests (handler.hpp says which);
   // nullptr = render every response. RunServer installs its own (ServerOptions) when null.
   BodyCache* body_cache = nullptr;
+  // GET /readyz (probes.hpp): whether this replica can serve, i.e. its store answers; called
+  // per probe, from the I/O threads. Empty: always ready.
+  std::function<Status()> readiness = nullptr;
 };
 
 // Serves the API until SIGINT/SIGTERM (or a fatal listener error), then stops accepting,

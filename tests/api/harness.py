@@ -42,7 +42,12 @@ CONFIG = {
     "costsctl": os.environ.get("COSTSCTL"),
     "spec": None,
     "keep": bool(os.environ.get("COSTS_API_KEEP")),
+    "pg": None,  # a pg.PgCluster when the suite runs against PostgreSQL (run_api_tests.py --db postgres)
 }
+
+
+def on_postgres():
+    return CONFIG.get("pg") is not None
 
 START_TIMEOUT = 20.0  # seconds for costsd to print its listening line
 STOP_TIMEOUT = 10.0  # seconds for costsd to exit after SIGTERM before SIGKILL
@@ -325,12 +330,18 @@ def parse_json(text):
 # ----------------------------------------------------------------------------------------------
 
 class Workspace:
-    """A temp dir and a SQLite database managed through costsctl."""
+    """A temp dir and a database managed through costsctl: a SQLite file in the dir, or (when the
+    suite runs against PostgreSQL) a fresh schema of the throwaway cluster."""
 
     def __init__(self, label):
         self.dir = tempfile.mkdtemp(prefix="costs-api-%s-" % label)
-        self.db_path = os.path.join(self.dir, "costs.db")
-        self.db_url = "sqlite:" + self.db_path
+        self.pg_schema = None
+        if on_postgres():
+            self.db_path = None
+            self.pg_schema, self.db_url = CONFIG["pg"].new_schema(label)
+        else:
+            self.db_path = os.path.join(self.dir, "costs.db")
+            self.db_url = "sqlite:" + self.db_path
         self._log_seq = 0
         self._file_seq = 0
 
@@ -719,7 +730,7 @@ _EXACT_NUMBER = re.compile(r"^-?(0|[1-9][0-9]*)(\.[0-9]{0,8}[1-9])?$")
 # Things an error body must never contain (DESIGN.md: no SQL, no paths, no stack traces).
 _LEAK_MARKERS = ("sqlite", "select ", "insert into", "pragma", "database is locked",
                  "locking protocol", ".cpp", ".hpp", "costs.db", "/tmp/", "/work/", "/home/",
-                 "traceback", "what():")
+                 "traceback", "what():", "postgresql://", "search_path", "sqlstate")
 
 
 class ApiTestCase(unittest.TestCase):
@@ -819,6 +830,10 @@ class ApiTestCase(unittest.TestCase):
                 for k in ("stored", "duplicates"):
                     if isinstance(body.get(k), int) and body[k] < 0:
                         problems.append("$.%s: negative" % k)
+        elif path in ("/healthz", "/readyz") and resp.status == 200:
+            problems += sp.validate(body, {"type": "object", "required": ["status"],
+                                           "properties": {"status": {"type": "string",
+                                                                     "enum": ["ok" if path == "/healthz" else "ready"]}}})
         else:
             problems.append("no schema known for %s %s %d" % (resp.method, path, resp.status))
         if resp.status >= 400 and not problems:
@@ -973,14 +988,27 @@ def chart_diff(want, got):
 
 
 class DbLock:
-    """Context manager: holds dblock.py on a database (a store outage) until exit."""
+    """Context manager: a store outage until exit. SQLite: holds dblock.py on the database file;
+    PostgreSQL: holds exclusive locks on every table of the workspace's schema (pg.PgLock), so
+    statements wait until costsd's statement timeout."""
 
-    def __init__(self, db_path):
-        self.db_path = db_path
+    def __init__(self, ws):
+        self.ws = ws
+        self.db_path = ws.db_path
         self.proc = None
         self.how = None
+        self.pg_lock = None
 
     def __enter__(self):
+        if self.ws.pg_schema is not None:
+            import pg
+            self.pg_lock = pg.PgLock(CONFIG["pg"], self.ws.pg_schema)
+            line = self.pg_lock.acquire()
+            if not line.startswith("LOCKED"):
+                self.release()
+                raise AssertionError("could not lock the database: %r" % line)
+            self.how = line[len("LOCKED "):]
+            return self
         self.proc = subprocess.Popen([sys.executable, "-B", os.path.join(HERE, "dblock.py"), self.db_path],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         sel = selectors.DefaultSelector()
@@ -995,6 +1023,9 @@ class DbLock:
         return self
 
     def release(self):
+        if self.pg_lock is not None:
+            self.pg_lock.release()
+            self.pg_lock = None
         if self.proc is None:
             return
         try:

@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """End-to-end API tests: starts the real costsd/costsctl binaries and talks HTTP on 127.0.0.1.
 
-    run_api_tests.py --costsd PATH --costsctl PATH [--spec PATH] [-k PATTERN] [-v] [--keep]
+    run_api_tests.py --costsd PATH --costsctl PATH [--db sqlite|postgres] [--spec PATH] [-k PATTERN] [-v] [--keep]
 
 Runs unittest discovery of test_*.py in this folder; exits non-zero on any failure.
-Python 3 standard library only."""
+--db postgres runs the same tests against PostgreSQL: a throwaway cluster (tests/api/pg.py) is
+started first and stopped at the end; each workspace gets a schema of its own. Tests that only
+make sense for SQLite are skipped with the reason. Python 3 standard library only."""
 
 import argparse
 import os
+import signal
 import sys
 import unittest
 
@@ -29,6 +32,8 @@ def main():
                     help="only run tests matching this substring/pattern (repeatable)")
     ap.add_argument("-v", "--verbose", action="store_true", help="one line per test")
     ap.add_argument("--keep", action="store_true", help="keep the temp dirs (databases, costsd logs)")
+    ap.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite",
+                    help="the store costsd and costsctl use (postgres: a throwaway cluster)")
     args = ap.parse_args()
 
     for name in ("costsd", "costsctl"):
@@ -44,6 +49,26 @@ def main():
     harness.CONFIG["spec"] = spec_path
     harness.CONFIG["keep"] = harness.CONFIG["keep"] or args.keep
 
+    cluster = None
+    if args.db == "postgres":
+        import pg
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a ctest timeout: still stop the cluster
+        cluster = pg.PgCluster()
+        try:
+            cluster.start()
+        except (pg.PgError, OSError) as e:
+            cluster.stop()
+            print("run_api_tests: cannot start the PostgreSQL test cluster: %s" % e, file=sys.stderr)
+            return 1
+        harness.CONFIG["pg"] = cluster
+    try:
+        return run(args)
+    finally:
+        if cluster is not None:
+            cluster.stop()
+
+
+def run(args):
     loader = unittest.TestLoader()
     if args.patterns:
         loader.testNamePatterns = [p if "*" in p else "*%s*" % p for p in args.patterns]

@@ -36,6 +36,8 @@ class CommandLineTest(harness.ApiTestCase):
                 (["--listen", "localhost"], "--listen"),
                 (["--listen", "127.0.0.1:70000"], "--listen"),
                 (["--log-level", "loud"], "--log-level"),
+                (["--db-pool", "0"], "--db-pool"),
+                (["--db-timeout-ms", "soon"], "--db-timeout-ms"),
                 (["--db"], "needs a value"),
                 (["--db", "mysql://x"], "--db must be sqlite:PATH"),
                 (["stray"], "unexpected argument"),
@@ -43,8 +45,10 @@ class CommandLineTest(harness.ApiTestCase):
             with self.subTest(args=args):
                 base = [] if args[0] == "--db" else ["--db", ws.db_url]
                 self.assertUsageError(run("costsd", *(base + args)), needle)
-        p = run("costsd", "--db", "postgresql://127.0.0.1:1/x")
-        self.assertUsageError(p, "PostgreSQL is not supported")
+        # An unreachable PostgreSQL is a failed start (exit 1), and the URL's password is never printed.
+        p = run("costsd", "--db", "postgresql://costs:sekret@127.0.0.1:1/x?connect_timeout=5")
+        self.assertUsageError(p, "cannot open the store", code=1)
+        self.assertNotIn("sekret", p.stderr + p.stdout)
 
     def test_costsctl_refuses_bad_invocations(self):
         ws = self.make_test_workspace("cli-costsctl")
@@ -70,6 +74,10 @@ class CommandLineTest(harness.ApiTestCase):
             with self.subTest(args=args):
                 self.assertUsageError(run("costsctl", *(db + args)), needle)
         self.assertUsageError(run("costsctl", "--db", "mysql://x", "init"), "--db must be sqlite:PATH")
+        self.assertUsageError(run("costsctl", *(db + ["--db-pool", "-1", "init"])), "--db-pool")
+        p = run("costsctl", "--db", "postgresql://costs:sekret@127.0.0.1:1/x?connect_timeout=5", "init")
+        self.assertUsageError(p, "costsctl:", code=1)
+        self.assertNotIn("sekret", p.stderr + p.stdout)
 
     def test_costsctl_failed_operations_exit_1(self):
         ws = self.make_test_workspace("cli-ops")
@@ -94,6 +102,8 @@ class CommandLineTest(harness.ApiTestCase):
         self.assertNotEqual(again.returncode, 0, "COSTS_DB must have pointed at the same database")
         p = run("costsd", "--db", ws.db_url, env={"COSTS_RATE_LIMIT": "slow"})
         self.assertUsageError(p, "--rate-limit")
+        p = run("costsd", "--db", ws.db_url, env={"COSTS_DB_TIMEOUT_MS": "0"})
+        self.assertUsageError(p, "--db-timeout-ms")
 
 
 if __name__ == "__main__":

@@ -74,7 +74,7 @@ class LifecycleTest(ApiTestCase):
                 result["error"] = e
 
         # The database is locked, so the request is held inside costsd while it is told to stop.
-        with DbLock(ws.db_path):
+        with DbLock(ws):
             t = threading.Thread(target=slow_request)
             t.start()
             time.sleep(1.0)

@@ -48,7 +48,7 @@ class StoreFailureTest(ApiTestCase):
             except BaseException as e:  # reported below
                 results[name] = (e, time.monotonic() - t0)
 
-        with DbLock(self.ws.db_path) as lock:
+        with DbLock(self.ws) as lock:
             threads = [
                 threading.Thread(target=run, args=("GET charts", lambda: reader.request("GET", target))),
                 threading.Thread(target=run, args=("POST usage", lambda: writer.request(

@@ -2,6 +2,8 @@
 // against each adapter, plus tests that only make sense for the SQLite store (files).
 
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 
@@ -30,7 +32,9 @@
 #include "domain/usage.hpp"
 #include "service/ingest_delta.hpp"
 #include "service/store.hpp"
+#include "pg_cluster.hpp"
 #include "store/memory/memory_store.hpp"
+#include "store/postgres/postgres_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace costs::service {
@@ -81,6 +85,7 @@ using service::RollupRow;
 using service::Store;
 using service::User;
 using store::memory::MemoryStore;
+using store::postgres::PostgresStore;
 using store::sqlite::SqliteStore;
 
 // ---- Helpers ----------------------------------------------------------------------------------
@@ -429,6 +434,76 @@ struct StoreFactory<SqliteStore> {
   }
 };
 
+// One throwaway PostgreSQL cluster per test binary, started by the first PostgreSQL test and
+// stopped after the last test (or by the parent-death signal if the binary crashes). Each test
+// gets a fresh, empty schema of its own (the connection's search_path), which is much cheaper
+// than a database per test.
+class PgEnvironment : public ::testing::Environment {
+ public:
+  static PgEnvironment& Get() {
+    static PgEnvironment* env =
+        static_cast<PgEnvironment*>(::testing::AddGlobalTestEnvironment(new PgEnvironment));
+    return *env;
+  }
+
+  // A URL of a fresh schema, or the reason there is none.
+  Result<std::string> FreshSchemaUrl() {
+    if (!started_) {
+      started_ = true;
+      start_status_ = cluster_.Start("contract");
+    }
+    if (!start_status_) return start_status_.error();
+    const std::string schema = "test_" + std::to_string(++schemas_);
+    const std::string url = cluster_.Url("contract");
+    PGconn* conn = PQconnectdb(url.c_str());
+    std::string error;
+    if (PQstatus(conn) != CONNECTION_OK) {
+      error = PQerrorMessage(conn);
+    } else {
+      PGresult* r = PQexec(conn, ("CREATE SCHEMA " + schema).c_str());
+      if (PQresultStatus(r) != PGRES_COMMAND_OK) error = PQresultErrorMessage(r);
+      PQclear(r);
+    }
+    PQfinish(conn);
+    if (!error.empty()) return MakeError(ErrorCode::kStoreFailed, "CREATE SCHEMA failed: " + error);
+    return url + "?options=-csearch_path%3D" + schema;
+  }
+
+  void TearDown() override { cluster_.Stop(); }
+
+  // The running cluster (after a FreshSchemaUrl() that succeeded).
+  testing::PgCluster& cluster() { return cluster_; }
+
+ private:
+  PgEnvironment() = default;
+
+  testing::PgCluster cluster_;
+  bool started_ = false;
+  Status start_status_;
+  int schemas_ = 0;
+};
+// Registered before main() runs the tests, so that its TearDown stops the cluster.
+[[maybe_unused]] PgEnvironment& kPgEnvironment = PgEnvironment::Get();
+
+template <>
+struct StoreFactory<PostgresStore> {
+  static std::unique_ptr<Store> Make(const fs::path&) {
+    Result<std::string> url = PgEnvironment::Get().FreshSchemaUrl();
+    if (!url) {
+      ADD_FAILURE() << Describe(url.error());
+      return nullptr;
+    }
+    // A statement timeout: a test that hangs on a lock fails instead.
+    Result<std::unique_ptr<PostgresStore>> opened =
+        PostgresStore::Open(*url, {.pool_size = 8, .statement_timeout_ms = 20000});
+    if (!opened) {
+      ADD_FAILURE() << "PostgresStore::Open: " << Describe(opened.error());
+      return nullptr;
+    }
+    return std::move(*opened);
+  }
+};
+
 template <class S>
 class StoreContractTest : public ::testing::Test {
  protected:
@@ -543,11 +618,12 @@ struct StoreNames {
   template <class T>
   static std::string GetName(int) {
     if constexpr (std::is_same_v<T, MemoryStore>) return "Memory";
+    if constexpr (std::is_same_v<T, PostgresStore>) return "Postgres";
     return "Sqlite";
   }
 };
 
-using StoreTypes = ::testing::Types<MemoryStore, SqliteStore>;
+using StoreTypes = ::testing::Types<MemoryStore, SqliteStore, PostgresStore>;
 TYPED_TEST_SUITE(StoreContractTest, StoreTypes, StoreNames);
 
 const Instant kDay1 = At("2026-11-01T00:00:00Z");
@@ -2225,26 +2301,8 @@ TEST_F(SqliteStoreTest, SpanClassesAreKeptPerOrganizationAndEdgeReadsSearchTheIn
             "(organization_id=? AND span_class=? AND start_ns>? AND start_ns<?)");
 }
 
-TEST_F(SqliteStoreTest, LatestCapacityIsOneIndexedLookupPerDeployment) {
-  std::unique_ptr<SqliteStore> store = MustOpen();
-  ASSERT_NE(store, nullptr);
-  // The query as SqliteStore runs it: a backwards range of rollup_hour_by_deployment, no sort.
-  const std::string plan = QueryPlan(
-      "SELECT period_start_ns, cost_nanos, trial_cost_nanos, quantity_milli, usage_ns, max_instance_count, "
-      "rate_fingerprint_min, rate_fingerprint_max FROM rollup_hour INDEXED BY rollup_hour_by_deployment "
-      "WHERE org_id = ?1 AND deployment_id = ?2 AND dimension = 'capacity' "
-      "AND period_start_ns >= ?3 AND period_start_ns < ?4 AND cost_nanos != 0 "
-      "ORDER BY period_start_ns DESC");
-  EXPECT_EQ(plan,
-            "SEARCH rollup_hour USING INDEX rollup_hour_by_deployment "
-            "(org_id=? AND deployment_id=? AND dimension=? AND period_start_ns>? AND period_start_ns<?)")
-      << "one index range per deployment, no sort";
-  // The item catalog is read in primary key order, no sort.
-  EXPECT_EQ(QueryPlan("SELECT deployment_id, dimension, sku, kind, name, unit, rate, last_end_ns FROM items "
-                      "WHERE org_id = ?1 "
-                      "ORDER BY deployment_id, dimension, sku, kind"),
-            "SEARCH items USING PRIMARY KEY (org_id=?)");
-}
+// The query plans of the latest capacity and item catalog reads are checked against the current
+// SQLite schema in sqlite_store_test.cpp (SqliteStoreSchemaTest.ReadsAreIndexedRangesWithoutSorts).
 
 TEST_F(SqliteStoreTest, ReadRangeIsOneSnapshotWhileAnotherStoreIngests) {
   std::unique_ptr<SqliteStore> writer = MustOpen();
@@ -2300,6 +2358,260 @@ TEST_F(SqliteStoreTest, QueuedWritersDoNotStarveReaders) {
       store.ReadUsageOverlapping("org-a", kDay1, Instant{kDay1.ns + domain::kNsPerHour});
   ASSERT_TRUE(usage.has_value());
   EXPECT_EQ(usage->size(), 4u);
+}
+
+// ---- PostgreSQL only -----------------------------------------------------------------------
+
+class PostgresStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Result<std::string> url = PgEnvironment::Get().FreshSchemaUrl();
+    ASSERT_TRUE(url.has_value()) << Describe(url.error());
+    url_ = *url;
+  }
+
+  std::unique_ptr<PostgresStore> MustOpen(store::postgres::PostgresOptions options = {}) {
+    Result<std::unique_ptr<PostgresStore>> opened = PostgresStore::Open(url_, options);
+    EXPECT_TRUE(opened.has_value()) << (opened ? "" : Describe(opened.error()));
+    if (!opened) return nullptr;
+    EXPECT_TRUE((*opened)->Migrate());
+    return std::move(*opened);
+  }
+
+  // Runs SQL on a separate raw connection; column 0 of the first row ("" if none), or
+  // "error: ..." when it fails.
+  std::string RawQuery(const std::string& sql) {
+    PGconn* conn = PQconnectdb(url_.c_str());
+    std::string out;
+    if (PQstatus(conn) != CONNECTION_OK) {
+      out = std::string("error: ") + PQerrorMessage(conn);
+    } else {
+      PGresult* r = PQexec(conn, sql.c_str());
+      if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+        if (PQntuples(r) > 0) out = PQgetvalue(r, 0, 0);
+      } else if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        out = std::string("error: ") + PQresultErrorMessage(r);
+      }
+      PQclear(r);
+    }
+    PQfinish(conn);
+    return out;
+  }
+
+  std::string url_;  // a fresh schema
+};
+
+TEST_F(PostgresStoreTest, ConcurrentMigrationsOfTwoReplicasBothSucceedOnce) {
+  Result<std::unique_ptr<PostgresStore>> a = PostgresStore::Open(url_);
+  Result<std::unique_ptr<PostgresStore>> b = PostgresStore::Open(url_);
+  ASSERT_TRUE(a.has_value() && b.has_value());
+  Status sa, sb;
+  std::thread ta([&] { sa = (*a)->Migrate(); });
+  std::thread tb([&] { sb = (*b)->Migrate(); });
+  ta.join();
+  tb.join();
+  EXPECT_TRUE(sa) << Describe(sa.error());
+  EXPECT_TRUE(sb) << Describe(sb.error());
+  EXPECT_EQ(RawQuery("SELECT string_agg(version::text, ',') FROM schema_migrations"),
+            std::to_string(PostgresStore::kSchemaVersion));
+  ASSERT_TRUE((*a)->CreateOrganization(Organization{"org-a", "Org A"}));
+  Result<std::optional<Organization>> org = (*b)->FindOrganization("org-a");
+  ASSERT_TRUE(org.has_value());
+  EXPECT_TRUE(org->has_value());
+}
+
+TEST_F(PostgresStoreTest, MigrateRefusesANewerSchema) {
+  ASSERT_NE(MustOpen(), nullptr);
+  ASSERT_EQ(RawQuery("INSERT INTO schema_migrations (version) VALUES (" +
+                     std::to_string(PostgresStore::kSchemaVersion + 1) + ")"),
+            "");
+  Result<std::unique_ptr<PostgresStore>> store = PostgresStore::Open(url_);
+  ASSERT_TRUE(store.has_value());
+  ExpectError((*store)->Migrate(), ErrorCode::kStoreFailed);
+}
+
+TEST_F(PostgresStoreTest, TwoReplicasIngestingOverlappingBatchesConcurrentlyStoreEachRecordOnce) {
+  std::unique_ptr<PostgresStore> a = MustOpen();
+  std::unique_ptr<PostgresStore> b = MustOpen();
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  ASSERT_TRUE(a->CreateOrganization(Organization{"org-a", "Org A"}));
+  // 40 batches of 50 records; batch k covers ids [25k, 25k + 50): each id is in two batches,
+  // and each replica sends every batch (in opposite orders), so every id arrives 4 times.
+  constexpr int kBatches = 40;
+  std::vector<UsageRecord> all;
+  for (int i = 0; i < 25 * (kBatches + 1); ++i) {
+    const Instant start{kDay1.ns + (i % 48) * domain::kNsPerHour / 2};
+    all.push_back(Record("u" + std::to_string(i), "org-a", "d" + std::to_string(i % 3), start,
+                         Instant{start.ns + domain::kNsPerHour}, std::to_string(1 + i % 7), "0.0913"));
+  }
+  auto batch = [&](int k) {
+    return std::vector<UsageRecord>(all.begin() + 25 * k, all.begin() + 25 * k + 50);
+  };
+  std::atomic<std::int64_t> stored{0}, duplicates{0};
+  std::atomic<int> failures{0};
+  auto run = [&](PostgresStore* store, bool reverse) {
+    for (int n = 0; n < kBatches; ++n) {
+      Result<IngestOutcome> outcome = store->Ingest(batch(reverse ? kBatches - 1 - n : n));
+      if (!outcome) {
+        ++failures;
+        ADD_FAILURE() << Describe(outcome.error());
+        continue;
+      }
+      stored += outcome->stored;
+      duplicates += outcome->duplicates;
+    }
+  };
+  std::thread ta(run, a.get(), false);
+  std::thread tb(run, b.get(), true);
+  ta.join();
+  tb.join();
+  ASSERT_EQ(failures.load(), 0);
+  EXPECT_EQ(stored.load(), static_cast<std::int64_t>(all.size())) << "each id stored exactly once";
+  EXPECT_EQ(stored.load() + duplicates.load(), 2 * kBatches * 50);
+  const Instant to{kDay1.ns + 2 * domain::kNsPerDay};
+  for (PostgresStore* store : {a.get(), b.get()}) {
+    Result<std::vector<RollupRow>> hours = store->ReadRollups("org-a", RollupGrain::kHour, kDay1, to);
+    Result<std::vector<RollupRow>> days = store->ReadRollups("org-a", RollupGrain::kDay, kDay1, to);
+    ASSERT_TRUE(hours.has_value() && days.has_value());
+    EXPECT_EQ(Sorted(*hours), ExpectedRollups(all, RollupGrain::kHour, kDay1, to));
+    EXPECT_EQ(Sorted(*days), ExpectedRollups(all, RollupGrain::kDay, kDay1, to));
+  }
+  EXPECT_EQ(RawQuery("SELECT count(*) FROM usage"), std::to_string(all.size()));
+}
+
+TEST_F(PostgresStoreTest, UsageIsPartitionedByMonthWithPartitionsCreatedOnDemand) {
+  std::unique_ptr<PostgresStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateOrganization(Organization{"org-a", "Org A"}));
+  // Migrate created this month and the next three ahead.
+  EXPECT_EQ(RawQuery("SELECT count(*) FROM pg_inherits WHERE inhparent = 'usage'::regclass"), "4");
+  const std::vector<UsageRecord> records = {
+      // Before 1678 (beyond what RFC 3339 input allows, but the port takes any Instant): the
+      // catch-all first partition.
+      Record("early", "org-a", "d1", Instant{std::numeric_limits<std::int64_t>::min() + domain::kNsPerDay},
+             Instant{std::numeric_limits<std::int64_t>::min() + 2 * domain::kNsPerDay}),
+      Record("y2001", "org-a", "d1", At("2001-02-28T23:30:00Z"), At("2001-03-01T00:30:00Z")),
+      Record("y2001b", "org-a", "d1", At("2001-02-01T00:00:00Z"), At("2001-02-01T01:00:00Z")),
+      Record("late", "org-a", "d1", At("2261-12-31T23:00:00Z"), At("2261-12-31T23:59:00Z")),
+  };
+  ASSERT_EQ(store->Ingest(records).value(), (IngestOutcome{4, 0}));
+  EXPECT_EQ(RawQuery("SELECT count(*) FROM usage_p200102"), "2");
+  EXPECT_EQ(RawQuery("SELECT count(*) FROM usage_p_early"), "1");
+  EXPECT_EQ(RawQuery("SELECT count(*) FROM usage_p226112"), "1");
+  // A second store (another replica) sees them, and a re-send is a duplicate there too.
+  std::unique_ptr<PostgresStore> other = MustOpen();
+  ASSERT_NE(other, nullptr);
+  ASSERT_EQ(other->Ingest(records).value(), (IngestOutcome{0, 4}));
+  UsageRecord changed = records[1];
+  changed.start = At("2001-02-28T23:00:00Z");  // same id, another start (another partition key)
+  changed.cost_nanos = *domain::MultiplyToNanos(changed.quantity, changed.rate);
+  const std::vector<std::string> fields = {"records[0].id"};
+  ExpectError(other->Ingest(std::vector<UsageRecord>{changed}), ErrorCode::kConflict, &fields);
+  for (const UsageRecord& r : records) {
+    Result<std::vector<UsageRecord>> got = other->ReadUsageOverlapping("org-a", r.start, Instant{r.start.ns + 1});
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(Ids(*got), std::vector<std::string>{r.id});
+  }
+}
+
+TEST_F(PostgresStoreTest, AStatementOverTheTimeoutFailsAndTheNextCallWorks) {
+  std::unique_ptr<PostgresStore> store = MustOpen({.pool_size = 2, .statement_timeout_ms = 300});
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateOrganization(Organization{"org-a", "Org A"}));
+  // Another session holds an exclusive lock on organizations for 2 s.
+  std::thread locker([&] {
+    EXPECT_EQ(RawQuery("BEGIN; LOCK TABLE organizations IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(2); COMMIT"), "");
+  });
+  struct Join {
+    std::thread& thread;
+    ~Join() {
+      if (thread.joinable()) thread.join();
+    }
+  } join{locker};
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (RawQuery("SELECT count(*) FROM pg_locks WHERE relation = 'organizations'::regclass "
+                  "AND mode = 'AccessExclusiveLock' AND granted") != "1") {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the other session never got its lock";
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const auto started = std::chrono::steady_clock::now();
+  Result<std::optional<Organization>> blocked = store->FindOrganization("org-a");
+  const auto waited = std::chrono::steady_clock::now() - started;
+  ExpectError(blocked, ErrorCode::kStoreFailed);
+  EXPECT_LT(waited, std::chrono::milliseconds(1500)) << "bounded by the statement timeout";
+  locker.join();
+  Result<std::optional<Organization>> org = store->FindOrganization("org-a");
+  ASSERT_TRUE(org.has_value()) << Describe(org.error());
+  EXPECT_TRUE(org->has_value());
+}
+
+TEST_F(PostgresStoreTest, AServerThatStopsAnsweringFailsCallsWithinTheTimeout) {
+  // The URL's application_name (it overrides the store's) finds this store's server process.
+  const std::string url = url_ + "&application_name=costs_frozen";
+  Result<std::unique_ptr<PostgresStore>> opened =
+      PostgresStore::Open(url, {.pool_size = 1, .statement_timeout_ms = 500});
+  ASSERT_TRUE(opened.has_value()) << Describe(opened.error());
+  PostgresStore& store = **opened;
+  ASSERT_TRUE(store.Migrate());
+  ASSERT_TRUE(store.CreateOrganization(Organization{"org-a", "Org A"}));
+  const std::string pid_text =
+      RawQuery("SELECT pid FROM pg_stat_activity WHERE application_name = 'costs_frozen' LIMIT 1");
+  ASSERT_FALSE(pid_text.empty() || pid_text.starts_with("error")) << pid_text;
+  const pid_t backend = static_cast<pid_t>(std::stol(pid_text));
+  // Freeze it (as a hung server or a dead network would): the server's own statement timeout
+  // cannot fire, only the client's deadline (timeout + 1 s) can.
+  ASSERT_EQ(kill(backend, SIGSTOP), 0);
+  struct Thaw {
+    pid_t pid;
+    ~Thaw() { kill(pid, SIGCONT); }
+  } thaw{backend};
+  const auto started = std::chrono::steady_clock::now();
+  ExpectError(store.FindOrganization("org-a"), ErrorCode::kStoreFailed);
+  const auto waited = std::chrono::steady_clock::now() - started;
+  EXPECT_GE(waited, std::chrono::milliseconds(1400)) << "it waited for the deadline";
+  EXPECT_LT(waited, std::chrono::seconds(4)) << "bounded by the timeout plus one second";
+  // The frozen connection was closed; the next call opens another one.
+  Result<std::optional<Organization>> org = store.FindOrganization("org-a");
+  ASSERT_TRUE(org.has_value()) << Describe(org.error());
+  EXPECT_TRUE(org->has_value());
+}
+
+TEST_F(PostgresStoreTest, TheSameStoreRecoversAfterTheServerRestarts) {
+  std::unique_ptr<PostgresStore> store = MustOpen({.pool_size = 4, .statement_timeout_ms = 2000});
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateOrganization(Organization{"org-a", "Org A"}));
+  // Open several pooled connections.
+  {
+    std::vector<std::thread> readers;
+    for (int i = 0; i < 4; ++i) readers.emplace_back([&] { (void)store->DataVersion("org-a"); });
+    for (std::thread& t : readers) t.join();
+  }
+  testing::PgCluster& cluster = PgEnvironment::Get().cluster();
+  cluster.StopServer();
+  struct Restart {  // the other tests need the server, even if this one fails half-way
+    testing::PgCluster& cluster;
+    ~Restart() {
+      if (!cluster.running()) (void)cluster.StartServer();
+    }
+  } restart{cluster};
+  const auto started = std::chrono::steady_clock::now();
+  ExpectError(store->FindOrganization("org-a"), ErrorCode::kStoreFailed);
+  ExpectError(store->Ingest(std::vector<UsageRecord>{Record("u1", "org-a", "d1", kDay1,
+                                                            Instant{kDay1.ns + domain::kNsPerHour})}),
+              ErrorCode::kStoreFailed);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(8)) << "failures are fast, not hangs";
+  Status restarted = cluster.StartServer();
+  ASSERT_TRUE(restarted) << Describe(restarted.error());
+  ASSERT_TRUE(cluster.running());
+  // The first call after the restart already works: the dead pooled connections were closed.
+  Result<std::optional<Organization>> org = store->FindOrganization("org-a");
+  ASSERT_TRUE(org.has_value()) << Describe(org.error());
+  EXPECT_TRUE(org->has_value());
+  const UsageRecord r = Record("u1", "org-a", "d1", kDay1, Instant{kDay1.ns + domain::kNsPerHour});
+  Result<IngestOutcome> outcome = store->Ingest(std::vector<UsageRecord>{r});
+  ASSERT_TRUE(outcome.has_value()) << Describe(outcome.error());
+  EXPECT_EQ(*outcome, (IngestOutcome{1, 0}));
 }
 
 }  // namespace

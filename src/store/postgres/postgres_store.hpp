@@ -1,0 +1,149 @@
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.hpp"
+#include "domain/proration.hpp"
+#include "domain/time.hpp"
+#include "domain/usage.hpp"
+#include "service/store.hpp"
+
+namespace costs::store::postgres {
+
+namespace detail {
+class Connection;  // one PGconn and the statements prepared on it (postgres_store.cpp)
+}  // namespace detail
+
+struct PostgresOptions {
+  // Most connections open at once; a caller beyond that waits for one to be returned.
+  int pool_size = 8;
+  // The server-side statement_timeout of every connection, in ms. It also bounds, client side,
+  // how long a call waits for a pooled connection and for any one answer of the server (plus
+  // a second of grace): a server that stops answering fails calls, it does not hang them.
+  int statement_timeout_ms = 10000;
+};
+
+// The scale-out service::Store: one PostgreSQL database (libpq), shared by any number of
+// costsd processes.
+//
+// Thread-safety: all methods may be called from several threads at once. Each call borrows a
+// connection from a pool (opened on demand, up to PostgresOptions::pool_size); a call that finds
+// none free within the statement timeout fails with kStoreFailed. Statements are prepared once
+// per connection (on first use) and run with text parameters.
+//
+// Durability: a session never runs with synchronous_commit = off (it is turned back on when the
+// server's default is off), so a batch is on stable storage when Ingest returns.
+//
+// Concurrency between processes: every write is one transaction, READ COMMITTED. Idempotency
+// is by primary key (usage_ids.id), rollups are INSERT ... ON CONFLICT DO UPDATE adding the
+// batch's sums, so concurrent batches from several replicas (with overlapping ids) store each
+// record once and every rollup exactly. Each phase of an ingest writes its keys in one sorted
+// order, so concurrent ingests wait for each other instead of deadlocking; a deadlock or
+// serialization failure the server reports anyway is retried (the whole batch, twice).
+// ReadRange runs in one REPEATABLE READ, READ ONLY transaction: one snapshot.
+//
+// Errors: every PostgreSQL failure is kStoreFailed with a message fit for users; the detail
+// (operation, server message, SQLSTATE) is written to stderr prefixed "postgres:". A connection
+// that broke (server restart, network, no answer in time) is closed, and so are the idle ones;
+// the call that saw it fails, the next calls connect afresh, so the same process recovers once
+// the server is back.
+//
+// Schema: versioned migrations in schema_migrations, applied by Migrate() under a transaction-
+// level advisory lock (replicas starting together wait for each other). Instants are bigint ns
+// since the epoch, money bigint nano-ECU (PostgreSQL's int8 arithmetic is checked: a rollup sum
+// leaving int64 fails the statement, never wraps), decimals canonical text. Text keys are
+// COLLATE "C" (bytewise order, as SQLite and the memory store sort). usage is partitioned by
+// RANGE (start_ns), one partition per UTC month, created ahead by Migrate (this month and the
+// next three) and on demand for the months of an ingest's records. Every table holding an
+// organization's data has organization_id first in its key (a future distribution key).
+class PostgresStore final : public service::Store {
+ public:
+  // The schema version this build writes.
+  static constexpr int kSchemaVersion = 1;
+
+  // Connects to the database named by `url` (a libpq connection URI, postgresql://...).
+  // kStoreFailed when it cannot connect.
+  static Result<std::unique_ptr<PostgresStore>> Open(const std::string& url, const PostgresOptions& options = {});
+
+  // REQUIRES: no call in progress.
+  ~PostgresStore() override;
+  PostgresStore(const PostgresStore&) = delete;
+  PostgresStore& operator=(const PostgresStore&) = delete;
+
+  // Applies the missing migrations in one transaction under pg_advisory_xact_lock, then creates
+  // the usage partitions of this month and the next three. Idempotent; safe against concurrent
+  // callers in other processes. kStoreFailed also when the database's schema is newer than
+  // kSchemaVersion.
+  Status Migrate() override;
+
+  Status CreateOrganization(const service::Organization& org) override;
+  Result<std::optional<service::Organization>> FindOrganization(std::string_view id) override;
+  Status PutUser(const service::User& user) override;
+  Result<std::optional<service::User>> FindUser(std::string_view name) override;
+
+  // As service::Store::Ingest, in one transaction (rollups, deployments, items, data versions
+  // included), a bounded number of statements whatever the batch size (arrays bound as
+  // parameters). When records of unknown organizations and conflicting ids occur in one batch,
+  // kOrganizationNotFound is reported. A rollup sum (cost, trial cost, quantity_milli or
+  // usage_ns) leaving int64 fails the batch with kInvalidData. Missing usage partitions are
+  // created first, in their own short transaction.
+  // REQUIRES: the records' Decimals are normalized (as domain::ParseDecimal returns them).
+  Result<service::IngestOutcome> Ingest(std::span<const domain::UsageRecord> records) override;
+
+  Result<std::vector<service::RollupRow>> ReadRollups(std::string_view org, domain::RollupGrain grain,
+                                                      domain::Instant from, domain::Instant to) override;
+  // Ordered by start, then by ingest order. One query: per span class k the org has (as in
+  // the SQLite store), the records that start in [from - 2^k hours, to).
+  Result<std::vector<domain::UsageRecord>> ReadUsageOverlapping(std::string_view org, domain::Instant from,
+                                                                domain::Instant to) override;
+  Result<std::vector<service::Deployment>> ListDeployments(std::string_view org) override;
+
+  Status CreateApiKey(const service::ApiKey& key) override;
+  Result<std::optional<service::ApiKey>> FindApiKey(std::string_view id) override;
+  Status RevokeApiKey(std::string_view id) override;
+  Status AddCredit(const service::Credit& credit) override;
+  Result<std::int64_t> DataVersion(std::string_view org) override;
+
+  // One REPEATABLE READ, READ ONLY transaction. kStoreFailed when a latest-capacity sum does
+  // not fit int64.
+  Result<service::RangeReadResult> ReadRange(std::string_view org, const service::RangeReadPlan& plan) override;
+
+ private:
+  class Lease;
+
+  PostgresStore(std::string url, PostgresOptions options, std::unique_ptr<detail::Connection> first);
+
+  // Borrows an idle connection, opening one if none is idle and the pool is not full, else
+  // waits up to the statement timeout. REQUIRES: the caller holds no other Lease.
+  Result<Lease> Acquire();
+  // Returns a connection to the pool, or closes it (and every idle one) if broken.
+  void Release(std::unique_ptr<detail::Connection> connection);
+
+  // Creates the usage partitions for the months starting at each of `month_starts` (ns) that
+  // this process has not seen created yet.
+  Status EnsurePartitions(const std::set<std::int64_t>& month_starts);
+
+  Result<service::IngestOutcome> IngestOnce(std::span<const domain::UsageRecord> records, bool& retry);
+
+  const std::string url_;
+  const PostgresOptions options_;
+
+  std::mutex pool_mu_;
+  std::condition_variable pool_cv_;
+  std::vector<std::unique_ptr<detail::Connection>> idle_;  // guarded by pool_mu_
+  int open_connections_ = 0;                               // guarded by pool_mu_
+
+  std::mutex partitions_mu_;
+  std::set<std::int64_t> partitions_;  // month starts known to exist; guarded by partitions_mu_
+};
+
+}  // namespace costs::store::postgres
