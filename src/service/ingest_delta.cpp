@@ -9,30 +9,50 @@ std::int64_t UsageOverlap(const domain::UsageRecord& r, domain::Instant from, do
   return r.quantity.mantissa > 0 ? overlap : 0;
 }
 
+void IngestDelta::Sums::Add(const Sums& part) {
+  cost += part.cost;
+  trial_cost += part.trial_cost;
+  quantity_milli += part.quantity_milli;
+  usage_ns += part.usage_ns;
+  max_instance_count = std::max(max_instance_count, part.max_instance_count);
+  rate_fingerprint_min = std::min(rate_fingerprint_min, part.rate_fingerprint_min);
+  rate_fingerprint_max = std::max(rate_fingerprint_max, part.rate_fingerprint_max);
+}
+
+void ForEachRollupContribution(const domain::UsageRecord& r,
+                               const std::function<void(domain::RollupGrain grain, domain::Instant period_start,
+                                                        const IngestDelta::Sums& part)>& emit) {
+  // ValidateUsage guarantees the quantity fits in int64 thousandths.
+  const domain::Proration cost{r.start, r.end, r.cost_nanos};
+  const domain::Proration quantity{r.start, r.end, domain::ToScaled(r.quantity, 3).value()};
+  const std::int64_t rate_fingerprint = domain::DecimalFingerprint(r.rate);
+  IngestDelta::Sums part;
+  part.max_instance_count = r.instance_count;
+  part.rate_fingerprint_min = rate_fingerprint;
+  part.rate_fingerprint_max = rate_fingerprint;
+  for (domain::RollupGrain grain : {domain::RollupGrain::kHour, domain::RollupGrain::kDay}) {
+    const std::int64_t step = grain == domain::RollupGrain::kHour ? domain::kNsPerHour : domain::kNsPerDay;
+    domain::ForEachRollupPart(cost, grain, [&](domain::Instant period_start, domain::Nanos cost_part) {
+      const domain::Instant period_end{period_start.ns + step};
+      part.cost = cost_part;
+      part.trial_cost = r.trial ? cost_part : 0;
+      part.quantity_milli = quantity.PartIn(period_start, period_end);
+      part.usage_ns = UsageOverlap(r, period_start, period_end);
+      emit(grain, period_start, part);
+    });
+  }
+}
+
 IngestDelta ComputeIngestDelta(std::span<const domain::UsageRecord> records, std::span<const std::size_t> fresh) {
   IngestDelta delta;
   for (std::size_t i : fresh) {
     const domain::UsageRecord& r = records[i];
     const std::string_view kind = r.kind ? domain::ResourceKindId(*r.kind) : std::string_view();
-    // ValidateUsage guarantees the quantity fits in int64 thousandths.
-    const domain::Proration cost{r.start, r.end, r.cost_nanos};
-    const domain::Proration quantity{r.start, r.end, domain::ToScaled(r.quantity, 3).value()};
-    const std::int64_t rate_fingerprint = domain::DecimalFingerprint(r.rate);
-    for (domain::RollupGrain grain : {domain::RollupGrain::kHour, domain::RollupGrain::kDay}) {
-      const std::int64_t step = grain == domain::RollupGrain::kHour ? domain::kNsPerHour : domain::kNsPerDay;
-      domain::ForEachRollupPart(cost, grain, [&](domain::Instant period_start, domain::Nanos part) {
-        IngestDelta::Sums& sums =
-            delta.rollups[RollupCell{r.organization_id, grain, period_start.ns, r.deployment_id, r.dimension, r.sku, kind}];
-        const domain::Instant period_end{period_start.ns + step};
-        sums.cost += part;
-        if (r.trial) sums.trial_cost += part;
-        sums.quantity_milli += quantity.PartIn(period_start, period_end);
-        sums.usage_ns += UsageOverlap(r, period_start, period_end);
-        sums.max_instance_count = std::max(sums.max_instance_count, r.instance_count);
-        sums.rate_fingerprint_min = std::min(sums.rate_fingerprint_min, rate_fingerprint);
-        sums.rate_fingerprint_max = std::max(sums.rate_fingerprint_max, rate_fingerprint);
-      });
-    }
+    ForEachRollupContribution(r, [&](domain::RollupGrain grain, domain::Instant period_start,
+                                     const IngestDelta::Sums& part) {
+      delta.rollups[RollupCell{r.organization_id, grain, period_start.ns, r.deployment_id, r.dimension, r.sku, kind}]
+          .Add(part);
+    });
     delta.deployment_names.insert_or_assign(std::pair<std::string_view, std::string_view>(r.organization_id, r.deployment_id),
                                             std::string_view(r.deployment_name));
     const domain::UsageRecord*& latest = delta.latest_item[ItemKey{r.organization_id, r.deployment_id, r.dimension, r.sku, kind}];

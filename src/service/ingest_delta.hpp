@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
 #include <span>
@@ -50,6 +51,9 @@ struct IngestDelta {
     std::int64_t max_instance_count = 0;
     std::int64_t rate_fingerprint_min = std::numeric_limits<std::int64_t>::max();
     std::int64_t rate_fingerprint_max = std::numeric_limits<std::int64_t>::min();
+
+    // Folds `part` in: sums add, the instance count and fingerprints keep their extremes.
+    void Add(const Sums& part);
   };
   std::map<RollupCell, Sums> rollups;
   // (organization, deployment) -> the deployment_name of the last of its records, in order.
@@ -63,6 +67,13 @@ struct IngestDelta {
 // The usage time of `r` inside [from, to): its overlap when its quantity is positive, zero
 // otherwise (a correction adjusts cost and quantity, not the time something ran).
 std::int64_t UsageOverlap(const domain::UsageRecord& r, domain::Instant from, domain::Instant to);
+
+// Calls emit(grain, period_start, part) for every UTC hour, then every UTC day, that `r`
+// overlaps, in ascending order, with that period's share of each measure of IngestDelta::Sums
+// (what ComputeIngestDelta adds up per cell). REQUIRES: r is valid (domain::ValidateUsage).
+void ForEachRollupContribution(const domain::UsageRecord& r,
+                               const std::function<void(domain::RollupGrain grain, domain::Instant period_start,
+                                                        const IngestDelta::Sums& part)>& emit);
 
 // The delta of storing records[i] for every i in `fresh` (ascending), e.g. the records of a
 // batch that were not stored before.

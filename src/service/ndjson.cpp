@@ -19,6 +19,9 @@ class FlatObjectHandler {
   domain::RawUsage members;
   bool top_is_object = false;
 
+  // Room for a full usage record's members without regrowing.
+  FlatObjectHandler() { members.reserve(16); }
+
   bool on_document_begin(error_code&) { return true; }
   bool on_document_end(error_code&) { return true; }
   bool on_object_begin(error_code&) {

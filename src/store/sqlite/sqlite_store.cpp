@@ -3,6 +3,8 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <array>
+#include <cassert>
 #include <chrono>
 #include <cstdio>
 #include <limits>
@@ -26,8 +28,8 @@ constexpr const char* kFailedMessage = "the cost store failed";
 
 // ---- Schema ----------------------------------------------------------------------------------
 
-// migrations[v - 1] brings the schema from version v - 1 to v. Append only; never edit one
-// that has shipped (none has yet: 1 is still edited in place).
+// kMigrations[v - 1] brings the schema from version v - 1 to v. Append only; never edit one
+// that has shipped (1 has).
 constexpr const char* kMigrations[] = {
     // 1: the initial schema.
     R"sql(
@@ -172,14 +174,106 @@ CREATE TABLE org_versions (
   version INTEGER NOT NULL
 ) WITHOUT ROWID;
 )sql",
+    // 2: integer series keys. Every (org, deployment, dimension, sku, kind) gets one `series`
+    // row, which also holds the item catalog; usage and rollups refer to it by its integer id
+    // instead of repeating its texts. Hourly rollups are packed per (org, UTC day, series)
+    // into one row holding the day's hours (PackedHours), with no secondary index but a
+    // partial one over capacity series. The version 1 tables are renamed *_v1 and copied;
+    // the data step (FinishMigration2) packs the hourly rollups, checks that every row was
+    // carried over and drops them.
+    R"sql(
+CREATE TABLE series (
+  id            INTEGER PRIMARY KEY,
+  org_id        TEXT NOT NULL REFERENCES organizations(id),
+  deployment_id TEXT NOT NULL,
+  dimension     TEXT NOT NULL,
+  sku           TEXT NOT NULL,  -- '' when absent
+  kind          TEXT NOT NULL,  -- ResourceKindId, '' when absent
+  -- The item catalog: what the latest record of the series said (the record with the latest
+  -- end_ns, last_end_ns; on a tie the later ingested).
+  name          TEXT NOT NULL,
+  unit          TEXT NOT NULL,
+  rate          TEXT NOT NULL,  -- domain::FormatDecimal
+  last_end_ns   INTEGER NOT NULL,
+  UNIQUE (org_id, deployment_id, dimension, sku, kind)
+);
+INSERT INTO series (org_id, deployment_id, dimension, sku, kind, name, unit, rate, last_end_ns)
+SELECT org_id, deployment_id, dimension, sku, kind, name, unit, rate, last_end_ns FROM items
+ORDER BY org_id, deployment_id, dimension, sku, kind;
+DROP TABLE items;
+
+DROP INDEX usage_by_org_class_start;
+ALTER TABLE usage RENAME TO usage_v1;
+-- The rowid orders records with equal starts by ingestion; the copy keeps it.
+CREATE TABLE usage (
+  id              TEXT NOT NULL PRIMARY KEY,
+  organization_id TEXT NOT NULL,
+  series_id       INTEGER NOT NULL,  -- deployment_id, dimension, sku and kind
+  deployment_name TEXT NOT NULL,
+  instance_count  INTEGER NOT NULL,
+  name            TEXT NOT NULL,
+  start_ns        INTEGER NOT NULL,
+  end_ns          INTEGER NOT NULL,
+  quantity        TEXT NOT NULL,
+  unit            TEXT NOT NULL,
+  rate            TEXT NOT NULL,
+  cost_nanos      INTEGER NOT NULL,
+  trial           INTEGER NOT NULL,
+  span_class      INTEGER NOT NULL
+);
+INSERT INTO usage (rowid, id, organization_id, series_id, deployment_name, instance_count, name, start_ns, end_ns,
+                   quantity, unit, rate, cost_nanos, trial, span_class)
+SELECT u.rowid, u.id, u.organization_id, s.id, u.deployment_name, u.instance_count, u.name, u.start_ns, u.end_ns,
+       u.quantity, u.unit, u.rate, u.cost_nanos, u.trial, u.span_class
+FROM usage_v1 u JOIN series s ON s.org_id = u.organization_id AND s.deployment_id = u.deployment_id
+  AND s.dimension = u.dimension AND s.sku = u.sku AND s.kind = coalesce(u.kind, '')
+ORDER BY u.rowid;
+CREATE INDEX usage_by_org_class_start ON usage (organization_id, span_class, start_ns);
+
+ALTER TABLE rollup_day RENAME TO rollup_day_v1;
+CREATE TABLE rollup_day (
+  org_id             TEXT NOT NULL,
+  period_start_ns    INTEGER NOT NULL,
+  series_id          INTEGER NOT NULL,
+  cost_nanos         INTEGER NOT NULL CHECK (typeof(cost_nanos) = 'integer'),
+  trial_cost_nanos   INTEGER NOT NULL CHECK (typeof(trial_cost_nanos) = 'integer'),
+  quantity_milli     INTEGER NOT NULL CHECK (typeof(quantity_milli) = 'integer'),
+  usage_ns           INTEGER NOT NULL CHECK (typeof(usage_ns) = 'integer'),
+  max_instance_count INTEGER NOT NULL,
+  rate_fingerprint_min INTEGER NOT NULL,
+  rate_fingerprint_max INTEGER NOT NULL,
+  PRIMARY KEY (org_id, period_start_ns, series_id)
+) WITHOUT ROWID;
+INSERT INTO rollup_day
+SELECT r.org_id, r.period_start_ns, s.id, r.cost_nanos, r.trial_cost_nanos, r.quantity_milli, r.usage_ns,
+       r.max_instance_count, r.rate_fingerprint_min, r.rate_fingerprint_max
+FROM rollup_day_v1 r JOIN series s ON s.org_id = r.org_id AND s.deployment_id = r.deployment_id
+  AND s.dimension = r.dimension AND s.sku = r.sku AND s.kind = r.kind;
+
+-- Hourly rollups: one row per (org, UTC day, series); `hours` packs the day's hourly cells
+-- (PackedHours). capacity = 1 for capacity series, whose latest hour per deployment the
+-- partial index finds.
+DROP INDEX rollup_hour_by_deployment;
+ALTER TABLE rollup_hour RENAME TO rollup_hour_v1;
+CREATE TABLE rollup_hour (
+  org_id    TEXT NOT NULL,
+  day_ns    INTEGER NOT NULL,
+  series_id INTEGER NOT NULL,
+  capacity  INTEGER NOT NULL,
+  hours     BLOB NOT NULL,
+  PRIMARY KEY (org_id, day_ns, series_id)
+) WITHOUT ROWID;
+CREATE INDEX rollup_hour_capacity ON rollup_hour (org_id, series_id, day_ns) WHERE capacity = 1;
+)sql",
 };
 static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
 
 // ---- Statements (cached per connection by the address of their text) ---------------------
 
-#define COSTS_USAGE_COLUMNS                                                                  \
-  "id, organization_id, deployment_id, deployment_name, dimension, kind, instance_count, sku, " \
-  "name, start_ns, end_ns, quantity, unit, rate, cost_nanos, trial"
+// The usage columns in ReadUsageRow's order, for a query over usage u JOIN series s.
+#define COSTS_USAGE_COLUMNS                                                                        \
+  "u.id, u.organization_id, s.deployment_id, u.deployment_name, s.dimension, NULLIF(s.kind, ''), " \
+  "u.instance_count, s.sku, u.name, u.start_ns, u.end_ns, u.quantity, u.unit, u.rate, u.cost_nanos, u.trial"
 
 constexpr const char* kSelectOrganization = "SELECT name FROM organizations WHERE id = ?1";
 constexpr const char* kInsertOrganization =
@@ -194,54 +288,60 @@ constexpr const char* kInsertMembership =
 constexpr const char* kSelectUser = "SELECT password_hash, is_admin FROM users WHERE name = ?1";
 constexpr const char* kSelectMemberships = "SELECT org_id FROM memberships WHERE user_name = ?1 ORDER BY org_id";
 constexpr const char* kInsertUsage =
-    "INSERT INTO usage (" COSTS_USAGE_COLUMNS
-    ", span_class) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) "
-    "ON CONFLICT (id) DO NOTHING";
-constexpr const char* kSelectUsageById = "SELECT " COSTS_USAGE_COLUMNS " FROM usage WHERE id = ?1";
-#define COSTS_UPSERT_ROLLUP(table)                                                                   \
-  "INSERT INTO " table                                                                               \
-  " (org_id, period_start_ns, deployment_id, dimension, sku, kind, cost_nanos, trial_cost_nanos, "   \
-  "quantity_milli, usage_ns, max_instance_count, rate_fingerprint_min, rate_fingerprint_max) "           \
-  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "                                    \
-  "ON CONFLICT (org_id, period_start_ns, deployment_id, dimension, sku, kind) "                     \
-  "DO UPDATE SET cost_nanos = cost_nanos + excluded.cost_nanos, "                                    \
-  "trial_cost_nanos = trial_cost_nanos + excluded.trial_cost_nanos, "                                \
-  "quantity_milli = quantity_milli + excluded.quantity_milli, usage_ns = usage_ns + excluded.usage_ns, " \
-  "max_instance_count = max(max_instance_count, excluded.max_instance_count), "                      \
-  "rate_fingerprint_min = min(rate_fingerprint_min, excluded.rate_fingerprint_min), "                \
-  "rate_fingerprint_max = max(rate_fingerprint_max, excluded.rate_fingerprint_max)"
-constexpr const char* kUpsertRollupHour = COSTS_UPSERT_ROLLUP("rollup_hour");
-constexpr const char* kUpsertRollupDay = COSTS_UPSERT_ROLLUP("rollup_day");
-#undef COSTS_UPSERT_ROLLUP
-constexpr const char* kUpsertItem =
-    "INSERT INTO items (org_id, deployment_id, dimension, sku, kind, name, unit, rate, last_end_ns) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (org_id, deployment_id, dimension, sku, kind) "
-    "DO UPDATE SET name = excluded.name, unit = excluded.unit, rate = excluded.rate, "
-    "last_end_ns = excluded.last_end_ns WHERE excluded.last_end_ns >= items.last_end_ns";
+    "INSERT INTO usage (id, organization_id, series_id, deployment_name, instance_count, name, start_ns, end_ns, "
+    "quantity, unit, rate, cost_nanos, trial, span_class) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) ON CONFLICT (id) DO NOTHING";
+constexpr const char* kSelectUsageById =
+    "SELECT " COSTS_USAGE_COLUMNS " FROM usage u JOIN series s ON s.id = u.series_id WHERE u.id = ?1";
+constexpr const char* kSelectSeriesId =
+    "SELECT id FROM series WHERE org_id = ?1 AND deployment_id = ?2 AND dimension = ?3 AND sku = ?4 AND kind = ?5";
+// A new series' item columns are placeholders that the same ingest's kUpdateItem overwrites.
+constexpr const char* kInsertSeries =
+    "INSERT INTO series (org_id, deployment_id, dimension, sku, kind, name, unit, rate, last_end_ns) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, '', '', '', -9223372036854775808)";
+constexpr const char* kUpdateItem =
+    "UPDATE series SET name = ?2, unit = ?3, rate = ?4, last_end_ns = ?5 WHERE id = ?1 AND last_end_ns <= ?5";
+constexpr const char* kUpsertRollupDay =
+    "INSERT INTO rollup_day (org_id, period_start_ns, series_id, cost_nanos, trial_cost_nanos, quantity_milli, "
+    "usage_ns, max_instance_count, rate_fingerprint_min, rate_fingerprint_max) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+    "ON CONFLICT (org_id, period_start_ns, series_id) "
+    "DO UPDATE SET cost_nanos = cost_nanos + excluded.cost_nanos, "
+    "trial_cost_nanos = trial_cost_nanos + excluded.trial_cost_nanos, "
+    "quantity_milli = quantity_milli + excluded.quantity_milli, usage_ns = usage_ns + excluded.usage_ns, "
+    "max_instance_count = max(max_instance_count, excluded.max_instance_count), "
+    "rate_fingerprint_min = min(rate_fingerprint_min, excluded.rate_fingerprint_min), "
+    "rate_fingerprint_max = max(rate_fingerprint_max, excluded.rate_fingerprint_max)";
+constexpr const char* kInsertHourPack =
+    "INSERT INTO rollup_hour (org_id, day_ns, series_id, capacity, hours) VALUES (?1, ?2, ?3, ?4, ?5) "
+    "ON CONFLICT (org_id, day_ns, series_id) DO NOTHING";
+constexpr const char* kSelectHourPack =
+    "SELECT hours FROM rollup_hour WHERE org_id = ?1 AND day_ns = ?2 AND series_id = ?3";
+constexpr const char* kUpdateHourPack =
+    "UPDATE rollup_hour SET hours = ?4 WHERE org_id = ?1 AND day_ns = ?2 AND series_id = ?3";
+// Name changes only: an unchanged name leaves the row (and its page) untouched.
 constexpr const char* kUpsertDeployment =
     "INSERT INTO deployments (org_id, id, name) VALUES (?1, ?2, ?3) "
-    "ON CONFLICT (org_id, id) DO UPDATE SET name = excluded.name";
+    "ON CONFLICT (org_id, id) DO UPDATE SET name = excluded.name WHERE name != excluded.name";
 constexpr const char* kInsertSpanClass =
     "INSERT INTO usage_span_classes (org_id, span_class) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
-#define COSTS_SELECT_ROLLUPS(table)                                                                 \
-  "SELECT period_start_ns, deployment_id, dimension, sku, kind, cost_nanos, trial_cost_nanos, "      \
-  "quantity_milli, usage_ns, max_instance_count, rate_fingerprint_min, rate_fingerprint_max FROM " table \
-  " WHERE org_id = ?1 AND period_start_ns >= ?2 AND period_start_ns < ?3"
-constexpr const char* kSelectRollupHour = COSTS_SELECT_ROLLUPS("rollup_hour");
-constexpr const char* kSelectRollupDay = COSTS_SELECT_ROLLUPS("rollup_day");
-#undef COSTS_SELECT_ROLLUPS
-// One deployment's capacity rows in [?3, ?4) with a non-zero cost, latest hour first: one
-// backwards range of rollup_hour_by_deployment, of which only the rows of the first hour are
-// stepped through. INDEXED BY because without statistics the planner prefers the primary key
-// range (org_id, period_start_ns), which reads every hourly row of the window.
-constexpr const char* kSelectLatestCapacity =
-    "SELECT period_start_ns, cost_nanos, trial_cost_nanos, quantity_milli, usage_ns, max_instance_count, "
-    "rate_fingerprint_min, rate_fingerprint_max FROM rollup_hour INDEXED BY rollup_hour_by_deployment "
-    "WHERE org_id = ?1 AND deployment_id = ?2 AND dimension = 'capacity' "
-    "AND period_start_ns >= ?3 AND period_start_ns < ?4 AND cost_nanos != 0 "
-    "ORDER BY period_start_ns DESC";
+constexpr const char* kSelectSeries =
+    "SELECT id, deployment_id, dimension, sku, kind FROM series WHERE org_id = ?1 "
+    "ORDER BY deployment_id, dimension, sku, kind";
+constexpr const char* kSelectRollupDay =
+    "SELECT period_start_ns, series_id, cost_nanos, trial_cost_nanos, quantity_milli, usage_ns, max_instance_count, "
+    "rate_fingerprint_min, rate_fingerprint_max FROM rollup_day "
+    "WHERE org_id = ?1 AND period_start_ns >= ?2 AND period_start_ns < ?3";
+constexpr const char* kSelectRollupHour =
+    "SELECT day_ns, series_id, hours FROM rollup_hour WHERE org_id = ?1 AND day_ns >= ?2 AND day_ns < ?3";
+// One capacity series' days in [?3, ?4), latest first: one backwards range of the partial
+// index, stepped only until a day with a non-zero hour in the window. INDEXED BY because
+// without statistics the planner may prefer the primary key range (org_id, day_ns).
+constexpr const char* kSelectCapacityDays =
+    "SELECT day_ns, hours FROM rollup_hour INDEXED BY rollup_hour_capacity "
+    "WHERE org_id = ?1 AND series_id = ?2 AND capacity = 1 AND day_ns >= ?3 AND day_ns < ?4 ORDER BY day_ns DESC";
 constexpr const char* kSelectItems =
-    "SELECT deployment_id, dimension, sku, kind, name, unit, rate, last_end_ns FROM items WHERE org_id = ?1 "
+    "SELECT deployment_id, dimension, sku, kind, name, unit, rate, last_end_ns FROM series WHERE org_id = ?1 "
     "ORDER BY deployment_id, dimension, sku, kind";
 constexpr const char* kSelectCredit = "SELECT ecu_nanos, start_ns, end_ns FROM credits WHERE org_id = ?1 AND id = ?2";
 constexpr const char* kInsertCredit =
@@ -258,8 +358,8 @@ constexpr const char* kSelectSpanClasses =
 // rowid, which orders records with equal starts by insertion.
 constexpr const char* kSelectUsageOverlapping =
     "SELECT " COSTS_USAGE_COLUMNS
-    ", rowid FROM usage WHERE organization_id = ?1 AND span_class = ?2 AND start_ns >= ?3 AND start_ns < ?4 "
-    "AND end_ns > ?5 ORDER BY start_ns, rowid";
+    ", u.rowid FROM usage u JOIN series s ON s.id = u.series_id WHERE u.organization_id = ?1 AND u.span_class = ?2 "
+    "AND u.start_ns >= ?3 AND u.start_ns < ?4 AND u.end_ns > ?5 ORDER BY u.start_ns, u.rowid";
 constexpr const char* kSelectDeployments = "SELECT id, name FROM deployments WHERE org_id = ?1 ORDER BY id";
 constexpr const char* kApiKeyExists = "SELECT 1 FROM api_keys WHERE id = ?1";
 constexpr const char* kUserExists = "SELECT 1 FROM users WHERE name = ?1";
@@ -318,6 +418,147 @@ std::int64_t LowestStart(Instant from, int span_class) {
   return lowest < kMin ? kMin : static_cast<std::int64_t>(lowest);
 }
 
+// ---- Packed hourly rollups (PackedHours) ---------------------------------------------------
+//
+// rollup_hour.hours holds the hourly cells of one (org, UTC day, series), by ascending hour:
+// per cell one byte, the hour of the day (0..23) plus 0x80 when rate_fingerprint_max equals
+// rate_fingerprint_min, then zigzag LEB128 varints of cost, trial cost, quantity_milli,
+// usage_ns, max_instance_count, rate_fingerprint_min and (without 0x80) rate_fingerprint_max,
+// each as its difference (modulo 2^64) from the same measure of the cell before (of zeros for
+// the first). The hours of a record over several hours hold nearly equal parts, so most
+// differences take one byte.
+
+// One stored hourly cell: the measures of a service::RollupRow.
+struct HourCell {
+  int hour = 0;  // of the UTC day, 0..23
+  std::int64_t cost = 0;
+  std::int64_t trial_cost = 0;
+  std::int64_t quantity_milli = 0;
+  std::int64_t usage_ns = 0;
+  std::int64_t max_instance_count = 0;
+  std::int64_t rate_fingerprint_min = 0;
+  std::int64_t rate_fingerprint_max = 0;
+};
+
+constexpr int kHoursPerDay = 24;
+constexpr unsigned char kSameFingerprints = 0x80;
+
+void AppendVarint(std::string& out, std::int64_t value) {
+  std::uint64_t zigzag = (static_cast<std::uint64_t>(value) << 1) ^ static_cast<std::uint64_t>(value >> 63);
+  while (zigzag >= 0x80) {
+    out.push_back(static_cast<char>((zigzag & 0x7f) | 0x80));
+    zigzag >>= 7;
+  }
+  out.push_back(static_cast<char>(zigzag));
+}
+
+// Reads one varint at `pos`, advancing it; false when the bytes end first or it is too long.
+bool ReadVarint(std::string_view bytes, std::size_t& pos, std::int64_t& value) {
+  std::uint64_t zigzag = 0;
+  for (int shift = 0; shift < 64 && pos < bytes.size(); shift += 7) {
+    const auto byte = static_cast<unsigned char>(bytes[pos++]);
+    zigzag |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) {
+      value = static_cast<std::int64_t>((zigzag >> 1) ^ (~(zigzag & 1) + 1));
+      return true;
+    }
+  }
+  return false;
+}
+
+// REQUIRES: cells ascending by hour, hours unique and in 0..23.
+// a - b and a + b modulo 2^64 (the differences PackHours writes may overflow int64).
+std::int64_t WrappingSub(std::int64_t a, std::int64_t b) {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) - static_cast<std::uint64_t>(b));
+}
+std::int64_t WrappingAdd(std::int64_t a, std::int64_t b) {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));
+}
+
+// The measures of a cell in PackHours order (rate_fingerprint_max last).
+std::array<std::int64_t*, 7> Measures(HourCell& cell) {
+  return {&cell.cost,
+          &cell.trial_cost,
+          &cell.quantity_milli,
+          &cell.usage_ns,
+          &cell.max_instance_count,
+          &cell.rate_fingerprint_min,
+          &cell.rate_fingerprint_max};
+}
+
+// REQUIRES: cells ascending by hour, hours unique and in 0..23.
+std::string PackHours(std::span<const HourCell> cells) {
+  std::string out;
+  out.reserve(cells.size() * 8);
+  HourCell before;
+  for (HourCell cell : cells) {
+    const bool same = cell.rate_fingerprint_max == cell.rate_fingerprint_min;
+    out.push_back(static_cast<char>(cell.hour | (same ? kSameFingerprints : 0)));
+    const std::array<std::int64_t*, 7> now = Measures(cell);
+    const std::array<std::int64_t*, 7> then = Measures(before);
+    for (std::size_t m = 0; m < now.size() - (same ? 1 : 0); ++m) AppendVarint(out, WrappingSub(*now[m], *then[m]));
+    before = cell;
+  }
+  return out;
+}
+
+// kStoreFailed (detail logged) when `bytes` is not what PackHours writes.
+Result<std::vector<HourCell>> UnpackHours(std::string_view bytes) {
+  std::vector<HourCell> cells;
+  std::size_t pos = 0;
+  HourCell before;
+  while (pos < bytes.size()) {
+    const auto head = static_cast<unsigned char>(bytes[pos++]);
+    const bool same = (head & kSameFingerprints) != 0;
+    HourCell cell;
+    cell.hour = head & ~kSameFingerprints;
+    bool ok = cell.hour < kHoursPerDay && (cells.empty() || cells.back().hour < cell.hour);
+    const std::array<std::int64_t*, 7> now = Measures(cell);
+    const std::array<std::int64_t*, 7> then = Measures(before);
+    for (std::size_t m = 0; ok && m < now.size() - (same ? 1 : 0); ++m) {
+      std::int64_t difference = 0;
+      ok = ReadVarint(bytes, pos, difference);
+      *now[m] = WrappingAdd(*then[m], difference);
+    }
+    if (same) cell.rate_fingerprint_max = cell.rate_fingerprint_min;
+    before = cell;
+    if (!ok) {
+      std::fprintf(stderr, "sqlite: a stored hourly rollup is malformed\n");
+      return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
+    }
+    cells.push_back(cell);
+  }
+  return cells;
+}
+
+// The measures of `cell` as sums, to add more to.
+service::IngestDelta::Sums SumsOf(const HourCell& cell) {
+  return service::IngestDelta::Sums{cell.cost,
+                                    cell.trial_cost,
+                                    cell.quantity_milli,
+                                    cell.usage_ns,
+                                    cell.max_instance_count,
+                                    cell.rate_fingerprint_min,
+                                    cell.rate_fingerprint_max};
+}
+
+// `sums` as the cell of `hour`; nullopt when a sum leaves int64.
+std::optional<HourCell> CellOf(int hour, const service::IngestDelta::Sums& sums) {
+  Result<Nanos> cost = domain::NarrowNanos(sums.cost);
+  Result<Nanos> trial_cost = domain::NarrowNanos(sums.trial_cost);
+  Result<Nanos> quantity_milli = domain::NarrowNanos(sums.quantity_milli);
+  Result<Nanos> usage_ns = domain::NarrowNanos(sums.usage_ns);
+  if (!cost || !trial_cost || !quantity_milli || !usage_ns) return std::nullopt;
+  return HourCell{hour,
+                  *cost,
+                  *trial_cost,
+                  *quantity_milli,
+                  *usage_ns,
+                  sums.max_instance_count,
+                  sums.rate_fingerprint_min,
+                  sums.rate_fingerprint_max};
+}
+
 }  // namespace
 
 // ---- Connection --------------------------------------------------------------------------
@@ -353,6 +594,10 @@ class Connection {
       Check(sqlite3_bind_text64(stmt_, index, data, text.size(), SQLITE_STATIC, SQLITE_UTF8));
     }
     void Bind(int index, const std::string& text) { Bind(index, std::string_view(text)); }
+    void BindBlob(int index, std::string_view bytes) {
+      const char* data = bytes.data() != nullptr ? bytes.data() : "";
+      Check(sqlite3_bind_blob64(stmt_, index, data, bytes.size(), SQLITE_STATIC));
+    }
     void Bind(int index, std::string&& text) = delete;  // would dangle: bind a named string
     void Bind(int index, const char* text) = delete;    // ambiguous; use std::string_view
     void BindNull(int index) { Check(sqlite3_bind_null(stmt_, index)); }
@@ -376,6 +621,11 @@ class Connection {
     bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
     std::string_view Text(int col) const {
       const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+      if (p == nullptr) return {};
+      return std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)));
+    }
+    std::string_view Blob(int col) const {
+      const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, col));
       if (p == nullptr) return {};
       return std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)));
     }
@@ -458,6 +708,8 @@ class Connection {
 
   // Rows changed by the last INSERT/UPDATE/DELETE.
   int Changes() const { return sqlite3_changes(db_); }
+  // The rowid of the last row inserted.
+  std::int64_t LastInsertRowid() const { return sqlite3_last_insert_rowid(db_); }
 
   // Whether the connection must not be reused: it saw an I/O-class error or is stuck in a
   // transaction.
@@ -542,6 +794,31 @@ class Transaction {
 
  private:
   explicit Transaction(Connection* connection) : connection_(connection) {}
+  Connection* connection_;
+};
+
+// For the span of one Ingest: a page cache large enough to hold every page the batch touches,
+// so that none is read twice or spilled to the WAL before the commit (SQLite's default cache
+// of 2 MB makes a 50,000-record batch write many pages to the WAL several times). The cache
+// shrinks back to SQLite's default afterwards, which frees the pages.
+class IngestCache {
+ public:
+  static Result<IngestCache> Enlarge(Connection& connection) {
+    if (Status s = connection.Exec("PRAGMA cache_size = -262144", "enlarge the page cache"); !s) {
+      return std::move(s).error();
+    }
+    return IngestCache(&connection);
+  }
+  IngestCache(IngestCache&& other) noexcept : connection_(std::exchange(other.connection_, nullptr)) {}
+  IngestCache(const IngestCache&) = delete;
+  IngestCache& operator=(const IngestCache&) = delete;
+  IngestCache& operator=(IngestCache&&) = delete;
+  ~IngestCache() {
+    if (connection_ != nullptr) (void)connection_->Exec("PRAGMA cache_size = -2000", "shrink the page cache");
+  }
+
+ private:
+  explicit IngestCache(Connection* connection) : connection_(connection) {}
   Connection* connection_;
 };
 
@@ -657,64 +934,159 @@ Result<std::vector<domain::UsageRecord>> SelectUsageOverlapping(Connection& c, s
   return out;
 }
 
-// Appends every rollup row of `org` of `grain` with period_start in [from, to).
-Status SelectRollups(Connection& c, std::string_view org, domain::RollupGrain grain, Instant from, Instant to,
-                     std::vector<service::RollupRow>& out) {
-  Result<Stmt> stmt =
-      c.Prepare(grain == domain::RollupGrain::kHour ? kSelectRollupHour : kSelectRollupDay, "read rollups");
+// What a series id of one organization stands for.
+struct SeriesInfo {
+  int rank = 0;  // in the org's series sorted by (deployment_id, dimension, sku, kind)
+  std::string deployment_id;
+  domain::Dimension dimension = domain::Dimension::kCapacity;
+  std::string sku;
+  std::string kind;
+};
+using SeriesMap = std::unordered_map<std::int64_t, SeriesInfo>;
+
+// Every series of `org`. REQUIRES: in the read transaction of the reads that use it.
+Result<SeriesMap> SelectSeries(Connection& c, std::string_view org) {
+  Result<Stmt> stmt = c.Prepare(kSelectSeries, "read series");
   if (!stmt) return std::move(stmt).error();
   stmt->Bind(1, org);
-  stmt->Bind(2, from.ns);
-  stmt->Bind(3, to.ns);
+  SeriesMap out;
   for (;;) {
     Result<bool> row = stmt->Step();
     if (!row) return std::move(row).error();
     if (!*row) break;
     std::optional<domain::Dimension> dimension = domain::ParseDimension(stmt->Text(2));
     if (!dimension) {
-      std::fprintf(stderr, "sqlite: a stored rollup has an invalid dimension\n");
+      std::fprintf(stderr, "sqlite: a stored series has an invalid dimension\n");
       return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
     }
-    out.push_back(service::RollupRow{Instant{stmt->Int(0)}, std::string(stmt->Text(1)), *dimension,
-                                     std::string(stmt->Text(3)), std::string(stmt->Text(4)), stmt->Int(5),
-                                     stmt->Int(6), stmt->Int(7), stmt->Int(8), stmt->Int(9), stmt->Int(10),
-                                     stmt->Int(11)});
+    const int rank = static_cast<int>(out.size());
+    out.emplace(stmt->Int(0), SeriesInfo{rank, std::string(stmt->Text(1)), *dimension, std::string(stmt->Text(3)),
+                                         std::string(stmt->Text(4))});
+  }
+  return out;
+}
+
+// The series `id` of `series`; kStoreFailed when a rollup names a series of no such org.
+Result<const SeriesInfo*> FindSeries(const SeriesMap& series, std::int64_t id) {
+  auto it = series.find(id);
+  if (it == series.end()) {
+    std::fprintf(stderr, "sqlite: a stored rollup names an unknown series\n");
+    return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
+  }
+  return &it->second;
+}
+
+// Appends every rollup row of `org` of `grain` with period_start in [from, to), sorted by
+// (period_start, deployment_id, dimension, sku, kind) as version 1 returned them; `series` is
+// the org's (SelectSeries). Hourly rows are read per day: the days from from's on.
+Status SelectRollups(Connection& c, std::string_view org, const SeriesMap& series, domain::RollupGrain grain,
+                     Instant from, Instant to, std::vector<service::RollupRow>& out) {
+  if (from >= to) return {};
+  const bool hourly = grain == domain::RollupGrain::kHour;
+  Result<Stmt> stmt = c.Prepare(hourly ? kSelectRollupHour : kSelectRollupDay, "read rollups");
+  if (!stmt) return std::move(stmt).error();
+  stmt->Bind(1, org);
+  stmt->Bind(2, hourly ? domain::FloorDay(from).ns : from.ns);
+  stmt->Bind(3, to.ns);
+  struct Cell {
+    std::int64_t period;
+    const SeriesInfo* series;
+    HourCell measures;
+  };
+  std::vector<Cell> cells;
+  for (;;) {
+    Result<bool> row = stmt->Step();
+    if (!row) return std::move(row).error();
+    if (!*row) break;
+    Result<const SeriesInfo*> info = FindSeries(series, stmt->Int(1));
+    if (!info) return std::move(info).error();
+    if (!hourly) {
+      cells.push_back(Cell{stmt->Int(0), *info,
+                           HourCell{0, stmt->Int(2), stmt->Int(3), stmt->Int(4), stmt->Int(5), stmt->Int(6),
+                                    stmt->Int(7), stmt->Int(8)}});
+      continue;
+    }
+    const std::int64_t day_ns = stmt->Int(0);
+    Result<std::vector<HourCell>> hours = UnpackHours(stmt->Blob(2));
+    if (!hours) return std::move(hours).error();
+    for (const HourCell& cell : *hours) {
+      const std::int64_t period = day_ns + cell.hour * domain::kNsPerHour;
+      if (period >= from.ns && period < to.ns) cells.push_back(Cell{period, *info, cell});
+    }
+  }
+  std::sort(cells.begin(), cells.end(), [](const Cell& a, const Cell& b) {
+    return std::pair(a.period, a.series->rank) < std::pair(b.period, b.series->rank);
+  });
+  out.reserve(out.size() + cells.size());
+  for (const Cell& cell : cells) {
+    const HourCell& m = cell.measures;
+    out.push_back(service::RollupRow{Instant{cell.period}, cell.series->deployment_id, cell.series->dimension,
+                                     cell.series->sku, cell.series->kind, m.cost, m.trial_cost, m.quantity_milli,
+                                     m.usage_ns, m.max_instance_count, m.rate_fingerprint_min, m.rate_fingerprint_max});
   }
   return {};
 }
 
 // Per deployment in `deployments` (those of SelectDeployments, sorted by id): the latest hour
-// in `window` of its capacity rows with a non-zero cost, and those rows of that hour summed
+// in `window` of its capacity cells with a non-zero cost, and those cells of that hour summed
 // into one row (sku and kind empty, every measure summed but the rate fingerprints: the smallest
-// minimum and the largest maximum). One indexed range per deployment,
-// stepped only through its latest hour (and one row more). kStoreFailed if a sum does not fit.
+// minimum and the largest maximum). Per capacity series of the deployment one indexed range,
+// stepped back only to its latest day with such a cell. kStoreFailed if a sum does not fit.
 Result<std::vector<service::RollupRow>> SelectLatestCapacity(Connection& c, std::string_view org,
+                                                             const SeriesMap& series,
                                                              std::span<const service::Deployment> deployments,
                                                              const domain::TimeRange& window) {
   std::vector<service::RollupRow> out;
   if (window.from >= window.to) return out;
+  std::map<std::string_view, std::vector<std::int64_t>> capacity_series;  // by deployment id
+  for (const auto& [id, info] : series) {
+    if (info.dimension == domain::Dimension::kCapacity) capacity_series[info.deployment_id].push_back(id);
+  }
   for (const service::Deployment& deployment : deployments) {
-    Result<Stmt> stmt = c.Prepare(kSelectLatestCapacity, "read the latest capacity");
-    if (!stmt) return std::move(stmt).error();
-    stmt->Bind(1, org);
-    stmt->Bind(2, deployment.id);
-    stmt->Bind(3, window.from.ns);
-    stmt->Bind(4, window.to.ns);
-    std::optional<std::int64_t> period;
+    auto found = capacity_series.find(deployment.id);
+    if (found == capacity_series.end()) continue;
+    // Per series its latest non-zero cell in the window, as (period, cell).
+    std::vector<std::pair<std::int64_t, HourCell>> latest;
+    for (const std::int64_t id : found->second) {
+      Result<Stmt> stmt = c.Prepare(kSelectCapacityDays, "read the latest capacity");
+      if (!stmt) return std::move(stmt).error();
+      stmt->Bind(1, org);
+      stmt->Bind(2, id);
+      stmt->Bind(3, domain::FloorDay(window.from).ns);
+      stmt->Bind(4, window.to.ns);
+      for (bool done = false; !done;) {
+        Result<bool> row = stmt->Step();
+        if (!row) return std::move(row).error();
+        if (!*row) break;
+        const std::int64_t day_ns = stmt->Int(0);
+        Result<std::vector<HourCell>> cells = UnpackHours(stmt->Blob(1));
+        if (!cells) return std::move(cells).error();
+        for (auto cell = cells->rbegin(); cell != cells->rend(); ++cell) {
+          const std::int64_t period = day_ns + cell->hour * domain::kNsPerHour;
+          if (period >= window.from.ns && period < window.to.ns && cell->cost != 0) {
+            latest.emplace_back(period, *cell);
+            done = true;
+            break;
+          }
+        }
+      }
+    }
+    if (latest.empty()) continue;
+    std::int64_t period = latest.front().first;
+    for (const auto& [p, cell] : latest) period = std::max(period, p);
     WideNanos sums[5] = {};  // cost, trial cost, quantity_milli, usage_ns, max_instance_count
     std::int64_t fingerprint_min = std::numeric_limits<std::int64_t>::max();
     std::int64_t fingerprint_max = std::numeric_limits<std::int64_t>::min();
-    for (;;) {
-      Result<bool> row = stmt->Step();
-      if (!row) return std::move(row).error();
-      if (!*row) break;
-      if (!period) period = stmt->Int(0);
-      if (stmt->Int(0) != *period) break;  // an earlier hour
-      for (int i = 0; i < 5; ++i) sums[i] += stmt->Int(1 + i);
-      fingerprint_min = std::min(fingerprint_min, stmt->Int(6));
-      fingerprint_max = std::max(fingerprint_max, stmt->Int(7));
+    for (const auto& [p, cell] : latest) {
+      if (p != period) continue;
+      sums[0] += cell.cost;
+      sums[1] += cell.trial_cost;
+      sums[2] += cell.quantity_milli;
+      sums[3] += cell.usage_ns;
+      sums[4] += cell.max_instance_count;
+      fingerprint_min = std::min(fingerprint_min, cell.rate_fingerprint_min);
+      fingerprint_max = std::max(fingerprint_max, cell.rate_fingerprint_max);
     }
-    if (!period) continue;
     std::int64_t narrowed[5];
     for (int i = 0; i < 5; ++i) {
       Result<Nanos> n = domain::NarrowNanos(sums[i]);
@@ -724,9 +1096,9 @@ Result<std::vector<service::RollupRow>> SelectLatestCapacity(Connection& c, std:
       }
       narrowed[i] = *n;
     }
-    out.push_back(service::RollupRow{Instant{*period}, deployment.id, domain::Dimension::kCapacity, "", "",
-                                     narrowed[0], narrowed[1], narrowed[2], narrowed[3], narrowed[4],
-                                     fingerprint_min, fingerprint_max});
+    out.push_back(service::RollupRow{Instant{period}, deployment.id, domain::Dimension::kCapacity, "", "", narrowed[0],
+                                     narrowed[1], narrowed[2], narrowed[3], narrowed[4], fingerprint_min,
+                                     fingerprint_max});
   }
   return out;
 }
@@ -748,8 +1120,8 @@ Result<std::vector<service::ItemInfo>> SelectItems(Connection& c, std::string_vi
       return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
     }
     out.push_back(service::ItemInfo{std::string(stmt->Text(0)), *dimension, std::string(stmt->Text(2)),
-                                    std::string(stmt->Text(3)), std::string(stmt->Text(4)),
-                                    std::string(stmt->Text(5)), *rate, Instant{stmt->Int(7)}});
+                                    std::string(stmt->Text(3)), std::string(stmt->Text(4)), std::string(stmt->Text(5)),
+                                    *rate, Instant{stmt->Int(7)}});
   }
   return out;
 }
@@ -783,6 +1155,90 @@ Result<std::vector<service::Deployment>> SelectDeployments(Connection& c, std::s
     out.push_back(service::Deployment{std::string(stmt->Text(0)), std::string(stmt->Text(1))});
   }
   return out;
+}
+
+// Part of migration 2's data step: packs every row of rollup_hour_v1 (the version 1 hourly
+// rollups) into the new rollup_hour. Returns the number of rows packed.
+Result<std::int64_t> PackV1HourlyRollups(Connection& c) {
+  std::int64_t packed = 0;
+  Result<Stmt> rows = c.Prepare(
+      "SELECT r.org_id, s.id, s.dimension = 'capacity', r.period_start_ns, r.cost_nanos, r.trial_cost_nanos, "
+      "r.quantity_milli, r.usage_ns, r.max_instance_count, r.rate_fingerprint_min, r.rate_fingerprint_max "
+      "FROM rollup_hour_v1 r JOIN series s ON s.org_id = r.org_id AND s.deployment_id = r.deployment_id "
+      "AND s.dimension = r.dimension AND s.sku = r.sku AND s.kind = r.kind "
+      "ORDER BY r.org_id, s.id, r.period_start_ns",
+      "read version 1 hourly rollups");
+  if (!rows) return std::move(rows).error();
+  std::string org;
+  std::int64_t series_id = 0;
+  std::int64_t day_ns = 0;
+  bool capacity = false;
+  std::vector<HourCell> cells;
+  auto flush = [&]() -> Status {
+    if (cells.empty()) return {};
+    const std::string hours = PackHours(cells);
+    cells.clear();
+    Result<Stmt> stmt = c.Prepare(kInsertHourPack, "write hourly rollups");
+    if (!stmt) return std::move(stmt).error();
+    stmt->Bind(1, org);
+    stmt->Bind(2, day_ns);
+    stmt->Bind(3, series_id);
+    stmt->Bind(4, std::int64_t{capacity ? 1 : 0});
+    stmt->BindBlob(5, hours);
+    return stmt->Run();
+  };
+  for (;; ++packed) {
+    Result<bool> row = rows->Step();
+    if (!row) return std::move(row).error();
+    if (!*row) break;
+    const Instant period{rows->Int(3)};
+    const std::int64_t day = domain::FloorDay(period).ns;
+    if (rows->Text(0) != org || rows->Int(1) != series_id || day != day_ns) {
+      if (Status s = flush(); !s) return std::move(s).error();
+      org = std::string(rows->Text(0));
+      series_id = rows->Int(1);
+      day_ns = day;
+      capacity = rows->Int(2) != 0;
+    }
+    cells.push_back(HourCell{static_cast<int>((period.ns - day) / domain::kNsPerHour), rows->Int(4), rows->Int(5),
+                             rows->Int(6), rows->Int(7), rows->Int(8), rows->Int(9), rows->Int(10)});
+  }
+  if (Status s = flush(); !s) return std::move(s).error();
+  return packed;
+}
+
+// The data step of migration 2, after its SQL: packs the version 1 hourly rollups, checks
+// that every version 1 row of usage and rollups was carried over (each names an item of
+// the catalog, which became its series) and drops the *_v1 tables. kStoreFailed, and the
+// upgrade rolls back, when a row would be lost.
+Status FinishMigration2(Connection& c) {
+  Result<std::int64_t> packed = PackV1HourlyRollups(c);
+  if (!packed) return std::move(packed).error();
+  auto count = [&](const char* sql) -> Result<std::int64_t> {
+    Result<Stmt> stmt = c.Prepare(sql, "count rows of the upgrade");
+    if (!stmt) return std::move(stmt).error();
+    Result<bool> row = stmt->Step();
+    if (!row) return std::move(row).error();
+    return stmt->Int(0);
+  };
+  const std::pair<const char*, const char*> copies[] = {
+      {"SELECT count(*) FROM usage_v1", "SELECT count(*) FROM usage"},
+      {"SELECT count(*) FROM rollup_day_v1", "SELECT count(*) FROM rollup_day"},
+      {"SELECT count(*) FROM rollup_hour_v1", nullptr},
+  };
+  for (const auto& [old_sql, new_sql] : copies) {
+    Result<std::int64_t> before = count(old_sql);
+    if (!before) return std::move(before).error();
+    Result<std::int64_t> after = new_sql != nullptr ? count(new_sql) : packed;
+    if (!after) return std::move(after).error();
+    if (*before != *after) {
+      std::fprintf(stderr, "sqlite: upgrading to schema 2 would lose %lld rows (%s); the upgrade stops\n",
+                   static_cast<long long>(*before - *after), old_sql);
+      return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
+    }
+  }
+  return c.Exec("DROP TABLE usage_v1; DROP TABLE rollup_day_v1; DROP TABLE rollup_hour_v1;",
+                "drop the version 1 tables");
 }
 
 }  // namespace
@@ -848,7 +1304,10 @@ void SqliteStore::Release(std::unique_ptr<Connection> connection) {
   pool_cv_.notify_one();
 }
 
-Status SqliteStore::Migrate() {
+Status SqliteStore::Migrate() { return MigrateTo(kSchemaVersion); }
+
+Status SqliteStore::MigrateTo(int target) {
+  assert(target >= 1 && target <= kSchemaVersion);
   std::lock_guard write_lock(write_mu_);
   Result<Lease> lease = Acquire();
   if (!lease) return std::move(lease).error();
@@ -869,11 +1328,14 @@ Status SqliteStore::Migrate() {
                  static_cast<long long>(version), kSchemaVersion);
     return MakeError(ErrorCode::kStoreFailed, "the cost store's schema is newer than this version of costs");
   }
-  if (version == kSchemaVersion) return {};
-  for (std::int64_t v = version + 1; v <= kSchemaVersion; ++v) {
+  if (version >= target) return {};
+  for (std::int64_t v = version + 1; v <= target; ++v) {
     if (Status s = c.Exec(kMigrations[v - 1], "apply a schema migration"); !s) return s;
+    if (v == 2) {
+      if (Status s = FinishMigration2(c); !s) return s;
+    }
   }
-  const std::string set_version = "PRAGMA user_version = " + std::to_string(kSchemaVersion);
+  const std::string set_version = "PRAGMA user_version = " + std::to_string(target);
   if (Status s = c.Exec(set_version.c_str(), "write the schema version"); !s) return s;
   return txn->Commit();
 }
@@ -989,6 +1451,8 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
   Result<Lease> lease = Acquire();
   if (!lease) return std::move(lease).error();
   Connection& c = **lease;
+  Result<IngestCache> cache = IngestCache::Enlarge(c);
+  if (!cache) return std::move(cache).error();
   Result<Transaction> txn = Transaction::Begin(c, Transaction::Mode::kWrite);
   if (!txn) return std::move(txn).error();
 
@@ -1014,7 +1478,43 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
     }
   }
 
-  // 2. Insert each record unless its id is taken; a taken id is a duplicate if the stored
+  // 2. The series of every record's item: found, or created. Only a new record can create
+  // one, so step 4 fills in its item columns in this transaction.
+  std::map<service::ItemKey, std::int64_t> series;  // -> series id
+  std::vector<const std::int64_t*> series_of(records.size());
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const domain::UsageRecord& r = records[i];
+    const std::string_view kind = r.kind ? domain::ResourceKindId(*r.kind) : std::string_view();
+    series_of[i] =
+        &series.emplace(service::ItemKey{r.organization_id, r.deployment_id, r.dimension, r.sku, kind}, 0).first->second;
+  }
+  for (auto& [key, id] : series) {
+    auto bind_key = [&](Stmt& stmt) {
+      stmt.Bind(1, key.org);
+      stmt.Bind(2, key.deployment_id);
+      stmt.Bind(3, domain::DimensionId(key.dimension));
+      stmt.Bind(4, key.sku);
+      stmt.Bind(5, key.kind);
+    };
+    {
+      Result<Stmt> stmt = c.Prepare(kSelectSeriesId, "read series");
+      if (!stmt) return std::move(stmt).error();
+      bind_key(*stmt);
+      Result<bool> row = stmt->Step();
+      if (!row) return std::move(row).error();
+      if (*row) {
+        id = stmt->Int(0);
+        continue;
+      }
+    }
+    Result<Stmt> stmt = c.Prepare(kInsertSeries, "insert series");
+    if (!stmt) return std::move(stmt).error();
+    bind_key(*stmt);
+    if (Status s = stmt->Run(); !s) return std::move(s).error();
+    id = c.LastInsertRowid();
+  }
+
+  // 3. Insert each record unless its id is taken; a taken id is a duplicate if the stored
   // record (possibly inserted earlier in this batch) is equal, else a conflict.
   std::vector<std::size_t> fresh;
   std::vector<std::string> conflicts;
@@ -1027,25 +1527,18 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
       if (!stmt) return std::move(stmt).error();
       stmt->Bind(1, r.id);
       stmt->Bind(2, r.organization_id);
-      stmt->Bind(3, r.deployment_id);
+      stmt->Bind(3, *series_of[i]);
       stmt->Bind(4, r.deployment_name);
-      stmt->Bind(5, domain::DimensionId(r.dimension));
-      if (r.kind) {
-        stmt->Bind(6, domain::ResourceKindId(*r.kind));
-      } else {
-        stmt->BindNull(6);
-      }
-      stmt->Bind(7, r.instance_count);
-      stmt->Bind(8, r.sku);
-      stmt->Bind(9, r.name);
-      stmt->Bind(10, r.start.ns);
-      stmt->Bind(11, r.end.ns);
-      stmt->Bind(12, quantity);
-      stmt->Bind(13, r.unit);
-      stmt->Bind(14, rate);
-      stmt->Bind(15, r.cost_nanos);
-      stmt->Bind(16, std::int64_t{r.trial ? 1 : 0});
-      stmt->Bind(17, std::int64_t{SpanClass(r.start, r.end)});
+      stmt->Bind(5, r.instance_count);
+      stmt->Bind(6, r.name);
+      stmt->Bind(7, r.start.ns);
+      stmt->Bind(8, r.end.ns);
+      stmt->Bind(9, quantity);
+      stmt->Bind(10, r.unit);
+      stmt->Bind(11, rate);
+      stmt->Bind(12, r.cost_nanos);
+      stmt->Bind(13, std::int64_t{r.trial ? 1 : 0});
+      stmt->Bind(14, std::int64_t{SpanClass(r.start, r.end)});
       if (Status s = stmt->Run(); !s) return std::move(s).error();
     }
     if (c.Changes() == 1) {
@@ -1074,58 +1567,156 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
                      std::move(conflicts));
   }
 
-  // 3. Rollups: sum the parts of the new records per cell in memory, write each cell once.
-  const service::IngestDelta delta = service::ComputeIngestDelta(records, fresh);
+  // 4. Rollups: the parts of the new records summed per cell in memory (service::
+  // ForEachRollupContribution), each daily cell and each hourly (org, day, series) row written
+  // once, in key order.
   constexpr const char* kTooLarge = "the summed usage records are too large to store";
-  for (const auto& [key, sums] : delta.rollups) {
-    Result<Nanos> cost = domain::NarrowNanos(sums.cost);
-    Result<Nanos> trial_cost = domain::NarrowNanos(sums.trial_cost);
-    Result<Nanos> quantity_milli = domain::NarrowNanos(sums.quantity_milli);
-    Result<Nanos> usage_ns = domain::NarrowNanos(sums.usage_ns);
-    if (!cost || !trial_cost || !quantity_milli || !usage_ns) return MakeError(ErrorCode::kInvalidData, kTooLarge);
-    Result<Stmt> stmt = c.Prepare(key.grain == domain::RollupGrain::kHour ? kUpsertRollupHour : kUpsertRollupDay,
-                                  "update rollups");
+  using Sums = service::IngestDelta::Sums;
+  struct CellKey {
+    std::string_view org;
+    std::int64_t period_ns;  // the day's start for hourly rows
+    std::int64_t series_id;
+    auto operator<=>(const CellKey&) const = default;
+  };
+  struct DayHours {
+    bool capacity = false;
+    std::vector<std::pair<int, Sums>> hours;  // (hour of the day, sums), unordered
+  };
+  std::map<CellKey, Sums> days;
+  std::map<CellKey, DayHours> hours;
+  for (std::size_t i : fresh) {
+    const domain::UsageRecord& r = records[i];
+    const std::int64_t series_id = *series_of[i];
+    DayHours* pack = nullptr;
+    std::int64_t pack_day = 0;
+    service::ForEachRollupContribution(r, [&](domain::RollupGrain grain, Instant period_start, const Sums& part) {
+      if (grain == domain::RollupGrain::kDay) {
+        days[CellKey{r.organization_id, period_start.ns, series_id}].Add(part);
+        return;
+      }
+      const std::int64_t day = domain::FloorDay(period_start).ns;
+      if (pack == nullptr || day != pack_day) {
+        pack = &hours[CellKey{r.organization_id, day, series_id}];
+        pack->capacity = r.dimension == domain::Dimension::kCapacity;
+        pack_day = day;
+      }
+      const int hour = static_cast<int>((period_start.ns - day) / domain::kNsPerHour);
+      auto slot = std::find_if(pack->hours.begin(), pack->hours.end(), [&](const auto& h) { return h.first == hour; });
+      if (slot == pack->hours.end()) {
+        pack->hours.emplace_back(hour, part);
+      } else {
+        slot->second.Add(part);
+      }
+    });
+  }
+  for (const auto& [key, sums] : days) {
+    std::optional<HourCell> cell = CellOf(0, sums);  // the day's measures, narrowed (its hour unused)
+    if (!cell) return MakeError(ErrorCode::kInvalidData, kTooLarge);
+    Result<Stmt> stmt = c.Prepare(kUpsertRollupDay, "update rollups");
     if (!stmt) return std::move(stmt).error();
     stmt->Bind(1, key.org);
-    stmt->Bind(2, key.period_start_ns);
-    stmt->Bind(3, key.deployment_id);
-    stmt->Bind(4, domain::DimensionId(key.dimension));
-    stmt->Bind(5, key.sku);
-    stmt->Bind(6, key.kind);
-    stmt->Bind(7, *cost);
-    stmt->Bind(8, *trial_cost);
-    stmt->Bind(9, *quantity_milli);
-    stmt->Bind(10, *usage_ns);
-    stmt->Bind(11, sums.max_instance_count);
-    stmt->Bind(12, sums.rate_fingerprint_min);
-    stmt->Bind(13, sums.rate_fingerprint_max);
+    stmt->Bind(2, key.period_ns);
+    stmt->Bind(3, key.series_id);
+    stmt->Bind(4, cell->cost);
+    stmt->Bind(5, cell->trial_cost);
+    stmt->Bind(6, cell->quantity_milli);
+    stmt->Bind(7, cell->usage_ns);
+    stmt->Bind(8, cell->max_instance_count);
+    stmt->Bind(9, cell->rate_fingerprint_min);
+    stmt->Bind(10, cell->rate_fingerprint_max);
     if (Status s = stmt->Run(); !s) {
       if (stmt->ExtendedErrorCode() == SQLITE_CONSTRAINT_CHECK) return MakeError(ErrorCode::kInvalidData, kTooLarge);
       return std::move(s).error();
     }
   }
-
-  // The item catalog: per item the new record with the latest end; it replaces the stored info
-  // unless that ends later (the upsert's WHERE).
-  for (const auto& [item, record] : delta.latest_item) {
-    const std::string rate = domain::FormatDecimal(record->rate);
-    Result<Stmt> stmt = c.Prepare(kUpsertItem, "update items");
+  std::vector<HourCell> cells;
+  for (auto& [key, pack] : hours) {
+    std::sort(pack.hours.begin(), pack.hours.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    cells.clear();
+    for (const auto& [hour, sums] : pack.hours) {
+      std::optional<HourCell> cell = CellOf(hour, sums);
+      if (!cell) return MakeError(ErrorCode::kInvalidData, kTooLarge);
+      cells.push_back(*cell);
+    }
+    std::string packed = PackHours(cells);
+    auto bind_key = [&](Stmt& stmt) {
+      stmt.Bind(1, key.org);
+      stmt.Bind(2, key.period_ns);
+      stmt.Bind(3, key.series_id);
+    };
+    {
+      Result<Stmt> stmt = c.Prepare(kInsertHourPack, "update rollups");
+      if (!stmt) return std::move(stmt).error();
+      bind_key(*stmt);
+      stmt->Bind(4, std::int64_t{pack.capacity ? 1 : 0});
+      stmt->BindBlob(5, packed);
+      if (Status s = stmt->Run(); !s) return std::move(s).error();
+    }
+    if (c.Changes() == 1) continue;
+    // The day already has hours stored: merge them with the new ones.
+    std::vector<HourCell> merged;
+    {
+      Result<Stmt> stmt = c.Prepare(kSelectHourPack, "read rollups");
+      if (!stmt) return std::move(stmt).error();
+      bind_key(*stmt);
+      Result<bool> row = stmt->Step();
+      if (!row) return std::move(row).error();
+      if (!*row) {
+        std::fprintf(stderr, "sqlite: an hourly rollup row was neither inserted nor found\n");
+        return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
+      }
+      Result<std::vector<HourCell>> stored = UnpackHours(stmt->Blob(0));
+      if (!stored) return std::move(stored).error();
+      std::size_t n = 0;  // cells[..n) merged
+      for (const HourCell& old : *stored) {
+        for (; n < cells.size() && cells[n].hour < old.hour; ++n) merged.push_back(cells[n]);
+        if (n < cells.size() && cells[n].hour == old.hour) {
+          Sums sum = SumsOf(old);
+          sum.Add(SumsOf(cells[n++]));
+          std::optional<HourCell> cell = CellOf(old.hour, sum);
+          if (!cell) return MakeError(ErrorCode::kInvalidData, kTooLarge);
+          merged.push_back(*cell);
+        } else {
+          merged.push_back(old);
+        }
+      }
+      merged.insert(merged.end(), cells.begin() + static_cast<std::ptrdiff_t>(n), cells.end());
+    }
+    packed = PackHours(merged);
+    Result<Stmt> stmt = c.Prepare(kUpdateHourPack, "update rollups");
     if (!stmt) return std::move(stmt).error();
-    stmt->Bind(1, item.org);
-    stmt->Bind(2, item.deployment_id);
-    stmt->Bind(3, domain::DimensionId(item.dimension));
-    stmt->Bind(4, item.sku);
-    stmt->Bind(5, item.kind);
-    stmt->Bind(6, record->name);
-    stmt->Bind(7, record->unit);
-    stmt->Bind(8, rate);
-    stmt->Bind(9, record->end.ns);
+    bind_key(*stmt);
+    stmt->BindBlob(4, packed);
     if (Status s = stmt->Run(); !s) return std::move(s).error();
   }
 
-  // 4. Deployments (latest name in batch order) and the span classes of the new records.
-  // (delta.max_duration_ns is not used: span classes bound edge reads instead.)
-  for (const auto& [key, name] : delta.deployment_names) {
+  // The item catalog: per series the new record with the latest end (the later in batch order
+  // on a tie); it replaces the stored info unless that ends later.
+  std::map<std::int64_t, const domain::UsageRecord*> latest_item;
+  for (std::size_t i : fresh) {
+    const domain::UsageRecord*& latest = latest_item[*series_of[i]];
+    if (latest == nullptr || latest->end <= records[i].end) latest = &records[i];
+  }
+  for (const auto& [series_id, record] : latest_item) {
+    const std::string rate = domain::FormatDecimal(record->rate);
+    Result<Stmt> stmt = c.Prepare(kUpdateItem, "update items");
+    if (!stmt) return std::move(stmt).error();
+    stmt->Bind(1, series_id);
+    stmt->Bind(2, record->name);
+    stmt->Bind(3, record->unit);
+    stmt->Bind(4, rate);
+    stmt->Bind(5, record->end.ns);
+    if (Status s = stmt->Run(); !s) return std::move(s).error();
+  }
+
+  // Deployments (the latest name in batch order) and the span classes of the new records.
+  std::map<std::pair<std::string_view, std::string_view>, std::string_view> deployment_names;
+  for (std::size_t i : fresh) {
+    deployment_names.insert_or_assign(
+        std::pair<std::string_view, std::string_view>(records[i].organization_id, records[i].deployment_id),
+        std::string_view(records[i].deployment_name));
+  }
+  for (const auto& [key, name] : deployment_names) {
     Result<Stmt> stmt = c.Prepare(kUpsertDeployment, "update deployments");
     if (!stmt) return std::move(stmt).error();
     stmt->Bind(1, key.first);
@@ -1161,8 +1752,15 @@ Result<std::vector<service::RollupRow>> SqliteStore::ReadRollups(std::string_vie
                                                                  Instant from, Instant to) {
   Result<Lease> lease = Acquire();
   if (!lease) return std::move(lease).error();
+  Connection& c = **lease;
+  // One read transaction, so that the series and the rollups come from the same snapshot.
+  Result<Transaction> txn = Transaction::Begin(c, Transaction::Mode::kRead);
+  if (!txn) return std::move(txn).error();
+  Result<SeriesMap> series = SelectSeries(c, org);
+  if (!series) return std::move(series).error();
   std::vector<service::RollupRow> rows;
-  if (Status s = SelectRollups(**lease, org, grain, from, to, rows); !s) return std::move(s).error();
+  if (Status s = SelectRollups(c, org, *series, grain, from, to, rows); !s) return std::move(s).error();
+  if (Status s = txn->Commit(); !s) return std::move(s).error();
   return rows;
 }
 
@@ -1209,13 +1807,21 @@ Result<service::RangeReadResult> SqliteStore::ReadRange(std::string_view org, co
       result.raw.push_back(std::move(*records));
     }
   }
+  SeriesMap series;
+  if (!plan.hourly.empty() || !plan.daily.empty() || plan.latest_capacity) {
+    Result<SeriesMap> read = SelectSeries(c, org);
+    if (!read) return std::move(read).error();
+    series = std::move(*read);
+  }
   for (const domain::TimeRange& window : plan.hourly) {
-    if (Status s = SelectRollups(c, org, domain::RollupGrain::kHour, window.from, window.to, result.rollups); !s) {
+    if (Status s = SelectRollups(c, org, series, domain::RollupGrain::kHour, window.from, window.to, result.rollups);
+        !s) {
       return std::move(s).error();
     }
   }
   for (const domain::TimeRange& window : plan.daily) {
-    if (Status s = SelectRollups(c, org, domain::RollupGrain::kDay, window.from, window.to, result.rollups); !s) {
+    if (Status s = SelectRollups(c, org, series, domain::RollupGrain::kDay, window.from, window.to, result.rollups);
+        !s) {
       return std::move(s).error();
     }
   }
@@ -1224,7 +1830,7 @@ Result<service::RangeReadResult> SqliteStore::ReadRange(std::string_view org, co
   result.deployments = std::move(*deployments);
   if (plan.latest_capacity) {
     Result<std::vector<service::RollupRow>> latest =
-        SelectLatestCapacity(c, org, result.deployments, *plan.latest_capacity);
+        SelectLatestCapacity(c, org, series, result.deployments, *plan.latest_capacity);
     if (!latest) return std::move(latest).error();
     result.latest_capacity = std::move(*latest);
   }

@@ -1,0 +1,330 @@
+// Tests of the SQLite store's own schema: the upgrade from version 1 (a database holding data
+// reads the same after the migration, and keeps taking batches) and the query plans that keep
+// the version 2 reads bounded.
+#include "store/sqlite/sqlite_store.hpp"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "domain/money.hpp"
+#include "service/ingest_delta.hpp"
+#include "store/memory/memory_store.hpp"
+
+namespace costs {
+namespace {
+
+using domain::Dimension;
+using domain::Instant;
+using domain::RollupGrain;
+using domain::UsageRecord;
+using service::RangeReadPlan;
+using service::RangeReadResult;
+using service::RollupRow;
+using store::sqlite::SqliteStore;
+
+constexpr Instant kDay1{1'793'491'200'000'000'000};  // 2026-11-01T00:00:00Z
+constexpr std::int64_t kHour = domain::kNsPerHour;
+constexpr std::int64_t kDay = domain::kNsPerDay;
+
+UsageRecord Record(std::string id, std::string org, std::string deployment, Dimension dimension, Instant start,
+                   Instant end, std::string_view quantity, std::string_view rate) {
+  UsageRecord r;
+  r.id = std::move(id);
+  r.organization_id = std::move(org);
+  r.deployment_id = deployment;
+  r.deployment_name = deployment + "-name";
+  r.dimension = dimension;
+  if (dimension == Dimension::kCapacity) r.kind = domain::ResourceKind::kElasticsearch;
+  r.instance_count = dimension == Dimension::kCapacity ? 2 : 0;
+  r.sku = dimension == Dimension::kCapacity ? "gcp.es.datahot.n2.68x10x45" : "gcp.data";
+  r.name = "item " + std::string(domain::DimensionId(dimension));
+  r.start = start;
+  r.end = end;
+  r.quantity = domain::ParseDecimal(quantity).value();
+  r.unit = dimension == Dimension::kCapacity ? "instance-hour" : "GB";
+  r.rate = domain::ParseDecimal(rate).value();
+  r.cost_nanos = domain::MultiplyToNanos(r.quantity, r.rate).value();
+  return r;
+}
+
+Instant At(std::int64_t offset_ns) { return Instant{kDay1.ns + offset_ns}; }
+
+// A mix of what version 1 stored: hourly capacity, records over several hours and over a day
+// boundary, a trial record, a negative correction, two skus of one deployment, two orgs.
+std::vector<UsageRecord> Version1Records() {
+  std::vector<UsageRecord> out;
+  for (int h = 0; h < 30; ++h) {
+    out.push_back(Record("cap-d1-" + std::to_string(h), "org-a", "d1", Dimension::kCapacity, At(h * kHour),
+                         At((h + 1) * kHour), "2", "0.0913"));
+  }
+  UsageRecord other_sku =
+      Record("cap-d1-big", "org-a", "d1", Dimension::kCapacity, At(5 * kHour), At(6 * kHour), "1", "0.37");
+  other_sku.sku = "gcp.es.datahot.n2.68x32x45";
+  out.push_back(other_sku);
+  out.push_back(Record("out-d1", "org-a", "d1", Dimension::kDataOut, At(0), At(kDay), "7", "0.01"));
+  out.push_back(Record("out-d1-late", "org-a", "d1", Dimension::kDataOut, At(20 * kHour + 1'000'000'000),
+                       At(27 * kHour), "3", "0.013"));
+  UsageRecord trial = Record("cap-d2-trial", "org-a", "d2", Dimension::kCapacity, At(2 * kHour + 600'000'000'000),
+                             At(4 * kHour), "1", "0.5");
+  trial.trial = true;
+  out.push_back(trial);
+  out.push_back(Record("cap-d2-fix", "org-a", "d2", Dimension::kCapacity, At(3 * kHour), At(4 * kHour), "-1", "0.5"));
+  out.push_back(Record("in-b", "org-b", "d9", Dimension::kDataIn, At(kDay), At(2 * kDay), "11", "0.002"));
+  return out;
+}
+
+// The smallest k >= 0 with end - start <= 2^k hours (version 1's span_class column).
+int SpanClass(const UsageRecord& r) {
+  int k = 0;
+  while (r.end.ns - r.start.ns > (kHour << k)) ++k;
+  return k;
+}
+
+class SqliteStoreSchemaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (std::filesystem::temp_directory_path() / "costs-sqlite-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string DbPath() const { return (dir_ / "costs.db").string(); }
+
+  std::unique_ptr<SqliteStore> MustOpen() {
+    Result<std::unique_ptr<SqliteStore>> opened = SqliteStore::Open(DbPath());
+    EXPECT_TRUE(opened.has_value());
+    return opened ? std::move(*opened) : nullptr;
+  }
+
+  // Runs `sql` on a separate raw connection, binding `texts` then `ints` in order; returns
+  // the first column of the first row as text ("" if none).
+  std::string Raw(const std::string& sql, const std::vector<std::string>& texts = {},
+                  const std::vector<std::int64_t>& ints = {}) {
+    sqlite3* db = nullptr;
+    std::string out;
+    EXPECT_EQ(sqlite3_open(DbPath().c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    int i = 1;
+    for (const std::string& t : texts) sqlite3_bind_text(stmt, i++, t.c_str(), -1, SQLITE_TRANSIENT);
+    for (std::int64_t v : ints) sqlite3_bind_int64(stmt, i++, v);
+    const int rc = sqlite3_step(stmt);
+    EXPECT_TRUE(rc == SQLITE_ROW || rc == SQLITE_DONE) << sql << ": " << sqlite3_errmsg(db);
+    if (rc == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr) {
+      out = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return out;
+  }
+
+  // The detail lines of EXPLAIN QUERY PLAN `sql`, joined by " | ".
+  std::string QueryPlan(const std::string& sql) {
+    sqlite3* db = nullptr;
+    std::string out;
+    EXPECT_EQ(sqlite3_open(DbPath().c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, ("EXPLAIN QUERY PLAN " + sql).c_str(), -1, &stmt, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db);
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      if (!out.empty()) out += " | ";
+      out += reinterpret_cast<const char*>(sqlite3_column_text(stmt, 3));
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return out;
+  }
+
+  // Writes `records` into a version 1 database the way version 1's Ingest stored them.
+  void WriteVersion1(const std::vector<UsageRecord>& records) {
+    for (const UsageRecord& r : records) {
+      Raw("INSERT INTO usage (id, organization_id, deployment_id, deployment_name, dimension, kind, instance_count, "
+          "sku, name, quantity, unit, rate, start_ns, end_ns, cost_nanos, trial, span_class) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, NULLIF(?6, ''), ?12, ?7, ?8, ?9, ?10, ?11, ?13, ?14, ?15, ?16, ?17)",
+          {r.id, r.organization_id, r.deployment_id, r.deployment_name, std::string(domain::DimensionId(r.dimension)),
+           r.kind ? std::string(domain::ResourceKindId(*r.kind)) : "", r.sku, r.name, domain::FormatDecimal(r.quantity),
+           r.unit, domain::FormatDecimal(r.rate)},
+          {r.instance_count, r.start.ns, r.end.ns, r.cost_nanos, r.trial ? 1 : 0, SpanClass(r)});
+      Raw("INSERT INTO usage_span_classes (org_id, span_class) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+          {r.organization_id}, {SpanClass(r)});
+    }
+    std::vector<std::size_t> all(records.size());
+    for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+    const service::IngestDelta delta = service::ComputeIngestDelta(records, all);
+    for (const auto& [cell, sums] : delta.rollups) {
+      const std::string table = cell.grain == RollupGrain::kHour ? "rollup_hour" : "rollup_day";
+      Raw("INSERT INTO " + table +
+              " (org_id, deployment_id, dimension, sku, kind, period_start_ns, cost_nanos, trial_cost_nanos, "
+              "quantity_milli, usage_ns, max_instance_count, rate_fingerprint_min, rate_fingerprint_max) "
+              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+          {std::string(cell.org), std::string(cell.deployment_id), std::string(domain::DimensionId(cell.dimension)),
+           std::string(cell.sku), std::string(cell.kind)},
+          {cell.period_start_ns, domain::NarrowNanos(sums.cost).value(), domain::NarrowNanos(sums.trial_cost).value(),
+           domain::NarrowNanos(sums.quantity_milli).value(), domain::NarrowNanos(sums.usage_ns).value(),
+           sums.max_instance_count, sums.rate_fingerprint_min, sums.rate_fingerprint_max});
+    }
+    for (const auto& [item, r] : delta.latest_item) {
+      Raw("INSERT INTO items (org_id, deployment_id, dimension, sku, kind, name, unit, rate, last_end_ns) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+          {std::string(item.org), std::string(item.deployment_id), std::string(domain::DimensionId(item.dimension)),
+           std::string(item.sku), std::string(item.kind), r->name, r->unit, domain::FormatDecimal(r->rate)},
+          {r->end.ns});
+    }
+    for (const auto& [key, name] : delta.deployment_names) {
+      Raw("INSERT INTO deployments (org_id, id, name) VALUES (?1, ?2, ?3)",
+          {std::string(key.first), std::string(key.second), std::string(name)});
+    }
+    for (const auto& [org, longest] : delta.max_duration_ns) {
+      Raw("INSERT INTO org_versions (org_id, version) VALUES (?1, 1)", {std::string(org)});
+    }
+  }
+
+  std::filesystem::path dir_;
+};
+
+std::vector<RollupRow> Sorted(std::vector<RollupRow> rows) {
+  std::sort(rows.begin(), rows.end(), [](const RollupRow& a, const RollupRow& b) {
+    return std::tie(a.period_start, a.deployment_id, a.dimension, a.sku, a.kind, a.cost) <
+           std::tie(b.period_start, b.deployment_id, b.dimension, b.sku, b.kind, b.cost);
+  });
+  return rows;
+}
+
+// Expects every read of org `org` over the first three days to agree between the stores.
+void ExpectSameReads(service::Store& got, service::Store& want, const std::string& org) {
+  const Instant from = kDay1;
+  const Instant to = At(3 * kDay);
+  for (RollupGrain grain : {RollupGrain::kHour, RollupGrain::kDay}) {
+    Result<std::vector<RollupRow>> a = got.ReadRollups(org, grain, from, to);
+    Result<std::vector<RollupRow>> b = want.ReadRollups(org, grain, from, to);
+    ASSERT_TRUE(a.has_value() && b.has_value());
+    EXPECT_EQ(Sorted(*a), Sorted(*b)) << org << (grain == RollupGrain::kHour ? " hourly" : " daily");
+  }
+  for (std::int64_t edge : {std::int64_t{0}, 3 * kHour, 20 * kHour + 1'800'000'000'000, 26 * kHour}) {
+    Result<std::vector<UsageRecord>> a = got.ReadUsageOverlapping(org, At(edge), At(edge + kHour / 2));
+    Result<std::vector<UsageRecord>> b = want.ReadUsageOverlapping(org, At(edge), At(edge + kHour / 2));
+    ASSERT_TRUE(a.has_value() && b.has_value());
+    EXPECT_EQ(*a, *b) << org << " usage at +" << edge << " ns";
+  }
+  Result<std::vector<service::Deployment>> a = got.ListDeployments(org);
+  Result<std::vector<service::Deployment>> b = want.ListDeployments(org);
+  ASSERT_TRUE(a.has_value() && b.has_value());
+  EXPECT_EQ(*a, *b) << org << " deployments";
+
+  RangeReadPlan plan;
+  plan.raw = {{At(kHour / 4), At(kHour)}};
+  plan.hourly = {{At(kHour), At(kDay)}};
+  plan.daily = {{At(kDay), At(2 * kDay)}};
+  plan.latest_capacity = domain::TimeRange{At(kHour), At(2 * kDay)};
+  plan.items = true;
+  plan.credits = true;
+  Result<RangeReadResult> x = got.ReadRange(org, plan);
+  Result<RangeReadResult> y = want.ReadRange(org, plan);
+  ASSERT_TRUE(x.has_value() && y.has_value());
+  EXPECT_EQ(x->raw, y->raw);
+  EXPECT_EQ(Sorted(x->rollups), Sorted(y->rollups));
+  EXPECT_EQ(x->deployments, y->deployments);
+  EXPECT_EQ(x->latest_capacity, y->latest_capacity) << org << " latest capacity";
+  EXPECT_EQ(x->items, y->items) << org << " items";
+}
+
+TEST_F(SqliteStoreSchemaTest, AVersion1DatabaseWithDataReadsTheSameAfterTheUpgrade) {
+  const std::vector<UsageRecord> records = Version1Records();
+  std::unique_ptr<SqliteStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->MigrateTo(1));
+  ASSERT_EQ(Raw("PRAGMA user_version"), "1");
+  for (const char* org : {"org-a", "org-b"}) ASSERT_TRUE(store->CreateOrganization({org, org}));
+  WriteVersion1(records);
+
+  store::memory::MemoryStore want;
+  for (const char* org : {"org-a", "org-b"}) ASSERT_TRUE(want.CreateOrganization({org, org}));
+  ASSERT_TRUE(want.Ingest(records).has_value());
+
+  ASSERT_TRUE(store->Migrate());
+  EXPECT_EQ(Raw("PRAGMA user_version"), std::to_string(SqliteStore::kSchemaVersion));
+  EXPECT_EQ(Raw("SELECT count(*) FROM sqlite_schema WHERE name IN ('items', 'rollup_hour_v1', 'usage_v2', "
+                "'rollup_day_v2', 'rollup_hour_by_deployment')"),
+            "0")
+      << "the version 1 tables are gone";
+  EXPECT_EQ(Raw("SELECT count(*) FROM usage"), std::to_string(records.size()));
+  for (const char* org : {"org-a", "org-b"}) ExpectSameReads(*store, want, org);
+  EXPECT_EQ(store->DataVersion("org-a").value(), 1);
+
+  // Re-sending is still idempotent, a changed record still conflicts, and new records add to
+  // the upgraded rollups (the same hours and days, and new ones).
+  Result<service::IngestOutcome> again = store->Ingest(records);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(*again, (service::IngestOutcome{0, static_cast<std::int64_t>(records.size())}));
+  UsageRecord changed = records[3];
+  changed.quantity = domain::ParseDecimal("3").value();
+  changed.cost_nanos = domain::MultiplyToNanos(changed.quantity, changed.rate).value();
+  Result<service::IngestOutcome> conflict = store->Ingest(std::vector<UsageRecord>{changed});
+  ASSERT_FALSE(conflict.has_value());
+  EXPECT_EQ(conflict.error().code, ErrorCode::kConflict);
+  const std::vector<UsageRecord> more = {
+      Record("more-1", "org-a", "d1", Dimension::kCapacity, At(3 * kHour), At(4 * kHour), "1", "0.0913"),
+      Record("more-2", "org-a", "d1", Dimension::kDataOut, At(12 * kHour), At(36 * kHour), "5", "0.01"),
+      Record("more-3", "org-a", "d3", Dimension::kCapacity, At(40 * kHour), At(41 * kHour), "4", "0.2"),
+  };
+  ASSERT_TRUE(store->Ingest(more).has_value());
+  ASSERT_TRUE(want.Ingest(more).has_value());
+  for (const char* org : {"org-a", "org-b"}) ExpectSameReads(*store, want, org);
+  EXPECT_EQ(store->DataVersion("org-a").value(), 2);
+
+  // And the upgraded file opens as version 2 in a new process.
+  store.reset();
+  store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->Migrate());
+  for (const char* org : {"org-a", "org-b"}) ExpectSameReads(*store, want, org);
+}
+
+TEST_F(SqliteStoreSchemaTest, AnEmptyVersion1DatabaseUpgrades) {
+  std::unique_ptr<SqliteStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->MigrateTo(1));
+  ASSERT_TRUE(store->Migrate());
+  EXPECT_EQ(Raw("PRAGMA user_version"), std::to_string(SqliteStore::kSchemaVersion));
+  ASSERT_TRUE(store->Migrate()) << "idempotent";
+}
+
+TEST_F(SqliteStoreSchemaTest, ReadsAreIndexedRangesWithoutSorts) {
+  std::unique_ptr<SqliteStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->Migrate());
+  // The latest capacity: per capacity series a backwards range of the partial index.
+  EXPECT_EQ(QueryPlan("SELECT day_ns, hours FROM rollup_hour INDEXED BY rollup_hour_capacity "
+                      "WHERE org_id = ?1 AND series_id = ?2 AND capacity = 1 AND day_ns >= ?3 AND day_ns < ?4 "
+                      "ORDER BY day_ns DESC"),
+            "SEARCH rollup_hour USING INDEX rollup_hour_capacity (org_id=? AND series_id=? AND day_ns>? AND day_ns<?)");
+  // Rollups: one primary key range per window.
+  EXPECT_EQ(QueryPlan("SELECT day_ns, series_id, hours FROM rollup_hour WHERE org_id = ?1 AND day_ns >= ?2 AND "
+                      "day_ns < ?3"),
+            "SEARCH rollup_hour USING PRIMARY KEY (org_id=? AND day_ns>? AND day_ns<?)");
+  EXPECT_EQ(QueryPlan("SELECT period_start_ns, series_id, cost_nanos FROM rollup_day WHERE org_id = ?1 AND "
+                      "period_start_ns >= ?2 AND period_start_ns < ?3"),
+            "SEARCH rollup_day USING PRIMARY KEY (org_id=? AND period_start_ns>? AND period_start_ns<?)");
+  // The org's series (and the item catalog) in key order, no sort.
+  EXPECT_EQ(QueryPlan("SELECT deployment_id, dimension, sku, kind, name, unit, rate, last_end_ns FROM series "
+                      "WHERE org_id = ?1 ORDER BY deployment_id, dimension, sku, kind"),
+            "SEARCH series USING INDEX sqlite_autoindex_series_1 (org_id=?)");
+  // Edge reads: one range of the usage index per span class, each row's series by its key.
+  EXPECT_EQ(QueryPlan("SELECT u.id, s.sku, u.rowid FROM usage u JOIN series s ON s.id = u.series_id "
+                      "WHERE u.organization_id = ?1 AND u.span_class = ?2 AND u.start_ns >= ?3 AND u.start_ns < ?4 "
+                      "AND u.end_ns > ?5 ORDER BY u.start_ns, u.rowid"),
+            "SEARCH u USING INDEX usage_by_org_class_start (organization_id=? AND span_class=? AND start_ns>? AND "
+            "start_ns<?) | SEARCH s USING INTEGER PRIMARY KEY (rowid=?)");
+}
+
+}  // namespace
+}  // namespace costs
