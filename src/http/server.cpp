@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -31,7 +32,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/none.hpp>
 #include <boost/optional/optional.hpp>
 #include <boost/beast/core/bind_handler.hpp>
@@ -176,7 +177,8 @@ std::int64_t MicrosSince(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
 }
 
-// One connection. All its handlers run on its strand (the executor of its stream).
+// One connection. All its handlers run on the one thread that runs its io_context (the
+// executor of its stream): no strand is needed.
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket&& socket, std::shared_ptr<Registry> registry)
@@ -517,8 +519,9 @@ class Session : public std::enable_shared_from_this<Session> {
 // Accepts connections and starts a session for each.
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(net::io_context& ioc, std::shared_ptr<Registry> registry)
-      : ioc_(ioc), acceptor_(net::make_strand(ioc)), retry_timer_(acceptor_.get_executor()),
+  // Accepts on the first of `iocs`; each new connection goes to the next io_context in turn.
+  Listener(const std::vector<std::unique_ptr<net::io_context>>& iocs, std::shared_ptr<Registry> registry)
+      : iocs_(iocs), acceptor_(*iocs.front()), retry_timer_(acceptor_.get_executor()),
         registry_(std::move(registry)) {}
 
   // Opens, binds and listens; the error says why not.
@@ -556,7 +559,8 @@ class Listener : public std::enable_shared_from_this<Listener> {
  private:
   void DoAccept() {
     if (stopped_) return;
-    acceptor_.async_accept(net::make_strand(ioc_), beast::bind_front_handler(&Listener::OnAccept, shared_from_this()));
+    net::io_context& next = *iocs_[next_++ % iocs_.size()];
+    acceptor_.async_accept(next, beast::bind_front_handler(&Listener::OnAccept, shared_from_this()));
   }
 
   void OnAccept(beast::error_code ec, tcp::socket socket) {
@@ -587,7 +591,8 @@ class Listener : public std::enable_shared_from_this<Listener> {
     DoAccept();
   }
 
-  net::io_context& ioc_;
+  const std::vector<std::unique_ptr<net::io_context>>& iocs_;
+  std::size_t next_ = 0;
   tcp::acceptor acceptor_;
   net::steady_timer retry_timer_;
   std::shared_ptr<Registry> registry_;
@@ -603,9 +608,11 @@ class Listener : public std::enable_shared_from_this<Listener> {
 // signal during the stop gets the default action (the process ends).
 class Stopper {
  public:
-  Stopper(net::io_context& ioc, std::shared_ptr<Registry> registry, std::shared_ptr<Listener> listener)
-      : ioc_(ioc), strand_(net::make_strand(ioc)), signals_(strand_, SIGINT, SIGTERM), timer_(strand_),
-        registry_(std::move(registry)), listener_(std::move(listener)) {}
+  // Runs on the first of `iocs`; `release` lets every io_context run out of work.
+  Stopper(const std::vector<std::unique_ptr<net::io_context>>& iocs, std::shared_ptr<Registry> registry,
+          std::shared_ptr<Listener> listener, std::function<void()> release)
+      : iocs_(iocs), signals_(*iocs.front(), SIGINT, SIGTERM), timer_(*iocs.front()),
+        registry_(std::move(registry)), listener_(std::move(listener)), release_(std::move(release)) {}
 
   void Start() {
     signals_.async_wait([this](beast::error_code ec, int signal) {
@@ -628,12 +635,13 @@ class Stopper {
   void Poll() {
     if (registry_->live_sessions() == 0) {
       spdlog::info("all connections closed");
-      return;  // nothing keeps the io_context busy any more
+      release_();
+      return;  // nothing keeps the io_contexts busy any more
     }
     if (Clock::now() >= deadline_) {
       spdlog::warn("{} connection(s) still busy after {} s; stopping anyway", registry_->live_sessions(),
                    std::chrono::duration_cast<std::chrono::seconds>(kHardStopAfter).count());
-      ioc_.stop();
+      for (const auto& ioc : iocs_) ioc->stop();
       return;
     }
     timer_.expires_after(kStopPollInterval);
@@ -642,12 +650,12 @@ class Stopper {
     });
   }
 
-  net::io_context& ioc_;
-  net::strand<net::io_context::executor_type> strand_;
+  const std::vector<std::unique_ptr<net::io_context>>& iocs_;
   net::signal_set signals_;
   net::steady_timer timer_;
   std::shared_ptr<Registry> registry_;
   std::shared_ptr<Listener> listener_;
+  std::function<void()> release_;
   Clock::time_point deadline_;
 };
 
@@ -678,7 +686,14 @@ int RunServer(const ServerOptions& options, Services services,
     body_cache.emplace(BodyCache::Limits{options.body_cache_bytes, options.body_cache_entries});
     services.body_cache = &*body_cache;
   }
-  net::io_context ioc(threads);
+  // One io_context per thread, each run by its thread alone: a connection lives on one of
+  // them, so its handlers need no strand and the io_contexts share no scheduler lock.
+  std::vector<std::unique_ptr<net::io_context>> iocs;
+  for (int i = 0; i < threads; ++i) iocs.push_back(std::make_unique<net::io_context>(1));
+  // Until the stop is done, io_contexts without connections must keep running.
+  using WorkGuard = net::executor_work_guard<net::io_context::executor_type>;
+  std::vector<WorkGuard> guards;
+  for (const auto& ioc : iocs) guards.push_back(net::make_work_guard(*ioc));
   auto registry = std::make_shared<Registry>(services, options.max_body_bytes, options.max_connections);
 
   beast::error_code ec;
@@ -687,21 +702,24 @@ int RunServer(const ServerOptions& options, Services services,
     spdlog::error("cannot listen on {}: not an IP address", options.host);
     return 1;
   }
-  auto listener = std::make_shared<Listener>(ioc, registry);
+  auto listener = std::make_shared<Listener>(iocs, registry);
   ec = listener->Listen(tcp::endpoint(address, options.port));
   if (ec) {
     spdlog::error("cannot listen on {}:{}: {}", options.host, options.port, ec.message());
     return 1;
   }
-  Stopper stopper(ioc, registry, listener);
+  // Runs on iocs[0]'s thread; the guards are only touched there (and after the joins).
+  Stopper stopper(iocs, registry, listener, [&guards] {
+    for (WorkGuard& guard : guards) guard.reset();
+  });
   stopper.Start();
   listener->Start();
   if (on_listening) on_listening(listener->port());
 
   std::vector<std::thread> pool;
   pool.reserve(static_cast<std::size_t>(threads - 1));
-  for (int i = 1; i < threads; ++i) pool.emplace_back([&ioc] { RunIo(ioc); });
-  RunIo(ioc);
+  for (int i = 1; i < threads; ++i) pool.emplace_back([ioc = iocs[static_cast<std::size_t>(i)].get()] { RunIo(*ioc); });
+  RunIo(*iocs.front());
   for (std::thread& t : pool) t.join();
   spdlog::info("server stopped");
   return 0;
