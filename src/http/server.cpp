@@ -9,8 +9,9 @@
 #include "http/server.hpp"
 
 #include <algorithm>
-#include <cassert>
+#include <array>
 #include <atomic>
+#include <cassert>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -27,14 +28,14 @@
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/none.hpp>
-#include <boost/optional/optional.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -49,6 +50,7 @@
 #include <spdlog/spdlog.h>
 
 #include "http/body_cache.hpp"
+#include "http/body_text.hpp"
 #include "http/errors.hpp"
 #include "http/handler.hpp"
 #include "http/request_id.hpp"
@@ -75,36 +77,14 @@ constexpr std::size_t kMaxQueuedResponses = 16;
 constexpr std::size_t kMaxDrainBytes = 64 * 1024;  // read and dropped at most before a close
 constexpr auto kConnectionLimitLogInterval = std::chrono::seconds(1);
 
-// A Beast body (the BodyWriter concept; responses only) that writes immutable bytes held by a
-// shared_ptr as one buffer, without copying them: the response owns a reference, so the bytes
-// live until its asynchronous write completes, however many other responses (and the
-// BodyCache) share them. A null value is an empty body.
-struct SharedBody {
-  using value_type = std::shared_ptr<const std::string>;
-
-  static std::uint64_t size(const value_type& body) { return body ? body->size() : 0; }
-
-  class writer {
-   public:
-    using const_buffers_type = net::const_buffer;
-
-    template <bool kIsRequest, class Fields>
-    writer(const bhttp::header<kIsRequest, Fields>& /*header*/, const value_type& body) : body_(body) {}
-
-    void init(beast::error_code& ec) { ec = {}; }
-
-    boost::optional<std::pair<const_buffers_type, bool>> get(beast::error_code& ec) {
-      ec = {};
-      if (!body_ || body_->empty()) return boost::none;
-      return {{const_buffers_type(body_->data(), body_->size()), false}};
-    }
-
-   private:
-    const value_type& body_;
-  };
+// A response ready for the wire: its status line and header fields as one string, and its
+// body's bytes shared, never copied (the response holds a reference, so they live until the
+// write completes, however many other responses and the BodyCache share them).
+struct WireResponse {
+  std::string head;
+  std::shared_ptr<const std::string> body;  // null: no body on the wire (HEAD)
+  bool close = false;                       // close the connection once it is written
 };
-
-using BeastResponse = bhttp::response<SharedBody>;
 
 class Session;
 
@@ -156,21 +136,46 @@ class Registry {
   std::unordered_map<std::uint64_t, std::weak_ptr<Session>> sessions_;  // GUARDED_BY(mu_)
 };
 
-// Turns a handler's Response into Beast's, adding what every response carries.
-// A response to HEAD keeps its Content-Length but sends no body.
-BeastResponse ToBeast(Response&& r, unsigned version, bool keep_alive, const std::string& request_id,
-                      bool head = false) {
-  BeastResponse res{static_cast<bhttp::status>(r.status), version};
-  res.set(bhttp::field::server, "costs");
-  res.set(bhttp::field::content_type, r.content_type);
-  res.set("x-request-id", request_id);
-  for (auto& [name, value] : r.headers) res.insert(name, value);
-  // A shared body goes out as it is; a body of its own is moved into a shared one (no copy).
-  res.body() = r.shared_body ? std::move(r.shared_body) : std::make_shared<const std::string>(std::move(r.body));
-  res.keep_alive(keep_alive);
-  res.prepare_payload();
-  if (head) res.body() = nullptr;
-  return res;
+// Serializes a handler's Response, adding what every response carries. A response to HEAD
+// keeps its Content-Length but sends no body. Keep-alive follows HTTP/1.0 and 1.1 rules
+// ("Connection: keep-alive" to a 1.0 client that keeps the connection, "close" to a 1.1
+// client that does not).
+WireResponse ToWire(Response&& r, unsigned version, bool keep_alive, const std::string& request_id,
+                    bool head = false) {
+  WireResponse out;
+  out.body = r.shared_body ? std::move(r.shared_body) : std::make_shared<const std::string>(std::move(r.body));
+  const auto status = static_cast<bhttp::status>(r.status);
+  const std::string_view reason = bhttp::obsolete_reason(status);
+  std::string& h = out.head;
+  h.reserve(160 + r.content_type.size() + request_id.size() + reason.size());
+  h.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+  AppendInt(h, r.status);
+  h.push_back(' ');
+  h.append(reason);
+  h.append("\r\nServer: costs\r\nContent-Type: ");
+  h.append(r.content_type);
+  h.append("\r\nx-request-id: ");
+  h.append(request_id);
+  h.append("\r\n");
+  for (const auto& [name, value] : r.headers) {
+    h.append(name);
+    h.append(": ");
+    h.append(value);
+    h.append("\r\n");
+  }
+  // 1xx, 204 and 304 responses have no body and no Content-Length.
+  const bool bodiless = r.status < 200 || r.status == 204 || r.status == 304;
+  if (!bodiless) {
+    h.append("Content-Length: ");
+    AppendInt(h, static_cast<std::int64_t>(out.body->size()));
+    h.append("\r\n");
+  }
+  if (version == 10 && keep_alive) h.append("Connection: keep-alive\r\n");
+  if (version != 10 && !keep_alive) h.append("Connection: close\r\n");
+  h.append("\r\n");
+  if (head || bodiless) out.body = nullptr;
+  out.close = !keep_alive;
+  return out;
 }
 
 std::int64_t MicrosSince(Clock::time_point start) {
@@ -360,7 +365,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const bool keep_alive = req.keep_alive() && !stopping_ && !force_close;
     if (!keep_alive) closing_ = true;
     LogRequest(request_id, req.method_string(), req.target(), response);
-    Enqueue(ToBeast(std::move(response), req.version(), keep_alive, request_id,
+    Enqueue(ToWire(std::move(response), req.version(), keep_alive, request_id,
                     req.method() == bhttp::verb::head));
   }
 
@@ -400,7 +405,7 @@ class Session : public std::enable_shared_from_this<Session> {
     } else {
       const std::string request_id = NewRequestId();
       LogRequest(request_id, "-", "-", response);
-      Enqueue(ToBeast(std::move(response), 11, false, request_id));
+      Enqueue(ToWire(std::move(response), 11, false, request_id));
     }
     parser_.reset();
     header_parser_.reset();
@@ -419,7 +424,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
-  void Enqueue(BeastResponse&& res) {
+  void Enqueue(WireResponse&& res) {
     queue_.push_back(std::move(res));
     if (!writing_) DoWrite();
   }
@@ -427,7 +432,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void DoWrite() {
     writing_ = true;
     stream_.expires_after(kWriteTimeout);
-    bhttp::async_write(stream_, queue_.front(), beast::bind_front_handler(&Session::OnWrite, shared_from_this()));
+    const WireResponse& res = queue_.front();
+    const std::array<net::const_buffer, 2> buffers{
+        net::buffer(res.head), res.body ? net::buffer(*res.body) : net::const_buffer()};
+    net::async_write(stream_, buffers, beast::bind_front_handler(&Session::OnWrite, shared_from_this()));
   }
 
   void OnWrite(beast::error_code ec, std::size_t /*bytes*/) {
@@ -436,7 +444,7 @@ class Session : public std::enable_shared_from_this<Session> {
       spdlog::debug("connection from {}: write: {}", client_address_, ec.message());
       return Abort();
     }
-    const bool close = queue_.front().need_eof();
+    const bool close = queue_.front().close;
     queue_.pop_front();
     if (close) {
       closing_ = true;
@@ -504,7 +512,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::size_t body_limit_ = 0;
   Clock::duration body_timeout_ = kSmallBodyTimeout;
   bhttp::response<bhttp::empty_body> continue_;
-  std::deque<BeastResponse> queue_;  // responses in request order; front() is being written
+  std::deque<WireResponse> queue_;  // responses in request order; front() is being written
   std::optional<Clock::time_point> request_start_;
   Clock::time_point linger_until_;
   char drain_buffer_[4096];
