@@ -17,6 +17,7 @@ namespace {
 constexpr const char* kCostsdUsage =
     "usage: costsd [--db URL] [--listen HOST:PORT] [--rate-limit N] [--rate-burst N]\n"
     "              [--max-range-days N] [--log-level L] [--threads N] [--body-cache-mib N]\n"
+    "              [--trusted-proxies LIST]\n"
     "  --db URL            sqlite:PATH (default sqlite:var/costs.db)          env COSTS_DB\n"
     "  --listen HOST:PORT  address to serve on (default 127.0.0.1:8080; port 0 = any)  env COSTS_LISTEN\n"
     "  --rate-limit N      requests per second per principal (default 100; 0 = off)  env COSTS_RATE_LIMIT\n"
@@ -24,7 +25,9 @@ constexpr const char* kCostsdUsage =
     "  --max-range-days N  longest from..to range (default 1096)             env COSTS_MAX_RANGE_DAYS\n"
     "  --log-level L       trace, debug, info, warn, error, off (default info) env COSTS_LOG_LEVEL\n"
     "  --threads N         I/O threads (default: one per core)               env COSTS_THREADS\n"
-    "  --body-cache-mib N  memory for rendered range responses (default 64; 0 = off)  env COSTS_BODY_CACHE_MIB\n";
+    "  --body-cache-mib N  memory for rendered range responses (default 64; 0 = off)  env COSTS_BODY_CACHE_MIB\n"
+    "  --trusted-proxies LIST  reverse proxies (addresses/CIDRs, comma-separated) whose\n"
+    "                      X-Forwarded-For names the client (default none)   env COSTS_TRUSTED_PROXIES\n";
 
 // Failed logins allowed per client address: a burst of 10, then one every 2 seconds.
 constexpr double kFailedLoginRate = 0.5;
@@ -46,7 +49,7 @@ int CostsdMain(int argc, char** argv) {
   }
   auto flags = Flags::Parse(argc, argv, 1,
                             {{"db"}, {"listen"}, {"rate-limit"}, {"rate-burst"}, {"max-range-days"}, {"log-level"},
-                             {"threads"}, {"body-cache-mib"}});
+                             {"threads"}, {"body-cache-mib"}, {"trusted-proxies"}});
   if (!flags) return UsageError(flags.error().message);
   if (!flags->positionals().empty()) return UsageError("unexpected argument '" + flags->positionals()[0] + "'");
 
@@ -82,6 +85,11 @@ int CostsdMain(int argc, char** argv) {
     server_options.port = static_cast<std::uint16_t>(port);
     server_options.threads = static_cast<int>(*threads);
     server_options.body_cache_bytes = static_cast<std::size_t>(*cache_mib) << 20;
+  }
+  if (auto proxies = http::TrustedProxies::Parse(flags->Get("trusted-proxies").value_or("")); proxies) {
+    server_options.trusted_proxies = std::move(*proxies);
+  } else {
+    return UsageError(proxies.error().message);
   }
 
   auto logger = spdlog::stderr_logger_mt("costsd");

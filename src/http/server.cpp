@@ -92,10 +92,12 @@ class Session;
 // may outlive the io_context's run (they are destroyed with its queued handlers).
 class Registry {
  public:
-  Registry(Services services, std::size_t max_body_bytes, std::size_t max_connections)
-      : services_(services), max_body_bytes_(max_body_bytes), max_connections_(max_connections) {}
+  Registry(Services services, const ServerOptions& options)
+      : services_(services), max_body_bytes_(options.max_body_bytes), max_connections_(options.max_connections),
+        trusted_proxies_(options.trusted_proxies) {}
 
   const Services& services() const { return services_; }
+  const TrustedProxies& trusted_proxies() const { return trusted_proxies_; }
   std::size_t max_body_bytes() const { return max_body_bytes_; }
   std::size_t max_connections() const { return max_connections_; }
   bool stopping() const { return stopping_.load(); }
@@ -129,6 +131,7 @@ class Registry {
   const Services services_;
   const std::size_t max_body_bytes_;
   const std::size_t max_connections_;
+  const TrustedProxies trusted_proxies_;
   std::atomic<bool> stopping_{false};
   std::atomic<int> live_{0};
   std::mutex mu_;
@@ -326,15 +329,19 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // The parts of a request's header the handlers read (views into `req`).
+  // REQUIRES: the request's header is complete (its client is chosen from it, once).
   template <class Body>
-  Request ViewOf(const bhttp::request<Body>& req) const {
+  Request ViewOf(const bhttp::request<Body>& req) {
+    if (request_client_.empty()) {
+      request_client_ = registry_->trusted_proxies().ClientAddress(client_address_, req["X-Forwarded-For"]);
+    }
     Request request;
     request.method = req.method_string();
     request.target = req.target();
     request.authorization = req[bhttp::field::authorization];
     request.content_type = req[bhttp::field::content_type];
     request.accept = req[bhttp::field::accept];
-    request.client_address = client_address_;
+    request.client_address = request_client_;
     return request;
   }
 
@@ -365,6 +372,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const bool keep_alive = req.keep_alive() && !stopping_ && !force_close;
     if (!keep_alive) closing_ = true;
     LogRequest(request_id, req.method_string(), req.target(), response);
+    request_client_.clear();
     Enqueue(ToWire(std::move(response), req.version(), keep_alive, request_id,
                     req.method() == bhttp::verb::head));
   }
@@ -416,7 +424,8 @@ class Session : public std::enable_shared_from_this<Session> {
                   const Response& response) {
     const std::int64_t micros = request_start_ ? MicrosSince(*request_start_) : 0;
     request_start_.reset();
-    spdlog::info("{} {} \"{} {}\" {} {}B {}us principal={}", request_id, client_address_, method, target,
+    spdlog::info("{} {} \"{} {}\" {} {}B {}us principal={}", request_id,
+                 request_client_.empty() ? client_address_ : request_client_, method, target,
                  response.status, response.BodyView().size(), micros,
                  response.principal.empty() ? std::string_view("-") : std::string_view(response.principal));
     if (response.error && IsServerError(response.error->code)) {
@@ -501,7 +510,8 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   std::shared_ptr<Registry> registry_;
   std::uint64_t id_ = 0;
-  std::string client_address_;
+  std::string client_address_;  // the peer's address
+  std::string request_client_;  // the client of the request being read (TrustedProxies), once known
   beast::flat_buffer buffer_;
   // Reads a request's header; moved into parser_ once the request is admitted.
   std::optional<bhttp::request_parser<bhttp::empty_body>> header_parser_;
@@ -702,7 +712,7 @@ int RunServer(const ServerOptions& options, Services services,
   using WorkGuard = net::executor_work_guard<net::io_context::executor_type>;
   std::vector<WorkGuard> guards;
   for (const auto& ioc : iocs) guards.push_back(net::make_work_guard(*ioc));
-  auto registry = std::make_shared<Registry>(services, options.max_body_bytes, options.max_connections);
+  auto registry = std::make_shared<Registry>(services, options);
 
   beast::error_code ec;
   const net::ip::address address = net::ip::make_address(options.host, ec);
