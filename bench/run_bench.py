@@ -587,6 +587,25 @@ def chart_bench(tools, ds, repetitions, out_dir):
 # ----------------------------------------------------------------------------------------------
 
 
+def target_lines(results):
+    """Issue #4's targets, each with the figure this run measured and whether it holds."""
+    checks = [
+        ("ingest >= 2x PostgreSQL COPY", results["ingest_vs_pg_copy"], results["ingest_vs_pg_copy"] >= 2.0),
+        ("HTTP >= 0.8x nginx", results["http_vs_nginx"], results["http_vs_nginx"] >= 0.8),
+        ("HTTP p99 <= 2x nginx's", results["d1_http_p99_ms"] / results["d1_nginx_p99_ms"],
+         results["d1_http_p99_ms"] <= 2 * results["d1_nginx_p99_ms"]),
+        ("chart >= 100x PostgreSQL GROUP BY", results["chart_vs_pg"], results["chart_vs_pg"] >= 100),
+        ("in-process 30-day chart p50 <= 50 us (D1)", results["d1_gb"]["org_daily_30d"]["p50_us"],
+         results["d1_gb"]["org_daily_30d"]["p50_us"] <= 50),
+        ("costsd RSS <= 300 MiB serving D1", results["d1_rss_mib"], results["d1_rss_mib"] <= 300),
+    ]
+    if "d2_vs_d1_30d" in results:
+        checks.append(("in-process D2 within 1.5x of D1", results["d2_vs_d1_30d"], results["d2_vs_d1_30d"] <= 1.5))
+    if "d2_startup_s" in results:
+        checks.append(("start-up on D2 <= 2 s", results["d2_startup_s"], results["d2_startup_s"] <= 2))
+    return ["target %-44s %10.3f  %s" % (name, value, "met" if ok else "NOT MET") for name, value, ok in checks]
+
+
 def check_disk(work, need_bytes, what):
     free = shutil.disk_usage(work).free
     if free < need_bytes * 1.2:
@@ -804,6 +823,12 @@ def bench(args):
         if "d2_http_rps" in results:
             log("D2 http chart costsd %s req/s (p99 %.2f ms); ingest %s rec/s" % (
                 fmt_rate(results["d2_http_rps"]), results["d2_http_p99_ms"], fmt_rate(results["d2_ingest_rps"])))
+        if "d2_gb" in results:
+            results["d2_vs_d1_30d"] = (results["d2_gb"]["org_daily_30d"]["p50_us"] /
+                                       results["d1_gb"]["org_daily_30d"]["p50_us"])
+            log("D2/D1 in-process 30-day chart p50: %.2f" % results["d2_vs_d1_30d"])
+        for line in target_lines(results):
+            log(line)
         with open(os.path.join(build_dir, "bench-results.json"), "w") as f:
             json.dump(results, f, indent=1, sort_keys=True)
         print("bench: ingest_vs_pg_copy=%.3f http_vs_nginx=%.3f chart_vs_pg=%.3f rss_d1_mib=%.1f" % (

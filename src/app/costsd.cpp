@@ -17,7 +17,7 @@ namespace {
 constexpr const char* kCostsdUsage =
     "usage: costsd [--db URL] [--db-pool N] [--db-timeout-ms N] [--listen HOST:PORT]\n"
     "              [--rate-limit N] [--rate-burst N] [--max-range-days N] [--log-level L]\n"
-    "              [--threads N] [--body-cache-mib N]\n"
+    "              [--threads N] [--body-cache-mib N] [--trusted-proxies LIST]\n"
     "  --db URL            sqlite:PATH (default sqlite:var/costs.db) or postgresql://...  env COSTS_DB\n"
     "  --db-pool N         store connections (PostgreSQL default 8)           env COSTS_DB_POOL\n"
     "  --db-timeout-ms N   statement timeout (PostgreSQL default 10000)       env COSTS_DB_TIMEOUT_MS\n"
@@ -27,7 +27,9 @@ constexpr const char* kCostsdUsage =
     "  --max-range-days N  longest from..to range (default 1096)             env COSTS_MAX_RANGE_DAYS\n"
     "  --log-level L       trace, debug, info, warn, error, off (default info) env COSTS_LOG_LEVEL\n"
     "  --threads N         I/O threads (default: one per core)               env COSTS_THREADS\n"
-    "  --body-cache-mib N  memory for rendered range responses (default 64; 0 = off)  env COSTS_BODY_CACHE_MIB\n";
+    "  --body-cache-mib N  memory for rendered range responses (default 64; 0 = off)  env COSTS_BODY_CACHE_MIB\n"
+    "  --trusted-proxies LIST  reverse proxies (addresses/CIDRs, comma-separated) whose\n"
+    "                      X-Forwarded-For names the client (default none)   env COSTS_TRUSTED_PROXIES\n";
 
 // Failed logins allowed per client address: a burst of 10, then one every 2 seconds.
 constexpr double kFailedLoginRate = 0.5;
@@ -48,7 +50,8 @@ int CostsdMain(int argc, char** argv) {
     }
   }
   std::vector<Flags::Spec> specs = {{"db"},          {"listen"},    {"rate-limit"}, {"rate-burst"},
-                                    {"max-range-days"}, {"log-level"}, {"threads"},    {"body-cache-mib"}};
+                                    {"max-range-days"}, {"log-level"}, {"threads"},    {"body-cache-mib"},
+                                    {"trusted-proxies"}};
   for (Flags::Spec& spec : StoreFlagSpecs()) specs.push_back(std::move(spec));
   auto flags = Flags::Parse(argc, argv, 1, specs);
   if (!flags) return UsageError(flags.error().message);
@@ -86,6 +89,11 @@ int CostsdMain(int argc, char** argv) {
     server_options.port = static_cast<std::uint16_t>(port);
     server_options.threads = static_cast<int>(*threads);
     server_options.body_cache_bytes = static_cast<std::size_t>(*cache_mib) << 20;
+  }
+  if (auto proxies = http::TrustedProxies::Parse(flags->Get("trusted-proxies").value_or("")); proxies) {
+    server_options.trusted_proxies = std::move(*proxies);
+  } else {
+    return UsageError(proxies.error().message);
   }
 
   auto logger = spdlog::stderr_logger_mt("costsd");

@@ -9,12 +9,14 @@
 #include "http/server.hpp"
 
 #include <algorithm>
-#include <cassert>
+#include <array>
 #include <atomic>
+#include <cassert>
 #include <chrono>
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -26,14 +28,14 @@
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/none.hpp>
-#include <boost/optional/optional.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -48,6 +50,7 @@
 #include <spdlog/spdlog.h>
 
 #include "http/body_cache.hpp"
+#include "http/body_text.hpp"
 #include "http/errors.hpp"
 #include "http/handler.hpp"
 #include "http/request_id.hpp"
@@ -74,36 +77,14 @@ constexpr std::size_t kMaxQueuedResponses = 16;
 constexpr std::size_t kMaxDrainBytes = 64 * 1024;  // read and dropped at most before a close
 constexpr auto kConnectionLimitLogInterval = std::chrono::seconds(1);
 
-// A Beast body (the BodyWriter concept; responses only) that writes immutable bytes held by a
-// shared_ptr as one buffer, without copying them: the response owns a reference, so the bytes
-// live until its asynchronous write completes, however many other responses (and the
-// BodyCache) share them. A null value is an empty body.
-struct SharedBody {
-  using value_type = std::shared_ptr<const std::string>;
-
-  static std::uint64_t size(const value_type& body) { return body ? body->size() : 0; }
-
-  class writer {
-   public:
-    using const_buffers_type = net::const_buffer;
-
-    template <bool kIsRequest, class Fields>
-    writer(const bhttp::header<kIsRequest, Fields>& /*header*/, const value_type& body) : body_(body) {}
-
-    void init(beast::error_code& ec) { ec = {}; }
-
-    boost::optional<std::pair<const_buffers_type, bool>> get(beast::error_code& ec) {
-      ec = {};
-      if (!body_ || body_->empty()) return boost::none;
-      return {{const_buffers_type(body_->data(), body_->size()), false}};
-    }
-
-   private:
-    const value_type& body_;
-  };
+// A response ready for the wire: its status line and header fields as one string, and its
+// body's bytes shared, never copied (the response holds a reference, so they live until the
+// write completes, however many other responses and the BodyCache share them).
+struct WireResponse {
+  std::string head;
+  std::shared_ptr<const std::string> body;  // null: no body on the wire (HEAD)
+  bool close = false;                       // close the connection once it is written
 };
-
-using BeastResponse = bhttp::response<SharedBody>;
 
 class Session;
 
@@ -111,10 +92,12 @@ class Session;
 // may outlive the io_context's run (they are destroyed with its queued handlers).
 class Registry {
  public:
-  Registry(Services services, std::size_t max_body_bytes, std::size_t max_connections)
-      : services_(services), max_body_bytes_(max_body_bytes), max_connections_(max_connections) {}
+  Registry(Services services, const ServerOptions& options)
+      : services_(services), max_body_bytes_(options.max_body_bytes), max_connections_(options.max_connections),
+        trusted_proxies_(options.trusted_proxies) {}
 
   const Services& services() const { return services_; }
+  const TrustedProxies& trusted_proxies() const { return trusted_proxies_; }
   std::size_t max_body_bytes() const { return max_body_bytes_; }
   std::size_t max_connections() const { return max_connections_; }
   bool stopping() const { return stopping_.load(); }
@@ -148,6 +131,7 @@ class Registry {
   const Services services_;
   const std::size_t max_body_bytes_;
   const std::size_t max_connections_;
+  const TrustedProxies trusted_proxies_;
   std::atomic<bool> stopping_{false};
   std::atomic<int> live_{0};
   std::mutex mu_;
@@ -155,28 +139,54 @@ class Registry {
   std::unordered_map<std::uint64_t, std::weak_ptr<Session>> sessions_;  // GUARDED_BY(mu_)
 };
 
-// Turns a handler's Response into Beast's, adding what every response carries.
-// A response to HEAD keeps its Content-Length but sends no body.
-BeastResponse ToBeast(Response&& r, unsigned version, bool keep_alive, const std::string& request_id,
-                      bool head = false) {
-  BeastResponse res{static_cast<bhttp::status>(r.status), version};
-  res.set(bhttp::field::server, "costs");
-  res.set(bhttp::field::content_type, r.content_type);
-  res.set("x-request-id", request_id);
-  for (auto& [name, value] : r.headers) res.insert(name, value);
-  // A shared body goes out as it is; a body of its own is moved into a shared one (no copy).
-  res.body() = r.shared_body ? std::move(r.shared_body) : std::make_shared<const std::string>(std::move(r.body));
-  res.keep_alive(keep_alive);
-  res.prepare_payload();
-  if (head) res.body() = nullptr;
-  return res;
+// Serializes a handler's Response, adding what every response carries. A response to HEAD
+// keeps its Content-Length but sends no body. Keep-alive follows HTTP/1.0 and 1.1 rules
+// ("Connection: keep-alive" to a 1.0 client that keeps the connection, "close" to a 1.1
+// client that does not).
+WireResponse ToWire(Response&& r, unsigned version, bool keep_alive, const std::string& request_id,
+                    bool head = false) {
+  WireResponse out;
+  out.body = r.shared_body ? std::move(r.shared_body) : std::make_shared<const std::string>(std::move(r.body));
+  const auto status = static_cast<bhttp::status>(r.status);
+  const std::string_view reason = bhttp::obsolete_reason(status);
+  std::string& h = out.head;
+  h.reserve(160 + r.content_type.size() + request_id.size() + reason.size());
+  h.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+  AppendInt(h, r.status);
+  h.push_back(' ');
+  h.append(reason);
+  h.append("\r\nServer: costs\r\nContent-Type: ");
+  h.append(r.content_type);
+  h.append("\r\nx-request-id: ");
+  h.append(request_id);
+  h.append("\r\n");
+  for (const auto& [name, value] : r.headers) {
+    h.append(name);
+    h.append(": ");
+    h.append(value);
+    h.append("\r\n");
+  }
+  // 1xx, 204 and 304 responses have no body and no Content-Length.
+  const bool bodiless = r.status < 200 || r.status == 204 || r.status == 304;
+  if (!bodiless) {
+    h.append("Content-Length: ");
+    AppendInt(h, static_cast<std::int64_t>(out.body->size()));
+    h.append("\r\n");
+  }
+  if (version == 10 && keep_alive) h.append("Connection: keep-alive\r\n");
+  if (version != 10 && !keep_alive) h.append("Connection: close\r\n");
+  h.append("\r\n");
+  if (head || bodiless) out.body = nullptr;
+  out.close = !keep_alive;
+  return out;
 }
 
 std::int64_t MicrosSince(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
 }
 
-// One connection. All its handlers run on its strand (the executor of its stream).
+// One connection. All its handlers run on the one thread that runs its io_context (the
+// executor of its stream): no strand is needed.
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket&& socket, std::shared_ptr<Registry> registry)
@@ -319,15 +329,19 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // The parts of a request's header the handlers read (views into `req`).
+  // REQUIRES: the request's header is complete (its client is chosen from it, once).
   template <class Body>
-  Request ViewOf(const bhttp::request<Body>& req) const {
+  Request ViewOf(const bhttp::request<Body>& req) {
+    if (request_client_.empty()) {
+      request_client_ = registry_->trusted_proxies().ClientAddress(client_address_, req["X-Forwarded-For"]);
+    }
     Request request;
     request.method = req.method_string();
     request.target = req.target();
     request.authorization = req[bhttp::field::authorization];
     request.content_type = req[bhttp::field::content_type];
     request.accept = req[bhttp::field::accept];
-    request.client_address = client_address_;
+    request.client_address = request_client_;
     return request;
   }
 
@@ -358,7 +372,8 @@ class Session : public std::enable_shared_from_this<Session> {
     const bool keep_alive = req.keep_alive() && !stopping_ && !force_close;
     if (!keep_alive) closing_ = true;
     LogRequest(request_id, req.method_string(), req.target(), response);
-    Enqueue(ToBeast(std::move(response), req.version(), keep_alive, request_id,
+    request_client_.clear();
+    Enqueue(ToWire(std::move(response), req.version(), keep_alive, request_id,
                     req.method() == bhttp::verb::head));
   }
 
@@ -398,7 +413,7 @@ class Session : public std::enable_shared_from_this<Session> {
     } else {
       const std::string request_id = NewRequestId();
       LogRequest(request_id, "-", "-", response);
-      Enqueue(ToBeast(std::move(response), 11, false, request_id));
+      Enqueue(ToWire(std::move(response), 11, false, request_id));
     }
     parser_.reset();
     header_parser_.reset();
@@ -409,7 +424,8 @@ class Session : public std::enable_shared_from_this<Session> {
                   const Response& response) {
     const std::int64_t micros = request_start_ ? MicrosSince(*request_start_) : 0;
     request_start_.reset();
-    spdlog::info("{} {} \"{} {}\" {} {}B {}us principal={}", request_id, client_address_, method, target,
+    spdlog::info("{} {} \"{} {}\" {} {}B {}us principal={}", request_id,
+                 request_client_.empty() ? client_address_ : request_client_, method, target,
                  response.status, response.BodyView().size(), micros,
                  response.principal.empty() ? std::string_view("-") : std::string_view(response.principal));
     if (response.error && IsServerError(response.error->code)) {
@@ -417,7 +433,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
-  void Enqueue(BeastResponse&& res) {
+  void Enqueue(WireResponse&& res) {
     queue_.push_back(std::move(res));
     if (!writing_) DoWrite();
   }
@@ -425,7 +441,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void DoWrite() {
     writing_ = true;
     stream_.expires_after(kWriteTimeout);
-    bhttp::async_write(stream_, queue_.front(), beast::bind_front_handler(&Session::OnWrite, shared_from_this()));
+    const WireResponse& res = queue_.front();
+    const std::array<net::const_buffer, 2> buffers{
+        net::buffer(res.head), res.body ? net::buffer(*res.body) : net::const_buffer()};
+    net::async_write(stream_, buffers, beast::bind_front_handler(&Session::OnWrite, shared_from_this()));
   }
 
   void OnWrite(beast::error_code ec, std::size_t /*bytes*/) {
@@ -434,7 +453,7 @@ class Session : public std::enable_shared_from_this<Session> {
       spdlog::debug("connection from {}: write: {}", client_address_, ec.message());
       return Abort();
     }
-    const bool close = queue_.front().need_eof();
+    const bool close = queue_.front().close;
     queue_.pop_front();
     if (close) {
       closing_ = true;
@@ -491,7 +510,8 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   std::shared_ptr<Registry> registry_;
   std::uint64_t id_ = 0;
-  std::string client_address_;
+  std::string client_address_;  // the peer's address
+  std::string request_client_;  // the client of the request being read (TrustedProxies), once known
   beast::flat_buffer buffer_;
   // Reads a request's header; moved into parser_ once the request is admitted.
   std::optional<bhttp::request_parser<bhttp::empty_body>> header_parser_;
@@ -502,7 +522,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::size_t body_limit_ = 0;
   Clock::duration body_timeout_ = kSmallBodyTimeout;
   bhttp::response<bhttp::empty_body> continue_;
-  std::deque<BeastResponse> queue_;  // responses in request order; front() is being written
+  std::deque<WireResponse> queue_;  // responses in request order; front() is being written
   std::optional<Clock::time_point> request_start_;
   Clock::time_point linger_until_;
   char drain_buffer_[4096];
@@ -517,8 +537,9 @@ class Session : public std::enable_shared_from_this<Session> {
 // Accepts connections and starts a session for each.
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(net::io_context& ioc, std::shared_ptr<Registry> registry)
-      : ioc_(ioc), acceptor_(net::make_strand(ioc)), retry_timer_(acceptor_.get_executor()),
+  // Accepts on the first of `iocs`; each new connection goes to the next io_context in turn.
+  Listener(const std::vector<std::unique_ptr<net::io_context>>& iocs, std::shared_ptr<Registry> registry)
+      : iocs_(iocs), acceptor_(*iocs.front()), retry_timer_(acceptor_.get_executor()),
         registry_(std::move(registry)) {}
 
   // Opens, binds and listens; the error says why not.
@@ -556,7 +577,8 @@ class Listener : public std::enable_shared_from_this<Listener> {
  private:
   void DoAccept() {
     if (stopped_) return;
-    acceptor_.async_accept(net::make_strand(ioc_), beast::bind_front_handler(&Listener::OnAccept, shared_from_this()));
+    net::io_context& next = *iocs_[next_++ % iocs_.size()];
+    acceptor_.async_accept(next, beast::bind_front_handler(&Listener::OnAccept, shared_from_this()));
   }
 
   void OnAccept(beast::error_code ec, tcp::socket socket) {
@@ -587,7 +609,8 @@ class Listener : public std::enable_shared_from_this<Listener> {
     DoAccept();
   }
 
-  net::io_context& ioc_;
+  const std::vector<std::unique_ptr<net::io_context>>& iocs_;
+  std::size_t next_ = 0;
   tcp::acceptor acceptor_;
   net::steady_timer retry_timer_;
   std::shared_ptr<Registry> registry_;
@@ -603,9 +626,11 @@ class Listener : public std::enable_shared_from_this<Listener> {
 // signal during the stop gets the default action (the process ends).
 class Stopper {
  public:
-  Stopper(net::io_context& ioc, std::shared_ptr<Registry> registry, std::shared_ptr<Listener> listener)
-      : ioc_(ioc), strand_(net::make_strand(ioc)), signals_(strand_, SIGINT, SIGTERM), timer_(strand_),
-        registry_(std::move(registry)), listener_(std::move(listener)) {}
+  // Runs on the first of `iocs`; `release` lets every io_context run out of work.
+  Stopper(const std::vector<std::unique_ptr<net::io_context>>& iocs, std::shared_ptr<Registry> registry,
+          std::shared_ptr<Listener> listener, std::function<void()> release)
+      : iocs_(iocs), signals_(*iocs.front(), SIGINT, SIGTERM), timer_(*iocs.front()),
+        registry_(std::move(registry)), listener_(std::move(listener)), release_(std::move(release)) {}
 
   void Start() {
     signals_.async_wait([this](beast::error_code ec, int signal) {
@@ -628,12 +653,13 @@ class Stopper {
   void Poll() {
     if (registry_->live_sessions() == 0) {
       spdlog::info("all connections closed");
-      return;  // nothing keeps the io_context busy any more
+      release_();
+      return;  // nothing keeps the io_contexts busy any more
     }
     if (Clock::now() >= deadline_) {
       spdlog::warn("{} connection(s) still busy after {} s; stopping anyway", registry_->live_sessions(),
                    std::chrono::duration_cast<std::chrono::seconds>(kHardStopAfter).count());
-      ioc_.stop();
+      for (const auto& ioc : iocs_) ioc->stop();
       return;
     }
     timer_.expires_after(kStopPollInterval);
@@ -642,12 +668,12 @@ class Stopper {
     });
   }
 
-  net::io_context& ioc_;
-  net::strand<net::io_context::executor_type> strand_;
+  const std::vector<std::unique_ptr<net::io_context>>& iocs_;
   net::signal_set signals_;
   net::steady_timer timer_;
   std::shared_ptr<Registry> registry_;
   std::shared_ptr<Listener> listener_;
+  std::function<void()> release_;
   Clock::time_point deadline_;
 };
 
@@ -678,8 +704,15 @@ int RunServer(const ServerOptions& options, Services services,
     body_cache.emplace(BodyCache::Limits{options.body_cache_bytes, options.body_cache_entries});
     services.body_cache = &*body_cache;
   }
-  net::io_context ioc(threads);
-  auto registry = std::make_shared<Registry>(services, options.max_body_bytes, options.max_connections);
+  // One io_context per thread, each run by its thread alone: a connection lives on one of
+  // them, so its handlers need no strand and the io_contexts share no scheduler lock.
+  std::vector<std::unique_ptr<net::io_context>> iocs;
+  for (int i = 0; i < threads; ++i) iocs.push_back(std::make_unique<net::io_context>(1));
+  // Until the stop is done, io_contexts without connections must keep running.
+  using WorkGuard = net::executor_work_guard<net::io_context::executor_type>;
+  std::vector<WorkGuard> guards;
+  for (const auto& ioc : iocs) guards.push_back(net::make_work_guard(*ioc));
+  auto registry = std::make_shared<Registry>(services, options);
 
   beast::error_code ec;
   const net::ip::address address = net::ip::make_address(options.host, ec);
@@ -687,21 +720,24 @@ int RunServer(const ServerOptions& options, Services services,
     spdlog::error("cannot listen on {}: not an IP address", options.host);
     return 1;
   }
-  auto listener = std::make_shared<Listener>(ioc, registry);
+  auto listener = std::make_shared<Listener>(iocs, registry);
   ec = listener->Listen(tcp::endpoint(address, options.port));
   if (ec) {
     spdlog::error("cannot listen on {}:{}: {}", options.host, options.port, ec.message());
     return 1;
   }
-  Stopper stopper(ioc, registry, listener);
+  // Runs on iocs[0]'s thread; the guards are only touched there (and after the joins).
+  Stopper stopper(iocs, registry, listener, [&guards] {
+    for (WorkGuard& guard : guards) guard.reset();
+  });
   stopper.Start();
   listener->Start();
   if (on_listening) on_listening(listener->port());
 
   std::vector<std::thread> pool;
   pool.reserve(static_cast<std::size_t>(threads - 1));
-  for (int i = 1; i < threads; ++i) pool.emplace_back([&ioc] { RunIo(ioc); });
-  RunIo(ioc);
+  for (int i = 1; i < threads; ++i) pool.emplace_back([ioc = iocs[static_cast<std::size_t>(i)].get()] { RunIo(*ioc); });
+  RunIo(*iocs.front());
   for (std::thread& t : pool) t.join();
   spdlog::info("server stopped");
   return 0;

@@ -5,6 +5,7 @@
 #include <functional>
 #include <string>
 
+#include "http/client_address.hpp"
 #include "service/auth.hpp"
 #include "service/costs_service.hpp"
 #include "service/ports.hpp"
@@ -29,6 +30,8 @@ struct ServerOptions {
   // total bytes and entries; 0 bytes = serve without one.
   std::size_t body_cache_bytes = 64u << 20;
   std::size_t body_cache_entries = 16384;
+  // Reverse proxies whose X-Forwarded-For names the client (--trusted-proxies).
+  TrustedProxies trusted_proxies;
 };
 
 // What the handlers call. All references outlive the server.

@@ -24,11 +24,10 @@ std::optional<Principal> Authenticator::Cached(const std::string& key, std::int6
 
 void Authenticator::Remember(const std::string& key, const Principal& principal, std::int64_t now,
                              std::int64_t ttl_ns) {
-  std::lock_guard lock(mu_);
   if (cache_.size() > 10000) {
-    std::erase_if(cache_, [now](const auto& kv) { return kv.second.expires_ns <= now; });
+    std::erase_if(cache_, [now](const auto& kv) { return kv.second.expires_ns <= now && !kv.second.refreshing; });
   }
-  cache_[key] = Entry{principal, now + ttl_ns};
+  cache_[key] = Entry{principal, now + ttl_ns, now + ttl_ns - ttl_ns / 4};
 }
 
 Result<Principal> Authenticator::LoadPrincipal(std::string_view user) {
@@ -41,15 +40,25 @@ Result<Principal> Authenticator::LoadPrincipal(std::string_view user) {
   return principal;
 }
 
-Result<Principal> Authenticator::AuthenticateBasic(std::string_view user, std::string_view password) {
-  // The key binds name and password; a ':' cannot be in a Basic user name, so it separates.
-  std::string material = "basic:";
-  material.append(user).push_back(':');
-  material.append(password);
-  const std::string key = hasher_.Fingerprint(material);
-  const std::int64_t now = clock_.MonotonicNs();
-  if (auto cached = Cached(key, now)) return *cached;
+Authenticator::Turn Authenticator::TakeTurn(const std::string& key, std::optional<Principal>& served) {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    const std::int64_t now = clock_.MonotonicNs();
+    auto it = cache_.find(key);
+    if (it != cache_.end() && it->second.expires_ns > now) {
+      if (now < it->second.refresh_ns || it->second.refreshing) {
+        served = it->second.principal;
+        return Turn::kServed;
+      }
+      it->second.refreshing = true;
+      return Turn::kRefresh;
+    }
+    if (verifying_.insert(key).second) return Turn::kVerify;
+    verified_.wait(lock);  // another caller is verifying these credentials
+  }
+}
 
+Result<Principal> Authenticator::VerifyBasic(std::string_view user, std::string_view password) {
   auto found = store_.FindUser(user);
   if (!found) return std::move(found).error();
   const Error wrong = MakeError(ErrorCode::kUnauthenticated, "the user name or password is wrong");
@@ -63,8 +72,46 @@ Result<Principal> Authenticator::AuthenticateBasic(std::string_view user, std::s
   if (!hasher_.Verify(u.password_hash, password)) return wrong;
   Principal principal{u.name, u.is_admin, u.organizations};
   std::sort(principal.organizations.begin(), principal.organizations.end());
-  Remember(key, principal, now, ttl_ns_);
   return principal;
+}
+
+Result<Principal> Authenticator::AuthenticateBasic(std::string_view user, std::string_view password) {
+  // The key binds name and password; a ':' cannot be in a Basic user name, so it separates.
+  std::string material = "basic:";
+  material.append(user).push_back(':');
+  material.append(password);
+  const std::string key = hasher_.Fingerprint(material);
+  std::optional<Principal> served;
+  const Turn turn = TakeTurn(key, served);
+  if (turn == Turn::kServed) return std::move(*served);
+
+  // This caller's turn ends however the verification does (an exception included), or the
+  // callers waiting for these credentials would wait for ever.
+  struct EndTurn {
+    Authenticator& self;
+    const std::string& key;
+    Turn turn;
+    ~EndTurn() {
+      {
+        std::lock_guard lock(self.mu_);
+        if (turn == Turn::kVerify) self.verifying_.erase(key);
+        if (auto it = self.cache_.find(key); it != self.cache_.end()) it->second.refreshing = false;
+      }
+      self.verified_.notify_all();
+    }
+  } end_turn{*this, key, turn};
+
+  const std::int64_t now = clock_.MonotonicNs();
+  Result<Principal> verified = VerifyBasic(user, password);
+  std::lock_guard lock(mu_);
+  if (verified) {
+    Remember(key, *verified, now, ttl_ns_);
+  } else if (verified.error().code == ErrorCode::kUnauthenticated) {
+    cache_.erase(key);  // the password changed or the user is gone: no more grace
+  } else if (auto it = cache_.find(key); turn == Turn::kRefresh && it != cache_.end()) {
+    return it->second.principal;  // the store failed during a refresh: the entry is still valid
+  }
+  return verified;
 }
 
 Result<Principal> Authenticator::AuthenticateApiKey(std::string_view key) {
@@ -100,6 +147,7 @@ Result<Principal> Authenticator::AuthenticateApiKey(std::string_view key) {
   // Cache no longer than the key lives.
   std::int64_t ttl = ttl_ns_;
   if (k.expires) ttl = std::min<std::int64_t>(ttl, k.expires->ns - wall_now.ns);
+  std::lock_guard lock(mu_);
   Remember(cache_key, *principal, now, ttl);
   return principal;
 }

@@ -1,12 +1,14 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common/result.hpp"
@@ -33,7 +35,10 @@ class Authenticator {
   Authenticator(Store& store, const PasswordHasher& hasher, const Clock& clock,
                 std::chrono::nanoseconds cache_ttl = std::chrono::seconds(30));
 
-  // kUnauthenticated when the user is unknown or the password wrong; kStoreFailed.
+  // kUnauthenticated when the user is unknown or the password wrong; kStoreFailed. Verified
+  // credentials are remembered for the cache TTL; in its last quarter one request verifies
+  // them again while the others are still served, so that busy credentials never expire
+  // under load, and at most one slow hash per credentials runs at a time.
   Result<Principal> AuthenticateBasic(std::string_view user, std::string_view password);
 
   // An "Authorization: ApiKey <key>" key, as AdminService::CreateApiKey made it. Acts as the
@@ -46,16 +51,27 @@ class Authenticator {
   struct Entry {
     Principal principal;
     std::int64_t expires_ns;  // monotonic
+    std::int64_t refresh_ns;  // from here on, one caller verifies again while the others are served
+    bool refreshing = false;  // that caller is at it
   };
   std::optional<Principal> Cached(const std::string& key, std::int64_t now);
-  void Remember(const std::string& key, const Principal& principal, std::int64_t now, std::int64_t ttl_ns);
+  void Remember(const std::string& key, const Principal& principal, std::int64_t now,
+                std::int64_t ttl_ns);  // REQUIRES: mu_ held
+  // Basic credentials are verified by one caller at a time per key (a slow hash each):
+  // callers with the same credentials wait for its outcome instead of hashing too.
+  // kServed: `served` is the cached principal; kVerify / kRefresh: the caller verifies.
+  enum class Turn { kServed, kVerify, kRefresh };
+  Turn TakeTurn(const std::string& key, std::optional<Principal>& served);
+  Result<Principal> VerifyBasic(std::string_view user, std::string_view password);
   Result<Principal> LoadPrincipal(std::string_view user);
   Store& store_;
   const PasswordHasher& hasher_;
   const Clock& clock_;
   std::int64_t ttl_ns_;
   std::mutex mu_;
-  std::unordered_map<std::string, Entry> cache_;  // GUARDED_BY(mu_)
+  std::condition_variable verified_;                   // signalled when a verification ends
+  std::unordered_map<std::string, Entry> cache_;       // GUARDED_BY(mu_)
+  std::unordered_set<std::string> verifying_;          // keys being verified; GUARDED_BY(mu_)
 };
 
 // Token buckets per key (a principal's name, or a client address): `rate` tokens per second

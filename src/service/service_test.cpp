@@ -4,6 +4,7 @@
 #include <functional>
 #include <map>
 #include <random>
+#include <thread>
 
 #include "service/auth.hpp"
 #include "service/costs_service.hpp"
@@ -59,6 +60,74 @@ TEST_F(ServiceTest, AuthenticationIsCachedPerCredentialsUntilTtl) {
   clock_.mono += 31'000'000'000;
   ASSERT_TRUE(auth_.AuthenticateBasic("alice", "pw-alice"));
   EXPECT_EQ(hasher_.verifications.load(), 2) << "an expired cache entry must be verified again";
+}
+
+TEST_F(ServiceTest, BusyCredentialsAreVerifiedAgainBeforeTheyExpire) {
+  ASSERT_TRUE(auth_.AuthenticateBasic("alice", "pw-alice"));
+  EXPECT_EQ(hasher_.verifications.load(), 1);
+  clock_.mono += 20'000'000'000;  // within the first three quarters of the 30 s TTL
+  ASSERT_TRUE(auth_.AuthenticateBasic("alice", "pw-alice"));
+  EXPECT_EQ(hasher_.verifications.load(), 1);
+  clock_.mono += 3'000'000'000;  // 23 s: in the last quarter
+  ASSERT_TRUE(auth_.AuthenticateBasic("alice", "pw-alice"));
+  EXPECT_EQ(hasher_.verifications.load(), 2) << "one request verifies again ahead of the expiry";
+  ASSERT_TRUE(auth_.AuthenticateBasic("alice", "pw-alice"));
+  EXPECT_EQ(hasher_.verifications.load(), 2) << "the others are served";
+  clock_.mono += 10'000'000'000;  // 33 s: past the first entry's expiry, not the refreshed one's
+  ASSERT_TRUE(auth_.AuthenticateBasic("alice", "pw-alice"));
+  EXPECT_EQ(hasher_.verifications.load(), 2) << "the refreshed entry holds";
+
+  // A changed password ends the grace at the next verification.
+  ASSERT_TRUE(admin_.PutUser("alice", "new-password", false, {"org-a"}));
+  clock_.mono += 20'000'000'000;  // in the refreshed entry's last quarter
+  auto refused = auth_.AuthenticateBasic("alice", "pw-alice");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kUnauthenticated);
+  EXPECT_FALSE(auth_.AuthenticateBasic("alice", "pw-alice")) << "and stays refused";
+  EXPECT_TRUE(auth_.AuthenticateBasic("alice", "new-password"));
+}
+
+TEST_F(ServiceTest, OneSlowHashRunsAtATimePerCredentials) {
+  std::atomic<int> inside{0};
+  std::atomic<bool> release{false};
+  hasher_.before_verify = [&] {
+    ++inside;
+    while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  };
+  std::vector<std::thread> callers;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 4; ++i) {
+    callers.emplace_back([&] {
+      if (auth_.AuthenticateBasic("alice", "pw-alice")) ++ok;
+    });
+  }
+  while (inside.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the others reach the wait
+  EXPECT_EQ(inside.load(), 1) << "the other callers wait instead of hashing";
+  release = true;
+  for (std::thread& t : callers) t.join();
+  EXPECT_EQ(ok.load(), 4);
+  EXPECT_EQ(hasher_.verifications.load(), 1);
+}
+
+TEST_F(ServiceTest, WaitersForWrongCredentialsVerifyThemselves) {
+  std::atomic<bool> release{false};
+  hasher_.before_verify = [&] {
+    while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  };
+  std::vector<std::thread> callers;
+  std::atomic<int> refused{0};
+  for (int i = 0; i < 3; ++i) {
+    callers.emplace_back([&] {
+      auto r = auth_.AuthenticateBasic("alice", "wrong");
+      if (!r && r.error().code == ErrorCode::kUnauthenticated) ++refused;
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  release = true;
+  for (std::thread& t : callers) t.join();
+  EXPECT_EQ(refused.load(), 3);
+  EXPECT_EQ(hasher_.verifications.load(), 3) << "a failure is not shared: each wrong attempt costs its own hash";
 }
 
 TEST_F(ServiceTest, WrongPasswordAndUnknownUserAreUnauthenticated) {

@@ -82,5 +82,59 @@ class LimitsTest(ApiTestCase):
         self.assertStatus(self.get(alice, self.target()), 200, srv)
 
 
+    def exhaust_failed_logins(self, srv, client, headers):
+        """Wrong passwords until 429; returns the 429 response."""
+        deadline = time.monotonic() + 45
+        statuses = []
+        while len(statuses) < 300 and time.monotonic() < deadline:
+            resp = self.get(client, self.target(), headers=headers)
+            statuses.append(resp.status)
+            if resp.status == 429:
+                return resp
+            self.assertError(resp, 401, "root.unauthenticated", server=srv)
+        self.fail("%d wrong-password requests were never limited (statuses %s...)\n%s"
+                  % (len(statuses), sorted(set(statuses)), srv.log_tail()))
+
+    def test_behind_a_trusted_proxy_failed_logins_are_limited_per_forwarded_client(self):
+        srv = self.start_server(self.ws, "--trusted-proxies", "127.0.0.1, 10.0.0.0/8")
+        proxy = srv.client(dataset.ALICE[0], "wrong-password", source="127.0.0.1")
+        self.addCleanup(proxy.close)
+        attacker = {"X-Forwarded-For": "203.0.113.66, 10.9.9.9"}  # through a second trusted proxy
+        limited = self.exhaust_failed_logins(srv, proxy, attacker)
+        self.assertError(limited, 429, LIMITED, server=srv)
+        self.retry_after(limited, srv)
+        # Another client behind the same proxy logs in; the attacker stays limited, even with the
+        # right password.
+        alice = srv.client(*dataset.ALICE, source="127.0.0.1")
+        self.addCleanup(alice.close)
+        self.assertStatus(self.get(alice, self.target(), headers={"X-Forwarded-For": "198.51.100.5"}), 200, srv)
+        self.assertError(self.get(alice, self.target(), headers=attacker), 429, LIMITED, server=srv)
+        # A client's own claim (left of the client the proxy saw) does not move it elsewhere.
+        spoof = {"X-Forwarded-For": "198.51.100.5, 203.0.113.66"}
+        self.assertError(self.get(alice, self.target(), headers=spoof), 429, LIMITED, server=srv)
+
+    def test_x_forwarded_for_from_an_untrusted_peer_is_ignored(self):
+        srv = self.start_server(self.ws, "--trusted-proxies", "127.0.0.1")
+        attacker = srv.client(dataset.ALICE[0], "wrong-password", source="127.0.0.78")
+        self.addCleanup(attacker.close)
+        # Each request claims another address: were the header believed, nothing would be limited.
+        n = [0]
+
+        def fresh():
+            n[0] += 1
+            return {"X-Forwarded-For": "203.0.113.%d" % (n[0] % 250 + 1)}
+        deadline = time.monotonic() + 45
+        while time.monotonic() < deadline:
+            resp = self.get(attacker, self.target(), headers=fresh())
+            if resp.status == 429:
+                break
+            self.assertError(resp, 401, "root.unauthenticated", server=srv)
+        else:
+            self.fail("an untrusted peer escaped the failed-login limit by sending X-Forwarded-For")
+        alice = srv.client(*dataset.ALICE, source="127.0.0.78")
+        self.addCleanup(alice.close)
+        self.assertError(self.get(alice, self.target(), headers=fresh()), 429, LIMITED, server=srv)
+
+
 if __name__ == "__main__":
     unittest.main()

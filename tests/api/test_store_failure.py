@@ -33,8 +33,10 @@ class StoreFailureTest(ApiTestCase):
         self.assertChart(reader, self.records, dataset.ORG_A, from_q="2024-02-01", to_q="2024-02-29")
         self.assertStatus(self.get(writer, harness.org_path(dataset.ORG_A)), 200)
 
-        # A range never asked before, so nothing can come from a cache.
-        target = charts_path(dataset.ORG_A, {"from": "2024-01-20", "to": "2024-03-05", "bucketing_strategy": "daily"})
+        # A range never asked before, so nothing can come from a cache, and with partial days,
+        # which only the store holds (whole days at an unchanged data version come from memory).
+        target = charts_path(dataset.ORG_A, {"from": "2024-01-20T06:30:00Z", "to": "2024-03-05T17:15:00Z",
+                                             "bucketing_strategy": "daily"})
         batch = [Record("outage-1", dataset.ORG_A, "d-out", "2024-02-20T10:00:00Z", "2024-02-20T12:00:00Z",
                         "3", "0.0913", name="outage"),
                  Record("outage-2", dataset.ORG_A, "d-out", "2024-02-21T10:00:00Z", "2024-02-21T12:00:00Z",

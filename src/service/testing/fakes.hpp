@@ -3,6 +3,7 @@
 // Test doubles for the service ports. Tests only.
 
 #include <atomic>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -25,6 +26,7 @@ class FakeHasher final : public PasswordHasher {
   std::string Hash(std::string_view password) const override { return "h:" + std::string(password); }
   bool Verify(std::string_view hash, std::string_view password) const override {
     ++verifications;
+    if (before_verify) before_verify();
     return hash == "h:" + std::string(password);
   }
   std::string Fingerprint(std::string_view secret) const override { return "f:" + std::string(secret); }
@@ -36,6 +38,7 @@ class FakeHasher final : public PasswordHasher {
   }
   mutable std::atomic<int> random_calls{0};
   mutable std::atomic<int> verifications{0};
+  std::function<void()> before_verify;  // runs in every Verify when set (e.g. to make it slow)
 };
 
 }  // namespace costs::service::testing

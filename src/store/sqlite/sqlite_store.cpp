@@ -1258,7 +1258,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, 
 }
 
 SqliteStore::SqliteStore(std::string path, SqliteOptions options, std::unique_ptr<Connection> first)
-    : path_(std::move(path)), options_(options) {
+    : path_(std::move(path)), options_(options), watch_(WalWatch::Open(path_)) {
   idle_.push_back(std::move(first));
   open_connections_ = 1;
 }
@@ -1972,9 +1972,28 @@ Status SqliteStore::AddCredit(const service::Credit& credit) {
 }
 
 Result<std::int64_t> SqliteStore::DataVersion(std::string_view org) {
+  // The header before the read: a version read after it is at least as new as the database
+  // was then, so it may be served for as long as the header has not changed.
+  const std::optional<WalWatch::Header> header = watch_ ? watch_->Read() : std::nullopt;
+  if (header) {
+    std::shared_lock lock(versions_mu_);
+    if (versions_header_ == header) {
+      // Heterogeneous lookup would avoid this copy; an org id is short (no allocation).
+      if (auto it = versions_.find(std::string(org)); it != versions_.end()) return it->second;
+    }
+  }
   Result<Lease> lease = Acquire();
   if (!lease) return std::move(lease).error();
-  return SelectOrgVersion(**lease, org);
+  Result<std::int64_t> version = SelectOrgVersion(**lease, org);
+  if (version && header) {
+    std::unique_lock lock(versions_mu_);
+    if (versions_header_ != header) {
+      versions_.clear();
+      versions_header_ = header;
+    }
+    versions_.insert_or_assign(std::string(org), *version);
+  }
+  return version;
 }
 
 }  // namespace costs::store::sqlite

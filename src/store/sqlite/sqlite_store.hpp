@@ -5,9 +5,11 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/result.hpp"
@@ -15,6 +17,7 @@
 #include "domain/time.hpp"
 #include "domain/usage.hpp"
 #include "service/store.hpp"
+#include "store/sqlite/wal_watch.hpp"
 
 namespace costs::store::sqlite {
 
@@ -136,7 +139,9 @@ class SqliteStore final : public service::Store {
   Status AddCredit(const service::Credit& credit) override;
 
   // As service::Store: one primary-key lookup in org_versions (a cached statement, no
-  // explicit transaction), 0 when the organization has no row.
+  // explicit transaction), 0 when the organization has no row. Versions read are remembered
+  // until the next commit to the database by anyone (WalWatch): until then a call costs a
+  // look at the wal-index header and a hash lookup, no SQLite read.
   Result<std::int64_t> DataVersion(std::string_view org) override;
 
   // On one pooled connection in one read transaction (BEGIN DEFERRED ... COMMIT): the same
@@ -166,6 +171,13 @@ class SqliteStore final : public service::Store {
   const SqliteOptions options_;
 
   std::mutex write_mu_;  // held for the whole of every write, taken before Acquire()
+
+  // Data versions read since the wal-index header was `versions_header_` (WalWatch): valid
+  // while it still is. No watch (not mapped): every DataVersion reads the database.
+  std::unique_ptr<WalWatch> watch_;
+  std::shared_mutex versions_mu_;
+  std::optional<WalWatch::Header> versions_header_;                    // GUARDED_BY(versions_mu_)
+  std::unordered_map<std::string, std::int64_t> versions_;            // GUARDED_BY(versions_mu_)
 
   std::mutex pool_mu_;
   std::condition_variable pool_cv_;
