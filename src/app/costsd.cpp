@@ -106,8 +106,8 @@ int CostsdMain(int argc, char** argv) {
   service::CostsService costs(**store, clock, static_cast<int>(*max_days));
   service::AdminService admin(**store, hasher);
   service::Authenticator auth(**store, hasher, clock);
-  service::RateLimiter per_principal(clock, *rate, *burst);
-  service::RateLimiter failed_logins(clock, kFailedLoginRate, kFailedLoginBurst);
+  service::LocalRateLimiter per_principal(clock, *rate, *burst);
+  service::LocalRateLimiter failed_logins(clock, kFailedLoginRate, kFailedLoginBurst);
 
   const int code = http::RunServer(server_options, http::Services{costs, admin, auth, per_principal, failed_logins},
                                    [&](std::uint16_t port) {
