@@ -1,7 +1,7 @@
 #pragma once
 
 // The composition root: the one place that names concrete adapters (SqliteStore,
-// SodiumPasswordHasher, the Beast server). cmd/ mains call these and return their result.
+// SodiumPasswordHasher, RedisRateLimiter, the Beast server). cmd/ mains call these and return their result.
 
 namespace costs::app {
 
