@@ -1,5 +1,6 @@
 #include "app/rate_limits.hpp"
 
+#include <csignal>
 #include <utility>
 
 #include "ratelimit/redis/redis_rate_limiter.hpp"
@@ -19,6 +20,9 @@ Result<RateLimiters> MakeRateLimiters(const service::Clock& clock, const std::op
   if (!endpoint) {
     return MakeError(ErrorCode::kInvalidData, "--rate-limit-redis: " + endpoint.error().message);
   }
+  // hiredis writes with write(2): a write to a connection Redis has reset would raise SIGPIPE,
+  // whose default action ends the process. Errors are handled as return values instead.
+  std::signal(SIGPIPE, SIG_IGN);
   ratelimit::redis::RedisOptions options;
   options.endpoint = *endpoint;
   auto redis = std::make_shared<ratelimit::redis::RedisBuckets>(clock, std::move(options));
