@@ -209,6 +209,7 @@ void RedisBuckets::Drop(Lease lease) {
   std::vector<Context> stale;
   std::lock_guard lock(mu_);
   stale.swap(idle_);
+  probing_ = false;
   (void)lease;
 }
 
@@ -217,11 +218,13 @@ Result<RedisBuckets::Lease> RedisBuckets::Borrow() {
     std::lock_guard lock(mu_);
     const std::int64_t now = clock_.MonotonicNs();
     if (failing_) {
-      if (now < retry_at_ns_) {
+      if (probing_ || now < retry_at_ns_) {
         ++fallbacks_since_warning_;
         return Failed("Redis failed recently; not tried again yet");
       }
-      // This call tries again; the others keep away until it has its answer.
+      // This call tries again; the others keep away until it has its answer, however long
+      // that takes (a connect may wait on a slow name resolution, beyond any timeout).
+      probing_ = true;
       retry_at_ns_ = now + std::chrono::nanoseconds(options_.retry_after_failure).count();
     }
     if (!idle_.empty()) {
@@ -245,6 +248,7 @@ void RedisBuckets::Return(Lease lease, const Error* failure) {
   {
     std::lock_guard lock(mu_);
     const std::int64_t now = clock_.MonotonicNs();
+    probing_ = false;
     const bool usable = lease.context && lease.context->err == 0;
     if (!usable) {
       // Whatever broke this connection (a restart, a network fault) most likely broke the

@@ -99,6 +99,7 @@ class RedisBuckets {
   std::vector<Context> idle_;                  // GUARDED_BY(mu_)
   std::string script_sha_;                     // GUARDED_BY(mu_); empty until SCRIPT LOAD
   bool failing_ = false;                       // GUARDED_BY(mu_)
+  bool probing_ = false;                       // GUARDED_BY(mu_); a call is trying a failed Redis again
   std::int64_t retry_at_ns_ = 0;               // GUARDED_BY(mu_); monotonic
   std::int64_t warned_at_ns_ = 0;              // GUARDED_BY(mu_)
   bool warned_ = false;                        // GUARDED_BY(mu_)
