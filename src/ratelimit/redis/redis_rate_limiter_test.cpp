@@ -198,12 +198,12 @@ TEST_F(RedisRateLimiterTest, IdleBucketsExpireOnceTheyWouldBeFull) {
 }
 
 TEST_F(RedisRateLimiterTest, ReplicasShareOneBucketPerKeyAndLimitersDoNot) {
-  RedisRateLimiter a(Replica(), clock_, "principal", 1.0, 3.0);
-  RedisRateLimiter b(Replica(), clock_, "principal", 1.0, 3.0);
-  RedisRateLimiter other(Replica(), clock_, "login", 1.0, 3.0);
+  RedisRateLimiter a(Replica(), clock_, "principal", 0.1, 3.0);
+  RedisRateLimiter b(Replica(), clock_, "principal", 0.1, 3.0);
+  RedisRateLimiter other(Replica(), clock_, "login", 0.1, 3.0);
   std::vector<int> waits;
   for (int i = 0; i < 6; ++i) waits.push_back((i % 2 == 0 ? a : b).Acquire("alice"));
-  EXPECT_EQ(waits, (std::vector<int>{0, 0, 0, 1, 1, 1})) << "alternating replicas share the burst of 3";
+  EXPECT_EQ(waits, (std::vector<int>{0, 0, 0, 10, 10, 10})) << "alternating replicas share the burst of 3";
   EXPECT_EQ(other.Acquire("alice"), 0) << "another limiter's bucket of the same key is its own";
 }
 
