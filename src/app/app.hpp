@@ -1,12 +1,13 @@
 #pragma once
 
 // The composition root: the one place that names concrete adapters (SqliteStore,
-// SodiumPasswordHasher, the Beast server). cmd/ mains call these and return their result.
+// SodiumPasswordHasher, RedisRateLimiter, the Beast server). cmd/ mains call these and return their result.
 
 namespace costs::app {
 
 // costsd [--db URL] [--listen HOST:PORT] [--rate-limit N] [--rate-burst N]
 //        [--max-range-days N] [--log-level L] [--threads N] [--body-cache-mib N]
+//        [--rate-limit-redis redis://[:PASSWORD@]HOST[:PORT][/DB]]
 // Returns the process exit code: 0 after a clean shutdown, 1 on a start-up failure, 2 on a
 // usage error.
 int CostsdMain(int argc, char** argv);

@@ -5,6 +5,7 @@
 
 #include "app/app.hpp"
 #include "app/options.hpp"
+#include "app/rate_limits.hpp"
 #include "app/wiring.hpp"
 #include "http/server.hpp"
 #include "security/sodium_password_hasher.hpp"
@@ -18,12 +19,15 @@ constexpr const char* kCostsdUsage =
     "usage: costsd [--db URL] [--db-pool N] [--db-timeout-ms N] [--listen HOST:PORT]\n"
     "              [--rate-limit N] [--rate-burst N] [--max-range-days N] [--log-level L]\n"
     "              [--threads N] [--body-cache-mib N] [--trusted-proxies LIST]\n"
+    "              [--rate-limit-redis redis://[:PASSWORD@]HOST[:PORT][/DB]]\n"
     "  --db URL            sqlite:PATH (default sqlite:var/costs.db) or postgresql://...  env COSTS_DB\n"
     "  --db-pool N         store connections (PostgreSQL default 8)           env COSTS_DB_POOL\n"
     "  --db-timeout-ms N   statement timeout (PostgreSQL default 10000)       env COSTS_DB_TIMEOUT_MS\n"
     "  --listen HOST:PORT  address to serve on (default 127.0.0.1:8080; port 0 = any)  env COSTS_LISTEN\n"
     "  --rate-limit N      requests per second per principal (default 100; 0 = off)  env COSTS_RATE_LIMIT\n"
     "  --rate-burst N      token bucket size (default 2 x rate-limit)         env COSTS_RATE_BURST\n"
+    "  --rate-limit-redis URL  share the rate limits of all replicas in this Redis (default: each\n"
+    "                      replica limits on its own; while Redis is down, too)  env COSTS_RATE_LIMIT_REDIS\n"
     "  --max-range-days N  longest from..to range (default 1096)             env COSTS_MAX_RANGE_DAYS\n"
     "  --log-level L       trace, debug, info, warn, error, off (default info) env COSTS_LOG_LEVEL\n"
     "  --threads N         I/O threads (default: one per core)               env COSTS_THREADS\n"
@@ -51,7 +55,7 @@ int CostsdMain(int argc, char** argv) {
   }
   std::vector<Flags::Spec> specs = {{"db"},          {"listen"},    {"rate-limit"}, {"rate-burst"},
                                     {"max-range-days"}, {"log-level"}, {"threads"},    {"body-cache-mib"},
-                                    {"trusted-proxies"}};
+                                    {"trusted-proxies"}, {"rate-limit-redis"}};
   for (Flags::Spec& spec : StoreFlagSpecs()) specs.push_back(std::move(spec));
   auto flags = Flags::Parse(argc, argv, 1, specs);
   if (!flags) return UsageError(flags.error().message);
@@ -67,6 +71,10 @@ int CostsdMain(int argc, char** argv) {
                          cache_mib ? nullptr : &cache_mib.error()}) {
     if (e != nullptr) return UsageError(e->message);
   }
+  SystemClock clock;
+  auto limiters = MakeRateLimiters(clock, flags->Get("rate-limit-redis"), *rate, *burst, kFailedLoginRate,
+                                   kFailedLoginBurst);
+  if (!limiters) return UsageError(limiters.error().message);
   const std::string listen = flags->Get("listen").value_or("127.0.0.1:8080");
   const auto colon = listen.rfind(':');
   http::ServerOptions server_options;
@@ -115,15 +123,13 @@ int CostsdMain(int argc, char** argv) {
     return store.error().code == ErrorCode::kInvalidData ? 2 : 1;
   }
 
-  SystemClock clock;
+  // Redis is tried once now for the log; the adapter itself warns when it does not answer.
+  if (limiters->check && limiters->check()) spdlog::info("rate limits are {}: Redis answers", limiters->description);
   security::SodiumPasswordHasher hasher;
   service::CostsService costs(**store, clock, static_cast<int>(*max_days));
   service::AdminService admin(**store, hasher);
   service::Authenticator auth(**store, hasher, clock);
-  service::RateLimiter per_principal(clock, *rate, *burst);
-  service::RateLimiter failed_logins(clock, kFailedLoginRate, kFailedLoginBurst);
-
-  http::Services services{costs, admin, auth, per_principal, failed_logins};
+  http::Services services{costs, admin, auth, *limiters->per_principal, *limiters->failed_logins};
   // /readyz: one primary-key read of the store (it fails while the database is unreachable).
   services.readiness = [&store = **store]() -> Status {
     Result<std::int64_t> version = store.DataVersion("");
@@ -135,8 +141,9 @@ int CostsdMain(int argc, char** argv) {
                                      std::printf("costsd listening on http://%s:%u\n", server_options.host.c_str(),
                                                  static_cast<unsigned>(port));
                                      std::fflush(stdout);
-                                     spdlog::info("listening on {}:{} (db {}, rate limit {}/s burst {})",
-                                                  server_options.host, port, RedactDbUrl(db), *rate, *burst);
+                                     spdlog::info("listening on {}:{} (db {}, rate limit {}/s burst {}, {})",
+                                                  server_options.host, port, RedactDbUrl(db), *rate, *burst,
+                                                  limiters->description);
                                    });
   spdlog::info("stopped");
   return code;

@@ -126,8 +126,8 @@ class HandlerTest : public ::testing::Test {
   service::CostsService costs_{counting_, clock_};
   service::AdminService admin_{store_, hasher_};
   service::Authenticator auth_{store_, hasher_, clock_};
-  service::RateLimiter per_principal_{clock_, 1, 5};
-  service::RateLimiter failed_logins_{clock_, 1, 3};
+  service::LocalRateLimiter per_principal_{clock_, 1, 5};
+  service::LocalRateLimiter failed_logins_{clock_, 1, 3};
   Services services_{costs_, admin_, auth_, per_principal_, failed_logins_};
   const Services* active_ = &services_;  // what Call uses
 };
@@ -412,7 +412,7 @@ class ApiFamilyTest : public HandlerTest {
   // Whole hours: rollups by the hour, so periods are to the hour.
   static constexpr const char* kRange = "?from=2026-11-01T00:00:00Z&to=2026-11-01T12:00:00Z&granularity=day";
 
-  service::RateLimiter unlimited_{clock_, 0, 0};
+  service::LocalRateLimiter unlimited_{clock_, 0, 0};
   BodyCache body_cache_;
   Services family_services_{costs_, admin_, auth_, unlimited_, failed_logins_, &body_cache_};
 };

@@ -9,6 +9,7 @@
 #include "service/auth.hpp"
 #include "service/costs_service.hpp"
 #include "service/ports.hpp"
+#include "service/rate_limiter.hpp"
 
 namespace costs::http {
 
@@ -39,7 +40,7 @@ struct Services {
   service::CostsService& costs;
   service::AdminService& admin;
   service::Authenticator& auth;
-  service::RateLimiter& per_principal;    // --rate-limit/--rate-burst, keyed by principal
+  service::RateLimiter& per_principal;    // --rate-limit/--rate-burst, keyed by principal (local or global)
   service::RateLimiter& failed_logins;    // keyed by client address
   // Rendered bodies of the range endpoints, shared across requests (handler.hpp says which);
   // nullptr = render every response. RunServer installs its own (ServerOptions) when null.

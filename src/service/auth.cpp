@@ -1,7 +1,6 @@
 #include "service/auth.hpp"
 
 #include <algorithm>
-#include <cmath>
 
 namespace costs::service {
 
@@ -150,37 +149,6 @@ Result<Principal> Authenticator::AuthenticateApiKey(std::string_view key) {
   std::lock_guard lock(mu_);
   Remember(cache_key, *principal, now, ttl);
   return principal;
-}
-
-RateLimiter::RateLimiter(const Clock& clock, double rate, double burst)
-    : clock_(clock), rate_(rate), burst_(std::max(1.0, burst)) {}
-
-int RateLimiter::Acquire(std::string_view key) { return Take(key, true); }
-int RateLimiter::Peek(std::string_view key) { return Take(key, false); }
-
-int RateLimiter::Take(std::string_view key, bool consume) {
-  if (rate_ <= 0) return 0;
-  const std::int64_t now = clock_.MonotonicNs();
-  std::lock_guard lock(mu_);
-  auto it = buckets_.find(std::string(key));
-  if (it == buckets_.end()) {
-    if (buckets_.size() > 100000) {
-      // Forget buckets that have refilled completely: they are the same as new ones.
-      std::erase_if(buckets_, [&](const auto& kv) {
-        return kv.second.tokens + static_cast<double>(now - kv.second.updated_ns) * 1e-9 * rate_ >= burst_;
-      });
-    }
-    it = buckets_.emplace(std::string(key), Bucket{burst_, now}).first;
-  }
-  Bucket& b = it->second;
-  b.tokens = std::min(burst_, b.tokens + static_cast<double>(now - b.updated_ns) * 1e-9 * rate_);
-  b.updated_ns = now;
-  if (b.tokens >= 1.0) {
-    if (consume) b.tokens -= 1.0;
-    return 0;
-  }
-  // Clamped before the cast: a tiny rate would otherwise overflow int.
-  return static_cast<int>(std::clamp(std::ceil((1.0 - b.tokens) / rate_), 1.0, 86400.0));
 }
 
 }  // namespace costs::service

@@ -74,32 +74,4 @@ class Authenticator {
   std::unordered_set<std::string> verifying_;          // keys being verified; GUARDED_BY(mu_)
 };
 
-// Token buckets per key (a principal's name, or a client address): `rate` tokens per second
-// refill up to `burst`; each request takes one. rate <= 0 disables limiting. Thread-safe.
-class RateLimiter {
- public:
-  RateLimiter(const Clock& clock, double rate, double burst);
-
-  // Takes a token for `key` if one is there and returns 0; otherwise returns how many whole
-  // seconds (1 to 86400) until one will be.
-  int Acquire(std::string_view key);
-  // Whether `key` has a token now, without taking it (0) or seconds until it will (>= 1).
-  int Peek(std::string_view key);
-
-  bool enabled() const { return rate_ > 0; }
-
- private:
-  struct Bucket {
-    double tokens;
-    std::int64_t updated_ns;
-  };
-  int Take(std::string_view key, bool consume);
-
-  const Clock& clock_;
-  double rate_;
-  double burst_;
-  std::mutex mu_;
-  std::unordered_map<std::string, Bucket> buckets_;  // GUARDED_BY(mu_)
-};
-
 }  // namespace costs::service

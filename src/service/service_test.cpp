@@ -8,6 +8,7 @@
 
 #include "service/auth.hpp"
 #include "service/costs_service.hpp"
+#include "service/rate_limiter.hpp"
 #include "service/testing/fakes.hpp"
 #include "store/memory/memory_store.hpp"
 
@@ -193,9 +194,9 @@ TEST(PlanRangeReadTest, WindowsTileTheRangeExactly) {
   }
 }
 
-TEST(RateLimiterTest, BurstThenRefillAtRate) {
+TEST(LocalRateLimiterTest, BurstThenRefillAtRate) {
   FakeClock clock;
-  RateLimiter limiter(clock, 2.0, 3.0);
+  LocalRateLimiter limiter(clock, 2.0, 3.0);
   EXPECT_EQ(limiter.Acquire("p"), 0);
   EXPECT_EQ(limiter.Acquire("p"), 0);
   EXPECT_EQ(limiter.Acquire("p"), 0);
@@ -207,16 +208,16 @@ TEST(RateLimiterTest, BurstThenRefillAtRate) {
   EXPECT_EQ(limiter.Acquire("p"), 1);
 }
 
-TEST(RateLimiterTest, RetryAfterOfATinyRateIsClampedToADay) {
+TEST(LocalRateLimiterTest, RetryAfterOfATinyRateIsClampedToADay) {
   FakeClock clock;
-  RateLimiter limiter(clock, 1e-12, 1);
+  LocalRateLimiter limiter(clock, 1e-12, 1);
   EXPECT_EQ(limiter.Acquire("p"), 0);
   EXPECT_EQ(limiter.Acquire("p"), 86400);
 }
 
-TEST(RateLimiterTest, ZeroRateDisables) {
+TEST(LocalRateLimiterTest, ZeroRateDisables) {
   FakeClock clock;
-  RateLimiter limiter(clock, 0, 0);
+  LocalRateLimiter limiter(clock, 0, 0);
   for (int i = 0; i < 1000; ++i) ASSERT_EQ(limiter.Acquire("p"), 0);
 }
 
