@@ -21,6 +21,7 @@ import io
 import json
 import os
 import re
+import socket
 import selectors
 import shutil
 import signal
@@ -57,6 +58,13 @@ HTTP_TIMEOUT = 30.0
 API = "/api/v1"
 
 _SPEC = None
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago (for servers the tests start)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def spec():

@@ -22,6 +22,8 @@ import subprocess
 import tempfile
 import time
 
+import harness
+
 START_TIMEOUT = 60.0
 DATABASE = "api"
 
@@ -38,12 +40,6 @@ def find_bin_dir():
         if all(os.access(os.path.join(path, t), os.X_OK) for t in ("initdb", "postgres", "psql", "pg_isready")):
             return path
     return None
-
-
-def _free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _die_with_parent():
@@ -86,7 +82,7 @@ class PgCluster:
         if p.returncode != 0:
             raise PgError("initdb failed (exit %d): %s" % (p.returncode, (p.stdout + p.stderr)[-2000:]))
         for _ in range(3):
-            self.port = _free_port()
+            self.port = harness.free_port()
             if self.start_server():
                 break
         else:

@@ -32,12 +32,6 @@ def find_redis_server():
     return exe
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class RedisServer:
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="costs-api-redis-")
@@ -56,7 +50,7 @@ class RedisServer:
         problem = None
         for _ in range(1 if fixed else 5):  # a port picked free may be taken before redis binds it
             if not fixed:
-                self.port = free_port()
+                self.port = harness.free_port()
             problem = self._try_start(exe)
             if problem is None:
                 return self
