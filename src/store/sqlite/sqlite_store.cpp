@@ -1263,7 +1263,12 @@ SqliteStore::SqliteStore(std::string path, SqliteOptions options, std::unique_pt
   open_connections_ = 1;
 }
 
-SqliteStore::~SqliteStore() = default;
+SqliteStore::~SqliteStore() {
+  // The watch's read-only connection closes first: the last connection to close checkpoints
+  // the WAL and removes it, which only a read-write connection can do (closed last, the watch
+  // would leave the WAL to grow from one costsctl run to the next).
+  watch_.reset();
+}
 
 Result<SqliteStore::Lease> SqliteStore::Acquire() {
   std::unique_lock lock(pool_mu_);

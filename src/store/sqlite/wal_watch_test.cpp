@@ -114,5 +114,22 @@ TEST_F(WalWatchTest, DataVersionsSeeEveryOtherStoresCommitAtOnce) {
   EXPECT_EQ(*reader->DataVersion("org-b"), 0);
 }
 
+TEST_F(WalWatchTest, AClosedStoreLeavesNoWalBehind) {
+  {
+    auto store = MustOpen();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->CreateOrganization({"org-a", "A"}));
+    std::vector<domain::UsageRecord> batch{Record("u1")};
+    ASSERT_TRUE(store->Ingest(batch));
+    ASSERT_TRUE(store->DataVersion("org-a"));  // the watch is in use
+  }
+  // The last connection to close checkpoints and removes the WAL; were that the watch's
+  // read-only one, the WAL would grow from one costsctl run to the next.
+  EXPECT_FALSE(fs::exists(DbPath() + "-wal"));
+  auto reopened = MustOpen();
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_GT(*reopened->DataVersion("org-a"), 0) << "and the data is in the database file";
+}
+
 }  // namespace
 }  // namespace costs::store::sqlite
