@@ -56,10 +56,11 @@ STOP_TIMEOUT = 30.0
 
 STORES = ("sqlite", "postgres")  # costs' stores BENCH_STORE selects from, in the order they run
 
-# Disk needed per record, measured on D1: costs' SQLite database (usage, its indexes, hourly and
-# daily rollups) about 276 bytes, costs' PostgreSQL database about XXX bytes, the PostgreSQL
-# reference table and its indexes about 0.4 KB.
-STORE_BYTES_PER_RECORD = {"sqlite": 300, "postgres": 3000}
+# Disk needed per record, measured on D1: costs' SQLite database file (usage, its indexes, hourly
+# and daily rollups) about 276 bytes, but its WAL is not checkpointed over a run of imports and
+# reaches about 1.3 KB more (6.7 GB after D1); costs' PostgreSQL database about 3.0 KB; the
+# PostgreSQL reference table and its indexes about 0.4 KB.
+STORE_BYTES_PER_RECORD = {"sqlite": 1700, "postgres": 3000}
 PG_BYTES_PER_RECORD = 450
 
 
@@ -297,8 +298,13 @@ class SqliteDb:
     def create(self):
         self.remove()  # costs creates the file on first use
 
+    def parts(self):
+        """(what, bytes) of each file the database takes on disk."""
+        return [(what, os.path.getsize(self.path + suffix)) for what, suffix in (("file", ""), ("WAL", "-wal"))
+                if os.path.exists(self.path + suffix)]
+
     def bytes(self):
-        return sum(os.path.getsize(self.path + s) for s in ("", "-wal") if os.path.exists(self.path + s))
+        return sum(size for _, size in self.parts())
 
 
 class PostgresDb:
@@ -321,8 +327,11 @@ class PostgresDb:
         self.remove()
         self.pg.psql("CREATE DATABASE " + self.db, db="postgres")
 
+    def parts(self):
+        return [("database", int(self.pg.psql("SELECT pg_database_size('%s')" % self.db, db="postgres").strip()))]
+
     def bytes(self):
-        return int(self.pg.psql("SELECT pg_database_size('%s')" % self.db, db="postgres").strip())
+        return sum(size for _, size in self.parts())
 
 
 def prefix(db):
@@ -748,8 +757,11 @@ def measure_ingest(ds, db, repeat, results):
         rates.append(rate)
         log("%s %s ingest via costsctl usage import: %s records/s (%.1f s)" % (ds.name, db.name, fmt_rate(rate), secs))
     results[key + "_ingest_rps"] = median(rates)
-    log("%s %s database after ingest: %.2f GB (%.0f bytes a record)" % (
-        ds.name, db.name, db.bytes() / 1e9, db.bytes() / ds.records))
+    parts = db.parts()
+    total = sum(size for _, size in parts)
+    log("%s %s database after ingest: %.2f GB, %.0f bytes a record (%s)" % (
+        ds.name, db.name, total / 1e9, total / ds.records,
+        ", ".join("%s %.2f GB" % (what, size / 1e9) for what, size in parts)))
 
 
 def measure_chart_bench(tools, ds, db, repetitions, work, results):
