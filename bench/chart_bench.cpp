@@ -1,10 +1,11 @@
-// In-process chart latency (bench/README.md): CostsService on a SqliteStore, on the database a
-// bench run built by ingesting a bench/gen data set. No HTTP, no JSON rendering: the use case
-// and the store only.
+// In-process chart latency (bench/README.md): CostsService on the store a bench run built by
+// ingesting a bench/gen data set: a SqliteStore on a file, or a PostgresStore on a database.
+// No HTTP, no JSON rendering: the use case and the store only.
 //
-//   chart_bench --db=PATH --org=ORG --deployment=DEP --first-day=YYYY-MM-DD --last-day=YYYY-MM-DD
+//   chart_bench --db=PATH|postgresql://... --org=ORG --deployment=DEP --first-day=YYYY-MM-DD --last-day=YYYY-MM-DD
 //               [Google Benchmark flags]
-// Each flag also reads an environment variable (BENCH_DB, BENCH_ORG, BENCH_DEPLOYMENT,
+// --db is a PostgreSQL connection URI when it starts with postgresql:// or postgres://, else the
+// path of an SQLite database file. Each flag also reads an environment variable (BENCH_DB, BENCH_ORG, BENCH_DEPLOYMENT,
 // BENCH_FIRST_DAY, BENCH_LAST_DAY); first/last day are the data set's first and last UTC day.
 //
 // Benchmarks (ranges end on the data's last day, bare dates as a client sends them):
@@ -27,6 +28,7 @@
 
 #include "domain/time.hpp"
 #include "service/costs_service.hpp"
+#include "store/postgres/postgres_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace {
@@ -86,12 +88,29 @@ struct ChartCase {
 
 // Lives for the whole process: the benchmarks capture references to it.
 struct Fixture {
-  std::unique_ptr<costs::store::sqlite::SqliteStore> store;
+  std::unique_ptr<costs::service::Store> store;
   std::unique_ptr<FixedClock> clock;
   std::unique_ptr<costs::service::CostsService> costs;
   costs::service::Principal who{"bench", true, {}};
   Config config;
 };
+
+// The store --db names, opened with its default options (as costsd without --db-pool and
+// --db-timeout-ms) and migrated.
+costs::Result<std::unique_ptr<costs::service::Store>> OpenStore(const std::string& db) {
+  std::unique_ptr<costs::service::Store> store;
+  if (db.starts_with("postgresql://") || db.starts_with("postgres://")) {
+    auto pg = costs::store::postgres::PostgresStore::Open(db);
+    if (!pg) return std::move(pg).error();
+    store = std::move(*pg);
+  } else {
+    auto sqlite = costs::store::sqlite::SqliteStore::Open(db);
+    if (!sqlite) return std::move(sqlite).error();
+    store = std::move(*sqlite);
+  }
+  if (auto migrated = store->Migrate(); !migrated) return std::move(migrated).error();
+  return store;
+}
 
 void RunChart(benchmark::State& state, Fixture& f, const ChartCase& c) {
   const costs::service::RangeQuery query{c.from, c.to, c.strategy};
@@ -125,7 +144,7 @@ int main(int argc, char** argv) {
   const auto last_day = Setting(argc, argv, "last-day", "BENCH_LAST_DAY");
   if (!db || !org || !deployment || !first_day || !last_day) {
     std::fprintf(stderr,
-                 "chart_bench: needs --db=PATH --org=ORG --deployment=DEP --first-day=DATE --last-day=DATE "
+                 "chart_bench: needs --db=PATH|URL --org=ORG --deployment=DEP --first-day=DATE --last-day=DATE "
                  "(or BENCH_DB, BENCH_ORG, BENCH_DEPLOYMENT, BENCH_FIRST_DAY, BENCH_LAST_DAY)\n");
     return 2;
   }
@@ -137,13 +156,9 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  auto store = costs::store::sqlite::SqliteStore::Open(*db);
+  auto store = OpenStore(*db);
   if (!store) {
     std::fprintf(stderr, "chart_bench: cannot open %s: %s\n", db->c_str(), store.error().message.c_str());
-    return 1;
-  }
-  if (auto s = (*store)->Migrate(); !s) {
-    std::fprintf(stderr, "chart_bench: cannot migrate %s: %s\n", db->c_str(), s.error().message.c_str());
     return 1;
   }
   f.store = std::move(*store);

@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
 """The benchmark suite of costs, end to end (bench/README.md). Run by `make bench`.
 
-Generates data set D1 (and D2 with BENCH_D2=1) with bench/gen, then measures in one run:
-ingest through `costsctl usage import` vs PostgreSQL COPY; the 30-day org chart over HTTP
-(wrk) vs nginx serving the same bytes vs PostgreSQL computing it by GROUP BY (pgbench);
-in-process chart latency (bench/chart_bench, Google Benchmark); costsd's peak RSS and
-start-up time. Prints every figure and ratio, and a last line
+Generates data set D1 (and D2 with BENCH_D2=1) with bench/gen, then measures in one run, for
+each of costs' stores BENCH_STORE selects (sqlite, postgres or both): ingest through
+`costsctl usage import` vs PostgreSQL COPY; the 30-day org chart over HTTP (wrk) vs nginx
+serving the same bytes vs PostgreSQL computing it by GROUP BY (pgbench); in-process chart
+latency (bench/chart_bench, Google Benchmark); costsd's peak RSS and start-up time. Prints
+every figure and ratio per store, then a line for the PostgreSQL store when it ran
+
+    bench[postgres]: ingest_vs_pg_copy=X http_vs_nginx=Y chart_vs_pg=Z rss_d1_mib=W
+
+and a last line for the SQLite store when it ran
 
     bench: ingest_vs_pg_copy=X http_vs_nginx=Y chart_vs_pg=Z rss_d1_mib=W
 
@@ -13,7 +18,8 @@ Everything it starts (postgres, nginx, costsd) listens on 127.0.0.1 only and is 
 its PID when the run ends, fails or is interrupted. Its files live in BUILD_DIR/bench-work,
 removed at the end (BENCH_KEEP=1 keeps them).
 
-Environment: BENCH_SCALE (organizations × this; default 1), BENCH_D2=1, BENCH_REPEAT
+Environment: BENCH_STORE (sqlite, postgres or both; default sqlite), BENCH_SCALE
+(organizations × this; default 1), BENCH_D2=1, BENCH_REPEAT
 (ingest runs; default 1), BENCH_WRK_SECONDS (default 10), BENCH_WRK_RUNS (default 3),
 BENCH_GB_REPETITIONS (default 5), BENCH_KEEP=1. Python standard library only.
 """
@@ -22,6 +28,7 @@ import argparse
 import base64
 import datetime
 import decimal
+import filecmp
 import glob
 import json
 import os
@@ -47,9 +54,13 @@ PGBENCH_CLIENTS = 8
 START_TIMEOUT = 120.0
 STOP_TIMEOUT = 30.0
 
-# Disk needed per record, measured on D1: the SQLite database (usage, its indexes, hourly and
-# daily rollups) about 1.2 KB, the PostgreSQL table and its indexes about 0.4 KB.
-SQLITE_BYTES_PER_RECORD = 1300
+STORES = ("sqlite", "postgres")  # costs' stores BENCH_STORE selects from, in the order they run
+
+# Disk needed per record, measured on D1: costs' SQLite database file (usage, its indexes, hourly
+# and daily rollups) about 276 bytes, but its WAL is not checkpointed over a run of imports and
+# reaches about 1.3 KB more (6.7 GB after D1); costs' PostgreSQL database about 3.0 KB; the
+# PostgreSQL reference table and its indexes about 0.4 KB.
+STORE_BYTES_PER_RECORD = {"sqlite": 1700, "postgres": 3000}
 PG_BYTES_PER_RECORD = 450
 
 
@@ -241,8 +252,6 @@ class DataSet:
         os.makedirs(self.dir, exist_ok=True)
         self.gen_args = [tools.gen, "--orgs", str(orgs)]
         self.manifest = json.loads(run(self.gen_args + ["manifest"], capture_output=True, text=True).stdout)
-        self.db_path = os.path.join(self.dir, "costs.db")
-        self.db_url = "sqlite:" + self.db_path
         self.batch_dir = os.path.join(self.dir, "batches")
 
     @property
@@ -261,36 +270,88 @@ class DataSet:
             yield sorted(glob.glob(os.path.join(self.batch_dir, "usage-*." + fmt)))
         shutil.rmtree(self.batch_dir, ignore_errors=True)
 
-    def remove_db(self):
+    def setup(self, db_url):
+        script = os.path.join(self.dir, "setup.sh")
+        run(self.gen_args + ["setup", script])
+        env = dict(os.environ, COSTSCTL=self.tools.costsctl, COSTS_DB=db_url)
+        run(["bash", script], env=env, capture_output=True)
+
+
+class SqliteDb:
+    """costs' SQLite store of a data set: a file in the data set's folder."""
+
+    name = "sqlite"
+    in_cluster = False
+
+    def __init__(self, ds):
+        self.path = os.path.join(ds.dir, "costs.db")
+        self.url = "sqlite:" + self.path
+        self.bench_arg = self.path  # chart_bench's --db
+
+    def remove(self):
         for suffix in ("", "-wal", "-shm"):
             try:
-                os.remove(self.db_path + suffix)
+                os.remove(self.path + suffix)
             except FileNotFoundError:
                 pass
 
-    def setup(self):
-        script = os.path.join(self.dir, "setup.sh")
-        run(self.gen_args + ["setup", script])
-        env = dict(os.environ, COSTSCTL=self.tools.costsctl, COSTS_DB=self.db_url)
-        run(["bash", script], env=env, capture_output=True)
+    def create(self):
+        self.remove()  # costs creates the file on first use
 
-    def db_bytes(self):
-        return sum(os.path.getsize(self.db_path + s) for s in ("", "-wal") if os.path.exists(self.db_path + s))
+    def parts(self):
+        """(what, bytes) of each file the database takes on disk."""
+        return [(what, os.path.getsize(self.path + suffix)) for what, suffix in (("file", ""), ("WAL", "-wal"))
+                if os.path.exists(self.path + suffix)]
+
+    def bytes(self):
+        return sum(size for _, size in self.parts())
 
 
-def ingest_costs(ds):
+class PostgresDb:
+    """costs' PostgreSQL store of a data set: its own database (costs_d1, costs_d2) in the bench's
+    cluster, beside the reference database `bench`: separate tables, shared server."""
+
+    name = "postgres"
+    in_cluster = True
+
+    def __init__(self, ds, pg):
+        self.pg = pg
+        self.db = "costs_" + ds.name.lower()
+        self.url = "postgresql://postgres@127.0.0.1:%d/%s" % (pg.port, self.db)
+        self.bench_arg = self.url
+
+    def remove(self):
+        self.pg.psql("DROP DATABASE IF EXISTS " + self.db, db="postgres")
+
+    def create(self):
+        self.remove()
+        self.pg.psql("CREATE DATABASE " + self.db, db="postgres")
+
+    def parts(self):
+        return [("database", int(self.pg.psql("SELECT pg_database_size('%s')" % self.db, db="postgres").strip()))]
+
+    def bytes(self):
+        return sum(size for _, size in self.parts())
+
+
+def prefix(db):
+    """The prefix of a store's keys in the results: none for SQLite (the keys scripts know)."""
+    return "" if db.name == "sqlite" else db.name + "_"
+
+
+def ingest_costs(ds, db):
     """Fresh database, organizations and users (not timed), then every batch file through
     `costsctl usage import FILE` (timed: process start, parse, validate, store, commit).
     Returns records/s."""
-    ds.remove_db()
-    ds.setup()
+    db.create()
+    ds.setup(db.url)
     elapsed = 0.0
     stored = 0
     for files in ds.chunks("ndjson"):
         chunk_start, chunk_elapsed = stored, 0.0
         for path in files:
             t0 = time.perf_counter()
-            out = run([ds.tools.costsctl, "--db", ds.db_url, "usage", "import", path], capture_output=True,
+            out = run([ds.tools.costsctl, "--db", db.url, "usage", "import", path], capture_output=True,
                       text=True).stdout
             chunk_elapsed += time.perf_counter() - t0
             m = re.search(r"stored (\d+), duplicates (\d+)", out)
@@ -299,8 +360,8 @@ def ingest_costs(ds):
             stored += int(m.group(1))
         elapsed += chunk_elapsed
         if ds.records > GEN_CHUNK_BATCHES * ds.manifest["batch"]:  # how the rate changes as the database grows
-            log("  %s ingest: %s records stored, the last %s at %s records/s" % (
-                ds.name, fmt_rate(stored), fmt_rate(stored - chunk_start), fmt_rate((stored - chunk_start) / chunk_elapsed)))
+            log("  %s %s ingest: %s records stored, the last %s at %s records/s" % (
+                ds.name, db.name, fmt_rate(stored), fmt_rate(stored - chunk_start), fmt_rate((stored - chunk_start) / chunk_elapsed)))
     if stored != ds.records:
         raise BenchError("costsctl stored %d records, the data set has %d" % (stored, ds.records))
     return ds.records / elapsed, elapsed
@@ -410,22 +471,22 @@ class Postgres:
 
 
 class Costsd:
-    def __init__(self, tools, procs, ds, log_path):
+    def __init__(self, tools, procs, db, log_path):
         self.tools = tools
         self.procs = procs
-        self.ds = ds
+        self.db = db
         self.log_path = log_path
         self.proc = None
         self.port = None
 
     def start(self):
-        """Starts costsd on the data set's database; returns seconds from exec to its
+        """Starts costsd on the store's database; returns seconds from exec to its
         'listening' line."""
         with open(self.log_path, "a") as logf:
             t0 = time.perf_counter()
             self.proc = self.procs.start(
                 "costsd",
-                [self.tools.costsd, "--db", self.ds.db_url, "--listen", "127.0.0.1:0", "--rate-limit", "0",
+                [self.tools.costsd, "--db", self.db.url, "--listen", "127.0.0.1:0", "--rate-limit", "0",
                  "--log-level", "warn"],
                 stdout=subprocess.PIPE, stderr=logf)
         sel = selectors.DefaultSelector()
@@ -554,12 +615,12 @@ def wrk_series(tools, url, seconds, runs, headers=()):
 # ----------------------------------------------------------------------------------------------
 
 
-def chart_bench(tools, ds, repetitions, out_dir):
+def chart_bench(tools, ds, db, repetitions, out_dir):
     m = ds.manifest
-    out = os.path.join(out_dir, "chart_bench-%s.json" % ds.name.lower())
-    console = os.path.join(out_dir, "chart_bench-%s.txt" % ds.name.lower())
+    out = os.path.join(out_dir, "chart_bench-%s-%s.json" % (ds.name.lower(), db.name))
+    console = os.path.join(out_dir, "chart_bench-%s-%s.txt" % (ds.name.lower(), db.name))
     with open(console, "w") as f:
-        run([tools.chart_bench, "--db=" + ds.db_path, "--org=" + m["chart_org"],
+        run([tools.chart_bench, "--db=" + db.bench_arg, "--org=" + m["chart_org"],
              "--deployment=" + m["chart_deployment"], "--first-day=" + m["first_day"], "--last-day=" + m["last_day"],
              "--benchmark_repetitions=%d" % repetitions, "--benchmark_report_aggregates_only=true",
              "--benchmark_min_time=0.2", "--benchmark_out=" + out, "--benchmark_out_format=json"],
@@ -587,23 +648,27 @@ def chart_bench(tools, ds, repetitions, out_dir):
 # ----------------------------------------------------------------------------------------------
 
 
-def target_lines(results):
-    """Issue #4's targets, each with the figure this run measured and whether it holds."""
+def target_lines(results, db):
+    """Issue #4's targets for one store, each with the figure this run measured and whether it
+    holds."""
+    p = prefix(db)
     checks = [
-        ("ingest >= 2x PostgreSQL COPY", results["ingest_vs_pg_copy"], results["ingest_vs_pg_copy"] >= 2.0),
-        ("HTTP >= 0.8x nginx", results["http_vs_nginx"], results["http_vs_nginx"] >= 0.8),
-        ("HTTP p99 <= 2x nginx's", results["d1_http_p99_ms"] / results["d1_nginx_p99_ms"],
-         results["d1_http_p99_ms"] <= 2 * results["d1_nginx_p99_ms"]),
-        ("chart >= 100x PostgreSQL GROUP BY", results["chart_vs_pg"], results["chart_vs_pg"] >= 100),
-        ("in-process 30-day chart p50 <= 50 us (D1)", results["d1_gb"]["org_daily_30d"]["p50_us"],
-         results["d1_gb"]["org_daily_30d"]["p50_us"] <= 50),
-        ("costsd RSS <= 300 MiB serving D1", results["d1_rss_mib"], results["d1_rss_mib"] <= 300),
+        ("ingest >= 2x PostgreSQL COPY", results[p + "ingest_vs_pg_copy"], results[p + "ingest_vs_pg_copy"] >= 2.0),
+        ("HTTP >= 0.8x nginx", results[p + "http_vs_nginx"], results[p + "http_vs_nginx"] >= 0.8),
+        ("HTTP p99 <= 2x nginx's", results[p + "d1_http_p99_ms"] / results["d1_nginx_p99_ms"],
+         results[p + "d1_http_p99_ms"] <= 2 * results["d1_nginx_p99_ms"]),
+        ("chart >= 100x PostgreSQL GROUP BY", results[p + "chart_vs_pg"], results[p + "chart_vs_pg"] >= 100),
+        ("in-process 30-day chart p50 <= 50 us (D1)", results[p + "d1_gb"]["org_daily_30d"]["p50_us"],
+         results[p + "d1_gb"]["org_daily_30d"]["p50_us"] <= 50),
+        ("costsd RSS <= 300 MiB serving D1", results[p + "d1_rss_mib"], results[p + "d1_rss_mib"] <= 300),
     ]
-    if "d2_vs_d1_30d" in results:
-        checks.append(("in-process D2 within 1.5x of D1", results["d2_vs_d1_30d"], results["d2_vs_d1_30d"] <= 1.5))
-    if "d2_startup_s" in results:
-        checks.append(("start-up on D2 <= 2 s", results["d2_startup_s"], results["d2_startup_s"] <= 2))
-    return ["target %-44s %10.3f  %s" % (name, value, "met" if ok else "NOT MET") for name, value, ok in checks]
+    if p + "d2_vs_d1_30d" in results:
+        checks.append(("in-process D2 within 1.5x of D1", results[p + "d2_vs_d1_30d"],
+                       results[p + "d2_vs_d1_30d"] <= 1.5))
+    if p + "d2_startup_s" in results:
+        checks.append(("start-up on D2 <= 2 s", results[p + "d2_startup_s"], results[p + "d2_startup_s"] <= 2))
+    return ["target %-8s %-44s %10.3f  %s" % (db.name, name, value, "met" if ok else "NOT MET")
+            for name, value, ok in checks]
 
 
 def check_disk(work, need_bytes, what):
@@ -633,11 +698,13 @@ def machine_line(build_dir):
     return "%d cores (%s), load %.2f, build %s" % (os.cpu_count() or 0, model, load, build_type), build_type
 
 
-def measure_serving(ds, tools, procs, work, wrk_seconds, wrk_runs, results, key):
-    """Start-up time (3 starts), then the 30-day daily chart under wrk, and the peak RSS.
-    Leaves costsd running for the caller (returns it with the chart URL and body path)."""
+def measure_serving(ds, db, tools, procs, wrk_seconds, wrk_runs, results):
+    """Start-up time (3 starts), then the 30-day daily chart under wrk, the peak RSS and the
+    database's size; stops costsd. Returns the chart (parsed) and the path of its body."""
     m = ds.manifest
-    costsd = Costsd(tools, procs, ds, os.path.join(ds.dir, "costsd.log"))
+    key = prefix(db) + ds.name.lower()
+    label = "%s %s" % (ds.name, db.name)
+    costsd = Costsd(tools, procs, db, os.path.join(ds.dir, "costsd-%s.log" % db.name))
     starts = []
     for i in range(3):
         starts.append(costsd.start())
@@ -645,7 +712,7 @@ def measure_serving(ds, tools, procs, work, wrk_seconds, wrk_runs, results, key)
             costsd.stop()
     results[key + "_startup_s"] = median(starts)
     log("%s costsd start-up on the ingested database: %.3f s (median of 3; %s)" %
-        (ds.name, median(starts), ", ".join("%.3f" % s for s in starts)))
+        (label, median(starts), ", ".join("%.3f" % s for s in starts)))
 
     first_30 = (datetime.date.fromisoformat(m["last_day"]) - datetime.timedelta(days=29)).isoformat()
     path = "/api/v1/billing/costs/%s/charts?from=%s&to=%s&bucketing_strategy=daily" % (
@@ -653,7 +720,7 @@ def measure_serving(ds, tools, procs, work, wrk_seconds, wrk_runs, results, key)
     url = "http://127.0.0.1:%d%s" % (costsd.port, path)
     creds = "%s:%s" % (m["reader"]["name"], m["reader"]["password"])
     auth = "Authorization: Basic " + base64.b64encode(creds.encode()).decode()
-    www = os.path.join(ds.dir, "www")
+    www = os.path.join(ds.dir, "www-" + db.name)
     os.makedirs(www, exist_ok=True)
     os.chmod(www, 0o755)
     body = os.path.join(www, "chart.json")
@@ -666,27 +733,100 @@ def measure_serving(ds, tools, procs, work, wrk_seconds, wrk_runs, results, key)
         chart = json.load(f, parse_float=decimal.Decimal, parse_int=decimal.Decimal)
     results[key + "_chart_bytes"] = os.path.getsize(body)
     log("%s chart: GET %s -> %d bytes, %d buckets, %d values" % (
-        ds.name, path, os.path.getsize(body), len(chart["data"]), sum(len(b["values"]) for b in chart["data"])))
+        label, path, os.path.getsize(body), len(chart["data"]), sum(len(b["values"]) for b in chart["data"])))
 
     rps, p99, runs = wrk_series(tools, url, wrk_seconds, wrk_runs, [auth])
     results[key + "_http_rps"] = rps
     results[key + "_http_p99_ms"] = p99
     log("%s costsd chart over HTTP (wrk %s -d%ds, Basic auth, keep-alive): %s req/s, p99 %.2f ms (median of %d: %s)" %
-        (ds.name, " ".join(WRK_ARGS), wrk_seconds, fmt_rate(rps), p99, wrk_runs,
-         ", ".join(fmt_rate(r[0]) for r in runs)))
+        (label, " ".join(WRK_ARGS), wrk_seconds, fmt_rate(rps), p99, wrk_runs, ", ".join(fmt_rate(r[0]) for r in runs)))
     rss = costsd.peak_rss_kib() / 1024.0
+    costsd.stop()
     results[key + "_rss_mib"] = rss
-    log("%s costsd peak RSS (VmHWM after the wrk runs): %.1f MiB; database %.2f GB" % (ds.name, rss, ds.db_bytes() / 1e9))
-    return costsd, chart, body
+    results[key + "_db_bytes"] = db.bytes()
+    log("%s costsd peak RSS (VmHWM after the wrk runs): %.1f MiB; database %.2f GB" % (
+        label, rss, results[key + "_db_bytes"] / 1e9))
+    return chart, body
 
 
-def print_chart_bench(ds, gb, results, key):
+def measure_ingest(ds, db, repeat, results):
+    key = prefix(db) + ds.name.lower()
+    rates = []
+    for _ in range(repeat):
+        rate, secs = ingest_costs(ds, db)
+        rates.append(rate)
+        log("%s %s ingest via costsctl usage import: %s records/s (%.1f s)" % (ds.name, db.name, fmt_rate(rate), secs))
+    results[key + "_ingest_rps"] = median(rates)
+    parts = db.parts()
+    total = sum(size for _, size in parts)
+    log("%s %s database after ingest: %.2f GB, %.0f bytes a record (%s)" % (
+        ds.name, db.name, total / 1e9, total / ds.records,
+        ", ".join("%s %.2f GB" % (what, size / 1e9) for what, size in parts)))
+
+
+def measure_chart_bench(tools, ds, db, repetitions, work, results):
+    key = prefix(db) + ds.name.lower()
+    gb = chart_bench(tools, ds, db, repetitions, work)
     for name, r in gb.items():
-        log("%s in-process %-21s p50 %10.1f us  (%d buckets, %d values)" % (ds.name, name, r["p50_us"], r["buckets"],
-                                                                            r["values"]))
+        log("%s %s in-process %-21s p50 %10.1f us  (%d buckets, %d values)" % (
+            ds.name, db.name, name, r["p50_us"], r["buckets"], r["values"]))
     results[key + "_gb"] = gb
     results[key + "_365_vs_30"] = ratio(gb["org_daily_365d"]["p50_us"], gb["org_daily_30d"]["p50_us"])
-    log("%s in-process ratio 365d/30d daily org chart: %.2f" % (ds.name, results[key + "_365_vs_30"]))
+    log("%s %s in-process ratio 365d/30d daily org chart: %.2f" % (ds.name, db.name, results[key + "_365_vs_30"]))
+
+
+def summary_lines(results, dbs):
+    """The summary: one row per figure, one column per store, then the reference's figure."""
+    def gb(key, name):
+        return lambda r, p: r[p + key + "_gb"][name]["p50_us"] if p + key + "_gb" in r else None
+
+    def get(key, scale=1.0):
+        return lambda r, p: r[p + key] * scale if p + key in r else None
+
+    rate, ms, x3 = "{:,.0f}", "{:.2f}", "{:.3f}"
+    rows = [
+        ("D1 ingest, records/s", get("d1_ingest_rps"), rate, "PostgreSQL COPY %s" % rate.format(results["d1_pg_copy_rps"])),
+        ("  ingest_vs_pg_copy", get("ingest_vs_pg_copy"), x3, ""),
+        ("D1 HTTP chart, req/s", get("d1_http_rps"), rate, "nginx %s" % rate.format(results["d1_nginx_rps"])),
+        ("D1 HTTP chart p99, ms", get("d1_http_p99_ms"), ms, "nginx %.2f" % results["d1_nginx_p99_ms"]),
+        ("  http_vs_nginx", get("http_vs_nginx"), x3, ""),
+        ("  chart_vs_pg", get("chart_vs_pg"), x3,
+         "PostgreSQL GROUP BY %s charts/s" % rate.format(results["d1_pg_chart_tps"])),
+    ]
+    for key in ("d1", "d2"):
+        ds = key.upper()
+        rows += [
+            ("%s in-process p50 30d, us" % ds, gb(key, "org_daily_30d"), "{:.0f}", ""),
+            ("%s in-process p50 365d, us" % ds, gb(key, "org_daily_365d"), "{:.0f}", ""),
+            ("%s in-process p50 monthly, us" % ds, gb(key, "org_monthly_36m"), "{:.0f}", ""),
+            ("%s in-process p50 depl. 30d, us" % ds, gb(key, "deployment_daily_30d"), "{:.0f}", ""),
+            ("%s in-process 365d/30d" % ds, get(key + "_365_vs_30"), ms, ""),
+            ("%s costsd peak RSS, MiB" % ds, get(key + "_rss_mib"), "{:.1f}", ""),
+            ("%s costsd start-up, s" % ds, get(key + "_startup_s"), x3, ""),
+            ("%s database, GB" % ds, get(key + "_db_bytes", 1e-9), ms,
+             "PostgreSQL table and indexes %.2f" % (results["d1_pg_table_bytes"] / 1e9) if key == "d1" else ""),
+        ]
+    rows += [
+        ("D2 ingest, records/s", get("d2_ingest_rps"), rate, ""),
+        ("D2 HTTP chart, req/s", get("d2_http_rps"), rate, ""),
+        ("D2 HTTP chart p99, ms", get("d2_http_p99_ms"), ms, ""),
+        ("D2/D1 in-process 30d p50", get("d2_vs_d1_30d"), ms, ""),
+    ]
+    lines = ["%-32s" % "" + "".join("%14s" % db.name for db in dbs) + "  reference"]
+    for label, value, fmt, reference in rows:
+        values = [value(results, prefix(db)) for db in dbs]
+        if all(v is None for v in values):
+            continue
+        lines.append("%-32s" % label + "".join("%14s" % ("-" if v is None else fmt.format(v)) for v in values) +
+                     ("  " + reference if reference else ""))
+    return lines
+
+
+def bench_line(results, db):
+    p = prefix(db)
+    return "%s: ingest_vs_pg_copy=%.3f http_vs_nginx=%.3f chart_vs_pg=%.3f rss_d1_mib=%.1f" % (
+        "bench" if db.name == "sqlite" else "bench[%s]" % db.name, results[p + "ingest_vs_pg_copy"],
+        results[p + "http_vs_nginx"], results[p + "chart_vs_pg"], results[p + "d1_rss_mib"])
 
 
 def bench(args):
@@ -695,6 +835,10 @@ def bench(args):
     scale = env_float("BENCH_SCALE", 1.0)
     if scale <= 0:
         raise BenchError("BENCH_SCALE must be > 0")
+    store_choice = os.environ.get("BENCH_STORE", "") or "sqlite"
+    if store_choice not in STORES + ("both",):
+        raise BenchError("BENCH_STORE must be sqlite, postgres or both, not %r" % store_choice)
+    stores = STORES if store_choice == "both" else (store_choice,)
     with_d2 = os.environ.get("BENCH_D2", "") not in ("", "0")
     repeat = env_int("BENCH_REPEAT", 1)
     wrk_seconds = env_int("BENCH_WRK_SECONDS", 10)
@@ -714,25 +858,26 @@ def bench(args):
         tools = Tools(build_dir, work)
         machine, build_type = machine_line(build_dir)
         log("machine: " + machine)
+        log("costs' stores: " + ", ".join(stores))
         if build_type not in ("Release", "RelWithDebInfo"):
             log("WARNING: %s is a %s build: figures are not representative" % (build_dir, build_type))
 
         # ---- D1: ingest, PostgreSQL COPY ----
+        # costs' SQLite ingest runs before the cluster starts, the reference COPY into a cluster
+        # that holds nothing else, costs' PostgreSQL ingest after it, in a database of its own.
         d1 = DataSet("D1", max(1, round(D1_ORGS * scale)), tools, work)
         m = d1.manifest
-        check_disk(work, d1.records * (SQLITE_BYTES_PER_RECORD + PG_BYTES_PER_RECORD) + 1e9, "D1")
+        pg = Postgres(tools, procs, work)
+        dbs = [SqliteDb(d1) if s == "sqlite" else PostgresDb(d1, pg) for s in stores]
+        check_disk(work, d1.records * (sum(STORE_BYTES_PER_RECORD[s] for s in stores) + PG_BYTES_PER_RECORD) + 1e9,
+                   "D1")
         log("D1: %d organizations x %d deployments x %d days = %s records (batches of %d), %s .. %s" % (
             m["orgs"], m["deployments_per_org"], m["days"], fmt_rate(m["records"]), m["batch"], m["first_day"],
             m["last_day"]))
-        ingest = []
-        for i in range(repeat):
-            rate, secs = ingest_costs(d1)
-            ingest.append(rate)
-            log("D1 ingest via costsctl usage import: %s records/s (%.1f s)" % (fmt_rate(rate), secs))
-        results["d1_ingest_rps"] = median(ingest)
-        log("D1 SQLite database after ingest: %.2f GB" % (d1.db_bytes() / 1e9))
+        for db in dbs:
+            if not db.in_cluster:
+                measure_ingest(d1, db, repeat, results)
 
-        pg = Postgres(tools, procs, work)
         pg.start()
         copies = []
         for i in range(repeat):
@@ -741,11 +886,35 @@ def bench(args):
             log("D1 PostgreSQL %s COPY: %s records/s (%.1f s); table and indexes %.2f GB" % (
                 tools.pg_version, fmt_rate(rate), secs, pg.table_bytes / 1e9))
         results["d1_pg_copy_rps"] = median(copies)
-        results["ingest_vs_pg_copy"] = ratio(results["d1_ingest_rps"], results["d1_pg_copy_rps"])
-        log("D1 ingest costs/pg: %.3f" % results["ingest_vs_pg_copy"])
+        results["d1_pg_table_bytes"] = pg.table_bytes
+        # The reference chart is measured before costs writes anything to the cluster, after a
+        # checkpoint flushed what the COPY left dirty.
+        pg.psql("CHECKPOINT")
+        first_30_day = (datetime.date.fromisoformat(m["last_day"]) - datetime.timedelta(days=29)).isoformat()
+        sql = pg.chart_sql(m["chart_org"], first_30_day, m["last_day"])
+        pg_runs = [pg.pgbench(sql, wrk_seconds) for _ in range(wrk_runs)]
+        results["d1_pg_chart_tps"] = median([r[0] for r in pg_runs])
+        log("D1 PostgreSQL GROUP BY chart (pgbench -c%d -M prepared -T%d): %s charts/s, avg latency %.2f ms "
+            "(median of %d: %s)" % (PGBENCH_CLIENTS, wrk_seconds, fmt_rate(results["d1_pg_chart_tps"]),
+                                    median([r[1] for r in pg_runs]), wrk_runs,
+                                    ", ".join(fmt_rate(r[0]) for r in pg_runs)))
+
+        for db in dbs:
+            if db.in_cluster:
+                measure_ingest(d1, db, repeat, results)
+        for db in dbs:
+            p = prefix(db)
+            results[p + "ingest_vs_pg_copy"] = ratio(results[p + "d1_ingest_rps"], results["d1_pg_copy_rps"])
+            log("D1 %s ingest costs/pg: %.3f" % (db.name, results[p + "ingest_vs_pg_copy"]))
 
         # ---- D1: serving ----
-        costsd, chart, body = measure_serving(d1, tools, procs, work, wrk_seconds, wrk_runs, results, "d1")
+        charts = [measure_serving(d1, db, tools, procs, wrk_seconds, wrk_runs, results) for db in dbs]
+        body = charts[0][1]
+        for db, (_, other) in zip(dbs[1:], charts[1:]):
+            if not filecmp.cmp(body, other, shallow=False):
+                raise BenchError("the chart's body from the %s store differs from the %s store's" % (db.name,
+                                                                                                    dbs[0].name))
+            log("D1 check: the %s store's chart body is byte-identical to the %s store's" % (db.name, dbs[0].name))
         nginx = Nginx(tools, procs, work, os.path.dirname(body))
         nginx.start()
         nginx_url = "http://127.0.0.1:%d/chart.json" % nginx.port
@@ -755,12 +924,12 @@ def bench(args):
         results["d1_nginx_p99_ms"] = p99
         log("D1 nginx static (same body, same wrk): %s req/s, p99 %.2f ms (median of %d: %s)" % (
             fmt_rate(rps), p99, wrk_runs, ", ".join(fmt_rate(r[0]) for r in runs)))
-        results["http_vs_nginx"] = ratio(results["d1_http_rps"], rps)
-        log("D1 http_vs_nginx: %.3f" % results["http_vs_nginx"])
 
-        first_30_day = datetime.datetime.fromtimestamp(int(chart["data"][0]["timestamp"]),
-                                                       datetime.timezone.utc).date().isoformat()
-        sql = pg.chart_sql(m["chart_org"], first_30_day, m["last_day"])
+        chart = charts[0][0]
+        first_day = datetime.datetime.fromtimestamp(int(chart["data"][0]["timestamp"]),
+                                                    datetime.timezone.utc).date().isoformat()
+        if first_day != first_30_day:
+            raise BenchError("the chart starts on %s, PostgreSQL's on %s" % (first_day, first_30_day))
         # Every record lies within one day of the range, so PostgreSQL's plain sum and costs'
         # prorated chart must agree on the total exactly.
         pg_total = decimal.Decimal(pg.psql("SELECT coalesce(sum(cost), 0) FROM (%s) t" % sql.rstrip(";")).strip())
@@ -768,72 +937,56 @@ def bench(args):
         if pg_total != costs_total:
             raise BenchError("the chart's total is %s ECU in costs, %s ECU in PostgreSQL" % (costs_total, pg_total))
         log("D1 check: the chart's total, %s ECU, equals PostgreSQL's sum over the same records" % costs_total)
-        pg_runs = [pg.pgbench(sql, wrk_seconds) for _ in range(wrk_runs)]
-        results["d1_pg_chart_tps"] = median([r[0] for r in pg_runs])
-        log("D1 PostgreSQL GROUP BY chart (pgbench -c%d -M prepared -T%d): %s charts/s, avg latency %.2f ms "
-            "(median of %d: %s)" % (PGBENCH_CLIENTS, wrk_seconds, fmt_rate(results["d1_pg_chart_tps"]),
-                                    median([r[1] for r in pg_runs]), wrk_runs,
-                                    ", ".join(fmt_rate(r[0]) for r in pg_runs)))
-        results["chart_vs_pg"] = ratio(results["d1_http_rps"], results["d1_pg_chart_tps"])
-        log("D1 chart_vs_pg: %.3f" % results["chart_vs_pg"])
-        costsd.stop()
-        pg.stop()
-        shutil.rmtree(pg.dir, ignore_errors=True)
+        for db in dbs:
+            p = prefix(db)
+            results[p + "http_vs_nginx"] = ratio(results[p + "d1_http_rps"], results["d1_nginx_rps"])
+            results[p + "chart_vs_pg"] = ratio(results[p + "d1_http_rps"], results["d1_pg_chart_tps"])
+            log("D1 %s http_vs_nginx: %.3f, chart_vs_pg: %.3f" % (db.name, results[p + "http_vs_nginx"],
+                                                                  results[p + "chart_vs_pg"]))
 
-        gb = chart_bench(tools, d1, gb_reps, work)
-        print_chart_bench(d1, gb, results, "d1")
+        for db in dbs:
+            measure_chart_bench(tools, d1, db, gb_reps, work, results)
 
         # ---- D2 ----
         if with_d2:
-            shutil.rmtree(d1.dir, ignore_errors=True)  # its database, to make room
+            # D1's databases, to make room; the cluster stays only for costs' PostgreSQL store.
+            shutil.rmtree(d1.dir, ignore_errors=True)
+            if any(db.in_cluster for db in dbs):
+                for db in dbs:
+                    if db.in_cluster:
+                        db.remove()
+                pg.psql("DROP DATABASE bench", db="postgres")
+            else:
+                pg.stop()
+                shutil.rmtree(pg.dir, ignore_errors=True)
             d2 = DataSet("D2", max(1, round(D2_ORGS * scale)), tools, work)
             m2 = d2.manifest
-            check_disk(work, d2.records * SQLITE_BYTES_PER_RECORD + 1e9, "D2")
+            dbs2 = [SqliteDb(d2) if s == "sqlite" else PostgresDb(d2, pg) for s in stores]
+            check_disk(work, d2.records * sum(STORE_BYTES_PER_RECORD[s] for s in stores) + 1e9, "D2")
             log("D2: %d organizations x %d deployments x %d days = %s records" % (
                 m2["orgs"], m2["deployments_per_org"], m2["days"], fmt_rate(m2["records"])))
-            rate, secs = ingest_costs(d2)
-            results["d2_ingest_rps"] = rate
-            log("D2 ingest via costsctl usage import: %s records/s (%.1f s); database %.2f GB" % (
-                fmt_rate(rate), secs, d2.db_bytes() / 1e9))
-            costsd, _, _ = measure_serving(d2, tools, procs, work, wrk_seconds, wrk_runs, results, "d2")
-            costsd.stop()
-            gb2 = chart_bench(tools, d2, gb_reps, work)
-            print_chart_bench(d2, gb2, results, "d2")
+            for db in dbs2:
+                measure_ingest(d2, db, 1, results)
+                measure_serving(d2, db, tools, procs, wrk_seconds, wrk_runs, results)
+                measure_chart_bench(tools, d2, db, gb_reps, work, results)
+                p = prefix(db)
+                results[p + "d2_vs_d1_30d"] = (results[p + "d2_gb"]["org_daily_30d"]["p50_us"] /
+                                               results[p + "d1_gb"]["org_daily_30d"]["p50_us"])
+        pg.stop()
 
         # ---- Summary ----
         log("---- summary (%s; load now %.2f; %.0f s) ----" % (machine, os.getloadavg()[0],
                                                              time.monotonic() - t_start))
-        log("ingest      costs %s rec/s   pg COPY %s rec/s   ratio %.3f" % (
-            fmt_rate(results["d1_ingest_rps"]), fmt_rate(results["d1_pg_copy_rps"]), results["ingest_vs_pg_copy"]))
-        log("http chart  costsd %s req/s (p99 %.2f ms)   nginx %s req/s (p99 %.2f ms)   ratio %.3f" % (
-            fmt_rate(results["d1_http_rps"]), results["d1_http_p99_ms"], fmt_rate(results["d1_nginx_rps"]),
-            results["d1_nginx_p99_ms"], results["http_vs_nginx"]))
-        log("chart vs pg costsd %s req/s   pg GROUP BY %s charts/s   ratio %.3f" % (
-            fmt_rate(results["d1_http_rps"]), fmt_rate(results["d1_pg_chart_tps"]), results["chart_vs_pg"]))
-        for key in ("d1", "d2"):
-            if key + "_gb" not in results:
-                continue
-            gbr = results[key + "_gb"]
-            log("%s in-process p50: 30d %.0f us, 365d %.0f us, monthly %.0f us, deployment 30d %.0f us; "
-                "365/30 %.2f" % (key.upper(), gbr["org_daily_30d"]["p50_us"], gbr["org_daily_365d"]["p50_us"],
-                                 gbr["org_monthly_36m"]["p50_us"], gbr["deployment_daily_30d"]["p50_us"],
-                                 results[key + "_365_vs_30"]))
-            log("%s costsd peak RSS %.1f MiB, start-up %.3f s" % (key.upper(), results[key + "_rss_mib"],
-                                                                 results[key + "_startup_s"]))
-        if "d2_http_rps" in results:
-            log("D2 http chart costsd %s req/s (p99 %.2f ms); ingest %s rec/s" % (
-                fmt_rate(results["d2_http_rps"]), results["d2_http_p99_ms"], fmt_rate(results["d2_ingest_rps"])))
-        if "d2_gb" in results:
-            results["d2_vs_d1_30d"] = (results["d2_gb"]["org_daily_30d"]["p50_us"] /
-                                       results["d1_gb"]["org_daily_30d"]["p50_us"])
-            log("D2/D1 in-process 30-day chart p50: %.2f" % results["d2_vs_d1_30d"])
-        for line in target_lines(results):
+        for line in summary_lines(results, dbs):
             log(line)
+        for db in dbs:
+            for line in target_lines(results, db):
+                log(line)
         with open(os.path.join(build_dir, "bench-results.json"), "w") as f:
             json.dump(results, f, indent=1, sort_keys=True)
-        print("bench: ingest_vs_pg_copy=%.3f http_vs_nginx=%.3f chart_vs_pg=%.3f rss_d1_mib=%.1f" % (
-            results["ingest_vs_pg_copy"], results["http_vs_nginx"], results["chart_vs_pg"], results["d1_rss_mib"]),
-            flush=True)
+        # The SQLite store's line last, as before the PostgreSQL store: scripts compare it.
+        for db in sorted(dbs, key=lambda db: db.name == "sqlite"):
+            print(bench_line(results, db), flush=True)
         ok = True
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
