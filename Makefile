@@ -33,7 +33,7 @@ test-asan: deps $(ASAN_DIR)/build.ninja
 demo: build
 	@mkdir -p $(dir $(DEMO_DB))
 	@rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
-	@$(BUILD_DIR)/cmd/costsctl/costsctl --db sqlite:$(DEMO_DB) demo
+	@COSTS_LISTEN=$(DEMO_LISTEN) $(BUILD_DIR)/cmd/costsctl/costsctl --db sqlite:$(DEMO_DB) demo
 	@echo "serving on http://$(DEMO_LISTEN) (Ctrl-C stops)"
 	@exec $(BUILD_DIR)/cmd/costsd/costsd --db sqlite:$(DEMO_DB) --listen $(DEMO_LISTEN) --log-level warn
 

@@ -1,6 +1,7 @@
 #include "app/demo.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
@@ -181,9 +182,14 @@ int RunDemo(service::AdminService& admin, domain::Instant now, std::uint64_t see
     std::printf("  %-6s %s   (%s)\n", u.name.c_str(), u.password.c_str(), what.c_str());
   }
   std::printf("api key of alice: %s\n", key->key.c_str());
-  std::printf("try:\n  curl -u alice:%s 'http://127.0.0.1:8080/api/v1/billing/costs/acme/charts?from=%s&bucketing_strategy=monthly'\n",
-              users[1].password.c_str(), from);
-  std::printf("  curl -H 'Authorization: ApiKey %s' http://127.0.0.1:8080/api/v1/billing/costs/acme\n", key->key.c_str());
+  // The address costsd will listen on: its own default unless COSTS_LISTEN says otherwise
+  // (make demo sets it from DEMO_LISTEN).
+  const char* listen = std::getenv("COSTS_LISTEN");
+  const std::string address = listen != nullptr && *listen != '\0' ? listen : "127.0.0.1:8080";
+  std::printf("try:\n  curl -u alice:%s 'http://%s/api/v1/billing/costs/acme/charts?from=%s&bucketing_strategy=monthly'\n",
+              users[1].password.c_str(), address.c_str(), from);
+  std::printf("  curl -H 'Authorization: ApiKey %s' http://%s/api/v1/billing/costs/acme\n", key->key.c_str(),
+              address.c_str());
   return 0;
 }
 

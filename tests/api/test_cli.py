@@ -3,6 +3,7 @@ non-zero with a message on stderr (2 for a usage error, 1 for a failed operation
 environment variables work."""
 
 import os
+import re
 import subprocess
 import unittest
 
@@ -104,6 +105,23 @@ class CommandLineTest(harness.ApiTestCase):
         self.assertUsageError(p, "--rate-limit")
         p = run("costsd", "--db", ws.db_url, env={"COSTS_DB_TIMEOUT_MS": "0"})
         self.assertUsageError(p, "--db-timeout-ms")
+
+    def test_demo_prints_curl_lines_that_work_on_the_address_costsd_listens_on(self):
+        ws = self.make_test_workspace("cli-demo")
+        srv = self.start_server(ws)
+        address = "127.0.0.1:%d" % srv.port
+        p = run("costsctl", "--db", ws.db_url, "demo", env={"COSTS_LISTEN": address})
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = [line.strip() for line in p.stdout.splitlines() if line.strip().startswith("curl ")]
+        self.assertEqual(len(lines), 2, p.stdout)
+        m = re.match(r"curl -u ([^:]+):(\S+) '(http://[^']+)'$", lines[0])
+        self.assertIsNotNone(m, lines[0])
+        self.assertTrue(m.group(3).startswith("http://%s/" % address), lines[0])
+        client = srv.client(m.group(1), m.group(2))
+        self.addCleanup(client.close)
+        resp = self.get(client, m.group(3)[len("http://" + address):])
+        self.assertStatus(resp, 200, srv)
+        self.assertTrue(any(bucket["values"] for bucket in resp.json["data"]), resp.describe())
 
 
 if __name__ == "__main__":
