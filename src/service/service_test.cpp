@@ -769,6 +769,29 @@ TEST_F(ChartIndexTest, AWriteBetweenTheVersionAndTheIndexIsNeverHalfShown) {
   EXPECT_EQ(Costs(*again), Costs(*edged));
 }
 
+TEST_F(ChartIndexTest, AnOrganizationWhoseDailySumLeavesInt64IsChartedFromTheStore) {
+  // Two items of one deployment, 5e9 ECU each on one day: each rollup row fits int64 nano-ECU,
+  // their sum per (deployment, dimension) does not, so the organization is not indexed.
+  auto line = [](const std::string& id, const std::string& sku) {
+    return R"({"id":")" + id + R"(","organization_id":"org-a","deployment_id":"d1","deployment_name":"d1",)" +
+           R"("dimension":"capacity","kind":"elasticsearch","sku":")" + sku +
+           R"(","start":"2026-11-02T00:00:00Z","end":"2026-11-02T01:00:00Z","quantity":"5000000000","rate":"1"})" +
+           "\n";
+  };
+  ASSERT_TRUE(admin_.IngestNdjson(Root(), line("big-1", "sku-1") + line("big-2", "sku-2")));
+  auto held = indexed_.OrganizationCharts(Root(), "org-a", {"2026-11-02", "2026-11-02", std::nullopt});
+  ASSERT_FALSE(held);
+  EXPECT_EQ(held.error().code, ErrorCode::kInternal) << "as the store's own chart: the bucket's sum is out of range";
+  auto index = ChartIndex(interleaving_).Get("org-a", *store_.DataVersion("org-a"));
+  ASSERT_TRUE(index);
+  EXPECT_EQ(*index, nullptr) << "not indexed";
+  // Days that fit still chart (through the store).
+  Ingest("small", "d1", "2026-11-03T00:00:00Z", "2026-11-03T01:00:00Z", "2");
+  auto other_day = indexed_.OrganizationCharts(Root(), "org-a", {"2026-11-03", "2026-11-03", std::nullopt});
+  ASSERT_TRUE(other_day) << other_day.error().message;
+  EXPECT_EQ(Costs(*other_day), (std::vector<std::map<std::string, domain::Nanos>>{{{"d1", 2'000'000'000}}}));
+}
+
 TEST_F(ChartIndexTest, EvictsLeastRecentlyUsedOrganizationsBeyondItsBudget) {
   ASSERT_TRUE(admin_.IngestNdjson(Root(), Line("a", "org-a", "d1", "2026-11-02T00:00:00Z", "2026-11-02T01:00:00Z", "1", "1") +
                                               Line("b", "org-b", "d1", "2026-11-02T00:00:00Z", "2026-11-02T01:00:00Z", "1", "2")));

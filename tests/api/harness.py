@@ -995,6 +995,31 @@ def chart_diff(want, got):
     return "\n".join(lines[:40]) or "  (no per-bucket difference found; see full listings)"
 
 
+def first_line(proc, timeout):
+    """The first line `proc` writes to its stdout pipe within `timeout` seconds, stripped ("" if none)."""
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    ready = sel.select(timeout=timeout)
+    sel.close()
+    return proc.stdout.readline().strip() if ready else ""
+
+
+def end_process(proc, last_input=""):
+    """Ends a helper process that runs until its stdin closes (after `last_input`): waits, then kills."""
+    try:
+        if last_input:
+            proc.stdin.write(last_input)
+        proc.stdin.close()
+    except OSError:
+        pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    proc.stdout.close()
+
+
 class DbLock:
     """Context manager: a store outage until exit. SQLite: holds dblock.py on the database file;
     PostgreSQL: holds exclusive locks on every table of the workspace's schema (pg.PgLock), so
@@ -1019,11 +1044,7 @@ class DbLock:
             return self
         self.proc = subprocess.Popen([sys.executable, "-B", os.path.join(HERE, "dblock.py"), self.db_path],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        sel = selectors.DefaultSelector()
-        sel.register(self.proc.stdout, selectors.EVENT_READ)
-        ready = sel.select(timeout=30)
-        sel.close()
-        line = self.proc.stdout.readline().strip() if ready else ""
+        line = first_line(self.proc, 30)
         if not line.startswith("LOCKED"):
             self.release()
             raise AssertionError("could not lock the database: %r" % line)
@@ -1036,16 +1057,7 @@ class DbLock:
             self.pg_lock = None
         if self.proc is None:
             return
-        try:
-            self.proc.stdin.close()
-        except OSError:
-            pass
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
-        self.proc.stdout.close()
+        end_process(self.proc)
         self.proc = None
 
     def __exit__(self, *exc):

@@ -14,7 +14,6 @@ import ctypes
 import glob
 import os
 import pwd
-import selectors
 import shutil
 import signal
 import socket
@@ -183,25 +182,10 @@ class PgLock:
         self.proc.stdin.write("SET search_path = %s;\nBEGIN;\nLOCK TABLE %s IN ACCESS EXCLUSIVE MODE;\n"
                               "\\echo LOCKED table locks\n" % (self.schema, ", ".join(self.TABLES)))
         self.proc.stdin.flush()
-        sel = selectors.DefaultSelector()
-        sel.register(self.proc.stdout, selectors.EVENT_READ)
-        ready = sel.select(timeout=timeout)
-        sel.close()
-        line = self.proc.stdout.readline().strip() if ready else ""
-        return line
+        return harness.first_line(self.proc, timeout)
 
     def release(self):
         if self.proc is None:
             return
-        try:
-            self.proc.stdin.write("ROLLBACK;\n")
-            self.proc.stdin.close()
-        except OSError:
-            pass
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
-        self.proc.stdout.close()
+        harness.end_process(self.proc, "ROLLBACK;\n")
         self.proc = None

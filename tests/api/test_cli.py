@@ -39,6 +39,8 @@ class CommandLineTest(harness.ApiTestCase):
                 (["--log-level", "loud"], "--log-level"),
                 (["--db-pool", "0"], "--db-pool"),
                 (["--db-timeout-ms", "soon"], "--db-timeout-ms"),
+                (["--trusted-proxies", "10.0.0.0/33"], "--trusted-proxies: '10.0.0.0/33'"),
+                (["--trusted-proxies", "127.0.0.1,proxy.local"], "--trusted-proxies: 'proxy.local'"),
                 (["--db"], "needs a value"),
                 (["--db", "mysql://x"], "--db must be sqlite:PATH"),
                 (["stray"], "unexpected argument"),
@@ -105,6 +107,8 @@ class CommandLineTest(harness.ApiTestCase):
         self.assertUsageError(p, "--rate-limit")
         p = run("costsd", "--db", ws.db_url, env={"COSTS_DB_TIMEOUT_MS": "0"})
         self.assertUsageError(p, "--db-timeout-ms")
+        p = run("costsd", "--db", ws.db_url, env={"COSTS_TRUSTED_PROXIES": "not-a-network"})
+        self.assertUsageError(p, "--trusted-proxies")
 
     def test_demo_prints_curl_lines_that_work_on_the_address_costsd_listens_on(self):
         ws = self.make_test_workspace("cli-demo")
