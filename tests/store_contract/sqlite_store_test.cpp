@@ -256,7 +256,10 @@ TEST_F(SqliteStoreSchemaTest, AVersion1DatabaseWithDataReadsTheSameAfterTheUpgra
                 "'rollup_day_v2', 'rollup_hour_by_deployment')"),
             "0")
       << "the version 1 tables are gone";
-  EXPECT_EQ(Raw("SELECT count(*) FROM usage"), std::to_string(records.size()));
+  EXPECT_EQ(Raw("SELECT count(*) FROM sqlite_schema WHERE name IN ('usage', 'usage_v2', 'usage_by_org_class_start')"),
+            "0")
+      << "the version 2 usage table is gone";
+  EXPECT_EQ(Raw("SELECT count(*) FROM usage_id"), std::to_string(records.size()));
   for (const char* org : {"org-a", "org-b"}) ExpectSameReads(*store, want, org);
   EXPECT_EQ(store->DataVersion("org-a").value(), 1);
 
@@ -318,12 +321,13 @@ TEST_F(SqliteStoreSchemaTest, ReadsAreIndexedRangesWithoutSorts) {
   EXPECT_EQ(QueryPlan("SELECT deployment_id, dimension, sku, kind, name, unit, rate, last_end_ns FROM series "
                       "WHERE org_id = ?1 ORDER BY deployment_id, dimension, sku, kind"),
             "SEARCH series USING INDEX sqlite_autoindex_series_1 (org_id=?)");
-  // Edge reads: one range of the usage index per span class, each row's series by its key.
-  EXPECT_EQ(QueryPlan("SELECT u.id, s.sku, u.rowid FROM usage u JOIN series s ON s.id = u.series_id "
-                      "WHERE u.organization_id = ?1 AND u.span_class = ?2 AND u.start_ns >= ?3 AND u.start_ns < ?4 "
-                      "AND u.end_ns > ?5 ORDER BY u.start_ns, u.rowid"),
-            "SEARCH u USING INDEX usage_by_org_class_start (organization_id=? AND span_class=? AND start_ns>? AND "
-            "start_ns<?) | SEARCH s USING INTEGER PRIMARY KEY (rowid=?)");
+  // Edge reads: one range of the chunk index per span class.
+  EXPECT_EQ(QueryPlan("SELECT records FROM usage_chunk WHERE org_id = ?1 AND span_class = ?2 AND start_day_ns >= ?3 "
+                      "AND start_day_ns <= ?4"),
+            "SEARCH usage_chunk USING INDEX usage_chunk_by_org (org_id=? AND span_class=? AND start_day_ns>? AND "
+            "start_day_ns<?)");
+  // Ids: one primary key lookup per hash.
+  EXPECT_EQ(QueryPlan("SELECT chunk FROM usage_id WHERE hash = ?1"), "SEARCH usage_id USING PRIMARY KEY (hash=?)");
 }
 
 }  // namespace

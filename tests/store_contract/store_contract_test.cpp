@@ -2277,9 +2277,10 @@ TEST_F(SqliteStoreTest, SpanClassesAreKeptPerOrganizationAndEdgeReadsSearchTheIn
                      "(SELECT span_class FROM usage_span_classes WHERE org_id = 'org-a' ORDER BY span_class)"),
             "0,1,13");
   EXPECT_EQ(RawQuery("SELECT group_concat(span_class, ',') FROM usage_span_classes WHERE org_id = 'org-b'"), "3");
-  EXPECT_EQ(RawQuery("SELECT group_concat(id || '=' || span_class, ',') FROM "
-                     "(SELECT id, span_class FROM usage ORDER BY id)"),
-            "1h=0,1h1ns=1,2h=1,300d=13,b-5h=3");
+  // One chunk per (organization, span class, day of start).
+  EXPECT_EQ(RawQuery("SELECT group_concat(org_id || '=' || span_class, ',') FROM "
+                     "(SELECT org_id, span_class FROM usage_chunk ORDER BY org_id, span_class)"),
+            "org-a=0,org-a=1,org-a=13,org-b=3");
 
   // A failed batch adds no span class.
   const std::vector<UsageRecord> failing = {
@@ -2291,14 +2292,14 @@ TEST_F(SqliteStoreTest, SpanClassesAreKeptPerOrganizationAndEdgeReadsSearchTheIn
 
   // The schema keeps no per-org longest duration and no (organization_id, start_ns) index.
   EXPECT_EQ(RawQuery("SELECT count(*) FROM sqlite_schema WHERE name IN ('usage_bounds', 'usage_by_org_start')"), "0");
-  // The per-class edge query (as SqliteStore runs it) is one index range, ordered by the index.
+  // The per-class edge query (as SqliteStore runs it) is one index range.
   const std::string plan =
-      RawQuery("EXPLAIN QUERY PLAN SELECT id, rowid FROM usage WHERE organization_id = ?1 AND span_class = ?2 "
-               "AND start_ns >= ?3 AND start_ns < ?4 AND end_ns > ?5 ORDER BY start_ns, rowid",
+      RawQuery("EXPLAIN QUERY PLAN SELECT records FROM usage_chunk WHERE org_id = ?1 AND span_class = ?2 "
+               "AND start_day_ns >= ?3 AND start_day_ns <= ?4",
                3);
   EXPECT_EQ(plan,
-            "SEARCH usage USING INDEX usage_by_org_class_start "
-            "(organization_id=? AND span_class=? AND start_ns>? AND start_ns<?)");
+            "SEARCH usage_chunk USING INDEX usage_chunk_by_org (org_id=? AND span_class=? AND start_day_ns>? AND "
+            "start_day_ns<?)");
 }
 
 // The query plans of the latest capacity and item catalog reads are checked against the current

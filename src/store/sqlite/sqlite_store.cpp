@@ -15,6 +15,7 @@
 
 #include "domain/money.hpp"
 #include "service/ingest_delta.hpp"
+#include "store/sqlite/usage_codec.hpp"
 
 namespace costs::store::sqlite {
 
@@ -265,15 +266,43 @@ CREATE TABLE rollup_hour (
 ) WITHOUT ROWID;
 CREATE INDEX rollup_hour_capacity ON rollup_hour (org_id, series_id, day_ns) WHERE capacity = 1;
 )sql",
+    // 3: usage packed. A batch's records are written as chunks, one per (organization, span
+    // class, UTC day of start), instead of a row each with two indexes; ids are found through
+    // a 64-bit hash (UsageIdHash): each batch appends one sorted run of (hash, chunk) pairs,
+    // and once the runs hold enough entries they are merged into the usage_id index, whose
+    // hashes a Bloom filter (usage_id_filter) covers. The data step (FinishMigration3) packs
+    // the version 2 rows and drops them.
+    R"sql(
+CREATE TABLE usage_chunk (
+  id           INTEGER PRIMARY KEY,  -- ascending with ingestion
+  org_id       TEXT NOT NULL,
+  span_class   INTEGER NOT NULL,
+  start_day_ns INTEGER NOT NULL,     -- the UTC day of the records' starts
+  records      BLOB NOT NULL         -- PackChunk
+);
+CREATE INDEX usage_chunk_by_org ON usage_chunk (org_id, span_class, start_day_ns);
+CREATE TABLE usage_id (
+  hash  INTEGER NOT NULL,  -- UsageIdHash, as int64
+  chunk INTEGER NOT NULL,  -- a chunk holding a record whose id has this hash
+  PRIMARY KEY (hash, chunk)
+) WITHOUT ROWID;
+CREATE TABLE usage_id_run (
+  id      INTEGER PRIMARY KEY,
+  entries BLOB NOT NULL  -- PackRun: (hash, chunk) of the ids of one batch, not yet in usage_id
+);
+CREATE TABLE usage_id_filter (
+  id       INTEGER PRIMARY KEY CHECK (id = 1),
+  capacity INTEGER NOT NULL,  -- the keys the filter was sized for
+  keys     INTEGER NOT NULL,  -- rows of usage_id
+  bits     BLOB NOT NULL      -- IdFilter::Pack over every hash of usage_id
+);
+DROP INDEX usage_by_org_class_start;
+ALTER TABLE usage RENAME TO usage_v2;
+)sql",
 };
 static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
 
 // ---- Statements (cached per connection by the address of their text) ---------------------
-
-// The usage columns in ReadUsageRow's order, for a query over usage u JOIN series s.
-#define COSTS_USAGE_COLUMNS                                                                        \
-  "u.id, u.organization_id, s.deployment_id, u.deployment_name, s.dimension, NULLIF(s.kind, ''), " \
-  "u.instance_count, s.sku, u.name, u.start_ns, u.end_ns, u.quantity, u.unit, u.rate, u.cost_nanos, u.trial"
 
 constexpr const char* kSelectOrganization = "SELECT name FROM organizations WHERE id = ?1";
 constexpr const char* kInsertOrganization =
@@ -287,12 +316,20 @@ constexpr const char* kInsertMembership =
     "INSERT INTO memberships (user_name, org_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
 constexpr const char* kSelectUser = "SELECT password_hash, is_admin FROM users WHERE name = ?1";
 constexpr const char* kSelectMemberships = "SELECT org_id FROM memberships WHERE user_name = ?1 ORDER BY org_id";
-constexpr const char* kInsertUsage =
-    "INSERT INTO usage (id, organization_id, series_id, deployment_name, instance_count, name, start_ns, end_ns, "
-    "quantity, unit, rate, cost_nanos, trial, span_class) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) ON CONFLICT (id) DO NOTHING";
-constexpr const char* kSelectUsageById =
-    "SELECT " COSTS_USAGE_COLUMNS " FROM usage u JOIN series s ON s.id = u.series_id WHERE u.id = ?1";
+constexpr const char* kNextChunkId = "SELECT coalesce(max(id), 0) + 1 FROM usage_chunk";
+constexpr const char* kInsertChunk =
+    "INSERT INTO usage_chunk (id, org_id, span_class, start_day_ns, records) VALUES (?1, ?2, ?3, ?4, ?5)";
+constexpr const char* kSelectChunk = "SELECT org_id, records FROM usage_chunk WHERE id = ?1";
+constexpr const char* kSelectIdRuns = "SELECT entries FROM usage_id_run ORDER BY id";
+constexpr const char* kInsertIdRun = "INSERT INTO usage_id_run (entries) VALUES (?1)";
+constexpr const char* kDeleteIdRuns = "DELETE FROM usage_id_run";
+constexpr const char* kSelectIdChunks = "SELECT chunk FROM usage_id WHERE hash = ?1";
+constexpr const char* kInsertId = "INSERT INTO usage_id (hash, chunk) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
+constexpr const char* kSelectIdHashes = "SELECT DISTINCT hash FROM usage_id";
+constexpr const char* kSelectIdFilter = "SELECT capacity, keys, bits FROM usage_id_filter WHERE id = 1";
+constexpr const char* kPutIdFilter =
+    "INSERT INTO usage_id_filter (id, capacity, keys, bits) VALUES (1, ?1, ?2, ?3) "
+    "ON CONFLICT (id) DO UPDATE SET capacity = excluded.capacity, keys = excluded.keys, bits = excluded.bits";
 constexpr const char* kSelectSeriesId =
     "SELECT id FROM series WHERE org_id = ?1 AND deployment_id = ?2 AND dimension = ?3 AND sku = ?4 AND kind = ?5";
 // A new series' item columns are placeholders that the same ingest's kUpdateItem overwrites.
@@ -354,12 +391,10 @@ constexpr const char* kBumpOrgVersion =
 constexpr const char* kSelectOrgVersion = "SELECT version FROM org_versions WHERE org_id = ?1";
 constexpr const char* kSelectSpanClasses =
     "SELECT span_class FROM usage_span_classes WHERE org_id = ?1 ORDER BY span_class";
-// One span class: ?2 = the class k, ?3 = from - 2^k hours, ?4 = to, ?5 = from. Column 16 is the
-// rowid, which orders records with equal starts by insertion.
-constexpr const char* kSelectUsageOverlapping =
-    "SELECT " COSTS_USAGE_COLUMNS
-    ", u.rowid FROM usage u JOIN series s ON s.id = u.series_id WHERE u.organization_id = ?1 AND u.span_class = ?2 "
-    "AND u.start_ns >= ?3 AND u.start_ns < ?4 AND u.end_ns > ?5 ORDER BY u.start_ns, u.rowid";
+// The chunks of one span class (?2) whose records start on the UTC days [?3, ?4].
+constexpr const char* kSelectChunksStarting =
+    "SELECT records FROM usage_chunk WHERE org_id = ?1 AND span_class = ?2 AND start_day_ns >= ?3 AND "
+    "start_day_ns <= ?4";
 constexpr const char* kSelectDeployments = "SELECT id, name FROM deployments WHERE org_id = ?1 ORDER BY id";
 constexpr const char* kApiKeyExists = "SELECT 1 FROM api_keys WHERE id = ?1";
 constexpr const char* kUserExists = "SELECT 1 FROM users WHERE name = ?1";
@@ -369,8 +404,6 @@ constexpr const char* kInsertApiKey =
 constexpr const char* kSelectApiKey =
     "SELECT user_name, name, secret_digest, created_ns, expires_ns, revoked FROM api_keys WHERE id = ?1";
 constexpr const char* kRevokeApiKey = "UPDATE api_keys SET revoked = 1 WHERE id = ?1";
-
-#undef COSTS_USAGE_COLUMNS
 
 // Errors after which a connection is not trusted again (I/O, corruption, a vanished file).
 bool IsConnectionFatal(int rc) {
@@ -442,38 +475,6 @@ struct HourCell {
 
 constexpr int kHoursPerDay = 24;
 constexpr unsigned char kSameFingerprints = 0x80;
-
-void AppendVarint(std::string& out, std::int64_t value) {
-  std::uint64_t zigzag = (static_cast<std::uint64_t>(value) << 1) ^ static_cast<std::uint64_t>(value >> 63);
-  while (zigzag >= 0x80) {
-    out.push_back(static_cast<char>((zigzag & 0x7f) | 0x80));
-    zigzag >>= 7;
-  }
-  out.push_back(static_cast<char>(zigzag));
-}
-
-// Reads one varint at `pos`, advancing it; false when the bytes end first or it is too long.
-bool ReadVarint(std::string_view bytes, std::size_t& pos, std::int64_t& value) {
-  std::uint64_t zigzag = 0;
-  for (int shift = 0; shift < 64 && pos < bytes.size(); shift += 7) {
-    const auto byte = static_cast<unsigned char>(bytes[pos++]);
-    zigzag |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
-    if ((byte & 0x80) == 0) {
-      value = static_cast<std::int64_t>((zigzag >> 1) ^ (~(zigzag & 1) + 1));
-      return true;
-    }
-  }
-  return false;
-}
-
-// REQUIRES: cells ascending by hour, hours unique and in 0..23.
-// a - b and a + b modulo 2^64 (the differences PackHours writes may overflow int64).
-std::int64_t WrappingSub(std::int64_t a, std::int64_t b) {
-  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) - static_cast<std::uint64_t>(b));
-}
-std::int64_t WrappingAdd(std::int64_t a, std::int64_t b) {
-  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));
-}
 
 // The measures of a cell in PackHours order (rate_fingerprint_max last).
 std::array<std::int64_t*, 7> Measures(HourCell& cell) {
@@ -822,7 +823,7 @@ class IngestCache {
   Connection* connection_;
 };
 
-// Reads one row of a statement selecting the usage columns in schema order.
+// Reads the usage columns of a version 2 row (migration 3) in the order FinishMigration3 selects them.
 Result<domain::UsageRecord> ReadUsageRow(const Stmt& stmt) {
   auto corrupt = [](const char* what) {
     std::fprintf(stderr, "sqlite: a stored usage record has an invalid %s\n", what);
@@ -898,42 +899,6 @@ Result<std::vector<int>> SelectSpanClasses(Connection& c, std::string_view org) 
   return classes;
 }
 
-// Usage of `org` overlapping [from, to), ordered by start, then by insertion. One index range
-// per span class in `span_classes` (those of SelectSpanClasses), merged.
-Result<std::vector<domain::UsageRecord>> SelectUsageOverlapping(Connection& c, std::string_view org,
-                                                                std::span<const int> span_classes, Instant from,
-                                                                Instant to) {
-  std::vector<domain::UsageRecord> out;
-  if (from >= to) return out;
-  std::vector<std::pair<std::int64_t, domain::UsageRecord>> rows;  // (rowid, record)
-  for (const int k : span_classes) {
-    const std::size_t merged = rows.size();
-    Result<Stmt> stmt = c.Prepare(kSelectUsageOverlapping, "read usage");
-    if (!stmt) return std::move(stmt).error();
-    stmt->Bind(1, org);
-    stmt->Bind(2, std::int64_t{k});
-    stmt->Bind(3, LowestStart(from, k));
-    stmt->Bind(4, to.ns);
-    stmt->Bind(5, from.ns);
-    for (;;) {
-      Result<bool> row = stmt->Step();
-      if (!row) return std::move(row).error();
-      if (!*row) break;
-      Result<domain::UsageRecord> record = ReadUsageRow(*stmt);
-      if (!record) return std::move(record).error();
-      rows.emplace_back(stmt->Int(16), std::move(*record));
-    }
-    // Each class comes ordered by (start, rowid): merge it into the classes before it.
-    std::inplace_merge(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(merged), rows.end(),
-                       [](const auto& a, const auto& b) {
-                         return std::pair(a.second.start.ns, a.first) < std::pair(b.second.start.ns, b.first);
-                       });
-  }
-  out.reserve(rows.size());
-  for (auto& [rowid, record] : rows) out.push_back(std::move(record));
-  return out;
-}
-
 // What a series id of one organization stands for.
 struct SeriesInfo {
   int rank = 0;  // in the org's series sorted by (deployment_id, dimension, sku, kind)
@@ -970,10 +935,82 @@ Result<SeriesMap> SelectSeries(Connection& c, std::string_view org) {
 Result<const SeriesInfo*> FindSeries(const SeriesMap& series, std::int64_t id) {
   auto it = series.find(id);
   if (it == series.end()) {
-    std::fprintf(stderr, "sqlite: a stored rollup names an unknown series\n");
+    std::fprintf(stderr, "sqlite: a stored rollup or usage record names an unknown series\n");
     return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
   }
   return &it->second;
+}
+
+// The start of the UTC day of `ns`, clamped to int64 (chunks of the earliest instants).
+std::int64_t DayOf(std::int64_t ns) {
+  std::int64_t days = ns / domain::kNsPerDay;
+  if (ns % domain::kNsPerDay < 0) --days;
+  const WideNanos day = WideNanos{days} * domain::kNsPerDay;
+  return day < std::numeric_limits<std::int64_t>::min() ? std::numeric_limits<std::int64_t>::min()
+                                                        : static_cast<std::int64_t>(day);
+}
+
+// Usage of `org` overlapping [from, to), ordered by start, then by insertion. Per span class k
+// in `span_classes` (those of SelectSpanClasses), the chunks of the days on which a record of
+// class k that ends after `from` and starts before `to` can start: [from - 2^k hours, to).
+Result<std::vector<domain::UsageRecord>> SelectUsageOverlapping(Connection& c, std::string_view org,
+                                                                std::span<const int> span_classes, Instant from,
+                                                                Instant to) {
+  std::vector<domain::UsageRecord> out;
+  if (from >= to) return out;
+  struct Found {
+    std::int64_t batch;
+    std::int64_t ordinal;
+    std::int64_t series_id;
+    domain::UsageRecord record;
+  };
+  std::vector<Found> found;
+  for (const int k : span_classes) {
+    const std::int64_t lowest = LowestStart(from, k);
+    Result<Stmt> stmt = c.Prepare(kSelectChunksStarting, "read usage");
+    if (!stmt) return std::move(stmt).error();
+    stmt->Bind(1, org);
+    stmt->Bind(2, std::int64_t{k});
+    stmt->Bind(3, DayOf(lowest));
+    stmt->Bind(4, DayOf(to.ns - 1));
+    for (;;) {
+      Result<bool> row = stmt->Step();
+      if (!row) return std::move(row).error();
+      if (!*row) break;
+      ChunkHeader header;
+      Result<std::vector<ChunkRecord>> records = UnpackChunk(stmt->Blob(0), &header);
+      if (!records) return std::move(records).error();
+      for (ChunkRecord& r : *records) {
+        if (r.record.start.ns < lowest || r.record.start >= to || r.record.end <= from) continue;
+        found.push_back(Found{header.batch, r.ordinal, r.series_id, std::move(r.record)});
+      }
+    }
+  }
+  if (found.empty()) return out;
+  Result<SeriesMap> series = SelectSeries(c, org);
+  if (!series) return std::move(series).error();
+  std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) {
+    return std::tie(a.record.start.ns, a.batch, a.ordinal) < std::tie(b.record.start.ns, b.batch, b.ordinal);
+  });
+  out.reserve(found.size());
+  for (Found& f : found) {
+    Result<const SeriesInfo*> info = FindSeries(*series, f.series_id);
+    if (!info) return std::move(info).error();
+    domain::UsageRecord& r = f.record;
+    r.organization_id = org;
+    r.deployment_id = (*info)->deployment_id;
+    r.dimension = (*info)->dimension;
+    r.sku = (*info)->sku;
+    if (!(*info)->kind.empty()) {
+      r.kind = domain::ParseResourceKind((*info)->kind);
+      if (!r.kind) {
+        std::fprintf(stderr, "sqlite: a stored series has an invalid kind\n");
+        return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
+      }
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
 }
 
 // Appends every rollup row of `org` of `grain` with period_start in [from, to), sorted by
@@ -1241,6 +1278,349 @@ Status FinishMigration2(Connection& c) {
                 "drop the version 1 tables");
 }
 
+// ---- Usage chunks and ids (schema 3) ---------------------------------------------------------
+
+// The hash the id index is keyed by (UsageIdHash unless a test set another).
+std::uint64_t IdHash(const SqliteOptions& options, std::string_view id) {
+  return options.id_hash_for_tests != nullptr ? options.id_hash_for_tests(id) : UsageIdHash(id);
+}
+
+std::int64_t HashKey(std::uint64_t hash) { return static_cast<std::int64_t>(hash); }
+
+// The id runs not yet merged into usage_id, in the order written. Each run's view points into
+// `blobs`.
+struct IdTail {
+  std::vector<std::string> blobs;
+  std::vector<RunView> runs;
+  std::int64_t entries = 0;
+};
+
+Result<IdTail> SelectIdTail(Connection& c) {
+  IdTail tail;
+  Result<Stmt> stmt = c.Prepare(kSelectIdRuns, "read usage ids");
+  if (!stmt) return std::move(stmt).error();
+  for (;;) {
+    Result<bool> row = stmt->Step();
+    if (!row) return std::move(row).error();
+    if (!*row) break;
+    tail.blobs.emplace_back(stmt->Blob(0));
+  }
+  for (const std::string& blob : tail.blobs) {
+    Result<RunView> run = RunView::Of(blob);
+    if (!run) return std::move(run).error();
+    tail.runs.push_back(*run);
+    tail.entries += static_cast<std::int64_t>(run->size());
+  }
+  return tail;
+}
+
+// usage_id's size and filter (the filter's bits only when asked for; none before the first merge).
+struct IdMain {
+  std::int64_t keys = 0;
+  std::int64_t capacity = 0;
+  std::optional<IdFilter> filter;
+};
+
+Result<IdMain> SelectIdMain(Connection& c, bool with_filter) {
+  IdMain main;
+  Result<Stmt> stmt = c.Prepare(kSelectIdFilter, "read usage ids");
+  if (!stmt) return std::move(stmt).error();
+  Result<bool> row = stmt->Step();
+  if (!row) return std::move(row).error();
+  if (!*row) return main;
+  main.capacity = stmt->Int(0);
+  main.keys = stmt->Int(1);
+  if (with_filter) {
+    Result<IdFilter> filter = IdFilter::Unpack(stmt->Blob(2), main.capacity);
+    if (!filter) return std::move(filter).error();
+    main.filter = std::move(*filter);
+  }
+  return main;
+}
+
+// A first occurrence of an id in a batch: its hash and index.
+struct IdProbe {
+  std::uint64_t hash;
+  std::size_t index;
+};
+
+// Appends (probe index, chunk) for each entry of `run` whose hash a probe has. REQUIRES: probes
+// sorted by hash.
+void MatchRun(const RunView& run, std::span<const IdProbe> probes,
+              std::vector<std::pair<std::size_t, std::int64_t>>& out) {
+  if (run.size() == 0 || probes.empty()) return;
+  if (probes.size() * 32 < run.size()) {  // few probes: search the run
+    for (const IdProbe& p : probes) {
+      for (std::size_t i = run.LowerBound(p.hash); i < run.size() && run.Hash(i) == p.hash; ++i) {
+        out.emplace_back(p.index, run.Entry(i).chunk);
+      }
+    }
+    return;
+  }
+  std::size_t i = 0;  // walk both in hash order
+  for (std::size_t p = 0; p < probes.size(); ++p) {
+    while (i < run.size() && run.Hash(i) < probes[p].hash) ++i;
+    for (std::size_t j = i; j < run.size() && run.Hash(j) == probes[p].hash; ++j) {
+      out.emplace_back(probes[p].index, run.Entry(j).chunk);
+    }
+  }
+}
+
+// A chunk read back for comparisons: its organization, records and their index by id.
+struct LoadedChunk {
+  std::string org;
+  std::vector<ChunkRecord> records;
+  std::unordered_map<std::string_view, std::size_t> by_id;
+};
+
+Result<const LoadedChunk*> LoadChunk(Connection& c, std::int64_t id,
+                                     std::unordered_map<std::int64_t, LoadedChunk>& cache) {
+  auto it = cache.find(id);
+  if (it != cache.end()) return &it->second;
+  Result<Stmt> stmt = c.Prepare(kSelectChunk, "read usage");
+  if (!stmt) return std::move(stmt).error();
+  stmt->Bind(1, id);
+  Result<bool> row = stmt->Step();
+  if (!row) return std::move(row).error();
+  if (!*row) {
+    std::fprintf(stderr, "sqlite: the usage id index names a missing chunk\n");
+    return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
+  }
+  LoadedChunk chunk;
+  chunk.org = stmt->Text(0);
+  Result<std::vector<ChunkRecord>> records = UnpackChunk(stmt->Blob(1));
+  if (!records) return std::move(records).error();
+  chunk.records = std::move(*records);
+  it = cache.emplace(id, std::move(chunk)).first;
+  for (std::size_t k = 0; k < it->second.records.size(); ++k) it->second.by_id.emplace(it->second.records[k].record.id, k);
+  return &it->second;
+}
+
+// For each record index in `probes`, the stored record with its id, if any (with its chunk's
+// organization): found through the runs of `tail` and the usage_id index (its filter first
+// when the batch is large). REQUIRES: probes sorted by hash.
+Result<std::vector<std::pair<const ChunkRecord*, const LoadedChunk*>>> FindStored(
+    Connection& c, const SqliteOptions& options, std::span<const domain::UsageRecord> records,
+    std::span<const IdProbe> probes, const IdTail& tail, IdMain& main,
+    std::unordered_map<std::int64_t, LoadedChunk>& cache) {
+  std::vector<std::pair<std::size_t, std::int64_t>> candidates;  // (record index, chunk)
+  for (const RunView& run : tail.runs) MatchRun(run, probes, candidates);
+  if (main.keys > 0) {
+    if (static_cast<std::int64_t>(probes.size()) >= options.id_filter_min_batch && !main.filter) {
+      Result<IdMain> loaded = SelectIdMain(c, true);
+      if (!loaded) return std::move(loaded).error();
+      main = std::move(*loaded);
+    }
+    for (const IdProbe& p : probes) {
+      if (main.filter && !main.filter->MayContain(p.hash)) continue;
+      Result<Stmt> stmt = c.Prepare(kSelectIdChunks, "read usage ids");
+      if (!stmt) return std::move(stmt).error();
+      stmt->Bind(1, HashKey(p.hash));
+      for (;;) {
+        Result<bool> row = stmt->Step();
+        if (!row) return std::move(row).error();
+        if (!*row) break;
+        candidates.emplace_back(p.index, stmt->Int(0));
+      }
+    }
+  }
+  std::vector<std::pair<const ChunkRecord*, const LoadedChunk*>> stored(records.size(), {nullptr, nullptr});
+  for (const auto& [index, chunk_id] : candidates) {
+    Result<const LoadedChunk*> chunk = LoadChunk(c, chunk_id, cache);
+    if (!chunk) return std::move(chunk).error();
+    auto it = (*chunk)->by_id.find(records[index].id);
+    if (it != (*chunk)->by_id.end()) stored[index] = {&(*chunk)->records[it->second], *chunk};
+  }
+  return stored;
+}
+
+// Writes the records `fresh` of `records` (series ids `series_of`, id hashes `hashes`, both by
+// record index) as the chunks of one batch: one per (organization, span class, UTC day of
+// start), each record keeping `ordinals[i]`. Returns the batch's id entries, sorted, unique.
+Result<std::vector<IdEntry>> WriteChunks(Connection& c, std::span<const domain::UsageRecord> records,
+                                         std::span<const std::int64_t> series_of,
+                                         std::span<const std::uint64_t> hashes, std::span<const std::size_t> fresh,
+                                         std::span<const std::int64_t> ordinals) {
+  std::vector<IdEntry> entries;
+  if (fresh.empty()) return entries;
+  std::int64_t next_id = 0;
+  {
+    Result<Stmt> stmt = c.Prepare(kNextChunkId, "write usage");
+    if (!stmt) return std::move(stmt).error();
+    Result<bool> row = stmt->Step();
+    if (!row) return std::move(row).error();
+    next_id = stmt->Int(0);
+  }
+  struct Key {
+    std::string_view org;
+    int span_class;
+    std::int64_t day;
+    auto operator<=>(const Key&) const = default;
+  };
+  std::map<Key, std::vector<std::size_t>> chunks;
+  for (std::size_t i : fresh) {
+    const domain::UsageRecord& r = records[i];
+    chunks[Key{r.organization_id, SpanClass(r.start, r.end), DayOf(r.start.ns)}].push_back(i);
+  }
+  const std::int64_t batch = next_id;
+  entries.reserve(fresh.size());
+  std::vector<const domain::UsageRecord*> members;
+  std::vector<std::int64_t> member_series;
+  std::vector<std::int64_t> member_ordinals;
+  for (const auto& [key, indices] : chunks) {
+    members.clear();
+    member_series.clear();
+    member_ordinals.clear();
+    for (std::size_t i : indices) {
+      members.push_back(&records[i]);
+      member_series.push_back(series_of[i]);
+      member_ordinals.push_back(ordinals[i]);
+      entries.push_back(IdEntry{hashes[i], next_id});
+    }
+    const std::string blob = PackChunk(ChunkHeader{batch, key.day}, members, member_series, member_ordinals);
+    Result<Stmt> stmt = c.Prepare(kInsertChunk, "write usage");
+    if (!stmt) return std::move(stmt).error();
+    stmt->Bind(1, next_id);
+    stmt->Bind(2, key.org);
+    stmt->Bind(3, std::int64_t{key.span_class});
+    stmt->Bind(4, key.day);
+    stmt->BindBlob(5, blob);
+    if (Status s = stmt->Run(); !s) return std::move(s).error();
+    ++next_id;
+  }
+  std::sort(entries.begin(), entries.end());
+  entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
+  return entries;
+}
+
+// Adds `entries` (sorted) to usage_id and brings its filter up to date: the filter grows (is
+// rebuilt from usage_id at twice the keys) once the keys pass its capacity.
+Status MergeIds(Connection& c, std::span<const IdEntry> entries, IdMain& main) {
+  std::int64_t added = 0;
+  for (const IdEntry& e : entries) {
+    Result<Stmt> stmt = c.Prepare(kInsertId, "write usage ids");
+    if (!stmt) return std::move(stmt).error();
+    stmt->Bind(1, HashKey(e.hash));
+    stmt->Bind(2, e.chunk);
+    if (Status s = stmt->Run(); !s) return s;
+    added += c.Changes();
+  }
+  if (Status s = c.Exec(kDeleteIdRuns, "write usage ids"); !s) return s;
+  if (main.keys > 0 && !main.filter) {
+    Result<IdMain> loaded = SelectIdMain(c, true);
+    if (!loaded) return std::move(loaded).error();
+    main = std::move(*loaded);
+  }
+  main.keys += added;
+  if (!main.filter || main.keys > main.capacity) {
+    constexpr std::int64_t kMinCapacity = 1 << 20;
+    main.filter.emplace(std::max(kMinCapacity, 2 * main.keys));
+    Result<Stmt> stmt = c.Prepare(kSelectIdHashes, "read usage ids");
+    if (!stmt) return std::move(stmt).error();
+    for (;;) {
+      Result<bool> row = stmt->Step();
+      if (!row) return std::move(row).error();
+      if (!*row) break;
+      main.filter->Add(static_cast<std::uint64_t>(stmt->Int(0)));
+    }
+    main.capacity = main.filter->capacity();
+  } else {
+    for (const IdEntry& e : entries) main.filter->Add(e.hash);
+  }
+  const std::string bits = main.filter->Pack();
+  Result<Stmt> stmt = c.Prepare(kPutIdFilter, "write usage ids");
+  if (!stmt) return std::move(stmt).error();
+  stmt->Bind(1, main.capacity);
+  stmt->Bind(2, main.keys);
+  stmt->BindBlob(3, bits);
+  return stmt->Run();
+}
+
+// Files a batch's id entries (sorted): a new run, or, once the runs would hold id_run_limit
+// entries or number id_max_runs, everything merged into usage_id.
+Status FileIds(Connection& c, const SqliteOptions& options, std::vector<IdEntry> entries, const IdTail& tail,
+               IdMain& main) {
+  if (entries.empty()) return {};
+  const bool merge = tail.entries + static_cast<std::int64_t>(entries.size()) >= options.id_run_limit ||
+                     static_cast<std::int64_t>(tail.runs.size()) + 1 >= options.id_max_runs;
+  if (!merge) {
+    const std::string run = PackRun(entries);
+    Result<Stmt> stmt = c.Prepare(kInsertIdRun, "write usage ids");
+    if (!stmt) return std::move(stmt).error();
+    stmt->BindBlob(1, run);
+    return stmt->Run();
+  }
+  entries.reserve(entries.size() + static_cast<std::size_t>(tail.entries));
+  for (const RunView& run : tail.runs) {
+    for (std::size_t i = 0; i < run.size(); ++i) entries.push_back(run.Entry(i));
+  }
+  std::sort(entries.begin(), entries.end());
+  entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
+  return MergeIds(c, entries, main);
+}
+
+// The data step of migration 3, after its SQL: packs the version 2 usage rows (usage_v2) into
+// chunks, in slices of rows in rowid order (each slice one batch, a record's ordinal its
+// rowid), indexes every id in usage_id, checks the count and drops usage_v2.
+Status FinishMigration3(Connection& c, const SqliteOptions& options) {
+  constexpr std::int64_t kSlice = 100'000;
+  std::vector<IdEntry> all;
+  std::int64_t rows = 0;
+  for (std::int64_t after = std::numeric_limits<std::int64_t>::min();;) {
+    Result<Stmt> stmt = c.Prepare(
+        "SELECT u.id, u.organization_id, s.deployment_id, u.deployment_name, s.dimension, NULLIF(s.kind, ''), "
+        "u.instance_count, s.sku, u.name, u.start_ns, u.end_ns, u.quantity, u.unit, u.rate, u.cost_nanos, u.trial, "
+        "u.series_id, u.rowid FROM usage_v2 u JOIN series s ON s.id = u.series_id WHERE u.rowid > ?1 "
+        "ORDER BY u.rowid LIMIT ?2",
+        "read version 2 usage");
+    if (!stmt) return std::move(stmt).error();
+    stmt->Bind(1, after);
+    stmt->Bind(2, kSlice);
+    std::vector<domain::UsageRecord> records;
+    std::vector<std::int64_t> series_of;
+    std::vector<std::int64_t> ordinals;
+    for (;;) {
+      Result<bool> row = stmt->Step();
+      if (!row) return std::move(row).error();
+      if (!*row) break;
+      Result<domain::UsageRecord> record = ReadUsageRow(*stmt);
+      if (!record) return std::move(record).error();
+      records.push_back(std::move(*record));
+      series_of.push_back(stmt->Int(16));
+      ordinals.push_back(stmt->Int(17));
+    }
+    if (records.empty()) break;
+    after = ordinals.back();
+    rows += static_cast<std::int64_t>(records.size());
+    std::vector<std::uint64_t> hashes(records.size());
+    std::vector<std::size_t> fresh(records.size());
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      hashes[i] = IdHash(options, records[i].id);
+      fresh[i] = i;
+    }
+    Result<std::vector<IdEntry>> entries = WriteChunks(c, records, series_of, hashes, fresh, ordinals);
+    if (!entries) return std::move(entries).error();
+    all.insert(all.end(), entries->begin(), entries->end());
+  }
+  {
+    Result<Stmt> count = c.Prepare("SELECT count(*) FROM usage_v2", "count rows of the upgrade");
+    if (!count) return std::move(count).error();
+    Result<bool> row = count->Step();
+    if (!row) return std::move(row).error();
+    if (count->Int(0) != rows) {
+      std::fprintf(stderr, "sqlite: upgrading to schema 3 would lose usage records; the upgrade stops\n");
+      return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
+    }
+  }
+  if (!all.empty()) {
+    std::sort(all.begin(), all.end());
+    all.erase(std::unique(all.begin(), all.end()), all.end());
+    IdMain main;
+    if (Status s = MergeIds(c, all, main); !s) return s;
+  }
+  return c.Exec("DROP TABLE usage_v2", "drop the version 2 usage table");
+}
+
 }  // namespace
 
 // ---- SqliteStore -------------------------------------------------------------------------
@@ -1338,6 +1718,9 @@ Status SqliteStore::MigrateTo(int target) {
     if (Status s = c.Exec(kMigrations[v - 1], "apply a schema migration"); !s) return s;
     if (v == 2) {
       if (Status s = FinishMigration2(c); !s) return s;
+    }
+    if (v == 3) {
+      if (Status s = FinishMigration3(c, options_); !s) return s;
     }
   }
   const std::string set_version = "PRAGMA user_version = " + std::to_string(target);
@@ -1519,49 +1902,52 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
     id = c.LastInsertRowid();
   }
 
-  // 3. Insert each record unless its id is taken; a taken id is a duplicate if the stored
-  // record (possibly inserted earlier in this batch) is equal, else a conflict.
+  // 3. Each record is new, or a duplicate, or a conflict: the same id stored (or earlier in
+  // the batch) with equal content is a duplicate, with other content a conflict. Stored ids
+  // are found by hash (FindStored); the new records are written as chunks and their ids filed
+  // (FileIds).
+  std::vector<std::uint64_t> hashes(records.size());
+  std::vector<IdProbe> probes;
+  std::vector<std::size_t> earlier(records.size(), records.size());  // the id's first index
+  {
+    std::unordered_map<std::string_view, std::size_t> first;
+    first.reserve(records.size());
+    probes.reserve(records.size());
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      auto [it, inserted] = first.emplace(records[i].id, i);
+      if (!inserted) {
+        earlier[i] = it->second;
+        continue;
+      }
+      hashes[i] = IdHash(options_, records[i].id);
+      probes.push_back(IdProbe{hashes[i], i});
+    }
+    std::sort(probes.begin(), probes.end(), [](const IdProbe& a, const IdProbe& b) { return a.hash < b.hash; });
+  }
+  Result<IdTail> tail = SelectIdTail(c);
+  if (!tail) return std::move(tail).error();
+  Result<IdMain> main = SelectIdMain(c, false);
+  if (!main) return std::move(main).error();
+  std::unordered_map<std::int64_t, LoadedChunk> chunk_cache;
+  Result<std::vector<std::pair<const ChunkRecord*, const LoadedChunk*>>> stored =
+      FindStored(c, options_, records, probes, *tail, *main, chunk_cache);
+  if (!stored) return std::move(stored).error();
   std::vector<std::size_t> fresh;
   std::vector<std::string> conflicts;
   for (std::size_t i = 0; i < records.size(); ++i) {
-    const domain::UsageRecord& r = records[i];
-    const std::string quantity = domain::FormatDecimal(r.quantity);
-    const std::string rate = domain::FormatDecimal(r.rate);
-    {
-      Result<Stmt> stmt = c.Prepare(kInsertUsage, "insert usage");
-      if (!stmt) return std::move(stmt).error();
-      stmt->Bind(1, r.id);
-      stmt->Bind(2, r.organization_id);
-      stmt->Bind(3, *series_of[i]);
-      stmt->Bind(4, r.deployment_name);
-      stmt->Bind(5, r.instance_count);
-      stmt->Bind(6, r.name);
-      stmt->Bind(7, r.start.ns);
-      stmt->Bind(8, r.end.ns);
-      stmt->Bind(9, quantity);
-      stmt->Bind(10, r.unit);
-      stmt->Bind(11, rate);
-      stmt->Bind(12, r.cost_nanos);
-      stmt->Bind(13, std::int64_t{r.trial ? 1 : 0});
-      stmt->Bind(14, std::int64_t{SpanClass(r.start, r.end)});
-      if (Status s = stmt->Run(); !s) return std::move(s).error();
-    }
-    if (c.Changes() == 1) {
+    // A repeated id is compared with what is stored under it: the stored record, or else its
+    // first record in the batch.
+    const std::size_t first = earlier[i] != records.size() ? earlier[i] : i;
+    bool same = false;
+    if (const auto [record, chunk] = (*stored)[first]; record != nullptr) {
+      same = SameRecord(*record, chunk->org, records[i], *series_of[i]);
+    } else if (first != i) {
+      same = records[i] == records[first];
+    } else {
       fresh.push_back(i);
       continue;
     }
-    Result<Stmt> stmt = c.Prepare(kSelectUsageById, "read usage");
-    if (!stmt) return std::move(stmt).error();
-    stmt->Bind(1, r.id);
-    Result<bool> row = stmt->Step();
-    if (!row) return std::move(row).error();
-    if (!*row) {
-      std::fprintf(stderr, "sqlite: a usage id was neither inserted nor found\n");
-      return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
-    }
-    Result<domain::UsageRecord> stored = ReadUsageRow(*stmt);
-    if (!stored) return std::move(stored).error();
-    if (*stored == r) {
+    if (same) {
       ++outcome.duplicates;
     } else {
       conflicts.push_back(RecordField(i, "id"));
@@ -1570,6 +1956,17 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
   if (!conflicts.empty()) {
     return MakeError(ErrorCode::kConflict, "a usage record id is already stored with other content",
                      std::move(conflicts));
+  }
+  {
+    std::vector<std::int64_t> series_ids(records.size());
+    std::vector<std::int64_t> ordinals(records.size());
+    for (std::size_t i : fresh) {
+      series_ids[i] = *series_of[i];
+      ordinals[i] = static_cast<std::int64_t>(i);
+    }
+    Result<std::vector<IdEntry>> entries = WriteChunks(c, records, series_ids, hashes, fresh, ordinals);
+    if (!entries) return std::move(entries).error();
+    if (Status s = FileIds(c, options_, std::move(*entries), *tail, *main); !s) return std::move(s).error();
   }
 
   // 4. Rollups: the parts of the new records summed per cell in memory (service::

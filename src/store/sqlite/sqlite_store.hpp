@@ -31,6 +31,16 @@ struct SqliteOptions {
   // How long a statement waits for a lock held by another process, and a call waits for a
   // pooled connection, before failing with kStoreFailed, in ms.
   int busy_timeout_ms = 5000;
+  // The usage id index (schema 3): each batch files its ids as a run; once the runs would hold
+  // id_run_limit entries, or number id_max_runs, they are merged into the main index. A batch
+  // of at least id_filter_min_batch new ids reads the main index's Bloom filter rather than
+  // looking each id up. Tests lower them to exercise merges.
+  std::int64_t id_run_limit = 1'000'000;
+  std::int64_t id_max_runs = 64;
+  std::int64_t id_filter_min_batch = 2048;
+  // Tests only: the hash ids are filed by (a weak one forces collisions). The hash is persisted:
+  // a database must always be opened with the same one.
+  std::uint64_t (*id_hash_for_tests)(std::string_view id) = nullptr;
 };
 
 // The embedded default service::Store: one SQLite database file.
@@ -73,7 +83,7 @@ struct SqliteOptions {
 class SqliteStore final : public service::Store {
  public:
   // The schema version this build writes (PRAGMA user_version after Migrate()).
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // Opens (creating if missing) the database file at `path` and configures the first
   // connection. Does not create missing parent directories. Fails with kStoreFailed when the

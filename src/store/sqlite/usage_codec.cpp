@@ -1,0 +1,324 @@
+#include "store/sqlite/usage_codec.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <unordered_map>
+
+namespace costs::store::sqlite {
+
+namespace {
+
+constexpr const char* kFailedMessage = "the cost store failed";
+constexpr unsigned char kChunkFormat = 1;
+
+Error Malformed(const char* what) {
+  std::fprintf(stderr, "sqlite: a stored %s is malformed\n", what);
+  return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
+}
+
+std::uint64_t Mix(std::uint64_t h) {  // splitmix64's finalizer
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ULL;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebULL;
+  h ^= h >> 31;
+  return h;
+}
+
+void AppendBytes(std::string& out, std::string_view bytes) {
+  AppendVarint(out, static_cast<std::int64_t>(bytes.size()));
+  out.append(bytes);
+}
+
+bool ReadBytes(std::string_view bytes, std::size_t& pos, std::string_view& value) {
+  std::int64_t size = 0;
+  if (!ReadVarint(bytes, pos, size) || size < 0 || static_cast<std::uint64_t>(size) > bytes.size() - pos) return false;
+  value = bytes.substr(pos, static_cast<std::size_t>(size));
+  pos += static_cast<std::size_t>(size);
+  return true;
+}
+
+bool ReadIndex(std::string_view bytes, std::size_t& pos, std::size_t limit, std::size_t& value) {
+  std::int64_t v = 0;
+  if (!ReadVarint(bytes, pos, v) || v < 0 || static_cast<std::uint64_t>(v) >= limit) return false;
+  value = static_cast<std::size_t>(v);
+  return true;
+}
+
+// The strings of a chunk that recur: kept once, referred to by index.
+class StringTable {
+ public:
+  std::int64_t Index(std::string_view s) {
+    auto [it, inserted] = index_.emplace(s, static_cast<std::int64_t>(strings_.size()));
+    if (inserted) strings_.push_back(s);
+    return it->second;
+  }
+  const std::vector<std::string_view>& strings() const { return strings_; }
+
+ private:
+  std::unordered_map<std::string_view, std::int64_t> index_;
+  std::vector<std::string_view> strings_;
+};
+
+}  // namespace
+
+std::uint64_t UsageIdHash(std::string_view id) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (const char c : id) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ULL;
+  }
+  return Mix(h);
+}
+
+void AppendVarint(std::string& out, std::int64_t value) {
+  std::uint64_t zigzag = (static_cast<std::uint64_t>(value) << 1) ^ static_cast<std::uint64_t>(value >> 63);
+  while (zigzag >= 0x80) {
+    out.push_back(static_cast<char>((zigzag & 0x7f) | 0x80));
+    zigzag >>= 7;
+  }
+  out.push_back(static_cast<char>(zigzag));
+}
+
+bool ReadVarint(std::string_view bytes, std::size_t& pos, std::int64_t& value) {
+  std::uint64_t zigzag = 0;
+  for (int shift = 0; shift < 64 && pos < bytes.size(); shift += 7) {
+    const auto byte = static_cast<unsigned char>(bytes[pos++]);
+    zigzag |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) {
+      value = static_cast<std::int64_t>((zigzag >> 1) ^ (~(zigzag & 1) + 1));
+      return true;
+    }
+  }
+  return false;
+}
+
+std::int64_t WrappingSub(std::int64_t a, std::int64_t b) {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) - static_cast<std::uint64_t>(b));
+}
+std::int64_t WrappingAdd(std::int64_t a, std::int64_t b) {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));
+}
+
+// ---- Usage chunks ----------------------------------------------------------------------------
+//
+// Format 1: the byte 1; varints batch, base_ns, the number of strings, each string (length,
+// bytes), the number of records; then per record: id (length, bytes), then varints series id,
+// ordinal, the string indexes of deployment_name, name and unit, instance_count, start - base_ns,
+// end - start (both modulo 2^64), quantity mantissa and scale, rate mantissa and scale,
+// cost_nanos, and trial (0 or 1).
+
+std::string PackChunk(const ChunkHeader& header, std::span<const domain::UsageRecord* const> records,
+                      std::span<const std::int64_t> series_ids, std::span<const std::int64_t> ordinals) {
+  StringTable strings;
+  std::string body;
+  body.reserve(records.size() * 64);
+  for (std::size_t k = 0; k < records.size(); ++k) {
+    const domain::UsageRecord& r = *records[k];
+    AppendBytes(body, r.id);
+    AppendVarint(body, series_ids[k]);
+    AppendVarint(body, ordinals[k]);
+    AppendVarint(body, strings.Index(r.deployment_name));
+    AppendVarint(body, strings.Index(r.name));
+    AppendVarint(body, strings.Index(r.unit));
+    AppendVarint(body, r.instance_count);
+    AppendVarint(body, WrappingSub(r.start.ns, header.base_ns));
+    AppendVarint(body, WrappingSub(r.end.ns, r.start.ns));
+    AppendVarint(body, r.quantity.mantissa);
+    AppendVarint(body, r.quantity.scale);
+    AppendVarint(body, r.rate.mantissa);
+    AppendVarint(body, r.rate.scale);
+    AppendVarint(body, r.cost_nanos);
+    body.push_back(r.trial ? 1 : 0);
+  }
+  std::string out;
+  out.reserve(body.size() + 64);
+  out.push_back(static_cast<char>(kChunkFormat));
+  AppendVarint(out, header.batch);
+  AppendVarint(out, header.base_ns);
+  AppendVarint(out, static_cast<std::int64_t>(strings.strings().size()));
+  for (std::string_view s : strings.strings()) AppendBytes(out, s);
+  AppendVarint(out, static_cast<std::int64_t>(records.size()));
+  out += body;
+  return out;
+}
+
+Result<std::vector<ChunkRecord>> UnpackChunk(std::string_view bytes, ChunkHeader* header) {
+  std::size_t pos = 0;
+  if (bytes.empty() || static_cast<unsigned char>(bytes[pos++]) != kChunkFormat) return Malformed("usage chunk");
+  ChunkHeader head;
+  std::int64_t string_count = 0;
+  if (!ReadVarint(bytes, pos, head.batch) || !ReadVarint(bytes, pos, head.base_ns) ||
+      !ReadVarint(bytes, pos, string_count) || string_count < 0 ||
+      static_cast<std::uint64_t>(string_count) > bytes.size()) {
+    return Malformed("usage chunk");
+  }
+  std::vector<std::string_view> strings(static_cast<std::size_t>(string_count));
+  for (std::string_view& s : strings) {
+    if (!ReadBytes(bytes, pos, s)) return Malformed("usage chunk");
+  }
+  std::int64_t count = 0;
+  if (!ReadVarint(bytes, pos, count) || count < 0 || static_cast<std::uint64_t>(count) > bytes.size()) {
+    return Malformed("usage chunk");
+  }
+  std::vector<ChunkRecord> out(static_cast<std::size_t>(count));
+  for (ChunkRecord& c : out) {
+    domain::UsageRecord& r = c.record;
+    std::string_view id;
+    std::size_t deployment_name = 0, name = 0, unit = 0;
+    std::int64_t start = 0, duration = 0, quantity_scale = 0, rate_scale = 0;
+    bool ok = ReadBytes(bytes, pos, id) && ReadVarint(bytes, pos, c.series_id) && ReadVarint(bytes, pos, c.ordinal) &&
+              ReadIndex(bytes, pos, strings.size(), deployment_name) && ReadIndex(bytes, pos, strings.size(), name) &&
+              ReadIndex(bytes, pos, strings.size(), unit) && ReadVarint(bytes, pos, r.instance_count) &&
+              ReadVarint(bytes, pos, start) && ReadVarint(bytes, pos, duration) &&
+              ReadVarint(bytes, pos, r.quantity.mantissa) && ReadVarint(bytes, pos, quantity_scale) &&
+              ReadVarint(bytes, pos, r.rate.mantissa) && ReadVarint(bytes, pos, rate_scale) &&
+              ReadVarint(bytes, pos, r.cost_nanos) && pos < bytes.size();
+    if (!ok || quantity_scale < -64 || quantity_scale > 64 || rate_scale < -64 || rate_scale > 64) {
+      return Malformed("usage chunk");
+    }
+    const auto trial = static_cast<unsigned char>(bytes[pos++]);
+    if (trial > 1) return Malformed("usage chunk");
+    r.id = id;
+    r.deployment_name = strings[deployment_name];
+    r.name = strings[name];
+    r.unit = strings[unit];
+    r.start = domain::Instant{WrappingAdd(head.base_ns, start)};
+    r.end = domain::Instant{WrappingAdd(r.start.ns, duration)};
+    r.quantity.scale = static_cast<int>(quantity_scale);
+    r.rate.scale = static_cast<int>(rate_scale);
+    r.trial = trial == 1;
+  }
+  if (pos != bytes.size()) return Malformed("usage chunk");
+  if (header != nullptr) *header = head;
+  return out;
+}
+
+bool SameRecord(const ChunkRecord& stored, std::string_view chunk_org, const domain::UsageRecord& r,
+                std::int64_t series_id) {
+  const domain::UsageRecord& s = stored.record;
+  // The series stands for deployment_id, dimension, sku and kind.
+  return stored.series_id == series_id && chunk_org == r.organization_id && s.id == r.id &&
+         s.deployment_name == r.deployment_name && s.instance_count == r.instance_count && s.name == r.name &&
+         s.start == r.start && s.end == r.end && s.quantity == r.quantity && s.unit == r.unit && s.rate == r.rate &&
+         s.cost_nanos == r.cost_nanos && s.trial == r.trial;
+}
+
+// ---- Id runs ---------------------------------------------------------------------------------
+
+namespace {
+constexpr std::size_t kRunHeader = 16;
+constexpr std::size_t kRunEntry = 12;
+
+void PutLittle(char* out, std::uint64_t value, int bytes) {
+  for (int b = 0; b < bytes; ++b) out[b] = static_cast<char>((value >> (8 * b)) & 0xff);
+}
+std::uint64_t GetLittle(const char* in, int bytes) {
+  std::uint64_t value = 0;
+  for (int b = 0; b < bytes; ++b) value |= static_cast<std::uint64_t>(static_cast<unsigned char>(in[b])) << (8 * b);
+  return value;
+}
+}  // namespace
+
+std::string PackRun(std::span<const IdEntry> entries) {
+  std::int64_t base = 0;
+  if (!entries.empty()) {
+    base = std::min_element(entries.begin(), entries.end(), [](const IdEntry& a, const IdEntry& b) {
+             return a.chunk < b.chunk;
+           })->chunk;
+  }
+  std::string out(kRunHeader + entries.size() * kRunEntry, '\0');
+  PutLittle(out.data(), entries.size(), 8);
+  PutLittle(out.data() + 8, static_cast<std::uint64_t>(base), 8);
+  char* at = out.data() + kRunHeader;
+  for (const IdEntry& e : entries) {
+    PutLittle(at, e.hash, 8);
+    PutLittle(at + 8, static_cast<std::uint64_t>(e.chunk - base), 4);
+    at += kRunEntry;
+  }
+  return out;
+}
+
+Result<RunView> RunView::Of(std::string_view bytes) {
+  if (bytes.size() < kRunHeader) return Malformed("usage id run");
+  const std::uint64_t size = GetLittle(bytes.data(), 8);
+  if (size != (bytes.size() - kRunHeader) / kRunEntry || (bytes.size() - kRunHeader) % kRunEntry != 0) {
+    return Malformed("usage id run");
+  }
+  const auto base = static_cast<std::int64_t>(GetLittle(bytes.data() + 8, 8));
+  RunView view(bytes.data() + kRunHeader, static_cast<std::size_t>(size), base);
+  for (std::size_t i = 1; i < view.size_; ++i) {
+    if (view.Hash(i - 1) > view.Hash(i)) return Malformed("usage id run");
+  }
+  return view;
+}
+
+std::uint64_t RunView::Hash(std::size_t i) const { return GetLittle(entries_ + i * kRunEntry, 8); }
+
+IdEntry RunView::Entry(std::size_t i) const {
+  return IdEntry{Hash(i), base_ + static_cast<std::int64_t>(GetLittle(entries_ + i * kRunEntry + 8, 4))};
+}
+
+std::size_t RunView::LowerBound(std::uint64_t hash) const {
+  std::size_t lo = 0, hi = size_;
+  while (lo < hi) {
+    const std::size_t mid = lo + (hi - lo) / 2;
+    if (Hash(mid) < hash) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
+// ---- Id filter -------------------------------------------------------------------------------
+
+namespace {
+constexpr std::int64_t kBitsPerKey = 12;
+constexpr std::int64_t kWordsPerBlock = 8;  // 512 bits
+constexpr int kBitsPerHash = 6;
+
+std::size_t BlocksFor(std::int64_t capacity) {
+  const std::int64_t keys = std::max<std::int64_t>(capacity, 1);
+  return static_cast<std::size_t>((keys * kBitsPerKey + 511) / 512);
+}
+}  // namespace
+
+IdFilter::IdFilter(std::int64_t capacity)
+    : capacity_(capacity), words_(BlocksFor(capacity) * kWordsPerBlock, 0) {}
+
+Result<IdFilter> IdFilter::Unpack(std::string_view bytes, std::int64_t capacity) {
+  const std::size_t words = BlocksFor(capacity) * kWordsPerBlock;
+  if (capacity < 0 || bytes.size() != words * 8) return Malformed("usage id filter");
+  std::vector<std::uint64_t> out(words);
+  std::memcpy(out.data(), bytes.data(), bytes.size());  // little-endian hosts only (x86-64, arm64)
+  return IdFilter(capacity, std::move(out));
+}
+
+std::size_t IdFilter::Block(std::uint64_t hash) const {
+  const std::uint64_t blocks = words_.size() / kWordsPerBlock;
+  return static_cast<std::size_t>(((hash >> 32) * blocks) >> 32);
+}
+
+void IdFilter::Add(std::uint64_t hash) {
+  std::uint64_t* block = &words_[Block(hash) * kWordsPerBlock];
+  std::uint64_t bits = Mix(hash ^ 0x9e3779b97f4a7c15ULL);
+  for (int k = 0; k < kBitsPerHash; ++k, bits >>= 9) block[(bits >> 6) & 7] |= std::uint64_t{1} << (bits & 63);
+}
+
+bool IdFilter::MayContain(std::uint64_t hash) const {
+  const std::uint64_t* block = &words_[Block(hash) * kWordsPerBlock];
+  std::uint64_t bits = Mix(hash ^ 0x9e3779b97f4a7c15ULL);
+  for (int k = 0; k < kBitsPerHash; ++k, bits >>= 9) {
+    if ((block[(bits >> 6) & 7] & (std::uint64_t{1} << (bits & 63))) == 0) return false;
+  }
+  return true;
+}
+
+std::string IdFilter::Pack() const {
+  return std::string(reinterpret_cast<const char*>(words_.data()), words_.size() * 8);
+}
+
+}  // namespace costs::store::sqlite

@@ -1,0 +1,123 @@
+#pragma once
+// The byte formats of the SQLite store's usage tables (schema 3), free of SQLite so that they
+// are tested on their own:
+//
+// - a usage chunk (usage_chunk.records): the records of one ingest batch that share an
+//   organization, a span class and the UTC day of their start, packed;
+// - an id run (usage_id_run.entries): the (id hash, chunk) pairs of one batch, sorted;
+// - the id filter (usage_id_filter.bits): a blocked Bloom filter over the id hashes of the
+//   main id index (usage_id), so that a large batch of new records looks none of them up.
+//
+// Every format is persisted: never change one in place; a new format needs a new version byte
+// or a schema migration.
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.hpp"
+#include "domain/usage.hpp"
+
+namespace costs::store::sqlite {
+
+// The 64-bit hash of a usage record id that the id index and filter are keyed by: FNV-1a 64
+// over the id's bytes, then the splitmix64 finalizer. Persisted: never change it. Different ids
+// may share a hash; the store compares the ids themselves.
+std::uint64_t UsageIdHash(std::string_view id);
+
+// Appends `value` as a zigzag LEB128 varint; ReadVarint reads one at `pos`, advancing it (false
+// when the bytes end first or it is longer than 10 bytes).
+void AppendVarint(std::string& out, std::int64_t value);
+bool ReadVarint(std::string_view bytes, std::size_t& pos, std::int64_t& value);
+
+// a - b and a + b modulo 2^64: differences of any two int64 values round-trip.
+std::int64_t WrappingSub(std::int64_t a, std::int64_t b);
+std::int64_t WrappingAdd(std::int64_t a, std::int64_t b);
+
+// ---- Usage chunks ----------------------------------------------------------------------------
+
+// A record as a chunk keeps it: the organization is the chunk's, and deployment_id,
+// dimension, sku and kind are those of `series_id` (left empty in `record`).
+struct ChunkRecord {
+  std::int64_t series_id = 0;
+  std::int64_t ordinal = 0;  // the record's index in its batch: with the batch key, ingestion order
+  domain::UsageRecord record;
+};
+
+// What a chunk holds besides its records.
+struct ChunkHeader {
+  std::int64_t batch = 0;    // the ingest batch's key: ascending with ingestion
+  std::int64_t base_ns = 0;  // the start of the UTC day of the records' starts
+};
+
+// Packs records: `series_ids[k]` and `ordinals[k]` belong to `*records[k]`. Strings that recur
+// in a chunk (deployment name, name, unit) are kept once.
+std::string PackChunk(const ChunkHeader& header, std::span<const domain::UsageRecord* const> records,
+                      std::span<const std::int64_t> series_ids, std::span<const std::int64_t> ordinals);
+
+// kStoreFailed (detail logged) when `bytes` is not what PackChunk writes.
+Result<std::vector<ChunkRecord>> UnpackChunk(std::string_view bytes, ChunkHeader* header = nullptr);
+
+// Whether a stored record is `r`: the same content field by field, given the organization of
+// its chunk and the series id `r` has.
+bool SameRecord(const ChunkRecord& stored, std::string_view chunk_org, const domain::UsageRecord& r,
+                std::int64_t series_id);
+
+// ---- Id runs ---------------------------------------------------------------------------------
+
+struct IdEntry {
+  std::uint64_t hash = 0;
+  std::int64_t chunk = 0;
+  friend auto operator<=>(const IdEntry&, const IdEntry&) = default;
+};
+
+// A run: 16 bytes of header (the entry count and the smallest chunk, little-endian u64 and
+// i64), then per entry, sorted, 12 bytes: the hash (u64) and its chunk's difference from the
+// smallest (u32), little-endian. Fixed-width, so a stored run is searched in place.
+// REQUIRES: entries sorted, their chunks within 2^32 - 1 of each other.
+std::string PackRun(std::span<const IdEntry> entries);
+
+// A stored run, read in place. REQUIRES: the bytes outlive the view.
+class RunView {
+ public:
+  // kStoreFailed (detail logged) when `bytes` is not what PackRun writes.
+  static Result<RunView> Of(std::string_view bytes);
+  std::size_t size() const { return size_; }
+  std::uint64_t Hash(std::size_t i) const;
+  IdEntry Entry(std::size_t i) const;
+  // The index of the first entry whose hash is not below `hash` (size() if none).
+  std::size_t LowerBound(std::uint64_t hash) const;
+
+ private:
+  RunView(const char* entries, std::size_t size, std::int64_t base) : entries_(entries), size_(size), base_(base) {}
+  const char* entries_;
+  std::size_t size_;
+  std::int64_t base_;
+};
+
+// ---- Id filter -------------------------------------------------------------------------------
+
+// A blocked Bloom filter over id hashes: 512-bit blocks, 6 bits per hash in the block its high
+// bits choose, 12 bits per key of capacity (under 1 % false positives at capacity).
+class IdFilter {
+ public:
+  // An empty filter for `capacity` keys (at least one block).
+  explicit IdFilter(std::int64_t capacity);
+  // The filter PackFilter wrote; kStoreFailed (detail logged) when malformed.
+  static Result<IdFilter> Unpack(std::string_view bytes, std::int64_t capacity);
+
+  std::int64_t capacity() const { return capacity_; }
+  void Add(std::uint64_t hash);
+  bool MayContain(std::uint64_t hash) const;
+  std::string Pack() const;
+
+ private:
+  IdFilter(std::int64_t capacity, std::vector<std::uint64_t> words) : capacity_(capacity), words_(std::move(words)) {}
+  std::size_t Block(std::uint64_t hash) const;
+
+  std::int64_t capacity_;
+  std::vector<std::uint64_t> words_;  // 8 per block
+};
+
+}  // namespace costs::store::sqlite
