@@ -1848,8 +1848,14 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
   {
     std::map<std::string_view, bool> exists;
     std::vector<std::string> missing;
+    const bool* last = nullptr;  // whether the org of the record before exists
     for (std::size_t i = 0; i < records.size(); ++i) {
+      if (last != nullptr && records[i].organization_id == records[i - 1].organization_id) {
+        if (!*last) missing.push_back(RecordField(i, "organization_id"));
+        continue;
+      }
       auto [it, inserted] = exists.emplace(records[i].organization_id, false);
+      last = &it->second;
       if (inserted) {
         Result<Stmt> stmt = c.Prepare(kOrganizationExists, "check an organization");
         if (!stmt) return std::move(stmt).error();
@@ -1868,7 +1874,14 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
 
   // 2. The series of every record's item: found, or created. Only a new record can create
   // one, so step 4 fills in its item columns in this transaction.
-  std::map<service::ItemKey, std::int64_t> series;  // -> series id
+  struct ItemKeyHash {
+    std::size_t operator()(const service::ItemKey& k) const {
+      std::size_t h = std::hash<std::string_view>()(k.org);
+      for (std::string_view part : {k.deployment_id, k.sku, k.kind}) h = h * 31 + std::hash<std::string_view>()(part);
+      return h * 31 + static_cast<std::size_t>(k.dimension);
+    }
+  };
+  std::unordered_map<service::ItemKey, std::int64_t, ItemKeyHash> series;  // -> series id
   std::vector<const std::int64_t*> series_of(records.size());
   for (std::size_t i = 0; i < records.size(); ++i) {
     const domain::UsageRecord& r = records[i];
@@ -1876,7 +1889,13 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
     series_of[i] =
         &series.emplace(service::ItemKey{r.organization_id, r.deployment_id, r.dimension, r.sku, kind}, 0).first->second;
   }
-  for (auto& [key, id] : series) {
+  std::vector<std::pair<const service::ItemKey, std::int64_t>*> series_in_order;  // in key order
+  series_in_order.reserve(series.size());
+  for (auto& entry : series) series_in_order.push_back(&entry);
+  std::sort(series_in_order.begin(), series_in_order.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
+  for (auto* entry : series_in_order) {
+    const service::ItemKey& key = entry->first;
+    std::int64_t& id = entry->second;
     auto bind_key = [&](Stmt& stmt) {
       stmt.Bind(1, key.org);
       stmt.Bind(2, key.deployment_id);
@@ -1969,88 +1988,106 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
     if (Status s = FileIds(c, options_, std::move(*entries), *tail, *main); !s) return std::move(s).error();
   }
 
-  // 4. Rollups: the parts of the new records summed per cell in memory (service::
-  // ForEachRollupContribution), each daily cell and each hourly (org, day, series) row written
-  // once, in key order.
+  // 4. Rollups: the parts of the new records summed per (org, UTC day, series) in memory
+  // (service::ForEachRollupContribution), then each daily cell and each row of hourly cells
+  // written once, in key order.
   constexpr const char* kTooLarge = "the summed usage records are too large to store";
   using Sums = service::IngestDelta::Sums;
-  struct CellKey {
+  struct Cell {
     std::string_view org;
-    std::int64_t period_ns;  // the day's start for hourly rows
+    std::int64_t day_ns;
     std::int64_t series_id;
-    auto operator<=>(const CellKey&) const = default;
-  };
-  struct DayHours {
     bool capacity = false;
-    std::vector<std::pair<int, Sums>> hours;  // (hour of the day, sums), unordered
+    bool has_day = false;
+    std::uint32_t hour_mask = 0;  // bit h: hours[h] holds usage
+    Sums day;
+    std::array<Sums, kHoursPerDay> hours;
   };
-  std::map<CellKey, Sums> days;
-  std::map<CellKey, DayHours> hours;
+  struct CellKeyHash {
+    std::size_t operator()(const std::pair<std::int64_t, std::int64_t>& k) const {
+      return std::hash<std::int64_t>()(k.first * 1'000'003 + k.second);
+    }
+  };
+  std::vector<std::unique_ptr<Cell>> cells;  // series ids are unique across organizations
+  std::unordered_map<std::pair<std::int64_t, std::int64_t>, Cell*, CellKeyHash> cell_of;  // (series, day)
   for (std::size_t i : fresh) {
     const domain::UsageRecord& r = records[i];
     const std::int64_t series_id = *series_of[i];
-    DayHours* pack = nullptr;
-    std::int64_t pack_day = 0;
+    Cell* cell = nullptr;
+    auto at = [&](std::int64_t day) -> Cell& {
+      if (cell == nullptr || cell->day_ns != day) {
+        Cell*& slot = cell_of[{series_id, day}];
+        if (slot == nullptr) {
+          cells.push_back(std::make_unique<Cell>());
+          slot = cells.back().get();
+          slot->org = r.organization_id;
+          slot->day_ns = day;
+          slot->series_id = series_id;
+          slot->capacity = r.dimension == domain::Dimension::kCapacity;
+        }
+        cell = slot;
+      }
+      return *cell;
+    };
     service::ForEachRollupContribution(r, [&](domain::RollupGrain grain, Instant period_start, const Sums& part) {
+      const std::int64_t day = DayOf(period_start.ns);
+      Cell& c = at(day);
       if (grain == domain::RollupGrain::kDay) {
-        days[CellKey{r.organization_id, period_start.ns, series_id}].Add(part);
+        c.day.Add(part);
+        c.has_day = true;
         return;
       }
-      const std::int64_t day = domain::FloorDay(period_start).ns;
-      if (pack == nullptr || day != pack_day) {
-        pack = &hours[CellKey{r.organization_id, day, series_id}];
-        pack->capacity = r.dimension == domain::Dimension::kCapacity;
-        pack_day = day;
-      }
       const int hour = static_cast<int>((period_start.ns - day) / domain::kNsPerHour);
-      auto slot = std::find_if(pack->hours.begin(), pack->hours.end(), [&](const auto& h) { return h.first == hour; });
-      if (slot == pack->hours.end()) {
-        pack->hours.emplace_back(hour, part);
-      } else {
-        slot->second.Add(part);
-      }
+      c.hours[static_cast<std::size_t>(hour)].Add(part);
+      c.hour_mask |= std::uint32_t{1} << hour;
     });
   }
-  for (const auto& [key, sums] : days) {
-    std::optional<HourCell> cell = CellOf(0, sums);  // the day's measures, narrowed (its hour unused)
-    if (!cell) return MakeError(ErrorCode::kInvalidData, kTooLarge);
+  std::sort(cells.begin(), cells.end(), [](const auto& a, const auto& b) {
+    return std::tie(a->org, a->day_ns, a->series_id) < std::tie(b->org, b->day_ns, b->series_id);
+  });
+  for (const auto& cell : cells) {
+    if (!cell->has_day) continue;
+    std::optional<HourCell> day = CellOf(0, cell->day);  // the day's measures, narrowed (its hour unused)
+    if (!day) return MakeError(ErrorCode::kInvalidData, kTooLarge);
     Result<Stmt> stmt = c.Prepare(kUpsertRollupDay, "update rollups");
     if (!stmt) return std::move(stmt).error();
-    stmt->Bind(1, key.org);
-    stmt->Bind(2, key.period_ns);
-    stmt->Bind(3, key.series_id);
-    stmt->Bind(4, cell->cost);
-    stmt->Bind(5, cell->trial_cost);
-    stmt->Bind(6, cell->quantity_milli);
-    stmt->Bind(7, cell->usage_ns);
-    stmt->Bind(8, cell->max_instance_count);
-    stmt->Bind(9, cell->rate_fingerprint_min);
-    stmt->Bind(10, cell->rate_fingerprint_max);
+    stmt->Bind(1, cell->org);
+    stmt->Bind(2, cell->day_ns);
+    stmt->Bind(3, cell->series_id);
+    stmt->Bind(4, day->cost);
+    stmt->Bind(5, day->trial_cost);
+    stmt->Bind(6, day->quantity_milli);
+    stmt->Bind(7, day->usage_ns);
+    stmt->Bind(8, day->max_instance_count);
+    stmt->Bind(9, day->rate_fingerprint_min);
+    stmt->Bind(10, day->rate_fingerprint_max);
     if (Status s = stmt->Run(); !s) {
       if (stmt->ExtendedErrorCode() == SQLITE_CONSTRAINT_CHECK) return MakeError(ErrorCode::kInvalidData, kTooLarge);
       return std::move(s).error();
     }
   }
-  std::vector<HourCell> cells;
-  for (auto& [key, pack] : hours) {
-    std::sort(pack.hours.begin(), pack.hours.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-    cells.clear();
-    for (const auto& [hour, sums] : pack.hours) {
-      std::optional<HourCell> cell = CellOf(hour, sums);
-      if (!cell) return MakeError(ErrorCode::kInvalidData, kTooLarge);
-      cells.push_back(*cell);
+  std::vector<HourCell> hour_cells;
+  std::string packed;
+  for (const auto& cell : cells) {
+    if (cell->hour_mask == 0) continue;
+    hour_cells.clear();
+    for (int hour = 0; hour < kHoursPerDay; ++hour) {
+      if ((cell->hour_mask & (std::uint32_t{1} << hour)) == 0) continue;
+      std::optional<HourCell> narrowed = CellOf(hour, cell->hours[static_cast<std::size_t>(hour)]);
+      if (!narrowed) return MakeError(ErrorCode::kInvalidData, kTooLarge);
+      hour_cells.push_back(*narrowed);
     }
-    std::string packed = PackHours(cells);
+    packed = PackHours(hour_cells);
     auto bind_key = [&](Stmt& stmt) {
-      stmt.Bind(1, key.org);
-      stmt.Bind(2, key.period_ns);
-      stmt.Bind(3, key.series_id);
+      stmt.Bind(1, cell->org);
+      stmt.Bind(2, cell->day_ns);
+      stmt.Bind(3, cell->series_id);
     };
     {
       Result<Stmt> stmt = c.Prepare(kInsertHourPack, "update rollups");
       if (!stmt) return std::move(stmt).error();
       bind_key(*stmt);
-      stmt->Bind(4, std::int64_t{pack.capacity ? 1 : 0});
+      stmt->Bind(4, std::int64_t{cell->capacity ? 1 : 0});
       stmt->BindBlob(5, packed);
       if (Status s = stmt->Run(); !s) return std::move(s).error();
     }
@@ -2069,20 +2106,20 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
       }
       Result<std::vector<HourCell>> stored = UnpackHours(stmt->Blob(0));
       if (!stored) return std::move(stored).error();
-      std::size_t n = 0;  // cells[..n) merged
+      std::size_t n = 0;  // hour_cells[..n) merged
       for (const HourCell& old : *stored) {
-        for (; n < cells.size() && cells[n].hour < old.hour; ++n) merged.push_back(cells[n]);
-        if (n < cells.size() && cells[n].hour == old.hour) {
+        for (; n < hour_cells.size() && hour_cells[n].hour < old.hour; ++n) merged.push_back(hour_cells[n]);
+        if (n < hour_cells.size() && hour_cells[n].hour == old.hour) {
           Sums sum = SumsOf(old);
-          sum.Add(SumsOf(cells[n++]));
-          std::optional<HourCell> cell = CellOf(old.hour, sum);
-          if (!cell) return MakeError(ErrorCode::kInvalidData, kTooLarge);
-          merged.push_back(*cell);
+          sum.Add(SumsOf(hour_cells[n++]));
+          std::optional<HourCell> narrowed = CellOf(old.hour, sum);
+          if (!narrowed) return MakeError(ErrorCode::kInvalidData, kTooLarge);
+          merged.push_back(*narrowed);
         } else {
           merged.push_back(old);
         }
       }
-      merged.insert(merged.end(), cells.begin() + static_cast<std::ptrdiff_t>(n), cells.end());
+      merged.insert(merged.end(), hour_cells.begin() + static_cast<std::ptrdiff_t>(n), hour_cells.end());
     }
     packed = PackHours(merged);
     Result<Stmt> stmt = c.Prepare(kUpdateHourPack, "update rollups");
@@ -2094,12 +2131,14 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
 
   // The item catalog: per series the new record with the latest end (the later in batch order
   // on a tie); it replaces the stored info unless that ends later.
-  std::map<std::int64_t, const domain::UsageRecord*> latest_item;
+  std::unordered_map<std::int64_t, const domain::UsageRecord*> latest_item;
   for (std::size_t i : fresh) {
     const domain::UsageRecord*& latest = latest_item[*series_of[i]];
     if (latest == nullptr || latest->end <= records[i].end) latest = &records[i];
   }
-  for (const auto& [series_id, record] : latest_item) {
+  std::vector<std::pair<std::int64_t, const domain::UsageRecord*>> items(latest_item.begin(), latest_item.end());
+  std::sort(items.begin(), items.end());
+  for (const auto& [series_id, record] : items) {
     const std::string rate = domain::FormatDecimal(record->rate);
     Result<Stmt> stmt = c.Prepare(kUpdateItem, "update items");
     if (!stmt) return std::move(stmt).error();
@@ -2111,24 +2150,35 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
     if (Status s = stmt->Run(); !s) return std::move(s).error();
   }
 
-  // Deployments (the latest name in batch order) and the span classes of the new records.
-  std::map<std::pair<std::string_view, std::string_view>, std::string_view> deployment_names;
+  // Deployments (the latest name in batch order: the name of each series' last record, the
+  // last of those per deployment), the span classes of the new records, and the data version
+  // of every organization with one.
+  std::unordered_map<std::int64_t, std::size_t> last_of_series;  // -> index of its last new record
+  std::set<std::pair<std::string_view, int>> span_classes;
+  std::set<std::string_view> changed_orgs;
+  std::optional<std::pair<std::string_view, int>> previous;  // of the new record before
   for (std::size_t i : fresh) {
-    deployment_names.insert_or_assign(
-        std::pair<std::string_view, std::string_view>(records[i].organization_id, records[i].deployment_id),
-        std::string_view(records[i].deployment_name));
+    last_of_series[*series_of[i]] = i;
+    const domain::UsageRecord& r = records[i];
+    const std::pair<std::string_view, int> span_class(r.organization_id, SpanClass(r.start, r.end));
+    if (span_class != previous) {
+      span_classes.insert(span_class);
+      changed_orgs.insert(r.organization_id);
+      previous = span_class;
+    }
   }
-  for (const auto& [key, name] : deployment_names) {
+  std::map<std::pair<std::string_view, std::string_view>, std::size_t> deployment_last;  // -> record index
+  for (const auto& [series_id, i] : last_of_series) {
+    std::size_t& last = deployment_last[{records[i].organization_id, records[i].deployment_id}];
+    last = std::max(last, i);
+  }
+  for (const auto& [key, i] : deployment_last) {
     Result<Stmt> stmt = c.Prepare(kUpsertDeployment, "update deployments");
     if (!stmt) return std::move(stmt).error();
     stmt->Bind(1, key.first);
     stmt->Bind(2, key.second);
-    stmt->Bind(3, name);
+    stmt->Bind(3, records[i].deployment_name);
     if (Status s = stmt->Run(); !s) return std::move(s).error();
-  }
-  std::set<std::pair<std::string_view, int>> span_classes;
-  for (std::size_t i : fresh) {
-    span_classes.emplace(records[i].organization_id, SpanClass(records[i].start, records[i].end));
   }
   for (const auto& [org, span_class] : span_classes) {
     Result<Stmt> stmt = c.Prepare(kInsertSpanClass, "update usage span classes");
@@ -2137,10 +2187,6 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
     stmt->Bind(2, std::int64_t{span_class});
     if (Status s = stmt->Run(); !s) return std::move(s).error();
   }
-
-  // 5. The data version of every organization with a new record.
-  std::set<std::string_view> changed_orgs;
-  for (std::size_t i : fresh) changed_orgs.insert(records[i].organization_id);
   for (std::string_view org : changed_orgs) {
     if (Status s = BumpOrgVersion(c, org); !s) return std::move(s).error();
   }
