@@ -256,7 +256,8 @@ TEST_F(SqliteStoreSchemaTest, AVersion1DatabaseWithDataReadsTheSameAfterTheUpgra
                 "'rollup_day_v2', 'rollup_hour_by_deployment')"),
             "0")
       << "the version 1 tables are gone";
-  EXPECT_EQ(Raw("SELECT count(*) FROM sqlite_schema WHERE name IN ('usage', 'usage_v2', 'usage_by_org_class_start')"),
+  EXPECT_EQ(Raw("SELECT count(*) FROM sqlite_schema WHERE name IN ('usage', 'usage_v2', 'usage_by_org_class_start', "
+                "'rollup_day')"),
             "0")
       << "the version 2 usage table is gone";
   EXPECT_EQ(Raw("SELECT count(*) FROM usage_id"), std::to_string(records.size()));
@@ -310,13 +311,10 @@ TEST_F(SqliteStoreSchemaTest, ReadsAreIndexedRangesWithoutSorts) {
                       "WHERE org_id = ?1 AND series_id = ?2 AND capacity = 1 AND day_ns >= ?3 AND day_ns < ?4 "
                       "ORDER BY day_ns DESC"),
             "SEARCH rollup_hour USING INDEX rollup_hour_capacity (org_id=? AND series_id=? AND day_ns>? AND day_ns<?)");
-  // Rollups: one primary key range per window.
+  // Rollups, hourly and daily (the sum of a day's hours): one primary key range per window.
   EXPECT_EQ(QueryPlan("SELECT day_ns, series_id, hours FROM rollup_hour WHERE org_id = ?1 AND day_ns >= ?2 AND "
                       "day_ns < ?3"),
             "SEARCH rollup_hour USING PRIMARY KEY (org_id=? AND day_ns>? AND day_ns<?)");
-  EXPECT_EQ(QueryPlan("SELECT period_start_ns, series_id, cost_nanos FROM rollup_day WHERE org_id = ?1 AND "
-                      "period_start_ns >= ?2 AND period_start_ns < ?3"),
-            "SEARCH rollup_day USING PRIMARY KEY (org_id=? AND period_start_ns>? AND period_start_ns<?)");
   // The org's series (and the item catalog) in key order, no sort.
   EXPECT_EQ(QueryPlan("SELECT deployment_id, dimension, sku, kind, name, unit, rate, last_end_ns FROM series "
                       "WHERE org_id = ?1 ORDER BY deployment_id, dimension, sku, kind"),

@@ -266,7 +266,7 @@ CREATE TABLE rollup_hour (
 ) WITHOUT ROWID;
 CREATE INDEX rollup_hour_capacity ON rollup_hour (org_id, series_id, day_ns) WHERE capacity = 1;
 )sql",
-    // 3: usage packed. A batch's records are written as chunks, one per (organization, span
+    // 3: usage packed, daily rollups summed from the hourly ones. A batch's records are written as chunks, one per (organization, span
     // class, UTC day of start), instead of a row each with two indexes; ids are found through
     // a 64-bit hash (UsageIdHash): each batch appends one sorted run of (hash, chunk) pairs,
     // and once the runs hold enough entries they are merged into the usage_id index, whose
@@ -298,6 +298,9 @@ CREATE TABLE usage_id_filter (
 );
 DROP INDEX usage_by_org_class_start;
 ALTER TABLE usage RENAME TO usage_v2;
+-- A day's rollup is the sum of its hours (parts of a record telescope), so the daily rows are
+-- summed from rollup_hour when read rather than written twice.
+DROP TABLE rollup_day;
 )sql",
 };
 static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
@@ -338,17 +341,6 @@ constexpr const char* kInsertSeries =
     "VALUES (?1, ?2, ?3, ?4, ?5, '', '', '', -9223372036854775808)";
 constexpr const char* kUpdateItem =
     "UPDATE series SET name = ?2, unit = ?3, rate = ?4, last_end_ns = ?5 WHERE id = ?1 AND last_end_ns <= ?5";
-constexpr const char* kUpsertRollupDay =
-    "INSERT INTO rollup_day (org_id, period_start_ns, series_id, cost_nanos, trial_cost_nanos, quantity_milli, "
-    "usage_ns, max_instance_count, rate_fingerprint_min, rate_fingerprint_max) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
-    "ON CONFLICT (org_id, period_start_ns, series_id) "
-    "DO UPDATE SET cost_nanos = cost_nanos + excluded.cost_nanos, "
-    "trial_cost_nanos = trial_cost_nanos + excluded.trial_cost_nanos, "
-    "quantity_milli = quantity_milli + excluded.quantity_milli, usage_ns = usage_ns + excluded.usage_ns, "
-    "max_instance_count = max(max_instance_count, excluded.max_instance_count), "
-    "rate_fingerprint_min = min(rate_fingerprint_min, excluded.rate_fingerprint_min), "
-    "rate_fingerprint_max = max(rate_fingerprint_max, excluded.rate_fingerprint_max)";
 constexpr const char* kInsertHourPack =
     "INSERT INTO rollup_hour (org_id, day_ns, series_id, capacity, hours) VALUES (?1, ?2, ?3, ?4, ?5) "
     "ON CONFLICT (org_id, day_ns, series_id) DO NOTHING";
@@ -365,10 +357,6 @@ constexpr const char* kInsertSpanClass =
 constexpr const char* kSelectSeries =
     "SELECT id, deployment_id, dimension, sku, kind FROM series WHERE org_id = ?1 "
     "ORDER BY deployment_id, dimension, sku, kind";
-constexpr const char* kSelectRollupDay =
-    "SELECT period_start_ns, series_id, cost_nanos, trial_cost_nanos, quantity_milli, usage_ns, max_instance_count, "
-    "rate_fingerprint_min, rate_fingerprint_max FROM rollup_day "
-    "WHERE org_id = ?1 AND period_start_ns >= ?2 AND period_start_ns < ?3";
 constexpr const char* kSelectRollupHour =
     "SELECT day_ns, series_id, hours FROM rollup_hour WHERE org_id = ?1 AND day_ns >= ?2 AND day_ns < ?3";
 // One capacity series' days in [?3, ?4), latest first: one backwards range of the partial
@@ -1020,7 +1008,7 @@ Status SelectRollups(Connection& c, std::string_view org, const SeriesMap& serie
                      Instant from, Instant to, std::vector<service::RollupRow>& out) {
   if (from >= to) return {};
   const bool hourly = grain == domain::RollupGrain::kHour;
-  Result<Stmt> stmt = c.Prepare(hourly ? kSelectRollupHour : kSelectRollupDay, "read rollups");
+  Result<Stmt> stmt = c.Prepare(kSelectRollupHour, "read rollups");
   if (!stmt) return std::move(stmt).error();
   stmt->Bind(1, org);
   stmt->Bind(2, hourly ? domain::FloorDay(from).ns : from.ns);
@@ -1037,15 +1025,20 @@ Status SelectRollups(Connection& c, std::string_view org, const SeriesMap& serie
     if (!*row) break;
     Result<const SeriesInfo*> info = FindSeries(series, stmt->Int(1));
     if (!info) return std::move(info).error();
-    if (!hourly) {
-      cells.push_back(Cell{stmt->Int(0), *info,
-                           HourCell{0, stmt->Int(2), stmt->Int(3), stmt->Int(4), stmt->Int(5), stmt->Int(6),
-                                    stmt->Int(7), stmt->Int(8)}});
-      continue;
-    }
     const std::int64_t day_ns = stmt->Int(0);
     Result<std::vector<HourCell>> hours = UnpackHours(stmt->Blob(2));
     if (!hours) return std::move(hours).error();
+    if (!hourly) {  // the day: its hours summed
+      service::IngestDelta::Sums day;
+      for (const HourCell& cell : *hours) day.Add(SumsOf(cell));
+      std::optional<HourCell> narrowed = CellOf(0, day);
+      if (!narrowed) {
+        std::fprintf(stderr, "sqlite: a stored day's hourly rollups sum beyond int64\n");
+        return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
+      }
+      cells.push_back(Cell{day_ns, *info, *narrowed});
+      continue;
+    }
     for (const HourCell& cell : *hours) {
       const std::int64_t period = day_ns + cell.hour * domain::kNsPerHour;
       if (period >= from.ns && period < to.ns) cells.push_back(Cell{period, *info, cell});
@@ -1998,7 +1991,6 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
     std::int64_t day_ns;
     std::int64_t series_id;
     bool capacity = false;
-    bool has_day = false;
     std::uint32_t hour_mask = 0;  // bit h: hours[h] holds usage
     Sums day;
     std::array<Sums, kHoursPerDay> hours;
@@ -2034,7 +2026,6 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
       Cell& c = at(day);
       if (grain == domain::RollupGrain::kDay) {
         c.day.Add(part);
-        c.has_day = true;
         return;
       }
       const int hour = static_cast<int>((period_start.ns - day) / domain::kNsPerHour);
@@ -2045,27 +2036,6 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
   std::sort(cells.begin(), cells.end(), [](const auto& a, const auto& b) {
     return std::tie(a->org, a->day_ns, a->series_id) < std::tie(b->org, b->day_ns, b->series_id);
   });
-  for (const auto& cell : cells) {
-    if (!cell->has_day) continue;
-    std::optional<HourCell> day = CellOf(0, cell->day);  // the day's measures, narrowed (its hour unused)
-    if (!day) return MakeError(ErrorCode::kInvalidData, kTooLarge);
-    Result<Stmt> stmt = c.Prepare(kUpsertRollupDay, "update rollups");
-    if (!stmt) return std::move(stmt).error();
-    stmt->Bind(1, cell->org);
-    stmt->Bind(2, cell->day_ns);
-    stmt->Bind(3, cell->series_id);
-    stmt->Bind(4, day->cost);
-    stmt->Bind(5, day->trial_cost);
-    stmt->Bind(6, day->quantity_milli);
-    stmt->Bind(7, day->usage_ns);
-    stmt->Bind(8, day->max_instance_count);
-    stmt->Bind(9, day->rate_fingerprint_min);
-    stmt->Bind(10, day->rate_fingerprint_max);
-    if (Status s = stmt->Run(); !s) {
-      if (stmt->ExtendedErrorCode() == SQLITE_CONSTRAINT_CHECK) return MakeError(ErrorCode::kInvalidData, kTooLarge);
-      return std::move(s).error();
-    }
-  }
   std::vector<HourCell> hour_cells;
   std::string packed;
   for (const auto& cell : cells) {
@@ -2077,6 +2047,8 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
       if (!narrowed) return MakeError(ErrorCode::kInvalidData, kTooLarge);
       hour_cells.push_back(*narrowed);
     }
+    // The day's total must fit too (rollups are read per day as the sum of its hours).
+    if (!CellOf(0, cell->day)) return MakeError(ErrorCode::kInvalidData, kTooLarge);
     packed = PackHours(hour_cells);
     auto bind_key = [&](Stmt& stmt) {
       stmt.Bind(1, cell->org);
@@ -2106,6 +2078,9 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
       }
       Result<std::vector<HourCell>> stored = UnpackHours(stmt->Blob(0));
       if (!stored) return std::move(stored).error();
+      Sums day = cell->day;
+      for (const HourCell& old : *stored) day.Add(SumsOf(old));
+      if (!CellOf(0, day)) return MakeError(ErrorCode::kInvalidData, kTooLarge);
       std::size_t n = 0;  // hour_cells[..n) merged
       for (const HourCell& old : *stored) {
         for (; n < hour_cells.size() && hour_cells[n].hour < old.hour; ++n) merged.push_back(hour_cells[n]);
