@@ -342,8 +342,8 @@ constexpr const char* kInsertSeries =
 constexpr const char* kUpdateItem =
     "UPDATE series SET name = ?2, unit = ?3, rate = ?4, last_end_ns = ?5 WHERE id = ?1 AND last_end_ns <= ?5";
 constexpr const char* kInsertHourPack =
-    "INSERT INTO rollup_hour (org_id, day_ns, series_id, capacity, hours) VALUES (?1, ?2, ?3, ?4, ?5) "
-    "ON CONFLICT (org_id, day_ns, series_id) DO NOTHING";
+    "INSERT INTO rollup_hour (org_id, day_ns, series_id, capacity, hours) VALUES (?1, ?2, ?3, ?4, ?5)";
+constexpr const char* kSelectDayPacks = "SELECT series_id, hours FROM rollup_hour WHERE org_id = ?1 AND day_ns = ?2";
 constexpr const char* kSelectHourPack =
     "SELECT hours FROM rollup_hour WHERE org_id = ?1 AND day_ns = ?2 AND series_id = ?3";
 constexpr const char* kUpdateHourPack =
@@ -1886,9 +1886,33 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
   series_in_order.reserve(series.size());
   for (auto& entry : series) series_in_order.push_back(&entry);
   std::sort(series_in_order.begin(), series_in_order.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
+  // An organization with many series in the batch has all its series read at once; the others
+  // are looked up one by one.
+  constexpr std::size_t kSeriesReadWhole = 32;
+  for (std::size_t first = 0, last = 0; first < series_in_order.size(); first = last) {
+    const std::string_view org = series_in_order[first]->first.org;
+    for (last = first; last < series_in_order.size() && series_in_order[last]->first.org == org;) ++last;
+    if (last - first < kSeriesReadWhole) continue;
+    Result<Stmt> stmt = c.Prepare(kSelectSeries, "read series");
+    if (!stmt) return std::move(stmt).error();
+    stmt->Bind(1, org);
+    for (;;) {
+      Result<bool> row = stmt->Step();
+      if (!row) return std::move(row).error();
+      if (!*row) break;
+      std::optional<domain::Dimension> dimension = domain::ParseDimension(stmt->Text(2));
+      if (!dimension) continue;  // no record of the batch has it
+      auto found = series.find(service::ItemKey{org, stmt->Text(1), *dimension, stmt->Text(3), stmt->Text(4)});
+      if (found != series.end()) found->second = stmt->Int(0);
+    }
+    for (std::size_t k = first; k < last; ++k) {
+      if (series_in_order[k]->second == 0) series_in_order[k]->second = -1;  // known to be missing
+    }
+  }
   for (auto* entry : series_in_order) {
     const service::ItemKey& key = entry->first;
     std::int64_t& id = entry->second;
+    if (id > 0) continue;  // read with its organization's series
     auto bind_key = [&](Stmt& stmt) {
       stmt.Bind(1, key.org);
       stmt.Bind(2, key.deployment_id);
@@ -1896,7 +1920,7 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
       stmt.Bind(4, key.sku);
       stmt.Bind(5, key.kind);
     };
-    {
+    if (id == 0) {  // not read yet
       Result<Stmt> stmt = c.Prepare(kSelectSeriesId, "read series");
       if (!stmt) return std::move(stmt).error();
       bind_key(*stmt);
@@ -2036,51 +2060,74 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
   std::sort(cells.begin(), cells.end(), [](const auto& a, const auto& b) {
     return std::tie(a->org, a->day_ns, a->series_id) < std::tie(b->org, b->day_ns, b->series_id);
   });
+  // Per (org, day) with many cells, the day's stored rows are read in one range; otherwise one
+  // lookup per cell. A cell with hours stored is merged with them.
+  constexpr std::size_t kPacksReadWhole = 8;
   std::vector<HourCell> hour_cells;
   std::string packed;
-  for (const auto& cell : cells) {
-    if (cell->hour_mask == 0) continue;
-    hour_cells.clear();
-    for (int hour = 0; hour < kHoursPerDay; ++hour) {
-      if ((cell->hour_mask & (std::uint32_t{1} << hour)) == 0) continue;
-      std::optional<HourCell> narrowed = CellOf(hour, cell->hours[static_cast<std::size_t>(hour)]);
-      if (!narrowed) return MakeError(ErrorCode::kInvalidData, kTooLarge);
-      hour_cells.push_back(*narrowed);
+  std::unordered_map<std::int64_t, std::string> day_packs;  // of the (org, day): series -> hours
+  for (std::size_t first = 0, last = 0; first < cells.size(); first = last) {
+    const Cell& head = *cells[first];
+    for (last = first; last < cells.size() && cells[last]->org == head.org && cells[last]->day_ns == head.day_ns;) {
+      ++last;
     }
-    // The day's total must fit too (rollups are read per day as the sum of its hours).
-    if (!CellOf(0, cell->day)) return MakeError(ErrorCode::kInvalidData, kTooLarge);
-    packed = PackHours(hour_cells);
-    auto bind_key = [&](Stmt& stmt) {
-      stmt.Bind(1, cell->org);
-      stmt.Bind(2, cell->day_ns);
-      stmt.Bind(3, cell->series_id);
-    };
-    {
-      Result<Stmt> stmt = c.Prepare(kInsertHourPack, "update rollups");
+    const bool whole_day = last - first >= kPacksReadWhole;
+    day_packs.clear();
+    if (whole_day) {
+      Result<Stmt> stmt = c.Prepare(kSelectDayPacks, "read rollups");
       if (!stmt) return std::move(stmt).error();
-      bind_key(*stmt);
-      stmt->Bind(4, std::int64_t{cell->capacity ? 1 : 0});
-      stmt->BindBlob(5, packed);
-      if (Status s = stmt->Run(); !s) return std::move(s).error();
-    }
-    if (c.Changes() == 1) continue;
-    // The day already has hours stored: merge them with the new ones.
-    std::vector<HourCell> merged;
-    {
-      Result<Stmt> stmt = c.Prepare(kSelectHourPack, "read rollups");
-      if (!stmt) return std::move(stmt).error();
-      bind_key(*stmt);
-      Result<bool> row = stmt->Step();
-      if (!row) return std::move(row).error();
-      if (!*row) {
-        std::fprintf(stderr, "sqlite: an hourly rollup row was neither inserted nor found\n");
-        return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
+      stmt->Bind(1, head.org);
+      stmt->Bind(2, head.day_ns);
+      for (;;) {
+        Result<bool> row = stmt->Step();
+        if (!row) return std::move(row).error();
+        if (!*row) break;
+        day_packs.emplace(stmt->Int(0), std::string(stmt->Blob(1)));
       }
-      Result<std::vector<HourCell>> stored = UnpackHours(stmt->Blob(0));
+    }
+    for (std::size_t k = first; k < last; ++k) {
+      const Cell& cell = *cells[k];
+      hour_cells.clear();
+      for (int hour = 0; hour < kHoursPerDay; ++hour) {
+        if ((cell.hour_mask & (std::uint32_t{1} << hour)) == 0) continue;
+        std::optional<HourCell> narrowed = CellOf(hour, cell.hours[static_cast<std::size_t>(hour)]);
+        if (!narrowed) return MakeError(ErrorCode::kInvalidData, kTooLarge);
+        hour_cells.push_back(*narrowed);
+      }
+      auto bind_key = [&](Stmt& stmt) {
+        stmt.Bind(1, cell.org);
+        stmt.Bind(2, cell.day_ns);
+        stmt.Bind(3, cell.series_id);
+      };
+      std::optional<std::string> stored_pack;
+      if (whole_day) {
+        if (auto found = day_packs.find(cell.series_id); found != day_packs.end()) stored_pack = std::move(found->second);
+      } else {
+        Result<Stmt> stmt = c.Prepare(kSelectHourPack, "read rollups");
+        if (!stmt) return std::move(stmt).error();
+        bind_key(*stmt);
+        Result<bool> row = stmt->Step();
+        if (!row) return std::move(row).error();
+        if (*row) stored_pack = std::string(stmt->Blob(0));
+      }
+      if (!stored_pack) {
+        // The day's total must fit too (rollups are read per day as the sum of its hours).
+        if (!CellOf(0, cell.day)) return MakeError(ErrorCode::kInvalidData, kTooLarge);
+        packed = PackHours(hour_cells);
+        Result<Stmt> stmt = c.Prepare(kInsertHourPack, "update rollups");
+        if (!stmt) return std::move(stmt).error();
+        bind_key(*stmt);
+        stmt->Bind(4, std::int64_t{cell.capacity ? 1 : 0});
+        stmt->BindBlob(5, packed);
+        if (Status s = stmt->Run(); !s) return std::move(s).error();
+        continue;
+      }
+      Result<std::vector<HourCell>> stored = UnpackHours(*stored_pack);
       if (!stored) return std::move(stored).error();
-      Sums day = cell->day;
+      Sums day = cell.day;
       for (const HourCell& old : *stored) day.Add(SumsOf(old));
       if (!CellOf(0, day)) return MakeError(ErrorCode::kInvalidData, kTooLarge);
+      std::vector<HourCell> merged;
       std::size_t n = 0;  // hour_cells[..n) merged
       for (const HourCell& old : *stored) {
         for (; n < hour_cells.size() && hour_cells[n].hour < old.hour; ++n) merged.push_back(hour_cells[n]);
@@ -2095,13 +2142,13 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
         }
       }
       merged.insert(merged.end(), hour_cells.begin() + static_cast<std::ptrdiff_t>(n), hour_cells.end());
+      packed = PackHours(merged);
+      Result<Stmt> stmt = c.Prepare(kUpdateHourPack, "update rollups");
+      if (!stmt) return std::move(stmt).error();
+      bind_key(*stmt);
+      stmt->BindBlob(4, packed);
+      if (Status s = stmt->Run(); !s) return std::move(s).error();
     }
-    packed = PackHours(merged);
-    Result<Stmt> stmt = c.Prepare(kUpdateHourPack, "update rollups");
-    if (!stmt) return std::move(stmt).error();
-    bind_key(*stmt);
-    stmt->BindBlob(4, packed);
-    if (Status s = stmt->Run(); !s) return std::move(s).error();
   }
 
   // The item catalog: per series the new record with the latest end (the later in batch order

@@ -209,14 +209,15 @@ bool SameRecord(const ChunkRecord& stored, std::string_view chunk_org, const dom
 
 namespace {
 constexpr std::size_t kRunHeader = 16;
-constexpr std::size_t kRunEntry = 12;
+constexpr std::size_t kRunEntry = 12;  // as RunView reads them
 
 void PutLittle(char* out, std::uint64_t value, int bytes) {
   for (int b = 0; b < bytes; ++b) out[b] = static_cast<char>((value >> (8 * b)) & 0xff);
 }
+// Little-endian hosts only (x86-64, arm64), as IdFilter.
 std::uint64_t GetLittle(const char* in, int bytes) {
   std::uint64_t value = 0;
-  for (int b = 0; b < bytes; ++b) value |= static_cast<std::uint64_t>(static_cast<unsigned char>(in[b])) << (8 * b);
+  std::memcpy(&value, in, static_cast<std::size_t>(bytes));
   return value;
 }
 }  // namespace
@@ -252,12 +253,6 @@ Result<RunView> RunView::Of(std::string_view bytes) {
     if (view.Hash(i - 1) > view.Hash(i)) return Malformed("usage id run");
   }
   return view;
-}
-
-std::uint64_t RunView::Hash(std::size_t i) const { return GetLittle(entries_ + i * kRunEntry, 8); }
-
-IdEntry RunView::Entry(std::size_t i) const {
-  return IdEntry{Hash(i), base_ + static_cast<std::int64_t>(GetLittle(entries_ + i * kRunEntry + 8, 4))};
 }
 
 std::size_t RunView::LowerBound(std::uint64_t hash) const {

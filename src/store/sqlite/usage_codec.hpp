@@ -11,6 +11,7 @@
 // Every format is persisted: never change one in place; a new format needs a new version byte
 // or a schema migration.
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
@@ -84,8 +85,16 @@ class RunView {
   // kStoreFailed (detail logged) when `bytes` is not what PackRun writes.
   static Result<RunView> Of(std::string_view bytes);
   std::size_t size() const { return size_; }
-  std::uint64_t Hash(std::size_t i) const;
-  IdEntry Entry(std::size_t i) const;
+  std::uint64_t Hash(std::size_t i) const {
+    std::uint64_t hash = 0;  // little-endian hosts only (x86-64, arm64), as IdFilter
+    std::memcpy(&hash, entries_ + i * 12, sizeof hash);
+    return hash;
+  }
+  IdEntry Entry(std::size_t i) const {
+    std::uint32_t delta = 0;
+    std::memcpy(&delta, entries_ + i * 12 + 8, sizeof delta);
+    return IdEntry{Hash(i), base_ + static_cast<std::int64_t>(delta)};
+  }
   // The index of the first entry whose hash is not below `hash` (size() if none).
   std::size_t LowerBound(std::uint64_t hash) const;
 
