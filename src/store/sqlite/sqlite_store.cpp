@@ -7,8 +7,10 @@
 #include <cassert>
 #include <chrono>
 #include <cstdio>
+#include <future>
 #include <limits>
 #include <map>
+#include <numeric>
 #include <set>
 #include <unordered_map>
 #include <utility>
@@ -1271,6 +1273,66 @@ Status FinishMigration2(Connection& c) {
                 "drop the version 1 tables");
 }
 
+// ---- Rollups of a batch ----------------------------------------------------------------------
+
+// The rollup parts of a batch's new records in one (series, UTC day): the day's sums and each
+// hour's.
+struct DayCells {
+  std::string_view org;
+  std::int64_t day_ns = 0;
+  std::int64_t series_id = 0;
+  bool capacity = false;
+  std::uint32_t hour_mask = 0;  // bit h: hours[h] holds usage
+  service::IngestDelta::Sums day;
+  std::array<service::IngestDelta::Sums, kHoursPerDay> hours;
+};
+
+// The records `indices` of `records` (series ids `*series_of[i]`, unique across organizations)
+// summed per (series, day) (service::ForEachRollupContribution), sorted by (org, day, series).
+std::vector<std::unique_ptr<DayCells>> SumRollups(std::span<const domain::UsageRecord> records,
+                                                  std::span<const std::int64_t* const> series_of,
+                                                  std::span<const std::size_t> indices) {
+  struct KeyHash {
+    std::size_t operator()(const std::pair<std::int64_t, std::int64_t>& k) const {
+      return std::hash<std::int64_t>()(k.first * 1'000'003 + k.second);
+    }
+  };
+  std::vector<std::unique_ptr<DayCells>> cells;
+  std::unordered_map<std::pair<std::int64_t, std::int64_t>, DayCells*, KeyHash> cell_of;  // (series, day)
+  for (std::size_t i : indices) {
+    const domain::UsageRecord& r = records[i];
+    const std::int64_t series_id = *series_of[i];
+    DayCells* cell = nullptr;  // of the record's latest part
+    service::ForEachRollupContribution(
+        r, [&](domain::RollupGrain grain, Instant period_start, const service::IngestDelta::Sums& part) {
+          const std::int64_t day = DayOf(period_start.ns);
+          if (cell == nullptr || cell->day_ns != day) {
+            DayCells*& slot = cell_of[{series_id, day}];
+            if (slot == nullptr) {
+              cells.push_back(std::make_unique<DayCells>());
+              slot = cells.back().get();
+              slot->org = r.organization_id;
+              slot->day_ns = day;
+              slot->series_id = series_id;
+              slot->capacity = r.dimension == domain::Dimension::kCapacity;
+            }
+            cell = slot;
+          }
+          if (grain == domain::RollupGrain::kDay) {
+            cell->day.Add(part);
+            return;
+          }
+          const int hour = static_cast<int>((period_start.ns - day) / domain::kNsPerHour);
+          cell->hours[static_cast<std::size_t>(hour)].Add(part);
+          cell->hour_mask |= std::uint32_t{1} << hour;
+        });
+  }
+  std::sort(cells.begin(), cells.end(), [](const auto& a, const auto& b) {
+    return std::tie(a->org, a->day_ns, a->series_id) < std::tie(b->org, b->day_ns, b->series_id);
+  });
+  return cells;
+}
+
 // ---- Usage chunks and ids (schema 3) ---------------------------------------------------------
 
 // The hash the id index is keyed by (UsageIdHash unless a test set another).
@@ -1938,6 +2000,14 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
     id = c.LastInsertRowid();
   }
 
+  // The rollups are summed on another thread while the ids are checked: of every record (a
+  // batch is usually all new), summed again below for the new ones when some were not.
+  std::vector<std::size_t> every(records.size());
+  std::iota(every.begin(), every.end(), std::size_t{0});
+  std::future<std::vector<std::unique_ptr<DayCells>>> summed_all =
+      std::async(records.size() >= 1000 ? std::launch::async : std::launch::deferred,
+                 [&] { return SumRollups(records, series_of, every); });
+
   // 3. Each record is new, or a duplicate, or a conflict: the same id stored (or earlier in
   // the batch) with equal content is a duplicate, with other content a conflict. Stored ids
   // are found by hash (FindStored); the new records are written as chunks and their ids filed
@@ -2005,61 +2075,11 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
     if (Status s = FileIds(c, options_, std::move(*entries), *tail, *main); !s) return std::move(s).error();
   }
 
-  // 4. Rollups: the parts of the new records summed per (org, UTC day, series) in memory
-  // (service::ForEachRollupContribution), then each daily cell and each row of hourly cells
-  // written once, in key order.
+  // 4. Rollups: each row of hourly cells written once, in key order (the day's total checked).
   constexpr const char* kTooLarge = "the summed usage records are too large to store";
   using Sums = service::IngestDelta::Sums;
-  struct Cell {
-    std::string_view org;
-    std::int64_t day_ns;
-    std::int64_t series_id;
-    bool capacity = false;
-    std::uint32_t hour_mask = 0;  // bit h: hours[h] holds usage
-    Sums day;
-    std::array<Sums, kHoursPerDay> hours;
-  };
-  struct CellKeyHash {
-    std::size_t operator()(const std::pair<std::int64_t, std::int64_t>& k) const {
-      return std::hash<std::int64_t>()(k.first * 1'000'003 + k.second);
-    }
-  };
-  std::vector<std::unique_ptr<Cell>> cells;  // series ids are unique across organizations
-  std::unordered_map<std::pair<std::int64_t, std::int64_t>, Cell*, CellKeyHash> cell_of;  // (series, day)
-  for (std::size_t i : fresh) {
-    const domain::UsageRecord& r = records[i];
-    const std::int64_t series_id = *series_of[i];
-    Cell* cell = nullptr;
-    auto at = [&](std::int64_t day) -> Cell& {
-      if (cell == nullptr || cell->day_ns != day) {
-        Cell*& slot = cell_of[{series_id, day}];
-        if (slot == nullptr) {
-          cells.push_back(std::make_unique<Cell>());
-          slot = cells.back().get();
-          slot->org = r.organization_id;
-          slot->day_ns = day;
-          slot->series_id = series_id;
-          slot->capacity = r.dimension == domain::Dimension::kCapacity;
-        }
-        cell = slot;
-      }
-      return *cell;
-    };
-    service::ForEachRollupContribution(r, [&](domain::RollupGrain grain, Instant period_start, const Sums& part) {
-      const std::int64_t day = DayOf(period_start.ns);
-      Cell& c = at(day);
-      if (grain == domain::RollupGrain::kDay) {
-        c.day.Add(part);
-        return;
-      }
-      const int hour = static_cast<int>((period_start.ns - day) / domain::kNsPerHour);
-      c.hours[static_cast<std::size_t>(hour)].Add(part);
-      c.hour_mask |= std::uint32_t{1} << hour;
-    });
-  }
-  std::sort(cells.begin(), cells.end(), [](const auto& a, const auto& b) {
-    return std::tie(a->org, a->day_ns, a->series_id) < std::tie(b->org, b->day_ns, b->series_id);
-  });
+  std::vector<std::unique_ptr<DayCells>> cells =
+      fresh.size() == records.size() ? summed_all.get() : (summed_all.wait(), SumRollups(records, series_of, fresh));
   // Per (org, day) with many cells, the day's stored rows are read in one range; otherwise one
   // lookup per cell. A cell with hours stored is merged with them.
   constexpr std::size_t kPacksReadWhole = 8;
@@ -2067,7 +2087,7 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
   std::string packed;
   std::unordered_map<std::int64_t, std::string> day_packs;  // of the (org, day): series -> hours
   for (std::size_t first = 0, last = 0; first < cells.size(); first = last) {
-    const Cell& head = *cells[first];
+    const DayCells& head = *cells[first];
     for (last = first; last < cells.size() && cells[last]->org == head.org && cells[last]->day_ns == head.day_ns;) {
       ++last;
     }
@@ -2086,7 +2106,7 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
       }
     }
     for (std::size_t k = first; k < last; ++k) {
-      const Cell& cell = *cells[k];
+      const DayCells& cell = *cells[k];
       hour_cells.clear();
       for (int hour = 0; hour < kHoursPerDay; ++hour) {
         if ((cell.hour_mask & (std::uint32_t{1} << hour)) == 0) continue;
