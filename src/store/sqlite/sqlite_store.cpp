@@ -1287,9 +1287,23 @@ struct DayCells {
   std::array<service::IngestDelta::Sums, kHoursPerDay> hours;
 };
 
+// DayCells of a batch, sorted by (org, day, series). They are allocated in blocks: one
+// allocation per cell (2 KB each) cost more than summing into it.
+struct BatchRollups {
+  static constexpr std::size_t kBlock = 256;
+  std::vector<std::unique_ptr<DayCells[]>> blocks;
+  std::vector<DayCells*> cells;
+
+  DayCells* New() {
+    if (cells.size() % kBlock == 0) blocks.push_back(std::make_unique<DayCells[]>(kBlock));
+    cells.push_back(&blocks.back()[cells.size() % kBlock]);
+    return cells.back();
+  }
+};
+
 // The records `indices` of `records` (series ids `*series_of[i]`, unique across organizations)
-// summed per (series, day) (service::ForEachRollupContribution), sorted by (org, day, series).
-std::vector<std::unique_ptr<DayCells>> SumRollups(std::span<const domain::UsageRecord> records,
+// summed per (series, day) (service::ForEachRollupContribution).
+BatchRollups SumRollups(std::span<const domain::UsageRecord> records,
                                                   std::span<const std::int64_t* const> series_of,
                                                   std::span<const std::size_t> indices) {
   struct KeyHash {
@@ -1297,7 +1311,7 @@ std::vector<std::unique_ptr<DayCells>> SumRollups(std::span<const domain::UsageR
       return std::hash<std::int64_t>()(k.first * 1'000'003 + k.second);
     }
   };
-  std::vector<std::unique_ptr<DayCells>> cells;
+  BatchRollups out;
   std::unordered_map<std::pair<std::int64_t, std::int64_t>, DayCells*, KeyHash> cell_of;  // (series, day)
   for (std::size_t i : indices) {
     const domain::UsageRecord& r = records[i];
@@ -1309,8 +1323,7 @@ std::vector<std::unique_ptr<DayCells>> SumRollups(std::span<const domain::UsageR
           if (cell == nullptr || cell->day_ns != day) {
             DayCells*& slot = cell_of[{series_id, day}];
             if (slot == nullptr) {
-              cells.push_back(std::make_unique<DayCells>());
-              slot = cells.back().get();
+              slot = out.New();
               slot->org = r.organization_id;
               slot->day_ns = day;
               slot->series_id = series_id;
@@ -1327,10 +1340,10 @@ std::vector<std::unique_ptr<DayCells>> SumRollups(std::span<const domain::UsageR
           cell->hour_mask |= std::uint32_t{1} << hour;
         });
   }
-  std::sort(cells.begin(), cells.end(), [](const auto& a, const auto& b) {
+  std::sort(out.cells.begin(), out.cells.end(), [](const DayCells* a, const DayCells* b) {
     return std::tie(a->org, a->day_ns, a->series_id) < std::tie(b->org, b->day_ns, b->series_id);
   });
-  return cells;
+  return out;
 }
 
 // ---- Usage chunks and ids (schema 3) ---------------------------------------------------------
@@ -2004,7 +2017,7 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
   // batch is usually all new), summed again below for the new ones when some were not.
   std::vector<std::size_t> every(records.size());
   std::iota(every.begin(), every.end(), std::size_t{0});
-  std::future<std::vector<std::unique_ptr<DayCells>>> summed_all =
+  std::future<BatchRollups> summed_all =
       std::async(records.size() >= 1000 ? std::launch::async : std::launch::deferred,
                  [&] { return SumRollups(records, series_of, every); });
 
@@ -2013,22 +2026,34 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
   // are found by hash (FindStored); the new records are written as chunks and their ids filed
   // (FileIds).
   std::vector<std::uint64_t> hashes(records.size());
-  std::vector<IdProbe> probes;
+  std::vector<IdProbe> probes;  // the first record of each id, sorted by hash
   std::vector<std::size_t> earlier(records.size(), records.size());  // the id's first index
   {
-    std::unordered_map<std::string_view, std::size_t> first;
-    first.reserve(records.size());
-    probes.reserve(records.size());
+    std::vector<IdProbe> all(records.size());
     for (std::size_t i = 0; i < records.size(); ++i) {
-      auto [it, inserted] = first.emplace(records[i].id, i);
-      if (!inserted) {
-        earlier[i] = it->second;
+      hashes[i] = IdHash(options_, records[i].id);
+      all[i] = IdProbe{hashes[i], i};
+    }
+    std::sort(all.begin(), all.end(),
+              [](const IdProbe& a, const IdProbe& b) { return std::tie(a.hash, a.index) < std::tie(b.hash, b.index); });
+    probes.reserve(all.size());
+    std::unordered_map<std::string_view, std::size_t> first;  // of one hash's ids, when several share it
+    for (std::size_t k = 0, end = 0; k < all.size(); k = end) {
+      for (end = k + 1; end < all.size() && all[end].hash == all[k].hash;) ++end;
+      if (end - k == 1) {
+        probes.push_back(all[k]);
         continue;
       }
-      hashes[i] = IdHash(options_, records[i].id);
-      probes.push_back(IdProbe{hashes[i], i});
+      first.clear();
+      for (std::size_t j = k; j < end; ++j) {  // ascending index: the first of each id comes first
+        auto [it, inserted] = first.emplace(records[all[j].index].id, all[j].index);
+        if (inserted) {
+          probes.push_back(all[j]);
+        } else {
+          earlier[all[j].index] = it->second;
+        }
+      }
     }
-    std::sort(probes.begin(), probes.end(), [](const IdProbe& a, const IdProbe& b) { return a.hash < b.hash; });
   }
   Result<IdTail> tail = SelectIdTail(c);
   if (!tail) return std::move(tail).error();
@@ -2078,8 +2103,9 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
   // 4. Rollups: each row of hourly cells written once, in key order (the day's total checked).
   constexpr const char* kTooLarge = "the summed usage records are too large to store";
   using Sums = service::IngestDelta::Sums;
-  std::vector<std::unique_ptr<DayCells>> cells =
+  const BatchRollups rollups =
       fresh.size() == records.size() ? summed_all.get() : (summed_all.wait(), SumRollups(records, series_of, fresh));
+  const std::vector<DayCells*>& cells = rollups.cells;
   // Per (org, day) with many cells, the day's stored rows are read in one range; otherwise one
   // lookup per cell. A cell with hours stored is merged with them.
   constexpr std::size_t kPacksReadWhole = 8;
