@@ -1618,11 +1618,26 @@ Status FileIds(Connection& c, const SqliteOptions& options, std::vector<IdEntry>
     stmt->BindBlob(1, run);
     return stmt->Run();
   }
+  // Every run is sorted: merged pairwise, bottom-up.
   entries.reserve(entries.size() + static_cast<std::size_t>(tail.entries));
+  std::vector<std::size_t> bounds = {0, entries.size()};
   for (const RunView& run : tail.runs) {
     for (std::size_t i = 0; i < run.size(); ++i) entries.push_back(run.Entry(i));
+    bounds.push_back(entries.size());
   }
-  std::sort(entries.begin(), entries.end());
+  while (bounds.size() > 2) {
+    std::vector<std::size_t> merged = {0};
+    for (std::size_t k = 0; k + 1 < bounds.size(); k += 2) {
+      const std::size_t end = k + 2 < bounds.size() ? bounds[k + 2] : bounds[k + 1];
+      if (k + 2 < bounds.size()) {
+        std::inplace_merge(entries.begin() + static_cast<std::ptrdiff_t>(bounds[k]),
+                           entries.begin() + static_cast<std::ptrdiff_t>(bounds[k + 1]),
+                           entries.begin() + static_cast<std::ptrdiff_t>(end));
+      }
+      merged.push_back(end);
+    }
+    bounds = std::move(merged);
+  }
   entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
   return MergeIds(c, entries, main);
 }
