@@ -260,7 +260,7 @@ TEST_F(SqliteStoreSchemaTest, AVersion1DatabaseWithDataReadsTheSameAfterTheUpgra
                 "'rollup_day')"),
             "0")
       << "the version 2 usage table is gone";
-  EXPECT_EQ(Raw("SELECT count(*) FROM usage_id"), std::to_string(records.size()));
+  EXPECT_EQ(Raw("SELECT sum(entries) FROM usage_id_segment"), std::to_string(records.size()));
   for (const char* org : {"org-a", "org-b"}) ExpectSameReads(*store, want, org);
   EXPECT_EQ(store->DataVersion("org-a").value(), 1);
 
@@ -324,8 +324,10 @@ TEST_F(SqliteStoreSchemaTest, ReadsAreIndexedRangesWithoutSorts) {
                       "AND start_day_ns <= ?4"),
             "SEARCH usage_chunk USING INDEX usage_chunk_by_org (org_id=? AND span_class=? AND start_day_ns>? AND "
             "start_day_ns<?)");
-  // Ids: one primary key lookup per hash.
-  EXPECT_EQ(QueryPlan("SELECT chunk FROM usage_id WHERE hash = ?1"), "SEARCH usage_id USING PRIMARY KEY (hash=?)");
+  // Ids: per segment, one primary key seek for the block that would hold a hash.
+  EXPECT_EQ(QueryPlan("SELECT first_hash, entries FROM usage_id_block WHERE segment = ?1 AND first_hash <= ?2 "
+                      "ORDER BY first_hash DESC LIMIT 1"),
+            "SEARCH usage_id_block USING PRIMARY KEY (segment=? AND first_hash<?)");
 }
 
 
@@ -368,8 +370,8 @@ void ExpectIngest(service::Store& store, const std::vector<UsageRecord>& batch, 
 // reopened store. Every read agrees with the memory store.
 TEST_F(SqliteStoreSchemaTest, LargeBatchesThroughRunsAndMergesReadTheSameAsMemory) {
   store::sqlite::SqliteOptions options;
-  options.id_run_limit = 5'000;
-  options.id_max_runs = 3;
+  options.id_merge_fanout = 3;
+  options.id_block_entries = 64;
   options.id_filter_min_batch = 100;
   std::unique_ptr<SqliteStore> store = MustOpen(options);
   ASSERT_NE(store, nullptr);
@@ -386,11 +388,14 @@ TEST_F(SqliteStoreSchemaTest, LargeBatchesThroughRunsAndMergesReadTheSameAsMemor
     ExpectIngest(*store, batch, {static_cast<std::int64_t>(batch.size()), 0});
     ASSERT_TRUE(want.Ingest(batch).has_value());
   }
-  EXPECT_NE(Raw("SELECT count(*) FROM usage_id"), "0") << "the runs were merged";
-  EXPECT_EQ(Raw("SELECT count(*) FROM usage_id_filter"), "1");
-  EXPECT_LT(std::stoi(Raw("SELECT count(*) FROM usage_id_run")), 3);
+  // 8 batches, 3 segments per level: two merges into level 1, two level 0 segments left.
+  EXPECT_EQ(Raw("SELECT group_concat(level || ':' || entries, ' ') FROM "
+                "(SELECT level, entries FROM usage_id_segment ORDER BY id)"),
+            "1:3654 1:3654 0:1218 0:1218");
+  EXPECT_EQ(Raw("SELECT count(*) FROM usage_id_block"), std::to_string(2 * 58 + 2 * 20));
 
-  // Re-sent: from the index (batch 0) and from a run (batch 7); then half new, half old.
+  // Re-sent: from a merged segment (batch 0) and from a batch's own (batch 7); then half new,
+  // half old (which merges again: 2:10962 — a level 2 segment).
   ExpectIngest(*store, batches[0], {0, static_cast<std::int64_t>(batches[0].size())});
   ExpectIngest(*store, batches[7], {0, static_cast<std::int64_t>(batches[7].size())});
   std::vector<UsageRecord> mixed = LargeBatch(8, 3, 10);
@@ -398,6 +403,9 @@ TEST_F(SqliteStoreSchemaTest, LargeBatchesThroughRunsAndMergesReadTheSameAsMemor
   mixed.insert(mixed.end(), batches[3].begin(), batches[3].end());
   ExpectIngest(*store, mixed, {fresh, static_cast<std::int64_t>(batches[3].size())});
   ASSERT_TRUE(want.Ingest(mixed).has_value());
+  EXPECT_EQ(Raw("SELECT group_concat(level || ':' || entries, ' ') FROM "
+                "(SELECT level, entries FROM usage_id_segment ORDER BY id)"),
+            "2:10962");
 
   // A changed record fails its batch wherever the stored one is found; nothing is stored.
   for (const auto* source : {&batches[1], &mixed}) {
@@ -430,8 +438,8 @@ TEST_F(SqliteStoreSchemaTest, LargeBatchesThroughRunsAndMergesReadTheSameAsMemor
 // to its length modulo 3) stay distinct records, in the same batch, chunk, run and index.
 TEST_F(SqliteStoreSchemaTest, IdsSharingAHashStayDistinct) {
   store::sqlite::SqliteOptions options;
-  options.id_run_limit = 1'500;
-  options.id_max_runs = 2;
+  options.id_merge_fanout = 2;
+  options.id_block_entries = 16;
   options.id_filter_min_batch = 10;
   options.id_hash_for_tests = [](std::string_view id) { return static_cast<std::uint64_t>(id.size() % 3); };
   std::unique_ptr<SqliteStore> store = MustOpen(options);

@@ -268,12 +268,13 @@ CREATE TABLE rollup_hour (
 ) WITHOUT ROWID;
 CREATE INDEX rollup_hour_capacity ON rollup_hour (org_id, series_id, day_ns) WHERE capacity = 1;
 )sql",
-    // 3: usage packed, daily rollups summed from the hourly ones. A batch's records are written as chunks, one per (organization, span
-    // class, UTC day of start), instead of a row each with two indexes; ids are found through
-    // a 64-bit hash (UsageIdHash): each batch appends one sorted run of (hash, chunk) pairs,
-    // and once the runs hold enough entries they are merged into the usage_id index, whose
-    // hashes a Bloom filter (usage_id_filter) covers. The data step (FinishMigration3) packs
-    // the version 2 rows and drops them.
+    // 3: usage packed, daily rollups summed from the hourly ones. A batch's records are
+    // written as chunks, one per (organization, span class, UTC day of start), instead of a row
+    // each with two indexes. Ids are found through a 64-bit hash (UsageIdHash) in write-once
+    // segments: each batch writes one (its (hash, chunk) pairs, sorted, in blocks, with a Bloom
+    // filter), and segments of one level are merged into one of the next once there are
+    // SqliteOptions::id_merge_fanout of them. The data step (FinishMigration3) packs the
+    // version 2 rows and drops them.
     R"sql(
 CREATE TABLE usage_chunk (
   id           INTEGER PRIMARY KEY,  -- ascending with ingestion
@@ -283,21 +284,18 @@ CREATE TABLE usage_chunk (
   records      BLOB NOT NULL         -- PackChunk
 );
 CREATE INDEX usage_chunk_by_org ON usage_chunk (org_id, span_class, start_day_ns);
-CREATE TABLE usage_id (
-  hash  INTEGER NOT NULL,  -- UsageIdHash, as int64
-  chunk INTEGER NOT NULL,  -- a chunk holding a record whose id has this hash
-  PRIMARY KEY (hash, chunk)
-) WITHOUT ROWID;
-CREATE TABLE usage_id_run (
+CREATE TABLE usage_id_segment (
   id      INTEGER PRIMARY KEY,
-  entries BLOB NOT NULL  -- PackRun: (hash, chunk) of the ids of one batch, not yet in usage_id
+  level   INTEGER NOT NULL,
+  entries INTEGER NOT NULL,
+  filter  BLOB NOT NULL  -- IdFilter over its hashes, sized for `entries`
 );
-CREATE TABLE usage_id_filter (
-  id       INTEGER PRIMARY KEY CHECK (id = 1),
-  capacity INTEGER NOT NULL,  -- the keys the filter was sized for
-  keys     INTEGER NOT NULL,  -- rows of usage_id
-  bits     BLOB NOT NULL      -- IdFilter::Pack over every hash of usage_id
-);
+CREATE TABLE usage_id_block (
+  segment    INTEGER NOT NULL,
+  first_hash INTEGER NOT NULL,  -- HashKey of its first entry's hash
+  entries    BLOB NOT NULL,     -- PackRun; every entry of a hash is in one block
+  PRIMARY KEY (segment, first_hash)
+) WITHOUT ROWID;
 DROP INDEX usage_by_org_class_start;
 ALTER TABLE usage RENAME TO usage_v2;
 -- A day's rollup is the sum of its hours (parts of a record telescope), so the daily rows are
@@ -325,16 +323,17 @@ constexpr const char* kNextChunkId = "SELECT coalesce(max(id), 0) + 1 FROM usage
 constexpr const char* kInsertChunk =
     "INSERT INTO usage_chunk (id, org_id, span_class, start_day_ns, records) VALUES (?1, ?2, ?3, ?4, ?5)";
 constexpr const char* kSelectChunk = "SELECT org_id, records FROM usage_chunk WHERE id = ?1";
-constexpr const char* kSelectIdRuns = "SELECT entries FROM usage_id_run ORDER BY id";
-constexpr const char* kInsertIdRun = "INSERT INTO usage_id_run (entries) VALUES (?1)";
-constexpr const char* kDeleteIdRuns = "DELETE FROM usage_id_run";
-constexpr const char* kSelectIdChunks = "SELECT chunk FROM usage_id WHERE hash = ?1";
-constexpr const char* kInsertId = "INSERT INTO usage_id (hash, chunk) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
-constexpr const char* kSelectIdHashes = "SELECT DISTINCT hash FROM usage_id";
-constexpr const char* kSelectIdFilter = "SELECT capacity, keys, bits FROM usage_id_filter WHERE id = 1";
-constexpr const char* kPutIdFilter =
-    "INSERT INTO usage_id_filter (id, capacity, keys, bits) VALUES (1, ?1, ?2, ?3) "
-    "ON CONFLICT (id) DO UPDATE SET capacity = excluded.capacity, keys = excluded.keys, bits = excluded.bits";
+constexpr const char* kSelectIdSegments = "SELECT id, level, entries FROM usage_id_segment ORDER BY id";
+constexpr const char* kSelectIdSegmentFilters = "SELECT id, level, entries, filter FROM usage_id_segment ORDER BY id";
+constexpr const char* kInsertIdSegment = "INSERT INTO usage_id_segment (level, entries, filter) VALUES (?1, ?2, ?3)";
+constexpr const char* kDeleteIdSegment = "DELETE FROM usage_id_segment WHERE id = ?1";
+// The block of segment ?1 that holds hash key ?2 if any entry has it.
+constexpr const char* kSelectIdBlock =
+    "SELECT first_hash, entries FROM usage_id_block WHERE segment = ?1 AND first_hash <= ?2 "
+    "ORDER BY first_hash DESC LIMIT 1";
+constexpr const char* kSelectIdBlocks = "SELECT entries FROM usage_id_block WHERE segment = ?1 ORDER BY first_hash";
+constexpr const char* kInsertIdBlock = "INSERT INTO usage_id_block (segment, first_hash, entries) VALUES (?1, ?2, ?3)";
+constexpr const char* kDeleteIdBlocks = "DELETE FROM usage_id_block WHERE segment = ?1";
 constexpr const char* kSelectSeriesId =
     "SELECT id FROM series WHERE org_id = ?1 AND deployment_id = ?2 AND dimension = ?3 AND sku = ?4 AND kind = ?5";
 // A new series' item columns are placeholders that the same ingest's kUpdateItem overwrites.
@@ -1353,57 +1352,34 @@ std::uint64_t IdHash(const SqliteOptions& options, std::string_view id) {
   return options.id_hash_for_tests != nullptr ? options.id_hash_for_tests(id) : UsageIdHash(id);
 }
 
-std::int64_t HashKey(std::uint64_t hash) { return static_cast<std::int64_t>(hash); }
+// A hash as the INTEGER it is stored as: ordered as the unsigned hashes are.
+std::int64_t HashKey(std::uint64_t hash) { return static_cast<std::int64_t>(hash ^ (std::uint64_t{1} << 63)); }
 
-// The id runs not yet merged into usage_id, in the order written. Each run's view points into
-// `blobs`.
-struct IdTail {
-  std::vector<std::string> blobs;
-  std::vector<RunView> runs;
+// A segment of the id index: its row, and its filter when read.
+struct IdSegment {
+  std::int64_t id = 0;
+  std::int64_t level = 0;
   std::int64_t entries = 0;
+  std::optional<IdFilter> filter;
 };
 
-Result<IdTail> SelectIdTail(Connection& c) {
-  IdTail tail;
-  Result<Stmt> stmt = c.Prepare(kSelectIdRuns, "read usage ids");
+Result<std::vector<IdSegment>> SelectIdSegments(Connection& c, bool with_filters) {
+  Result<Stmt> stmt = c.Prepare(with_filters ? kSelectIdSegmentFilters : kSelectIdSegments, "read usage ids");
   if (!stmt) return std::move(stmt).error();
+  std::vector<IdSegment> out;
   for (;;) {
     Result<bool> row = stmt->Step();
     if (!row) return std::move(row).error();
     if (!*row) break;
-    tail.blobs.emplace_back(stmt->Blob(0));
+    IdSegment segment{stmt->Int(0), stmt->Int(1), stmt->Int(2), std::nullopt};
+    if (with_filters) {
+      Result<IdFilter> filter = IdFilter::Unpack(stmt->Blob(3), segment.entries);
+      if (!filter) return std::move(filter).error();
+      segment.filter = std::move(*filter);
+    }
+    out.push_back(std::move(segment));
   }
-  for (const std::string& blob : tail.blobs) {
-    Result<RunView> run = RunView::Of(blob);
-    if (!run) return std::move(run).error();
-    tail.runs.push_back(*run);
-    tail.entries += static_cast<std::int64_t>(run->size());
-  }
-  return tail;
-}
-
-// usage_id's size and filter (the filter's bits only when asked for; none before the first merge).
-struct IdMain {
-  std::int64_t keys = 0;
-  std::int64_t capacity = 0;
-  std::optional<IdFilter> filter;
-};
-
-Result<IdMain> SelectIdMain(Connection& c, bool with_filter) {
-  IdMain main;
-  Result<Stmt> stmt = c.Prepare(kSelectIdFilter, "read usage ids");
-  if (!stmt) return std::move(stmt).error();
-  Result<bool> row = stmt->Step();
-  if (!row) return std::move(row).error();
-  if (!*row) return main;
-  main.capacity = stmt->Int(0);
-  main.keys = stmt->Int(1);
-  if (with_filter) {
-    Result<IdFilter> filter = IdFilter::Unpack(stmt->Blob(2), main.capacity);
-    if (!filter) return std::move(filter).error();
-    main.filter = std::move(*filter);
-  }
-  return main;
+  return out;
 }
 
 // A first occurrence of an id in a batch: its hash and index.
@@ -1411,28 +1387,6 @@ struct IdProbe {
   std::uint64_t hash;
   std::size_t index;
 };
-
-// Appends (probe index, chunk) for each entry of `run` whose hash a probe has. REQUIRES: probes
-// sorted by hash.
-void MatchRun(const RunView& run, std::span<const IdProbe> probes,
-              std::vector<std::pair<std::size_t, std::int64_t>>& out) {
-  if (run.size() == 0 || probes.empty()) return;
-  if (probes.size() * 32 < run.size()) {  // few probes: search the run
-    for (const IdProbe& p : probes) {
-      for (std::size_t i = run.LowerBound(p.hash); i < run.size() && run.Hash(i) == p.hash; ++i) {
-        out.emplace_back(p.index, run.Entry(i).chunk);
-      }
-    }
-    return;
-  }
-  std::size_t i = 0;  // walk both in hash order
-  for (std::size_t p = 0; p < probes.size(); ++p) {
-    while (i < run.size() && run.Hash(i) < probes[p].hash) ++i;
-    for (std::size_t j = i; j < run.size() && run.Hash(j) == probes[p].hash; ++j) {
-      out.emplace_back(probes[p].index, run.Entry(j).chunk);
-    }
-  }
-}
 
 // A chunk read back for comparisons: its organization, records and their index by id.
 struct LoadedChunk {
@@ -1465,30 +1419,32 @@ Result<const LoadedChunk*> LoadChunk(Connection& c, std::int64_t id,
 }
 
 // For each record index in `probes`, the stored record with its id, if any (with its chunk's
-// organization): found through the runs of `tail` and the usage_id index (its filter first
-// when the batch is large). REQUIRES: probes sorted by hash.
+// organization): per segment, the block that would hold each probe's hash, skipped when the
+// segment's filter (read for large batches) rules the hash out. REQUIRES: probes sorted by hash.
 Result<std::vector<std::pair<const ChunkRecord*, const LoadedChunk*>>> FindStored(
-    Connection& c, const SqliteOptions& options, std::span<const domain::UsageRecord> records,
-    std::span<const IdProbe> probes, const IdTail& tail, IdMain& main,
-    std::unordered_map<std::int64_t, LoadedChunk>& cache) {
+    Connection& c, std::span<const domain::UsageRecord> records, std::span<const IdProbe> probes,
+    std::span<const IdSegment> segments, std::unordered_map<std::int64_t, LoadedChunk>& cache) {
   std::vector<std::pair<std::size_t, std::int64_t>> candidates;  // (record index, chunk)
-  for (const RunView& run : tail.runs) MatchRun(run, probes, candidates);
-  if (main.keys > 0) {
-    if (static_cast<std::int64_t>(probes.size()) >= options.id_filter_min_batch && !main.filter) {
-      Result<IdMain> loaded = SelectIdMain(c, true);
-      if (!loaded) return std::move(loaded).error();
-      main = std::move(*loaded);
-    }
+  for (const IdSegment& segment : segments) {
+    std::string block;  // the block read last: probes come in hash order, so it often serves the next
+    std::optional<RunView> view;
     for (const IdProbe& p : probes) {
-      if (main.filter && !main.filter->MayContain(p.hash)) continue;
-      Result<Stmt> stmt = c.Prepare(kSelectIdChunks, "read usage ids");
-      if (!stmt) return std::move(stmt).error();
-      stmt->Bind(1, HashKey(p.hash));
-      for (;;) {
+      if (segment.filter && !segment.filter->MayContain(p.hash)) continue;
+      if (!view || view->size() == 0 || p.hash < view->Hash(0) || p.hash > view->Hash(view->size() - 1)) {
+        Result<Stmt> stmt = c.Prepare(kSelectIdBlock, "read usage ids");
+        if (!stmt) return std::move(stmt).error();
+        stmt->Bind(1, segment.id);
+        stmt->Bind(2, HashKey(p.hash));
         Result<bool> row = stmt->Step();
         if (!row) return std::move(row).error();
-        if (!*row) break;
-        candidates.emplace_back(p.index, stmt->Int(0));
+        if (!*row) continue;  // below the segment's first hash
+        block = stmt->Blob(1);
+        Result<RunView> run = RunView::Of(block);
+        if (!run) return std::move(run).error();
+        view = *run;
+      }
+      for (std::size_t i = view->LowerBound(p.hash); i < view->size() && view->Hash(i) == p.hash; ++i) {
+        candidates.emplace_back(p.index, view->Entry(i).chunk);
       }
     }
   }
@@ -1561,85 +1517,109 @@ Result<std::vector<IdEntry>> WriteChunks(Connection& c, std::span<const domain::
   return entries;
 }
 
-// Adds `entries` (sorted) to usage_id and brings its filter up to date: the filter grows (is
-// rebuilt from usage_id at twice the keys) once the keys pass its capacity.
-Status MergeIds(Connection& c, std::span<const IdEntry> entries, IdMain& main) {
-  std::int64_t added = 0;
-  for (const IdEntry& e : entries) {
-    Result<Stmt> stmt = c.Prepare(kInsertId, "write usage ids");
-    if (!stmt) return std::move(stmt).error();
-    stmt->Bind(1, HashKey(e.hash));
-    stmt->Bind(2, e.chunk);
-    if (Status s = stmt->Run(); !s) return s;
-    added += c.Changes();
-  }
-  if (Status s = c.Exec(kDeleteIdRuns, "write usage ids"); !s) return s;
-  if (main.keys > 0 && !main.filter) {
-    Result<IdMain> loaded = SelectIdMain(c, true);
-    if (!loaded) return std::move(loaded).error();
-    main = std::move(*loaded);
-  }
-  main.keys += added;
-  if (!main.filter || main.keys > main.capacity) {
-    constexpr std::int64_t kMinCapacity = 1 << 20;
-    main.filter.emplace(std::max(kMinCapacity, 2 * main.keys));
-    Result<Stmt> stmt = c.Prepare(kSelectIdHashes, "read usage ids");
-    if (!stmt) return std::move(stmt).error();
-    for (;;) {
-      Result<bool> row = stmt->Step();
-      if (!row) return std::move(row).error();
-      if (!*row) break;
-      main.filter->Add(static_cast<std::uint64_t>(stmt->Int(0)));
-    }
-    main.capacity = main.filter->capacity();
-  } else {
-    for (const IdEntry& e : entries) main.filter->Add(e.hash);
-  }
-  const std::string bits = main.filter->Pack();
-  Result<Stmt> stmt = c.Prepare(kPutIdFilter, "write usage ids");
-  if (!stmt) return std::move(stmt).error();
-  stmt->Bind(1, main.capacity);
-  stmt->Bind(2, main.keys);
-  stmt->BindBlob(3, bits);
-  return stmt->Run();
+// The level of a segment of `entries` ids: 0 below 8 x 16,384, then one more per factor of 8.
+std::int64_t SegmentLevel(std::int64_t entries, std::int64_t fanout) {
+  std::int64_t level = 0;
+  for (std::int64_t bound = 16'384 * fanout; entries >= bound && level < 20; bound *= fanout) ++level;
+  return level;
 }
 
-// Files a batch's id entries (sorted): a new run, or, once the runs would hold id_run_limit
-// entries or number id_max_runs, everything merged into usage_id.
-Status FileIds(Connection& c, const SqliteOptions& options, std::vector<IdEntry> entries, const IdTail& tail,
-               IdMain& main) {
-  if (entries.empty()) return {};
-  const bool merge = tail.entries + static_cast<std::int64_t>(entries.size()) >= options.id_run_limit ||
-                     static_cast<std::int64_t>(tail.runs.size()) + 1 >= options.id_max_runs;
-  if (!merge) {
-    const std::string run = PackRun(entries);
-    Result<Stmt> stmt = c.Prepare(kInsertIdRun, "write usage ids");
+// Writes `entries` (sorted, unique) as one segment of `level`: its filter and its blocks of
+// about id_block_entries entries (never splitting the entries of one hash). Returns its id.
+Result<std::int64_t> WriteIdSegment(Connection& c, const SqliteOptions& options, std::span<const IdEntry> entries,
+                      std::int64_t level) {
+  IdFilter filter(static_cast<std::int64_t>(entries.size()));
+  for (const IdEntry& e : entries) filter.Add(e.hash);
+  const std::string bits = filter.Pack();
+  std::int64_t segment = 0;
+  {
+    Result<Stmt> stmt = c.Prepare(kInsertIdSegment, "write usage ids");
     if (!stmt) return std::move(stmt).error();
-    stmt->BindBlob(1, run);
-    return stmt->Run();
+    stmt->Bind(1, level);
+    stmt->Bind(2, static_cast<std::int64_t>(entries.size()));
+    stmt->BindBlob(3, bits);
+    if (Status s = stmt->Run(); !s) return std::move(s).error();
+    segment = c.LastInsertRowid();
   }
-  // Every run is sorted: merged pairwise, bottom-up.
-  entries.reserve(entries.size() + static_cast<std::size_t>(tail.entries));
-  std::vector<std::size_t> bounds = {0, entries.size()};
-  for (const RunView& run : tail.runs) {
-    for (std::size_t i = 0; i < run.size(); ++i) entries.push_back(run.Entry(i));
-    bounds.push_back(entries.size());
+  const auto block_size = static_cast<std::size_t>(std::max<std::int64_t>(1, options.id_block_entries));
+  for (std::size_t first = 0, end = 0; first < entries.size(); first = end) {
+    end = std::min(entries.size(), first + block_size);
+    while (end < entries.size() && entries[end].hash == entries[end - 1].hash) ++end;
+    const std::string run = PackRun(entries.subspan(first, end - first));
+    Result<Stmt> stmt = c.Prepare(kInsertIdBlock, "write usage ids");
+    if (!stmt) return std::move(stmt).error();
+    stmt->Bind(1, segment);
+    stmt->Bind(2, HashKey(entries[first].hash));
+    stmt->BindBlob(3, run);
+    if (Status s = stmt->Run(); !s) return std::move(s).error();
   }
-  while (bounds.size() > 2) {
-    std::vector<std::size_t> merged = {0};
-    for (std::size_t k = 0; k + 1 < bounds.size(); k += 2) {
-      const std::size_t end = k + 2 < bounds.size() ? bounds[k + 2] : bounds[k + 1];
-      if (k + 2 < bounds.size()) {
-        std::inplace_merge(entries.begin() + static_cast<std::ptrdiff_t>(bounds[k]),
-                           entries.begin() + static_cast<std::ptrdiff_t>(bounds[k + 1]),
-                           entries.begin() + static_cast<std::ptrdiff_t>(end));
+  return segment;
+}
+
+// Files a batch's id entries (sorted, unique) as a new segment, then merges the segments of any
+// level that has id_merge_fanout of them into one (of the next level, or higher if larger).
+Status FileIds(Connection& c, const SqliteOptions& options, std::span<const IdEntry> entries,
+               std::vector<IdSegment> segments) {
+  if (entries.empty()) return {};
+  const std::int64_t fanout = std::max<std::int64_t>(2, options.id_merge_fanout);
+  const std::int64_t level = SegmentLevel(static_cast<std::int64_t>(entries.size()), fanout);
+  Result<std::int64_t> written = WriteIdSegment(c, options, entries, level);
+  if (!written) return std::move(written).error();
+  segments.push_back(IdSegment{*written, level, static_cast<std::int64_t>(entries.size()), std::nullopt});
+  for (;;) {
+    std::map<std::int64_t, std::vector<const IdSegment*>> by_level;
+    for (const IdSegment& segment : segments) by_level[segment.level].push_back(&segment);
+    auto full = std::find_if(by_level.begin(), by_level.end(),
+                             [&](const auto& entry) { return static_cast<std::int64_t>(entry.second.size()) >= fanout; });
+    if (full == by_level.end()) return {};
+    // Every block of the level's segments, each segment sorted: merged pairwise, bottom-up.
+    std::vector<IdEntry> merged;
+    std::vector<std::size_t> bounds = {0};
+    std::vector<std::int64_t> gone;
+    for (const IdSegment* segment : full->second) {
+      Result<Stmt> stmt = c.Prepare(kSelectIdBlocks, "read usage ids");
+      if (!stmt) return std::move(stmt).error();
+      stmt->Bind(1, segment->id);
+      for (;;) {
+        Result<bool> row = stmt->Step();
+        if (!row) return std::move(row).error();
+        if (!*row) break;
+        Result<RunView> run = RunView::Of(stmt->Blob(0));
+        if (!run) return std::move(run).error();
+        for (std::size_t i = 0; i < run->size(); ++i) merged.push_back(run->Entry(i));
       }
-      merged.push_back(end);
+      bounds.push_back(merged.size());
+      gone.push_back(segment->id);
     }
-    bounds = std::move(merged);
+    while (bounds.size() > 2) {
+      std::vector<std::size_t> next = {0};
+      for (std::size_t k = 0; k + 1 < bounds.size(); k += 2) {
+        const std::size_t end = k + 2 < bounds.size() ? bounds[k + 2] : bounds[k + 1];
+        if (k + 2 < bounds.size()) {
+          std::inplace_merge(merged.begin() + static_cast<std::ptrdiff_t>(bounds[k]),
+                             merged.begin() + static_cast<std::ptrdiff_t>(bounds[k + 1]),
+                             merged.begin() + static_cast<std::ptrdiff_t>(end));
+        }
+        next.push_back(end);
+      }
+      bounds = std::move(next);
+    }
+    merged.erase(std::unique(merged.begin(), merged.end()), merged.end());
+    for (const std::int64_t id : gone) {
+      for (const char* sql : {kDeleteIdBlocks, kDeleteIdSegment}) {
+        Result<Stmt> stmt = c.Prepare(sql, "write usage ids");
+        if (!stmt) return std::move(stmt).error();
+        stmt->Bind(1, id);
+        if (Status s = stmt->Run(); !s) return s;
+      }
+    }
+    const std::int64_t merged_level =
+        std::max(full->first + 1, SegmentLevel(static_cast<std::int64_t>(merged.size()), fanout));
+    Result<std::int64_t> merged_id = WriteIdSegment(c, options, merged, merged_level);
+    if (!merged_id) return std::move(merged_id).error();
+    std::erase_if(segments, [&](const IdSegment& s) { return std::find(gone.begin(), gone.end(), s.id) != gone.end(); });
+    segments.push_back(IdSegment{*merged_id, merged_level, static_cast<std::int64_t>(merged.size()), std::nullopt});
   }
-  entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
-  return MergeIds(c, entries, main);
 }
 
 // The data step of migration 3, after its SQL: packs the version 2 usage rows (usage_v2) into
@@ -1698,8 +1678,9 @@ Status FinishMigration3(Connection& c, const SqliteOptions& options) {
   if (!all.empty()) {
     std::sort(all.begin(), all.end());
     all.erase(std::unique(all.begin(), all.end()), all.end());
-    IdMain main;
-    if (Status s = MergeIds(c, all, main); !s) return s;
+    const std::int64_t level =
+        SegmentLevel(static_cast<std::int64_t>(all.size()), std::max<std::int64_t>(2, options.id_merge_fanout));
+    if (Result<std::int64_t> written = WriteIdSegment(c, options, all, level); !written) return std::move(written).error();
   }
   return c.Exec("DROP TABLE usage_v2", "drop the version 2 usage table");
 }
@@ -2070,13 +2051,12 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
       }
     }
   }
-  Result<IdTail> tail = SelectIdTail(c);
-  if (!tail) return std::move(tail).error();
-  Result<IdMain> main = SelectIdMain(c, false);
-  if (!main) return std::move(main).error();
+  Result<std::vector<IdSegment>> segments =
+      SelectIdSegments(c, static_cast<std::int64_t>(probes.size()) >= options_.id_filter_min_batch);
+  if (!segments) return std::move(segments).error();
   std::unordered_map<std::int64_t, LoadedChunk> chunk_cache;
   Result<std::vector<std::pair<const ChunkRecord*, const LoadedChunk*>>> stored =
-      FindStored(c, options_, records, probes, *tail, *main, chunk_cache);
+      FindStored(c, records, probes, *segments, chunk_cache);
   if (!stored) return std::move(stored).error();
   std::vector<std::size_t> fresh;
   std::vector<std::string> conflicts;
@@ -2112,7 +2092,7 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
     }
     Result<std::vector<IdEntry>> entries = WriteChunks(c, records, series_ids, hashes, fresh, ordinals);
     if (!entries) return std::move(entries).error();
-    if (Status s = FileIds(c, options_, std::move(*entries), *tail, *main); !s) return std::move(s).error();
+    if (Status s = FileIds(c, options_, *entries, std::move(*segments)); !s) return std::move(s).error();
   }
 
   // 4. Rollups: each row of hourly cells written once, in key order (the day's total checked).

@@ -31,12 +31,12 @@ struct SqliteOptions {
   // How long a statement waits for a lock held by another process, and a call waits for a
   // pooled connection, before failing with kStoreFailed, in ms.
   int busy_timeout_ms = 5000;
-  // The usage id index (schema 3): each batch files its ids as a run; once the runs would hold
-  // id_run_limit entries, or number id_max_runs, they are merged into the main index. A batch
-  // of at least id_filter_min_batch new ids reads the main index's Bloom filter rather than
-  // looking each id up. Tests lower them to exercise merges.
-  std::int64_t id_run_limit = 1'000'000;
-  std::int64_t id_max_runs = 64;
+  // The usage id index (schema 3): each batch files its ids as a segment; once a level has
+  // id_merge_fanout segments they are merged into one. Segments are stored in blocks of about
+  // id_block_entries ids. A batch of at least id_filter_min_batch distinct ids reads every
+  // segment's Bloom filter rather than looking each id up in each segment. Tests lower them.
+  std::int64_t id_merge_fanout = 8;
+  std::int64_t id_block_entries = 1024;
   std::int64_t id_filter_min_batch = 2048;
   // Tests only: the hash ids are filed by (a weak one forces collisions). The hash is persisted:
   // a database must always be opened with the same one.

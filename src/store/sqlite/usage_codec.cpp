@@ -208,34 +208,18 @@ bool SameRecord(const ChunkRecord& stored, std::string_view chunk_org, const dom
 // ---- Id runs ---------------------------------------------------------------------------------
 
 namespace {
-constexpr std::size_t kRunHeader = 16;
-constexpr std::size_t kRunEntry = 12;  // as RunView reads them
-
-void PutLittle(char* out, std::uint64_t value, int bytes) {
-  for (int b = 0; b < bytes; ++b) out[b] = static_cast<char>((value >> (8 * b)) & 0xff);
-}
-// Little-endian hosts only (x86-64, arm64), as IdFilter.
-std::uint64_t GetLittle(const char* in, int bytes) {
-  std::uint64_t value = 0;
-  std::memcpy(&value, in, static_cast<std::size_t>(bytes));
-  return value;
-}
+constexpr std::size_t kRunHeader = 8;
+constexpr std::size_t kRunEntry = 16;  // as RunView reads them
 }  // namespace
 
 std::string PackRun(std::span<const IdEntry> entries) {
-  std::int64_t base = 0;
-  if (!entries.empty()) {
-    base = std::min_element(entries.begin(), entries.end(), [](const IdEntry& a, const IdEntry& b) {
-             return a.chunk < b.chunk;
-           })->chunk;
-  }
   std::string out(kRunHeader + entries.size() * kRunEntry, '\0');
-  PutLittle(out.data(), entries.size(), 8);
-  PutLittle(out.data() + 8, static_cast<std::uint64_t>(base), 8);
+  const std::uint64_t size = entries.size();
+  std::memcpy(out.data(), &size, sizeof size);  // little-endian hosts only, as RunView
   char* at = out.data() + kRunHeader;
   for (const IdEntry& e : entries) {
-    PutLittle(at, e.hash, 8);
-    PutLittle(at + 8, static_cast<std::uint64_t>(e.chunk - base), 4);
+    std::memcpy(at, &e.hash, sizeof e.hash);
+    std::memcpy(at + 8, &e.chunk, sizeof e.chunk);
     at += kRunEntry;
   }
   return out;
@@ -243,12 +227,12 @@ std::string PackRun(std::span<const IdEntry> entries) {
 
 Result<RunView> RunView::Of(std::string_view bytes) {
   if (bytes.size() < kRunHeader) return Malformed("usage id run");
-  const std::uint64_t size = GetLittle(bytes.data(), 8);
-  if (size != (bytes.size() - kRunHeader) / kRunEntry || (bytes.size() - kRunHeader) % kRunEntry != 0) {
+  std::uint64_t size = 0;
+  std::memcpy(&size, bytes.data(), sizeof size);
+  if ((bytes.size() - kRunHeader) % kRunEntry != 0 || size != (bytes.size() - kRunHeader) / kRunEntry) {
     return Malformed("usage id run");
   }
-  const auto base = static_cast<std::int64_t>(GetLittle(bytes.data() + 8, 8));
-  RunView view(bytes.data() + kRunHeader, static_cast<std::size_t>(size), base);
+  RunView view(bytes.data() + kRunHeader, static_cast<std::size_t>(size));
   for (std::size_t i = 1; i < view.size_; ++i) {
     if (view.Hash(i - 1) > view.Hash(i)) return Malformed("usage id run");
   }
@@ -271,9 +255,9 @@ std::size_t RunView::LowerBound(std::uint64_t hash) const {
 // ---- Id filter -------------------------------------------------------------------------------
 
 namespace {
-constexpr std::int64_t kBitsPerKey = 12;
+constexpr std::int64_t kBitsPerKey = 16;
 constexpr std::int64_t kWordsPerBlock = 8;  // 512 bits
-constexpr int kBitsPerHash = 6;
+constexpr int kBitsPerHash = 8;  // 9 bits each: 7 from one mix of the hash, the 8th from another
 
 std::size_t BlocksFor(std::int64_t capacity) {
   const std::int64_t keys = std::max<std::int64_t>(capacity, 1);
@@ -300,13 +284,17 @@ std::size_t IdFilter::Block(std::uint64_t hash) const {
 void IdFilter::Add(std::uint64_t hash) {
   std::uint64_t* block = &words_[Block(hash) * kWordsPerBlock];
   std::uint64_t bits = Mix(hash ^ 0x9e3779b97f4a7c15ULL);
-  for (int k = 0; k < kBitsPerHash; ++k, bits >>= 9) block[(bits >> 6) & 7] |= std::uint64_t{1} << (bits & 63);
+  for (int k = 0; k < kBitsPerHash; ++k, bits >>= 9) {
+    if (k == 7) bits = Mix(bits);
+    block[(bits >> 6) & 7] |= std::uint64_t{1} << (bits & 63);
+  }
 }
 
 bool IdFilter::MayContain(std::uint64_t hash) const {
   const std::uint64_t* block = &words_[Block(hash) * kWordsPerBlock];
   std::uint64_t bits = Mix(hash ^ 0x9e3779b97f4a7c15ULL);
   for (int k = 0; k < kBitsPerHash; ++k, bits >>= 9) {
+    if (k == 7) bits = Mix(bits);
     if ((block[(bits >> 6) & 7] & (std::uint64_t{1} << (bits & 63))) == 0) return false;
   }
   return true;

@@ -73,10 +73,9 @@ struct IdEntry {
   friend auto operator<=>(const IdEntry&, const IdEntry&) = default;
 };
 
-// A run: 16 bytes of header (the entry count and the smallest chunk, little-endian u64 and
-// i64), then per entry, sorted, 12 bytes: the hash (u64) and its chunk's difference from the
-// smallest (u32), little-endian. Fixed-width, so a stored run is searched in place.
-// REQUIRES: entries sorted, their chunks within 2^32 - 1 of each other.
+// A run of id entries (a block of an id segment): 8 bytes of entry count, then per entry,
+// sorted, 16 bytes: the hash (u64) and the chunk (i64), little-endian. Fixed-width, so a stored
+// run is searched in place. REQUIRES: entries sorted.
 std::string PackRun(std::span<const IdEntry> entries);
 
 // A stored run, read in place. REQUIRES: the bytes outlive the view.
@@ -87,28 +86,28 @@ class RunView {
   std::size_t size() const { return size_; }
   std::uint64_t Hash(std::size_t i) const {
     std::uint64_t hash = 0;  // little-endian hosts only (x86-64, arm64), as IdFilter
-    std::memcpy(&hash, entries_ + i * 12, sizeof hash);
+    std::memcpy(&hash, entries_ + i * 16, sizeof hash);
     return hash;
   }
   IdEntry Entry(std::size_t i) const {
-    std::uint32_t delta = 0;
-    std::memcpy(&delta, entries_ + i * 12 + 8, sizeof delta);
-    return IdEntry{Hash(i), base_ + static_cast<std::int64_t>(delta)};
+    std::int64_t chunk = 0;
+    std::memcpy(&chunk, entries_ + i * 16 + 8, sizeof chunk);
+    return IdEntry{Hash(i), chunk};
   }
   // The index of the first entry whose hash is not below `hash` (size() if none).
   std::size_t LowerBound(std::uint64_t hash) const;
 
  private:
-  RunView(const char* entries, std::size_t size, std::int64_t base) : entries_(entries), size_(size), base_(base) {}
+  RunView(const char* entries, std::size_t size) : entries_(entries), size_(size) {}
   const char* entries_;
   std::size_t size_;
-  std::int64_t base_;
 };
 
 // ---- Id filter -------------------------------------------------------------------------------
 
-// A blocked Bloom filter over id hashes: 512-bit blocks, 6 bits per hash in the block its high
-// bits choose, 12 bits per key of capacity (under 1 % false positives at capacity).
+// A blocked Bloom filter over id hashes: 512-bit blocks, 8 bits per hash in the block its high
+// bits choose, 16 bits per key of capacity (about 0.1 % false positives at capacity). The
+// block of a hash grows with the hash, so probes in hash order read the filter front to back.
 class IdFilter {
  public:
   // An empty filter for `capacity` keys (at least one block).
