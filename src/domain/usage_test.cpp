@@ -242,6 +242,20 @@ TEST(ValidateUsageTest, AcceptsIdsOfExactlyMaxLength) {
   EXPECT_EQ(MustValidate(With(Example(), "id", S(id))).id, id);
 }
 
+TEST(ValidateUsageTest, ValidatesMembersGivenAsViews) {
+  const RawUsage owned = With(Example(), "rate", N("0.0913"));
+  std::vector<RawField> views;
+  for (const auto& [name, value] : owned) views.push_back({name, value.type, value.text});
+  std::vector<FieldProblem> problems;
+  std::optional<UsageRecord> r = ValidateUsage(std::span<const RawField>(views), kPrefix, problems);
+  ASSERT_TRUE(r.has_value()) << Describe(problems);
+  EXPECT_EQ(*r, ExampleRecord());
+  views.push_back({"rate", RawValue::Type::kString, "x"});
+  EXPECT_FALSE(ValidateUsage(std::span<const RawField>(views), "", problems).has_value());
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].field, "rate");
+}
+
 TEST(ValidateUsageTest, KeepsProblemsAlreadyGathered) {
   std::vector<FieldProblem> problems{{"records[0].id", "earlier problem"}};
   std::optional<UsageRecord> ok = ValidateUsage(Example(), "records[1]", problems);
