@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -45,10 +46,23 @@ struct ChunkOutcome {
   std::size_t lines = 0;                       // non-blank lines
 };
 
+// The number of lines of `text`, blank ones included: one more than its '\n's.
+std::size_t CountLines(std::string_view text) {
+  std::size_t lines = 1;
+  if (text.empty()) return lines;
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  while ((p = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)))) != nullptr) {
+    ++lines;
+    ++p;
+  }
+  return lines;
+}
+
 // Parses and validates the lines of `chunk` (whole lines: it ends at a '\n' or at the body's
 // end). Lines holding only spaces, tabs and CRs are skipped.
 void ParseChunk(std::string_view chunk, ChunkOutcome& out) {
-  out.records.reserve(static_cast<std::size_t>(std::count(chunk.begin(), chunk.end(), '\n')) + 1);
+  out.records.reserve(CountLines(chunk));
   std::unordered_map<std::string, std::uint32_t, TextHash, std::equal_to<>> org_index;
   std::uint32_t last_org = 0;  // the previous line's organization, if out.orgs is not empty
   JsonLineDecoder decoder;

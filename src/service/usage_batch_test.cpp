@@ -230,6 +230,26 @@ TEST(DecodeFlatJsonObjectTest, AgreesWithBoostJsonOnMutatedLines) {
   EXPECT_GT(boost_ok, fast) << "and some valid lines to Boost.JSON";
 }
 
+TEST(DecodeFlatJsonObjectTest, FindsASpecialByteWhereverItFallsInALongString) {
+  // The fast path looks at strings eight bytes at a time: each special byte at each offset.
+  for (const std::string special : {"\\n", "\\u00e9", "\x01", "\x1f", "\xc3\xa9", "\x80", "\xff", "\"", "\x7f", " "}) {
+    for (std::size_t at = 0; at <= 24; ++at) {
+      for (std::size_t tail = 0; tail <= 9; ++tail) {
+        const std::string text = std::string(at, 'a') + special + std::string(tail, 'b');
+        for (const std::string& line : {"{\"k\":\"" + text + "\"}", "{\"" + text + "\":1}"}) {
+          std::vector<RawField> fast;
+          const bool read = DecodeFlatJsonObject(line, fast);
+          const bool plain = special == "\x7f" || special == " ";
+          EXPECT_EQ(read, plain) << line;
+          bool agrees = false;
+          FastPathAgrees(line, &agrees);
+          EXPECT_TRUE(agrees) << line;
+        }
+      }
+    }
+  }
+}
+
 TEST(JsonLineDecoderTest, DecodesEscapesThroughBoostJsonAndKeepsItsErrors) {
   JsonLineDecoder decoder;
   auto fields = decoder.Decode(R"({"r\u0061te":"0.\u0035","id":"a\"b","n":1e2})");
