@@ -1,6 +1,8 @@
 #include "domain/usage.hpp"
 
 #include <array>
+#include <cstdint>
+#include <cstring>
 #include <set>
 
 namespace costs::domain {
@@ -45,6 +47,27 @@ Field FieldOf(std::string_view name) {
     case 15: return name[0] == 'o' ? is(kOrganizationId) : is(kDeploymentName);
     default: return kFieldCount;
   }
+}
+
+// Whether `text` holds a byte below 0x20 or 0x7f. Looks at eight bytes at a time: a byte below
+// 0x20 is the lowest to borrow when 0x20 is subtracted from each, and 0x7f the only one that
+// XOR 0x7f makes zero ("Bit Twiddling Hacks": hasless, haszero; both exact about whether any
+// byte is one).
+bool HasControlCharacter(std::string_view text) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101;
+  constexpr std::uint64_t kHigh = 0x8080808080808080;
+  std::size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, text.data() + i, 8);
+    const std::uint64_t del = w ^ (kOnes * 0x7f);
+    if ((((w - kOnes * 0x20) & ~w) | ((del - kOnes) & ~del)) & kHigh) return true;
+  }
+  for (; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7f) return true;
+  }
+  return false;
 }
 
 // Above this many members, repeats are found with a set rather than by comparing every pair.
@@ -109,11 +132,9 @@ class Checker {
       Problem(field, "is longer than " + std::to_string(max_length) + " bytes");
       return {};
     }
-    for (unsigned char c : v->text) {
-      if (c < 0x20 || c == 0x7f) {
-        Problem(field, "must not contain control characters");
-        return {};
-      }
+    if (HasControlCharacter(v->text)) {
+      Problem(field, "must not contain control characters");
+      return {};
     }
     return v->text;
   }

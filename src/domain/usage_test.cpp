@@ -289,6 +289,25 @@ TEST(ValidateUsageProblemTest, ControlCharactersInIds) {
   EXPECT_EQ(ProblemFields(With(Example(), "deployment_id", S("d\r1"))), FieldSet{"records[3].deployment_id"});
 }
 
+TEST(ValidateUsageProblemTest, ControlCharactersAnywhereInALongText) {
+  // Text is checked eight bytes at a time: each byte value at each offset of a long name.
+  for (int c = 0; c < 256; ++c) {
+    for (std::size_t at = 0; at < 23; ++at) {
+      std::string name(23, 'n');
+      name[at] = static_cast<char>(c);
+      if (c >= 0x80) name += "\x80";  // keep it UTF-8-ish: validation does not look at that
+      std::vector<FieldProblem> problems;
+      const bool control = c < 0x20 || c == 0x7f;
+      EXPECT_EQ(ValidateUsage(With(Example(), "name", S(name)), kPrefix, problems).has_value(), !control)
+          << "byte " << c << " at " << at;
+      if (control) {
+        EXPECT_EQ(Describe(problems), "\n  records[3].name: name must not contain control characters")
+            << "byte " << c << " at " << at;
+      }
+    }
+  }
+}
+
 TEST(ValidateUsageProblemTest, IdsLongerThanMaxLength) {
   EXPECT_EQ(ProblemFields(With(Example(), "id", S(std::string(kMaxIdLength + 1, 'a')))),
             FieldSet{"records[3].id"});
