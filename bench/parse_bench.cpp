@@ -7,7 +7,9 @@
 // --file (or BENCH_NDJSON) is a `gen records --format ndjson` batch; --orgs (or BENCH_ORGS,
 // default 200) is the data set's organization count: org-0001 .. org-NNNN are created.
 //
-// Benchmark: parse_usage_batch, wall time of one ParseUsageBatch over the whole file.
+// Benchmarks: parse_usage_batch, wall time of one ParseUsageBatch over the whole file (two
+// threads on a machine with two cores or more); parse_usage_batch_1_thread, the same on the
+// calling thread only.
 // Counters: records (records parsed), MB/s (of NDJSON).
 
 #include <cstdio>
@@ -41,7 +43,7 @@ struct Fixture {
   costs::store::memory::MemoryStore store;
 };
 
-void ParseBatch(benchmark::State& state, Fixture& f) {
+void ParseBatch(benchmark::State& state, Fixture& f, bool one_thread) {
   const costs::service::OrganizationExists exists = [&f](std::string_view id) -> costs::Result<bool> {
     auto found = f.store.FindOrganization(id);
     if (!found) return std::move(found).error();
@@ -49,7 +51,8 @@ void ParseBatch(benchmark::State& state, Fixture& f) {
   };
   std::size_t records = 0;
   for (auto _ : state) {
-    auto batch = costs::service::ParseUsageBatch(f.body, exists);
+    auto batch = one_thread ? costs::service::ParseUsageBatch(f.body, exists, {})
+                            : costs::service::ParseUsageBatch(f.body, exists);
     if (!batch) {
       state.SkipWithError(batch.error().message.c_str());
       return;
@@ -95,7 +98,11 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  benchmark::RegisterBenchmark("parse_usage_batch", [](benchmark::State& state) { ParseBatch(state, f); })
+  benchmark::RegisterBenchmark("parse_usage_batch", [](benchmark::State& state) { ParseBatch(state, f, false); })
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("parse_usage_batch_1_thread",
+                               [](benchmark::State& state) { ParseBatch(state, f, true); })
       ->Unit(benchmark::kMillisecond)
       ->UseRealTime();
   benchmark::RunSpecifiedBenchmarks();

@@ -1,5 +1,6 @@
 #include "domain/usage.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -70,34 +71,32 @@ bool HasControlCharacter(std::string_view text) {
   return false;
 }
 
-// Above this many members, repeats are found with a set rather than by comparing every pair.
-constexpr std::size_t kMaxMembersComparedPairwise = 32;
+// Above this many names ValidateUsage does not read, repeats among them are found with a set
+// rather than by comparing every pair.
+constexpr std::size_t kMaxOtherNamesComparedPairwise = 16;
 
 // Collects problems for one record.
 class Checker {
  public:
   Checker(std::span<const RawField> raw, std::string_view prefix, std::vector<FieldProblem>& problems)
       : prefix_(prefix), problems_(problems), size_before_(problems.size()) {
-    // Each later occurrence of a name is a problem, in input order.
-    if (raw.size() <= kMaxMembersComparedPairwise) {
-      for (std::size_t j = 1; j < raw.size(); ++j) {
-        for (std::size_t i = 0; i < j; ++i) {
-          if (raw[i].name == raw[j].name) {
-            Problem(raw[j].name, "appears more than once");
-            break;
-          }
-        }
-      }
-    } else {
-      std::set<std::string_view> seen;
-      for (const RawField& m : raw) {
-        if (!seen.insert(m.name).second) Problem(m.name, "appears more than once");
-      }
-    }
-    // The first occurrence of each field is the one validated.
+    // Each later occurrence of a name is a problem, in input order; the first occurrence of a
+    // field is the one validated. A name ValidateUsage reads can only repeat one it reads.
+    std::vector<std::string_view> others;  // names it does not read, until there are many
+    std::set<std::string_view> many_others;
     for (const RawField& m : raw) {
-      const Field f = FieldOf(m.name);
-      if (f != kFieldCount && fields_[f] == nullptr) fields_[f] = &m;
+      bool repeat = false;
+      if (const Field f = FieldOf(m.name); f != kFieldCount) {
+        repeat = fields_[f] != nullptr;
+        if (!repeat) fields_[f] = &m;
+      } else if (others.size() < kMaxOtherNamesComparedPairwise) {
+        repeat = std::find(others.begin(), others.end(), m.name) != others.end();
+        if (!repeat) others.push_back(m.name);
+      } else {
+        if (many_others.empty()) many_others.insert(others.begin(), others.end());
+        repeat = !many_others.insert(m.name).second;
+      }
+      if (repeat) Problem(m.name, "appears more than once");
     }
   }
 
