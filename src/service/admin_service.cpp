@@ -1,6 +1,7 @@
 #include "service/costs_service.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "service/usage_batch.hpp"
 
@@ -39,15 +40,14 @@ Result<IngestOutcome> AdminService::IngestNdjson(std::string_view body) {
   auto& records = batch->records;
   if (!problems.empty()) {
     std::string message = std::to_string(problems.size()) + " problem(s) in the usage batch; nothing was stored: ";
-    std::vector<std::string> fields;
+    std::vector<std::string> fields;  // each once, in order of first problem
+    std::unordered_set<std::string_view> seen;
     for (std::size_t i = 0; i < problems.size(); ++i) {
       if (i < kMaxProblemsInMessage) {
         if (i > 0) message += "; ";
         message += problems[i].field + ": " + problems[i].message;
       }
-      if (std::find(fields.begin(), fields.end(), problems[i].field) == fields.end()) {
-        fields.push_back(problems[i].field);
-      }
+      if (seen.insert(problems[i].field).second) fields.push_back(problems[i].field);
     }
     if (problems.size() > kMaxProblemsInMessage) message += "; ...";
     return MakeError(ErrorCode::kInvalidRecord, std::move(message), std::move(fields));
