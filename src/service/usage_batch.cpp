@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -134,17 +135,29 @@ Result<ParsedUsageBatch> ParseUsageBatch(std::string_view body, const Organizati
   std::vector<ChunkOutcome> outcomes(chunks.size());
   {
     // Chunks after the first on threads of their own (or here, when no thread can be started).
-    std::vector<std::thread> threads;
+    // What a thread throws (std::bad_alloc) is thrown again here, as if parsed here.
+    std::vector<std::exception_ptr> thrown(chunks.size());
+    std::vector<std::jthread> threads;  // joined when leaving this block, however it is left
+    threads.reserve(chunks.size());
     std::vector<std::size_t> here = {0};
     for (std::size_t i = 1; i < chunks.size(); ++i) {
       try {
-        threads.emplace_back([&chunks, &outcomes, i] { ParseChunk(chunks[i], outcomes[i]); });
+        threads.emplace_back([&chunks, &outcomes, &thrown, i] {
+          try {
+            ParseChunk(chunks[i], outcomes[i]);
+          } catch (...) {
+            thrown[i] = std::current_exception();
+          }
+        });
       } catch (const std::system_error&) {
         here.push_back(i);
       }
     }
     for (std::size_t i : here) ParseChunk(chunks[i], outcomes[i]);
-    for (std::thread& t : threads) t.join();
+    for (std::jthread& t : threads) t.join();
+    for (const std::exception_ptr& e : thrown) {
+      if (e) std::rethrow_exception(e);
+    }
   }
 
   // Each distinct organization is looked up once, in the order of first use.
