@@ -1,6 +1,9 @@
 #include "domain/usage.hpp"
 
+#include <algorithm>
 #include <array>
+#include <cstdint>
+#include <cstring>
 #include <set>
 
 namespace costs::domain {
@@ -13,14 +16,87 @@ constexpr std::array<std::string_view, kDimensionCount> kDimensionNames = {
 constexpr std::array<std::string_view, 6> kKindIds = {
     "elasticsearch", "kibana", "apm", "integrations_server", "appsearch", "enterprise_search"};
 
+// The members ValidateUsage reads, in the order it checks them.
+enum Field {
+  kId, kOrganizationId, kDeploymentId, kDeploymentName, kSku, kName, kUnit, kDimension, kKind,
+  kInstanceCount, kStart, kEnd, kQuantity, kRate, kCost, kTrial, kFieldCount
+};
+constexpr std::array<std::string_view, kFieldCount> kFieldNames = {
+    "id",   "organization_id", "deployment_id", "deployment_name", "sku",  "name", "unit", "dimension",
+    "kind", "instance_count",  "start",         "end",             "quantity", "rate", "cost", "trial"};
+
+// The Field called `name`, or kFieldCount for a member ValidateUsage does not read.
+Field FieldOf(std::string_view name) {
+  auto is = [name](Field f) { return name == kFieldNames[f] ? f : kFieldCount; };
+  switch (name.size()) {
+    case 2: return is(kId);
+    case 3: return name[0] == 's' ? is(kSku) : is(kEnd);
+    case 4:
+      switch (name[0]) {
+        case 'n': return is(kName);
+        case 'u': return is(kUnit);
+        case 'k': return is(kKind);
+        case 'r': return is(kRate);
+        case 'c': return is(kCost);
+        default: return kFieldCount;
+      }
+    case 5: return name[0] == 's' ? is(kStart) : is(kTrial);
+    case 8: return is(kQuantity);
+    case 9: return is(kDimension);
+    case 13: return is(kDeploymentId);
+    case 14: return is(kInstanceCount);
+    case 15: return name[0] == 'o' ? is(kOrganizationId) : is(kDeploymentName);
+    default: return kFieldCount;
+  }
+}
+
+// Whether `text` holds a byte below 0x20 or 0x7f. Looks at eight bytes at a time: a byte below
+// 0x20 is the lowest to borrow when 0x20 is subtracted from each, and 0x7f the only one that
+// XOR 0x7f makes zero ("Bit Twiddling Hacks": hasless, haszero; both exact about whether any
+// byte is one).
+bool HasControlCharacter(std::string_view text) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101;
+  constexpr std::uint64_t kHigh = 0x8080808080808080;
+  std::size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, text.data() + i, 8);
+    const std::uint64_t del = w ^ (kOnes * 0x7f);
+    if ((((w - kOnes * 0x20) & ~w) | ((del - kOnes) & ~del)) & kHigh) return true;
+  }
+  for (; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7f) return true;
+  }
+  return false;
+}
+
+// Above this many names ValidateUsage does not read, repeats among them are found with a set
+// rather than by comparing every pair.
+constexpr std::size_t kMaxOtherNamesComparedPairwise = 16;
+
 // Collects problems for one record.
 class Checker {
  public:
-  Checker(const RawUsage& raw, std::string_view prefix, std::vector<FieldProblem>& problems)
-      : raw_(raw), prefix_(prefix), problems_(problems), size_before_(problems.size()) {
-    std::set<std::string_view> seen;
-    for (const auto& [name, value] : raw_) {
-      if (!seen.insert(name).second) Problem(name, "appears more than once");
+  Checker(std::span<const RawField> raw, std::string_view prefix, std::vector<FieldProblem>& problems)
+      : prefix_(prefix), problems_(problems), size_before_(problems.size()) {
+    // Each later occurrence of a name is a problem, in input order; the first occurrence of a
+    // field is the one validated. A name ValidateUsage reads can only repeat one it reads.
+    std::vector<std::string_view> others;  // names it does not read, until there are many
+    std::set<std::string_view> many_others;
+    for (const RawField& m : raw) {
+      bool repeat = false;
+      if (const Field f = FieldOf(m.name); f != kFieldCount) {
+        repeat = fields_[f] != nullptr;
+        if (!repeat) fields_[f] = &m;
+      } else if (others.size() < kMaxOtherNamesComparedPairwise) {
+        repeat = std::find(others.begin(), others.end(), m.name) != others.end();
+        if (!repeat) others.push_back(m.name);
+      } else {
+        if (many_others.empty()) many_others.insert(others.begin(), others.end());
+        repeat = !many_others.insert(m.name).second;
+      }
+      if (repeat) Problem(m.name, "appears more than once");
     }
   }
 
@@ -30,19 +106,15 @@ class Checker {
     path.append(field);
     problems_.push_back({std::move(path), std::string(field) + " " + message});
   }
+  void Problem(Field field, std::string message) { Problem(kFieldNames[field], std::move(message)); }
 
   bool ok() const { return problems_.size() == size_before_; }
 
-  const RawValue* Find(std::string_view field) const {
-    for (const auto& [name, value] : raw_) {
-      if (name == field) return &value;
-    }
-    return nullptr;
-  }
+  const RawField* Find(Field field) const { return fields_[field]; }
 
-  // A string field; `required` fields must be present and non-empty.
-  std::string Text(std::string_view field, bool required, std::size_t max_length) {
-    const RawValue* v = Find(field);
+  // A string field; `required` fields must be present and non-empty. Empty when absent or bad.
+  std::string_view Text(Field field, bool required, std::size_t max_length) {
+    const RawField* v = Find(field);
     if (v == nullptr || v->type == RawValue::Type::kNull) {
       if (required) Problem(field, "is required");
       return {};
@@ -59,17 +131,15 @@ class Checker {
       Problem(field, "is longer than " + std::to_string(max_length) + " bytes");
       return {};
     }
-    for (unsigned char c : v->text) {
-      if (c < 0x20 || c == 0x7f) {
-        Problem(field, "must not contain control characters");
-        return {};
-      }
+    if (HasControlCharacter(v->text)) {
+      Problem(field, "must not contain control characters");
+      return {};
     }
     return v->text;
   }
 
-  std::optional<Decimal> Number(std::string_view field, bool required) {
-    const RawValue* v = Find(field);
+  std::optional<Decimal> Number(Field field, bool required) {
+    const RawField* v = Find(field);
     if (v == nullptr || v->type == RawValue::Type::kNull) {
       if (required) Problem(field, "is required");
       return std::nullopt;
@@ -87,8 +157,8 @@ class Checker {
     return *d;
   }
 
-  std::optional<Instant> Time(std::string_view field) {
-    const RawValue* v = Find(field);
+  std::optional<Instant> Time(Field field) {
+    const RawField* v = Find(field);
     if (v == nullptr || v->type == RawValue::Type::kNull) {
       Problem(field, "is required");
       return std::nullopt;
@@ -106,10 +176,10 @@ class Checker {
   }
 
  private:
-  const RawUsage& raw_;
   std::string_view prefix_;
   std::vector<FieldProblem>& problems_;
   std::size_t size_before_;
+  std::array<const RawField*, kFieldCount> fields_{};  // first occurrence of each, or null
 };
 
 }  // namespace
@@ -133,90 +203,90 @@ std::optional<ResourceKind> ParseResourceKind(std::string_view id) {
   return std::nullopt;
 }
 
-std::optional<UsageRecord> ValidateUsage(const RawUsage& raw, std::string_view prefix,
+std::optional<UsageRecord> ValidateUsage(std::span<const RawField> raw, std::string_view prefix,
                                          std::vector<FieldProblem>& problems) {
   Checker check(raw, prefix, problems);
   UsageRecord r;
-  r.id = check.Text("id", true, kMaxIdLength);
-  r.organization_id = check.Text("organization_id", true, kMaxIdLength);
-  r.deployment_id = check.Text("deployment_id", true, kMaxIdLength);
-  r.deployment_name = check.Text("deployment_name", false, kMaxTextLength);
+  r.id = check.Text(kId, true, kMaxIdLength);
+  r.organization_id = check.Text(kOrganizationId, true, kMaxIdLength);
+  r.deployment_id = check.Text(kDeploymentId, true, kMaxIdLength);
+  r.deployment_name = check.Text(kDeploymentName, false, kMaxTextLength);
   if (r.deployment_name.empty()) r.deployment_name = r.deployment_id;
-  r.sku = check.Text("sku", false, kMaxTextLength);
-  r.name = check.Text("name", false, kMaxTextLength);
-  r.unit = check.Text("unit", false, kMaxTextLength);
+  r.sku = check.Text(kSku, false, kMaxTextLength);
+  r.name = check.Text(kName, false, kMaxTextLength);
+  r.unit = check.Text(kUnit, false, kMaxTextLength);
 
-  const std::string dimension = check.Text("dimension", true, kMaxTextLength);
+  const std::string_view dimension = check.Text(kDimension, true, kMaxTextLength);
   if (!dimension.empty()) {
     if (auto d = ParseDimension(dimension)) {
       r.dimension = *d;
     } else {
-      check.Problem("dimension",
+      check.Problem(kDimension,
                     "must be one of capacity, data_in, data_internode, data_out, storage_api, storage_bytes");
     }
   }
-  const std::string kind = check.Text("kind", false, kMaxTextLength);
+  const std::string_view kind = check.Text(kKind, false, kMaxTextLength);
   if (!kind.empty()) {
     if (auto k = ParseResourceKind(kind)) {
       r.kind = *k;
     } else {
-      check.Problem("kind",
+      check.Problem(kKind,
                     "must be one of elasticsearch, kibana, apm, integrations_server, appsearch, enterprise_search");
     }
   } else if (dimension == "capacity") {
-    const RawValue* v = check.Find("kind");
+    const RawField* v = check.Find(kKind);
     if (v == nullptr || v->type == RawValue::Type::kNull || (v->type == RawValue::Type::kString && v->text.empty())) {
-      check.Problem("kind", "is required for capacity usage");
+      check.Problem(kKind, "is required for capacity usage");
     }
   }
 
-  if (const RawValue* v = check.Find("instance_count"); v != nullptr && v->type != RawValue::Type::kNull) {
+  if (const RawField* v = check.Find(kInstanceCount); v != nullptr && v->type != RawValue::Type::kNull) {
     auto d = v->type == RawValue::Type::kNumber ? ParseDecimal(v->text) : Result<Decimal>(Error{});
     if (!d || d->scale != 0 || d->mantissa < 0 || d->mantissa > 2147483647) {
-      check.Problem("instance_count", "must be an integer from 0 to 2147483647");
+      check.Problem(kInstanceCount, "must be an integer from 0 to 2147483647");
     } else {
       r.instance_count = d->mantissa;
     }
   }
 
-  const auto start = check.Time("start");
-  const auto end = check.Time("end");
+  const auto start = check.Time(kStart);
+  const auto end = check.Time(kEnd);
   if (start && end) {
     if (!(*start < *end)) {
-      check.Problem("end", "must be after start");
+      check.Problem(kEnd, "must be after start");
     } else if (end->ns - start->ns > kMaxRecordDurationNs) {
-      check.Problem("end", "must be at most 366 days after start");
+      check.Problem(kEnd, "must be at most 366 days after start");
     } else {
       r.start = *start;
       r.end = *end;
     }
   }
 
-  const auto quantity = check.Number("quantity", true);
-  const auto rate = check.Number("rate", true);
-  const auto given_cost = check.Number("cost", false);
-  if (rate && rate->mantissa < 0) check.Problem("rate", "must not be negative");
-  if (quantity && !ToScaled(*quantity, 3)) check.Problem("quantity", "is too large");
+  const auto quantity = check.Number(kQuantity, true);
+  const auto rate = check.Number(kRate, true);
+  const auto given_cost = check.Number(kCost, false);
+  if (rate && rate->mantissa < 0) check.Problem(kRate, "must not be negative");
+  if (quantity && !ToScaled(*quantity, 3)) check.Problem(kQuantity, "is too large");
   if (quantity) r.quantity = *quantity;
   if (rate) r.rate = *rate;
   if (quantity && rate) {
     auto cost = MultiplyToNanos(*quantity, *rate);
     if (!cost) {
-      check.Problem("quantity", "× rate is out of range");
+      check.Problem(kQuantity, "× rate is out of range");
     } else {
       r.cost_nanos = *cost;
       if (given_cost) {
         auto given_nanos = DecimalToNanos(*given_cost);
         if (!given_nanos || *given_nanos != *cost) {
-          check.Problem("cost", "must equal quantity × rate (" + FormatNanos(*cost) + ")");
+          check.Problem(kCost, "must equal quantity × rate (" + FormatNanos(*cost) + ")");
         }
       }
     }
   }
 
-  if (const RawValue* v = check.Find("trial"); v != nullptr && v->type != RawValue::Type::kNull) {
+  if (const RawField* v = check.Find(kTrial); v != nullptr && v->type != RawValue::Type::kNull) {
     if (v->type != RawValue::Type::kBool) {
-      check.Problem("trial", "must be true or false");
+      check.Problem(kTrial, "must be true or false");
     } else {
       r.trial = v->text == "true";
     }
@@ -224,6 +294,14 @@ std::optional<UsageRecord> ValidateUsage(const RawUsage& raw, std::string_view p
 
   if (!check.ok()) return std::nullopt;
   return r;
+}
+
+std::optional<UsageRecord> ValidateUsage(const RawUsage& raw, std::string_view prefix,
+                                         std::vector<FieldProblem>& problems) {
+  std::vector<RawField> fields;
+  fields.reserve(raw.size());
+  for (const auto& [name, value] : raw) fields.push_back({name, value.type, value.text});
+  return ValidateUsage(fields, prefix, problems);
 }
 
 }  // namespace costs::domain

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -59,6 +60,14 @@ struct RawValue {
 // The members of one input object, in input order (a repeated name is kept twice).
 using RawUsage = std::vector<std::pair<std::string, RawValue>>;
 
+// One member of an input object as views into text the caller keeps alive: its name, its
+// type and its text as RawValue keeps them.
+struct RawField {
+  std::string_view name;
+  RawValue::Type type = RawValue::Type::kNull;
+  std::string_view text;
+};
+
 // The longest period one usage record may cover. Metering records cover an hour or a day;
 // the limit keeps a typo (a record from 1970 to 2070) from fanning out into a century of
 // hourly rollups.
@@ -70,7 +79,12 @@ inline constexpr std::size_t kMaxTextLength = 1024;
 
 // Validates one record. Every problem found is appended to `problems` as
 // "<prefix>.<field>: <why>"-style pairs (field path, message), e.g. {"records[3].rate",
-// "rate must be a decimal number"}; all fields are checked, not only up to the first problem.
+// "rate must be a decimal number"}, or {"rate", ...} for an empty prefix; all fields are
+// checked, not only up to the first problem. The order is fixed: first each repeat of a member
+// name (in input order; the first occurrence is the one validated), then the checks in this
+// order: id, organization_id, deployment_id, deployment_name, sku, name, unit, dimension, kind,
+// instance_count, start, end, end after start, quantity, rate, cost (as numbers), rate's sign,
+// quantity's size, quantity × rate, cost's match, trial.
 // Returns the record when there was no problem.
 //
 // Rules: id, organization_id, deployment_id: non-empty strings, at most kMaxIdLength bytes, no
@@ -84,6 +98,9 @@ struct FieldProblem {
   std::string field;
   std::string message;
 };
+std::optional<UsageRecord> ValidateUsage(std::span<const RawField> raw, std::string_view prefix,
+                                         std::vector<FieldProblem>& problems);
+// The same on owned members.
 std::optional<UsageRecord> ValidateUsage(const RawUsage& raw, std::string_view prefix,
                                          std::vector<FieldProblem>& problems);
 

@@ -242,6 +242,20 @@ TEST(ValidateUsageTest, AcceptsIdsOfExactlyMaxLength) {
   EXPECT_EQ(MustValidate(With(Example(), "id", S(id))).id, id);
 }
 
+TEST(ValidateUsageTest, ValidatesMembersGivenAsViews) {
+  const RawUsage owned = With(Example(), "rate", N("0.0913"));
+  std::vector<RawField> views;
+  for (const auto& [name, value] : owned) views.push_back({name, value.type, value.text});
+  std::vector<FieldProblem> problems;
+  std::optional<UsageRecord> r = ValidateUsage(std::span<const RawField>(views), kPrefix, problems);
+  ASSERT_TRUE(r.has_value()) << Describe(problems);
+  EXPECT_EQ(*r, ExampleRecord());
+  views.push_back({"rate", RawValue::Type::kString, "x"});
+  EXPECT_FALSE(ValidateUsage(std::span<const RawField>(views), "", problems).has_value());
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].field, "rate");
+}
+
 TEST(ValidateUsageTest, KeepsProblemsAlreadyGathered) {
   std::vector<FieldProblem> problems{{"records[0].id", "earlier problem"}};
   std::optional<UsageRecord> ok = ValidateUsage(Example(), "records[1]", problems);
@@ -273,6 +287,25 @@ TEST(ValidateUsageProblemTest, ControlCharactersInIds) {
   EXPECT_EQ(ProblemFields(With(Example(), "organization_id", S("org\x1f"))),
             FieldSet{"records[3].organization_id"});
   EXPECT_EQ(ProblemFields(With(Example(), "deployment_id", S("d\r1"))), FieldSet{"records[3].deployment_id"});
+}
+
+TEST(ValidateUsageProblemTest, ControlCharactersAnywhereInALongText) {
+  // Text is checked eight bytes at a time: each byte value at each offset of a long name.
+  for (int c = 0; c < 256; ++c) {
+    for (std::size_t at = 0; at < 23; ++at) {
+      std::string name(23, 'n');
+      name[at] = static_cast<char>(c);
+      if (c >= 0x80) name += "\x80";  // keep it UTF-8-ish: validation does not look at that
+      std::vector<FieldProblem> problems;
+      const bool control = c < 0x20 || c == 0x7f;
+      EXPECT_EQ(ValidateUsage(With(Example(), "name", S(name)), kPrefix, problems).has_value(), !control)
+          << "byte " << c << " at " << at;
+      if (control) {
+        EXPECT_EQ(Describe(problems), "\n  records[3].name: name must not contain control characters")
+            << "byte " << c << " at " << at;
+      }
+    }
+  }
 }
 
 TEST(ValidateUsageProblemTest, IdsLongerThanMaxLength) {
@@ -414,6 +447,78 @@ TEST(ValidateUsageProblemTest, ReportsEveryProblemAtOnce) {
             (FieldSet{"records[3].id", "records[3].organization_id", "records[3].deployment_id",
                       "records[3].kind", "records[3].start", "records[3].rate", "records[3].quantity",
                       "records[3].trial", "records[3].unit"}));
+}
+
+// The exact problems, in order: repeats first (each later occurrence, in input order), then
+// the fields in the order ValidateUsage checks them. Clients and tests see this order.
+std::vector<std::string> ProblemList(const RawUsage& raw, std::string_view prefix = kPrefix) {
+  std::vector<FieldProblem> problems;
+  EXPECT_FALSE(ValidateUsage(raw, prefix, problems).has_value()) << "expected the record to be invalid";
+  std::vector<std::string> out;
+  for (const FieldProblem& p : problems) out.push_back(p.field + ": " + p.message);
+  return out;
+}
+
+TEST(ValidateUsageProblemTest, ReportsProblemsInTheirFixedOrderWithExactMessages) {
+  RawUsage raw = Without(Without(Example(), "id"), "kind");
+  raw = With(raw, "organization_id", S("org\x07"));
+  raw = With(raw, "deployment_id", S(std::string(kMaxIdLength + 1, 'd')));
+  raw = With(raw, "start", S("not a time"));
+  raw = With(raw, "rate", S("-0.5"));
+  raw = With(raw, "quantity", B(true));
+  raw = With(raw, "trial", S("no"));
+  raw = With(raw, "sku", N("3"));
+  raw = With(raw, "cost", S("1e-30"));
+  raw.emplace_back("unit", S("hour"));
+  raw.emplace_back("rate", S("1"));
+  raw.emplace_back("unit", Null());
+  raw.emplace_back("", S("empty names are names too"));
+  raw.emplace_back("", S("and repeat"));
+  EXPECT_EQ(ProblemList(raw), (std::vector<std::string>{
+                                  "records[3].unit: unit appears more than once",
+                                  "records[3].rate: rate appears more than once",
+                                  "records[3].unit: unit appears more than once",
+                                  "records[3].:  appears more than once",
+                                  "records[3].id: id is required",
+                                  "records[3].organization_id: organization_id must not contain control characters",
+                                  "records[3].deployment_id: deployment_id is longer than 256 bytes",
+                                  "records[3].sku: sku must be a string",
+                                  "records[3].kind: kind is required for capacity usage",
+                                  "records[3].start: start is not an RFC 3339 datetime: expected a date like 2026-11-01",
+                                  "records[3].quantity: quantity must be a decimal number or a string holding one",
+                                  "records[3].cost: cost has more than 18 fractional digits",
+                                  "records[3].rate: rate must not be negative",
+                                  "records[3].trial: trial must be true or false",
+                              }));
+}
+
+TEST(ValidateUsageProblemTest, TheFirstOfRepeatedMembersIsTheOneValidated) {
+  RawUsage raw = Example();
+  raw.emplace_back("rate", S("not a number"));
+  raw.emplace_back("dimension", S("cpu"));
+  EXPECT_EQ(ProblemList(raw), (std::vector<std::string>{"records[3].rate: rate appears more than once",
+                                                        "records[3].dimension: dimension appears more than once"}))
+      << "only the repeats are reported: the first rate and dimension are valid";
+  RawUsage first_bad = With(Example(), "rate", S("x"));
+  first_bad.emplace_back("rate", S("1"));
+  EXPECT_EQ(ProblemList(first_bad), (std::vector<std::string>{
+                                        "records[3].rate: rate appears more than once",
+                                        "records[3].rate: rate must be a decimal number like \"0.0913\"",
+                                    }));
+}
+
+TEST(ValidateUsageProblemTest, AnEmptyPrefixGivesBareFieldNames) {
+  EXPECT_EQ(ProblemList(With(Example(), "rate", S("-1")), ""),
+            (std::vector<std::string>{"rate: rate must not be negative"}));
+}
+
+TEST(ValidateUsageProblemTest, ManyMembersAreCheckedForRepeatsToo) {
+  RawUsage raw = Example();
+  for (int i = 0; i < 100; ++i) raw.emplace_back("extra" + std::to_string(i), N(std::to_string(i)));
+  raw.emplace_back("extra7", Null());
+  raw.emplace_back("id", S("again"));
+  EXPECT_EQ(ProblemList(raw), (std::vector<std::string>{"records[3].extra7: extra7 appears more than once",
+                                                        "records[3].id: id appears more than once"}));
 }
 
 TEST(ValidateUsageProblemTest, ReportsEveryProblemAtOnceWithABadDimension) {

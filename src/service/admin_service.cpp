@@ -1,9 +1,9 @@
 #include "service/costs_service.hpp"
 
 #include <algorithm>
-#include <map>
+#include <unordered_set>
 
-#include "service/ndjson.hpp"
+#include "service/usage_batch.hpp"
 
 namespace costs::service {
 namespace {
@@ -30,54 +30,24 @@ Result<IngestOutcome> AdminService::IngestNdjson(const Principal& who, std::stri
 }
 
 Result<IngestOutcome> AdminService::IngestNdjson(std::string_view body) {
-  std::vector<domain::UsageRecord> records;
-  records.reserve(static_cast<std::size_t>(std::count(body.begin(), body.end(), '\n')) + 1);  // one per line
-  std::vector<domain::FieldProblem> problems;
-  std::map<std::string, bool, std::less<>> known_orgs;  // organization id -> exists
-  std::size_t index = 0;
-  std::size_t pos = 0;
-  while (pos < body.size()) {
-    std::size_t eol = body.find('\n', pos);
-    if (eol == std::string_view::npos) eol = body.size();
-    const std::string_view line = body.substr(pos, eol - pos);
-    pos = eol + 1;
-    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-    const std::string prefix = "records[" + std::to_string(index++) + "]";
-    auto raw = DecodeJsonObject(line);
-    if (!raw) {
-      problems.push_back({prefix, "the line " + raw.error().message});
-      continue;
-    }
-    auto record = domain::ValidateUsage(*raw, prefix, problems);
-    // The organization must exist: checked here too, so that it is reported with the other
-    // problems of the batch (the store checks again inside its transaction).
-    const auto org = std::find_if(raw->begin(), raw->end(), [](const auto& m) { return m.first == "organization_id"; });
-    if (org != raw->end() && org->second.type == domain::RawValue::Type::kString && !org->second.text.empty()) {
-      auto known = known_orgs.find(org->second.text);
-      if (known == known_orgs.end()) {
-        auto found = store_.FindOrganization(org->second.text);
-        if (!found) return std::move(found).error();
-        known = known_orgs.emplace(org->second.text, found->has_value()).first;
-      }
-      if (!known->second) {
-        problems.push_back({prefix + ".organization_id",
-                            "organization_id '" + org->second.text + "' names no existing organization"});
-        continue;
-      }
-    }
-    if (record) records.push_back(std::move(*record));
-  }
+  auto batch = ParseUsageBatch(body, [this](std::string_view id) -> Result<bool> {
+    auto found = store_.FindOrganization(id);
+    if (!found) return std::move(found).error();
+    return found->has_value();
+  });
+  if (!batch) return std::move(batch).error();
+  const auto& problems = batch->problems;
+  auto& records = batch->records;
   if (!problems.empty()) {
     std::string message = std::to_string(problems.size()) + " problem(s) in the usage batch; nothing was stored: ";
-    std::vector<std::string> fields;
+    std::vector<std::string> fields;  // each once, in order of first problem
+    std::unordered_set<std::string_view> seen;
     for (std::size_t i = 0; i < problems.size(); ++i) {
       if (i < kMaxProblemsInMessage) {
         if (i > 0) message += "; ";
         message += problems[i].field + ": " + problems[i].message;
       }
-      if (std::find(fields.begin(), fields.end(), problems[i].field) == fields.end()) {
-        fields.push_back(problems[i].field);
-      }
+      if (seen.insert(problems[i].field).second) fields.push_back(problems[i].field);
     }
     if (problems.size() > kMaxProblemsInMessage) message += "; ...";
     return MakeError(ErrorCode::kInvalidRecord, std::move(message), std::move(fields));

@@ -274,6 +274,30 @@ TEST_F(ServiceTest, IngestIsAdminOnlyAndReportsEveryBadLine) {
   EXPECT_EQ(empty.error().code, ErrorCode::kInvalidData);
 }
 
+TEST_F(ServiceTest, IngestNamesTheFirstFiveProblemsInLineOrder) {
+  const std::string body = Line("a", "org-a", "d1", "2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z", "1", "\"-1\"") +
+                           Line("b", "org-x", "d1", "2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z", "1", "\"x\"") +
+                           "\r\n[]\r\n" +
+                           Line("c", "org-x", "d1", "2026-11-01T01:00:00Z", "2026-11-01T00:00:00Z", "1", "1") +
+                           Line("d", "org-\\u0079", "d1", "2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z", "1",
+                                "1, \"rate\": 2, \"rate\": 3");
+  auto r = admin_.IngestNdjson(Root(), body);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidRecord);
+  EXPECT_EQ(r.error().message,
+            "9 problem(s) in the usage batch; nothing was stored: "
+            "records[0].rate: rate must not be negative; "
+            "records[1].rate: rate must be a decimal number like \"0.0913\"; "
+            "records[1].organization_id: organization_id 'org-x' names no existing organization; "
+            "records[2]: the line is not a JSON object; "
+            "records[3].end: end must be after start; ...");
+  EXPECT_EQ(r.error().fields, (std::vector<std::string>{"records[0].rate", "records[1].rate",
+                                                        "records[1].organization_id", "records[2]", "records[3].end",
+                                                        "records[3].organization_id", "records[4].rate",
+                                                        "records[4].organization_id"}))
+      << "each field once, in the order of its first problem";
+}
+
 TEST_F(ServiceTest, RecordOfUnknownOrganizationIsAnInvalidRecord) {
   auto r = admin_.IngestNdjson(Root(), Line("a", "org-a", "d1", "2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z", "1", "1") +
                                            Line("b", "org-x", "d1", "2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z", "1", "1"));
