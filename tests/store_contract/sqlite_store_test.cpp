@@ -257,7 +257,7 @@ TEST_F(SqliteStoreSchemaTest, AVersion1DatabaseWithDataReadsTheSameAfterTheUpgra
             "0")
       << "the version 1 tables are gone";
   EXPECT_EQ(Raw("SELECT count(*) FROM sqlite_schema WHERE name IN ('usage', 'usage_v2', 'usage_by_org_class_start', "
-                "'rollup_day')"),
+                "'rollup_day', 'rollup_hour_capacity')"),
             "0")
       << "the version 2 usage table is gone";
   EXPECT_EQ(Raw("SELECT sum(entries) FROM usage_id_segment"), std::to_string(records.size()));
@@ -306,11 +306,10 @@ TEST_F(SqliteStoreSchemaTest, ReadsAreIndexedRangesWithoutSorts) {
   std::unique_ptr<SqliteStore> store = MustOpen();
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store->Migrate());
-  // The latest capacity: per capacity series a backwards range of the partial index.
-  EXPECT_EQ(QueryPlan("SELECT day_ns, hours FROM rollup_hour INDEXED BY rollup_hour_capacity "
-                      "WHERE org_id = ?1 AND series_id = ?2 AND capacity = 1 AND day_ns >= ?3 AND day_ns < ?4 "
-                      "ORDER BY day_ns DESC"),
-            "SEARCH rollup_hour USING INDEX rollup_hour_capacity (org_id=? AND series_id=? AND day_ns>? AND day_ns<?)");
+  // The latest capacity: one backwards range of the primary key, no sort.
+  EXPECT_EQ(QueryPlan("SELECT day_ns, series_id, hours FROM rollup_hour WHERE org_id = ?1 AND day_ns >= ?2 AND "
+                      "day_ns < ?3 ORDER BY day_ns DESC"),
+            "SEARCH rollup_hour USING PRIMARY KEY (org_id=? AND day_ns>? AND day_ns<?)");
   // Rollups, hourly and daily (the sum of a day's hours): one primary key range per window.
   EXPECT_EQ(QueryPlan("SELECT day_ns, series_id, hours FROM rollup_hour WHERE org_id = ?1 AND day_ns >= ?2 AND "
                       "day_ns < ?3"),

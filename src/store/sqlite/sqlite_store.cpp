@@ -299,8 +299,11 @@ CREATE TABLE usage_id_block (
 DROP INDEX usage_by_org_class_start;
 ALTER TABLE usage RENAME TO usage_v2;
 -- A day's rollup is the sum of its hours (parts of a record telescope), so the daily rows are
--- summed from rollup_hour when read rather than written twice.
+-- summed from rollup_hour when read rather than written twice. The latest capacity hour is
+-- found by reading the org's hourly rows backwards by day, not through an index by series
+-- (which took a random insert per capacity series and day).
 DROP TABLE rollup_day;
+DROP INDEX rollup_hour_capacity;
 )sql",
 };
 static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
@@ -356,16 +359,17 @@ constexpr const char* kUpsertDeployment =
 constexpr const char* kInsertSpanClass =
     "INSERT INTO usage_span_classes (org_id, span_class) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
 constexpr const char* kSelectSeries =
-    "SELECT id, deployment_id, dimension, sku, kind FROM series WHERE org_id = ?1 "
+    "SELECT id, deployment_id, dimension, sku, kind, last_end_ns FROM series WHERE org_id = ?1 "
     "ORDER BY deployment_id, dimension, sku, kind";
 constexpr const char* kSelectRollupHour =
     "SELECT day_ns, series_id, hours FROM rollup_hour WHERE org_id = ?1 AND day_ns >= ?2 AND day_ns < ?3";
 // One capacity series' days in [?3, ?4), latest first: one backwards range of the partial
 // index, stepped only until a day with a non-zero hour in the window. INDEXED BY because
 // without statistics the planner may prefer the primary key range (org_id, day_ns).
-constexpr const char* kSelectCapacityDays =
-    "SELECT day_ns, hours FROM rollup_hour INDEXED BY rollup_hour_capacity "
-    "WHERE org_id = ?1 AND series_id = ?2 AND capacity = 1 AND day_ns >= ?3 AND day_ns < ?4 ORDER BY day_ns DESC";
+// The hourly rows of the days [?2, ?3), latest day first: one backwards primary key range.
+constexpr const char* kSelectRollupHourBack =
+    "SELECT day_ns, series_id, hours FROM rollup_hour WHERE org_id = ?1 AND day_ns >= ?2 AND day_ns < ?3 "
+    "ORDER BY day_ns DESC";
 constexpr const char* kSelectItems =
     "SELECT deployment_id, dimension, sku, kind, name, unit, rate, last_end_ns FROM series WHERE org_id = ?1 "
     "ORDER BY deployment_id, dimension, sku, kind";
@@ -895,6 +899,7 @@ struct SeriesInfo {
   domain::Dimension dimension = domain::Dimension::kCapacity;
   std::string sku;
   std::string kind;
+  std::int64_t last_end_ns = 0;  // the end of its latest record (the item catalog's)
 };
 using SeriesMap = std::unordered_map<std::int64_t, SeriesInfo>;
 
@@ -915,7 +920,7 @@ Result<SeriesMap> SelectSeries(Connection& c, std::string_view org) {
     }
     const int rank = static_cast<int>(out.size());
     out.emplace(stmt->Int(0), SeriesInfo{rank, std::string(stmt->Text(1)), *dimension, std::string(stmt->Text(3)),
-                                         std::string(stmt->Text(4))});
+                                         std::string(stmt->Text(4)), stmt->Int(5)});
   }
   return out;
 }
@@ -1061,54 +1066,80 @@ Status SelectRollups(Connection& c, std::string_view org, const SeriesMap& serie
 // Per deployment in `deployments` (those of SelectDeployments, sorted by id): the latest hour
 // in `window` of its capacity cells with a non-zero cost, and those cells of that hour summed
 // into one row (sku and kind empty, every measure summed but the rate fingerprints: the smallest
-// minimum and the largest maximum). Per capacity series of the deployment one indexed range,
-// stepped back only to its latest day with such a cell. kStoreFailed if a sum does not fit.
+// minimum and the largest maximum). One backwards range of the org's hourly rows, day by day,
+// until every deployment with a capacity series that ran in the window (its last record ends
+// after the window's start) has its latest day. kStoreFailed if a sum does not fit.
 Result<std::vector<service::RollupRow>> SelectLatestCapacity(Connection& c, std::string_view org,
                                                              const SeriesMap& series,
                                                              std::span<const service::Deployment> deployments,
                                                              const domain::TimeRange& window) {
   std::vector<service::RollupRow> out;
   if (window.from >= window.to) return out;
-  std::map<std::string_view, std::vector<std::int64_t>> capacity_series;  // by deployment id
-  for (const auto& [id, info] : series) {
-    if (info.dimension == domain::Dimension::kCapacity) capacity_series[info.deployment_id].push_back(id);
-  }
+  std::unordered_map<std::int64_t, std::string_view> deployment_of;  // capacity series -> deployment
+  std::map<std::string_view, bool> resolved;                          // deployment -> its latest day seen
+  std::int64_t latest_end = std::numeric_limits<std::int64_t>::min();
   for (const service::Deployment& deployment : deployments) {
-    auto found = capacity_series.find(deployment.id);
-    if (found == capacity_series.end()) continue;
-    // Per series its latest non-zero cell in the window, as (period, cell).
-    std::vector<std::pair<std::int64_t, HourCell>> latest;
-    for (const std::int64_t id : found->second) {
-      Result<Stmt> stmt = c.Prepare(kSelectCapacityDays, "read the latest capacity");
-      if (!stmt) return std::move(stmt).error();
-      stmt->Bind(1, org);
-      stmt->Bind(2, id);
-      stmt->Bind(3, domain::FloorDay(window.from).ns);
-      stmt->Bind(4, window.to.ns);
-      for (bool done = false; !done;) {
-        Result<bool> row = stmt->Step();
-        if (!row) return std::move(row).error();
-        if (!*row) break;
-        const std::int64_t day_ns = stmt->Int(0);
-        Result<std::vector<HourCell>> cells = UnpackHours(stmt->Blob(1));
-        if (!cells) return std::move(cells).error();
-        for (auto cell = cells->rbegin(); cell != cells->rend(); ++cell) {
-          const std::int64_t period = day_ns + cell->hour * domain::kNsPerHour;
-          if (period >= window.from.ns && period < window.to.ns && cell->cost != 0) {
-            latest.emplace_back(period, *cell);
+    for (const auto& [id, info] : series) {
+      if (info.dimension != domain::Dimension::kCapacity || info.deployment_id != deployment.id ||
+          info.last_end_ns <= window.from.ns) {
+        continue;
+      }
+      deployment_of.emplace(id, deployment.id);
+      resolved.emplace(deployment.id, false);
+      latest_end = std::max(latest_end, info.last_end_ns);
+    }
+  }
+  if (deployment_of.empty()) return out;
+  // Per deployment, per series its latest non-zero cell in the window, as (period, cell).
+  std::map<std::string_view, std::vector<std::pair<std::int64_t, HourCell>>> latest;
+  std::size_t open = resolved.size();
+  {
+    Result<Stmt> stmt = c.Prepare(kSelectRollupHourBack, "read the latest capacity");
+    if (!stmt) return std::move(stmt).error();
+    stmt->Bind(1, org);
+    stmt->Bind(2, DayOf(window.from.ns));
+    stmt->Bind(3, std::min(window.to.ns, latest_end));
+    std::optional<std::int64_t> day;  // of the rows before
+    std::vector<std::string_view> found_today;
+    for (;;) {
+      Result<bool> row = stmt->Step();
+      if (!row) return std::move(row).error();
+      const bool next_day = !*row || stmt->Int(0) != day;
+      if (next_day) {  // the day before is complete: its deployments have their latest hour
+        for (std::string_view d : found_today) {
+          bool& done = resolved[d];
+          if (!done) {
             done = true;
-            break;
+            --open;
           }
+        }
+        found_today.clear();
+        if (!*row || open == 0) break;
+        day = stmt->Int(0);
+      }
+      auto deployment = deployment_of.find(stmt->Int(1));
+      if (deployment == deployment_of.end() || resolved[deployment->second]) continue;
+      Result<std::vector<HourCell>> cells = UnpackHours(stmt->Blob(2));
+      if (!cells) return std::move(cells).error();
+      for (auto cell = cells->rbegin(); cell != cells->rend(); ++cell) {
+        const std::int64_t period = *day + cell->hour * domain::kNsPerHour;
+        if (period >= window.from.ns && period < window.to.ns && cell->cost != 0) {
+          latest[deployment->second].emplace_back(period, *cell);
+          found_today.push_back(deployment->second);
+          break;
         }
       }
     }
-    if (latest.empty()) continue;
-    std::int64_t period = latest.front().first;
-    for (const auto& [p, cell] : latest) period = std::max(period, p);
+  }
+  for (const service::Deployment& deployment : deployments) {
+    auto found = latest.find(deployment.id);
+    if (found == latest.end()) continue;
+    std::int64_t period = found->second.front().first;
+    for (const auto& [p, cell] : found->second) period = std::max(period, p);
     WideNanos sums[5] = {};  // cost, trial cost, quantity_milli, usage_ns, max_instance_count
     std::int64_t fingerprint_min = std::numeric_limits<std::int64_t>::max();
     std::int64_t fingerprint_max = std::numeric_limits<std::int64_t>::min();
-    for (const auto& [p, cell] : latest) {
+    for (const auto& [p, cell] : found->second) {
       if (p != period) continue;
       sums[0] += cell.cost;
       sums[1] += cell.trial_cost;
