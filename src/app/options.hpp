@@ -61,6 +61,9 @@ inline constexpr std::string_view kDefaultDb = "sqlite:var/costs.db";
 struct StoreOptions {
   std::optional<int> pool;
   std::optional<int> timeout_ms;
+  // SQLite: read the file through a memory map during an ingest (costsctl only; see
+  // store::sqlite::SqliteOptions::ingest_mmap_bytes). Not a flag.
+  bool map_for_ingest = false;
 };
 // The Flags::Spec entries of the flags above.
 std::vector<Flags::Spec> StoreFlagSpecs();

@@ -794,26 +794,36 @@ class Transaction {
 // For the span of one Ingest: a page cache large enough to hold every page the batch touches,
 // so that none is read twice or spilled to the WAL before the commit (SQLite's default cache
 // of 2 MB makes a 50,000-record batch write many pages to the WAL several times). The cache
-// shrinks back to SQLite's default afterwards, which frees the pages.
+// shrinks back to SQLite's default afterwards, which frees the pages. With
+// SqliteOptions::ingest_mmap_bytes, the file is also read through a memory map meanwhile.
 class IngestCache {
  public:
-  static Result<IngestCache> Enlarge(Connection& connection) {
+  static Result<IngestCache> Enlarge(Connection& connection, std::int64_t mmap_bytes) {
     if (Status s = connection.Exec("PRAGMA cache_size = -262144", "enlarge the page cache"); !s) {
       return std::move(s).error();
     }
-    return IngestCache(&connection);
+    IngestCache cache(&connection, mmap_bytes > 0);
+    if (mmap_bytes > 0) {
+      const std::string pragma = "PRAGMA mmap_size = " + std::to_string(mmap_bytes);
+      if (Status s = connection.Exec(pragma.c_str(), "map the database"); !s) return std::move(s).error();
+    }
+    return cache;
   }
-  IngestCache(IngestCache&& other) noexcept : connection_(std::exchange(other.connection_, nullptr)) {}
+  IngestCache(IngestCache&& other) noexcept
+      : connection_(std::exchange(other.connection_, nullptr)), mapped_(other.mapped_) {}
   IngestCache(const IngestCache&) = delete;
   IngestCache& operator=(const IngestCache&) = delete;
   IngestCache& operator=(IngestCache&&) = delete;
   ~IngestCache() {
-    if (connection_ != nullptr) (void)connection_->Exec("PRAGMA cache_size = -2000", "shrink the page cache");
+    if (connection_ == nullptr) return;
+    (void)connection_->Exec("PRAGMA cache_size = -2000", "shrink the page cache");
+    if (mapped_) (void)connection_->Exec("PRAGMA mmap_size = 0", "unmap the database");
   }
 
  private:
-  explicit IngestCache(Connection* connection) : connection_(connection) {}
+  IngestCache(Connection* connection, bool mapped) : connection_(connection), mapped_(mapped) {}
   Connection* connection_;
+  bool mapped_;
 };
 
 // Reads the usage columns of a version 2 row (migration 3) in the order FinishMigration3 selects them.
@@ -1934,7 +1944,7 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
   Result<Lease> lease = Acquire();
   if (!lease) return std::move(lease).error();
   Connection& c = **lease;
-  Result<IngestCache> cache = IngestCache::Enlarge(c);
+  Result<IngestCache> cache = IngestCache::Enlarge(c, options_.ingest_mmap_bytes);
   if (!cache) return std::move(cache).error();
   Result<Transaction> txn = Transaction::Begin(c, Transaction::Mode::kWrite);
   if (!txn) return std::move(txn).error();

@@ -38,6 +38,12 @@ struct SqliteOptions {
   std::int64_t id_merge_fanout = 8;
   std::int64_t id_block_entries = 1024;
   std::int64_t id_filter_min_batch = 2048;
+  // During an Ingest, the connection reads the file through a memory map of up to this many
+  // bytes (PRAGMA mmap_size; 0: through read calls). It saves a system call per page read (a
+  // large batch reads every id segment's filter, about 2 bytes per stored record), but an I/O
+  // error while mapped arrives as SIGBUS rather than an error: costsctl, a short-lived process
+  // whose batch is lost anyway if it dies, turns it on; costsd does not.
+  std::int64_t ingest_mmap_bytes = 0;
   // Tests only: the hash ids are filed by (a weak one forces collisions). The hash is persisted:
   // a database must always be opened with the same one.
   std::uint64_t (*id_hash_for_tests)(std::string_view id) = nullptr;
