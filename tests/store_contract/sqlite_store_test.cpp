@@ -257,7 +257,7 @@ TEST_F(SqliteStoreSchemaTest, AVersion1DatabaseWithDataReadsTheSameAfterTheUpgra
             "0")
       << "the version 1 tables are gone";
   EXPECT_EQ(Raw("SELECT count(*) FROM sqlite_schema WHERE name IN ('usage', 'usage_v2', 'usage_by_org_class_start', "
-                "'rollup_day', 'rollup_hour_capacity')"),
+                "'rollup_day', 'rollup_hour_capacity', 'rollup_hour', 'rollup_hour_v2')"),
             "0")
       << "the version 2 usage table is gone";
   EXPECT_EQ(Raw("SELECT sum(entries) FROM usage_id_segment"), std::to_string(records.size()));
@@ -307,13 +307,12 @@ TEST_F(SqliteStoreSchemaTest, ReadsAreIndexedRangesWithoutSorts) {
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store->Migrate());
   // The latest capacity: one backwards range of the primary key, no sort.
-  EXPECT_EQ(QueryPlan("SELECT day_ns, series_id, hours FROM rollup_hour WHERE org_id = ?1 AND day_ns >= ?2 AND "
+  EXPECT_EQ(QueryPlan("SELECT day_ns, packs FROM rollup_hours WHERE org_id = ?1 AND day_ns >= ?2 AND "
                       "day_ns < ?3 ORDER BY day_ns DESC"),
-            "SEARCH rollup_hour USING PRIMARY KEY (org_id=? AND day_ns>? AND day_ns<?)");
+            "SEARCH rollup_hours USING PRIMARY KEY (org_id=? AND day_ns>? AND day_ns<?)");
   // Rollups, hourly and daily (the sum of a day's hours): one primary key range per window.
-  EXPECT_EQ(QueryPlan("SELECT day_ns, series_id, hours FROM rollup_hour WHERE org_id = ?1 AND day_ns >= ?2 AND "
-                      "day_ns < ?3"),
-            "SEARCH rollup_hour USING PRIMARY KEY (org_id=? AND day_ns>? AND day_ns<?)");
+  EXPECT_EQ(QueryPlan("SELECT day_ns, packs FROM rollup_hours WHERE org_id = ?1 AND day_ns >= ?2 AND day_ns < ?3"),
+            "SEARCH rollup_hours USING PRIMARY KEY (org_id=? AND day_ns>? AND day_ns<?)");
   // The org's series (and the item catalog) in key order, no sort.
   EXPECT_EQ(QueryPlan("SELECT deployment_id, dimension, sku, kind, name, unit, rate, last_end_ns FROM series "
                       "WHERE org_id = ?1 ORDER BY deployment_id, dimension, sku, kind"),

@@ -304,6 +304,16 @@ ALTER TABLE usage RENAME TO usage_v2;
 -- (which took a random insert per capacity series and day).
 DROP TABLE rollup_day;
 DROP INDEX rollup_hour_capacity;
+-- Hourly rollups: one row per (org, UTC day, series group) rather than per series, so that a
+-- batch writes a few rows per organization and day (the data step repacks the version 2 rows).
+ALTER TABLE rollup_hour RENAME TO rollup_hour_v2;
+CREATE TABLE rollup_hours (
+  org_id       TEXT NOT NULL,
+  day_ns       INTEGER NOT NULL,
+  series_group INTEGER NOT NULL,  -- series_id / 64 (SeriesGroup): an org's series are mostly created together
+  packs        BLOB NOT NULL,     -- PackDay: per series of the group with usage that day, its hours (PackHours)
+  PRIMARY KEY (org_id, day_ns, series_group)
+) WITHOUT ROWID;
 )sql",
 };
 static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
@@ -345,14 +355,15 @@ constexpr const char* kInsertSeries =
     "VALUES (?1, ?2, ?3, ?4, ?5, '', '', '', -9223372036854775808)";
 constexpr const char* kUpdateItem =
     "UPDATE series SET name = ?2, unit = ?3, rate = ?4, last_end_ns = ?5 WHERE id = ?1 AND last_end_ns <= ?5";
-constexpr const char* kInsertHourPack =
+// Migration 2 writes the version 2 hourly rows (one per (org, day, series)).
+constexpr const char* kInsertHourPackV2 =
     "INSERT INTO rollup_hour (org_id, day_ns, series_id, capacity, hours) VALUES (?1, ?2, ?3, ?4, ?5)";
-constexpr const char* kSelectDayPacks = "SELECT series_id, hours FROM rollup_hour WHERE org_id = ?1 AND day_ns = ?2";
-constexpr const char* kSelectHourPack =
-    "SELECT hours FROM rollup_hour WHERE org_id = ?1 AND day_ns = ?2 AND series_id = ?3";
-constexpr const char* kUpdateHourPack =
-    "UPDATE rollup_hour SET hours = ?4 WHERE org_id = ?1 AND day_ns = ?2 AND series_id = ?3";
-// Name changes only: an unchanged name leaves the row (and its page) untouched.
+constexpr const char* kSelectDayGroup =
+    "SELECT packs FROM rollup_hours WHERE org_id = ?1 AND day_ns = ?2 AND series_group = ?3";
+constexpr const char* kInsertDayGroup =
+    "INSERT INTO rollup_hours (org_id, day_ns, series_group, packs) VALUES (?1, ?2, ?3, ?4)";
+constexpr const char* kUpdateDayGroup =
+    "UPDATE rollup_hours SET packs = ?4 WHERE org_id = ?1 AND day_ns = ?2 AND series_group = ?3";
 constexpr const char* kUpsertDeployment =
     "INSERT INTO deployments (org_id, id, name) VALUES (?1, ?2, ?3) "
     "ON CONFLICT (org_id, id) DO UPDATE SET name = excluded.name WHERE name != excluded.name";
@@ -361,14 +372,14 @@ constexpr const char* kInsertSpanClass =
 constexpr const char* kSelectSeries =
     "SELECT id, deployment_id, dimension, sku, kind, last_end_ns FROM series WHERE org_id = ?1 "
     "ORDER BY deployment_id, dimension, sku, kind";
-constexpr const char* kSelectRollupHour =
-    "SELECT day_ns, series_id, hours FROM rollup_hour WHERE org_id = ?1 AND day_ns >= ?2 AND day_ns < ?3";
+constexpr const char* kSelectRollupHours =
+    "SELECT day_ns, packs FROM rollup_hours WHERE org_id = ?1 AND day_ns >= ?2 AND day_ns < ?3";
 // One capacity series' days in [?3, ?4), latest first: one backwards range of the partial
 // index, stepped only until a day with a non-zero hour in the window. INDEXED BY because
 // without statistics the planner may prefer the primary key range (org_id, day_ns).
 // The hourly rows of the days [?2, ?3), latest day first: one backwards primary key range.
-constexpr const char* kSelectRollupHourBack =
-    "SELECT day_ns, series_id, hours FROM rollup_hour WHERE org_id = ?1 AND day_ns >= ?2 AND day_ns < ?3 "
+constexpr const char* kSelectRollupHoursBack =
+    "SELECT day_ns, packs FROM rollup_hours WHERE org_id = ?1 AND day_ns >= ?2 AND day_ns < ?3 "
     "ORDER BY day_ns DESC";
 constexpr const char* kSelectItems =
     "SELECT deployment_id, dimension, sku, kind, name, unit, rate, last_end_ns FROM series WHERE org_id = ?1 "
@@ -523,6 +534,66 @@ Result<std::vector<HourCell>> UnpackHours(std::string_view bytes) {
     cells.push_back(cell);
   }
   return cells;
+}
+
+// ---- Day packs (rollup_hours.packs) ------------------------------------------------------------
+//
+// The hourly cells of the series of one group with usage in one (org, UTC day): a varint
+// count, then per series, ascending, varints of its id's difference from the one before (the
+// first: the id) and of its PackHours bytes' length, then those bytes.
+
+constexpr std::int64_t kSeriesPerGroup = 64;
+std::int64_t SeriesGroup(std::int64_t series_id) { return series_id / kSeriesPerGroup; }
+
+struct SeriesHours {
+  std::int64_t series_id = 0;
+  std::string hours;  // PackHours
+};
+
+// REQUIRES: series ascending by id, ids unique.
+std::string PackDay(std::span<const SeriesHours> series) {
+  std::size_t size = 8;
+  for (const SeriesHours& s : series) size += s.hours.size() + 8;
+  std::string out;
+  out.reserve(size);
+  AppendVarint(out, static_cast<std::int64_t>(series.size()));
+  std::int64_t before = 0;
+  for (const SeriesHours& s : series) {
+    AppendVarint(out, WrappingSub(s.series_id, before));
+    AppendVarint(out, static_cast<std::int64_t>(s.hours.size()));
+    out += s.hours;
+    before = s.series_id;
+  }
+  return out;
+}
+
+// kStoreFailed (detail logged) when `bytes` is not what PackDay writes.
+Result<std::vector<SeriesHours>> UnpackDay(std::string_view bytes) {
+  auto malformed = [] {
+    std::fprintf(stderr, "sqlite: a stored day of hourly rollups is malformed\n");
+    return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
+  };
+  std::size_t pos = 0;
+  std::int64_t count = 0;
+  if (!ReadVarint(bytes, pos, count) || count < 0 || static_cast<std::uint64_t>(count) > bytes.size()) {
+    return malformed();
+  }
+  std::vector<SeriesHours> out(static_cast<std::size_t>(count));
+  std::int64_t before = 0;
+  for (SeriesHours& s : out) {
+    std::int64_t delta = 0, size = 0;
+    if (!ReadVarint(bytes, pos, delta) || !ReadVarint(bytes, pos, size) || size < 0 ||
+        static_cast<std::uint64_t>(size) > bytes.size() - pos) {
+      return malformed();
+    }
+    s.series_id = WrappingAdd(before, delta);
+    if (&s != &out.front() && s.series_id <= before) return malformed();
+    s.hours.assign(bytes.substr(pos, static_cast<std::size_t>(size)));
+    pos += static_cast<std::size_t>(size);
+    before = s.series_id;
+  }
+  if (pos != bytes.size()) return malformed();
+  return out;
 }
 
 // The measures of `cell` as sums, to add more to.
@@ -1024,7 +1095,7 @@ Status SelectRollups(Connection& c, std::string_view org, const SeriesMap& serie
                      Instant from, Instant to, std::vector<service::RollupRow>& out) {
   if (from >= to) return {};
   const bool hourly = grain == domain::RollupGrain::kHour;
-  Result<Stmt> stmt = c.Prepare(kSelectRollupHour, "read rollups");
+  Result<Stmt> stmt = c.Prepare(kSelectRollupHours, "read rollups");
   if (!stmt) return std::move(stmt).error();
   stmt->Bind(1, org);
   stmt->Bind(2, hourly ? domain::FloorDay(from).ns : from.ns);
@@ -1039,25 +1110,29 @@ Status SelectRollups(Connection& c, std::string_view org, const SeriesMap& serie
     Result<bool> row = stmt->Step();
     if (!row) return std::move(row).error();
     if (!*row) break;
-    Result<const SeriesInfo*> info = FindSeries(series, stmt->Int(1));
-    if (!info) return std::move(info).error();
     const std::int64_t day_ns = stmt->Int(0);
-    Result<std::vector<HourCell>> hours = UnpackHours(stmt->Blob(2));
-    if (!hours) return std::move(hours).error();
-    if (!hourly) {  // the day: its hours summed
-      service::IngestDelta::Sums day;
-      for (const HourCell& cell : *hours) day.Add(SumsOf(cell));
-      std::optional<HourCell> narrowed = CellOf(0, day);
-      if (!narrowed) {
-        std::fprintf(stderr, "sqlite: a stored day's hourly rollups sum beyond int64\n");
-        return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
+    Result<std::vector<SeriesHours>> packs = UnpackDay(stmt->Blob(1));
+    if (!packs) return std::move(packs).error();
+    for (const SeriesHours& pack : *packs) {
+      Result<const SeriesInfo*> info = FindSeries(series, pack.series_id);
+      if (!info) return std::move(info).error();
+      Result<std::vector<HourCell>> hours = UnpackHours(pack.hours);
+      if (!hours) return std::move(hours).error();
+      if (!hourly) {  // the day: its hours summed
+        service::IngestDelta::Sums day;
+        for (const HourCell& cell : *hours) day.Add(SumsOf(cell));
+        std::optional<HourCell> narrowed = CellOf(0, day);
+        if (!narrowed) {
+          std::fprintf(stderr, "sqlite: a stored day's hourly rollups sum beyond int64\n");
+          return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
+        }
+        cells.push_back(Cell{day_ns, *info, *narrowed});
+        continue;
       }
-      cells.push_back(Cell{day_ns, *info, *narrowed});
-      continue;
-    }
-    for (const HourCell& cell : *hours) {
-      const std::int64_t period = day_ns + cell.hour * domain::kNsPerHour;
-      if (period >= from.ns && period < to.ns) cells.push_back(Cell{period, *info, cell});
+      for (const HourCell& cell : *hours) {
+        const std::int64_t period = day_ns + cell.hour * domain::kNsPerHour;
+        if (period >= from.ns && period < to.ns) cells.push_back(Cell{period, *info, cell});
+      }
     }
   }
   std::sort(cells.begin(), cells.end(), [](const Cell& a, const Cell& b) {
@@ -1104,7 +1179,7 @@ Result<std::vector<service::RollupRow>> SelectLatestCapacity(Connection& c, std:
   std::map<std::string_view, std::vector<std::pair<std::int64_t, HourCell>>> latest;
   std::size_t open = resolved.size();
   {
-    Result<Stmt> stmt = c.Prepare(kSelectRollupHourBack, "read the latest capacity");
+    Result<Stmt> stmt = c.Prepare(kSelectRollupHoursBack, "read the latest capacity");
     if (!stmt) return std::move(stmt).error();
     stmt->Bind(1, org);
     stmt->Bind(2, DayOf(window.from.ns));
@@ -1127,16 +1202,20 @@ Result<std::vector<service::RollupRow>> SelectLatestCapacity(Connection& c, std:
         if (!*row || open == 0) break;
         day = stmt->Int(0);
       }
-      auto deployment = deployment_of.find(stmt->Int(1));
-      if (deployment == deployment_of.end() || resolved[deployment->second]) continue;
-      Result<std::vector<HourCell>> cells = UnpackHours(stmt->Blob(2));
-      if (!cells) return std::move(cells).error();
-      for (auto cell = cells->rbegin(); cell != cells->rend(); ++cell) {
-        const std::int64_t period = *day + cell->hour * domain::kNsPerHour;
-        if (period >= window.from.ns && period < window.to.ns && cell->cost != 0) {
-          latest[deployment->second].emplace_back(period, *cell);
-          found_today.push_back(deployment->second);
-          break;
+      Result<std::vector<SeriesHours>> packs = UnpackDay(stmt->Blob(1));
+      if (!packs) return std::move(packs).error();
+      for (const SeriesHours& pack : *packs) {
+        auto deployment = deployment_of.find(pack.series_id);
+        if (deployment == deployment_of.end() || resolved[deployment->second]) continue;
+        Result<std::vector<HourCell>> cells = UnpackHours(pack.hours);
+        if (!cells) return std::move(cells).error();
+        for (auto cell = cells->rbegin(); cell != cells->rend(); ++cell) {
+          const std::int64_t period = *day + cell->hour * domain::kNsPerHour;
+          if (period >= window.from.ns && period < window.to.ns && cell->cost != 0) {
+            latest[deployment->second].emplace_back(period, *cell);
+            found_today.push_back(deployment->second);
+            break;
+          }
         }
       }
     }
@@ -1250,7 +1329,7 @@ Result<std::int64_t> PackV1HourlyRollups(Connection& c) {
     if (cells.empty()) return {};
     const std::string hours = PackHours(cells);
     cells.clear();
-    Result<Stmt> stmt = c.Prepare(kInsertHourPack, "write hourly rollups");
+    Result<Stmt> stmt = c.Prepare(kInsertHourPackV2, "write hourly rollups");
     if (!stmt) return std::move(stmt).error();
     stmt->Bind(1, org);
     stmt->Bind(2, day_ns);
@@ -1665,7 +1744,8 @@ Status FileIds(Connection& c, const SqliteOptions& options, std::span<const IdEn
 
 // The data step of migration 3, after its SQL: packs the version 2 usage rows (usage_v2) into
 // chunks, in slices of rows in rowid order (each slice one batch, a record's ordinal its
-// rowid), indexes every id in usage_id, checks the count and drops usage_v2.
+// rowid), files every id in one id segment, repacks the version 2 hourly rollups per (org,
+// day, series group), checks the counts and drops the version 2 tables.
 Status FinishMigration3(Connection& c, const SqliteOptions& options) {
   constexpr std::int64_t kSlice = 100'000;
   std::vector<IdEntry> all;
@@ -1723,7 +1803,51 @@ Status FinishMigration3(Connection& c, const SqliteOptions& options) {
         SegmentLevel(static_cast<std::int64_t>(all.size()), std::max<std::int64_t>(2, options.id_merge_fanout));
     if (Result<std::int64_t> written = WriteIdSegment(c, options, all, level); !written) return std::move(written).error();
   }
-  return c.Exec("DROP TABLE usage_v2", "drop the version 2 usage table");
+  // The version 2 hourly rows, repacked per (org, day, series group).
+  {
+    Result<Stmt> rows = c.Prepare(
+        "SELECT org_id, day_ns, series_id, hours FROM rollup_hour_v2 ORDER BY org_id, day_ns, series_id",
+        "read version 2 hourly rollups");
+    if (!rows) return std::move(rows).error();
+    std::string org;
+    std::int64_t day = 0;
+    std::int64_t group = 0;
+    std::vector<SeriesHours> packs;
+    std::int64_t read = 0;
+    std::int64_t written = 0;
+    auto flush = [&]() -> Status {
+      if (packs.empty()) return {};
+      const std::string bytes = PackDay(packs);
+      written += static_cast<std::int64_t>(packs.size());
+      packs.clear();
+      Result<Stmt> stmt = c.Prepare(kInsertDayGroup, "write hourly rollups");
+      if (!stmt) return std::move(stmt).error();
+      stmt->Bind(1, org);
+      stmt->Bind(2, day);
+      stmt->Bind(3, group);
+      stmt->BindBlob(4, bytes);
+      return stmt->Run();
+    };
+    for (;; ++read) {
+      Result<bool> row = rows->Step();
+      if (!row) return std::move(row).error();
+      if (!*row) break;
+      const std::int64_t series_id = rows->Int(2);
+      if (rows->Text(0) != org || rows->Int(1) != day || SeriesGroup(series_id) != group) {
+        if (Status s = flush(); !s) return s;
+        org = std::string(rows->Text(0));
+        day = rows->Int(1);
+        group = SeriesGroup(series_id);
+      }
+      packs.push_back(SeriesHours{series_id, std::string(rows->Blob(3))});
+    }
+    if (Status s = flush(); !s) return s;
+    if (read != written) {
+      std::fprintf(stderr, "sqlite: upgrading to schema 3 would lose hourly rollups; the upgrade stops\n");
+      return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
+    }
+  }
+  return c.Exec("DROP TABLE usage_v2; DROP TABLE rollup_hour_v2;", "drop the version 2 tables");
 }
 
 }  // namespace
@@ -2142,33 +2266,42 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
   const BatchRollups rollups =
       fresh.size() == records.size() ? summed_all.get() : (summed_all.wait(), SumRollups(records, series_of, fresh));
   const std::vector<DayCells*>& cells = rollups.cells;
-  // Per (org, day) with many cells, the day's stored rows are read in one range; otherwise one
-  // lookup per cell. A cell with hours stored is merged with them.
-  constexpr std::size_t kPacksReadWhole = 8;
+  // Per (org, day, series group): its stored row read once, each new cell merged into the
+  // series' stored hours (or added), the row written once.
   std::vector<HourCell> hour_cells;
-  std::string packed;
-  std::unordered_map<std::int64_t, std::string> day_packs;  // of the (org, day): series -> hours
+  std::vector<SeriesHours> packs;
   for (std::size_t first = 0, last = 0; first < cells.size(); first = last) {
     const DayCells& head = *cells[first];
-    for (last = first; last < cells.size() && cells[last]->org == head.org && cells[last]->day_ns == head.day_ns;) {
+    const std::int64_t group = SeriesGroup(head.series_id);
+    for (last = first; last < cells.size() && cells[last]->org == head.org && cells[last]->day_ns == head.day_ns &&
+                       SeriesGroup(cells[last]->series_id) == group;) {
       ++last;
     }
-    const bool whole_day = last - first >= kPacksReadWhole;
-    day_packs.clear();
-    if (whole_day) {
-      Result<Stmt> stmt = c.Prepare(kSelectDayPacks, "read rollups");
+    auto bind_key = [&](Stmt& stmt) {
+      stmt.Bind(1, head.org);
+      stmt.Bind(2, head.day_ns);
+      stmt.Bind(3, group);
+    };
+    std::vector<SeriesHours> stored;
+    bool exists = false;
+    {
+      Result<Stmt> stmt = c.Prepare(kSelectDayGroup, "read rollups");
       if (!stmt) return std::move(stmt).error();
-      stmt->Bind(1, head.org);
-      stmt->Bind(2, head.day_ns);
-      for (;;) {
-        Result<bool> row = stmt->Step();
-        if (!row) return std::move(row).error();
-        if (!*row) break;
-        day_packs.emplace(stmt->Int(0), std::string(stmt->Blob(1)));
+      bind_key(*stmt);
+      Result<bool> row = stmt->Step();
+      if (!row) return std::move(row).error();
+      if (*row) {
+        Result<std::vector<SeriesHours>> unpacked = UnpackDay(stmt->Blob(0));
+        if (!unpacked) return std::move(unpacked).error();
+        stored = std::move(*unpacked);
+        exists = true;
       }
     }
+    packs.clear();
+    std::size_t s = 0;  // stored[..s) passed
     for (std::size_t k = first; k < last; ++k) {
       const DayCells& cell = *cells[k];
+      for (; s < stored.size() && stored[s].series_id < cell.series_id; ++s) packs.push_back(std::move(stored[s]));
       hour_cells.clear();
       for (int hour = 0; hour < kHoursPerDay; ++hour) {
         if ((cell.hour_mask & (std::uint32_t{1} << hour)) == 0) continue;
@@ -2176,42 +2309,20 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
         if (!narrowed) return MakeError(ErrorCode::kInvalidData, kTooLarge);
         hour_cells.push_back(*narrowed);
       }
-      auto bind_key = [&](Stmt& stmt) {
-        stmt.Bind(1, cell.org);
-        stmt.Bind(2, cell.day_ns);
-        stmt.Bind(3, cell.series_id);
-      };
-      std::optional<std::string> stored_pack;
-      if (whole_day) {
-        if (auto found = day_packs.find(cell.series_id); found != day_packs.end()) stored_pack = std::move(found->second);
-      } else {
-        Result<Stmt> stmt = c.Prepare(kSelectHourPack, "read rollups");
-        if (!stmt) return std::move(stmt).error();
-        bind_key(*stmt);
-        Result<bool> row = stmt->Step();
-        if (!row) return std::move(row).error();
-        if (*row) stored_pack = std::string(stmt->Blob(0));
-      }
-      if (!stored_pack) {
+      if (s == stored.size() || stored[s].series_id != cell.series_id) {
         // The day's total must fit too (rollups are read per day as the sum of its hours).
         if (!CellOf(0, cell.day)) return MakeError(ErrorCode::kInvalidData, kTooLarge);
-        packed = PackHours(hour_cells);
-        Result<Stmt> stmt = c.Prepare(kInsertHourPack, "update rollups");
-        if (!stmt) return std::move(stmt).error();
-        bind_key(*stmt);
-        stmt->Bind(4, std::int64_t{cell.capacity ? 1 : 0});
-        stmt->BindBlob(5, packed);
-        if (Status s = stmt->Run(); !s) return std::move(s).error();
+        packs.push_back(SeriesHours{cell.series_id, PackHours(hour_cells)});
         continue;
       }
-      Result<std::vector<HourCell>> stored = UnpackHours(*stored_pack);
-      if (!stored) return std::move(stored).error();
+      Result<std::vector<HourCell>> old_cells = UnpackHours(stored[s++].hours);
+      if (!old_cells) return std::move(old_cells).error();
       Sums day = cell.day;
-      for (const HourCell& old : *stored) day.Add(SumsOf(old));
+      for (const HourCell& old : *old_cells) day.Add(SumsOf(old));
       if (!CellOf(0, day)) return MakeError(ErrorCode::kInvalidData, kTooLarge);
       std::vector<HourCell> merged;
       std::size_t n = 0;  // hour_cells[..n) merged
-      for (const HourCell& old : *stored) {
+      for (const HourCell& old : *old_cells) {
         for (; n < hour_cells.size() && hour_cells[n].hour < old.hour; ++n) merged.push_back(hour_cells[n]);
         if (n < hour_cells.size() && hour_cells[n].hour == old.hour) {
           Sums sum = SumsOf(old);
@@ -2224,13 +2335,15 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
         }
       }
       merged.insert(merged.end(), hour_cells.begin() + static_cast<std::ptrdiff_t>(n), hour_cells.end());
-      packed = PackHours(merged);
-      Result<Stmt> stmt = c.Prepare(kUpdateHourPack, "update rollups");
-      if (!stmt) return std::move(stmt).error();
-      bind_key(*stmt);
-      stmt->BindBlob(4, packed);
-      if (Status s = stmt->Run(); !s) return std::move(s).error();
+      packs.push_back(SeriesHours{cell.series_id, PackHours(merged)});
     }
+    for (; s < stored.size(); ++s) packs.push_back(std::move(stored[s]));
+    const std::string day_packs = PackDay(packs);
+    Result<Stmt> stmt = c.Prepare(exists ? kUpdateDayGroup : kInsertDayGroup, "update rollups");
+    if (!stmt) return std::move(stmt).error();
+    bind_key(*stmt);
+    stmt->BindBlob(4, day_packs);
+    if (Status st = stmt->Run(); !st) return std::move(st).error();
   }
 
   // The item catalog: per series the new record with the latest end (the later in batch order
