@@ -104,7 +104,8 @@ std::int64_t WrappingAdd(std::int64_t a, std::int64_t b) {
 // ---- Usage chunks ----------------------------------------------------------------------------
 //
 // Format 1: the byte 1; varints batch, base_ns, the number of strings, each string (length,
-// bytes), the number of records; then per record: id (length, bytes), then varints series id,
+// bytes), the number of records; then per record, in id order: its id as the length of the
+// prefix it shares with the id before and the rest (length, bytes), then varints series id,
 // ordinal, the string indexes of deployment_name, name and unit, instance_count, start - base_ns,
 // end - start (both modulo 2^64), quantity mantissa and scale, rate mantissa and scale,
 // cost_nanos, and trial (0 or 1).
@@ -113,10 +114,19 @@ std::string PackChunk(const ChunkHeader& header, std::span<const domain::UsageRe
                       std::span<const std::int64_t> series_ids, std::span<const std::int64_t> ordinals) {
   StringTable strings;
   std::string body;
-  body.reserve(records.size() * 64);
-  for (std::size_t k = 0; k < records.size(); ++k) {
+  body.reserve(records.size() * 48);
+  std::vector<std::size_t> order(records.size());  // by id: neighbours share long prefixes
+  for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return records[a]->id < records[b]->id; });
+  std::string_view before;
+  for (const std::size_t k : order) {
     const domain::UsageRecord& r = *records[k];
-    AppendBytes(body, r.id);
+    const std::size_t shared =
+        static_cast<std::size_t>(std::mismatch(before.begin(), before.end(), r.id.begin(), r.id.end()).first -
+                                 before.begin());
+    AppendVarint(body, static_cast<std::int64_t>(shared));
+    AppendBytes(body, std::string_view(r.id).substr(shared));
+    before = r.id;
     AppendVarint(body, series_ids[k]);
     AppendVarint(body, ordinals[k]);
     AppendVarint(body, strings.Index(r.deployment_name));
@@ -163,12 +173,16 @@ Result<std::vector<ChunkRecord>> UnpackChunk(std::string_view bytes, ChunkHeader
     return Malformed("usage chunk");
   }
   std::vector<ChunkRecord> out(static_cast<std::size_t>(count));
+  const std::string* before = nullptr;  // the id before
   for (ChunkRecord& c : out) {
     domain::UsageRecord& r = c.record;
-    std::string_view id;
+    std::int64_t shared = 0;
+    std::string_view rest;
     std::size_t deployment_name = 0, name = 0, unit = 0;
     std::int64_t start = 0, duration = 0, quantity_scale = 0, rate_scale = 0;
-    bool ok = ReadBytes(bytes, pos, id) && ReadVarint(bytes, pos, c.series_id) && ReadVarint(bytes, pos, c.ordinal) &&
+    bool ok = ReadVarint(bytes, pos, shared) && shared >= 0 &&
+              static_cast<std::uint64_t>(shared) <= (before != nullptr ? before->size() : 0) &&
+              ReadBytes(bytes, pos, rest) && ReadVarint(bytes, pos, c.series_id) && ReadVarint(bytes, pos, c.ordinal) &&
               ReadIndex(bytes, pos, strings.size(), deployment_name) && ReadIndex(bytes, pos, strings.size(), name) &&
               ReadIndex(bytes, pos, strings.size(), unit) && ReadVarint(bytes, pos, r.instance_count) &&
               ReadVarint(bytes, pos, start) && ReadVarint(bytes, pos, duration) &&
@@ -180,7 +194,10 @@ Result<std::vector<ChunkRecord>> UnpackChunk(std::string_view bytes, ChunkHeader
     }
     const auto trial = static_cast<unsigned char>(bytes[pos++]);
     if (trial > 1) return Malformed("usage chunk");
-    r.id = id;
+    r.id.reserve(static_cast<std::size_t>(shared) + rest.size());
+    if (before != nullptr) r.id.assign(*before, 0, static_cast<std::size_t>(shared));
+    r.id += rest;
+    before = &r.id;
     r.deployment_name = strings[deployment_name];
     r.name = strings[name];
     r.unit = strings[unit];

@@ -53,11 +53,13 @@ struct ChunkHeader {
 };
 
 // Packs records: `series_ids[k]` and `ordinals[k]` belong to `*records[k]`. Strings that recur
-// in a chunk (deployment name, name, unit) are kept once.
+// in a chunk (deployment name, name, unit) are kept once; records are kept in id order, each id
+// as what it adds to the one before (ids of one chunk share long prefixes).
 std::string PackChunk(const ChunkHeader& header, std::span<const domain::UsageRecord* const> records,
                       std::span<const std::int64_t> series_ids, std::span<const std::int64_t> ordinals);
 
-// kStoreFailed (detail logged) when `bytes` is not what PackChunk writes.
+// The records in id order (their ordinals keep their batch order). kStoreFailed (detail
+// logged) when `bytes` is not what PackChunk writes.
 Result<std::vector<ChunkRecord>> UnpackChunk(std::string_view bytes, ChunkHeader* header = nullptr);
 
 // Whether a stored record is `r`: the same content field by field, given the organization of
