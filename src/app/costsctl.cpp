@@ -179,7 +179,7 @@ int CostsctlMain(int argc, char** argv) {
   if (auto url = ParseDbUrl(db); !url) return UsageError(url.error().message);
   auto store_options = StoreOptionsFromFlags(*flags);
   if (!store_options) return UsageError(store_options.error().message);
-  store_options->map_for_ingest = true;  // one batch per process: see StoreOptions
+  store_options->batch_process = true;  // see StoreOptions
   auto store = OpenStore(db, *store_options);
   if (!store) return Failed(store.error());
   security::SodiumPasswordHasher hasher;

@@ -61,9 +61,10 @@ inline constexpr std::string_view kDefaultDb = "sqlite:var/costs.db";
 struct StoreOptions {
   std::optional<int> pool;
   std::optional<int> timeout_ms;
-  // SQLite: read the file through a memory map during an ingest (costsctl only; see
-  // store::sqlite::SqliteOptions::ingest_mmap_bytes). Not a flag.
-  bool map_for_ingest = false;
+  // costsctl: a short-lived process that writes one batch. The SQLite store then reads the
+  // file through a memory map during an ingest and defers checkpoints to the next such
+  // process (store::sqlite::SqliteOptions::ingest_mmap_bytes, defer_checkpoints). Not a flag.
+  bool batch_process = false;
 };
 // The Flags::Spec entries of the flags above.
 std::vector<Flags::Spec> StoreFlagSpecs();

@@ -37,7 +37,10 @@ Result<std::unique_ptr<service::Store>> OpenStore(std::string_view db_url, const
   store::sqlite::SqliteOptions sqlite;
   if (options.pool) sqlite.max_connections = *options.pool;
   if (options.timeout_ms) sqlite.busy_timeout_ms = *options.timeout_ms;
-  if (options.map_for_ingest) sqlite.ingest_mmap_bytes = std::int64_t{1} << 40;  // SQLite caps it (2 GB here)
+  if (options.batch_process) {
+    sqlite.ingest_mmap_bytes = std::int64_t{1} << 40;  // SQLite caps it (2 GB here)
+    sqlite.defer_checkpoints = true;
+  }
   const std::filesystem::path path(url->path_or_url);
   if (path.has_parent_path()) {
     std::error_code ec;

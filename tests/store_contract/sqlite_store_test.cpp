@@ -465,5 +465,63 @@ TEST_F(SqliteStoreSchemaTest, IdsSharingAHashStayDistinct) {
   for (int o = 0; o < 2; ++o) ExpectSameReads(*store, want, "org-" + std::to_string(o));
 }
 
+
+// costsctl's stores (defer_checkpoints): a batch's commit leaves its pages in the WAL, durable
+// there; the next such store copies them into the database file in the background; a store
+// with default options checkpoints and removes the WAL when it closes last.
+TEST_F(SqliteStoreSchemaTest, DeferredCheckpointsLeaveTheWalToTheNextStore) {
+  namespace fs = std::filesystem;
+  store::sqlite::SqliteOptions deferred;
+  deferred.defer_checkpoints = true;
+  deferred.ingest_mmap_bytes = 1 << 30;
+  store::memory::MemoryStore want;
+  ASSERT_TRUE(want.CreateOrganization({"org-0", "org-0"}));
+  const std::vector<UsageRecord> first = LargeBatch(0, 1, 24);
+  const std::vector<UsageRecord> second = LargeBatch(1, 1, 24);
+  ASSERT_TRUE(want.Ingest(first).has_value());
+  ASSERT_TRUE(want.Ingest(second).has_value());
+  const std::string wal = DbPath() + "-wal";
+  {
+    std::unique_ptr<SqliteStore> store = MustOpen(deferred);
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->Migrate());
+    ASSERT_TRUE(store->CreateOrganization({"org-0", "org-0"}));
+    ExpectIngest(*store, first, {static_cast<std::int64_t>(first.size()), 0});
+  }
+  ASSERT_TRUE(fs::exists(wal));
+  EXPECT_GT(fs::file_size(wal), 0u) << "the batch is in the WAL";
+  const auto database_before = fs::file_size(DbPath());
+
+  // The files as a crash right after the commit would leave them: a plain store reads the batch.
+  const fs::path copy = dir_ / "copy";
+  fs::create_directory(copy);
+  fs::copy_file(DbPath(), copy / "costs.db");
+  fs::copy_file(wal, copy / "costs.db-wal");
+  {
+    Result<std::unique_ptr<SqliteStore>> crashed = SqliteStore::Open((copy / "costs.db").string());
+    ASSERT_TRUE(crashed.has_value());
+    ASSERT_TRUE((*crashed)->Migrate());
+    Result<std::vector<RollupRow>> rows = (*crashed)->ReadRollups("org-0", RollupGrain::kDay, kDay1, At(3 * kDay));
+    Result<std::vector<RollupRow>> expected = want.ReadRollups("org-0", RollupGrain::kDay, kDay1, At(kDay));
+    ASSERT_TRUE(rows.has_value() && expected.has_value());
+    EXPECT_EQ(Sorted(*rows), Sorted(*expected));
+  }
+
+  {
+    std::unique_ptr<SqliteStore> store = MustOpen(deferred);
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->Migrate());
+    ExpectIngest(*store, second, {static_cast<std::int64_t>(second.size()), 0});
+  }
+  EXPECT_GT(fs::file_size(DbPath()), database_before) << "the first batch was copied into the database";
+  {
+    std::unique_ptr<SqliteStore> store = MustOpen();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->Migrate());
+    ExpectSameReads(*store, want, "org-0");
+  }
+  EXPECT_FALSE(fs::exists(wal)) << "a store with default options checkpoints when it closes last";
+}
+
 }  // namespace
 }  // namespace costs

@@ -721,6 +721,11 @@ class Connection {
     sqlite3_extended_result_codes(db, 1);
     sqlite3_busy_timeout(db, options.busy_timeout_ms);
     if (Status s = connection->ConfigureWal(); !s) return std::move(s).error();
+    if (options.defer_checkpoints) {
+      // A commit appends to the WAL only; the next store opened so copies it (CheckpointWal).
+      sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+      sqlite3_wal_autocheckpoint(db, 0);
+    }
     if (Status s = connection->Exec("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;", "configure");
         !s) {
       return MakeError(ErrorCode::kStoreFailed, "the cost store could not be opened");
@@ -769,6 +774,16 @@ class Connection {
     if (IsConnectionFatal(rc)) broken_ = true;
     if ((rc & 0xff) == SQLITE_BUSY) return MakeError(ErrorCode::kStoreFailed, "the cost store is busy; try again");
     return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
+  }
+
+  // Copies what the WAL holds into the database file, as far as no reader still needs it
+  // (SQLITE_CHECKPOINT_PASSIVE), and syncs it.
+  Status CheckpointWal() {
+    int log_frames = 0;
+    int copied_frames = 0;
+    const int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &copied_frames);
+    if (rc == SQLITE_OK) return {};
+    return Fail("checkpoint the WAL", rc);
   }
 
   // Rows changed by the last INSERT/UPDATE/DELETE.
@@ -1870,9 +1885,22 @@ SqliteStore::SqliteStore(std::string path, SqliteOptions options, std::unique_pt
     : path_(std::move(path)), options_(options), watch_(WalWatch::Open(path_)) {
   idle_.push_back(std::move(first));
   open_connections_ = 1;
+  if (options_.defer_checkpoints) {
+    // On a connection of its own, outside the pool: what the last process left in the WAL is
+    // copied while this one parses its batch. A failure leaves the WAL as it is (logged).
+    checkpoint_ = std::thread([path = path_, options = options_] {
+      Result<std::unique_ptr<Connection>> connection = Connection::Open(path, options);
+      if (connection) (void)(*connection)->CheckpointWal();
+    });
+  }
+}
+
+void SqliteStore::JoinCheckpoint() {
+  if (checkpoint_.joinable()) checkpoint_.join();
 }
 
 SqliteStore::~SqliteStore() {
+  JoinCheckpoint();
   // The watch's read-only connection closes first: the last connection to close checkpoints
   // the WAL and removes it, which only a read-write connection can do (closed last, the watch
   // would leave the WAL to grow from one costsctl run to the next).
@@ -2065,6 +2093,7 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
   if (records.empty()) return outcome;
 
   std::lock_guard write_lock(write_mu_);
+  JoinCheckpoint();  // so that the WAL, all copied, starts over for this batch
   Result<Lease> lease = Acquire();
   if (!lease) return std::move(lease).error();
   Connection& c = **lease;

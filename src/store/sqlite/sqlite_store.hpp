@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -44,6 +45,14 @@ struct SqliteOptions {
   // error while mapped arrives as SIGBUS rather than an error: costsctl, a short-lived process
   // whose batch is lost anyway if it dies, turns it on; costsd does not.
   std::int64_t ingest_mmap_bytes = 0;
+  // Checkpoints deferred to the next process (costsctl, one batch per process): commits and
+  // closes leave the written pages in the WAL (durable there: synchronous=FULL), and opening
+  // the store starts copying what the WAL holds into the database file in the background (a
+  // PASSIVE checkpoint on a connection of its own), joined before the first Ingest and at
+  // destruction. The WAL so holds about the last batch; the batch's commit waits for one fsync
+  // of the WAL instead of also writing and syncing the database file. costsd checkpoints as
+  // SQLite does by default (and when its last connection closes).
+  bool defer_checkpoints = false;
   // Tests only: the hash ids are filed by (a weak one forces collisions). The hash is persisted:
   // a database must always be opened with the same one.
   std::uint64_t (*id_hash_for_tests)(std::string_view id) = nullptr;
@@ -182,11 +191,14 @@ class SqliteStore final : public service::Store {
   Result<Lease> Acquire();
   // Returns a connection to the pool, or closes it if it is broken.
   void Release(std::unique_ptr<detail::Connection> connection);
+  // Waits for the background checkpoint SqliteOptions::defer_checkpoints started, if any.
+  void JoinCheckpoint();
 
   const std::string path_;
   const SqliteOptions options_;
 
   std::mutex write_mu_;  // held for the whole of every write, taken before Acquire()
+  std::thread checkpoint_;  // SqliteOptions::defer_checkpoints; joined under write_mu_ or at destruction
 
   // Data versions read since the wal-index header was `versions_header_` (WalWatch): valid
   // while it still is. No watch (not mapped): every DataVersion reads the database.

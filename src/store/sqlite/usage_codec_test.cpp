@@ -1,0 +1,231 @@
+// Tests of the SQLite store's persisted byte formats (usage_codec.hpp): usage chunks, id runs,
+// the id filter and the id hash. Each format is read back exactly, and every malformed input
+// is refused with kStoreFailed rather than read past its end.
+#include "store/sqlite/usage_codec.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "domain/money.hpp"
+
+namespace costs::store::sqlite {
+namespace {
+
+using domain::Instant;
+using domain::UsageRecord;
+
+constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
+constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+
+TEST(UsageIdHashTest, IsPinned) {
+  // Persisted in every id segment: these values must never change.
+  EXPECT_EQ(UsageIdHash(""), 0xf52a15e9a9b5e89bULL);
+  EXPECT_EQ(UsageIdHash("u-2026-11-01T00-d1-cap"), 0x5472b94008b60725ULL);
+  EXPECT_EQ(UsageIdHash("org-0001-d00-capacity-2026-01-01T00"), 0x70c14c4dfab44d7aULL);
+}
+
+TEST(VarintTest, RoundTripsExtremesAndRefusesTruncation) {
+  for (std::int64_t v : {std::int64_t{0}, std::int64_t{1}, std::int64_t{-1}, std::int64_t{63}, std::int64_t{-64},
+                         std::int64_t{1} << 40, kMin, kMax}) {
+    std::string bytes;
+    AppendVarint(bytes, v);
+    std::size_t pos = 0;
+    std::int64_t got = 0;
+    ASSERT_TRUE(ReadVarint(bytes, pos, got)) << v;
+    EXPECT_EQ(got, v);
+    EXPECT_EQ(pos, bytes.size());
+    if (bytes.size() > 1) {
+      pos = 0;
+      EXPECT_FALSE(ReadVarint(std::string_view(bytes).substr(0, bytes.size() - 1), pos, got)) << v;
+    }
+  }
+  EXPECT_EQ(WrappingAdd(WrappingSub(kMin, kMax), kMax), kMin);
+}
+
+UsageRecord Record(std::string id, std::int64_t start_ns, std::int64_t end_ns) {
+  UsageRecord r;
+  r.id = std::move(id);
+  r.organization_id = "org-a";
+  r.deployment_name = "search-prod";
+  r.name = "Elasticsearch hot 8 GB";
+  r.unit = "instance-hour";
+  r.instance_count = 2;
+  r.start = Instant{start_ns};
+  r.end = Instant{end_ns};
+  r.quantity = domain::ParseDecimal("2").value();
+  r.rate = domain::ParseDecimal("0.0913").value();
+  r.cost_nanos = 182'600'000;
+  return r;
+}
+
+// A chunk of varied records: ids that prefix each other, extreme instants and values.
+struct Sample {
+  std::vector<UsageRecord> records;
+  std::vector<std::int64_t> series;
+  std::vector<std::int64_t> ordinals;
+  ChunkHeader header{42, 1'793'491'200'000'000'000};
+
+  Sample() {
+    records.push_back(Record("org-a-d1-cap-2026-11-01T05", header.base_ns + 5 * domain::kNsPerHour,
+                             header.base_ns + 6 * domain::kNsPerHour));
+    records.push_back(Record("org-a-d1-cap-2026-11-01T04", header.base_ns + 4 * domain::kNsPerHour,
+                             header.base_ns + 5 * domain::kNsPerHour));
+    records.push_back(Record("ab", header.base_ns, kMax));  // end - start beyond int64 of the base
+    records.push_back(Record("a", header.base_ns + 1, header.base_ns + 2));
+    records.push_back(Record("", header.base_ns, header.base_ns + 1));
+    records.push_back(Record("abc\xc3\xa9", header.base_ns + 3, kMin));  // wraps
+    records[1].trial = true;
+    records[2].quantity = domain::ParseDecimal("-12.500").value();
+    records[2].cost_nanos = kMin;
+    records[3].instance_count = kMax;
+    records[3].deployment_name = "";
+    records[3].unit = "GB";
+    records[4].rate = domain::Decimal{kMax, 18};
+    records[5].name = "another name";
+    series = {7, 7, 9, 1'000'000'000'000, 7, 9};
+    ordinals = {3, 1, 0, 5, 4, 2};
+  }
+
+  std::string Pack() const {
+    std::vector<const UsageRecord*> pointers;
+    for (const UsageRecord& r : records) pointers.push_back(&r);
+    return PackChunk(header, pointers, series, ordinals);
+  }
+};
+
+TEST(UsageChunkTest, RoundTripsEveryFieldInIdOrder) {
+  const Sample sample;
+  const std::string bytes = sample.Pack();
+  ChunkHeader header;
+  Result<std::vector<ChunkRecord>> got = UnpackChunk(bytes, &header);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(header.batch, sample.header.batch);
+  EXPECT_EQ(header.base_ns, sample.header.base_ns);
+  ASSERT_EQ(got->size(), sample.records.size());
+  std::vector<std::string> ids;
+  for (const ChunkRecord& c : *got) ids.push_back(c.record.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"", "a", "ab", "abc\xc3\xa9", "org-a-d1-cap-2026-11-01T04",
+                                           "org-a-d1-cap-2026-11-01T05"}));
+  for (const ChunkRecord& c : *got) {
+    std::size_t k = 0;
+    while (sample.records[k].id != c.record.id) ++k;
+    UsageRecord want = sample.records[k];
+    want.organization_id.clear();  // the chunk's and the series' fields are not in the record
+    EXPECT_EQ(c.record, want) << c.record.id;
+    EXPECT_EQ(c.series_id, sample.series[k]);
+    EXPECT_EQ(c.ordinal, sample.ordinals[k]);
+    EXPECT_TRUE(SameRecord(c, "org-a", sample.records[k], sample.series[k]));
+  }
+}
+
+TEST(UsageChunkTest, SameRecordComparesEveryStoredField) {
+  const Sample sample;
+  Result<std::vector<ChunkRecord>> got = UnpackChunk(sample.Pack());
+  ASSERT_TRUE(got.has_value());
+  const ChunkRecord& stored = got->back();  // "org-a-d1-cap-2026-11-01T05" = records[0]
+  const UsageRecord& r = sample.records[0];
+  ASSERT_TRUE(SameRecord(stored, "org-a", r, 7));
+  EXPECT_FALSE(SameRecord(stored, "org-b", r, 7));
+  EXPECT_FALSE(SameRecord(stored, "org-a", r, 8));
+  std::vector<UsageRecord> changed(12, r);
+  changed[0].id += "x";
+  changed[1].deployment_name += "x";
+  changed[2].instance_count += 1;
+  changed[3].name += "x";
+  changed[4].start.ns += 1;
+  changed[5].end.ns += 1;
+  changed[6].quantity.mantissa += 1;
+  changed[7].unit += "x";
+  changed[8].rate.scale += 1;
+  changed[9].cost_nanos += 1;
+  changed[10].trial = !r.trial;
+  changed[11].quantity = domain::Decimal{20, 1};  // the same value, not the same decimal
+  for (std::size_t k = 0; k < changed.size(); ++k) EXPECT_FALSE(SameRecord(stored, "org-a", changed[k], 7)) << k;
+}
+
+TEST(UsageChunkTest, RefusesEveryTruncationAndCorruption) {
+  const std::string bytes = Sample().Pack();
+  for (std::size_t size = 0; size < bytes.size(); ++size) {
+    Result<std::vector<ChunkRecord>> got = UnpackChunk(bytes.substr(0, size));
+    ASSERT_FALSE(got.has_value()) << size;
+    EXPECT_EQ(got.error().code, ErrorCode::kStoreFailed);
+  }
+  EXPECT_FALSE(UnpackChunk(bytes + "x").has_value()) << "trailing bytes";
+  std::string other_format = bytes;
+  other_format[0] = 2;
+  EXPECT_FALSE(UnpackChunk(other_format).has_value());
+  // Single bytes changed anywhere: refused or read as some records, never past the end.
+  for (std::size_t pos = 1; pos < bytes.size(); ++pos) {
+    std::string corrupt = bytes;
+    corrupt[pos] = static_cast<char>(0xff);
+    (void)UnpackChunk(corrupt);
+  }
+}
+
+TEST(UsageChunkTest, RefusesASharedPrefixLongerThanTheIdBefore) {
+  // Hand-made: format 1, batch 0, base 0, no strings, one record whose id claims 3 shared bytes.
+  std::string bytes(1, '\x01');
+  for (std::int64_t v : {0, 0, 0, 1, 3}) AppendVarint(bytes, v);
+  Result<std::vector<ChunkRecord>> got = UnpackChunk(bytes);
+  ASSERT_FALSE(got.has_value());
+  EXPECT_EQ(got.error().code, ErrorCode::kStoreFailed);
+}
+
+TEST(IdRunTest, RoundTripsAndSearchesInPlace) {
+  std::vector<IdEntry> entries = {{1, 5}, {7, kMin}, {7, 3}, {9, kMax}, {~std::uint64_t{0}, 0}};
+  std::sort(entries.begin(), entries.end());
+  const std::string bytes = PackRun(entries);
+  Result<RunView> run = RunView::Of(bytes);
+  ASSERT_TRUE(run.has_value());
+  ASSERT_EQ(run->size(), entries.size());
+  for (std::size_t i = 0; i < entries.size(); ++i) EXPECT_EQ(run->Entry(i), entries[i]);
+  EXPECT_EQ(run->LowerBound(0), 0u);
+  EXPECT_EQ(run->LowerBound(7), 1u);
+  EXPECT_EQ(run->LowerBound(8), 3u);
+  EXPECT_EQ(run->LowerBound(~std::uint64_t{0}), 4u);
+  EXPECT_TRUE(RunView::Of(PackRun({})).has_value());
+}
+
+TEST(IdRunTest, RefusesWrongSizesAndUnsortedEntries) {
+  const std::string bytes = PackRun(std::vector<IdEntry>{{1, 1}, {2, 2}});
+  for (std::size_t size = 0; size < bytes.size(); ++size) {
+    EXPECT_FALSE(RunView::Of(std::string_view(bytes).substr(0, size)).has_value()) << size;
+  }
+  EXPECT_FALSE(RunView::Of(bytes + std::string(16, '\0')).has_value()) << "more entries than counted";
+  const std::string unsorted = PackRun(std::vector<IdEntry>{{2, 1}, {1, 1}});  // PackRun requires sorted
+  Result<RunView> run = RunView::Of(unsorted);
+  ASSERT_FALSE(run.has_value());
+  EXPECT_EQ(run.error().code, ErrorCode::kStoreFailed);
+}
+
+TEST(IdFilterTest, HasNoFalseNegativesAndFewFalsePositives) {
+  std::mt19937_64 random(7);
+  constexpr int kKeys = 100'000;
+  IdFilter filter(kKeys);
+  std::vector<std::uint64_t> keys(kKeys);
+  for (std::uint64_t& k : keys) {
+    k = random();
+    filter.Add(k);
+  }
+  for (std::uint64_t k : keys) ASSERT_TRUE(filter.MayContain(k));
+  int false_positives = 0;
+  for (int i = 0; i < kKeys; ++i) false_positives += filter.MayContain(random()) ? 1 : 0;
+  EXPECT_LT(false_positives, kKeys / 200) << "under 0.5 % at capacity";
+
+  Result<IdFilter> copy = IdFilter::Unpack(filter.Pack(), kKeys);
+  ASSERT_TRUE(copy.has_value());
+  for (std::uint64_t k : keys) ASSERT_TRUE(copy->MayContain(k));
+  EXPECT_EQ(copy->Pack(), filter.Pack());
+  EXPECT_FALSE(IdFilter::Unpack(filter.Pack(), kKeys * 2).has_value()) << "sized for other keys";
+  EXPECT_FALSE(IdFilter::Unpack(filter.Pack().substr(1), kKeys).has_value());
+  IdFilter empty(0);
+  EXPECT_FALSE(empty.MayContain(keys[0]));
+}
+
+}  // namespace
+}  // namespace costs::store::sqlite
