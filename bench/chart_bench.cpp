@@ -26,6 +26,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include "settings.hpp"
 #include "domain/time.hpp"
 #include "service/costs_service.hpp"
 #include "store/postgres/postgres_store.hpp"
@@ -55,15 +56,7 @@ struct Config {
   std::string last_day;
 };
 
-std::optional<std::string> Setting(int argc, char** argv, std::string_view flag, const char* env) {
-  const std::string prefix = "--" + std::string(flag) + "=";
-  for (int i = 1; i < argc; ++i) {
-    std::string_view a = argv[i];
-    if (a.starts_with(prefix)) return std::string(a.substr(prefix.size()));
-  }
-  if (const char* v = std::getenv(env); v != nullptr && *v != '\0') return std::string(v);
-  return std::nullopt;
-}
+using costs::bench::Setting;
 
 std::optional<std::int64_t> DayNumber(const std::string& date) {
   CivilDate d;

@@ -23,20 +23,13 @@
 
 #include <benchmark/benchmark.h>
 
+#include "settings.hpp"
 #include "service/usage_batch.hpp"
 #include "store/memory/memory_store.hpp"
 
 namespace {
 
-std::optional<std::string> Setting(int argc, char** argv, std::string_view flag, const char* env) {
-  const std::string prefix = "--" + std::string(flag) + "=";
-  for (int i = 1; i < argc; ++i) {
-    std::string_view a = argv[i];
-    if (a.starts_with(prefix)) return std::string(a.substr(prefix.size()));
-  }
-  if (const char* v = std::getenv(env); v != nullptr && *v != '\0') return std::string(v);
-  return std::nullopt;
-}
+using costs::bench::Setting;
 
 struct Fixture {
   std::string body;
