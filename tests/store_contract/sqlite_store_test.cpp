@@ -320,8 +320,7 @@ TEST_F(SqliteStoreSchemaTest, ReadsAreIndexedRangesWithoutSorts) {
   // Edge reads: one range of the chunk index per span class.
   EXPECT_EQ(QueryPlan("SELECT records FROM usage_chunk WHERE org_id = ?1 AND span_class = ?2 AND start_day_ns >= ?3 "
                       "AND start_day_ns <= ?4"),
-            "SEARCH usage_chunk USING INDEX usage_chunk_by_org (org_id=? AND span_class=? AND start_day_ns>? AND "
-            "start_day_ns<?)");
+            "SEARCH usage_chunk USING INDEX usage_chunk_by_class_day (span_class=? AND start_day_ns>? AND start_day_ns<?)");
   // Ids: per segment, one primary key seek for the block that would hold a hash.
   EXPECT_EQ(QueryPlan("SELECT first_hash, entries FROM usage_id_block WHERE segment = ?1 AND first_hash <= ?2 "
                       "ORDER BY first_hash DESC LIMIT 1"),
@@ -362,8 +361,8 @@ void ExpectIngest(service::Store& store, const std::vector<UsageRecord>& batch, 
   EXPECT_EQ(*got, want);
 }
 
-// Batches of 1,000+ records through every path of the id index: runs, merges into usage_id,
-// its Bloom filter (large batches) and lookups (small ones), the rollups summed beside the id
+// Batches of 1,000+ records through every path of the id index: segments, their merges, their
+// Bloom filters (large batches) and block lookups (small ones), the rollups summed beside the id
 // checks, re-sent and partly re-sent batches, conflicts found in runs and in the index, and a
 // reopened store. Every read agrees with the memory store.
 TEST_F(SqliteStoreSchemaTest, LargeBatchesThroughRunsAndMergesReadTheSameAsMemory) {
@@ -423,6 +422,13 @@ TEST_F(SqliteStoreSchemaTest, LargeBatchesThroughRunsAndMergesReadTheSameAsMemor
                                                  At(4 * kHour), "1", "0.0913")};
   ExpectIngest(*store, small, {1, 0});
   ASSERT_TRUE(want.Ingest(small).has_value());
+  // A large batch that renames one deployment (names are read per organization then).
+  std::vector<UsageRecord> renaming = LargeBatch(50, 3, 2);  // hours 100 and 101: new
+  for (UsageRecord& r : renaming) {
+    if (r.organization_id == "org-1" && r.deployment_id == "d5") r.deployment_name = "renamed";
+  }
+  ExpectIngest(*store, renaming, {static_cast<std::int64_t>(renaming.size()), 0});
+  ASSERT_TRUE(want.Ingest(renaming).has_value());
   for (int o = 0; o < 3; ++o) ExpectSameReads(*store, want, "org-" + std::to_string(o));
 
   store.reset();
@@ -521,6 +527,46 @@ TEST_F(SqliteStoreSchemaTest, DeferredCheckpointsLeaveTheWalToTheNextStore) {
     ExpectSameReads(*store, want, "org-0");
   }
   EXPECT_FALSE(fs::exists(wal)) << "a store with default options checkpoints when it closes last";
+}
+
+
+// A stored day whose daily row is not the sum of its hours (which version 1 and 2 kept apart)
+// stops the upgrade to schema 3, and nothing changes.
+TEST_F(SqliteStoreSchemaTest, AnUpgradeStopsOnADayThatIsNotTheSumOfItsHours) {
+  std::unique_ptr<SqliteStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->MigrateTo(1));
+  for (const char* org : {"org-a", "org-b"}) ASSERT_TRUE(store->CreateOrganization({org, org}));
+  WriteVersion1(Version1Records());
+  Raw("UPDATE rollup_day SET cost_nanos = cost_nanos + 1 WHERE org_id = 'org-b'");
+  EXPECT_FALSE(store->Migrate());
+  EXPECT_EQ(Raw("PRAGMA user_version"), "1");
+  EXPECT_EQ(Raw("SELECT count(*) FROM usage"), std::to_string(Version1Records().size()));
+}
+
+// An hour's stored cost plus a batch's is narrowed once, summed: a batch whose own part of an
+// hour leaves int64 is stored when the stored part brings the sum back (a correction), and a
+// day's total is checked the same way.
+TEST_F(SqliteStoreSchemaTest, AnHourIsNarrowedAfterAddingTheStoredPart) {
+  std::unique_ptr<SqliteStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->Migrate());
+  ASSERT_TRUE(store->CreateOrganization({"org-a", "org-a"}));
+  auto with_cost = [](std::string id, std::int64_t cost) {
+    UsageRecord r = Record(std::move(id), "org-a", "d1", Dimension::kCapacity, At(0), At(kHour), "1", "1");
+    r.cost_nanos = cost;
+    return r;
+  };
+  constexpr std::int64_t kBig = 5'000'000'000'000'000'000;  // 5e18 nano-ECU; two leave int64
+  ExpectIngest(*store, {with_cost("minus", -kBig)}, {1, 0});
+  ExpectIngest(*store, {with_cost("plus-1", kBig), with_cost("plus-2", kBig)}, {2, 0});
+  Result<std::vector<RollupRow>> hours = store->ReadRollups("org-a", RollupGrain::kHour, At(0), At(kHour));
+  ASSERT_TRUE(hours.has_value());
+  ASSERT_EQ(hours->size(), 1u);
+  EXPECT_EQ(hours->front().cost, kBig);
+  Result<service::IngestOutcome> over = store->Ingest(std::vector<UsageRecord>{with_cost("plus-3", kBig)});
+  ASSERT_FALSE(over.has_value());
+  EXPECT_EQ(over.error().code, ErrorCode::kInvalidData);
 }
 
 }  // namespace

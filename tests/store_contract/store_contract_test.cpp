@@ -2298,8 +2298,7 @@ TEST_F(SqliteStoreTest, SpanClassesAreKeptPerOrganizationAndEdgeReadsSearchTheIn
                "AND start_day_ns >= ?3 AND start_day_ns <= ?4",
                3);
   EXPECT_EQ(plan,
-            "SEARCH usage_chunk USING INDEX usage_chunk_by_org (org_id=? AND span_class=? AND start_day_ns>? AND "
-            "start_day_ns<?)");
+            "SEARCH usage_chunk USING INDEX usage_chunk_by_class_day (span_class=? AND start_day_ns>? AND start_day_ns<?)");
 }
 
 // The query plans of the latest capacity and item catalog reads are checked against the current

@@ -12,6 +12,7 @@
 #include <map>
 #include <numeric>
 #include <set>
+#include <system_error>
 #include <unordered_map>
 #include <utility>
 
@@ -283,7 +284,9 @@ CREATE TABLE usage_chunk (
   start_day_ns INTEGER NOT NULL,     -- the UTC day of the records' starts
   records      BLOB NOT NULL         -- PackChunk
 );
-CREATE INDEX usage_chunk_by_org ON usage_chunk (org_id, span_class, start_day_ns);
+-- By class and day before organization: a batch's chunks (a day or two of every organization)
+-- land together at the end of each class's range instead of in every organization's.
+CREATE INDEX usage_chunk_by_class_day ON usage_chunk (span_class, start_day_ns, org_id);
 CREATE TABLE usage_id_segment (
   id      INTEGER PRIMARY KEY,
   level   INTEGER NOT NULL,
@@ -299,10 +302,10 @@ CREATE TABLE usage_id_block (
 DROP INDEX usage_by_org_class_start;
 ALTER TABLE usage RENAME TO usage_v2;
 -- A day's rollup is the sum of its hours (parts of a record telescope), so the daily rows are
--- summed from rollup_hour when read rather than written twice. The latest capacity hour is
+-- summed from the hourly ones when read rather than written twice (the data step checks that
+-- every stored day equals its hours before it drops rollup_day). The latest capacity hour is
 -- found by reading the org's hourly rows backwards by day, not through an index by series
 -- (which took a random insert per capacity series and day).
-DROP TABLE rollup_day;
 DROP INDEX rollup_hour_capacity;
 -- Hourly rollups: one row per (org, UTC day, series group) rather than per series, so that a
 -- batch writes a few rows per organization and day (the data step repacks the version 2 rows).
@@ -374,9 +377,6 @@ constexpr const char* kSelectSeries =
     "ORDER BY deployment_id, dimension, sku, kind";
 constexpr const char* kSelectRollupHours =
     "SELECT day_ns, packs FROM rollup_hours WHERE org_id = ?1 AND day_ns >= ?2 AND day_ns < ?3";
-// One capacity series' days in [?3, ?4), latest first: one backwards range of the partial
-// index, stepped only until a day with a non-zero hour in the window. INDEXED BY because
-// without statistics the planner may prefer the primary key range (org_id, day_ns).
 // The hourly rows of the days [?2, ?3), latest day first: one backwards primary key range.
 constexpr const char* kSelectRollupHoursBack =
     "SELECT day_ns, packs FROM rollup_hours WHERE org_id = ?1 AND day_ns >= ?2 AND day_ns < ?3 "
@@ -457,7 +457,7 @@ std::int64_t LowestStart(Instant from, int span_class) {
 
 // ---- Packed hourly rollups (PackedHours) ---------------------------------------------------
 //
-// rollup_hour.hours holds the hourly cells of one (org, UTC day, series), by ascending hour:
+// The hourly cells of one (org, UTC day, series) (one series' part of rollup_hours.packs), by ascending hour:
 // per cell one byte, the hour of the day (0..23) plus 0x80 when rate_fingerprint_max equals
 // rate_fingerprint_min, then zigzag LEB128 varints of cost, trial cost, quantity_milli,
 // usage_ns, max_instance_count, rate_fingerprint_min and (without 0x80) rate_fingerprint_max,
@@ -628,6 +628,10 @@ std::optional<HourCell> CellOf(int hour, const service::IngestDelta::Sums& sums)
 
 // ---- Connection --------------------------------------------------------------------------
 
+// SqliteOptions::defer_checkpoints: the WAL size, in pages, past which a commit checkpoints
+// anyway (about 100 MB, eight D1 batches).
+constexpr int kDeferredCheckpointPages = 25'000;
+
 namespace detail {
 
 // One sqlite3 handle and its prepared statements. Used by one thread at a time (a Lease).
@@ -723,8 +727,13 @@ class Connection {
     if (Status s = connection->ConfigureWal(); !s) return std::move(s).error();
     if (options.defer_checkpoints) {
       // A commit appends to the WAL only; the next store opened so copies it (CheckpointWal).
+      // Should checkpoints keep failing, a commit still checkpoints once the WAL holds
+      // kDeferredCheckpointPages; and a WAL file grown larger is cut back when it restarts.
       sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
-      sqlite3_wal_autocheckpoint(db, 0);
+      sqlite3_wal_autocheckpoint(db, kDeferredCheckpointPages);
+      if (Status s = connection->Exec("PRAGMA journal_size_limit = 134217728", "limit the WAL"); !s) {
+        return MakeError(ErrorCode::kStoreFailed, "the cost store could not be opened");
+      }
     }
     if (Status s = connection->Exec("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;", "configure");
         !s) {
@@ -1178,16 +1187,15 @@ Result<std::vector<service::RollupRow>> SelectLatestCapacity(Connection& c, std:
   std::unordered_map<std::int64_t, std::string_view> deployment_of;  // capacity series -> deployment
   std::map<std::string_view, bool> resolved;                          // deployment -> its latest day seen
   std::int64_t latest_end = std::numeric_limits<std::int64_t>::min();
-  for (const service::Deployment& deployment : deployments) {
-    for (const auto& [id, info] : series) {
-      if (info.dimension != domain::Dimension::kCapacity || info.deployment_id != deployment.id ||
-          info.last_end_ns <= window.from.ns) {
-        continue;
-      }
-      deployment_of.emplace(id, deployment.id);
-      resolved.emplace(deployment.id, false);
-      latest_end = std::max(latest_end, info.last_end_ns);
-    }
+  std::unordered_map<std::string_view, std::string_view> listed;  // the deployments asked about
+  for (const service::Deployment& deployment : deployments) listed.emplace(deployment.id, deployment.id);
+  for (const auto& [id, info] : series) {
+    if (info.dimension != domain::Dimension::kCapacity || info.last_end_ns <= window.from.ns) continue;
+    auto deployment = listed.find(info.deployment_id);
+    if (deployment == listed.end()) continue;
+    deployment_of.emplace(id, deployment->second);
+    resolved.emplace(deployment->second, false);
+    latest_end = std::max(latest_end, info.last_end_ns);
   }
   if (deployment_of.empty()) return out;
   // Per deployment, per series its latest non-zero cell in the window, as (period, cell).
@@ -1415,7 +1423,6 @@ struct DayCells {
   std::string_view org;
   std::int64_t day_ns = 0;
   std::int64_t series_id = 0;
-  bool capacity = false;
   std::uint32_t hour_mask = 0;  // bit h: hours[h] holds usage
   service::IngestDelta::Sums day;
   std::array<service::IngestDelta::Sums, kHoursPerDay> hours;
@@ -1442,7 +1449,7 @@ BatchRollups SumRollups(std::span<const domain::UsageRecord> records,
                                                   std::span<const std::size_t> indices) {
   struct KeyHash {
     std::size_t operator()(const std::pair<std::int64_t, std::int64_t>& k) const {
-      return std::hash<std::int64_t>()(k.first * 1'000'003 + k.second);
+      return std::hash<std::uint64_t>()(static_cast<std::uint64_t>(k.first) * 1'000'003 + static_cast<std::uint64_t>(k.second));
     }
   };
   BatchRollups out;
@@ -1461,7 +1468,6 @@ BatchRollups SumRollups(std::span<const domain::UsageRecord> records,
               slot->org = r.organization_id;
               slot->day_ns = day;
               slot->series_id = series_id;
-              slot->capacity = r.dimension == domain::Dimension::kCapacity;
             }
             cell = slot;
           }
@@ -1652,7 +1658,8 @@ Result<std::vector<IdEntry>> WriteChunks(Connection& c, std::span<const domain::
   return entries;
 }
 
-// The level of a segment of `entries` ids: 0 below 8 x 16,384, then one more per factor of 8.
+// The level of a segment of `entries` ids: 0 below fanout x 16,384, then one more per factor
+// of fanout.
 std::int64_t SegmentLevel(std::int64_t entries, std::int64_t fanout) {
   std::int64_t level = 0;
   for (std::int64_t bound = 16'384 * fanout; entries >= bound && level < 20; bound *= fanout) ++level;
@@ -1818,8 +1825,10 @@ Status FinishMigration3(Connection& c, const SqliteOptions& options) {
         SegmentLevel(static_cast<std::int64_t>(all.size()), std::max<std::int64_t>(2, options.id_merge_fanout));
     if (Result<std::int64_t> written = WriteIdSegment(c, options, all, level); !written) return std::move(written).error();
   }
-  // The version 2 hourly rows, repacked per (org, day, series group).
+  // The version 2 hourly rows, repacked per (org, day, series group); each day's hours summed
+  // must equal its stored daily row, which every (org, day, series) with hours has.
   {
+    std::int64_t days_checked = 0;
     Result<Stmt> rows = c.Prepare(
         "SELECT org_id, day_ns, series_id, hours FROM rollup_hour_v2 ORDER BY org_id, day_ns, series_id",
         "read version 2 hourly rollups");
@@ -1855,14 +1864,48 @@ Status FinishMigration3(Connection& c, const SqliteOptions& options) {
         group = SeriesGroup(series_id);
       }
       packs.push_back(SeriesHours{series_id, std::string(rows->Blob(3))});
+      Result<std::vector<HourCell>> hours = UnpackHours(packs.back().hours);
+      if (!hours) return std::move(hours).error();
+      service::IngestDelta::Sums sum;
+      for (const HourCell& cell : *hours) sum.Add(SumsOf(cell));
+      const std::optional<HourCell> from_hours = CellOf(0, sum);
+      Result<Stmt> stored = c.Prepare(
+          "SELECT cost_nanos, trial_cost_nanos, quantity_milli, usage_ns, max_instance_count, rate_fingerprint_min, "
+          "rate_fingerprint_max FROM rollup_day WHERE org_id = ?1 AND period_start_ns = ?2 AND series_id = ?3",
+          "read version 2 daily rollups");
+      if (!stored) return std::move(stored).error();
+      stored->Bind(1, org);
+      stored->Bind(2, day);
+      stored->Bind(3, series_id);
+      Result<bool> found = stored->Step();
+      if (!found) return std::move(found).error();
+      if (!*found || !from_hours || from_hours->cost != stored->Int(0) || from_hours->trial_cost != stored->Int(1) ||
+          from_hours->quantity_milli != stored->Int(2) || from_hours->usage_ns != stored->Int(3) ||
+          from_hours->max_instance_count != stored->Int(4) || from_hours->rate_fingerprint_min != stored->Int(5) ||
+          from_hours->rate_fingerprint_max != stored->Int(6)) {
+        std::fprintf(stderr,
+                     "sqlite: upgrading to schema 3: the daily rollup of series %lld on day %lld of an organization "
+                     "is not the sum of its hours; the upgrade stops\n",
+                     static_cast<long long>(series_id), static_cast<long long>(day));
+        return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
+      }
+      ++days_checked;
     }
     if (Status s = flush(); !s) return s;
     if (read != written) {
       std::fprintf(stderr, "sqlite: upgrading to schema 3 would lose hourly rollups; the upgrade stops\n");
       return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
     }
+    Result<Stmt> days = c.Prepare("SELECT count(*) FROM rollup_day", "count rows of the upgrade");
+    if (!days) return std::move(days).error();
+    Result<bool> row = days->Step();
+    if (!row) return std::move(row).error();
+    if (days->Int(0) != days_checked) {
+      std::fprintf(stderr, "sqlite: upgrading to schema 3: a daily rollup has no hours; the upgrade stops\n");
+      return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
+    }
   }
-  return c.Exec("DROP TABLE usage_v2; DROP TABLE rollup_hour_v2;", "drop the version 2 tables");
+  return c.Exec("DROP TABLE usage_v2; DROP TABLE rollup_hour_v2; DROP TABLE rollup_day;", "drop the version 2 tables");
 }
 
 }  // namespace
@@ -1902,8 +1945,9 @@ void SqliteStore::JoinCheckpoint() {
 SqliteStore::~SqliteStore() {
   JoinCheckpoint();
   // The watch's read-only connection closes first: the last connection to close checkpoints
-  // the WAL and removes it, which only a read-write connection can do (closed last, the watch
-  // would leave the WAL to grow from one costsctl run to the next).
+  // the WAL and removes it (unless SqliteOptions::defer_checkpoints), which only a read-write
+  // connection can do (closed last, the watch would leave the WAL to grow from one costsctl run
+  // to the next).
   watch_.reset();
 }
 
@@ -2207,9 +2251,13 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
   // batch is usually all new), summed again below for the new ones when some were not.
   std::vector<std::size_t> every(records.size());
   std::iota(every.begin(), every.end(), std::size_t{0});
-  std::future<BatchRollups> summed_all =
-      std::async(records.size() >= 1000 ? std::launch::async : std::launch::deferred,
-                 [&] { return SumRollups(records, series_of, every); });
+  auto sum_all = [&] { return SumRollups(records, series_of, every); };
+  std::future<BatchRollups> summed_all;
+  try {
+    summed_all = std::async(records.size() >= 1000 ? std::launch::async : std::launch::deferred, sum_all);
+  } catch (const std::system_error&) {  // no thread to be had: summed on this one
+    summed_all = std::async(std::launch::deferred, sum_all);
+  }
 
   // 3. Each record is new, or a duplicate, or a conflict: the same id stored (or earlier in
   // the batch) with equal content is a duplicate, with other content a conflict. Stored ids
@@ -2293,7 +2341,7 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
   constexpr const char* kTooLarge = "the summed usage records are too large to store";
   using Sums = service::IngestDelta::Sums;
   const BatchRollups rollups =
-      fresh.size() == records.size() ? summed_all.get() : (summed_all.wait(), SumRollups(records, series_of, fresh));
+      fresh.size() == records.size() ? summed_all.get() : SumRollups(records, series_of, fresh);
   const std::vector<DayCells*>& cells = rollups.cells;
   // Per (org, day, series group): its stored row read once, each new cell merged into the
   // series' stored hours (or added), the row written once.
@@ -2331,40 +2379,30 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
     for (std::size_t k = first; k < last; ++k) {
       const DayCells& cell = *cells[k];
       for (; s < stored.size() && stored[s].series_id < cell.series_id; ++s) packs.push_back(std::move(stored[s]));
+      // Each hour's stored cell plus the batch's, summed wide and narrowed once (a batch's part
+      // alone may leave int64 where the sum does not, e.g. a correction); the day's total too,
+      // since rollups are read per day as the sum of its hours.
+      std::array<Sums, kHoursPerDay> hours = cell.hours;
+      std::uint32_t mask = cell.hour_mask;
+      Sums day = cell.day;
+      if (s < stored.size() && stored[s].series_id == cell.series_id) {
+        Result<std::vector<HourCell>> old_cells = UnpackHours(stored[s++].hours);
+        if (!old_cells) return std::move(old_cells).error();
+        for (const HourCell& old : *old_cells) {
+          hours[static_cast<std::size_t>(old.hour)].Add(SumsOf(old));
+          mask |= std::uint32_t{1} << old.hour;
+          day.Add(SumsOf(old));
+        }
+      }
+      if (!CellOf(0, day)) return MakeError(ErrorCode::kInvalidData, kTooLarge);
       hour_cells.clear();
       for (int hour = 0; hour < kHoursPerDay; ++hour) {
-        if ((cell.hour_mask & (std::uint32_t{1} << hour)) == 0) continue;
-        std::optional<HourCell> narrowed = CellOf(hour, cell.hours[static_cast<std::size_t>(hour)]);
+        if ((mask & (std::uint32_t{1} << hour)) == 0) continue;
+        std::optional<HourCell> narrowed = CellOf(hour, hours[static_cast<std::size_t>(hour)]);
         if (!narrowed) return MakeError(ErrorCode::kInvalidData, kTooLarge);
         hour_cells.push_back(*narrowed);
       }
-      if (s == stored.size() || stored[s].series_id != cell.series_id) {
-        // The day's total must fit too (rollups are read per day as the sum of its hours).
-        if (!CellOf(0, cell.day)) return MakeError(ErrorCode::kInvalidData, kTooLarge);
-        packs.push_back(SeriesHours{cell.series_id, PackHours(hour_cells)});
-        continue;
-      }
-      Result<std::vector<HourCell>> old_cells = UnpackHours(stored[s++].hours);
-      if (!old_cells) return std::move(old_cells).error();
-      Sums day = cell.day;
-      for (const HourCell& old : *old_cells) day.Add(SumsOf(old));
-      if (!CellOf(0, day)) return MakeError(ErrorCode::kInvalidData, kTooLarge);
-      std::vector<HourCell> merged;
-      std::size_t n = 0;  // hour_cells[..n) merged
-      for (const HourCell& old : *old_cells) {
-        for (; n < hour_cells.size() && hour_cells[n].hour < old.hour; ++n) merged.push_back(hour_cells[n]);
-        if (n < hour_cells.size() && hour_cells[n].hour == old.hour) {
-          Sums sum = SumsOf(old);
-          sum.Add(SumsOf(hour_cells[n++]));
-          std::optional<HourCell> narrowed = CellOf(old.hour, sum);
-          if (!narrowed) return MakeError(ErrorCode::kInvalidData, kTooLarge);
-          merged.push_back(*narrowed);
-        } else {
-          merged.push_back(old);
-        }
-      }
-      merged.insert(merged.end(), hour_cells.begin() + static_cast<std::ptrdiff_t>(n), hour_cells.end());
-      packs.push_back(SeriesHours{cell.series_id, PackHours(merged)});
+      packs.push_back(SeriesHours{cell.series_id, PackHours(hour_cells)});
     }
     for (; s < stored.size(); ++s) packs.push_back(std::move(stored[s]));
     const std::string day_packs = PackDay(packs);
@@ -2418,13 +2456,33 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
     std::size_t& last = deployment_last[{records[i].organization_id, records[i].deployment_id}];
     last = std::max(last, i);
   }
-  for (const auto& [key, i] : deployment_last) {
-    Result<Stmt> stmt = c.Prepare(kUpsertDeployment, "update deployments");
-    if (!stmt) return std::move(stmt).error();
-    stmt->Bind(1, key.first);
-    stmt->Bind(2, key.second);
-    stmt->Bind(3, records[i].deployment_name);
-    if (Status s = stmt->Run(); !s) return std::move(s).error();
+  // An organization with many deployments in the batch has their stored names read at once,
+  // and only new deployments and new names are written.
+  constexpr std::size_t kDeploymentsReadWhole = 8;
+  std::vector<service::Deployment> known;                              // of the organization at hand
+  std::unordered_map<std::string_view, std::string_view> stored_names;  // views into `known`
+  for (auto first = deployment_last.begin(), last = first; first != deployment_last.end(); first = last) {
+    std::size_t count = 0;
+    for (last = first; last != deployment_last.end() && last->first.first == first->first.first; ++last) ++count;
+    stored_names.clear();
+    if (count >= kDeploymentsReadWhole) {
+      Result<std::vector<service::Deployment>> read = SelectDeployments(c, first->first.first);
+      if (!read) return std::move(read).error();
+      known = std::move(*read);
+      for (const service::Deployment& d : known) stored_names.emplace(d.id, d.name);
+    }
+    for (auto it = first; it != last; ++it) {
+      const std::string_view name = records[it->second].deployment_name;
+      if (auto known = stored_names.find(it->first.second); known != stored_names.end() && known->second == name) {
+        continue;
+      }
+      Result<Stmt> stmt = c.Prepare(kUpsertDeployment, "update deployments");
+      if (!stmt) return std::move(stmt).error();
+      stmt->Bind(1, it->first.first);
+      stmt->Bind(2, it->first.second);
+      stmt->Bind(3, name);
+      if (Status s = stmt->Run(); !s) return std::move(s).error();
+    }
   }
   for (const auto& [org, span_class] : span_classes) {
     Result<Stmt> stmt = c.Prepare(kInsertSpanClass, "update usage span classes");

@@ -50,8 +50,11 @@ struct SqliteOptions {
   // the store starts copying what the WAL holds into the database file in the background (a
   // PASSIVE checkpoint on a connection of its own), joined before the first Ingest and at
   // destruction. The WAL so holds about the last batch; the batch's commit waits for one fsync
-  // of the WAL instead of also writing and syncing the database file. costsd checkpoints as
-  // SQLite does by default (and when its last connection closes).
+  // of the WAL instead of also writing and syncing the database file. Should a background
+  // checkpoint fail (logged), a commit still checkpoints once the WAL holds about 100 MB, and
+  // a WAL file grown beyond 128 MB is cut back when it restarts. costsd checkpoints as SQLite
+  // does by default (and when its last connection closes). Back up with SQLite's backup API
+  // (docs/deploy.md), never by copying the database file alone.
   bool defer_checkpoints = false;
   // Tests only: the hash ids are filed by (a weak one forces collisions). The hash is persisted:
   // a database must always be opened with the same one.
@@ -78,23 +81,29 @@ struct SqliteOptions {
 // database is reachable again.
 //
 // Schema: versioned by PRAGMA user_version; Migrate() applies the missing migrations
-// (1 = the initial schema, 2 = integer series keys and packed hourly rollups; a version 1
-// database is upgraded in place, its data kept). Each (org, deployment, dimension, sku, kind)
-// is one row of `series` (sku and kind '' when absent) with an INTEGER id, which also holds
-// the item catalog (the name, unit, rate and end (last_end_ns) of the record with the latest
-// end). Usage rows keep instants as INTEGER ns since the epoch, decimals as canonical text
-// (domain::FormatDecimal), and their item as series_id. Rollups: rollup_day has one row per
-// (org, UTC day, series_id): cost and trial cost (nano-ECU), quantity_milli and usage_ns
-// (sums), max_instance_count (a maximum) and rate_fingerprint_min / rate_fingerprint_max (a
-// minimum and a maximum); rollup_hour has one row per (org, UTC day, series_id) whose `hours`
-// blob packs the same measures for each hour of that day that has usage, and a partial
-// index over capacity series serves the latest capacity hour of a deployment. credits holds
-// the prepaid credits (PRIMARY KEY (org_id, id)). API keys live in api_keys (the secret's
-// digest only; user_name references users); org_versions the data version per organization
-// (bumped by one in each Ingest that stores a record of it and each AddCredit that adds one
-// of its credits, in that transaction). Each usage row has a span class, the smallest k >= 0
-// with end - start <= 2^k hours, indexed with (organization_id, span_class, start_ns);
-// usage_span_classes lists the classes each organization has.
+// (1 = the initial schema, 2 = integer series keys and packed hourly rollups, 3 = packed
+// usage, ids in segments, hourly rollups per series group; older databases are upgraded in
+// place, their data kept). Each (org, deployment, dimension, sku, kind) is one row of `series`
+// (sku and kind '' when absent) with an INTEGER id, which also holds the item catalog (the
+// name, unit, rate and end (last_end_ns) of the record with the latest end).
+//   Usage: each batch's records are written as usage_chunk rows, one per (organization, span
+// class, UTC day of start) (PackChunk: instants as ns, decimals as mantissa and scale, the
+// item as series id, ids front-coded), indexed by (org_id, span_class, start_day_ns); a
+// record's span class is the smallest k >= 0 with end - start <= 2^k hours, and
+// usage_span_classes lists the classes each organization has. Ids are found by UsageIdHash in
+// usage_id_segment / usage_id_block: write-once sorted (hash, chunk) runs in blocks with a
+// Bloom filter per segment; each batch adds one and a level's segments are merged once there
+// are SqliteOptions::id_merge_fanout of them, so no batch inserts into a large index.
+//   Rollups: rollup_hours has one row per (org, UTC day, series group of 64 series ids) whose
+// `packs` hold, per series with usage that day, the measures of each hour (PackHours): cost
+// and trial cost (nano-ECU), quantity_milli and usage_ns (sums), max_instance_count (a
+// maximum) and rate_fingerprint_min / rate_fingerprint_max (a minimum and a maximum). A day's
+// rollup is the sum of its hours (parts of a record telescope), read so, never stored twice;
+// the latest capacity hour of a deployment is found by reading the org's days backwards.
+//   credits holds the prepaid credits (PRIMARY KEY (org_id, id)). API keys live in api_keys
+// (the secret's digest only; user_name references users); org_versions the data version per
+// organization (bumped by one in each Ingest that stores a record of it and each AddCredit that
+// adds one of its credits, in that transaction).
 class SqliteStore final : public service::Store {
  public:
   // The schema version this build writes (PRAGMA user_version after Migrate()).
@@ -113,10 +122,10 @@ class SqliteStore final : public service::Store {
 
   // Creates the schema or applies the missing migrations, in one transaction. Idempotent and
   // safe against concurrent callers (other processes included). kStoreFailed also when the
-  // file's schema is newer than kSchemaVersion, and when upgrading from version 1 would lose
-  // a row (then nothing changes). The upgrade from version 1 rewrites usage and rollups (about
-  // 14 s for 500,000 records here); the file keeps the freed pages for reuse (VACUUM returns
-  // them to the file system).
+  // file's schema is newer than kSchemaVersion, and when an upgrade would lose a row or finds
+  // a stored day that is not the sum of its hours (then nothing changes). Upgrades rewrite
+  // usage and rollups (from version 1 about 14 s for 500,000 records here); the file keeps the
+  // freed pages for reuse (VACUUM returns them to the file system).
   Status Migrate() override;
   // As Migrate(), but stops at schema version `target` (for tests of upgrades: a database
   // written at an older version). A database already at or beyond `target` is left as is.
@@ -132,23 +141,24 @@ class SqliteStore final : public service::Store {
   Result<std::optional<service::User>> FindUser(std::string_view name) override;
 
   // As service::Store::Ingest, in one BEGIN IMMEDIATE transaction (rollups, deployments and
-  // the item catalog included). The rollups of the batch are summed in memory first, so each
-  // daily cell and each (org, day, series) row of hourly cells is written once per batch.
+  // the item catalog included). The batch's ids are hashed and looked up per segment (through
+  // the segments' filters for a large batch), while another thread sums its rollups per
+  // (series, day); each (org, day, series group) row of hourly cells is then written once.
   // For the batch the connection's page cache grows to 256 MiB (freed afterwards), so that no
-  // page is read twice or written to the WAL before the commit. When records of unknown organizations and conflicting ids
-  // occur in one batch, kOrganizationNotFound is reported. A rollup whose sum (cost, trial
-  // cost, quantity_milli or usage_ns) would leave int64 fails the batch with kInvalidData.
-  // REQUIRES: the records' Decimals are normalized (as domain::ParseDecimal returns them),
-  // since stored content is compared with operator== after reading it back.
+  // page is read twice or written to the WAL before the commit. When records of unknown
+  // organizations and conflicting ids occur in one batch, kOrganizationNotFound is reported. A
+  // rollup whose sum (cost, trial cost, quantity_milli or usage_ns) would leave int64, for an
+  // hour or for a whole day, fails the batch with kInvalidData. Decimals are stored as they are
+  // (mantissa and scale), so a re-sent record is a duplicate only with the same decimals.
   Result<service::IngestOutcome> Ingest(std::span<const domain::UsageRecord> records) override;
 
   Result<std::vector<service::RollupRow>> ReadRollups(std::string_view org, domain::RollupGrain grain,
                                                       domain::Instant from, domain::Instant to) override;
 
   // Ordered by start, then by ingest order. For each span class k the org has, one range of
-  // the (organization_id, span_class, start_ns) index: start in [from - 2^k hours, to). The
-  // rows scanned are the records that start near the window, per class, however long the
-  // org's longest record is.
+  // the usage_chunk index: the chunks of the UTC days on which a record of class k that
+  // overlaps the window can start ([from - 2^k hours, to)). The records read are those that
+  // start near the window, per class, however long the org's longest record is.
   Result<std::vector<domain::UsageRecord>> ReadUsageOverlapping(std::string_view org, domain::Instant from,
                                                                 domain::Instant to) override;
 
@@ -172,11 +182,11 @@ class SqliteStore final : public service::Store {
   // On one pooled connection in one read transaction (BEGIN DEFERRED ... COMMIT): the same
   // queries as ReadUsageOverlapping, ReadRollups and ListDeployments (and the items and
   // credits when asked), all against the WAL snapshot taken at its first read.
-  // plan.latest_capacity costs one indexed range per capacity series of the org (backwards on
-  // the partial index rollup_hour_capacity, stepped only back to the latest day with a
-  // non-zero hour), however many hourly rows the window holds; a deployment's cells of that
-  // hour (one per sku and kind) are summed into one. kStoreFailed when such a sum does not
-  // fit int64.
+  // plan.latest_capacity reads the org's hourly rows backwards day by day from the latest end
+  // of its capacity series, until every deployment whose capacity ran in the window has its
+  // latest hour with a non-zero cost (one day, while deployments run); a deployment's cells of
+  // that hour (one per sku and kind) are summed into one. kStoreFailed when such a sum does
+  // not fit int64.
   Result<service::RangeReadResult> ReadRange(std::string_view org, const service::RangeReadPlan& plan) override;
 
  private:

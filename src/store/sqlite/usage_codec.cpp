@@ -169,7 +169,8 @@ Result<std::vector<ChunkRecord>> UnpackChunk(std::string_view bytes, ChunkHeader
     if (!ReadBytes(bytes, pos, s)) return Malformed("usage chunk");
   }
   std::int64_t count = 0;
-  if (!ReadVarint(bytes, pos, count) || count < 0 || static_cast<std::uint64_t>(count) > bytes.size()) {
+  // A record takes at least 16 bytes (15 varints and the trial byte).
+  if (!ReadVarint(bytes, pos, count) || count < 0 || static_cast<std::uint64_t>(count) > (bytes.size() - pos) / 16) {
     return Malformed("usage chunk");
   }
   std::vector<ChunkRecord> out(static_cast<std::size_t>(count));
@@ -274,7 +275,7 @@ std::size_t RunView::LowerBound(std::uint64_t hash) const {
 namespace {
 constexpr std::int64_t kBitsPerKey = 16;
 constexpr std::int64_t kWordsPerBlock = 8;  // 512 bits
-constexpr int kBitsPerHash = 8;  // 9 bits each: 7 from one mix of the hash, the 8th from another
+constexpr int kBitsPerHash = 8;  // 9 bits each: 7 from one mix of the hash, the 8th from a second
 
 std::size_t BlocksFor(std::int64_t capacity) {
   const std::int64_t keys = std::max<std::int64_t>(capacity, 1);
@@ -286,8 +287,9 @@ IdFilter::IdFilter(std::int64_t capacity)
     : capacity_(capacity), words_(BlocksFor(capacity) * kWordsPerBlock, 0) {}
 
 Result<IdFilter> IdFilter::Unpack(std::string_view bytes, std::int64_t capacity) {
+  if (capacity < 0 || capacity > (std::int64_t{1} << 40)) return Malformed("usage id filter");
   const std::size_t words = BlocksFor(capacity) * kWordsPerBlock;
-  if (capacity < 0 || bytes.size() != words * 8) return Malformed("usage id filter");
+  if (bytes.size() != words * 8) return Malformed("usage id filter");
   std::vector<std::uint64_t> out(words);
   std::memcpy(out.data(), bytes.data(), bytes.size());  // little-endian hosts only (x86-64, arm64)
   return IdFilter(capacity, std::move(out));
@@ -302,7 +304,7 @@ void IdFilter::Add(std::uint64_t hash) {
   std::uint64_t* block = &words_[Block(hash) * kWordsPerBlock];
   std::uint64_t bits = Mix(hash ^ 0x9e3779b97f4a7c15ULL);
   for (int k = 0; k < kBitsPerHash; ++k, bits >>= 9) {
-    if (k == 7) bits = Mix(bits);
+    if (k == 7) bits = Mix(hash ^ 0x5851f42d4c957f2dULL);  // 63 bits used: the 8th probe from another mix
     block[(bits >> 6) & 7] |= std::uint64_t{1} << (bits & 63);
   }
 }
@@ -311,7 +313,7 @@ bool IdFilter::MayContain(std::uint64_t hash) const {
   const std::uint64_t* block = &words_[Block(hash) * kWordsPerBlock];
   std::uint64_t bits = Mix(hash ^ 0x9e3779b97f4a7c15ULL);
   for (int k = 0; k < kBitsPerHash; ++k, bits >>= 9) {
-    if (k == 7) bits = Mix(bits);
+    if (k == 7) bits = Mix(hash ^ 0x5851f42d4c957f2dULL);  // 63 bits used: the 8th probe from another mix
     if ((block[(bits >> 6) & 7] & (std::uint64_t{1} << (bits & 63))) == 0) return false;
   }
   return true;

@@ -4,9 +4,10 @@
 //
 // - a usage chunk (usage_chunk.records): the records of one ingest batch that share an
 //   organization, a span class and the UTC day of their start, packed;
-// - an id run (usage_id_run.entries): the (id hash, chunk) pairs of one batch, sorted;
-// - the id filter (usage_id_filter.bits): a blocked Bloom filter over the id hashes of the
-//   main id index (usage_id), so that a large batch of new records looks none of them up.
+// - an id run (usage_id_block.entries): (id hash, chunk) pairs, sorted: one block of an id
+//   segment (a batch's ids, or the merge of several segments');
+// - an id filter (usage_id_segment.filter): a blocked Bloom filter over one segment's hashes,
+//   so that a large batch of new records looks almost none of them up in that segment.
 //
 // Every format is persisted: never change one in place; a new format needs a new version byte
 // or a schema migration.
