@@ -56,11 +56,11 @@ STOP_TIMEOUT = 30.0
 
 STORES = ("sqlite", "postgres")  # costs' stores BENCH_STORE selects from, in the order they run
 
-# Disk needed per record, measured on D1: costs' SQLite database (usage, its indexes, hourly and
-# daily rollups; the WAL is checkpointed when each import ends) about 280 bytes (D2: 400, more
-# series per batch), with room for one batch's WAL; costs' PostgreSQL database about 3.0 KB;
-# the PostgreSQL reference table and its indexes about 0.4 KB.
-STORE_BYTES_PER_RECORD = {"sqlite": 450, "postgres": 3000}
+# Disk needed per record, measured on D1: costs' SQLite database (packed usage, id segments,
+# hourly rollups) about 120 bytes (D2: 160, more series per batch), with room for the WAL the
+# next import copies (about a batch; a segment merge more); costs' PostgreSQL database about
+# 3.0 KB; the PostgreSQL reference table and its indexes about 0.4 KB.
+STORE_BYTES_PER_RECORD = {"sqlite": 300, "postgres": 3000}
 PG_BYTES_PER_RECORD = 450
 
 
