@@ -569,5 +569,49 @@ TEST_F(SqliteStoreSchemaTest, AnHourIsNarrowedAfterAddingTheStoredPart) {
   EXPECT_EQ(over.error().code, ErrorCode::kInvalidData);
 }
 
+
+// A stored blob that is not what the store wrote (a usage chunk, an id block or filter, a day of
+// hourly rollups) fails the read or ingest that meets it with kStoreFailed, never a crash.
+TEST_F(SqliteStoreSchemaTest, CorruptBlobsFailCleanly) {
+  store::sqlite::SqliteOptions options;
+  options.id_filter_min_batch = 100;
+  struct Case {
+    const char* corrupt;  // SQL run on the file
+    bool ingest;          // met by a large re-sent batch, else by the reads
+  };
+  const Case cases[] = {
+      {"UPDATE usage_chunk SET records = x'01ff'", true},
+      {"UPDATE usage_chunk SET records = x'01ff'", false},
+      {"UPDATE usage_id_block SET entries = x'0500'", true},
+      {"UPDATE usage_id_segment SET filter = x'00'", true},
+      {"UPDATE rollup_hours SET packs = x'05'", false},
+  };
+  for (const Case& c : cases) {
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    std::unique_ptr<SqliteStore> store = MustOpen(options);
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->Migrate());
+    ASSERT_TRUE(store->CreateOrganization({"org-0", "org-0"}));
+    const std::vector<UsageRecord> batch = LargeBatch(0, 1, 24);
+    ExpectIngest(*store, batch, {static_cast<std::int64_t>(batch.size()), 0});
+    Raw(c.corrupt);
+    if (c.ingest) {
+      Result<service::IngestOutcome> again = store->Ingest(batch);
+      ASSERT_FALSE(again.has_value()) << c.corrupt;
+      EXPECT_EQ(again.error().code, ErrorCode::kStoreFailed) << c.corrupt;
+      continue;
+    }
+    Result<std::vector<UsageRecord>> usage = store->ReadUsageOverlapping("org-0", At(kHour / 4), At(kHour / 2));
+    Result<std::vector<RollupRow>> rollups = store->ReadRollups("org-0", RollupGrain::kDay, kDay1, At(kDay));
+    EXPECT_FALSE(usage.has_value() && rollups.has_value()) << c.corrupt;
+    for (const Error* e : {usage.has_value() ? nullptr : &usage.error(), rollups.has_value() ? nullptr : &rollups.error()}) {
+      if (e != nullptr) {
+        EXPECT_EQ(e->code, ErrorCode::kStoreFailed) << c.corrupt;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace costs
