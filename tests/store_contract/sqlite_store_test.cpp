@@ -544,6 +544,22 @@ TEST_F(SqliteStoreSchemaTest, AnUpgradeStopsOnADayThatIsNotTheSumOfItsHours) {
   EXPECT_EQ(Raw("SELECT count(*) FROM usage"), std::to_string(Version1Records().size()));
 }
 
+// So does a stored day that has no hours at all.
+TEST_F(SqliteStoreSchemaTest, AnUpgradeStopsOnADayWithoutHours) {
+  std::unique_ptr<SqliteStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->MigrateTo(1));
+  for (const char* org : {"org-a", "org-b"}) ASSERT_TRUE(store->CreateOrganization({org, org}));
+  WriteVersion1(Version1Records());
+  Raw("INSERT INTO rollup_day SELECT org_id, period_start_ns + ?1, deployment_id, dimension, sku, kind, cost_nanos, "
+      "trial_cost_nanos, quantity_milli, usage_ns, max_instance_count, rate_fingerprint_min, rate_fingerprint_max "
+      "FROM rollup_day WHERE org_id = 'org-b'",
+      {}, {5 * kDay});
+  EXPECT_FALSE(store->Migrate());
+  EXPECT_EQ(Raw("PRAGMA user_version"), "1");
+  EXPECT_EQ(Raw("SELECT count(*) FROM usage"), std::to_string(Version1Records().size()));
+}
+
 // An hour's stored cost plus a batch's is narrowed once, summed: a batch whose own part of an
 // hour leaves int64 is stored when the stored part brings the sum back (a correction), and a
 // day's total is checked the same way.
