@@ -261,6 +261,9 @@ TEST_F(SqliteStoreSchemaTest, AVersion1DatabaseWithDataReadsTheSameAfterTheUpgra
             "0")
       << "the version 2 usage table is gone";
   EXPECT_EQ(Raw("SELECT sum(entries) FROM usage_id_segment"), std::to_string(records.size()));
+  EXPECT_EQ(Raw("SELECT count(*) FROM pragma_table_info('series') WHERE name = 'last_end_ns'"), "0")
+      << "the ends moved to series_ends";
+  EXPECT_EQ(Raw("SELECT count(*) FROM series_ends"), "2");
   for (const char* org : {"org-a", "org-b"}) ExpectSameReads(*store, want, org);
   EXPECT_EQ(store->DataVersion("org-a").value(), 1);
 
@@ -306,15 +309,15 @@ TEST_F(SqliteStoreSchemaTest, ReadsAreIndexedRangesWithoutSorts) {
   std::unique_ptr<SqliteStore> store = MustOpen();
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store->Migrate());
-  // The latest capacity: one backwards range of the primary key, no sort.
+  // The latest capacity: one backwards range of the key, no sort.
   EXPECT_EQ(QueryPlan("SELECT day_ns, packs FROM rollup_hours WHERE org_id = ?1 AND day_ns >= ?2 AND "
                       "day_ns < ?3 ORDER BY day_ns DESC"),
-            "SEARCH rollup_hours USING PRIMARY KEY (org_id=? AND day_ns>? AND day_ns<?)");
-  // Rollups, hourly and daily (the sum of a day's hours): one primary key range per window.
+            "SEARCH rollup_hours USING INDEX rollup_hours_by_org_day (org_id=? AND day_ns>? AND day_ns<?)");
+  // Rollups, hourly and daily (the sum of a day's hours): one key range per window.
   EXPECT_EQ(QueryPlan("SELECT day_ns, packs FROM rollup_hours WHERE org_id = ?1 AND day_ns >= ?2 AND day_ns < ?3"),
-            "SEARCH rollup_hours USING PRIMARY KEY (org_id=? AND day_ns>? AND day_ns<?)");
+            "SEARCH rollup_hours USING INDEX rollup_hours_by_org_day (org_id=? AND day_ns>? AND day_ns<?)");
   // The org's series (and the item catalog) in key order, no sort.
-  EXPECT_EQ(QueryPlan("SELECT deployment_id, dimension, sku, kind, name, unit, rate, last_end_ns FROM series "
+  EXPECT_EQ(QueryPlan("SELECT id, deployment_id, dimension, sku, kind, name, unit, rate FROM series "
                       "WHERE org_id = ?1 ORDER BY deployment_id, dimension, sku, kind"),
             "SEARCH series USING INDEX sqlite_autoindex_series_1 (org_id=?)");
   // Edge reads: one range of the chunk index per span class.
@@ -591,16 +594,20 @@ TEST_F(SqliteStoreSchemaTest, AnHourIsNarrowedAfterAddingTheStoredPart) {
 TEST_F(SqliteStoreSchemaTest, CorruptBlobsFailCleanly) {
   store::sqlite::SqliteOptions options;
   options.id_filter_min_batch = 100;
+  enum class MetBy { kResentBatch, kNewBatch, kReads, kItemReads };
   struct Case {
     const char* corrupt;  // SQL run on the file
-    bool ingest;          // met by a large re-sent batch, else by the reads
+    MetBy met_by;
   };
   const Case cases[] = {
-      {"UPDATE usage_chunk SET records = x'01ff'", true},
-      {"UPDATE usage_chunk SET records = x'01ff'", false},
-      {"UPDATE usage_id_block SET entries = x'0500'", true},
-      {"UPDATE usage_id_segment SET filter = x'00'", true},
-      {"UPDATE rollup_hours SET packs = x'05'", false},
+      {"UPDATE usage_chunk SET records = x'01ff'", MetBy::kResentBatch},
+      {"UPDATE usage_chunk SET records = x'01ff'", MetBy::kReads},
+      {"UPDATE usage_id_block SET entries = x'0500'", MetBy::kResentBatch},
+      {"UPDATE usage_id_segment SET filter = x'00'", MetBy::kResentBatch},
+      {"UPDATE rollup_hours SET packs = x'05'", MetBy::kReads},
+      {"UPDATE series_ends SET ends = x'0502'", MetBy::kNewBatch},
+      {"UPDATE series_ends SET ends = x'0502'", MetBy::kItemReads},
+      {"DELETE FROM series_ends", MetBy::kItemReads},  // a series without its end
   };
   for (const Case& c : cases) {
     std::filesystem::remove_all(dir_);
@@ -612,19 +619,37 @@ TEST_F(SqliteStoreSchemaTest, CorruptBlobsFailCleanly) {
     const std::vector<UsageRecord> batch = LargeBatch(0, 1, 24);
     ExpectIngest(*store, batch, {static_cast<std::int64_t>(batch.size()), 0});
     Raw(c.corrupt);
-    if (c.ingest) {
-      Result<service::IngestOutcome> again = store->Ingest(batch);
-      ASSERT_FALSE(again.has_value()) << c.corrupt;
-      EXPECT_EQ(again.error().code, ErrorCode::kStoreFailed) << c.corrupt;
-      continue;
-    }
-    Result<std::vector<UsageRecord>> usage = store->ReadUsageOverlapping("org-0", At(kHour / 4), At(kHour / 2));
-    Result<std::vector<RollupRow>> rollups = store->ReadRollups("org-0", RollupGrain::kDay, kDay1, At(kDay));
-    EXPECT_FALSE(usage.has_value() && rollups.has_value()) << c.corrupt;
-    for (const Error* e : {usage.has_value() ? nullptr : &usage.error(), rollups.has_value() ? nullptr : &rollups.error()}) {
-      if (e != nullptr) {
-        EXPECT_EQ(e->code, ErrorCode::kStoreFailed) << c.corrupt;
+    switch (c.met_by) {
+      case MetBy::kResentBatch:
+      case MetBy::kNewBatch: {
+        Result<service::IngestOutcome> again =
+            store->Ingest(c.met_by == MetBy::kResentBatch ? batch : LargeBatch(1, 1, 24));
+        ASSERT_FALSE(again.has_value()) << c.corrupt;
+        EXPECT_EQ(again.error().code, ErrorCode::kStoreFailed) << c.corrupt;
+        break;
       }
+      case MetBy::kReads: {
+        Result<std::vector<UsageRecord>> usage = store->ReadUsageOverlapping("org-0", At(kHour / 4), At(kHour / 2));
+        Result<std::vector<RollupRow>> rollups = store->ReadRollups("org-0", RollupGrain::kDay, kDay1, At(kDay));
+        EXPECT_FALSE(usage.has_value() && rollups.has_value()) << c.corrupt;
+        for (const Error* e :
+             {usage.has_value() ? nullptr : &usage.error(), rollups.has_value() ? nullptr : &rollups.error()}) {
+          if (e != nullptr) {
+            EXPECT_EQ(e->code, ErrorCode::kStoreFailed) << c.corrupt;
+          }
+        }
+        break;
+      }
+      case MetBy::kItemReads:
+        for (bool items : {true, false}) {
+          RangeReadPlan plan;
+          plan.items = items;
+          if (!items) plan.latest_capacity = domain::TimeRange{kDay1, At(kDay)};
+          Result<RangeReadResult> read = store->ReadRange("org-0", plan);
+          ASSERT_FALSE(read.has_value()) << c.corrupt << (items ? " items" : " latest capacity");
+          EXPECT_EQ(read.error().code, ErrorCode::kStoreFailed) << c.corrupt;
+        }
+        break;
     }
   }
 }

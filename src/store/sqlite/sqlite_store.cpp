@@ -318,6 +318,36 @@ CREATE TABLE rollup_hours (
   PRIMARY KEY (org_id, day_ns, series_group)
 ) WITHOUT ROWID;
 )sql",
+    // 4: hourly rollups in a rowid table. A row holds an org's day of a series group (a few
+    // KB); in a WITHOUT ROWID table SQLite keeps about 1 KB of a row in its leaf page and the
+    // rest in overflow pages, so each rewrite of a row also freed and wrote an overflow page
+    // and the freelist (three pages per row, half the pages a D1 batch wrote). A rowid table
+    // keeps rows up to about 4 KB in the leaf; the key is a unique index.
+    R"sql(
+ALTER TABLE rollup_hours RENAME TO rollup_hours_v3;
+CREATE TABLE rollup_hours (
+  org_id       TEXT NOT NULL,
+  day_ns       INTEGER NOT NULL,
+  series_group INTEGER NOT NULL,  -- series_id / 64 (SeriesGroup): an org's series are mostly created together
+  packs        BLOB NOT NULL      -- PackDay: per series of the group with usage that day, its hours (PackHours)
+);
+-- Rowids in the order batches add rows: by day, then organization.
+INSERT INTO rollup_hours (org_id, day_ns, series_group, packs)
+SELECT org_id, day_ns, series_group, packs FROM rollup_hours_v3 ORDER BY day_ns, org_id, series_group;
+DROP TABLE rollup_hours_v3;
+CREATE UNIQUE INDEX rollup_hours_by_org_day ON rollup_hours (org_id, day_ns, series_group);
+)sql",
+    // 5: the end of each series' latest record (the item catalog's last_end_ns) in one row per
+    // organization. Each batch advances the end of nearly every series it has, and so rewrote
+    // every row of `series` (a tenth of the pages a D1 batch wrote) where only the end had
+    // changed; the name, unit and rate are now written only when they change. The data step
+    // (FinishMigration5) packs the ends and drops series.last_end_ns.
+    R"sql(
+CREATE TABLE series_ends (
+  org_id TEXT NOT NULL PRIMARY KEY,
+  ends   BLOB NOT NULL  -- PackSeriesEnds: per series of the org, by ascending id, its last_end_ns
+) WITHOUT ROWID;
+)sql",
 };
 static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
 
@@ -352,12 +382,17 @@ constexpr const char* kInsertIdBlock = "INSERT INTO usage_id_block (segment, fir
 constexpr const char* kDeleteIdBlocks = "DELETE FROM usage_id_block WHERE segment = ?1";
 constexpr const char* kSelectSeriesId =
     "SELECT id FROM series WHERE org_id = ?1 AND deployment_id = ?2 AND dimension = ?3 AND sku = ?4 AND kind = ?5";
-// A new series' item columns are placeholders that the same ingest's kUpdateItem overwrites.
+// A new series' item columns are placeholders that the same ingest's kUpdateItem overwrites
+// (its rate is never '').
 constexpr const char* kInsertSeries =
-    "INSERT INTO series (org_id, deployment_id, dimension, sku, kind, name, unit, rate, last_end_ns) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, '', '', '', -9223372036854775808)";
+    "INSERT INTO series (org_id, deployment_id, dimension, sku, kind, name, unit, rate) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, '', '', '')";
+// Writes the row only when a text changed.
 constexpr const char* kUpdateItem =
-    "UPDATE series SET name = ?2, unit = ?3, rate = ?4, last_end_ns = ?5 WHERE id = ?1 AND last_end_ns <= ?5";
+    "UPDATE series SET name = ?2, unit = ?3, rate = ?4 WHERE id = ?1 AND (name != ?2 OR unit != ?3 OR rate != ?4)";
+constexpr const char* kSelectSeriesEnds = "SELECT ends FROM series_ends WHERE org_id = ?1";
+constexpr const char* kUpsertSeriesEnds =
+    "INSERT INTO series_ends (org_id, ends) VALUES (?1, ?2) ON CONFLICT (org_id) DO UPDATE SET ends = excluded.ends";
 // Migration 2 writes the version 2 hourly rows (one per (org, day, series)).
 constexpr const char* kInsertHourPackV2 =
     "INSERT INTO rollup_hour (org_id, day_ns, series_id, capacity, hours) VALUES (?1, ?2, ?3, ?4, ?5)";
@@ -373,7 +408,7 @@ constexpr const char* kUpsertDeployment =
 constexpr const char* kInsertSpanClass =
     "INSERT INTO usage_span_classes (org_id, span_class) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
 constexpr const char* kSelectSeries =
-    "SELECT id, deployment_id, dimension, sku, kind, last_end_ns FROM series WHERE org_id = ?1 "
+    "SELECT id, deployment_id, dimension, sku, kind FROM series WHERE org_id = ?1 "
     "ORDER BY deployment_id, dimension, sku, kind";
 constexpr const char* kSelectRollupHours =
     "SELECT day_ns, packs FROM rollup_hours WHERE org_id = ?1 AND day_ns >= ?2 AND day_ns < ?3";
@@ -382,7 +417,7 @@ constexpr const char* kSelectRollupHoursBack =
     "SELECT day_ns, packs FROM rollup_hours WHERE org_id = ?1 AND day_ns >= ?2 AND day_ns < ?3 "
     "ORDER BY day_ns DESC";
 constexpr const char* kSelectItems =
-    "SELECT deployment_id, dimension, sku, kind, name, unit, rate, last_end_ns FROM series WHERE org_id = ?1 "
+    "SELECT id, deployment_id, dimension, sku, kind, name, unit, rate FROM series WHERE org_id = ?1 "
     "ORDER BY deployment_id, dimension, sku, kind";
 constexpr const char* kSelectCredit = "SELECT ecu_nanos, start_ns, end_ns FROM credits WHERE org_id = ?1 AND id = ?2";
 constexpr const char* kInsertCredit =
@@ -596,6 +631,59 @@ Result<std::vector<SeriesHours>> UnpackDay(std::string_view bytes) {
   return out;
 }
 
+// ---- Series ends (series_ends.ends) -----------------------------------------------------------
+//
+// The end of the latest record of each series of one organization (the item catalog's
+// last_end_ns): a varint count, then per series, by ascending id, varints of its id's and its
+// end's differences (modulo 2^64) from those before (of zeros for the first). A batch moves most
+// ends to the same instant, so most entries take two or three bytes.
+
+struct SeriesEnd {
+  std::int64_t series_id = 0;
+  std::int64_t end_ns = 0;
+  friend bool operator==(const SeriesEnd&, const SeriesEnd&) = default;
+};
+
+// REQUIRES: ends ascending by series id, ids unique.
+std::string PackSeriesEnds(std::span<const SeriesEnd> ends) {
+  std::string out;
+  out.reserve(8 + ends.size() * 4);
+  AppendVarint(out, static_cast<std::int64_t>(ends.size()));
+  SeriesEnd before;
+  for (const SeriesEnd& e : ends) {
+    AppendVarint(out, WrappingSub(e.series_id, before.series_id));
+    AppendVarint(out, WrappingSub(e.end_ns, before.end_ns));
+    before = e;
+  }
+  return out;
+}
+
+// kStoreFailed (detail logged) when `bytes` is not what PackSeriesEnds writes.
+Result<std::vector<SeriesEnd>> UnpackSeriesEnds(std::string_view bytes) {
+  auto malformed = [] {
+    std::fprintf(stderr, "sqlite: a stored row of series ends is malformed\n");
+    return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
+  };
+  std::size_t pos = 0;
+  std::int64_t count = 0;
+  // An entry takes at least two bytes.
+  if (!ReadVarint(bytes, pos, count) || count < 0 || static_cast<std::uint64_t>(count) > bytes.size() / 2) {
+    return malformed();
+  }
+  std::vector<SeriesEnd> out(static_cast<std::size_t>(count));
+  SeriesEnd before;
+  for (SeriesEnd& e : out) {
+    std::int64_t id_delta = 0, end_delta = 0;
+    if (!ReadVarint(bytes, pos, id_delta) || !ReadVarint(bytes, pos, end_delta)) return malformed();
+    e.series_id = WrappingAdd(before.series_id, id_delta);
+    e.end_ns = WrappingAdd(before.end_ns, end_delta);
+    if (&e != &out.front() && e.series_id <= before.series_id) return malformed();
+    before = e;
+  }
+  if (pos != bytes.size()) return malformed();
+  return out;
+}
+
 // The measures of `cell` as sums, to add more to.
 service::IngestDelta::Sums SumsOf(const HourCell& cell) {
   return service::IngestDelta::Sums{cell.cost,
@@ -668,6 +756,7 @@ class Connection {
       Check(sqlite3_bind_blob64(stmt_, index, data, bytes.size(), SQLITE_STATIC));
     }
     void Bind(int index, std::string&& text) = delete;  // would dangle: bind a named string
+    void BindBlob(int index, std::string&& bytes) = delete;
     void Bind(int index, const char* text) = delete;    // ambiguous; use std::string_view
     void BindNull(int index) { Check(sqlite3_bind_null(stmt_, index)); }
 
@@ -1004,7 +1093,6 @@ struct SeriesInfo {
   domain::Dimension dimension = domain::Dimension::kCapacity;
   std::string sku;
   std::string kind;
-  std::int64_t last_end_ns = 0;  // the end of its latest record (the item catalog's)
 };
 using SeriesMap = std::unordered_map<std::int64_t, SeriesInfo>;
 
@@ -1025,9 +1113,32 @@ Result<SeriesMap> SelectSeries(Connection& c, std::string_view org) {
     }
     const int rank = static_cast<int>(out.size());
     out.emplace(stmt->Int(0), SeriesInfo{rank, std::string(stmt->Text(1)), *dimension, std::string(stmt->Text(3)),
-                                         std::string(stmt->Text(4)), stmt->Int(5)});
+                                         std::string(stmt->Text(4))});
   }
   return out;
+}
+
+// The series ends of `org` (series_ends), by ascending series id; none when it has no row.
+Result<std::vector<SeriesEnd>> SelectSeriesEnds(Connection& c, std::string_view org) {
+  Result<Stmt> stmt = c.Prepare(kSelectSeriesEnds, "read series ends");
+  if (!stmt) return std::move(stmt).error();
+  stmt->Bind(1, org);
+  Result<bool> row = stmt->Step();
+  if (!row) return std::move(row).error();
+  if (!*row) return std::vector<SeriesEnd>();
+  return UnpackSeriesEnds(stmt->Blob(0));
+}
+
+// The end of series `id` in `ends` (SelectSeriesEnds); kStoreFailed when it has none: every
+// series is created by an ingest that stores a record of it, and so its end.
+Result<std::int64_t> EndOf(std::span<const SeriesEnd> ends, std::int64_t id) {
+  auto it = std::lower_bound(ends.begin(), ends.end(), id,
+                             [](const SeriesEnd& e, std::int64_t series_id) { return e.series_id < series_id; });
+  if (it == ends.end() || it->series_id != id) {
+    std::fprintf(stderr, "sqlite: a stored series has no end\n");
+    return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
+  }
+  return it->end_ns;
 }
 
 // The series `id` of `series`; kStoreFailed when a rollup names a series of no such org.
@@ -1189,13 +1300,18 @@ Result<std::vector<service::RollupRow>> SelectLatestCapacity(Connection& c, std:
   std::int64_t latest_end = std::numeric_limits<std::int64_t>::min();
   std::unordered_map<std::string_view, std::string_view> listed;  // the deployments asked about
   for (const service::Deployment& deployment : deployments) listed.emplace(deployment.id, deployment.id);
+  Result<std::vector<SeriesEnd>> ends = SelectSeriesEnds(c, org);
+  if (!ends) return std::move(ends).error();
   for (const auto& [id, info] : series) {
-    if (info.dimension != domain::Dimension::kCapacity || info.last_end_ns <= window.from.ns) continue;
+    if (info.dimension != domain::Dimension::kCapacity) continue;
+    Result<std::int64_t> end = EndOf(*ends, id);
+    if (!end) return std::move(end).error();
+    if (*end <= window.from.ns) continue;
     auto deployment = listed.find(info.deployment_id);
     if (deployment == listed.end()) continue;
     deployment_of.emplace(id, deployment->second);
     resolved.emplace(deployment->second, false);
-    latest_end = std::max(latest_end, info.last_end_ns);
+    latest_end = std::max(latest_end, *end);
   }
   if (deployment_of.empty()) return out;
   // Per deployment, per series its latest non-zero cell in the window, as (period, cell).
@@ -1279,6 +1395,8 @@ Result<std::vector<service::RollupRow>> SelectLatestCapacity(Connection& c, std:
 
 // Every item of `org`, sorted by (deployment_id, dimension, sku, kind).
 Result<std::vector<service::ItemInfo>> SelectItems(Connection& c, std::string_view org) {
+  Result<std::vector<SeriesEnd>> ends = SelectSeriesEnds(c, org);
+  if (!ends) return std::move(ends).error();
   Result<Stmt> stmt = c.Prepare(kSelectItems, "read items");
   if (!stmt) return std::move(stmt).error();
   stmt->Bind(1, org);
@@ -1287,15 +1405,17 @@ Result<std::vector<service::ItemInfo>> SelectItems(Connection& c, std::string_vi
     Result<bool> row = stmt->Step();
     if (!row) return std::move(row).error();
     if (!*row) break;
-    std::optional<domain::Dimension> dimension = domain::ParseDimension(stmt->Text(1));
-    Result<domain::Decimal> rate = domain::ParseDecimal(stmt->Text(6));
+    std::optional<domain::Dimension> dimension = domain::ParseDimension(stmt->Text(2));
+    Result<domain::Decimal> rate = domain::ParseDecimal(stmt->Text(7));
     if (!dimension || !rate) {
       std::fprintf(stderr, "sqlite: a stored item has an invalid dimension or rate\n");
       return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
     }
-    out.push_back(service::ItemInfo{std::string(stmt->Text(0)), *dimension, std::string(stmt->Text(2)),
-                                    std::string(stmt->Text(3)), std::string(stmt->Text(4)), std::string(stmt->Text(5)),
-                                    *rate, Instant{stmt->Int(7)}});
+    Result<std::int64_t> end = EndOf(*ends, stmt->Int(0));
+    if (!end) return std::move(end).error();
+    out.push_back(service::ItemInfo{std::string(stmt->Text(1)), *dimension, std::string(stmt->Text(3)),
+                                    std::string(stmt->Text(4)), std::string(stmt->Text(5)), std::string(stmt->Text(6)),
+                                    *rate, Instant{*end}});
   }
   return out;
 }
@@ -1908,6 +2028,62 @@ Status FinishMigration3(Connection& c, const SqliteOptions& options) {
   return c.Exec("DROP TABLE usage_v2; DROP TABLE rollup_hour_v2; DROP TABLE rollup_day;", "drop the version 2 tables");
 }
 
+// The data step of migration 5, after its SQL: packs every series' last_end_ns into its
+// organization's series_ends row, checks that the rows read back hold an end for every series
+// and drops the column. kStoreFailed, and the upgrade rolls back, when one would be lost.
+Status FinishMigration5(Connection& c) {
+  {
+    Result<Stmt> stmt = c.Prepare("SELECT org_id, id, last_end_ns FROM series ORDER BY org_id, id", "read series ends");
+    if (!stmt) return std::move(stmt).error();
+    std::string org;
+    std::vector<SeriesEnd> ends;
+    auto flush = [&]() -> Status {
+      if (ends.empty()) return {};
+      const std::string packed = PackSeriesEnds(ends);
+      Result<Stmt> insert = c.Prepare("INSERT INTO series_ends (org_id, ends) VALUES (?1, ?2)", "write series ends");
+      if (!insert) return std::move(insert).error();
+      insert->Bind(1, org);
+      insert->BindBlob(2, packed);
+      ends.clear();
+      return insert->Run();
+    };
+    for (;;) {
+      Result<bool> row = stmt->Step();
+      if (!row) return std::move(row).error();
+      if (!*row || stmt->Text(0) != org) {
+        if (Status s = flush(); !s) return s;
+        if (!*row) break;
+        org = stmt->Text(0);
+      }
+      ends.push_back(SeriesEnd{stmt->Int(1), stmt->Int(2)});
+    }
+  }
+  std::int64_t series = 0, packed = 0;
+  {
+    Result<Stmt> count = c.Prepare("SELECT count(*) FROM series", "count rows of the upgrade");
+    if (!count) return std::move(count).error();
+    Result<bool> row = count->Step();
+    if (!row) return std::move(row).error();
+    series = count->Int(0);
+    Result<Stmt> rows = c.Prepare("SELECT ends FROM series_ends", "read series ends");
+    if (!rows) return std::move(rows).error();
+    for (;;) {
+      Result<bool> next = rows->Step();
+      if (!next) return std::move(next).error();
+      if (!*next) break;
+      Result<std::vector<SeriesEnd>> ends = UnpackSeriesEnds(rows->Blob(0));
+      if (!ends) return std::move(ends).error();
+      packed += static_cast<std::int64_t>(ends->size());
+    }
+  }
+  if (packed != series) {
+    std::fprintf(stderr, "sqlite: upgrading to schema 5 would lose the end of %lld series; the upgrade stops\n",
+                 static_cast<long long>(series - packed));
+    return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
+  }
+  return c.Exec("ALTER TABLE series DROP COLUMN last_end_ns;", "drop series.last_end_ns");
+}
+
 }  // namespace
 
 // ---- SqliteStore -------------------------------------------------------------------------
@@ -2022,6 +2198,9 @@ Status SqliteStore::MigrateTo(int target) {
     }
     if (v == 3) {
       if (Status s = FinishMigration3(c, options_); !s) return s;
+    }
+    if (v == 5) {
+      if (Status s = FinishMigration5(c); !s) return s;
     }
   }
   const std::string set_version = "PRAGMA user_version = " + std::to_string(target);
@@ -2420,17 +2599,47 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
     const domain::UsageRecord*& latest = latest_item[*series_of[i]];
     if (latest == nullptr || latest->end <= records[i].end) latest = &records[i];
   }
+  // Per organization its series ends are merged in one row, and a series' texts are written
+  // when they change.
   std::vector<std::pair<std::int64_t, const domain::UsageRecord*>> items(latest_item.begin(), latest_item.end());
-  std::sort(items.begin(), items.end());
-  for (const auto& [series_id, record] : items) {
-    const std::string rate = domain::FormatDecimal(record->rate);
-    Result<Stmt> stmt = c.Prepare(kUpdateItem, "update items");
+  std::sort(items.begin(), items.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.second->organization_id, a.first) < std::tie(b.second->organization_id, b.first);
+  });
+  std::vector<SeriesEnd> ends;
+  for (auto first = items.begin(), last = first; first != items.end(); first = last) {
+    const std::string_view org = first->second->organization_id;
+    for (last = first; last != items.end() && last->second->organization_id == org;) ++last;
+    Result<std::vector<SeriesEnd>> stored = SelectSeriesEnds(c, org);
+    if (!stored) return std::move(stored).error();
+    ends.clear();
+    auto kept = stored->begin();
+    for (auto it = first; it != last; ++it) {
+      const auto& [series_id, record] = *it;
+      for (; kept != stored->end() && kept->series_id < series_id; ++kept) ends.push_back(*kept);
+      if (kept != stored->end() && kept->series_id == series_id) {
+        const SeriesEnd before = *kept++;
+        if (before.end_ns > record->end.ns) {  // the stored item ends later
+          ends.push_back(before);
+          continue;
+        }
+      }
+      ends.push_back(SeriesEnd{series_id, record->end.ns});
+      const std::string rate = domain::FormatDecimal(record->rate);
+      Result<Stmt> stmt = c.Prepare(kUpdateItem, "update items");
+      if (!stmt) return std::move(stmt).error();
+      stmt->Bind(1, series_id);
+      stmt->Bind(2, record->name);
+      stmt->Bind(3, record->unit);
+      stmt->Bind(4, rate);
+      if (Status s = stmt->Run(); !s) return std::move(s).error();
+    }
+    ends.insert(ends.end(), kept, stored->end());
+    if (ends == *stored) continue;
+    const std::string packed = PackSeriesEnds(ends);
+    Result<Stmt> stmt = c.Prepare(kUpsertSeriesEnds, "update items");
     if (!stmt) return std::move(stmt).error();
-    stmt->Bind(1, series_id);
-    stmt->Bind(2, record->name);
-    stmt->Bind(3, record->unit);
-    stmt->Bind(4, rate);
-    stmt->Bind(5, record->end.ns);
+    stmt->Bind(1, org);
+    stmt->BindBlob(2, packed);
     if (Status s = stmt->Run(); !s) return std::move(s).error();
   }
 

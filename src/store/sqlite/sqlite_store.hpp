@@ -82,19 +82,22 @@ struct SqliteOptions {
 //
 // Schema: versioned by PRAGMA user_version; Migrate() applies the missing migrations
 // (1 = the initial schema, 2 = integer series keys and packed hourly rollups, 3 = packed
-// usage, ids in segments, hourly rollups per series group; older databases are upgraded in
-// place, their data kept). Each (org, deployment, dimension, sku, kind) is one row of `series`
-// (sku and kind '' when absent) with an INTEGER id, which also holds the item catalog (the
-// name, unit, rate and end (last_end_ns) of the record with the latest end).
+// usage, ids in segments, hourly rollups per series group, 4 = hourly rollups in a rowid
+// table, 5 = series ends per organization; older databases are upgraded in place, their data
+// kept). Each (org, deployment, dimension, sku, kind) is one row of `series` (sku and kind ''
+// when absent) with an INTEGER id, which also holds the item catalog (the name, unit and rate
+// of the record with the latest end; that end, per series, is in the organization's
+// series_ends row, PackSeriesEnds, as a batch moves nearly every end and few texts).
 //   Usage: each batch's records are written as usage_chunk rows, one per (organization, span
 // class, UTC day of start) (PackChunk: instants as ns, decimals as mantissa and scale, the
-// item as series id, ids front-coded), indexed by (org_id, span_class, start_day_ns); a
+// item as series id, ids front-coded), indexed by (span_class, start_day_ns, org_id); a
 // record's span class is the smallest k >= 0 with end - start <= 2^k hours, and
 // usage_span_classes lists the classes each organization has. Ids are found by UsageIdHash in
 // usage_id_segment / usage_id_block: write-once sorted (hash, chunk) runs in blocks with a
 // Bloom filter per segment; each batch adds one and a level's segments are merged once there
 // are SqliteOptions::id_merge_fanout of them, so no batch inserts into a large index.
-//   Rollups: rollup_hours has one row per (org, UTC day, series group of 64 series ids) whose
+//   Rollups: rollup_hours has one row per (org, UTC day, series group of 64 series ids), a
+// rowid table with that key as a unique index (a row, a few KB, stays in its leaf page), whose
 // `packs` hold, per series with usage that day, the measures of each hour (PackHours): cost
 // and trial cost (nano-ECU), quantity_milli and usage_ns (sums), max_instance_count (a
 // maximum) and rate_fingerprint_min / rate_fingerprint_max (a minimum and a maximum). A day's
@@ -107,7 +110,7 @@ struct SqliteOptions {
 class SqliteStore final : public service::Store {
  public:
   // The schema version this build writes (PRAGMA user_version after Migrate()).
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 5;
 
   // Opens (creating if missing) the database file at `path` and configures the first
   // connection. Does not create missing parent directories. Fails with kStoreFailed when the
