@@ -61,9 +61,9 @@ std::size_t CountLines(std::string_view text) {
 }
 
 // Parses and validates the lines of `chunk` (whole lines: it ends at a '\n' or at the body's
-// end). Lines holding only spaces, tabs and CRs are skipped.
-void ParseChunk(std::string_view chunk, ChunkOutcome& out) {
-  out.records.reserve(CountLines(chunk));
+// end), with room for `room` records. Lines holding only spaces, tabs and CRs are skipped.
+void ParseChunk(std::string_view chunk, std::size_t room, ChunkOutcome& out) {
+  out.records.reserve(room);
   std::unordered_map<std::string, std::uint32_t, TextHash, std::equal_to<>> org_index;
   std::uint32_t last_org = 0;  // the previous line's organization, if out.orgs is not empty
   JsonLineDecoder decoder;
@@ -144,7 +144,7 @@ Result<ParsedUsageBatch> ParseUsageBatch(std::string_view body, const Organizati
       try {
         threads.emplace_back([&chunks, &outcomes, &thrown, i] {
           try {
-            ParseChunk(chunks[i], outcomes[i]);
+            ParseChunk(chunks[i], CountLines(chunks[i]), outcomes[i]);
           } catch (...) {
             thrown[i] = std::current_exception();
           }
@@ -153,7 +153,9 @@ Result<ParsedUsageBatch> ParseUsageBatch(std::string_view body, const Organizati
         here.push_back(i);
       }
     }
-    for (std::size_t i : here) ParseChunk(chunks[i], outcomes[i]);
+    // The first chunk's records become the batch's: room for every line, so that the others'
+    // are moved in once, without moving its own again.
+    for (std::size_t i : here) ParseChunk(chunks[i], CountLines(i == 0 ? body : chunks[i]), outcomes[i]);
     for (std::jthread& t : threads) t.join();
     for (const std::exception_ptr& e : thrown) {
       if (e) std::rethrow_exception(e);
@@ -200,9 +202,9 @@ Result<ParsedUsageBatch> ParseUsageBatch(std::string_view body, const Organizati
   }
   if (!batch.problems.empty()) return batch;
 
-  batch.records = std::move(outcomes[0].records);
   std::size_t total = 0;
   for (const ChunkOutcome& out : outcomes) total += out.records.size();
+  batch.records = std::move(outcomes[0].records);
   batch.records.reserve(total);
   for (std::size_t c = 1; c < outcomes.size(); ++c) {
     std::move(outcomes[c].records.begin(), outcomes[c].records.end(), std::back_inserter(batch.records));

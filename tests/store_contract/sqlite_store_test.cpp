@@ -444,6 +444,67 @@ TEST_F(SqliteStoreSchemaTest, LargeBatchesThroughRunsAndMergesReadTheSameAsMemor
 
 // Ids are found by a 64-bit hash; different ids that share one (forced here: every id hashes
 // to its length modulo 3) stay distinct records, in the same batch, chunk, run and index.
+// An organization with many series in a batch has its series and item texts read at once;
+// a series' texts are written only when they change. A later record with a new name, unit or
+// rate changes its item, an earlier-ending one does not, and every series' end follows its
+// latest record (as the memory store has them).
+TEST_F(SqliteStoreSchemaTest, ItemsOfManySeriesChangeOnlyWithTheirLatestRecord) {
+  std::unique_ptr<SqliteStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->Migrate());
+  // Counts the series rows updated.
+  Raw("CREATE TABLE series_updates (n INTEGER NOT NULL)");
+  Raw("INSERT INTO series_updates VALUES (0)");
+  Raw("CREATE TRIGGER count_series_updates AFTER UPDATE ON series BEGIN UPDATE series_updates SET n = n + 1; END");
+  store::memory::MemoryStore want;
+  ASSERT_TRUE(store->CreateOrganization({"org-0", "org-0"}));
+  ASSERT_TRUE(want.CreateOrganization({"org-0", "org-0"}));
+  const std::vector<UsageRecord> first = LargeBatch(0, 1, 2);  // 46 series
+  ExpectIngest(*store, first, {static_cast<std::int64_t>(first.size()), 0});
+  ASSERT_TRUE(want.Ingest(first).has_value());
+
+  std::vector<UsageRecord> second = LargeBatch(1, 1, 2);
+  for (UsageRecord& r : second) {
+    if (r.dimension != Dimension::kCapacity) continue;
+    if (r.deployment_id == "d0") r.name = "renamed";
+    if (r.deployment_id == "d1") r.unit = "node-hour";
+    if (r.deployment_id == "d2") {
+      r.rate = domain::ParseDecimal("0.5").value();
+      r.cost_nanos = domain::MultiplyToNanos(r.quantity, r.rate).value();
+    }
+  }
+  // An earlier record of d3 with another name, after its latest: the item keeps the latest.
+  UsageRecord early = Record("org-0-d3-early", "org-0", "d3", Dimension::kCapacity, At(0), At(kHour / 2), "1", "9");
+  early.name = "not the latest";
+  second.push_back(early);
+  Raw("UPDATE series_updates SET n = 0");
+  ExpectIngest(*store, second, {static_cast<std::int64_t>(second.size()), 0});
+  ASSERT_TRUE(want.Ingest(second).has_value());
+  EXPECT_EQ(Raw("SELECT n FROM series_updates"), "3") << "d0, d1 and d2";
+  ExpectSameReads(*store, want, "org-0");
+  EXPECT_EQ(Raw("SELECT group_concat(name || '/' || unit || '/' || rate, ' ') FROM series WHERE "
+                "deployment_id IN ('d0', 'd1', 'd2', 'd3') AND dimension = 'capacity' ORDER BY deployment_id"),
+            "renamed/instance-hour/0.0913 item capacity/node-hour/0.0913 item capacity/instance-hour/0.5 "
+            "item capacity/instance-hour/0.0913");
+
+  // The same texts again: no series row is written.
+  std::vector<UsageRecord> same = LargeBatch(2, 1, 2);
+  for (UsageRecord& r : same) {
+    if (r.dimension != Dimension::kCapacity) continue;
+    if (r.deployment_id == "d0") r.name = "renamed";
+    if (r.deployment_id == "d1") r.unit = "node-hour";
+    if (r.deployment_id == "d2") {
+      r.rate = domain::ParseDecimal("0.5").value();
+      r.cost_nanos = domain::MultiplyToNanos(r.quantity, r.rate).value();
+    }
+  }
+  Raw("UPDATE series_updates SET n = 0");
+  ExpectIngest(*store, same, {static_cast<std::int64_t>(same.size()), 0});
+  ASSERT_TRUE(want.Ingest(same).has_value());
+  EXPECT_EQ(Raw("SELECT n FROM series_updates"), "0");
+  ExpectSameReads(*store, want, "org-0");
+}
+
 TEST_F(SqliteStoreSchemaTest, IdsSharingAHashStayDistinct) {
   store::sqlite::SqliteOptions options;
   options.id_merge_fanout = 2;

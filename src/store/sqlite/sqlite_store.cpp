@@ -2374,14 +2374,20 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
   series_in_order.reserve(series.size());
   for (auto& entry : series) series_in_order.push_back(&entry);
   std::sort(series_in_order.begin(), series_in_order.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
-  // An organization with many series in the batch has all its series read at once; the others
-  // are looked up one by one.
+  // An organization with many series in the batch has all its series read at once, with their
+  // item texts (so that step 4 writes only changed ones); the others are looked up one by one.
   constexpr std::size_t kSeriesReadWhole = 32;
+  struct StoredTexts {
+    std::size_t at;  // in stored_texts: the name, the unit, the rate
+    std::uint32_t name, unit, rate;
+  };
+  std::string stored_texts;
+  std::unordered_map<std::int64_t, StoredTexts> texts_of;  // series id -> its stored item texts
   for (std::size_t first = 0, last = 0; first < series_in_order.size(); first = last) {
     const std::string_view org = series_in_order[first]->first.org;
     for (last = first; last < series_in_order.size() && series_in_order[last]->first.org == org;) ++last;
     if (last - first < kSeriesReadWhole) continue;
-    Result<Stmt> stmt = c.Prepare(kSelectSeries, "read series");
+    Result<Stmt> stmt = c.Prepare(kSelectItems, "read series");
     if (!stmt) return std::move(stmt).error();
     stmt->Bind(1, org);
     for (;;) {
@@ -2391,7 +2397,13 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
       std::optional<domain::Dimension> dimension = domain::ParseDimension(stmt->Text(2));
       if (!dimension) continue;  // no record of the batch has it
       auto found = series.find(service::ItemKey{org, stmt->Text(1), *dimension, stmt->Text(3), stmt->Text(4)});
-      if (found != series.end()) found->second = stmt->Int(0);
+      if (found == series.end()) continue;
+      found->second = stmt->Int(0);
+      const std::string_view name = stmt->Text(5), unit = stmt->Text(6), rate = stmt->Text(7);
+      texts_of.emplace(found->second, StoredTexts{stored_texts.size(), static_cast<std::uint32_t>(name.size()),
+                                                  static_cast<std::uint32_t>(unit.size()),
+                                                  static_cast<std::uint32_t>(rate.size())});
+      stored_texts.append(name).append(unit).append(rate);
     }
     for (std::size_t k = first; k < last; ++k) {
       if (series_in_order[k]->second == 0) series_in_order[k]->second = -1;  // known to be missing
@@ -2625,6 +2637,15 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
       }
       ends.push_back(SeriesEnd{series_id, record->end.ns});
       const std::string rate = domain::FormatDecimal(record->rate);
+      if (auto texts = texts_of.find(series_id); texts != texts_of.end()) {
+        const std::string_view stored(stored_texts.data() + texts->second.at,
+                                      std::size_t{texts->second.name} + texts->second.unit + texts->second.rate);
+        if (stored.substr(0, texts->second.name) == record->name &&
+            stored.substr(texts->second.name, texts->second.unit) == record->unit &&
+            stored.substr(std::size_t{texts->second.name} + texts->second.unit) == rate) {
+          continue;  // unchanged
+        }
+      }
       Result<Stmt> stmt = c.Prepare(kUpdateItem, "update items");
       if (!stmt) return std::move(stmt).error();
       stmt->Bind(1, series_id);
