@@ -13,6 +13,7 @@
 #include <numeric>
 #include <set>
 #include <system_error>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 
@@ -1649,6 +1650,56 @@ struct IdProbe {
   std::size_t index;
 };
 
+// The ids of a batch's records by hash.
+struct IdHashes {
+  std::vector<std::uint64_t> hashes;  // by record index
+  std::vector<IdProbe> probes;        // the first record of each id, sorted by hash
+  std::vector<std::size_t> earlier;   // by record index: its id's first record, or records.size()
+};
+
+IdHashes HashIds(const SqliteOptions& options, std::span<const domain::UsageRecord> records) {
+  IdHashes out;
+  out.hashes.resize(records.size());
+  out.earlier.assign(records.size(), records.size());
+  std::vector<IdProbe> all(records.size());
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    out.hashes[i] = IdHash(options, records[i].id);
+    all[i] = IdProbe{out.hashes[i], i};
+  }
+  std::sort(all.begin(), all.end(),
+            [](const IdProbe& a, const IdProbe& b) { return std::tie(a.hash, a.index) < std::tie(b.hash, b.index); });
+  out.probes.reserve(all.size());
+  std::unordered_map<std::string_view, std::size_t> first;  // of one hash's ids, when several share it
+  for (std::size_t k = 0, end = 0; k < all.size(); k = end) {
+    for (end = k + 1; end < all.size() && all[end].hash == all[k].hash;) ++end;
+    if (end - k == 1) {
+      out.probes.push_back(all[k]);
+      continue;
+    }
+    first.clear();
+    for (std::size_t j = k; j < end; ++j) {  // ascending index: the first of each id comes first
+      auto [it, inserted] = first.emplace(records[all[j].index].id, all[j].index);
+      if (inserted) {
+        out.probes.push_back(all[j]);
+      } else {
+        out.earlier[all[j].index] = it->second;
+      }
+    }
+  }
+  return out;
+}
+
+// `work` run on a thread of its own when `worth_a_thread` (and one can be started), else when
+// its result is asked for.
+template <typename Work>
+std::future<std::invoke_result_t<Work>> RunBeside(Work work, bool worth_a_thread) {
+  try {
+    return std::async(worth_a_thread ? std::launch::async : std::launch::deferred, std::move(work));
+  } catch (const std::system_error&) {  // no thread to be had: run on this one
+    return std::async(std::launch::deferred, std::move(work));
+  }
+}
+
 // A chunk read back for comparisons: its organization, records and their index by id.
 struct LoadedChunk {
   std::string org;
@@ -2325,6 +2376,12 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
   Result<Transaction> txn = Transaction::Begin(c, Transaction::Mode::kWrite);
   if (!txn) return std::move(txn).error();
 
+  // The ids are hashed on another thread while the organizations and series are read (step 3
+  // uses them). A thread costs more than it saves below kRecordsWorthAThread records.
+  constexpr std::size_t kRecordsWorthAThread = 1000;
+  std::future<IdHashes> hashed =
+      RunBeside([&] { return HashIds(options_, records); }, records.size() >= kRecordsWorthAThread);
+
   // 1. Every record's organization must exist.
   {
     std::map<std::string_view, bool> exists;
@@ -2442,48 +2499,17 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
   // batch is usually all new), summed again below for the new ones when some were not.
   std::vector<std::size_t> every(records.size());
   std::iota(every.begin(), every.end(), std::size_t{0});
-  auto sum_all = [&] { return SumRollups(records, series_of, every); };
-  std::future<BatchRollups> summed_all;
-  try {
-    summed_all = std::async(records.size() >= 1000 ? std::launch::async : std::launch::deferred, sum_all);
-  } catch (const std::system_error&) {  // no thread to be had: summed on this one
-    summed_all = std::async(std::launch::deferred, sum_all);
-  }
+  std::future<BatchRollups> summed_all =
+      RunBeside([&] { return SumRollups(records, series_of, every); }, records.size() >= kRecordsWorthAThread);
 
   // 3. Each record is new, or a duplicate, or a conflict: the same id stored (or earlier in
   // the batch) with equal content is a duplicate, with other content a conflict. Stored ids
   // are found by hash (FindStored); the new records are written as chunks and their ids filed
   // (FileIds).
-  std::vector<std::uint64_t> hashes(records.size());
-  std::vector<IdProbe> probes;  // the first record of each id, sorted by hash
-  std::vector<std::size_t> earlier(records.size(), records.size());  // the id's first index
-  {
-    std::vector<IdProbe> all(records.size());
-    for (std::size_t i = 0; i < records.size(); ++i) {
-      hashes[i] = IdHash(options_, records[i].id);
-      all[i] = IdProbe{hashes[i], i};
-    }
-    std::sort(all.begin(), all.end(),
-              [](const IdProbe& a, const IdProbe& b) { return std::tie(a.hash, a.index) < std::tie(b.hash, b.index); });
-    probes.reserve(all.size());
-    std::unordered_map<std::string_view, std::size_t> first;  // of one hash's ids, when several share it
-    for (std::size_t k = 0, end = 0; k < all.size(); k = end) {
-      for (end = k + 1; end < all.size() && all[end].hash == all[k].hash;) ++end;
-      if (end - k == 1) {
-        probes.push_back(all[k]);
-        continue;
-      }
-      first.clear();
-      for (std::size_t j = k; j < end; ++j) {  // ascending index: the first of each id comes first
-        auto [it, inserted] = first.emplace(records[all[j].index].id, all[j].index);
-        if (inserted) {
-          probes.push_back(all[j]);
-        } else {
-          earlier[all[j].index] = it->second;
-        }
-      }
-    }
-  }
+  IdHashes ids = hashed.get();
+  const std::vector<std::uint64_t>& hashes = ids.hashes;
+  const std::vector<IdProbe>& probes = ids.probes;
+  const std::vector<std::size_t>& earlier = ids.earlier;
   Result<std::vector<IdSegment>> segments =
       SelectIdSegments(c, static_cast<std::int64_t>(probes.size()) >= options_.id_filter_min_batch);
   if (!segments) return std::move(segments).error();
