@@ -373,6 +373,7 @@ TEST_F(SqliteStoreSchemaTest, LargeBatchesThroughRunsAndMergesReadTheSameAsMemor
   options.id_merge_fanout = 3;
   options.id_block_entries = 64;
   options.id_filter_min_batch = 100;
+  options.id_filter_window = 200;  // filters read three blocks at a time
   options.ingest_mmap_bytes = 1 << 30;  // as costsctl
   std::unique_ptr<SqliteStore> store = MustOpen(options);
   ASSERT_NE(store, nullptr);

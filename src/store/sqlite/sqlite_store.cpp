@@ -371,7 +371,6 @@ constexpr const char* kInsertChunk =
     "INSERT INTO usage_chunk (id, org_id, span_class, start_day_ns, records) VALUES (?1, ?2, ?3, ?4, ?5)";
 constexpr const char* kSelectChunk = "SELECT org_id, records FROM usage_chunk WHERE id = ?1";
 constexpr const char* kSelectIdSegments = "SELECT id, level, entries FROM usage_id_segment ORDER BY id";
-constexpr const char* kSelectIdSegmentFilters = "SELECT id, level, entries, filter FROM usage_id_segment ORDER BY id";
 constexpr const char* kInsertIdSegment = "INSERT INTO usage_id_segment (level, entries, filter) VALUES (?1, ?2, ?3)";
 constexpr const char* kDeleteIdSegment = "DELETE FROM usage_id_segment WHERE id = ?1";
 // The block of segment ?1 that holds hash key ?2 if any entry has it.
@@ -883,6 +882,43 @@ class Connection {
     const int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &copied_frames);
     if (rc == SQLITE_OK) return {};
     return Fail("checkpoint the WAL", rc);
+  }
+
+  // A blob of one row, read a range at a time (incremental blob I/O: only the pages of each
+  // range are read). Valid while the row is unchanged, within the transaction that opened it.
+  class Blob {
+   public:
+    Blob(Blob&& other) noexcept : c_(other.c_), blob_(std::exchange(other.blob_, nullptr)) {}
+    Blob(const Blob&) = delete;
+    Blob& operator=(const Blob&) = delete;
+    Blob& operator=(Blob&&) = delete;
+    ~Blob() {
+      if (blob_ != nullptr) sqlite3_blob_close(blob_);
+    }
+    std::size_t size() const { return static_cast<std::size_t>(sqlite3_blob_bytes(blob_)); }
+    // Bytes [offset, offset + out.size()). REQUIRES: within size().
+    Status Read(std::size_t offset, std::span<char> out) {
+      const int rc = sqlite3_blob_read(blob_, out.data(), static_cast<int>(out.size()), static_cast<int>(offset));
+      if (rc == SQLITE_OK) return {};
+      return c_->Fail("read a blob", rc);
+    }
+
+   private:
+    friend class Connection;
+    Blob(Connection* c, sqlite3_blob* blob) : c_(c), blob_(blob) {}
+    Connection* c_;
+    sqlite3_blob* blob_;
+  };
+
+  // The blob in `column` of the row `rowid` of `table` (read-only).
+  Result<Blob> OpenBlob(const char* table, const char* column, std::int64_t rowid, const char* what) {
+    sqlite3_blob* blob = nullptr;
+    const int rc = sqlite3_blob_open(db_, "main", table, column, rowid, 0, &blob);
+    if (rc != SQLITE_OK) {
+      if (blob != nullptr) sqlite3_blob_close(blob);
+      return Fail(what, rc);
+    }
+    return Blob(this, blob);
   }
 
   // Rows changed by the last INSERT/UPDATE/DELETE.
@@ -1617,29 +1653,22 @@ std::uint64_t IdHash(const SqliteOptions& options, std::string_view id) {
 // A hash as the INTEGER it is stored as: ordered as the unsigned hashes are.
 std::int64_t HashKey(std::uint64_t hash) { return static_cast<std::int64_t>(hash ^ (std::uint64_t{1} << 63)); }
 
-// A segment of the id index: its row, and its filter when read.
+// A segment of the id index (its row but the filter).
 struct IdSegment {
   std::int64_t id = 0;
   std::int64_t level = 0;
   std::int64_t entries = 0;
-  std::optional<IdFilter> filter;
 };
 
-Result<std::vector<IdSegment>> SelectIdSegments(Connection& c, bool with_filters) {
-  Result<Stmt> stmt = c.Prepare(with_filters ? kSelectIdSegmentFilters : kSelectIdSegments, "read usage ids");
+Result<std::vector<IdSegment>> SelectIdSegments(Connection& c) {
+  Result<Stmt> stmt = c.Prepare(kSelectIdSegments, "read usage ids");
   if (!stmt) return std::move(stmt).error();
   std::vector<IdSegment> out;
   for (;;) {
     Result<bool> row = stmt->Step();
     if (!row) return std::move(row).error();
     if (!*row) break;
-    IdSegment segment{stmt->Int(0), stmt->Int(1), stmt->Int(2), std::nullopt};
-    if (with_filters) {
-      Result<IdFilter> filter = IdFilter::Unpack(stmt->Blob(3), segment.entries);
-      if (!filter) return std::move(filter).error();
-      segment.filter = std::move(*filter);
-    }
-    out.push_back(std::move(segment));
+    out.push_back(IdSegment{stmt->Int(0), stmt->Int(1), stmt->Int(2)});
   }
   return out;
 }
@@ -1732,16 +1761,46 @@ Result<const LoadedChunk*> LoadChunk(Connection& c, std::int64_t id,
 
 // For each record index in `probes`, the stored record with its id, if any (with its chunk's
 // organization): per segment, the block that would hold each probe's hash, skipped when the
-// segment's filter (read for large batches) rules the hash out. REQUIRES: probes sorted by hash.
+// segment's filter (read when `use_filters`, for large batches) rules the hash out. The filter
+// is read in place a window at a time, front to back as the probes' blocks come (the block of
+// a hash grows with it). REQUIRES: probes sorted by hash.
 Result<std::vector<std::pair<const ChunkRecord*, const LoadedChunk*>>> FindStored(
     Connection& c, std::span<const domain::UsageRecord> records, std::span<const IdProbe> probes,
-    std::span<const IdSegment> segments, std::unordered_map<std::int64_t, LoadedChunk>& cache) {
+    std::span<const IdSegment> segments, bool use_filters, const SqliteOptions& options,
+    std::unordered_map<std::int64_t, LoadedChunk>& cache) {
+  // At least a block (the option is a test's to lower).
+  const auto window_bytes = std::max(static_cast<std::size_t>(std::max<std::int64_t>(options.id_filter_window, 0)),
+                                     IdFilter::kBlockBytes);
   std::vector<std::pair<std::size_t, std::int64_t>> candidates;  // (record index, chunk)
+  std::string window;  // of the filter at hand: bytes [window_begin, window_begin + window.size())
   for (const IdSegment& segment : segments) {
+    std::optional<Connection::Blob> filter;
+    std::size_t filter_size = 0, window_begin = 0;
+    window.clear();
+    if (use_filters) {
+      Result<std::size_t> size = IdFilter::PackedSize(segment.entries);
+      if (!size) return std::move(size).error();
+      Result<Connection::Blob> blob = c.OpenBlob("usage_id_segment", "filter", segment.id, "read usage ids");
+      if (!blob) return std::move(blob).error();
+      if (blob->size() != *size) {
+        std::fprintf(stderr, "sqlite: a stored usage id filter is malformed\n");
+        return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
+      }
+      filter.emplace(std::move(*blob));
+      filter_size = *size;
+    }
     std::string block;  // the block read last: probes come in hash order, so it often serves the next
     std::optional<RunView> view;
     for (const IdProbe& p : probes) {
-      if (segment.filter && !segment.filter->MayContain(p.hash)) continue;
+      if (filter) {
+        const std::size_t at = IdFilter::BlockOffset(filter_size, p.hash);
+        if (at < window_begin || at + IdFilter::kBlockBytes > window_begin + window.size()) {
+          window_begin = at;
+          window.resize(std::min(window_bytes, filter_size - at));
+          if (Status s = filter->Read(window_begin, window); !s) return std::move(s).error();
+        }
+        if (!IdFilter::BlockMayContain(window.data() + (at - window_begin), p.hash)) continue;
+      }
       if (!view || view->size() == 0 || p.hash < view->Hash(0) || p.hash > view->Hash(view->size() - 1)) {
         Result<Stmt> stmt = c.Prepare(kSelectIdBlock, "read usage ids");
         if (!stmt) return std::move(stmt).error();
@@ -1878,7 +1937,7 @@ Status FileIds(Connection& c, const SqliteOptions& options, std::span<const IdEn
   const std::int64_t level = SegmentLevel(static_cast<std::int64_t>(entries.size()), fanout);
   Result<std::int64_t> written = WriteIdSegment(c, options, entries, level);
   if (!written) return std::move(written).error();
-  segments.push_back(IdSegment{*written, level, static_cast<std::int64_t>(entries.size()), std::nullopt});
+  segments.push_back(IdSegment{*written, level, static_cast<std::int64_t>(entries.size())});
   for (;;) {
     std::map<std::int64_t, std::vector<const IdSegment*>> by_level;
     for (const IdSegment& segment : segments) by_level[segment.level].push_back(&segment);
@@ -1931,7 +1990,7 @@ Status FileIds(Connection& c, const SqliteOptions& options, std::span<const IdEn
     Result<std::int64_t> merged_id = WriteIdSegment(c, options, merged, merged_level);
     if (!merged_id) return std::move(merged_id).error();
     std::erase_if(segments, [&](const IdSegment& s) { return std::find(gone.begin(), gone.end(), s.id) != gone.end(); });
-    segments.push_back(IdSegment{*merged_id, merged_level, static_cast<std::int64_t>(merged.size()), std::nullopt});
+    segments.push_back(IdSegment{*merged_id, merged_level, static_cast<std::int64_t>(merged.size())});
   }
 }
 
@@ -2510,12 +2569,12 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
   const std::vector<std::uint64_t>& hashes = ids.hashes;
   const std::vector<IdProbe>& probes = ids.probes;
   const std::vector<std::size_t>& earlier = ids.earlier;
-  Result<std::vector<IdSegment>> segments =
-      SelectIdSegments(c, static_cast<std::int64_t>(probes.size()) >= options_.id_filter_min_batch);
+  Result<std::vector<IdSegment>> segments = SelectIdSegments(c);
   if (!segments) return std::move(segments).error();
   std::unordered_map<std::int64_t, LoadedChunk> chunk_cache;
   Result<std::vector<std::pair<const ChunkRecord*, const LoadedChunk*>>> stored =
-      FindStored(c, records, probes, *segments, chunk_cache);
+      FindStored(c, records, probes, *segments,
+                 static_cast<std::int64_t>(probes.size()) >= options_.id_filter_min_batch, options_, chunk_cache);
   if (!stored) return std::move(stored).error();
   std::vector<std::size_t> fresh;
   std::vector<std::string> conflicts;

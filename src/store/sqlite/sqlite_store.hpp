@@ -35,10 +35,12 @@ struct SqliteOptions {
   // The usage id index (schema 3): each batch files its ids as a segment; once a level has
   // id_merge_fanout segments they are merged into one. Segments are stored in blocks of about
   // id_block_entries ids. A batch of at least id_filter_min_batch distinct ids reads every
-  // segment's Bloom filter rather than looking each id up in each segment. Tests lower them.
+  // segment's Bloom filter (in place, id_filter_window bytes at a time) rather than looking each
+  // id up in each segment. Tests lower them.
   std::int64_t id_merge_fanout = 8;
   std::int64_t id_block_entries = 1024;
   std::int64_t id_filter_min_batch = 2048;
+  std::int64_t id_filter_window = 256 * 1024;
   // During an Ingest, the connection reads the file through a memory map of up to this many
   // bytes (PRAGMA mmap_size; 0: through read calls). It saves a system call per page read (a
   // large batch reads every id segment's filter, about 2 bytes per stored record), but an I/O

@@ -281,13 +281,32 @@ std::size_t BlocksFor(std::int64_t capacity) {
   const std::int64_t keys = std::max<std::int64_t>(capacity, 1);
   return static_cast<std::size_t>((keys * kBitsPerKey + 511) / 512);
 }
+
+// The block of `hash` among `blocks`: from its high bits, growing with the hash.
+std::size_t BlockOf(std::uint64_t hash, std::uint64_t blocks) {
+  return static_cast<std::size_t>(((hash >> 32) * blocks) >> 32);
+}
+
+// Whether the block at `block` (kWordsPerBlock words) may hold `hash`.
+bool WordsMayContain(const std::uint64_t* block, std::uint64_t hash) {
+  std::uint64_t bits = Mix(hash ^ 0x9e3779b97f4a7c15ULL);
+  for (int k = 0; k < kBitsPerHash; ++k, bits >>= 9) {
+    if (k == 7) bits = Mix(hash ^ 0x5851f42d4c957f2dULL);  // 63 bits used: the 8th probe from another mix
+    if ((block[(bits >> 6) & 7] & (std::uint64_t{1} << (bits & 63))) == 0) return false;
+  }
+  return true;
+}
+
+bool CapacityInRange(std::int64_t capacity) { return capacity >= 0 && capacity <= (std::int64_t{1} << 40); }
 }  // namespace
+
+static_assert(IdFilter::kBlockBytes == kWordsPerBlock * 8);
 
 IdFilter::IdFilter(std::int64_t capacity)
     : capacity_(capacity), words_(BlocksFor(capacity) * kWordsPerBlock, 0) {}
 
 Result<IdFilter> IdFilter::Unpack(std::string_view bytes, std::int64_t capacity) {
-  if (capacity < 0 || capacity > (std::int64_t{1} << 40)) return Malformed("usage id filter");
+  if (!CapacityInRange(capacity)) return Malformed("usage id filter");
   const std::size_t words = BlocksFor(capacity) * kWordsPerBlock;
   if (bytes.size() != words * 8) return Malformed("usage id filter");
   std::vector<std::uint64_t> out(words);
@@ -295,10 +314,7 @@ Result<IdFilter> IdFilter::Unpack(std::string_view bytes, std::int64_t capacity)
   return IdFilter(capacity, std::move(out));
 }
 
-std::size_t IdFilter::Block(std::uint64_t hash) const {
-  const std::uint64_t blocks = words_.size() / kWordsPerBlock;
-  return static_cast<std::size_t>(((hash >> 32) * blocks) >> 32);
-}
+std::size_t IdFilter::Block(std::uint64_t hash) const { return BlockOf(hash, words_.size() / kWordsPerBlock); }
 
 void IdFilter::Add(std::uint64_t hash) {
   std::uint64_t* block = &words_[Block(hash) * kWordsPerBlock];
@@ -310,13 +326,22 @@ void IdFilter::Add(std::uint64_t hash) {
 }
 
 bool IdFilter::MayContain(std::uint64_t hash) const {
-  const std::uint64_t* block = &words_[Block(hash) * kWordsPerBlock];
-  std::uint64_t bits = Mix(hash ^ 0x9e3779b97f4a7c15ULL);
-  for (int k = 0; k < kBitsPerHash; ++k, bits >>= 9) {
-    if (k == 7) bits = Mix(hash ^ 0x5851f42d4c957f2dULL);  // 63 bits used: the 8th probe from another mix
-    if ((block[(bits >> 6) & 7] & (std::uint64_t{1} << (bits & 63))) == 0) return false;
-  }
-  return true;
+  return WordsMayContain(&words_[Block(hash) * kWordsPerBlock], hash);
+}
+
+Result<std::size_t> IdFilter::PackedSize(std::int64_t capacity) {
+  if (!CapacityInRange(capacity)) return Malformed("usage id filter");
+  return BlocksFor(capacity) * kBlockBytes;
+}
+
+std::size_t IdFilter::BlockOffset(std::size_t packed_size, std::uint64_t hash) {
+  return BlockOf(hash, packed_size / kBlockBytes) * kBlockBytes;
+}
+
+bool IdFilter::BlockMayContain(const char* block, std::uint64_t hash) {
+  std::uint64_t words[kWordsPerBlock];
+  std::memcpy(words, block, kBlockBytes);  // little-endian hosts only (x86-64, arm64)
+  return WordsMayContain(words, hash);
 }
 
 std::string IdFilter::Pack() const {

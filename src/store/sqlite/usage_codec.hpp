@@ -123,6 +123,15 @@ class IdFilter {
   bool MayContain(std::uint64_t hash) const;
   std::string Pack() const;
 
+  // A packed filter read in place, a block at a time (a large one need not be read whole):
+  // the bytes of Pack() for `capacity` keys (kStoreFailed, detail logged, when the capacity is
+  // out of range), where the block of `hash` begins in them (kBlockBytes long), and whether
+  // that block (at `block`) may hold `hash`.
+  static constexpr std::size_t kBlockBytes = 64;
+  static Result<std::size_t> PackedSize(std::int64_t capacity);
+  static std::size_t BlockOffset(std::size_t packed_size, std::uint64_t hash);
+  static bool BlockMayContain(const char* block, std::uint64_t hash);
+
  private:
   IdFilter(std::int64_t capacity, std::vector<std::uint64_t> words) : capacity_(capacity), words_(std::move(words)) {}
   std::size_t Block(std::uint64_t hash) const;

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <random>
@@ -225,6 +226,24 @@ TEST(IdFilterTest, HasNoFalseNegativesAndFewFalsePositives) {
   EXPECT_FALSE(IdFilter::Unpack(filter.Pack().substr(1), kKeys).has_value());
   IdFilter empty(0);
   EXPECT_FALSE(empty.MayContain(keys[0]));
+
+  // Read in place, a block at a time: the same answers, blocks in hash order.
+  const std::string packed = filter.Pack();
+  ASSERT_EQ(IdFilter::PackedSize(kKeys).value(), packed.size());
+  EXPECT_FALSE(IdFilter::PackedSize(-1).has_value());
+  EXPECT_FALSE(IdFilter::PackedSize(std::int64_t{1} << 41).has_value());
+  std::vector<std::uint64_t> probes(keys.begin(), keys.begin() + 1000);
+  for (int i = 0; i < 1000; ++i) probes.push_back(random());
+  std::sort(probes.begin(), probes.end());
+  std::size_t before = 0;
+  for (std::uint64_t k : probes) {
+    const std::size_t at = IdFilter::BlockOffset(packed.size(), k);
+    ASSERT_EQ(at % IdFilter::kBlockBytes, 0u);
+    ASSERT_LE(at + IdFilter::kBlockBytes, packed.size());
+    ASSERT_GE(at, before) << "a block never comes before the block of a smaller hash";
+    before = at;
+    ASSERT_EQ(IdFilter::BlockMayContain(packed.data() + at, k), filter.MayContain(k));
+  }
 }
 
 }  // namespace
