@@ -1721,11 +1721,11 @@ IdHashes HashIds(const SqliteOptions& options, std::span<const domain::UsageReco
 // `work` run on a thread of its own when `worth_a_thread` (and one can be started), else when
 // its result is asked for.
 template <typename Work>
-std::future<std::invoke_result_t<Work>> RunBeside(Work work, bool worth_a_thread) {
+std::future<std::invoke_result_t<Work>> RunBeside(const Work& work, bool worth_a_thread) {
   try {
-    return std::async(worth_a_thread ? std::launch::async : std::launch::deferred, std::move(work));
+    return std::async(worth_a_thread ? std::launch::async : std::launch::deferred, work);
   } catch (const std::system_error&) {  // no thread to be had: run on this one
-    return std::async(std::launch::deferred, std::move(work));
+    return std::async(std::launch::deferred, work);
   }
 }
 
@@ -2723,11 +2723,11 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
       ends.push_back(SeriesEnd{series_id, record->end.ns});
       const std::string rate = domain::FormatDecimal(record->rate);
       if (auto texts = texts_of.find(series_id); texts != texts_of.end()) {
-        const std::string_view stored(stored_texts.data() + texts->second.at,
-                                      std::size_t{texts->second.name} + texts->second.unit + texts->second.rate);
-        if (stored.substr(0, texts->second.name) == record->name &&
-            stored.substr(texts->second.name, texts->second.unit) == record->unit &&
-            stored.substr(std::size_t{texts->second.name} + texts->second.unit) == rate) {
+        const std::string_view was(stored_texts.data() + texts->second.at,
+                                   std::size_t{texts->second.name} + texts->second.unit + texts->second.rate);
+        if (was.substr(0, texts->second.name) == record->name &&
+            was.substr(texts->second.name, texts->second.unit) == record->unit &&
+            was.substr(std::size_t{texts->second.name} + texts->second.unit) == rate) {
           continue;  // unchanged
         }
       }
