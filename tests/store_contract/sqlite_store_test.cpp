@@ -464,16 +464,20 @@ TEST_F(SqliteStoreSchemaTest, ItemsOfManySeriesChangeOnlyWithTheirLatestRecord) 
   ExpectIngest(*store, first, {static_cast<std::int64_t>(first.size()), 0});
   ASSERT_TRUE(want.Ingest(first).has_value());
 
-  std::vector<UsageRecord> second = LargeBatch(1, 1, 2);
-  for (UsageRecord& r : second) {
-    if (r.dimension != Dimension::kCapacity) continue;
-    if (r.deployment_id == "d0") r.name = "renamed";
-    if (r.deployment_id == "d1") r.unit = "node-hour";
-    if (r.deployment_id == "d2") {
-      r.rate = domain::ParseDecimal("0.5").value();
-      r.cost_nanos = domain::MultiplyToNanos(r.quantity, r.rate).value();
+  // d0's capacity item renamed, d1's unit changed, d2's rate.
+  auto change_items = [](std::vector<UsageRecord> batch) {
+    for (UsageRecord& r : batch) {
+      if (r.dimension != Dimension::kCapacity) continue;
+      if (r.deployment_id == "d0") r.name = "renamed";
+      if (r.deployment_id == "d1") r.unit = "node-hour";
+      if (r.deployment_id == "d2") {
+        r.rate = domain::ParseDecimal("0.5").value();
+        r.cost_nanos = domain::MultiplyToNanos(r.quantity, r.rate).value();
+      }
     }
-  }
+    return batch;
+  };
+  std::vector<UsageRecord> second = change_items(LargeBatch(1, 1, 2));
   // An earlier record of d3 with another name, after its latest: the item keeps the latest.
   UsageRecord early = Record("org-0-d3-early", "org-0", "d3", Dimension::kCapacity, At(0), At(kHour / 2), "1", "9");
   early.name = "not the latest";
@@ -483,22 +487,13 @@ TEST_F(SqliteStoreSchemaTest, ItemsOfManySeriesChangeOnlyWithTheirLatestRecord) 
   ASSERT_TRUE(want.Ingest(second).has_value());
   EXPECT_EQ(Raw("SELECT n FROM series_updates"), "3") << "d0, d1 and d2";
   ExpectSameReads(*store, want, "org-0");
-  EXPECT_EQ(Raw("SELECT group_concat(name || '/' || unit || '/' || rate, ' ') FROM series WHERE "
-                "deployment_id IN ('d0', 'd1', 'd2', 'd3') AND dimension = 'capacity' ORDER BY deployment_id"),
+  EXPECT_EQ(Raw("SELECT group_concat(item, ' ') FROM (SELECT name || '/' || unit || '/' || rate AS item FROM series "
+                "WHERE deployment_id IN ('d0', 'd1', 'd2', 'd3') AND dimension = 'capacity' ORDER BY deployment_id)"),
             "renamed/instance-hour/0.0913 item capacity/node-hour/0.0913 item capacity/instance-hour/0.5 "
             "item capacity/instance-hour/0.0913");
 
   // The same texts again: no series row is written.
-  std::vector<UsageRecord> same = LargeBatch(2, 1, 2);
-  for (UsageRecord& r : same) {
-    if (r.dimension != Dimension::kCapacity) continue;
-    if (r.deployment_id == "d0") r.name = "renamed";
-    if (r.deployment_id == "d1") r.unit = "node-hour";
-    if (r.deployment_id == "d2") {
-      r.rate = domain::ParseDecimal("0.5").value();
-      r.cost_nanos = domain::MultiplyToNanos(r.quantity, r.rate).value();
-    }
-  }
+  const std::vector<UsageRecord> same = change_items(LargeBatch(2, 1, 2));
   Raw("UPDATE series_updates SET n = 0");
   ExpectIngest(*store, same, {static_cast<std::int64_t>(same.size()), 0});
   ASSERT_TRUE(want.Ingest(same).has_value());
