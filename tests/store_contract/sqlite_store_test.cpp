@@ -443,8 +443,6 @@ TEST_F(SqliteStoreSchemaTest, LargeBatchesThroughRunsAndMergesReadTheSameAsMemor
   for (int o = 0; o < 3; ++o) ExpectSameReads(*store, want, "org-" + std::to_string(o));
 }
 
-// Ids are found by a 64-bit hash; different ids that share one (forced here: every id hashes
-// to its length modulo 3) stay distinct records, in the same batch, chunk, run and index.
 // An organization with many series in a batch has its series and item texts read at once;
 // a series' texts are written only when they change. A later record with a new name, unit or
 // rate changes its item, an earlier-ending one does not, and every series' end follows its
@@ -501,6 +499,8 @@ TEST_F(SqliteStoreSchemaTest, ItemsOfManySeriesChangeOnlyWithTheirLatestRecord) 
   ExpectSameReads(*store, want, "org-0");
 }
 
+// Ids are found by a 64-bit hash; different ids that share one (forced here: every id hashes
+// to its length modulo 3) stay distinct records, in the same batch, chunk, run and index.
 TEST_F(SqliteStoreSchemaTest, IdsSharingAHashStayDistinct) {
   store::sqlite::SqliteOptions options;
   options.id_merge_fanout = 2;

@@ -720,6 +720,9 @@ std::optional<HourCell> CellOf(int hour, const service::IngestDelta::Sums& sums)
 // anyway (about 100 MB, eight D1 batches).
 constexpr int kDeferredCheckpointPages = 25'000;
 
+// The oldest SQLite this store works with (ALTER TABLE DROP COLUMN), as sqlite3_libversion_number.
+constexpr int kMinSqliteVersion = 3'035'000;
+
 namespace detail {
 
 // One sqlite3 handle and its prepared statements. Used by one thread at a time (a Lease).
@@ -1341,11 +1344,11 @@ Result<std::vector<service::RollupRow>> SelectLatestCapacity(Connection& c, std:
   if (!ends) return std::move(ends).error();
   for (const auto& [id, info] : series) {
     if (info.dimension != domain::Dimension::kCapacity) continue;
+    auto deployment = listed.find(info.deployment_id);
+    if (deployment == listed.end()) continue;
     Result<std::int64_t> end = EndOf(*ends, id);
     if (!end) return std::move(end).error();
     if (*end <= window.from.ns) continue;
-    auto deployment = listed.find(info.deployment_id);
-    if (deployment == listed.end()) continue;
     deployment_of.emplace(id, deployment->second);
     resolved.emplace(deployment->second, false);
     latest_end = std::max(latest_end, *end);
@@ -2201,6 +2204,10 @@ Status FinishMigration5(Connection& c) {
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, const SqliteOptions& options) {
   if (sqlite3_threadsafe() == 0) {
     std::fprintf(stderr, "sqlite: the SQLite library was built without thread support\n");
+    return MakeError(ErrorCode::kStoreFailed, "the cost store could not be opened");
+  }
+  if (sqlite3_libversion_number() < kMinSqliteVersion) {  // migration 5 drops a column
+    std::fprintf(stderr, "sqlite: the SQLite library is %s; costs needs 3.35.0 or later\n", sqlite3_libversion());
     return MakeError(ErrorCode::kStoreFailed, "the cost store could not be opened");
   }
   Result<std::unique_ptr<Connection>> first = Connection::Open(path, options);
