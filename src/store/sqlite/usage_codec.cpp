@@ -305,15 +305,6 @@ static_assert(IdFilter::kBlockBytes == kWordsPerBlock * 8);
 IdFilter::IdFilter(std::int64_t capacity)
     : capacity_(capacity), words_(BlocksFor(capacity) * kWordsPerBlock, 0) {}
 
-Result<IdFilter> IdFilter::Unpack(std::string_view bytes, std::int64_t capacity) {
-  if (!CapacityInRange(capacity)) return Malformed("usage id filter");
-  const std::size_t words = BlocksFor(capacity) * kWordsPerBlock;
-  if (bytes.size() != words * 8) return Malformed("usage id filter");
-  std::vector<std::uint64_t> out(words);
-  std::memcpy(out.data(), bytes.data(), bytes.size());  // little-endian hosts only (x86-64, arm64)
-  return IdFilter(capacity, std::move(out));
-}
-
 std::size_t IdFilter::Block(std::uint64_t hash) const { return BlockOf(hash, words_.size() / kWordsPerBlock); }
 
 void IdFilter::Add(std::uint64_t hash) {

@@ -115,8 +115,6 @@ class IdFilter {
  public:
   // An empty filter for `capacity` keys (at least one block).
   explicit IdFilter(std::int64_t capacity);
-  // The filter PackFilter wrote; kStoreFailed (detail logged) when malformed.
-  static Result<IdFilter> Unpack(std::string_view bytes, std::int64_t capacity);
 
   std::int64_t capacity() const { return capacity_; }
   void Add(std::uint64_t hash);
@@ -133,7 +131,6 @@ class IdFilter {
   static bool BlockMayContain(const char* block, std::uint64_t hash);
 
  private:
-  IdFilter(std::int64_t capacity, std::vector<std::uint64_t> words) : capacity_(capacity), words_(std::move(words)) {}
   std::size_t Block(std::uint64_t hash) const;
 
   std::int64_t capacity_;
