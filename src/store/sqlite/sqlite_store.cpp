@@ -1328,9 +1328,10 @@ Status SelectRollups(Connection& c, std::string_view org, const SeriesMap& serie
 // into one row (sku and kind empty, every measure summed but the rate fingerprints: the smallest
 // minimum and the largest maximum). One backwards range of the org's hourly rows, day by day,
 // until every deployment with a capacity series that ran in the window (its last record ends
-// after the window's start) has its latest day. kStoreFailed if a sum does not fit.
+// after the window's start; `ends`, SelectSeriesEnds) has its latest day. kStoreFailed if a
+// sum does not fit.
 Result<std::vector<service::RollupRow>> SelectLatestCapacity(Connection& c, std::string_view org,
-                                                             const SeriesMap& series,
+                                                             const SeriesMap& series, std::span<const SeriesEnd> ends,
                                                              std::span<const service::Deployment> deployments,
                                                              const domain::TimeRange& window) {
   std::vector<service::RollupRow> out;
@@ -1340,13 +1341,11 @@ Result<std::vector<service::RollupRow>> SelectLatestCapacity(Connection& c, std:
   std::int64_t latest_end = std::numeric_limits<std::int64_t>::min();
   std::unordered_map<std::string_view, std::string_view> listed;  // the deployments asked about
   for (const service::Deployment& deployment : deployments) listed.emplace(deployment.id, deployment.id);
-  Result<std::vector<SeriesEnd>> ends = SelectSeriesEnds(c, org);
-  if (!ends) return std::move(ends).error();
   for (const auto& [id, info] : series) {
     if (info.dimension != domain::Dimension::kCapacity) continue;
     auto deployment = listed.find(info.deployment_id);
     if (deployment == listed.end()) continue;
-    Result<std::int64_t> end = EndOf(*ends, id);
+    Result<std::int64_t> end = EndOf(ends, id);
     if (!end) return std::move(end).error();
     if (*end <= window.from.ns) continue;
     deployment_of.emplace(id, deployment->second);
@@ -1433,10 +1432,10 @@ Result<std::vector<service::RollupRow>> SelectLatestCapacity(Connection& c, std:
   return out;
 }
 
-// Every item of `org`, sorted by (deployment_id, dimension, sku, kind).
-Result<std::vector<service::ItemInfo>> SelectItems(Connection& c, std::string_view org) {
-  Result<std::vector<SeriesEnd>> ends = SelectSeriesEnds(c, org);
-  if (!ends) return std::move(ends).error();
+// Every item of `org`, sorted by (deployment_id, dimension, sku, kind); `ends` its series' ends
+// (SelectSeriesEnds).
+Result<std::vector<service::ItemInfo>> SelectItems(Connection& c, std::string_view org,
+                                                   std::span<const SeriesEnd> ends) {
   Result<Stmt> stmt = c.Prepare(kSelectItems, "read items");
   if (!stmt) return std::move(stmt).error();
   stmt->Bind(1, org);
@@ -1451,7 +1450,7 @@ Result<std::vector<service::ItemInfo>> SelectItems(Connection& c, std::string_vi
       std::fprintf(stderr, "sqlite: a stored item has an invalid dimension or rate\n");
       return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
     }
-    Result<std::int64_t> end = EndOf(*ends, stmt->Int(0));
+    Result<std::int64_t> end = EndOf(ends, stmt->Int(0));
     if (!end) return std::move(end).error();
     out.push_back(service::ItemInfo{std::string(stmt->Text(1)), *dimension, std::string(stmt->Text(3)),
                                     std::string(stmt->Text(4)), std::string(stmt->Text(5)), std::string(stmt->Text(6)),
@@ -2902,14 +2901,21 @@ Result<service::RangeReadResult> SqliteStore::ReadRange(std::string_view org, co
   Result<std::vector<service::Deployment>> deployments = SelectDeployments(c, org);
   if (!deployments) return std::move(deployments).error();
   result.deployments = std::move(*deployments);
+  // The series' ends, read once for the latest capacity and the items.
+  std::vector<SeriesEnd> ends;
+  if (plan.latest_capacity || plan.items) {
+    Result<std::vector<SeriesEnd>> read = SelectSeriesEnds(c, org);
+    if (!read) return std::move(read).error();
+    ends = std::move(*read);
+  }
   if (plan.latest_capacity) {
     Result<std::vector<service::RollupRow>> latest =
-        SelectLatestCapacity(c, org, series, result.deployments, *plan.latest_capacity);
+        SelectLatestCapacity(c, org, series, ends, result.deployments, *plan.latest_capacity);
     if (!latest) return std::move(latest).error();
     result.latest_capacity = std::move(*latest);
   }
   if (plan.items) {
-    Result<std::vector<service::ItemInfo>> items = SelectItems(c, org);
+    Result<std::vector<service::ItemInfo>> items = SelectItems(c, org, ends);
     if (!items) return std::move(items).error();
     result.items = std::move(*items);
   }
