@@ -13,6 +13,13 @@ from harness import JSON_BODY, ApiTestCase, costs_path, credits_path, instant_ns
 NS = harness.NS
 ORG_POST = "org-post"  # where the POST checks add their credits (its balance is never checked)
 
+# Every date that must lie in the future or the past of "now" derives from now, so the suite
+# passes whatever day it runs (run it under faketime a year ahead to check).
+_NOW_NS = time.time_ns()
+YEAR = time.gmtime(_NOW_NS // NS).tm_year
+NEXT = YEAR + 1  # every credit that must still be valid ends in it or later
+YESTERDAY = time.strftime("%Y-%m-%d", time.gmtime(_NOW_NS // NS - 86400))
+
 
 def ecu_nanos(text):
     return int(to_fraction(text) * NS)
@@ -31,7 +38,7 @@ class CreditsTest(ApiTestCase):
         cls.ws.ctl("credits", "add", dataset.ORG_A, "--id", "c-old", "--ecu", "1", "--start", "2024-01-01",
                    "--end", "2024-02-14")
         cls.ws.ctl("credits", "add", dataset.ORG_A, "--id", "c-future", "--ecu", "5", "--start",
-                   "2027-01-01T00:00:00Z", "--end", "2028-01-01T00:00:00Z")
+                   "%d-01-01T00:00:00Z" % NEXT, "--end", "%d-01-01T00:00:00Z" % (NEXT + 1))
         cls.server = cls.start_class_server(cls.ws, "--rate-limit", "0")
         cls.admin = cls.server.client(*dataset.ADMIN)
         cls.alice = cls.server.client(*dataset.ALICE)
@@ -39,16 +46,17 @@ class CreditsTest(ApiTestCase):
             cls.addClassCleanup(c.close)
         cls.credits = [
             model.Credit("c-old", ecu_nanos("1"), instant_ns("2024-01-01"), instant_ns("2024-02-14", "end")),
-            model.Credit("c-future", ecu_nanos("5"), instant_ns("2027-01-01"), instant_ns("2028-01-01")),
+            model.Credit("c-future", ecu_nanos("5"), instant_ns("%d-01-01" % NEXT), instant_ns("%d-01-01" % (NEXT + 1))),
         ]
         # Three through HTTP: amounts as a string and as JSON numbers, bare dates and RFC 3339.
+        # c-small expires before c-big (so it is used first); c-fresh starts after all usage.
         for body, credit in (
-                ('{"id":"c-big","ecu":"100.000000001","start":"2024-02-01","end":"2030-12-31"}',
-                 model.Credit("c-big", 100_000_000_001, instant_ns("2024-02-01"), instant_ns("2031-01-01"))),
-                ('{"id":"c-small","ecu":20.5,"start":"2024-03-01T00:00:00Z","end":"2027-01-01T01:00:00+01:00"}',
-                 model.Credit("c-small", 20_500_000_000, instant_ns("2024-03-01"), instant_ns("2027-01-01"))),
-                ('{"ecu":3,"end":"2026-12-31","start":"2026-06-01","id":"c-fresh"}',
-                 model.Credit("c-fresh", 3_000_000_000, instant_ns("2026-06-01"), instant_ns("2027-01-01")))):
+                ('{"id":"c-big","ecu":"100.000000001","start":"2024-02-01","end":"%d-12-31"}' % (NEXT + 3),
+                 model.Credit("c-big", 100_000_000_001, instant_ns("2024-02-01"), instant_ns("%d-01-01" % (NEXT + 4)))),
+                ('{"id":"c-small","ecu":20.5,"start":"2024-03-01T00:00:00Z","end":"%d-01-01T01:00:00+01:00"}' % NEXT,
+                 model.Credit("c-small", 20_500_000_000, instant_ns("2024-03-01"), instant_ns("%d-01-01" % NEXT))),
+                ('{"ecu":3,"end":"%d-12-31","start":"%s","id":"c-fresh"}' % (NEXT, YESTERDAY),
+                 model.Credit("c-fresh", 3_000_000_000, instant_ns(YESTERDAY), instant_ns("%d-01-01" % (NEXT + 1))))):
             resp = cls.admin.request("POST", credits_path(dataset.ORG_A), body=body, headers=JSON_BODY)
             if resp.status != 201:
                 raise AssertionError("setup credit failed:\n%s\n%s" % (resp.describe(), cls.server.log_tail()))
@@ -89,7 +97,7 @@ class CreditsTest(ApiTestCase):
 
     def test_balance_does_not_depend_on_the_range(self):
         first = self.balance_of().json["balance"]
-        for query in ({}, {"from": "2024-01-01", "to": "2024-03-31"}, {"from": "2026-01-01T10:15:00Z"}):
+        for query in ({}, {"from": "2024-01-01", "to": "2024-03-31"}, {"from": "%d-01-01T10:15:00Z" % (YEAR - 1)}):
             self.assertEqual(self.balance_of(query=query).json["balance"], first)
 
     def test_no_credits_no_balance(self):
@@ -98,16 +106,17 @@ class CreditsTest(ApiTestCase):
         self.assertNotIn("balance", resp.json, resp.describe())
 
     def test_rfc3339_credit_is_echoed_and_listed_in_utc(self):
-        resp = self.post('{"id":"e-1","ecu":"7","start":"2026-11-01T12:30:00+02:00","end":"2027-01-01T00:00:00.5Z"}',
+        start, end = "%d-11-01T%s" % (YEAR - 1, "%s"), "%d-01-01T00:00:00.5Z" % NEXT
+        resp = self.post('{"id":"e-1","ecu":"7","start":"%s","end":"%s"}' % (start % "12:30:00+02:00", end),
                          org=dataset.ORG_EMPTY)
         self.assertStatus(resp, 201)
         self.assertEqual(resp.json, {"id": "e-1", "organization_id": dataset.ORG_EMPTY, "ecu": 7,
-                                     "start": "2026-11-01T10:30:00Z", "end": "2027-01-01T00:00:00.5Z"})
+                                     "start": start % "10:30:00Z", "end": end})
         resp = self.balance_of(org=dataset.ORG_EMPTY, client=self.admin)
         self.assertEqual(resp.json["balance"], {
             "available": 7, "remaining": 7, "line_items": [{
-                "id": "e-1", "ecu_quantity": 7, "ecu_balance": 7, "start": "2026-11-01T10:30:00Z",
-                "end": "2027-01-01T00:00:00.5Z"}]}, resp.describe())
+                "id": "e-1", "ecu_quantity": 7, "ecu_balance": 7, "start": start % "10:30:00Z",
+                "end": end}]}, resp.describe())
 
     # -- POST ------------------------------------------------------------------------------------
 
