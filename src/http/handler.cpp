@@ -300,7 +300,10 @@ Admission AdmitRequest(const Request& request, const Services& services, std::si
   if (!admission.refusal) {
     admission.body_limit =
         admission.route.endpoint == Endpoint::kIngestUsage ? max_ingest_body_bytes : kSmallBodyLimit;
-    if (request.content_length && *request.content_length > admission.body_limit) {
+    if (request.chunked && admission.route.endpoint != Endpoint::kIngestUsage) {
+      admission.refusal = MakeRefusalResponse(
+          HttpRefusal::kLengthRequired, "Only POST /api/v1/billing/usage takes a chunked body; send Content-Length.");
+    } else if (request.content_length && *request.content_length > admission.body_limit) {
       admission.refusal = PayloadTooLarge(admission.body_limit);
     }
   }

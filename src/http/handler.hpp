@@ -26,6 +26,7 @@ struct Request {
   std::string_view client_address;  // the peer's IP address, keys the failed-login limiter
   // The declared Content-Length in bytes; nullopt when there is none (no body, or chunked).
   std::optional<std::uint64_t> content_length;
+  bool chunked = false;  // Transfer-Encoding: chunked (only the usage ingest takes it)
 };
 
 // The body limit (bytes) of every request but an admitted usage ingest. Such bodies are read
@@ -54,8 +55,10 @@ std::span<const Format> OffersOf(Endpoint endpoint);
 // counts against the address), take one token from the caller's rate limit (429); for the
 // usage ingest and the credits, that the caller is a platform admin (403 root.forbidden) and
 // the body NDJSON, respectively JSON (415); the Accept header against OffersOf (406
-// root.not_acceptable). Then the body limit: `max_ingest_body_bytes` for the usage ingest,
-// kSmallBodyLimit for everything else; a declared Content-Length above it is refused (413).
+// root.not_acceptable). Then the body: a chunked body anywhere but the usage ingest is refused
+// (411 root.length_required: those bodies are small and read only to be ignored); the body
+// limit is `max_ingest_body_bytes` for the usage ingest, kSmallBodyLimit for everything else; a
+// declared Content-Length above it is refused (413).
 // Verifies credentials and takes a token at most once per call, so a request must not be
 // admitted twice. Exceptions thrown by a service propagate to the caller.
 Admission AdmitRequest(const Request& request, const Services& services, std::size_t max_ingest_body_bytes);

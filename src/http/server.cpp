@@ -64,7 +64,7 @@ namespace net = boost::asio;
 using tcp = boost::asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
-constexpr auto kIdleTimeout = std::chrono::seconds(60);    // waiting for a request's header
+constexpr auto kHeaderTimeout = std::chrono::seconds(60);  // receiving a request's header, once begun
 constexpr auto kBodyTimeout = std::chrono::seconds(300);   // receiving a usage ingest body
 constexpr auto kSmallBodyTimeout = std::chrono::seconds(60);  // receiving any other body
 constexpr auto kWriteTimeout = std::chrono::seconds(60);   // sending a response
@@ -73,6 +73,12 @@ constexpr auto kHardStopAfter = std::chrono::seconds(10);  // after SIGINT/SIGTE
 constexpr auto kStopPollInterval = std::chrono::milliseconds(50);
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
 constexpr std::uint32_t kHeaderLimit = 16 * 1024;
+constexpr std::size_t kMaxHeaderFields = 100;
+// The most a connection buffers of what it has not parsed yet: a header (kHeaderLimit), a
+// chunk-size line with its extensions, a trailer. Body bytes pass through to the body. A chunk
+// line or trailer that does not fit is malformed framing (400), never a growing buffer.
+constexpr std::size_t kReadBufferLimit = 64 * 1024;
+constexpr std::size_t kFirstReadBytes = 4096;
 constexpr std::size_t kMaxQueuedResponses = 16;
 constexpr std::size_t kMaxDrainBytes = 64 * 1024;  // read and dropped at most before a close
 constexpr auto kConnectionLimitLogInterval = std::chrono::seconds(1);
@@ -93,26 +99,45 @@ class Session;
 class Registry {
  public:
   Registry(Services services, const ServerOptions& options)
-      : services_(services), max_body_bytes_(options.max_body_bytes), max_connections_(options.max_connections),
-        trusted_proxies_(options.trusted_proxies) {}
+      : services_(services), options_(options) {}
 
   const Services& services() const { return services_; }
-  const TrustedProxies& trusted_proxies() const { return trusted_proxies_; }
-  std::size_t max_body_bytes() const { return max_body_bytes_; }
-  std::size_t max_connections() const { return max_connections_; }
+  const TrustedProxies& trusted_proxies() const { return options_.trusted_proxies; }
+  const ServerOptions& options() const { return options_; }
   bool stopping() const { return stopping_.load(); }
   int live_sessions() const { return live_.load(); }
+
+  // Why a new connection from `peer` is not admitted, or kAdmitted after counting it in;
+  // Release() counts it out. Trusted proxies are exempt from the per-address cap.
+  enum class Admit { kAdmitted, kServerFull, kAddressFull };
+  Admit Reserve(const std::string& peer) {
+    const bool capped = !options_.trusted_proxies.Contains(peer);
+    std::lock_guard lock(mu_);
+    if (static_cast<std::size_t>(live_.load()) >= options_.max_connections) return Admit::kServerFull;
+    std::size_t& mine = per_address_[peer];
+    if (capped && mine >= options_.max_connections_per_address) {
+      if (mine == 0) per_address_.erase(peer);
+      return Admit::kAddressFull;
+    }
+    ++mine;
+    ++live_;
+    return Admit::kAdmitted;
+  }
+  void Release(const std::string& peer) {
+    std::lock_guard lock(mu_);
+    --live_;
+    if (auto it = per_address_.find(peer); it != per_address_.end() && --it->second == 0) per_address_.erase(it);
+  }
 
   std::uint64_t Add(const std::shared_ptr<Session>& session) {
     std::lock_guard lock(mu_);
     const std::uint64_t id = ++next_id_;
     sessions_.emplace(id, session);
-    ++live_;
     return id;
   }
   void Remove(std::uint64_t id) {
     std::lock_guard lock(mu_);
-    if (sessions_.erase(id) != 0) --live_;
+    sessions_.erase(id);
   }
 
   // Marks the server as stopping and returns the sessions alive now. Sessions added after
@@ -129,14 +154,13 @@ class Registry {
 
  private:
   const Services services_;
-  const std::size_t max_body_bytes_;
-  const std::size_t max_connections_;
-  const TrustedProxies trusted_proxies_;
+  const ServerOptions options_;
   std::atomic<bool> stopping_{false};
-  std::atomic<int> live_{0};
+  std::atomic<int> live_{0};  // connections admitted and not yet released; written under mu_
   std::mutex mu_;
   std::uint64_t next_id_ = 0;                                            // GUARDED_BY(mu_)
   std::unordered_map<std::uint64_t, std::weak_ptr<Session>> sessions_;  // GUARDED_BY(mu_)
+  std::unordered_map<std::string, std::size_t> per_address_;            // GUARDED_BY(mu_)
 };
 
 // Serializes a handler's Response, adding what every response carries. A response to HEAD
@@ -189,15 +213,14 @@ std::int64_t MicrosSince(Clock::time_point start) {
 // executor of its stream): no strand is needed.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, std::shared_ptr<Registry> registry)
-      : stream_(std::move(socket)), registry_(std::move(registry)) {
-    beast::error_code ec;
-    const tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
-    client_address_ = ec ? std::string("-") : peer.address().to_string();
-  }
+  // REQUIRES: registry->Reserve(peer) admitted this connection; the session releases it.
+  Session(tcp::socket&& socket, std::shared_ptr<Registry> registry, std::string peer)
+      : stream_(std::move(socket)), registry_(std::move(registry)), client_address_(std::move(peer)),
+        buffer_(kReadBufferLimit) {}
 
   ~Session() {
     if (id_ != 0) registry_->Remove(id_);
+    registry_->Release(client_address_);
   }
 
   void Start() {
@@ -232,13 +255,32 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.socket().cancel(ec);  // the read completes with operation_aborted
   }
 
-  // Reads the next request's header; the body waits for AdmitRequest's decision.
+  // Waits for the next request: an idle connection (nothing buffered) gets the keep-alive
+  // timeout to send its first byte, then the header deadline for the whole header.
   void DoRead() {
+    reading_ = true;
+    if (buffer_.size() != 0) return ReadHeader();
+    stream_.expires_after(registry_->options().keep_alive_timeout);
+    stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
+                            beast::bind_front_handler(&Session::OnFirstBytes, shared_from_this()));
+  }
+
+  void OnFirstBytes(beast::error_code ec, std::size_t bytes) {
+    buffer_.commit(bytes);
+    if (ec == net::error::eof) ec = bhttp::error::end_of_stream;
+    if (ec) {
+      reading_ = false;
+      return OnReadError(ec);
+    }
+    ReadHeader();
+  }
+
+  // Reads the next request's header; the body waits for AdmitRequest's decision.
+  void ReadHeader() {
     header_parser_.emplace();
     header_parser_->header_limit(kHeaderLimit);
     header_parser_->body_limit(boost::none);  // AdmitRequest decides, OnHeader applies it
-    reading_ = true;
-    stream_.expires_after(kIdleTimeout);
+    stream_.expires_after(kHeaderTimeout);
     bhttp::async_read_header(stream_, buffer_, *header_parser_,
                              beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
   }
@@ -248,12 +290,18 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return OnReadError(ec);
     request_start_ = Clock::now();
     const bhttp::request<bhttp::empty_body>& req = header_parser_->get();
+    if (std::optional<Error> framing = CheckFraming(req, header_parser_->chunked())) {
+      Answer(MakeErrorResponse(*framing), req, /*force_close=*/true);
+      header_parser_.reset();
+      return MaybeRead();
+    }
     Request head = ViewOf(req);
     if (const auto length = header_parser_->content_length()) head.content_length = *length;
+    head.chunked = header_parser_->chunked();
 
     Admission admission;
     try {
-      admission = AdmitRequest(head, registry_->services(), registry_->max_body_bytes());
+      admission = AdmitRequest(head, registry_->services(), registry_->options().max_body_bytes);
     } catch (const std::exception& e) {
       admission.refusal = InternalError(req, e.what());
     } catch (...) {
@@ -328,12 +376,54 @@ class Session : public std::enable_shared_from_this<Session> {
     MaybeRead();
   }
 
+  // Why a request's framing cannot be trusted, from its header: a Transfer-Encoding other
+  // than exactly "chunked" (RFC 9112 6.3: a request whose last coding is not chunked has no
+  // determinable length, and we decode no other coding), or more than kMaxHeaderFields fields.
+  // Such a request is answered 400 and its connection closed, its body never read.
+  static std::optional<Error> CheckFraming(const bhttp::request<bhttp::empty_body>& req, bool chunked) {
+    std::size_t fields = 0;
+    bool transfer_encoding = false;
+    for (const auto& field : req) {
+      ++fields;
+      if (field.name() == bhttp::field::transfer_encoding) transfer_encoding = true;
+    }
+    if (fields > kMaxHeaderFields) {
+      return MakeError(ErrorCode::kInvalidData,
+                       "The request has more than " + std::to_string(kMaxHeaderFields) + " header fields.");
+    }
+    if (transfer_encoding && (!chunked || !beast::iequals(Trimmed(req[bhttp::field::transfer_encoding]), "chunked") ||
+                              req.count(bhttp::field::transfer_encoding) != 1)) {
+      return MakeError(ErrorCode::kInvalidData, "Transfer-Encoding must be chunked (no other coding is accepted).",
+                       {"Transfer-Encoding"});
+    }
+    return std::nullopt;
+  }
+
+  static std::string_view Trimmed(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+  }
+
+  // Every X-Forwarded-For line of `req`, in order, as one list (a proxy may append its own
+  // line after the client's).
+  template <class Body>
+  static std::string ForwardedFor(const bhttp::request<Body>& req) {
+    std::string joined;
+    for (const auto& field : req) {
+      if (!beast::iequals(field.name_string(), "X-Forwarded-For")) continue;
+      if (!joined.empty()) joined.append(", ");
+      joined.append(field.value());
+    }
+    return joined;
+  }
+
   // The parts of a request's header the handlers read (views into `req`).
   // REQUIRES: the request's header is complete (its client is chosen from it, once).
   template <class Body>
   Request ViewOf(const bhttp::request<Body>& req) {
     if (request_client_.empty()) {
-      request_client_ = registry_->trusted_proxies().ClientAddress(client_address_, req["X-Forwarded-For"]);
+      request_client_ = registry_->trusted_proxies().ClientAddress(client_address_, ForwardedFor(req));
     }
     Request request;
     request.method = req.method_string();
@@ -369,7 +459,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void Answer(Response&& response, const bhttp::request<Body>& req, bool force_close) {
     const std::string request_id = RequestId(req);
     request_id_.clear();
-    const bool keep_alive = req.keep_alive() && !stopping_ && !force_close;
+    ++requests_;
+    const bool keep_alive = req.keep_alive() && !stopping_ && !force_close &&
+                            requests_ < registry_->options().max_requests_per_connection;
     if (!keep_alive) closing_ = true;
     LogRequest(request_id, req.method_string(), req.target(), response);
     request_client_.clear();
@@ -391,6 +483,11 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (ec == bhttp::error::header_limit) {
       return Refuse(MakeError(ErrorCode::kInvalidData, "The request header is too large."));
+    }
+    if (ec == bhttp::error::buffer_overflow) {
+      return Refuse(MakeError(ErrorCode::kInvalidData,
+                              "The request's chunked framing is malformed: a chunk-size line or the trailer is "
+                              "longer than " + std::to_string(kReadBufferLimit) + " bytes."));
     }
     if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category()) {
       return Refuse(MakeError(ErrorCode::kInvalidData, "The request is not valid HTTP/1.1."));
@@ -510,9 +607,10 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   std::shared_ptr<Registry> registry_;
   std::uint64_t id_ = 0;
-  std::string client_address_;  // the peer's address
+  const std::string client_address_;  // the peer's address
   std::string request_client_;  // the client of the request being read (TrustedProxies), once known
-  beast::flat_buffer buffer_;
+  beast::flat_buffer buffer_;   // at most kReadBufferLimit bytes
+  std::size_t requests_ = 0;    // answered on this connection
   // Reads a request's header; moved into parser_ once the request is admitted.
   std::optional<bhttp::request_parser<bhttp::empty_body>> header_parser_;
   // Reads an admitted request's body, up to body_limit_ bytes.
@@ -592,21 +690,35 @@ class Listener : public std::enable_shared_from_this<Listener> {
       });
       return;
     }
-    if (static_cast<std::size_t>(registry_->live_sessions()) >= registry_->max_connections()) {
+    beast::error_code peer_ec;
+    const tcp::endpoint peer = socket.remote_endpoint(peer_ec);
+    std::string address = peer_ec ? std::string("-") : peer.address().to_string();
+    const Registry::Admit admit = registry_->Reserve(address);
+    if (admit != Registry::Admit::kAdmitted) {
       beast::error_code ignored;
       socket.close(ignored);
-      ++refused_;
-      const Clock::time_point now = Clock::now();
-      if (now - last_refusal_log_ >= kConnectionLimitLogInterval) {
-        spdlog::warn("connection limit ({}) reached: closed {} new connection(s) since the last warning",
-                     registry_->max_connections(), refused_);
-        last_refusal_log_ = now;
-        refused_ = 0;
-      }
+      LogRefusal(admit, address);
       return DoAccept();
     }
-    std::make_shared<Session>(std::move(socket), registry_)->Start();
+    std::make_shared<Session>(std::move(socket), registry_, std::move(address))->Start();
     DoAccept();
+  }
+
+  // A warning at most every kConnectionLimitLogInterval, with how many were closed since.
+  void LogRefusal(Registry::Admit why, const std::string& address) {
+    ++refused_;
+    const Clock::time_point now = Clock::now();
+    if (now - last_refusal_log_ < kConnectionLimitLogInterval) return;
+    const ServerOptions& o = registry_->options();
+    if (why == Registry::Admit::kServerFull) {
+      spdlog::warn("connection limit ({}) reached: closed {} new connection(s) since the last warning",
+                   o.max_connections, refused_);
+    } else {
+      spdlog::warn("per-address connection limit ({}) reached by {}: closed {} new connection(s) since the last "
+                   "warning", o.max_connections_per_address, address, refused_);
+    }
+    last_refusal_log_ = now;
+    refused_ = 0;
   }
 
   const std::vector<std::unique_ptr<net::io_context>>& iocs_;

@@ -412,9 +412,10 @@ class Server:
 
     LISTEN_RE = re.compile(r"^costsd listening on http://127\.0\.0\.1:(\d+)\s*$")
 
-    def __init__(self, workspace, *args):
+    def __init__(self, workspace, *args, preexec=None):
         self.workspace = workspace
         self.args = list(args)
+        self.preexec = preexec  # run in the child before exec (e.g. to lower its rlimits)
         self.log_path = workspace.next_log()
         self.proc = None
         self.port = None
@@ -425,7 +426,7 @@ class Server:
         cmd = [binary("costsd"), "--db", self.workspace.db_url, "--listen", "127.0.0.1:0"] + self.args
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=self._log, close_fds=True)
+                                     stderr=self._log, close_fds=True, preexec_fn=self.preexec)
         deadline = time.monotonic() + START_TIMEOUT
         sel = selectors.DefaultSelector()
         sel.register(self.proc.stdout, selectors.EVENT_READ)
@@ -757,13 +758,13 @@ class ApiTestCase(unittest.TestCase):
         return ws
 
     @classmethod
-    def start_class_server(cls, ws, *args):
-        srv = Server(ws, *args)
+    def start_class_server(cls, ws, *args, **kw):
+        srv = Server(ws, *args, **kw)
         cls.addClassCleanup(srv.stop)
         return srv.start()
 
-    def start_server(self, ws, *args):
-        srv = Server(ws, *args)
+    def start_server(self, ws, *args, **kw):
+        srv = Server(ws, *args, **kw)
         self.addCleanup(srv.stop)
         return srv.start()
 
