@@ -1,6 +1,8 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 
 #include "app/app.hpp"
@@ -114,6 +116,10 @@ int CostsdMain(int argc, char** argv) {
   }
   auto store_options = StoreOptionsFromFlags(*flags);
   if (!store_options) return UsageError(store_options.error().message);
+  if (store_options->timeout_ms) {
+    server_options.readiness_timeout =
+        std::min(server_options.readiness_timeout, std::chrono::milliseconds(*store_options->timeout_ms));
+  }
   const std::uint64_t open_files = RaiseOpenFileLimit();
   if (Status limits = ConnectionOptionsFromFlags(*flags, open_files, store_options->pool.value_or(8), server_options);
       !limits) {

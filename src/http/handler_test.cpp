@@ -18,6 +18,7 @@
 #include "service/costs_service.hpp"
 #include "service/store.hpp"
 #include "service/testing/fakes.hpp"
+#include "service/testing/forwarding_store.hpp"
 #include "store/memory/memory_store.hpp"
 
 namespace costs::http {
@@ -28,48 +29,30 @@ using service::testing::FakeHasher;
 
 // A Store that forwards to another and counts the reads of usage data (rollups, raw usage,
 // deployments), so that tests can see when a response was computed rather than shared.
-class CountingStore final : public service::Store {
+class CountingStore final : public service::testing::ForwardingStore {
  public:
-  explicit CountingStore(service::Store& inner) : inner_(inner) {}
+  using ForwardingStore::ForwardingStore;
 
-  Status Migrate() override { return inner_.Migrate(); }
-  Status CreateOrganization(const service::Organization& org) override { return inner_.CreateOrganization(org); }
-  Result<std::optional<service::Organization>> FindOrganization(std::string_view id) override {
-    return inner_.FindOrganization(id);
-  }
-  Status PutUser(const service::User& user) override { return inner_.PutUser(user); }
-  Result<std::optional<service::User>> FindUser(std::string_view name) override { return inner_.FindUser(name); }
-  Result<service::IngestOutcome> Ingest(std::span<const domain::UsageRecord> records) override {
-    return inner_.Ingest(records);
-  }
   Result<std::vector<service::RollupRow>> ReadRollups(std::string_view org, domain::RollupGrain grain,
                                                       domain::Instant from, domain::Instant to) override {
     ++data_reads;
-    return inner_.ReadRollups(org, grain, from, to);
+    return ForwardingStore::ReadRollups(org, grain, from, to);
   }
   Result<std::vector<domain::UsageRecord>> ReadUsageOverlapping(std::string_view org, domain::Instant from,
                                                                 domain::Instant to) override {
     ++data_reads;
-    return inner_.ReadUsageOverlapping(org, from, to);
+    return ForwardingStore::ReadUsageOverlapping(org, from, to);
   }
   Result<std::vector<service::Deployment>> ListDeployments(std::string_view org) override {
     ++data_reads;
-    return inner_.ListDeployments(org);
+    return ForwardingStore::ListDeployments(org);
   }
-  Status CreateApiKey(const service::ApiKey& key) override { return inner_.CreateApiKey(key); }
-  Result<std::optional<service::ApiKey>> FindApiKey(std::string_view id) override { return inner_.FindApiKey(id); }
-  Status RevokeApiKey(std::string_view id) override { return inner_.RevokeApiKey(id); }
-  Status AddCredit(const service::Credit& credit) override { return inner_.AddCredit(credit); }
-  Result<std::int64_t> DataVersion(std::string_view org) override { return inner_.DataVersion(org); }
   Result<service::RangeReadResult> ReadRange(std::string_view org, const service::RangeReadPlan& plan) override {
     ++data_reads;
-    return inner_.ReadRange(org, plan);
+    return ForwardingStore::ReadRange(org, plan);
   }
 
   std::atomic<int> data_reads{0};
-
- private:
-  service::Store& inner_;
 };
 
 constexpr const char* kAliceAuth = "Basic YWxpY2U6cHctYWxpY2U=";  // alice:pw-alice
@@ -95,7 +78,7 @@ class HandlerTest : public ::testing::Test {
     req.content_type = content_type;
     req.accept = accept;
     req.body = body;
-    req.client_address = "192.0.2.1";
+    req.client_address = client_;
     return HandleRequest(req, *active_);
   }
 
@@ -108,7 +91,7 @@ class HandlerTest : public ::testing::Test {
     req.authorization = authorization;
     req.content_type = content_type;
     req.content_length = content_length;
-    req.client_address = "192.0.2.1";
+    req.client_address = client_;
     return req;
   }
 
@@ -119,6 +102,7 @@ class HandlerTest : public ::testing::Test {
 
   static std::string Code(const Response& res) { return Header(res, "x-cloud-error-codes"); }
 
+  std::string client_ = "192.0.2.1";  // the client address of Call and Head
   FakeClock clock_;
   FakeHasher hasher_;
   store::memory::MemoryStore store_;
@@ -174,6 +158,25 @@ TEST_F(HandlerTest, FailedLoginsLockTheAddressOutWithoutVerifying) {
 
   clock_.mono += 5 * domain::kNsPerSecond;  // tokens come back
   EXPECT_EQ(Call("GET", "/api/v1/organizations/org-a", kAliceAuth).status, 200u);
+}
+
+TEST_F(HandlerTest, CachedCredentialsAreNotLockedOutByTheirAddress) {
+  ASSERT_EQ(Call("GET", "/api/v1/organizations/org-a", kAliceAuth).status, 200u);  // verified, cached
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(Call("GET", "/api/v1/organizations/org-a", kWrongAuth).status, 401u) << i;
+  EXPECT_EQ(Call("GET", "/api/v1/organizations/org-a", kWrongAuth).status, 429u) << "the address is locked out";
+  EXPECT_EQ(Call("GET", "/api/v1/organizations/org-a", kAliceAuth).status, 200u)
+      << "credentials verified within the cache TTL are served whatever their address's failed logins";
+}
+
+TEST_F(HandlerTest, FailedLoginsOfOneIPv6Slash64ShareABucket) {
+  for (int i = 1; i <= 3; ++i) {
+    client_ = "2001:db8:0:1::" + std::to_string(i);
+    ASSERT_EQ(Call("GET", "/api/v1/organizations/org-a", kWrongAuth).status, 401u) << client_;
+  }
+  client_ = "2001:db8:0:1:ffff::9";
+  EXPECT_EQ(Call("GET", "/api/v1/organizations/org-a", kWrongAuth).status, 429u) << "another address of the /64";
+  client_ = "2001:db8:0:2::1";
+  EXPECT_EQ(Call("GET", "/api/v1/organizations/org-a", kWrongAuth).status, 401u) << "another /64";
 }
 
 TEST_F(HandlerTest, PerPrincipalLimitAnswers429WithRetryAfter) {
@@ -618,6 +621,17 @@ TEST_F(ApiFamilyTest, WrongApiKeysCountAsFailedLogins) {
     const Response res = Call("GET", "/api/v1/organizations/org-a", "ApiKey costs_0123456789abcdef_nope");
     EXPECT_EQ(res.status, expected);
   }
+}
+
+TEST_F(ApiFamilyTest, ValidApiKeysAreNotLockedOutByTheirAddress) {
+  auto created = admin_.CreateApiKey("alice", "ci", std::nullopt, clock_.now);
+  ASSERT_TRUE(created);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(Call("GET", "/api/v1/organizations/org-a", "ApiKey costs_0123456789abcdef_nope").status, 401u);
+  }
+  ASSERT_EQ(Call("GET", "/api/v1/organizations/org-a", "ApiKey costs_0123456789abcdef_nope").status, 429u);
+  EXPECT_EQ(Call("GET", "/api/v1/organizations/org-a", "ApiKey " + created->key).status, 200u)
+      << "a valid key is served whatever its address's failed logins";
 }
 
 // ---- Shared bodies (BodyCache) ---------------------------------------------------------

@@ -34,6 +34,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/none.hpp>
 #include <boost/beast/core/bind_handler.hpp>
@@ -53,6 +54,7 @@
 #include "http/body_text.hpp"
 #include "http/errors.hpp"
 #include "http/handler.hpp"
+#include "http/probes.hpp"
 #include "http/request_id.hpp"
 
 namespace costs::http {
@@ -79,6 +81,7 @@ constexpr std::size_t kMaxHeaderFields = 100;
 // line or trailer that does not fit is malformed framing (400), never a growing buffer.
 constexpr std::size_t kReadBufferLimit = 64 * 1024;
 constexpr std::size_t kFirstReadBytes = 4096;
+constexpr std::size_t kLoggedTargetLimit = 256;  // bytes of an unauthenticated request's target
 constexpr std::size_t kMaxQueuedResponses = 16;
 constexpr std::size_t kMaxDrainBytes = 64 * 1024;  // read and dropped at most before a close
 constexpr auto kConnectionLimitLogInterval = std::chrono::seconds(1);
@@ -94,12 +97,47 @@ struct WireResponse {
 
 class Session;
 
+// The threads that may block, beside the I/O threads: `work` serves requests and looks up API
+// keys (store calls), `hash` verifies passwords (a bounded number at a time), `probe` runs the
+// readiness checks (one at a time, so that a hung store holds one thread).
+class Pools {
+ public:
+  explicit Pools(const ServerOptions& options)
+      : work(static_cast<std::size_t>(options.worker_threads > 0 ? options.worker_threads : 16)),
+        hash(static_cast<std::size_t>(HashThreads(options))), probe(1),
+        hash_capacity_(static_cast<std::size_t>(HashThreads(options)) + options.hash_queue) {}
+
+  // Takes a place for one password verification (running or waiting); false when all are taken.
+  bool ReserveHash() {
+    std::size_t used = hash_used_.load();
+    do {
+      if (used >= hash_capacity_) return false;
+    } while (!hash_used_.compare_exchange_weak(used, used + 1));
+    return true;
+  }
+  void ReleaseHash() { --hash_used_; }
+
+  net::thread_pool work;
+  net::thread_pool hash;
+  net::thread_pool probe;
+
+ private:
+  static int HashThreads(const ServerOptions& options) {
+    if (options.hash_threads > 0) return options.hash_threads;
+    return static_cast<int>(std::max(1u, std::thread::hardware_concurrency() / 2));
+  }
+  const std::size_t hash_capacity_;
+  std::atomic<std::size_t> hash_used_{0};
+};
+
 // What the listener, the sessions and the stop logic share. Holds no I/O objects, so sessions
 // may outlive the io_context's run (they are destroyed with its queued handlers).
 class Registry {
  public:
-  Registry(Services services, const ServerOptions& options)
-      : services_(services), options_(options) {}
+  Registry(Services services, const ServerOptions& options, Pools& pools)
+      : services_(services), options_(options), pools_(pools) {}
+
+  Pools& pools() { return pools_; }
 
   const Services& services() const { return services_; }
   const TrustedProxies& trusted_proxies() const { return options_.trusted_proxies; }
@@ -155,6 +193,7 @@ class Registry {
  private:
   const Services services_;
   const ServerOptions options_;
+  Pools& pools_;
   std::atomic<bool> stopping_{false};
   std::atomic<int> live_{0};  // connections admitted and not yet released; written under mu_
   std::mutex mu_;
@@ -216,7 +255,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // REQUIRES: registry->Reserve(peer) admitted this connection; the session releases it.
   Session(tcp::socket&& socket, std::shared_ptr<Registry> registry, std::string peer)
       : stream_(std::move(socket)), registry_(std::move(registry)), client_address_(std::move(peer)),
-        buffer_(kReadBufferLimit) {}
+        buffer_(kReadBufferLimit), probe_timer_(stream_.get_executor()) {}
 
   ~Session() {
     if (id_ != 0) registry_->Remove(id_);
@@ -295,25 +334,114 @@ class Session : public std::enable_shared_from_this<Session> {
       header_parser_.reset();
       return MaybeRead();
     }
+    Request head = HeadOf(req);
+    Admission admission = Admit(head, /*may_block=*/false);
+    switch (admission.deferred) {
+      case Deferral::kNone:
+        return OnAdmitted(std::move(admission));
+      case Deferral::kReadiness:
+        return CheckReadiness();
+      case Deferral::kLookUpKey:
+        return AdmitOn(registry_->pools().work, head, /*reserved_hash=*/false);
+      case Deferral::kVerifyPassword:
+        if (!registry_->pools().ReserveHash()) {
+          return AnswerUnread(MakeErrorResponse(
+              MakeError(ErrorCode::kRateLimited, "Too many logins are being verified; retry in a second.")));
+        }
+        return AdmitOn(registry_->pools().hash, head, /*reserved_hash=*/true);
+    }
+  }
+
+  // The request whose header header_parser_ holds, for AdmitRequest (views into it).
+  Request HeadOf(const bhttp::request<bhttp::empty_body>& req) {
     Request head = ViewOf(req);
     if (const auto length = header_parser_->content_length()) head.content_length = *length;
     head.chunked = header_parser_->chunked();
+    return head;
+  }
 
-    Admission admission;
+  // What `f` returns, or what it threw as text (answered 500 by InternalError, on the
+  // session's thread). Thread-safe: touches no member.
+  template <class T, class F>
+  static std::pair<T, std::optional<std::string>> Catching(F&& f) {
     try {
-      admission = AdmitRequest(head, registry_->services(), registry_->options().max_body_bytes);
+      return {f(), std::nullopt};
     } catch (const std::exception& e) {
-      admission.refusal = InternalError(req, e.what());
+      return {T{}, std::string(e.what())};
     } catch (...) {
-      admission.refusal = InternalError(req, "(unknown type)");
+      return {T{}, std::string("(unknown type)")};
     }
-    if (admission.refusal) {
-      // Answered without reading the body. An announced body (Content-Length > 0 or chunked)
-      // stays unread, so the stream cannot be resynchronised: close after the answer.
-      Answer(std::move(*admission.refusal), req, /*force_close=*/!header_parser_->is_done());
-      header_parser_.reset();
-      return MaybeRead();
-    }
+  }
+
+  // AdmitRequest on this session's thread, without blocking.
+  Admission Admit(const Request& head, bool may_block) {
+    auto [admission, failure] = Catching<Admission>(
+        [&] { return AdmitRequest(head, registry_->services(), registry_->options().max_body_bytes, may_block); });
+    if (failure) admission.refusal = InternalError(header_parser_->get(), *failure);
+    return admission;
+  }
+
+  // Admits the request on `pool` (where it may block), then goes on on this session's thread.
+  // The job touches no member of the session: header_parser_ (which `head` views) is left
+  // alone meanwhile (no read is in flight, in_pool_ holds off a close).
+  void AdmitOn(net::thread_pool& pool, Request head, bool reserved_hash) {
+    in_pool_ = true;
+    net::post(pool, [self = shared_from_this(), head, reserved_hash] {
+      Registry& registry = *self->registry_;
+      auto [admission, failure] = Catching<Admission>(
+          [&] { return AdmitRequest(head, registry.services(), registry.options().max_body_bytes, true); });
+      if (reserved_hash) registry.pools().ReleaseHash();
+      net::post(self->stream_.get_executor(),
+                [self, admission = std::move(admission), failure = std::move(failure)]() mutable {
+                  self->in_pool_ = false;
+                  if (failure) admission.refusal = self->InternalError(self->header_parser_->get(), *failure);
+                  self->OnAdmitted(std::move(admission));
+                });
+    });
+  }
+
+  // Answers the request whose header header_parser_ holds without reading its body. An
+  // announced body (Content-Length > 0 or chunked) stays unread, so the stream cannot be
+  // resynchronised: close after the answer.
+  void AnswerUnread(Response&& response) {
+    Answer(std::move(response), header_parser_->get(), /*force_close=*/!header_parser_->is_done());
+    header_parser_.reset();
+    MaybeRead();
+  }
+
+  // GET /readyz: services.readiness() on the probe thread, answered 503 if it has not returned
+  // within readiness_timeout (a check still running then is left to finish on its own).
+  void CheckReadiness() {
+    auto answered = std::make_shared<std::atomic<bool>>(false);
+    probe_timer_.expires_after(registry_->options().readiness_timeout);
+    probe_timer_.async_wait([self = shared_from_this(), answered](beast::error_code ec) {
+      if (ec || answered->exchange(true)) return;
+      self->in_pool_ = false;  // the check may go on; its outcome is dropped
+      self->AnswerReadiness(MakeError(ErrorCode::kStoreFailed, "the readiness check timed out"));
+    });
+    in_pool_ = true;
+    net::post(registry_->pools().probe, [self = shared_from_this(), answered] {
+      auto [ready, failure] =
+          Catching<Status>([&] { return costs::http::CheckReadiness(self->registry_->services()); });
+      if (failure) ready = MakeError(ErrorCode::kStoreFailed, *failure);
+      net::post(self->stream_.get_executor(), [self, answered, ready = std::move(ready)] {
+        if (answered->exchange(true)) return;
+        self->in_pool_ = false;
+        self->probe_timer_.cancel();
+        self->AnswerReadiness(ready);
+      });
+    });
+  }
+
+  // REQUIRES: the readiness check's request is in header_parser_ (not yet answered).
+  void AnswerReadiness(const Status& ready) {
+    const Request head = ViewOf(header_parser_->get());
+    AnswerUnread(ProbeResponse(Probe::kReady, head, ready));
+  }
+
+  // Goes on with a request AdmitRequest decided on: answers a refusal, or reads the body.
+  void OnAdmitted(Admission&& admission) {
+    if (admission.refusal) return AnswerUnread(std::move(*admission.refusal));
 
     const bool small_body = admission.body_limit <= kSmallBodyLimit;
     parser_.emplace(std::move(*header_parser_));
@@ -356,24 +484,27 @@ class Session : public std::enable_shared_from_this<Session> {
     reading_ = false;
     if (ec) return OnReadError(ec);
 
-    bhttp::request<bhttp::string_body> req = parser_->release();
+    auto req = std::make_shared<bhttp::request<bhttp::string_body>>(parser_->release());
     parser_.reset();
-    Admission admission = std::move(*admission_);
+    auto admission = std::make_shared<Admission>(std::move(*admission_));
     admission_.reset();
-    Request request = ViewOf(req);
-    request.body = req.body();
-
-    Response response;
-    try {
-      response = ServeAdmitted(admission, request, registry_->services());
-    } catch (const std::exception& e) {
-      response = InternalError(req, e.what());
-    } catch (...) {
-      response = InternalError(req, "(unknown type)");
-    }
-    response.principal = admission.principal.name;
-    Answer(std::move(response), req, /*force_close=*/false);
-    MaybeRead();
+    Request request = ViewOf(*req);  // views into *req, which the job keeps alive
+    request.body = req->body();
+    // Served on the work pool (store calls may block), answered on this session's thread. The
+    // job touches no member of the session.
+    in_pool_ = true;
+    net::post(registry_->pools().work, [self = shared_from_this(), req, admission, request] {
+      auto [response, failure] =
+          Catching<Response>([&] { return ServeAdmitted(*admission, request, self->registry_->services()); });
+      net::post(self->stream_.get_executor(),
+                [self, req, admission, response = std::move(response), failure = std::move(failure)]() mutable {
+                  self->in_pool_ = false;
+                  if (failure) response = self->InternalError(*req, *failure);
+                  response.principal = admission->principal.name;
+                  self->Answer(std::move(response), *req, /*force_close=*/false);
+                  self->MaybeRead();
+                });
+    });
   }
 
   // Why a request's framing cannot be trusted, from its header: a Transfer-Encoding other
@@ -517,8 +648,15 @@ class Session : public std::enable_shared_from_this<Session> {
     admission_.reset();
   }
 
+  // One access-log line. The target of a request nobody signed in for is cut to
+  // kLoggedTargetLimit bytes: anyone may send 16 KiB of it.
   void LogRequest(const std::string& request_id, std::string_view method, std::string_view target,
                   const Response& response) {
+    std::string cut;
+    if (response.principal.empty() && target.size() > kLoggedTargetLimit) {
+      cut.assign(target.substr(0, kLoggedTargetLimit)).append("...");
+      target = cut;
+    }
     const std::int64_t micros = request_start_ ? MicrosSince(*request_start_) : 0;
     request_start_.reset();
     spdlog::info("{} {} \"{} {}\" {} {}B {}us principal={}", request_id,
@@ -558,13 +696,13 @@ class Session : public std::enable_shared_from_this<Session> {
       return Close();
     }
     if (!queue_.empty()) return DoWrite();
-    if ((closing_ || stopping_) && !reading_) return Close();
+    if ((closing_ || stopping_) && !reading_ && !in_pool_) return Close();
     MaybeCloseIdle();
     MaybeRead();
   }
 
   void MaybeRead() {
-    if (reading_ || closing_ || closed_ || stopping_ || queue_.size() >= kMaxQueuedResponses) return;
+    if (reading_ || in_pool_ || closing_ || closed_ || stopping_ || queue_.size() >= kMaxQueuedResponses) return;
     DoRead();
   }
 
@@ -620,6 +758,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::size_t body_limit_ = 0;
   Clock::duration body_timeout_ = kSmallBodyTimeout;
   bhttp::response<bhttp::empty_body> continue_;
+  net::steady_timer probe_timer_;  // GET /readyz's deadline
+  bool in_pool_ = false;  // a pool works on this session's request: no read, no close until it is back
   std::deque<WireResponse> queue_;  // responses in request order; front() is being written
   std::optional<Clock::time_point> request_start_;
   Clock::time_point linger_until_;
@@ -744,6 +884,9 @@ class Stopper {
       : iocs_(iocs), signals_(*iocs.front(), SIGINT, SIGTERM), timer_(*iocs.front()),
         registry_(std::move(registry)), listener_(std::move(listener)), release_(std::move(release)) {}
 
+  // Whether the stop gave up waiting for busy connections. Read after the io threads joined.
+  bool hard_stopped() const { return hard_stopped_; }
+
   void Start() {
     signals_.async_wait([this](beast::error_code ec, int signal) {
       if (ec) return;
@@ -771,6 +914,7 @@ class Stopper {
     if (Clock::now() >= deadline_) {
       spdlog::warn("{} connection(s) still busy after {} s; stopping anyway", registry_->live_sessions(),
                    std::chrono::duration_cast<std::chrono::seconds>(kHardStopAfter).count());
+      hard_stopped_ = true;
       for (const auto& ioc : iocs_) ioc->stop();
       return;
     }
@@ -787,6 +931,7 @@ class Stopper {
   std::shared_ptr<Listener> listener_;
   std::function<void()> release_;
   Clock::time_point deadline_;
+  bool hard_stopped_ = false;
 };
 
 // Runs the io_context until it is out of work or stopped. Handlers catch what they expect;
@@ -824,7 +969,10 @@ int RunServer(const ServerOptions& options, Services services,
   using WorkGuard = net::executor_work_guard<net::io_context::executor_type>;
   std::vector<WorkGuard> guards;
   for (const auto& ioc : iocs) guards.push_back(net::make_work_guard(*ioc));
-  auto registry = std::make_shared<Registry>(services, options);
+  // After the io_contexts: destroyed (joined) first, so that a job's answer is posted to a live
+  // io_context. A hard stop leaves them (see below).
+  auto pools = std::make_unique<Pools>(options);
+  auto registry = std::make_shared<Registry>(services, options, *pools);
 
   beast::error_code ec;
   const net::ip::address address = net::ip::make_address(options.host, ec);
@@ -851,6 +999,11 @@ int RunServer(const ServerOptions& options, Services services,
   for (int i = 1; i < threads; ++i) pool.emplace_back([ioc = iocs[static_cast<std::size_t>(i)].get()] { RunIo(*ioc); });
   RunIo(*iocs.front());
   for (std::thread& t : pool) t.join();
+  if (stopper.hard_stopped()) {
+    // Requests still busy after kHardStopAfter may be stuck in the store for long: the
+    // process exits without waiting for their threads (joining them could take for ever).
+    (void)pools.release();
+  }
   spdlog::info("server stopped");
   return 0;
 }

@@ -38,6 +38,16 @@ struct ServerOptions {
   std::chrono::milliseconds keep_alive_timeout{5000};
   // Requests answered on one connection; the last of them says Connection: close.
   std::size_t max_requests_per_connection = 1000;
+  // The I/O threads never call the store nor hash a password. Store calls (serving a request,
+  // looking up an API key) run on `worker_threads` threads (0 = 16); password verifications on
+  // `hash_threads` (0 = half the cores, at least 1), with at most `hash_queue` more waiting:
+  // a login beyond that is answered 429 at once (Retry-After: 1), never queued.
+  int worker_threads = 0;
+  int hash_threads = 0;
+  std::size_t hash_queue = 64;
+  // GET /readyz answers 503 when the store has not answered within this (costsd: 2 s, or
+  // --db-timeout-ms when shorter).
+  std::chrono::milliseconds readiness_timeout{2000};
   // The rendered-body cache RunServer creates when Services::body_cache is null (body_cache.hpp):
   // total bytes and entries; 0 bytes = serve without one.
   std::size_t body_cache_bytes = 64u << 20;

@@ -270,5 +270,44 @@ class ForwardedForTest(HostileTestCase):
         self.assertIn(" xff-two-lines 9.9.9.9 ", logged[0], "the client is the address the proxy appended")
 
 
+class OddInputTest(ApiTestCase):
+    """Input every store must answer alike, and log lines anyone can make long."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ws = cls.make_workspace("hostile-odd")
+        dataset.setup_orgs_and_users(cls.ws)
+        cls.ws.import_usage(dataset.part1())
+        cls.server = cls.start_class_server(cls.ws, "--rate-limit", "0")
+        cls.alice = cls.server.client(*dataset.ALICE)
+        cls.anonymous = cls.server.client()
+        for c in (cls.alice, cls.anonymous):
+            cls.addClassCleanup(c.close)
+
+    def test_a_path_segment_that_is_not_utf8_is_not_found(self):
+        # Was a 500 on PostgreSQL (it refuses such text) and a 404 on SQLite.
+        for path, code in (("/api/v1/billing/costs/%FF/charts", "organization.not_found"),
+                           ("/api/v1/billing/costs/%C3%28", "organization.not_found"),
+                           ("/api/v1/organizations/%ED%A0%80", "organization.not_found"),
+                           ("/api/v1/billing/costs/org-a/deployments/%FF/charts", "root.not_found"),
+                           ("/api/v1/billing/costs/org-a/deployments/%FF/items",
+                            "billing_service.es_cluster_id_not_found")):
+            with self.subTest(path=path):
+                self.assertError(self.get(self.alice, path), 404, code)
+
+    def test_a_user_name_that_is_not_utf8_is_401(self):
+        auth = "Basic " + base64.b64encode(b"\xff\xfe:secret").decode()
+        resp = self.get(self.anonymous, "/api/v1/organizations/org-a", auth=auth)
+        self.assertError(resp, 401, "root.unauthenticated")
+
+    def test_the_log_keeps_a_bounded_prefix_of_an_unauthenticated_target(self):
+        target = "/api/v1/organizations/" + "x" * 8000
+        resp = self.get(self.anonymous, target, headers={"x-request-id": "long-target-1"})
+        self.assertError(resp, 401, "root.unauthenticated")
+        lines = [l for l in self.server.log_tail(20).splitlines() if " long-target-1 " in l]
+        self.assertEqual(len(lines), 1, self.server.log_tail(20))
+        self.assertLess(len(lines[0]), 600, "the access line carries the whole target")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -103,15 +103,19 @@ class LimitsTest(ApiTestCase):
         limited = self.exhaust_failed_logins(srv, proxy, attacker)
         self.assertError(limited, 429, LIMITED, server=srv)
         self.retry_after(limited, srv)
-        # Another client behind the same proxy logs in; the attacker stays limited, even with the
-        # right password.
+        # Another client behind the same proxy logs in; the attacker stays limited for any
+        # password not verified lately, even the right one.
         alice = srv.client(*dataset.ALICE, source="127.0.0.1")
         self.addCleanup(alice.close)
         self.assertStatus(self.get(alice, self.target(), headers={"X-Forwarded-For": "198.51.100.5"}), 200, srv)
-        self.assertError(self.get(alice, self.target(), headers=attacker), 429, LIMITED, server=srv)
+        bob = srv.client(*dataset.BOB, source="127.0.0.1")
+        self.addCleanup(bob.close)
+        self.assertError(self.get(bob, self.target(), headers=attacker), 429, LIMITED, server=srv)
         # A client's own claim (left of the client the proxy saw) does not move it elsewhere.
         spoof = {"X-Forwarded-For": "198.51.100.5, 203.0.113.66"}
-        self.assertError(self.get(alice, self.target(), headers=spoof), 429, LIMITED, server=srv)
+        self.assertError(self.get(bob, self.target(), headers=spoof), 429, LIMITED, server=srv)
+        # Credentials verified within the cache TTL are served whatever their address's failures.
+        self.assertStatus(self.get(alice, self.target(), headers=attacker), 200, srv)
 
     def test_x_forwarded_for_from_an_untrusted_peer_is_ignored(self):
         srv = self.start_server(self.ws, "--trusted-proxies", "127.0.0.1")
