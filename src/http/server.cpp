@@ -107,15 +107,27 @@ class Pools {
         hash(static_cast<std::size_t>(HashThreads(options))), probe(1),
         hash_capacity_(static_cast<std::size_t>(HashThreads(options)) + options.hash_queue) {}
 
-  // Takes a place for one password verification (running or waiting); false when all are taken.
-  bool ReserveHash() {
-    std::size_t used = hash_used_.load();
-    do {
-      if (used >= hash_capacity_) return false;
-    } while (!hash_used_.compare_exchange_weak(used, used + 1));
+  // Takes a place for verifying the credentials whose Authorization header hashes to
+  // `credentials` (running or waiting); false when all places are taken. Requests with the
+  // same credentials as one already holding a place share it: they wait behind it, and find
+  // its verification cached (a client opening many connections at once pays one hash and
+  // takes one place). Different credentials take one place each, up to the capacity.
+  bool ReserveHash(std::size_t credentials) {
+    std::lock_guard lock(hash_mu_);
+    auto it = hash_pending_.find(credentials);
+    if (it == hash_pending_.end()) {
+      if (hash_pending_.size() >= hash_capacity_) return false;
+      it = hash_pending_.emplace(credentials, 0).first;
+    }
+    ++it->second;
     return true;
   }
-  void ReleaseHash() { --hash_used_; }
+  void ReleaseHash(std::size_t credentials) {
+    std::lock_guard lock(hash_mu_);
+    if (auto it = hash_pending_.find(credentials); it != hash_pending_.end() && --it->second == 0) {
+      hash_pending_.erase(it);
+    }
+  }
 
   net::thread_pool work;
   net::thread_pool hash;
@@ -127,7 +139,8 @@ class Pools {
     return static_cast<int>(std::max(1u, std::thread::hardware_concurrency() / 2));
   }
   const std::size_t hash_capacity_;
-  std::atomic<std::size_t> hash_used_{0};
+  std::mutex hash_mu_;
+  std::unordered_map<std::size_t, std::size_t> hash_pending_;  // credentials -> requests; GUARDED_BY(hash_mu_)
 };
 
 // What the listener, the sessions and the stop logic share. Holds no I/O objects, so sessions
@@ -342,13 +355,16 @@ class Session : public std::enable_shared_from_this<Session> {
       case Deferral::kReadiness:
         return CheckReadiness();
       case Deferral::kLookUpKey:
-        return AdmitOn(registry_->pools().work, head, /*reserved_hash=*/false);
-      case Deferral::kVerifyPassword:
-        if (!registry_->pools().ReserveHash()) {
+        return AdmitOn(registry_->pools().work, head, std::nullopt);
+      case Deferral::kVerifyPassword: {
+        // A hash of the header, not the secret itself, names the credentials in the pools.
+        const std::size_t credentials = std::hash<std::string_view>{}(head.authorization);
+        if (!registry_->pools().ReserveHash(credentials)) {
           return AnswerUnread(MakeErrorResponse(
               MakeError(ErrorCode::kRateLimited, "Too many logins are being verified; retry in a second.")));
         }
-        return AdmitOn(registry_->pools().hash, head, /*reserved_hash=*/true);
+        return AdmitOn(registry_->pools().hash, head, credentials);
+      }
     }
   }
 
@@ -384,13 +400,14 @@ class Session : public std::enable_shared_from_this<Session> {
   // Admits the request on `pool` (where it may block), then goes on on this session's thread.
   // The job touches no member of the session: header_parser_ (which `head` views) is left
   // alone meanwhile (no read is in flight, in_pool_ holds off a close).
-  void AdmitOn(net::thread_pool& pool, Request head, bool reserved_hash) {
+  // `hash_place`: the credentials whose place in the hash pool this request holds.
+  void AdmitOn(net::thread_pool& pool, Request head, std::optional<std::size_t> hash_place) {
     in_pool_ = true;
-    net::post(pool, [self = shared_from_this(), head, reserved_hash] {
+    net::post(pool, [self = shared_from_this(), head, hash_place] {
       Registry& registry = *self->registry_;
       auto [admission, failure] = Catching<Admission>(
           [&] { return AdmitRequest(head, registry.services(), registry.options().max_body_bytes, true); });
-      if (reserved_hash) registry.pools().ReleaseHash();
+      if (hash_place) registry.pools().ReleaseHash(*hash_place);
       net::post(self->stream_.get_executor(),
                 [self, admission = std::move(admission), failure = std::move(failure)]() mutable {
                   self->in_pool_ = false;

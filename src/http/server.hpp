@@ -40,8 +40,10 @@ struct ServerOptions {
   std::size_t max_requests_per_connection = 1000;
   // The I/O threads never call the store nor hash a password. Store calls (serving a request,
   // looking up an API key) run on `worker_threads` threads (0 = 16); password verifications on
-  // `hash_threads` (0 = half the cores, at least 1), with at most `hash_queue` more waiting:
-  // a login beyond that is answered 429 at once (Retry-After: 1), never queued.
+  // `hash_threads` (0 = half the cores, at least 1), with at most `hash_queue` more distinct
+  // credentials waiting (requests with the same credentials share a place: the first verifies,
+  // the others then find it cached): a login beyond that is answered 429 at once
+  // (Retry-After: 1), never queued.
   int worker_threads = 0;
   int hash_threads = 0;
   std::size_t hash_queue = 64;
