@@ -454,7 +454,9 @@ void ExpectReadsMidIngestSeeOnlyWhatWasCommitted(Store& writer, Store& reader, I
     std::thread writer_thread([&] { outcome = writer.Ingest(batches.Batch(b)); });
     const bool held = hold.WaitUntilHeld();
     EXPECT_TRUE(held) << "batch " << b << " was never held mid-ingest";
-    if (held) EXPECT_EQ(batches.Read(reader), b) << "a read while batch " << b << " is in flight";
+    if (held) {
+      EXPECT_EQ(batches.Read(reader), b) << "a read while batch " << b << " is in flight";
+    }
     hold.Release();
     writer_thread.join();
     ASSERT_TRUE(outcome.has_value()) << Describe(outcome.error());
@@ -2065,12 +2067,25 @@ class SqliteStoreTest : public ::testing::Test {
  protected:
   std::string DbPath() const { return (dir_.path() / "costs.db").string(); }
 
-  std::unique_ptr<SqliteStore> MustOpen() {
-    Result<std::unique_ptr<SqliteStore>> opened = SqliteStore::Open(DbPath());
+  std::unique_ptr<SqliteStore> MustOpen(store::sqlite::SqliteOptions options = {}) {
+    Result<std::unique_ptr<SqliteStore>> opened = SqliteStore::Open(DbPath(), options);
     EXPECT_TRUE(opened.has_value()) << (opened ? "" : Describe(opened.error()));
     if (!opened) return nullptr;
     EXPECT_TRUE((*opened)->Migrate());
     return std::move(*opened);
+  }
+
+  // Another connection to the file, holding the database's write lock (BEGIN IMMEDIATE) until
+  // closed with ROLLBACK; nullptr (with a test failure) if it cannot.
+  sqlite3* HoldWriteLock() {
+    sqlite3* other = nullptr;
+    if (sqlite3_open(DbPath().c_str(), &other) != SQLITE_OK ||
+        sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
+      ADD_FAILURE() << "cannot hold the write lock: " << sqlite3_errmsg(other);
+      sqlite3_close(other);
+      return nullptr;
+    }
+    return other;
   }
 
   // Runs SQL on the file with a separate raw connection; returns column `column` of the first
@@ -2428,16 +2443,13 @@ TEST_F(SqliteStoreTest, QueuedWritersDoNotStarveReaders) {
   // hold no connection: a reader gets the second one while all of them still wait. (Were the
   // queued writers holding it, the reader would wait until the lock is released.)
   testing::SqliteGate gate(testing::SqliteGate::Point::kBusyWait);
-  Result<std::unique_ptr<SqliteStore>> opened = SqliteStore::Open(DbPath(), store::sqlite::SqliteOptions{2, 60000});
-  ASSERT_TRUE(opened.has_value());
-  SqliteStore& store = **opened;
-  ASSERT_TRUE(store.Migrate());
+  std::unique_ptr<SqliteStore> opened = MustOpen(store::sqlite::SqliteOptions{2, 60000});
+  ASSERT_NE(opened, nullptr);
+  SqliteStore& store = *opened;
   ASSERT_TRUE(store.CreateOrganization(Organization{"org-a", "Org A"}));
   ASSERT_TRUE(store.PutUser(User{"alice", "hash", false, {"org-a"}}));
-
-  sqlite3* other = nullptr;
-  ASSERT_EQ(sqlite3_open(DbPath().c_str(), &other), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3* other = HoldWriteLock();
+  ASSERT_NE(other, nullptr);
 
   std::atomic<int> writer_failures{0};
   std::vector<std::thread> writers;
@@ -2489,15 +2501,12 @@ TEST_F(SqliteStoreTest, AnExhaustedPoolIsBusyWithinTheTimeoutThenServesAgain) {
   // (held in its busy wait by the gate). A reader then waits for the pool at most the timeout
   // and fails with kStoreFailed; once the writer is done the same store serves it.
   testing::SqliteGate gate(testing::SqliteGate::Point::kBusyWait);
-  Result<std::unique_ptr<SqliteStore>> opened = SqliteStore::Open(DbPath(), store::sqlite::SqliteOptions{1, 200});
-  ASSERT_TRUE(opened.has_value());
-  SqliteStore& store = **opened;
-  ASSERT_TRUE(store.Migrate());
+  std::unique_ptr<SqliteStore> opened = MustOpen(store::sqlite::SqliteOptions{1, 200});
+  ASSERT_NE(opened, nullptr);
+  SqliteStore& store = *opened;
   ASSERT_TRUE(store.CreateOrganization(Organization{"org-a", "Org A"}));
-
-  sqlite3* other = nullptr;
-  ASSERT_EQ(sqlite3_open(DbPath().c_str(), &other), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3* other = HoldWriteLock();
+  ASSERT_NE(other, nullptr);
   Result<IngestOutcome> written = MakeError(ErrorCode::kStoreFailed, "not called");
   std::thread writer([&] {
     written = store.Ingest(
