@@ -2075,6 +2075,16 @@ class SqliteStoreTest : public ::testing::Test {
     return std::move(*opened);
   }
 
+  // MustOpen(options) with organization org-a created; nullptr (with a test failure) if not.
+  std::unique_ptr<SqliteStore> MustOpenWithOrgA(store::sqlite::SqliteOptions options = {}) {
+    std::unique_ptr<SqliteStore> store = MustOpen(options);
+    if (store == nullptr || !store->CreateOrganization(Organization{"org-a", "Org A"})) {
+      ADD_FAILURE() << "cannot open a store with org-a";
+      return nullptr;
+    }
+    return store;
+  }
+
   // Another connection to the file, holding the database's write lock (BEGIN IMMEDIATE) until
   // closed with ROLLBACK; nullptr (with a test failure) if it cannot.
   sqlite3* HoldWriteLock() {
@@ -2394,9 +2404,8 @@ class SqliteCommitHold final : public IngestHold {
 
 TEST_F(SqliteStoreTest, AReadMidIngestSeesOnlyWhatWasCommitted) {
   SqliteCommitHold hold;
-  std::unique_ptr<SqliteStore> writer = MustOpen();
+  std::unique_ptr<SqliteStore> writer = MustOpenWithOrgA();
   ASSERT_NE(writer, nullptr);
-  ASSERT_TRUE(writer->CreateOrganization(Organization{"org-a", "Org A"}));
   std::unique_ptr<SqliteStore> reader = MustOpen();
   ASSERT_NE(reader, nullptr);
   ExpectReadsMidIngestSeeOnlyWhatWasCommitted(*writer, *reader, hold, kDay1);
@@ -2404,9 +2413,8 @@ TEST_F(SqliteStoreTest, AReadMidIngestSeesOnlyWhatWasCommitted) {
 
 TEST_F(SqliteStoreTest, AReadMidIngestOnTheSameStoreSeesOnlyWhatWasCommitted) {
   SqliteCommitHold hold;
-  std::unique_ptr<SqliteStore> store = MustOpen();
+  std::unique_ptr<SqliteStore> store = MustOpenWithOrgA();
   ASSERT_NE(store, nullptr);
-  ASSERT_TRUE(store->CreateOrganization(Organization{"org-a", "Org A"}));
   ExpectReadsMidIngestSeeOnlyWhatWasCommitted(*store, *store, hold, kDay1);
 }
 
@@ -2443,10 +2451,9 @@ TEST_F(SqliteStoreTest, QueuedWritersDoNotStarveReaders) {
   // hold no connection: a reader gets the second one while all of them still wait. (Were the
   // queued writers holding it, the reader would wait until the lock is released.)
   testing::SqliteGate gate(testing::SqliteGate::Point::kBusyWait);
-  std::unique_ptr<SqliteStore> opened = MustOpen(store::sqlite::SqliteOptions{2, 60000});
+  std::unique_ptr<SqliteStore> opened = MustOpenWithOrgA(store::sqlite::SqliteOptions{2, 60000});
   ASSERT_NE(opened, nullptr);
   SqliteStore& store = *opened;
-  ASSERT_TRUE(store.CreateOrganization(Organization{"org-a", "Org A"}));
   ASSERT_TRUE(store.PutUser(User{"alice", "hash", false, {"org-a"}}));
   sqlite3* other = HoldWriteLock();
   ASSERT_NE(other, nullptr);
@@ -2501,10 +2508,9 @@ TEST_F(SqliteStoreTest, AnExhaustedPoolIsBusyWithinTheTimeoutThenServesAgain) {
   // (held in its busy wait by the gate). A reader then waits for the pool at most the timeout
   // and fails with kStoreFailed; once the writer is done the same store serves it.
   testing::SqliteGate gate(testing::SqliteGate::Point::kBusyWait);
-  std::unique_ptr<SqliteStore> opened = MustOpen(store::sqlite::SqliteOptions{1, 200});
+  std::unique_ptr<SqliteStore> opened = MustOpenWithOrgA(store::sqlite::SqliteOptions{1, 200});
   ASSERT_NE(opened, nullptr);
   SqliteStore& store = *opened;
-  ASSERT_TRUE(store.CreateOrganization(Organization{"org-a", "Org A"}));
   sqlite3* other = HoldWriteLock();
   ASSERT_NE(other, nullptr);
   Result<IngestOutcome> written = MakeError(ErrorCode::kStoreFailed, "not called");
