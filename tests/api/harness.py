@@ -21,6 +21,7 @@ import io
 import json
 import os
 import re
+import select
 import socket
 import selectors
 import shutil
@@ -54,6 +55,9 @@ START_TIMEOUT = 20.0  # seconds for costsd to print its listening line
 STOP_TIMEOUT = 10.0  # seconds for costsd to exit after SIGTERM before SIGKILL
 CTL_TIMEOUT = 60.0
 HTTP_TIMEOUT = 30.0
+# Methods a client may send again after a dropped connection (RFC 9110 §9.2.2): a POST that
+# may have been processed is never re-sent silently.
+IDEMPOTENT = frozenset(("GET", "HEAD", "OPTIONS", "PUT", "DELETE"))
 
 API = "/api/v1"
 
@@ -613,6 +617,20 @@ class Client:
                                                source_address=src)
         self.used = False
 
+    def _closed_by_server(self):
+        """Whether the server has closed (or reset) this idle connection: its socket reads as
+        ready with no pending response."""
+        sock = self.conn.sock
+        if sock is None:
+            return True
+        try:
+            ready, _, _ = select.select([sock], [], [], 0)
+            if not ready:
+                return False
+            return sock.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
+
     def close(self):
         if self.conn is not None:
             try:
@@ -630,6 +648,8 @@ class Client:
         if isinstance(body, str):
             body = body.encode("utf-8")
         for attempt in (0, 1):
+            if self.conn is not None and self.used and self._closed_by_server():
+                self.close()  # an idle keep-alive connection the server has closed: a new one
             if self.conn is None:
                 self._connect()
             reused = self.used
@@ -641,10 +661,11 @@ class Client:
             except (http.client.RemoteDisconnected, http.client.CannotSendRequest,
                     http.client.BadStatusLine, ConnectionResetError, BrokenPipeError) as e:
                 self.close()
-                if reused and attempt == 0:
-                    continue  # the server closed an idle keep-alive connection: retry once
-                raise AssertionError("%s %s: connection failed: %r\n%s" % (
-                    method, target, e, self.server.log_tail()))
+                if reused and attempt == 0 and method in IDEMPOTENT:
+                    continue  # the server closed an idle keep-alive connection meanwhile: retry once
+                raise AssertionError("%s %s: connection failed%s: %r\n%s" % (
+                    method, target, " (on a reused keep-alive connection; not retried: %s is not idempotent)"
+                    % method if reused and method not in IDEMPOTENT else "", e, self.server.log_tail()))
             except OSError as e:  # timeouts included
                 self.close()
                 raise AssertionError("%s %s: %r after %.1fs\n%s" % (
