@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <thread>
 
 #include "app/app.hpp"
 #include "app/connections.hpp"
@@ -14,6 +15,7 @@
 #include "security/sodium_password_hasher.hpp"
 #include "service/auth.hpp"
 #include "service/costs_service.hpp"
+#include "service/limited_hasher.hpp"
 
 namespace costs::app {
 namespace {
@@ -145,7 +147,9 @@ int CostsdMain(int argc, char** argv) {
 
   // Redis is tried once now for the log; the adapter itself warns when it does not answer.
   if (limiters->check && limiters->check()) spdlog::info("rate limits are {}: Redis answers", limiters->description);
-  security::SodiumPasswordHasher hasher;
+  security::SodiumPasswordHasher sodium;
+  // argon2id on at most half the cores at once, however many logins the hash pool runs.
+  service::LimitedHasher hasher(sodium, static_cast<int>(std::clamp(std::thread::hardware_concurrency() / 2, 1u, 64u)));
   service::CostsService costs(**store, clock, static_cast<int>(*max_days));
   service::AdminService admin(**store, hasher);
   service::Authenticator auth(**store, hasher, clock);

@@ -134,10 +134,7 @@ class Pools {
   net::thread_pool probe;
 
  private:
-  static int HashThreads(const ServerOptions& options) {
-    if (options.hash_threads > 0) return options.hash_threads;
-    return static_cast<int>(std::max(1u, std::thread::hardware_concurrency() / 2));
-  }
+  static int HashThreads(const ServerOptions& options) { return options.hash_threads > 0 ? options.hash_threads : 8; }
   const std::size_t hash_capacity_;
   std::mutex hash_mu_;
   std::unordered_map<std::size_t, std::size_t> hash_pending_;  // credentials -> requests; GUARDED_BY(hash_mu_)

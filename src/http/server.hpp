@@ -39,8 +39,9 @@ struct ServerOptions {
   // Requests answered on one connection; the last of them says Connection: close.
   std::size_t max_requests_per_connection = 1000;
   // The I/O threads never call the store nor hash a password. Store calls (serving a request,
-  // looking up an API key) run on `worker_threads` threads (0 = 16); password verifications on
-  // `hash_threads` (0 = half the cores, at least 1), with at most `hash_queue` more distinct
+  // looking up an API key) run on `worker_threads` threads (0 = 16); password verifications
+  // (a store lookup, then the hash) on `hash_threads` (0 = 8; costsd bounds the hashes running
+  // at once to half the cores, service::LimitedHasher), with at most `hash_queue` more distinct
   // credentials waiting (requests with the same credentials share a place: the first verifies,
   // the others then find it cached): a login beyond that is answered 429 at once
   // (Retry-After: 1), never queued.

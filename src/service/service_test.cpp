@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <functional>
 #include <map>
 #include <random>
@@ -8,6 +11,7 @@
 
 #include "service/auth.hpp"
 #include "service/costs_service.hpp"
+#include "service/limited_hasher.hpp"
 #include "service/rate_limiter.hpp"
 #include "service/testing/fakes.hpp"
 #include "store/memory/memory_store.hpp"
@@ -233,6 +237,40 @@ TEST(LocalRateLimiterTest, PeekingAnUnknownKeyKeepsNothing) {
   EXPECT_EQ(limiter.size(), 0u);
   EXPECT_EQ(limiter.Acquire("k1"), 0);
   EXPECT_GT(limiter.Peek("k1"), 0) << "Peek sees a bucket Acquire emptied";
+}
+
+TEST(LimitedHasherTest, AtMostTheLimitHashAtOnceAndAllGetTheirAnswer) {
+  FakeHasher inner;
+  std::mutex mu;
+  std::condition_variable cv;
+  int inside = 0;
+  int most = 0;
+  bool open = false;
+  inner.before_verify = [&] {
+    std::unique_lock lock(mu);
+    most = std::max(most, ++inside);
+    cv.notify_all();
+    // Held until the test opens, or until more callers than the limit are inside (only
+    // without a limit): either way the test sees how many got in at once.
+    cv.wait(lock, [&] { return open || inside > 2; });
+    --inside;
+  };
+  LimitedHasher limited(inner, 2);
+  std::vector<std::thread> callers;
+  std::atomic<int> right{0};
+  for (int i = 0; i < 6; ++i) {
+    callers.emplace_back([&, i] { right += limited.Verify("h:pw" + std::to_string(i % 2), "pw0") ? 1 : 0; });
+  }
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return inside >= 2; }));
+    open = true;
+  }
+  cv.notify_all();
+  for (std::thread& t : callers) t.join();
+  EXPECT_LE(most, 2);
+  EXPECT_EQ(right.load(), 3);
+  EXPECT_EQ(inner.verifications.load(), 6);
 }
 
 TEST(LocalRateLimiterTest, ZeroRateDisables) {
