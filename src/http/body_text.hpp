@@ -27,8 +27,37 @@ inline void AppendNanos(std::string& out, domain::Nanos nanos) {
   out.append(buf, static_cast<std::size_t>(end - buf));
 }
 
+// A 128-bit sum of nano-ECU, exactly (domain::FormatWideNanos): sums a read forms are never
+// narrowed, and beyond int64 they still render digit for digit.
+inline void AppendNanos(std::string& out, domain::WideNanos nanos) {
+  char buf[domain::kMaxWideNanosText];
+  const char* end = domain::FormatWideNanos(nanos, buf);
+  out.append(buf, static_cast<std::size_t>(end - buf));
+}
+
+// A 128-bit integer as exact decimal text.
+inline void AppendWideInt(std::string& out, domain::WideNanos v) {
+  char buf[40];
+  const char* end = domain::FormatWideInt(v, buf);
+  out.append(buf, static_cast<std::size_t>(end - buf));
+}
+
 // A count of thousandths as the exact decimal it stands for, in the same style:
 // 1500 -> "1.5", -1 -> "-0.001", 0 -> "0".
+inline void AppendThousandths(std::string& out, domain::WideNanos milli) {
+  AppendWideInt(out, milli / 1000);
+  if (milli < 0 && milli > -1000) out.insert(out.size() - 1, 1, '-');  // "-0.xxx": the sign is lost in 0
+  const auto frac = static_cast<unsigned>(milli < 0 ? -(milli % 1000) : milli % 1000);
+  if (frac == 0) return;
+  char digits[3] = {static_cast<char>('0' + frac / 100), static_cast<char>('0' + frac / 10 % 10),
+                    static_cast<char>('0' + frac % 10)};
+  std::size_t n = 3;
+  while (digits[n - 1] == '0') --n;
+  out.push_back('.');
+  out.append(digits, n);
+}
+
+// The same for an int64 count of thousandths.
 inline void AppendThousandths(std::string& out, std::int64_t milli) {
   // Magnitude in unsigned arithmetic, so that INT64_MIN is fine too.
   const std::uint64_t magnitude = milli < 0 ? 0 - static_cast<std::uint64_t>(milli) : static_cast<std::uint64_t>(milli);

@@ -84,6 +84,27 @@ struct RollupRow {
   friend bool operator==(const RollupRow&, const RollupRow&) = default;
 };
 
+// One deployment's latest hour with capacity cost (RangeReadPlan::latest_capacity): the
+// measures of that hour's capacity rows summed, in 128 bits. Each row fits int64, but the
+// items of one hour summed need not (two of 5,000,000,000 ECU), and nothing a store accepted
+// may make a read fail. Fields as RollupRow's (dimension capacity, sku and kind empty); the
+// rate fingerprints are the smallest minimum and the largest maximum of the rows.
+struct LatestCapacityRow {
+  domain::Instant period_start;
+  std::string deployment_id;
+  domain::Dimension dimension = domain::Dimension::kCapacity;
+  std::string sku;
+  std::string kind;
+  domain::WideNanos cost = 0;
+  domain::WideNanos trial_cost = 0;
+  domain::WideNanos quantity_milli = 0;
+  domain::WideNanos usage_ns = 0;
+  domain::WideNanos max_instance_count = 0;
+  std::int64_t rate_fingerprint_min = 0;
+  std::int64_t rate_fingerprint_max = 0;
+  friend bool operator==(const LatestCapacityRow&, const LatestCapacityRow&) = default;
+};
+
 // What the latest record of an item said about it: the record with the latest end (usage
 // time; on a tie the later ingested).
 struct ItemInfo {
@@ -125,7 +146,7 @@ struct RangeReadResult {
   std::vector<std::vector<domain::UsageRecord>> raw;  // per plan.raw window, same order
   std::vector<RollupRow> rollups;                     // rows of every hourly and daily window
   std::vector<Deployment> deployments;                // ListDeployments
-  std::vector<RollupRow> latest_capacity;  // plan.latest_capacity: at most one row per deployment
+  std::vector<LatestCapacityRow> latest_capacity;  // plan.latest_capacity: at most one row per deployment
   std::vector<ItemInfo> items;             // plan.items: every item of the organization
   std::vector<Credit> credits;             // plan.credits: every credit of the organization
   std::int64_t version = 0;                // DataVersion(org) in the same snapshot
