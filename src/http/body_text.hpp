@@ -57,25 +57,6 @@ inline void AppendThousandths(std::string& out, domain::WideNanos milli) {
   out.append(digits, n);
 }
 
-// The same for an int64 count of thousandths.
-inline void AppendThousandths(std::string& out, std::int64_t milli) {
-  // Magnitude in unsigned arithmetic, so that INT64_MIN is fine too.
-  const std::uint64_t magnitude = milli < 0 ? 0 - static_cast<std::uint64_t>(milli) : static_cast<std::uint64_t>(milli);
-  if (milli < 0) out.push_back('-');
-  char buf[24];
-  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, magnitude / 1000);
-  (void)ec;
-  out.append(buf, static_cast<std::size_t>(end - buf));
-  unsigned frac = static_cast<unsigned>(magnitude % 1000);
-  if (frac == 0) return;
-  char digits[3] = {static_cast<char>('0' + frac / 100), static_cast<char>('0' + frac / 10 % 10),
-                    static_cast<char>('0' + frac % 10)};
-  std::size_t n = 3;
-  while (digits[n - 1] == '0') --n;
-  out.push_back('.');
-  out.append(digits, n);
-}
-
 // Length of the well-formed UTF-8 sequence starting at s[i] (lead byte >= 0x80), or 0 when
 // it is ill-formed (Unicode Table 3-7: no overlongs, no surrogates, nothing above U+10FFFF).
 inline std::size_t Utf8SequenceLength(std::string_view s, std::size_t i) {

@@ -1,5 +1,6 @@
 """Usage ingestion over POST /api/v1/billing/usage and `costsctl usage import`: idempotent
-re-sends, conflicts and invalid batches that store nothing, every bad line reported, media
+re-sends, conflicts and invalid batches that store nothing, bad lines reported (the first 100,
+and a count), decimals read exactly or refused, sums past int64 nano-ECU read exactly, media
 types, and charts that follow the data (also when costsctl writes while costsd runs).
 
 Each test uses its own days in 2024-05 so that the chart checks of one test do not depend on
