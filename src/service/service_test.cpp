@@ -274,6 +274,25 @@ TEST_F(ServiceTest, IngestIsAdminOnlyAndReportsEveryBadLine) {
   EXPECT_EQ(empty.error().code, ErrorCode::kInvalidData);
 }
 
+// Decimals beyond 40 significant digits or an exponent outside -40..40 (as written) are
+// refused, naming the field; the parser once read both of these as exactly 1.
+TEST_F(ServiceTest, IngestRefusesDecimalsBeyondTheirBoundsNamingTheField) {
+  const std::string cancelled_exponent = "0." + std::string(99'999, '0') + "1e1000000";
+  const std::string long_digits = "1" + std::string(100'000, '0') + "e-1000000";
+  const std::string body =
+      Line("q", "org-a", "d1", "2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z", cancelled_exponent, "1") +
+      Line("r", "org-a", "d1", "2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z", "1", long_digits) +
+      Line("ok", "org-a", "d1", "2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z", "2.5E+3", "1e-9");
+  auto r = admin_.IngestNdjson(Root(), body);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidRecord);
+  EXPECT_EQ(r.error().fields, (std::vector<std::string>{"records[0].quantity", "records[1].rate"}));
+  EXPECT_LT(r.error().message.size(), 1024u) << "the message must not echo the decimals";
+  auto chart = costs_.OrganizationCharts(Root(), "org-a", {"2026-11-01", "2026-11-01", std::nullopt});
+  ASSERT_TRUE(chart);
+  EXPECT_TRUE(chart->buckets[0].values.empty()) << "nothing of a rejected batch may be stored";
+}
+
 TEST_F(ServiceTest, IngestNamesTheFirstFiveProblemsInLineOrder) {
   const std::string body = Line("a", "org-a", "d1", "2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z", "1", "\"-1\"") +
                            Line("b", "org-x", "d1", "2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z", "1", "\"x\"") +
