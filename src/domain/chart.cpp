@@ -70,10 +70,7 @@ Result<Chart> ChartBuilder::Build() const {
       const std::uint32_t series = (*ordered)[j].series;
       WideNanos sum = 0;
       for (; j < ordered->size() && (*ordered)[j].series == series; ++j) sum += (*ordered)[j].cost;
-      if (sum == 0) continue;
-      auto narrow = NarrowNanos(sum);
-      if (!narrow) return MakeError(ErrorCode::kInternal, "a chart value is out of range");
-      out.values.push_back(ChartValue{series, *narrow});
+      if (sum != 0) out.values.push_back(ChartValue{series, sum});
     }
   }
   return chart;

@@ -18,10 +18,11 @@ struct ChartSeries {
   friend bool operator==(const ChartSeries&, const ChartSeries&) = default;
 };
 
-// One plotted value: a series (an index into Chart::series) and its cost in a bucket.
+// One plotted value: a series (an index into Chart::series) and its cost in a bucket, an
+// exact 128-bit sum of int64 pieces (a month of large costs may exceed int64 nano-ECU).
 struct ChartValue {
   std::uint32_t series = 0;
-  Nanos cost = 0;
+  WideNanos cost = 0;
   friend bool operator==(const ChartValue&, const ChartValue&) = default;
 };
 
@@ -61,8 +62,8 @@ class ChartBuilder {
   // Names series `id` (last call wins); a series without a name is shown by its id.
   void Name(std::string_view id, std::string_view name) { AddSeries(id, name); }
 
-  // The chart: every bucket, non-zero values sorted by series id. Fails (kInternal) only if
-  // a bucket's sum for one series overflows int64 nano-ECU.
+  // The chart: every bucket, non-zero values sorted by series id, each the exact 128-bit sum
+  // of its pieces. Never fails today (a Result so that a future limit can).
   Result<Chart> Build() const;
 
   const std::vector<Bucket>& buckets() const { return buckets_; }

@@ -8,6 +8,8 @@ namespace {
 
 constexpr int kMaxDigits = 18;  // |mantissa| < 10^18 fits int64 with room
 constexpr int kMaxScale = 18;
+constexpr int kMaxSignificantDigits = 40;  // as written (DESIGN.md, "Usage records")
+constexpr long kMaxExponent = 40;          // |exponent| as written
 
 constexpr WideNanos Pow10(int n) {
   WideNanos r = 1;
@@ -46,6 +48,8 @@ Result<Decimal> ParseDecimal(std::string_view text) {
     if (i == frac_begin) return Invalid("not a decimal number");
     frac_digits = text.substr(frac_begin, i - frac_begin);
   }
+  // The exponent as written: its digits are read saturated (a value past kMaxExponent is
+  // refused below whatever its length), never clamped into range.
   long exponent = 0;
   if (i < n && (text[i] == 'e' || text[i] == 'E')) {
     ++i;
@@ -53,29 +57,42 @@ Result<Decimal> ParseDecimal(std::string_view text) {
     if (i < n && (text[i] == '+' || text[i] == '-')) exp_negative = text[i++] == '-';
     const std::size_t exp_begin = i;
     while (i < n && IsDigit(text[i])) {
-      if (exponent < 100000) exponent = exponent * 10 + (text[i] - '0');
+      if (exponent <= kMaxExponent) exponent = exponent * 10 + (text[i] - '0');
       ++i;
     }
     if (i == exp_begin) return Invalid("not a decimal number");
+    if (exponent > kMaxExponent) return Invalid("has an exponent outside -40..40");
     if (exp_negative) exponent = -exponent;
   }
   if (i != n) return Invalid("not a decimal number");
 
-  // Significant digits: integer and fraction digits without leading zeros; the value is
-  // digits × 10^(exponent − len(frac)). Trailing zeros are dropped into the exponent.
+  // Significant digits: the integer and fraction digits as written, leading zeros dropped
+  // (trailing zeros count: "1.50" has three). The value is digits × 10^(exponent − len(frac)).
+  const std::size_t int_first = int_digits.find_first_not_of('0');
+  const std::size_t frac_first = frac_digits.find_first_not_of('0');
+  std::string_view significant_int;
+  std::string_view significant_frac = frac_digits;
+  if (int_first != std::string_view::npos) {
+    significant_int = int_digits.substr(int_first);
+  } else if (frac_first != std::string_view::npos) {
+    significant_frac = frac_digits.substr(frac_first);
+  } else {
+    return Decimal{0, 0};  // all digits are zeros: 0, whatever the (bounded) exponent
+  }
+  if (significant_int.size() + significant_frac.size() > static_cast<std::size_t>(kMaxSignificantDigits)) {
+    return Invalid("has more than 40 significant digits");
+  }
   std::string digits;
-  digits.reserve(int_digits.size() + frac_digits.size());
-  digits.append(int_digits).append(frac_digits);
+  digits.reserve(significant_int.size() + significant_frac.size());
+  digits.append(significant_int).append(significant_frac);
   long exp10 = exponent - static_cast<long>(frac_digits.size());
-  std::size_t first = digits.find_first_not_of('0');
-  if (first == std::string::npos) return Decimal{0, 0};
-  digits.erase(0, first);
+  // Trailing zeros are dropped into the exponent.
   while (!digits.empty() && digits.back() == '0') {
     digits.pop_back();
     ++exp10;
   }
   if (digits.size() > static_cast<std::size_t>(kMaxDigits)) {
-    return Invalid("has more than 18 significant digits");
+    return Invalid("has more than 18 significant digits once trailing zeros are dropped");
   }
   if (exp10 < -kMaxScale) return Invalid("has more than 18 fractional digits");
   // Positive exponent: scale the mantissa up, which must stay under 10^18.
@@ -196,6 +213,41 @@ char* FormatNanos(Nanos nanos, char* out) {
 std::string FormatNanos(Nanos nanos) {
   char buf[kMaxNanosText];
   return std::string(buf, FormatNanos(nanos, buf));
+}
+
+char* FormatWideInt(WideNanos v, char* out) {
+  unsigned __int128 magnitude = v < 0 ? 0 - static_cast<unsigned __int128>(v) : static_cast<unsigned __int128>(v);
+  if (v < 0) *out++ = '-';
+  char buf[40];
+  int len = 0;
+  do {
+    buf[len++] = static_cast<char>('0' + static_cast<int>(magnitude % 10));
+    magnitude /= 10;
+  } while (magnitude != 0);
+  while (len > 0) *out++ = buf[--len];
+  return out;
+}
+
+char* FormatWideNanos(WideNanos nanos, char* out) {
+  if (nanos >= std::numeric_limits<Nanos>::min() && nanos <= std::numeric_limits<Nanos>::max()) {
+    return FormatNanos(static_cast<Nanos>(nanos), out);
+  }
+  // Beyond int64: whole ECU are |nanos| / 10^9 (>= 9), then the fraction as FormatNanos writes it.
+  const WideNanos whole = nanos / kNanosPerEcu;  // truncates toward zero: same sign as nanos
+  const WideNanos frac = nanos % kNanosPerEcu;
+  out = FormatWideInt(whole, out);
+  if (frac != 0) {
+    char buf[kMaxNanosText];
+    const Nanos magnitude = static_cast<Nanos>(frac < 0 ? -frac : frac);
+    char* end = FormatNanos(magnitude, buf);  // "0.xxx"
+    for (char* p = buf + 1; p != end; ++p) *out++ = *p;
+  }
+  return out;
+}
+
+std::string FormatWideNanos(WideNanos nanos) {
+  char buf[kMaxWideNanosText];
+  return std::string(buf, FormatWideNanos(nanos, buf));
 }
 
 }  // namespace costs::domain

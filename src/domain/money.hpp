@@ -27,8 +27,16 @@ struct Decimal {
 
 // Parses decimal text exactly: JSON number syntax ("-12.5", "0.0913", "1e-3", "2E+2"), as
 // produced by a JSON string or a JSON number literal. No leading '+', no spaces, no hex,
-// no "Infinity"/"NaN". Fails (kInvalidData, message saying why) when the value has more than
-// 18 significant digits or more than 18 fractional digits once normalized.
+// no "Infinity"/"NaN". Never rounds or clamps: fails (kInvalidData, message saying why) when
+//   - the text has more than 40 significant digits: the integer and fraction digits as
+//     written, leading zeros dropped, trailing zeros counted ("0.0913": 3, "1.50": 3,
+//     "100.000000001": 12; all zeros: 0);
+//   - the exponent as written (the number after e/E) is outside -40..40 ("1e41", "1e-41";
+//     leading zeros in it do not count: "1e040" is 1e40);
+//   - the value, normalized, has more than 18 significant digits or more than 18 fractional
+//     digits (it does not fit Decimal).
+// The first two bound the text itself, whatever it is worth: "0." + 99,999 zeros + "1e1000000"
+// and "1" + 100,000 zeros + "e-1000000" (both exactly 1) are refused.
 Result<Decimal> ParseDecimal(std::string_view text);
 
 // Canonical text of a decimal: "-0.0913", "2", "200" (no exponent, no trailing zeros).
@@ -65,5 +73,18 @@ inline constexpr std::size_t kMaxNanosText = 21;
 // of what was written. REQUIRES: out has room for kMaxNanosText chars.
 char* FormatNanos(Nanos nanos, char* out);
 std::string FormatNanos(Nanos nanos);
+
+// Largest text FormatWideNanos writes: 39 digits, a sign and a point.
+inline constexpr std::size_t kMaxWideNanosText = 41;
+
+// FormatNanos for a 128-bit sum (reads sum int64 amounts in 128 bits and never narrow them):
+// the same text for values that fit int64, and exact beyond ("10000000000" for 10^19 nano-ECU).
+// REQUIRES: out has room for kMaxWideNanosText chars.
+char* FormatWideNanos(WideNanos nanos, char* out);
+std::string FormatWideNanos(WideNanos nanos);
+
+// A 128-bit integer as decimal text ("-170141183460469231731687303715884105728" at most:
+// 40 chars). REQUIRES: out has room for 40 chars.
+char* FormatWideInt(WideNanos v, char* out);
 
 }  // namespace costs::domain

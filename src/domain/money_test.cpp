@@ -160,6 +160,47 @@ TEST(ParseDecimalTest, RejectsHugeExponentsWithoutOverflow) {
   ExpectRejected("1e-99999999999999999999");
 }
 
+// The text's own limits (DESIGN.md, "Usage records"): at most 40 significant digits as
+// written and an exponent within -40..40 as written, refused however much the value is worth,
+// never clamped (the parser once read both of these as exactly 1).
+TEST(ParseDecimalTest, RejectsLongTextWhoseExponentWouldCancelOut) {
+  ExpectRejected("0." + std::string(99'999, '0') + "1e1000000");
+  ExpectRejected("1" + std::string(100'000, '0') + "e-1000000");
+  ExpectRejected("0." + std::string(99'999, '0') + "0e1000000");  // zero, but the exponent is out
+}
+
+TEST(ParseDecimalTest, BoundsTheExponentAsWritten) {
+  ExpectParses("1e17", {100'000'000'000'000'000, 0});
+  ExpectParses("0e40", {0, 0});
+  ExpectParses("0e-40", {0, 0});
+  ExpectParses("0e040", {0, 0});  // leading zeros of the exponent do not count
+  ExpectParses("1" + std::string(39, '0') + "e-39", {1, 0});  // 40 digits, exponent -39
+  ExpectParses("1" + std::string(39, '0') + "e-40", {1, 1});  // 0.1
+  ExpectRejected("0e41");
+  ExpectRejected("0e-41");
+  ExpectRejected("1e-41");
+}
+
+TEST(ParseDecimalTest, BoundsSignificantDigitsAsWritten) {
+  // 40 significant digits as written, 1 once trailing zeros are dropped.
+  ExpectParses("1." + std::string(39, '0'), {1, 0});
+  ExpectRejected("1." + std::string(40, '0'));
+  // Leading zeros are not significant: 1 digit, exponent 0, value 10^-41 (refused as too fine).
+  ExpectRejected("0." + std::string(40, '0') + "1");
+  ExpectParses("0." + std::string(17, '0') + "1", {1, 18});
+  ExpectParses("0." + std::string(200, '0'), {0, 0});
+  ExpectParses("10000000000000000000000000000000000000e-37", {1, 0});  // 38 digits
+  ExpectRejected("100000000000000000000000000000000000000000e-41");
+}
+
+TEST(ParseDecimalTest, EverydayValuesStillParse) {
+  ExpectParses("0.0913", {913, 4});
+  ExpectParses("1e-9", {1, 9});
+  ExpectParses("100.000000001", {100000000001, 9});
+  ExpectParses("2.5E+3", {2500, 0});
+  ExpectParses("-12.5", {-125, 1});
+}
+
 TEST(ParseDecimalTest, OnlyReadsTheGivenView) {
   const char buffer[] = "12.5e3";
   Result<Decimal> r = ParseDecimal(std::string_view(buffer, 4));  // "12.5"
@@ -453,6 +494,23 @@ TEST(ToScaledTest, RoundsHalfEvenToTheGivenDigits) {
   EXPECT_EQ(*ToScaled(*ParseDecimal("-0.0015"), 3), -2);
   EXPECT_EQ(*ToScaled(*ParseDecimal("12"), 3), 12000);
   EXPECT_FALSE(ToScaled(*ParseDecimal("999999999999999999"), 3)) << "does not fit int64 thousandths";
+}
+
+// FormatWideNanos: sums a read forms are 128-bit and written exactly.
+TEST(FormatWideNanosTest, MatchesFormatNanosWithinInt64AndIsExactBeyond) {
+  for (Nanos n : {Nanos{0}, Nanos{1}, Nanos{-1}, Nanos{300'000'000}, Nanos{-12'000'000'000},
+                  std::numeric_limits<Nanos>::max(), std::numeric_limits<Nanos>::min()}) {
+    EXPECT_EQ(FormatWideNanos(n), FormatNanos(n)) << "the same text as FormatNanos within int64";
+  }
+  const WideNanos max = std::numeric_limits<Nanos>::max();
+  EXPECT_EQ(FormatWideNanos(max + 1), "9223372036.854775808");
+  EXPECT_EQ(FormatWideNanos(-max - 2), "-9223372036.854775809");
+  EXPECT_EQ(FormatWideNanos(WideNanos{10'000'000'000} * kNanosPerEcu), "10000000000");
+  EXPECT_EQ(FormatWideNanos(-(WideNanos{10'000'000'000} * kNanosPerEcu + 5)), "-10000000000.000000005");
+  const WideNanos wide_max = ~(static_cast<unsigned __int128>(1) << 127);
+  EXPECT_EQ(FormatWideNanos(wide_max), "170141183460469231731687303715.884105727");
+  EXPECT_EQ(FormatWideNanos(-wide_max - 1), "-170141183460469231731687303715.884105728");
+  EXPECT_EQ(FormatWideNanos(-wide_max - 1).size(), kMaxWideNanosText);
 }
 
 }  // namespace

@@ -10,7 +10,6 @@
 #include <string_view>
 
 #include "domain/money.hpp"
-
 #include "domain/utf8.hpp"
 
 namespace costs::http {
@@ -29,17 +28,27 @@ inline void AppendNanos(std::string& out, domain::Nanos nanos) {
   out.append(buf, static_cast<std::size_t>(end - buf));
 }
 
+// A 128-bit sum of nano-ECU, exactly (domain::FormatWideNanos): sums a read forms are never
+// narrowed, and beyond int64 they still render digit for digit.
+inline void AppendNanos(std::string& out, domain::WideNanos nanos) {
+  char buf[domain::kMaxWideNanosText];
+  const char* end = domain::FormatWideNanos(nanos, buf);
+  out.append(buf, static_cast<std::size_t>(end - buf));
+}
+
+// A 128-bit integer as exact decimal text.
+inline void AppendWideInt(std::string& out, domain::WideNanos v) {
+  char buf[40];
+  const char* end = domain::FormatWideInt(v, buf);
+  out.append(buf, static_cast<std::size_t>(end - buf));
+}
+
 // A count of thousandths as the exact decimal it stands for, in the same style:
 // 1500 -> "1.5", -1 -> "-0.001", 0 -> "0".
-inline void AppendThousandths(std::string& out, std::int64_t milli) {
-  // Magnitude in unsigned arithmetic, so that INT64_MIN is fine too.
-  const std::uint64_t magnitude = milli < 0 ? 0 - static_cast<std::uint64_t>(milli) : static_cast<std::uint64_t>(milli);
-  if (milli < 0) out.push_back('-');
-  char buf[24];
-  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, magnitude / 1000);
-  (void)ec;
-  out.append(buf, static_cast<std::size_t>(end - buf));
-  unsigned frac = static_cast<unsigned>(magnitude % 1000);
+inline void AppendThousandths(std::string& out, domain::WideNanos milli) {
+  AppendWideInt(out, milli / 1000);
+  if (milli < 0 && milli > -1000) out.insert(out.size() - 1, 1, '-');  // "-0.xxx": the sign is lost in 0
+  const auto frac = static_cast<unsigned>(milli < 0 ? -(milli % 1000) : milli % 1000);
   if (frac == 0) return;
   char digits[3] = {static_cast<char>('0' + frac / 100), static_cast<char>('0' + frac / 10 % 10),
                     static_cast<char>('0' + frac % 10)};

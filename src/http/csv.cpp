@@ -50,9 +50,14 @@ class Row {
     AppendCsvField(out_, s);
     return *this;
   }
-  Row& Nanos(domain::Nanos n) {
+  Row& Nanos(domain::WideNanos n) {
     Sep();
     AppendNanos(out_, n);
+    return *this;
+  }
+  Row& WideInt(domain::WideNanos v) {
+    Sep();
+    AppendWideInt(out_, v);
     return *this;
   }
   Row& Int(std::int64_t v) {
@@ -60,7 +65,7 @@ class Row {
     AppendInt(out_, v);
     return *this;
   }
-  Row& Thousandths(std::int64_t milli) {
+  Row& Thousandths(domain::WideNanos milli) {
     Sep();
     AppendThousandths(out_, milli);
     return *this;
@@ -107,7 +112,7 @@ std::string RenderDeploymentsCsv(const service::DeploymentsCosts& costs) {
   for (const service::DeploymentCosts& d : costs.deployments) {
     Row row(out);
     row.Text(d.id).Text(d.name).Nanos(d.costs.total);
-    for (const domain::Nanos cost : d.costs.by_dimension) row.Nanos(cost);
+    for (const domain::WideNanos cost : d.costs.by_dimension) row.Nanos(cost);
     row.Nanos(d.hourly_rate).Instant(d.period.from).Instant(d.period.to);
   }
   return out;
@@ -124,13 +129,13 @@ std::string RenderItemsCsv(const service::ItemsCosts& items) {
       "period_end\r\n");
   for (const service::ResourceItem& r : items.resources) {
     Row row(out);
-    row.Text("resource").Text(r.sku).Text(r.name).Text(r.kind).Int(ItemInstanceCount(r)).Int(ItemHours(r));
+    row.Text("resource").Text(r.sku).Text(r.name).Text(r.kind).Int(ItemInstanceCount(r)).WideInt(ItemHours(r));
     row.Empty(3).Nanos(r.price_per_hour).Nanos(r.price).Instant(r.period.from).Instant(r.period.to);
   }
   for (const service::DtsItem& d : items.dts) {
     Row row(out);
     row.Text("data_transfer_and_storage").Text(d.sku).Text(d.name).Text(domain::DimensionId(d.dimension));
-    row.Empty(2).Thousandths(d.quantity_milli).Text(d.unit).Text(domain::FormatDecimal(d.rate));
+    row.Empty(2).Thousandths(d.quantity_milli).Text(d.unit).Text(d.rate);
     row.Empty().Nanos(d.cost).Empty(2);
   }
   return out;

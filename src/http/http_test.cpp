@@ -164,6 +164,35 @@ TEST(RenderTest, ChartWritesExtremeAmountsExactly) {
             R"({"id":"b","name":"b","value":123.456789012}]}]})");
 }
 
+// Sums a read forms are 128-bit (two days of 5,000,000,000 ECU make a month of 10^19
+// nano-ECU): written digit for digit, never wrapped or narrowed.
+TEST(RenderTest, SumsBeyondInt64AreWrittenExactly) {
+  const domain::WideNanos big = domain::WideNanos{10'000'000'000} * domain::kNanosPerEcu + 1;
+  domain::Chart chart;
+  chart.series = {{"d1", "d1"}};
+  chart.buckets.push_back({At(0), {{0, big}, {0, -big}}});
+  EXPECT_EQ(RenderChart(chart), R"({"data":[{"timestamp":0,"values":[{"id":"d1","name":"d1","value":10000000000.000000001},)"
+                                R"({"id":"d1","name":"d1","value":-10000000000.000000001}]}]})");
+  service::DeploymentsCosts costs;
+  costs.total_cost = big;
+  service::DeploymentCosts& d = costs.deployments.emplace_back();
+  d.id = "d1";
+  d.name = "d1";
+  d.costs.by_dimension[0] = big;
+  d.costs.total = big;
+  d.hourly_rate = big;
+  EXPECT_NE(RenderDeploymentsCosts(costs).find(R"({"total_cost":10000000000.000000001,)"), std::string::npos);
+  EXPECT_NE(RenderDeploymentsCsv(costs).find("d1,d1,10000000000.000000001,10000000000.000000001,0,"), std::string::npos)
+      << RenderDeploymentsCsv(costs);
+  service::ItemsCosts items;
+  service::ResourceItem& r = items.resources.emplace_back();
+  r.usage_ns = domain::WideNanos{1} << 100;  // 2^100 ns: 352,125,166,730,063,722.6 hours
+  r.price = big;
+  EXPECT_NE(RenderItemsCosts(items).find(R"("hours":352125166730063723,"price_per_hour":0,"price":10000000000.000000001)"),
+            std::string::npos)
+      << RenderItemsCosts(items);
+}
+
 TEST(RenderTest, EmptyChartIsAnEmptyDataArray) { EXPECT_EQ(RenderChart({}), R"({"data":[]})"); }
 
 TEST(RenderTest, OrganizationAndIngestOutcome) {
@@ -512,7 +541,7 @@ domain::Instant At(const char* rfc3339) { return *domain::ParseRfc3339(rfc3339);
 
 service::DimensionCosts Costs(std::array<domain::Nanos, domain::kDimensionCount> by) {
   service::DimensionCosts c;
-  c.by_dimension = by;
+  for (std::size_t i = 0; i < by.size(); ++i) c.by_dimension[i] = by[i];
   for (const domain::Nanos n : by) c.total += n;
   return c;
 }
@@ -589,7 +618,7 @@ service::ItemsCosts SampleItems() {
   d.name = "Data out";
   d.unit = "GB";
   d.quantity_milli = 1500;  // 1.5 -> 2
-  d.rate = *domain::ParseDecimal("0.0000000017");
+  d.rate = "0.0000000017";
   d.cost = 566'666'666;
   items.dts.push_back(d);
   return items;
@@ -636,7 +665,7 @@ TEST(RenderTest, DtsWithoutUnitAndNegativeQuantity) {
   d.dimension = domain::Dimension::kStorageBytes;
   d.name = "Storage";
   d.quantity_milli = -1;
-  d.rate = *domain::ParseDecimal("2");
+  d.rate = "2";
   d.cost = -2'000'000;
   items.dts.push_back(d);
   const std::string body = RenderItemsCosts(items);

@@ -140,16 +140,16 @@ std::string WithUnit(std::string text, std::string_view joiner, std::string_view
 
 }  // namespace
 
-std::int64_t ItemHours(const service::ResourceItem& item) {
-  return static_cast<std::int64_t>(domain::DivideHalfEven(item.usage_ns, domain::kNsPerHour));
+domain::WideNanos ItemHours(const service::ResourceItem& item) {
+  return domain::DivideHalfEven(item.usage_ns, domain::kNsPerHour);
 }
 
 std::int64_t ItemInstanceCount(const service::ResourceItem& item) {
   return std::min<std::int64_t>(item.instance_count, std::numeric_limits<std::int32_t>::max());
 }
 
-std::int64_t DtsQuantityValue(const service::DtsItem& item) {
-  return static_cast<std::int64_t>(domain::DivideHalfEven(item.quantity_milli, 1000));
+domain::WideNanos DtsQuantityValue(const service::DtsItem& item) {
+  return domain::DivideHalfEven(item.quantity_milli, 1000);
 }
 
 std::string RenderCostsOverview(const service::CostsOverview& overview) {
@@ -241,7 +241,7 @@ std::string RenderItemsCosts(const service::ItemsCosts& items) {
     out.append(",\"instance_count\":");
     AppendInt(out, ItemInstanceCount(r));
     out.append(",\"hours\":");
-    AppendInt(out, ItemHours(r));
+    AppendWideInt(out, ItemHours(r));
     out.append(",\"price_per_hour\":");
     AppendNanos(out, r.price_per_hour);
     out.append(",\"price\":");
@@ -262,12 +262,12 @@ std::string RenderItemsCosts(const service::ItemsCosts& items) {
     out.append(",\"type\":\"");
     out.append(domain::DimensionId(d.dimension));
     out.append("\",\"quantity\":{\"value\":");
-    AppendInt(out, DtsQuantityValue(d));
+    AppendWideInt(out, DtsQuantityValue(d));
     out.append(",\"formatted_value\":");
     std::string quantity;
     AppendThousandths(quantity, d.quantity_milli);
     AppendJsonString(out, WithUnit(std::move(quantity), " ", d.unit));
-    const std::string rate = domain::FormatDecimal(d.rate);
+    const std::string& rate = d.rate;
     out.append("},\"rate\":{\"value\":");
     out.append(rate);  // exact decimal text: a valid JSON number
     out.append(",\"formatted_value\":");

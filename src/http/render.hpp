@@ -49,11 +49,11 @@ std::string RenderItemsCosts(const service::ItemsCosts& items);
 
 // The numbers of an item as both the JSON and the CSV encoders write them.
 // Whole hours of use: usage_ns / 1 h rounded half-even.
-std::int64_t ItemHours(const service::ResourceItem& item);
+domain::WideNanos ItemHours(const service::ResourceItem& item);
 // The instance count, capped at INT32_MAX (the spec's int32).
 std::int64_t ItemInstanceCount(const service::ResourceItem& item);
 // The quantity in whole units: quantity_milli / 1000 rounded half-even.
-std::int64_t DtsQuantityValue(const service::DtsItem& item);
+domain::WideNanos DtsQuantityValue(const service::DtsItem& item);
 
 // A credit as stored: {"id","organization_id","ecu":<ECU>,"start","end"} (instants RFC 3339 UTC).
 std::string RenderCredit(const service::Credit& credit);

@@ -38,8 +38,9 @@ Result<IngestOutcome> AdminService::IngestNdjson(std::string_view body) {
   if (!batch) return std::move(batch).error();
   const auto& problems = batch->problems;
   auto& records = batch->records;
-  if (!problems.empty()) {
-    std::string message = std::to_string(problems.size()) + " problem(s) in the usage batch; nothing was stored: ";
+  if (batch->problem_count > 0) {
+    std::string message =
+        std::to_string(batch->problem_count) + " problem(s) in the usage batch; nothing was stored: ";
     std::vector<std::string> fields;  // each once, in order of first problem
     std::unordered_set<std::string_view> seen;
     for (std::size_t i = 0; i < problems.size(); ++i) {
@@ -50,6 +51,14 @@ Result<IngestOutcome> AdminService::IngestNdjson(std::string_view body) {
       if (seen.insert(problems[i].field).second) fields.push_back(problems[i].field);
     }
     if (problems.size() > kMaxProblemsInMessage) message += "; ...";
+    if (batch->problem_count > problems.size()) {
+      message += " (fields names the first " + std::to_string(problems.size()) + " problems, and " +
+                 std::to_string(batch->problem_count - problems.size()) + " more)";
+    }
+    if (batch->unchecked_organizations > 0) {
+      message += " (" + std::to_string(batch->unchecked_organizations) + " more organization ids were not looked up after " +
+                 std::to_string(kMaxUnknownOrganizations) + " unknown ones)";
+    }
     return MakeError(ErrorCode::kInvalidRecord, std::move(message), std::move(fields));
   }
   if (records.empty()) return MakeError(ErrorCode::kInvalidData, "the usage batch holds no records");

@@ -175,28 +175,14 @@ void ForEachPiece(const RangeReadPlan& plan, const RangeReadResult& read, Each&&
   }
 }
 
-Result<domain::Nanos> Narrow(domain::WideNanos sum) {
-  auto n = domain::NarrowNanos(sum);
-  if (!n) return MakeError(ErrorCode::kInternal, "a cost sum is out of range");
-  return *n;
-}
-
-// Exact per-dimension sums, narrowed at the end.
+// Exact per-dimension sums (128-bit, never narrowed: DimensionCosts).
 struct DimensionSums {
   std::array<domain::WideNanos, domain::kDimensionCount> by_dimension{};
   void Add(domain::Dimension d, domain::Nanos cost) { by_dimension[static_cast<std::size_t>(d)] += cost; }
   Result<DimensionCosts> Build() const {
     DimensionCosts out;
-    domain::WideNanos total = 0;
-    for (std::size_t i = 0; i < by_dimension.size(); ++i) {
-      auto n = Narrow(by_dimension[i]);
-      if (!n) return std::move(n).error();
-      out.by_dimension[i] = *n;
-      total += by_dimension[i];
-    }
-    auto t = Narrow(total);
-    if (!t) return std::move(t).error();
-    out.total = *t;
+    out.by_dimension = by_dimension;
+    for (const domain::WideNanos cost : by_dimension) out.total += cost;
     return out;
   }
 };
@@ -340,21 +326,17 @@ Result<CostsOverview> CostsService::Overview(const Principal& who, std::string_v
   auto costs = sums.Build();
   if (!costs) return std::move(costs).error();
   out.costs = *costs;
-  auto t = Narrow(trials);
-  if (!t) return std::move(t).error();
-  out.trials = *t;
+  out.trials = trials;
   // The latest hour with capacity usage across deployments, and its cost over all of them.
   std::optional<Instant> latest;
-  for (const RollupRow& row : read->read.latest_capacity) {
+  for (const LatestCapacityRow& row : read->read.latest_capacity) {
     if (!latest || *latest < row.period_start) latest = row.period_start;
   }
   domain::WideNanos rate = 0;
-  for (const RollupRow& row : read->read.latest_capacity) {
+  for (const LatestCapacityRow& row : read->read.latest_capacity) {
     if (row.period_start == latest) rate += row.cost;
   }
-  auto hr = Narrow(rate);
-  if (!hr) return std::move(hr).error();
-  out.hourly_rate = *hr;
+  out.hourly_rate = rate;
   if (!read->read.credits.empty()) {
     auto balance = ComputeBalance(org_id, read->read.credits);
     if (!balance) return std::move(balance).error();
@@ -432,12 +414,8 @@ Result<Balance> CostsService::ComputeBalance(std::string_view org_id, const std:
     remaining += left[i];
     balance.line_items.push_back(CreditBalance{c, static_cast<domain::Nanos>(left[i])});
   }
-  auto a = Narrow(available);
-  auto r = Narrow(remaining);
-  if (!a) return std::move(a).error();
-  if (!r) return std::move(r).error();
-  balance.available = *a;
-  balance.remaining = *r;
+  balance.available = available;
+  balance.remaining = remaining;
   return balance;
 }
 
@@ -510,16 +488,10 @@ Result<ItemsCosts> CostsService::Items(const Principal& who, std::string_view or
     item.kind = key.second;
     if (const ItemInfo* info = latest_info(key.first, key.second, domain::Dimension::kCapacity)) item.name = info->name;
     item.instance_count = acc.instance_count;
-    auto usage = Narrow(acc.usage_ns);
-    auto price = Narrow(acc.price);
-    if (!usage || !price) return MakeError(ErrorCode::kInternal, "an item sum is out of range");
-    item.usage_ns = *usage;
-    item.price = *price;
-    if (acc.usage_ns > 0) {
-      auto per_hour = Narrow(domain::DivideHalfEven(acc.price * domain::kNsPerHour, acc.usage_ns));
-      if (!per_hour) return std::move(per_hour).error();
-      item.price_per_hour = *per_hour;
-    }
+    item.usage_ns = acc.usage_ns;
+    item.price = acc.price;
+    // |price| < 2^100 (fewer than 2^36 rows of int64), so price × 1 h (< 2^42) fits 128 bits.
+    if (acc.usage_ns > 0) item.price_per_hour = domain::DivideHalfEven(acc.price * domain::kNsPerHour, acc.usage_ns);
     item.period = {std::max(acc.period.from, read->range.from), std::min(acc.period.to, read->range.to)};
     out.resources.push_back(std::move(item));
   }
@@ -536,21 +508,15 @@ Result<ItemsCosts> CostsService::Items(const Principal& who, std::string_view or
     // The catalog's rate when every record in the range had that one rate, else cost / quantity.
     const bool same_rate = info != nullptr && acc.rate_fingerprint_min == acc.rate_fingerprint_max &&
                            acc.rate_fingerprint_min == domain::DecimalFingerprint(info->rate);
-    auto cost = Narrow(acc.cost);
-    auto quantity = Narrow(acc.quantity_milli);
-    if (!cost || !quantity) return MakeError(ErrorCode::kInternal, "an item sum is out of range");
-    item.cost = *cost;
-    item.quantity_milli = *quantity;
+    item.cost = acc.cost;
+    item.quantity_milli = acc.quantity_milli;
     if (same_rate) {
-      item.rate = info->rate;
+      item.rate = domain::FormatDecimal(info->rate);
     } else if (acc.quantity_milli != 0) {
       // cost / quantity in ECU per unit, to 9 fractional digits: nanos × 1000 / milli.
       // DivideHalfEven wants a positive denominator.
       const domain::WideNanos sign = acc.quantity_milli < 0 ? -1 : 1;
-      auto per_unit = Narrow(domain::DivideHalfEven(sign * acc.cost * 1000, sign * acc.quantity_milli));
-      if (!per_unit) return std::move(per_unit).error();
-      auto d = domain::ParseDecimal(domain::FormatNanos(*per_unit));
-      if (d) item.rate = *d;
+      item.rate = domain::FormatWideNanos(domain::DivideHalfEven(sign * acc.cost * 1000, sign * acc.quantity_milli));
     }
     out.dts.push_back(std::move(item));
   }
@@ -587,14 +553,12 @@ Result<DeploymentsCosts> CostsService::Deployments(const Principal& who, std::st
     dc.costs = *costs;
     total += dc.costs.total;
     dc.period = {std::max(it->second.period.from, read->range.from), std::min(it->second.period.to, read->range.to)};
-    for (const RollupRow& row : read->read.latest_capacity) {
+    for (const LatestCapacityRow& row : read->read.latest_capacity) {
       if (row.deployment_id == d.id) dc.hourly_rate = row.cost;
     }
     out.deployments.push_back(std::move(dc));
   }
-  auto t = Narrow(total);
-  if (!t) return std::move(t).error();
-  out.total_cost = *t;
+  out.total_cost = total;
   return out;
 }
 

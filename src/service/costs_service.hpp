@@ -32,10 +32,12 @@ struct RangeQuery {
 // chart bucket. An empty range gives an empty plan.
 RangeReadPlan PlanRangeRead(const domain::TimeRange& range);
 
-// Costs per billing dimension over a range, and their sum. Exact nano-ECU.
+// Costs per billing dimension over a range, and their sum. Exact nano-ECU. Every sum a read
+// forms is 128-bit and never narrowed: each stored amount fits int64 (ingest refuses what
+// does not), but sums of them may not (two days of 5,000,000,000 ECU).
 struct DimensionCosts {
-  std::array<domain::Nanos, domain::kDimensionCount> by_dimension{};  // indexed by Dimension
-  domain::Nanos total = 0;
+  std::array<domain::WideNanos, domain::kDimensionCount> by_dimension{};  // indexed by Dimension
+  domain::WideNanos total = 0;
 };
 
 // Prepaid credits as they stand at `now`: each credit valid now, with what is left of it
@@ -49,16 +51,16 @@ struct CreditBalance {
   domain::Nanos balance = 0;
 };
 struct Balance {
-  domain::Nanos available = 0;  // sum of the credits valid now
-  domain::Nanos remaining = 0;  // sum of their balances
+  domain::WideNanos available = 0;  // sum of the credits valid now
+  domain::WideNanos remaining = 0;  // sum of their balances
   std::vector<CreditBalance> line_items;  // the credits valid now, by start then id
 };
 
 // GET /billing/costs/{org} (the spec's CostsOverview).
 struct CostsOverview {
   DimensionCosts costs;
-  domain::Nanos hourly_rate = 0;  // capacity cost of the latest whole hour of the range that has any
-  domain::Nanos trials = 0;       // the part of costs.total from records marked trial
+  domain::WideNanos hourly_rate = 0;  // capacity cost of the latest whole hour of the range that has any
+  domain::WideNanos trials = 0;       // the part of costs.total from records marked trial
   std::optional<Balance> balance;  // when the organization has any credit
 };
 
@@ -70,9 +72,9 @@ struct ResourceItem {
   std::int64_t instance_count = 0;  // the largest instance_count in the range
   // Summed usage time in the range (hours = usage_ns / 1 h) of the records with a positive
   // quantity; corrections adjust the price, not the hours.
-  std::int64_t usage_ns = 0;
-  domain::Nanos price = 0;
-  domain::Nanos price_per_hour = 0;  // price / hours, half-even to nano-ECU; 0 without usage
+  domain::WideNanos usage_ns = 0;
+  domain::WideNanos price = 0;
+  domain::WideNanos price_per_hour = 0;  // price / hours, half-even to nano-ECU; 0 without usage
   domain::TimeRange period;          // first to last usage in the range (to the hour or day)
 };
 
@@ -82,9 +84,11 @@ struct DtsItem {
   domain::Dimension dimension = domain::Dimension::kDataIn;
   std::string name;  // the name (and unit) in the item's latest record (by end), or the
   std::string unit;  // dimension's display name
-  std::int64_t quantity_milli = 0;  // summed quantity in the range, in thousandths of unit
-  domain::Decimal rate;             // the rate if all records agree, else cost / quantity
-  domain::Nanos cost = 0;
+  domain::WideNanos quantity_milli = 0;  // summed quantity in the range, in thousandths of unit
+  // The rate if all records agree (FormatDecimal), else cost / quantity half-even to nano-ECU
+  // (FormatWideNanos; "0" without quantity): exact decimal text.
+  std::string rate = "0";
+  domain::WideNanos cost = 0;
 };
 
 struct ItemsCosts {
@@ -98,7 +102,7 @@ struct DeploymentCosts {
   std::string id;
   std::string name;
   DimensionCosts costs;
-  domain::Nanos hourly_rate = 0;  // its capacity cost in its latest whole hour of the range with any
+  domain::WideNanos hourly_rate = 0;  // its capacity cost in its latest whole hour of the range with any
   // The part of the range in which it had usage: from the start of its first piece of usage
   // to the end of its last, to the hour (whole days inside the range: to the day), clamped to
   // the range.
@@ -107,7 +111,7 @@ struct DeploymentCosts {
 
 struct DeploymentsCosts {
   std::vector<DeploymentCosts> deployments;  // every deployment with usage in the range, by id
-  domain::Nanos total_cost = 0;
+  domain::WideNanos total_cost = 0;
 };
 
 // Read use cases of the Billing Costs Analysis API. Thread-safe (the store is).

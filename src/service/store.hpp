@@ -68,21 +68,33 @@ struct IngestOutcome {
 // summed overlap with the period of the records with a positive quantity: a correction adjusts
 // cost and quantity, not time; service::UsageOverlap), max_instance_count, and the smallest and
 // largest domain::DecimalFingerprint of the records' rates (equal when all rates agree).
-struct RollupRow {
+//
+// `Amount` is the type of the five measures: int64 for a stored row (RollupRow: ingest refuses
+// what one cannot hold), 128-bit for sums of rows (LatestCapacityRow).
+template <typename Amount>
+struct BasicRollupRow {
   domain::Instant period_start;
   std::string deployment_id;
   domain::Dimension dimension = domain::Dimension::kCapacity;
   std::string sku;   // may be empty
   std::string kind;  // ResourceKindId, or empty
-  domain::Nanos cost = 0;
-  domain::Nanos trial_cost = 0;
-  std::int64_t quantity_milli = 0;
-  std::int64_t usage_ns = 0;
-  std::int64_t max_instance_count = 0;
+  Amount cost = 0;
+  Amount trial_cost = 0;
+  Amount quantity_milli = 0;
+  Amount usage_ns = 0;
+  Amount max_instance_count = 0;
   std::int64_t rate_fingerprint_min = 0;
   std::int64_t rate_fingerprint_max = 0;
-  friend bool operator==(const RollupRow&, const RollupRow&) = default;
+  friend bool operator==(const BasicRollupRow&, const BasicRollupRow&) = default;
 };
+using RollupRow = BasicRollupRow<std::int64_t>;
+
+// One deployment's latest hour with capacity cost (RangeReadPlan::latest_capacity): the
+// measures of that hour's capacity rows summed, in 128 bits. Each row fits int64, but the
+// items of one hour summed need not (two of 5,000,000,000 ECU), and nothing a store accepted
+// may make a read fail. Dimension capacity, sku and kind empty; the rate fingerprints are the
+// smallest minimum and the largest maximum of the rows.
+using LatestCapacityRow = BasicRollupRow<domain::WideNanos>;
 
 // What the latest record of an item said about it: the record with the latest end (usage
 // time; on a tie the later ingested).
@@ -125,7 +137,7 @@ struct RangeReadResult {
   std::vector<std::vector<domain::UsageRecord>> raw;  // per plan.raw window, same order
   std::vector<RollupRow> rollups;                     // rows of every hourly and daily window
   std::vector<Deployment> deployments;                // ListDeployments
-  std::vector<RollupRow> latest_capacity;  // plan.latest_capacity: at most one row per deployment
+  std::vector<LatestCapacityRow> latest_capacity;  // plan.latest_capacity: at most one row per deployment
   std::vector<ItemInfo> items;             // plan.items: every item of the organization
   std::vector<Credit> credits;             // plan.credits: every credit of the organization
   std::int64_t version = 0;                // DataVersion(org) in the same snapshot

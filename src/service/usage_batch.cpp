@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
 #include <exception>
 #include <string>
 #include <system_error>
@@ -13,6 +12,11 @@
 
 namespace costs::service {
 namespace {
+
+// The fewest bytes a line holding a valid record can have (its required members alone take
+// more): records are reserved by body size over this, never by line count, so a body of short
+// bad lines reserves little.
+constexpr std::size_t kMinRecordLineBytes = 128;
 
 // Bodies from this size on are parsed in two halves on two threads (when there are two cores):
 // below it, starting a thread costs more than it saves.
@@ -39,31 +43,34 @@ struct ChunkOutcome {
     std::uint32_t org;
   };
 
-  std::vector<domain::UsageRecord> records;    // pushed only while problems is empty
-  std::vector<domain::FieldProblem> problems;  // fields without the "records[i]." prefix
-  std::vector<ProblemAt> problem_at;           // one per problem
+  std::vector<domain::UsageRecord> records;    // pushed only while problem_count is 0
+  // The first kMaxReportedProblems problems (fields without the "records[i]." prefix): the
+  // batch reports no more, and the first ones of the batch are among the first ones of each
+  // chunk.
+  std::vector<domain::FieldProblem> problems;
+  std::vector<ProblemAt> problem_at;  // one per kept problem
+  std::size_t problem_count = 0;      // every problem, kept or not
   std::vector<OrgUse> org_uses;                // in line order
   std::vector<std::string> orgs;               // distinct organization ids, in order of first use
   std::size_t lines = 0;                       // non-blank lines
 };
 
-// The number of lines of `text`, blank ones included: one more than its '\n's.
-std::size_t CountLines(std::string_view text) {
-  std::size_t lines = 1;
-  if (text.empty()) return lines;
-  const char* p = text.data();
-  const char* const end = p + text.size();
-  while ((p = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)))) != nullptr) {
-    ++lines;
-    ++p;
-  }
-  return lines;
-}
+// Records a body of `bytes` can hold at most, to reserve room for.
+std::size_t RecordRoom(std::size_t bytes) { return bytes / kMinRecordLineBytes + 1; }
 
 // Parses and validates the lines of `chunk` (whole lines: it ends at a '\n' or at the body's
 // end), with room for `room` records. Lines holding only spaces, tabs and CRs are skipped.
 void ParseChunk(std::string_view chunk, std::size_t room, ChunkOutcome& out) {
   out.records.reserve(room);
+  std::vector<domain::FieldProblem> line_problems;
+  // Keeps a line's problem while fewer than kMaxReportedProblems are kept; counts it always.
+  auto add_problem = [&out](std::size_t line, bool whole_line, auto&& make) {
+    if (out.problems.size() < kMaxReportedProblems) {
+      out.problems.push_back(make());
+      out.problem_at.push_back({line, whole_line});
+    }
+    ++out.problem_count;
+  };
   std::unordered_map<std::string, std::uint32_t, TextHash, std::equal_to<>> org_index;
   std::uint32_t last_org = 0;  // the previous line's organization, if out.orgs is not empty
   JsonLineDecoder decoder;
@@ -77,12 +84,12 @@ void ParseChunk(std::string_view chunk, std::size_t room, ChunkOutcome& out) {
     const std::size_t line = out.lines++;
     auto fields = decoder.Decode(text);
     if (!fields) {
-      out.problems.push_back({std::string(), "the line " + fields.error().message});
-      out.problem_at.push_back({line, true});
+      add_problem(line, true, [&] { return domain::FieldProblem{std::string(), "the line " + fields.error().message}; });
       continue;
     }
-    auto record = domain::ValidateUsage(*fields, "", out.problems);
-    out.problem_at.resize(out.problems.size(), {line, false});
+    line_problems.clear();
+    auto record = domain::ValidateUsage(*fields, "", line_problems);
+    for (domain::FieldProblem& p : line_problems) add_problem(line, false, [&] { return std::move(p); });
     // The organization must exist: the batch asks once per distinct id, after every chunk, so
     // that unknown ones are reported with the other problems (the store checks again inside
     // its transaction).
@@ -96,9 +103,9 @@ void ParseChunk(std::string_view chunk, std::size_t room, ChunkOutcome& out) {
         }
         last_org = known->second;
       }
-      out.org_uses.push_back({line, out.problems.size(), last_org});
+      out.org_uses.push_back({line, out.problem_count, last_org});
     }
-    if (record && out.problems.empty()) out.records.push_back(std::move(*record));
+    if (record && out.problem_count == 0) out.records.push_back(std::move(*record));
   }
 }
 
@@ -144,7 +151,7 @@ Result<ParsedUsageBatch> ParseUsageBatch(std::string_view body, const Organizati
       try {
         threads.emplace_back([&chunks, &outcomes, &thrown, i] {
           try {
-            ParseChunk(chunks[i], CountLines(chunks[i]), outcomes[i]);
+            ParseChunk(chunks[i], RecordRoom(chunks[i].size()), outcomes[i]);
           } catch (...) {
             thrown[i] = std::current_exception();
           }
@@ -153,54 +160,78 @@ Result<ParsedUsageBatch> ParseUsageBatch(std::string_view body, const Organizati
         here.push_back(i);
       }
     }
-    // The first chunk's records become the batch's: room for every line, so that the others'
-    // are moved in once, without moving its own again.
-    for (std::size_t i : here) ParseChunk(chunks[i], CountLines(i == 0 ? body : chunks[i]), outcomes[i]);
+    // The first chunk's records become the batch's: room for the whole body's, so that the
+    // others' are moved in once, without moving its own again.
+    for (std::size_t i : here) ParseChunk(chunks[i], RecordRoom(i == 0 ? body.size() : chunks[i].size()), outcomes[i]);
     for (std::jthread& t : threads) t.join();
     for (const std::exception_ptr& e : thrown) {
       if (e) std::rethrow_exception(e);
     }
   }
 
-  // Each distinct organization is looked up once, in the order of first use.
-  std::unordered_map<std::string_view, bool, TextHash> known;
-  std::vector<std::vector<bool>> org_exists(outcomes.size());
+  // Each distinct organization is looked up once, in the order of first use, until
+  // kMaxUnknownOrganizations of them were unknown: the batch is refused then anyway, and the
+  // organizations after them are not looked up (kUnchecked).
+  enum class Org : std::uint8_t { kExists, kUnknown, kUnchecked };
+  ParsedUsageBatch batch;
+  std::unordered_map<std::string_view, Org, TextHash> known;
+  std::size_t unknown = 0;
+  std::vector<std::vector<Org>> org_state(outcomes.size());
   for (std::size_t c = 0; c < outcomes.size(); ++c) {
     for (const std::string& org : outcomes[c].orgs) {
       auto it = known.find(org);
       if (it == known.end()) {
-        auto found = exists(org);
-        if (!found) return std::move(found).error();
-        it = known.emplace(org, *found).first;
+        Org state = Org::kUnchecked;
+        if (unknown < kMaxUnknownOrganizations) {
+          auto found = exists(org);
+          if (!found) return std::move(found).error();
+          state = *found ? Org::kExists : Org::kUnknown;
+          if (state == Org::kUnknown) ++unknown;
+        } else {
+          ++batch.unchecked_organizations;
+        }
+        it = known.emplace(org, state).first;
       }
-      org_exists[c].push_back(it->second);
+      org_state[c].push_back(it->second);
     }
   }
 
-  // Problems in line order: each line's own, then its unknown organization.
-  ParsedUsageBatch batch;
+  // Problems in line order: each line's own, then its unknown organization. The first
+  // kMaxReportedProblems are kept, the others counted.
+  auto add = [&batch](auto&& make) {
+    if (batch.problems.size() < kMaxReportedProblems) batch.problems.push_back(make());
+    ++batch.problem_count;
+  };
   std::size_t base = 0;  // lines of the chunks before
   for (std::size_t c = 0; c < outcomes.size(); ++c) {
     ChunkOutcome& out = outcomes[c];
     std::size_t next = 0;
     auto take_problems_before = [&](std::size_t end) {
       for (; next < end; ++next) {
-        const ChunkOutcome::ProblemAt at = out.problem_at[next];
-        std::string field = RecordPath(base + at.line);
-        if (!at.whole_line) field += "." + out.problems[next].field;
-        batch.problems.push_back({std::move(field), std::move(out.problems[next].message)});
+        if (next >= out.problems.size()) {  // not kept: then no later one of the batch is either
+          add([] { return domain::FieldProblem{}; });
+          continue;
+        }
+        add([&] {
+          const ChunkOutcome::ProblemAt at = out.problem_at[next];
+          std::string field = RecordPath(base + at.line);
+          if (!at.whole_line) field += "." + out.problems[next].field;
+          return domain::FieldProblem{std::move(field), std::move(out.problems[next].message)};
+        });
       }
     };
     for (const ChunkOutcome::OrgUse& use : out.org_uses) {
-      if (org_exists[c][use.org]) continue;
+      if (org_state[c][use.org] != Org::kUnknown) continue;
       take_problems_before(use.problems_before);
-      batch.problems.push_back({RecordPath(base + use.line) + ".organization_id",
-                                "organization_id '" + out.orgs[use.org] + "' names no existing organization"});
+      add([&] {
+        return domain::FieldProblem{RecordPath(base + use.line) + ".organization_id",
+                                    "organization_id '" + out.orgs[use.org] + "' names no existing organization"};
+      });
     }
-    take_problems_before(out.problems.size());
+    take_problems_before(out.problem_count);
     base += out.lines;
   }
-  if (!batch.problems.empty()) return batch;
+  if (batch.problem_count > 0) return batch;
 
   std::size_t total = 0;
   for (const ChunkOutcome& out : outcomes) total += out.records.size();

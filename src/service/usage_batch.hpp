@@ -14,20 +14,35 @@ namespace costs::service {
 // Whether an organization exists: true or false, or the store's error (kStoreFailed).
 using OrganizationExists = std::function<Result<bool>(std::string_view id)>;
 
+// At most this many problems of a batch are kept (the first ones, in line order); the others
+// are only counted.
+inline constexpr std::size_t kMaxReportedProblems = 100;
+// Organizations are looked up until this many were unknown; the later ones are not.
+inline constexpr std::size_t kMaxUnknownOrganizations = 100;
+
 // One NDJSON usage batch, parsed and validated.
 struct ParsedUsageBatch {
-  // Every record, in line order, when `problems` is empty; else empty.
+  // Every record, in line order, when problem_count is 0; else empty.
   std::vector<domain::UsageRecord> records;
-  // Every problem, in line order and, within a line, in the order domain::ValidateUsage
-  // reports them, followed by the line's unknown organization: field paths "records[i]" (a
-  // line that is not a JSON object) or "records[i].field", i counting non-blank lines from 0.
+  // The first kMaxReportedProblems problems, in line order and, within a line, in the order
+  // domain::ValidateUsage reports them, followed by the line's unknown organization: field
+  // paths "records[i]" (a line that is not a JSON object) or "records[i].field", i counting
+  // non-blank lines from 0.
   std::vector<domain::FieldProblem> problems;
+  // Every problem found, those kept in `problems` and those beyond them.
+  std::size_t problem_count = 0;
+  // Distinct organization ids not looked up because kMaxUnknownOrganizations others were
+  // unknown before them (their lines' unknown organizations are not counted as problems).
+  std::size_t unchecked_organizations = 0;
 };
 
 // Parses and validates an NDJSON batch (one JSON object per line; lines holding only spaces,
 // tabs and CRs are skipped). Every record whose organization_id is a non-empty string must
 // name an organization for which `exists` answers true; `exists` is asked at most once per
-// distinct id. Returns the first error `exists` returns, else the records and problems.
+// distinct id, in order of first use, and no more once kMaxUnknownOrganizations ids were
+// unknown. Work and memory are bounded by the body's size, never by its problems: records
+// are reserved by bytes (a valid line is long), problem texts kept only for the first
+// kMaxReportedProblems. Returns the first error `exists` returns, else the records and problems.
 // An empty batch is no problem here (the caller decides). A large body is parsed in two halves
 // on two threads (`exists` is only called from the calling thread).
 Result<ParsedUsageBatch> ParseUsageBatch(std::string_view body, const OrganizationExists& exists);

@@ -382,5 +382,75 @@ TEST(ParseUsageBatchTest, LargeBodiesAgreeWithTheReference) {
   }
 }
 
+// Many bad lines: the first kMaxReportedProblems problems are kept, in line order, the others
+// only counted, whichever path (flat fast path or Boost.JSON) read each line and however the
+// body is split.
+std::string ManyBadLines(bool escaped, int lines) {
+  std::string body;
+  for (int i = 0; i < lines; ++i) {
+    // Escapes send a line to Boost.JSON; "\u0031" is "1", so both bodies say the same.
+    const std::string id = escaped ? "r\\u0031-" + std::to_string(i) : "r1-" + std::to_string(i);
+    if (i % 3 == 0) {
+      body += "x\n";
+    } else if (i % 3 == 1) {
+      body += Record(id, "org-a", "\"-1\"") + "\n";                       // one problem
+    } else {
+      body += Record(id, "org-x", "\"-1\"", R"(,"trial":"no")") + "\n";  // three problems
+    }
+  }
+  return body;
+}
+
+std::string FirstLines(const std::string& text, std::size_t n) {
+  std::size_t pos = 0;
+  for (std::size_t i = 0; i < n && pos != std::string::npos; ++i) {
+    pos = text.find('\n', pos);
+    if (pos != std::string::npos) ++pos;
+  }
+  return pos == std::string::npos ? text : text.substr(0, pos);
+}
+
+TEST(ParseUsageBatchTest, KeepsTheFirstHundredProblemsAndCountsTheRest) {
+  constexpr int kLines = 300;  // 100 + 100 + 300 problems
+  const std::string plain = ManyBadLines(false, kLines);
+  const std::string escaped = ManyBadLines(true, kLines);
+  ASSERT_NE(plain, escaped);
+  Orgs reference_orgs;
+  auto reference = ReferenceParse(plain, reference_orgs.Exists());
+  ASSERT_TRUE(reference);
+  ASSERT_EQ(reference->problems.size(), 500u);
+  const std::string expected = FirstLines(Describe(reference), kMaxReportedProblems);
+  for (const std::string* body : {&plain, &escaped}) {
+    for (std::size_t at : {std::size_t{0}, body->size() / 3, body->size() / 2, body->size()}) {
+      Orgs orgs;
+      const std::vector<std::size_t> split = {at, at + 7};
+      auto batch = ParseUsageBatch(*body, orgs.Exists(), split);
+      ASSERT_TRUE(batch);
+      EXPECT_EQ(batch->problems.size(), kMaxReportedProblems);
+      EXPECT_EQ(batch->problem_count, 500u) << "every problem is counted";
+      EXPECT_EQ(Describe(batch), expected) << (body == &plain ? "flat" : "escaped") << " body split at " << at;
+      EXPECT_EQ(batch->unchecked_organizations, 0u);
+    }
+  }
+}
+
+TEST(ParseUsageBatchTest, StopsLookingUpOrganizationsAfterAHundredUnknownOnes) {
+  std::string body;
+  for (int i = 0; i < 300; ++i) body += Record("r" + std::to_string(i), "org-u" + std::to_string(i)) + "\n";
+  body += Record("last", "org-a") + "\n";
+  for (std::size_t at : {std::size_t{0}, body.size() / 2}) {
+    Orgs orgs;
+    const std::vector<std::size_t> split = {at};
+    auto batch = ParseUsageBatch(body, orgs.Exists(), split);
+    ASSERT_TRUE(batch);
+    EXPECT_EQ(orgs.asked.size(), kMaxUnknownOrganizations) << "one lookup per unknown organization, up to the cap";
+    EXPECT_EQ(orgs.asked.back(), "org-u99");
+    EXPECT_EQ(batch->problems.size(), kMaxReportedProblems);
+    EXPECT_EQ(batch->problems.back().field, "records[99].organization_id");
+    EXPECT_EQ(batch->problem_count, 100u) << "only the organizations looked up are counted";
+    EXPECT_EQ(batch->unchecked_organizations, 201u) << "org-u100 .. org-u299 and org-a";
+  }
+}
+
 }  // namespace
 }  // namespace costs::service

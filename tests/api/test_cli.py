@@ -97,6 +97,16 @@ class CommandLineTest(harness.ApiTestCase):
         p = ws.ctl("user", "create", "bob", "--password-stdin", input="\n", check=False)
         self.assertNotEqual(p.returncode, 0, "an empty password must be refused")
 
+    def test_costsctl_credit_decimal_beyond_its_bounds_is_refused(self):
+        # Exactly 1 ECU, written with an exponent of 10,000 or 10,001 significant digits: refused
+        # (DESIGN.md: at most 40 significant digits, an exponent within +-40), never read as 1.
+        ws = self.make_test_workspace("cli-ecu")
+        ws.create_org("org-ecu", "Ecu Org")
+        for n, ecu in enumerate(["0." + "0" * 9999 + "1e10000", "1" + "0" * 10000 + "e-10000"]):
+            with self.subTest(attack=n):
+                self.assertUsageError(ws.ctl("credits", "add", "org-ecu", "--id", "c-%d" % n, "--ecu", ecu, "--start",
+                                             "2026-01-01", "--end", "2026-02-01", check=False), "--ecu")
+
     def test_environment_variables_stand_in_for_flags(self):
         ws = self.make_test_workspace("cli-env")
         p = run("costsctl", "org", "create", "env-org", env={"COSTS_DB": ws.db_url})

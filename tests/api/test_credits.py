@@ -158,6 +158,19 @@ class CreditsTest(ApiTestCase):
                 self.assertError(resp, 400, "root.invalid_data")
                 self.assertNoLeak(resp)
 
+    def test_decimal_text_beyond_its_bounds_is_refused_never_clamped(self):
+        # Both are exactly 1 ECU, written with an exponent of 10,000 or with 10,001 significant
+        # digits: beyond 40 significant digits or an exponent outside +-40 (DESIGN.md) they are
+        # refused; the parser once accepted both as 1 ECU.
+        for n, ecu in enumerate(["0." + "0" * 9999 + "1e10000", "1" + "0" * 10000 + "e-10000"]):
+            for as_number in (False, True):
+                with self.subTest(attack=n, as_number=as_number):
+                    value = ecu if as_number else '"%s"' % ecu
+                    body = '{"id":"dec-%d-%d","ecu":%s,"start":"2025-01-01","end":"2025-01-31"}' % (n, as_number, value)
+                    resp = self.post(body)
+                    self.assertError(resp, 400, "root.invalid_data", fields=["ecu"])
+                    self.assertLess(len(resp.body), 4096, "the 400 must not echo the decimal's text")
+
     def test_unknown_organization(self):
         resp = self.post('{"id":"x","ecu":"1","start":"2025-01-01","end":"2025-01-31"}', org="org-nope")
         self.assertError(resp, 404, "organization.not_found")

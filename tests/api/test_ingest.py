@@ -1,5 +1,6 @@
 """Usage ingestion over POST /api/v1/billing/usage and `costsctl usage import`: idempotent
-re-sends, conflicts and invalid batches that store nothing, every bad line reported, media
+re-sends, conflicts and invalid batches that store nothing, bad lines reported (the first 100,
+and a count), decimals read exactly or refused, sums past int64 nano-ECU read exactly, media
 types, and charts that follow the data (also when costsctl writes while costsd runs).
 
 Each test uses its own days in 2024-05 so that the chart checks of one test do not depend on
@@ -14,6 +15,7 @@ from harness import ApiTestCase, Dec, Record, USAGE_PATH, NDJSON, charts_path, c
 
 ORG = "org-i"
 OTHER = "org-j"
+BIG = "org-i-big"  # costs whose sums pass int64 nano-ECU
 ADMIN = ("ingest-admin", "ingest-admin-pw")
 MEMBER = ("ingest-member", "ingest-member-pw")
 
@@ -41,6 +43,7 @@ class IngestTest(ApiTestCase):
         cls.ws = cls.make_workspace("ingest")
         cls.ws.create_org(ORG, "Ingest Org")
         cls.ws.create_org(OTHER, "Other Org")
+        cls.ws.create_org(BIG, "Big Org")
         cls.ws.create_user(ADMIN[0], ADMIN[1], admin=True)
         cls.ws.create_user(MEMBER[0], MEMBER[1], orgs=[ORG])
         cls.server = cls.start_class_server(cls.ws)
@@ -157,6 +160,99 @@ class IngestTest(ApiTestCase):
         self.assertIngested(self.post(good), 3, 0)
         self.stored += good
         self.chart(4, 5)
+
+    def test_decimal_text_beyond_its_bounds_is_refused_never_clamped(self):
+        # Both are exactly 1 but written with 100,001 digits and an exponent of 1,000,000: at
+        # most 40 significant digits and an exponent within +-40 (DESIGN.md). The parser once
+        # clamped the exponent and stored each as 1 ECU.
+        attacks = ["0." + "0" * 99999 + "1e1000000", "1" + "0" * 100000 + "e-1000000"]
+        g = day_records("dec", 8, count=1)[0]
+        before = self.raw_chart(8, 9)
+        for n, text in enumerate(attacks):
+            for as_number in (False, True):
+                with self.subTest(attack=n, as_number=as_number):
+                    fields = dict(g.fields, id="dec-attack-%d-%d" % (n, as_number),
+                                  quantity=Dec(text) if as_number else text)
+                    resp = self.post(harness.to_json_line(fields) + "\n")
+                    self.assertError(resp, 400, "usage.invalid_record", fields=["records[0].quantity"])
+                    self.assertLess(len(resp.body), 4096, "the 400 must not echo the decimal's text")
+        self.assertEqual(self.raw_chart(8, 9), before, "a refused decimal changed the charts")
+        # Everyday decimals, as strings and JSON numbers, still parse exactly.
+        ok = [g.with_changes(id="dec-ok-%d" % i, quantity=q, rate=r)
+              for i, (q, r) in enumerate([("0.0913", "1e-9"), ("100.000000001", "0.0913"),
+                                          (Dec("2.5E+3"), Dec("0.07")), ("1e-9", Dec("12.5"))])]
+        self.assertIngested(self.post(ok), len(ok), 0)
+        self.stored += ok
+        self.chart(8, 9)
+
+    def test_sums_past_int64_nano_ecu_stay_readable_and_exact(self):
+        # Each record costs 5,000,000,000 ECU (5e18 nano-ECU, within int64); their month is
+        # 1e19 nano-ECU, past int64. Ingest accepted them and then every read of the month was
+        # a 500 for good; reads sum in 128 bits and write the exact decimal.
+        recs = [Record("big-%d" % day, BIG, "big-dep", "2024-06-%02dT10:00:00Z" % day,
+                       "2024-06-%02dT11:00:00Z" % day, "5000000000", "1") for day in (3, 4)]
+        self.assertIngested(self.post(recs), 2, 0)
+        month = {"from": "2024-06-01", "to": "2024-06-30"}
+        total = 10000000000
+        overview = self.get(self.admin, costs_path(BIG, params=month))
+        self.assertStatus(overview, 200)
+        self.assertEqual(overview.json["costs"]["total"], total, overview.text)
+        self.assertIn('"total":10000000000,', overview.text)
+        monthly = self.get(self.admin, charts_path(BIG, dict(month, bucketing_strategy="monthly")))
+        self.assertStatus(monthly, 200)
+        self.assertEqual([[v["value"] for v in b["values"]] for b in monthly.json["data"]], [[total]], monthly.text)
+        daily = self.get(self.admin, charts_path(BIG, {"from": "2024-06-03", "to": "2024-06-04"}))
+        self.assertStatus(daily, 200)
+        self.assertEqual([[v["value"] for v in b["values"]] for b in daily.json["data"]],
+                         [[5000000000], [5000000000]], daily.text)
+        deployments = self.get(self.admin, costs_path(BIG, "/deployments", params=month))
+        self.assertStatus(deployments, 200)
+        self.assertEqual(deployments.json["total_cost"], total, deployments.text)
+        self.assertEqual(deployments.json["deployments"][0]["costs"]["total"], total, deployments.text)
+        items = self.get(self.admin, costs_path(BIG, "/items", params=month))
+        self.assertStatus(items, 200)
+        self.assertEqual(items.json["costs"]["total"], total, items.text)
+        self.assertEqual([(r["hours"], r["price"]) for r in items.json["resources"]], [(2, total)], items.text)
+        as_csv = self.get(self.admin, costs_path(BIG, "/deployments", params=month), headers={"Accept": "text/csv"})
+        self.assertStatus(as_csv, 200)
+        self.assertIn("big-dep,big-dep,10000000000,10000000000,", as_csv.text)
+
+    def assertFirstHundred(self, resp, fields, more):
+        """A 400 naming exactly `fields` (the first 100 problems) and `more` further ones, in a
+        body that stays small however many bad lines were sent."""
+        self.assertError(resp, 400, "usage.invalid_record")
+        got = resp.error_fields("usage.invalid_record")
+        if got != fields:
+            self.fail_response(resp, None, "expected the first 100 problem fields in line order")
+        message = resp.json["errors"][0]["message"]
+        self.assertIn("and %d more" % more, message)
+        self.assertLess(len(resp.body), 16 * 1024, "a 400 must stay small however bad the body")
+
+    def test_many_bad_lines_get_a_small_400_with_the_first_hundred(self):
+        # 200,000 lines of "x": once one problem text per line (a 400 of several MB, and a
+        # record reserved per line); now the first 100 fields and a count.
+        resp = self.post("x\n" * 200000)
+        self.assertFirstHundred(resp, ["records[%d]" % i for i in range(100)], 199900)
+        # Flat lines (the fast path) and the same lines with escapes (Boost.JSON) agree.
+        g = day_records("many", 9, count=1)[0]
+        flat = [g.with_changes(id="many-%d" % i, rate="-1").line() for i in range(250)]
+        escaped = [line.replace('"many-', '"m\\u0061ny-', 1) for line in flat]
+        self.assertNotEqual(flat, escaped)
+        answers = []
+        for lines in (flat, escaped):
+            resp = self.post("\n".join(lines) + "\n")
+            self.assertFirstHundred(resp, ["records[%d].rate" % i for i in range(100)], 150)
+            answers.append(resp.json)
+        self.assertEqual(answers[0], answers[1], "the fast path and Boost.JSON must give the same 400")
+
+    def test_many_unknown_organizations_are_not_all_looked_up(self):
+        g = day_records("orgs", 9, count=1)[0]
+        lines = [g.with_changes(id="orgs-%d" % i, organization_id="org-made-up-%d" % i).line() for i in range(5000)]
+        resp = self.post("\n".join(lines) + "\n")
+        self.assertError(resp, 400, "usage.invalid_record")
+        self.assertEqual(resp.error_fields("usage.invalid_record"),
+                         ["records[%d].organization_id" % i for i in range(100)])
+        self.assertIn("4900 more organization ids were not looked up", resp.json["errors"][0]["message"])
 
     def test_crlf_line_ends_and_a_last_line_without_newline(self):
         recs = day_records("crlf", 15, count=3)

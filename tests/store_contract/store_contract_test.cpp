@@ -53,6 +53,17 @@ void PrintTo(const RollupRow& r, std::ostream* os) {
       << r.rate_fingerprint_max << "]}";
 }
 
+void PrintTo(const LatestCapacityRow& r, std::ostream* os) {
+  auto text = [](domain::WideNanos v) {
+    char buf[40];
+    return std::string(buf, domain::FormatWideInt(v, buf));
+  };
+  *os << "{" << domain::FormatRfc3339(r.period_start) << " " << r.deployment_id << " cost=" << text(r.cost)
+      << " trial=" << text(r.trial_cost) << " qty_milli=" << text(r.quantity_milli) << " usage_ns=" << text(r.usage_ns)
+      << " max_instances=" << text(r.max_instance_count) << " rate_fp=[" << r.rate_fingerprint_min << ", "
+      << r.rate_fingerprint_max << "]}";
+}
+
 void PrintTo(const ItemInfo& i, std::ostream* os) {
   *os << "{" << i.deployment_id << " " << domain::DimensionId(i.dimension) << " sku=\"" << i.sku << "\" kind=\""
       << i.kind << "\" name=\"" << i.name << "\" unit=\"" << i.unit << "\" rate=" << domain::FormatDecimal(i.rate)
@@ -86,6 +97,7 @@ using service::ItemInfo;
 using service::Organization;
 using service::RangeReadPlan;
 using service::RangeReadResult;
+using service::LatestCapacityRow;
 using service::RollupRow;
 using service::Store;
 using service::User;
@@ -200,10 +212,13 @@ struct CostCell {
   }
 };
 
-std::vector<CostCell> Costs(const std::vector<RollupRow>& rows) {
+// REQUIRES: the costs fit int64 (LatestCapacityRow's are 128-bit).
+template <typename Row>
+std::vector<CostCell> Costs(const std::vector<Row>& rows) {
   std::vector<CostCell> out;
-  for (const RollupRow& r : rows) {
-    out.push_back(CostCell{r.period_start, r.deployment_id, r.dimension, r.cost, r.trial_cost});
+  for (const Row& r : rows) {
+    out.push_back(CostCell{r.period_start, r.deployment_id, r.dimension, static_cast<Nanos>(r.cost),
+                           static_cast<Nanos>(r.trial_cost)});
   }
   return out;
 }
@@ -287,14 +302,14 @@ std::vector<RollupRow> ExpectedRollups(const std::vector<UsageRecord>& records, 
 // rows with a non-zero cost, and those rows of that hour summed into one (sku and kind empty,
 // every measure summed but the rate fingerprints: the smallest minimum and the largest
 // maximum), sorted by deployment id.
-std::vector<RollupRow> ExpectedLatestCapacity(const std::vector<RollupRow>& hourly) {
-  std::map<std::string, RollupRow> latest;
+std::vector<LatestCapacityRow> ExpectedLatestCapacity(const std::vector<RollupRow>& hourly) {
+  std::map<std::string, LatestCapacityRow> latest;
   for (const RollupRow& row : hourly) {
     if (row.dimension != Dimension::kCapacity || row.cost == 0) continue;
-    const RollupRow empty{row.period_start, row.deployment_id, Dimension::kCapacity, "", "", 0, 0, 0, 0, 0,
+    const LatestCapacityRow empty{row.period_start, row.deployment_id, Dimension::kCapacity, "", "", 0, 0, 0, 0, 0,
                           std::numeric_limits<std::int64_t>::max(), std::numeric_limits<std::int64_t>::min()};
     auto [it, inserted] = latest.emplace(row.deployment_id, empty);
-    RollupRow& sum = it->second;
+    LatestCapacityRow& sum = it->second;
     if (sum.period_start < row.period_start) sum = empty;
     if (sum.period_start != row.period_start) continue;
     sum.cost += row.cost;
@@ -305,14 +320,15 @@ std::vector<RollupRow> ExpectedLatestCapacity(const std::vector<RollupRow>& hour
     sum.rate_fingerprint_min = std::min(sum.rate_fingerprint_min, row.rate_fingerprint_min);
     sum.rate_fingerprint_max = std::max(sum.rate_fingerprint_max, row.rate_fingerprint_max);
   }
-  std::vector<RollupRow> rows;
+  std::vector<LatestCapacityRow> rows;
   for (auto& [id, row] : latest) rows.push_back(row);
   return rows;
 }
 
-std::vector<std::string> DeploymentIds(const std::vector<RollupRow>& rows) {
+template <typename Row>
+std::vector<std::string> DeploymentIds(const std::vector<Row>& rows) {
   std::vector<std::string> ids;
-  for (const RollupRow& row : rows) ids.push_back(row.deployment_id);
+  for (const Row& row : rows) ids.push_back(row.deployment_id);
   return ids;
 }
 
@@ -1752,7 +1768,7 @@ TYPED_TEST(StoreContractTest, RateFingerprintsAreTheSmallestAndLargestRateOfACel
   RangeReadPlan plan;
   plan.latest_capacity = TimeRange{kDay1, day_end};
   this->ExpectReadRangeEqualsSingleReads("org-a", plan);
-  const std::vector<RollupRow> latest = this->MustReadRange("org-a", plan).latest_capacity;
+  const std::vector<LatestCapacityRow> latest = this->MustReadRange("org-a", plan).latest_capacity;
   ASSERT_EQ(latest.size(), 4u);
   EXPECT_EQ(latest[0].rate_fingerprint_min, two_min);
   EXPECT_EQ(latest[0].rate_fingerprint_max, two_max);
@@ -1872,7 +1888,7 @@ TYPED_TEST(StoreContractTest, LatestCapacitySumsTheItemsOfTheLatestHour) {
   // Rate fingerprints: the smallest and largest over the rows summed.
   const auto [d1_min, d1_max] = FingerprintRange({"0.25", "0.2", "0.1"});
   const auto [d2_min, d2_max] = FingerprintRange({"1", "0.1"});
-  const std::vector<RollupRow> expected = {
+  const std::vector<LatestCapacityRow> expected = {
       {hour(5), "d1", Dimension::kCapacity, "", "", 800'000'000, 100'000'000, 4000, 3 * h, 5, d1_min, d1_max},
       {hour(2), "d2", Dimension::kCapacity, "", "", 600'000'000, 0, 1500, h + h / 2, 3, d2_min, d2_max},
   };
@@ -1880,11 +1896,44 @@ TYPED_TEST(StoreContractTest, LatestCapacitySumsTheItemsOfTheLatestHour) {
   EXPECT_EQ(latest(hour(0), hour(8)), expected);
   EXPECT_EQ(latest(hour(0), hour(24)), expected) << "free capacity and data_out hours never count";
   EXPECT_EQ(latest(hour(0), hour(5)),
-            (std::vector<RollupRow>{{hour(3), "d1", Dimension::kCapacity, "", "", 500'000'000, 0, 1000, h, 2, half,
+            (std::vector<LatestCapacityRow>{{hour(3), "d1", Dimension::kCapacity, "", "", 500'000'000, 0, 1000, h, 2, half,
                                      half},
                                     expected[1]}));
-  EXPECT_EQ(latest(hour(5), hour(6)), std::vector<RollupRow>{expected[0]});
+  EXPECT_EQ(latest(hour(5), hour(6)), std::vector<LatestCapacityRow>{expected[0]});
   EXPECT_TRUE(latest(hour(6), hour(8)).empty());
+}
+
+// Amounts that each fit int64 nano-ECU but whose sums do not: two items of 5,000,000,000 ECU
+// in one hour of one deployment, and the same on the next day. Every store accepts them (each
+// rollup row fits) and reads them back; the latest capacity sums the hour in 128 bits, where
+// it once failed (kStoreFailed) on every read of the organization, for good.
+TYPED_TEST(StoreContractTest, SumsPastInt64NanoEcuAreReadBackExactly) {
+  const std::int64_t h = domain::kNsPerHour;
+  auto hour = [&](int i) { return Instant{kDay1.ns + i * h}; };
+  using domain::ResourceKind;
+  const std::vector<UsageRecord> records = {
+      ItemRecord("hot-10", "org-a", "d1", kHotSku, ResourceKind::kElasticsearch, 1, hour(10), hour(11), "5000000000", "1"),
+      ItemRecord("kibana-10", "org-a", "d1", kKibanaSku, ResourceKind::kKibana, 1, hour(10), hour(11), "5000000000", "1"),
+      ItemRecord("hot-34", "org-a", "d1", kHotSku, ResourceKind::kElasticsearch, 1, hour(34), hour(35), "5000000000", "1"),
+  };
+  ASSERT_EQ(this->MustIngest(records), (IngestOutcome{3, 0}));
+  const Nanos five = 5'000'000'000 * domain::kNanosPerEcu;
+  RangeReadPlan plan;
+  plan.daily = {TimeRange{kDay1, hour(48)}};
+  plan.latest_capacity = TimeRange{kDay1, hour(24)};
+  this->ExpectReadRangeEqualsSingleReads("org-a", plan);
+  const RangeReadResult read = this->MustReadRange("org-a", plan);
+  domain::WideNanos sum = 0;
+  for (const RollupRow& row : read.rollups) {
+    EXPECT_EQ(row.cost, five) << "each daily row is one record's cost";
+    sum += row.cost;
+  }
+  EXPECT_EQ(read.rollups.size(), 3u);
+  EXPECT_TRUE(sum == domain::WideNanos{3} * five) << domain::FormatWideNanos(sum);
+  ASSERT_EQ(read.latest_capacity.size(), 1u);
+  EXPECT_EQ(domain::FormatWideNanos(read.latest_capacity[0].cost), "10000000000")
+      << "the hour's two items, summed past int64";
+  EXPECT_EQ(read.latest_capacity[0].period_start, hour(10));
 }
 
 TYPED_TEST(StoreContractTest, ApiKeysRoundTripWithAndWithoutExpiry) {

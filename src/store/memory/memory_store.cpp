@@ -205,9 +205,9 @@ service::RollupRow MemoryStore::RowOf(const RollupKey& key, const RollupSums& su
                             sums.rate_fingerprint_min, sums.rate_fingerprint_max};
 }
 
-Result<std::vector<service::RollupRow>> MemoryStore::LatestCapacity(const OrgData& data,
+Result<std::vector<service::LatestCapacityRow>> MemoryStore::LatestCapacity(const OrgData& data,
                                                                     const domain::TimeRange& window) {
-  std::vector<service::RollupRow> out;
+  std::vector<service::LatestCapacityRow> out;
   if (window.from >= window.to) return out;
   auto first = data.hourly.lower_bound(RollupKey{window.from.ns, {}, domain::Dimension{}, {}, {}});
   auto last = data.hourly.lower_bound(RollupKey{window.to.ns, {}, domain::Dimension{}, {}, {}});
@@ -239,17 +239,10 @@ Result<std::vector<service::RollupRow>> MemoryStore::LatestCapacity(const OrgDat
     latest->second.rate_fingerprint_max = std::max(latest->second.rate_fingerprint_max, sums.rate_fingerprint_max);
   }
   for (const auto& [deployment, latest] : found) {
-    Result<Nanos> cost = domain::NarrowNanos(latest.cost);
-    Result<Nanos> trial_cost = domain::NarrowNanos(latest.trial_cost);
-    Result<Nanos> quantity_milli = domain::NarrowNanos(latest.quantity_milli);
-    Result<Nanos> usage_ns = domain::NarrowNanos(latest.usage_ns);
-    Result<Nanos> max_instance_count = domain::NarrowNanos(latest.max_instance_count);
-    if (!cost || !trial_cost || !quantity_milli || !usage_ns || !max_instance_count) {
-      return MakeError(ErrorCode::kStoreFailed, "the cost store failed");
-    }
-    out.push_back(service::RollupRow{Instant{latest.period}, std::string(deployment), domain::Dimension::kCapacity,
-                                     "", "", *cost, *trial_cost, *quantity_milli, *usage_ns, *max_instance_count,
-                                     latest.rate_fingerprint_min, latest.rate_fingerprint_max});
+    out.push_back(service::LatestCapacityRow{Instant{latest.period}, std::string(deployment),
+                                             domain::Dimension::kCapacity, "", "", latest.cost, latest.trial_cost,
+                                             latest.quantity_milli, latest.usage_ns, latest.max_instance_count,
+                                             latest.rate_fingerprint_min, latest.rate_fingerprint_max});
   }
   return out;
 }
@@ -329,7 +322,7 @@ Result<service::RangeReadResult> MemoryStore::ReadRange(std::string_view org, co
   }
   result.deployments = Deployments(data);
   if (plan.latest_capacity) {
-    Result<std::vector<service::RollupRow>> latest = LatestCapacity(data, *plan.latest_capacity);
+    Result<std::vector<service::LatestCapacityRow>> latest = LatestCapacity(data, *plan.latest_capacity);
     if (!latest) return std::move(latest).error();
     result.latest_capacity = std::move(*latest);
   }

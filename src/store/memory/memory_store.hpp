@@ -74,8 +74,7 @@ class MemoryStore final : public service::Store {
 
   // All under one shared lock: the same reads as ReadUsageOverlapping, ReadRollups and
   // ListDeployments, plus the latest capacity rows (found by walking the window's hourly rows
-  // backwards until every deployment has one), the items and the credits. kStoreFailed when a
-  // deployment's summed latest capacity does not fit int64.
+  // backwards until every deployment has one), the items and the credits.
   Result<service::RangeReadResult> ReadRange(std::string_view org, const service::RangeReadPlan& plan) override;
 
  private:
@@ -119,8 +118,8 @@ class MemoryStore final : public service::Store {
   // Per deployment: the greatest period start in `window` of its hourly capacity rows with a
   // non-zero cost, and those rows of that hour summed into one row (sku and kind empty, every
   // measure summed but the rate fingerprints: the smallest minimum, the largest maximum);
-  // sorted by deployment id. kStoreFailed when a sum does not fit int64.
-  static Result<std::vector<service::RollupRow>> LatestCapacity(const OrgData& data,
+  // sorted by deployment id; sums in 128 bits (LatestCapacityRow).
+  static Result<std::vector<service::LatestCapacityRow>> LatestCapacity(const OrgData& data,
                                                                 const domain::TimeRange& window);
   // Credits sorted by start, then id.
   static std::vector<service::Credit> Credits(const OrgData& data);

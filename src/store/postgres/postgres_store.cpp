@@ -884,10 +884,10 @@ Status SelectRollups(Connection& c, std::string_view org, domain::RollupGrain gr
 
 // Per deployment (sorted by id): its latest hour in `window` with non-zero capacity cost, the
 // rows of that hour summed into one (sku and kind empty; the smallest minimum and largest
-// maximum rate fingerprint). kStoreFailed if a sum does not fit int64.
-Result<std::vector<service::RollupRow>> SelectLatestCapacity(Connection& c, std::string_view org,
+// maximum rate fingerprint), summed in 128 bits.
+Result<std::vector<service::LatestCapacityRow>> SelectLatestCapacity(Connection& c, std::string_view org,
                                                              const domain::TimeRange& window) {
-  std::vector<service::RollupRow> out;
+  std::vector<service::LatestCapacityRow> out;
   if (window.from >= window.to) return out;
   Result<Rows> rows = c.Exec(kSelectLatestCapacity, Params().Text(org).Int(window.from.ns).Int(window.to.ns));
   if (!rows) return std::move(rows).error();
@@ -903,18 +903,9 @@ Result<std::vector<service::RollupRow>> SelectLatestCapacity(Connection& c, std:
       fingerprint_min = std::min(fingerprint_min, rows->Int(i, 7));
       fingerprint_max = std::max(fingerprint_max, rows->Int(i, 8));
     }
-    std::int64_t narrowed[5];
-    for (int k = 0; k < 5; ++k) {
-      Result<Nanos> n = domain::NarrowNanos(sums[k]);
-      if (!n) {
-        std::fprintf(stderr, "postgres: a deployment's latest capacity does not fit int64\n");
-        return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
-      }
-      narrowed[k] = *n;
-    }
-    out.push_back(service::RollupRow{Instant{period}, std::string(deployment), domain::Dimension::kCapacity, "", "",
-                                     narrowed[0], narrowed[1], narrowed[2], narrowed[3], narrowed[4], fingerprint_min,
-                                     fingerprint_max});
+    out.push_back(service::LatestCapacityRow{Instant{period}, std::string(deployment), domain::Dimension::kCapacity, "",
+                                             "", sums[0], sums[1], sums[2], sums[3], sums[4], fingerprint_min,
+                                             fingerprint_max});
   }
   return out;
 }
@@ -1469,7 +1460,7 @@ Result<service::RangeReadResult> PostgresStore::ReadRange(std::string_view org, 
   if (!deployments) return std::move(deployments).error();
   result.deployments = std::move(*deployments);
   if (plan.latest_capacity) {
-    Result<std::vector<service::RollupRow>> latest = SelectLatestCapacity(c, org, *plan.latest_capacity);
+    Result<std::vector<service::LatestCapacityRow>> latest = SelectLatestCapacity(c, org, *plan.latest_capacity);
     if (!latest) return std::move(latest).error();
     result.latest_capacity = std::move(*latest);
   }

@@ -1328,13 +1328,14 @@ Status SelectRollups(Connection& c, std::string_view org, const SeriesMap& serie
 // into one row (sku and kind empty, every measure summed but the rate fingerprints: the smallest
 // minimum and the largest maximum). One backwards range of the org's hourly rows, day by day,
 // until every deployment with a capacity series that ran in the window (its last record ends
-// after the window's start; `ends`, SelectSeriesEnds) has its latest day. kStoreFailed if a
-// sum does not fit.
-Result<std::vector<service::RollupRow>> SelectLatestCapacity(Connection& c, std::string_view org,
-                                                             const SeriesMap& series, std::span<const SeriesEnd> ends,
-                                                             std::span<const service::Deployment> deployments,
-                                                             const domain::TimeRange& window) {
-  std::vector<service::RollupRow> out;
+// after the window's start; `ends`, SelectSeriesEnds) has its latest day. Sums in
+// 128 bits (LatestCapacityRow).
+Result<std::vector<service::LatestCapacityRow>> SelectLatestCapacity(Connection& c, std::string_view org,
+                                                                     const SeriesMap& series,
+                                                                     std::span<const SeriesEnd> ends,
+                                                                     std::span<const service::Deployment> deployments,
+                                                                     const domain::TimeRange& window) {
+  std::vector<service::LatestCapacityRow> out;
   if (window.from >= window.to) return out;
   std::unordered_map<std::int64_t, std::string_view> deployment_of;  // capacity series -> deployment
   std::map<std::string_view, bool> resolved;                          // deployment -> its latest day seen
@@ -1416,18 +1417,9 @@ Result<std::vector<service::RollupRow>> SelectLatestCapacity(Connection& c, std:
       fingerprint_min = std::min(fingerprint_min, cell.rate_fingerprint_min);
       fingerprint_max = std::max(fingerprint_max, cell.rate_fingerprint_max);
     }
-    std::int64_t narrowed[5];
-    for (int i = 0; i < 5; ++i) {
-      Result<Nanos> n = domain::NarrowNanos(sums[i]);
-      if (!n) {
-        std::fprintf(stderr, "sqlite: a deployment's latest capacity does not fit int64\n");
-        return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
-      }
-      narrowed[i] = *n;
-    }
-    out.push_back(service::RollupRow{Instant{period}, deployment.id, domain::Dimension::kCapacity, "", "", narrowed[0],
-                                     narrowed[1], narrowed[2], narrowed[3], narrowed[4], fingerprint_min,
-                                     fingerprint_max});
+    out.push_back(service::LatestCapacityRow{Instant{period}, deployment.id, domain::Dimension::kCapacity, "", "",
+                                             sums[0], sums[1], sums[2], sums[3], sums[4], fingerprint_min,
+                                             fingerprint_max});
   }
   return out;
 }
@@ -2909,7 +2901,7 @@ Result<service::RangeReadResult> SqliteStore::ReadRange(std::string_view org, co
     ends = std::move(*read);
   }
   if (plan.latest_capacity) {
-    Result<std::vector<service::RollupRow>> latest =
+    Result<std::vector<service::LatestCapacityRow>> latest =
         SelectLatestCapacity(c, org, series, ends, result.deployments, *plan.latest_capacity);
     if (!latest) return std::move(latest).error();
     result.latest_capacity = std::move(*latest);
