@@ -37,6 +37,7 @@ class CountingStore final : public service::Store {
   Result<std::optional<service::Organization>> FindOrganization(std::string_view id) override {
     return inner_.FindOrganization(id);
   }
+  Result<std::vector<service::Organization>> ListOrganizations() override { return inner_.ListOrganizations(); }
   Status PutUser(const service::User& user) override { return inner_.PutUser(user); }
   Result<std::optional<service::User>> FindUser(std::string_view name) override { return inner_.FindUser(name); }
   Result<service::IngestOutcome> Ingest(std::span<const domain::UsageRecord> records) override {

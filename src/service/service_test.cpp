@@ -671,6 +671,7 @@ class InterleavingStore : public Store {
   Result<std::optional<Organization>> FindOrganization(std::string_view id) override {
     return inner_.FindOrganization(id);
   }
+  Result<std::vector<Organization>> ListOrganizations() override { return inner_.ListOrganizations(); }
   Status PutUser(const User& user) override { return inner_.PutUser(user); }
   Result<std::optional<User>> FindUser(std::string_view name) override { return inner_.FindUser(name); }
   Result<IngestOutcome> Ingest(std::span<const domain::UsageRecord> records) override { return inner_.Ingest(records); }

@@ -119,6 +119,7 @@ struct RangeReadPlan {
   std::optional<domain::TimeRange> latest_capacity;
   bool items = false;    // also read the organization's ItemInfo (sorted by key)
   bool credits = false;  // also read its credits (sorted by start, then id)
+  bool usage = false;    // also read every usage record of the organization (for verification)
 };
 
 struct RangeReadResult {
@@ -128,6 +129,9 @@ struct RangeReadResult {
   std::vector<RollupRow> latest_capacity;  // plan.latest_capacity: at most one row per deployment
   std::vector<ItemInfo> items;             // plan.items: every item of the organization
   std::vector<Credit> credits;             // plan.credits: every credit of the organization
+  // plan.usage: every stored record of the organization, in ingest order (batch after batch,
+  // each in its order), as the store applied them.
+  std::vector<domain::UsageRecord> usage;
   std::int64_t version = 0;                // DataVersion(org) in the same snapshot
 };
 
@@ -148,6 +152,8 @@ class Store {
   virtual Status CreateOrganization(const Organization& org) = 0;
   // nullopt when there is no such organization.
   virtual Result<std::optional<Organization>> FindOrganization(std::string_view id) = 0;
+  // Every organization, sorted by id.
+  virtual Result<std::vector<Organization>> ListOrganizations() = 0;
 
   // Creates the user or replaces it (password hash, admin flag and memberships) whole.
   // Fails with kOrganizationNotFound (fields ["organizations"]) if a listed org does not exist.

@@ -355,6 +355,7 @@ static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
 // ---- Statements (cached per connection by the address of their text) ---------------------
 
 constexpr const char* kSelectOrganization = "SELECT name FROM organizations WHERE id = ?1";
+constexpr const char* kSelectOrganizations = "SELECT id, name FROM organizations ORDER BY id";
 constexpr const char* kInsertOrganization =
     "INSERT INTO organizations (id, name) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING";
 constexpr const char* kOrganizationExists = "SELECT 1 FROM organizations WHERE id = ?1";
@@ -1200,12 +1201,18 @@ std::int64_t DayOf(std::int64_t ns) {
                                                         : static_cast<std::int64_t>(day);
 }
 
-// Usage of `org` overlapping [from, to), ordered by start, then by insertion. Per span class k
-// in `span_classes` (those of SelectSpanClasses), the chunks of the days on which a record of
-// class k that ends after `from` and starts before `to` can start: [from - 2^k hours, to).
+// How SelectUsageOverlapping orders what it reads.
+enum class UsageOrder {
+  kByStart,   // by start, then by insertion
+  kByIngest,  // by insertion (batch, then the record's index in its batch)
+};
+
+// Usage of `org` overlapping [from, to), in `order`. Per span class k in `span_classes` (those
+// of SelectSpanClasses), the chunks of the days on which a record of class k that ends after
+// `from` and starts before `to` can start: [from - 2^k hours, to).
 Result<std::vector<domain::UsageRecord>> SelectUsageOverlapping(Connection& c, std::string_view org,
                                                                 std::span<const int> span_classes, Instant from,
-                                                                Instant to) {
+                                                                Instant to, UsageOrder order = UsageOrder::kByStart) {
   std::vector<domain::UsageRecord> out;
   if (from >= to) return out;
   struct Found {
@@ -1239,7 +1246,8 @@ Result<std::vector<domain::UsageRecord>> SelectUsageOverlapping(Connection& c, s
   if (found.empty()) return out;
   Result<SeriesMap> series = SelectSeries(c, org);
   if (!series) return std::move(series).error();
-  std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) {
+  std::sort(found.begin(), found.end(), [order](const Found& a, const Found& b) {
+    if (order == UsageOrder::kByIngest) return std::tie(a.batch, a.ordinal) < std::tie(b.batch, b.ordinal);
     return std::tie(a.record.start.ns, a.batch, a.ordinal) < std::tie(b.record.start.ns, b.batch, b.ordinal);
   });
   out.reserve(found.size());
@@ -2351,6 +2359,21 @@ Result<std::optional<service::Organization>> SqliteStore::FindOrganization(std::
   return std::optional<service::Organization>(service::Organization{std::string(id), std::string(stmt->Text(0))});
 }
 
+Result<std::vector<service::Organization>> SqliteStore::ListOrganizations() {
+  Result<Lease> lease = Acquire();
+  if (!lease) return std::move(lease).error();
+  Result<Stmt> stmt = (*lease)->Prepare(kSelectOrganizations, "list organizations");
+  if (!stmt) return std::move(stmt).error();
+  std::vector<service::Organization> out;
+  for (;;) {
+    Result<bool> row = stmt->Step();
+    if (!row) return std::move(row).error();
+    if (!*row) break;
+    out.push_back(service::Organization{std::string(stmt->Text(0)), std::string(stmt->Text(1))});
+  }
+  return out;
+}
+
 Status SqliteStore::PutUser(const service::User& user) {
   std::lock_guard write_lock(write_mu_);
   Result<Lease> lease = Acquire();
@@ -2923,6 +2946,16 @@ Result<service::RangeReadResult> SqliteStore::ReadRange(std::string_view org, co
     Result<std::vector<service::Credit>> credits = SelectCredits(c, org);
     if (!credits) return std::move(credits).error();
     result.credits = std::move(*credits);
+  }
+  if (plan.usage) {  // every span class, not only those usage_span_classes lists
+    std::vector<int> every_class(kMaxSpanClass + 1);
+    std::iota(every_class.begin(), every_class.end(), 0);
+    constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
+    constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+    Result<std::vector<domain::UsageRecord>> usage =
+        SelectUsageOverlapping(c, org, every_class, Instant{kMin}, Instant{kMax}, UsageOrder::kByIngest);
+    if (!usage) return std::move(usage).error();
+    result.usage = std::move(*usage);
   }
 
   Result<std::int64_t> version = SelectOrgVersion(c, org);
