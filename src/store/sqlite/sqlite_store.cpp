@@ -930,9 +930,11 @@ class Connection {
   // The rowid of the last row inserted.
   std::int64_t LastInsertRowid() const { return sqlite3_last_insert_rowid(db_); }
 
+  // Whether a transaction is open (SQLite ends one by itself on some errors, e.g. a full disk).
+  bool InTransaction() const { return db_ != nullptr && sqlite3_get_autocommit(db_) == 0; }
   // Whether the connection must not be reused: it saw an I/O-class error or is stuck in a
   // transaction.
-  bool broken() const { return broken_ || (db_ != nullptr && sqlite3_get_autocommit(db_) == 0); }
+  bool broken() const { return broken_ || InTransaction(); }
 
  private:
   explicit Connection(sqlite3* db) : db_(db) {}
@@ -1001,13 +1003,14 @@ class Transaction {
   Transaction& operator=(const Transaction&) = delete;
   Transaction& operator=(Transaction&&) = delete;
   ~Transaction() {
-    if (connection_ != nullptr) (void)connection_->Exec("ROLLBACK", "roll back");
+    if (connection_ != nullptr && connection_->InTransaction()) (void)connection_->Exec("ROLLBACK", "roll back");
   }
 
   Status Commit() {
     Connection* connection = std::exchange(connection_, nullptr);
     Status s = connection->Exec("COMMIT", "commit");
-    if (!s) (void)connection->Exec("ROLLBACK", "roll back");  // a failed COMMIT may leave it open
+    // A failed COMMIT may leave the transaction open (or SQLite may have rolled it back).
+    if (!s && connection->InTransaction()) (void)connection->Exec("ROLLBACK", "roll back");
     return s;
   }
 
