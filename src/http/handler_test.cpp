@@ -18,6 +18,7 @@
 #include "service/costs_service.hpp"
 #include "service/store.hpp"
 #include "service/testing/fakes.hpp"
+#include "service/testing/forwarding_store.hpp"
 #include "store/memory/memory_store.hpp"
 
 namespace costs::http {
@@ -28,49 +29,29 @@ using service::testing::FakeHasher;
 
 // A Store that forwards to another and counts the reads of usage data (rollups, raw usage,
 // deployments), so that tests can see when a response was computed rather than shared.
-class CountingStore final : public service::Store {
+class CountingStore final : public service::testing::ForwardingStore {
  public:
-  explicit CountingStore(service::Store& inner) : inner_(inner) {}
-
-  Status Migrate() override { return inner_.Migrate(); }
-  Status CreateOrganization(const service::Organization& org) override { return inner_.CreateOrganization(org); }
-  Result<std::optional<service::Organization>> FindOrganization(std::string_view id) override {
-    return inner_.FindOrganization(id);
-  }
-  Result<std::vector<service::Organization>> ListOrganizations() override { return inner_.ListOrganizations(); }
-  Status PutUser(const service::User& user) override { return inner_.PutUser(user); }
-  Result<std::optional<service::User>> FindUser(std::string_view name) override { return inner_.FindUser(name); }
-  Result<service::IngestOutcome> Ingest(std::span<const domain::UsageRecord> records) override {
-    return inner_.Ingest(records);
-  }
+  using ForwardingStore::ForwardingStore;
   Result<std::vector<service::RollupRow>> ReadRollups(std::string_view org, domain::RollupGrain grain,
                                                       domain::Instant from, domain::Instant to) override {
     ++data_reads;
-    return inner_.ReadRollups(org, grain, from, to);
+    return ForwardingStore::ReadRollups(org, grain, from, to);
   }
   Result<std::vector<domain::UsageRecord>> ReadUsageOverlapping(std::string_view org, domain::Instant from,
                                                                 domain::Instant to) override {
     ++data_reads;
-    return inner_.ReadUsageOverlapping(org, from, to);
+    return ForwardingStore::ReadUsageOverlapping(org, from, to);
   }
   Result<std::vector<service::Deployment>> ListDeployments(std::string_view org) override {
     ++data_reads;
-    return inner_.ListDeployments(org);
+    return ForwardingStore::ListDeployments(org);
   }
-  Status CreateApiKey(const service::ApiKey& key) override { return inner_.CreateApiKey(key); }
-  Result<std::optional<service::ApiKey>> FindApiKey(std::string_view id) override { return inner_.FindApiKey(id); }
-  Status RevokeApiKey(std::string_view id) override { return inner_.RevokeApiKey(id); }
-  Status AddCredit(const service::Credit& credit) override { return inner_.AddCredit(credit); }
-  Result<std::int64_t> DataVersion(std::string_view org) override { return inner_.DataVersion(org); }
   Result<service::RangeReadResult> ReadRange(std::string_view org, const service::RangeReadPlan& plan) override {
     ++data_reads;
-    return inner_.ReadRange(org, plan);
+    return ForwardingStore::ReadRange(org, plan);
   }
 
   std::atomic<int> data_reads{0};
-
- private:
-  service::Store& inner_;
 };
 
 constexpr const char* kAliceAuth = "Basic YWxpY2U6cHctYWxpY2U=";  // alice:pw-alice

@@ -211,6 +211,12 @@ class Store {
   // Equivalent to ReadUsageOverlapping per raw window, ReadRollups per rollup window and
   // ListDeployments, but never torn.
   virtual Result<RangeReadResult> ReadRange(std::string_view org, const RangeReadPlan& plan) = 0;
+
+  // For verification: checks the store's index of usage ids (what makes a re-sent record a
+  // duplicate) against the stored records, in one snapshot: every stored record must be found
+  // by its id, and the index must name nothing else. One line per problem (at most about 100),
+  // none when sound. A store whose records are their own index has nothing to check.
+  virtual Result<std::vector<std::string>> VerifyIdIndex() = 0;
 };
 
 }  // namespace costs::service

@@ -256,6 +256,12 @@ Result<VerifyReport> VerifyStore(Store& store) {
     CompareItems(org.id, delta, data.items, out);
     CompareDeployments(org.id, delta, data.deployments, out);
   }
+  Result<std::vector<std::string>> id_index = store.VerifyIdIndex();
+  if (!id_index) {
+    out.Add("the id index cannot be checked: " + id_index.error().message);
+  } else {
+    for (std::string& line : *id_index) out.Add("id index: " + std::move(line));
+  }
   return report;
 }
 

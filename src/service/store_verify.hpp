@@ -30,7 +30,8 @@ inline constexpr std::size_t kMaxDifferences = 100;
 // extra row is a difference), every item (ItemInfo: the series' latest end, and the name, unit
 // and rate of the record ending then, the later ingested on a tie), and every deployment's name
 // (that of its last record in ingest order). Also checks the records themselves: ids unique
-// across the store, start < end, and cost = quantity × rate. The arithmetic is the ingest's own
+// across the store, start < end, and cost = quantity × rate; and has the store check its id index
+// (Store::VerifyIdIndex, lines prefixed "id index: "). The arithmetic is the ingest's own
 // (ComputeIngestDelta), over every record in the order Store::ReadRange(plan.usage) gives.
 //
 // Each organization is read in two ReadRange calls (hourly rollups with items and usage, then

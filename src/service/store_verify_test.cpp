@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "domain/money.hpp"
+#include "service/testing/forwarding_store.hpp"
 #include "store/memory/memory_store.hpp"
 
 namespace costs::service {
@@ -17,44 +18,18 @@ namespace {
 using domain::Instant;
 
 // Forwards to a store; changes what ReadRange returns, as a corrupted store would.
-class TamperingStore final : public Store {
+class TamperingStore final : public testing::ForwardingStore {
  public:
-  explicit TamperingStore(Store& inner) : inner_(inner) {}
-  Status Migrate() override { return inner_.Migrate(); }
-  Status CreateOrganization(const Organization& org) override { return inner_.CreateOrganization(org); }
-  Result<std::optional<Organization>> FindOrganization(std::string_view id) override {
-    return inner_.FindOrganization(id);
-  }
-  Result<std::vector<Organization>> ListOrganizations() override { return inner_.ListOrganizations(); }
-  Status PutUser(const User& user) override { return inner_.PutUser(user); }
-  Result<std::optional<User>> FindUser(std::string_view name) override { return inner_.FindUser(name); }
-  Result<IngestOutcome> Ingest(std::span<const domain::UsageRecord> records) override { return inner_.Ingest(records); }
-  Result<std::vector<RollupRow>> ReadRollups(std::string_view org, domain::RollupGrain grain, Instant from,
-                                             Instant to) override {
-    return inner_.ReadRollups(org, grain, from, to);
-  }
-  Result<std::vector<domain::UsageRecord>> ReadUsageOverlapping(std::string_view org, Instant from,
-                                                                Instant to) override {
-    return inner_.ReadUsageOverlapping(org, from, to);
-  }
-  Result<std::vector<Deployment>> ListDeployments(std::string_view org) override {
-    return inner_.ListDeployments(org);
-  }
-  Status CreateApiKey(const ApiKey& key) override { return inner_.CreateApiKey(key); }
-  Result<std::optional<ApiKey>> FindApiKey(std::string_view id) override { return inner_.FindApiKey(id); }
-  Status RevokeApiKey(std::string_view id) override { return inner_.RevokeApiKey(id); }
-  Status AddCredit(const Credit& credit) override { return inner_.AddCredit(credit); }
-  Result<std::int64_t> DataVersion(std::string_view org) override { return inner_.DataVersion(org); }
+  using ForwardingStore::ForwardingStore;
   Result<RangeReadResult> ReadRange(std::string_view org, const RangeReadPlan& plan) override {
-    Result<RangeReadResult> read = inner_.ReadRange(org, plan);
+    Result<RangeReadResult> read = ForwardingStore::ReadRange(org, plan);
     if (read && tamper) tamper(plan, *read);
     return read;
   }
+  Result<std::vector<std::string>> VerifyIdIndex() override { return id_index_problems; }
 
   std::function<void(const RangeReadPlan&, RangeReadResult&)> tamper;
-
- private:
-  Store& inner_;
+  std::vector<std::string> id_index_problems;
 };
 
 domain::UsageRecord Record(std::string id, std::string deployment, const char* start, const char* end,
@@ -169,6 +144,12 @@ TEST_F(StoreVerifyTest, NamesItemsDeploymentsAndRecordsThatDiffer) {
       << Lines(report);
   EXPECT_TRUE(Has(report, {"org-a: deployment d1: name stored 'other', expected 'd1-name'"})) << Lines(report);
   EXPECT_TRUE(Has(report, {"org-a: usage record u2: cost_nanos 1000000001 is not quantity x rate"})) << Lines(report);
+}
+
+TEST_F(StoreVerifyTest, ReportsWhatTheStoreFindsWrongWithItsIdIndex) {
+  store_.id_index_problems = {"usage record u1 is not indexed"};
+  const VerifyReport report = Verify();
+  EXPECT_EQ(report.differences, std::vector<std::string>{"id index: usage record u1 is not indexed"});
 }
 
 TEST_F(StoreVerifyTest, AnOrganizationWhoseDataChangesUnderEveryReadIsADifference) {

@@ -2747,6 +2747,42 @@ TEST_F(SqliteStoreTest, VerifyNamesTheMeasuresOfAnHourlyRollupRowOverwritten) {
   EXPECT_TRUE(HasDifference(report, {"org-a: daily rollup 2026-11-01T00:00:00Z", "quantity_milli stored 3000, expected 2000"}));
 }
 
+TEST_F(SqliteStoreTest, VerifyNamesRecordsTheIdIndexLostAndHashesAFilterMisses) {
+  std::unique_ptr<SqliteStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateOrganization(Organization{"org-a", "Org A"}));
+  ASSERT_TRUE(store->Ingest(std::vector<UsageRecord>{
+      Record("u1", "org-a", "d1", At("2026-11-01T04:00:00Z"), At("2026-11-01T05:00:00Z"))}));
+  ASSERT_TRUE(store->Ingest(std::vector<UsageRecord>{
+      Record("u2", "org-a", "d1", At("2026-11-02T04:00:00Z"), At("2026-11-02T05:00:00Z"))}));
+  MustVerify(*store, true);
+  // The second batch's segment: its filter zeroed, then (another case) its blocks gone.
+  const std::string second = "(SELECT max(id) FROM usage_id_segment)";
+  RawQuery("UPDATE usage_id_segment SET filter = zeroblob(length(filter)) WHERE id = " + second);
+  service::VerifyReport report = MustVerify(*store, false);
+  EXPECT_TRUE(HasDifference(report, {"id index: segment ", "its filter misses a hash it holds"}));
+  RawQuery("DELETE FROM usage_id_block WHERE segment = " + second);
+  report = MustVerify(*store, false);
+  EXPECT_TRUE(HasDifference(report, {"id index: usage record u2 (organization org-a", "is not indexed"}));
+  EXPECT_TRUE(HasDifference(report, {"id index: segment ", "holds 0 entries, its row says 1"}));
+  EXPECT_FALSE(HasDifference(report, {"usage record u1"})) << "the first batch's segment is intact";
+}
+
+TEST_F(PostgresStoreTest, VerifyNamesRecordsTheIdLedgerLostAndEntriesWithoutRecords) {
+  std::unique_ptr<PostgresStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateOrganization(Organization{"org-a", "Org A"}));
+  ASSERT_TRUE(store->Ingest(std::vector<UsageRecord>{
+      Record("u1", "org-a", "d1", At("2026-11-01T04:00:00Z"), At("2026-11-01T05:00:00Z")),
+      Record("u2", "org-a", "d1", At("2026-11-02T04:00:00Z"), At("2026-11-02T05:00:00Z"))}));
+  MustVerify(*store, true);
+  EXPECT_EQ(RawQuery("DELETE FROM usage_ids WHERE id = 'u1'"), "");
+  EXPECT_EQ(RawQuery("INSERT INTO usage_ids (id, organization_id, start_ns) VALUES ('ghost', 'org-a', 0)"), "");
+  const service::VerifyReport report = MustVerify(*store, false);
+  EXPECT_TRUE(HasDifference(report, {"id index: usage record u1 (organization org-a) has no usage_ids row"}));
+  EXPECT_TRUE(HasDifference(report, {"id index: usage_ids row ghost (organization org-a) leads to no usage record"}));
+}
+
 TEST_F(PostgresStoreTest, VerifyNamesRollupsAndSeriesEndsChangedBySql) {
   std::unique_ptr<PostgresStore> store = MustOpen();
   ASSERT_NE(store, nullptr);

@@ -355,6 +355,11 @@ Result<service::RangeReadResult> MemoryStore::ReadRange(std::string_view org, co
   return result;
 }
 
+Result<std::vector<std::string>> MemoryStore::VerifyIdIndex() {
+  if (auto s = CheckAvailable(); !s) return std::move(s).error();
+  return std::vector<std::string>();
+}
+
 Status MemoryStore::CreateApiKey(const service::ApiKey& key) {
   if (auto s = CheckAvailable(); !s) return s;
   std::unique_lock lock(mu_);

@@ -353,6 +353,19 @@ constexpr Statement kSelectAllUsage{
     "u.sku, u.name, u.start_ns, u.end_ns, u.quantity, u.unit, u.rate, u.cost_nanos, u.trial "
     "FROM usage u WHERE u.organization_id = $1 ORDER BY u.seq",
     "read usage"};
+// The idempotency ledger against usage (VerifyIdIndex): records it does not lead to, and
+// entries that lead to no record. At most 100 rows each.
+constexpr Statement kSelectUnindexedUsage{
+    "costs_select_unindexed_usage",
+    "SELECT u.organization_id, u.id FROM usage u LEFT JOIN usage_ids i ON i.id = u.id "
+    "AND i.organization_id = u.organization_id AND i.start_ns = u.start_ns WHERE i.id IS NULL "
+    "ORDER BY u.organization_id, u.id LIMIT 100",
+    "check usage ids"};
+constexpr Statement kSelectDanglingUsageIds{
+    "costs_select_dangling_usage_ids",
+    "SELECT i.organization_id, i.id FROM usage_ids i LEFT JOIN usage u ON u.organization_id = i.organization_id "
+    "AND u.id = i.id AND u.start_ns = i.start_ns WHERE u.id IS NULL ORDER BY i.organization_id, i.id LIMIT 100",
+    "check usage ids"};
 constexpr Statement kSelectDeployments{
     "costs_select_deployments", "SELECT id, name FROM deployments WHERE org_id = $1 ORDER BY id", "read deployments"};
 constexpr Statement kApiKeyExists{"costs_api_key_exists", "SELECT 1 FROM api_keys WHERE id = $1", "check an API key"};
@@ -1522,6 +1535,29 @@ Result<service::RangeReadResult> PostgresStore::ReadRange(std::string_view org, 
   result.version = *version;
   if (Status s = txn->Commit(); !s) return std::move(s).error();
   return result;
+}
+
+Result<std::vector<std::string>> PostgresStore::VerifyIdIndex() {
+  Result<Lease> lease = Acquire();
+  if (!lease) return std::move(lease).error();
+  Connection& c = **lease;
+  Result<Transaction> txn = Transaction::Begin(c, Transaction::kSnapshot);
+  if (!txn) return std::move(txn).error();
+  std::vector<std::string> problems;
+  Result<Rows> unindexed = c.Exec(kSelectUnindexedUsage, Params());
+  if (!unindexed) return std::move(unindexed).error();
+  for (int i = 0; i < unindexed->size(); ++i) {
+    problems.push_back("usage record " + std::string(unindexed->Text(i, 1)) + " (organization " +
+                       std::string(unindexed->Text(i, 0)) + ") has no usage_ids row: a re-send would store it again");
+  }
+  Result<Rows> dangling = c.Exec(kSelectDanglingUsageIds, Params());
+  if (!dangling) return std::move(dangling).error();
+  for (int i = 0; i < dangling->size(); ++i) {
+    problems.push_back("usage_ids row " + std::string(dangling->Text(i, 1)) + " (organization " +
+                       std::string(dangling->Text(i, 0)) + ") leads to no usage record: that id can never be stored");
+  }
+  if (Status s = txn->Commit(); !s) return std::move(s).error();
+  return problems;
 }
 
 Status PostgresStore::CreateApiKey(const service::ApiKey& key) {

@@ -119,6 +119,10 @@ class PostgresStore final : public service::Store {
   // so batches committed concurrently by several replicas may interleave).
   Result<service::RangeReadResult> ReadRange(std::string_view org, const service::RangeReadPlan& plan) override;
 
+  // In one snapshot: usage rows without their usage_ids row, and usage_ids rows without their
+  // usage row (two anti-joins over the whole tables).
+  Result<std::vector<std::string>> VerifyIdIndex() override;
+
  private:
   class Lease;
 

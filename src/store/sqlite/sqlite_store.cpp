@@ -371,6 +371,7 @@ constexpr const char* kNextChunkId = "SELECT coalesce(max(id), 0) + 1 FROM usage
 constexpr const char* kInsertChunk =
     "INSERT INTO usage_chunk (id, org_id, span_class, start_day_ns, records) VALUES (?1, ?2, ?3, ?4, ?5)";
 constexpr const char* kSelectChunk = "SELECT org_id, records FROM usage_chunk WHERE id = ?1";
+constexpr const char* kSelectAllChunks = "SELECT id, org_id, records FROM usage_chunk";
 constexpr const char* kSelectIdSegments = "SELECT id, level, entries FROM usage_id_segment ORDER BY id";
 constexpr const char* kInsertIdSegment = "INSERT INTO usage_id_segment (level, entries, filter) VALUES (?1, ?2, ?3)";
 constexpr const char* kDeleteIdSegment = "DELETE FROM usage_id_segment WHERE id = ?1";
@@ -3110,6 +3111,103 @@ Result<std::int64_t> SqliteStore::DataVersion(std::string_view org) {
     versions_.insert_or_assign(std::string(org), *version);
   }
   return version;
+}
+
+Result<std::vector<std::string>> SqliteStore::VerifyIdIndex() {
+  Result<Lease> lease = Acquire();
+  if (!lease) return std::move(lease).error();
+  Connection& c = **lease;
+  Result<Transaction> txn = Transaction::Begin(c, Transaction::Mode::kRead);
+  if (!txn) return std::move(txn).error();
+  constexpr std::size_t kMaxProblems = 100;
+  std::vector<std::string> problems;
+  auto problem = [&](std::string line) {
+    if (problems.size() < kMaxProblems) problems.push_back(std::move(line));
+  };
+
+  // Every entry of every segment, checked against its segment's filter, count and order.
+  struct Indexed {
+    std::int64_t chunk;
+    bool found = false;  // a stored record of that chunk has the hash
+  };
+  std::unordered_map<std::uint64_t, std::vector<Indexed>> index;
+  Result<std::vector<IdSegment>> segments = SelectIdSegments(c);
+  if (!segments) return std::move(segments).error();
+  for (const IdSegment& segment : *segments) {
+    const std::string where =
+        "segment " + std::to_string(segment.id) + " (level " + std::to_string(segment.level) + ")";
+    Result<std::size_t> size = IdFilter::PackedSize(segment.entries);
+    if (!size) return std::move(size).error();
+    Result<Connection::Blob> blob = c.OpenBlob("usage_id_segment", "filter", segment.id, "read usage ids");
+    if (!blob) return std::move(blob).error();
+    if (blob->size() != *size) {
+      problem(where + ": its filter has " + std::to_string(blob->size()) + " bytes, expected " +
+              std::to_string(*size) + " for " + std::to_string(segment.entries) + " entries");
+      continue;
+    }
+    std::string filter(*size, '\0');
+    if (Status st = blob->Read(0, filter); !st) return std::move(st).error();
+    Result<Stmt> stmt = c.Prepare(kSelectIdBlocks, "read usage ids");
+    if (!stmt) return std::move(stmt).error();
+    stmt->Bind(1, segment.id);
+    std::int64_t entries = 0;
+    std::optional<IdEntry> previous;
+    for (;;) {
+      Result<bool> row = stmt->Step();
+      if (!row) return std::move(row).error();
+      if (!*row) break;
+      Result<RunView> run = RunView::Of(stmt->Blob(0));
+      if (!run) return std::move(run).error();
+      for (std::size_t i = 0; i < run->size(); ++i, ++entries) {
+        const IdEntry entry = run->Entry(i);
+        if (previous && entry < *previous) problem(where + ": its entries are not sorted");
+        previous = entry;
+        if (!IdFilter::BlockMayContain(filter.data() + IdFilter::BlockOffset(*size, entry.hash), entry.hash)) {
+          problem(where + ": its filter misses a hash it holds (of chunk " + std::to_string(entry.chunk) +
+                  "): that id would be stored again");
+        }
+        index[entry.hash].push_back(Indexed{entry.chunk});
+      }
+    }
+    if (entries != segment.entries) {
+      problem(where + ": holds " + std::to_string(entries) + " entries, its row says " +
+              std::to_string(segment.entries));
+    }
+  }
+
+  // Every stored record must be indexed under its own chunk.
+  Result<Stmt> chunks = c.Prepare(kSelectAllChunks, "read usage");
+  if (!chunks) return std::move(chunks).error();
+  for (;;) {
+    Result<bool> row = chunks->Step();
+    if (!row) return std::move(row).error();
+    if (!*row) break;
+    const std::int64_t chunk = chunks->Int(0);
+    Result<std::vector<ChunkRecord>> records = UnpackChunk(chunks->Blob(2));
+    if (!records) return std::move(records).error();
+    for (const ChunkRecord& r : *records) {
+      auto it = index.find(IdHash(options_, r.record.id));
+      bool indexed = false;
+      if (it != index.end()) {
+        for (Indexed& entry : it->second) {
+          if (entry.chunk == chunk) indexed = entry.found = true;
+        }
+      }
+      if (!indexed) {
+        problem("usage record " + r.record.id + " (organization " + std::string(chunks->Text(1)) + ", chunk " +
+                std::to_string(chunk) + ") is not indexed: a re-send would store it again");
+      }
+    }
+  }
+  for (const auto& [hash, entries] : index) {
+    for (const Indexed& entry : entries) {
+      if (!entry.found) {
+        problem("an entry names chunk " + std::to_string(entry.chunk) + " for a hash no record of it has");
+      }
+    }
+  }
+  if (Status st = txn->Commit(); !st) return std::move(st).error();
+  return problems;
 }
 
 }  // namespace costs::store::sqlite

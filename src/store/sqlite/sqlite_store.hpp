@@ -196,6 +196,12 @@ class SqliteStore final : public service::Store {
   // usage_span_classes lists) and orders the records by (batch, ordinal).
   Result<service::RangeReadResult> ReadRange(std::string_view org, const service::RangeReadPlan& plan) override;
 
+  // In one read transaction: every entry of every id segment must be in its segment's filter,
+  // in order, as many as the segment's row says, and name a chunk holding a record with that
+  // hash; every record of every chunk must be indexed under its chunk. Reads the whole index and
+  // every chunk (holds the index in memory).
+  Result<std::vector<std::string>> VerifyIdIndex() override;
+
  private:
   class Lease;
 

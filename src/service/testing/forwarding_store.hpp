@@ -1,0 +1,48 @@
+#pragma once
+
+// A Store that forwards every call to another, for test doubles that change or watch a few
+// calls (override those). Tests only.
+
+#include "service/store.hpp"
+
+namespace costs::service::testing {
+
+class ForwardingStore : public Store {
+ public:
+  explicit ForwardingStore(Store& inner) : inner_(inner) {}
+
+  Status Migrate() override { return inner_.Migrate(); }
+  Status CreateOrganization(const Organization& org) override { return inner_.CreateOrganization(org); }
+  Result<std::optional<Organization>> FindOrganization(std::string_view id) override {
+    return inner_.FindOrganization(id);
+  }
+  Result<std::vector<Organization>> ListOrganizations() override { return inner_.ListOrganizations(); }
+  Status PutUser(const User& user) override { return inner_.PutUser(user); }
+  Result<std::optional<User>> FindUser(std::string_view name) override { return inner_.FindUser(name); }
+  Result<IngestOutcome> Ingest(std::span<const domain::UsageRecord> records) override { return inner_.Ingest(records); }
+  Result<std::vector<RollupRow>> ReadRollups(std::string_view org, domain::RollupGrain grain, domain::Instant from,
+                                             domain::Instant to) override {
+    return inner_.ReadRollups(org, grain, from, to);
+  }
+  Result<std::vector<domain::UsageRecord>> ReadUsageOverlapping(std::string_view org, domain::Instant from,
+                                                                domain::Instant to) override {
+    return inner_.ReadUsageOverlapping(org, from, to);
+  }
+  Result<std::vector<Deployment>> ListDeployments(std::string_view org) override {
+    return inner_.ListDeployments(org);
+  }
+  Status CreateApiKey(const ApiKey& key) override { return inner_.CreateApiKey(key); }
+  Result<std::optional<ApiKey>> FindApiKey(std::string_view id) override { return inner_.FindApiKey(id); }
+  Status RevokeApiKey(std::string_view id) override { return inner_.RevokeApiKey(id); }
+  Status AddCredit(const Credit& credit) override { return inner_.AddCredit(credit); }
+  Result<std::int64_t> DataVersion(std::string_view org) override { return inner_.DataVersion(org); }
+  Result<RangeReadResult> ReadRange(std::string_view org, const RangeReadPlan& plan) override {
+    return inner_.ReadRange(org, plan);
+  }
+  Result<std::vector<std::string>> VerifyIdIndex() override { return inner_.VerifyIdIndex(); }
+
+ private:
+  Store& inner_;
+};
+
+}  // namespace costs::service::testing
