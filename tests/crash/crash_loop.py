@@ -31,7 +31,6 @@ import decimal
 import http.client
 import os
 import random
-import signal
 import subprocess
 import sys
 import threading
@@ -424,15 +423,9 @@ def main():
     cluster = None
     if args.db == "postgres":
         import pg
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a ctest timeout: still stop the cluster
-        cluster = pg.PgCluster()
-        try:
-            cluster.start()
-        except (pg.PgError, OSError) as e:
-            cluster.stop()
-            print("crash_loop: cannot start the PostgreSQL test cluster: %s" % e, file=sys.stderr)
+        cluster = pg.start_test_cluster("crash_loop")
+        if cluster is None:
             return 1
-        harness.CONFIG["pg"] = cluster
     loop = None
     try:
         loop = CrashLoop(args)

@@ -106,26 +106,16 @@ def ingest(conn, recs):
 
 
 def fill(path):
-    """Writes `path` until the file system is full; returns the bytes written."""
-    written = 0
-    chunk = b"\0" * 65536
+    """Writes `path` until the file system is full (64 KiB writes, then 512-byte ones for the rest)."""
     with open(path, "wb", buffering=0) as f:
-        while True:
+        for size in (65536, 512):
+            chunk = b"\0" * size
             try:
-                written += f.write(chunk)
+                while True:
+                    f.write(chunk)
             except OSError as e:
                 if e.errno != errno.ENOSPC:
                     raise
-                break
-        small = b"\0" * 512
-        while True:  # the last partial chunk
-            try:
-                written += f.write(small)
-            except OSError as e:
-                if e.errno != errno.ENOSPC:
-                    raise
-                break
-    return written
 
 
 def run(args, mount_dir):
