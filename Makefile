@@ -7,7 +7,7 @@ BUILD_TYPE ?= RelWithDebInfo
 DEMO_DB ?= var/demo.db
 DEMO_LISTEN ?= 127.0.0.1:8080
 
-.PHONY: all deps build test test-asan demo bench crash-test clean
+.PHONY: all deps build test test-asan demo bench crash-test soak clean
 
 all: build
 
@@ -52,6 +52,14 @@ STORE ?= sqlite
 crash-test: build
 	python3 tests/crash/crash_loop.py --db $(STORE) --kills $(N) \
 		--costsd $(BUILD_DIR)/cmd/costsd/costsd --costsctl $(BUILD_DIR)/cmd/costsctl/costsctl
+
+# Many clients for a while, hostile ones among them (tests/soak/README.md): not part of `make test`.
+SOAK_CONNECTIONS ?= 1000
+SOAK_SECONDS ?= 60
+SOAK_SLOW ?= 50
+soak: build
+	python3 tests/soak/soak.py --costsd $(BUILD_DIR)/cmd/costsd/costsd --costsctl $(BUILD_DIR)/cmd/costsctl/costsctl \
+		--connections $(SOAK_CONNECTIONS) --seconds $(SOAK_SECONDS) --slow $(SOAK_SLOW)
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR)

@@ -1,9 +1,12 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 
 #include "app/app.hpp"
+#include "app/connections.hpp"
 #include "app/options.hpp"
 #include "app/rate_limits.hpp"
 #include "app/wiring.hpp"
@@ -20,6 +23,7 @@ constexpr const char* kCostsdUsage =
     "              [--rate-limit N] [--rate-burst N] [--max-range-days N] [--log-level L]\n"
     "              [--threads N] [--body-cache-mib N] [--trusted-proxies LIST]\n"
     "              [--rate-limit-redis redis://[:PASSWORD@]HOST[:PORT][/DB]]\n"
+    "              [--max-connections N] [--max-connections-per-address N] [--keep-alive-timeout S]\n"
     "  --db URL            sqlite:PATH (default sqlite:var/costs.db) or postgresql://...  env COSTS_DB\n"
     "  --db-pool N         store connections (PostgreSQL default 8)           env COSTS_DB_POOL\n"
     "  --db-timeout-ms N   statement timeout (PostgreSQL default 10000)       env COSTS_DB_TIMEOUT_MS\n"
@@ -33,7 +37,13 @@ constexpr const char* kCostsdUsage =
     "  --threads N         I/O threads (default: one per core)               env COSTS_THREADS\n"
     "  --body-cache-mib N  memory for rendered range responses (default 64; 0 = off)  env COSTS_BODY_CACHE_MIB\n"
     "  --trusted-proxies LIST  reverse proxies (addresses/CIDRs, comma-separated) whose\n"
-    "                      X-Forwarded-For names the client (default none)   env COSTS_TRUSTED_PROXIES\n";
+    "                      X-Forwarded-For names the client (default none)   env COSTS_TRUSTED_PROXIES\n"
+    "  --max-connections N open connections (default: the open-file limit, raised to its hard\n"
+    "                      limit at start, less 2 x db-pool less 64)         env COSTS_MAX_CONNECTIONS\n"
+    "  --max-connections-per-address N  open connections from one address; trusted proxies\n"
+    "                      are exempt (default 256)                          env COSTS_MAX_CONNECTIONS_PER_ADDRESS\n"
+    "  --keep-alive-timeout S  seconds an idle connection may wait for its next request\n"
+    "                      (default 5)                                       env COSTS_KEEP_ALIVE_TIMEOUT\n";
 
 // Failed logins allowed per client address: a burst of 10, then one every 2 seconds.
 constexpr double kFailedLoginRate = 0.5;
@@ -57,6 +67,7 @@ int CostsdMain(int argc, char** argv) {
                                     {"max-range-days"}, {"log-level"}, {"threads"},    {"body-cache-mib"},
                                     {"trusted-proxies"}, {"rate-limit-redis"}};
   for (Flags::Spec& spec : StoreFlagSpecs()) specs.push_back(std::move(spec));
+  for (Flags::Spec& spec : ConnectionFlagSpecs()) specs.push_back(std::move(spec));
   auto flags = Flags::Parse(argc, argv, 1, specs);
   if (!flags) return UsageError(flags.error().message);
   if (!flags->positionals().empty()) return UsageError("unexpected argument '" + flags->positionals()[0] + "'");
@@ -103,6 +114,17 @@ int CostsdMain(int argc, char** argv) {
   } else {
     return UsageError(proxies.error().message);
   }
+  auto store_options = StoreOptionsFromFlags(*flags);
+  if (!store_options) return UsageError(store_options.error().message);
+  if (store_options->timeout_ms) {
+    server_options.readiness_timeout =
+        std::min(server_options.readiness_timeout, std::chrono::milliseconds(*store_options->timeout_ms));
+  }
+  const std::uint64_t open_files = RaiseOpenFileLimit();
+  if (Status limits = ConnectionOptionsFromFlags(*flags, open_files, store_options->pool.value_or(8), server_options);
+      !limits) {
+    return UsageError(limits.error().message);
+  }
 
   auto logger = spdlog::stderr_logger_mt("costsd");
   spdlog::set_default_logger(logger);
@@ -115,8 +137,6 @@ int CostsdMain(int argc, char** argv) {
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %l %v", spdlog::pattern_time_type::utc);
 
   const std::string db = flags->Get("db").value_or(std::string(kDefaultDb));
-  auto store_options = StoreOptionsFromFlags(*flags);
-  if (!store_options) return UsageError(store_options.error().message);
   auto store = OpenStore(db, *store_options);
   if (!store) {
     spdlog::critical("cannot open the store {}: {}", RedactDbUrl(db), store.error().message);
@@ -141,9 +161,12 @@ int CostsdMain(int argc, char** argv) {
                                      std::printf("costsd listening on http://%s:%u\n", server_options.host.c_str(),
                                                  static_cast<unsigned>(port));
                                      std::fflush(stdout);
-                                     spdlog::info("listening on {}:{} (db {}, rate limit {}/s burst {}, {})",
+                                     spdlog::info("listening on {}:{} (db {}, rate limit {}/s burst {}, {}; "
+                                                  "{} open files, at most {} connections, {} per address)",
                                                   server_options.host, port, RedactDbUrl(db), *rate, *burst,
-                                                  limiters->description);
+                                                  limiters->description, open_files,
+                                                  server_options.max_connections,
+                                                  server_options.max_connections_per_address);
                                    });
   spdlog::info("stopped");
   return code;

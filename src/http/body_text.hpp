@@ -11,6 +11,8 @@
 
 #include "domain/money.hpp"
 
+#include "domain/utf8.hpp"
+
 namespace costs::http {
 
 inline void AppendInt(std::string& out, std::int64_t v) {
@@ -47,27 +49,7 @@ inline void AppendThousandths(std::string& out, std::int64_t milli) {
   out.append(digits, n);
 }
 
-// Length of the well-formed UTF-8 sequence starting at s[i] (lead byte >= 0x80), or 0 when
-// it is ill-formed (Unicode Table 3-7: no overlongs, no surrogates, nothing above U+10FFFF).
-inline std::size_t Utf8SequenceLength(std::string_view s, std::size_t i) {
-  const auto byte = [&](std::size_t k) -> unsigned { return static_cast<unsigned char>(s[k]); };
-  const auto in = [&](std::size_t k, unsigned lo, unsigned hi) {
-    return k < s.size() && byte(k) >= lo && byte(k) <= hi;
-  };
-  const unsigned b0 = byte(i);
-  if (b0 >= 0xC2 && b0 <= 0xDF) return in(i + 1, 0x80, 0xBF) ? 2 : 0;
-  if (b0 >= 0xE0 && b0 <= 0xEF) {
-    const unsigned lo = b0 == 0xE0 ? 0xA0 : 0x80;
-    const unsigned hi = b0 == 0xED ? 0x9F : 0xBF;
-    return in(i + 1, lo, hi) && in(i + 2, 0x80, 0xBF) ? 3 : 0;
-  }
-  if (b0 >= 0xF0 && b0 <= 0xF4) {
-    const unsigned lo = b0 == 0xF0 ? 0x90 : 0x80;
-    const unsigned hi = b0 == 0xF4 ? 0x8F : 0xBF;
-    return in(i + 1, lo, hi) && in(i + 2, 0x80, 0xBF) && in(i + 3, 0x80, 0xBF) ? 4 : 0;
-  }
-  return 0;
-}
+using domain::Utf8SequenceLength;  // UTF-8 well-formedness (domain/utf8.hpp)
 
 inline constexpr std::string_view kReplacementCharacter = "\xEF\xBF\xBD";  // U+FFFD
 

@@ -41,6 +41,19 @@ std::optional<Address> ParseAddress(std::string_view text) {
 
 }  // namespace
 
+std::string LoginLimitKey(std::string_view address) {
+  std::optional<Address> a = ParseAddress(address);
+  if (!a) return std::string(address);
+  char text[INET6_ADDRSTRLEN] = {};
+  if (!a->v6) {
+    inet_ntop(AF_INET, a->bytes.data(), text, sizeof text);
+    return text;
+  }
+  std::fill(a->bytes.begin() + 8, a->bytes.end(), std::uint8_t{0});
+  inet_ntop(AF_INET6, a->bytes.data(), text, sizeof text);
+  return std::string(text) + "/64";
+}
+
 Result<TrustedProxies> TrustedProxies::Parse(std::string_view list) {
   TrustedProxies out;
   while (!Trim(list).empty()) {

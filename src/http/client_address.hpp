@@ -15,6 +15,12 @@ namespace costs::http {
 // is the client's own claim and is ignored. The client address keys the failed-login limit
 // and goes to the access log: behind a proxy without this, every client would share the
 // proxy's address (and its failed logins would lock out everyone).
+// The key of a client address in the failed-login limiter: an IPv4 address (or IPv4-mapped
+// IPv6 address) as dotted quad; an IPv6 address as its /64 network ("2001:db8:0:1::/64"),
+// since one subscriber commonly holds a whole /64 and would otherwise get a burst per address.
+// Anything else (a malformed text) as it is.
+std::string LoginLimitKey(std::string_view address);
+
 class TrustedProxies {
  public:
   TrustedProxies() = default;

@@ -53,4 +53,17 @@ TEST(TrustedProxiesTest, TheClientIsTheRightmostHopThatIsNoTrustedProxy) {
 }
 
 }  // namespace
+TEST(LoginLimitKeyTest, IPv6AddressesOfOneSlash64ShareAKey) {
+  EXPECT_EQ(LoginLimitKey("2001:db8:0:1::1"), "2001:db8:0:1::/64");
+  EXPECT_EQ(LoginLimitKey("2001:db8:0:1:ffff:1:2:3"), "2001:db8:0:1::/64");
+  EXPECT_NE(LoginLimitKey("2001:db8:0:2::1"), LoginLimitKey("2001:db8:0:1::1"));
+}
+
+TEST(LoginLimitKeyTest, IPv4AddressesAreTheirOwnKey) {
+  EXPECT_EQ(LoginLimitKey("192.0.2.7"), "192.0.2.7");
+  EXPECT_EQ(LoginLimitKey("::ffff:192.0.2.7"), "192.0.2.7");
+  EXPECT_NE(LoginLimitKey("192.0.2.8"), LoginLimitKey("192.0.2.7"));
+  EXPECT_EQ(LoginLimitKey("-"), "-");
+}
+
 }  // namespace costs::http

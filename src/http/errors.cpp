@@ -33,6 +33,7 @@ ErrorMapping MapError(ErrorCode code) {
 ErrorMapping MapRefusal(HttpRefusal refusal) {
   switch (refusal) {
     case HttpRefusal::kNotAcceptable: return {406, "root.not_acceptable"};
+    case HttpRefusal::kLengthRequired: return {411, "root.length_required"};
   }
   return {500, "billing_service.failed_request"};
 }

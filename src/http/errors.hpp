@@ -41,7 +41,8 @@ Response MakeErrorResponse(const Error& error, const ErrorExtras& extras = {});
 // Refusals only the HTTP edge makes: they have no ErrorCode (src/common knows nothing of
 // HTTP), but their status and wire code live in this table too.
 enum class HttpRefusal {
-  kNotAcceptable,  // 406 root.not_acceptable: no representation the Accept header takes
+  kNotAcceptable,   // 406 root.not_acceptable: no representation the Accept header takes
+  kLengthRequired,  // 411 root.length_required: a chunked body where only Content-Length is taken
 };
 ErrorMapping MapRefusal(HttpRefusal refusal);
 

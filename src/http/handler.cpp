@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "http/auth_header.hpp"
+#include "http/client_address.hpp"
 #include "http/body_cache.hpp"
 #include "http/credit_request.hpp"
 #include "http/csv.hpp"
@@ -45,32 +46,57 @@ constexpr Format kJsonOnly[] = {Format::kJson};
 constexpr Format kJsonOrCsv[] = {Format::kJson, Format::kCsv};
 
 // Authenticates the caller and takes a token from its rate limit. Sets `principal` and
-// returns nullopt when the request may proceed, else the error response.
-std::optional<Response> Admit(const Request& request, const Services& services,
-                              service::Principal& principal) {
+// returns nullopt when the request may proceed, else the error response. With `may_block`
+// false, credentials that need the store or a slow hash are not verified: `deferral` says
+// which, and nothing else is done (no token taken, no failed login counted).
+// Failed logins are limited per LoginLimitKey of the client address. Credentials verified
+// within the cache TTL and valid API keys are served whatever their address's failed logins
+// (a locked-out address is only refused what would cost a verification: a password not
+// cached, or an API key that turns out invalid).
+std::optional<Response> Admit(const Request& request, const Services& services, bool may_block,
+                              service::Principal& principal, Deferral& deferral) {
   Result<Credentials> creds = ParseAuthorization(request.authorization);
   if (!creds) return MakeErrorResponse(creds.error());
   if (creds->scheme == AuthScheme::kNone) {
     return MakeErrorResponse(MakeError(ErrorCode::kUnauthenticated,
                                        "Authentication is required: send HTTP Basic or ApiKey credentials."));
   }
-
-  if (const int wait = services.failed_logins.Peek(request.client_address); wait > 0) {
-    return RateLimited("Too many failed logins from this address; retry later.", wait);
-  }
   const bool api_key = creds->scheme == AuthScheme::kApiKey;
-  Result<service::Principal> who = api_key ? services.auth.AuthenticateApiKey(creds->api_key)
-                                           : services.auth.AuthenticateBasic(creds->user, creds->password);
-  if (!who) {
-    if (who.error().code == ErrorCode::kUnauthenticated) {
-      (void)services.failed_logins.Acquire(request.client_address);
+  std::optional<service::Principal> cached =
+      api_key ? services.auth.CachedApiKey(creds->api_key) : services.auth.CachedBasic(creds->user, creds->password);
+  if (!cached && !may_block) {
+    deferral = api_key ? Deferral::kLookUpKey : Deferral::kVerifyPassword;
+    return std::nullopt;
+  }
+  if (cached) {
+    principal = std::move(*cached);
+  } else {
+    const std::string login_key = LoginLimitKey(request.client_address);
+    const auto locked_out = [&]() -> std::optional<Response> {
+      if (const int wait = services.failed_logins.Peek(login_key); wait > 0) {
+        return RateLimited("Too many failed logins from this address; retry later.", wait);
+      }
+      return std::nullopt;
+    };
+    // A password costs a slow hash: refused before it while locked out. A key costs one
+    // digest: checked first, so that a valid key is never locked out.
+    if (!api_key) {
+      if (auto refusal = locked_out()) return refusal;
+    }
+    Result<service::Principal> who = api_key ? services.auth.AuthenticateApiKey(creds->api_key)
+                                             : services.auth.AuthenticateBasic(creds->user, creds->password);
+    if (!who) {
+      if (who.error().code != ErrorCode::kUnauthenticated) return MakeErrorResponse(who.error());
+      if (api_key) {
+        if (auto refusal = locked_out()) return refusal;
+      }
+      (void)services.failed_logins.Acquire(login_key);
       return MakeErrorResponse(MakeError(ErrorCode::kUnauthenticated,
                                          api_key ? "The API key is not valid (unknown, revoked or expired)."
                                                  : "The user name or password is wrong."));
     }
-    return MakeErrorResponse(who.error());
+    principal = std::move(who).value();
   }
-  principal = std::move(who).value();
 
   if (const int wait = services.per_principal.Acquire(principal.name); wait > 0) {
     return RateLimited("Too many requests; retry after " + std::to_string(wait) + " s.", wait);
@@ -280,11 +306,17 @@ std::span<const Format> OffersOf(Endpoint endpoint) {
   return kJsonOnly;
 }
 
-Admission AdmitRequest(const Request& request, const Services& services, std::size_t max_ingest_body_bytes) {
+Admission AdmitRequest(const Request& request, const Services& services, std::size_t max_ingest_body_bytes,
+                       bool may_block) {
   Admission admission;
   // /healthz and /readyz: answered here, before routing and authentication (probes.hpp).
-  if (std::optional<Response> probe = ServeProbe(request, services)) {
-    admission.refusal = std::move(probe);
+  const Probe probe = ProbeOf(request);
+  if (probe == Probe::kReady && !may_block && request.method == "GET" && services.readiness) {
+    admission.deferred = Deferral::kReadiness;
+    return admission;
+  }
+  if (probe != Probe::kNone) {
+    admission.refusal = ProbeResponse(probe, request, probe == Probe::kReady ? CheckReadiness(services) : Status{});
     return admission;
   }
   RouteResult routed = MatchRoute(request.method, request.target);
@@ -295,12 +327,16 @@ Admission AdmitRequest(const Request& request, const Services& services, std::si
     return admission;
   }
   admission.route = std::move(*routed.route);
-  admission.refusal = Admit(request, services, admission.principal);
+  admission.refusal = Admit(request, services, may_block, admission.principal, admission.deferred);
+  if (admission.deferred != Deferral::kNone) return admission;
   if (!admission.refusal) admission.refusal = CheckOperation(request, admission);
   if (!admission.refusal) {
     admission.body_limit =
         admission.route.endpoint == Endpoint::kIngestUsage ? max_ingest_body_bytes : kSmallBodyLimit;
-    if (request.content_length && *request.content_length > admission.body_limit) {
+    if (request.chunked && admission.route.endpoint != Endpoint::kIngestUsage) {
+      admission.refusal = MakeRefusalResponse(
+          HttpRefusal::kLengthRequired, "Only POST /api/v1/billing/usage takes a chunked body; send Content-Length.");
+    } else if (request.content_length && *request.content_length > admission.body_limit) {
       admission.refusal = PayloadTooLarge(admission.body_limit);
     }
   }

@@ -26,14 +26,26 @@ struct Request {
   std::string_view client_address;  // the peer's IP address, keys the failed-login limiter
   // The declared Content-Length in bytes; nullopt when there is none (no body, or chunked).
   std::optional<std::uint64_t> content_length;
+  bool chunked = false;  // Transfer-Encoding: chunked (only the usage ingest takes it)
 };
 
 // The body limit (bytes) of every request but an admitted usage ingest. Such bodies are read
 // and ignored; a longer one is answered 413.
 inline constexpr std::size_t kSmallBodyLimit = 16 * 1024;
 
+// What AdmitRequest left for a thread that may block (it was called with may_block false).
+enum class Deferral {
+  kNone,            // decided
+  kVerifyPassword,  // Basic credentials not verified recently: a slow hash (and a store read)
+  kLookUpKey,       // an API key not verified recently: a store read
+  kReadiness,       // GET /readyz: services.readiness() (a store read)
+};
+
 // What the header stage decided about a request (AdmitRequest).
 struct Admission {
+  // Set when AdmitRequest could not decide without blocking: call it again, with may_block,
+  // where blocking is fine. The other members are then meaningless.
+  Deferral deferred = Deferral::kNone;
   // Set when the request is refused on its header alone: the session sends it without
   // reading the body. The other members are then meaningless.
   std::optional<Response> refusal;
@@ -54,11 +66,18 @@ std::span<const Format> OffersOf(Endpoint endpoint);
 // counts against the address), take one token from the caller's rate limit (429); for the
 // usage ingest and the credits, that the caller is a platform admin (403 root.forbidden) and
 // the body NDJSON, respectively JSON (415); the Accept header against OffersOf (406
-// root.not_acceptable). Then the body limit: `max_ingest_body_bytes` for the usage ingest,
-// kSmallBodyLimit for everything else; a declared Content-Length above it is refused (413).
+// root.not_acceptable). Then the body: a chunked body anywhere but the usage ingest is refused
+// (411 root.length_required: those bodies are small and read only to be ignored); the body
+// limit is `max_ingest_body_bytes` for the usage ingest, kSmallBodyLimit for everything else; a
+// declared Content-Length above it is refused (413).
 // Verifies credentials and takes a token at most once per call, so a request must not be
 // admitted twice. Exceptions thrown by a service propagate to the caller.
-Admission AdmitRequest(const Request& request, const Services& services, std::size_t max_ingest_body_bytes);
+// With `may_block` false it decides only what needs no store call and no slow hash (the
+// probes' /healthz, routing, cached credentials, rate limits, the checks above) and otherwise
+// returns `deferred` set and nothing taken: the I/O threads call it so, and the server's pools
+// call it again with `may_block` for the rest.
+Admission AdmitRequest(const Request& request, const Services& services, std::size_t max_ingest_body_bytes,
+                       bool may_block = true);
 
 // Serves an admitted request: decode -> call one service operation -> encode, with no further
 // authentication or rate limiting. Every failure is an error response from the one table in

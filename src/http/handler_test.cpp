@@ -32,6 +32,7 @@ using service::testing::FakeHasher;
 class CountingStore final : public service::testing::ForwardingStore {
  public:
   using ForwardingStore::ForwardingStore;
+
   Result<std::vector<service::RollupRow>> ReadRollups(std::string_view org, domain::RollupGrain grain,
                                                       domain::Instant from, domain::Instant to) override {
     ++data_reads;
@@ -77,7 +78,7 @@ class HandlerTest : public ::testing::Test {
     req.content_type = content_type;
     req.accept = accept;
     req.body = body;
-    req.client_address = "192.0.2.1";
+    req.client_address = client_;
     return HandleRequest(req, *active_);
   }
 
@@ -90,7 +91,7 @@ class HandlerTest : public ::testing::Test {
     req.authorization = authorization;
     req.content_type = content_type;
     req.content_length = content_length;
-    req.client_address = "192.0.2.1";
+    req.client_address = client_;
     return req;
   }
 
@@ -101,6 +102,7 @@ class HandlerTest : public ::testing::Test {
 
   static std::string Code(const Response& res) { return Header(res, "x-cloud-error-codes"); }
 
+  std::string client_ = "192.0.2.1";  // the client address of Call and Head
   FakeClock clock_;
   FakeHasher hasher_;
   store::memory::MemoryStore store_;
@@ -156,6 +158,25 @@ TEST_F(HandlerTest, FailedLoginsLockTheAddressOutWithoutVerifying) {
 
   clock_.mono += 5 * domain::kNsPerSecond;  // tokens come back
   EXPECT_EQ(Call("GET", "/api/v1/organizations/org-a", kAliceAuth).status, 200u);
+}
+
+TEST_F(HandlerTest, CachedCredentialsAreNotLockedOutByTheirAddress) {
+  ASSERT_EQ(Call("GET", "/api/v1/organizations/org-a", kAliceAuth).status, 200u);  // verified, cached
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(Call("GET", "/api/v1/organizations/org-a", kWrongAuth).status, 401u) << i;
+  EXPECT_EQ(Call("GET", "/api/v1/organizations/org-a", kWrongAuth).status, 429u) << "the address is locked out";
+  EXPECT_EQ(Call("GET", "/api/v1/organizations/org-a", kAliceAuth).status, 200u)
+      << "credentials verified within the cache TTL are served whatever their address's failed logins";
+}
+
+TEST_F(HandlerTest, FailedLoginsOfOneIPv6Slash64ShareABucket) {
+  for (int i = 1; i <= 3; ++i) {
+    client_ = "2001:db8:0:1::" + std::to_string(i);
+    ASSERT_EQ(Call("GET", "/api/v1/organizations/org-a", kWrongAuth).status, 401u) << client_;
+  }
+  client_ = "2001:db8:0:1:ffff::9";
+  EXPECT_EQ(Call("GET", "/api/v1/organizations/org-a", kWrongAuth).status, 429u) << "another address of the /64";
+  client_ = "2001:db8:0:2::1";
+  EXPECT_EQ(Call("GET", "/api/v1/organizations/org-a", kWrongAuth).status, 401u) << "another /64";
 }
 
 TEST_F(HandlerTest, PerPrincipalLimitAnswers429WithRetryAfter) {
@@ -600,6 +621,17 @@ TEST_F(ApiFamilyTest, WrongApiKeysCountAsFailedLogins) {
     const Response res = Call("GET", "/api/v1/organizations/org-a", "ApiKey costs_0123456789abcdef_nope");
     EXPECT_EQ(res.status, expected);
   }
+}
+
+TEST_F(ApiFamilyTest, ValidApiKeysAreNotLockedOutByTheirAddress) {
+  auto created = admin_.CreateApiKey("alice", "ci", std::nullopt, clock_.now);
+  ASSERT_TRUE(created);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(Call("GET", "/api/v1/organizations/org-a", "ApiKey costs_0123456789abcdef_nope").status, 401u);
+  }
+  ASSERT_EQ(Call("GET", "/api/v1/organizations/org-a", "ApiKey costs_0123456789abcdef_nope").status, 429u);
+  EXPECT_EQ(Call("GET", "/api/v1/organizations/org-a", "ApiKey " + created->key).status, 200u)
+      << "a valid key is served whatever its address's failed logins";
 }
 
 // ---- Shared bodies (BodyCache) ---------------------------------------------------------

@@ -1,8 +1,8 @@
 #pragma once
 
-#include <optional>
 #include <string_view>
 
+#include "common/result.hpp"
 #include "http/errors.hpp"
 #include "http/handler.hpp"
 #include "http/response.hpp"
@@ -12,17 +12,32 @@ namespace costs::http {
 
 // The probes of load balancers and orchestrators, outside the API and without credentials or
 // rate limits:
-//   GET /healthz  200 {"status":"ok"} while the process serves (liveness).
+//   GET /healthz  200 {"status":"ok"} while the process serves (liveness). Answered on the I/O
+//                 thread; never waits for the store or for password hashing.
 //   GET /readyz   200 {"status":"ready"} when services.readiness() succeeds (the store
 //                 answers), else 503 with the BasicFailedReply of billing_service.failed_request
 //                 (readiness: take the replica out of rotation; it recovers by itself). No
-//                 readiness function: always ready.
-// Another method on these paths: 405 with Allow: GET. nullopt for every other target (the
-// query string is ignored). Answers are never cached (Cache-Control: no-store).
-inline std::optional<Response> ServeProbe(const Request& request, const Services& services) {
+//                 readiness function: always ready. The server runs the check off the I/O
+//                 threads and answers 503 when it takes longer than
+//                 ServerOptions::readiness_timeout.
+// Another method on these paths: 405 with Allow: GET. Answers are never cached
+// (Cache-Control: no-store).
+enum class Probe { kNone, kHealth, kReady };
+
+// Which probe `request` asks for (the query string is ignored).
+inline Probe ProbeOf(const Request& request) {
   const std::string_view path = request.target.substr(0, request.target.find('?'));
-  const bool health = path == "/healthz";
-  if (!health && path != "/readyz") return std::nullopt;
+  if (path == "/healthz") return Probe::kHealth;
+  if (path == "/readyz") return Probe::kReady;
+  return Probe::kNone;
+}
+
+// services.readiness(), or success when there is none.
+inline Status CheckReadiness(const Services& services) { return services.readiness ? services.readiness() : Status{}; }
+
+// The answer to probe `probe` (not kNone), given the outcome of the readiness check (read for
+// kReady only).
+inline Response ProbeResponse(Probe probe, const Request& request, const Status& readiness) {
   if (request.method != "GET") {
     ErrorExtras extras;
     extras.allow = "GET";
@@ -30,9 +45,9 @@ inline std::optional<Response> ServeProbe(const Request& request, const Services
                              extras);
   }
   Response res;
-  if (health) {
+  if (probe == Probe::kHealth) {
     res.body = R"({"status":"ok"})";
-  } else if (!services.readiness || services.readiness()) {
+  } else if (readiness) {
     res.body = R"({"status":"ready"})";
   } else {
     res = MakeErrorResponse(MakeError(ErrorCode::kStoreFailed, "This replica cannot reach its store."));

@@ -34,6 +34,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/none.hpp>
 #include <boost/beast/core/bind_handler.hpp>
@@ -53,6 +54,7 @@
 #include "http/body_text.hpp"
 #include "http/errors.hpp"
 #include "http/handler.hpp"
+#include "http/probes.hpp"
 #include "http/request_id.hpp"
 
 namespace costs::http {
@@ -64,7 +66,7 @@ namespace net = boost::asio;
 using tcp = boost::asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
-constexpr auto kIdleTimeout = std::chrono::seconds(60);    // waiting for a request's header
+constexpr auto kHeaderTimeout = std::chrono::seconds(60);  // receiving a request's header, once begun
 constexpr auto kBodyTimeout = std::chrono::seconds(300);   // receiving a usage ingest body
 constexpr auto kSmallBodyTimeout = std::chrono::seconds(60);  // receiving any other body
 constexpr auto kWriteTimeout = std::chrono::seconds(60);   // sending a response
@@ -73,6 +75,13 @@ constexpr auto kHardStopAfter = std::chrono::seconds(10);  // after SIGINT/SIGTE
 constexpr auto kStopPollInterval = std::chrono::milliseconds(50);
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
 constexpr std::uint32_t kHeaderLimit = 16 * 1024;
+constexpr std::size_t kMaxHeaderFields = 100;
+// The most a connection buffers of what it has not parsed yet: a header (kHeaderLimit), a
+// chunk-size line with its extensions, a trailer. Body bytes pass through to the body. A chunk
+// line or trailer that does not fit is malformed framing (400), never a growing buffer.
+constexpr std::size_t kReadBufferLimit = 64 * 1024;
+constexpr std::size_t kFirstReadBytes = 4096;
+constexpr std::size_t kLoggedTargetLimit = 256;  // bytes of an unauthenticated request's target
 constexpr std::size_t kMaxQueuedResponses = 16;
 constexpr std::size_t kMaxDrainBytes = 64 * 1024;  // read and dropped at most before a close
 constexpr auto kConnectionLimitLogInterval = std::chrono::seconds(1);
@@ -88,31 +97,98 @@ struct WireResponse {
 
 class Session;
 
+// The threads that may block, beside the I/O threads: `work` serves requests and looks up API
+// keys (store calls), `hash` verifies passwords (a bounded number at a time), `probe` runs the
+// readiness checks (one at a time, so that a hung store holds one thread).
+class Pools {
+ public:
+  explicit Pools(const ServerOptions& options)
+      : work(static_cast<std::size_t>(options.worker_threads > 0 ? options.worker_threads : 16)),
+        hash(static_cast<std::size_t>(HashThreads(options))), probe(1),
+        hash_capacity_(static_cast<std::size_t>(HashThreads(options)) + options.hash_queue) {}
+
+  // Takes a place for verifying the credentials whose Authorization header hashes to
+  // `credentials` (running or waiting); false when all places are taken. Requests with the
+  // same credentials as one already holding a place share it: they wait behind it, and find
+  // its verification cached (a client opening many connections at once pays one hash and
+  // takes one place). Different credentials take one place each, up to the capacity.
+  bool ReserveHash(std::size_t credentials) {
+    std::lock_guard lock(hash_mu_);
+    auto it = hash_pending_.find(credentials);
+    if (it == hash_pending_.end()) {
+      if (hash_pending_.size() >= hash_capacity_) return false;
+      it = hash_pending_.emplace(credentials, 0).first;
+    }
+    ++it->second;
+    return true;
+  }
+  void ReleaseHash(std::size_t credentials) {
+    std::lock_guard lock(hash_mu_);
+    if (auto it = hash_pending_.find(credentials); it != hash_pending_.end() && --it->second == 0) {
+      hash_pending_.erase(it);
+    }
+  }
+
+  net::thread_pool work;
+  net::thread_pool hash;
+  net::thread_pool probe;
+
+ private:
+  static int HashThreads(const ServerOptions& options) {
+    if (options.hash_threads > 0) return options.hash_threads;
+    return static_cast<int>(std::max(1u, std::thread::hardware_concurrency() / 2));
+  }
+  const std::size_t hash_capacity_;
+  std::mutex hash_mu_;
+  std::unordered_map<std::size_t, std::size_t> hash_pending_;  // credentials -> requests; GUARDED_BY(hash_mu_)
+};
+
 // What the listener, the sessions and the stop logic share. Holds no I/O objects, so sessions
 // may outlive the io_context's run (they are destroyed with its queued handlers).
 class Registry {
  public:
-  Registry(Services services, const ServerOptions& options)
-      : services_(services), max_body_bytes_(options.max_body_bytes), max_connections_(options.max_connections),
-        trusted_proxies_(options.trusted_proxies) {}
+  Registry(Services services, const ServerOptions& options, Pools& pools)
+      : services_(services), options_(options), pools_(pools) {}
+
+  Pools& pools() { return pools_; }
 
   const Services& services() const { return services_; }
-  const TrustedProxies& trusted_proxies() const { return trusted_proxies_; }
-  std::size_t max_body_bytes() const { return max_body_bytes_; }
-  std::size_t max_connections() const { return max_connections_; }
+  const TrustedProxies& trusted_proxies() const { return options_.trusted_proxies; }
+  const ServerOptions& options() const { return options_; }
   bool stopping() const { return stopping_.load(); }
   int live_sessions() const { return live_.load(); }
+
+  // Why a new connection from `peer` is not admitted, or kAdmitted after counting it in;
+  // Release() counts it out. Trusted proxies are exempt from the per-address cap.
+  enum class Admit { kAdmitted, kServerFull, kAddressFull };
+  Admit Reserve(const std::string& peer) {
+    const bool capped = !options_.trusted_proxies.Contains(peer);
+    std::lock_guard lock(mu_);
+    if (static_cast<std::size_t>(live_.load()) >= options_.max_connections) return Admit::kServerFull;
+    std::size_t& mine = per_address_[peer];
+    if (capped && mine >= options_.max_connections_per_address) {
+      if (mine == 0) per_address_.erase(peer);
+      return Admit::kAddressFull;
+    }
+    ++mine;
+    ++live_;
+    return Admit::kAdmitted;
+  }
+  void Release(const std::string& peer) {
+    std::lock_guard lock(mu_);
+    --live_;
+    if (auto it = per_address_.find(peer); it != per_address_.end() && --it->second == 0) per_address_.erase(it);
+  }
 
   std::uint64_t Add(const std::shared_ptr<Session>& session) {
     std::lock_guard lock(mu_);
     const std::uint64_t id = ++next_id_;
     sessions_.emplace(id, session);
-    ++live_;
     return id;
   }
   void Remove(std::uint64_t id) {
     std::lock_guard lock(mu_);
-    if (sessions_.erase(id) != 0) --live_;
+    sessions_.erase(id);
   }
 
   // Marks the server as stopping and returns the sessions alive now. Sessions added after
@@ -129,14 +205,14 @@ class Registry {
 
  private:
   const Services services_;
-  const std::size_t max_body_bytes_;
-  const std::size_t max_connections_;
-  const TrustedProxies trusted_proxies_;
+  const ServerOptions options_;
+  Pools& pools_;
   std::atomic<bool> stopping_{false};
-  std::atomic<int> live_{0};
+  std::atomic<int> live_{0};  // connections admitted and not yet released; written under mu_
   std::mutex mu_;
   std::uint64_t next_id_ = 0;                                            // GUARDED_BY(mu_)
   std::unordered_map<std::uint64_t, std::weak_ptr<Session>> sessions_;  // GUARDED_BY(mu_)
+  std::unordered_map<std::string, std::size_t> per_address_;            // GUARDED_BY(mu_)
 };
 
 // Serializes a handler's Response, adding what every response carries. A response to HEAD
@@ -189,15 +265,14 @@ std::int64_t MicrosSince(Clock::time_point start) {
 // executor of its stream): no strand is needed.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, std::shared_ptr<Registry> registry)
-      : stream_(std::move(socket)), registry_(std::move(registry)) {
-    beast::error_code ec;
-    const tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
-    client_address_ = ec ? std::string("-") : peer.address().to_string();
-  }
+  // REQUIRES: registry->Reserve(peer) admitted this connection; the session releases it.
+  Session(tcp::socket&& socket, std::shared_ptr<Registry> registry, std::string peer)
+      : stream_(std::move(socket)), registry_(std::move(registry)), client_address_(std::move(peer)),
+        buffer_(kReadBufferLimit), probe_timer_(stream_.get_executor()) {}
 
   ~Session() {
     if (id_ != 0) registry_->Remove(id_);
+    registry_->Release(client_address_);
   }
 
   void Start() {
@@ -232,13 +307,32 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.socket().cancel(ec);  // the read completes with operation_aborted
   }
 
-  // Reads the next request's header; the body waits for AdmitRequest's decision.
+  // Waits for the next request: an idle connection (nothing buffered) gets the keep-alive
+  // timeout to send its first byte, then the header deadline for the whole header.
   void DoRead() {
+    reading_ = true;
+    if (buffer_.size() != 0) return ReadHeader();
+    stream_.expires_after(registry_->options().keep_alive_timeout);
+    stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
+                            beast::bind_front_handler(&Session::OnFirstBytes, shared_from_this()));
+  }
+
+  void OnFirstBytes(beast::error_code ec, std::size_t bytes) {
+    buffer_.commit(bytes);
+    if (ec == net::error::eof) ec = bhttp::error::end_of_stream;
+    if (ec) {
+      reading_ = false;
+      return OnReadError(ec);
+    }
+    ReadHeader();
+  }
+
+  // Reads the next request's header; the body waits for AdmitRequest's decision.
+  void ReadHeader() {
     header_parser_.emplace();
     header_parser_->header_limit(kHeaderLimit);
     header_parser_->body_limit(boost::none);  // AdmitRequest decides, OnHeader applies it
-    reading_ = true;
-    stream_.expires_after(kIdleTimeout);
+    stream_.expires_after(kHeaderTimeout);
     bhttp::async_read_header(stream_, buffer_, *header_parser_,
                              beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
   }
@@ -248,24 +342,123 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return OnReadError(ec);
     request_start_ = Clock::now();
     const bhttp::request<bhttp::empty_body>& req = header_parser_->get();
-    Request head = ViewOf(req);
-    if (const auto length = header_parser_->content_length()) head.content_length = *length;
-
-    Admission admission;
-    try {
-      admission = AdmitRequest(head, registry_->services(), registry_->max_body_bytes());
-    } catch (const std::exception& e) {
-      admission.refusal = InternalError(req, e.what());
-    } catch (...) {
-      admission.refusal = InternalError(req, "(unknown type)");
-    }
-    if (admission.refusal) {
-      // Answered without reading the body. An announced body (Content-Length > 0 or chunked)
-      // stays unread, so the stream cannot be resynchronised: close after the answer.
-      Answer(std::move(*admission.refusal), req, /*force_close=*/!header_parser_->is_done());
+    if (std::optional<Error> framing = CheckFraming(req, header_parser_->chunked())) {
+      Answer(MakeErrorResponse(*framing), req, /*force_close=*/true);
       header_parser_.reset();
       return MaybeRead();
     }
+    Request head = HeadOf(req);
+    Admission admission = Admit(head, /*may_block=*/false);
+    switch (admission.deferred) {
+      case Deferral::kNone:
+        return OnAdmitted(std::move(admission));
+      case Deferral::kReadiness:
+        return CheckReadiness();
+      case Deferral::kLookUpKey:
+        return AdmitOn(registry_->pools().work, head, std::nullopt);
+      case Deferral::kVerifyPassword: {
+        // A hash of the header, not the secret itself, names the credentials in the pools.
+        const std::size_t credentials = std::hash<std::string_view>{}(head.authorization);
+        if (!registry_->pools().ReserveHash(credentials)) {
+          return AnswerUnread(MakeErrorResponse(
+              MakeError(ErrorCode::kRateLimited, "Too many logins are being verified; retry in a second.")));
+        }
+        return AdmitOn(registry_->pools().hash, head, credentials);
+      }
+    }
+  }
+
+  // The request whose header header_parser_ holds, for AdmitRequest (views into it).
+  Request HeadOf(const bhttp::request<bhttp::empty_body>& req) {
+    Request head = ViewOf(req);
+    if (const auto length = header_parser_->content_length()) head.content_length = *length;
+    head.chunked = header_parser_->chunked();
+    return head;
+  }
+
+  // What `f` returns, or what it threw as text (answered 500 by InternalError, on the
+  // session's thread). Thread-safe: touches no member.
+  template <class T, class F>
+  static std::pair<T, std::optional<std::string>> Catching(F&& f) {
+    try {
+      return {f(), std::nullopt};
+    } catch (const std::exception& e) {
+      return {T{}, std::string(e.what())};
+    } catch (...) {
+      return {T{}, std::string("(unknown type)")};
+    }
+  }
+
+  // AdmitRequest on this session's thread, without blocking.
+  Admission Admit(const Request& head, bool may_block) {
+    auto [admission, failure] = Catching<Admission>(
+        [&] { return AdmitRequest(head, registry_->services(), registry_->options().max_body_bytes, may_block); });
+    if (failure) admission.refusal = InternalError(header_parser_->get(), *failure);
+    return admission;
+  }
+
+  // Admits the request on `pool` (where it may block), then goes on on this session's thread.
+  // The job touches no member of the session: header_parser_ (which `head` views) is left
+  // alone meanwhile (no read is in flight, in_pool_ holds off a close).
+  // `hash_place`: the credentials whose place in the hash pool this request holds.
+  void AdmitOn(net::thread_pool& pool, Request head, std::optional<std::size_t> hash_place) {
+    in_pool_ = true;
+    net::post(pool, [self = shared_from_this(), head, hash_place] {
+      Registry& registry = *self->registry_;
+      auto [admission, failure] = Catching<Admission>(
+          [&] { return AdmitRequest(head, registry.services(), registry.options().max_body_bytes, true); });
+      if (hash_place) registry.pools().ReleaseHash(*hash_place);
+      net::post(self->stream_.get_executor(),
+                [self, admission = std::move(admission), failure = std::move(failure)]() mutable {
+                  self->in_pool_ = false;
+                  if (failure) admission.refusal = self->InternalError(self->header_parser_->get(), *failure);
+                  self->OnAdmitted(std::move(admission));
+                });
+    });
+  }
+
+  // Answers the request whose header header_parser_ holds without reading its body. An
+  // announced body (Content-Length > 0 or chunked) stays unread, so the stream cannot be
+  // resynchronised: close after the answer.
+  void AnswerUnread(Response&& response) {
+    Answer(std::move(response), header_parser_->get(), /*force_close=*/!header_parser_->is_done());
+    header_parser_.reset();
+    MaybeRead();
+  }
+
+  // GET /readyz: services.readiness() on the probe thread, answered 503 if it has not returned
+  // within readiness_timeout (a check still running then is left to finish on its own).
+  void CheckReadiness() {
+    auto answered = std::make_shared<std::atomic<bool>>(false);
+    probe_timer_.expires_after(registry_->options().readiness_timeout);
+    probe_timer_.async_wait([self = shared_from_this(), answered](beast::error_code ec) {
+      if (ec || answered->exchange(true)) return;
+      self->in_pool_ = false;  // the check may go on; its outcome is dropped
+      self->AnswerReadiness(MakeError(ErrorCode::kStoreFailed, "the readiness check timed out"));
+    });
+    in_pool_ = true;
+    net::post(registry_->pools().probe, [self = shared_from_this(), answered] {
+      auto [ready, failure] =
+          Catching<Status>([&] { return costs::http::CheckReadiness(self->registry_->services()); });
+      if (failure) ready = MakeError(ErrorCode::kStoreFailed, *failure);
+      net::post(self->stream_.get_executor(), [self, answered, ready = std::move(ready)] {
+        if (answered->exchange(true)) return;
+        self->in_pool_ = false;
+        self->probe_timer_.cancel();
+        self->AnswerReadiness(ready);
+      });
+    });
+  }
+
+  // REQUIRES: the readiness check's request is in header_parser_ (not yet answered).
+  void AnswerReadiness(const Status& ready) {
+    const Request head = ViewOf(header_parser_->get());
+    AnswerUnread(ProbeResponse(Probe::kReady, head, ready));
+  }
+
+  // Goes on with a request AdmitRequest decided on: answers a refusal, or reads the body.
+  void OnAdmitted(Admission&& admission) {
+    if (admission.refusal) return AnswerUnread(std::move(*admission.refusal));
 
     const bool small_body = admission.body_limit <= kSmallBodyLimit;
     parser_.emplace(std::move(*header_parser_));
@@ -308,24 +501,69 @@ class Session : public std::enable_shared_from_this<Session> {
     reading_ = false;
     if (ec) return OnReadError(ec);
 
-    bhttp::request<bhttp::string_body> req = parser_->release();
+    auto req = std::make_shared<bhttp::request<bhttp::string_body>>(parser_->release());
     parser_.reset();
-    Admission admission = std::move(*admission_);
+    auto admission = std::make_shared<Admission>(std::move(*admission_));
     admission_.reset();
-    Request request = ViewOf(req);
-    request.body = req.body();
+    Request request = ViewOf(*req);  // views into *req, which the job keeps alive
+    request.body = req->body();
+    // Served on the work pool (store calls may block), answered on this session's thread. The
+    // job touches no member of the session.
+    in_pool_ = true;
+    net::post(registry_->pools().work, [self = shared_from_this(), req, admission, request] {
+      auto [response, failure] =
+          Catching<Response>([&] { return ServeAdmitted(*admission, request, self->registry_->services()); });
+      net::post(self->stream_.get_executor(),
+                [self, req, admission, response = std::move(response), failure = std::move(failure)]() mutable {
+                  self->in_pool_ = false;
+                  if (failure) response = self->InternalError(*req, *failure);
+                  response.principal = admission->principal.name;
+                  self->Answer(std::move(response), *req, /*force_close=*/false);
+                  self->MaybeRead();
+                });
+    });
+  }
 
-    Response response;
-    try {
-      response = ServeAdmitted(admission, request, registry_->services());
-    } catch (const std::exception& e) {
-      response = InternalError(req, e.what());
-    } catch (...) {
-      response = InternalError(req, "(unknown type)");
+  // Why a request's framing cannot be trusted, from its header: a Transfer-Encoding other
+  // than exactly "chunked" (RFC 9112 6.3: a request whose last coding is not chunked has no
+  // determinable length, and we decode no other coding), or more than kMaxHeaderFields fields.
+  // Such a request is answered 400 and its connection closed, its body never read.
+  static std::optional<Error> CheckFraming(const bhttp::request<bhttp::empty_body>& req, bool chunked) {
+    std::size_t fields = 0;
+    bool transfer_encoding = false;
+    for (const auto& field : req) {
+      ++fields;
+      if (field.name() == bhttp::field::transfer_encoding) transfer_encoding = true;
     }
-    response.principal = admission.principal.name;
-    Answer(std::move(response), req, /*force_close=*/false);
-    MaybeRead();
+    if (fields > kMaxHeaderFields) {
+      return MakeError(ErrorCode::kInvalidData,
+                       "The request has more than " + std::to_string(kMaxHeaderFields) + " header fields.");
+    }
+    if (transfer_encoding && (!chunked || !beast::iequals(Trimmed(req[bhttp::field::transfer_encoding]), "chunked") ||
+                              req.count(bhttp::field::transfer_encoding) != 1)) {
+      return MakeError(ErrorCode::kInvalidData, "Transfer-Encoding must be chunked (no other coding is accepted).",
+                       {"Transfer-Encoding"});
+    }
+    return std::nullopt;
+  }
+
+  static std::string_view Trimmed(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+  }
+
+  // Every X-Forwarded-For line of `req`, in order, as one list (a proxy may append its own
+  // line after the client's).
+  template <class Body>
+  static std::string ForwardedFor(const bhttp::request<Body>& req) {
+    std::string joined;
+    for (const auto& field : req) {
+      if (!beast::iequals(field.name_string(), "X-Forwarded-For")) continue;
+      if (!joined.empty()) joined.append(", ");
+      joined.append(field.value());
+    }
+    return joined;
   }
 
   // The parts of a request's header the handlers read (views into `req`).
@@ -333,7 +571,7 @@ class Session : public std::enable_shared_from_this<Session> {
   template <class Body>
   Request ViewOf(const bhttp::request<Body>& req) {
     if (request_client_.empty()) {
-      request_client_ = registry_->trusted_proxies().ClientAddress(client_address_, req["X-Forwarded-For"]);
+      request_client_ = registry_->trusted_proxies().ClientAddress(client_address_, ForwardedFor(req));
     }
     Request request;
     request.method = req.method_string();
@@ -369,7 +607,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void Answer(Response&& response, const bhttp::request<Body>& req, bool force_close) {
     const std::string request_id = RequestId(req);
     request_id_.clear();
-    const bool keep_alive = req.keep_alive() && !stopping_ && !force_close;
+    ++requests_;
+    const bool keep_alive = req.keep_alive() && !stopping_ && !force_close &&
+                            requests_ < registry_->options().max_requests_per_connection;
     if (!keep_alive) closing_ = true;
     LogRequest(request_id, req.method_string(), req.target(), response);
     request_client_.clear();
@@ -391,6 +631,11 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (ec == bhttp::error::header_limit) {
       return Refuse(MakeError(ErrorCode::kInvalidData, "The request header is too large."));
+    }
+    if (ec == bhttp::error::buffer_overflow) {
+      return Refuse(MakeError(ErrorCode::kInvalidData,
+                              "The request's chunked framing is malformed: a chunk-size line or the trailer is "
+                              "longer than " + std::to_string(kReadBufferLimit) + " bytes."));
     }
     if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category()) {
       return Refuse(MakeError(ErrorCode::kInvalidData, "The request is not valid HTTP/1.1."));
@@ -420,8 +665,15 @@ class Session : public std::enable_shared_from_this<Session> {
     admission_.reset();
   }
 
+  // One access-log line. The target of a request nobody signed in for is cut to
+  // kLoggedTargetLimit bytes: anyone may send 16 KiB of it.
   void LogRequest(const std::string& request_id, std::string_view method, std::string_view target,
                   const Response& response) {
+    std::string cut;
+    if (response.principal.empty() && target.size() > kLoggedTargetLimit) {
+      cut.assign(target.substr(0, kLoggedTargetLimit)).append("...");
+      target = cut;
+    }
     const std::int64_t micros = request_start_ ? MicrosSince(*request_start_) : 0;
     request_start_.reset();
     spdlog::info("{} {} \"{} {}\" {} {}B {}us principal={}", request_id,
@@ -461,13 +713,13 @@ class Session : public std::enable_shared_from_this<Session> {
       return Close();
     }
     if (!queue_.empty()) return DoWrite();
-    if ((closing_ || stopping_) && !reading_) return Close();
+    if ((closing_ || stopping_) && !reading_ && !in_pool_) return Close();
     MaybeCloseIdle();
     MaybeRead();
   }
 
   void MaybeRead() {
-    if (reading_ || closing_ || closed_ || stopping_ || queue_.size() >= kMaxQueuedResponses) return;
+    if (reading_ || in_pool_ || closing_ || closed_ || stopping_ || queue_.size() >= kMaxQueuedResponses) return;
     DoRead();
   }
 
@@ -510,9 +762,10 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   std::shared_ptr<Registry> registry_;
   std::uint64_t id_ = 0;
-  std::string client_address_;  // the peer's address
+  const std::string client_address_;  // the peer's address
   std::string request_client_;  // the client of the request being read (TrustedProxies), once known
-  beast::flat_buffer buffer_;
+  beast::flat_buffer buffer_;   // at most kReadBufferLimit bytes
+  std::size_t requests_ = 0;    // answered on this connection
   // Reads a request's header; moved into parser_ once the request is admitted.
   std::optional<bhttp::request_parser<bhttp::empty_body>> header_parser_;
   // Reads an admitted request's body, up to body_limit_ bytes.
@@ -522,6 +775,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::size_t body_limit_ = 0;
   Clock::duration body_timeout_ = kSmallBodyTimeout;
   bhttp::response<bhttp::empty_body> continue_;
+  net::steady_timer probe_timer_;  // GET /readyz's deadline
+  bool in_pool_ = false;  // a pool works on this session's request: no read, no close until it is back
   std::deque<WireResponse> queue_;  // responses in request order; front() is being written
   std::optional<Clock::time_point> request_start_;
   Clock::time_point linger_until_;
@@ -592,21 +847,35 @@ class Listener : public std::enable_shared_from_this<Listener> {
       });
       return;
     }
-    if (static_cast<std::size_t>(registry_->live_sessions()) >= registry_->max_connections()) {
+    beast::error_code peer_ec;
+    const tcp::endpoint peer = socket.remote_endpoint(peer_ec);
+    std::string address = peer_ec ? std::string("-") : peer.address().to_string();
+    const Registry::Admit admit = registry_->Reserve(address);
+    if (admit != Registry::Admit::kAdmitted) {
       beast::error_code ignored;
       socket.close(ignored);
-      ++refused_;
-      const Clock::time_point now = Clock::now();
-      if (now - last_refusal_log_ >= kConnectionLimitLogInterval) {
-        spdlog::warn("connection limit ({}) reached: closed {} new connection(s) since the last warning",
-                     registry_->max_connections(), refused_);
-        last_refusal_log_ = now;
-        refused_ = 0;
-      }
+      LogRefusal(admit, address);
       return DoAccept();
     }
-    std::make_shared<Session>(std::move(socket), registry_)->Start();
+    std::make_shared<Session>(std::move(socket), registry_, std::move(address))->Start();
     DoAccept();
+  }
+
+  // A warning at most every kConnectionLimitLogInterval, with how many were closed since.
+  void LogRefusal(Registry::Admit why, const std::string& address) {
+    ++refused_;
+    const Clock::time_point now = Clock::now();
+    if (now - last_refusal_log_ < kConnectionLimitLogInterval) return;
+    const ServerOptions& o = registry_->options();
+    if (why == Registry::Admit::kServerFull) {
+      spdlog::warn("connection limit ({}) reached: closed {} new connection(s) since the last warning",
+                   o.max_connections, refused_);
+    } else {
+      spdlog::warn("per-address connection limit ({}) reached by {}: closed {} new connection(s) since the last "
+                   "warning", o.max_connections_per_address, address, refused_);
+    }
+    last_refusal_log_ = now;
+    refused_ = 0;
   }
 
   const std::vector<std::unique_ptr<net::io_context>>& iocs_;
@@ -631,6 +900,9 @@ class Stopper {
           std::shared_ptr<Listener> listener, std::function<void()> release)
       : iocs_(iocs), signals_(*iocs.front(), SIGINT, SIGTERM), timer_(*iocs.front()),
         registry_(std::move(registry)), listener_(std::move(listener)), release_(std::move(release)) {}
+
+  // Whether the stop gave up waiting for busy connections. Read after the io threads joined.
+  bool hard_stopped() const { return hard_stopped_; }
 
   void Start() {
     signals_.async_wait([this](beast::error_code ec, int signal) {
@@ -659,6 +931,7 @@ class Stopper {
     if (Clock::now() >= deadline_) {
       spdlog::warn("{} connection(s) still busy after {} s; stopping anyway", registry_->live_sessions(),
                    std::chrono::duration_cast<std::chrono::seconds>(kHardStopAfter).count());
+      hard_stopped_ = true;
       for (const auto& ioc : iocs_) ioc->stop();
       return;
     }
@@ -675,6 +948,7 @@ class Stopper {
   std::shared_ptr<Listener> listener_;
   std::function<void()> release_;
   Clock::time_point deadline_;
+  bool hard_stopped_ = false;
 };
 
 // Runs the io_context until it is out of work or stopped. Handlers catch what they expect;
@@ -712,7 +986,10 @@ int RunServer(const ServerOptions& options, Services services,
   using WorkGuard = net::executor_work_guard<net::io_context::executor_type>;
   std::vector<WorkGuard> guards;
   for (const auto& ioc : iocs) guards.push_back(net::make_work_guard(*ioc));
-  auto registry = std::make_shared<Registry>(services, options);
+  // After the io_contexts: destroyed (joined) first, so that a job's answer is posted to a live
+  // io_context. A hard stop leaves them (see below).
+  auto pools = std::make_unique<Pools>(options);
+  auto registry = std::make_shared<Registry>(services, options, *pools);
 
   beast::error_code ec;
   const net::ip::address address = net::ip::make_address(options.host, ec);
@@ -739,6 +1016,11 @@ int RunServer(const ServerOptions& options, Services services,
   for (int i = 1; i < threads; ++i) pool.emplace_back([ioc = iocs[static_cast<std::size_t>(i)].get()] { RunIo(*ioc); });
   RunIo(*iocs.front());
   for (std::thread& t : pool) t.join();
+  if (stopper.hard_stopped()) {
+    // Requests still busy after kHardStopAfter may be stuck in the store for long: the
+    // process exits without waiting for their threads (joining them could take for ever).
+    (void)pools.release();
+  }
   spdlog::info("server stopped");
   return 0;
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -25,8 +26,30 @@ struct ServerOptions {
   // Usage ingest bodies (POST /api/v1/billing/usage by a platform admin) above -> 413. Every
   // other request's body is limited to kSmallBodyLimit (handler.hpp).
   std::size_t max_body_bytes = kDefaultMaxBodyBytes;
-  // Open connections; a connection accepted above it is closed at once.
+  // Open connections; a connection accepted above it is closed at once (costsd sizes it from
+  // its open-file limit, --max-connections).
   std::size_t max_connections = 10000;
+  // Open connections from one peer address; trusted proxies are exempt. Above it a new
+  // connection from that address is closed at once (--max-connections-per-address).
+  std::size_t max_connections_per_address = 256;
+  // How long a connection may wait, between requests or before its first, for the first byte
+  // of a request (--keep-alive-timeout); then it is closed. Once a request has begun, its
+  // header has 60 s.
+  std::chrono::milliseconds keep_alive_timeout{5000};
+  // Requests answered on one connection; the last of them says Connection: close.
+  std::size_t max_requests_per_connection = 1000;
+  // The I/O threads never call the store nor hash a password. Store calls (serving a request,
+  // looking up an API key) run on `worker_threads` threads (0 = 16); password verifications on
+  // `hash_threads` (0 = half the cores, at least 1), with at most `hash_queue` more distinct
+  // credentials waiting (requests with the same credentials share a place: the first verifies,
+  // the others then find it cached): a login beyond that is answered 429 at once
+  // (Retry-After: 1), never queued.
+  int worker_threads = 0;
+  int hash_threads = 0;
+  std::size_t hash_queue = 64;
+  // GET /readyz answers 503 when the store has not answered within this (costsd: 2 s, or
+  // --db-timeout-ms when shorter).
+  std::chrono::milliseconds readiness_timeout{2000};
   // The rendered-body cache RunServer creates when Services::body_cache is null (body_cache.hpp):
   // total bytes and entries; 0 bytes = serve without one.
   std::size_t body_cache_bytes = 64u << 20;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "domain/utf8.hpp"
+
 namespace costs::service {
 
 bool Principal::MayRead(std::string_view org_id) const {
@@ -58,9 +60,11 @@ Authenticator::Turn Authenticator::TakeTurn(const std::string& key, std::optiona
 }
 
 Result<Principal> Authenticator::VerifyBasic(std::string_view user, std::string_view password) {
-  auto found = store_.FindUser(user);
-  if (!found) return std::move(found).error();
   const Error wrong = MakeError(ErrorCode::kUnauthenticated, "the user name or password is wrong");
+  // A name that is not UTF-8 cannot be stored (PostgreSQL refuses it as text): not asked for,
+  // so that every store answers alike.
+  auto found = domain::IsWellFormedUtf8(user) ? store_.FindUser(user) : Result<std::optional<User>>(std::nullopt);
+  if (!found) return std::move(found).error();
   if (!found->has_value()) {
     // Spend the same time as a real check so that user names cannot be probed by timing.
     static const std::string kDummy = hasher_.Hash("costs-dummy-password");
@@ -74,12 +78,34 @@ Result<Principal> Authenticator::VerifyBasic(std::string_view user, std::string_
   return principal;
 }
 
-Result<Principal> Authenticator::AuthenticateBasic(std::string_view user, std::string_view password) {
+std::string Authenticator::BasicKey(std::string_view user, std::string_view password) const {
   // The key binds name and password; a ':' cannot be in a Basic user name, so it separates.
   std::string material = "basic:";
   material.append(user).push_back(':');
   material.append(password);
-  const std::string key = hasher_.Fingerprint(material);
+  return hasher_.Fingerprint(material);
+}
+
+std::string Authenticator::ApiKeyKey(std::string_view key) const {
+  return hasher_.Fingerprint(std::string("apikey:").append(key));
+}
+
+std::optional<Principal> Authenticator::CachedBasic(std::string_view user, std::string_view password) {
+  const std::string key = BasicKey(user, password);
+  std::lock_guard lock(mu_);
+  auto it = cache_.find(key);
+  const std::int64_t now = clock_.MonotonicNs();
+  if (it == cache_.end() || it->second.expires_ns <= now) return std::nullopt;
+  if (now >= it->second.refresh_ns && !it->second.refreshing) return std::nullopt;
+  return it->second.principal;
+}
+
+std::optional<Principal> Authenticator::CachedApiKey(std::string_view key) {
+  return Cached(ApiKeyKey(key), clock_.MonotonicNs());
+}
+
+Result<Principal> Authenticator::AuthenticateBasic(std::string_view user, std::string_view password) {
+  const std::string key = BasicKey(user, password);
   std::optional<Principal> served;
   const Turn turn = TakeTurn(key, served);
   if (turn == Turn::kServed) return std::move(*served);
@@ -123,7 +149,7 @@ Result<Principal> Authenticator::AuthenticateApiKey(std::string_view key) {
   }
   const std::string_view id = key.substr(kPrefix.size(), 16);
   const std::string_view secret = key.substr(kPrefix.size() + 17);
-  const std::string cache_key = hasher_.Fingerprint(std::string("apikey:").append(key));
+  const std::string cache_key = ApiKeyKey(key);
   const std::int64_t now = clock_.MonotonicNs();
   if (auto cached = Cached(cache_key, now)) return *cached;
 

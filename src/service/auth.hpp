@@ -41,6 +41,15 @@ class Authenticator {
   // under load, and at most one slow hash per credentials runs at a time.
   Result<Principal> AuthenticateBasic(std::string_view user, std::string_view password);
 
+  // The principal of Basic credentials verified within the cache TTL, without verifying them
+  // and without waiting: nullopt when AuthenticateBasic would run (or wait for) a slow hash,
+  // i.e. unknown, expired, or due for its refresh with nobody at it. Never touches the store.
+  std::optional<Principal> CachedBasic(std::string_view user, std::string_view password);
+
+  // The principal of an API key verified within the cache TTL, or nullopt (then
+  // AuthenticateApiKey looks it up in the store). Never touches the store.
+  std::optional<Principal> CachedApiKey(std::string_view key);
+
   // An "Authorization: ApiKey <key>" key, as AdminService::CreateApiKey made it. Acts as the
   // key's user. kUnauthenticated when the key is malformed, unknown, revoked or expired (a
   // revocation takes effect within the cache TTL); kStoreFailed. Costs one digest and at most
@@ -55,6 +64,8 @@ class Authenticator {
     bool refreshing = false;  // that caller is at it
   };
   std::optional<Principal> Cached(const std::string& key, std::int64_t now);
+  std::string BasicKey(std::string_view user, std::string_view password) const;
+  std::string ApiKeyKey(std::string_view key) const;
   void Remember(const std::string& key, const Principal& principal, std::int64_t now,
                 std::int64_t ttl_ns);  // REQUIRES: mu_ held
   // Basic credentials are verified by one caller at a time per key (a slow hash each):

@@ -1,5 +1,7 @@
 #include "service/costs_service.hpp"
 
+#include "domain/utf8.hpp"
+
 #include "service/ingest_delta.hpp"
 
 #include <algorithm>
@@ -50,6 +52,11 @@ CostsService::CostsService(Store& store, const Clock& clock, int max_range_days,
     : store_(store), clock_(clock), max_range_days_(max_range_days), index_(store, chart_index_bytes) {}
 
 Result<Organization> CostsService::Authorize(const Principal& who, std::string_view org_id) {
+  // Every stored id is UTF-8 (PostgreSQL refuses anything else as text): an id that is not
+  // cannot be there, and is not asked for, so that every store answers alike.
+  if (!domain::IsWellFormedUtf8(org_id)) {
+    return MakeError(ErrorCode::kOrganizationNotFound, "the organization was not found (its id is not UTF-8)");
+  }
   std::optional<Organization> known;
   {
     std::shared_lock lock(orgs_mu_);

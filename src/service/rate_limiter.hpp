@@ -35,7 +35,10 @@ class RateLimiter {
 int SecondsUntilToken(double tokens, double rate);
 
 // In-process token buckets on the Clock's monotonic time: each replica limits on its own.
-// Buckets that have refilled completely are forgotten once there are many. Thread-safe.
+// Only Acquire creates a bucket (Peek of an unknown key answers 0: a new bucket is full).
+// Buckets that have refilled completely are forgotten once there are many: a sweep when the
+// map has doubled since the last one, so that an insert costs amortized O(1) however many
+// keys clients make up. Thread-safe.
 class LocalRateLimiter final : public RateLimiter {
  public:
   LocalRateLimiter(const Clock& clock, double rate, double burst);
@@ -46,6 +49,9 @@ class LocalRateLimiter final : public RateLimiter {
 
   double rate() const { return rate_; }
   double burst() const { return burst_; }
+  // Buckets kept, and buckets examined by sweeps so far (tests).
+  std::size_t size() const;
+  std::uint64_t swept() const;
 
  private:
   struct Bucket {
@@ -57,8 +63,10 @@ class LocalRateLimiter final : public RateLimiter {
   const Clock& clock_;
   double rate_;
   double burst_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::unordered_map<std::string, Bucket> buckets_;  // GUARDED_BY(mu_)
+  std::size_t sweep_above_;                          // GUARDED_BY(mu_)
+  std::uint64_t swept_ = 0;                          // GUARDED_BY(mu_)
 };
 
 }  // namespace costs::service

@@ -216,6 +216,26 @@ TEST(LocalRateLimiterTest, RetryAfterOfATinyRateIsClampedToADay) {
   EXPECT_EQ(limiter.Acquire("p"), 86400);
 }
 
+TEST(LocalRateLimiterTest, InsertsStayCheapWhenNoBucketCanBeForgotten) {
+  // Keys made up by clients (failed logins from ever new addresses) whose buckets never refill
+  // in this test: each insert past 100,000 scanned them all under the mutex before.
+  FakeClock clock;
+  LocalRateLimiter limiter(clock, 1e-9, 1);
+  constexpr std::uint64_t kInserts = 102000;
+  for (std::uint64_t i = 0; i < kInserts; ++i) ASSERT_EQ(limiter.Acquire("k" + std::to_string(i)), 0);
+  EXPECT_EQ(limiter.size(), kInserts);
+  EXPECT_LE(limiter.swept(), 2 * kInserts) << "sweeps must cost O(1) per insert, amortized";
+}
+
+TEST(LocalRateLimiterTest, PeekingAnUnknownKeyKeepsNothing) {
+  FakeClock clock;
+  LocalRateLimiter limiter(clock, 1, 1);
+  for (int i = 0; i < 1000; ++i) EXPECT_EQ(limiter.Peek("k" + std::to_string(i)), 0);
+  EXPECT_EQ(limiter.size(), 0u);
+  EXPECT_EQ(limiter.Acquire("k1"), 0);
+  EXPECT_GT(limiter.Peek("k1"), 0) << "Peek sees a bucket Acquire emptied";
+}
+
 TEST(LocalRateLimiterTest, ZeroRateDisables) {
   FakeClock clock;
   LocalRateLimiter limiter(clock, 0, 0);

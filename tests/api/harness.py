@@ -21,6 +21,7 @@ import io
 import json
 import os
 import re
+import select
 import socket
 import selectors
 import shutil
@@ -54,6 +55,9 @@ START_TIMEOUT = 20.0  # seconds for costsd to print its listening line
 STOP_TIMEOUT = 10.0  # seconds for costsd to exit after SIGTERM before SIGKILL
 CTL_TIMEOUT = 60.0
 HTTP_TIMEOUT = 30.0
+# Methods a client may send again after a dropped connection (RFC 9110 §9.2.2): a POST that
+# may have been processed is never re-sent silently.
+IDEMPOTENT = frozenset(("GET", "HEAD", "OPTIONS", "PUT", "DELETE"))
 
 API = "/api/v1"
 
@@ -412,9 +416,10 @@ class Server:
 
     LISTEN_RE = re.compile(r"^costsd listening on http://127\.0\.0\.1:(\d+)\s*$")
 
-    def __init__(self, workspace, *args):
+    def __init__(self, workspace, *args, preexec=None):
         self.workspace = workspace
         self.args = list(args)
+        self.preexec = preexec  # run in the child before exec (e.g. to lower its rlimits)
         self.log_path = workspace.next_log()
         self.proc = None
         self.port = None
@@ -425,7 +430,7 @@ class Server:
         cmd = [binary("costsd"), "--db", self.workspace.db_url, "--listen", "127.0.0.1:0"] + self.args
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=self._log, close_fds=True)
+                                     stderr=self._log, close_fds=True, preexec_fn=self.preexec)
         deadline = time.monotonic() + START_TIMEOUT
         sel = selectors.DefaultSelector()
         sel.register(self.proc.stdout, selectors.EVENT_READ)
@@ -612,6 +617,20 @@ class Client:
                                                source_address=src)
         self.used = False
 
+    def _closed_by_server(self):
+        """Whether the server has closed (or reset) this idle connection: its socket reads as
+        ready with no pending response."""
+        sock = self.conn.sock
+        if sock is None:
+            return True
+        try:
+            ready, _, _ = select.select([sock], [], [], 0)
+            if not ready:
+                return False
+            return sock.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
+
     def close(self):
         if self.conn is not None:
             try:
@@ -629,6 +648,8 @@ class Client:
         if isinstance(body, str):
             body = body.encode("utf-8")
         for attempt in (0, 1):
+            if self.conn is not None and self.used and self._closed_by_server():
+                self.close()  # an idle keep-alive connection the server has closed: a new one
             if self.conn is None:
                 self._connect()
             reused = self.used
@@ -640,10 +661,11 @@ class Client:
             except (http.client.RemoteDisconnected, http.client.CannotSendRequest,
                     http.client.BadStatusLine, ConnectionResetError, BrokenPipeError) as e:
                 self.close()
-                if reused and attempt == 0:
-                    continue  # the server closed an idle keep-alive connection: retry once
-                raise AssertionError("%s %s: connection failed: %r\n%s" % (
-                    method, target, e, self.server.log_tail()))
+                if reused and attempt == 0 and method in IDEMPOTENT:
+                    continue  # the server closed an idle keep-alive connection meanwhile: retry once
+                raise AssertionError("%s %s: connection failed%s: %r\n%s" % (
+                    method, target, " (on a reused keep-alive connection; not retried: %s is not idempotent)"
+                    % method if reused and method not in IDEMPOTENT else "", e, self.server.log_tail()))
             except OSError as e:  # timeouts included
                 self.close()
                 raise AssertionError("%s %s: %r after %.1fs\n%s" % (
@@ -757,13 +779,13 @@ class ApiTestCase(unittest.TestCase):
         return ws
 
     @classmethod
-    def start_class_server(cls, ws, *args):
-        srv = Server(ws, *args)
+    def start_class_server(cls, ws, *args, **kw):
+        srv = Server(ws, *args, **kw)
         cls.addClassCleanup(srv.stop)
         return srv.start()
 
-    def start_server(self, ws, *args):
-        srv = Server(ws, *args)
+    def start_server(self, ws, *args, **kw):
+        srv = Server(ws, *args, **kw)
         self.addCleanup(srv.stop)
         return srv.start()
 

@@ -108,12 +108,48 @@ class ApiKeysTest(ApiTestCase):
         self.assertError(self.get(c, org_path(dataset.ORG_A), auth=self.auth(key)), 401, UNAUTH, server=srv)
         self.assertStatus(self.get(c, org_path(dataset.ORG_A), auth=self.auth(kept)), 200, srv)
 
+    def create_expiring_key(self, lifetime):
+        """A key of alice's expiring `lifetime` seconds from now, and its expiry (UTC). costsctl
+        refuses an expiry already past when it runs; a slow start is retried with twice the
+        lifetime."""
+        while lifetime <= 32:
+            expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=lifetime)
+            p = self.ws.ctl("apikey", "create", dataset.ALICE[0], "--expires",
+                            expires.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), check=False)
+            if p.returncode == 0 and KEY_RE.match(p.stdout.strip()):
+                return p.stdout.strip(), expires
+            if "in the future" not in p.stderr:
+                self.fail("costsctl apikey create --expires failed: %s" % p.stderr)
+            lifetime *= 2
+        self.fail("costsctl apikey create never ran within 32 s")
+
+    def wait_until_past(self, instant):
+        """Until the wall clock (which costsd reads too) is past `instant`."""
+        left = (instant - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
+        time.sleep(max(0.0, left) + 0.01)
+
     def test_expired_key_is_refused(self):
-        expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=2)
-        key = self.create_key(dataset.ALICE[0], "--expires", expires.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
-        c = self.new_client()
-        self.assertStatus(self.get(c, org_path(dataset.ORG_A), auth=self.auth(key)), 200)
-        time.sleep(max(0.0, (expires - datetime.datetime.now(datetime.timezone.utc)).total_seconds()) + 0.2)
+        key, expires = self.create_expiring_key(1)
+        self.wait_until_past(expires)
+        self.assertError(self.get(self.new_client(), org_path(dataset.ORG_A), auth=self.auth(key)), 401, UNAUTH)
+
+    def test_a_used_key_is_refused_once_it_expires(self):
+        # A key used (and so cached) while valid, then asked again after its expiry: the cache
+        # must not outlive it. Whether a request came before the expiry is decided by the
+        # wall clock around it (costsd reads the same clock); a request that straddles the
+        # expiry proves nothing, so the key is made again with twice the lifetime.
+        lifetime = 2
+        while True:
+            key, expires = self.create_expiring_key(lifetime)
+            c = self.new_client()
+            resp = self.get(c, org_path(dataset.ORG_A), auth=self.auth(key))
+            if datetime.datetime.now(datetime.timezone.utc) < expires:
+                break  # answered before the expiry
+            lifetime *= 2
+            if lifetime > 32:
+                self.fail("costsctl apikey create and one request never took less than 32 s")
+        self.assertStatus(resp, 200)
+        self.wait_until_past(expires)
         self.assertError(self.get(c, org_path(dataset.ORG_A), auth=self.auth(key)), 401, UNAUTH)
 
     def test_wrong_and_malformed_keys_are_unauthenticated(self):

@@ -3,6 +3,8 @@ clients keep sending reads and ingests. Requests get 500 billing_service.failed_
 bounded time (no hang, no crash, no internals in the body); once PostgreSQL is started again
 the same costsd process serves again without a restart, and nothing is lost or doubled."""
 
+import os
+import signal
 import threading
 import time
 import unittest
@@ -15,6 +17,7 @@ FAILED = "billing_service.failed_request"
 TIMEOUT_MS = 2000  # costsd --db-timeout-ms
 MAX_SECONDS = 10  # any one request: the timeout (+1 s of grace), plus slack
 RECOVERY_SECONDS = 30
+GUARD = 30  # seconds an answer that must come may take before the test calls costsd stuck
 
 
 @unittest.skipUnless(harness.on_postgres(), "stops the PostgreSQL server (run with --db postgres)")
@@ -155,6 +158,77 @@ class PostgresOutageTest(ApiTestCase):
                                  "acknowledged batch %d\n%s" % (k, resp.describe()))
             everything += batch
         self.assertChart(reader, everything, dataset.ORG_A, from_q="2024-01-20", to_q="2024-03-05", server=srv)
+
+
+def cluster_pids(postmaster):
+    """The postmaster and its children (the backends, costsd's among them)."""
+    pids = [postmaster]
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == postmaster:
+            pids.append(int(entry))
+    return pids
+
+
+@unittest.skipUnless(harness.on_postgres(), "freezes the PostgreSQL server (run with --db postgres)")
+class PostgresPartitionTest(ApiTestCase):
+    """A silent partition: PostgreSQL's processes stopped with SIGSTOP, so that nothing is
+    refused and nothing answers (packets dropped, as far as costsd can tell). Requests that need
+    the store wait; /healthz does not, and /readyz says 503 within its 2 s."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ws = cls.make_workspace("pg-partition")
+        dataset.setup_orgs_and_users(cls.ws)
+        cls.records = dataset.part1()
+        cls.ws.import_usage(cls.records)
+        # A store timeout longer than the guard: whatever waits for the store waits past it.
+        cls.server = cls.start_class_server(cls.ws, "--db-timeout-ms", str(2 * GUARD * 1000), "--rate-limit", "0")
+
+    def freeze(self):
+        pids = cluster_pids(harness.CONFIG["pg"].proc.pid)
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        thawed = []
+
+        def thaw():
+            if thawed:
+                return
+            thawed.append(True)
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGCONT)
+                except ProcessLookupError:
+                    pass
+        self.addCleanup(thaw)
+        return thaw
+
+    def test_probes_answer_during_a_silent_partition(self):
+        srv = self.server
+        probe = srv.client(timeout=GUARD)
+        self.addCleanup(probe.close)
+        self.assertStatus(self.get(probe, "/readyz"), 200, srv)
+        thaw = self.freeze()
+        for _ in range(3):  # more store calls than costsd has I/O threads; answered after the thaw
+            client = srv.client(*dataset.ALICE, timeout=GUARD + 60)
+            self.addCleanup(client.close)
+            threading.Thread(target=lambda c=client: c.request(
+                "GET", charts_path(dataset.ORG_A, {"from": "2024-02-01", "to": "2024-02-09"})), daemon=True).start()
+        self.assertStatus(self.get(probe, "/healthz"), 200, srv)
+        self.assertError(self.get(probe, "/readyz"), 503, FAILED, server=srv)
+        thaw()
+        deadline = time.monotonic() + GUARD
+        while self.get(probe, "/readyz").status != 200:
+            self.assertLess(time.monotonic(), deadline, "not ready again %d s after the partition" % GUARD)
+        reader = srv.client(*dataset.ALICE, timeout=GUARD)
+        self.addCleanup(reader.close)
+        self.assertChart(reader, self.records, dataset.ORG_A, from_q="2024-02-01", to_q="2024-02-29", server=srv)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,9 @@
 flag each replica limits on its own; with Redis stopped requests are still answered (each replica
 limits locally) and once Redis is back the limits are global again.
 
-Requests use an API key (no slow password hash), so that a run of requests takes far less than
-the second a token needs to come back at --rate-limit 1."""
+Requests use an API key (no slow password hash), so that a run of requests is usually far shorter
+than the second a token needs to come back at --rate-limit 1. The checks (bucket.py) hold
+however slow the run is: a slow request adds tokens to the bound, it never fails the test."""
 
 import os
 import subprocess
@@ -13,6 +14,7 @@ import unittest
 
 import dataset
 import harness
+from bucket import BucketRun, until
 from harness import ApiTestCase, charts_path
 from redisproc import RedisServer
 
@@ -57,9 +59,29 @@ class RateLimitRedisTest(ApiTestCase):
             out.append(c)
         return out
 
-    def alternate(self, clients, n):
-        """n requests, turn by turn on each client; the responses."""
-        return [self.get(clients[i % len(clients)], self.target()) for i in range(n)]
+    def alternate(self, clients, servers, done, auth_ok=200):
+        """Requests turn by turn on each client until done(runs) holds; runs[i] records client
+        i's requests (BucketRun), runs[-1] all of them in order. Every 429 is checked."""
+        runs = [BucketRun(admitted=auth_ok) for _ in clients] + [BucketRun(admitted=auth_ok)]
+        n = [0]
+
+        def send():
+            i = n[0] % len(clients)
+            n[0] += 1
+            sent = time.monotonic()
+            resp = runs[i].send(lambda: self.get(clients[i], self.target()))
+            runs[-1].requests.append((resp, sent, runs[i].requests[-1][2]))
+            if resp.status == 429:
+                self.check_limited(resp, servers[i])
+        if not until(lambda: done(runs), send, guard_requests=200):
+            self.fail("the limits never showed as expected: %s\n%s\n%s"
+                      % (runs[-1].describe(), servers[0].log_tail(15), servers[-1].log_tail(15)))
+        return runs
+
+    @staticmethod
+    def each_limited(runs):
+        """Every client has been limited at least once."""
+        return all(429 in r.statuses() for r in runs[:-1])
 
     def check_limited(self, resp, server):
         self.assertError(resp, 429, LIMITED, server=server)
@@ -67,60 +89,62 @@ class RateLimitRedisTest(ApiTestCase):
         if not value.isdigit() or not 1 <= int(value) <= 2:
             self.fail_response(resp, server, "expected Retry-After: 1 or 2 (seconds, at 1 request/s), got %r" % value)
 
-    def assertStatuses(self, responses, expected, servers, what):
-        got = [r.status for r in responses]
-        if got != expected:
-            self.fail("%s: expected statuses %s, got %s\n%s\n%s" % (
-                what, expected, got, servers[0].log_tail(15), servers[1].log_tail(15)))
-        for i, r in enumerate(responses):
-            if r.status == 429:
-                self.check_limited(r, servers[i % 2])
+    def assertBucket(self, run, burst, rate, servers, what):
+        problems = run.problems(burst, rate)
+        if problems:
+            self.fail("%s: %s\nrequests: %s\n%s\n%s" % (what, "; ".join(problems), run.describe(),
+                                                        servers[0].log_tail(15), servers[-1].log_tail(15)))
 
     def test_two_replicas_share_one_bucket_per_principal(self):
         servers = self.replicas("--rate-limit-redis", self.redis.url, *LIMITS)
-        responses = self.alternate(self.clients(servers), 8)
-        self.assertStatuses(responses, [200] * 3 + [429] * 5, servers,
-                            "requests alternating between two replicas with one Redis share the burst of 3")
+        runs = self.alternate(self.clients(servers), servers, self.each_limited)
+        self.assertBucket(runs[-1], 3, 1, servers,
+                          "requests alternating between two replicas with one Redis share the burst of 3")
         self.assertEqual(self.redis.command("EXISTS", "costs:rl:principal:alice"), b":1",
                          "the bucket lives in Redis under costs:rl:principal:<principal>")
 
     def test_without_redis_each_replica_allows_its_own_burst(self):
         servers = self.replicas(*LIMITS)
-        responses = self.alternate(self.clients(servers), 8)
-        self.assertStatuses(responses, [200] * 6 + [429] * 2, servers,
-                            "without --rate-limit-redis each replica allows its own burst of 3")
+        runs = self.alternate(self.clients(servers), servers, self.each_limited)
+        for i, srv in enumerate(servers):
+            self.assertBucket(runs[i], 3, 1, servers,
+                              "without --rate-limit-redis replica %d allows its own burst of 3" % i)
 
     def test_failed_logins_are_limited_across_replicas(self):
         servers = self.replicas("--rate-limit-redis", self.redis.url)
-        responses = self.alternate(self.clients(servers, auth=UNKNOWN_KEY, source="127.0.0.91"), 12)
-        got = [r.status for r in responses]
+        clients = self.clients(servers, auth=UNKNOWN_KEY, source="127.0.0.91")
+        runs = self.alternate(clients, servers, self.each_limited, auth_ok=401)
         # A burst of 10 failed logins per client address (one more every 2 s), for all replicas.
-        if got[:10] != [401] * 10 or got[10:] != [429] * 2:
-            self.fail("expected 10 × 401 then 429 from one address across two replicas, got %s\n%s"
-                      % (got, servers[0].log_tail(15)))
-        self.assertError(responses[10], 429, LIMITED, server=servers[0])
+        self.assertBucket(runs[-1], 10, 0.5, servers, "failed logins from one address across two replicas")
+        for resp, _, _ in runs[-1].requests:
+            if resp.status == 401:
+                self.assertError(resp, 401, "root.unauthenticated", server=servers[0])
         self.assertEqual(self.redis.command("EXISTS", "costs:rl:login:127.0.0.91"), b":1")
 
     def test_redis_outage_falls_back_to_local_limits_then_global_again(self):
         servers = self.replicas("--rate-limit-redis", self.redis.url, *LIMITS)
         clients = self.clients(servers)
-        self.assertStatuses(self.alternate(clients, 4), [200] * 3 + [429], servers, "global while Redis is up")
+        runs = self.alternate(clients, servers, lambda runs: 429 in runs[-1].statuses())
+        self.assertBucket(runs[-1], 3, 1, servers, "global while Redis is up")
 
         self.redis.stop()
-        t0 = time.monotonic()
-        responses = self.alternate(clients, 8)
-        self.assertLess(time.monotonic() - t0, 5.0, "a Redis outage must not slow requests down")
-        self.assertStatuses(responses, [200] * 6 + [429] * 2, servers,
-                            "with Redis down each replica answers and limits on its own (burst of 3 each)")
+        runs = self.alternate(clients, servers, self.each_limited)
+        for i in range(len(servers)):
+            # Each replica's local bucket was never used: full, burst of 3.
+            self.assertBucket(runs[i], 3, 1, servers,
+                              "with Redis down replica %d answers and limits on its own (burst of 3)" % i)
         for srv in servers:
             log = srv.log_tail(200)
             self.assertIn("limiting per replica", log, "an outage is logged as a warning:\n" + log)
 
         self.redis.start()  # same port, empty
+        # A replica tries Redis again once RETRY_AFTER_FAILURE has passed since its last failure.
         time.sleep(RETRY_AFTER_FAILURE + 0.3)
-        responses = self.alternate(clients, 6)
-        # Local buckets would have one token each by now (2 in all); the fresh global one has 3.
-        self.assertStatuses(responses, [200] * 3 + [429] * 3, servers, "Redis back: one global bucket again")
+        runs = self.alternate(clients, servers, self.each_limited)
+        # The fresh global bucket admits the burst of 3 at once; the local buckets, emptied a
+        # moment ago, could not (were the replicas still local, the second request to one of
+        # them would be limited while the run is fast).
+        self.assertBucket(runs[-1], 3, 1, servers, "Redis back: one global bucket again")
         self.assertEqual(self.redis.command("EXISTS", "costs:rl:principal:alice"), b":1")
         for srv in servers:
             self.assertIn("limits are global again", srv.log_tail(200))
@@ -142,8 +166,8 @@ class RateLimitRedisTest(ApiTestCase):
         self.redis.stop()
         srv = self.start_server(self.ws, "--rate-limit-redis", self.redis.url, *LIMITS)
         (client,) = self.clients([srv])
-        self.assertStatuses(self.alternate([client, client], 4), [200] * 3 + [429], [srv, srv],
-                            "local limits while Redis has never answered")
+        runs = self.alternate([client], [srv], self.each_limited)
+        self.assertBucket(runs[0], 3, 1, [srv], "local limits while Redis has never answered")
 
 
 if __name__ == "__main__":

@@ -6,12 +6,16 @@
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <future>
 #include <initializer_list>
 #include <limits>
 #include <map>
@@ -34,6 +38,7 @@
 #include "service/store.hpp"
 #include "service/store_verify.hpp"
 #include "pg_cluster.hpp"
+#include "sqlite_gate.hpp"
 #include "store/memory/memory_store.hpp"
 #include "store/postgres/postgres_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
@@ -335,37 +340,33 @@ bool OrderedByStart(const std::vector<UsageRecord>& records) {
 // holds kPerBatch records of a new deployment "b<b>", each over [t, t + 1 hour) costing
 // 0.001 ECU, so a result that saw n batches has kPerBatch * n records in each raw window,
 // kPerBatch * n * 0.001 ECU in the hour and in the day, and n deployments.
-void ExpectReadRangeIsOneSnapshotWhileIngesting(Store& writer, Store& reader, Instant day) {
-  constexpr int kBatches = 60;
-  constexpr int kPerBatch = 3;
-  constexpr Nanos kCost = 1'000'000;
-  const Instant t{day.ns + 10 * domain::kNsPerHour};
-  const Instant t_end{t.ns + domain::kNsPerHour};
-  RangeReadPlan plan;
-  plan.raw = {TimeRange{Instant{t.ns + domain::kNsPerHour / 4}, Instant{t.ns + 3 * domain::kNsPerHour / 4}},
-              TimeRange{Instant{t_end.ns - 1}, t_end}};
-  plan.hourly = {TimeRange{t, t_end}};
-  plan.daily = {TimeRange{day, Instant{day.ns + domain::kNsPerDay}}};
-  plan.latest_capacity = TimeRange{day, Instant{day.ns + domain::kNsPerDay}};
-  plan.items = true;  // one item per batch (its deployment)
+class SnapshotBatches {
+ public:
+  static constexpr int kPerBatch = 3;
+  static constexpr Nanos kCost = 1'000'000;
 
-  std::atomic<bool> writer_done{false};
-  std::atomic<bool> ingest_failed{false};
-  std::thread writer_thread([&] {
-    for (int b = 0; b < kBatches; ++b) {
-      std::vector<UsageRecord> batch;
-      for (int i = 0; i < kPerBatch; ++i) {
-        batch.push_back(Record("s" + std::to_string(b) + "-" + std::to_string(i), "org-a", "b" + std::to_string(b),
-                               t, t_end, "1", "0.001"));
-      }
-      Result<IngestOutcome> outcome = writer.Ingest(batch);
-      if (!outcome || *outcome != IngestOutcome{kPerBatch, 0}) ingest_failed = true;
+  explicit SnapshotBatches(Instant day) : t_{day.ns + 10 * domain::kNsPerHour}, t_end_{t_.ns + domain::kNsPerHour} {
+    plan_.raw = {TimeRange{Instant{t_.ns + domain::kNsPerHour / 4}, Instant{t_.ns + 3 * domain::kNsPerHour / 4}},
+                 TimeRange{Instant{t_end_.ns - 1}, t_end_}};
+    plan_.hourly = {TimeRange{t_, t_end_}};
+    plan_.daily = {TimeRange{day, Instant{day.ns + domain::kNsPerDay}}};
+    plan_.latest_capacity = TimeRange{day, Instant{day.ns + domain::kNsPerDay}};
+    plan_.items = true;  // one item per batch (its deployment)
+  }
+
+  const RangeReadPlan& plan() const { return plan_; }
+
+  std::vector<UsageRecord> Batch(int b) const {
+    std::vector<UsageRecord> batch;
+    for (int i = 0; i < kPerBatch; ++i) {
+      batch.push_back(Record("s" + std::to_string(b) + "-" + std::to_string(i), "org-a", "b" + std::to_string(b), t_,
+                             t_end_, "1", "0.001"));
     }
-    writer_done = true;
-  });
+    return batch;
+  }
 
   // The number of batches a result saw, or -1 (with a test failure) if it is torn.
-  auto batches_seen = [&](const RangeReadResult& r) -> std::int64_t {
+  std::int64_t Seen(const RangeReadResult& r) const {
     if (r.raw.size() != 2) {
       ADD_FAILURE() << "one raw result per raw window, got " << r.raw.size();
       return -1;
@@ -373,7 +374,7 @@ void ExpectReadRangeIsOneSnapshotWhileIngesting(Store& writer, Store& reader, In
     const std::size_t records = r.raw[0].size();
     WideNanos hour = 0;
     WideNanos whole_day = 0;
-    for (const RollupRow& row : r.rollups) (row.period_start == t ? hour : whole_day) += row.cost;
+    for (const RollupRow& row : r.rollups) (row.period_start == t_ ? hour : whole_day) += row.cost;
     const std::int64_t n = static_cast<std::int64_t>(r.deployments.size());
     const bool consistent = records == static_cast<std::size_t>(kPerBatch * n) && r.raw[1].size() == records &&
                             hour == WideNanos{kPerBatch * n * kCost} && whole_day == hour &&
@@ -387,30 +388,82 @@ void ExpectReadRangeIsOneSnapshotWhileIngesting(Store& writer, Store& reader, In
       return -1;
     }
     return n;
-  };
+  }
 
-  std::int64_t last_seen = 0;
-  int reads = 0;
-  int reads_mid_ingest = 0;
-  for (bool last = false; !last;) {
-    last = writer_done.load();  // one more read after the writer is done
-    Result<RangeReadResult> r = reader.ReadRange("org-a", plan);
+  // Seen() of a ReadRange on `reader`, or -1 (with a test failure).
+  std::int64_t Read(Store& reader) const {
+    Result<RangeReadResult> r = reader.ReadRange("org-a", plan_);
     if (!r) {
       ADD_FAILURE() << "ReadRange failed: " << Describe(r.error());
-      break;
+      return -1;
     }
-    const std::int64_t n = batches_seen(*r);
+    return Seen(*r);
+  }
+
+ private:
+  Instant t_;
+  Instant t_end_;
+  RangeReadPlan plan_;
+};
+
+void ExpectReadRangeIsOneSnapshotWhileIngesting(Store& writer, Store& reader, Instant day) {
+  constexpr int kBatches = 60;
+  const SnapshotBatches batches(day);
+  std::atomic<bool> writer_done{false};
+  std::atomic<bool> ingest_failed{false};
+  std::thread writer_thread([&] {
+    for (int b = 0; b < kBatches; ++b) {
+      Result<IngestOutcome> outcome = writer.Ingest(batches.Batch(b));
+      if (!outcome || *outcome != IngestOutcome{SnapshotBatches::kPerBatch, 0}) ingest_failed = true;
+    }
+    writer_done = true;
+  });
+
+  std::int64_t last_seen = 0;
+  for (bool last = false; !last;) {
+    last = writer_done.load();  // one more read after the writer is done
+    const std::int64_t n = batches.Read(reader);
     if (n < 0) break;
     EXPECT_GE(n, last_seen) << "a later snapshot never has fewer batches";
     last_seen = n;
-    ++reads;
-    if (n > 0 && n < kBatches) ++reads_mid_ingest;
   }
   writer_thread.join();
   EXPECT_FALSE(ingest_failed.load());
   EXPECT_EQ(last_seen, kBatches) << "the read after the last ingest sees every batch";
-  ::testing::Test::RecordProperty("reads", reads);
-  ::testing::Test::RecordProperty("reads_mid_ingest", reads_mid_ingest);
+}
+
+// Holds a store's next Ingest after it has written and before it commits, until released: how a
+// test makes a read land in the middle of an ingest for certain.
+class IngestHold {
+ public:
+  virtual ~IngestHold() = default;
+  virtual void Arm() = 0;
+  // Until the armed Ingest is held: true, or false after a guard (30 s).
+  virtual bool WaitUntilHeld() = 0;
+  virtual void Release() = 0;
+};
+
+// Batch after batch, each held mid-ingest while `reader` reads: a read in the middle sees exactly
+// the batches committed before (one snapshot, nothing of the batch in flight), and once the
+// batch is released the next read sees it.
+void ExpectReadsMidIngestSeeOnlyWhatWasCommitted(Store& writer, Store& reader, IngestHold& hold, Instant day) {
+  constexpr int kBatches = 3;
+  const SnapshotBatches batches(day);
+  for (int b = 0; b < kBatches; ++b) {
+    hold.Arm();
+    Result<IngestOutcome> outcome = MakeError(ErrorCode::kInternal, "not called");
+    std::thread writer_thread([&] { outcome = writer.Ingest(batches.Batch(b)); });
+    const bool held = hold.WaitUntilHeld();
+    EXPECT_TRUE(held) << "batch " << b << " was never held mid-ingest";
+    if (held) {
+      EXPECT_EQ(batches.Read(reader), b) << "a read while batch " << b << " is in flight";
+    }
+    hold.Release();
+    writer_thread.join();
+    ASSERT_TRUE(outcome.has_value()) << Describe(outcome.error());
+    EXPECT_EQ(*outcome, (IngestOutcome{SnapshotBatches::kPerBatch, 0}));
+    EXPECT_EQ(batches.Read(reader), b + 1) << "the read after batch " << b << " was acknowledged";
+  }
 }
 
 // ---- The typed contract suite --------------------------------------------------------------
@@ -2015,12 +2068,35 @@ class SqliteStoreTest : public ::testing::Test {
  protected:
   std::string DbPath() const { return (dir_.path() / "costs.db").string(); }
 
-  std::unique_ptr<SqliteStore> MustOpen() {
-    Result<std::unique_ptr<SqliteStore>> opened = SqliteStore::Open(DbPath());
+  std::unique_ptr<SqliteStore> MustOpen(store::sqlite::SqliteOptions options = {}) {
+    Result<std::unique_ptr<SqliteStore>> opened = SqliteStore::Open(DbPath(), options);
     EXPECT_TRUE(opened.has_value()) << (opened ? "" : Describe(opened.error()));
     if (!opened) return nullptr;
     EXPECT_TRUE((*opened)->Migrate());
     return std::move(*opened);
+  }
+
+  // MustOpen(options) with organization org-a created; nullptr (with a test failure) if not.
+  std::unique_ptr<SqliteStore> MustOpenWithOrgA(store::sqlite::SqliteOptions options = {}) {
+    std::unique_ptr<SqliteStore> store = MustOpen(options);
+    if (store == nullptr || !store->CreateOrganization(Organization{"org-a", "Org A"})) {
+      ADD_FAILURE() << "cannot open a store with org-a";
+      return nullptr;
+    }
+    return store;
+  }
+
+  // Another connection to the file, holding the database's write lock (BEGIN IMMEDIATE) until
+  // closed with ROLLBACK; nullptr (with a test failure) if it cannot.
+  sqlite3* HoldWriteLock() {
+    sqlite3* other = nullptr;
+    if (sqlite3_open(DbPath().c_str(), &other) != SQLITE_OK ||
+        sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
+      ADD_FAILURE() << "cannot hold the write lock: " << sqlite3_errmsg(other);
+      sqlite3_close(other);
+      return nullptr;
+    }
+    return other;
   }
 
   // Runs SQL on the file with a separate raw connection; returns column `column` of the first
@@ -2314,44 +2390,111 @@ TEST_F(SqliteStoreTest, ReadRangeIsOneSnapshotWhileAnotherStoreIngests) {
   ExpectReadRangeIsOneSnapshotWhileIngesting(*writer, *reader, kDay1);
 }
 
+// SQLite's hold: the gate holds the commit after its frames are in the WAL, before readers can
+// see them. Stores must be opened after the gate (their connections use it).
+class SqliteCommitHold final : public IngestHold {
+ public:
+  SqliteCommitHold() { gate_.Open(); }
+  void Arm() override { gate_.Rearm(); }
+  bool WaitUntilHeld() override { return gate_.WaitUntilHeld(); }
+  void Release() override { gate_.Open(); }
+
+ private:
+  testing::SqliteGate gate_{testing::SqliteGate::Point::kWalCommit};
+};
+
+TEST_F(SqliteStoreTest, AReadMidIngestSeesOnlyWhatWasCommitted) {
+  SqliteCommitHold hold;
+  std::unique_ptr<SqliteStore> writer = MustOpenWithOrgA();
+  ASSERT_NE(writer, nullptr);
+  std::unique_ptr<SqliteStore> reader = MustOpen();
+  ASSERT_NE(reader, nullptr);
+  ExpectReadsMidIngestSeeOnlyWhatWasCommitted(*writer, *reader, hold, kDay1);
+}
+
+TEST_F(SqliteStoreTest, AReadMidIngestOnTheSameStoreSeesOnlyWhatWasCommitted) {
+  SqliteCommitHold hold;
+  std::unique_ptr<SqliteStore> store = MustOpenWithOrgA();
+  ASSERT_NE(store, nullptr);
+  ExpectReadsMidIngestSeeOnlyWhatWasCommitted(*store, *store, hold, kDay1);
+}
+
+// Until the thread `tid` of this process waits in futex (a mutex or a condition variable): true,
+// or false after `guard`. Linux: /proc/self/task/<tid>/syscall starts with the syscall number.
+bool WaitUntilWaitingOnFutex(pid_t tid, std::chrono::seconds guard = std::chrono::seconds(30)) {
+  const std::string path = "/proc/self/task/" + std::to_string(tid) + "/syscall";
+  const std::string futex = std::to_string(SYS_futex) + " ";
+  for (const auto deadline = std::chrono::steady_clock::now() + guard; std::chrono::steady_clock::now() < deadline;) {
+    std::ifstream in(path);
+    std::string line;
+    std::getline(in, line);
+    if (line.starts_with(futex)) return true;
+    std::this_thread::yield();
+  }
+  return false;
+}
+
+// `call` on a thread of its own; whether it returned within `guard`. If not, `release` runs
+// (it must make the call return) before the thread is joined.
+template <class F>
+bool ReturnsWithin(std::chrono::seconds guard, F call, const std::function<void()>& release) {
+  std::future<void> done = std::async(std::launch::async, std::move(call));
+  if (done.wait_for(guard) == std::future_status::ready) return true;
+  release();
+  done.wait();
+  return false;
+}
+
 TEST_F(SqliteStoreTest, QueuedWritersDoNotStarveReaders) {
   // Two pooled connections. Another connection holds the database's write lock, so the first
-  // writer waits in BEGIN IMMEDIATE holding a pooled connection; the other writers queue on
-  // the store's write lock. Queued writers must hold no connection: a reader gets the second
-  // one at once. (Were the queued writers holding it, the reader would wait until the first
-  // writer's busy timeout failed it.)
-  Result<std::unique_ptr<SqliteStore>> opened = SqliteStore::Open(DbPath(), store::sqlite::SqliteOptions{2, 5000});
-  ASSERT_TRUE(opened.has_value());
-  SqliteStore& store = **opened;
-  ASSERT_TRUE(store.Migrate());
-  ASSERT_TRUE(store.CreateOrganization(Organization{"org-a", "Org A"}));
+  // writer waits for it holding a pooled connection (the gate holds it in its busy wait, so no
+  // timeout runs out); the other writers queue on the store's write lock. Queued writers must
+  // hold no connection: a reader gets the second one while all of them still wait. (Were the
+  // queued writers holding it, the reader would wait until the lock is released.)
+  testing::SqliteGate gate(testing::SqliteGate::Point::kBusyWait);
+  std::unique_ptr<SqliteStore> opened = MustOpenWithOrgA(store::sqlite::SqliteOptions{2, 60000});
+  ASSERT_NE(opened, nullptr);
+  SqliteStore& store = *opened;
   ASSERT_TRUE(store.PutUser(User{"alice", "hash", false, {"org-a"}}));
-
-  sqlite3* other = nullptr;
-  ASSERT_EQ(sqlite3_open(DbPath().c_str(), &other), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3* other = HoldWriteLock();
+  ASSERT_NE(other, nullptr);
 
   std::atomic<int> writer_failures{0};
   std::vector<std::thread> writers;
-  for (int t = 0; t < 4; ++t) {
-    writers.emplace_back([&, t] {
-      if (!store.Ingest(std::vector<UsageRecord>{Record("w" + std::to_string(t), "org-a", "d1", kDay1,
-                                                        Instant{kDay1.ns + domain::kNsPerHour})})) {
-        ++writer_failures;
-      }
-    });
+  std::vector<std::atomic<pid_t>> tids(4);
+  auto write = [&](int t) {
+    tids[t] = gettid();
+    if (!store.Ingest(std::vector<UsageRecord>{Record("w" + std::to_string(t), "org-a", "d1", kDay1,
+                                                      Instant{kDay1.ns + domain::kNsPerHour})})) {
+      ++writer_failures;
+    }
+  };
+  writers.emplace_back(write, 0);
+  EXPECT_TRUE(gate.WaitUntilHeld()) << "the first writer never waited for the write lock";
+  for (int t = 1; t < 4; ++t) writers.emplace_back(write, t);
+  for (int t = 1; t < 4; ++t) {
+    while (tids[t].load() == 0) std::this_thread::yield();
+    EXPECT_TRUE(WaitUntilWaitingOnFutex(tids[t].load())) << "writer " << t << " never queued";
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let every writer queue
 
-  const auto started = std::chrono::steady_clock::now();
-  Result<std::optional<User>> user = store.FindUser("alice");
-  Result<std::optional<Organization>> org = store.FindOrganization("org-a");
-  const auto waited = std::chrono::steady_clock::now() - started;
+  Result<std::optional<User>> user = MakeError(ErrorCode::kStoreFailed, "not called");
+  Result<std::optional<Organization>> org = MakeError(ErrorCode::kStoreFailed, "not called");
+  auto release = [&] {
+    sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+    gate.Open();
+  };
+  EXPECT_TRUE(ReturnsWithin(
+      std::chrono::seconds(30),
+      [&] {
+        user = store.FindUser("alice");
+        org = store.FindOrganization("org-a");
+      },
+      release))
+      << "the reader waited for a connection held by a queued writer";
   EXPECT_TRUE(user.has_value() && user->has_value()) << (user ? "no user" : Describe(user.error()));
   EXPECT_TRUE(org.has_value() && org->has_value()) << (org ? "no organization" : Describe(org.error()));
-  EXPECT_LT(waited, std::chrono::seconds(2)) << "the reader waited for a connection held by a queued writer";
 
-  EXPECT_EQ(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+  release();
   sqlite3_close(other);
   for (std::thread& t : writers) t.join();
   EXPECT_EQ(writer_failures.load(), 0) << "every writer gets through once the lock is released";
@@ -2359,6 +2502,42 @@ TEST_F(SqliteStoreTest, QueuedWritersDoNotStarveReaders) {
       store.ReadUsageOverlapping("org-a", kDay1, Instant{kDay1.ns + domain::kNsPerHour});
   ASSERT_TRUE(usage.has_value());
   EXPECT_EQ(usage->size(), 4u);
+}
+
+TEST_F(SqliteStoreTest, AnExhaustedPoolIsBusyWithinTheTimeoutThenServesAgain) {
+  // One pooled connection, held by a writer that waits for another connection's write lock
+  // (held in its busy wait by the gate). A reader then waits for the pool at most the timeout
+  // and fails with kStoreFailed; once the writer is done the same store serves it.
+  testing::SqliteGate gate(testing::SqliteGate::Point::kBusyWait);
+  std::unique_ptr<SqliteStore> opened = MustOpenWithOrgA(store::sqlite::SqliteOptions{1, 200});
+  ASSERT_NE(opened, nullptr);
+  SqliteStore& store = *opened;
+  sqlite3* other = HoldWriteLock();
+  ASSERT_NE(other, nullptr);
+  Result<IngestOutcome> written = MakeError(ErrorCode::kStoreFailed, "not called");
+  std::thread writer([&] {
+    written = store.Ingest(
+        std::vector<UsageRecord>{Record("p1", "org-a", "d1", kDay1, Instant{kDay1.ns + domain::kNsPerHour})});
+  });
+  auto release = [&] {
+    sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+    gate.Open();
+  };
+  EXPECT_TRUE(gate.WaitUntilHeld()) << "the writer never waited for the write lock";
+
+  Result<std::optional<Organization>> busy = MakeError(ErrorCode::kInternal, "not called");
+  EXPECT_TRUE(ReturnsWithin(std::chrono::seconds(30), [&] { busy = store.FindOrganization("org-a"); }, release))
+      << "a caller waited for the pool beyond its timeout";
+  ExpectError(busy, ErrorCode::kStoreFailed);
+
+  release();
+  sqlite3_close(other);
+  writer.join();
+  ASSERT_TRUE(written.has_value()) << Describe(written.error());
+  EXPECT_EQ(*written, (IngestOutcome{1, 0}));
+  Result<std::optional<Organization>> org = store.FindOrganization("org-a");
+  ASSERT_TRUE(org.has_value()) << Describe(org.error());
+  EXPECT_TRUE(org->has_value()) << "the connection is back in the pool";
 }
 
 // ---- PostgreSQL only -----------------------------------------------------------------------
@@ -2401,6 +2580,56 @@ class PostgresStoreTest : public ::testing::Test {
 
   std::string url_;  // a fresh schema
 };
+
+// PostgreSQL's hold: another session holds org_versions in SHARE mode, which blocks the version
+// bump an ingest makes last in its transaction (after the usage, rollups, items and deployments)
+// but not the reads.
+class PostgresVersionHold final : public IngestHold {
+ public:
+  explicit PostgresVersionHold(const std::string& url) : conn_(PQconnectdb(url.c_str())) {}
+  ~PostgresVersionHold() override {
+    Release();
+    PQfinish(conn_);
+  }
+  void Arm() override {
+    EXPECT_EQ(Exec("BEGIN; LOCK TABLE org_versions IN SHARE MODE"), "");
+  }
+  bool WaitUntilHeld() override {
+    for (const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+         std::chrono::steady_clock::now() < deadline; std::this_thread::yield()) {
+      if (Exec("SELECT count(*) FROM pg_locks WHERE relation = 'org_versions'::regclass AND NOT granted") == "1") {
+        return true;
+      }
+    }
+    return false;
+  }
+  void Release() override { (void)Exec("COMMIT"); }
+
+ private:
+  // Column 0 of the first row ("" if none), or "error: ...".
+  std::string Exec(const std::string& sql) {
+    PGresult* r = PQexec(conn_, sql.c_str());
+    std::string out;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0) out = PQgetvalue(r, 0, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK) {
+      out = std::string("error: ") + PQresultErrorMessage(r);
+    }
+    PQclear(r);
+    return out;
+  }
+
+  PGconn* conn_;
+};
+
+TEST_F(PostgresStoreTest, AReadMidIngestSeesOnlyWhatWasCommitted) {
+  std::unique_ptr<PostgresStore> writer = MustOpen();
+  std::unique_ptr<PostgresStore> reader = MustOpen();
+  ASSERT_NE(writer, nullptr);
+  ASSERT_NE(reader, nullptr);
+  ASSERT_TRUE(writer->CreateOrganization(Organization{"org-a", "Org A"}));
+  PostgresVersionHold hold(url_);
+  ExpectReadsMidIngestSeeOnlyWhatWasCommitted(*writer, *reader, hold, kDay1);
+}
 
 TEST_F(PostgresStoreTest, ConcurrentMigrationsOfTwoReplicasBothSucceedOnce) {
   Result<std::unique_ptr<PostgresStore>> a = PostgresStore::Open(url_);
@@ -2520,28 +2749,24 @@ TEST_F(PostgresStoreTest, AStatementOverTheTimeoutFailsAndTheNextCallWorks) {
   std::unique_ptr<PostgresStore> store = MustOpen({.pool_size = 2, .statement_timeout_ms = 300});
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store->CreateOrganization(Organization{"org-a", "Org A"}));
-  // Another session holds an exclusive lock on organizations for 2 s.
-  std::thread locker([&] {
-    EXPECT_EQ(RawQuery("BEGIN; LOCK TABLE organizations IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(2); COMMIT"), "");
-  });
-  struct Join {
-    std::thread& thread;
-    ~Join() {
-      if (thread.joinable()) thread.join();
-    }
-  } join{locker};
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (RawQuery("SELECT count(*) FROM pg_locks WHERE relation = 'organizations'::regclass "
-                  "AND mode = 'AccessExclusiveLock' AND granted") != "1") {
-    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the other session never got its lock";
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  const auto started = std::chrono::steady_clock::now();
-  Result<std::optional<Organization>> blocked = store->FindOrganization("org-a");
-  const auto waited = std::chrono::steady_clock::now() - started;
+  // Another session holds an exclusive lock on organizations until the test ends it, so the
+  // call can only return (before that) by its statement timeout.
+  PGconn* locker = PQconnectdb(url_.c_str());
+  ASSERT_EQ(PQstatus(locker), CONNECTION_OK) << PQerrorMessage(locker);
+  struct Finish {
+    PGconn* conn;
+    ~Finish() { PQfinish(conn); }
+  } finish{locker};
+  PGresult* locked = PQexec(locker, "BEGIN; LOCK TABLE organizations IN ACCESS EXCLUSIVE MODE");
+  ASSERT_EQ(PQresultStatus(locked), PGRES_COMMAND_OK) << PQresultErrorMessage(locked);
+  PQclear(locked);
+  auto unlock = [&] { PQclear(PQexec(locker, "COMMIT")); };
+
+  Result<std::optional<Organization>> blocked = MakeError(ErrorCode::kInternal, "not called");
+  EXPECT_TRUE(ReturnsWithin(std::chrono::seconds(30), [&] { blocked = store->FindOrganization("org-a"); }, unlock))
+      << "the call waited for the lock instead of its statement timeout";
   ExpectError(blocked, ErrorCode::kStoreFailed);
-  EXPECT_LT(waited, std::chrono::milliseconds(1500)) << "bounded by the statement timeout";
-  locker.join();
+  unlock();
   Result<std::optional<Organization>> org = store->FindOrganization("org-a");
   ASSERT_TRUE(org.has_value()) << Describe(org.error());
   EXPECT_TRUE(org->has_value());
@@ -2567,11 +2792,15 @@ TEST_F(PostgresStoreTest, AServerThatStopsAnsweringFailsCallsWithinTheTimeout) {
     pid_t pid;
     ~Thaw() { kill(pid, SIGCONT); }
   } thaw{backend};
+  // Only the client's deadline can make the call return while the server stays frozen (the
+  // guard thaws it otherwise).
   const auto started = std::chrono::steady_clock::now();
-  ExpectError(store.FindOrganization("org-a"), ErrorCode::kStoreFailed);
-  const auto waited = std::chrono::steady_clock::now() - started;
-  EXPECT_GE(waited, std::chrono::milliseconds(1400)) << "it waited for the deadline";
-  EXPECT_LT(waited, std::chrono::seconds(4)) << "bounded by the timeout plus one second";
+  Result<std::optional<Organization>> frozen = MakeError(ErrorCode::kInternal, "not called");
+  EXPECT_TRUE(ReturnsWithin(std::chrono::seconds(30), [&] { frozen = store.FindOrganization("org-a"); },
+                            [&] { kill(backend, SIGCONT); }))
+      << "the call hung with the server";
+  ExpectError(frozen, ErrorCode::kStoreFailed);
+  EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(1400)) << "it waited for the deadline";
   // The frozen connection was closed; the next call opens another one.
   Result<std::optional<Organization>> org = store.FindOrganization("org-a");
   ASSERT_TRUE(org.has_value()) << Describe(org.error());
@@ -2596,12 +2825,12 @@ TEST_F(PostgresStoreTest, TheSameStoreRecoversAfterTheServerRestarts) {
       if (!cluster.running()) (void)cluster.StartServer();
     }
   } restart{cluster};
-  const auto started = std::chrono::steady_clock::now();
+  // A stopped server refuses connections: the calls fail (a hang would be caught by the CTest
+  // timeout; nothing here depends on how fast they fail).
   ExpectError(store->FindOrganization("org-a"), ErrorCode::kStoreFailed);
   ExpectError(store->Ingest(std::vector<UsageRecord>{Record("u1", "org-a", "d1", kDay1,
                                                             Instant{kDay1.ns + domain::kNsPerHour})}),
               ErrorCode::kStoreFailed);
-  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(8)) << "failures are fast, not hangs";
   Status restarted = cluster.StartServer();
   ASSERT_TRUE(restarted) << Describe(restarted.error());
   ASSERT_TRUE(cluster.running());

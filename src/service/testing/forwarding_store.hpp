@@ -1,7 +1,7 @@
 #pragma once
 
-// A Store that forwards every call to another, for test doubles that change or watch a few
-// calls (override those). Tests only.
+// A Store that forwards every call to another: test doubles derive from it and override only
+// the calls they watch or hold back. Tests only.
 
 #include "service/store.hpp"
 
@@ -19,7 +19,9 @@ class ForwardingStore : public Store {
   Result<std::vector<Organization>> ListOrganizations() override { return inner_.ListOrganizations(); }
   Status PutUser(const User& user) override { return inner_.PutUser(user); }
   Result<std::optional<User>> FindUser(std::string_view name) override { return inner_.FindUser(name); }
-  Result<IngestOutcome> Ingest(std::span<const domain::UsageRecord> records) override { return inner_.Ingest(records); }
+  Result<IngestOutcome> Ingest(std::span<const domain::UsageRecord> records) override {
+    return inner_.Ingest(records);
+  }
   Result<std::vector<RollupRow>> ReadRollups(std::string_view org, domain::RollupGrain grain, domain::Instant from,
                                              domain::Instant to) override {
     return inner_.ReadRollups(org, grain, from, to);
