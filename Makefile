@@ -7,7 +7,7 @@ BUILD_TYPE ?= RelWithDebInfo
 DEMO_DB ?= var/demo.db
 DEMO_LISTEN ?= 127.0.0.1:8080
 
-.PHONY: all deps build test test-asan demo bench soak clean
+.PHONY: all deps build test test-asan demo bench crash-test soak clean
 
 all: build
 
@@ -44,6 +44,14 @@ bench: deps $(BUILD_DIR)/build.ninja
 	@cmake -S . -B $(BUILD_DIR) >/dev/null
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target costsd costsctl bench_gen chart_bench
 	python3 bench/run_bench.py --build-dir $(BUILD_DIR)
+
+# The crash loop (tests/crash/crash_loop.py) with N kills of costsd; STORE=postgres runs it against
+# a throwaway PostgreSQL cluster. `make test` runs 30 kills on SQLite and 10 on PostgreSQL.
+N ?= 1000
+STORE ?= sqlite
+crash-test: build
+	python3 tests/crash/crash_loop.py --db $(STORE) --kills $(N) \
+		--costsd $(BUILD_DIR)/cmd/costsd/costsd --costsctl $(BUILD_DIR)/cmd/costsctl/costsctl
 
 # Many clients for a while, hostile ones among them (tests/soak/README.md): not part of `make test`.
 SOAK_CONNECTIONS ?= 1000

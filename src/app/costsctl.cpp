@@ -15,6 +15,7 @@
 #include "app/wiring.hpp"
 #include "security/sodium_password_hasher.hpp"
 #include "service/costs_service.hpp"
+#include "service/store_verify.hpp"
 
 namespace costs::app {
 namespace {
@@ -33,6 +34,8 @@ constexpr const char* kCostsctlUsage =
     "  credits add ORG_ID --id ID --ecu AMOUNT --start T --end T\n"
     "                                         add prepaid ECU credits valid over [T, T)\n"
     "  demo [--seed N]                        create demo organizations, users and ~90 days of usage\n"
+    "  verify                                 recompute every rollup, item and deployment name from the\n"
+    "                                         raw usage and report each difference (exit 1 if any)\n"
     "--db URL is sqlite:PATH (default sqlite:var/costs.db) or postgresql://..., also read from COSTS_DB;\n"
     "--db-pool N and --db-timeout-ms N (COSTS_DB_POOL, COSTS_DB_TIMEOUT_MS) tune the store connections.\n";
 
@@ -47,6 +50,25 @@ int Failed(const Error& e) {
       e.code == ErrorCode::kOrganizationNotFound) {
     for (const std::string& f : e.fields) std::fprintf(stderr, "  %s\n", f.c_str());
   }
+  return 1;
+}
+
+// costsctl verify: the report on stdout; 0 when the store holds what its usage makes.
+int Verify(service::Store& store) {
+  auto report = service::VerifyStore(store);
+  if (!report) return Failed(report.error());
+  for (const std::string& line : report->differences) std::printf("%s\n", line.c_str());
+  if (report->more_differences > 0) {
+    std::printf("... and %lld more differences\n", static_cast<long long>(report->more_differences));
+  }
+  const long long differences =
+      static_cast<long long>(report->differences.size()) + static_cast<long long>(report->more_differences);
+  std::printf("verified %lld organizations, %lld usage records, %lld rollup rows, %lld items: %s\n",
+              static_cast<long long>(report->organizations), static_cast<long long>(report->records),
+              static_cast<long long>(report->rollup_rows), static_cast<long long>(report->items),
+              differences == 0 ? "no difference" : (std::to_string(differences) + " differences").c_str());
+  if (differences == 0) return 0;
+  std::fprintf(stderr, "costsctl: verify found %lld differences (listed on stdout)\n", differences);
   return 1;
 }
 
@@ -144,7 +166,9 @@ int CostsctlMain(int argc, char** argv) {
   const bool apikey_create = command_is({"apikey", "create"}, 1);
   const bool apikey_revoke = command_is({"apikey", "revoke"}, 1);
   const bool credits_add = command_is({"credits", "add"}, 1);
-  if (!(init || org_create || user_create || usage_import || demo || apikey_create || apikey_revoke || credits_add)) {
+  const bool verify = command_is({"verify"}, 0);
+  if (!(init || org_create || user_create || usage_import || demo || apikey_create || apikey_revoke || credits_add ||
+        verify)) {
     std::string given;
     for (const auto& a : args) given += (given.empty() ? "" : " ") + a;
     return UsageError("unknown command '" + given + "'");
@@ -189,6 +213,7 @@ int CostsctlMain(int argc, char** argv) {
     std::printf("database ready: %s\n", RedactDbUrl(db).c_str());
     return 0;
   }
+  if (verify) return Verify(**store);
   if (org_create) {
     const std::string name = flags->Get("name").value_or(args[2]);
     if (auto s = admin.CreateOrganization(args[2], name); !s) return Failed(s.error());

@@ -14,6 +14,7 @@
 #include "service/limited_hasher.hpp"
 #include "service/rate_limiter.hpp"
 #include "service/testing/fakes.hpp"
+#include "service/testing/forwarding_store.hpp"
 #include "store/memory/memory_store.hpp"
 
 namespace costs::service {
@@ -772,40 +773,17 @@ TEST_F(ServiceTest, AllEndpointsAgreeExactlyOnRandomData) {
 
 // Forwards to a store; runs a hook once right after a chosen read, to land a write between
 // the reads of one chart. Counts range reads.
-class InterleavingStore : public Store {
+class InterleavingStore : public testing::ForwardingStore {
  public:
-  explicit InterleavingStore(Store& inner) : inner_(inner) {}
-  Status Migrate() override { return inner_.Migrate(); }
-  Status CreateOrganization(const Organization& org) override { return inner_.CreateOrganization(org); }
-  Result<std::optional<Organization>> FindOrganization(std::string_view id) override {
-    return inner_.FindOrganization(id);
-  }
-  Status PutUser(const User& user) override { return inner_.PutUser(user); }
-  Result<std::optional<User>> FindUser(std::string_view name) override { return inner_.FindUser(name); }
-  Result<IngestOutcome> Ingest(std::span<const domain::UsageRecord> records) override { return inner_.Ingest(records); }
-  Result<std::vector<RollupRow>> ReadRollups(std::string_view org, domain::RollupGrain grain, Instant from,
-                                             Instant to) override {
-    return inner_.ReadRollups(org, grain, from, to);
-  }
-  Result<std::vector<domain::UsageRecord>> ReadUsageOverlapping(std::string_view org, Instant from,
-                                                                Instant to) override {
-    return inner_.ReadUsageOverlapping(org, from, to);
-  }
-  Result<std::vector<Deployment>> ListDeployments(std::string_view org) override {
-    return inner_.ListDeployments(org);
-  }
-  Status CreateApiKey(const ApiKey& key) override { return inner_.CreateApiKey(key); }
-  Result<std::optional<ApiKey>> FindApiKey(std::string_view id) override { return inner_.FindApiKey(id); }
-  Status RevokeApiKey(std::string_view id) override { return inner_.RevokeApiKey(id); }
-  Status AddCredit(const Credit& credit) override { return inner_.AddCredit(credit); }
+  using ForwardingStore::ForwardingStore;
   Result<std::int64_t> DataVersion(std::string_view org) override {
-    auto v = inner_.DataVersion(org);
+    auto v = ForwardingStore::DataVersion(org);
     Fire(after_version);
     return v;
   }
   Result<RangeReadResult> ReadRange(std::string_view org, const RangeReadPlan& plan) override {
     ++range_reads;
-    auto read = inner_.ReadRange(org, plan);
+    auto read = ForwardingStore::ReadRange(org, plan);
     if (plan.daily.empty()) Fire(after_edge_read);
     return read;
   }
@@ -821,7 +799,6 @@ class InterleavingStore : public Store {
     hook = nullptr;
     run();
   }
-  Store& inner_;
 };
 
 class ChartIndexTest : public ServiceTest {

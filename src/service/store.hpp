@@ -131,6 +131,7 @@ struct RangeReadPlan {
   std::optional<domain::TimeRange> latest_capacity;
   bool items = false;    // also read the organization's ItemInfo (sorted by key)
   bool credits = false;  // also read its credits (sorted by start, then id)
+  bool usage = false;    // also read every usage record of the organization (for verification)
 };
 
 struct RangeReadResult {
@@ -140,6 +141,9 @@ struct RangeReadResult {
   std::vector<LatestCapacityRow> latest_capacity;  // plan.latest_capacity: at most one row per deployment
   std::vector<ItemInfo> items;             // plan.items: every item of the organization
   std::vector<Credit> credits;             // plan.credits: every credit of the organization
+  // plan.usage: every stored record of the organization, in ingest order (batch after batch,
+  // each in its order), as the store applied them.
+  std::vector<domain::UsageRecord> usage;
   std::int64_t version = 0;                // DataVersion(org) in the same snapshot
 };
 
@@ -160,6 +164,8 @@ class Store {
   virtual Status CreateOrganization(const Organization& org) = 0;
   // nullopt when there is no such organization.
   virtual Result<std::optional<Organization>> FindOrganization(std::string_view id) = 0;
+  // Every organization, sorted by id.
+  virtual Result<std::vector<Organization>> ListOrganizations() = 0;
 
   // Creates the user or replaces it (password hash, admin flag and memberships) whole.
   // Fails with kOrganizationNotFound (fields ["organizations"]) if a listed org does not exist.
@@ -217,6 +223,12 @@ class Store {
   // Equivalent to ReadUsageOverlapping per raw window, ReadRollups per rollup window and
   // ListDeployments, but never torn.
   virtual Result<RangeReadResult> ReadRange(std::string_view org, const RangeReadPlan& plan) = 0;
+
+  // For verification: checks the store's index of usage ids (what makes a re-sent record a
+  // duplicate) against the stored records, in one snapshot: every stored record must be found
+  // by its id, and the index must name nothing else. One line per problem (at most about 100),
+  // none when sound. A store whose records are their own index has nothing to check.
+  virtual Result<std::vector<std::string>> VerifyIdIndex() = 0;
 };
 
 }  // namespace costs::service

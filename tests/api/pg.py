@@ -162,6 +162,23 @@ class PgCluster:
         return "postgresql://postgres@127.0.0.1:%d/%s?options=-csearch_path%%3D%s" % (self.port, DATABASE, schema)
 
 
+def start_test_cluster(prog):
+    """A started PgCluster, registered as harness.CONFIG["pg"], for a test runner named `prog`;
+    SIGTERM (a ctest timeout) exits through the caller's cleanup so the cluster still stops. None,
+    with the reason on stderr, when it cannot start."""
+    import sys
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    cluster = PgCluster()
+    try:
+        cluster.start()
+    except (PgError, OSError) as e:
+        cluster.stop()
+        print("%s: cannot start the PostgreSQL test cluster: %s" % (prog, e), file=sys.stderr)
+        return None
+    harness.CONFIG["pg"] = cluster
+    return cluster
+
+
 class PgLock:
     """Holds ACCESS EXCLUSIVE locks on every table of a workspace's schema from a psql session
     until release(): every costsd statement on them waits until its statement timeout (a store

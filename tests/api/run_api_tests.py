@@ -10,7 +10,6 @@ make sense for SQLite are skipped with the reason. Python 3 standard library onl
 
 import argparse
 import os
-import signal
 import sys
 import unittest
 
@@ -52,15 +51,9 @@ def main():
     cluster = None
     if args.db == "postgres":
         import pg
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a ctest timeout: still stop the cluster
-        cluster = pg.PgCluster()
-        try:
-            cluster.start()
-        except (pg.PgError, OSError) as e:
-            cluster.stop()
-            print("run_api_tests: cannot start the PostgreSQL test cluster: %s" % e, file=sys.stderr)
+        cluster = pg.start_test_cluster("run_api_tests")
+        if cluster is None:
             return 1
-        harness.CONFIG["pg"] = cluster
     try:
         return run(args)
     finally:

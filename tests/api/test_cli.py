@@ -137,6 +137,37 @@ class CommandLineTest(harness.ApiTestCase):
         self.assertStatus(resp, 200, srv)
         self.assertTrue(any(bucket["values"] for bucket in resp.json["data"]), resp.describe())
 
+    def test_costsctl_verify_is_clean_then_names_a_rollup_changed_by_sql(self):
+        ws = self.make_test_workspace("cli-verify")
+        ws.create_org("org-v")
+        ws.import_usage([harness.Record("v1", "org-v", "d1", "2026-11-01T04:00:00Z", "2026-11-01T05:00:00Z", "2", "0.5"),
+                         harness.Record("v2", "org-v", "d1", "2026-11-02T04:00:00Z", "2026-11-02T05:00:00Z", "3",
+                                        "0.5")])
+        p = ws.ctl("verify", check=False)
+        self.assertEqual(p.returncode, 0, "verify of an untouched database: %s%s" % (p.stdout, p.stderr))
+        self.assertIn("1 organizations, 2 usage records", p.stdout)
+        self.assertIn("no difference", p.stdout)
+        self.assertUsageError(run("costsctl", "--db", ws.db_url, "verify", "org-v"), "unknown command 'verify org-v'")
+
+        day1, day2 = harness.instant_ns("2026-11-01"), harness.instant_ns("2026-11-02")
+        if harness.on_postgres():  # the hour's cost (1 ECU) plus 7 nano-ECU
+            harness.CONFIG["pg"].psql("SET search_path = %s; UPDATE rollup_hour SET cost_nanos = cost_nanos + 7 "
+                                      "WHERE period_start_ns = %d" % (ws.pg_schema, day1 + 4 * harness.HOUR_NS))
+            want = "cost_nanos stored 1000000007, expected 1000000000"
+        else:  # day 1's packed hours overwritten with day 2's (1.5 ECU)
+            import sqlite3
+            db = sqlite3.connect(ws.db_path)
+            with db:
+                db.execute("UPDATE rollup_hours SET packs = (SELECT packs FROM rollup_hours WHERE day_ns = ?) "
+                           "WHERE day_ns = ?", (day2, day1))
+            db.close()
+            want = "cost_nanos stored 1500000000, expected 1000000000"
+        p = ws.ctl("verify", check=False)
+        self.assertEqual(p.returncode, 1, "verify of a tampered database must fail: %s%s" % (p.stdout, p.stderr))
+        self.assertIn("org-v: hourly rollup 2026-11-01T04:00:00Z deployment=d1 dimension=capacity", p.stdout)
+        self.assertIn(want, p.stdout)
+        self.assertIn("verify found", p.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()

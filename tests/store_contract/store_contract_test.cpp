@@ -36,6 +36,7 @@
 #include "domain/usage.hpp"
 #include "service/ingest_delta.hpp"
 #include "service/store.hpp"
+#include "service/store_verify.hpp"
 #include "pg_cluster.hpp"
 #include "sqlite_gate.hpp"
 #include "store/memory/memory_store.hpp"
@@ -2890,6 +2891,192 @@ TEST_F(PostgresStoreTest, TheSameStoreRecoversAfterTheServerRestarts) {
   Result<IngestOutcome> outcome = store->Ingest(std::vector<UsageRecord>{r});
   ASSERT_TRUE(outcome.has_value()) << Describe(outcome.error());
   EXPECT_EQ(*outcome, (IngestOutcome{1, 0}));
+}
+
+// ---- Verification (service::VerifyStore over each adapter) ------------------------------------
+
+// Two batches over two organizations that touch what a store derives from usage: hours and
+// days, a long record, trial and negative records, two items of a deployment, a deployment
+// renamed, a duplicate, and a second record of an item ending when its latest did (a tie: the
+// later ingested gives the item its name).
+std::vector<std::vector<UsageRecord>> VerifyBatches() {
+  UsageRecord renamed = Record("b2-rename", "org-a", "d1", At("2026-11-02T05:00:00Z"), At("2026-11-02T06:00:00Z"));
+  renamed.deployment_name = "d1-renamed";
+  UsageRecord tie = Record("b2-tie", "org-a", "d2", At("2026-11-03T10:00:00Z"), At("2026-11-03T12:00:00Z"), "1",
+                           "0.5");
+  tie.name = "Renamed item";
+  UsageRecord data_out = Record("b1-out", "org-a", "d1", At("2026-11-01T03:00:00Z"), At("2026-11-01T04:00:00Z"),
+                                "12.5", "0.032");
+  data_out.dimension = Dimension::kDataOut;
+  data_out.kind.reset();
+  data_out.sku = "gcp.data.out";
+  return {
+      {Record("b1-a", "org-a", "d1", At("2026-11-01T00:30:00Z"), At("2026-11-01T02:15:00Z"), "7", "0.333333333"),
+       TrialRecord("b1-trial", "org-a", "d1", At("2026-11-01T23:10:00Z"), At("2026-11-02T01:20:00Z"), "3",
+                   "1.000000007"),
+       Record("b1-long", "org-a", "d2", At("2026-10-29T13:17:11Z"), At("2026-11-03T12:00:00Z"), "120", "0.0913"),
+       Record("b1-neg", "org-a", "d2", At("2026-11-01T05:00:00Z"), At("2026-11-01T06:00:00Z"), "-1", "0.5"), data_out,
+       Record("b1-b", "org-b", "d9", At("2026-11-01T00:00:00Z"), At("2026-11-01T01:00:00Z"))},
+      {Record("b1-a", "org-a", "d1", At("2026-11-01T00:30:00Z"), At("2026-11-01T02:15:00Z"), "7", "0.333333333"),
+       renamed, tie, Record("b2-b", "org-b", "d9", At("2026-11-01T01:00:00Z"), At("2026-11-01T02:00:00Z"))},
+  };
+}
+
+// Verifies the store; the report, with a failure listing its differences if `clean` differs.
+service::VerifyReport MustVerify(Store& store, bool clean) {
+  Result<service::VerifyReport> report = service::VerifyStore(store);
+  EXPECT_TRUE(report.has_value()) << (report ? "" : Describe(report.error()));
+  if (!report) return {};
+  std::string lines;
+  for (const std::string& d : report->differences) lines += "\n  " + d;
+  EXPECT_EQ(report->clean(), clean) << "differences:" << lines;
+  return *report;
+}
+
+// Whether some difference contains every one of `parts`.
+bool HasDifference(const service::VerifyReport& report, std::initializer_list<std::string_view> parts) {
+  return std::any_of(report.differences.begin(), report.differences.end(), [&](const std::string& d) {
+    return std::all_of(parts.begin(), parts.end(), [&](std::string_view p) { return d.find(p) != d.npos; });
+  });
+}
+
+TYPED_TEST(StoreContractTest, ListOrganizationsIsEveryOrganizationById) {
+  ASSERT_TRUE(this->store().CreateOrganization(Organization{"org-0", "Zero"}));
+  Result<std::vector<Organization>> orgs = this->store().ListOrganizations();
+  ASSERT_TRUE(orgs.has_value()) << Describe(orgs.error());
+  EXPECT_EQ(*orgs, (std::vector<Organization>{{"org-0", "Zero"}, {"org-a", "Org A"}, {"org-b", "Org B"}}));
+}
+
+TYPED_TEST(StoreContractTest, ReadRangeUsageIsEveryRecordOfTheOrganizationInIngestOrder) {
+  std::vector<std::string> expected;
+  for (const std::vector<UsageRecord>& batch : VerifyBatches()) {
+    this->MustIngest(batch);
+  }
+  for (const std::vector<UsageRecord>& batch : VerifyBatches()) {
+    for (const UsageRecord& r : batch) {
+      if (r.organization_id == "org-a" && std::find(expected.begin(), expected.end(), r.id) == expected.end()) {
+        expected.push_back(r.id);
+      }
+    }
+  }
+  RangeReadPlan plan;
+  plan.usage = true;
+  const RangeReadResult read = this->MustReadRange("org-a", plan);
+  std::vector<std::string> got;
+  for (const UsageRecord& r : read.usage) got.push_back(r.id);
+  EXPECT_EQ(got, expected) << "every record once, batch after batch, each in its order";
+  for (const UsageRecord& r : read.usage) {
+    for (const std::vector<UsageRecord>& batch : VerifyBatches()) {
+      for (const UsageRecord& sent : batch) {
+        if (sent.id == r.id) {
+          EXPECT_EQ(r, sent) << "record " << r.id << " is read as it was ingested";
+        }
+      }
+    }
+  }
+  EXPECT_TRUE(this->MustReadRange("org-a", RangeReadPlan{}).usage.empty()) << "no usage unless the plan asks";
+}
+
+TYPED_TEST(StoreContractTest, VerifyFindsNothingToReportAfterIngests) {
+  service::VerifyReport empty = MustVerify(this->store(), true);
+  EXPECT_EQ(empty.organizations, 2);
+  for (const std::vector<UsageRecord>& batch : VerifyBatches()) this->MustIngest(batch);
+  service::VerifyReport report = MustVerify(this->store(), true);
+  EXPECT_EQ(report.organizations, 2);
+  EXPECT_EQ(report.records, 9) << "the duplicate is stored once";
+  EXPECT_GT(report.rollup_rows, 100) << "the long record alone covers over 100 hours";
+  EXPECT_EQ(report.items, 4);
+}
+
+TEST_F(SqliteStoreTest, VerifyNamesAnHourlyRollupRowMovedToAnotherDay) {
+  std::unique_ptr<SqliteStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateOrganization(Organization{"org-a", "Org A"}));
+  ASSERT_TRUE(store->CreateOrganization(Organization{"org-b", "Org B"}));
+  ASSERT_TRUE(store->Ingest(std::vector<UsageRecord>{
+      Record("u1", "org-b", "d9", At("2026-11-01T00:00:00Z"), At("2026-11-01T01:00:00Z"), "2", "0.5")}));
+  MustVerify(*store, true);
+  // The one hourly row of org-b (2026-11-01) moved a year on, as a torn or misdirected write would.
+  RawQuery("UPDATE rollup_hours SET day_ns = day_ns + 365 * 86400000000000 WHERE org_id = 'org-b'");
+  ASSERT_EQ(RawQuery("SELECT count(*) FROM rollup_hours WHERE org_id = 'org-b' AND day_ns = " +
+                     std::to_string(At("2027-11-01T00:00:00Z").ns)),
+            "1");
+  const service::VerifyReport report = MustVerify(*store, false);
+  EXPECT_TRUE(HasDifference(report, {"org-b: hourly rollup 2026-11-01T00:00:00Z deployment=d9", "missing"}));
+  EXPECT_TRUE(HasDifference(report, {"org-b: hourly rollup 2027-11-01T00:00:00Z deployment=d9", "no usage record"}));
+  EXPECT_TRUE(HasDifference(report, {"org-b: daily rollup 2026-11-01T00:00:00Z", "missing"}));
+}
+
+TEST_F(SqliteStoreTest, VerifyNamesTheMeasuresOfAnHourlyRollupRowOverwritten) {
+  std::unique_ptr<SqliteStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateOrganization(Organization{"org-a", "Org A"}));
+  // Two days of one series, the same hour, 2 and 3 instance-hours at 0.5 ECU.
+  ASSERT_TRUE(store->Ingest(std::vector<UsageRecord>{
+      Record("u1", "org-a", "d1", At("2026-11-01T04:00:00Z"), At("2026-11-01T05:00:00Z"), "2", "0.5"),
+      Record("u2", "org-a", "d1", At("2026-11-02T04:00:00Z"), At("2026-11-02T05:00:00Z"), "3", "0.5")}));
+  MustVerify(*store, true);
+  RawQuery("UPDATE rollup_hours SET packs = (SELECT packs FROM rollup_hours WHERE day_ns = " +
+           std::to_string(At("2026-11-02T00:00:00Z").ns) + ") WHERE day_ns = " +
+           std::to_string(At("2026-11-01T00:00:00Z").ns));
+  const service::VerifyReport report = MustVerify(*store, false);
+  EXPECT_TRUE(HasDifference(report, {"org-a: hourly rollup 2026-11-01T04:00:00Z deployment=d1 dimension=capacity",
+                                     "cost_nanos stored 1500000000, expected 1000000000"}));
+  EXPECT_TRUE(HasDifference(report, {"org-a: daily rollup 2026-11-01T00:00:00Z", "quantity_milli stored 3000, expected 2000"}));
+}
+
+TEST_F(SqliteStoreTest, VerifyNamesRecordsTheIdIndexLostAndHashesAFilterMisses) {
+  std::unique_ptr<SqliteStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateOrganization(Organization{"org-a", "Org A"}));
+  ASSERT_TRUE(store->Ingest(std::vector<UsageRecord>{
+      Record("u1", "org-a", "d1", At("2026-11-01T04:00:00Z"), At("2026-11-01T05:00:00Z"))}));
+  ASSERT_TRUE(store->Ingest(std::vector<UsageRecord>{
+      Record("u2", "org-a", "d1", At("2026-11-02T04:00:00Z"), At("2026-11-02T05:00:00Z"))}));
+  MustVerify(*store, true);
+  // The second batch's segment: its filter zeroed, then (another case) its blocks gone.
+  const std::string second = "(SELECT max(id) FROM usage_id_segment)";
+  RawQuery("UPDATE usage_id_segment SET filter = zeroblob(length(filter)) WHERE id = " + second);
+  service::VerifyReport report = MustVerify(*store, false);
+  EXPECT_TRUE(HasDifference(report, {"id index: segment ", "its filter misses a hash it holds"}));
+  RawQuery("DELETE FROM usage_id_block WHERE segment = " + second);
+  report = MustVerify(*store, false);
+  EXPECT_TRUE(HasDifference(report, {"id index: usage record u2 (organization org-a", "is not indexed"}));
+  EXPECT_TRUE(HasDifference(report, {"id index: segment ", "holds 0 entries, its row says 1"}));
+  EXPECT_FALSE(HasDifference(report, {"usage record u1"})) << "the first batch's segment is intact";
+}
+
+TEST_F(PostgresStoreTest, VerifyNamesRecordsTheIdLedgerLostAndEntriesWithoutRecords) {
+  std::unique_ptr<PostgresStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateOrganization(Organization{"org-a", "Org A"}));
+  ASSERT_TRUE(store->Ingest(std::vector<UsageRecord>{
+      Record("u1", "org-a", "d1", At("2026-11-01T04:00:00Z"), At("2026-11-01T05:00:00Z")),
+      Record("u2", "org-a", "d1", At("2026-11-02T04:00:00Z"), At("2026-11-02T05:00:00Z"))}));
+  MustVerify(*store, true);
+  EXPECT_EQ(RawQuery("DELETE FROM usage_ids WHERE id = 'u1'"), "");
+  EXPECT_EQ(RawQuery("INSERT INTO usage_ids (id, organization_id, start_ns) VALUES ('ghost', 'org-a', 0)"), "");
+  const service::VerifyReport report = MustVerify(*store, false);
+  EXPECT_TRUE(HasDifference(report, {"id index: usage record u1 (organization org-a) has no usage_ids row"}));
+  EXPECT_TRUE(HasDifference(report, {"id index: usage_ids row ghost (organization org-a) leads to no usage record"}));
+}
+
+TEST_F(PostgresStoreTest, VerifyNamesRollupsAndSeriesEndsChangedBySql) {
+  std::unique_ptr<PostgresStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateOrganization(Organization{"org-a", "Org A"}));
+  ASSERT_TRUE(store->Ingest(std::vector<UsageRecord>{
+      Record("u1", "org-a", "d1", At("2026-11-01T04:00:00Z"), At("2026-11-01T05:00:00Z"), "2", "0.5")}));
+  MustVerify(*store, true);
+  EXPECT_EQ(RawQuery("UPDATE rollup_hour SET cost_nanos = cost_nanos + 7"), "");
+  EXPECT_EQ(RawQuery("DELETE FROM rollup_day"), "");
+  EXPECT_EQ(RawQuery("UPDATE items SET last_end_ns = last_end_ns - 1"), "");
+  const service::VerifyReport report = MustVerify(*store, false);
+  EXPECT_TRUE(HasDifference(report, {"org-a: hourly rollup 2026-11-01T04:00:00Z deployment=d1 dimension=capacity",
+                                     "cost_nanos stored 1000000007, expected 1000000000"}));
+  EXPECT_TRUE(HasDifference(report, {"org-a: daily rollup 2026-11-01T00:00:00Z deployment=d1", "missing"}));
+  EXPECT_TRUE(HasDifference(report, {"org-a: item deployment=d1",
+                                     "series end stored 2026-11-01T04:59:59.999999999Z, expected 2026-11-01T05:00:00Z"}));
 }
 
 }  // namespace

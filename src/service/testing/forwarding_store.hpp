@@ -16,6 +16,7 @@ class ForwardingStore : public Store {
   Result<std::optional<Organization>> FindOrganization(std::string_view id) override {
     return inner_.FindOrganization(id);
   }
+  Result<std::vector<Organization>> ListOrganizations() override { return inner_.ListOrganizations(); }
   Status PutUser(const User& user) override { return inner_.PutUser(user); }
   Result<std::optional<User>> FindUser(std::string_view name) override { return inner_.FindUser(name); }
   Result<IngestOutcome> Ingest(std::span<const domain::UsageRecord> records) override {
@@ -40,6 +41,7 @@ class ForwardingStore : public Store {
   Result<RangeReadResult> ReadRange(std::string_view org, const RangeReadPlan& plan) override {
     return inner_.ReadRange(org, plan);
   }
+  Result<std::vector<std::string>> VerifyIdIndex() override { return inner_.VerifyIdIndex(); }
 
  private:
   Store& inner_;

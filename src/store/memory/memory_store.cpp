@@ -58,6 +58,15 @@ Result<std::optional<service::Organization>> MemoryStore::FindOrganization(std::
   return std::optional<service::Organization>(it->second.org);
 }
 
+Result<std::vector<service::Organization>> MemoryStore::ListOrganizations() {
+  if (auto s = CheckAvailable(); !s) return std::move(s).error();
+  std::shared_lock lock(mu_);
+  std::vector<service::Organization> out;
+  out.reserve(orgs_.size());
+  for (const auto& [id, data] : orgs_) out.push_back(data.org);
+  return out;
+}
+
 Status MemoryStore::PutUser(const service::User& user) {
   if (auto s = CheckAvailable(); !s) return s;
   service::User stored = user;
@@ -165,6 +174,7 @@ Result<service::IngestOutcome> MemoryStore::Ingest(std::span<const domain::Usage
     auto [it, inserted] = usage_.emplace(r.id, r);
     OrgData& data = orgs_.find(r.organization_id)->second;
     data.usage_by_start.emplace(r.start.ns, &it->second);
+    data.usage_in_order.push_back(&it->second);
   }
   for (const auto& [key, name] : delta.deployment_names) {
     orgs_.find(key.first)->second.deployments.insert_or_assign(std::string(key.second), std::string(name));
@@ -330,8 +340,17 @@ Result<service::RangeReadResult> MemoryStore::ReadRange(std::string_view org, co
     for (const auto& [key, item] : data.items) result.items.push_back(item);
   }
   if (plan.credits) result.credits = Credits(data);
+  if (plan.usage) {
+    result.usage.reserve(data.usage_in_order.size());
+    for (const domain::UsageRecord* r : data.usage_in_order) result.usage.push_back(*r);
+  }
   result.version = data.data_version;
   return result;
+}
+
+Result<std::vector<std::string>> MemoryStore::VerifyIdIndex() {
+  if (auto s = CheckAvailable(); !s) return std::move(s).error();
+  return std::vector<std::string>();
 }
 
 Status MemoryStore::CreateApiKey(const service::ApiKey& key) {

@@ -43,6 +43,7 @@ class MemoryStore final : public service::Store {
 
   Status CreateOrganization(const service::Organization& org) override;
   Result<std::optional<service::Organization>> FindOrganization(std::string_view id) override;
+  Result<std::vector<service::Organization>> ListOrganizations() override;
 
   Status PutUser(const service::User& user) override;
   Result<std::optional<service::User>> FindUser(std::string_view name) override;
@@ -74,8 +75,12 @@ class MemoryStore final : public service::Store {
 
   // All under one shared lock: the same reads as ReadUsageOverlapping, ReadRollups and
   // ListDeployments, plus the latest capacity rows (found by walking the window's hourly rows
-  // backwards until every deployment has one), the items and the credits.
+  // backwards until every deployment has one), the items, the credits and the usage in ingest
+  // order (kept per organization as it is stored).
   Result<service::RangeReadResult> ReadRange(std::string_view org, const service::RangeReadPlan& plan) override;
+
+  // The records are kept by id: nothing to check.
+  Result<std::vector<std::string>> VerifyIdIndex() override;
 
  private:
   // (period start ns, deployment id, dimension, sku, kind) -> measures.
@@ -100,6 +105,7 @@ class MemoryStore final : public service::Store {
     Rollups daily;
     // Start ns -> record (pointers into usage_, which never erases).
     std::multimap<std::int64_t, const domain::UsageRecord*> usage_by_start;
+    std::vector<const domain::UsageRecord*> usage_in_order;  // as ingested (the same pointers)
     std::int64_t max_duration_ns = 0;  // longest end - start among this org's records
     std::map<ItemKey, service::ItemInfo> items;
     std::map<std::string, service::Credit, std::less<>> credits;  // id -> credit

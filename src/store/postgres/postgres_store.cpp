@@ -219,6 +219,8 @@ constexpr Statement kSelectOrganization{"costs_select_org", "SELECT name FROM or
 constexpr Statement kInsertOrganization{
     "costs_insert_org", "INSERT INTO organizations (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
     "insert an organization"};
+constexpr Statement kListOrganizations{"costs_list_orgs", "SELECT id, name FROM organizations ORDER BY id",
+                                       "list organizations"};
 constexpr Statement kSelectOrganizations{
     "costs_select_orgs", "SELECT id FROM organizations WHERE id = ANY ($1::text[])", "check organizations"};
 constexpr Statement kUpsertUser{"costs_upsert_user",
@@ -344,6 +346,26 @@ constexpr Statement kSelectUsageOverlapping{
     "power(2::numeric, c.span_class), -9223372036854775808::numeric)::bigint AND start_ns < $3 AND end_ns > $2) u "
     "WHERE c.org_id = $1 ORDER BY u.start_ns, u.seq",
     "read usage"};
+// Every record of the org, in ingest order (seq).
+constexpr Statement kSelectAllUsage{
+    "costs_select_all_usage",
+    "SELECT u.id, u.organization_id, u.deployment_id, u.deployment_name, u.dimension, u.kind, u.instance_count, "
+    "u.sku, u.name, u.start_ns, u.end_ns, u.quantity, u.unit, u.rate, u.cost_nanos, u.trial "
+    "FROM usage u WHERE u.organization_id = $1 ORDER BY u.seq",
+    "read usage"};
+// The idempotency ledger against usage (VerifyIdIndex): records it does not lead to, and
+// entries that lead to no record. At most 100 rows each.
+constexpr Statement kSelectUnindexedUsage{
+    "costs_select_unindexed_usage",
+    "SELECT u.organization_id, u.id FROM usage u LEFT JOIN usage_ids i ON i.id = u.id "
+    "AND i.organization_id = u.organization_id AND i.start_ns = u.start_ns WHERE i.id IS NULL "
+    "ORDER BY u.organization_id, u.id LIMIT 100",
+    "check usage ids"};
+constexpr Statement kSelectDanglingUsageIds{
+    "costs_select_dangling_usage_ids",
+    "SELECT i.organization_id, i.id FROM usage_ids i LEFT JOIN usage u ON u.organization_id = i.organization_id "
+    "AND u.id = i.id AND u.start_ns = i.start_ns WHERE u.id IS NULL ORDER BY i.organization_id, i.id LIMIT 100",
+    "check usage ids"};
 constexpr Statement kSelectDeployments{
     "costs_select_deployments", "SELECT id, name FROM deployments WHERE org_id = $1 ORDER BY id", "read deployments"};
 constexpr Statement kApiKeyExists{"costs_api_key_exists", "SELECT 1 FROM api_keys WHERE id = $1", "check an API key"};
@@ -851,12 +873,10 @@ Result<std::int64_t> SelectOrgVersion(Connection& c, std::string_view org) {
   return rows->size() > 0 ? rows->Int(0, 0) : std::int64_t{0};
 }
 
-Result<std::vector<domain::UsageRecord>> SelectUsageOverlapping(Connection& c, std::string_view org, Instant from,
-                                                                Instant to) {
-  std::vector<domain::UsageRecord> out;
-  if (from >= to) return out;
-  Result<Rows> rows = c.Exec(kSelectUsageOverlapping, Params().Text(org).Int(from.ns).Int(to.ns));
+// The records of a query of the usage columns (kSelectUsageOverlapping's), in its order.
+Result<std::vector<domain::UsageRecord>> ReadUsageRows(Result<Rows> rows) {
   if (!rows) return std::move(rows).error();
+  std::vector<domain::UsageRecord> out;
   out.reserve(static_cast<std::size_t>(rows->size()));
   for (int i = 0; i < rows->size(); ++i) {
     Result<domain::UsageRecord> record = ReadUsageRow(*rows, i);
@@ -864,6 +884,16 @@ Result<std::vector<domain::UsageRecord>> SelectUsageOverlapping(Connection& c, s
     out.push_back(std::move(*record));
   }
   return out;
+}
+
+Result<std::vector<domain::UsageRecord>> SelectUsageOverlapping(Connection& c, std::string_view org, Instant from,
+                                                                Instant to) {
+  if (from >= to) return std::vector<domain::UsageRecord>();
+  return ReadUsageRows(c.Exec(kSelectUsageOverlapping, Params().Text(org).Int(from.ns).Int(to.ns)));
+}
+
+Result<std::vector<domain::UsageRecord>> SelectAllUsage(Connection& c, std::string_view org) {
+  return ReadUsageRows(c.Exec(kSelectAllUsage, Params().Text(org)));
 }
 
 Status SelectRollups(Connection& c, std::string_view org, domain::RollupGrain grain, Instant from, Instant to,
@@ -1106,6 +1136,18 @@ Result<std::optional<service::Organization>> PostgresStore::FindOrganization(std
   if (!rows) return std::move(rows).error();
   if (rows->size() == 0) return std::optional<service::Organization>();
   return std::optional<service::Organization>(service::Organization{std::string(id), std::string(rows->Text(0, 0))});
+}
+
+Result<std::vector<service::Organization>> PostgresStore::ListOrganizations() {
+  Result<Lease> lease = Acquire();
+  if (!lease) return std::move(lease).error();
+  Result<Rows> rows = (*lease)->Exec(kListOrganizations, Params());
+  if (!rows) return std::move(rows).error();
+  std::vector<service::Organization> out;
+  for (int i = 0; i < rows->size(); ++i) {
+    out.push_back(service::Organization{std::string(rows->Text(i, 0)), std::string(rows->Text(i, 1))});
+  }
+  return out;
 }
 
 Status PostgresStore::PutUser(const service::User& user) {
@@ -1474,11 +1516,39 @@ Result<service::RangeReadResult> PostgresStore::ReadRange(std::string_view org, 
     if (!credits) return std::move(credits).error();
     result.credits = std::move(*credits);
   }
+  if (plan.usage) {
+    Result<std::vector<domain::UsageRecord>> usage = SelectAllUsage(c, org);
+    if (!usage) return std::move(usage).error();
+    result.usage = std::move(*usage);
+  }
   Result<std::int64_t> version = SelectOrgVersion(c, org);
   if (!version) return std::move(version).error();
   result.version = *version;
   if (Status s = txn->Commit(); !s) return std::move(s).error();
   return result;
+}
+
+Result<std::vector<std::string>> PostgresStore::VerifyIdIndex() {
+  Result<Lease> lease = Acquire();
+  if (!lease) return std::move(lease).error();
+  Connection& c = **lease;
+  Result<Transaction> txn = Transaction::Begin(c, Transaction::kSnapshot);
+  if (!txn) return std::move(txn).error();
+  std::vector<std::string> problems;
+  Result<Rows> unindexed = c.Exec(kSelectUnindexedUsage, Params());
+  if (!unindexed) return std::move(unindexed).error();
+  for (int i = 0; i < unindexed->size(); ++i) {
+    problems.push_back("usage record " + std::string(unindexed->Text(i, 1)) + " (organization " +
+                       std::string(unindexed->Text(i, 0)) + ") has no usage_ids row: a re-send would store it again");
+  }
+  Result<Rows> dangling = c.Exec(kSelectDanglingUsageIds, Params());
+  if (!dangling) return std::move(dangling).error();
+  for (int i = 0; i < dangling->size(); ++i) {
+    problems.push_back("usage_ids row " + std::string(dangling->Text(i, 1)) + " (organization " +
+                       std::string(dangling->Text(i, 0)) + ") leads to no usage record: that id can never be stored");
+  }
+  if (Status s = txn->Commit(); !s) return std::move(s).error();
+  return problems;
 }
 
 Status PostgresStore::CreateApiKey(const service::ApiKey& key) {

@@ -87,6 +87,7 @@ class PostgresStore final : public service::Store {
 
   Status CreateOrganization(const service::Organization& org) override;
   Result<std::optional<service::Organization>> FindOrganization(std::string_view id) override;
+  Result<std::vector<service::Organization>> ListOrganizations() override;
   Status PutUser(const service::User& user) override;
   Result<std::optional<service::User>> FindUser(std::string_view name) override;
 
@@ -114,8 +115,13 @@ class PostgresStore final : public service::Store {
   Result<std::int64_t> DataVersion(std::string_view org) override;
 
   // One REPEATABLE READ, READ ONLY transaction. kStoreFailed when a latest-capacity sum does
-  // not fit int64.
+  // not fit int64. plan.usage orders the records by usage.seq (taken as each row is inserted,
+  // so batches committed concurrently by several replicas may interleave).
   Result<service::RangeReadResult> ReadRange(std::string_view org, const service::RangeReadPlan& plan) override;
+
+  // In one snapshot: usage rows without their usage_ids row, and usage_ids rows without their
+  // usage row (two anti-joins over the whole tables).
+  Result<std::vector<std::string>> VerifyIdIndex() override;
 
  private:
   class Lease;

@@ -355,6 +355,7 @@ static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
 // ---- Statements (cached per connection by the address of their text) ---------------------
 
 constexpr const char* kSelectOrganization = "SELECT name FROM organizations WHERE id = ?1";
+constexpr const char* kSelectOrganizations = "SELECT id, name FROM organizations ORDER BY id";
 constexpr const char* kInsertOrganization =
     "INSERT INTO organizations (id, name) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING";
 constexpr const char* kOrganizationExists = "SELECT 1 FROM organizations WHERE id = ?1";
@@ -370,6 +371,7 @@ constexpr const char* kNextChunkId = "SELECT coalesce(max(id), 0) + 1 FROM usage
 constexpr const char* kInsertChunk =
     "INSERT INTO usage_chunk (id, org_id, span_class, start_day_ns, records) VALUES (?1, ?2, ?3, ?4, ?5)";
 constexpr const char* kSelectChunk = "SELECT org_id, records FROM usage_chunk WHERE id = ?1";
+constexpr const char* kSelectAllChunks = "SELECT id, org_id, records FROM usage_chunk";
 constexpr const char* kSelectIdSegments = "SELECT id, level, entries FROM usage_id_segment ORDER BY id";
 constexpr const char* kInsertIdSegment = "INSERT INTO usage_id_segment (level, entries, filter) VALUES (?1, ?2, ?3)";
 constexpr const char* kDeleteIdSegment = "DELETE FROM usage_id_segment WHERE id = ?1";
@@ -929,9 +931,11 @@ class Connection {
   // The rowid of the last row inserted.
   std::int64_t LastInsertRowid() const { return sqlite3_last_insert_rowid(db_); }
 
+  // Whether a transaction is open (SQLite ends one by itself on some errors, e.g. a full disk).
+  bool InTransaction() const { return db_ != nullptr && sqlite3_get_autocommit(db_) == 0; }
   // Whether the connection must not be reused: it saw an I/O-class error or is stuck in a
   // transaction.
-  bool broken() const { return broken_ || (db_ != nullptr && sqlite3_get_autocommit(db_) == 0); }
+  bool broken() const { return broken_ || InTransaction(); }
 
  private:
   explicit Connection(sqlite3* db) : db_(db) {}
@@ -1000,13 +1004,14 @@ class Transaction {
   Transaction& operator=(const Transaction&) = delete;
   Transaction& operator=(Transaction&&) = delete;
   ~Transaction() {
-    if (connection_ != nullptr) (void)connection_->Exec("ROLLBACK", "roll back");
+    if (connection_ != nullptr && connection_->InTransaction()) (void)connection_->Exec("ROLLBACK", "roll back");
   }
 
   Status Commit() {
     Connection* connection = std::exchange(connection_, nullptr);
     Status s = connection->Exec("COMMIT", "commit");
-    if (!s) (void)connection->Exec("ROLLBACK", "roll back");  // a failed COMMIT may leave it open
+    // A failed COMMIT may leave the transaction open (or SQLite may have rolled it back).
+    if (!s && connection->InTransaction()) (void)connection->Exec("ROLLBACK", "roll back");
     return s;
   }
 
@@ -1200,12 +1205,18 @@ std::int64_t DayOf(std::int64_t ns) {
                                                         : static_cast<std::int64_t>(day);
 }
 
-// Usage of `org` overlapping [from, to), ordered by start, then by insertion. Per span class k
-// in `span_classes` (those of SelectSpanClasses), the chunks of the days on which a record of
-// class k that ends after `from` and starts before `to` can start: [from - 2^k hours, to).
+// How SelectUsageOverlapping orders what it reads.
+enum class UsageOrder {
+  kByStart,   // by start, then by insertion
+  kByIngest,  // by insertion (batch, then the record's index in its batch)
+};
+
+// Usage of `org` overlapping [from, to), in `order`. Per span class k in `span_classes` (those
+// of SelectSpanClasses), the chunks of the days on which a record of class k that ends after
+// `from` and starts before `to` can start: [from - 2^k hours, to).
 Result<std::vector<domain::UsageRecord>> SelectUsageOverlapping(Connection& c, std::string_view org,
                                                                 std::span<const int> span_classes, Instant from,
-                                                                Instant to) {
+                                                                Instant to, UsageOrder order = UsageOrder::kByStart) {
   std::vector<domain::UsageRecord> out;
   if (from >= to) return out;
   struct Found {
@@ -1239,7 +1250,8 @@ Result<std::vector<domain::UsageRecord>> SelectUsageOverlapping(Connection& c, s
   if (found.empty()) return out;
   Result<SeriesMap> series = SelectSeries(c, org);
   if (!series) return std::move(series).error();
-  std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) {
+  std::sort(found.begin(), found.end(), [order](const Found& a, const Found& b) {
+    if (order == UsageOrder::kByIngest) return std::tie(a.batch, a.ordinal) < std::tie(b.batch, b.ordinal);
     return std::tie(a.record.start.ns, a.batch, a.ordinal) < std::tie(b.record.start.ns, b.batch, b.ordinal);
   });
   out.reserve(found.size());
@@ -2343,6 +2355,21 @@ Result<std::optional<service::Organization>> SqliteStore::FindOrganization(std::
   return std::optional<service::Organization>(service::Organization{std::string(id), std::string(stmt->Text(0))});
 }
 
+Result<std::vector<service::Organization>> SqliteStore::ListOrganizations() {
+  Result<Lease> lease = Acquire();
+  if (!lease) return std::move(lease).error();
+  Result<Stmt> stmt = (*lease)->Prepare(kSelectOrganizations, "list organizations");
+  if (!stmt) return std::move(stmt).error();
+  std::vector<service::Organization> out;
+  for (;;) {
+    Result<bool> row = stmt->Step();
+    if (!row) return std::move(row).error();
+    if (!*row) break;
+    out.push_back(service::Organization{std::string(stmt->Text(0)), std::string(stmt->Text(1))});
+  }
+  return out;
+}
+
 Status SqliteStore::PutUser(const service::User& user) {
   std::lock_guard write_lock(write_mu_);
   Result<Lease> lease = Acquire();
@@ -2916,6 +2943,16 @@ Result<service::RangeReadResult> SqliteStore::ReadRange(std::string_view org, co
     if (!credits) return std::move(credits).error();
     result.credits = std::move(*credits);
   }
+  if (plan.usage) {  // every span class, not only those usage_span_classes lists
+    std::vector<int> every_class(kMaxSpanClass + 1);
+    std::iota(every_class.begin(), every_class.end(), 0);
+    constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
+    constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+    Result<std::vector<domain::UsageRecord>> usage =
+        SelectUsageOverlapping(c, org, every_class, Instant{kMin}, Instant{kMax}, UsageOrder::kByIngest);
+    if (!usage) return std::move(usage).error();
+    result.usage = std::move(*usage);
+  }
 
   Result<std::int64_t> version = SelectOrgVersion(c, org);
   if (!version) return std::move(version).error();
@@ -3066,6 +3103,103 @@ Result<std::int64_t> SqliteStore::DataVersion(std::string_view org) {
     versions_.insert_or_assign(std::string(org), *version);
   }
   return version;
+}
+
+Result<std::vector<std::string>> SqliteStore::VerifyIdIndex() {
+  Result<Lease> lease = Acquire();
+  if (!lease) return std::move(lease).error();
+  Connection& c = **lease;
+  Result<Transaction> txn = Transaction::Begin(c, Transaction::Mode::kRead);
+  if (!txn) return std::move(txn).error();
+  constexpr std::size_t kMaxProblems = 100;
+  std::vector<std::string> problems;
+  auto problem = [&](std::string line) {
+    if (problems.size() < kMaxProblems) problems.push_back(std::move(line));
+  };
+
+  // Every entry of every segment, checked against its segment's filter, count and order.
+  struct Indexed {
+    std::int64_t chunk;
+    bool found = false;  // a stored record of that chunk has the hash
+  };
+  std::unordered_map<std::uint64_t, std::vector<Indexed>> index;
+  Result<std::vector<IdSegment>> segments = SelectIdSegments(c);
+  if (!segments) return std::move(segments).error();
+  for (const IdSegment& segment : *segments) {
+    const std::string where =
+        "segment " + std::to_string(segment.id) + " (level " + std::to_string(segment.level) + ")";
+    Result<std::size_t> size = IdFilter::PackedSize(segment.entries);
+    if (!size) return std::move(size).error();
+    Result<Connection::Blob> blob = c.OpenBlob("usage_id_segment", "filter", segment.id, "read usage ids");
+    if (!blob) return std::move(blob).error();
+    if (blob->size() != *size) {
+      problem(where + ": its filter has " + std::to_string(blob->size()) + " bytes, expected " +
+              std::to_string(*size) + " for " + std::to_string(segment.entries) + " entries");
+      continue;
+    }
+    std::string filter(*size, '\0');
+    if (Status st = blob->Read(0, filter); !st) return std::move(st).error();
+    Result<Stmt> stmt = c.Prepare(kSelectIdBlocks, "read usage ids");
+    if (!stmt) return std::move(stmt).error();
+    stmt->Bind(1, segment.id);
+    std::int64_t entries = 0;
+    std::optional<IdEntry> previous;
+    for (;;) {
+      Result<bool> row = stmt->Step();
+      if (!row) return std::move(row).error();
+      if (!*row) break;
+      Result<RunView> run = RunView::Of(stmt->Blob(0));
+      if (!run) return std::move(run).error();
+      for (std::size_t i = 0; i < run->size(); ++i, ++entries) {
+        const IdEntry entry = run->Entry(i);
+        if (previous && entry < *previous) problem(where + ": its entries are not sorted");
+        previous = entry;
+        if (!IdFilter::BlockMayContain(filter.data() + IdFilter::BlockOffset(*size, entry.hash), entry.hash)) {
+          problem(where + ": its filter misses a hash it holds (of chunk " + std::to_string(entry.chunk) +
+                  "): that id would be stored again");
+        }
+        index[entry.hash].push_back(Indexed{entry.chunk});
+      }
+    }
+    if (entries != segment.entries) {
+      problem(where + ": holds " + std::to_string(entries) + " entries, its row says " +
+              std::to_string(segment.entries));
+    }
+  }
+
+  // Every stored record must be indexed under its own chunk.
+  Result<Stmt> chunks = c.Prepare(kSelectAllChunks, "read usage");
+  if (!chunks) return std::move(chunks).error();
+  for (;;) {
+    Result<bool> row = chunks->Step();
+    if (!row) return std::move(row).error();
+    if (!*row) break;
+    const std::int64_t chunk = chunks->Int(0);
+    Result<std::vector<ChunkRecord>> records = UnpackChunk(chunks->Blob(2));
+    if (!records) return std::move(records).error();
+    for (const ChunkRecord& r : *records) {
+      auto it = index.find(IdHash(options_, r.record.id));
+      bool indexed = false;
+      if (it != index.end()) {
+        for (Indexed& entry : it->second) {
+          if (entry.chunk == chunk) indexed = entry.found = true;
+        }
+      }
+      if (!indexed) {
+        problem("usage record " + r.record.id + " (organization " + std::string(chunks->Text(1)) + ", chunk " +
+                std::to_string(chunk) + ") is not indexed: a re-send would store it again");
+      }
+    }
+  }
+  for (const auto& [hash, entries] : index) {
+    for (const Indexed& entry : entries) {
+      if (!entry.found) {
+        problem("an entry names chunk " + std::to_string(entry.chunk) + " for a hash no record of it has");
+      }
+    }
+  }
+  if (Status st = txn->Commit(); !st) return std::move(st).error();
+  return problems;
 }
 
 }  // namespace costs::store::sqlite

@@ -139,6 +139,7 @@ class SqliteStore final : public service::Store {
 
   Status CreateOrganization(const service::Organization& org) override;
   Result<std::optional<service::Organization>> FindOrganization(std::string_view id) override;
+  Result<std::vector<service::Organization>> ListOrganizations() override;
 
   // User.organizations is stored as a set: FindUser returns it sorted and unique. The users row
   // is upserted, never deleted, so the user's API keys (which reference it) stay.
@@ -191,8 +192,15 @@ class SqliteStore final : public service::Store {
   // of its capacity series, until every deployment whose capacity ran in the window has its
   // latest hour with a non-zero cost (one day, while deployments run); a deployment's cells of
   // that hour (one per sku and kind) are summed into one. kStoreFailed when such a sum does
-  // not fit int64.
+  // not fit int64. plan.usage reads the org's chunks of every span class (0..23, not only those
+  // usage_span_classes lists) and orders the records by (batch, ordinal).
   Result<service::RangeReadResult> ReadRange(std::string_view org, const service::RangeReadPlan& plan) override;
+
+  // In one read transaction: every entry of every id segment must be in its segment's filter,
+  // in order, as many as the segment's row says, and name a chunk holding a record with that
+  // hash; every record of every chunk must be indexed under its chunk. Reads the whole index and
+  // every chunk (holds the index in memory).
+  Result<std::vector<std::string>> VerifyIdIndex() override;
 
  private:
   class Lease;
