@@ -2,12 +2,16 @@
 # need first (scripts/install-deps, Debian packages, idempotent).
 BUILD_DIR ?= build
 ASAN_DIR ?= build-asan
+FUZZ_DIR ?= build-fuzz
+FUZZ_WORK ?= var/fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
 JOBS ?= 2
 BUILD_TYPE ?= RelWithDebInfo
 DEMO_DB ?= var/demo.db
 DEMO_LISTEN ?= 127.0.0.1:8080
 
-.PHONY: all deps build test test-asan demo bench crash-test soak clean
+.PHONY: all deps build test test-asan fuzz demo bench crash-test soak clean
 
 all: build
 
@@ -29,6 +33,19 @@ $(ASAN_DIR)/build.ninja: CMakeLists.txt
 test-asan: deps $(ASAN_DIR)/build.ninja
 	cmake --build $(ASAN_DIR) -j $(JOBS)
 	cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
+
+# The libFuzzer targets (fuzz/README.md), built with clang in $(FUZZ_DIR), each run FUZZ_SECONDS
+# at nice 19, one at a time; FUZZ_TARGETS="decimal router" for some only. New corpus entries and
+# crashes go to $(FUZZ_WORK) (outside git). Not part of `make test`, which replays the
+# checked-in corpus and regressions through the normal build.
+$(FUZZ_DIR)/build.ninja: CMakeLists.txt fuzz/CMakeLists.txt
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOSTS_FUZZ=ON >/dev/null
+
+fuzz: deps
+	@scripts/install-fuzz-deps
+	@$(MAKE) --no-print-directory $(FUZZ_DIR)/build.ninja
+	cmake --build $(FUZZ_DIR) -j $(JOBS) --target fuzz_all
+	scripts/run-fuzz --build-dir $(FUZZ_DIR) --work-dir $(FUZZ_WORK) --seconds $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 demo: build
 	@mkdir -p $(dir $(DEMO_DB))
@@ -62,4 +79,4 @@ soak: build
 		--connections $(SOAK_CONNECTIONS) --seconds $(SOAK_SECONDS) --slow $(SOAK_SLOW)
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)

@@ -30,7 +30,8 @@ Result<std::int64_t> ParseDatePart(std::string_view text) {
   }
   if (month < 1 || month > 12) return Invalid("month out of range");
   if (day < 1 || day > DaysInMonth(year, month)) return Invalid("day out of range for its month");
-  if (year < 1970) return Invalid("dates before 1970 are not supported");
+  // No range check here: "1969-12-31T23:00:00-01:00" is the epoch itself, and so is the end of
+  // the bare date 1969-12-31. The callers check the instant (CheckRange).
   return DaysFromCivil({year, month, day});
 }
 

@@ -201,6 +201,13 @@ TEST(ParseRfc3339Test, RejectsInstantsBeforeTheEpoch) {
   ExpectRejected("1970-01-01T00:59:59+01:00");
 }
 
+// Found by fuzz/time_fuzz.cpp: the range is checked on the instant, not on the local date.
+TEST(ParseRfc3339Test, AcceptsInstantsInRangeWhoseLocalDateIsBefore1970) {
+  ExpectInstant("1969-12-31T23:00:00-01:00", Instant{0});
+  ExpectInstant("1969-12-31T23:59:59.5-00:01", Instant{59'500'000'000});
+  ExpectRejected("1969-12-31T23:00:00-00:59");  // 1969-12-31T23:59:00Z
+}
+
 TEST(ParseRfc3339Test, RejectsInstantsBeyondMaxInstantWithoutOverflow) {
   ExpectInstant("2261-12-31T00:00:00Z", Utc(2261, 12, 31));
   ExpectRejected("2263-01-01T00:00:00Z");
@@ -272,6 +279,10 @@ TEST(ParseQueryInstantTest, RejectsInvalidDatesAndShapes) {
   ExpectQueryRejected("2023-02-29T00:00:00Z");
   Result<Instant> early = ParseQueryInstant("1969-12-31", DateBound::kStartOfDay);
   EXPECT_FALSE(early.has_value()) << "the start of 1969-12-31 is before the epoch";
+  // Its end, the exclusive end of that day, is the epoch itself (found by fuzz/time_fuzz.cpp).
+  Result<Instant> end = ParseQueryInstant("1969-12-31", DateBound::kEndOfDay);
+  ASSERT_TRUE(end.has_value()) << end.error().message;
+  EXPECT_EQ(end->ns, 0);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -246,6 +246,21 @@ TEST(RouterTest, UnknownPathsAreNotFound) {
   }
 }
 
+// Segments are compared as sent: a dot segment is a segment like any other, wherever it is
+// (found by fuzz/router_fuzz.cpp: Boost.URL's segments() hides a leading "/." prefix, so
+// "/./api/..." matched while "/api/./v1/..." did not).
+TEST(RouterTest, DotSegmentsAreNotRemoved) {
+  for (const char* target : {"/./api/v1/organizations/x", "/api/./v1/organizations/x", "/../api/v1/organizations/x",
+                             "/.//api/v1/organizations/x", "/./api/v1/billing/costs/x?from=2026-11-01"}) {
+    const RouteResult r = MatchRoute("GET", target);
+    EXPECT_FALSE(r.route.has_value()) << target;
+    EXPECT_EQ(r.error.code, ErrorCode::kNotFound) << target;
+  }
+  const RouteResult dot = MatchRoute("GET", "/api/v1/organizations/.");
+  ASSERT_TRUE(dot.route.has_value());
+  EXPECT_EQ(dot.route->organization_id, ".");
+}
+
 TEST(RouterTest, WrongMethodIsNotAllowedWithAllow) {
   RouteResult r = MatchRoute("POST", "/api/v1/billing/costs/x/charts");
   EXPECT_FALSE(r.route.has_value());

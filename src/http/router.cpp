@@ -1,5 +1,6 @@
 #include "http/router.hpp"
 
+#include <algorithm>
 #include <array>
 
 #include <boost/url/parse.hpp>
@@ -72,10 +73,14 @@ RouteResult MatchRoute(std::string_view method, std::string_view target) {
   }
   const boost::urls::url_view url = *parsed;
 
+  // The segments as sent, percent-decoded. Not url.segments(): it hides a leading "/." (so
+  // "/./api/v1/..." would match while "/api/./v1/..." does not); no dot segment is removed here.
   std::vector<std::string> segments;
-  for (std::string segment : url.segments()) {  // percent-decoded
-    if (segments.size() == kMaxSegments) break;
-    segments.push_back(std::move(segment));
+  const std::string_view path = url.encoded_path();  // origin-form: starts with '/'
+  for (std::size_t begin = 1; begin <= path.size() && segments.size() < kMaxSegments;) {
+    const std::size_t end = std::min(path.find('/', begin), path.size());
+    segments.push_back(boost::urls::pct_string_view(path.substr(begin, end - begin)).decode());
+    begin = end + 1;
   }
 
   std::string org_id;
