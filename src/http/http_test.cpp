@@ -186,6 +186,7 @@ TEST(RenderTest, SumsBeyondInt64AreWrittenExactly) {
       << RenderDeploymentsCsv(costs);
   service::ItemsCosts items;
   service::ResourceItem& r = items.resources.emplace_back();
+  r.kind = "elasticsearch";  // a resource always has one (asserted by the renderer)
   r.usage_ns = domain::WideNanos{1} << 100;  // 2^100 ns: 352,125,166,730,063,722.6 hours
   r.price = big;
   EXPECT_NE(RenderItemsCosts(items).find(R"("hours":352125166730063723,"price_per_hour":0,"price":10000000000.000000001)"),
