@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/log.hpp"
 #include "common/result.hpp"
 
 namespace costs::app {
@@ -65,6 +66,8 @@ struct StoreOptions {
   // file through a memory map during an ingest and defers checkpoints to the next such
   // process (store::sqlite::SqliteOptions::ingest_mmap_bytes, defer_checkpoints). Not a flag.
   bool batch_process = false;
+  // Where the store's diagnostics go (stderr when empty); costsd gives its logger.
+  LogSink log = nullptr;
 };
 // The Flags::Spec entries of the flags above.
 std::vector<Flags::Spec> StoreFlagSpecs();

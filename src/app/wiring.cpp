@@ -28,6 +28,7 @@ Result<std::unique_ptr<service::Store>> OpenStore(std::string_view db_url, const
     store::postgres::PostgresOptions pg;
     if (options.pool) pg.pool_size = *options.pool;
     if (options.timeout_ms) pg.statement_timeout_ms = *options.timeout_ms;
+    pg.log = options.log;
     auto store = store::postgres::PostgresStore::Open(url->path_or_url, pg);
     if (!store) return std::move(store).error();
     std::unique_ptr<service::Store> result = std::move(*store);
@@ -37,6 +38,7 @@ Result<std::unique_ptr<service::Store>> OpenStore(std::string_view db_url, const
   store::sqlite::SqliteOptions sqlite;
   if (options.pool) sqlite.max_connections = *options.pool;
   if (options.timeout_ms) sqlite.busy_timeout_ms = *options.timeout_ms;
+  sqlite.log = options.log;
   if (options.batch_process) {
     sqlite.ingest_mmap_bytes = std::int64_t{1} << 40;  // SQLite caps it (2 GB here)
     sqlite.defer_checkpoints = true;

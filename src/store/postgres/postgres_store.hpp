@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/log.hpp"
 #include "common/result.hpp"
 #include "domain/proration.hpp"
 #include "domain/time.hpp"
@@ -30,6 +31,8 @@ struct PostgresOptions {
   // how long a call waits for a pooled connection and for any one answer of the server (plus
   // a second of grace): a server that stops answering fails calls, it does not hang them.
   int statement_timeout_ms = 10000;
+  // Where the store's diagnostics go (stderr when empty).
+  LogSink log = nullptr;
 };
 
 // The scale-out service::Store: one PostgreSQL database (libpq), shared by any number of

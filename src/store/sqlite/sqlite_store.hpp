@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/log.hpp"
 #include "common/result.hpp"
 #include "domain/proration.hpp"
 #include "domain/time.hpp"
@@ -61,6 +62,8 @@ struct SqliteOptions {
   // Tests only: the hash ids are filed by (a weak one forces collisions). The hash is persisted:
   // a database must always be opened with the same one.
   std::uint64_t (*id_hash_for_tests)(std::string_view id) = nullptr;
+  // Where the store's diagnostics go (stderr when empty).
+  LogSink log = nullptr;
 };
 
 // The embedded default service::Store: one SQLite database file.
