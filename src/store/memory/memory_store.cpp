@@ -9,22 +9,18 @@
 
 #include "domain/money.hpp"
 #include "service/ingest_delta.hpp"
+#include "store/common/ingest_contract.hpp"
 
 namespace costs::store::memory {
+
+using store::Classified;
+using store::StoredId;
 
 namespace {
 
 using domain::Instant;
 using domain::Nanos;
 using domain::WideNanos;
-
-std::string RecordField(std::size_t i, std::string_view field) {
-  std::string out = "records[";
-  out += std::to_string(i);
-  out += "].";
-  out += field;
-  return out;
-}
 
 }  // namespace
 
@@ -96,41 +92,21 @@ Result<service::IngestOutcome> MemoryStore::Ingest(std::span<const domain::Usage
   if (auto s = CheckAvailable(); !s) return std::move(s).error();
   std::unique_lock lock(mu_);
 
-  // 1. Every record's organization must exist.
-  std::vector<std::string> missing;
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    if (!orgs_.contains(records[i].organization_id)) missing.push_back(RecordField(i, "organization_id"));
+  // 1. and 2. The ingest contract (store/common): every record's organization must exist; each
+  // record is new, a duplicate or a conflict.
+  if (Status s = CheckOrganizations(records, [&](const std::string& org) { return orgs_.contains(org); }); !s) {
+    return std::move(s).error();
   }
-  if (!missing.empty()) {
-    return MakeError(ErrorCode::kOrganizationNotFound, "the organization of a usage record does not exist",
-                     std::move(missing));
-  }
-
-  // 2. Classify: new, duplicate (stored or earlier in the batch with equal content), conflict.
+  Result<Classified> classified =
+      ClassifyBatch(records, FirstOccurrences(records), [&](std::size_t i, std::size_t) {
+        auto it = usage_.find(records[i].id);
+        if (it == usage_.end()) return StoredId::kAbsent;
+        return it->second == records[i] ? StoredId::kEqual : StoredId::kDifferent;
+      });
+  if (!classified) return std::move(classified).error();
   service::IngestOutcome outcome;
-  std::vector<std::size_t> fresh;  // indexes of the records to store, in batch order
-  std::unordered_map<std::string_view, std::size_t> batch_ids;
-  std::vector<std::string> conflicts;
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    const domain::UsageRecord& r = records[i];
-    const domain::UsageRecord* seen = nullptr;
-    if (auto it = usage_.find(r.id); it != usage_.end()) {
-      seen = &it->second;
-    } else if (auto [bt, inserted] = batch_ids.emplace(r.id, i); !inserted) {
-      seen = &records[bt->second];
-    }
-    if (seen == nullptr) {
-      fresh.push_back(i);
-    } else if (*seen == r) {
-      ++outcome.duplicates;
-    } else {
-      conflicts.push_back(RecordField(i, "id"));
-    }
-  }
-  if (!conflicts.empty()) {
-    return MakeError(ErrorCode::kConflict, "a usage record id is already stored with other content",
-                     std::move(conflicts));
-  }
+  outcome.duplicates = classified->duplicates;
+  const std::vector<std::size_t>& fresh = classified->fresh;
 
   // 3. Sum the rollup parts of the new records per cell, then check every cell still fits.
   const service::IngestDelta delta = service::ComputeIngestDelta(records, fresh);
@@ -146,7 +122,7 @@ Result<service::IngestOutcome> MemoryStore::Ingest(std::span<const domain::Usage
     Result<Nanos> quantity_milli = domain::NarrowNanos(sums.quantity_milli + stored.quantity_milli);
     Result<Nanos> usage_ns = domain::NarrowNanos(sums.usage_ns + stored.usage_ns);
     if (!cost || !trial_cost || !quantity_milli || !usage_ns) {
-      return MakeError(ErrorCode::kInvalidData, "the summed usage records are too large to store");
+      return RollupTooLarge();
     }
     const RollupSums updated{*cost,
                              *trial_cost,
