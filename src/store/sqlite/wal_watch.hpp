@@ -8,6 +8,8 @@
 
 struct sqlite3;
 
+#include "common/log.hpp"
+
 namespace costs::store::sqlite {
 
 // Tells, without a system call or an SQLite transaction, whether anything was committed to a
@@ -25,8 +27,8 @@ class WalWatch {
   using Header = std::array<std::byte, 48>;
 
   // nullptr when the database at `path` is not in WAL mode or its wal-index cannot be mapped
-  // (callers then read without the shortcut). Details go to stderr.
-  static std::unique_ptr<WalWatch> Open(const std::string& path);
+  // (callers then read without the shortcut). Details go to `log` (stderr when empty).
+  static std::unique_ptr<WalWatch> Open(const std::string& path, const LogSink& log = {});
 
   ~WalWatch();
   WalWatch(const WalWatch&) = delete;
