@@ -1,4 +1,4 @@
-#include "sqlite_gate.hpp"
+#include "store/sqlite/sqlite_gate.hpp"
 
 #include <sqlite3.h>
 
