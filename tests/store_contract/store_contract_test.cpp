@@ -43,31 +43,9 @@
 #include "store/sqlite/sqlite_store.hpp"
 #include "contract_support.hpp"
 
-
 namespace costs {
 namespace {
 
-namespace fs = std::filesystem;
-
-using domain::Dimension;
-using domain::Instant;
-using domain::Nanos;
-using domain::RollupGrain;
-using domain::TimeRange;
-using domain::UsageRecord;
-using domain::WideNanos;
-using service::ApiKey;
-using service::Credit;
-using service::Deployment;
-using service::IngestOutcome;
-using service::ItemInfo;
-using service::Organization;
-using service::RangeReadPlan;
-using service::RangeReadResult;
-using service::LatestCapacityRow;
-using service::RollupRow;
-using service::Store;
-using service::User;
 using store::memory::MemoryStore;
 using store::postgres::PostgresStore;
 using store::sqlite::SqliteStore;

@@ -57,6 +57,39 @@ Status WriteUser(Connection& c, const service::User& user) {
   return {};
 }
 
+// FindUser's reads, in its transaction.
+Result<std::optional<service::User>> ReadUser(Connection& c, std::string_view name) {
+  service::User user;
+  user.name = std::string(name);
+  {
+    Result<Stmt> stmt = c.Query(kSelectUser, "read a user", name);
+    if (!stmt) return std::move(stmt).error();
+    Result<bool> row = stmt->Step();
+    if (!row) return std::move(row).error();
+    if (!*row) return std::optional<service::User>();
+    user.password_hash = std::string(stmt->Text(0));
+    user.is_admin = stmt->Int(1) != 0;
+  }
+  Result<std::vector<std::string>> orgs =
+      c.Collect(kSelectMemberships, "read memberships", [](const Stmt& row) { return std::string(row.Text(0)); }, name);
+  if (!orgs) return std::move(orgs).error();
+  user.organizations = std::move(*orgs);
+  return std::optional<service::User>(std::move(user));
+}
+
+// CreateApiKey's steps, in its transaction.
+Status WriteApiKey(Connection& c, const service::ApiKey& key) {
+  Result<bool> taken = c.Exists(kApiKeyExists, "check an API key", key.id);
+  if (!taken) return std::move(taken).error();
+  if (*taken) return MakeError(ErrorCode::kAlreadyExists, "an API key with this id already exists", {"id"});
+  Result<bool> user = c.Exists(kUserExists, "check a user", key.user);
+  if (!user) return std::move(user).error();
+  if (!*user) return MakeError(ErrorCode::kNotFound, "the user does not exist", {"user"});
+  const std::optional<std::int64_t> expires = key.expires ? std::optional(key.expires->ns) : std::nullopt;
+  return c.Run(kInsertApiKey, "insert an API key", key.id, key.user, key.name, key.secret_digest, key.created.ns,
+               expires, Flag(key.revoked));
+}
+
 // AddCredit's steps, in its transaction; false when an identical credit is stored already.
 Result<bool> WriteCredit(Connection& c, const service::Credit& credit) {
   Result<bool> org = c.Exists(kOrganizationExists, "check an organization", credit.organization_id);
@@ -115,57 +148,20 @@ Status SqliteStore::PutUser(const service::User& user) {
   std::lock_guard write_lock(write_mu_);
   Result<Lease> lease = Acquire();
   if (!lease) return std::move(lease).error();
-  Result<Transaction> txn = Transaction::Begin(**lease, Transaction::Mode::kWrite);
-  if (!txn) return std::move(txn).error();
-  if (Status s = WriteUser(**lease, user); !s) return s;
-  return txn->Commit();
+  return detail::InTransaction(**lease, Transaction::Mode::kWrite, [&](Connection& c) { return WriteUser(c, user); });
 }
 
 Result<std::optional<service::User>> SqliteStore::FindUser(std::string_view name) {
   Result<Lease> lease = Acquire();
   if (!lease) return std::move(lease).error();
-  Connection& c = **lease;
-  Result<Transaction> txn = Transaction::Begin(c, Transaction::Mode::kRead);
-  if (!txn) return std::move(txn).error();
-  service::User user;
-  user.name = std::string(name);
-  {
-    Result<Stmt> stmt = c.Query(kSelectUser, "read a user", name);
-    if (!stmt) return std::move(stmt).error();
-    Result<bool> row = stmt->Step();
-    if (!row) return std::move(row).error();
-    if (!*row) return std::optional<service::User>();
-    user.password_hash = std::string(stmt->Text(0));
-    user.is_admin = stmt->Int(1) != 0;
-  }
-  Result<std::vector<std::string>> orgs =
-      c.Collect(kSelectMemberships, "read memberships", [](const Stmt& row) { return std::string(row.Text(0)); }, name);
-  if (!orgs) return std::move(orgs).error();
-  user.organizations = std::move(*orgs);
-  if (Status s = txn->Commit(); !s) return std::move(s).error();
-  return std::optional<service::User>(std::move(user));
+  return detail::InTransaction(**lease, Transaction::Mode::kRead, [&](Connection& c) { return ReadUser(c, name); });
 }
 
 Status SqliteStore::CreateApiKey(const service::ApiKey& key) {
   std::lock_guard write_lock(write_mu_);
   Result<Lease> lease = Acquire();
   if (!lease) return std::move(lease).error();
-  Connection& c = **lease;
-  Result<Transaction> txn = Transaction::Begin(c, Transaction::Mode::kWrite);
-  if (!txn) return std::move(txn).error();
-  Result<bool> taken = c.Exists(kApiKeyExists, "check an API key", key.id);
-  if (!taken) return std::move(taken).error();
-  if (*taken) return MakeError(ErrorCode::kAlreadyExists, "an API key with this id already exists", {"id"});
-  Result<bool> user = c.Exists(kUserExists, "check a user", key.user);
-  if (!user) return std::move(user).error();
-  if (!*user) return MakeError(ErrorCode::kNotFound, "the user does not exist", {"user"});
-  const std::optional<std::int64_t> expires = key.expires ? std::optional(key.expires->ns) : std::nullopt;
-  if (Status s = c.Run(kInsertApiKey, "insert an API key", key.id, key.user, key.name, key.secret_digest,
-                       key.created.ns, expires, Flag(key.revoked));
-      !s) {
-    return s;
-  }
-  return txn->Commit();
+  return detail::InTransaction(**lease, Transaction::Mode::kWrite, [&](Connection& c) { return WriteApiKey(c, key); });
 }
 
 Result<std::optional<service::ApiKey>> SqliteStore::FindApiKey(std::string_view id) {

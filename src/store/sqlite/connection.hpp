@@ -289,4 +289,16 @@ class Transaction {
   Connection* connection_;
 };
 
+// Runs body(Connection&) -> Status or Result<T> in a transaction of `mode`, committed when the
+// body succeeds (rolled back when it fails).
+template <typename Body>
+auto InTransaction(Connection& c, Transaction::Mode mode, Body&& body) -> std::invoke_result_t<Body&, Connection&> {
+  Result<Transaction> txn = Transaction::Begin(c, mode);
+  if (!txn) return std::move(txn).error();
+  auto out = body(c);
+  if (!out) return out;
+  if (Status s = txn->Commit(); !s) return std::move(s).error();
+  return out;
+}
+
 }  // namespace costs::store::sqlite::detail

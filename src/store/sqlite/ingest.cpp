@@ -142,12 +142,8 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
   Connection& c = **lease;
   Result<detail::IngestCache> cache = detail::IngestCache::Enlarge(c, options_.ingest_mmap_bytes);
   if (!cache) return std::move(cache).error();
-  Result<Transaction> txn = Transaction::Begin(c, Transaction::Mode::kWrite);
-  if (!txn) return std::move(txn).error();
-  Result<service::IngestOutcome> outcome = detail::IngestSteps(c, options_, records);
-  if (!outcome) return outcome;
-  if (Status s = txn->Commit(); !s) return std::move(s).error();
-  return outcome;
+  return detail::InTransaction(c, Transaction::Mode::kWrite,
+                               [&](Connection& txn) { return detail::IngestSteps(txn, options_, records); });
 }
 
 }  // namespace costs::store::sqlite

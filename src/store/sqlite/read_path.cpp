@@ -211,6 +211,17 @@ Status ReadRest(Connection& c, std::string_view org, const SeriesMap& series, co
   return {};
 }
 
+// SqliteStore::ReadRange in the caller's read transaction.
+Result<service::RangeReadResult> ReadPlan(Connection& c, std::string_view org, const service::RangeReadPlan& plan) {
+  service::RangeReadResult result;
+  if (Status s = ReadRaw(c, org, plan, result); !s) return std::move(s).error();
+  Result<SeriesMap> series = SeriesForPlan(c, org, plan);
+  if (!series) return std::move(series).error();
+  if (Status s = ReadPlannedRollups(c, org, *series, plan, result); !s) return std::move(s).error();
+  if (Status s = ReadRest(c, org, *series, plan, result); !s) return std::move(s).error();
+  return result;
+}
+
 }  // namespace
 
 }  // namespace detail
@@ -223,16 +234,16 @@ Result<std::vector<service::RollupRow>> SqliteStore::ReadRollups(std::string_vie
                                                                  Instant from, Instant to) {
   Result<Lease> lease = Acquire();
   if (!lease) return std::move(lease).error();
-  Connection& c = **lease;
   // One read transaction, so that the series and the rollups come from the same snapshot.
-  Result<Transaction> txn = Transaction::Begin(c, Transaction::Mode::kRead);
-  if (!txn) return std::move(txn).error();
-  Result<detail::SeriesMap> series = detail::SelectSeries(c, org);
-  if (!series) return std::move(series).error();
-  std::vector<service::RollupRow> rows;
-  if (Status s = detail::SelectRollups(c, org, *series, grain, from, to, rows); !s) return std::move(s).error();
-  if (Status s = txn->Commit(); !s) return std::move(s).error();
-  return rows;
+  return detail::InTransaction(**lease, Transaction::Mode::kRead,
+                               [&](Connection& c) -> Result<std::vector<service::RollupRow>> {
+                                 Result<detail::SeriesMap> series = detail::SelectSeries(c, org);
+                                 if (!series) return std::move(series).error();
+                                 std::vector<service::RollupRow> rows;
+                                 Status s = detail::SelectRollups(c, org, *series, grain, from, to, rows);
+                                 if (!s) return std::move(s).error();
+                                 return rows;
+                               });
 }
 
 Result<std::vector<domain::UsageRecord>> SqliteStore::ReadUsageOverlapping(std::string_view org, Instant from,
@@ -240,16 +251,13 @@ Result<std::vector<domain::UsageRecord>> SqliteStore::ReadUsageOverlapping(std::
   if (from >= to) return std::vector<domain::UsageRecord>();
   Result<Lease> lease = Acquire();
   if (!lease) return std::move(lease).error();
-  Connection& c = **lease;
   // One read transaction, so that the span classes and the rows come from the same snapshot.
-  Result<Transaction> txn = Transaction::Begin(c, Transaction::Mode::kRead);
-  if (!txn) return std::move(txn).error();
-  Result<std::vector<int>> span_classes = detail::SelectSpanClasses(c, org);
-  if (!span_classes) return std::move(span_classes).error();
-  Result<std::vector<domain::UsageRecord>> out = detail::SelectUsageOverlapping(c, org, *span_classes, from, to);
-  if (!out) return out;
-  if (Status s = txn->Commit(); !s) return std::move(s).error();
-  return out;
+  return detail::InTransaction(**lease, Transaction::Mode::kRead,
+                               [&](Connection& c) -> Result<std::vector<domain::UsageRecord>> {
+                                 Result<std::vector<int>> span_classes = detail::SelectSpanClasses(c, org);
+                                 if (!span_classes) return std::move(span_classes).error();
+                                 return detail::SelectUsageOverlapping(c, org, *span_classes, from, to);
+                               });
 }
 
 Result<std::vector<service::Deployment>> SqliteStore::ListDeployments(std::string_view org) {
@@ -261,18 +269,10 @@ Result<std::vector<service::Deployment>> SqliteStore::ListDeployments(std::strin
 Result<service::RangeReadResult> SqliteStore::ReadRange(std::string_view org, const service::RangeReadPlan& plan) {
   Result<Lease> lease = Acquire();
   if (!lease) return std::move(lease).error();
-  Connection& c = **lease;
-  // BEGIN DEFERRED takes the WAL snapshot at the first read; every read below sees it.
-  Result<Transaction> txn = Transaction::Begin(c, Transaction::Mode::kRead);
-  if (!txn) return std::move(txn).error();
-  service::RangeReadResult result;
-  if (Status s = detail::ReadRaw(c, org, plan, result); !s) return std::move(s).error();
-  Result<detail::SeriesMap> series = detail::SeriesForPlan(c, org, plan);
-  if (!series) return std::move(series).error();
-  if (Status s = detail::ReadPlannedRollups(c, org, *series, plan, result); !s) return std::move(s).error();
-  if (Status s = detail::ReadRest(c, org, *series, plan, result); !s) return std::move(s).error();
-  if (Status s = txn->Commit(); !s) return std::move(s).error();
-  return result;
+  // BEGIN DEFERRED takes the WAL snapshot at the first read; every read sees it.
+  return detail::InTransaction(**lease, Transaction::Mode::kRead, [&](Connection& c) {
+    return detail::ReadPlan(c, org, plan);
+  });
 }
 
 }  // namespace costs::store::sqlite

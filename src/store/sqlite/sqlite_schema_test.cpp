@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "domain/money.hpp"
+#include "store/sqlite/sqlite_test_util.hpp"
 #include "service/ingest_delta.hpp"
 #include "store/memory/memory_store.hpp"
 
@@ -128,21 +129,7 @@ class SqliteStoreSchemaTest : public ::testing::Test {
   }
 
   // The detail lines of EXPLAIN QUERY PLAN `sql`, joined by " | ".
-  std::string QueryPlan(const std::string& sql) {
-    sqlite3* db = nullptr;
-    std::string out;
-    EXPECT_EQ(sqlite3_open(DbPath().c_str(), &db), SQLITE_OK);
-    sqlite3_stmt* stmt = nullptr;
-    EXPECT_EQ(sqlite3_prepare_v2(db, ("EXPLAIN QUERY PLAN " + sql).c_str(), -1, &stmt, nullptr), SQLITE_OK)
-        << sqlite3_errmsg(db);
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
-      if (!out.empty()) out += " | ";
-      out += reinterpret_cast<const char*>(sqlite3_column_text(stmt, 3));
-    }
-    sqlite3_finalize(stmt);
-    sqlite3_close(db);
-    return out;
-  }
+  std::string QueryPlan(const std::string& sql) { return store::sqlite::testing::QueryPlan(DbPath(), sql); }
 
   // Writes `records` into a version 1 database the way version 1's Ingest stored them.
   void WriteVersion1(const std::vector<UsageRecord>& records) {

@@ -134,13 +134,8 @@ Result<std::int64_t> SqliteStore::DataVersion(std::string_view org) {
 Result<std::vector<std::string>> SqliteStore::VerifyIdIndex() {
   Result<Lease> lease = Acquire();
   if (!lease) return std::move(lease).error();
-  Connection& c = **lease;
-  Result<Transaction> txn = Transaction::Begin(c, Transaction::Mode::kRead);
-  if (!txn) return std::move(txn).error();
-  Result<std::vector<std::string>> problems = detail::VerifyIdIndex(c, options_);
-  if (!problems) return problems;
-  if (Status st = txn->Commit(); !st) return std::move(st).error();
-  return problems;
+  return detail::InTransaction(**lease, Transaction::Mode::kRead,
+                               [&](Connection& c) { return detail::VerifyIdIndex(c, options_); });
 }
 
 }  // namespace costs::store::sqlite

@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "store/sqlite/sqlite_gate.hpp"
+#include "store/sqlite/sqlite_test_util.hpp"
 #include "tests/store_contract/contract_support.hpp"
 
 namespace costs {
@@ -73,22 +74,7 @@ class SqliteStoreTest : public ::testing::Test {
   }
 
   // The detail lines of EXPLAIN QUERY PLAN `sql`, joined by " | ".
-  std::string QueryPlan(const std::string& sql) {
-    sqlite3* db = nullptr;
-    std::string out;
-    if (sqlite3_open(DbPath().c_str(), &db) == SQLITE_OK) {
-      sqlite3_stmt* stmt = nullptr;
-      if (sqlite3_prepare_v2(db, ("EXPLAIN QUERY PLAN " + sql).c_str(), -1, &stmt, nullptr) == SQLITE_OK) {
-        while (sqlite3_step(stmt) == SQLITE_ROW) {
-          if (!out.empty()) out += " | ";
-          out += reinterpret_cast<const char*>(sqlite3_column_text(stmt, 3));
-        }
-      }
-      sqlite3_finalize(stmt);
-    }
-    sqlite3_close(db);
-    return out;
-  }
+  std::string QueryPlan(const std::string& sql) { return store::sqlite::testing::QueryPlan(DbPath(), sql); }
 
   TempDir dir_;
 };
