@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -30,6 +31,7 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
+
 #include "common/result.hpp"
 #include "domain/money.hpp"
 #include "domain/proration.hpp"
@@ -68,14 +70,13 @@ inline void PrintTo(const ItemInfo& i, std::ostream* os) {
 }
 
 inline void PrintTo(const Credit& c, std::ostream* os) {
-  *os << "{" << c.organization_id << "/" << c.id << " ecu_nanos=" << c.ecu << " "
-      << domain::FormatRfc3339(c.start) << ".." << domain::FormatRfc3339(c.end) << "}";
+  *os << "{" << c.organization_id << "/" << c.id << " ecu_nanos=" << c.ecu << " " << domain::FormatRfc3339(c.start)
+      << ".." << domain::FormatRfc3339(c.end) << "}";
 }
 
 }  // namespace costs::service
 
 namespace costs::store_testing {
-
 
 namespace fs = std::filesystem;
 
@@ -91,10 +92,10 @@ using service::Credit;
 using service::Deployment;
 using service::IngestOutcome;
 using service::ItemInfo;
+using service::LatestCapacityRow;
 using service::Organization;
 using service::RangeReadPlan;
 using service::RangeReadResult;
-using service::LatestCapacityRow;
 using service::RollupRow;
 using service::Store;
 using service::User;
@@ -145,7 +146,7 @@ inline domain::Decimal Dec(std::string_view text) {
 
 // A capacity record of `org`/`deployment` over [start, end) costing quantity × rate.
 inline UsageRecord Record(std::string id, std::string org, std::string deployment, Instant start, Instant end,
-                   std::string_view quantity = "2", std::string_view rate = "0.0913") {
+                          std::string_view quantity = "2", std::string_view rate = "0.0913") {
   UsageRecord r;
   r.id = std::move(id);
   r.organization_id = std::move(org);
@@ -218,8 +219,7 @@ inline std::vector<CostCell> Costs(const std::vector<Row>& rows) {
 }
 
 inline std::vector<UsageRecord> SortedById(std::vector<UsageRecord> records) {
-  std::sort(records.begin(), records.end(),
-            [](const UsageRecord& a, const UsageRecord& b) { return a.id < b.id; });
+  std::sort(records.begin(), records.end(), [](const UsageRecord& a, const UsageRecord& b) { return a.id < b.id; });
   return records;
 }
 
@@ -252,7 +252,7 @@ inline std::pair<std::int64_t, std::int64_t> FingerprintRange(std::initializer_l
 // domain::DecimalFingerprint of the rates. Cells whose measures net to zero are kept: they
 // record usage.
 inline std::vector<RollupRow> ExpectedRollups(const std::vector<UsageRecord>& records, RollupGrain grain, Instant from,
-                                       Instant to) {
+                                              Instant to) {
   const std::int64_t step = grain == RollupGrain::kHour ? domain::kNsPerHour : domain::kNsPerDay;
   struct Sums {
     WideNanos cost = 0, trial_cost = 0, quantity_milli = 0, usage_ns = 0;
@@ -285,8 +285,8 @@ inline std::vector<RollupRow> ExpectedRollups(const std::vector<UsageRecord>& re
     const auto& [period, deployment, dimension, sku, kind] = key;
     rows.push_back(RollupRow{Instant{period}, deployment, dimension, sku, kind, static_cast<Nanos>(sum.cost),
                              static_cast<Nanos>(sum.trial_cost), static_cast<std::int64_t>(sum.quantity_milli),
-                             static_cast<std::int64_t>(sum.usage_ns), sum.max_instance_count,
-                             sum.rate_fingerprint_min, sum.rate_fingerprint_max});
+                             static_cast<std::int64_t>(sum.usage_ns), sum.max_instance_count, sum.rate_fingerprint_min,
+                             sum.rate_fingerprint_max});
   }
   return rows;
 }
@@ -300,8 +300,18 @@ inline std::vector<LatestCapacityRow> ExpectedLatestCapacity(const std::vector<R
   std::map<std::string, LatestCapacityRow> latest;
   for (const RollupRow& row : hourly) {
     if (row.dimension != Dimension::kCapacity || row.cost == 0) continue;
-    const LatestCapacityRow empty{row.period_start, row.deployment_id, Dimension::kCapacity, "", "", 0, 0, 0, 0, 0,
-                          std::numeric_limits<std::int64_t>::max(), std::numeric_limits<std::int64_t>::min()};
+    const LatestCapacityRow empty{row.period_start,
+                                  row.deployment_id,
+                                  Dimension::kCapacity,
+                                  "",
+                                  "",
+                                  0,
+                                  0,
+                                  0,
+                                  0,
+                                  0,
+                                  std::numeric_limits<std::int64_t>::max(),
+                                  std::numeric_limits<std::int64_t>::min()};
     auto [it, inserted] = latest.emplace(row.deployment_id, empty);
     LatestCapacityRow& sum = it->second;
     if (sum.period_start < row.period_start) sum = empty;
@@ -329,7 +339,7 @@ inline std::vector<std::string> DeploymentIds(const std::vector<Row>& rows) {
 // The ids of `org`'s records in `records` that overlap [from, to), sorted: the brute-force
 // answer to ReadUsageOverlapping. An empty window overlaps nothing.
 inline std::vector<std::string> ExpectedOverlappingIds(const std::vector<UsageRecord>& records, std::string_view org,
-                                                Instant from, Instant to) {
+                                                       Instant from, Instant to) {
   std::vector<std::string> ids;
   if (from >= to) return ids;
   for (const UsageRecord& r : records) {
@@ -390,8 +400,8 @@ class SnapshotBatches {
                             r.latest_capacity.size() == static_cast<std::size_t>(n) &&
                             r.items.size() == static_cast<std::size_t>(n);
     if (!consistent) {
-      ADD_FAILURE() << "torn ReadRange: " << n << " deployments, raw windows " << records << " and "
-                    << r.raw[1].size() << " records, hour " << static_cast<std::int64_t>(hour) << " day "
+      ADD_FAILURE() << "torn ReadRange: " << n << " deployments, raw windows " << records << " and " << r.raw[1].size()
+                    << " records, hour " << static_cast<std::int64_t>(hour) << " day "
                     << static_cast<std::int64_t>(whole_day) << " nano-ECU, " << r.latest_capacity.size()
                     << " latest capacity rows, " << r.items.size() << " items";
       return -1;
@@ -494,11 +504,10 @@ inline const Instant kDay1 = At("2026-11-01T00:00:00Z");
 inline std::vector<std::vector<UsageRecord>> VerifyBatches() {
   UsageRecord renamed = Record("b2-rename", "org-a", "d1", At("2026-11-02T05:00:00Z"), At("2026-11-02T06:00:00Z"));
   renamed.deployment_name = "d1-renamed";
-  UsageRecord tie = Record("b2-tie", "org-a", "d2", At("2026-11-03T10:00:00Z"), At("2026-11-03T12:00:00Z"), "1",
-                           "0.5");
+  UsageRecord tie = Record("b2-tie", "org-a", "d2", At("2026-11-03T10:00:00Z"), At("2026-11-03T12:00:00Z"), "1", "0.5");
   tie.name = "Renamed item";
-  UsageRecord data_out = Record("b1-out", "org-a", "d1", At("2026-11-01T03:00:00Z"), At("2026-11-01T04:00:00Z"),
-                                "12.5", "0.032");
+  UsageRecord data_out =
+      Record("b1-out", "org-a", "d1", At("2026-11-01T03:00:00Z"), At("2026-11-01T04:00:00Z"), "12.5", "0.032");
   data_out.dimension = Dimension::kDataOut;
   data_out.kind.reset();
   data_out.sku = "gcp.data.out";

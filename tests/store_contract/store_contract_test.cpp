@@ -30,18 +30,18 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "contract_support.hpp"
 #include "domain/money.hpp"
 #include "domain/proration.hpp"
 #include "domain/time.hpp"
 #include "domain/usage.hpp"
+#include "pg_cluster.hpp"
 #include "service/ingest_delta.hpp"
 #include "service/store.hpp"
 #include "service/store_verify.hpp"
-#include "pg_cluster.hpp"
 #include "store/memory/memory_store.hpp"
 #include "store/postgres/postgres_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
-#include "contract_support.hpp"
 
 namespace costs {
 namespace {
@@ -81,8 +81,7 @@ struct StoreFactory<SqliteStore> {
 class PgEnvironment : public ::testing::Environment {
  public:
   static PgEnvironment& Get() {
-    static PgEnvironment* env =
-        static_cast<PgEnvironment*>(::testing::AddGlobalTestEnvironment(new PgEnvironment));
+    static PgEnvironment* env = static_cast<PgEnvironment*>(::testing::AddGlobalTestEnvironment(new PgEnvironment));
     return *env;
   }
 
@@ -266,7 +265,6 @@ struct StoreNames {
 using StoreTypes = ::testing::Types<MemoryStore, SqliteStore, PostgresStore>;
 TYPED_TEST_SUITE(StoreContractTest, StoreTypes, StoreNames);
 
-
 TYPED_TEST(StoreContractTest, MigrateTwiceIsIdempotentAndKeepsData) {
   ASSERT_TRUE(this->store().Migrate());
   ASSERT_TRUE(this->store().Migrate());
@@ -335,17 +333,15 @@ TYPED_TEST(StoreContractTest, PutUserWithUnknownOrganizationChangesNothing) {
   EXPECT_FALSE(bob->has_value()) << "a failed PutUser must not create the user";
 
   ASSERT_TRUE(this->store().PutUser(User{"alice", "hash-1", false, {"org-a"}}));
-  ExpectError(this->store().PutUser(User{"alice", "hash-2", true, {"no-such-org"}}),
-              ErrorCode::kOrganizationNotFound, &fields);
+  ExpectError(this->store().PutUser(User{"alice", "hash-2", true, {"no-such-org"}}), ErrorCode::kOrganizationNotFound,
+              &fields);
   Result<std::optional<User>> alice = this->store().FindUser("alice");
   ASSERT_TRUE(alice.has_value());
   EXPECT_EQ(*alice, std::optional<User>(User{"alice", "hash-1", false, {"org-a"}}))
       << "a failed PutUser must leave the existing user as it was";
 }
 
-TYPED_TEST(StoreContractTest, IngestEmptyBatchStoresNothing) {
-  EXPECT_EQ(this->MustIngest({}), (IngestOutcome{0, 0}));
-}
+TYPED_TEST(StoreContractTest, IngestEmptyBatchStoresNothing) { EXPECT_EQ(this->MustIngest({}), (IngestOutcome{0, 0})); }
 
 TYPED_TEST(StoreContractTest, IngestStoresRecordsAndCountsDuplicates) {
   const std::vector<UsageRecord> first = {
@@ -524,8 +520,8 @@ TYPED_TEST(StoreContractTest, RollupsEqualProrationAcrossHourAndDayBoundaries) {
       // A correction: negative quantity.
       Record("u4", "org-a", "d1", At("2026-11-01T01:45:00Z"), At("2026-11-01T03:05:00Z"), "-2", "0.4"),
   };
-  UsageRecord data_in = Record("u5", "org-a", "d1", At("2026-11-01T00:00:01Z"), At("2026-11-01T00:59:59Z"), "5",
-                               "0.01");
+  UsageRecord data_in =
+      Record("u5", "org-a", "d1", At("2026-11-01T00:00:01Z"), At("2026-11-01T00:59:59Z"), "5", "0.01");
   data_in.dimension = Dimension::kDataIn;
   data_in.kind = std::nullopt;
   records.push_back(data_in);
@@ -697,8 +693,8 @@ std::vector<UsageRecord> RangeDataSet() {
       Record("a7", "org-a", "d1", At("2026-11-03T05:20:00Z"), At("2026-11-03T05:30:00Z"), "-2", "0.4"),
       Record("b1", "org-b", "d1", At("2026-11-01T00:00:00Z"), At("2026-11-04T00:00:00Z"), "1", "1"),
   };
-  UsageRecord data_out = Record("a8", "org-a", "d2", At("2026-11-01T00:40:00Z"), At("2026-11-01T03:00:00Z"), "5",
-                                "0.01");
+  UsageRecord data_out =
+      Record("a8", "org-a", "d2", At("2026-11-01T00:40:00Z"), At("2026-11-01T03:00:00Z"), "5", "0.01");
   data_out.dimension = Dimension::kDataOut;
   data_out.kind = std::nullopt;
   records.push_back(data_out);
@@ -757,9 +753,8 @@ TYPED_TEST(StoreContractTest, ReadRangeEqualsTheSingleReads) {
   }
   EXPECT_EQ(Sorted(got.rollups), Sorted(expected));
   EXPECT_EQ(got.deployments, (std::vector<Deployment>{{"d1", "d1-name"}, {"d2", "d2-name"}, {"d3", "d3-name"}}));
-  EXPECT_EQ(got.latest_capacity,
-            ExpectedLatestCapacity(ExpectedRollups(org_a, RollupGrain::kHour, plan.latest_capacity->from,
-                                                   plan.latest_capacity->to)));
+  EXPECT_EQ(got.latest_capacity, ExpectedLatestCapacity(ExpectedRollups(
+                                     org_a, RollupGrain::kHour, plan.latest_capacity->from, plan.latest_capacity->to)));
   EXPECT_EQ(DeploymentIds(got.latest_capacity), (std::vector<std::string>{"d1", "d2", "d3"}));
 }
 
@@ -841,12 +836,12 @@ TYPED_TEST(StoreContractTest, EdgeReadsAreExactWithAVeryLongRecord) {
 
   std::vector<TimeRange> windows = {
       {w_from, w_to},
-      {At("2026-01-01T00:00:00Z"), At("2026-01-01T00:30:00Z")},       // the long record's first minutes
-      {At("2025-12-31T23:30:00Z"), At("2026-01-01T00:00:00Z")},       // just before it
-      {At("2026-10-27T23:30:00Z"), At("2026-10-28T00:00:00Z")},       // its last minutes
-      {At("2026-10-28T00:00:00Z"), At("2026-10-28T00:30:00Z")},       // just after it
-      {Instant{w_from.ns + 1}, Instant{w_from.ns + h / 2}},           // records ending at from + 1ns drop out
-      {Instant{w_to.ns}, Instant{w_to.ns + 1}},                       // a 1 ns window
+      {At("2026-01-01T00:00:00Z"), At("2026-01-01T00:30:00Z")},  // the long record's first minutes
+      {At("2025-12-31T23:30:00Z"), At("2026-01-01T00:00:00Z")},  // just before it
+      {At("2026-10-27T23:30:00Z"), At("2026-10-28T00:00:00Z")},  // its last minutes
+      {At("2026-10-28T00:00:00Z"), At("2026-10-28T00:30:00Z")},  // just after it
+      {Instant{w_from.ns + 1}, Instant{w_from.ns + h / 2}},      // records ending at from + 1ns drop out
+      {Instant{w_to.ns}, Instant{w_to.ns + 1}},                  // a 1 ns window
   };
   // Half-hour windows at xx:15 every 13 hours through the short records.
   for (int i = 0; i < 20; ++i) {
@@ -858,11 +853,11 @@ TYPED_TEST(StoreContractTest, EdgeReadsAreExactWithAVeryLongRecord) {
     EXPECT_EQ(Ids(got), ExpectedOverlappingIds(records, "org-a", window.from, window.to))
         << domain::FormatRfc3339(window.from) << " .. " << domain::FormatRfc3339(window.to);
   }
-  EXPECT_EQ(Ids(this->MustReadUsage("org-a", w_from, w_to)),
-            (std::vector<std::string>{"1h-ends-1ns-after-from", "1h1ns-ends-1ns-after-from", "1ns-ends-1ns-after-from",
-                                      "256h-ends-1ns-after-from", "256h1ns-ends-1ns-after-from",
-                                      "2h-ends-1ns-after-from", "2h1ns-ends-1ns-after-from", "long-300d",
-                                      "short-318", "short-319", "short-320"}));
+  EXPECT_EQ(
+      Ids(this->MustReadUsage("org-a", w_from, w_to)),
+      (std::vector<std::string>{"1h-ends-1ns-after-from", "1h1ns-ends-1ns-after-from", "1ns-ends-1ns-after-from",
+                                "256h-ends-1ns-after-from", "256h1ns-ends-1ns-after-from", "2h-ends-1ns-after-from",
+                                "2h1ns-ends-1ns-after-from", "long-300d", "short-318", "short-319", "short-320"}));
 
   // ReadRange reads the same windows the same way, ordered by start.
   RangeReadPlan plan;
@@ -881,17 +876,14 @@ TYPED_TEST(StoreContractTest, TrialCostIsTheProratedPartOfTrialRecords) {
   // batches; one dimension holds trial records only.
   std::vector<UsageRecord> records = {
       Record("paid-1", "org-a", "d1", At("2026-11-01T00:30:00Z"), At("2026-11-01T02:15:00Z"), "7", "0.333333333"),
-      TrialRecord("trial-1", "org-a", "d1", At("2026-11-01T00:10:00Z"), At("2026-11-01T03:00:00Z"), "5",
-                  "0.123456789"),
-      TrialRecord("trial-2", "org-a", "d1", At("2026-11-01T23:10:00Z"), At("2026-11-02T01:20:00Z"), "3",
-                  "1.000000007"),
+      TrialRecord("trial-1", "org-a", "d1", At("2026-11-01T00:10:00Z"), At("2026-11-01T03:00:00Z"), "5", "0.123456789"),
+      TrialRecord("trial-2", "org-a", "d1", At("2026-11-01T23:10:00Z"), At("2026-11-02T01:20:00Z"), "3", "1.000000007"),
       Record("paid-2", "org-a", "d1", At("2026-11-01T22:00:00Z"), At("2026-11-02T02:00:00Z"), "4", "0.25"),
-      TrialRecord("trial-long", "org-a", "d2", At("2026-10-25T13:17:11Z"), At("2026-11-04T13:17:11Z"), "240",
-                  "0.0913"),
+      TrialRecord("trial-long", "org-a", "d2", At("2026-10-25T13:17:11Z"), At("2026-11-04T13:17:11Z"), "240", "0.0913"),
       Record("paid-d2", "org-a", "d2", At("2026-11-01T05:00:00Z"), At("2026-11-01T06:00:00Z"), "1", "0.5"),
   };
-  UsageRecord trial_out = TrialRecord("trial-out", "org-a", "d1", At("2026-11-01T01:20:00Z"),
-                                      At("2026-11-01T01:50:00Z"), "3", "0.07");
+  UsageRecord trial_out =
+      TrialRecord("trial-out", "org-a", "d1", At("2026-11-01T01:20:00Z"), At("2026-11-01T01:50:00Z"), "3", "0.07");
   trial_out.dimension = Dimension::kDataOut;
   trial_out.kind = std::nullopt;
   records.push_back(trial_out);
@@ -913,10 +905,10 @@ TYPED_TEST(StoreContractTest, TrialCostIsTheProratedPartOfTrialRecords) {
       for (const UsageRecord& r : records) {
         if (!r.trial || r.deployment_id != row.deployment_id || r.dimension != row.dimension) continue;
         trial += domain::Proration{r.start, r.end, r.cost_nanos}.PartIn(row.period_start,
-                                                                         Instant{row.period_start.ns + step});
+                                                                        Instant{row.period_start.ns + step});
       }
-      EXPECT_TRUE(trial == row.trial_cost) << grain_name << " trial cost of " << row.deployment_id << " at "
-                                           << domain::FormatRfc3339(row.period_start);
+      EXPECT_TRUE(trial == row.trial_cost)
+          << grain_name << " trial cost of " << row.deployment_id << " at " << domain::FormatRfc3339(row.period_start);
       trial_total += row.trial_cost;
     }
     WideNanos trial_records = 0;
@@ -1016,21 +1008,21 @@ TYPED_TEST(StoreContractTest, LatestCapacityIsEachDeploymentsLastNonZeroCapacity
   };
   const Nanos d1_5_cost = 500'000'000 + 500'000'000;
   const Nanos d1_5_trial = 500'000'000;
-  const Nanos d2_3_part = domain::Proration{records[6].start, records[6].end, records[6].cost_nanos}.PartIn(
-      hour(3), hour(4));
+  const Nanos d2_3_part =
+      domain::Proration{records[6].start, records[6].end, records[6].cost_nanos}.PartIn(hour(3), hour(4));
   EXPECT_EQ(latest("org-a", hour(0), hour(8)),
             (std::vector<CostCell>{{hour(5), "d1", Dimension::kCapacity, d1_5_cost, d1_5_trial},
-                                    {hour(3), "d2", Dimension::kCapacity, d2_3_part, 0}}));
+                                   {hour(3), "d2", Dimension::kCapacity, d2_3_part, 0}}));
   // Window bounds are half-open [from, to).
   EXPECT_EQ(latest("org-a", hour(0), hour(5)),
             (std::vector<CostCell>{{hour(2), "d1", Dimension::kCapacity, 500'000'000, 0},
-                                    {hour(3), "d2", Dimension::kCapacity, d2_3_part, 0}}));
+                                   {hour(3), "d2", Dimension::kCapacity, d2_3_part, 0}}));
   EXPECT_EQ(latest("org-a", hour(5), hour(6)),
             (std::vector<CostCell>{{hour(5), "d1", Dimension::kCapacity, d1_5_cost, d1_5_trial}}));
   EXPECT_EQ(latest("org-a", hour(-1), hour(9)),
             (std::vector<CostCell>{{hour(5), "d1", Dimension::kCapacity, d1_5_cost, d1_5_trial},
-                                    {hour(8), "d2", Dimension::kCapacity, 500'000'000, 0},
-                                    {hour(-1), "d3", Dimension::kCapacity, 500'000'000, 0}}));
+                                   {hour(8), "d2", Dimension::kCapacity, 500'000'000, 0},
+                                   {hour(-1), "d3", Dimension::kCapacity, 500'000'000, 0}}));
   EXPECT_EQ(latest("org-a", hour(-1), hour(0)),
             (std::vector<CostCell>{{hour(-1), "d3", Dimension::kCapacity, 500'000'000, 0}}));
   EXPECT_TRUE(latest("org-a", hour(6), hour(8)).empty()) << "zero-cost and non-capacity hours never count";
@@ -1071,32 +1063,32 @@ TYPED_TEST(StoreContractTest, ItemMeasuresMatchAnIndependentComputation) {
     UsageRecord record;
     std::int64_t quantity_milli;
   };
-  UsageRecord data_out = Record("out-1", "org-a", "d1", At("2026-11-01T00:00:01Z"), At("2026-11-01T03:00:00Z"),
-                                "7.777", "0.01");
+  UsageRecord data_out =
+      Record("out-1", "org-a", "d1", At("2026-11-01T00:00:01Z"), At("2026-11-01T03:00:00Z"), "7.777", "0.01");
   data_out.dimension = Dimension::kDataOut;
   data_out.kind = std::nullopt;
   data_out.sku = "";
   data_out.instance_count = 0;
   const std::vector<Case> cases = {
-      {ItemRecord("hot-1", "org-a", "d1", kHotSku, domain::ResourceKind::kElasticsearch, 3,
-                  At("2026-11-01T00:30:00Z"), At("2026-11-01T02:15:00Z"), "3.0005", "0.0913"),
+      {ItemRecord("hot-1", "org-a", "d1", kHotSku, domain::ResourceKind::kElasticsearch, 3, At("2026-11-01T00:30:00Z"),
+                  At("2026-11-01T02:15:00Z"), "3.0005", "0.0913"),
        3000},  // 3000.5 -> 3000 (even)
-      {ItemRecord("hot-2", "org-a", "d1", kHotSku, domain::ResourceKind::kElasticsearch, 5,
-                  At("2026-11-01T01:00:00Z"), At("2026-11-01T02:00:00Z"), "1.0015", "0.0913"),
+      {ItemRecord("hot-2", "org-a", "d1", kHotSku, domain::ResourceKind::kElasticsearch, 5, At("2026-11-01T01:00:00Z"),
+                  At("2026-11-01T02:00:00Z"), "1.0015", "0.0913"),
        1002},  // 1001.5 -> 1002 (even)
       {ItemRecord("hot-long", "org-a", "d1", kHotSku, domain::ResourceKind::kElasticsearch, 2,
                   At("2026-10-30T12:00:00Z"), At("2026-11-03T12:00:00Z"), "96", "0.0913"),
        96000},
-      {ItemRecord("kibana-1", "org-a", "d1", kKibanaSku, domain::ResourceKind::kKibana, 1,
-                  At("2026-11-01T23:10:00Z"), At("2026-11-02T01:20:00Z"), "2.1666667", "0.05"),
+      {ItemRecord("kibana-1", "org-a", "d1", kKibanaSku, domain::ResourceKind::kKibana, 1, At("2026-11-01T23:10:00Z"),
+                  At("2026-11-02T01:20:00Z"), "2.1666667", "0.05"),
        2167},
       {ItemRecord("kibana-correction", "org-a", "d1", kKibanaSku, domain::ResourceKind::kKibana, 0,
                   At("2026-11-01T01:30:00Z"), At("2026-11-01T01:45:00Z"), "-0.2505", "0.05"),
        -250},  // -250.5 -> -250 (even)
       {data_out, 7777},
       // Another organization's record of the same item.
-      {ItemRecord("b-hot", "org-b", "d1", kHotSku, domain::ResourceKind::kElasticsearch, 9,
-                  At("2026-11-01T01:00:00Z"), At("2026-11-01T02:00:00Z"), "1", "0.0913"),
+      {ItemRecord("b-hot", "org-b", "d1", kHotSku, domain::ResourceKind::kElasticsearch, 9, At("2026-11-01T01:00:00Z"),
+                  At("2026-11-01T02:00:00Z"), "1", "0.0913"),
        1000},
   };
   std::vector<UsageRecord> records;
@@ -1128,8 +1120,7 @@ TYPED_TEST(StoreContractTest, ItemMeasuresMatchAnIndependentComputation) {
     std::map<Item, std::pair<std::int64_t, std::int64_t>> expected;
     for (const Case& c : cases) {
       if (c.record.organization_id != "org-a") continue;
-      auto& [quantity, usage] =
-          expected[{c.record.deployment_id, c.record.dimension, c.record.sku, KindId(c.record)}];
+      auto& [quantity, usage] = expected[{c.record.deployment_id, c.record.dimension, c.record.sku, KindId(c.record)}];
       quantity += c.quantity_milli;
       usage += service::UsageOverlap(c.record, c.record.start, c.record.end);
     }
@@ -1152,8 +1143,8 @@ TYPED_TEST(StoreContractTest, ItemMeasuresMatchAnIndependentComputation) {
   // round(2571.43) - round(857.14) = 1714; hot-2 all of 1002; hot-long 1 of its 96 hours, 1000.
   EXPECT_EQ(hot_hour("2026-11-01T01:00:00Z").quantity_milli, 1714 + 1002 + 1000);
   EXPECT_EQ(hot_hour("2026-11-01T01:00:00Z").usage_ns, 3 * h);
-  const std::vector<RollupRow> nov1 = this->MustReadRollups("org-a", RollupGrain::kDay, At("2026-11-01T00:00:00Z"),
-                                                            At("2026-11-02T00:00:00Z"));
+  const std::vector<RollupRow> nov1 =
+      this->MustReadRollups("org-a", RollupGrain::kDay, At("2026-11-01T00:00:00Z"), At("2026-11-02T00:00:00Z"));
   ASSERT_EQ(nov1.size(), 3u) << "hot, kibana and data_out on Nov 1";
   EXPECT_EQ(nov1[0].sku, kHotSku);
   EXPECT_EQ(nov1[0].kind, "elasticsearch");
@@ -1182,9 +1173,9 @@ TYPED_TEST(StoreContractTest, ItemCatalogKeepsTheLatestRecordOfEachItem) {
     r.unit = std::move(unit);
     return r;
   };
-  const UsageRecord hot_v1 = named(ItemRecord("hot-v1", "org-a", "d2", kHotSku, domain::ResourceKind::kElasticsearch,
-                                              2, h0, h1, "1", "0.1"),
-                                   "Hot v1", "instance-hour");
+  const UsageRecord hot_v1 =
+      named(ItemRecord("hot-v1", "org-a", "d2", kHotSku, domain::ResourceKind::kElasticsearch, 2, h0, h1, "1", "0.1"),
+            "Hot v1", "instance-hour");
   UsageRecord out = named(Record("out", "org-a", "d1", h0, h1, "3", "0.02"), "Data out", "GB");
   out.dimension = Dimension::kDataOut;
   out.kind = std::nullopt;
@@ -1199,12 +1190,12 @@ TYPED_TEST(StoreContractTest, ItemCatalogKeepsTheLatestRecordOfEachItem) {
   const UsageRecord shared_kibana = named(
       ItemRecord("shared-kibana", "org-a", "d1", kKibanaSku, domain::ResourceKind::kKibana, 1, h0, h1, "1", "0.05"),
       "Kibana", "instance-hour");
-  const UsageRecord shared_es = named(ItemRecord("shared-es", "org-a", "d1", kKibanaSku,
-                                                 domain::ResourceKind::kElasticsearch, 1, h0, h1, "1", "0.06"),
-                                      "Elasticsearch", "instance-hour");
-  const UsageRecord other_org = named(ItemRecord("b-hot", "org-b", "d2", kHotSku, domain::ResourceKind::kElasticsearch,
-                                                 1, h0, h1, "1", "0.9"),
-                                      "Org B hot", "instance-hour");
+  const UsageRecord shared_es = named(
+      ItemRecord("shared-es", "org-a", "d1", kKibanaSku, domain::ResourceKind::kElasticsearch, 1, h0, h1, "1", "0.06"),
+      "Elasticsearch", "instance-hour");
+  const UsageRecord other_org =
+      named(ItemRecord("b-hot", "org-b", "d2", kHotSku, domain::ResourceKind::kElasticsearch, 1, h0, h1, "1", "0.9"),
+            "Org B hot", "instance-hour");
   ASSERT_EQ(this->MustIngest({hot_v1, out, hot_v2, shared_kibana, shared_es, other_org}), (IngestOutcome{6, 0}));
 
   auto item = [](const UsageRecord& r) {
@@ -1218,9 +1209,9 @@ TYPED_TEST(StoreContractTest, ItemCatalogKeepsTheLatestRecordOfEachItem) {
 
   // A later batch whose record ends when the stored one does renames the item and changes its
   // unit and rate (a tie goes to the later ingested).
-  const UsageRecord hot_v3 = named(ItemRecord("hot-v3", "org-a", "d2", kHotSku, domain::ResourceKind::kElasticsearch,
-                                              2, h0, h1, "1", "0.3000"),
-                                   "Hot v3", "node-hour");
+  const UsageRecord hot_v3 = named(
+      ItemRecord("hot-v3", "org-a", "d2", kHotSku, domain::ResourceKind::kElasticsearch, 2, h0, h1, "1", "0.3000"),
+      "Hot v3", "node-hour");
   ASSERT_EQ(this->MustIngest({hot_v3}), (IngestOutcome{1, 0}));
   const std::vector<ItemInfo> expected = {item(shared_es), item(shared_kibana), item(out), item(hot_v3)};
   EXPECT_EQ(this->MustReadItems("org-a"), expected);
@@ -1231,9 +1222,9 @@ TYPED_TEST(StoreContractTest, ItemCatalogKeepsTheLatestRecordOfEachItem) {
   EXPECT_EQ(this->MustReadItems("org-a"), expected) << "a duplicate re-send must not change the catalog";
 
   // A failed batch changes nothing either.
-  const UsageRecord hot_v4 = named(ItemRecord("hot-v4", "org-a", "d2", kHotSku, domain::ResourceKind::kElasticsearch,
-                                              2, h0, h1, "1", "0.4"),
-                                   "Hot v4", "instance-hour");
+  const UsageRecord hot_v4 =
+      named(ItemRecord("hot-v4", "org-a", "d2", kHotSku, domain::ResourceKind::kElasticsearch, 2, h0, h1, "1", "0.4"),
+            "Hot v4", "instance-hour");
   UsageRecord conflicting = hot_v1;
   conflicting.name = "changed";
   ExpectError(this->store().Ingest(std::vector<UsageRecord>{hot_v4, conflicting}), ErrorCode::kConflict);
@@ -1299,11 +1290,10 @@ TYPED_TEST(StoreContractTest, RateFingerprintsAreTheSmallestAndLargestRateOfACel
   const std::int64_t one = domain::DecimalFingerprint(Dec("0.3"));
   // d1: 0.1 then 0.2 in two batches; d2: the other order; d3: both in one batch; d4: one rate,
   // written two ways ("0.3" and "0.3000" are the same decimal).
-  const std::vector<UsageRecord> first = {Record("d1-a", "org-a", "d1", start, end, "1", "0.1"),
-                                          Record("d2-a", "org-a", "d2", start, end, "1", "0.2"),
-                                          Record("d3-a", "org-a", "d3", start, end, "1", "0.2"),
-                                          Record("d3-b", "org-a", "d3", start, end, "1", "0.1"),
-                                          Record("d4-a", "org-a", "d4", start, end, "1", "0.3")};
+  const std::vector<UsageRecord> first = {
+      Record("d1-a", "org-a", "d1", start, end, "1", "0.1"), Record("d2-a", "org-a", "d2", start, end, "1", "0.2"),
+      Record("d3-a", "org-a", "d3", start, end, "1", "0.2"), Record("d3-b", "org-a", "d3", start, end, "1", "0.1"),
+      Record("d4-a", "org-a", "d4", start, end, "1", "0.3")};
   const std::vector<UsageRecord> second = {Record("d1-b", "org-a", "d1", start, end, "1", "0.2"),
                                            Record("d2-b", "org-a", "d2", start, end, "1", "0.1"),
                                            Record("d4-b", "org-a", "d4", start, end, "1", "0.3000")};
@@ -1359,10 +1349,7 @@ TYPED_TEST(StoreContractTest, CorrectionsAndZeroQuantitiesAddNoUsageTime) {
   using Usage = std::vector<std::tuple<Instant, std::string, std::int64_t>>;
   const std::vector<RollupRow> hourly = Sorted(this->MustReadRollups("org-a", RollupGrain::kHour, kDay1, day_end));
   EXPECT_EQ(hourly, ExpectedRollups(records, RollupGrain::kHour, kDay1, day_end));
-  EXPECT_EQ(usage(hourly), (Usage{{at(0), "d1", 0},
-                                  {at(0), "d2", h},
-                                  {at(0), "d3", 0},
-                                  {at(h), "d1", 0}}))
+  EXPECT_EQ(usage(hourly), (Usage{{at(0), "d1", 0}, {at(0), "d2", h}, {at(0), "d3", 0}, {at(h), "d1", 0}}))
       << "corrections and zero quantities add no usage time but keep their cells";
   const std::vector<RollupRow> daily = Sorted(this->MustReadRollups("org-a", RollupGrain::kDay, kDay1, day_end));
   EXPECT_EQ(daily, ExpectedRollups(records, RollupGrain::kDay, kDay1, day_end));
@@ -1458,9 +1445,8 @@ TYPED_TEST(StoreContractTest, LatestCapacitySumsTheItemsOfTheLatestHour) {
   EXPECT_EQ(latest(hour(0), hour(8)), expected);
   EXPECT_EQ(latest(hour(0), hour(24)), expected) << "free capacity and data_out hours never count";
   EXPECT_EQ(latest(hour(0), hour(5)),
-            (std::vector<LatestCapacityRow>{{hour(3), "d1", Dimension::kCapacity, "", "", 500'000'000, 0, 1000, h, 2, half,
-                                     half},
-                                    expected[1]}));
+            (std::vector<LatestCapacityRow>{
+                {hour(3), "d1", Dimension::kCapacity, "", "", 500'000'000, 0, 1000, h, 2, half, half}, expected[1]}));
   EXPECT_EQ(latest(hour(5), hour(6)), std::vector<LatestCapacityRow>{expected[0]});
   EXPECT_TRUE(latest(hour(6), hour(8)).empty());
 }
@@ -1474,9 +1460,12 @@ TYPED_TEST(StoreContractTest, SumsPastInt64NanoEcuAreReadBackExactly) {
   auto hour = [&](int i) { return Instant{kDay1.ns + i * h}; };
   using domain::ResourceKind;
   const std::vector<UsageRecord> records = {
-      ItemRecord("hot-10", "org-a", "d1", kHotSku, ResourceKind::kElasticsearch, 1, hour(10), hour(11), "5000000000", "1"),
-      ItemRecord("kibana-10", "org-a", "d1", kKibanaSku, ResourceKind::kKibana, 1, hour(10), hour(11), "5000000000", "1"),
-      ItemRecord("hot-34", "org-a", "d1", kHotSku, ResourceKind::kElasticsearch, 1, hour(34), hour(35), "5000000000", "1"),
+      ItemRecord("hot-10", "org-a", "d1", kHotSku, ResourceKind::kElasticsearch, 1, hour(10), hour(11), "5000000000",
+                 "1"),
+      ItemRecord("kibana-10", "org-a", "d1", kKibanaSku, ResourceKind::kKibana, 1, hour(10), hour(11), "5000000000",
+                 "1"),
+      ItemRecord("hot-34", "org-a", "d1", kHotSku, ResourceKind::kElasticsearch, 1, hour(34), hour(35), "5000000000",
+                 "1"),
   };
   ASSERT_EQ(this->MustIngest(records), (IngestOutcome{3, 0}));
   const Nanos five = 5'000'000'000 * domain::kNanosPerEcu;
@@ -1500,10 +1489,15 @@ TYPED_TEST(StoreContractTest, SumsPastInt64NanoEcuAreReadBackExactly) {
 
 TYPED_TEST(StoreContractTest, ApiKeysRoundTripWithAndWithoutExpiry) {
   ASSERT_TRUE(this->store().PutUser(User{"alice", "hash", false, {"org-a"}}));
-  const ApiKey forever{"0123456789abcdef", "alice", "", std::string(64, 'a'), At("2026-11-01T10:00:00.5Z"),
-                       std::nullopt, false};
-  const ApiKey expiring{"fedcba9876543210", "alice", "ci pipeline ✓", std::string(64, 'b'),
-                        At("2026-11-01T10:00:00Z"), At("2027-11-01T10:00:00.000000001Z"), false};
+  const ApiKey forever{"0123456789abcdef",           "alice",      "",   std::string(64, 'a'),
+                       At("2026-11-01T10:00:00.5Z"), std::nullopt, false};
+  const ApiKey expiring{"fedcba9876543210",
+                        "alice",
+                        "ci pipeline ✓",
+                        std::string(64, 'b'),
+                        At("2026-11-01T10:00:00Z"),
+                        At("2027-11-01T10:00:00.000000001Z"),
+                        false};
   ASSERT_TRUE(this->store().CreateApiKey(forever));
   ASSERT_TRUE(this->store().CreateApiKey(expiring));
   for (const ApiKey& key : {forever, expiring}) {
@@ -1723,9 +1717,7 @@ class PostgresVersionHold final : public IngestHold {
     Release();
     PQfinish(conn_);
   }
-  void Arm() override {
-    EXPECT_EQ(Exec("BEGIN; LOCK TABLE org_versions IN SHARE MODE"), "");
-  }
+  void Arm() override { EXPECT_EQ(Exec("BEGIN; LOCK TABLE org_versions IN SHARE MODE"), ""); }
   bool WaitUntilHeld() override {
     for (const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
          std::chrono::steady_clock::now() < deadline; std::this_thread::yield()) {
@@ -1807,9 +1799,7 @@ TEST_F(PostgresStoreTest, TwoReplicasIngestingOverlappingBatchesConcurrentlyStor
     all.push_back(Record("u" + std::to_string(i), "org-a", "d" + std::to_string(i % 3), start,
                          Instant{start.ns + domain::kNsPerHour}, std::to_string(1 + i % 7), "0.0913"));
   }
-  auto batch = [&](int k) {
-    return std::vector<UsageRecord>(all.begin() + 25 * k, all.begin() + 25 * k + 50);
-  };
+  auto batch = [&](int k) { return std::vector<UsageRecord>(all.begin() + 25 * k, all.begin() + 25 * k + 50); };
   std::atomic<std::int64_t> stored{0}, duplicates{0};
   std::atomic<int> failures{0};
   auto run = [&](PostgresStore* store, bool reverse) {
@@ -1895,7 +1885,8 @@ TEST_F(PostgresStoreTest, AStatementOverTheTimeoutFailsAndTheNextCallWorks) {
   auto unlock = [&] { PQclear(PQexec(locker, "COMMIT")); };
 
   Result<std::optional<Organization>> blocked = MakeError(ErrorCode::kInternal, "not called");
-  EXPECT_TRUE(ReturnsWithin(std::chrono::seconds(30), [&] { blocked = store->FindOrganization("org-a"); }, unlock))
+  EXPECT_TRUE(ReturnsWithin(
+      std::chrono::seconds(30), [&] { blocked = store->FindOrganization("org-a"); }, unlock))
       << "the call waited for the lock instead of its statement timeout";
   ExpectError(blocked, ErrorCode::kStoreFailed);
   unlock();
@@ -1928,11 +1919,12 @@ TEST_F(PostgresStoreTest, AServerThatStopsAnsweringFailsCallsWithinTheTimeout) {
   // guard thaws it otherwise).
   const auto started = std::chrono::steady_clock::now();
   Result<std::optional<Organization>> frozen = MakeError(ErrorCode::kInternal, "not called");
-  EXPECT_TRUE(ReturnsWithin(std::chrono::seconds(30), [&] { frozen = store.FindOrganization("org-a"); },
-                            [&] { kill(backend, SIGCONT); }))
+  EXPECT_TRUE(ReturnsWithin(
+      std::chrono::seconds(30), [&] { frozen = store.FindOrganization("org-a"); }, [&] { kill(backend, SIGCONT); }))
       << "the call hung with the server";
   ExpectError(frozen, ErrorCode::kStoreFailed);
-  EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(1400)) << "it waited for the deadline";
+  EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(1400))
+      << "it waited for the deadline";
   // The frozen connection was closed; the next call opens another one.
   Result<std::optional<Organization>> org = store.FindOrganization("org-a");
   ASSERT_TRUE(org.has_value()) << Describe(org.error());
@@ -1960,8 +1952,8 @@ TEST_F(PostgresStoreTest, TheSameStoreRecoversAfterTheServerRestarts) {
   // A stopped server refuses connections: the calls fail (a hang would be caught by the CTest
   // timeout; nothing here depends on how fast they fail).
   ExpectError(store->FindOrganization("org-a"), ErrorCode::kStoreFailed);
-  ExpectError(store->Ingest(std::vector<UsageRecord>{Record("u1", "org-a", "d1", kDay1,
-                                                            Instant{kDay1.ns + domain::kNsPerHour})}),
+  ExpectError(store->Ingest(
+                  std::vector<UsageRecord>{Record("u1", "org-a", "d1", kDay1, Instant{kDay1.ns + domain::kNsPerHour})}),
               ErrorCode::kStoreFailed);
   Status restarted = cluster.StartServer();
   ASSERT_TRUE(restarted) << Describe(restarted.error());
@@ -2028,9 +2020,9 @@ TEST_F(PostgresStoreTest, VerifyNamesRecordsTheIdLedgerLostAndEntriesWithoutReco
   std::unique_ptr<PostgresStore> store = MustOpen();
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store->CreateOrganization(Organization{"org-a", "Org A"}));
-  ASSERT_TRUE(store->Ingest(std::vector<UsageRecord>{
-      Record("u1", "org-a", "d1", At("2026-11-01T04:00:00Z"), At("2026-11-01T05:00:00Z")),
-      Record("u2", "org-a", "d1", At("2026-11-02T04:00:00Z"), At("2026-11-02T05:00:00Z"))}));
+  ASSERT_TRUE(store->Ingest(
+      std::vector<UsageRecord>{Record("u1", "org-a", "d1", At("2026-11-01T04:00:00Z"), At("2026-11-01T05:00:00Z")),
+                               Record("u2", "org-a", "d1", At("2026-11-02T04:00:00Z"), At("2026-11-02T05:00:00Z"))}));
   MustVerify(*store, true);
   EXPECT_EQ(RawQuery("DELETE FROM usage_ids WHERE id = 'u1'"), "");
   EXPECT_EQ(RawQuery("INSERT INTO usage_ids (id, organization_id, start_ns) VALUES ('ghost', 'org-a', 0)"), "");
@@ -2053,8 +2045,9 @@ TEST_F(PostgresStoreTest, VerifyNamesRollupsAndSeriesEndsChangedBySql) {
   EXPECT_TRUE(HasDifference(report, {"org-a: hourly rollup 2026-11-01T04:00:00Z deployment=d1 dimension=capacity",
                                      "cost_nanos stored 1000000007, expected 1000000000"}));
   EXPECT_TRUE(HasDifference(report, {"org-a: daily rollup 2026-11-01T00:00:00Z deployment=d1", "missing"}));
-  EXPECT_TRUE(HasDifference(report, {"org-a: item deployment=d1",
-                                     "series end stored 2026-11-01T04:59:59.999999999Z, expected 2026-11-01T05:00:00Z"}));
+  EXPECT_TRUE(
+      HasDifference(report, {"org-a: item deployment=d1",
+                             "series end stored 2026-11-01T04:59:59.999999999Z, expected 2026-11-01T05:00:00Z"}));
 }
 
 }  // namespace

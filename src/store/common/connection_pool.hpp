@@ -31,7 +31,7 @@ template <typename Connection>
 class ConnectionPool {
  public:
   struct Options {
-    int max_connections = 8;              // at least 1
+    int max_connections = 8;               // at least 1
     std::chrono::milliseconds wait{5000};  // for a connection to come back
     bool close_idle_on_broken = false;
     std::string name;          // the adapter, the prefix of its log lines ("sqlite")
@@ -79,8 +79,7 @@ class ConnectionPool {
     if (!cv_.wait_for(lock, std::max(options_.wait, std::chrono::milliseconds(0)),
                       [&] { return !idle_.empty() || open_ < options_.max_connections; })) {
       Log(options_.log, LogLevel::kError,
-          options_.name + ": no pooled connection became free within " + std::to_string(options_.wait.count()) +
-              " ms");
+          options_.name + ": no pooled connection became free within " + std::to_string(options_.wait.count()) + " ms");
       return MakeError(ErrorCode::kStoreFailed, options_.busy_message);
     }
     if (!idle_.empty()) {

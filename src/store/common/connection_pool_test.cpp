@@ -36,8 +36,14 @@ struct Fixture {
 
 TEST(ConnectionPoolTest, ReusesAReturnedConnection) {
   Fixture f(2);
-  { Result<Pool::Lease> a = f.pool.Acquire(); ASSERT_TRUE(a); }
-  { Result<Pool::Lease> b = f.pool.Acquire(); ASSERT_TRUE(b); }
+  {
+    Result<Pool::Lease> a = f.pool.Acquire();
+    ASSERT_TRUE(a);
+  }
+  {
+    Result<Pool::Lease> b = f.pool.Acquire();
+    ASSERT_TRUE(b);
+  }
   EXPECT_EQ(f.opened, 1);
   EXPECT_EQ(f.pool.open_connections(), 1);
 }

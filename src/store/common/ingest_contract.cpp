@@ -21,9 +21,7 @@ Error IdConflicts(std::vector<std::string> fields) {
   return MakeError(ErrorCode::kConflict, "a usage record id is already stored with other content", std::move(fields));
 }
 
-Error RollupTooLarge() {
-  return MakeError(ErrorCode::kInvalidData, "the summed usage records are too large to store");
-}
+Error RollupTooLarge() { return MakeError(ErrorCode::kInvalidData, "the summed usage records are too large to store"); }
 
 std::vector<std::size_t> FirstOccurrences(std::span<const domain::UsageRecord> records) {
   std::vector<std::size_t> first(records.size());

@@ -38,9 +38,8 @@ TEST(IngestContractTest, MissingOrganizationsNameEveryRecordAndAskOncePerOrganiz
 
 TEST(IngestContractTest, AnErrorOfTheLookupFailsTheCheck) {
   const std::vector<domain::UsageRecord> records = {Record("a", "x")};
-  Status s = CheckOrganizations(records, [](const std::string&) -> Result<bool> {
-    return MakeError(ErrorCode::kStoreFailed, "down");
-  });
+  Status s = CheckOrganizations(
+      records, [](const std::string&) -> Result<bool> { return MakeError(ErrorCode::kStoreFailed, "down"); });
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code, ErrorCode::kStoreFailed);
 }

@@ -72,8 +72,7 @@ Status MemoryStore::PutUser(const service::User& user) {
   std::unique_lock lock(mu_);
   for (const std::string& org : stored.organizations) {
     if (!orgs_.contains(org)) {
-      return MakeError(ErrorCode::kOrganizationNotFound, "a listed organization does not exist",
-                       {"organizations"});
+      return MakeError(ErrorCode::kOrganizationNotFound, "a listed organization does not exist", {"organizations"});
     }
   }
   users_[stored.name] = std::move(stored);
@@ -97,12 +96,11 @@ Result<service::IngestOutcome> MemoryStore::Ingest(std::span<const domain::Usage
   if (Status s = CheckOrganizations(records, [&](const std::string& org) { return orgs_.contains(org); }); !s) {
     return std::move(s).error();
   }
-  Result<Classified> classified =
-      ClassifyBatch(records, FirstOccurrences(records), [&](std::size_t i, std::size_t) {
-        auto it = usage_.find(records[i].id);
-        if (it == usage_.end()) return StoredId::kAbsent;
-        return it->second == records[i] ? StoredId::kEqual : StoredId::kDifferent;
-      });
+  Result<Classified> classified = ClassifyBatch(records, FirstOccurrences(records), [&](std::size_t i, std::size_t) {
+    auto it = usage_.find(records[i].id);
+    if (it == usage_.end()) return StoredId::kAbsent;
+    return it->second == records[i] ? StoredId::kEqual : StoredId::kDifferent;
+  });
   if (!classified) return std::move(classified).error();
   service::IngestOutcome outcome;
   outcome.duplicates = classified->duplicates;
@@ -186,13 +184,22 @@ void MemoryStore::AppendRollups(const OrgData& data, domain::RollupGrain grain, 
 
 service::RollupRow MemoryStore::RowOf(const RollupKey& key, const RollupSums& sums) {
   const auto& [period, deployment, dimension, sku, kind] = key;
-  return service::RollupRow{Instant{period}, deployment, dimension, sku, kind, sums.cost, sums.trial_cost,
-                            sums.quantity_milli, sums.usage_ns, sums.max_instance_count,
-                            sums.rate_fingerprint_min, sums.rate_fingerprint_max};
+  return service::RollupRow{Instant{period},
+                            deployment,
+                            dimension,
+                            sku,
+                            kind,
+                            sums.cost,
+                            sums.trial_cost,
+                            sums.quantity_milli,
+                            sums.usage_ns,
+                            sums.max_instance_count,
+                            sums.rate_fingerprint_min,
+                            sums.rate_fingerprint_max};
 }
 
 Result<std::vector<service::LatestCapacityRow>> MemoryStore::LatestCapacity(const OrgData& data,
-                                                                    const domain::TimeRange& window) {
+                                                                            const domain::TimeRange& window) {
   std::vector<service::LatestCapacityRow> out;
   if (window.from >= window.to) return out;
   auto first = data.hourly.lower_bound(RollupKey{window.from.ns, {}, domain::Dimension{}, {}, {}});

@@ -70,8 +70,8 @@ Result<std::optional<service::User>> ReadUser(Connection& c, std::string_view na
     user.password_hash = std::string(stmt->Text(0));
     user.is_admin = stmt->Int(1) != 0;
   }
-  Result<std::vector<std::string>> orgs =
-      c.Collect(kSelectMemberships, "read memberships", [](const Stmt& row) { return std::string(row.Text(0)); }, name);
+  Result<std::vector<std::string>> orgs = c.Collect(
+      kSelectMemberships, "read memberships", [](const Stmt& row) { return std::string(row.Text(0)); }, name);
   if (!orgs) return std::move(orgs).error();
   user.organizations = std::move(*orgs);
   return std::optional<service::User>(std::move(user));
@@ -102,11 +102,12 @@ Result<bool> WriteCredit(Connection& c, const service::Credit& credit) {
   if (*row) {
     const bool identical =
         stmt->Int(0) == credit.ecu && stmt->Int(1) == credit.start.ns && stmt->Int(2) == credit.end.ns;
-    if (!identical) return MakeError(ErrorCode::kAlreadyExists, "a different credit with this id already exists", {"id"});
+    if (!identical)
+      return MakeError(ErrorCode::kAlreadyExists, "a different credit with this id already exists", {"id"});
     return false;  // an identical re-send
   }
-  if (Status s = c.Run(kInsertCredit, "insert a credit", credit.organization_id, credit.id, credit.ecu,
-                       credit.start.ns, credit.end.ns);
+  if (Status s = c.Run(kInsertCredit, "insert a credit", credit.organization_id, credit.id, credit.ecu, credit.start.ns,
+                       credit.end.ns);
       !s) {
     return std::move(s).error();
   }
@@ -130,7 +131,8 @@ Status SqliteStore::CreateOrganization(const service::Organization& org) {
 Result<std::optional<service::Organization>> SqliteStore::FindOrganization(std::string_view id) {
   Result<Lease> lease = Acquire();
   if (!lease) return std::move(lease).error();
-  Result<std::optional<std::string>> name = (*lease)->QueryOne<std::string>(kSelectOrganization, "read an organization", id);
+  Result<std::optional<std::string>> name =
+      (*lease)->QueryOne<std::string>(kSelectOrganization, "read an organization", id);
   if (!name) return std::move(name).error();
   if (!*name) return std::optional<service::Organization>();
   return std::optional<service::Organization>(service::Organization{std::string(id), std::move(**name)});

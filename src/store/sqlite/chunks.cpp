@@ -66,9 +66,8 @@ Status FillFromSeries(Connection& c, std::string_view org, const SeriesInfo& inf
 }  // namespace
 
 Result<std::vector<IdEntry>> WriteChunks(Connection& c, std::span<const domain::UsageRecord> records,
-                                         std::span<const std::int64_t> series_of,
-                                         std::span<const std::uint64_t> hashes, std::span<const std::size_t> fresh,
-                                         std::span<const std::int64_t> ordinals) {
+                                         std::span<const std::int64_t> series_of, std::span<const std::uint64_t> hashes,
+                                         std::span<const std::size_t> fresh, std::span<const std::int64_t> ordinals) {
   std::vector<IdEntry> entries;
   if (fresh.empty()) return entries;
   Result<std::optional<std::int64_t>> first_id = c.QueryOne<std::int64_t>(kNextChunkId, "write usage");
@@ -100,8 +99,8 @@ Result<std::vector<IdEntry>> WriteChunks(Connection& c, std::span<const domain::
       entries.push_back(IdEntry{hashes[i], next_id});
     }
     const std::string blob = PackChunk(ChunkHeader{batch, key.day}, members, member_series, member_ordinals);
-    if (Status s = c.Run(kInsertChunk, "write usage", next_id, key.org, std::int64_t{key.span_class}, key.day,
-                         AsBlob{blob});
+    if (Status s =
+            c.Run(kInsertChunk, "write usage", next_id, key.org, std::int64_t{key.span_class}, key.day, AsBlob{blob});
         !s) {
       return std::move(s).error();
     }

@@ -20,9 +20,8 @@ namespace costs::store::sqlite::detail {
 // record index) as the chunks of one batch: one per (organization, span class, UTC day of
 // start), each record keeping `ordinals[i]`. Returns the batch's id entries, sorted, unique.
 Result<std::vector<IdEntry>> WriteChunks(Connection& c, std::span<const domain::UsageRecord> records,
-                                         std::span<const std::int64_t> series_of,
-                                         std::span<const std::uint64_t> hashes, std::span<const std::size_t> fresh,
-                                         std::span<const std::int64_t> ordinals);
+                                         std::span<const std::int64_t> series_of, std::span<const std::uint64_t> hashes,
+                                         std::span<const std::size_t> fresh, std::span<const std::int64_t> ordinals);
 
 // The span classes `org`'s usage has, ascending (none for an unknown organization).
 Result<std::vector<int>> SelectSpanClasses(Connection& c, std::string_view org);
@@ -37,8 +36,8 @@ enum class UsageOrder {
 // of SelectSpanClasses), the chunks of the days on which a record of class k that ends after
 // `from` and starts before `to` can start: [from - 2^k hours, to).
 Result<std::vector<domain::UsageRecord>> SelectUsageOverlapping(Connection& c, std::string_view org,
-                                                                std::span<const int> span_classes,
-                                                                domain::Instant from, domain::Instant to,
+                                                                std::span<const int> span_classes, domain::Instant from,
+                                                                domain::Instant to,
                                                                 UsageOrder order = UsageOrder::kByStart);
 
 }  // namespace costs::store::sqlite::detail

@@ -58,7 +58,9 @@ class Connection {
     Stmt(Connection* connection, sqlite3_stmt* stmt, const char* what)
         : connection_(connection), stmt_(stmt), what_(what) {}
     Stmt(Stmt&& other) noexcept
-        : connection_(other.connection_), stmt_(std::exchange(other.stmt_, nullptr)), what_(other.what_),
+        : connection_(other.connection_),
+          stmt_(std::exchange(other.stmt_, nullptr)),
+          what_(other.what_),
           bind_rc_(other.bind_rc_) {}
     Stmt(const Stmt&) = delete;
     Stmt& operator=(const Stmt&) = delete;
@@ -157,8 +159,7 @@ class Connection {
   // temporary std::string).
   template <typename... Args>
   Result<Stmt> Query(const char* sql, const char* what, Args&&... args) {
-    static_assert(((!std::is_same_v<std::remove_cvref_t<Args>, std::string> || std::is_lvalue_reference_v<Args>) &&
-                   ...),
+    static_assert(((!std::is_same_v<std::remove_cvref_t<Args>, std::string> || std::is_lvalue_reference_v<Args>)&&...),
                   "a temporary std::string would dangle: bind a named string");
     Result<Stmt> stmt = Prepare(sql, what);
     if (stmt) stmt->BindAll(args...);

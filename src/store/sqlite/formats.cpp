@@ -12,7 +12,6 @@ using domain::Nanos;
 
 // ---- Packed hourly rollups (PackedHours) ---------------------------------------------------
 
-
 namespace {
 
 constexpr unsigned char kSameFingerprints = 0x80;
@@ -76,8 +75,6 @@ Result<std::vector<HourCell>> UnpackHours(std::string_view bytes, const LogSink&
 
 // ---- Day packs (rollup_hours.packs) ------------------------------------------------------------
 
-
-
 // REQUIRES: series ascending by id, ids unique.
 std::string PackDay(std::span<const SeriesHours> series) {
   std::size_t size = 8;
@@ -122,7 +119,6 @@ Result<std::vector<SeriesHours>> UnpackDay(std::string_view bytes, const LogSink
 }
 
 // ---- Series ends (series_ends.ends) -----------------------------------------------------------
-
 
 // REQUIRES: ends ascending by series id, ids unique.
 std::string PackSeriesEnds(std::span<const SeriesEnd> ends) {

@@ -23,7 +23,7 @@ struct Logged {
 TEST(PackHoursTest, RoundTripsExtremesAndEqualFingerprints) {
   const std::vector<HourCell> cells = {
       HourCell{0, 0, 0, 0, 0, 0, 0, 0},
-      HourCell{1, kMax, kMin, -1, 1, kMax, 7, 7},        // equal fingerprints: one varint less
+      HourCell{1, kMax, kMin, -1, 1, kMax, 7, 7},          // equal fingerprints: one varint less
       HourCell{5, kMin, kMax, kMax, kMin, 0, kMin, kMax},  // differences wrap modulo 2^64
       HourCell{23, 12345, -6789, 1000, 3'600'000'000'000, 3, -5, 9},
   };
@@ -47,9 +47,9 @@ TEST(PackHoursTest, NearlyEqualHoursTakeAboutOneBytePerMeasure) {
 TEST(PackHoursTest, MalformedBytesFailAndLogTheDetail) {
   const std::string good = PackHours(std::vector<HourCell>{HourCell{3, 1, 2, 3, 4, 5, 6, 7}});
   const std::vector<std::string> bad = {
-      good.substr(0, good.size() - 1),                           // cut short
-      std::string(1, static_cast<char>(24)) + good.substr(1),   // hour 24
-      good + good,                                               // hours not ascending
+      good.substr(0, good.size() - 1),                         // cut short
+      std::string(1, static_cast<char>(24)) + good.substr(1),  // hour 24
+      good + good,                                             // hours not ascending
   };
   for (const std::string& bytes : bad) {
     Logged logged;
@@ -65,7 +65,8 @@ TEST(PackDayTest, RoundTripsSeriesOfAGroup) {
   const std::vector<SeriesHours> series = {
       SeriesHours{64, PackHours(std::vector<HourCell>{HourCell{0, 1, 0, 1, 1, 1, 1, 1}})},
       SeriesHours{65, ""},
-      SeriesHours{127, PackHours(std::vector<HourCell>{HourCell{2, -1, 0, 5, 5, 5, 2, 3}, HourCell{9, 0, 0, 0, 0, 0, 0, 0}})},
+      SeriesHours{
+          127, PackHours(std::vector<HourCell>{HourCell{2, -1, 0, 5, 5, 5, 2, 3}, HourCell{9, 0, 0, 0, 0, 0, 0, 0}})},
   };
   Result<std::vector<SeriesHours>> back = UnpackDay(PackDay(series), {});
   ASSERT_TRUE(back);

@@ -169,8 +169,9 @@ std::uint64_t IdHash(const SqliteOptions& options, std::string_view id) {
 }
 
 Result<std::vector<IdSegment>> SelectIdSegments(Connection& c) {
-  return c.Collect(kSelectIdSegments, "read usage ids",
-                   [](const Stmt& row) { return IdSegment{row.Int(0), row.Int(1), row.Int(2)}; });
+  return c.Collect(kSelectIdSegments, "read usage ids", [](const Stmt& row) {
+    return IdSegment{row.Int(0), row.Int(1), row.Int(2)};
+  });
 }
 
 IdHashes HashIds(const SqliteOptions& options, std::span<const domain::UsageRecord> records) {
@@ -210,8 +211,8 @@ Result<std::vector<StoredRecord>> FindStored(Connection& c, std::span<const doma
                                              std::span<const IdProbe> probes, std::span<const IdSegment> segments,
                                              bool use_filters, const SqliteOptions& options, ChunkCache& cache) {
   // At least a block (the option is a test's to lower).
-  const auto window_bytes = std::max(static_cast<std::size_t>(std::max<std::int64_t>(options.id_filter_window, 0)),
-                                     IdFilter::kBlockBytes);
+  const auto window_bytes =
+      std::max(static_cast<std::size_t>(std::max<std::int64_t>(options.id_filter_window, 0)), IdFilter::kBlockBytes);
   std::vector<std::pair<std::size_t, std::int64_t>> candidates;  // (record index, chunk)
   for (const IdSegment& segment : segments) {
     std::optional<FilterWindow> filter;
@@ -243,8 +244,8 @@ Result<std::int64_t> WriteIdSegment(Connection& c, const SqliteOptions& options,
   IdFilter filter(static_cast<std::int64_t>(entries.size()));
   for (const IdEntry& e : entries) filter.Add(e.hash);
   const std::string bits = filter.Pack();
-  if (Status s = c.Run(kInsertIdSegment, "write usage ids", level, static_cast<std::int64_t>(entries.size()),
-                       AsBlob{bits});
+  if (Status s =
+          c.Run(kInsertIdSegment, "write usage ids", level, static_cast<std::int64_t>(entries.size()), AsBlob{bits});
       !s) {
     return std::move(s).error();
   }
@@ -372,7 +373,8 @@ Result<std::vector<std::string>> VerifyIdIndex(Connection& c, const SqliteOption
   if (Status s = VerifyChunks(c, options, index, problems); !s) return std::move(s).error();
   for (const auto& [hash, entries] : index) {
     for (const Indexed& entry : entries) {
-      if (!entry.found) problems.Add("an entry names chunk " + std::to_string(entry.chunk) + " for a hash no record of it has");
+      if (!entry.found)
+        problems.Add("an entry names chunk " + std::to_string(entry.chunk) + " for a hash no record of it has");
     }
   }
   return problems.Take();

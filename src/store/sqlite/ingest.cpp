@@ -1,5 +1,7 @@
 // SqliteStore::Ingest: the batch's steps (ingest.hpp) in one BEGIN IMMEDIATE transaction.
 
+#include "store/sqlite/ingest.hpp"
+
 #include <future>
 #include <numeric>
 #include <system_error>
@@ -8,7 +10,6 @@
 #include "store/common/ingest_contract.hpp"
 #include "store/sqlite/chunks.hpp"
 #include "store/sqlite/id_index.hpp"
-#include "store/sqlite/ingest.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace costs::store::sqlite {
@@ -79,13 +80,12 @@ Result<std::int64_t> StoreUsage(Connection& c, const SqliteOptions& options, Ing
   Result<std::vector<StoredRecord>> stored =
       FindStored(c, batch.records, ids.probes, *segments, use_filters, options, chunk_cache);
   if (!stored) return std::move(stored).error();
-  Result<Classified> classified =
-      ClassifyBatch(batch.records, ids.first, [&](std::size_t i, std::size_t first) {
-        const auto [record, chunk] = (*stored)[first];
-        if (record == nullptr) return StoredId::kAbsent;
-        return SameRecord(*record, chunk->org, batch.records[i], *batch.series_of[i]) ? StoredId::kEqual
-                                                                                       : StoredId::kDifferent;
-      });
+  Result<Classified> classified = ClassifyBatch(batch.records, ids.first, [&](std::size_t i, std::size_t first) {
+    const auto [record, chunk] = (*stored)[first];
+    if (record == nullptr) return StoredId::kAbsent;
+    return SameRecord(*record, chunk->org, batch.records[i], *batch.series_of[i]) ? StoredId::kEqual
+                                                                                  : StoredId::kDifferent;
+  });
   if (!classified) return std::move(classified).error();
   batch.fresh = std::move(classified->fresh);
   std::vector<std::int64_t> series_ids(batch.records.size());
@@ -108,9 +108,8 @@ Result<service::IngestOutcome> IngestSteps(Connection& c, const SqliteOptions& o
                                            std::span<const domain::UsageRecord> records) {
   const bool worth_a_thread = records.size() >= kRecordsWorthAThread;
   std::future<IdHashes> hashed = RunBeside([&] { return HashIds(options, records); }, worth_a_thread);
-  Status orgs = CheckOrganizations(records, [&](const std::string& org) {
-    return c.Exists(kOrganizationExists, "check an organization", org);
-  });
+  Status orgs = CheckOrganizations(
+      records, [&](const std::string& org) { return c.Exists(kOrganizationExists, "check an organization", org); });
   if (!orgs) return std::move(orgs).error();
   IngestBatch batch{records, {}, {}, {}, {}};
   if (Status s = ResolveSeries(c, batch); !s) return std::move(s).error();

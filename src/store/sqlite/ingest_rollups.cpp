@@ -61,8 +61,8 @@ Status WriteGroup(Connection& c, std::span<DayCells* const> group) {
   const DayCells& head = *group.front();
   const std::int64_t series_group = SeriesGroup(head.series_id);
   std::vector<SeriesHours> stored;
-  Result<std::optional<std::string>> row = c.QueryOne<std::string>(kSelectDayGroup, "read rollups", head.org,
-                                                                    head.day_ns, series_group);
+  Result<std::optional<std::string>> row =
+      c.QueryOne<std::string>(kSelectDayGroup, "read rollups", head.org, head.day_ns, series_group);
   if (!row) return std::move(row).error();
   if (*row) {
     Result<std::vector<SeriesHours>> unpacked = UnpackDay(**row, c.log());

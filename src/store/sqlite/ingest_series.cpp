@@ -68,8 +68,7 @@ Status FindOrInsertSeries(Connection& c, SeriesEntry& entry) {
 
 }  // namespace
 
-void StoredItemTexts::Add(std::int64_t series_id, std::string_view name, std::string_view unit,
-                          std::string_view rate) {
+void StoredItemTexts::Add(std::int64_t series_id, std::string_view name, std::string_view unit, std::string_view rate) {
   of_.emplace(series_id, Texts{bytes_.size(), static_cast<std::uint32_t>(name.size()),
                                static_cast<std::uint32_t>(unit.size()), static_cast<std::uint32_t>(rate.size())});
   bytes_.append(name).append(unit).append(rate);

@@ -23,7 +23,7 @@ constexpr const char* kSelectRollupHoursBack =
 // The capacity series that ran in the window, by deployment.
 struct CapacitySeries {
   std::unordered_map<std::int64_t, std::string_view> deployment_of;  // capacity series -> deployment
-  std::map<std::string_view, bool> resolved;                          // deployment -> its latest day seen
+  std::map<std::string_view, bool> resolved;                         // deployment -> its latest day seen
   std::int64_t latest_end = std::numeric_limits<std::int64_t>::min();
 };
 
@@ -122,8 +122,18 @@ service::LatestCapacityRow SumLatest(const std::string& deployment,
     fingerprint_min = std::min(fingerprint_min, cell.rate_fingerprint_min);
     fingerprint_max = std::max(fingerprint_max, cell.rate_fingerprint_max);
   }
-  return service::LatestCapacityRow{Instant{period}, deployment, domain::Dimension::kCapacity, "", "", sums[0],
-                                    sums[1], sums[2], sums[3], sums[4], fingerprint_min, fingerprint_max};
+  return service::LatestCapacityRow{Instant{period},
+                                    deployment,
+                                    domain::Dimension::kCapacity,
+                                    "",
+                                    "",
+                                    sums[0],
+                                    sums[1],
+                                    sums[2],
+                                    sums[3],
+                                    sums[4],
+                                    fingerprint_min,
+                                    fingerprint_max};
 }
 
 }  // namespace

@@ -104,7 +104,9 @@ Status FinishMigration2(Connection& c) {
 
 // Reads the usage columns of a version 2 row in the order PackV2Usage selects them.
 Result<domain::UsageRecord> ReadUsageRow(Connection& c, const Stmt& stmt) {
-  auto corrupt = [&](const char* what) { return c.Corrupt(std::string("a stored usage record has an invalid ") + what); };
+  auto corrupt = [&](const char* what) {
+    return c.Corrupt(std::string("a stored usage record has an invalid ") + what);
+  };
   domain::UsageRecord r;
   r.id = stmt.Text(0);
   r.organization_id = stmt.Text(1);
@@ -180,8 +182,8 @@ Status PackV2Usage(Connection& c, const SqliteOptions& options) {
       hashes[i] = IdHash(options, slice->records[i].id);
       fresh[i] = i;
     }
-    Result<std::vector<IdEntry>> entries = WriteChunks(c, slice->records, slice->series_of, hashes, fresh,
-                                                       slice->ordinals);
+    Result<std::vector<IdEntry>> entries =
+        WriteChunks(c, slice->records, slice->series_of, hashes, fresh, slice->ordinals);
     if (!entries) return std::move(entries).error();
     all.insert(all.end(), entries->begin(), entries->end());
   }
@@ -247,9 +249,8 @@ Status RepackV2HourlyRollups(Connection& c) {
         Result<bool> same = DayIsSumOfHours(c, org, day, series_id, packs.back().hours);
         if (!same) return std::move(same).error();
         if (*same) return {};
-        return c.Corrupt("upgrading to schema 3: the daily rollup of series " + std::to_string(series_id) +
-                         " on day " + std::to_string(day) +
-                         " of an organization is not the sum of its hours; the upgrade stops");
+        return c.Corrupt("upgrading to schema 3: the daily rollup of series " + std::to_string(series_id) + " on day " +
+                         std::to_string(day) + " of an organization is not the sum of its hours; the upgrade stops");
       });
   if (!s) return s;
   if (Status st = flush(); !st) return st;

@@ -60,7 +60,8 @@ Status AppendCellsOfDay(Connection& c, const SeriesMap& series, domain::RollupGr
 }  // namespace
 
 Result<std::int64_t> SelectOrgVersion(Connection& c, std::string_view org) {
-  Result<std::optional<std::int64_t>> version = c.QueryOne<std::int64_t>(kSelectOrgVersion, "read the data version", org);
+  Result<std::optional<std::int64_t>> version =
+      c.QueryOne<std::int64_t>(kSelectOrgVersion, "read the data version", org);
   if (!version) return std::move(version).error();
   return version->value_or(0);
 }
@@ -98,9 +99,14 @@ Result<std::vector<service::ItemInfo>> SelectItems(Connection& c, std::string_vi
         if (!dimension || !rate) return c.Corrupt("a stored item has an invalid dimension or rate");
         Result<std::int64_t> end = EndOf(c, ends, row.Int(0));
         if (!end) return std::move(end).error();
-        return service::ItemInfo{std::string(row.Text(1)), *dimension,           std::string(row.Text(3)),
-                                 std::string(row.Text(4)), std::string(row.Text(5)), std::string(row.Text(6)),
-                                 *rate,                    Instant{*end}};
+        return service::ItemInfo{std::string(row.Text(1)),
+                                 *dimension,
+                                 std::string(row.Text(3)),
+                                 std::string(row.Text(4)),
+                                 std::string(row.Text(5)),
+                                 std::string(row.Text(6)),
+                                 *rate,
+                                 Instant{*end}};
       },
       org);
 }
@@ -118,7 +124,10 @@ Result<std::vector<service::Credit>> SelectCredits(Connection& c, std::string_vi
 Result<std::vector<service::Deployment>> SelectDeployments(Connection& c, std::string_view org) {
   return c.Collect(
       kSelectDeployments, "read deployments",
-      [](const Stmt& row) { return service::Deployment{std::string(row.Text(0)), std::string(row.Text(1))}; }, org);
+      [](const Stmt& row) {
+        return service::Deployment{std::string(row.Text(0)), std::string(row.Text(1))};
+      },
+      org);
 }
 
 namespace {
@@ -270,9 +279,8 @@ Result<service::RangeReadResult> SqliteStore::ReadRange(std::string_view org, co
   Result<Lease> lease = Acquire();
   if (!lease) return std::move(lease).error();
   // BEGIN DEFERRED takes the WAL snapshot at the first read; every read sees it.
-  return detail::InTransaction(**lease, Transaction::Mode::kRead, [&](Connection& c) {
-    return detail::ReadPlan(c, org, plan);
-  });
+  return detail::InTransaction(**lease, Transaction::Mode::kRead,
+                               [&](Connection& c) { return detail::ReadPlan(c, org, plan); });
 }
 
 }  // namespace costs::store::sqlite

@@ -24,8 +24,9 @@ namespace {
 constexpr int kMinSqliteVersion = 3'035'000;
 
 ConnectionPool<Connection>::Options PoolOptions(const SqliteOptions& options) {
-  return {options.max_connections, std::chrono::milliseconds(std::max(0, options.busy_timeout_ms)),
-          /*close_idle_on_broken=*/false, "sqlite", detail::kBusyMessage, options.log};
+  return {options.max_connections,        std::chrono::milliseconds(std::max(0, options.busy_timeout_ms)),
+          /*close_idle_on_broken=*/false, "sqlite",
+          detail::kBusyMessage,           options.log};
 }
 
 }  // namespace

@@ -222,15 +222,15 @@ class SqliteStore final : public service::Store {
   const std::string path_;
   const SqliteOptions options_;
 
-  std::mutex write_mu_;  // held for the whole of every write, taken before Acquire()
+  std::mutex write_mu_;     // held for the whole of every write, taken before Acquire()
   std::thread checkpoint_;  // SqliteOptions::defer_checkpoints; joined under write_mu_ or at destruction
 
   // Data versions read since the wal-index header was `versions_header_` (WalWatch): valid
   // while it still is. No watch (not mapped): every DataVersion reads the database.
   std::unique_ptr<WalWatch> watch_;
   std::shared_mutex versions_mu_;
-  std::optional<WalWatch::Header> versions_header_;                    // GUARDED_BY(versions_mu_)
-  std::unordered_map<std::string, std::int64_t> versions_;            // GUARDED_BY(versions_mu_)
+  std::optional<WalWatch::Header> versions_header_;         // GUARDED_BY(versions_mu_)
+  std::unordered_map<std::string, std::int64_t> versions_;  // GUARDED_BY(versions_mu_)
 
   Pool pool_;  // declared last, so destroyed first (~SqliteStore closes watch_ before)
 };

@@ -137,8 +137,8 @@ TEST_F(SqliteStoreTest, DataSurvivesCloseAndReopen) {
   Result<std::optional<ApiKey>> found_key = store->FindApiKey(key.id);
   ASSERT_TRUE(found_key.has_value());
   EXPECT_EQ(*found_key, std::optional<ApiKey>(key));
-  Result<std::vector<UsageRecord>> usage = store->ReadUsageOverlapping("org-a", At("2026-11-01T02:00:00Z"),
-                                                                       At("2026-11-01T03:00:00Z"));
+  Result<std::vector<UsageRecord>> usage =
+      store->ReadUsageOverlapping("org-a", At("2026-11-01T02:00:00Z"), At("2026-11-01T03:00:00Z"));
   ASSERT_TRUE(usage.has_value());
   EXPECT_EQ(*usage, std::vector<UsageRecord>{r});
   Result<std::vector<RollupRow>> rollups =
@@ -151,8 +151,9 @@ TEST_F(SqliteStoreTest, DataSurvivesCloseAndReopen) {
   Result<RangeReadResult> range = store->ReadRange("org-a", plan);
   ASSERT_TRUE(range.has_value());
   EXPECT_EQ(range->credits, std::vector<Credit>{credit});
-  EXPECT_EQ(range->items, (std::vector<ItemInfo>{{"d1", Dimension::kCapacity, r.sku, "elasticsearch", r.name, r.unit,
-                                                  r.rate, r.end}}));
+  EXPECT_EQ(
+      range->items,
+      (std::vector<ItemInfo>{{"d1", Dimension::kCapacity, r.sku, "elasticsearch", r.name, r.unit, r.rate, r.end}}));
   Result<IngestOutcome> again = store->Ingest(std::vector<UsageRecord>{r});
   ASSERT_TRUE(again.has_value());
   EXPECT_EQ(*again, (IngestOutcome{0, 1})) << "ids stay idempotency keys after a reopen";
@@ -261,8 +262,8 @@ TEST_F(SqliteStoreTest, ManyThreadsShareASmallPool) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 10; ++i) {
         const std::string id = "t" + std::to_string(t) + "-" + std::to_string(i);
-        if (!store.Ingest(std::vector<UsageRecord>{
-                Record(id, "org-a", "d1", kDay1, Instant{kDay1.ns + domain::kNsPerHour})})) {
+        if (!store.Ingest(
+                std::vector<UsageRecord>{Record(id, "org-a", "d1", kDay1, Instant{kDay1.ns + domain::kNsPerHour})})) {
           ++failures;
         }
         if (!store.FindOrganization("org-a")) ++failures;
@@ -284,11 +285,11 @@ TEST_F(SqliteStoreTest, SpanClassesAreKeptPerOrganizationAndEdgeReadsSearchTheIn
   ASSERT_TRUE(store->CreateOrganization(Organization{"org-b", "Org B"}));
   const std::int64_t h = domain::kNsPerHour;
   const std::vector<UsageRecord> records = {
-      Record("1h", "org-a", "d1", kDay1, Instant{kDay1.ns + h}),                   // class 0
-      Record("1h1ns", "org-a", "d1", kDay1, Instant{kDay1.ns + h + 1}),            // class 1
-      Record("2h", "org-a", "d1", kDay1, Instant{kDay1.ns + 2 * h}),               // class 1
-      Record("300d", "org-a", "d1", kDay1, Instant{kDay1.ns + 300 * 24 * h}),      // 7200 h: class 13
-      Record("b-5h", "org-b", "d1", kDay1, Instant{kDay1.ns + 5 * h}),             // class 3
+      Record("1h", "org-a", "d1", kDay1, Instant{kDay1.ns + h}),               // class 0
+      Record("1h1ns", "org-a", "d1", kDay1, Instant{kDay1.ns + h + 1}),        // class 1
+      Record("2h", "org-a", "d1", kDay1, Instant{kDay1.ns + 2 * h}),           // class 1
+      Record("300d", "org-a", "d1", kDay1, Instant{kDay1.ns + 300 * 24 * h}),  // 7200 h: class 13
+      Record("b-5h", "org-b", "d1", kDay1, Instant{kDay1.ns + 5 * h}),         // class 3
   };
   Result<IngestOutcome> outcome = store->Ingest(records);
   ASSERT_TRUE(outcome.has_value());
@@ -312,12 +313,13 @@ TEST_F(SqliteStoreTest, SpanClassesAreKeptPerOrganizationAndEdgeReadsSearchTheIn
   // The schema keeps no per-org longest duration and no (organization_id, start_ns) index.
   EXPECT_EQ(RawQuery("SELECT count(*) FROM sqlite_schema WHERE name IN ('usage_bounds', 'usage_by_org_start')"), "0");
   // The per-class edge query (as SqliteStore runs it) is one index range.
-  const std::string plan =
-      RawQuery("EXPLAIN QUERY PLAN SELECT records FROM usage_chunk WHERE org_id = ?1 AND span_class = ?2 "
-               "AND start_day_ns >= ?3 AND start_day_ns <= ?4",
-               3);
-  EXPECT_EQ(plan,
-            "SEARCH usage_chunk USING INDEX usage_chunk_by_class_day (span_class=? AND start_day_ns>? AND start_day_ns<?)");
+  const std::string plan = RawQuery(
+      "EXPLAIN QUERY PLAN SELECT records FROM usage_chunk WHERE org_id = ?1 AND span_class = ?2 "
+      "AND start_day_ns >= ?3 AND start_day_ns <= ?4",
+      3);
+  EXPECT_EQ(
+      plan,
+      "SEARCH usage_chunk USING INDEX usage_chunk_by_class_day (span_class=? AND start_day_ns>? AND start_day_ns<?)");
 }
 
 // The query plans of the latest capacity and item catalog reads are checked against the current
@@ -395,8 +397,8 @@ TEST_F(SqliteStoreTest, QueuedWritersDoNotStarveReaders) {
   std::vector<std::atomic<pid_t>> tids(4);
   auto write = [&](int t) {
     tids[t] = gettid();
-    if (!store.Ingest(std::vector<UsageRecord>{Record("w" + std::to_string(t), "org-a", "d1", kDay1,
-                                                      Instant{kDay1.ns + domain::kNsPerHour})})) {
+    if (!store.Ingest(std::vector<UsageRecord>{
+            Record("w" + std::to_string(t), "org-a", "d1", kDay1, Instant{kDay1.ns + domain::kNsPerHour})})) {
       ++writer_failures;
     }
   };
@@ -457,7 +459,8 @@ TEST_F(SqliteStoreTest, AnExhaustedPoolIsBusyWithinTheTimeoutThenServesAgain) {
   EXPECT_TRUE(gate.WaitUntilHeld()) << "the writer never waited for the write lock";
 
   Result<std::optional<Organization>> busy = MakeError(ErrorCode::kInternal, "not called");
-  EXPECT_TRUE(ReturnsWithin(std::chrono::seconds(30), [&] { busy = store.FindOrganization("org-a"); }, release))
+  EXPECT_TRUE(ReturnsWithin(
+      std::chrono::seconds(30), [&] { busy = store.FindOrganization("org-a"); }, release))
       << "a caller waited for the pool beyond its timeout";
   ExpectError(busy, ErrorCode::kStoreFailed);
 
@@ -500,22 +503,23 @@ TEST_F(SqliteStoreTest, VerifyNamesTheMeasuresOfAnHourlyRollupRowOverwritten) {
       Record("u2", "org-a", "d1", At("2026-11-02T04:00:00Z"), At("2026-11-02T05:00:00Z"), "3", "0.5")}));
   MustVerify(*store, true);
   RawQuery("UPDATE rollup_hours SET packs = (SELECT packs FROM rollup_hours WHERE day_ns = " +
-           std::to_string(At("2026-11-02T00:00:00Z").ns) + ") WHERE day_ns = " +
-           std::to_string(At("2026-11-01T00:00:00Z").ns));
+           std::to_string(At("2026-11-02T00:00:00Z").ns) +
+           ") WHERE day_ns = " + std::to_string(At("2026-11-01T00:00:00Z").ns));
   const service::VerifyReport report = MustVerify(*store, false);
   EXPECT_TRUE(HasDifference(report, {"org-a: hourly rollup 2026-11-01T04:00:00Z deployment=d1 dimension=capacity",
                                      "cost_nanos stored 1500000000, expected 1000000000"}));
-  EXPECT_TRUE(HasDifference(report, {"org-a: daily rollup 2026-11-01T00:00:00Z", "quantity_milli stored 3000, expected 2000"}));
+  EXPECT_TRUE(
+      HasDifference(report, {"org-a: daily rollup 2026-11-01T00:00:00Z", "quantity_milli stored 3000, expected 2000"}));
 }
 
 TEST_F(SqliteStoreTest, VerifyNamesRecordsTheIdIndexLostAndHashesAFilterMisses) {
   std::unique_ptr<SqliteStore> store = MustOpen();
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store->CreateOrganization(Organization{"org-a", "Org A"}));
-  ASSERT_TRUE(store->Ingest(std::vector<UsageRecord>{
-      Record("u1", "org-a", "d1", At("2026-11-01T04:00:00Z"), At("2026-11-01T05:00:00Z"))}));
-  ASSERT_TRUE(store->Ingest(std::vector<UsageRecord>{
-      Record("u2", "org-a", "d1", At("2026-11-02T04:00:00Z"), At("2026-11-02T05:00:00Z"))}));
+  ASSERT_TRUE(store->Ingest(
+      std::vector<UsageRecord>{Record("u1", "org-a", "d1", At("2026-11-01T04:00:00Z"), At("2026-11-01T05:00:00Z"))}));
+  ASSERT_TRUE(store->Ingest(
+      std::vector<UsageRecord>{Record("u2", "org-a", "d1", At("2026-11-02T04:00:00Z"), At("2026-11-02T05:00:00Z"))}));
   MustVerify(*store, true);
   // The second batch's segment: its filter zeroed, then (another case) its blocks gone.
   const std::string second = "(SELECT max(id) FROM usage_id_segment)";

@@ -120,9 +120,8 @@ std::string PackChunk(const ChunkHeader& header, std::span<const domain::UsageRe
   std::string_view before;
   for (const std::size_t k : order) {
     const domain::UsageRecord& r = *records[k];
-    const std::size_t shared =
-        static_cast<std::size_t>(std::mismatch(before.begin(), before.end(), r.id.begin(), r.id.end()).first -
-                                 before.begin());
+    const std::size_t shared = static_cast<std::size_t>(
+        std::mismatch(before.begin(), before.end(), r.id.begin(), r.id.end()).first - before.begin());
     AppendVarint(body, static_cast<std::int64_t>(shared));
     AppendBytes(body, std::string_view(r.id).substr(shared));
     before = r.id;
@@ -274,7 +273,7 @@ std::size_t RunView::LowerBound(std::uint64_t hash) const {
 namespace {
 constexpr std::int64_t kBitsPerKey = 16;
 constexpr std::int64_t kWordsPerBlock = 8;  // 512 bits
-constexpr int kBitsPerHash = 8;  // 9 bits each: 7 from one mix of the hash, the 8th from a second
+constexpr int kBitsPerHash = 8;             // 9 bits each: 7 from one mix of the hash, the 8th from a second
 
 std::size_t BlocksFor(std::int64_t capacity) {
   const std::int64_t keys = std::max<std::int64_t>(capacity, 1);
@@ -301,8 +300,7 @@ bool CapacityInRange(std::int64_t capacity) { return capacity >= 0 && capacity <
 
 static_assert(IdFilter::kBlockBytes == kWordsPerBlock * 8);
 
-IdFilter::IdFilter(std::int64_t capacity)
-    : capacity_(capacity), words_(BlocksFor(capacity) * kWordsPerBlock, 0) {}
+IdFilter::IdFilter(std::int64_t capacity) : capacity_(capacity), words_(BlocksFor(capacity) * kWordsPerBlock, 0) {}
 
 std::size_t IdFilter::Block(std::uint64_t hash) const { return BlockOf(hash, words_.size() / kWordsPerBlock); }
 

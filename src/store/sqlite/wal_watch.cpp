@@ -31,7 +31,8 @@ std::unique_ptr<WalWatch> WalWatch::Open(const std::string& path, const LogSink&
   // Reading the journal mode also builds the wal-index if this is its first reader.
   sqlite3_stmt* stmt = nullptr;
   bool wal = false;
-  if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW) {
+  if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW) {
     const auto* mode = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
     wal = mode != nullptr && std::strcmp(mode, "wal") == 0;
   }

@@ -40,8 +40,8 @@ class WalWatch {
  private:
   WalWatch(sqlite3* db, const void* map, std::size_t size) : db_(db), map_(map), size_(size) {}
 
-  sqlite3* db_;       // keeps the wal-index alive
-  const void* map_;   // the first page of the -shm file, read-only
+  sqlite3* db_;      // keeps the wal-index alive
+  const void* map_;  // the first page of the -shm file, read-only
   std::size_t size_;
 };
 
