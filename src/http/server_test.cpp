@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
@@ -19,6 +20,7 @@
 #include <future>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -104,9 +106,11 @@ class GatedStore final : public service::testing::ForwardingStore {
   }
   Result<std::int64_t> DataVersion(std::string_view org) override {
     gate.Pass();
+    if (throw_once.exchange(false)) throw std::runtime_error("a store bug");
     return ForwardingStore::DataVersion(org);
   }
   Gate gate;
+  std::atomic<bool> throw_once{false};  // the next DataVersion throws (a bug in an adapter)
 
  private:
   store::memory::MemoryStore memory_;
@@ -349,6 +353,19 @@ TEST_F(ServerTest, ReadinessIs503WhileTheStoreHangs) {
   EXPECT_EQ(Get("/healthz"), 200);
   store_.gate.Open();
   EXPECT_TRUE(ready_again()) << "ready again once the store answers";
+}
+
+TEST_F(ServerTest, AnExceptionInAPoolJobIsA500AndTheServerGoesOn) {
+  Start();
+  ASSERT_EQ(Get(kChart, kAliceAuth), 200);
+  store_.throw_once = true;
+  Client c(port_);
+  c.Send("/api/v1/billing/costs/org-a/charts?from=2026-11-02&to=2026-11-03", kAliceAuth);
+  EXPECT_EQ(c.Status(), 500);
+  EXPECT_NE(c.head().find("x-cloud-error-codes: billing_service.failed_request"), std::string::npos) << c.head();
+  EXPECT_FALSE(store_.throw_once) << "the request did not reach the store";
+  EXPECT_EQ(Get(kChart, kAliceAuth), 200) << "the next request is served";
+  EXPECT_EQ(Get("/healthz"), 200);
 }
 
 }  // namespace
