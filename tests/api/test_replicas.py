@@ -1,8 +1,8 @@
 """Several costsd replicas on one PostgreSQL (run_api_tests.py --db postgres): batches ingested
 concurrently through two replicas, with overlapping ids, are stored once; charts read through
-either replica agree exactly (and with the model); a chart cached by one replica changes as soon
-as another replica's ingest is committed (data versions cached, kept current by notifications);
-a replica killed with SIGKILL loses nothing it acknowledged."""
+either replica agree exactly (and with the model); a chart cached by one replica changes after
+another replica's ingest (the mechanisms, notifications and the poll, are tested one by one in
+tests/store_contract); a replica killed with SIGKILL loses nothing it acknowledged."""
 
 import threading
 import time

@@ -2909,29 +2909,77 @@ std::int64_t VersionOf(PostgresStore& store, std::string_view org) {
   return v ? *v : -1;
 }
 
-TEST_F(PostgresStoreTest, CachedVersionsSeeTheirOwnWritesAtOnceAndOtherReplicasByNotification) {
-  // No poll within the test: only this store's writes and notifications can change its versions.
-  std::unique_ptr<PostgresStore> cached = MustOpen({.statement_timeout_ms = 20000, .version_poll_ms = 3600000});
+TEST_F(PostgresStoreTest, CachedVersionsSeeTheirOwnWritesAtOnceAndNeedNoRoundTrip) {
+  // Neither notifications nor a poll within the test: only this store's own writes can change
+  // the versions it holds.
+  std::unique_ptr<PostgresStore> cached = MustOpen({.version_poll_ms = 3600000, .listen_for_versions = false});
   std::unique_ptr<PostgresStore> other = MustOpen({.cache_versions = false});
   ASSERT_NE(cached, nullptr);
   ASSERT_NE(other, nullptr);
   ASSERT_TRUE(cached->CreateOrganization(Organization{"org-a", "Org A"}));
-  ASSERT_TRUE(Eventually([&] { return cached->CachingVersions(); })) << "the version watch never listened";
+  ASSERT_TRUE(cached->CachingVersions());
   const std::int64_t v0 = VersionOf(*cached, "org-a");
   const auto hour = [](int i) { return Instant{kDay1.ns + i * domain::kNsPerHour}; };
-  ASSERT_TRUE(cached->Ingest(std::vector<UsageRecord>{Record("u1", "org-a", "d1", hour(0), hour(1))}));
-  EXPECT_EQ(VersionOf(*cached, "org-a"), v0 + 1) << "its own write is seen at once";
-  ASSERT_TRUE(other->Ingest(std::vector<UsageRecord>{Record("u2", "org-a", "d1", hour(1), hour(2))}));
-  EXPECT_TRUE(Eventually([&] { return VersionOf(*cached, "org-a") == v0 + 2; }))
+  ASSERT_TRUE(other->Ingest(std::vector<UsageRecord>{Record("u1", "org-a", "d1", hour(0), hour(1))}));
+  EXPECT_EQ(VersionOf(*cached, "org-a"), v0) << "the version held answers, without a round trip";
+  ASSERT_TRUE(cached->Ingest(std::vector<UsageRecord>{Record("u2", "org-a", "d1", hour(1), hour(2))}));
+  EXPECT_EQ(VersionOf(*cached, "org-a"), v0 + 2) << "its own write is seen at once";
+  ASSERT_TRUE(cached->AddCredit(Credit{"c1", "org-a", 1000, hour(0), hour(24)}));
+  EXPECT_EQ(VersionOf(*cached, "org-a"), v0 + 3) << "and so is its own credit";
+}
+
+TEST_F(PostgresStoreTest, CachedVersionsSeeOtherReplicasWritesByNotification) {
+  std::unique_ptr<PostgresStore> cached = MustOpen({.version_poll_ms = 3600000});  // no poll within the test
+  std::unique_ptr<PostgresStore> other = MustOpen({.cache_versions = false});
+  ASSERT_NE(cached, nullptr);
+  ASSERT_NE(other, nullptr);
+  ASSERT_TRUE(cached->CreateOrganization(Organization{"org-a", "Org A"}));
+  ASSERT_TRUE(cached->CachingVersions());
+  const std::int64_t v0 = VersionOf(*cached, "org-a");
+  const auto hour = [](int i) { return Instant{kDay1.ns + i * domain::kNsPerHour}; };
+  ASSERT_TRUE(other->Ingest(std::vector<UsageRecord>{Record("u1", "org-a", "d1", hour(0), hour(1))}));
+  EXPECT_TRUE(Eventually([&] { return VersionOf(*cached, "org-a") == v0 + 1; }))
       << "another replica's write was never seen";
   ASSERT_TRUE(other->AddCredit(Credit{"c1", "org-a", 1000, hour(0), hour(24)}));
-  EXPECT_TRUE(Eventually([&] { return VersionOf(*cached, "org-a") == v0 + 3; })) << "a credit was never seen";
-  // A change that notifies nobody (SQL by hand) of an organization no notification is pending
-  // for: the cached version answers, without a round trip.
-  ASSERT_TRUE(cached->CreateOrganization(Organization{"org-b", "Org B"}));
-  EXPECT_EQ(VersionOf(*cached, "org-b"), 0);
-  EXPECT_EQ(RawQuery("INSERT INTO org_versions (org_id, version) VALUES ('org-b', 100)"), "");
-  EXPECT_EQ(VersionOf(*cached, "org-b"), 0);
+  EXPECT_TRUE(Eventually([&] { return VersionOf(*cached, "org-a") == v0 + 2; })) << "a credit was never seen";
+}
+
+TEST_F(PostgresStoreTest, VersionsAreReadFromTheDatabaseWhenOnlyTheWatchLostIt) {
+  // A role allowed one connection more than the store's pool: once its watcher's connection is
+  // gone it cannot come back, while the pool goes on working.
+  std::unique_ptr<PostgresStore> other = MustOpen({.cache_versions = false});
+  ASSERT_NE(other, nullptr);
+  ASSERT_TRUE(other->CreateOrganization(Organization{"org-a", "Org A"}));
+  const std::string role = "costs_limited_" + std::to_string(getpid());
+  const std::string schema = RawQuery("SELECT current_schema()");
+  for (const std::string& sql :
+       {"CREATE ROLE " + role + " LOGIN CONNECTION LIMIT 2", "GRANT ALL ON SCHEMA " + schema + " TO " + role,
+        "GRANT ALL ON ALL TABLES IN SCHEMA " + schema + " TO " + role}) {
+    ASSERT_EQ(RawQuery(sql), "") << sql;
+  }
+  struct DropRole {
+    std::function<void()> drop;
+    ~DropRole() { drop(); }
+  } drop_role{[&] {
+    RawQuery("DROP OWNED BY " + role);
+    RawQuery("DROP ROLE " + role);
+  }};
+  std::string limited_url = url_;
+  limited_url.replace(limited_url.find("postgres@"), std::string("postgres@").size(), role + "@");
+  Result<std::unique_ptr<PostgresStore>> opened = PostgresStore::Open(limited_url, {.pool_size = 1, .version_poll_ms = 20});
+  ASSERT_TRUE(opened.has_value()) << Describe(opened.error());
+  PostgresStore& limited = **opened;
+  ASSERT_TRUE(limited.CachingVersions());
+  const std::int64_t v0 = VersionOf(limited, "org-a");
+  ASSERT_EQ(RawQuery("ALTER ROLE " + role + " CONNECTION LIMIT 1"), "");
+  ASSERT_EQ(RawQuery("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = '" + role +
+                     "' AND (query LIKE 'LISTEN%' OR query LIKE '%ANY($1%')"),
+            "1")
+      << "the watcher's connection";
+  ASSERT_TRUE(Eventually([&] { return !limited.CachingVersions(); })) << "the watcher never noticed";
+  ASSERT_TRUE(other->Ingest(std::vector<UsageRecord>{
+      Record("u1", "org-a", "d1", kDay1, Instant{kDay1.ns + domain::kNsPerHour})}));
+  EXPECT_EQ(VersionOf(limited, "org-a"), v0 + 1) << "a version held was served while the database answers";
 }
 
 TEST_F(PostgresStoreTest, WithoutNotificationsThePollSeesAnotherReplicasWrite) {

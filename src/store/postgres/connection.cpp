@@ -89,6 +89,7 @@ Connection::~Connection() {
 }
 
 Result<Rows> Connection::Exec(const Statement& statement, const Params& params) {
+  last_sqlstate_.clear();
   if (params.has_nul()) {
     return MakeError(ErrorCode::kInvalidData, "text with a NUL character cannot be stored");
   }
@@ -106,6 +107,7 @@ Result<Rows> Connection::Exec(const Statement& statement, const Params& params) 
 }
 
 Result<Rows> Connection::Query(const char* sql, const char* what) {
+  last_sqlstate_.clear();
   if (PQsendQuery(conn_, sql) == 0) return FailSend(what);
   return Await(what);
 }

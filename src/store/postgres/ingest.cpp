@@ -245,8 +245,7 @@ Status InsertSpanClasses(Connection& c, Records records, const std::vector<std::
   return ExecColumns(c, kInsertSpanClasses, cols);
 }
 
-// Bumps the data version of every organization with new records (and notifies the replicas'
-// version caches at commit); returns those organizations.
+// Bumps the data version of every organization with new records; returns those organizations.
 Result<std::vector<std::string>> BumpVersions(Connection& c, Records records, const std::vector<std::size_t>& fresh) {
   std::set<std::string_view> changed;
   for (std::size_t i : fresh) changed.insert(records[i].organization_id);
@@ -309,7 +308,7 @@ Result<service::IngestOutcome> PostgresStore::IngestOnce(Records records, bool& 
     changed = std::move(*stored);
   }
   if (Status s = txn->Commit(); !s) return failed(std::move(s).error());
-  Changed(changed);
+  Changed(c, changed);
   outcome.stored = static_cast<std::int64_t>(fresh->size());
   return outcome;
 }

@@ -62,6 +62,7 @@ Result<PostgresStore::Lease> PostgresStore::Acquire() {
   ++open_connections_;
   lock.unlock();
   Result<std::unique_ptr<Connection>> opened = Connection::Open(url_, options_);
+  reachable_.store(opened.has_value());
   if (!opened) {
     lock.lock();
     --open_connections_;
@@ -73,6 +74,7 @@ Result<PostgresStore::Lease> PostgresStore::Acquire() {
 }
 
 void PostgresStore::Release(std::unique_ptr<Connection> connection) {
+  reachable_.store(!connection->dead());
   std::vector<std::unique_ptr<Connection>> closing;
   {
     std::lock_guard lock(pool_mu_);
@@ -335,7 +337,7 @@ Status PostgresStore::AddCredit(const service::Credit& credit) {
     orgs.Text(credit.organization_id);
     if (Result<Rows> r = c.Exec(kBumpOrgVersions, Params().Array(std::move(orgs))); !r) return std::move(r).error();
     if (Status s = txn->Commit(); !s) return s;
-    Changed(std::vector<std::string>{credit.organization_id});
+    Changed(c, std::vector<std::string>{credit.organization_id});
     return {};
   }
 }
@@ -343,7 +345,7 @@ Status PostgresStore::AddCredit(const service::Credit& credit) {
 Result<std::int64_t> PostgresStore::DataVersion(std::string_view org) {
   VersionCache::Lookup cached;
   if (versions_ != nullptr) {
-    cached = versions_->Find(org);
+    cached = versions_->Find(org, !reachable_.load());
     if (cached.version) return *cached.version;
   }
   Result<Lease> lease = Acquire();
@@ -355,7 +357,15 @@ Result<std::int64_t> PostgresStore::DataVersion(std::string_view org) {
 
 bool PostgresStore::CachingVersions() const { return versions_ != nullptr && versions_->listening(); }
 
-void PostgresStore::Changed(std::span<const std::string> orgs) {
+void PostgresStore::Changed(Connection& c, std::span<const std::string> orgs) {
+  if (orgs.empty()) return;
   if (versions_ != nullptr) versions_->Changed(orgs);
+  // After the commit, not in its transaction: a NOTIFY holds a cluster-wide lock from its
+  // transaction's pre-commit to the end of the commit (serializing every notifying commit), and
+  // fails the commit when the notification queue is full. Best effort: the poll of every
+  // replica's version cache sees a change whose notification was lost.
+  ArrayParam ids;
+  for (const std::string& org : orgs) ids.Text(org);
+  (void)c.Exec(kNotifyVersions, Params().Array(std::move(ids)));
 }
 }  // namespace costs::store::postgres

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -154,8 +155,9 @@ class PostgresStore final : public service::Store {
   Status EnsurePartitions(const std::set<std::int64_t>& month_starts);
 
   Result<service::IngestOutcome> IngestOnce(std::span<const domain::UsageRecord> records, bool& retry);
-  // After a commit that changed the data of `orgs`.
-  void Changed(std::span<const std::string> orgs);
+  // After a commit on `c` that changed the data of `orgs`: drops their cached versions and
+  // notifies the other processes (best effort).
+  void Changed(detail::Connection& c, std::span<const std::string> orgs);
 
   const std::string url_;
   const PostgresOptions options_;
@@ -169,6 +171,9 @@ class PostgresStore final : public service::Store {
   std::set<std::int64_t> partitions_;  // month starts known to exist; guarded by partitions_mu_
 
   std::unique_ptr<detail::VersionCache> versions_;  // null unless options_.cache_versions
+  // Whether the last connection returned to (or opened for) the pool was alive: when not, and
+  // the version cache's watcher has lost the database too, the versions it holds are served.
+  std::atomic<bool> reachable_{true};
 };
 
 }  // namespace costs::store::postgres

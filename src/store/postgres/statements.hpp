@@ -90,16 +90,18 @@ constexpr Statement kInsertSpanClasses{"costs_insert_span_classes",
                                        "INSERT INTO usage_span_classes (org_id, span_class) "
                                        "SELECT * FROM unnest($1::text[], $2::smallint[]) ON CONFLICT DO NOTHING",
                                        "update usage span classes"};
-// Bumps the versions and notifies kVersionChannel of each organization at commit (an id too long
-// for a notification's payload notifies "": every version).
-constexpr Statement kBumpOrgVersions{
-    "costs_bump_org_versions",
-    "WITH bumped AS (INSERT INTO org_versions AS v (org_id, version) "
-    "SELECT o, 1 FROM unnest($1::text[]) AS t (o) "
-    "ON CONFLICT (org_id) DO UPDATE SET version = v.version + 1 RETURNING v.org_id) "
-    "SELECT pg_notify('costs_data_version', CASE WHEN octet_length(org_id) < 7000 THEN org_id ELSE '' END) "
-    "FROM bumped",
-    "bump the data version"};
+constexpr Statement kBumpOrgVersions{"costs_bump_org_versions",
+                                     "INSERT INTO org_versions AS v (org_id, version) "
+                                     "SELECT o, 1 FROM unnest($1::text[]) AS t (o) "
+                                     "ON CONFLICT (org_id) DO UPDATE SET version = v.version + 1",
+                                     "bump the data version"};
+// Notifies kVersionChannel of each organization (an id too long for a notification's payload
+// notifies "": every version).
+constexpr Statement kNotifyVersions{
+    "costs_notify_versions",
+    "SELECT pg_notify('costs_data_version', CASE WHEN octet_length(o) < 7000 THEN o ELSE '' END) "
+    "FROM unnest($1::text[]) AS t (o)",
+    "notify data versions"};
 constexpr Statement kSelectOrgVersion{"costs_select_org_version", "SELECT version FROM org_versions WHERE org_id = $1",
                                       "read the data version"};
 constexpr Statement kSelectOrgVersions{"costs_select_org_versions",

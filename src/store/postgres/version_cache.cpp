@@ -21,12 +21,18 @@ using Clock = std::chrono::steady_clock;
 
 // The watcher's own waits for the server are short, so that stopping never waits long.
 constexpr int kWatcherTimeoutMs = 2000;
+// Reconnection attempts back off from one poll interval to this.
+constexpr int kMaxReconnectDelayMs = 5000;
 
 }  // namespace
 
 VersionCache::VersionCache(std::string url, PostgresOptions options, std::size_t capacity)
     : url_(std::move(url)), options_(std::move(options)), capacity_(std::max<std::size_t>(1, capacity)) {
   stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (stop_fd_ < 0) {
+    Log(options_.log, LogLevel::kWarn, "postgres: no eventfd for the data version watch; versions are not cached");
+    return;
+  }
   // The first connection is made here, so that versions are cached from the first read on.
   std::unique_ptr<Connection> first = Connect();
   if (first != nullptr && !Listen(*first)) first.reset();
@@ -34,21 +40,24 @@ VersionCache::VersionCache(std::string url, PostgresOptions options, std::size_t
 }
 
 VersionCache::~VersionCache() {
-  const std::uint64_t one = 1;
   stopping_.store(true);
-  if (stop_fd_ >= 0) (void)!write(stop_fd_, &one, sizeof one);
-  watcher_.join();
+  if (watcher_.joinable()) {
+    const std::uint64_t one = 1;
+    (void)!write(stop_fd_, &one, sizeof one);
+    watcher_.join();
+  }
   if (stop_fd_ >= 0) close(stop_fd_);
 }
 
-VersionCache::Lookup VersionCache::Find(std::string_view org) {
+VersionCache::Lookup VersionCache::Find(std::string_view org, bool serve_held) {
+  const bool trusted = listening_.load() || serve_held;
   std::lock_guard lock(mu_);
   auto it = entries_.find(std::string(org));
   if (it == entries_.end()) {
-    if (entries_.size() >= capacity_) entries_.clear();
+    if (entries_.size() >= capacity_) entries_.erase(entries_.begin());  // any one: it is read again if asked
     it = entries_.emplace(std::string(org), Entry{std::nullopt, next_generation_++}).first;
   }
-  return Lookup{it->second.version, it->second.generation};
+  return Lookup{trusted ? it->second.version : std::nullopt, it->second.generation};
 }
 
 void VersionCache::Insert(std::string_view org, std::int64_t version, const Lookup& ticket) {
@@ -77,7 +86,8 @@ void VersionCache::InvalidateAll() { entries_.clear(); }
 std::unique_ptr<Connection> VersionCache::Connect() {
   PostgresOptions watcher = options_;
   watcher.statement_timeout_ms = std::min(watcher.statement_timeout_ms, kWatcherTimeoutMs);
-  watcher.log = [](LogLevel, std::string_view) {};  // it retries every interval: Run logs changes only
+  // It retries with back-off: Run logs the first failure (with the last reason) and the recovery.
+  watcher.log = [this](LogLevel, std::string_view line) { last_error_ = line; };
   Result<std::unique_ptr<Connection>> connection = Connection::Open(url_, watcher);
   return connection ? std::move(*connection) : nullptr;
 }
@@ -96,17 +106,23 @@ bool VersionCache::Listen(Connection& connection) {
 }
 
 void VersionCache::Run(std::unique_ptr<Connection> connection) {
+  int delay_ms = options_.version_poll_ms;
   while (!stopping_.load()) {
-    if (connection != nullptr) Watch(*connection);
+    if (connection != nullptr) {
+      Watch(*connection);
+      delay_ms = options_.version_poll_ms;
+    }
     connection.reset();
     if (stopping_.load()) return;
     if (listening_.exchange(false) || !lost_) {
       Log(options_.log, LogLevel::kWarn,
-          "postgres: the data version watch cannot reach the database; the versions it holds are served as "
-          "last seen until it is back");
+          "postgres: the data version watch lost the database (" + (last_error_.empty() ? "no answer" : last_error_) +
+              "); data versions are read from the database, or served as last seen while it cannot be reached");
     }
     lost_ = true;
-    if (!Wait(-1, Clock::now() + std::chrono::milliseconds(options_.version_poll_ms))) return;
+    if (!Wait(-1, Clock::now() + std::chrono::milliseconds(delay_ms))) return;
+    delay_ms = std::min(2 * delay_ms, std::max(kMaxReconnectDelayMs, options_.version_poll_ms));
+    last_error_.clear();
     connection = Connect();
     if (connection != nullptr && !Listen(*connection)) connection.reset();
   }
@@ -115,16 +131,21 @@ void VersionCache::Run(std::unique_ptr<Connection> connection) {
 void VersionCache::Watch(Connection& connection) {
   PGconn* conn = connection.raw();
   Clock::time_point next_poll = Clock::now() + std::chrono::milliseconds(options_.version_poll_ms);
-  for (;;) {
+  while (!stopping_.load()) {
     if (!Wait(PQsocket(conn), next_poll)) return;
     if (PQconsumeInput(conn) == 0) return;
-    while (PGnotify* n = PQnotifies(conn)) {
-      Invalidate(n->extra != nullptr ? std::string_view(n->extra) : std::string_view());
-      PQfreemem(n);
-    }
+    Drain(conn);
     if (Clock::now() < next_poll) continue;
     if (!Poll(connection)) return;
+    Drain(conn);  // what arrived during the poll's query
     next_poll = Clock::now() + std::chrono::milliseconds(options_.version_poll_ms);
+  }
+}
+
+void VersionCache::Drain(PGconn* conn) {
+  while (PGnotify* n = PQnotifies(conn)) {
+    Invalidate(n->extra != nullptr ? std::string_view(n->extra) : std::string_view());
+    PQfreemem(n);
   }
 }
 
