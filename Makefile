@@ -10,22 +10,29 @@ JOBS ?= 2
 BUILD_TYPE ?= RelWithDebInfo
 DEMO_DB ?= var/demo.db
 DEMO_LISTEN ?= 127.0.0.1:8080
+# Warnings are errors in this build (so in `make test` and CI); WERROR=OFF to relax it locally.
+WERROR ?= ON
 
-.PHONY: all deps build test test-asan fuzz demo bench crash-test soak clean
+.PHONY: all deps build test test-asan lint fuzz demo bench crash-test soak clean
 
 all: build
 
 deps:
 	@scripts/install-deps
 
-$(BUILD_DIR)/build.ninja: CMakeLists.txt
-	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
+$(BUILD_DIR)/build.ninja: CMakeLists.txt Makefile
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DCOSTS_WERROR=$(WERROR) >/dev/null
 
 build: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+# clang-tidy with the checks of .clang-tidy (STYLE.md: naming) over src/, on the build's
+# compile_commands.json. Not part of `make test`.
+lint: build
+	scripts/lint --build-dir $(BUILD_DIR) --jobs $(JOBS)
 
 $(ASAN_DIR)/build.ninja: CMakeLists.txt
 	cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCOSTS_SANITIZE=ON >/dev/null

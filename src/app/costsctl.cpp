@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -11,6 +12,7 @@
 
 #include "app/app.hpp"
 #include "app/demo.hpp"
+#include "app/logging.hpp"
 #include "app/options.hpp"
 #include "app/wiring.hpp"
 #include "security/sodium_password_hasher.hpp"
@@ -126,9 +128,88 @@ class Input {
   std::string_view view_;
 };
 
-}  // namespace
+enum class Command { kInit, kOrgCreate, kUserCreate, kUsageImport, kDemo, kApikeyCreate, kApikeyRevoke,
+                     kCreditsAdd, kVerify };
 
-int CostsctlMain(int argc, char** argv) {
+// The command the positional arguments name, with the number of operands it takes after its words.
+std::optional<Command> ParseCommand(const std::vector<std::string>& args) {
+  struct Form {
+    Command command;
+    std::vector<std::string_view> words;
+    std::size_t operands;
+  };
+  static const std::vector<Form> kForms = {
+      {Command::kInit, {"init"}, 0},
+      {Command::kOrgCreate, {"org", "create"}, 1},
+      {Command::kUserCreate, {"user", "create"}, 1},
+      {Command::kUsageImport, {"usage", "import"}, 1},
+      {Command::kDemo, {"demo"}, 0},
+      {Command::kApikeyCreate, {"apikey", "create"}, 1},
+      {Command::kApikeyRevoke, {"apikey", "revoke"}, 1},
+      {Command::kCreditsAdd, {"credits", "add"}, 1},
+      {Command::kVerify, {"verify"}, 0},
+  };
+  for (const Form& form : kForms) {
+    if (args.size() == form.words.size() + form.operands &&
+        std::equal(form.words.begin(), form.words.end(), args.begin())) {
+      return form.command;
+    }
+  }
+  return std::nullopt;
+}
+
+// A costsctl invocation whose flags were checked against its command.
+struct Invocation {
+  Command command = Command::kInit;
+  std::optional<domain::Instant> expires;  // apikey create --expires
+  std::uint64_t seed = 1;                   // demo --seed
+};
+
+// The command and its flags, or the usage error's message (in this order of checks).
+Result<Invocation> ParseInvocation(const Flags& flags) {
+  const auto& args = flags.positionals();
+  if (args.empty()) return MakeError(ErrorCode::kInvalidData, "no command given");
+  const std::optional<Command> command = ParseCommand(args);
+  if (!command) {
+    std::string given;
+    for (const auto& a : args) given += (given.empty() ? "" : " ") + a;
+    return MakeError(ErrorCode::kInvalidData, "unknown command '" + given + "'");
+  }
+  Invocation invocation;
+  invocation.command = *command;
+  auto usage_error = [](std::string message) { return MakeError(ErrorCode::kInvalidData, std::move(message)); };
+  const bool credits_add = *command == Command::kCreditsAdd;
+  const bool apikey_create = *command == Command::kApikeyCreate;
+  const bool user_create = *command == Command::kUserCreate;
+  if (flags.Has("name") && *command != Command::kOrgCreate && !apikey_create) {
+    return usage_error("--name belongs to 'org create' and 'apikey create'");
+  }
+  if (flags.Has("expires") && !apikey_create) return usage_error("--expires belongs to 'apikey create'");
+  for (const char* flag : {"id", "ecu", "start", "end"}) {
+    if (flags.Has(flag) != credits_add) {
+      return usage_error(credits_add ? std::string("credits add needs --") + flag
+                                   : std::string("--") + flag + " belongs to 'credits add'");
+    }
+  }
+  if (auto text = flags.Get("expires")) {
+    auto t = domain::ParseQueryInstant(*text, domain::DateBound::kEndOfDay);
+    if (!t) return usage_error("--expires: " + t.error().message);
+    invocation.expires = *t;
+  }
+  if ((flags.Has("admin") || flags.Has("org") || flags.Has("password-stdin")) && !user_create) {
+    return usage_error("--admin, --org and --password-stdin belong to 'user create'");
+  }
+  if (flags.Has("seed") && *command != Command::kDemo) return usage_error("--seed belongs to 'demo'");
+  if (user_create && !flags.Has("password-stdin")) {
+    return usage_error("user create needs --password-stdin (the password is never taken from the command line)");
+  }
+  auto seed = flags.GetInt("seed", 1, 0, INT64_MAX);
+  if (!seed) return usage_error(seed.error().message);
+  invocation.seed = static_cast<std::uint64_t>(*seed);
+  return invocation;
+}
+
+std::vector<Flags::Spec> CostsctlFlagSpecs() {
   std::vector<Flags::Spec> specs = {{"db"},
                                     {"name", true, false, false},
                                     {"admin", false, false, false},
@@ -142,133 +223,122 @@ int CostsctlMain(int argc, char** argv) {
                                     {"end", true, false, false},
                                     {"help", false, false, false}};
   for (Flags::Spec& spec : StoreFlagSpecs()) specs.push_back(std::move(spec));
-  auto flags = Flags::Parse(argc, argv, 1, specs);
+  return specs;
+}
+
+// The commands after the store is open; each prints its outcome and returns the exit code.
+
+int CreateOrganization(service::AdminService& admin, const Flags& flags, const std::string& org_id) {
+  const std::string name = flags.Get("name").value_or(org_id);
+  if (auto s = admin.CreateOrganization(org_id, name); !s) return Failed(s.error());
+  std::printf("organization %s created\n", org_id.c_str());
+  return 0;
+}
+
+int CreateUser(service::AdminService& admin, const Flags& flags, const std::string& user) {
+  std::string password;
+  std::getline(std::cin, password);
+  if (!password.empty() && password.back() == '\r') password.pop_back();
+  if (auto s = admin.PutUser(user, password, flags.Has("admin"), flags.GetAll("org")); !s) {
+    return Failed(s.error());
+  }
+  std::printf("user %s saved\n", user.c_str());
+  return 0;
+}
+
+int ImportUsage(service::AdminService& admin, const std::string& file) {
+  auto input = Input::Open(file);
+  if (!input) return Failed(input.error());
+  auto outcome = admin.IngestNdjson(input->bytes());
+  if (!outcome) return Failed(outcome.error());
+  std::printf("stored %lld, duplicates %lld\n", static_cast<long long>(outcome->stored),
+              static_cast<long long>(outcome->duplicates));
+  return 0;
+}
+
+int CreateApiKey(service::AdminService& admin, const Flags& flags, const std::string& user,
+                 std::optional<domain::Instant> expires, domain::Instant now) {
+  auto created = admin.CreateApiKey(user, flags.Get("name").value_or(""), expires, now);
+  if (!created) return Failed(created.error());
+  std::printf("%s\n", created->key.c_str());
+  std::fprintf(stderr, "api key %s created for user %s%s; the key above is shown only once\n", created->id.c_str(),
+               user.c_str(), expires ? (", expiring " + domain::FormatRfc3339(*expires)).c_str() : "");
+  return 0;
+}
+
+int AddCredits(service::AdminService& admin, const Flags& flags, const std::string& org_id) {
+  auto amount = domain::ParseDecimal(*flags.Get("ecu"));
+  auto nanos = amount ? domain::DecimalToNanos(*amount) : Result<domain::Nanos>(amount.error());
+  if (!nanos) return UsageError("--ecu must be a decimal amount of ECU of at most 1000000000 with at most 9 fractional digits");
+  auto start = domain::ParseQueryInstant(*flags.Get("start"), domain::DateBound::kStartOfDay);
+  auto end = domain::ParseQueryInstant(*flags.Get("end"), domain::DateBound::kEndOfDay);
+  if (!start) return UsageError("--start: " + start.error().message);
+  if (!end) return UsageError("--end: " + end.error().message);
+  if (auto s = admin.AddCredit(org_id, *flags.Get("id"), *nanos, *start, *end); !s) return Failed(s.error());
+  std::printf("credit %s of %s ECU added to %s, valid %s .. %s\n", flags.Get("id")->c_str(),
+              domain::FormatNanos(*nanos).c_str(), org_id.c_str(), domain::FormatRfc3339(*start).c_str(),
+              domain::FormatRfc3339(*end).c_str());
+  return 0;
+}
+
+int RevokeApiKey(service::AdminService& admin, const std::string& key_id) {
+  if (auto s = admin.RevokeApiKey(key_id); !s) return Failed(s.error());
+  std::printf("api key %s revoked\n", key_id.c_str());
+  return 0;
+}
+
+int RunCommand(const Invocation& invocation, const Flags& flags, const std::string& db, service::Store& store,
+               service::AdminService& admin) {
+  const auto& args = flags.positionals();
+  SystemClock clock;
+  switch (invocation.command) {
+    case Command::kInit:
+      std::printf("database ready: %s\n", RedactDbUrl(db).c_str());
+      return 0;
+    case Command::kVerify:
+      return Verify(store);
+    case Command::kOrgCreate:
+      return CreateOrganization(admin, flags, args[2]);
+    case Command::kUserCreate:
+      return CreateUser(admin, flags, args[2]);
+    case Command::kUsageImport:
+      return ImportUsage(admin, args[2]);
+    case Command::kApikeyCreate:
+      return CreateApiKey(admin, flags, args[2], invocation.expires, clock.Now());
+    case Command::kCreditsAdd:
+      return AddCredits(admin, flags, args[2]);
+    case Command::kApikeyRevoke:
+      return RevokeApiKey(admin, args[2]);
+    case Command::kDemo:
+      return RunDemo(admin, clock.Now(), invocation.seed);
+  }
+  return 1;
+}
+
+}  // namespace
+
+int CostsctlMain(int argc, char** argv) {
+  auto flags = Flags::Parse(argc, argv, 1, CostsctlFlagSpecs());
   if (!flags) return UsageError(flags.error().message);
-  const auto& args = flags->positionals();
   if (flags->Has("help")) {
     std::fputs(kCostsctlUsage, stdout);
     return 0;
   }
-  if (args.empty()) return UsageError("no command given");
-  auto command_is = [&](std::initializer_list<std::string_view> words, std::size_t extra) {
-    if (args.size() != words.size() + extra) return false;
-    std::size_t i = 0;
-    for (std::string_view w : words) {
-      if (args[i++] != w) return false;
-    }
-    return true;
-  };
-  const bool init = command_is({"init"}, 0);
-  const bool org_create = command_is({"org", "create"}, 1);
-  const bool user_create = command_is({"user", "create"}, 1);
-  const bool usage_import = command_is({"usage", "import"}, 1);
-  const bool demo = command_is({"demo"}, 0);
-  const bool apikey_create = command_is({"apikey", "create"}, 1);
-  const bool apikey_revoke = command_is({"apikey", "revoke"}, 1);
-  const bool credits_add = command_is({"credits", "add"}, 1);
-  const bool verify = command_is({"verify"}, 0);
-  if (!(init || org_create || user_create || usage_import || demo || apikey_create || apikey_revoke || credits_add ||
-        verify)) {
-    std::string given;
-    for (const auto& a : args) given += (given.empty() ? "" : " ") + a;
-    return UsageError("unknown command '" + given + "'");
-  }
-  if (flags->Has("name") && !org_create && !apikey_create) {
-    return UsageError("--name belongs to 'org create' and 'apikey create'");
-  }
-  if (flags->Has("expires") && !apikey_create) return UsageError("--expires belongs to 'apikey create'");
-  for (const char* flag : {"id", "ecu", "start", "end"}) {
-    if (flags->Has(flag) != credits_add) {
-      return UsageError(credits_add ? std::string("credits add needs --") + flag
-                                    : std::string("--") + flag + " belongs to 'credits add'");
-    }
-  }
-  std::optional<domain::Instant> expires;
-  if (auto text = flags->Get("expires")) {
-    auto t = domain::ParseQueryInstant(*text, domain::DateBound::kEndOfDay);
-    if (!t) return UsageError("--expires: " + t.error().message);
-    expires = *t;
-  }
-  if ((flags->Has("admin") || flags->Has("org") || flags->Has("password-stdin")) && !user_create) {
-    return UsageError("--admin, --org and --password-stdin belong to 'user create'");
-  }
-  if (flags->Has("seed") && !demo) return UsageError("--seed belongs to 'demo'");
-  if (user_create && !flags->Has("password-stdin")) {
-    return UsageError("user create needs --password-stdin (the password is never taken from the command line)");
-  }
-  auto seed = flags->GetInt("seed", 1, 0, INT64_MAX);
-  if (!seed) return UsageError(seed.error().message);
+  auto invocation = ParseInvocation(*flags);
+  if (!invocation) return UsageError(invocation.error().message);
 
   const std::string db = flags->Get("db").value_or(std::string(kDefaultDb));
   if (auto url = ParseDbUrl(db); !url) return UsageError(url.error().message);
   auto store_options = StoreOptionsFromFlags(*flags);
   if (!store_options) return UsageError(store_options.error().message);
   store_options->batch_process = true;  // see StoreOptions
+  SetUpToolLogging();
+  store_options->log = SpdlogSink();
   auto store = OpenStore(db, *store_options);
   if (!store) return Failed(store.error());
   security::SodiumPasswordHasher hasher;
   service::AdminService admin(**store, hasher);
-
-  if (init) {
-    std::printf("database ready: %s\n", RedactDbUrl(db).c_str());
-    return 0;
-  }
-  if (verify) return Verify(**store);
-  if (org_create) {
-    const std::string name = flags->Get("name").value_or(args[2]);
-    if (auto s = admin.CreateOrganization(args[2], name); !s) return Failed(s.error());
-    std::printf("organization %s created\n", args[2].c_str());
-    return 0;
-  }
-  if (user_create) {
-    std::string password;
-    std::getline(std::cin, password);
-    if (!password.empty() && password.back() == '\r') password.pop_back();
-    if (auto s = admin.PutUser(args[2], password, flags->Has("admin"), flags->GetAll("org")); !s) {
-      return Failed(s.error());
-    }
-    std::printf("user %s saved\n", args[2].c_str());
-    return 0;
-  }
-  if (usage_import) {
-    auto input = Input::Open(args[2]);
-    if (!input) return Failed(input.error());
-    auto outcome = admin.IngestNdjson(input->bytes());
-    if (!outcome) return Failed(outcome.error());
-    std::printf("stored %lld, duplicates %lld\n", static_cast<long long>(outcome->stored),
-                static_cast<long long>(outcome->duplicates));
-    return 0;
-  }
-  SystemClock clock;
-  if (apikey_create) {
-    auto created = admin.CreateApiKey(args[2], flags->Get("name").value_or(""), expires, clock.Now());
-    if (!created) return Failed(created.error());
-    std::printf("%s\n", created->key.c_str());
-    std::fprintf(stderr, "api key %s created for user %s%s; the key above is shown only once\n",
-                 created->id.c_str(), args[2].c_str(),
-                 expires ? (", expiring " + domain::FormatRfc3339(*expires)).c_str() : "");
-    return 0;
-  }
-  if (credits_add) {
-    auto amount = domain::ParseDecimal(*flags->Get("ecu"));
-    auto nanos = amount ? domain::DecimalToNanos(*amount) : Result<domain::Nanos>(amount.error());
-    if (!nanos) return UsageError("--ecu must be a decimal amount of ECU of at most 1000000000 with at most 9 fractional digits");
-    auto start = domain::ParseQueryInstant(*flags->Get("start"), domain::DateBound::kStartOfDay);
-    auto end = domain::ParseQueryInstant(*flags->Get("end"), domain::DateBound::kEndOfDay);
-    if (!start) return UsageError("--start: " + start.error().message);
-    if (!end) return UsageError("--end: " + end.error().message);
-    if (auto s = admin.AddCredit(args[2], *flags->Get("id"), *nanos, *start, *end); !s) return Failed(s.error());
-    std::printf("credit %s of %s ECU added to %s, valid %s .. %s\n", flags->Get("id")->c_str(),
-                domain::FormatNanos(*nanos).c_str(), args[2].c_str(), domain::FormatRfc3339(*start).c_str(),
-                domain::FormatRfc3339(*end).c_str());
-    return 0;
-  }
-  if (apikey_revoke) {
-    if (auto s = admin.RevokeApiKey(args[2]); !s) return Failed(s.error());
-    std::printf("api key %s revoked\n", args[2].c_str());
-    return 0;
-  }
-  return RunDemo(admin, clock.Now(), static_cast<std::uint64_t>(*seed));
+  return RunCommand(*invocation, *flags, db, **store, admin);
 }
 
 }  // namespace costs::app

@@ -1,4 +1,3 @@
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -8,6 +7,7 @@
 
 #include "app/app.hpp"
 #include "app/connections.hpp"
+#include "app/logging.hpp"
 #include "app/options.hpp"
 #include "app/rate_limits.hpp"
 #include "app/wiring.hpp"
@@ -56,87 +56,152 @@ int UsageError(const std::string& message) {
   return 2;
 }
 
-}  // namespace
-
-int CostsdMain(int argc, char** argv) {
+bool AsksForHelp(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
-    if (std::string_view(argv[i]) == "--help" || std::string_view(argv[i]) == "-h") {
-      std::fputs(kCostsdUsage, stdout);
-      return 0;
-    }
+    if (std::string_view(argv[i]) == "--help" || std::string_view(argv[i]) == "-h") return true;
   }
+  return false;
+}
+
+std::vector<Flags::Spec> CostsdFlagSpecs() {
   std::vector<Flags::Spec> specs = {{"db"},          {"listen"},    {"rate-limit"}, {"rate-burst"},
                                     {"max-range-days"}, {"log-level"}, {"threads"},    {"body-cache-mib"},
                                     {"trusted-proxies"}, {"rate-limit-redis"}};
   for (Flags::Spec& spec : StoreFlagSpecs()) specs.push_back(std::move(spec));
   for (Flags::Spec& spec : ConnectionFlagSpecs()) specs.push_back(std::move(spec));
-  auto flags = Flags::Parse(argc, argv, 1, specs);
-  if (!flags) return UsageError(flags.error().message);
-  if (!flags->positionals().empty()) return UsageError("unexpected argument '" + flags->positionals()[0] + "'");
+  return specs;
+}
 
-  auto rate = flags->GetRate("rate-limit", 100);
-  auto burst = flags->GetRate("rate-burst", rate ? 2 * *rate : 0);
-  auto max_days = flags->GetInt("max-range-days", domain::kDefaultMaxRangeDays, 1, 100000);
-  auto threads = flags->GetInt("threads", 0, 0, 1024);
-  auto cache_mib = flags->GetInt("body-cache-mib", 64, 0, 1 << 20);
+// The numeric flags of costsd, checked in this order.
+struct Limits {
+  double rate = 0;   // --rate-limit, requests per second per principal
+  double burst = 0;  // --rate-burst
+  std::int64_t max_days = 0;
+  std::int64_t threads = 0;
+  std::int64_t cache_mib = 0;
+};
+
+Result<Limits> LimitsFromFlags(const Flags& flags) {
+  auto rate = flags.GetRate("rate-limit", 100);
+  auto burst = flags.GetRate("rate-burst", rate ? 2 * *rate : 0);
+  auto max_days = flags.GetInt("max-range-days", domain::kDefaultMaxRangeDays, 1, 100000);
+  auto threads = flags.GetInt("threads", 0, 0, 1024);
+  auto cache_mib = flags.GetInt("body-cache-mib", 64, 0, 1 << 20);
   for (const Error* e : {rate ? nullptr : &rate.error(), burst ? nullptr : &burst.error(),
                          max_days ? nullptr : &max_days.error(), threads ? nullptr : &threads.error(),
                          cache_mib ? nullptr : &cache_mib.error()}) {
-    if (e != nullptr) return UsageError(e->message);
+    if (e != nullptr) return *e;
   }
-  SystemClock clock;
-  auto limiters = MakeRateLimiters(clock, flags->Get("rate-limit-redis"), *rate, *burst, kFailedLoginRate,
-                                   kFailedLoginBurst);
-  if (!limiters) return UsageError(limiters.error().message);
-  const std::string listen = flags->Get("listen").value_or("127.0.0.1:8080");
+  return Limits{*rate, *burst, *max_days, *threads, *cache_mib};
+}
+
+// --listen HOST:PORT (an IPv6 host in brackets) into `options`.
+Status ParseListen(const std::string& listen, http::ServerOptions& options) {
   const auto colon = listen.rfind(':');
-  http::ServerOptions server_options;
-  {
-    std::int64_t port = -1;
-    if (colon != std::string::npos && colon > 0) {
-      try {
-        std::size_t used = 0;
-        port = std::stoll(listen.substr(colon + 1), &used);
-        if (used != listen.size() - colon - 1) port = -1;
-      } catch (const std::exception&) {
-        port = -1;
-      }
+  std::int64_t port = -1;
+  if (colon != std::string::npos && colon > 0) {
+    try {
+      std::size_t used = 0;
+      port = std::stoll(listen.substr(colon + 1), &used);
+      if (used != listen.size() - colon - 1) port = -1;
+    } catch (const std::exception&) {
+      port = -1;
     }
-    if (port < 0 || port > 65535) return UsageError("--listen must be HOST:PORT, like 127.0.0.1:8080");
-    server_options.host = listen.substr(0, colon);
-    if (server_options.host.size() > 2 && server_options.host.front() == '[') {
-      server_options.host = server_options.host.substr(1, server_options.host.size() - 2);
-    }
-    server_options.port = static_cast<std::uint16_t>(port);
-    server_options.threads = static_cast<int>(*threads);
-    server_options.body_cache_bytes = static_cast<std::size_t>(*cache_mib) << 20;
   }
-  if (auto proxies = http::TrustedProxies::Parse(flags->Get("trusted-proxies").value_or("")); proxies) {
-    server_options.trusted_proxies = std::move(*proxies);
-  } else {
-    return UsageError(proxies.error().message);
+  if (port < 0 || port > 65535) {
+    return MakeError(ErrorCode::kInvalidData, "--listen must be HOST:PORT, like 127.0.0.1:8080");
   }
+  options.host = listen.substr(0, colon);
+  if (options.host.size() > 2 && options.host.front() == '[') {
+    options.host = options.host.substr(1, options.host.size() - 2);
+  }
+  options.port = static_cast<std::uint16_t>(port);
+  return {};
+}
+
+// The server's own options from the flags, in the order costsd checks them.
+Result<http::ServerOptions> ServerOptionsFromFlags(const Flags& flags, const Limits& limits) {
+  http::ServerOptions options;
+  if (Status listen = ParseListen(flags.Get("listen").value_or("127.0.0.1:8080"), options); !listen) {
+    return listen.error();
+  }
+  options.threads = static_cast<int>(limits.threads);
+  options.body_cache_bytes = static_cast<std::size_t>(limits.cache_mib) << 20;
+  auto proxies = http::TrustedProxies::Parse(flags.Get("trusted-proxies").value_or(""));
+  if (!proxies) return proxies.error();
+  options.trusted_proxies = std::move(*proxies);
+  return options;
+}
+
+// What the store bounds in the server's options: the readiness timeout, and the connections
+// (--max-connections and the others of connections.hpp) that `open_files` leaves room for.
+Status BoundByStore(const Flags& flags, const StoreOptions& store_options, std::uint64_t open_files,
+                    http::ServerOptions& options) {
+  if (store_options.timeout_ms) {
+    options.readiness_timeout = std::min(options.readiness_timeout, std::chrono::milliseconds(*store_options.timeout_ms));
+  }
+  return ConnectionOptionsFromFlags(flags, open_files, store_options.pool.value_or(8), options);
+}
+
+// Runs the services on `store` behind the HTTP server until a signal stops it; returns the
+// server's exit code.
+int Serve(service::Store& store, service::Clock& clock, const RateLimiters& limiters, const Limits& limits,
+          const http::ServerOptions& server_options, const std::string& db, std::uint64_t open_files) {
+  // Redis is tried once now for the log; the adapter itself warns when it does not answer.
+  if (limiters.check && limiters.check()) spdlog::info("rate limits are {}: Redis answers", limiters.description);
+  security::SodiumPasswordHasher sodium;
+  // argon2id on at most half the cores at once, however many logins the hash pool runs.
+  service::LimitedHasher hasher(sodium, static_cast<int>(std::clamp(std::thread::hardware_concurrency() / 2, 1u, 64u)));
+  service::CostsService costs(store, clock, static_cast<int>(limits.max_days));
+  service::AdminService admin(store, hasher);
+  service::Authenticator auth(store, hasher, clock);
+  http::Services services{costs, admin, auth, *limiters.per_principal, *limiters.failed_logins};
+  // /readyz: one primary-key read of the store (it fails while the database is unreachable; data
+  // versions would not: they may come from the PostgreSQL store's cache).
+  services.readiness = [&store]() -> Status {
+    Result<std::optional<service::Organization>> org = store.FindOrganization("");
+    if (!org) return std::move(org).error();
+    return {};
+  };
+  auto on_listening = [&](std::uint16_t port) {
+    std::printf("costsd listening on http://%s:%u\n", server_options.host.c_str(), static_cast<unsigned>(port));
+    std::fflush(stdout);
+    spdlog::info("listening on {}:{} (db {}, rate limit {}/s burst {}, {}; "
+                 "{} open files, at most {} connections, {} per address)",
+                 server_options.host, port, RedactDbUrl(db), limits.rate, limits.burst, limiters.description,
+                 open_files, server_options.max_connections, server_options.max_connections_per_address);
+  };
+  return http::RunServer(server_options, std::move(services), on_listening);
+}
+
+}  // namespace
+
+int CostsdMain(int argc, char** argv) {
+  if (AsksForHelp(argc, argv)) {
+    std::fputs(kCostsdUsage, stdout);
+    return 0;
+  }
+  auto flags = Flags::Parse(argc, argv, 1, CostsdFlagSpecs());
+  if (!flags) return UsageError(flags.error().message);
+  if (!flags->positionals().empty()) return UsageError("unexpected argument '" + flags->positionals()[0] + "'");
+  auto limits = LimitsFromFlags(*flags);
+  if (!limits) return UsageError(limits.error().message);
+  SystemClock clock;
+  auto limiters = MakeRateLimiters(clock, flags->Get("rate-limit-redis"), limits->rate, limits->burst,
+                                   kFailedLoginRate, kFailedLoginBurst);
+  if (!limiters) return UsageError(limiters.error().message);
+  auto server_options = ServerOptionsFromFlags(*flags, *limits);
+  if (!server_options) return UsageError(server_options.error().message);
   auto store_options = StoreOptionsFromFlags(*flags);
   if (!store_options) return UsageError(store_options.error().message);
-  if (store_options->timeout_ms) {
-    server_options.readiness_timeout =
-        std::min(server_options.readiness_timeout, std::chrono::milliseconds(*store_options->timeout_ms));
-  }
   const std::uint64_t open_files = RaiseOpenFileLimit();
-  if (Status limits = ConnectionOptionsFromFlags(*flags, open_files, store_options->pool.value_or(8), server_options);
-      !limits) {
-    return UsageError(limits.error().message);
+  if (Status bound = BoundByStore(*flags, *store_options, open_files, *server_options); !bound) {
+    return UsageError(bound.error().message);
   }
-
-  auto logger = spdlog::stderr_logger_mt("costsd");
-  spdlog::set_default_logger(logger);
-  const std::string level = flags->Get("log-level").value_or("info");
-  const auto parsed_level = spdlog::level::from_str(level);
-  if (parsed_level == spdlog::level::off && level != "off") {
-    return UsageError("--log-level must be trace, debug, info, warn, error or off");
+  if (Status logging = SetUpServerLogging(flags->Get("log-level").value_or("info")); !logging) {
+    return UsageError(logging.error().message);
   }
-  spdlog::set_level(parsed_level);
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %l %v", spdlog::pattern_time_type::utc);
+  store_options->log = SpdlogSink();
 
   const std::string db = flags->Get("db").value_or(std::string(kDefaultDb));
   auto store = OpenStore(db, *store_options);
@@ -144,34 +209,7 @@ int CostsdMain(int argc, char** argv) {
     spdlog::critical("cannot open the store {}: {}", RedactDbUrl(db), store.error().message);
     return store.error().code == ErrorCode::kInvalidData ? 2 : 1;
   }
-
-  // Redis is tried once now for the log; the adapter itself warns when it does not answer.
-  if (limiters->check && limiters->check()) spdlog::info("rate limits are {}: Redis answers", limiters->description);
-  security::SodiumPasswordHasher sodium;
-  // argon2id on at most half the cores at once, however many logins the hash pool runs.
-  service::LimitedHasher hasher(sodium, static_cast<int>(std::clamp(std::thread::hardware_concurrency() / 2, 1u, 64u)));
-  service::CostsService costs(**store, clock, static_cast<int>(*max_days));
-  service::AdminService admin(**store, hasher);
-  service::Authenticator auth(**store, hasher, clock);
-  http::Services services{costs, admin, auth, *limiters->per_principal, *limiters->failed_logins};
-  // /readyz: one primary-key read of the store (it fails while the database is unreachable).
-  services.readiness = [&store = **store]() -> Status {
-    Result<std::int64_t> version = store.DataVersion("");
-    if (!version) return std::move(version).error();
-    return {};
-  };
-  const int code = http::RunServer(server_options, std::move(services),
-                                   [&](std::uint16_t port) {
-                                     std::printf("costsd listening on http://%s:%u\n", server_options.host.c_str(),
-                                                 static_cast<unsigned>(port));
-                                     std::fflush(stdout);
-                                     spdlog::info("listening on {}:{} (db {}, rate limit {}/s burst {}, {}; "
-                                                  "{} open files, at most {} connections, {} per address)",
-                                                  server_options.host, port, RedactDbUrl(db), *rate, *burst,
-                                                  limiters->description, open_files,
-                                                  server_options.max_connections,
-                                                  server_options.max_connections_per_address);
-                                   });
+  const int code = Serve(**store, clock, *limiters, *limits, *server_options, db, open_files);
   spdlog::info("stopped");
   return code;
 }

@@ -90,37 +90,37 @@ void AppendRecord(std::string& out, const std::string& id, const DemoDeployment&
          quantity + "\",\"unit\":\"" + unit + "\",\"rate\":\"" + rate + "\",\"trial\":false}\n";
 }
 
-}  // namespace
+struct DemoUser {
+  std::string name;
+  bool admin;
+  std::vector<std::string> orgs;
+  std::string password;
+};
 
-int RunDemo(service::AdminService& admin, domain::Instant now, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
+// The demo's organizations (those already there are kept).
+Status CreateDemoOrganizations(service::AdminService& admin) {
   for (const DemoOrg& org : kOrgs) {
     auto s = admin.CreateOrganization(org.id, org.name);
-    if (!s && s.error().code != ErrorCode::kAlreadyExists) {
-      std::fprintf(stderr, "costsctl: %s\n", s.error().message.c_str());
-      return 1;
-    }
+    if (!s && s.error().code != ErrorCode::kAlreadyExists) return s;
   }
-  struct DemoUser {
-    std::string name;
-    bool admin;
-    std::vector<std::string> orgs;
-    std::string password;
-  };
+  return {};
+}
+
+// The demo's users, each with a new password drawn from `rng`.
+Result<std::vector<DemoUser>> CreateDemoUsers(service::AdminService& admin, std::mt19937_64& rng) {
   std::vector<DemoUser> users = {{"admin", true, {}, ""}, {"alice", false, {"acme"}, ""},
                                  {"bob", false, {"globex", "initech"}, ""}};
   for (DemoUser& u : users) {
     u.password = Password(rng);
-    if (auto s = admin.PutUser(u.name, u.password, u.admin, u.orgs); !s) {
-      std::fprintf(stderr, "costsctl: %s\n", s.error().message.c_str());
-      return 1;
-    }
+    if (auto s = admin.PutUser(u.name, u.password, u.admin, u.orgs); !s) return std::move(s).error();
   }
+  return users;
+}
 
-  const domain::Instant end = domain::FloorHour(now);
-  const domain::Instant start{domain::FloorDay(end).ns - 90 * domain::kNsPerDay};
+// NDJSON usage of every demo deployment over [start, end): hourly capacity, daily data
+// transfer and storage. `records` counts them.
+std::string DemoUsage(domain::Instant start, domain::Instant end, std::uint64_t seed, std::size_t& records) {
   std::string ndjson;
-  std::size_t records = 0;
   for (std::size_t dep = 0; dep < std::size(kDeployments); ++dep) {
     const DemoDeployment& d = kDeployments[dep];
     for (domain::Instant h = start; h < end; h = domain::Instant{h.ns + domain::kNsPerHour}) {
@@ -147,33 +147,18 @@ int RunDemo(service::AdminService& admin, domain::Instant now, std::uint64_t see
       }
     }
   }
-  auto outcome = admin.IngestNdjson(ndjson);
-  if (!outcome) {
-    std::fprintf(stderr, "costsctl: %s\n", outcome.error().message.c_str());
-    return 1;
-  }
+  return ndjson;
+}
 
-  // Prepaid credits for acme, valid from the demo's start for a year (re-adding is a no-op).
-  const domain::Instant credit_end{start.ns + 365 * domain::kNsPerDay};
-  if (auto s = admin.AddCredit("acme", "demo-prepaid-" + std::to_string(domain::ToUnixSeconds(start)), 2000 * domain::kNanosPerEcu,
-                               start, credit_end);
-      !s && s.error().code != ErrorCode::kAlreadyExists) {
-    std::fprintf(stderr, "costsctl: %s\n", s.error().message.c_str());
-    return 1;
-  }
-  // An API key for alice, the way scripts and agents authenticate.
-  auto key = admin.CreateApiKey("alice", "demo", std::nullopt, now);
-  if (!key) {
-    std::fprintf(stderr, "costsctl: %s\n", key.error().message.c_str());
-    return 1;
-  }
-
+// What the demo made, and curl lines that work against it.
+void PrintDemo(domain::Instant start, domain::Instant end, std::size_t records, const service::IngestOutcome& outcome,
+               const std::vector<DemoUser>& users, const std::string& api_key) {
   const domain::CivilDate first = domain::CivilFromDays(domain::FloorMonth(start).ns / domain::kNsPerDay);
   char from[16];
   std::snprintf(from, sizeof from, "%04d-%02d-01", first.year, first.month);
   std::printf("demo data: %zu organizations, %zu deployments, %zu usage records (%lld stored, %lld already there)\n",
-              std::size(kOrgs), std::size(kDeployments), records, static_cast<long long>(outcome->stored),
-              static_cast<long long>(outcome->duplicates));
+              std::size(kOrgs), std::size(kDeployments), records, static_cast<long long>(outcome.stored),
+              static_cast<long long>(outcome.duplicates));
   std::printf("period: %s .. %s\n", domain::FormatRfc3339(start).c_str(), domain::FormatRfc3339(end).c_str());
   std::printf("users (name / password):\n");
   for (const DemoUser& u : users) {
@@ -181,15 +166,47 @@ int RunDemo(service::AdminService& admin, domain::Instant now, std::uint64_t see
     for (const auto& o : u.orgs) what += " " + o;
     std::printf("  %-6s %s   (%s)\n", u.name.c_str(), u.password.c_str(), what.c_str());
   }
-  std::printf("api key of alice: %s\n", key->key.c_str());
+  std::printf("api key of alice: %s\n", api_key.c_str());
   // The address costsd will listen on: its own default unless COSTS_LISTEN says otherwise
   // (make demo sets it from DEMO_LISTEN).
   const char* listen = std::getenv("COSTS_LISTEN");
   const std::string address = listen != nullptr && *listen != '\0' ? listen : "127.0.0.1:8080";
   std::printf("try:\n  curl -u alice:%s 'http://%s/api/v1/billing/costs/acme/charts?from=%s&bucketing_strategy=monthly'\n",
               users[1].password.c_str(), address.c_str(), from);
-  std::printf("  curl -H 'Authorization: ApiKey %s' http://%s/api/v1/billing/costs/acme\n", key->key.c_str(),
+  std::printf("  curl -H 'Authorization: ApiKey %s' http://%s/api/v1/billing/costs/acme\n", api_key.c_str(),
               address.c_str());
+}
+
+int Failed(const Error& e) {
+  std::fprintf(stderr, "costsctl: %s\n", e.message.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int RunDemo(service::AdminService& admin, domain::Instant now, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  if (Status s = CreateDemoOrganizations(admin); !s) return Failed(s.error());
+  auto users = CreateDemoUsers(admin, rng);
+  if (!users) return Failed(users.error());
+
+  const domain::Instant end = domain::FloorHour(now);
+  const domain::Instant start{domain::FloorDay(end).ns - 90 * domain::kNsPerDay};
+  std::size_t records = 0;
+  auto outcome = admin.IngestNdjson(DemoUsage(start, end, seed, records));
+  if (!outcome) return Failed(outcome.error());
+
+  // Prepaid credits for acme, valid from the demo's start for a year (re-adding is a no-op).
+  const domain::Instant credit_end{start.ns + 365 * domain::kNsPerDay};
+  if (auto s = admin.AddCredit("acme", "demo-prepaid-" + std::to_string(domain::ToUnixSeconds(start)), 2000 * domain::kNanosPerEcu,
+                               start, credit_end);
+      !s && s.error().code != ErrorCode::kAlreadyExists) {
+    return Failed(s.error());
+  }
+  // An API key for alice, the way scripts and agents authenticate.
+  auto key = admin.CreateApiKey("alice", "demo", std::nullopt, now);
+  if (!key) return Failed(key.error());
+  PrintDemo(start, end, records, *outcome, *users, key->key);
   return 0;
 }
 

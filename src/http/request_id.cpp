@@ -19,14 +19,14 @@ std::string MakePrefix() {
 }  // namespace
 
 std::string NewRequestId() {
-  static const std::string prefix = MakePrefix();
+  static const std::string kPrefix = MakePrefix();
   static std::atomic<std::uint64_t> counter{0};
   const std::uint64_t n = counter.fetch_add(1, std::memory_order_relaxed) + 1;
   char buf[24];
   const int len = std::snprintf(buf, sizeof buf, "-%010llu", static_cast<unsigned long long>(n));
   std::string id;
-  id.reserve(prefix.size() + static_cast<std::size_t>(len));
-  id.append(prefix);
+  id.reserve(kPrefix.size() + static_cast<std::size_t>(len));
+  id.append(kPrefix);
   id.append(buf, static_cast<std::size_t>(len));
   return id;
 }

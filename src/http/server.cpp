@@ -34,7 +34,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/none.hpp>
 #include <boost/beast/core/bind_handler.hpp>
@@ -50,12 +49,17 @@
 #include <boost/beast/http/write.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/log.hpp"
 #include "http/body_cache.hpp"
+#include "http/connection_limits.hpp"
 #include "http/body_text.hpp"
 #include "http/errors.hpp"
+#include "http/header_fields.hpp"
 #include "http/handler.hpp"
+#include "http/pools.hpp"
 #include "http/probes.hpp"
 #include "http/request_id.hpp"
+#include "http/wire_response.hpp"
 
 namespace costs::http {
 namespace {
@@ -75,7 +79,6 @@ constexpr auto kHardStopAfter = std::chrono::seconds(10);  // after SIGINT/SIGTE
 constexpr auto kStopPollInterval = std::chrono::milliseconds(50);
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
 constexpr std::uint32_t kHeaderLimit = 16 * 1024;
-constexpr std::size_t kMaxHeaderFields = 100;
 // The most a connection buffers of what it has not parsed yet: a header (kHeaderLimit), a
 // chunk-size line with its extensions, a trailer. Body bytes pass through to the body. A chunk
 // line or trailer that does not fit is malformed framing (400), never a growing buffer.
@@ -86,66 +89,15 @@ constexpr std::size_t kMaxQueuedResponses = 16;
 constexpr std::size_t kMaxDrainBytes = 64 * 1024;  // read and dropped at most before a close
 constexpr auto kConnectionLimitLogInterval = std::chrono::seconds(1);
 
-// A response ready for the wire: its status line and header fields as one string, and its
-// body's bytes shared, never copied (the response holds a reference, so they live until the
-// write completes, however many other responses and the BodyCache share them).
-struct WireResponse {
-  std::string head;
-  std::shared_ptr<const std::string> body;  // null: no body on the wire (HEAD)
-  bool close = false;                       // close the connection once it is written
-};
-
 class Session;
-
-// The threads that may block, beside the I/O threads: `work` serves requests and looks up API
-// keys (store calls), `hash` verifies passwords (a bounded number at a time), `probe` runs the
-// readiness checks (one at a time, so that a hung store holds one thread).
-class Pools {
- public:
-  explicit Pools(const ServerOptions& options)
-      : work(static_cast<std::size_t>(options.worker_threads > 0 ? options.worker_threads : 16)),
-        hash(static_cast<std::size_t>(HashThreads(options))), probe(1),
-        hash_capacity_(static_cast<std::size_t>(HashThreads(options)) + options.hash_queue) {}
-
-  // Takes a place for verifying the credentials whose Authorization header hashes to
-  // `credentials` (running or waiting); false when all places are taken. Requests with the
-  // same credentials as one already holding a place share it: they wait behind it, and find
-  // its verification cached (a client opening many connections at once pays one hash and
-  // takes one place). Different credentials take one place each, up to the capacity.
-  bool ReserveHash(std::size_t credentials) {
-    std::lock_guard lock(hash_mu_);
-    auto it = hash_pending_.find(credentials);
-    if (it == hash_pending_.end()) {
-      if (hash_pending_.size() >= hash_capacity_) return false;
-      it = hash_pending_.emplace(credentials, 0).first;
-    }
-    ++it->second;
-    return true;
-  }
-  void ReleaseHash(std::size_t credentials) {
-    std::lock_guard lock(hash_mu_);
-    if (auto it = hash_pending_.find(credentials); it != hash_pending_.end() && --it->second == 0) {
-      hash_pending_.erase(it);
-    }
-  }
-
-  net::thread_pool work;
-  net::thread_pool hash;
-  net::thread_pool probe;
-
- private:
-  static int HashThreads(const ServerOptions& options) { return options.hash_threads > 0 ? options.hash_threads : 8; }
-  const std::size_t hash_capacity_;
-  std::mutex hash_mu_;
-  std::unordered_map<std::size_t, std::size_t> hash_pending_;  // credentials -> requests; GUARDED_BY(hash_mu_)
-};
 
 // What the listener, the sessions and the stop logic share. Holds no I/O objects, so sessions
 // may outlive the io_context's run (they are destroyed with its queued handlers).
 class Registry {
  public:
   Registry(Services services, const ServerOptions& options, Pools& pools)
-      : services_(services), options_(options), pools_(pools) {}
+      : services_(services), options_(options), pools_(pools),
+        limits_(options.max_connections, options.max_connections_per_address, options.trusted_proxies) {}
 
   Pools& pools() { return pools_; }
 
@@ -153,29 +105,10 @@ class Registry {
   const TrustedProxies& trusted_proxies() const { return options_.trusted_proxies; }
   const ServerOptions& options() const { return options_; }
   bool stopping() const { return stopping_.load(); }
-  int live_sessions() const { return live_.load(); }
+  int live_sessions() const { return limits_.live(); }
 
-  // Why a new connection from `peer` is not admitted, or kAdmitted after counting it in;
-  // Release() counts it out. Trusted proxies are exempt from the per-address cap.
-  enum class Admit { kAdmitted, kServerFull, kAddressFull };
-  Admit Reserve(const std::string& peer) {
-    const bool capped = !options_.trusted_proxies.Contains(peer);
-    std::lock_guard lock(mu_);
-    if (static_cast<std::size_t>(live_.load()) >= options_.max_connections) return Admit::kServerFull;
-    std::size_t& mine = per_address_[peer];
-    if (capped && mine >= options_.max_connections_per_address) {
-      if (mine == 0) per_address_.erase(peer);
-      return Admit::kAddressFull;
-    }
-    ++mine;
-    ++live_;
-    return Admit::kAdmitted;
-  }
-  void Release(const std::string& peer) {
-    std::lock_guard lock(mu_);
-    --live_;
-    if (auto it = per_address_.find(peer); it != per_address_.end() && --it->second == 0) per_address_.erase(it);
-  }
+  // The connection caps: Reserve before a session is made, Release when it is destroyed.
+  ConnectionLimits& limits() { return limits_; }
 
   std::uint64_t Add(const std::shared_ptr<Session>& session) {
     std::lock_guard lock(mu_);
@@ -204,55 +137,12 @@ class Registry {
   const Services services_;
   const ServerOptions options_;
   Pools& pools_;
+  ConnectionLimits limits_;
   std::atomic<bool> stopping_{false};
-  std::atomic<int> live_{0};  // connections admitted and not yet released; written under mu_
   std::mutex mu_;
   std::uint64_t next_id_ = 0;                                            // GUARDED_BY(mu_)
   std::unordered_map<std::uint64_t, std::weak_ptr<Session>> sessions_;  // GUARDED_BY(mu_)
-  std::unordered_map<std::string, std::size_t> per_address_;            // GUARDED_BY(mu_)
 };
-
-// Serializes a handler's Response, adding what every response carries. A response to HEAD
-// keeps its Content-Length but sends no body. Keep-alive follows HTTP/1.0 and 1.1 rules
-// ("Connection: keep-alive" to a 1.0 client that keeps the connection, "close" to a 1.1
-// client that does not).
-WireResponse ToWire(Response&& r, unsigned version, bool keep_alive, const std::string& request_id,
-                    bool head = false) {
-  WireResponse out;
-  out.body = r.shared_body ? std::move(r.shared_body) : std::make_shared<const std::string>(std::move(r.body));
-  const auto status = static_cast<bhttp::status>(r.status);
-  const std::string_view reason = bhttp::obsolete_reason(status);
-  std::string& h = out.head;
-  h.reserve(160 + r.content_type.size() + request_id.size() + reason.size());
-  h.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
-  AppendInt(h, r.status);
-  h.push_back(' ');
-  h.append(reason);
-  h.append("\r\nServer: costs\r\nContent-Type: ");
-  h.append(r.content_type);
-  h.append("\r\nx-request-id: ");
-  h.append(request_id);
-  h.append("\r\n");
-  for (const auto& [name, value] : r.headers) {
-    h.append(name);
-    h.append(": ");
-    h.append(value);
-    h.append("\r\n");
-  }
-  // 1xx, 204 and 304 responses have no body and no Content-Length.
-  const bool bodiless = r.status < 200 || r.status == 204 || r.status == 304;
-  if (!bodiless) {
-    h.append("Content-Length: ");
-    AppendInt(h, static_cast<std::int64_t>(out.body->size()));
-    h.append("\r\n");
-  }
-  if (version == 10 && keep_alive) h.append("Connection: keep-alive\r\n");
-  if (version != 10 && !keep_alive) h.append("Connection: close\r\n");
-  h.append("\r\n");
-  if (head || bodiless) out.body = nullptr;
-  out.close = !keep_alive;
-  return out;
-}
 
 std::int64_t MicrosSince(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
@@ -262,14 +152,14 @@ std::int64_t MicrosSince(Clock::time_point start) {
 // executor of its stream): no strand is needed.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  // REQUIRES: registry->Reserve(peer) admitted this connection; the session releases it.
+  // REQUIRES: registry->limits().Reserve(peer) admitted this connection; the session releases it.
   Session(tcp::socket&& socket, std::shared_ptr<Registry> registry, std::string peer)
       : stream_(std::move(socket)), registry_(std::move(registry)), client_address_(std::move(peer)),
         buffer_(kReadBufferLimit), probe_timer_(stream_.get_executor()) {}
 
   ~Session() {
     if (id_ != 0) registry_->Remove(id_);
-    registry_->Release(client_address_);
+    registry_->limits().Release(client_address_);
   }
 
   void Start() {
@@ -388,6 +278,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // AdmitRequest on this session's thread, without blocking.
   Admission Admit(const Request& head, bool may_block) {
+    ScopedRequestId scope(RequestId(header_parser_->get()));
     auto [admission, failure] = Catching<Admission>(
         [&] { return AdmitRequest(head, registry_->services(), registry_->options().max_body_bytes, may_block); });
     if (failure) admission.refusal = InternalError(header_parser_->get(), *failure);
@@ -400,7 +291,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // `hash_place`: the credentials whose place in the hash pool this request holds.
   void AdmitOn(net::thread_pool& pool, Request head, std::optional<std::size_t> hash_place) {
     in_pool_ = true;
-    net::post(pool, [self = shared_from_this(), head, hash_place] {
+    net::post(pool, [self = shared_from_this(), head, hash_place, request_id = RequestId(header_parser_->get())] {
+      ScopedRequestId scope(request_id);
       Registry& registry = *self->registry_;
       auto [admission, failure] = Catching<Admission>(
           [&] { return AdmitRequest(head, registry.services(), registry.options().max_body_bytes, true); });
@@ -434,7 +326,9 @@ class Session : public std::enable_shared_from_this<Session> {
       self->AnswerReadiness(MakeError(ErrorCode::kStoreFailed, "the readiness check timed out"));
     });
     in_pool_ = true;
-    net::post(registry_->pools().probe, [self = shared_from_this(), answered] {
+    net::post(registry_->pools().probe, [self = shared_from_this(), answered,
+                                         request_id = RequestId(header_parser_->get())] {
+      ScopedRequestId scope(request_id);
       auto [ready, failure] =
           Catching<Status>([&] { return costs::http::CheckReadiness(self->registry_->services()); });
       if (failure) ready = MakeError(ErrorCode::kStoreFailed, *failure);
@@ -507,7 +401,9 @@ class Session : public std::enable_shared_from_this<Session> {
     // Served on the work pool (store calls may block), answered on this session's thread. The
     // job touches no member of the session.
     in_pool_ = true;
-    net::post(registry_->pools().work, [self = shared_from_this(), req, admission, request] {
+    net::post(registry_->pools().work, [self = shared_from_this(), req, admission, request,
+                                        request_id = RequestId(*req)] {
+      ScopedRequestId scope(request_id);
       auto [response, failure] =
           Catching<Response>([&] { return ServeAdmitted(*admission, request, self->registry_->services()); });
       net::post(self->stream_.get_executor(),
@@ -519,48 +415,6 @@ class Session : public std::enable_shared_from_this<Session> {
                   self->MaybeRead();
                 });
     });
-  }
-
-  // Why a request's framing cannot be trusted, from its header: a Transfer-Encoding other
-  // than exactly "chunked" (RFC 9112 6.3: a request whose last coding is not chunked has no
-  // determinable length, and we decode no other coding), or more than kMaxHeaderFields fields.
-  // Such a request is answered 400 and its connection closed, its body never read.
-  static std::optional<Error> CheckFraming(const bhttp::request<bhttp::empty_body>& req, bool chunked) {
-    std::size_t fields = 0;
-    bool transfer_encoding = false;
-    for (const auto& field : req) {
-      ++fields;
-      if (field.name() == bhttp::field::transfer_encoding) transfer_encoding = true;
-    }
-    if (fields > kMaxHeaderFields) {
-      return MakeError(ErrorCode::kInvalidData,
-                       "The request has more than " + std::to_string(kMaxHeaderFields) + " header fields.");
-    }
-    if (transfer_encoding && (!chunked || !beast::iequals(Trimmed(req[bhttp::field::transfer_encoding]), "chunked") ||
-                              req.count(bhttp::field::transfer_encoding) != 1)) {
-      return MakeError(ErrorCode::kInvalidData, "Transfer-Encoding must be chunked (no other coding is accepted).",
-                       {"Transfer-Encoding"});
-    }
-    return std::nullopt;
-  }
-
-  static std::string_view Trimmed(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-  }
-
-  // Every X-Forwarded-For line of `req`, in order, as one list (a proxy may append its own
-  // line after the client's).
-  template <class Body>
-  static std::string ForwardedFor(const bhttp::request<Body>& req) {
-    std::string joined;
-    for (const auto& field : req) {
-      if (!beast::iequals(field.name_string(), "X-Forwarded-For")) continue;
-      if (!joined.empty()) joined.append(", ");
-      joined.append(field.value());
-    }
-    return joined;
   }
 
   // The parts of a request's header the handlers read (views into `req`).
@@ -847,8 +701,8 @@ class Listener : public std::enable_shared_from_this<Listener> {
     beast::error_code peer_ec;
     const tcp::endpoint peer = socket.remote_endpoint(peer_ec);
     std::string address = peer_ec ? std::string("-") : peer.address().to_string();
-    const Registry::Admit admit = registry_->Reserve(address);
-    if (admit != Registry::Admit::kAdmitted) {
+    const ConnectionLimits::Admit admit = registry_->limits().Reserve(address);
+    if (admit != ConnectionLimits::Admit::kAdmitted) {
       beast::error_code ignored;
       socket.close(ignored);
       LogRefusal(admit, address);
@@ -859,12 +713,12 @@ class Listener : public std::enable_shared_from_this<Listener> {
   }
 
   // A warning at most every kConnectionLimitLogInterval, with how many were closed since.
-  void LogRefusal(Registry::Admit why, const std::string& address) {
+  void LogRefusal(ConnectionLimits::Admit why, const std::string& address) {
     ++refused_;
     const Clock::time_point now = Clock::now();
     if (now - last_refusal_log_ < kConnectionLimitLogInterval) return;
     const ServerOptions& o = registry_->options();
-    if (why == Registry::Admit::kServerFull) {
+    if (why == ConnectionLimits::Admit::kServerFull) {
       spdlog::warn("connection limit ({}) reached: closed {} new connection(s) since the last warning",
                    o.max_connections, refused_);
     } else {

@@ -12,13 +12,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
 #include <cstdint>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -27,6 +30,7 @@
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
+#include "common/log.hpp"
 #include "http/server.hpp"
 #include "service/auth.hpp"
 #include "service/costs_service.hpp"
@@ -100,13 +104,22 @@ class GatedStore final : public service::testing::ForwardingStore {
   GatedStore() : ForwardingStore(memory_) {}
   Result<std::optional<service::Organization>> FindOrganization(std::string_view id) override {
     gate.Pass();
+    if (log) Log(log, LogLevel::kWarn, "FindOrganization");
     return ForwardingStore::FindOrganization(id);
   }
   Result<std::int64_t> DataVersion(std::string_view org) override {
     gate.Pass();
+    if (throw_once.exchange(false)) throw std::runtime_error("a store bug");
     return ForwardingStore::DataVersion(org);
   }
+  // Logs a line through `log` (when set), as a store adapter logs its diagnostics.
+  Result<std::optional<service::User>> FindUser(std::string_view name) override {
+    if (log) Log(log, LogLevel::kWarn, "FindUser");
+    return ForwardingStore::FindUser(name);
+  }
   Gate gate;
+  std::atomic<bool> throw_once{false};  // the next DataVersion throws (a bug in an adapter)
+  LogSink log;
 
  private:
   store::memory::MemoryStore memory_;
@@ -131,9 +144,10 @@ class Client {
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
-  void Send(std::string_view target, std::string_view authorization = {}) {
+  void Send(std::string_view target, std::string_view authorization = {}, std::string_view request_id = {}) {
     std::string req = "GET " + std::string(target) + " HTTP/1.1\r\nHost: x\r\n";
     if (!authorization.empty()) req += "Authorization: " + std::string(authorization) + "\r\n";
+    if (!request_id.empty()) req += "x-request-id: " + std::string(request_id) + "\r\n";
     req += "\r\n";
     ASSERT_EQ(::send(fd_, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
   }
@@ -249,6 +263,30 @@ TEST_F(ServerTest, WrongPasswordsBeingHashedDoNotStallOtherUsers) {
   for (auto& a : attackers) EXPECT_EQ(a->Status(), 401);
 }
 
+TEST_F(ServerTest, StoreLinesLoggedDuringARequestCarryItsId) {
+  struct Lines {
+    std::mutex mu;
+    std::vector<std::string> lines;  // "REQUEST-ID MESSAGE"
+  };
+  auto logged = std::make_shared<Lines>();  // outlives the server's threads, whatever happens
+  store_.log = [logged](LogLevel, std::string_view message) {
+    std::lock_guard lock(logged->mu);
+    logged->lines.push_back(std::string(CurrentRequestId()) + " " + std::string(message));
+  };
+  Start();
+  Client c(port_);
+  c.Send(kChart, kAliceAuth, "store-line-1");  // a password verified on the hash pool, a read on the work pool
+  ASSERT_EQ(c.Status(), 200);
+  Stop();
+  const std::vector<std::string>& lines = logged->lines;
+  EXPECT_NE(std::find(lines.begin(), lines.end(), "store-line-1 FindUser"), lines.end())
+      << "the store's line while verifying the password names the request";
+  EXPECT_NE(std::find(lines.begin(), lines.end(), "store-line-1 FindOrganization"), lines.end())
+      << "the store's line while serving the request names it";
+  for (const std::string& line : lines) EXPECT_EQ(line.rfind("store-line-1 ", 0), 0u) << line;
+  EXPECT_EQ(CurrentRequestId(), "") << "no request id outside a request";
+}
+
 TEST_F(ServerTest, SlowStoreCallsDoNotStallProbesOrOtherConnections) {
   Start();
   ASSERT_EQ(Get(kChart, kAliceAuth), 200);
@@ -349,6 +387,19 @@ TEST_F(ServerTest, ReadinessIs503WhileTheStoreHangs) {
   EXPECT_EQ(Get("/healthz"), 200);
   store_.gate.Open();
   EXPECT_TRUE(ready_again()) << "ready again once the store answers";
+}
+
+TEST_F(ServerTest, AnExceptionInAPoolJobIsA500AndTheServerGoesOn) {
+  Start();
+  ASSERT_EQ(Get(kChart, kAliceAuth), 200);
+  store_.throw_once = true;
+  Client c(port_);
+  c.Send("/api/v1/billing/costs/org-a/charts?from=2026-11-02&to=2026-11-03", kAliceAuth);
+  EXPECT_EQ(c.Status(), 500);
+  EXPECT_NE(c.head().find("x-cloud-error-codes: billing_service.failed_request"), std::string::npos) << c.head();
+  EXPECT_FALSE(store_.throw_once) << "the request did not reach the store";
+  EXPECT_EQ(Get(kChart, kAliceAuth), 200) << "the next request is served";
+  EXPECT_EQ(Get("/healthz"), 200);
 }
 
 }  // namespace

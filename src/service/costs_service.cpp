@@ -1,5 +1,6 @@
 #include "service/costs_service.hpp"
 
+#include "domain/credits.hpp"
 #include "domain/utf8.hpp"
 
 #include "service/ingest_delta.hpp"
@@ -17,6 +18,14 @@ namespace {
 using domain::Instant;
 
 Instant CeilTo(Instant t, Instant floor, std::int64_t step) { return floor == t ? t : Instant{floor.ns + step}; }
+
+// The whole hours of `range`, where hourly rates come from; nullopt when it has none.
+std::optional<domain::TimeRange> WholeHours(const domain::TimeRange& range) {
+  const Instant first = CeilTo(range.from, domain::FloorHour(range.from), domain::kNsPerHour);
+  const Instant last = domain::FloorHour(range.to);
+  if (first < last) return domain::TimeRange{first, last};
+  return std::nullopt;
+}
 
 }  // namespace
 
@@ -95,12 +104,7 @@ Result<CostsService::RangeRead> CostsService::ReadRange(const Principal& who, st
     if (!strategy) return std::move(strategy).error();
     out.strategy = *strategy;
   }
-  if (what == Reading::kTotals) {
-    // Hourly rates come from whole hours of the range only.
-    const Instant first = CeilTo(range->from, domain::FloorHour(range->from), domain::kNsPerHour);
-    const Instant last = domain::FloorHour(range->to);
-    if (first < last) out.plan.latest_capacity = domain::TimeRange{first, last};
-  }
+  if (what == Reading::kTotals) out.plan.latest_capacity = WholeHours(*range);
   out.plan.items = what == Reading::kItems;
   out.plan.credits = what == Reading::kTotals;
   auto read = store_.ReadRange(org_id, out.plan);
@@ -313,111 +317,278 @@ Result<std::optional<domain::Chart>> CostsService::IndexedChart(std::string_view
   return std::optional<domain::Chart>(std::move(*built));
 }
 
-Result<CostsOverview> CostsService::Overview(const Principal& who, std::string_view org_id, const RangeQuery& query) {
-  auto read = ReadRange(who, org_id, query, Reading::kTotals);
-  if (!read) return std::move(read).error();
+namespace {
+
+// The windows of `a` followed by those of `b`.
+void Append(RangeReadPlan& a, const RangeReadPlan& b) {
+  a.raw.insert(a.raw.end(), b.raw.begin(), b.raw.end());
+  a.hourly.insert(a.hourly.end(), b.hourly.begin(), b.hourly.end());
+  a.daily.insert(a.daily.end(), b.daily.begin(), b.daily.end());
+}
+
+// [from, to) cut at every point of `cuts` inside it, planned piece by piece.
+RangeReadPlan PlanCutRead(Instant from, Instant to, const std::vector<Instant>& cuts) {
+  std::vector<Instant> points{from, to};
+  for (Instant t : cuts) {
+    if (from < t && t < to) points.push_back(t);
+  }
+  std::sort(points.begin(), points.end());
+  points.erase(std::unique(points.begin(), points.end()), points.end());
+  RangeReadPlan plan;
+  for (std::size_t i = 0; i + 1 < points.size(); ++i) Append(plan, PlanRangeRead({points[i], points[i + 1]}));
+  return plan;
+}
+
+bool Holds(const std::vector<domain::TimeRange>& windows, Instant t) {
+  return std::any_of(windows.begin(), windows.end(), [&](const domain::TimeRange& w) { return w.from <= t && t < w.to; });
+}
+
+// The one read of an overview: its range and the balance's usage, in windows that never
+// overlap (so that every rollup row belongs to exactly one of them).
+struct OverviewPlan {
+  RangeReadPlan read;  // the range and [first credit start, now), cut at both's bounds and every credit's
+  domain::TimeRange range;
+  // The balance's usage: [first credit start, now) cut at every credit's start and end, and
+  // the pieces that cutting gives; the usage is netted per such piece, as the credit rule asks.
+  std::optional<domain::TimeRange> balance_span;
+  RangeReadPlan balance;
+
+  // Where the balance nets a piece of `read` starting at `t` (inside balance_span): the start of
+  // the balance piece holding it.
+  Instant BalanceKey(Instant t) const {
+    for (const domain::TimeRange& w : balance.raw) {
+      if (w.from <= t && t < w.to) return w.from;
+    }
+    return Holds(balance.daily, t) ? domain::FloorDay(t) : domain::FloorHour(t);
+  }
+};
+
+// Plans the overview of `range` for an organization with `credits`, at `now`.
+OverviewPlan PlanOverview(const domain::TimeRange& range, const std::vector<Credit>& credits, Instant now) {
+  OverviewPlan out;
+  out.range = range;
+  Instant first = now;
+  for (const Credit& c : credits) first = std::min(first, c.start);
+  if (credits.empty() || !(first < now)) {
+    out.read = PlanRangeRead(range);
+    return out;
+  }
+  out.balance_span = domain::TimeRange{first, now};
+  std::vector<Instant> credit_bounds;
+  for (const Credit& c : credits) credit_bounds.insert(credit_bounds.end(), {c.start, c.end});
+  out.balance = PlanCutRead(first, now, credit_bounds);
+  // Every point where the range or the balance's span begins or ends, or a credit bound falls
+  // inside the span: the pieces between two of them lie wholly inside or outside each.
+  std::vector<Instant> points = credit_bounds;
+  points.erase(std::remove_if(points.begin(), points.end(), [&](Instant t) { return !(first < t && t < now); }),
+               points.end());
+  points.insert(points.end(), {range.from, range.to, first, now});
+  const Instant from = std::min(range.from, first);
+  const Instant to = std::max(range.to, now);
+  const RangeReadPlan all = PlanCutRead(from, to, points);
+  // Only what lies in the range or the span is read.
+  auto wanted = [&](const domain::TimeRange& w) {
+    return (range.from <= w.from && w.to <= range.to) || (first <= w.from && w.to <= now);
+  };
+  for (const domain::TimeRange& w : all.raw) {
+    if (wanted(w)) out.read.raw.push_back(w);
+  }
+  for (const domain::TimeRange& w : all.hourly) {
+    if (wanted(w)) out.read.hourly.push_back(w);
+  }
+  for (const domain::TimeRange& w : all.daily) {
+    if (wanted(w)) out.read.daily.push_back(w);
+  }
+  return out;
+}
+
+// The balance of `credits` at `now`, given the net usage per balance piece start.
+Balance BalanceOf(const std::vector<Credit>& credits, const std::map<Instant, domain::WideNanos>& usage, Instant now) {
+  std::vector<domain::CreditGrant> grants;
+  for (const Credit& c : credits) grants.push_back({c.id, c.ecu, c.start, c.end});
+  std::vector<domain::UsageAt> pieces;
+  for (const auto& [at, amount] : usage) pieces.push_back({at, amount});
+  const std::vector<domain::WideNanos> left = domain::ConsumeCredits(grants, pieces);
+  Balance balance;
+  for (std::size_t i = 0; i < credits.size(); ++i) {
+    const Credit& c = credits[i];
+    if (!(c.start <= now && now < c.end)) continue;
+    balance.available += c.ecu;
+    balance.remaining += left[i];
+    balance.line_items.push_back(CreditBalance{c, static_cast<domain::Nanos>(left[i])});
+  }
+  return balance;
+}
+
+// The hourly rate: the latest hour with capacity usage across deployments, and its cost over
+// all of them.
+domain::WideNanos HourlyRate(const std::vector<LatestCapacityRow>& rows) {
+  std::optional<Instant> latest;
+  for (const LatestCapacityRow& row : rows) {
+    if (!latest || *latest < row.period_start) latest = row.period_start;
+  }
+  domain::WideNanos rate = 0;
+  for (const LatestCapacityRow& row : rows) {
+    if (row.period_start == latest) rate += row.cost;
+  }
+  return rate;
+}
+
+// The overview from its one read, at `now`.
+Result<CostsOverview> OverviewOf(const OverviewPlan& plan, const RangeReadResult& read, Instant now) {
   DimensionSums sums;
   domain::WideNanos trials = 0;
-  ForEachPiece(read->plan, read->read, [&](const Piece& p) {
-    sums.Add(p.dimension, p.cost);
-    trials += p.trial_cost;
+  std::map<Instant, domain::WideNanos> usage;  // net per balance piece
+  ForEachPiece(plan.read, read, [&](const Piece& p) {
+    if (plan.range.from <= p.window.from && p.window.from < plan.range.to) {
+      sums.Add(p.dimension, p.cost);
+      trials += p.trial_cost;
+    }
+    if (plan.balance_span && plan.balance_span->from <= p.window.from && p.window.from < plan.balance_span->to) {
+      usage[plan.BalanceKey(p.window.from)] += p.cost;
+    }
   });
   CostsOverview out;
   auto costs = sums.Build();
   if (!costs) return std::move(costs).error();
   out.costs = *costs;
   out.trials = trials;
-  // The latest hour with capacity usage across deployments, and its cost over all of them.
-  std::optional<Instant> latest;
-  for (const LatestCapacityRow& row : read->read.latest_capacity) {
-    if (!latest || *latest < row.period_start) latest = row.period_start;
-  }
-  domain::WideNanos rate = 0;
-  for (const LatestCapacityRow& row : read->read.latest_capacity) {
-    if (row.period_start == latest) rate += row.cost;
-  }
-  out.hourly_rate = rate;
-  if (!read->read.credits.empty()) {
-    auto balance = ComputeBalance(org_id, read->read.credits);
-    if (!balance) return std::move(balance).error();
-    out.balance = std::move(*balance);
-  }
+  out.hourly_rate = HourlyRate(read.latest_capacity);
+  if (!read.credits.empty()) out.balance = BalanceOf(read.credits, usage, now);
   return out;
 }
 
-Result<Balance> CostsService::ComputeBalance(std::string_view org_id, const std::vector<Credit>& credits) {
+}  // namespace
+
+Result<CostsOverview> CostsService::Overview(const Principal& who, std::string_view org_id, const RangeQuery& query) {
+  auto org = Authorize(who, org_id);
+  if (!org) return std::move(org).error();
   const Instant now = clock_.Now();
-  Instant first = now;
-  for (const Credit& c : credits) first = std::min(first, c.start);
-  // Usage from the first credit's start to now, in time order, net per piece start.
-  std::map<Instant, domain::WideNanos> usage;
-  if (first < now) {
-    // Cut [first, now) at every credit's start and end, so that no piece of usage straddles a
-    // credit boundary: each piece is then paid by exactly the credits valid over all of it.
-    std::vector<Instant> cuts{first, now};
-    for (const Credit& c : credits) {
-      for (Instant t : {c.start, c.end}) {
-        if (first < t && t < now) cuts.push_back(t);
-      }
-    }
-    std::sort(cuts.begin(), cuts.end());
-    cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
-    RangeReadPlan plan;
-    for (std::size_t i = 0; i + 1 < cuts.size(); ++i) {
-      const RangeReadPlan part = PlanRangeRead({cuts[i], cuts[i + 1]});
-      plan.raw.insert(plan.raw.end(), part.raw.begin(), part.raw.end());
-      plan.hourly.insert(plan.hourly.end(), part.hourly.begin(), part.hourly.end());
-      plan.daily.insert(plan.daily.end(), part.daily.begin(), part.daily.end());
-    }
-    auto read = store_.ReadRange(org_id, plan);
+  auto range = domain::ResolveRange(query.from, query.to, now, max_range_days_);
+  if (!range) return std::move(range).error();
+  // Planned with the credits last seen; planned again (and read again) only when the snapshot
+  // holds others, so that the costs and the balance always come from one snapshot.
+  std::vector<Credit> credits = KnownCredits(org_id);
+  for (int attempt = 0; attempt < kOverviewAttempts; ++attempt) {
+    OverviewPlan plan = PlanOverview(*range, credits, now);
+    plan.read.latest_capacity = WholeHours(*range);
+    plan.read.credits = true;
+    auto read = store_.ReadRange(org_id, plan.read);
     if (!read) return std::move(read).error();
-    ForEachPiece(plan, *read, [&](const Piece& p) { usage[p.window.from] += p.cost; });
+    if (read->credits == credits) return OverviewOf(plan, *read, now);
+    credits = std::move(read->credits);
+    RememberCredits(org_id, credits);
   }
-  std::vector<domain::WideNanos> left(credits.size());
-  for (std::size_t i = 0; i < credits.size(); ++i) left[i] = credits[i].ecu;
-  std::vector<std::size_t> order(credits.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    return std::tie(credits[a].end, credits[a].id) < std::tie(credits[b].end, credits[b].id);
-  });
-  domain::WideNanos overage = 0;  // usage no credit paid for
-  for (auto [at, amount] : usage) {
-    if (amount < 0) {
-      // A correction first cancels usage that no credit paid for, then gives back.
-      const domain::WideNanos cancel = std::min(-amount, overage);
-      overage -= cancel;
-      amount += cancel;
-    }
-    for (std::size_t i : order) {
-      if (amount == 0) break;
-      const Credit& c = credits[i];
-      if (!(c.start <= at && at < c.end)) continue;
-      if (amount > 0) {
-        const domain::WideNanos take = std::min(amount, left[i]);
-        left[i] -= take;
-        amount -= take;
-      } else {
-        const domain::WideNanos give = std::min(-amount, static_cast<domain::WideNanos>(c.ecu) - left[i]);
-        left[i] += give;
-        amount += give;
-      }
-    }
-    if (amount > 0) overage += amount;
-  }
-  Balance balance;
-  domain::WideNanos available = 0;
-  domain::WideNanos remaining = 0;
-  for (std::size_t i = 0; i < credits.size(); ++i) {
-    const Credit& c = credits[i];
-    if (!(c.start <= now && now < c.end)) continue;
-    available += c.ecu;
-    remaining += left[i];
-    balance.line_items.push_back(CreditBalance{c, static_cast<domain::Nanos>(left[i])});
-  }
-  balance.available = available;
-  balance.remaining = remaining;
-  return balance;
+  return MakeError(ErrorCode::kStoreFailed, "the organization's credits kept changing during the read; retry");
 }
+
+std::vector<Credit> CostsService::KnownCredits(std::string_view org_id) {
+  std::shared_lock lock(credits_mu_);
+  auto it = known_credits_.find(std::string(org_id));
+  return it == known_credits_.end() ? std::vector<Credit>() : it->second;
+}
+
+void CostsService::RememberCredits(std::string_view org_id, const std::vector<Credit>& credits) {
+  std::unique_lock lock(credits_mu_);
+  known_credits_[std::string(org_id)] = credits;
+}
+
+namespace {
+
+// The sums of the itemized costs: per (sku, kind) for capacity, per (sku, dimension) for the
+// data transfer and storage dimensions. Views point into the read.
+struct ItemSums {
+  struct Resource {
+    domain::WideNanos price = 0;
+    domain::WideNanos usage_ns = 0;
+    std::int64_t instance_count = 0;
+    domain::TimeRange period{domain::MaxInstant(), domain::kMinInstant};
+  };
+  struct Dts {
+    domain::WideNanos cost = 0;
+    domain::WideNanos quantity_milli = 0;
+    std::int64_t rate_fingerprint_min = std::numeric_limits<std::int64_t>::max();
+    std::int64_t rate_fingerprint_max = std::numeric_limits<std::int64_t>::min();
+  };
+  DimensionSums sums;
+  std::map<std::pair<std::string_view, std::string_view>, Resource> resources;  // (sku, kind)
+  std::map<std::pair<std::string_view, domain::Dimension>, Dts> dts;             // (sku, dimension)
+
+  void Add(const Piece& p) {
+    sums.Add(p.dimension, p.cost);
+    if (p.dimension == domain::Dimension::kCapacity) {
+      Resource& acc = resources[{p.sku, p.kind}];
+      acc.price += p.cost;
+      acc.usage_ns += p.usage_ns;
+      acc.instance_count = std::max(acc.instance_count, p.max_instance_count);
+      acc.period.from = std::min(acc.period.from, p.window.from);
+      acc.period.to = std::max(acc.period.to, p.window.to);
+    } else {
+      Dts& acc = dts[{p.sku, p.dimension}];
+      acc.cost += p.cost;
+      acc.quantity_milli += p.quantity_milli;
+      acc.rate_fingerprint_min = std::min(acc.rate_fingerprint_min, p.rate_fingerprint_min);
+      acc.rate_fingerprint_max = std::max(acc.rate_fingerprint_max, p.rate_fingerprint_max);
+    }
+  }
+};
+
+// Name, unit and rate from the item catalog: of the group's items (one per deployment; only
+// `deployment_id`'s when set), the one whose latest record ends last; null when there is none.
+const ItemInfo* LatestInfo(const std::vector<ItemInfo>& items, std::optional<std::string_view> deployment_id,
+                           std::string_view sku, std::string_view kind, domain::Dimension dim) {
+  const ItemInfo* latest = nullptr;
+  for (const ItemInfo& info : items) {
+    if (deployment_id && info.deployment_id != *deployment_id) continue;
+    if (info.sku == sku && info.dimension == dim && (dim != domain::Dimension::kCapacity || info.kind == kind) &&
+        (latest == nullptr || latest->last_end <= info.last_end)) {
+      latest = &info;
+    }
+  }
+  return latest;
+}
+
+ResourceItem ResourceItemOf(std::string_view sku, std::string_view kind, const ItemSums::Resource& acc,
+                            const ItemInfo* info, const domain::TimeRange& range) {
+  ResourceItem item;
+  item.sku = sku;
+  item.kind = kind;
+  if (info != nullptr) item.name = info->name;
+  item.instance_count = acc.instance_count;
+  item.usage_ns = acc.usage_ns;
+  item.price = acc.price;
+  // |price| < 2^100 (fewer than 2^36 rows of int64), so price × 1 h (< 2^42) fits 128 bits.
+  if (acc.usage_ns > 0) item.price_per_hour = domain::DivideHalfEven(acc.price * domain::kNsPerHour, acc.usage_ns);
+  item.period = {std::max(acc.period.from, range.from), std::min(acc.period.to, range.to)};
+  return item;
+}
+
+DtsItem DtsItemOf(std::string_view sku, domain::Dimension dimension, const ItemSums::Dts& acc, const ItemInfo* info) {
+  DtsItem item;
+  item.sku = sku;
+  item.dimension = dimension;
+  if (info != nullptr) {
+    item.name = info->name;
+    item.unit = info->unit;
+  }
+  if (item.name.empty()) item.name = domain::DimensionDisplayName(dimension);
+  // The catalog's rate when every record in the range had that one rate, else cost / quantity.
+  const bool same_rate = info != nullptr && acc.rate_fingerprint_min == acc.rate_fingerprint_max &&
+                         acc.rate_fingerprint_min == domain::DecimalFingerprint(info->rate);
+  item.cost = acc.cost;
+  item.quantity_milli = acc.quantity_milli;
+  if (same_rate) {
+    item.rate = domain::FormatDecimal(info->rate);
+  } else if (acc.quantity_milli != 0) {
+    // cost / quantity in ECU per unit, to 9 fractional digits: nanos × 1000 / milli.
+    // DivideHalfEven wants a positive denominator.
+    const domain::WideNanos sign = acc.quantity_milli < 0 ? -1 : 1;
+    item.rate = domain::FormatWideNanos(domain::DivideHalfEven(sign * acc.cost * 1000, sign * acc.quantity_milli));
+  }
+  return item;
+}
+
+}  // namespace
 
 Result<ItemsCosts> CostsService::Items(const Principal& who, std::string_view org_id,
                                        std::optional<std::string_view> deployment_id, const RangeQuery& query) {
@@ -431,94 +602,22 @@ Result<ItemsCosts> CostsService::Items(const Principal& who, std::string_view or
                        {"deployment_id"});
     }
   }
-  struct ResourceAcc {
-    domain::WideNanos price = 0;
-    domain::WideNanos usage_ns = 0;
-    std::int64_t instance_count = 0;
-    domain::TimeRange period{domain::MaxInstant(), domain::kMinInstant};
-  };
-  struct DtsAcc {
-    domain::WideNanos cost = 0;
-    domain::WideNanos quantity_milli = 0;
-    std::int64_t rate_fingerprint_min = std::numeric_limits<std::int64_t>::max();
-    std::int64_t rate_fingerprint_max = std::numeric_limits<std::int64_t>::min();
-  };
-  DimensionSums sums;
-  std::map<std::pair<std::string_view, std::string_view>, ResourceAcc> resources;  // (sku, kind)
-  std::map<std::pair<std::string_view, domain::Dimension>, DtsAcc> dts;             // (sku, dimension)
+  ItemSums sums;
   ForEachPiece(read->plan, read->read, [&](const Piece& p) {
-    if (deployment_id && p.deployment_id != *deployment_id) return;
-    sums.Add(p.dimension, p.cost);
-    if (p.dimension == domain::Dimension::kCapacity) {
-      ResourceAcc& acc = resources[{p.sku, p.kind}];
-      acc.price += p.cost;
-      acc.usage_ns += p.usage_ns;
-      acc.instance_count = std::max(acc.instance_count, p.max_instance_count);
-      acc.period.from = std::min(acc.period.from, p.window.from);
-      acc.period.to = std::max(acc.period.to, p.window.to);
-    } else {
-      DtsAcc& acc = dts[{p.sku, p.dimension}];
-      acc.cost += p.cost;
-      acc.quantity_milli += p.quantity_milli;
-      acc.rate_fingerprint_min = std::min(acc.rate_fingerprint_min, p.rate_fingerprint_min);
-      acc.rate_fingerprint_max = std::max(acc.rate_fingerprint_max, p.rate_fingerprint_max);
-    }
+    if (!deployment_id || p.deployment_id == *deployment_id) sums.Add(p);
   });
   ItemsCosts out;
-  auto costs = sums.Build();
+  auto costs = sums.sums.Build();
   if (!costs) return std::move(costs).error();
   out.costs = *costs;
-
-  // Name, unit and rate from the item catalog: of the group's items (one per deployment), the
-  // one whose latest record ends last.
-  auto latest_info = [&](std::string_view sku, std::string_view kind, domain::Dimension dim) {
-    const ItemInfo* latest = nullptr;
-    for (const ItemInfo& info : read->read.items) {
-      if (deployment_id && info.deployment_id != *deployment_id) continue;
-      if (info.sku == sku && info.dimension == dim && (dim != domain::Dimension::kCapacity || info.kind == kind) &&
-          (latest == nullptr || latest->last_end <= info.last_end)) {
-        latest = &info;
-      }
-    }
-    return latest;
-  };
-  for (const auto& [key, acc] : resources) {
-    ResourceItem item;
-    item.sku = key.first;
-    item.kind = key.second;
-    if (const ItemInfo* info = latest_info(key.first, key.second, domain::Dimension::kCapacity)) item.name = info->name;
-    item.instance_count = acc.instance_count;
-    item.usage_ns = acc.usage_ns;
-    item.price = acc.price;
-    // |price| < 2^100 (fewer than 2^36 rows of int64), so price × 1 h (< 2^42) fits 128 bits.
-    if (acc.usage_ns > 0) item.price_per_hour = domain::DivideHalfEven(acc.price * domain::kNsPerHour, acc.usage_ns);
-    item.period = {std::max(acc.period.from, read->range.from), std::min(acc.period.to, read->range.to)};
-    out.resources.push_back(std::move(item));
+  const std::vector<ItemInfo>& items = read->read.items;
+  for (const auto& [key, acc] : sums.resources) {
+    const ItemInfo* info = LatestInfo(items, deployment_id, key.first, key.second, domain::Dimension::kCapacity);
+    out.resources.push_back(ResourceItemOf(key.first, key.second, acc, info, read->range));
   }
-  for (const auto& [key, acc] : dts) {
-    DtsItem item;
-    item.sku = key.first;
-    item.dimension = key.second;
-    const ItemInfo* info = latest_info(key.first, {}, key.second);
-    if (info != nullptr) {
-      item.name = info->name;
-      item.unit = info->unit;
-    }
-    if (item.name.empty()) item.name = domain::DimensionDisplayName(key.second);
-    // The catalog's rate when every record in the range had that one rate, else cost / quantity.
-    const bool same_rate = info != nullptr && acc.rate_fingerprint_min == acc.rate_fingerprint_max &&
-                           acc.rate_fingerprint_min == domain::DecimalFingerprint(info->rate);
-    item.cost = acc.cost;
-    item.quantity_milli = acc.quantity_milli;
-    if (same_rate) {
-      item.rate = domain::FormatDecimal(info->rate);
-    } else if (acc.quantity_milli != 0) {
-      // cost / quantity in ECU per unit, to 9 fractional digits: nanos × 1000 / milli.
-      // DivideHalfEven wants a positive denominator.
-      const domain::WideNanos sign = acc.quantity_milli < 0 ? -1 : 1;
-      item.rate = domain::FormatWideNanos(domain::DivideHalfEven(sign * acc.cost * 1000, sign * acc.quantity_milli));
-    }
-    out.dts.push_back(std::move(item));
+  for (const auto& [key, acc] : sums.dts) {
+    const ItemInfo* info = LatestInfo(items, deployment_id, key.first, {}, key.second);
+    out.dts.push_back(DtsItemOf(key.first, key.second, acc, info));
   }
   return out;
 }

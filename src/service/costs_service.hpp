@@ -182,8 +182,11 @@ class CostsService {
                                                     std::optional<std::string_view> deployment_id,
                                                     const domain::TimeRange& range,
                                                     domain::BucketingStrategy strategy);
-  // The balance of `credits` (the organization's) at the clock's now.
-  Result<Balance> ComputeBalance(std::string_view org_id, const std::vector<Credit>& credits);
+  // The credits of an organization as the last overview read them (empty when none did).
+  std::vector<Credit> KnownCredits(std::string_view org_id);
+  void RememberCredits(std::string_view org_id, const std::vector<Credit>& credits);
+  // Reads an overview plans before giving up while credits keep being added.
+  static constexpr int kOverviewAttempts = 8;
 
   Result<Organization> Authorize(const Principal& who, std::string_view org_id);
 
@@ -194,6 +197,9 @@ class CostsService {
   // remembered for good (a missing one is looked up again every time: it may be created).
   std::shared_mutex orgs_mu_;
   std::unordered_map<std::string, Organization> known_orgs_;  // GUARDED_BY(orgs_mu_)
+  // Credits are only ever added: the overview plans its one read with the ones it saw last.
+  std::shared_mutex credits_mu_;
+  std::unordered_map<std::string, std::vector<Credit>> known_credits_;  // GUARDED_BY(credits_mu_)
   ChartIndex index_;
 };
 

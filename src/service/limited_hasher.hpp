@@ -33,11 +33,14 @@ class LimitedHasher final : public PasswordHasher {
 
  private:
   using Semaphore = std::counting_semaphore<kMaxConcurrent>;
-  struct Turn {
+  class Turn {
+   public:
     explicit Turn(Semaphore& s) : s_(s) { s_.acquire(); }
     ~Turn() { s_.release(); }
     Turn(const Turn&) = delete;
     Turn& operator=(const Turn&) = delete;
+
+   private:
     Semaphore& s_;
   };
   const PasswordHasher& inner_;

@@ -610,6 +610,89 @@ TEST_F(ServiceTest, ACreditStartingMidDayPaysForUsageAfterItsStart) {
       << "usage at 18:00 is inside the short credit, which expires first";
 }
 
+// The memory store, counting the reads an operation makes.
+class CountingStore final : public testing::ForwardingStore {
+ public:
+  explicit CountingStore(Store& inner) : ForwardingStore(inner) {}
+  Result<RangeReadResult> ReadRange(std::string_view org, const RangeReadPlan& plan) override {
+    ++range_reads;
+    return ForwardingStore::ReadRange(org, plan);
+  }
+  Result<std::vector<RollupRow>> ReadRollups(std::string_view org, domain::RollupGrain grain, Instant from,
+                                             Instant to) override {
+    ++other_reads;
+    return ForwardingStore::ReadRollups(org, grain, from, to);
+  }
+  Result<std::vector<domain::UsageRecord>> ReadUsageOverlapping(std::string_view org, Instant from,
+                                                                Instant to) override {
+    ++other_reads;
+    return ForwardingStore::ReadUsageOverlapping(org, from, to);
+  }
+  Result<std::int64_t> DataVersion(std::string_view org) override {
+    ++other_reads;
+    return ForwardingStore::DataVersion(org);
+  }
+  int range_reads = 0;
+  int other_reads = 0;
+};
+
+TEST_F(ServiceTest, OverviewReadsItsCostsAndItsBalanceInOneRead) {
+  // Credits with bounds inside days and hours, usage before, inside and after the queried
+  // range, a correction: the range and the balance's span overlap without matching.
+  ASSERT_TRUE(admin_.AddCredit("org-a", "a", 5'000'000'000, At("2026-11-02T06:30:00Z"), At("2026-11-20T00:00:00Z")));
+  ASSERT_TRUE(admin_.AddCredit("org-a", "b", 10'000'000'000, At("2026-11-05T13:15:00Z"), At("2026-12-01T00:00:00Z")));
+  ASSERT_TRUE(admin_.IngestNdjson(
+      Root(), Line("u1", "org-a", "d1", "2026-11-02T06:00:00Z", "2026-11-02T08:00:00Z", "2", "1") +
+                  Line("u2", "org-a", "d1", "2026-11-05T12:00:00Z", "2026-11-05T15:00:00Z", "3", "1") +
+                  Line("u3", "org-a", "d2", "2026-11-09T00:00:00Z", "2026-11-11T00:00:00Z", "4", "1") +
+                  Line("u4", "org-a", "d2", "2026-11-10T10:00:00Z", "2026-11-10T11:00:00Z", "-1", "1") +
+                  Line("u5", "org-a", "d1", "2026-11-15T11:00:00Z", "2026-11-15T13:00:00Z", "2", "1")));
+  CountingStore counting(store_);
+  CostsService costs(counting, clock_, 1096);
+  const RangeQuery query{"2026-11-05T13:40:00Z", "2026-11-10T10:20:00Z", std::nullopt};
+  auto first = costs.Overview(Alice(), "org-a", query);
+  ASSERT_TRUE(first) << first.error().message;
+  counting.range_reads = 0;
+  counting.other_reads = 0;
+  auto second = costs.Overview(Alice(), "org-a", query);
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_EQ(counting.range_reads, 1) << "costs and balance from one ReadRange: one snapshot";
+  EXPECT_EQ(counting.other_reads, 0);
+
+  // The same numbers as the range's own read (Deployments) and the credit rule by hand.
+  auto deployments = costs.Deployments(Alice(), "org-a", query);
+  ASSERT_TRUE(deployments);
+  EXPECT_EQ(second->costs.total, deployments->total_cost);
+  ASSERT_TRUE(second->balance);
+  const Balance& b = *second->balance;
+  ASSERT_EQ(b.line_items.size(), 2u);
+  // Until now (Nov 15 12:00): u1 from a's start at 06:30 (1.5 ECU, by a); u2 1.25 before b's
+  // start and 1.75 after (by a, expiring first: 0.5 left); Nov 9 of u3 (2: 0.5 by a, 1.5 by b);
+  // Nov 10 nets u3's 2 and u4's -1 (1, by b); u5's hour before now (1, by b): b 10 - 3.5.
+  EXPECT_EQ(b.line_items[0].credit.id, "a");
+  EXPECT_EQ(b.line_items[0].balance, 0);
+  EXPECT_EQ(b.line_items[1].balance, 6'500'000'000);
+  EXPECT_EQ(b.remaining, first->balance->remaining) << "the cold and the warm read agree";
+  EXPECT_EQ(b.available, 15'000'000'000);
+}
+
+TEST_F(ServiceTest, OverviewSeesACreditAddedSinceItsLastRead) {
+  ASSERT_TRUE(admin_.AddCredit("org-a", "a", 5'000'000'000, At("2026-11-01T00:00:00Z"), At("2026-12-01T00:00:00Z")));
+  ASSERT_TRUE(admin_.IngestNdjson(Root(), Line("u", "org-a", "d1", "2026-11-10T18:00:00Z", "2026-11-10T19:00:00Z", "1", "1")));
+  const RangeQuery query{"2026-11-01", "2026-11-01", std::nullopt};
+  auto before = costs_.Overview(Alice(), "org-a", query);
+  ASSERT_TRUE(before && before->balance);
+  EXPECT_EQ(before->balance->remaining, 4'000'000'000);
+  ASSERT_TRUE(admin_.AddCredit("org-a", "b", 2'000'000'000, At("2026-11-10T18:30:00Z"), At("2026-11-20T00:00:00Z")));
+  auto after = costs_.Overview(Alice(), "org-a", query);
+  ASSERT_TRUE(after && after->balance) << "planned with the old credits, read again with the new";
+  ASSERT_EQ(after->balance->line_items.size(), 2u);
+  EXPECT_EQ(after->balance->line_items[1].credit.id, "b");
+  EXPECT_EQ(after->balance->line_items[1].balance, 1'500'000'000)
+      << "the half hour after b's start is paid by b, which expires first";
+  EXPECT_EQ(after->balance->line_items[0].balance, 4'500'000'000);
+}
+
 TEST_F(ServiceTest, AddCreditReportsEveryProblem) {
   auto bad = admin_.AddCredit("org-a", "", 0, At("2026-12-01T00:00:00Z"), At("2026-11-01T00:00:00Z"));
   ASSERT_FALSE(bad);

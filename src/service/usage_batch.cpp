@@ -128,52 +128,45 @@ std::vector<std::string_view> Chunks(std::string_view body, std::span<const std:
 
 std::string RecordPath(std::size_t index) { return "records[" + std::to_string(index) + "]"; }
 
-}  // namespace
-
-Result<ParsedUsageBatch> ParseUsageBatch(std::string_view body, const OrganizationExists& exists) {
-  std::vector<std::size_t> split_at;
-  if (body.size() >= kMinBytesToSplit && std::thread::hardware_concurrency() >= 2) split_at.push_back(body.size() / 2);
-  return ParseUsageBatch(body, exists, split_at);
-}
-
-Result<ParsedUsageBatch> ParseUsageBatch(std::string_view body, const OrganizationExists& exists,
-                                         std::span<const std::size_t> split_at) {
-  const std::vector<std::string_view> chunks = Chunks(body, split_at);
+// Parses each chunk: those after the first on threads of their own (or here, when no thread can
+// be started). What a thread throws (std::bad_alloc) is thrown again here, as if parsed here.
+std::vector<ChunkOutcome> ParseChunks(std::size_t body_size, const std::vector<std::string_view>& chunks) {
   std::vector<ChunkOutcome> outcomes(chunks.size());
-  {
-    // Chunks after the first on threads of their own (or here, when no thread can be started).
-    // What a thread throws (std::bad_alloc) is thrown again here, as if parsed here.
-    std::vector<std::exception_ptr> thrown(chunks.size());
-    std::vector<std::jthread> threads;  // joined when leaving this block, however it is left
-    threads.reserve(chunks.size());
-    std::vector<std::size_t> here = {0};
-    for (std::size_t i = 1; i < chunks.size(); ++i) {
-      try {
-        threads.emplace_back([&chunks, &outcomes, &thrown, i] {
-          try {
-            ParseChunk(chunks[i], RecordRoom(chunks[i].size()), outcomes[i]);
-          } catch (...) {
-            thrown[i] = std::current_exception();
-          }
-        });
-      } catch (const std::system_error&) {
-        here.push_back(i);
-      }
-    }
-    // The first chunk's records become the batch's: room for the whole body's, so that the
-    // others' are moved in once, without moving its own again.
-    for (std::size_t i : here) ParseChunk(chunks[i], RecordRoom(i == 0 ? body.size() : chunks[i].size()), outcomes[i]);
-    for (std::jthread& t : threads) t.join();
-    for (const std::exception_ptr& e : thrown) {
-      if (e) std::rethrow_exception(e);
+  std::vector<std::exception_ptr> thrown(chunks.size());
+  std::vector<std::jthread> threads;  // joined when leaving, however this is left
+  threads.reserve(chunks.size());
+  std::vector<std::size_t> here = {0};
+  for (std::size_t i = 1; i < chunks.size(); ++i) {
+    try {
+      threads.emplace_back([&chunks, &outcomes, &thrown, i] {
+        try {
+          ParseChunk(chunks[i], RecordRoom(chunks[i].size()), outcomes[i]);
+        } catch (...) {
+          thrown[i] = std::current_exception();
+        }
+      });
+    } catch (const std::system_error&) {
+      here.push_back(i);
     }
   }
+  // The first chunk's records become the batch's: room for the whole body's, so that the
+  // others' are moved in once, without moving its own again.
+  for (std::size_t i : here) ParseChunk(chunks[i], RecordRoom(i == 0 ? body_size : chunks[i].size()), outcomes[i]);
+  for (std::jthread& t : threads) t.join();
+  for (const std::exception_ptr& e : thrown) {
+    if (e) std::rethrow_exception(e);
+  }
+  return outcomes;
+}
 
-  // Each distinct organization is looked up once, in the order of first use, until
-  // kMaxUnknownOrganizations of them were unknown: the batch is refused then anyway, and the
-  // organizations after them are not looked up (kUnchecked).
-  enum class Org : std::uint8_t { kExists, kUnknown, kUnchecked };
-  ParsedUsageBatch batch;
+enum class Org : std::uint8_t { kExists, kUnknown, kUnchecked };
+
+// Each distinct organization is looked up once, in the order of first use, until
+// kMaxUnknownOrganizations of them were unknown: the batch is refused then anyway, and the
+// organizations after them are not looked up (kUnchecked, counted in the batch). Per chunk, the
+// state of each of its organizations.
+Result<std::vector<std::vector<Org>>> LookUpOrganizations(const std::vector<ChunkOutcome>& outcomes,
+                                                         const OrganizationExists& exists, ParsedUsageBatch& batch) {
   std::unordered_map<std::string_view, Org, TextHash> known;
   std::size_t unknown = 0;
   std::vector<std::vector<Org>> org_state(outcomes.size());
@@ -195,9 +188,13 @@ Result<ParsedUsageBatch> ParseUsageBatch(std::string_view body, const Organizati
       org_state[c].push_back(it->second);
     }
   }
+  return org_state;
+}
 
-  // Problems in line order: each line's own, then its unknown organization. The first
-  // kMaxReportedProblems are kept, the others counted.
+// Problems in line order: each line's own, then its unknown organization. The first
+// kMaxReportedProblems are kept, the others counted.
+void GatherProblems(std::vector<ChunkOutcome>& outcomes, const std::vector<std::vector<Org>>& org_state,
+                    ParsedUsageBatch& batch) {
   auto add = [&batch](auto&& make) {
     if (batch.problems.size() < kMaxReportedProblems) batch.problems.push_back(make());
     ++batch.problem_count;
@@ -231,8 +228,10 @@ Result<ParsedUsageBatch> ParseUsageBatch(std::string_view body, const Organizati
     take_problems_before(out.problem_count);
     base += out.lines;
   }
-  if (batch.problem_count > 0) return batch;
+}
 
+// The chunks' records, in order, into the batch (the first chunk's vector has room for all).
+void MergeRecords(std::vector<ChunkOutcome>& outcomes, ParsedUsageBatch& batch) {
   std::size_t total = 0;
   for (const ChunkOutcome& out : outcomes) total += out.records.size();
   batch.records = std::move(outcomes[0].records);
@@ -240,6 +239,25 @@ Result<ParsedUsageBatch> ParseUsageBatch(std::string_view body, const Organizati
   for (std::size_t c = 1; c < outcomes.size(); ++c) {
     std::move(outcomes[c].records.begin(), outcomes[c].records.end(), std::back_inserter(batch.records));
   }
+}
+
+}  // namespace
+
+Result<ParsedUsageBatch> ParseUsageBatch(std::string_view body, const OrganizationExists& exists) {
+  std::vector<std::size_t> split_at;
+  if (body.size() >= kMinBytesToSplit && std::thread::hardware_concurrency() >= 2) split_at.push_back(body.size() / 2);
+  return ParseUsageBatch(body, exists, split_at);
+}
+
+Result<ParsedUsageBatch> ParseUsageBatch(std::string_view body, const OrganizationExists& exists,
+                                         std::span<const std::size_t> split_at) {
+  std::vector<ChunkOutcome> outcomes = ParseChunks(body.size(), Chunks(body, split_at));
+  ParsedUsageBatch batch;
+  auto org_state = LookUpOrganizations(outcomes, exists, batch);
+  if (!org_state) return std::move(org_state).error();
+  GatherProblems(outcomes, *org_state, batch);
+  if (batch.problem_count > 0) return batch;
+  MergeRecords(outcomes, batch);
   return batch;
 }
 

@@ -180,7 +180,7 @@ def cluster_pids(postmaster):
 class PostgresPartitionTest(ApiTestCase):
     """A silent partition: PostgreSQL's processes stopped with SIGSTOP, so that nothing is
     refused and nothing answers (packets dropped, as far as costsd can tell). Requests that need
-    the store wait; /healthz does not, and /readyz says 503 within its 2 s."""
+    the store wait; /healthz and cached reads do not, and /readyz says 503 within its 2 s."""
 
     @classmethod
     def setUpClass(cls):
@@ -214,7 +214,16 @@ class PostgresPartitionTest(ApiTestCase):
         probe = srv.client(timeout=GUARD)
         self.addCleanup(probe.close)
         self.assertStatus(self.get(probe, "/readyz"), 200, srv)
+        reader = srv.client(*dataset.ALICE, timeout=GUARD)
+        self.addCleanup(reader.close)
+        cached = charts_path(dataset.ORG_A, {"from": "2024-02-01", "to": "2024-02-29"})
+        before = reader.request("GET", cached)
+        self.assertStatus(before, 200, srv)
         thaw = self.freeze()
+        # A chart asked before: its data version is cached and so is its body.
+        during = reader.request("GET", cached)
+        self.assertStatus(during, 200, srv)
+        self.assertEqual(during.body, before.body)
         for _ in range(3):  # more store calls than costsd has I/O threads; answered after the thaw
             client = srv.client(*dataset.ALICE, timeout=GUARD + 60)
             self.addCleanup(client.close)
@@ -226,8 +235,6 @@ class PostgresPartitionTest(ApiTestCase):
         deadline = time.monotonic() + GUARD
         while self.get(probe, "/readyz").status != 200:
             self.assertLess(time.monotonic(), deadline, "not ready again %d s after the partition" % GUARD)
-        reader = srv.client(*dataset.ALICE, timeout=GUARD)
-        self.addCleanup(reader.close)
         self.assertChart(reader, self.records, dataset.ORG_A, from_q="2024-02-01", to_q="2024-02-29", server=srv)
 
 

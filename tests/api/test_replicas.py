@@ -1,9 +1,11 @@
 """Several costsd replicas on one PostgreSQL (run_api_tests.py --db postgres): batches ingested
 concurrently through two replicas, with overlapping ids, are stored once; charts read through
-either replica agree exactly (and with the model); a replica killed with SIGKILL loses nothing
-it acknowledged."""
+either replica agree exactly (and with the model); a chart cached by one replica changes after
+another replica's ingest (the mechanisms, notifications and the poll, are tested one by one in
+tests/store_contract); a replica killed with SIGKILL loses nothing it acknowledged."""
 
 import threading
+import time
 import unittest
 
 import dataset
@@ -88,6 +90,37 @@ class ReplicasTest(ApiTestCase):
             rb = self.assertChart(reader_b, records, dataset.ORG_A, from_q="2024-02-25", to_q="2024-04-02",
                                   strategy=strategy, server=self.b)
             self.assertEqual(ra.body, rb.body, "charts read through the two replicas differ (%s)" % strategy)
+
+    def test_a_chart_cached_by_one_replica_changes_after_an_ingest_through_another(self):
+        ws = self.make_test_workspace("replica-versions")
+        dataset.setup_orgs_and_users(ws)
+        writer, other = self.start_server(ws), self.start_server(ws)
+        admin = writer.client(*dataset.ADMIN)
+        readers = {"writer": writer.client(*dataset.ALICE), "other": other.client(*dataset.ALICE)}
+        self.addCleanup(admin.close)
+        for client in readers.values():
+            self.addCleanup(client.close)
+        records = make_records("ver", 40)
+        first, second = records[:20], records[20:]
+        self.assertStatus(self.call(admin, "POST", USAGE_PATH, body=harness.ndjson(first), headers=NDJSON), 200)
+        query = dict(from_q="2024-03-01", to_q="2024-03-31")
+        for name, server in (("writer", writer), ("other", other)):  # twice: the second from the caches
+            self.assertChart(readers[name], first, dataset.ORG_A, server=server, **query)
+            self.assertChart(readers[name], first, dataset.ORG_A, server=server, **query)
+        self.assertStatus(self.call(admin, "POST", USAGE_PATH, body=harness.ndjson(second), headers=NDJSON), 200)
+        # The replica that took the write answers with it at once; the other once it has heard.
+        self.assertChart(readers["writer"], records, dataset.ORG_A, server=writer, **query)
+        want = harness.expected_chart(records, dataset.ORG_A, harness.instant_ns("2024-03-01", "start"),
+                                      harness.instant_ns("2024-03-31", "end"), "daily")
+        target = harness.charts_path(dataset.ORG_A, {"from": "2024-03-01", "to": "2024-03-31"})
+        deadline = time.monotonic() + 30
+        while True:
+            resp = readers["other"].request("GET", target)
+            self.assertStatus(resp, 200, other)
+            if self.chart_from_response(resp, other) == want:
+                break
+            self.assertLess(time.monotonic(), deadline, "the other replica never saw the ingest\n" + other.log_tail())
+            time.sleep(0.01)
 
     def test_a_killed_replica_loses_nothing_it_acknowledged(self):
         ws = self.make_test_workspace("replica-kill")

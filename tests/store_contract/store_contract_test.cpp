@@ -1968,6 +1968,154 @@ TEST_F(PostgresStoreTest, TheSameStoreRecoversAfterTheServerRestarts) {
   EXPECT_EQ(*outcome, (IngestOutcome{1, 0}));
 }
 
+// The version cache (PostgresOptions::cache_versions). Waits are for conditions, bounded by a
+// guard that fails the test; none asserts how fast anything is.
+bool Eventually(const std::function<bool()>& condition) {
+  for (const auto guard = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+       std::chrono::steady_clock::now() < guard; std::this_thread::sleep_for(std::chrono::milliseconds(2))) {
+    if (condition()) return true;
+  }
+  return condition();
+}
+
+std::int64_t VersionOf(PostgresStore& store, std::string_view org) {
+  Result<std::int64_t> v = store.DataVersion(org);
+  EXPECT_TRUE(v.has_value()) << Describe(v.error());
+  return v ? *v : -1;
+}
+
+TEST_F(PostgresStoreTest, CachedVersionsSeeTheirOwnWritesAtOnceAndNeedNoRoundTrip) {
+  // Neither notifications nor a poll within the test: only this store's own writes can change
+  // the versions it holds.
+  std::unique_ptr<PostgresStore> cached = MustOpen({.version_poll_ms = 3600000, .listen_for_versions = false});
+  std::unique_ptr<PostgresStore> other = MustOpen({.cache_versions = false});
+  ASSERT_NE(cached, nullptr);
+  ASSERT_NE(other, nullptr);
+  ASSERT_TRUE(cached->CreateOrganization(Organization{"org-a", "Org A"}));
+  ASSERT_TRUE(cached->CachingVersions());
+  const std::int64_t v0 = VersionOf(*cached, "org-a");
+  const auto hour = [](int i) { return Instant{kDay1.ns + i * domain::kNsPerHour}; };
+  ASSERT_TRUE(other->Ingest(std::vector<UsageRecord>{Record("u1", "org-a", "d1", hour(0), hour(1))}));
+  EXPECT_EQ(VersionOf(*cached, "org-a"), v0) << "the version held answers, without a round trip";
+  ASSERT_TRUE(cached->Ingest(std::vector<UsageRecord>{Record("u2", "org-a", "d1", hour(1), hour(2))}));
+  EXPECT_EQ(VersionOf(*cached, "org-a"), v0 + 2) << "its own write is seen at once";
+  ASSERT_TRUE(cached->AddCredit(Credit{"c1", "org-a", 1000, hour(0), hour(24)}));
+  EXPECT_EQ(VersionOf(*cached, "org-a"), v0 + 3) << "and so is its own credit";
+}
+
+TEST_F(PostgresStoreTest, CachedVersionsSeeOtherReplicasWritesByNotification) {
+  std::unique_ptr<PostgresStore> cached = MustOpen({.version_poll_ms = 3600000});  // no poll within the test
+  std::unique_ptr<PostgresStore> other = MustOpen({.cache_versions = false});
+  ASSERT_NE(cached, nullptr);
+  ASSERT_NE(other, nullptr);
+  ASSERT_TRUE(cached->CreateOrganization(Organization{"org-a", "Org A"}));
+  ASSERT_TRUE(cached->CachingVersions());
+  const std::int64_t v0 = VersionOf(*cached, "org-a");
+  const auto hour = [](int i) { return Instant{kDay1.ns + i * domain::kNsPerHour}; };
+  ASSERT_TRUE(other->Ingest(std::vector<UsageRecord>{Record("u1", "org-a", "d1", hour(0), hour(1))}));
+  EXPECT_TRUE(Eventually([&] { return VersionOf(*cached, "org-a") == v0 + 1; }))
+      << "another replica's write was never seen";
+  ASSERT_TRUE(other->AddCredit(Credit{"c1", "org-a", 1000, hour(0), hour(24)}));
+  EXPECT_TRUE(Eventually([&] { return VersionOf(*cached, "org-a") == v0 + 2; })) << "a credit was never seen";
+}
+
+TEST_F(PostgresStoreTest, VersionsAreReadFromTheDatabaseWhenOnlyTheWatchLostIt) {
+  // A role allowed one connection more than the store's pool: once its watcher's connection is
+  // gone it cannot come back, while the pool goes on working.
+  std::unique_ptr<PostgresStore> other = MustOpen({.cache_versions = false});
+  ASSERT_NE(other, nullptr);
+  ASSERT_TRUE(other->CreateOrganization(Organization{"org-a", "Org A"}));
+  const std::string role = "costs_limited_" + std::to_string(getpid());
+  const std::string schema = RawQuery("SELECT current_schema()");
+  for (const std::string& sql :
+       {"CREATE ROLE " + role + " LOGIN CONNECTION LIMIT 2", "GRANT ALL ON SCHEMA " + schema + " TO " + role,
+        "GRANT ALL ON ALL TABLES IN SCHEMA " + schema + " TO " + role}) {
+    ASSERT_EQ(RawQuery(sql), "") << sql;
+  }
+  struct DropRole {
+    std::function<void()> drop;
+    ~DropRole() { drop(); }
+  } drop_role{[&] {
+    RawQuery("DROP OWNED BY " + role);
+    RawQuery("DROP ROLE " + role);
+  }};
+  std::string limited_url = url_;
+  limited_url.replace(limited_url.find("postgres@"), std::string("postgres@").size(), role + "@");
+  Result<std::unique_ptr<PostgresStore>> opened = PostgresStore::Open(limited_url, {.pool_size = 1, .version_poll_ms = 20});
+  ASSERT_TRUE(opened.has_value()) << Describe(opened.error());
+  PostgresStore& limited = **opened;
+  ASSERT_TRUE(limited.CachingVersions());
+  const std::int64_t v0 = VersionOf(limited, "org-a");
+  ASSERT_EQ(RawQuery("ALTER ROLE " + role + " CONNECTION LIMIT 1"), "");
+  ASSERT_EQ(RawQuery("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = '" + role +
+                     "' AND (query LIKE 'LISTEN%' OR query LIKE '%ANY($1%')"),
+            "1")
+      << "the watcher's connection";
+  ASSERT_TRUE(Eventually([&] { return !limited.CachingVersions(); })) << "the watcher never noticed";
+  ASSERT_TRUE(other->Ingest(std::vector<UsageRecord>{
+      Record("u1", "org-a", "d1", kDay1, Instant{kDay1.ns + domain::kNsPerHour})}));
+  EXPECT_EQ(VersionOf(limited, "org-a"), v0 + 1) << "a version held was served while the database answers";
+}
+
+TEST_F(PostgresStoreTest, WithoutNotificationsThePollSeesAnotherReplicasWrite) {
+  std::unique_ptr<PostgresStore> cached = MustOpen({.version_poll_ms = 20, .listen_for_versions = false});
+  std::unique_ptr<PostgresStore> other = MustOpen({.cache_versions = false});
+  ASSERT_NE(cached, nullptr);
+  ASSERT_NE(other, nullptr);
+  ASSERT_TRUE(cached->CreateOrganization(Organization{"org-a", "Org A"}));
+  ASSERT_TRUE(Eventually([&] { return cached->CachingVersions(); }));
+  const std::int64_t v0 = VersionOf(*cached, "org-a");
+  ASSERT_TRUE(other->Ingest(std::vector<UsageRecord>{
+      Record("u1", "org-a", "d1", kDay1, Instant{kDay1.ns + domain::kNsPerHour})}));
+  EXPECT_TRUE(Eventually([&] { return VersionOf(*cached, "org-a") == v0 + 1; })) << "the poll never saw it";
+  EXPECT_EQ(RawQuery("UPDATE org_versions SET version = version + 100 WHERE org_id = 'org-a'"), "");
+  EXPECT_TRUE(Eventually([&] { return VersionOf(*cached, "org-a") == v0 + 101; })) << "nor a change by hand";
+}
+
+TEST_F(PostgresStoreTest, CachedVersionsAnswerWhileTheServerIsFrozen) {
+  // The URL's application_name (it overrides the store's) finds this store's server processes.
+  const std::string url = url_ + "&application_name=costs_cache_frozen";
+  Result<std::unique_ptr<PostgresStore>> opened =
+      PostgresStore::Open(url, {.pool_size = 1, .statement_timeout_ms = 500, .version_poll_ms = 20});
+  ASSERT_TRUE(opened.has_value()) << Describe(opened.error());
+  PostgresStore& store = **opened;
+  ASSERT_TRUE(store.Migrate());
+  ASSERT_TRUE(store.CreateOrganization(Organization{"org-a", "Org A"}));
+  ASSERT_TRUE(Eventually([&] { return store.CachingVersions(); }));
+  const std::int64_t v0 = VersionOf(store, "org-a");
+  std::vector<pid_t> backends;
+  const std::string pids =
+      RawQuery("SELECT string_agg(pid::text, ',') FROM pg_stat_activity WHERE application_name = 'costs_cache_frozen'");
+  for (std::size_t at = 0; at < pids.size();) {
+    const std::size_t comma = std::min(pids.find(',', at), pids.size());
+    backends.push_back(static_cast<pid_t>(std::stol(pids.substr(at, comma - at))));
+    at = comma + 1;
+  }
+  ASSERT_EQ(backends.size(), 2u) << "the pooled connection and the watcher's: " << pids;
+  auto thaw = [&] {
+    for (pid_t pid : backends) kill(pid, SIGCONT);
+  };
+  struct Thaw {
+    std::function<void()> thaw;
+    ~Thaw() { thaw(); }
+  } thaw_at_end{thaw};
+  for (pid_t pid : backends) ASSERT_EQ(kill(pid, SIGSTOP), 0);
+  Result<std::int64_t> version = MakeError(ErrorCode::kInternal, "not called");
+  EXPECT_TRUE(ReturnsWithin(std::chrono::seconds(30), [&] { version = store.DataVersion("org-a"); }, thaw))
+      << "a cached version waited for the frozen server";
+  ASSERT_TRUE(version.has_value()) << Describe(version.error());
+  EXPECT_EQ(*version, v0);
+  ExpectError(store.FindOrganization("org-a"), ErrorCode::kStoreFailed);  // what needs the server fails
+  thaw();
+  std::unique_ptr<PostgresStore> other = MustOpen({.cache_versions = false});
+  ASSERT_NE(other, nullptr);
+  ASSERT_TRUE(other->Ingest(std::vector<UsageRecord>{
+      Record("u1", "org-a", "d1", kDay1, Instant{kDay1.ns + domain::kNsPerHour})}));
+  EXPECT_TRUE(Eventually([&] { return VersionOf(store, "org-a") == v0 + 1; })) << "not current after the thaw";
+}
+
+// ---- Verification (service::VerifyStore over each adapter; helpers in contract_support.hpp) ----
+
 TYPED_TEST(StoreContractTest, ListOrganizationsIsEveryOrganizationById) {
   ASSERT_TRUE(this->store().CreateOrganization(Organization{"org-0", "Zero"}));
   Result<std::vector<Organization>> orgs = this->store().ListOrganizations();

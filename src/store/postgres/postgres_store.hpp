@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -21,7 +22,8 @@
 namespace costs::store::postgres {
 
 namespace detail {
-class Connection;  // one PGconn and the statements prepared on it (postgres_store.cpp)
+class Connection;    // one PGconn and the statements prepared on it (connection.hpp)
+class VersionCache;  // the data versions this process reads (version_cache.hpp)
 }  // namespace detail
 
 struct PostgresOptions {
@@ -31,6 +33,13 @@ struct PostgresOptions {
   // how long a call waits for a pooled connection and for any one answer of the server (plus
   // a second of grace): a server that stops answering fails calls, it does not hang them.
   int statement_timeout_ms = 10000;
+  // Data versions are cached (detail::VersionCache): a write of this process is seen at once, a
+  // write of another within about two poll intervals (at once when its notification arrives).
+  // false: every DataVersion reads the database.
+  bool cache_versions = true;
+  int version_poll_ms = 100;
+  // Tests only: false leaves the poll as the only way other processes' writes are seen.
+  bool listen_for_versions = true;
   // Where the store's diagnostics go (stderr when empty).
   LogSink log = nullptr;
 };
@@ -55,7 +64,7 @@ struct PostgresOptions {
 // ReadRange runs in one REPEATABLE READ, READ ONLY transaction: one snapshot.
 //
 // Errors: every PostgreSQL failure is kStoreFailed with a message fit for users; the detail
-// (operation, server message, SQLSTATE) is written to stderr prefixed "postgres:". A connection
+// (operation, server message, SQLSTATE) is logged (PostgresOptions::log) prefixed "postgres:". A connection
 // that broke (server restart, network, no answer in time) is closed, and so are the idle ones;
 // the call that saw it fails, the next calls connect afresh, so the same process recovers once
 // the server is back.
@@ -115,7 +124,11 @@ class PostgresStore final : public service::Store {
   Result<std::optional<service::ApiKey>> FindApiKey(std::string_view id) override;
   Status RevokeApiKey(std::string_view id) override;
   Status AddCredit(const service::Credit& credit) override;
+  // From the version cache when it holds the organization's version (no round trip), else read
+  // (and cached when the cache's watcher is listening).
   Result<std::int64_t> DataVersion(std::string_view org) override;
+  // Whether data versions are being cached (the cache's watcher is listening).
+  bool CachingVersions() const;
 
   // One REPEATABLE READ, READ ONLY transaction. kStoreFailed when a latest-capacity sum does
   // not fit int64. plan.usage orders the records by usage.seq (taken as each row is inserted,
@@ -142,6 +155,9 @@ class PostgresStore final : public service::Store {
   Status EnsurePartitions(const std::set<std::int64_t>& month_starts);
 
   Result<service::IngestOutcome> IngestOnce(std::span<const domain::UsageRecord> records, bool& retry);
+  // After a commit on `c` that changed the data of `orgs`: drops their cached versions and
+  // notifies the other processes (best effort).
+  void Changed(detail::Connection& c, std::span<const std::string> orgs);
 
   const std::string url_;
   const PostgresOptions options_;
@@ -153,6 +169,11 @@ class PostgresStore final : public service::Store {
 
   std::mutex partitions_mu_;
   std::set<std::int64_t> partitions_;  // month starts known to exist; guarded by partitions_mu_
+
+  std::unique_ptr<detail::VersionCache> versions_;  // null unless options_.cache_versions
+  // Whether the last connection returned to (or opened for) the pool was alive: when not, and
+  // the version cache's watcher has lost the database too, the versions it holds are served.
+  std::atomic<bool> reachable_{true};
 };
 
 }  // namespace costs::store::postgres

@@ -1,0 +1,200 @@
+#include "store/postgres/connection.hpp"
+
+#include <poll.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace costs::store::postgres::detail {
+
+using Clock = std::chrono::steady_clock;
+
+// Parses the elements of a one-dimensional text[] in text form whose elements are never NULL.
+std::vector<std::string> ParseTextArray(std::string_view a) {
+  std::vector<std::string> out;
+  if (a.size() < 2) return out;
+  a = a.substr(1, a.size() - 2);
+  std::size_t i = 0;
+  while (i < a.size()) {
+    std::string element;
+    if (a[i] == '"') {
+      ++i;
+      while (i < a.size() && a[i] != '"') {
+        if (a[i] == '\\' && i + 1 < a.size()) ++i;
+        element += a[i++];
+      }
+      ++i;  // the closing quote
+    } else {
+      while (i < a.size() && a[i] != ',') element += a[i++];
+    }
+    out.push_back(std::move(element));
+    if (i < a.size() && a[i] == ',') ++i;
+  }
+  return out;
+}
+
+namespace {
+
+// libpq's last error text without its trailing newlines.
+std::string LastError(const PGconn* conn) {
+  std::string message = conn != nullptr ? PQerrorMessage(conn) : "out of memory";
+  while (!message.empty() && message.back() == '\n') message.pop_back();
+  return message;
+}
+
+bool IsSuccess(const PGresult* r) {
+  const ExecStatusType s = PQresultStatus(r);
+  return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK || s == PGRES_EMPTY_QUERY;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Connection>> Connection::Open(const std::string& url, const PostgresOptions& options) {
+  // connect_timeout is listed before the URL so that one given in the URL wins.
+  const std::string connect_timeout = std::to_string(std::max(2, (options.statement_timeout_ms + 999) / 1000));
+  const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
+  const char* values[] = {connect_timeout.c_str(), "costs", url.c_str(), nullptr};
+  PGconn* conn = PQconnectdbParams(keys, values, 1);
+  auto connection = std::unique_ptr<Connection>(new Connection(conn, options));
+  constexpr const char* kUnreachable = "the cost store could not be reached";
+  if (conn == nullptr || PQstatus(conn) != CONNECTION_OK) {
+    Log(options.log, LogLevel::kError, "postgres: connect failed: " + LastError(conn));
+    return MakeError(ErrorCode::kStoreFailed, kUnreachable);
+  }
+  PQsetNoticeProcessor(
+      conn, [](void*, const char*) {}, nullptr);  // "already exists, skipping"
+  if (PQsetnonblocking(conn, 1) != 0) {
+    Log(options.log, LogLevel::kError, "postgres: switching to non-blocking mode failed");
+    return MakeError(ErrorCode::kStoreFailed, kUnreachable);
+  }
+  // A committed batch must be durable when Ingest returns (service::Store): a server configured
+  // with synchronous_commit = off gets it back on for our sessions; stronger settings
+  // (remote_write, remote_apply) stay.
+  const std::string setup = "SET statement_timeout = " + std::to_string(options.statement_timeout_ms) +
+                            "; SET TIME ZONE 'UTC'; SELECT set_config('synchronous_commit', 'on', false) "
+                            "WHERE current_setting('synchronous_commit') = 'off'";
+  if (Result<Rows> r = connection->Query(setup.c_str(), "configure the connection"); !r) {
+    return MakeError(ErrorCode::kStoreFailed, kUnreachable);
+  }
+  return connection;
+}
+
+Connection::Connection(PGconn* conn, const PostgresOptions& options)
+    : conn_(conn),
+      timeout_(std::chrono::milliseconds(options.statement_timeout_ms) + std::chrono::seconds(1)),
+      log_(options.log) {}
+
+Connection::~Connection() {
+  if (conn_ != nullptr) PQfinish(conn_);
+}
+
+Result<Rows> Connection::Exec(const Statement& statement, const Params& params) {
+  last_sqlstate_.clear();
+  if (params.has_nul()) {
+    return MakeError(ErrorCode::kInvalidData, "text with a NUL character cannot be stored");
+  }
+  if (!prepared_.contains(statement.name)) {
+    if (PQsendPrepare(conn_, statement.name, statement.sql, 0, nullptr) == 0) return FailSend(statement.what);
+    Result<Rows> prepared = Await(statement.what);
+    if (!prepared) return prepared;
+    prepared_.insert(statement.name);
+  }
+  const std::vector<const char*> values = params.Pointers();
+  if (PQsendQueryPrepared(conn_, statement.name, params.size(), values.data(), nullptr, nullptr, 0) == 0) {
+    return FailSend(statement.what);
+  }
+  return Await(statement.what);
+}
+
+Result<Rows> Connection::Query(const char* sql, const char* what) {
+  last_sqlstate_.clear();
+  if (PQsendQuery(conn_, sql) == 0) return FailSend(what);
+  return Await(what);
+}
+
+Error Connection::Fail(std::string_view detail) const {
+  std::string line = "postgres: ";
+  line += detail;
+  Log(log_, LogLevel::kError, line);
+  return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
+}
+
+Error Connection::FailSend(const char* what) {
+  last_sqlstate_.clear();
+  broken_ = true;
+  return Fail(std::string(what) + " failed: " + LastError(conn_));
+}
+
+Error Connection::FailTimeout(const char* what) {
+  last_sqlstate_.clear();
+  broken_ = true;
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout_).count();
+  return Fail(std::string(what) + " failed: no answer within " + std::to_string(ms) + " ms; closing the connection");
+}
+
+bool Connection::WaitSocket(short events, Clock::time_point deadline, short* revents) {
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) return false;
+    pollfd pfd{PQsocket(conn_), events, 0};
+    const int rc = poll(&pfd, 1, static_cast<int>(std::min<long long>(left, 1 << 30)));
+    if (rc > 0) {
+      *revents = pfd.revents;
+      return true;
+    }
+    if (rc == 0) return false;
+    if (errno != EINTR) return false;
+  }
+}
+
+Result<Rows> Connection::Await(const char* what) {
+  const Clock::time_point deadline = Clock::now() + timeout_;
+  for (;;) {
+    const int rc = PQflush(conn_);
+    if (rc == 0) break;
+    if (rc < 0) return FailSend(what);
+    short revents = 0;
+    if (!WaitSocket(POLLIN | POLLOUT, deadline, &revents)) return FailTimeout(what);
+    if ((revents & POLLIN) != 0 && PQconsumeInput(conn_) == 0) return FailSend(what);
+  }
+  PGresult* kept = nullptr;
+  for (;;) {
+    if (PQconsumeInput(conn_) == 0) {
+      if (kept != nullptr) PQclear(kept);
+      return FailSend(what);
+    }
+    if (PQisBusy(conn_) != 0) {
+      short revents = 0;
+      if (!WaitSocket(POLLIN, deadline, &revents)) {
+        if (kept != nullptr) PQclear(kept);
+        return FailTimeout(what);
+      }
+      continue;
+    }
+    PGresult* result = PQgetResult(conn_);
+    if (result == nullptr) break;
+    const bool failed = !IsSuccess(result);
+    if (kept == nullptr || (failed && IsSuccess(kept))) {
+      if (kept != nullptr) PQclear(kept);
+      kept = result;
+    } else if (IsSuccess(kept)) {
+      PQclear(kept);
+      kept = result;
+    } else {
+      PQclear(result);  // after a failure: keep the first failure
+    }
+  }
+  if (kept == nullptr) return FailSend(what);
+  Rows rows(kept);
+  if (IsSuccess(kept)) return rows;
+  const char* sqlstate = PQresultErrorField(kept, PG_DIAG_SQLSTATE);
+  last_sqlstate_ = sqlstate != nullptr ? sqlstate : "";
+  if (PQstatus(conn_) != CONNECTION_OK || last_sqlstate_.starts_with("08") || last_sqlstate_.starts_with("57P")) {
+    broken_ = true;  // connection exceptions, admin/crash shutdown
+  }
+  std::string message = PQresultErrorMessage(kept);
+  while (!message.empty() && message.back() == '\n') message.pop_back();
+  return Fail(std::string(what) + " failed: " + message + " (" + last_sqlstate_ + ")");
+}
+
+}  // namespace costs::store::postgres::detail

@@ -1,0 +1,252 @@
+#pragma once
+
+// The PostgreSQL adapter's wire layer: statement texts with their names, text parameters and
+// array literals, owned results, one non-blocking connection with bounded waits, and a
+// transaction that rolls back unless committed. Internal to src/store/postgres/.
+
+#include <libpq-fe.h>
+
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "common/log.hpp"
+#include "common/result.hpp"
+#include "store/postgres/postgres_store.hpp"
+
+namespace costs::store::postgres::detail {
+
+inline constexpr const char* kFailedMessage = "the cost store failed";
+inline constexpr const char* kBusyMessage = "the cost store is busy; try again";
+
+// SQLSTATEs the adapter reacts to.
+inline constexpr std::string_view kNumericOutOfRange = "22003";
+inline constexpr std::string_view kUniqueViolation = "23505";
+inline constexpr std::string_view kForeignKeyViolation = "23503";
+inline constexpr std::string_view kSerializationFailure = "40001";
+inline constexpr std::string_view kDeadlockDetected = "40P01";
+
+// A statement prepared once per connection, by name.
+struct Statement {
+  const char* name;
+  const char* sql;
+  const char* what;  // for the log: "<what> failed"
+};
+
+// A PostgreSQL array literal in text form ({"a","b\"c",NULL}, {1,2}, {t,f}), built element by
+// element.
+class ArrayParam {
+ public:
+  void Text(std::string_view v) {
+    Separate();
+    text_ += '"';
+    for (char c : v) {
+      if (c == '"' || c == '\\') text_ += '\\';
+      text_ += c;
+    }
+    text_ += '"';
+  }
+  void Int(std::int64_t v) {
+    Separate();
+    text_ += std::to_string(v);
+  }
+  void Bool(bool v) {
+    Separate();
+    text_ += v ? 't' : 'f';
+  }
+  void Null() {
+    Separate();
+    text_ += "NULL";
+  }
+  std::string Finish() && {
+    text_ += '}';
+    return std::move(text_);
+  }
+
+ private:
+  void Separate() {
+    if (text_.size() > 1) text_ += ',';
+  }
+  std::string text_ = "{";
+};
+
+// The text parameters of one statement execution ($1, $2, ... in order).
+class Params {
+ public:
+  Params& Text(std::string_view v) {
+    if (v.find('\0') != std::string_view::npos) has_nul_ = true;
+    values_.emplace_back(std::string(v));
+    return *this;
+  }
+  Params& Int(std::int64_t v) {
+    values_.emplace_back(std::to_string(v));
+    return *this;
+  }
+  Params& Bool(bool v) {
+    values_.emplace_back(v ? "t" : "f");
+    return *this;
+  }
+  Params& Null() {
+    values_.emplace_back(std::nullopt);
+    return *this;
+  }
+  Params& Array(ArrayParam&& array) {
+    values_.emplace_back(std::move(array).Finish());
+    return *this;
+  }
+
+  // Text with a NUL character cannot be passed to (or stored by) PostgreSQL.
+  bool has_nul() const { return has_nul_; }
+  int size() const { return static_cast<int>(values_.size()); }
+  std::vector<const char*> Pointers() const {
+    std::vector<const char*> out;
+    out.reserve(values_.size());
+    for (const auto& v : values_) out.push_back(v ? v->c_str() : nullptr);
+    return out;
+  }
+
+ private:
+  std::vector<std::optional<std::string>> values_;
+  bool has_nul_ = false;
+};
+
+// An owned PGresult.
+class Rows {
+ public:
+  explicit Rows(PGresult* result) : result_(result) {}
+  Rows(Rows&& other) noexcept : result_(std::exchange(other.result_, nullptr)) {}
+  Rows(const Rows&) = delete;
+  Rows& operator=(const Rows&) = delete;
+  Rows& operator=(Rows&&) = delete;
+  ~Rows() {
+    if (result_ != nullptr) PQclear(result_);
+  }
+
+  int size() const { return PQntuples(result_); }
+  bool IsNull(int row, int col) const { return PQgetisnull(result_, row, col) != 0; }
+  std::string_view Text(int row, int col) const {
+    return std::string_view(PQgetvalue(result_, row, col), static_cast<std::size_t>(PQgetlength(result_, row, col)));
+  }
+  // A bigint/smallint column (the schema guarantees the text form).
+  std::int64_t Int(int row, int col) const {
+    const std::string_view t = Text(row, col);
+    std::int64_t v = 0;
+    std::from_chars(t.data(), t.data() + t.size(), v);
+    return v;
+  }
+  bool Bool(int row, int col) const { return Text(row, col) == "t"; }
+  // Rows an INSERT/UPDATE/DELETE affected.
+  std::int64_t Affected() const {
+    const char* n = PQcmdTuples(result_);
+    return n == nullptr || *n == '\0' ? 0 : std::strtoll(n, nullptr, 10);
+  }
+  std::string_view CommandStatus() const {
+    const char* s = PQcmdStatus(result_);
+    return s == nullptr ? std::string_view() : std::string_view(s);
+  }
+
+ private:
+  PGresult* result_;
+};
+
+
+// Parses the elements of a one-dimensional text[] in text form whose elements are never NULL.
+std::vector<std::string> ParseTextArray(std::string_view a);
+
+// One PGconn in non-blocking mode and the names of the statements prepared on it. Used by one
+// thread at a time (a Lease). Every wait for the server is bounded (statement timeout + 1 s).
+class Connection {
+ public:
+  // kStoreFailed (logged) when the server cannot be reached or refuses the session set-up.
+  static Result<std::unique_ptr<Connection>> Open(const std::string& url, const PostgresOptions& options);
+
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Runs a prepared statement (preparing it on first use on this connection).
+  Result<Rows> Exec(const Statement& statement, const Params& params);
+
+  // Runs SQL text without parameters (schema, transaction control); several statements
+  // separated by ';' are one implicit transaction unless inside an explicit one.
+  Result<Rows> Query(const char* sql, const char* what);
+
+  // Logs `detail` (prefixed "postgres: ") and returns kStoreFailed with the message for users.
+  Error Fail(std::string_view detail) const;
+
+  // The SQLSTATE of the last failed statement ("" when the failure was not the server's).
+  const std::string& last_sqlstate() const { return last_sqlstate_; }
+
+  // Whether the connection broke (or timed out): nothing more can be sent on it.
+  bool dead() const { return broken_ || PQstatus(conn_) != CONNECTION_OK; }
+
+  // Whether the connection must not be reused: it broke, timed out or is inside a transaction.
+  bool broken() const {
+    return broken_ || PQstatus(conn_) != CONNECTION_OK || PQtransactionStatus(conn_) != PQTRANS_IDLE;
+  }
+
+  // The socket and the connection itself, for a caller that waits for notifications.
+  PGconn* raw() const { return conn_; }
+
+ private:
+  Connection(PGconn* conn, const PostgresOptions& options);
+
+  Error FailSend(const char* what);
+  Error FailTimeout(const char* what);
+  // Waits until the socket is ready for `events`, or the deadline. false on timeout or error.
+  bool WaitSocket(short events, std::chrono::steady_clock::time_point deadline, short* revents);
+  // Flushes the query, then collects its results: the first failed one, else the last.
+  Result<Rows> Await(const char* what);
+
+  PGconn* conn_;
+  const std::chrono::steady_clock::duration timeout_;
+  const LogSink log_;
+  bool broken_ = false;
+  std::string last_sqlstate_;
+  std::unordered_set<std::string_view> prepared_;  // statement names (static storage)
+};
+
+// A transaction that rolls back unless committed.
+class Transaction {
+ public:
+  static constexpr const char* kWrite = "BEGIN";
+  static constexpr const char* kSnapshot = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+
+  static Result<Transaction> Begin(Connection& connection, const char* begin) {
+    if (Result<Rows> r = connection.Query(begin, "begin a transaction"); !r) return std::move(r).error();
+    return Transaction(&connection);
+  }
+
+  Transaction(Transaction&& other) noexcept : connection_(std::exchange(other.connection_, nullptr)) {}
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  Transaction& operator=(Transaction&&) = delete;
+  ~Transaction() {
+    // A dead connection is closed by Release() anyway; the server rolls its transaction back.
+    if (connection_ != nullptr && !connection_->dead()) (void)connection_->Query("ROLLBACK", "roll back");
+  }
+
+  Status Commit() {
+    Connection* connection = std::exchange(connection_, nullptr);
+    Result<Rows> r = connection->Query("COMMIT", "commit");
+    if (!r) return std::move(r).error();
+    if (r->CommandStatus() != "COMMIT") {  // COMMIT of a failed transaction answers ROLLBACK
+      return connection->Fail("commit failed: the transaction was rolled back");
+    }
+    return {};
+  }
+
+ private:
+  explicit Transaction(Connection* connection) : connection_(connection) {}
+  Connection* connection_;
+};
+
+}  // namespace costs::store::postgres::detail

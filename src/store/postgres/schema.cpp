@@ -1,0 +1,255 @@
+#include "store/postgres/schema.hpp"
+
+#include <cstdio>
+#include <limits>
+#include <string>
+
+#include "store/postgres/connection.hpp"
+
+namespace costs::store::postgres::detail {
+
+using domain::Instant;
+using domain::WideNanos;
+
+namespace {
+
+// Advisory lock key (pg_advisory_xact_lock) of migrations.
+constexpr std::int64_t kMigrationLock = 0x636f737473000001;  // "costs" 1
+
+// migrations[v - 1] brings the schema from version v - 1 to v. Append only; never edit one
+// that has shipped (none has yet: 1 is still edited in place).
+constexpr const char* kMigrations[] = {
+    // 1: the initial schema. Text keys are COLLATE "C": bytewise order, whatever the database's
+    // locale, as the other stores sort. Every table holding an organization's data has its
+    // organization id first in its primary key, so that it can become a distribution key
+    // (e.g. Citus) without rekeying; users and api_keys are global (reference) tables.
+    R"sql(
+CREATE TABLE organizations (
+  id   text COLLATE "C" NOT NULL PRIMARY KEY,
+  name text NOT NULL
+);
+
+CREATE TABLE users (
+  name          text COLLATE "C" NOT NULL PRIMARY KEY,
+  password_hash text NOT NULL,
+  is_admin      boolean NOT NULL
+);
+
+CREATE TABLE memberships (
+  org_id    text COLLATE "C" NOT NULL REFERENCES organizations (id),
+  user_name text COLLATE "C" NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+  PRIMARY KEY (org_id, user_name)
+);
+CREATE INDEX memberships_by_user ON memberships (user_name, org_id);
+
+CREATE TABLE deployments (
+  org_id text COLLATE "C" NOT NULL REFERENCES organizations (id),
+  id     text COLLATE "C" NOT NULL,
+  name   text NOT NULL,
+  PRIMARY KEY (org_id, id)
+);
+
+-- The idempotency ledger: one row per stored usage id, naming where the record lives. A
+-- unique constraint on the partitioned usage table must include its partition key (start_ns),
+-- so usage itself cannot make an id unique: two records with one id and different starts
+-- would both fit. This small unpartitioned table does, exactly, as the contract asks (an id is
+-- unique across organizations): an ingest inserts its ids here first (ON CONFLICT DO NOTHING;
+-- a concurrent transaction inserting the same id waits for the first to commit or roll back),
+-- and a taken id leads to the stored record by (organization_id, id, start_ns), usage's key.
+CREATE TABLE usage_ids (
+  id              text COLLATE "C" NOT NULL PRIMARY KEY,
+  organization_id text COLLATE "C" NOT NULL,
+  start_ns        bigint NOT NULL
+);
+
+-- Usage records, append only, partitioned by month of start_ns (partitions usage_pYYYYMM,
+-- created ahead by Migrate and on demand by Ingest; usage_p_early / usage_p_late hold the
+-- months before 1678 and from 2262 on, where month arithmetic would leave int64 ns). seq
+-- orders records with equal starts by ingest.
+CREATE SEQUENCE usage_seq AS bigint;
+CREATE TABLE usage (
+  organization_id text COLLATE "C" NOT NULL,
+  id              text COLLATE "C" NOT NULL,
+  deployment_id   text NOT NULL,
+  deployment_name text NOT NULL,
+  dimension       text NOT NULL,
+  kind            text,
+  instance_count  bigint NOT NULL,
+  sku             text NOT NULL,
+  name            text NOT NULL,
+  start_ns        bigint NOT NULL,
+  end_ns          bigint NOT NULL,
+  quantity        text NOT NULL,  -- domain::FormatDecimal
+  unit            text NOT NULL,
+  rate            text NOT NULL,  -- domain::FormatDecimal
+  cost_nanos      bigint NOT NULL,
+  trial           boolean NOT NULL,
+  span_class      smallint NOT NULL,  -- smallest k >= 0 with end_ns - start_ns <= 2^k hours
+  seq             bigint NOT NULL DEFAULT nextval('usage_seq'),
+  PRIMARY KEY (organization_id, id, start_ns)
+) PARTITION BY RANGE (start_ns);
+-- Edge reads search each span class k in start_ns >= from - 2^k hours.
+CREATE INDEX usage_by_org_class_start ON usage (organization_id, span_class, start_ns);
+
+CREATE TABLE usage_span_classes (
+  org_id     text COLLATE "C" NOT NULL,
+  span_class smallint NOT NULL,
+  PRIMARY KEY (org_id, span_class)
+);
+
+-- Rollups per UTC hour / day and item, as in the SQLite store. Sums are bigint: an update
+-- that would leave int64 fails with numeric_value_out_of_range (int8 arithmetic is checked).
+CREATE TABLE rollup_hour (
+  org_id               text COLLATE "C" NOT NULL,
+  period_start_ns      bigint NOT NULL,
+  deployment_id        text COLLATE "C" NOT NULL,
+  dimension            text COLLATE "C" NOT NULL,
+  sku                  text COLLATE "C" NOT NULL,
+  kind                 text COLLATE "C" NOT NULL,
+  cost_nanos           bigint NOT NULL,
+  trial_cost_nanos     bigint NOT NULL,
+  quantity_milli       bigint NOT NULL,
+  usage_ns             bigint NOT NULL,
+  max_instance_count   bigint NOT NULL,
+  rate_fingerprint_min bigint NOT NULL,
+  rate_fingerprint_max bigint NOT NULL,
+  PRIMARY KEY (org_id, period_start_ns, deployment_id, dimension, sku, kind)
+);
+CREATE INDEX rollup_hour_by_deployment ON rollup_hour (org_id, deployment_id, dimension, period_start_ns);
+
+CREATE TABLE rollup_day (
+  org_id               text COLLATE "C" NOT NULL,
+  period_start_ns      bigint NOT NULL,
+  deployment_id        text COLLATE "C" NOT NULL,
+  dimension            text COLLATE "C" NOT NULL,
+  sku                  text COLLATE "C" NOT NULL,
+  kind                 text COLLATE "C" NOT NULL,
+  cost_nanos           bigint NOT NULL,
+  trial_cost_nanos     bigint NOT NULL,
+  quantity_milli       bigint NOT NULL,
+  usage_ns             bigint NOT NULL,
+  max_instance_count   bigint NOT NULL,
+  rate_fingerprint_min bigint NOT NULL,
+  rate_fingerprint_max bigint NOT NULL,
+  PRIMARY KEY (org_id, period_start_ns, deployment_id, dimension, sku, kind)
+);
+
+CREATE TABLE items (
+  org_id        text COLLATE "C" NOT NULL REFERENCES organizations (id),
+  deployment_id text COLLATE "C" NOT NULL,
+  dimension     text COLLATE "C" NOT NULL,
+  sku           text COLLATE "C" NOT NULL,
+  kind          text COLLATE "C" NOT NULL,
+  name          text NOT NULL,
+  unit          text NOT NULL,
+  rate          text NOT NULL,
+  last_end_ns   bigint NOT NULL,
+  PRIMARY KEY (org_id, deployment_id, dimension, sku, kind)
+);
+
+CREATE TABLE credits (
+  org_id    text COLLATE "C" NOT NULL REFERENCES organizations (id),
+  id        text COLLATE "C" NOT NULL,
+  ecu_nanos bigint NOT NULL,
+  start_ns  bigint NOT NULL,
+  end_ns    bigint NOT NULL,
+  PRIMARY KEY (org_id, id)
+);
+
+CREATE TABLE api_keys (
+  id            text COLLATE "C" NOT NULL PRIMARY KEY,
+  user_name     text COLLATE "C" NOT NULL REFERENCES users (name),
+  name          text NOT NULL,
+  secret_digest text NOT NULL,
+  created_ns    bigint NOT NULL,
+  expires_ns    bigint NULL,
+  revoked       boolean NOT NULL
+);
+CREATE INDEX api_keys_by_user ON api_keys (user_name);
+
+CREATE TABLE org_versions (
+  org_id  text COLLATE "C" NOT NULL PRIMARY KEY REFERENCES organizations (id),
+  version bigint NOT NULL
+);
+)sql",
+};
+static_assert(std::size(kMigrations) == PostgresStore::kSchemaVersion);
+
+}  // namespace
+
+// The span class of a record over [start, end): the smallest k >= 0 with end - start <= 2^k
+// hours (0 for an empty or inverted period). At most 23: 2^23 hours exceed any int64 span.
+int SpanClass(Instant start, Instant end) {
+  const WideNanos duration = WideNanos{end.ns} - start.ns;
+  int k = 0;
+  while (duration > (WideNanos{domain::kNsPerHour} << k)) ++k;
+  return k;
+}
+
+// Months before kEarliestMonth and from kLatestMonth on share one partition each (the first
+// and the last), where the month arithmetic would leave int64 nanoseconds.
+static const std::int64_t kEarliestMonth = domain::DaysFromCivil({1678, 1, 1}) * domain::kNsPerDay;
+static const std::int64_t kLatestMonth = domain::DaysFromCivil({2262, 1, 1}) * domain::kNsPerDay;
+static constexpr std::int64_t kEarlyPartition = std::numeric_limits<std::int64_t>::min();
+
+// The partition key of a record starting at `start`: the start of its UTC month, or
+// kEarlyPartition / kLatestMonth for the two catch-all partitions.
+std::int64_t PartitionOf(Instant start) {
+  if (start.ns < kEarliestMonth) return kEarlyPartition;
+  if (start.ns >= kLatestMonth) return kLatestMonth;
+  return domain::FloorMonth(start).ns;
+}
+
+// CREATE TABLE IF NOT EXISTS for the partition `month` (a PartitionOf value).
+std::string CreatePartitionSql(std::int64_t month) {
+  std::string name;
+  std::string from;
+  std::string to;
+  if (month == kEarlyPartition) {
+    name = "usage_p_early";
+    from = "MINVALUE";
+    to = std::to_string(kEarliestMonth);
+  } else if (month == kLatestMonth) {
+    name = "usage_p_late";
+    from = std::to_string(kLatestMonth);
+    to = "MAXVALUE";
+  } else {
+    const domain::CivilDate d = domain::CivilFromDays(month / domain::kNsPerDay);
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "usage_p%04d%02d", d.year, d.month);
+    name = buf;
+    from = std::to_string(month);
+    to = std::to_string(domain::NextMonth(Instant{month}).ns);
+  }
+  return "CREATE TABLE IF NOT EXISTS " + name + " PARTITION OF usage FOR VALUES FROM (" + from + ") TO (" + to + ")";
+}
+
+
+Status ApplyMigrations(Connection& c) {
+  Result<Transaction> txn = Transaction::Begin(c, Transaction::kWrite);
+  if (!txn) return std::move(txn).error();
+  const std::string lock = "SELECT pg_advisory_xact_lock(" + std::to_string(kMigrationLock) + ")";
+  if (Result<Rows> r = c.Query(lock.c_str(), "lock the schema"); !r) return std::move(r).error();
+  if (Result<Rows> r = c.Query("CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
+                               "applied_at timestamptz NOT NULL DEFAULT now())",
+                               "create the migrations table");
+      !r) {
+    return std::move(r).error();
+  }
+  Result<Rows> current = c.Query("SELECT coalesce(max(version), 0) FROM schema_migrations", "read the schema version");
+  if (!current) return std::move(current).error();
+  const std::int64_t version = current->Int(0, 0);
+  if (version > PostgresStore::kSchemaVersion) {
+    (void)c.Fail("the database schema is version " + std::to_string(version) + ", newer than this build's " +
+                 std::to_string(PostgresStore::kSchemaVersion));
+    return MakeError(ErrorCode::kStoreFailed, "the cost store's schema is newer than this version of costs");
+  }
+  for (std::int64_t v = version + 1; v <= PostgresStore::kSchemaVersion; ++v) {
+    if (Result<Rows> r = c.Query(kMigrations[v - 1], "apply a schema migration"); !r) return std::move(r).error();
+    const std::string record = "INSERT INTO schema_migrations (version) VALUES (" + std::to_string(v) + ")";
+    if (Result<Rows> r = c.Query(record.c_str(), "record a schema migration"); !r) return std::move(r).error();
+  }
+  return txn->Commit();
+}
+
+}  // namespace costs::store::postgres::detail
