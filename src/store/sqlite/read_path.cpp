@@ -5,6 +5,7 @@
 #include <numeric>
 #include <optional>
 
+#include "store/common/assign.hpp"
 #include "store/sqlite/chunks.hpp"
 #include "store/sqlite/formats.hpp"
 #include "store/sqlite/keys.hpp"
@@ -17,6 +18,7 @@ namespace detail {
 namespace {
 
 using domain::Instant;
+using store::AssignTo;
 
 constexpr const char* kSelectOrgVersion = "SELECT version FROM org_versions WHERE org_id = ?1";
 constexpr const char* kSelectRollupHours =
@@ -140,10 +142,9 @@ Status ReadRaw(Connection& c, std::string_view org, const service::RangeReadPlan
   if (!span_classes) return std::move(span_classes).error();
   result.raw.reserve(plan.raw.size());
   for (const domain::TimeRange& window : plan.raw) {
-    Result<std::vector<domain::UsageRecord>> records =
-        SelectUsageOverlapping(c, org, *span_classes, window.from, window.to);
-    if (!records) return std::move(records).error();
-    result.raw.push_back(std::move(*records));
+    Status s =
+        AssignTo(result.raw.emplace_back(), SelectUsageOverlapping(c, org, *span_classes, window.from, window.to));
+    if (!s) return s;
   }
   return {};
 }
@@ -174,16 +175,11 @@ Status ReadCatalog(Connection& c, std::string_view org, const SeriesMap& series,
   Result<std::vector<SeriesEnd>> ends = SelectSeriesEnds(c, org);
   if (!ends) return std::move(ends).error();
   if (plan.latest_capacity) {
-    Result<std::vector<service::LatestCapacityRow>> latest =
-        SelectLatestCapacity(c, org, series, *ends, result.deployments, *plan.latest_capacity);
-    if (!latest) return std::move(latest).error();
-    result.latest_capacity = std::move(*latest);
+    Status s = AssignTo(result.latest_capacity,
+                        SelectLatestCapacity(c, org, series, *ends, result.deployments, *plan.latest_capacity));
+    if (!s) return s;
   }
-  if (plan.items) {
-    Result<std::vector<service::ItemInfo>> items = SelectItems(c, org, *ends);
-    if (!items) return std::move(items).error();
-    result.items = std::move(*items);
-  }
+  if (plan.items) return AssignTo(result.items, SelectItems(c, org, *ends));
   return {};
 }
 
@@ -200,24 +196,15 @@ Result<std::vector<domain::UsageRecord>> SelectAllUsage(Connection& c, std::stri
 // The rest of the plan: deployments, latest capacity, items, credits, usage and the version.
 Status ReadRest(Connection& c, std::string_view org, const SeriesMap& series, const service::RangeReadPlan& plan,
                 service::RangeReadResult& result) {
-  Result<std::vector<service::Deployment>> deployments = SelectDeployments(c, org);
-  if (!deployments) return std::move(deployments).error();
-  result.deployments = std::move(*deployments);
+  if (Status s = AssignTo(result.deployments, SelectDeployments(c, org)); !s) return s;
   if (Status s = ReadCatalog(c, org, series, plan, result); !s) return s;
   if (plan.credits) {
-    Result<std::vector<service::Credit>> credits = SelectCredits(c, org);
-    if (!credits) return std::move(credits).error();
-    result.credits = std::move(*credits);
+    if (Status s = AssignTo(result.credits, SelectCredits(c, org)); !s) return s;
   }
   if (plan.usage) {
-    Result<std::vector<domain::UsageRecord>> usage = SelectAllUsage(c, org);
-    if (!usage) return std::move(usage).error();
-    result.usage = std::move(*usage);
+    if (Status s = AssignTo(result.usage, SelectAllUsage(c, org)); !s) return s;
   }
-  Result<std::int64_t> version = SelectOrgVersion(c, org);
-  if (!version) return std::move(version).error();
-  result.version = *version;
-  return {};
+  return AssignTo(result.version, SelectOrgVersion(c, org));
 }
 
 // SqliteStore::ReadRange in the caller's read transaction.
