@@ -9,22 +9,18 @@
 
 #include "domain/money.hpp"
 #include "service/ingest_delta.hpp"
+#include "store/common/ingest_contract.hpp"
 
 namespace costs::store::memory {
+
+using store::Classified;
+using store::StoredId;
 
 namespace {
 
 using domain::Instant;
 using domain::Nanos;
 using domain::WideNanos;
-
-std::string RecordField(std::size_t i, std::string_view field) {
-  std::string out = "records[";
-  out += std::to_string(i);
-  out += "].";
-  out += field;
-  return out;
-}
 
 }  // namespace
 
@@ -76,8 +72,7 @@ Status MemoryStore::PutUser(const service::User& user) {
   std::unique_lock lock(mu_);
   for (const std::string& org : stored.organizations) {
     if (!orgs_.contains(org)) {
-      return MakeError(ErrorCode::kOrganizationNotFound, "a listed organization does not exist",
-                       {"organizations"});
+      return MakeError(ErrorCode::kOrganizationNotFound, "a listed organization does not exist", {"organizations"});
     }
   }
   users_[stored.name] = std::move(stored);
@@ -96,41 +91,20 @@ Result<service::IngestOutcome> MemoryStore::Ingest(std::span<const domain::Usage
   if (auto s = CheckAvailable(); !s) return std::move(s).error();
   std::unique_lock lock(mu_);
 
-  // 1. Every record's organization must exist.
-  std::vector<std::string> missing;
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    if (!orgs_.contains(records[i].organization_id)) missing.push_back(RecordField(i, "organization_id"));
+  // 1. and 2. The ingest contract (store/common): every record's organization must exist; each
+  // record is new, a duplicate or a conflict.
+  if (Status s = CheckOrganizations(records, [&](const std::string& org) { return orgs_.contains(org); }); !s) {
+    return std::move(s).error();
   }
-  if (!missing.empty()) {
-    return MakeError(ErrorCode::kOrganizationNotFound, "the organization of a usage record does not exist",
-                     std::move(missing));
-  }
-
-  // 2. Classify: new, duplicate (stored or earlier in the batch with equal content), conflict.
+  Result<Classified> classified = ClassifyBatch(records, FirstOccurrences(records), [&](std::size_t i, std::size_t) {
+    auto it = usage_.find(records[i].id);
+    if (it == usage_.end()) return StoredId::kAbsent;
+    return it->second == records[i] ? StoredId::kEqual : StoredId::kDifferent;
+  });
+  if (!classified) return std::move(classified).error();
   service::IngestOutcome outcome;
-  std::vector<std::size_t> fresh;  // indexes of the records to store, in batch order
-  std::unordered_map<std::string_view, std::size_t> batch_ids;
-  std::vector<std::string> conflicts;
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    const domain::UsageRecord& r = records[i];
-    const domain::UsageRecord* seen = nullptr;
-    if (auto it = usage_.find(r.id); it != usage_.end()) {
-      seen = &it->second;
-    } else if (auto [bt, inserted] = batch_ids.emplace(r.id, i); !inserted) {
-      seen = &records[bt->second];
-    }
-    if (seen == nullptr) {
-      fresh.push_back(i);
-    } else if (*seen == r) {
-      ++outcome.duplicates;
-    } else {
-      conflicts.push_back(RecordField(i, "id"));
-    }
-  }
-  if (!conflicts.empty()) {
-    return MakeError(ErrorCode::kConflict, "a usage record id is already stored with other content",
-                     std::move(conflicts));
-  }
+  outcome.duplicates = classified->duplicates;
+  const std::vector<std::size_t>& fresh = classified->fresh;
 
   // 3. Sum the rollup parts of the new records per cell, then check every cell still fits.
   const service::IngestDelta delta = service::ComputeIngestDelta(records, fresh);
@@ -146,7 +120,7 @@ Result<service::IngestOutcome> MemoryStore::Ingest(std::span<const domain::Usage
     Result<Nanos> quantity_milli = domain::NarrowNanos(sums.quantity_milli + stored.quantity_milli);
     Result<Nanos> usage_ns = domain::NarrowNanos(sums.usage_ns + stored.usage_ns);
     if (!cost || !trial_cost || !quantity_milli || !usage_ns) {
-      return MakeError(ErrorCode::kInvalidData, "the summed usage records are too large to store");
+      return RollupTooLarge();
     }
     const RollupSums updated{*cost,
                              *trial_cost,
@@ -210,13 +184,22 @@ void MemoryStore::AppendRollups(const OrgData& data, domain::RollupGrain grain, 
 
 service::RollupRow MemoryStore::RowOf(const RollupKey& key, const RollupSums& sums) {
   const auto& [period, deployment, dimension, sku, kind] = key;
-  return service::RollupRow{Instant{period}, deployment, dimension, sku, kind, sums.cost, sums.trial_cost,
-                            sums.quantity_milli, sums.usage_ns, sums.max_instance_count,
-                            sums.rate_fingerprint_min, sums.rate_fingerprint_max};
+  return service::RollupRow{Instant{period},
+                            deployment,
+                            dimension,
+                            sku,
+                            kind,
+                            sums.cost,
+                            sums.trial_cost,
+                            sums.quantity_milli,
+                            sums.usage_ns,
+                            sums.max_instance_count,
+                            sums.rate_fingerprint_min,
+                            sums.rate_fingerprint_max};
 }
 
 Result<std::vector<service::LatestCapacityRow>> MemoryStore::LatestCapacity(const OrgData& data,
-                                                                    const domain::TimeRange& window) {
+                                                                            const domain::TimeRange& window) {
   std::vector<service::LatestCapacityRow> out;
   if (window.from >= window.to) return out;
   auto first = data.hourly.lower_bound(RollupKey{window.from.ns, {}, domain::Dimension{}, {}, {}});

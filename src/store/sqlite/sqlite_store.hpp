@@ -1,6 +1,5 @@
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -19,12 +18,13 @@
 #include "domain/time.hpp"
 #include "domain/usage.hpp"
 #include "service/store.hpp"
+#include "store/common/connection_pool.hpp"
 #include "store/sqlite/wal_watch.hpp"
 
 namespace costs::store::sqlite {
 
 namespace detail {
-class Connection;  // one sqlite3 handle and its cached statements (sqlite_store.cpp)
+class Connection;  // one sqlite3 handle and its cached statements (connection.hpp)
 }  // namespace detail
 
 struct SqliteOptions {
@@ -81,7 +81,7 @@ struct SqliteOptions {
 // Prepared statements are cached per connection.
 //
 // Errors: every SQLite failure is kStoreFailed with a message fit for users; the detail
-// (operation, sqlite3_errmsg) is written to stderr prefixed "sqlite:". A connection that saw
+// (operation, sqlite3_errmsg) is logged through SqliteOptions::log prefixed "sqlite:". A connection that saw
 // an I/O-class error is closed rather than reused, so the store recovers by itself once the
 // database is reachable again.
 //
@@ -206,37 +206,32 @@ class SqliteStore final : public service::Store {
   Result<std::vector<std::string>> VerifyIdIndex() override;
 
  private:
-  class Lease;
+  using Pool = ConnectionPool<detail::Connection>;
+  using Lease = Pool::Lease;
 
   SqliteStore(std::string path, SqliteOptions options, std::unique_ptr<detail::Connection> first);
 
-  // Borrows an idle connection, opening one if none is idle and the pool is not full, else
-  // waits up to options_.busy_timeout_ms. kStoreFailed if none became free in time or a new
-  // connection cannot be opened. REQUIRES: the caller holds no other Lease. A writer locks
+  // Borrows a connection from the pool (ConnectionPool: up to options_.max_connections, waiting
+  // up to options_.busy_timeout_ms). REQUIRES: the caller holds no other Lease. A writer locks
   // write_mu_ first, then acquires (never the other way round).
   Result<Lease> Acquire();
-  // Returns a connection to the pool, or closes it if it is broken.
-  void Release(std::unique_ptr<detail::Connection> connection);
   // Waits for the background checkpoint SqliteOptions::defer_checkpoints started, if any.
   void JoinCheckpoint();
 
   const std::string path_;
   const SqliteOptions options_;
 
-  std::mutex write_mu_;  // held for the whole of every write, taken before Acquire()
+  std::mutex write_mu_;     // held for the whole of every write, taken before Acquire()
   std::thread checkpoint_;  // SqliteOptions::defer_checkpoints; joined under write_mu_ or at destruction
 
   // Data versions read since the wal-index header was `versions_header_` (WalWatch): valid
   // while it still is. No watch (not mapped): every DataVersion reads the database.
   std::unique_ptr<WalWatch> watch_;
   std::shared_mutex versions_mu_;
-  std::optional<WalWatch::Header> versions_header_;                    // GUARDED_BY(versions_mu_)
-  std::unordered_map<std::string, std::int64_t> versions_;            // GUARDED_BY(versions_mu_)
+  std::optional<WalWatch::Header> versions_header_;         // GUARDED_BY(versions_mu_)
+  std::unordered_map<std::string, std::int64_t> versions_;  // GUARDED_BY(versions_mu_)
 
-  std::mutex pool_mu_;
-  std::condition_variable pool_cv_;
-  std::vector<std::unique_ptr<detail::Connection>> idle_;  // guarded by pool_mu_
-  int open_connections_ = 0;                       // guarded by pool_mu_
+  Pool pool_;  // declared last, so destroyed first (~SqliteStore closes watch_ before)
 };
 
 }  // namespace costs::store::sqlite

@@ -1,7 +1,6 @@
 #include "store/sqlite/usage_codec.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <cstring>
 #include <unordered_map>
 
@@ -12,9 +11,9 @@ namespace {
 constexpr const char* kFailedMessage = "the cost store failed";
 constexpr unsigned char kChunkFormat = 1;
 
-Error Malformed(const char* what) {
-  std::fprintf(stderr, "sqlite: a stored %s is malformed\n", what);
-  return MakeError(ErrorCode::kStoreFailed, kFailedMessage);
+Error Malformed(const LogSink& log, const char* what) {
+  Log(log, LogLevel::kError, std::string("sqlite: a stored ") + what + " is malformed");
+  return MakeError(ErrorCode::kStoreFailed, "the cost store failed");
 }
 
 std::uint64_t Mix(std::uint64_t h) {  // splitmix64's finalizer
@@ -121,9 +120,8 @@ std::string PackChunk(const ChunkHeader& header, std::span<const domain::UsageRe
   std::string_view before;
   for (const std::size_t k : order) {
     const domain::UsageRecord& r = *records[k];
-    const std::size_t shared =
-        static_cast<std::size_t>(std::mismatch(before.begin(), before.end(), r.id.begin(), r.id.end()).first -
-                                 before.begin());
+    const std::size_t shared = static_cast<std::size_t>(
+        std::mismatch(before.begin(), before.end(), r.id.begin(), r.id.end()).first - before.begin());
     AppendVarint(body, static_cast<std::int64_t>(shared));
     AppendBytes(body, std::string_view(r.id).substr(shared));
     before = r.id;
@@ -154,24 +152,24 @@ std::string PackChunk(const ChunkHeader& header, std::span<const domain::UsageRe
   return out;
 }
 
-Result<std::vector<ChunkRecord>> UnpackChunk(std::string_view bytes, ChunkHeader* header) {
+Result<std::vector<ChunkRecord>> UnpackChunk(std::string_view bytes, ChunkHeader* header, const LogSink& log) {
   std::size_t pos = 0;
-  if (bytes.empty() || static_cast<unsigned char>(bytes[pos++]) != kChunkFormat) return Malformed("usage chunk");
+  if (bytes.empty() || static_cast<unsigned char>(bytes[pos++]) != kChunkFormat) return Malformed(log, "usage chunk");
   ChunkHeader head;
   std::int64_t string_count = 0;
   if (!ReadVarint(bytes, pos, head.batch) || !ReadVarint(bytes, pos, head.base_ns) ||
       !ReadVarint(bytes, pos, string_count) || string_count < 0 ||
       static_cast<std::uint64_t>(string_count) > bytes.size()) {
-    return Malformed("usage chunk");
+    return Malformed(log, "usage chunk");
   }
   std::vector<std::string_view> strings(static_cast<std::size_t>(string_count));
   for (std::string_view& s : strings) {
-    if (!ReadBytes(bytes, pos, s)) return Malformed("usage chunk");
+    if (!ReadBytes(bytes, pos, s)) return Malformed(log, "usage chunk");
   }
   std::int64_t count = 0;
   // A record takes at least 16 bytes (15 varints and the trial byte).
   if (!ReadVarint(bytes, pos, count) || count < 0 || static_cast<std::uint64_t>(count) > (bytes.size() - pos) / 16) {
-    return Malformed("usage chunk");
+    return Malformed(log, "usage chunk");
   }
   std::vector<ChunkRecord> out(static_cast<std::size_t>(count));
   const std::string* before = nullptr;  // the id before
@@ -191,10 +189,10 @@ Result<std::vector<ChunkRecord>> UnpackChunk(std::string_view bytes, ChunkHeader
               ReadVarint(bytes, pos, r.rate.mantissa) && ReadVarint(bytes, pos, rate_scale) &&
               ReadVarint(bytes, pos, r.cost_nanos) && pos < bytes.size();
     if (!ok || quantity_scale < -64 || quantity_scale > 64 || rate_scale < -64 || rate_scale > 64) {
-      return Malformed("usage chunk");
+      return Malformed(log, "usage chunk");
     }
     const auto trial = static_cast<unsigned char>(bytes[pos++]);
-    if (trial > 1) return Malformed("usage chunk");
+    if (trial > 1) return Malformed(log, "usage chunk");
     r.id.reserve(static_cast<std::size_t>(shared) + rest.size());
     if (before != nullptr) r.id.assign(*before, 0, static_cast<std::size_t>(shared));
     r.id += rest;
@@ -208,7 +206,7 @@ Result<std::vector<ChunkRecord>> UnpackChunk(std::string_view bytes, ChunkHeader
     r.rate.scale = static_cast<int>(rate_scale);
     r.trial = trial == 1;
   }
-  if (pos != bytes.size()) return Malformed("usage chunk");
+  if (pos != bytes.size()) return Malformed(log, "usage chunk");
   if (header != nullptr) *header = head;
   return out;
 }
@@ -243,16 +241,16 @@ std::string PackRun(std::span<const IdEntry> entries) {
   return out;
 }
 
-Result<RunView> RunView::Of(std::string_view bytes) {
-  if (bytes.size() < kRunHeader) return Malformed("usage id run");
+Result<RunView> RunView::Of(std::string_view bytes, const LogSink& log) {
+  if (bytes.size() < kRunHeader) return Malformed(log, "usage id run");
   std::uint64_t size = 0;
   std::memcpy(&size, bytes.data(), sizeof size);
   if ((bytes.size() - kRunHeader) % kRunEntry != 0 || size != (bytes.size() - kRunHeader) / kRunEntry) {
-    return Malformed("usage id run");
+    return Malformed(log, "usage id run");
   }
   RunView view(bytes.data() + kRunHeader, static_cast<std::size_t>(size));
   for (std::size_t i = 1; i < view.size_; ++i) {
-    if (view.Hash(i - 1) > view.Hash(i)) return Malformed("usage id run");
+    if (view.Hash(i - 1) > view.Hash(i)) return Malformed(log, "usage id run");
   }
   return view;
 }
@@ -275,7 +273,7 @@ std::size_t RunView::LowerBound(std::uint64_t hash) const {
 namespace {
 constexpr std::int64_t kBitsPerKey = 16;
 constexpr std::int64_t kWordsPerBlock = 8;  // 512 bits
-constexpr int kBitsPerHash = 8;  // 9 bits each: 7 from one mix of the hash, the 8th from a second
+constexpr int kBitsPerHash = 8;             // 9 bits each: 7 from one mix of the hash, the 8th from a second
 
 std::size_t BlocksFor(std::int64_t capacity) {
   const std::int64_t keys = std::max<std::int64_t>(capacity, 1);
@@ -302,8 +300,7 @@ bool CapacityInRange(std::int64_t capacity) { return capacity >= 0 && capacity <
 
 static_assert(IdFilter::kBlockBytes == kWordsPerBlock * 8);
 
-IdFilter::IdFilter(std::int64_t capacity)
-    : capacity_(capacity), words_(BlocksFor(capacity) * kWordsPerBlock, 0) {}
+IdFilter::IdFilter(std::int64_t capacity) : capacity_(capacity), words_(BlocksFor(capacity) * kWordsPerBlock, 0) {}
 
 std::size_t IdFilter::Block(std::uint64_t hash) const { return BlockOf(hash, words_.size() / kWordsPerBlock); }
 
@@ -320,8 +317,8 @@ bool IdFilter::MayContain(std::uint64_t hash) const {
   return WordsMayContain(&words_[Block(hash) * kWordsPerBlock], hash);
 }
 
-Result<std::size_t> IdFilter::PackedSize(std::int64_t capacity) {
-  if (!CapacityInRange(capacity)) return Malformed("usage id filter");
+Result<std::size_t> IdFilter::PackedSize(std::int64_t capacity, const LogSink& log) {
+  if (!CapacityInRange(capacity)) return Malformed(log, "usage id filter");
   return BlocksFor(capacity) * kBlockBytes;
 }
 

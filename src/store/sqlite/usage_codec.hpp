@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/log.hpp"
 #include "common/result.hpp"
 #include "domain/usage.hpp"
 
@@ -61,7 +62,8 @@ std::string PackChunk(const ChunkHeader& header, std::span<const domain::UsageRe
 
 // The records in id order (their ordinals keep their batch order). kStoreFailed (detail
 // logged) when `bytes` is not what PackChunk writes.
-Result<std::vector<ChunkRecord>> UnpackChunk(std::string_view bytes, ChunkHeader* header = nullptr);
+Result<std::vector<ChunkRecord>> UnpackChunk(std::string_view bytes, ChunkHeader* header = nullptr,
+                                             const LogSink& log = {});
 
 // Whether a stored record is `r`: the same content field by field, given the organization of
 // its chunk and the series id `r` has.
@@ -85,7 +87,7 @@ std::string PackRun(std::span<const IdEntry> entries);
 class RunView {
  public:
   // kStoreFailed (detail logged) when `bytes` is not what PackRun writes.
-  static Result<RunView> Of(std::string_view bytes);
+  static Result<RunView> Of(std::string_view bytes, const LogSink& log = {});
   std::size_t size() const { return size_; }
   std::uint64_t Hash(std::size_t i) const {
     std::uint64_t hash = 0;  // little-endian hosts only (x86-64, arm64), as IdFilter
@@ -126,7 +128,7 @@ class IdFilter {
   // out of range), where the block of `hash` begins in them (kBlockBytes long), and whether
   // that block (at `block`) may hold `hash`.
   static constexpr std::size_t kBlockBytes = 64;
-  static Result<std::size_t> PackedSize(std::int64_t capacity);
+  static Result<std::size_t> PackedSize(std::int64_t capacity, const LogSink& log = {});
   static std::size_t BlockOffset(std::size_t packed_size, std::uint64_t hash);
   static bool BlockMayContain(const char* block, std::uint64_t hash);
 

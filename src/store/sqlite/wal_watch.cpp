@@ -8,7 +8,6 @@
 
 #include <atomic>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 
 namespace costs::store::sqlite {
@@ -21,17 +20,19 @@ constexpr std::size_t kMapBytes = 4096;
 
 }  // namespace
 
-std::unique_ptr<WalWatch> WalWatch::Open(const std::string& path) {
+std::unique_ptr<WalWatch> WalWatch::Open(const std::string& path, const LogSink& log) {
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
-    std::fprintf(stderr, "sqlite: wal watch: cannot open the database: %s\n", db ? sqlite3_errmsg(db) : "out of memory");
+    Log(log, LogLevel::kWarn,
+        std::string("sqlite: wal watch: cannot open the database: ") + (db ? sqlite3_errmsg(db) : "out of memory"));
     sqlite3_close(db);
     return nullptr;
   }
   // Reading the journal mode also builds the wal-index if this is its first reader.
   sqlite3_stmt* stmt = nullptr;
   bool wal = false;
-  if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW) {
+  if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW) {
     const auto* mode = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
     wal = mode != nullptr && std::strcmp(mode, "wal") == 0;
   }
@@ -44,7 +45,8 @@ std::unique_ptr<WalWatch> WalWatch::Open(const std::string& path) {
   const int fd = ::open(shm.c_str(), O_RDONLY | O_CLOEXEC);
   struct stat st {};
   if (fd < 0 || ::fstat(fd, &st) != 0 || st.st_size < static_cast<off_t>(kMapBytes)) {
-    std::fprintf(stderr, "sqlite: wal watch: no usable wal-index: %s\n", fd < 0 ? std::strerror(errno) : "too short");
+    Log(log, LogLevel::kWarn,
+        std::string("sqlite: wal watch: no usable wal-index: ") + (fd < 0 ? std::strerror(errno) : "too short"));
     if (fd >= 0) ::close(fd);
     sqlite3_close(db);
     return nullptr;
@@ -52,7 +54,7 @@ std::unique_ptr<WalWatch> WalWatch::Open(const std::string& path) {
   void* map = ::mmap(nullptr, kMapBytes, PROT_READ, MAP_SHARED, fd, 0);
   ::close(fd);  // the mapping stays valid
   if (map == MAP_FAILED) {
-    std::fprintf(stderr, "sqlite: wal watch: cannot map the wal-index: %s\n", std::strerror(errno));
+    Log(log, LogLevel::kWarn, std::string("sqlite: wal watch: cannot map the wal-index: ") + std::strerror(errno));
     sqlite3_close(db);
     return nullptr;
   }

@@ -8,6 +8,8 @@
 
 struct sqlite3;
 
+#include "common/log.hpp"
+
 namespace costs::store::sqlite {
 
 // Tells, without a system call or an SQLite transaction, whether anything was committed to a
@@ -25,8 +27,8 @@ class WalWatch {
   using Header = std::array<std::byte, 48>;
 
   // nullptr when the database at `path` is not in WAL mode or its wal-index cannot be mapped
-  // (callers then read without the shortcut). Details go to stderr.
-  static std::unique_ptr<WalWatch> Open(const std::string& path);
+  // (callers then read without the shortcut). Details go to `log` (stderr when empty).
+  static std::unique_ptr<WalWatch> Open(const std::string& path, const LogSink& log = {});
 
   ~WalWatch();
   WalWatch(const WalWatch&) = delete;
@@ -38,8 +40,8 @@ class WalWatch {
  private:
   WalWatch(sqlite3* db, const void* map, std::size_t size) : db_(db), map_(map), size_(size) {}
 
-  sqlite3* db_;       // keeps the wal-index alive
-  const void* map_;   // the first page of the -shm file, read-only
+  sqlite3* db_;      // keeps the wal-index alive
+  const void* map_;  // the first page of the -shm file, read-only
   std::size_t size_;
 };
 

@@ -1,4 +1,4 @@
-#include "sqlite_gate.hpp"
+#include "store/sqlite/sqlite_gate.hpp"
 
 #include <sqlite3.h>
 
@@ -46,7 +46,9 @@ struct GateFile {
 sqlite3_file* Real(sqlite3_file* f) { return reinterpret_cast<sqlite3_file*>(reinterpret_cast<GateFile*>(f) + 1); }
 
 int Close(sqlite3_file* f) { return Real(f)->pMethods->xClose(Real(f)); }
-int Read(sqlite3_file* f, void* buf, int n, sqlite3_int64 off) { return Real(f)->pMethods->xRead(Real(f), buf, n, off); }
+int Read(sqlite3_file* f, void* buf, int n, sqlite3_int64 off) {
+  return Real(f)->pMethods->xRead(Real(f), buf, n, off);
+}
 int Write(sqlite3_file* f, const void* buf, int n, sqlite3_int64 off) {
   return Real(f)->pMethods->xWrite(Real(f), buf, n, off);
 }
@@ -66,16 +68,36 @@ int DeviceCharacteristics(sqlite3_file* f) { return Real(f)->pMethods->xDeviceCh
 int ShmMap(sqlite3_file* f, int region, int size, int extend, void volatile** out) {
   return Real(f)->pMethods->xShmMap(Real(f), region, size, extend, out);
 }
-int ShmLock(sqlite3_file* f, int offset, int n, int flags) { return Real(f)->pMethods->xShmLock(Real(f), offset, n, flags); }
+int ShmLock(sqlite3_file* f, int offset, int n, int flags) {
+  return Real(f)->pMethods->xShmLock(Real(f), offset, n, flags);
+}
 void ShmBarrier(sqlite3_file* f) { Real(f)->pMethods->xShmBarrier(Real(f)); }
 int ShmUnmap(sqlite3_file* f, int del) { return Real(f)->pMethods->xShmUnmap(Real(f), del); }
-int Fetch(sqlite3_file* f, sqlite3_int64 off, int n, void** out) { return Real(f)->pMethods->xFetch(Real(f), off, n, out); }
+int Fetch(sqlite3_file* f, sqlite3_int64 off, int n, void** out) {
+  return Real(f)->pMethods->xFetch(Real(f), off, n, out);
+}
 int Unfetch(sqlite3_file* f, sqlite3_int64 off, void* p) { return Real(f)->pMethods->xUnfetch(Real(f), off, p); }
 
 const sqlite3_io_methods kMethods = {
-    3,         Close,    Read,       Write,      Truncate,   Sync,  FileSize, Lock,    Unlock,
-    CheckReservedLock,   FileControl, SectorSize, DeviceCharacteristics, ShmMap, ShmLock, ShmBarrier,
-    ShmUnmap,  Fetch,    Unfetch,
+    3,
+    Close,
+    Read,
+    Write,
+    Truncate,
+    Sync,
+    FileSize,
+    Lock,
+    Unlock,
+    CheckReservedLock,
+    FileControl,
+    SectorSize,
+    DeviceCharacteristics,
+    ShmMap,
+    ShmLock,
+    ShmBarrier,
+    ShmUnmap,
+    Fetch,
+    Unfetch,
 };
 
 int OpenFile(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags, int* out_flags) {

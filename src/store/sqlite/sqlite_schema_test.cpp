@@ -1,8 +1,6 @@
 // Tests of the SQLite store's own schema: the upgrade from version 1 (a database holding data
 // reads the same after the migration, and keeps taking batches) and the query plans that keep
 // the version 2 reads bounded.
-#include "store/sqlite/sqlite_store.hpp"
-
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -17,6 +15,8 @@
 #include "domain/money.hpp"
 #include "service/ingest_delta.hpp"
 #include "store/memory/memory_store.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+#include "store/sqlite/sqlite_test_util.hpp"
 
 namespace costs {
 namespace {
@@ -128,21 +128,7 @@ class SqliteStoreSchemaTest : public ::testing::Test {
   }
 
   // The detail lines of EXPLAIN QUERY PLAN `sql`, joined by " | ".
-  std::string QueryPlan(const std::string& sql) {
-    sqlite3* db = nullptr;
-    std::string out;
-    EXPECT_EQ(sqlite3_open(DbPath().c_str(), &db), SQLITE_OK);
-    sqlite3_stmt* stmt = nullptr;
-    EXPECT_EQ(sqlite3_prepare_v2(db, ("EXPLAIN QUERY PLAN " + sql).c_str(), -1, &stmt, nullptr), SQLITE_OK)
-        << sqlite3_errmsg(db);
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
-      if (!out.empty()) out += " | ";
-      out += reinterpret_cast<const char*>(sqlite3_column_text(stmt, 3));
-    }
-    sqlite3_finalize(stmt);
-    sqlite3_close(db);
-    return out;
-  }
+  std::string QueryPlan(const std::string& sql) { return store::sqlite::testing::QueryPlan(DbPath(), sql); }
 
   // Writes `records` into a version 1 database the way version 1's Ingest stored them.
   void WriteVersion1(const std::vector<UsageRecord>& records) {
@@ -321,15 +307,15 @@ TEST_F(SqliteStoreSchemaTest, ReadsAreIndexedRangesWithoutSorts) {
                       "WHERE org_id = ?1 ORDER BY deployment_id, dimension, sku, kind"),
             "SEARCH series USING INDEX sqlite_autoindex_series_1 (org_id=?)");
   // Edge reads: one range of the chunk index per span class.
-  EXPECT_EQ(QueryPlan("SELECT records FROM usage_chunk WHERE org_id = ?1 AND span_class = ?2 AND start_day_ns >= ?3 "
-                      "AND start_day_ns <= ?4"),
-            "SEARCH usage_chunk USING INDEX usage_chunk_by_class_day (span_class=? AND start_day_ns>? AND start_day_ns<?)");
+  EXPECT_EQ(
+      QueryPlan("SELECT records FROM usage_chunk WHERE org_id = ?1 AND span_class = ?2 AND start_day_ns >= ?3 "
+                "AND start_day_ns <= ?4"),
+      "SEARCH usage_chunk USING INDEX usage_chunk_by_class_day (span_class=? AND start_day_ns>? AND start_day_ns<?)");
   // Ids: per segment, one primary key seek for the block that would hold a hash.
   EXPECT_EQ(QueryPlan("SELECT first_hash, entries FROM usage_id_block WHERE segment = ?1 AND first_hash <= ?2 "
                       "ORDER BY first_hash DESC LIMIT 1"),
             "SEARCH usage_id_block USING PRIMARY KEY (segment=? AND first_hash<?)");
 }
-
 
 // ---- Usage ids and chunks (schema 3) ---------------------------------------------------------
 
@@ -373,7 +359,7 @@ TEST_F(SqliteStoreSchemaTest, LargeBatchesThroughRunsAndMergesReadTheSameAsMemor
   options.id_merge_fanout = 3;
   options.id_block_entries = 64;
   options.id_filter_min_batch = 100;
-  options.id_filter_window = 200;  // filters read three blocks at a time
+  options.id_filter_window = 200;       // filters read three blocks at a time
   options.ingest_mmap_bytes = 1 << 30;  // as costsctl
   std::unique_ptr<SqliteStore> store = MustOpen(options);
   ASSERT_NE(store, nullptr);
@@ -418,12 +404,13 @@ TEST_F(SqliteStoreSchemaTest, LargeBatchesThroughRunsAndMergesReadTheSameAsMemor
     Result<service::IngestOutcome> conflict = store->Ingest(changed);
     ASSERT_FALSE(conflict.has_value());
     EXPECT_EQ(conflict.error().code, ErrorCode::kConflict);
-    EXPECT_EQ(conflict.error().fields, std::vector<std::string>{"records[" + std::to_string(changed.size() - 1) + "].id"});
+    EXPECT_EQ(conflict.error().fields,
+              std::vector<std::string>{"records[" + std::to_string(changed.size() - 1) + "].id"});
   }
   // Small batches look ids up one by one.
   ExpectIngest(*store, {batches[2][5], batches[6][9]}, {0, 2});
-  const std::vector<UsageRecord> small = {Record("small-1", "org-1", "d1", Dimension::kCapacity, At(3 * kHour),
-                                                 At(4 * kHour), "1", "0.0913")};
+  const std::vector<UsageRecord> small = {
+      Record("small-1", "org-1", "d1", Dimension::kCapacity, At(3 * kHour), At(4 * kHour), "1", "0.0913")};
   ExpectIngest(*store, small, {1, 0});
   ASSERT_TRUE(want.Ingest(small).has_value());
   // A large batch that renames one deployment (names are read per organization then).
@@ -531,7 +518,6 @@ TEST_F(SqliteStoreSchemaTest, IdsSharingAHashStayDistinct) {
   for (int o = 0; o < 2; ++o) ExpectSameReads(*store, want, "org-" + std::to_string(o));
 }
 
-
 // costsctl's stores (defer_checkpoints): a batch's commit leaves its pages in the WAL, durable
 // there; the next such store copies them into the database file in the background; a store
 // with default options checkpoints and removes the WAL when it closes last.
@@ -589,7 +575,6 @@ TEST_F(SqliteStoreSchemaTest, DeferredCheckpointsLeaveTheWalToTheNextStore) {
   EXPECT_FALSE(fs::exists(wal)) << "a store with default options checkpoints when it closes last";
 }
 
-
 // A stored day whose daily row is not the sum of its hours (which version 1 and 2 kept apart)
 // stops the upgrade to schema 3, and nothing changes.
 TEST_F(SqliteStoreSchemaTest, AnUpgradeStopsOnADayThatIsNotTheSumOfItsHours) {
@@ -644,7 +629,6 @@ TEST_F(SqliteStoreSchemaTest, AnHourIsNarrowedAfterAddingTheStoredPart) {
   ASSERT_FALSE(over.has_value());
   EXPECT_EQ(over.error().code, ErrorCode::kInvalidData);
 }
-
 
 // A stored blob that is not what the store wrote (a usage chunk, an id block or filter, a day of
 // hourly rollups) fails the read or ingest that meets it with kStoreFailed, never a crash.

@@ -1,0 +1,34 @@
+#include "store/common/ingest_contract.hpp"
+
+#include <unordered_map>
+
+namespace costs::store {
+
+std::string RecordField(std::size_t i, std::string_view field) {
+  std::string out = "records[";
+  out += std::to_string(i);
+  out += "].";
+  out += field;
+  return out;
+}
+
+Error OrganizationsNotFound(std::vector<std::string> fields) {
+  return MakeError(ErrorCode::kOrganizationNotFound, "the organization of a usage record does not exist",
+                   std::move(fields));
+}
+
+Error IdConflicts(std::vector<std::string> fields) {
+  return MakeError(ErrorCode::kConflict, "a usage record id is already stored with other content", std::move(fields));
+}
+
+Error RollupTooLarge() { return MakeError(ErrorCode::kInvalidData, "the summed usage records are too large to store"); }
+
+std::vector<std::size_t> FirstOccurrences(std::span<const domain::UsageRecord> records) {
+  std::vector<std::size_t> first(records.size());
+  std::unordered_map<std::string_view, std::size_t> seen;
+  seen.reserve(records.size());
+  for (std::size_t i = 0; i < records.size(); ++i) first[i] = seen.emplace(records[i].id, i).first->second;
+  return first;
+}
+
+}  // namespace costs::store

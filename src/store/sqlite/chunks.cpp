@@ -1,0 +1,151 @@
+#include "store/sqlite/chunks.hpp"
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <tuple>
+
+#include "store/sqlite/keys.hpp"
+#include "store/sqlite/series.hpp"
+
+namespace costs::store::sqlite::detail {
+
+namespace {
+
+using domain::Instant;
+
+constexpr const char* kNextChunkId = "SELECT coalesce(max(id), 0) + 1 FROM usage_chunk";
+constexpr const char* kInsertChunk =
+    "INSERT INTO usage_chunk (id, org_id, span_class, start_day_ns, records) VALUES (?1, ?2, ?3, ?4, ?5)";
+constexpr const char* kSelectSpanClasses =
+    "SELECT span_class FROM usage_span_classes WHERE org_id = ?1 ORDER BY span_class";
+// The chunks of one span class (?2) whose records start on the UTC days [?3, ?4].
+constexpr const char* kSelectChunksStarting =
+    "SELECT records FROM usage_chunk WHERE org_id = ?1 AND span_class = ?2 AND start_day_ns >= ?3 AND "
+    "start_day_ns <= ?4";
+
+// A record read back with where it was stored.
+struct Found {
+  std::int64_t batch;
+  std::int64_t ordinal;
+  std::int64_t series_id;
+  domain::UsageRecord record;
+};
+
+// Appends the records of `org`'s chunks of span class k that overlap [from, to).
+Status ReadClass(Connection& c, std::string_view org, int k, Instant from, Instant to, std::vector<Found>& found) {
+  const std::int64_t lowest = LowestStart(from, k);
+  return c.ForEachRow(
+      kSelectChunksStarting, "read usage",
+      [&](const Stmt& row) -> Status {
+        ChunkHeader header;
+        Result<std::vector<ChunkRecord>> records = UnpackChunk(row.Blob(0), &header, c.log());
+        if (!records) return std::move(records).error();
+        for (ChunkRecord& r : *records) {
+          if (r.record.start.ns < lowest || r.record.start >= to || r.record.end <= from) continue;
+          found.push_back(Found{header.batch, r.ordinal, r.series_id, std::move(r.record)});
+        }
+        return {};
+      },
+      org, std::int64_t{k}, DayOf(lowest), DayOf(to.ns - 1));
+}
+
+// `r` given the texts of its series.
+Status FillFromSeries(Connection& c, std::string_view org, const SeriesInfo& info, domain::UsageRecord& r) {
+  r.organization_id = org;
+  r.deployment_id = info.deployment_id;
+  r.dimension = info.dimension;
+  r.sku = info.sku;
+  if (!info.kind.empty()) {
+    r.kind = domain::ParseResourceKind(info.kind);
+    if (!r.kind) return c.Corrupt("a stored series has an invalid kind");
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::vector<IdEntry>> WriteChunks(Connection& c, std::span<const domain::UsageRecord> records,
+                                         std::span<const std::int64_t> series_of, std::span<const std::uint64_t> hashes,
+                                         std::span<const std::size_t> fresh, std::span<const std::int64_t> ordinals) {
+  std::vector<IdEntry> entries;
+  if (fresh.empty()) return entries;
+  Result<std::optional<std::int64_t>> first_id = c.QueryOne<std::int64_t>(kNextChunkId, "write usage");
+  if (!first_id) return std::move(first_id).error();
+  std::int64_t next_id = first_id->value_or(1);
+  struct Key {
+    std::string_view org;
+    int span_class;
+    std::int64_t day;
+    auto operator<=>(const Key&) const = default;
+  };
+  std::map<Key, std::vector<std::size_t>> chunks;
+  for (std::size_t i : fresh) {
+    const domain::UsageRecord& r = records[i];
+    chunks[Key{r.organization_id, SpanClass(r.start, r.end), DayOf(r.start.ns)}].push_back(i);
+  }
+  const std::int64_t batch = next_id;
+  entries.reserve(fresh.size());
+  std::vector<const domain::UsageRecord*> members;
+  std::vector<std::int64_t> member_series, member_ordinals;
+  for (const auto& [key, indices] : chunks) {
+    members.clear();
+    member_series.clear();
+    member_ordinals.clear();
+    for (std::size_t i : indices) {
+      members.push_back(&records[i]);
+      member_series.push_back(series_of[i]);
+      member_ordinals.push_back(ordinals[i]);
+      entries.push_back(IdEntry{hashes[i], next_id});
+    }
+    const std::string blob = PackChunk(ChunkHeader{batch, key.day}, members, member_series, member_ordinals);
+    if (Status s =
+            c.Run(kInsertChunk, "write usage", next_id, key.org, std::int64_t{key.span_class}, key.day, AsBlob{blob});
+        !s) {
+      return std::move(s).error();
+    }
+    ++next_id;
+  }
+  std::sort(entries.begin(), entries.end());
+  entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
+  return entries;
+}
+
+Result<std::vector<int>> SelectSpanClasses(Connection& c, std::string_view org) {
+  return c.Collect(
+      kSelectSpanClasses, "read usage span classes",
+      [&](const Stmt& row) -> Result<int> {
+        const std::int64_t k = row.Int(0);
+        if (k < 0 || k > kMaxSpanClass) return c.Corrupt("a stored usage span class is out of range");
+        return static_cast<int>(k);
+      },
+      org);
+}
+
+Result<std::vector<domain::UsageRecord>> SelectUsageOverlapping(Connection& c, std::string_view org,
+                                                                std::span<const int> span_classes, Instant from,
+                                                                Instant to, UsageOrder order) {
+  std::vector<domain::UsageRecord> out;
+  if (from >= to) return out;
+  std::vector<Found> found;
+  for (const int k : span_classes) {
+    if (Status s = ReadClass(c, org, k, from, to, found); !s) return std::move(s).error();
+  }
+  if (found.empty()) return out;
+  Result<SeriesMap> series = SelectSeries(c, org);
+  if (!series) return std::move(series).error();
+  std::sort(found.begin(), found.end(), [order](const Found& a, const Found& b) {
+    if (order == UsageOrder::kByIngest) return std::tie(a.batch, a.ordinal) < std::tie(b.batch, b.ordinal);
+    return std::tie(a.record.start.ns, a.batch, a.ordinal) < std::tie(b.record.start.ns, b.batch, b.ordinal);
+  });
+  out.reserve(found.size());
+  for (Found& f : found) {
+    Result<const SeriesInfo*> info = FindSeries(c, *series, f.series_id);
+    if (!info) return std::move(info).error();
+    if (Status s = FillFromSeries(c, org, **info, f.record); !s) return std::move(s).error();
+    out.push_back(std::move(f.record));
+  }
+  return out;
+}
+
+}  // namespace costs::store::sqlite::detail

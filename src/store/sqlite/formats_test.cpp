@@ -1,0 +1,134 @@
+#include "store/sqlite/formats.hpp"
+
+#include <gtest/gtest.h>
+
+#include <limits>
+
+#include "store/sqlite/usage_codec.hpp"
+
+namespace costs::store::sqlite::detail {
+namespace {
+
+constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
+constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+
+// Collects what the unpackers log, so that a test sees the detail and stderr stays quiet.
+struct Logged {
+  std::vector<std::string> lines;
+  LogSink sink() {
+    return [this](LogLevel, std::string_view line) { lines.emplace_back(line); };
+  }
+};
+
+TEST(PackHoursTest, RoundTripsExtremesAndEqualFingerprints) {
+  const std::vector<HourCell> cells = {
+      HourCell{0, 0, 0, 0, 0, 0, 0, 0},
+      HourCell{1, kMax, kMin, -1, 1, kMax, 7, 7},          // equal fingerprints: one varint less
+      HourCell{5, kMin, kMax, kMax, kMin, 0, kMin, kMax},  // differences wrap modulo 2^64
+      HourCell{23, 12345, -6789, 1000, 3'600'000'000'000, 3, -5, 9},
+  };
+  Logged logged;
+  Result<std::vector<HourCell>> back = UnpackHours(PackHours(cells), logged.sink());
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, cells);
+  EXPECT_TRUE(logged.lines.empty());
+}
+
+TEST(PackHoursTest, NearlyEqualHoursTakeAboutOneBytePerMeasure) {
+  std::vector<HourCell> cells;
+  for (int h = 0; h < kHoursPerDay; ++h) cells.push_back(HourCell{h, 91'300'000, 0, 2000, 3'600'000'000'000, 2, 4, 4});
+  const std::string packed = PackHours(cells);
+  EXPECT_LE(packed.size(), 40u + 7u * static_cast<std::size_t>(kHoursPerDay));
+  Result<std::vector<HourCell>> back = UnpackHours(packed, {});
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, cells);
+}
+
+TEST(PackHoursTest, MalformedBytesFailAndLogTheDetail) {
+  const std::string good = PackHours(std::vector<HourCell>{HourCell{3, 1, 2, 3, 4, 5, 6, 7}});
+  const std::vector<std::string> bad = {
+      good.substr(0, good.size() - 1),                         // cut short
+      std::string(1, static_cast<char>(24)) + good.substr(1),  // hour 24
+      good + good,                                             // hours not ascending
+  };
+  for (const std::string& bytes : bad) {
+    Logged logged;
+    Result<std::vector<HourCell>> r = UnpackHours(bytes, logged.sink());
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, ErrorCode::kStoreFailed);
+    EXPECT_EQ(r.error().message, "the cost store failed");
+    EXPECT_EQ(logged.lines, std::vector<std::string>{"sqlite: a stored hourly rollup is malformed"});
+  }
+}
+
+TEST(PackDayTest, RoundTripsSeriesOfAGroup) {
+  const std::vector<SeriesHours> series = {
+      SeriesHours{64, PackHours(std::vector<HourCell>{HourCell{0, 1, 0, 1, 1, 1, 1, 1}})},
+      SeriesHours{65, ""},
+      SeriesHours{
+          127, PackHours(std::vector<HourCell>{HourCell{2, -1, 0, 5, 5, 5, 2, 3}, HourCell{9, 0, 0, 0, 0, 0, 0, 0}})},
+  };
+  Result<std::vector<SeriesHours>> back = UnpackDay(PackDay(series), {});
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, series);
+  Result<std::vector<SeriesHours>> none = UnpackDay(PackDay({}), {});
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+}
+
+TEST(PackDayTest, MalformedBytesFailAndLogTheDetail) {
+  const std::string good = PackDay(std::vector<SeriesHours>{SeriesHours{1, "ab"}, SeriesHours{2, "c"}});
+  std::string unordered;
+  AppendVarint(unordered, 2);
+  AppendVarint(unordered, 5);
+  AppendVarint(unordered, 0);
+  AppendVarint(unordered, -1);  // the second id below the first
+  AppendVarint(unordered, 0);
+  for (const std::string& bytes : {good.substr(0, good.size() - 1), good + "x", unordered, std::string("\x7f")}) {
+    Logged logged;
+    Result<std::vector<SeriesHours>> r = UnpackDay(bytes, logged.sink());
+    ASSERT_FALSE(r) << bytes.size();
+    EXPECT_EQ(r.error().code, ErrorCode::kStoreFailed);
+    EXPECT_EQ(logged.lines, std::vector<std::string>{"sqlite: a stored day of hourly rollups is malformed"});
+  }
+}
+
+TEST(PackSeriesEndsTest, RoundTripsAndTakesFewBytesForEqualEnds) {
+  std::vector<SeriesEnd> ends;
+  for (std::int64_t id = 1; id <= 100; ++id) ends.push_back(SeriesEnd{id, 1'793'000'000'000'000'000});
+  ends.push_back(SeriesEnd{kMax, kMin});
+  const std::string packed = PackSeriesEnds(ends);
+  EXPECT_LE(packed.size(), 40u + 2u * 100u);
+  Result<std::vector<SeriesEnd>> back = UnpackSeriesEnds(packed, {});
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, ends);
+}
+
+TEST(PackSeriesEndsTest, MalformedBytesFailAndLogTheDetail) {
+  const std::string good = PackSeriesEnds(std::vector<SeriesEnd>{SeriesEnd{1, 10}, SeriesEnd{2, 20}});
+  std::string repeated;
+  AppendVarint(repeated, 2);
+  AppendVarint(repeated, 3);
+  AppendVarint(repeated, 0);
+  AppendVarint(repeated, 0);  // the same id again
+  AppendVarint(repeated, 0);
+  for (const std::string& bytes : {good.substr(0, good.size() - 1), good + "x", repeated}) {
+    Logged logged;
+    Result<std::vector<SeriesEnd>> r = UnpackSeriesEnds(bytes, logged.sink());
+    ASSERT_FALSE(r) << bytes.size();
+    EXPECT_EQ(logged.lines, std::vector<std::string>{"sqlite: a stored row of series ends is malformed"});
+  }
+}
+
+TEST(CellOfTest, SumsNarrowBackToCellsAndRefuseWhatLeavesInt64) {
+  const HourCell cell{4, 5, 6, 7, 8, 9, 10, 11};
+  std::optional<HourCell> back = CellOf(4, SumsOf(cell));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, cell);
+  service::IngestDelta::Sums sums = SumsOf(HourCell{0, kMax, 0, 0, 0, 0, 0, 0});
+  sums.Add(SumsOf(HourCell{0, 1, 0, 0, 0, 0, 0, 0}));
+  EXPECT_FALSE(CellOf(0, sums));
+}
+
+}  // namespace
+}  // namespace costs::store::sqlite::detail

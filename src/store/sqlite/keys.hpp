@@ -1,0 +1,43 @@
+#pragma once
+
+// How usage is keyed on disk: span classes and UTC days (usage_chunk's index is (span_class,
+// start_day_ns, org_id)).
+
+#include <cstdint>
+#include <limits>
+
+#include "domain/money.hpp"
+#include "domain/time.hpp"
+
+namespace costs::store::sqlite::detail {
+
+// 2^kMaxSpanClass hours exceed every int64 duration (and every difference of two int64 ns).
+constexpr int kMaxSpanClass = 23;
+
+// The span class of a record over [start, end): the smallest k >= 0 with end - start <= 2^k
+// hours (0 for an empty or inverted period).
+inline int SpanClass(domain::Instant start, domain::Instant end) {
+  const domain::WideNanos duration = domain::WideNanos{end.ns} - start.ns;
+  int k = 0;
+  while (duration > (domain::WideNanos{domain::kNsPerHour} << k)) ++k;
+  return k;
+}
+
+// The earliest start a record of span class k can have and still end after `from`:
+// from - 2^k hours, clamped to int64. REQUIRES: 0 <= k <= kMaxSpanClass.
+inline std::int64_t LowestStart(domain::Instant from, int span_class) {
+  const domain::WideNanos lowest = domain::WideNanos{from.ns} - (domain::WideNanos{domain::kNsPerHour} << span_class);
+  constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
+  return lowest < kMin ? kMin : static_cast<std::int64_t>(lowest);
+}
+
+// The start of the UTC day of `ns`, clamped to int64 (chunks of the earliest instants).
+inline std::int64_t DayOf(std::int64_t ns) {
+  std::int64_t days = ns / domain::kNsPerDay;
+  if (ns % domain::kNsPerDay < 0) --days;
+  const domain::WideNanos day = domain::WideNanos{days} * domain::kNsPerDay;
+  return day < std::numeric_limits<std::int64_t>::min() ? std::numeric_limits<std::int64_t>::min()
+                                                        : static_cast<std::int64_t>(day);
+}
+
+}  // namespace costs::store::sqlite::detail
