@@ -1896,10 +1896,11 @@ TEST_F(PostgresStoreTest, AStatementOverTheTimeoutFailsAndTheNextCallWorks) {
 }
 
 TEST_F(PostgresStoreTest, AServerThatStopsAnsweringFailsCallsWithinTheTimeout) {
-  // The URL's application_name (it overrides the store's) finds this store's server process.
+  // The URL's application_name (it overrides the store's) finds this store's server process (its
+  // only one: no version cache, whose watcher would have a second).
   const std::string url = url_ + "&application_name=costs_frozen";
   Result<std::unique_ptr<PostgresStore>> opened =
-      PostgresStore::Open(url, {.pool_size = 1, .statement_timeout_ms = 500});
+      PostgresStore::Open(url, {.pool_size = 1, .statement_timeout_ms = 500, .cache_versions = false});
   ASSERT_TRUE(opened.has_value()) << Describe(opened.error());
   PostgresStore& store = **opened;
   ASSERT_TRUE(store.Migrate());
