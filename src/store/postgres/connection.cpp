@@ -49,15 +49,18 @@ bool IsSuccess(const PGresult* r) {
 
 }  // namespace
 
-Result<std::unique_ptr<Connection>> Connection::Open(const std::string& url, const PostgresOptions& options) {
+Result<std::unique_ptr<Connection>> Connection::Open(const std::string& url, const PostgresOptions& options,
+                                                     std::atomic<bool>* reachable) {
   // connect_timeout is listed before the URL so that one given in the URL wins.
   const std::string connect_timeout = std::to_string(std::max(2, (options.statement_timeout_ms + 999) / 1000));
   const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
   const char* values[] = {connect_timeout.c_str(), "costs", url.c_str(), nullptr};
   PGconn* conn = PQconnectdbParams(keys, values, 1);
   auto connection = std::unique_ptr<Connection>(new Connection(conn, options));
+  connection->ReportReachability(reachable);
   constexpr const char* kUnreachable = "the cost store could not be reached";
   if (conn == nullptr || PQstatus(conn) != CONNECTION_OK) {
+    connection->Reached(false);
     Log(options.log, LogLevel::kError, "postgres: connect failed: " + LastError(conn));
     return MakeError(ErrorCode::kStoreFailed, kUnreachable);
   }
@@ -122,12 +125,14 @@ Error Connection::Fail(std::string_view detail) const {
 Error Connection::FailSend(const char* what) {
   last_sqlstate_.clear();
   broken_ = true;
+  Reached(false);
   return Fail(std::string(what) + " failed: " + LastError(conn_));
 }
 
 Error Connection::FailTimeout(const char* what) {
   last_sqlstate_.clear();
   broken_ = true;
+  Reached(false);
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout_).count();
   return Fail(std::string(what) + " failed: no answer within " + std::to_string(ms) + " ms; closing the connection");
 }
@@ -186,11 +191,13 @@ Result<Rows> Connection::Await(const char* what) {
   }
   if (kept == nullptr) return FailSend(what);
   Rows rows(kept);
+  Reached(true);  // it answered, if only with an error
   if (IsSuccess(kept)) return rows;
   const char* sqlstate = PQresultErrorField(kept, PG_DIAG_SQLSTATE);
   last_sqlstate_ = sqlstate != nullptr ? sqlstate : "";
   if (PQstatus(conn_) != CONNECTION_OK || last_sqlstate_.starts_with("08") || last_sqlstate_.starts_with("57P")) {
     broken_ = true;  // connection exceptions, admin/crash shutdown
+    Reached(false);
   }
   std::string message = PQresultErrorMessage(kept);
   while (!message.empty() && message.back() == '\n') message.pop_back();

@@ -6,6 +6,7 @@
 
 #include <libpq-fe.h>
 
+#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cstdint>
@@ -166,7 +167,12 @@ std::vector<std::string> ParseTextArray(std::string_view a);
 class Connection {
  public:
   // kStoreFailed (logged) when the server cannot be reached or refuses the session set-up.
-  static Result<std::unique_ptr<Connection>> Open(const std::string& url, const PostgresOptions& options);
+  // `reachable`, when given, is set after every exchange: whether the server answered.
+  static Result<std::unique_ptr<Connection>> Open(const std::string& url, const PostgresOptions& options,
+                                                  std::atomic<bool>* reachable = nullptr);
+
+  // Reports whether the server answers to `reachable` from now on.
+  void ReportReachability(std::atomic<bool>* reachable) { reachable_ = reachable; }
 
   ~Connection();
   Connection(const Connection&) = delete;
@@ -198,6 +204,9 @@ class Connection {
 
  private:
   Connection(PGconn* conn, const PostgresOptions& options);
+  void Reached(bool answered) {
+    if (reachable_ != nullptr) reachable_->store(answered);
+  }
 
   Error FailSend(const char* what);
   Error FailTimeout(const char* what);
@@ -209,6 +218,7 @@ class Connection {
   PGconn* conn_;
   const std::chrono::steady_clock::duration timeout_;
   const LogSink log_;
+  std::atomic<bool>* reachable_ = nullptr;
   bool broken_ = false;
   std::string last_sqlstate_;
   std::unordered_set<std::string_view> prepared_;  // statement names (static storage)

@@ -11,7 +11,8 @@
 
 #include "domain/money.hpp"
 #include "service/ingest_delta.hpp"
-#include "store/postgres/lease.hpp"
+#include "store/common/ingest_contract.hpp"
+#include "store/postgres/connection.hpp"
 #include "store/postgres/reads.hpp"
 #include "store/postgres/schema.hpp"
 #include "store/postgres/statements.hpp"
@@ -25,12 +26,6 @@ using Records = std::span<const UsageRecord>;
 
 namespace {
 
-constexpr const char* kTooLarge = "the summed usage records are too large to store";
-
-std::string RecordField(std::size_t i, std::string_view field) {
-  return "records[" + std::to_string(i) + "]." + std::string(field);
-}
-
 // Runs `statement` with one array parameter per column.
 Status ExecColumns(Connection& c, const Statement& statement, std::span<ArrayParam> columns) {
   Params params;
@@ -40,7 +35,8 @@ Status ExecColumns(Connection& c, const Statement& statement, std::span<ArrayPar
   return {};
 }
 
-// 1. Every record's organization must exist (organizations are never deleted).
+// 1. Every record's organization must exist (organizations are never deleted): one query for
+// the batch's organizations, then the contract's check.
 Status CheckOrganizations(Connection& c, Records records) {
   std::set<std::string_view> orgs;
   for (const UsageRecord& r : records) orgs.insert(r.organization_id);
@@ -50,20 +46,14 @@ Status CheckOrganizations(Connection& c, Records records) {
   if (!rows) return std::move(rows).error();
   std::set<std::string, std::less<>> found;
   for (int i = 0; i < rows->size(); ++i) found.emplace(rows->Text(i, 0));
-  std::vector<std::string> missing;
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    if (!found.contains(records[i].organization_id)) missing.push_back(RecordField(i, "organization_id"));
-  }
-  if (missing.empty()) return {};
-  return MakeError(ErrorCode::kOrganizationNotFound, "the organization of a usage record does not exist",
-                   std::move(missing));
+  return store::CheckOrganizations(records, [&](const std::string& org) { return found.contains(org); });
 }
 
 // The ids of a batch against the idempotency ledger.
 struct Claim {
-  std::map<std::string_view, std::size_t> first;                // id -> index of its first occurrence
-  std::unordered_set<std::string_view> claimed;                  // ids this transaction claimed
-  std::unordered_map<std::string, UsageRecord> stored;           // the stored record of every other id
+  std::vector<std::size_t> first;                       // FirstOccurrences of the batch
+  std::unordered_set<std::string_view> claimed;         // ids this transaction claimed
+  std::unordered_map<std::string, UsageRecord> stored;  // the stored record of every other id
 };
 
 // 2. Claims the ids: the first occurrence of each id in the batch, in id order (so that two
@@ -72,10 +62,13 @@ struct Claim {
 // ids not claimed here are stored and committed; they are read back in a statement of their own
 // (READ COMMITTED reads them in a snapshot taken after the claim waited for their transactions).
 Result<Claim> ClaimIds(Connection& c, Records records) {
-  Claim claim;
-  for (std::size_t i = 0; i < records.size(); ++i) claim.first.emplace(records[i].id, i);
+  Claim claim{store::FirstOccurrences(records), {}, {}};
+  std::map<std::string_view, std::size_t> by_id;  // each id's first record, in id order
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    if (claim.first[i] == i) by_id.emplace(records[i].id, i);
+  }
   ArrayParam columns[3];
-  for (const auto& [id, i] : claim.first) {
+  for (const auto& [id, i] : by_id) {
     columns[0].Text(id);
     columns[1].Text(records[i].organization_id);
     columns[2].Int(records[i].start.ns);
@@ -85,12 +78,12 @@ Result<Claim> ClaimIds(Connection& c, Records records) {
   Result<Rows> rows = c.Exec(kClaimUsageIds, params);
   if (!rows) return std::move(rows).error();
   for (int i = 0; i < rows->size(); ++i) {
-    auto it = claim.first.find(rows->Text(i, 0));
-    if (it != claim.first.end()) claim.claimed.insert(it->first);
+    auto it = by_id.find(rows->Text(i, 0));
+    if (it != by_id.end()) claim.claimed.insert(it->first);
   }
-  if (claim.claimed.size() == claim.first.size()) return claim;
+  if (claim.claimed.size() == by_id.size()) return claim;
   ArrayParam ids;
-  for (const auto& [id, i] : claim.first) {
+  for (const auto& [id, i] : by_id) {
     if (!claim.claimed.contains(id)) ids.Text(id);
   }
   Result<Rows> stored = c.Exec(kSelectStoredUsage, Params().Array(std::move(ids)));
@@ -104,38 +97,19 @@ Result<Claim> ClaimIds(Connection& c, Records records) {
   return claim;
 }
 
-// Sorts the batch's records into new ones (returned, in batch order), duplicates (counted in
-// `outcome`) and conflicts (kConflict naming every one).
-Result<std::vector<std::size_t>> Classify(const Connection& c, Records records, const Claim& claim,
-                                          service::IngestOutcome& outcome) {
-  std::vector<std::size_t> fresh;
-  std::vector<std::string> conflicts;
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    const UsageRecord& r = records[i];
-    const UsageRecord* reference = nullptr;
-    if (claim.claimed.contains(r.id)) {
-      const std::size_t j = claim.first.at(r.id);
-      if (j == i) {
-        fresh.push_back(i);
-        continue;
-      }
-      reference = &records[j];
-    } else {
-      auto it = claim.stored.find(r.id);
-      if (it == claim.stored.end()) return c.Fail("a usage id was neither claimed nor found stored");
-      reference = &it->second;
-    }
-    if (*reference == r) {
-      ++outcome.duplicates;
-    } else {
-      conflicts.push_back(RecordField(i, "id"));
-    }
-  }
-  if (!conflicts.empty()) {
-    return MakeError(ErrorCode::kConflict, "a usage record id is already stored with other content",
-                     std::move(conflicts));
-  }
-  return fresh;
+// The contract's classification: an id claimed here was not stored before the batch; any other
+// was, and is compared with its stored record.
+Result<store::Classified> Classify(const Connection& c, Records records, const Claim& claim) {
+  return store::ClassifyBatch(records, claim.first,
+                              [&](std::size_t i, std::size_t) -> Result<store::StoredId> {
+                                if (claim.claimed.contains(records[i].id)) return store::StoredId::kAbsent;
+                                auto it = claim.stored.find(records[i].id);
+                                if (it == claim.stored.end()) {
+                                  return c.Fail("a usage id was neither claimed nor found stored");
+                                }
+                                return it->second == records[i] ? store::StoredId::kEqual
+                                                                : store::StoredId::kDifferent;
+                              });
 }
 
 // 3. The new records.
@@ -181,7 +155,7 @@ Status UpsertRollups(Connection& c, const service::IngestDelta& delta, domain::R
     Result<Nanos> trial_cost = domain::NarrowNanos(sums.trial_cost);
     Result<Nanos> quantity_milli = domain::NarrowNanos(sums.quantity_milli);
     Result<Nanos> usage_ns = domain::NarrowNanos(sums.usage_ns);
-    if (!cost || !trial_cost || !quantity_milli || !usage_ns) return MakeError(ErrorCode::kInvalidData, kTooLarge);
+    if (!cost || !trial_cost || !quantity_milli || !usage_ns) return store::RollupTooLarge();
     any = true;
     cols[0].Text(key.org);
     cols[1].Int(key.period_start_ns);
@@ -199,7 +173,7 @@ Status UpsertRollups(Connection& c, const service::IngestDelta& delta, domain::R
   }
   if (!any) return {};
   Status s = ExecColumns(c, grain == domain::RollupGrain::kHour ? kUpsertRollupHour : kUpsertRollupDay, cols);
-  if (!s && c.last_sqlstate() == kNumericOutOfRange) return MakeError(ErrorCode::kInvalidData, kTooLarge);
+  if (!s && c.last_sqlstate() == kNumericOutOfRange) return store::RollupTooLarge();
   return s;
 }
 
@@ -298,19 +272,18 @@ Result<service::IngestOutcome> PostgresStore::IngestOnce(Records records, bool& 
   if (Status s = CheckOrganizations(c, records); !s) return failed(std::move(s).error());
   Result<Claim> claim = ClaimIds(c, records);
   if (!claim) return failed(std::move(claim).error());
-  service::IngestOutcome outcome;
-  Result<std::vector<std::size_t>> fresh = Classify(c, records, *claim, outcome);
-  if (!fresh) return std::move(fresh).error();
+  Result<store::Classified> classified = Classify(c, records, *claim);
+  if (!classified) return std::move(classified).error();
+  const std::vector<std::size_t>& fresh = classified->fresh;
   std::vector<std::string> changed;
-  if (!fresh->empty()) {
-    Result<std::vector<std::string>> stored = StoreFresh(c, records, *fresh);
+  if (!fresh.empty()) {
+    Result<std::vector<std::string>> stored = StoreFresh(c, records, fresh);
     if (!stored) return failed(std::move(stored).error());
     changed = std::move(*stored);
   }
   if (Status s = txn->Commit(); !s) return failed(std::move(s).error());
   Changed(c, changed);
-  outcome.stored = static_cast<std::int64_t>(fresh->size());
-  return outcome;
+  return service::IngestOutcome{static_cast<std::int64_t>(fresh.size()), classified->duplicates};
 }
 
 }  // namespace costs::store::postgres

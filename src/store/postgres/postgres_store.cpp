@@ -6,7 +6,7 @@
 #include <string>
 #include <utility>
 
-#include "store/postgres/lease.hpp"
+#include "store/postgres/connection.hpp"
 #include "store/postgres/reads.hpp"
 #include "store/postgres/schema.hpp"
 #include "store/postgres/statements.hpp"
@@ -39,59 +39,21 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& ur
 
 PostgresStore::PostgresStore(std::string url, PostgresOptions options, std::unique_ptr<Connection> first)
     : url_(std::move(url)), options_(std::move(options)) {
-  idle_.push_back(std::move(first));
-  open_connections_ = 1;
+  Pool::Options pool{.max_connections = options_.pool_size,
+                     .wait = std::chrono::milliseconds(options_.statement_timeout_ms),
+                     .close_idle_on_broken = true,  // a server that restarted broke them all
+                     .name = "postgres",
+                     .busy_message = kBusyMessage,
+                     .log = options_.log};
+  pool_ = std::make_unique<Pool>(std::move(pool), [this] { return Connection::Open(url_, options_, &reachable_); });
+  first->ReportReachability(&reachable_);
+  pool_->Adopt(std::move(first));
   if (options_.cache_versions) versions_ = std::make_unique<VersionCache>(url_, options_);
 }
 
 PostgresStore::~PostgresStore() = default;
 
-Result<PostgresStore::Lease> PostgresStore::Acquire() {
-  std::unique_lock lock(pool_mu_);
-  if (!pool_cv_.wait_for(lock, std::chrono::milliseconds(options_.statement_timeout_ms),
-                         [&] { return !idle_.empty() || open_connections_ < options_.pool_size; })) {
-    Log(options_.log, LogLevel::kError,
-        "postgres: no pooled connection became free within " + std::to_string(options_.statement_timeout_ms) + " ms");
-    return MakeError(ErrorCode::kStoreFailed, kBusyMessage);
-  }
-  if (!idle_.empty()) {
-    std::unique_ptr<Connection> connection = std::move(idle_.back());
-    idle_.pop_back();
-    return Lease(this, std::move(connection));
-  }
-  ++open_connections_;
-  lock.unlock();
-  Result<std::unique_ptr<Connection>> opened = Connection::Open(url_, options_);
-  reachable_.store(opened.has_value());
-  if (!opened) {
-    lock.lock();
-    --open_connections_;
-    lock.unlock();
-    pool_cv_.notify_one();
-    return std::move(opened).error();
-  }
-  return Lease(this, std::move(*opened));
-}
-
-void PostgresStore::Release(std::unique_ptr<Connection> connection) {
-  reachable_.store(!connection->dead());
-  std::vector<std::unique_ptr<Connection>> closing;
-  {
-    std::lock_guard lock(pool_mu_);
-    if (connection->broken()) {
-      // The server restarted or the network broke: the idle connections are most likely dead
-      // too. Close them all rather than fail one request on each; new ones open on demand.
-      closing = std::move(idle_);
-      idle_.clear();
-      closing.push_back(std::move(connection));
-      open_connections_ -= static_cast<int>(closing.size());
-    } else {
-      idle_.push_back(std::move(connection));
-    }
-  }
-  closing.clear();  // PQfinish outside the lock
-  pool_cv_.notify_all();
-}
+Result<PostgresStore::Lease> PostgresStore::Acquire() { return pool_->Acquire(); }
 
 Status PostgresStore::Migrate() {
   {

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -18,6 +17,7 @@
 #include "domain/time.hpp"
 #include "domain/usage.hpp"
 #include "service/store.hpp"
+#include "store/common/connection_pool.hpp"
 
 namespace costs::store::postgres {
 
@@ -140,15 +140,15 @@ class PostgresStore final : public service::Store {
   Result<std::vector<std::string>> VerifyIdIndex() override;
 
  private:
-  class Lease;
+  using Pool = store::ConnectionPool<detail::Connection>;
+  using Lease = Pool::Lease;
 
   PostgresStore(std::string url, PostgresOptions options, std::unique_ptr<detail::Connection> first);
 
   // Borrows an idle connection, opening one if none is idle and the pool is not full, else
-  // waits up to the statement timeout. REQUIRES: the caller holds no other Lease.
+  // waits up to the statement timeout. A broken connection given back is closed, and every idle
+  // one with it. REQUIRES: the caller holds no other Lease.
   Result<Lease> Acquire();
-  // Returns a connection to the pool, or closes it (and every idle one) if broken.
-  void Release(std::unique_ptr<detail::Connection> connection);
 
   // Creates the usage partitions for the months starting at each of `month_starts` (ns) that
   // this process has not seen created yet.
@@ -162,18 +162,16 @@ class PostgresStore final : public service::Store {
   const std::string url_;
   const PostgresOptions options_;
 
-  std::mutex pool_mu_;
-  std::condition_variable pool_cv_;
-  std::vector<std::unique_ptr<detail::Connection>> idle_;  // guarded by pool_mu_
-  int open_connections_ = 0;                               // guarded by pool_mu_
+  // Whether the last exchange of a pooled connection with the server (or an attempt to open one)
+  // succeeded: when not, and the version cache's watcher has lost the database too, the versions
+  // it holds are served.
+  std::atomic<bool> reachable_{true};
+  std::unique_ptr<Pool> pool_;
 
   std::mutex partitions_mu_;
   std::set<std::int64_t> partitions_;  // month starts known to exist; guarded by partitions_mu_
 
   std::unique_ptr<detail::VersionCache> versions_;  // null unless options_.cache_versions
-  // Whether the last connection returned to (or opened for) the pool was alive: when not, and
-  // the version cache's watcher has lost the database too, the versions it holds are served.
-  std::atomic<bool> reachable_{true};
 };
 
 }  // namespace costs::store::postgres

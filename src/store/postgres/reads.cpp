@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <limits>
 
-#include "store/postgres/lease.hpp"
+#include "store/postgres/connection.hpp"
 #include "store/postgres/statements.hpp"
 
 namespace costs::store::postgres {
