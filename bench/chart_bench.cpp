@@ -15,6 +15,8 @@
 //   deployment_daily_30d the deployment chart, daily, the last 30 days
 // Counters: buckets and values (deployment × bucket cells) of one chart.
 
+#include <benchmark/benchmark.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -24,11 +26,9 @@
 #include <string_view>
 #include <vector>
 
-#include <benchmark/benchmark.h>
-
-#include "settings.hpp"
 #include "domain/time.hpp"
 #include "service/costs_service.hpp"
+#include "settings.hpp"
 #include "store/postgres/postgres_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
@@ -177,8 +177,9 @@ int main(int argc, char** argv) {
       {"deployment_daily_30d", true, DateText(*last - 29), DateText(*last), "daily"},
   };
   for (const ChartCase& c : cases) {
-    benchmark::RegisterBenchmark(c.name.c_str(), [&c](benchmark::State& state) { RunChart(state, f, c); })
-        ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(c.name.c_str(), [&c](benchmark::State& state) {
+      RunChart(state, f, c);
+    })->Unit(benchmark::kMicrosecond);
   }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

@@ -68,7 +68,7 @@ struct DailyDimension {
   const char* dimension;
   const char* sku;
   const char* unit;
-  std::int64_t rate_e4;            // ECU per unit, in 1e-4
+  std::int64_t rate_e4;              // ECU per unit, in 1e-4
   std::uint64_t max_milli_quantity;  // a day's quantity is below this many thousandths
 };
 
@@ -120,9 +120,10 @@ std::string OrgId(int org) {
 // 32 hex digits, like Elastic Cloud's deployment ids.
 std::string DeploymentId(int org, int dep) {
   char buf[48];
-  std::snprintf(buf, sizeof buf, "%016llx%016llx",
-                static_cast<unsigned long long>(Mix(static_cast<std::uint64_t>(org), static_cast<std::uint64_t>(dep), 1)),
-                static_cast<unsigned long long>(Mix(static_cast<std::uint64_t>(org), static_cast<std::uint64_t>(dep), 2)));
+  std::snprintf(
+      buf, sizeof buf, "%016llx%016llx",
+      static_cast<unsigned long long>(Mix(static_cast<std::uint64_t>(org), static_cast<std::uint64_t>(dep), 1)),
+      static_cast<unsigned long long>(Mix(static_cast<std::uint64_t>(org), static_cast<std::uint64_t>(dep), 2)));
   return buf;
 }
 
@@ -156,7 +157,7 @@ void AppendScaled(std::string& out, std::int64_t value, int scale) {
 struct Record {
   int org = 0;
   int dep = 0;
-  int daily = -1;  // index into kDaily, or -1 for capacity
+  int daily = -1;         // index into kDaily, or -1 for capacity
   std::int64_t hour = 0;  // hours since the data set's start
   std::int64_t hours = 1;
   std::int64_t quantity_milli = 0;
@@ -188,10 +189,10 @@ Record Decode(const Shape& s, std::int64_t i) {
     r.hour = day * 24;
     r.hours = 24;
     const DailyDimension& d = kDaily[r.daily];
-    r.quantity_milli = static_cast<std::int64_t>(
-        Mix(static_cast<std::uint64_t>(r.org) << 8 | static_cast<std::uint64_t>(r.dep),
-            static_cast<std::uint64_t>(day), static_cast<std::uint64_t>(r.daily + 1)) %
-        d.max_milli_quantity);
+    r.quantity_milli =
+        static_cast<std::int64_t>(Mix(static_cast<std::uint64_t>(r.org) << 8 | static_cast<std::uint64_t>(r.dep),
+                                      static_cast<std::uint64_t>(day), static_cast<std::uint64_t>(r.daily + 1)) %
+                                  d.max_milli_quantity);
     r.rate_e4 = d.rate_e4;
   }
   return r;
@@ -449,7 +450,8 @@ int main(int argc, char** argv) {
     } else if (a == "--start") {
       const char* v = value();
       if (std::sscanf(v, "%4d-%2d-%2d", &s.start.year, &s.start.month, &s.start.day) != 3 || s.start.month < 1 ||
-          s.start.month > 12 || s.start.day < 1 || s.start.day > costs::domain::DaysInMonth(s.start.year, s.start.month)) {
+          s.start.month > 12 || s.start.day < 1 ||
+          s.start.day > costs::domain::DaysInMonth(s.start.year, s.start.month)) {
         Usage("--start must be a date YYYY-MM-DD");
       }
     } else if (a == "--format") {

@@ -12,6 +12,8 @@
 // calling thread only.
 // Counters: records (records parsed), MB/s (of NDJSON).
 
+#include <benchmark/benchmark.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -21,10 +23,8 @@
 #include <string>
 #include <string_view>
 
-#include <benchmark/benchmark.h>
-
-#include "settings.hpp"
 #include "service/usage_batch.hpp"
+#include "settings.hpp"
 #include "store/memory/memory_store.hpp"
 
 namespace {
@@ -59,8 +59,8 @@ void ParseBatch(benchmark::State& state, Fixture& f, bool one_thread) {
     benchmark::DoNotOptimize(batch);
   }
   state.counters["records"] = static_cast<double>(records);
-  state.counters["MB/s"] = benchmark::Counter(static_cast<double>(f.body.size()) / 1e6,
-                                              benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["MB/s"] =
+      benchmark::Counter(static_cast<double>(f.body.size()) / 1e6, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 }  // namespace

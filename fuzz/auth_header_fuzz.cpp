@@ -77,7 +77,8 @@ void CheckBase64(std::string_view text) {
   const std::optional<std::string> decoded = costs::http::DecodeBase64(text);
   const std::string lenient = Lenient(text);
   const bool valid = IsBase64Of(text, lenient);
-  FUZZ_CHECK(decoded.has_value() == valid, std::string(valid ? "refused" : "accepted") + " base64: " + std::string(text));
+  FUZZ_CHECK(decoded.has_value() == valid,
+             std::string(valid ? "refused" : "accepted") + " base64: " + std::string(text));
   if (decoded) FUZZ_CHECK(*decoded == lenient, "other bytes from base64: " + std::string(text));
 }
 
@@ -95,7 +96,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (space != std::string_view::npos) CheckBase64(param);
 
   if (trimmed.empty()) {
-    FUZZ_CHECK(parsed.has_value() && parsed->scheme == costs::http::AuthScheme::kNone, "an empty header is no credentials");
+    FUZZ_CHECK(parsed.has_value() && parsed->scheme == costs::http::AuthScheme::kNone,
+               "an empty header is no credentials");
     return 0;
   }
   if (!parsed) {
@@ -122,7 +124,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   } else if (IEquals(scheme, "ApiKey")) {
     FUZZ_CHECK(parsed.has_value() == !param.empty(), "ApiKey credentials misjudged");
-    if (parsed) FUZZ_CHECK(parsed->scheme == costs::http::AuthScheme::kApiKey && parsed->api_key == param, "ApiKey misread");
+    if (parsed)
+      FUZZ_CHECK(parsed->scheme == costs::http::AuthScheme::kApiKey && parsed->api_key == param, "ApiKey misread");
   } else {
     FUZZ_CHECK(!parsed.has_value(), "accepted an unknown scheme");
   }

@@ -3,11 +3,10 @@
 // The exact value of a JSON number's text, as big integers (Boost.Multiprecision cpp_int): the
 // oracle the decimal readers are checked against. Header-only, for the fuzz targets.
 
+#include <boost/multiprecision/cpp_int.hpp>
 #include <cstddef>
 #include <optional>
 #include <string_view>
-
-#include <boost/multiprecision/cpp_int.hpp>
 
 namespace costs::fuzz {
 

@@ -7,11 +7,10 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define FUZZ_CHECK(cond, what)                                                               \
-  do {                                                                                       \
-    if (!(cond)) {                                                                           \
-      std::fprintf(stderr, "%s:%d: property failed: %s (%s)\n", __FILE__, __LINE__, #cond, \
-                   std::string(what).c_str());                                               \
-      std::abort();                                                                          \
-    }                                                                                        \
+#define FUZZ_CHECK(cond, what)                                                                                         \
+  do {                                                                                                                 \
+    if (!(cond)) {                                                                                                     \
+      std::fprintf(stderr, "%s:%d: property failed: %s (%s)\n", __FILE__, __LINE__, #cond, std::string(what).c_str()); \
+      std::abort();                                                                                                    \
+    }                                                                                                                  \
   } while (false)

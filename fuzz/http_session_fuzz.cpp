@@ -10,18 +10,17 @@
 // a successful read of an organization (or a credit or an ingest) is only ever answered to a
 // caller who may (alice never reads org-b, nobody but root writes).
 
-#include <cstddef>
-#include <cstdint>
-#include <optional>
-#include <string>
-#include <string_view>
-
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/json/parse.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
 
 #include "fuzz_check.hpp"
 #include "http/body_cache.hpp"
@@ -40,7 +39,8 @@ using costs::http::Response;
 constexpr std::size_t kHeaderLimit = 16 * 1024;
 constexpr std::size_t kIngestLimit = 64 * 1024;
 // The key the fake hasher's counter gives alice's API key (the seeds use it).
-constexpr std::string_view kAliceKey = "costs_0000000000000001_0000000000000000000000000000000000000000000000000000000000000002";
+constexpr std::string_view kAliceKey =
+    "costs_0000000000000001_0000000000000000000000000000000000000000000000000000000000000002";
 
 const char* const kUsage =
     R"({"id":"u1","organization_id":"org-a","deployment_id":"d1","deployment_name":"search","dimension":"capacity",)"
@@ -161,7 +161,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     parser.eager(true);
     if (!Feed(parser, bytes, /*header_only=*/false, ec)) {
       if (ec == bhttp::error::body_limit) return 0;  // 413 and close
-      return 0;  // ran out mid-body, or malformed framing: 400 and close
+      return 0;                                      // ran out mid-body, or malformed framing: 400 and close
     }
     const bhttp::request<bhttp::string_body> req = parser.release();
     costs::http::Request request = ViewOf(req);

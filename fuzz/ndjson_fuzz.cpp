@@ -35,7 +35,8 @@ std::string Problems(const std::vector<FieldProblem>& problems) {
 bool SameMembers(std::span<const RawField> fields, const RawUsage& raw) {
   if (fields.size() != raw.size()) return false;
   for (std::size_t i = 0; i < raw.size(); ++i) {
-    if (fields[i].name != raw[i].first || fields[i].type != raw[i].second.type || fields[i].text != raw[i].second.text) {
+    if (fields[i].name != raw[i].first || fields[i].type != raw[i].second.type ||
+        fields[i].text != raw[i].second.text) {
       return false;
     }
   }

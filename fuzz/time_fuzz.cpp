@@ -134,8 +134,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       continue;
     }
     const auto days = text.size() == 10 ? RefDays(text) : std::nullopt;
-    const bool ok = days && InRange((*days + (bound == costs::domain::DateBound::kEndOfDay)) * 86400 *
-                                    __int128{1'000'000'000});
+    const bool ok =
+        days && InRange((*days + (bound == costs::domain::DateBound::kEndOfDay)) * 86400 * __int128{1'000'000'000});
     FUZZ_CHECK(query.has_value() == ok, "bare date " + std::string(text));
     if (query) {
       FUZZ_CHECK(query->ns == (*days + (bound == costs::domain::DateBound::kEndOfDay)) * 86400 * 1'000'000'000LL,

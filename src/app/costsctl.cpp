@@ -128,8 +128,17 @@ class Input {
   std::string_view view_;
 };
 
-enum class Command { kInit, kOrgCreate, kUserCreate, kUsageImport, kDemo, kApikeyCreate, kApikeyRevoke,
-                     kCreditsAdd, kVerify };
+enum class Command {
+  kInit,
+  kOrgCreate,
+  kUserCreate,
+  kUsageImport,
+  kDemo,
+  kApikeyCreate,
+  kApikeyRevoke,
+  kCreditsAdd,
+  kVerify
+};
 
 // The command the positional arguments name, with the number of operands it takes after its words.
 std::optional<Command> ParseCommand(const std::vector<std::string>& args) {
@@ -162,7 +171,7 @@ std::optional<Command> ParseCommand(const std::vector<std::string>& args) {
 struct Invocation {
   Command command = Command::kInit;
   std::optional<domain::Instant> expires;  // apikey create --expires
-  std::uint64_t seed = 1;                   // demo --seed
+  std::uint64_t seed = 1;                  // demo --seed
 };
 
 // The command and its flags, or the usage error's message (in this order of checks).
@@ -188,7 +197,7 @@ Result<Invocation> ParseInvocation(const Flags& flags) {
   for (const char* flag : {"id", "ecu", "start", "end"}) {
     if (flags.Has(flag) != credits_add) {
       return usage_error(credits_add ? std::string("credits add needs --") + flag
-                                   : std::string("--") + flag + " belongs to 'credits add'");
+                                     : std::string("--") + flag + " belongs to 'credits add'");
     }
   }
   if (auto text = flags.Get("expires")) {
@@ -269,7 +278,8 @@ int CreateApiKey(service::AdminService& admin, const Flags& flags, const std::st
 int AddCredits(service::AdminService& admin, const Flags& flags, const std::string& org_id) {
   auto amount = domain::ParseDecimal(*flags.Get("ecu"));
   auto nanos = amount ? domain::DecimalToNanos(*amount) : Result<domain::Nanos>(amount.error());
-  if (!nanos) return UsageError("--ecu must be a decimal amount of ECU of at most 1000000000 with at most 9 fractional digits");
+  if (!nanos)
+    return UsageError("--ecu must be a decimal amount of ECU of at most 1000000000 with at most 9 fractional digits");
   auto start = domain::ParseQueryInstant(*flags.Get("start"), domain::DateBound::kStartOfDay);
   auto end = domain::ParseQueryInstant(*flags.Get("end"), domain::DateBound::kEndOfDay);
   if (!start) return UsageError("--start: " + start.error().message);

@@ -64,9 +64,9 @@ bool AsksForHelp(int argc, char** argv) {
 }
 
 std::vector<Flags::Spec> CostsdFlagSpecs() {
-  std::vector<Flags::Spec> specs = {{"db"},          {"listen"},    {"rate-limit"}, {"rate-burst"},
-                                    {"max-range-days"}, {"log-level"}, {"threads"},    {"body-cache-mib"},
-                                    {"trusted-proxies"}, {"rate-limit-redis"}};
+  std::vector<Flags::Spec> specs = {
+      {"db"},        {"listen"},  {"rate-limit"},     {"rate-burst"},      {"max-range-days"},
+      {"log-level"}, {"threads"}, {"body-cache-mib"}, {"trusted-proxies"}, {"rate-limit-redis"}};
   for (Flags::Spec& spec : StoreFlagSpecs()) specs.push_back(std::move(spec));
   for (Flags::Spec& spec : ConnectionFlagSpecs()) specs.push_back(std::move(spec));
   return specs;
@@ -87,9 +87,9 @@ Result<Limits> LimitsFromFlags(const Flags& flags) {
   auto max_days = flags.GetInt("max-range-days", domain::kDefaultMaxRangeDays, 1, 100000);
   auto threads = flags.GetInt("threads", 0, 0, 1024);
   auto cache_mib = flags.GetInt("body-cache-mib", 64, 0, 1 << 20);
-  for (const Error* e : {rate ? nullptr : &rate.error(), burst ? nullptr : &burst.error(),
-                         max_days ? nullptr : &max_days.error(), threads ? nullptr : &threads.error(),
-                         cache_mib ? nullptr : &cache_mib.error()}) {
+  for (const Error* e :
+       {rate ? nullptr : &rate.error(), burst ? nullptr : &burst.error(), max_days ? nullptr : &max_days.error(),
+        threads ? nullptr : &threads.error(), cache_mib ? nullptr : &cache_mib.error()}) {
     if (e != nullptr) return *e;
   }
   return Limits{*rate, *burst, *max_days, *threads, *cache_mib};
@@ -138,7 +138,8 @@ Result<http::ServerOptions> ServerOptionsFromFlags(const Flags& flags, const Lim
 Status BoundByStore(const Flags& flags, const StoreOptions& store_options, std::uint64_t open_files,
                     http::ServerOptions& options) {
   if (store_options.timeout_ms) {
-    options.readiness_timeout = std::min(options.readiness_timeout, std::chrono::milliseconds(*store_options.timeout_ms));
+    options.readiness_timeout =
+        std::min(options.readiness_timeout, std::chrono::milliseconds(*store_options.timeout_ms));
   }
   return ConnectionOptionsFromFlags(flags, open_files, store_options.pool.value_or(8), options);
 }
@@ -166,10 +167,11 @@ int Serve(service::Store& store, service::Clock& clock, const RateLimiters& limi
   auto on_listening = [&](std::uint16_t port) {
     std::printf("costsd listening on http://%s:%u\n", server_options.host.c_str(), static_cast<unsigned>(port));
     std::fflush(stdout);
-    spdlog::info("listening on {}:{} (db {}, rate limit {}/s burst {}, {}; "
-                 "{} open files, at most {} connections, {} per address)",
-                 server_options.host, port, RedactDbUrl(db), limits.rate, limits.burst, limiters.description,
-                 open_files, server_options.max_connections, server_options.max_connections_per_address);
+    spdlog::info(
+        "listening on {}:{} (db {}, rate limit {}/s burst {}, {}; "
+        "{} open files, at most {} connections, {} per address)",
+        server_options.host, port, RedactDbUrl(db), limits.rate, limits.burst, limiters.description, open_files,
+        server_options.max_connections, server_options.max_connections_per_address);
   };
   return http::RunServer(server_options, std::move(services), on_listening);
 }
@@ -187,8 +189,8 @@ int CostsdMain(int argc, char** argv) {
   auto limits = LimitsFromFlags(*flags);
   if (!limits) return UsageError(limits.error().message);
   SystemClock clock;
-  auto limiters = MakeRateLimiters(clock, flags->Get("rate-limit-redis"), limits->rate, limits->burst,
-                                   kFailedLoginRate, kFailedLoginBurst);
+  auto limiters = MakeRateLimiters(clock, flags->Get("rate-limit-redis"), limits->rate, limits->burst, kFailedLoginRate,
+                                   kFailedLoginBurst);
   if (!limiters) return UsageError(limiters.error().message);
   auto server_options = ServerOptionsFromFlags(*flags, *limits);
   if (!server_options) return UsageError(server_options.error().message);

@@ -20,15 +20,22 @@ struct DemoDeployment {
 };
 
 constexpr DemoDeployment kDeployments[] = {
-    {"acme", "d-acme-search", "search-prod", "elasticsearch", "gcp.es.datahot.n2.68x10x45", "Elasticsearch hot 8 GB", "0.0913"},
-    {"acme", "d-acme-logs", "logs-staging", "elasticsearch", "gcp.es.datahot.n2.68x10x45", "Elasticsearch hot 4 GB", "0.0457"},
+    {"acme", "d-acme-search", "search-prod", "elasticsearch", "gcp.es.datahot.n2.68x10x45", "Elasticsearch hot 8 GB",
+     "0.0913"},
+    {"acme", "d-acme-logs", "logs-staging", "elasticsearch", "gcp.es.datahot.n2.68x10x45", "Elasticsearch hot 4 GB",
+     "0.0457"},
     {"acme", "d-acme-kibana", "kibana-prod", "kibana", "gcp.kibana.n2.68x32x45", "Kibana 2 GB", "0.0242"},
     {"acme", "d-acme-apm", "apm-prod", "apm", "gcp.apm.n2.68x32x45", "APM 1 GB", "0.0121"},
-    {"globex", "d-globex-observability", "observability", "elasticsearch", "aws.es.datahot.c6gd", "Elasticsearch hot 16 GB", "0.1826"},
-    {"globex", "d-globex-site-search", "site-search", "enterprise_search", "aws.enterprisesearch.c5d", "Enterprise Search 4 GB", "0.0688"},
-    {"globex", "d-globex-security", "security-analytics", "elasticsearch", "aws.es.datawarm.d3", "Elasticsearch warm 32 GB", "0.1187"},
-    {"initech", "d-initech-app", "app-search", "elasticsearch", "azure.es.datahot.edsv4", "Elasticsearch hot 2 GB", "0.0229"},
-    {"initech", "d-initech-metrics", "metrics", "integrations_server", "azure.integrationsserver.fsv2", "Integrations Server 1 GB", "0.0153"},
+    {"globex", "d-globex-observability", "observability", "elasticsearch", "aws.es.datahot.c6gd",
+     "Elasticsearch hot 16 GB", "0.1826"},
+    {"globex", "d-globex-site-search", "site-search", "enterprise_search", "aws.enterprisesearch.c5d",
+     "Enterprise Search 4 GB", "0.0688"},
+    {"globex", "d-globex-security", "security-analytics", "elasticsearch", "aws.es.datawarm.d3",
+     "Elasticsearch warm 32 GB", "0.1187"},
+    {"initech", "d-initech-app", "app-search", "elasticsearch", "azure.es.datahot.edsv4", "Elasticsearch hot 2 GB",
+     "0.0229"},
+    {"initech", "d-initech-metrics", "metrics", "integrations_server", "azure.integrationsserver.fsv2",
+     "Integrations Server 1 GB", "0.0153"},
     {"initech", "d-initech-kibana", "kibana", "kibana", "azure.kibana.fsv2", "Kibana 1 GB", "0.0121"},
 };
 
@@ -86,8 +93,8 @@ void AppendRecord(std::string& out, const std::string& id, const DemoDeployment&
   if (kind != nullptr) out += std::string(",\"kind\":\"") + kind + "\"";
   if (instances > 0) out += ",\"instance_count\":" + std::to_string(instances);
   out += std::string(",\"sku\":\"") + d.sku + "\",\"name\":\"" + d.resource + "\",\"start\":\"" +
-         domain::FormatRfc3339(start) + "\",\"end\":\"" + domain::FormatRfc3339(end) + "\",\"quantity\":\"" +
-         quantity + "\",\"unit\":\"" + unit + "\",\"rate\":\"" + rate + "\",\"trial\":false}\n";
+         domain::FormatRfc3339(start) + "\",\"end\":\"" + domain::FormatRfc3339(end) + "\",\"quantity\":\"" + quantity +
+         "\",\"unit\":\"" + unit + "\",\"rate\":\"" + rate + "\",\"trial\":false}\n";
 }
 
 struct DemoUser {
@@ -108,8 +115,8 @@ Status CreateDemoOrganizations(service::AdminService& admin) {
 
 // The demo's users, each with a new password drawn from `rng`.
 Result<std::vector<DemoUser>> CreateDemoUsers(service::AdminService& admin, std::mt19937_64& rng) {
-  std::vector<DemoUser> users = {{"admin", true, {}, ""}, {"alice", false, {"acme"}, ""},
-                                 {"bob", false, {"globex", "initech"}, ""}};
+  std::vector<DemoUser> users = {
+      {"admin", true, {}, ""}, {"alice", false, {"acme"}, ""}, {"bob", false, {"globex", "initech"}, ""}};
   for (DemoUser& u : users) {
     u.password = Password(rng);
     if (auto s = admin.PutUser(u.name, u.password, u.admin, u.orgs); !s) return std::move(s).error();
@@ -136,9 +143,9 @@ std::string DemoUsage(domain::Instant start, domain::Instant end, std::uint64_t 
          day = domain::Instant{day.ns + domain::kNsPerDay}) {
       for (std::size_t k = 0; k < std::size(kDataDimensions); ++k) {
         const DataDimension& dim = kDataDimensions[k];
-        const std::int64_t milli = static_cast<std::int64_t>(
-            Mix(seed, dep, static_cast<std::uint64_t>(day.ns / domain::kNsPerDay), k + 1) %
-            static_cast<std::uint64_t>(dim.max_milli_quantity));
+        const std::int64_t milli =
+            static_cast<std::int64_t>(Mix(seed, dep, static_cast<std::uint64_t>(day.ns / domain::kNsPerDay), k + 1) %
+                                      static_cast<std::uint64_t>(dim.max_milli_quantity));
         const std::string id =
             std::string("demo-") + d.id + "-" + dim.dimension + "-" + std::to_string(domain::ToUnixSeconds(day));
         AppendRecord(ndjson, id, d, dim.dimension, nullptr, 0, day, domain::Instant{day.ns + domain::kNsPerDay},
@@ -171,8 +178,9 @@ void PrintDemo(domain::Instant start, domain::Instant end, std::size_t records, 
   // (make demo sets it from DEMO_LISTEN).
   const char* listen = std::getenv("COSTS_LISTEN");
   const std::string address = listen != nullptr && *listen != '\0' ? listen : "127.0.0.1:8080";
-  std::printf("try:\n  curl -u alice:%s 'http://%s/api/v1/billing/costs/acme/charts?from=%s&bucketing_strategy=monthly'\n",
-              users[1].password.c_str(), address.c_str(), from);
+  std::printf(
+      "try:\n  curl -u alice:%s 'http://%s/api/v1/billing/costs/acme/charts?from=%s&bucketing_strategy=monthly'\n",
+      users[1].password.c_str(), address.c_str(), from);
   std::printf("  curl -H 'Authorization: ApiKey %s' http://%s/api/v1/billing/costs/acme\n", api_key.c_str(),
               address.c_str());
 }
@@ -198,8 +206,8 @@ int RunDemo(service::AdminService& admin, domain::Instant now, std::uint64_t see
 
   // Prepaid credits for acme, valid from the demo's start for a year (re-adding is a no-op).
   const domain::Instant credit_end{start.ns + 365 * domain::kNsPerDay};
-  if (auto s = admin.AddCredit("acme", "demo-prepaid-" + std::to_string(domain::ToUnixSeconds(start)), 2000 * domain::kNanosPerEcu,
-                               start, credit_end);
+  if (auto s = admin.AddCredit("acme", "demo-prepaid-" + std::to_string(domain::ToUnixSeconds(start)),
+                               2000 * domain::kNanosPerEcu, start, credit_end);
       !s && s.error().code != ErrorCode::kAlreadyExists) {
     return Failed(s.error());
   }

@@ -30,7 +30,8 @@ Status SetUpServerLogging(std::string_view level) {
   if (parsed == spdlog::level::off && level != "off") {
     return MakeError(ErrorCode::kInvalidData, "--log-level must be trace, debug, info, warn, error or off");
   }
-  spdlog::set_default_logger(std::make_shared<spdlog::logger>("costsd", std::make_shared<spdlog::sinks::stderr_sink_mt>()));
+  spdlog::set_default_logger(
+      std::make_shared<spdlog::logger>("costsd", std::make_shared<spdlog::sinks::stderr_sink_mt>()));
   spdlog::set_level(parsed);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %l %v", spdlog::pattern_time_type::utc);
   return {};

@@ -1,12 +1,12 @@
 #include "app/logging.hpp"
 
-#include <memory>
-#include <sstream>
-#include <string>
-
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
+
+#include <memory>
+#include <sstream>
+#include <string>
 
 namespace costs::app {
 namespace {

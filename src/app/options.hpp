@@ -18,10 +18,10 @@ namespace costs::app {
 class Flags {
  public:
   struct Spec {
-    std::string name;       // without "--"
+    std::string name;  // without "--"
     bool takes_value = true;
     bool repeatable = false;
-    bool from_env = true;   // read COSTS_<NAME> when absent
+    bool from_env = true;  // read COSTS_<NAME> when absent
   };
 
   // Parses argv[first..argc). kInvalidData (message for humans) for an unknown flag, a missing

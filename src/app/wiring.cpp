@@ -11,9 +11,9 @@
 namespace costs::app {
 
 domain::Instant SystemClock::Now() const {
-  return domain::Instant{std::chrono::duration_cast<std::chrono::nanoseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count()};
+  return domain::Instant{
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count()};
 }
 
 std::int64_t SystemClock::MonotonicNs() const {

@@ -27,7 +27,7 @@ struct ChartValue {
 };
 
 struct ChartBucket {
-  Instant start;  // the bucket's start, UTC
+  Instant start;                   // the bucket's start, UTC
   std::vector<ChartValue> values;  // non-zero costs only, sorted by series id
 };
 
@@ -78,7 +78,7 @@ class ChartBuilder {
   std::vector<Bucket> buckets_;
   std::vector<ChartSeries> series_;
   std::map<std::string, std::uint32_t, std::less<>> index_;  // id -> position in series_
-  std::vector<std::vector<Sum>> sums_;  // per bucket, in the order pieces came (merged at Build)
+  std::vector<std::vector<Sum>> sums_;                       // per bucket, in the order pieces came (merged at Build)
 };
 
 }  // namespace costs::domain

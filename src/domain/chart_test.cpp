@@ -1,5 +1,4 @@
 #include "domain/chart.hpp"
-#include "domain/testing/oracle.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,6 +7,8 @@
 #include <ostream>
 #include <string>
 #include <vector>
+
+#include "domain/testing/oracle.hpp"
 
 namespace costs::domain {
 
@@ -35,9 +36,7 @@ constexpr Instant kNov1{1'793'491'200 * kNsPerSecond};
 Instant Day(int i, std::int64_t offset_ns = 0) { return Instant{kNov1.ns + i * kNsPerDay + offset_ns}; }
 
 // Three daily buckets: 2026-11-01, -02, -03.
-std::vector<Bucket> ThreeDays() {
-  return {{Day(0), Day(1)}, {Day(1), Day(2)}, {Day(2), Day(3)}};
-}
+std::vector<Bucket> ThreeDays() { return {{Day(0), Day(1)}, {Day(1), Day(2)}, {Day(2), Day(3)}}; }
 
 using Values = std::vector<Named>;
 
@@ -134,8 +133,7 @@ TEST(ChartBuilderTest, SortsValuesById) {
   ASSERT_EQ(chart.buckets.size(), 3u);
   std::vector<std::string> ids;
   for (const Named& v : ValuesOf(chart, 1)) ids.push_back(v.id);
-  EXPECT_EQ(ids, (std::vector<std::string>{"D1", "a", "b", "b-1", "d10", "d2"}))
-      << "byte-wise ascending ids";
+  EXPECT_EQ(ids, (std::vector<std::string>{"D1", "a", "b", "b-1", "d10", "d2"})) << "byte-wise ascending ids";
 }
 
 TEST(ChartBuilderTest, KeepsEveryBucketWhenThereAreNoPieces) {

@@ -1,9 +1,9 @@
 #include "domain/credits.hpp"
 
+#include <gtest/gtest.h>
+
 #include <limits>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace costs::domain {
 namespace {

@@ -36,24 +36,21 @@ std::string WideToString(WideNanos v) {
 // Parses text that the contract says is valid; a failure names the text and the error.
 Decimal MustParse(std::string_view text) {
   Result<Decimal> r = ParseDecimal(text);
-  EXPECT_TRUE(r.has_value()) << "expected \"" << text << "\" to parse, got error: "
-                             << (r ? "" : r.error().message);
+  EXPECT_TRUE(r.has_value()) << "expected \"" << text << "\" to parse, got error: " << (r ? "" : r.error().message);
   return r ? *r : Decimal{};
 }
 
 void ExpectParses(std::string_view text, Decimal expected) {
   Result<Decimal> r = ParseDecimal(text);
-  ASSERT_TRUE(r.has_value()) << "expected \"" << text << "\" to parse as mantissa "
-                             << expected.mantissa << " scale " << expected.scale
-                             << ", got error: " << r.error().message;
+  ASSERT_TRUE(r.has_value()) << "expected \"" << text << "\" to parse as mantissa " << expected.mantissa << " scale "
+                             << expected.scale << ", got error: " << r.error().message;
   EXPECT_EQ(*r, expected) << "\"" << text << "\" should parse to the normalized decimal";
 }
 
 void ExpectRejected(std::string_view text) {
   Result<Decimal> r = ParseDecimal(text);
   ASSERT_FALSE(r.has_value()) << "expected \"" << text << "\" (" << text.size()
-                              << " bytes) to be rejected, got mantissa " << r->mantissa
-                              << " scale " << r->scale;
+                              << " bytes) to be rejected, got mantissa " << r->mantissa << " scale " << r->scale;
   EXPECT_EQ(r.error().code, ErrorCode::kInvalidData) << "rejecting \"" << text << "\"";
   EXPECT_FALSE(r.error().message.empty()) << "the error for \"" << text << "\" should say why";
 }
@@ -132,17 +129,19 @@ TEST(ParseDecimalTest, RejectsMoreThanEighteenFractionalDigits) {
 }
 
 TEST(ParseDecimalTest, RejectsTextThatIsNotAJsonNumber) {
-  for (std::string_view text :
-       {"", "+1", ".5", "-.5", "1.", "-1.", "1e", "1e+", "1E-", "e5", "abc", " 1", "1 ", "\t1", "1\n",
-        "0x10", "NaN", "nan", "Infinity", "-Infinity", "inf", "-", "--1", "1.2.3", "1,5", "1e5.5",
-        "1_000", "١", "0.5x", "1ee2"}) {
+  for (std::string_view text : {"",    "+1", ".5",  "-.5",   "1.",  "-1.",   "1e",    "1e+", "1E-",      "e5",
+                                "abc", " 1", "1 ",  "\t1",   "1\n", "0x10",  "NaN",   "nan", "Infinity", "-Infinity",
+                                "inf", "-",  "--1", "1.2.3", "1,5", "1e5.5", "1_000", "١",   "0.5x",     "1ee2"}) {
     ExpectRejected(text);
   }
 }
 
 TEST(ParseDecimalTest, RejectsEmbeddedNul) {
   ExpectRejected(std::string_view("1\0", 2));
-  ExpectRejected(std::string_view("\0" "1", 2));
+  ExpectRejected(
+      std::string_view("\0"
+                       "1",
+                       2));
 }
 
 // JSON's grammar (RFC 8259: int = zero / ( digit1-9 *DIGIT )) has no leading zeros, and the
@@ -173,7 +172,7 @@ TEST(ParseDecimalTest, BoundsTheExponentAsWritten) {
   ExpectParses("1e17", {100'000'000'000'000'000, 0});
   ExpectParses("0e40", {0, 0});
   ExpectParses("0e-40", {0, 0});
-  ExpectParses("0e040", {0, 0});  // leading zeros of the exponent do not count
+  ExpectParses("0e040", {0, 0});                              // leading zeros of the exponent do not count
   ExpectParses("1" + std::string(39, '0') + "e-39", {1, 0});  // 40 digits, exponent -39
   ExpectParses("1" + std::string(39, '0') + "e-40", {1, 1});  // 0.1
   ExpectRejected("0e41");
@@ -227,8 +226,8 @@ TEST(FormatDecimalTest, WritesCanonicalText) {
 }
 
 TEST(FormatDecimalTest, RoundTripsThroughParseDecimal) {
-  for (std::string_view text : {"0", "2", "200", "-0.0913", "12.5", "0.000000000000000001",
-                                "-999999999999999999", "123456789.012345678", "1.000001"}) {
+  for (std::string_view text : {"0", "2", "200", "-0.0913", "12.5", "0.000000000000000001", "-999999999999999999",
+                                "123456789.012345678", "1.000001"}) {
     const Decimal d = MustParse(text);
     EXPECT_EQ(FormatDecimal(d), text) << "canonical text should survive parse and format";
   }
@@ -320,8 +319,7 @@ TEST(MultiplyToNanosTest, FailsOnOverflow) {
   ASSERT_FALSE(huge.has_value()) << "~1e36 ECU must not fit (nor wrap around), got " << *huge;
   EXPECT_EQ(huge.error().code, ErrorCode::kInvalidData);
 
-  Result<Nanos> huge_negative =
-      MultiplyToNanos(MustParse("-999999999999999999"), MustParse("999999999999999999"));
+  Result<Nanos> huge_negative = MultiplyToNanos(MustParse("-999999999999999999"), MustParse("999999999999999999"));
   ASSERT_FALSE(huge_negative.has_value()) << "~-1e36 ECU must not fit, got " << *huge_negative;
 }
 
@@ -381,16 +379,16 @@ struct DivideCase {
 
 TEST(DivideHalfEvenTest, RoundsToNearestAndTiesToEven) {
   const DivideCase cases[] = {
-      {0, 5, 0},   {6, 3, 2},   {1, 3, 0},   {2, 3, 1},  {1, 2, 0},   {3, 2, 2},   {5, 2, 2},
-      {7, 2, 4},   {9, 2, 4},   {11, 2, 6},  {5, 4, 1},  {6, 4, 2},   {10, 4, 2},  {14, 4, 4},
-      {-1, 3, 0},  {-2, 3, -1}, {-1, 2, 0},  {-3, 2, -2}, {-5, 2, -2}, {-7, 2, -4}, {-6, 4, -2},
-      {-10, 4, -2}, {-14, 4, -4}, {-6, 3, -2}, {7, 1, 7},  {-7, 1, -7}, {999, 1000, 1},
-      {-999, 1000, -1}, {500, 1000, 0}, {1500, 1000, 2}, {-1500, 1000, -2}, {2500, 1000, 2},
+      {0, 5, 0},         {6, 3, 2},       {1, 3, 0},      {2, 3, 1},        {1, 2, 0},      {3, 2, 2},
+      {5, 2, 2},         {7, 2, 4},       {9, 2, 4},      {11, 2, 6},       {5, 4, 1},      {6, 4, 2},
+      {10, 4, 2},        {14, 4, 4},      {-1, 3, 0},     {-2, 3, -1},      {-1, 2, 0},     {-3, 2, -2},
+      {-5, 2, -2},       {-7, 2, -4},     {-6, 4, -2},    {-10, 4, -2},     {-14, 4, -4},   {-6, 3, -2},
+      {7, 1, 7},         {-7, 1, -7},     {999, 1000, 1}, {-999, 1000, -1}, {500, 1000, 0}, {1500, 1000, 2},
+      {-1500, 1000, -2}, {2500, 1000, 2},
   };
   for (const DivideCase& c : cases) {
     EXPECT_EQ(WideToString(DivideHalfEven(c.numerator, c.denominator)), WideToString(c.expected))
-        << "round_half_even(" << WideToString(c.numerator) << " / " << WideToString(c.denominator)
-        << ")";
+        << "round_half_even(" << WideToString(c.numerator) << " / " << WideToString(c.denominator) << ")";
   }
 }
 
@@ -453,7 +451,7 @@ TEST(FormatNanosTest, WritesExactDecimalsWithoutTrailingZerosOrExponent) {
   ExpectFormats(-12 * kNanosPerEcu, "-12");
   ExpectFormats(123'450'000'000, "123.45");
   ExpectFormats(-123'450'000'000, "-123.45");
-  ExpectFormats(100 * kNanosPerEcu, "100") ;
+  ExpectFormats(100 * kNanosPerEcu, "100");
   ExpectFormats(1'000'000'001, "1.000000001");
   ExpectFormats(182'600'000, "0.1826");
   ExpectFormats(-500'000'000, "-0.5");
@@ -469,8 +467,7 @@ TEST(FormatNanosTest, WritesTheInt64Limits) {
 
 TEST(FormatNanosTest, AgreesWithParseDecimalAndDecimalToNanos) {
   for (Nanos n : {Nanos{0}, Nanos{1}, Nanos{-1}, Nanos{7}, Nanos{300'000'000}, Nanos{-182'600'000},
-                  Nanos{123'456'789'012'345'678}, Nanos{-999'999'999'999'999'999},
-                  Nanos{9'223'372'036'854'775'000}}) {
+                  Nanos{123'456'789'012'345'678}, Nanos{-999'999'999'999'999'999}, Nanos{9'223'372'036'854'775'000}}) {
     // (Values of 19 significant digits, such as INT64_MAX, are beyond ParseDecimal by contract.)
     const std::string text = FormatNanos(n);
     Result<Decimal> d = ParseDecimal(text);

@@ -1,5 +1,4 @@
 #include "domain/proration.hpp"
-#include "domain/testing/oracle.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,6 +10,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "domain/testing/oracle.hpp"
 
 namespace costs::domain {
 
@@ -106,8 +107,7 @@ TEST(ProrationTest, ExtremeCostsUseWideArithmetic) {
   // cost × elapsed overflows 64 bits here; the contract computes it exactly.
   const std::int64_t length = 2 * 1000 * kNsPerDay;
   const Proration max{At(0), At(length), kMax};
-  EXPECT_EQ(max.CumulativeBefore(At(length / 2)), kMax / 2 + 1)
-      << "INT64_MAX / 2 = ...903.5 rounds to even ...904";
+  EXPECT_EQ(max.CumulativeBefore(At(length / 2)), kMax / 2 + 1) << "INT64_MAX / 2 = ...903.5 rounds to even ...904";
   EXPECT_EQ(max.PartIn(At(length / 2), At(length)), kMax / 2);
   EXPECT_EQ(max.PartIn(At(0), At(length)), kMax);
   const Proration min{At(0), At(length), kMin};
@@ -139,32 +139,54 @@ struct RandomRecords {
   Proration Next(std::int64_t max_length) {
     std::int64_t start = Uniform(0, 7'258'118'400 * kNsPerSecond);  // up to 2200-01-01
     switch (Uniform(0, 3)) {
-      case 0: start -= start % kNsPerHour; break;                    // hour-aligned
-      case 1: start -= start % kNsPerSecond; break;                  // whole second
-      default: break;                                                // any nanosecond
+      case 0:
+        start -= start % kNsPerHour;
+        break;  // hour-aligned
+      case 1:
+        start -= start % kNsPerSecond;
+        break;  // whole second
+      default:
+        break;  // any nanosecond
     }
     std::int64_t length = 0;
     switch (Uniform(0, 3)) {
-      case 0: length = Uniform(1, 1000); break;                      // tiny
-      case 1: length = kNsPerHour * Uniform(1, 48); break;           // whole hours
-      default: length = Uniform(1, max_length); break;
+      case 0:
+        length = Uniform(1, 1000);
+        break;  // tiny
+      case 1:
+        length = kNsPerHour * Uniform(1, 48);
+        break;  // whole hours
+      default:
+        length = Uniform(1, max_length);
+        break;
     }
     Nanos cost = 0;
     switch (Uniform(0, 5)) {
-      case 0: cost = Uniform(-1000, 1000); break;
-      case 1: cost = Uniform(-1'000'000'000'000, 1'000'000'000'000); break;
-      case 2: cost = Uniform(kMin, kMax); break;
-      case 3: cost = Uniform(0, 1) == 0 ? kMax : kMin; break;
-      case 4: cost = Uniform(-3, 3); break;
-      default: cost = 182'600'000 * Uniform(-100, 100); break;
+      case 0:
+        cost = Uniform(-1000, 1000);
+        break;
+      case 1:
+        cost = Uniform(-1'000'000'000'000, 1'000'000'000'000);
+        break;
+      case 2:
+        cost = Uniform(kMin, kMax);
+        break;
+      case 3:
+        cost = Uniform(0, 1) == 0 ? kMax : kMin;
+        break;
+      case 4:
+        cost = Uniform(-3, 3);
+        break;
+      default:
+        cost = 182'600'000 * Uniform(-100, 100);
+        break;
     }
     return Proration{Instant{start}, Instant{start + length}, cost};
   }
 };
 
 std::string Describe(const Proration& p) {
-  return "record [" + std::to_string(p.start.ns) + ", " + std::to_string(p.end.ns) + ") cost " +
-         std::to_string(p.cost);
+  return "record [" + std::to_string(p.start.ns) + ", " + std::to_string(p.end.ns) + ") cost " + std::to_string(p.cost);
 }
 
 WideNanos Abs(WideNanos v) { return v < 0 ? -v : v; }
@@ -202,20 +224,18 @@ TEST(ProrationPropertyTest, PartsOfRandomPartitionsSumExactlyToTheCost) {
       if (p.cost <= 0) {
         ASSERT_LE(part, 0) << Describe(p) << " [" << a.ns << ", " << b.ns << ")";
       }
-      ASSERT_EQ(part, p.CumulativeBefore(b) - p.CumulativeBefore(a))
-          << Describe(p) << ": PartIn must be C(b) - C(a)";
+      ASSERT_EQ(part, p.CumulativeBefore(b) - p.CumulativeBefore(a)) << Describe(p) << ": PartIn must be C(b) - C(a)";
     }
     ASSERT_TRUE(sum == static_cast<WideNanos>(p.cost))
-        << Describe(p) << ": parts over " << cuts.size() - 1 << " intervals sum to "
-        << static_cast<long double>(sum) << ", expected exactly the cost";
+        << Describe(p) << ": parts over " << cuts.size() - 1 << " intervals sum to " << static_cast<long double>(sum)
+        << ", expected exactly the cost";
   }
 }
 
 void CheckRollupParts(const Proration& p, RollupGrain grain) {
   const std::int64_t period = grain == RollupGrain::kHour ? kNsPerHour : kNsPerDay;
   const Instant first = grain == RollupGrain::kHour ? FloorHour(p.start) : FloorDay(p.start);
-  const Instant last = grain == RollupGrain::kHour ? FloorHour(Instant{p.end.ns - 1})
-                                                   : FloorDay(Instant{p.end.ns - 1});
+  const Instant last = grain == RollupGrain::kHour ? FloorHour(Instant{p.end.ns - 1}) : FloorDay(Instant{p.end.ns - 1});
   std::vector<std::pair<Instant, Nanos>> parts;
   ForEachRollupPart(p, grain, [&](Instant period_start, Nanos part) { parts.emplace_back(period_start, part); });
 
@@ -237,9 +257,8 @@ void CheckRollupParts(const Proration& p, RollupGrain grain) {
         << Describe(p) << ": the " << grain_name << " at " << start.ns << " must agree with PartIn";
     sum += part;
   }
-  ASSERT_TRUE(sum == static_cast<WideNanos>(p.cost))
-      << Describe(p) << ": " << grain_name << " parts sum to " << static_cast<long double>(sum)
-      << ", expected exactly the cost";
+  ASSERT_TRUE(sum == static_cast<WideNanos>(p.cost)) << Describe(p) << ": " << grain_name << " parts sum to "
+                                                     << static_cast<long double>(sum) << ", expected exactly the cost";
 }
 
 TEST(RollupTest, HourlyPartsOfARecordOffTheHour) {
@@ -247,8 +266,7 @@ TEST(RollupTest, HourlyPartsOfARecordOffTheHour) {
   const Proration p{At(kNsPerHour / 2), At(5 * kNsPerHour / 2), 4};
   std::vector<std::pair<Instant, Nanos>> parts;
   ForEachRollupPart(p, RollupGrain::kHour, [&](Instant s, Nanos part) { parts.emplace_back(s, part); });
-  EXPECT_EQ(parts, (std::vector<std::pair<Instant, Nanos>>{
-                       {At(0), 1}, {At(kNsPerHour), 2}, {At(2 * kNsPerHour), 1}}));
+  EXPECT_EQ(parts, (std::vector<std::pair<Instant, Nanos>>{{At(0), 1}, {At(kNsPerHour), 2}, {At(2 * kNsPerHour), 1}}));
 }
 
 TEST(RollupTest, AlignedHourRecordIsOneHour) {
@@ -283,8 +301,7 @@ TEST(RollupTest, RecordEndingAtTheLatestSupportedInstant) {
   ASSERT_LE(FloorHour(max).ns, kMax - kNsPerHour)
       << "the UTC hour containing MaxInstant() (" << max.ns
       << " ns) ends beyond int64 nanoseconds, so hourly rollups would overflow";
-  ASSERT_LE(FloorDay(max).ns, kMax - kNsPerDay)
-      << "the UTC day containing MaxInstant() ends beyond int64 nanoseconds";
+  ASSERT_LE(FloorDay(max).ns, kMax - kNsPerDay) << "the UTC day containing MaxInstant() ends beyond int64 nanoseconds";
   const Proration p{Instant{max.ns - 3 * kNsPerHour}, max, 1000};
   CheckRollupParts(p, RollupGrain::kHour);
   CheckRollupParts(p, RollupGrain::kDay);

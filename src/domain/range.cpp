@@ -6,8 +6,8 @@
 
 namespace costs::domain {
 
-Result<TimeRange> ResolveRange(std::optional<std::string_view> from, std::optional<std::string_view> to,
-                               Instant now, int max_range_days) {
+Result<TimeRange> ResolveRange(std::optional<std::string_view> from, std::optional<std::string_view> to, Instant now,
+                               int max_range_days) {
   std::vector<std::string> bad;
   std::string message;
   Instant from_t = FloorMonth(now);
@@ -43,8 +43,8 @@ Result<TimeRange> ResolveRange(std::optional<std::string_view> from, std::option
   }
   if (from_t > to_t) {
     if (!to) {
-      return MakeError(ErrorCode::kInvalidDateRange, "from must not be in the future when to is not given (to defaults to now)",
-                       {"from"});
+      return MakeError(ErrorCode::kInvalidDateRange,
+                       "from must not be in the future when to is not given (to defaults to now)", {"from"});
     }
     return MakeError(ErrorCode::kInvalidDateRange, "from must not be after to", {"from", "to"});
   }

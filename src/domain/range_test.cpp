@@ -1,5 +1,4 @@
 #include "domain/range.hpp"
-#include "domain/testing/oracle.hpp"
 
 #include <gtest/gtest.h>
 
@@ -12,6 +11,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "domain/testing/oracle.hpp"
 
 namespace costs::domain {
 
@@ -34,22 +35,21 @@ using Fields = std::vector<std::string>;
 
 const Instant kNow = Utc(2026, 11, 15, 10, 20, 30, 123'456'789);
 
-TimeRange MustResolve(std::optional<std::string_view> from, std::optional<std::string_view> to,
-                      Instant now = kNow, int max_days = kDefaultMaxRangeDays) {
+TimeRange MustResolve(std::optional<std::string_view> from, std::optional<std::string_view> to, Instant now = kNow,
+                      int max_days = kDefaultMaxRangeDays) {
   Result<TimeRange> r = ResolveRange(from, to, now, max_days);
-  EXPECT_TRUE(r.has_value()) << "expected from=" << from.value_or("(absent)")
-                             << " to=" << to.value_or("(absent)") << " to resolve, got error: "
-                             << (r ? "" : r.error().message);
+  EXPECT_TRUE(r.has_value()) << "expected from=" << from.value_or("(absent)") << " to=" << to.value_or("(absent)")
+                             << " to resolve, got error: " << (r ? "" : r.error().message);
   return r ? *r : TimeRange{};
 }
 
 // Expects a kInvalidDateRange naming exactly `fields` (in any order).
-void ExpectRangeError(std::optional<std::string_view> from, std::optional<std::string_view> to,
-                      Fields fields, Instant now = kNow, int max_days = kDefaultMaxRangeDays) {
+void ExpectRangeError(std::optional<std::string_view> from, std::optional<std::string_view> to, Fields fields,
+                      Instant now = kNow, int max_days = kDefaultMaxRangeDays) {
   Result<TimeRange> r = ResolveRange(from, to, now, max_days);
-  ASSERT_FALSE(r.has_value()) << "expected from=" << from.value_or("(absent)")
-                              << " to=" << to.value_or("(absent)") << " to be rejected, got ["
-                              << FormatRfc3339(r->from) << ", " << FormatRfc3339(r->to) << ")";
+  ASSERT_FALSE(r.has_value()) << "expected from=" << from.value_or("(absent)") << " to=" << to.value_or("(absent)")
+                              << " to be rejected, got [" << FormatRfc3339(r->from) << ", " << FormatRfc3339(r->to)
+                              << ")";
   EXPECT_EQ(r.error().code, ErrorCode::kInvalidDateRange);
   EXPECT_FALSE(r.error().message.empty()) << "the error should say why";
   Fields got = r.error().fields;
@@ -71,12 +71,10 @@ TEST(ResolveRangeTest, DefaultsAtTheVeryStartOfAMonthGiveAnEmptyRange) {
 }
 
 TEST(ResolveRangeTest, DefaultsOneSideOnly) {
-  EXPECT_EQ(MustResolve("2026-10-01", std::nullopt), (TimeRange{Utc(2026, 10, 1), kNow}))
-      << "to defaults to now";
+  EXPECT_EQ(MustResolve("2026-10-01", std::nullopt), (TimeRange{Utc(2026, 10, 1), kNow})) << "to defaults to now";
   EXPECT_EQ(MustResolve(std::nullopt, "2026-11-10"), (TimeRange{Utc(2026, 11, 1), Utc(2026, 11, 11)}))
       << "from defaults to the start of now's month";
-  EXPECT_EQ(MustResolve(std::nullopt, "2026-12-20T00:00:00Z"),
-            (TimeRange{Utc(2026, 11, 1), Utc(2026, 12, 20)}))
+  EXPECT_EQ(MustResolve(std::nullopt, "2026-12-20T00:00:00Z"), (TimeRange{Utc(2026, 11, 1), Utc(2026, 12, 20)}))
       << "to may lie after now";
 }
 
@@ -108,8 +106,7 @@ TEST(ResolveRangeTest, AcceptsRfc3339AndMixedForms) {
             (TimeRange{Utc(2026, 11, 1), Utc(2026, 11, 2)}));
   EXPECT_EQ(MustResolve("2026-11-01T01:00:00+01:00", "2026-11-01T12:00:00.5Z"),
             (TimeRange{Utc(2026, 11, 1), Utc(2026, 11, 1, 12, 0, 0, 500'000'000)}));
-  EXPECT_EQ(MustResolve("2026-11-01T06:00:00Z", "2026-11-03"),
-            (TimeRange{Utc(2026, 11, 1, 6), Utc(2026, 11, 4)}));
+  EXPECT_EQ(MustResolve("2026-11-01T06:00:00Z", "2026-11-03"), (TimeRange{Utc(2026, 11, 1, 6), Utc(2026, 11, 4)}));
 }
 
 TEST(ResolveRangeTest, FromEqualToIsAllowed) {
@@ -147,10 +144,8 @@ TEST(ResolveRangeTest, RangeOfExactlyMaxDaysIsAllowed) {
   const Instant to{from.ns + kDefaultMaxRangeDays * kNsPerDay};
   EXPECT_EQ(MustResolve("2020-01-01T00:00:00Z", FormatRfc3339(to)), (TimeRange{from, to}));
   // Bare dates: 2026-11-01 .. end of 2026-11-30 is 30 days.
-  EXPECT_EQ(MustResolve("2026-11-01", "2026-11-30", kNow, 30),
-            (TimeRange{Utc(2026, 11, 1), Utc(2026, 12, 1)}));
-  EXPECT_EQ(MustResolve("2026-11-01", "2026-11-01", kNow, 1),
-            (TimeRange{Utc(2026, 11, 1), Utc(2026, 11, 2)}));
+  EXPECT_EQ(MustResolve("2026-11-01", "2026-11-30", kNow, 30), (TimeRange{Utc(2026, 11, 1), Utc(2026, 12, 1)}));
+  EXPECT_EQ(MustResolve("2026-11-01", "2026-11-01", kNow, 1), (TimeRange{Utc(2026, 11, 1), Utc(2026, 11, 2)}));
 }
 
 TEST(ResolveRangeTest, RangeLongerThanMaxDaysNamesBothParameters) {
@@ -192,8 +187,8 @@ TEST(BucketingStrategyTest, IsCaseInsensitive) {
 }
 
 TEST(BucketingStrategyTest, RejectsAnythingElseNamingTheParameter) {
-  for (std::string_view text : {"weekly", "", "day", "month", " daily", "daily ", "dailyy", "hourly",
-                                "d", "monthly\n"}) {
+  for (std::string_view text :
+       {"weekly", "", "day", "month", " daily", "daily ", "dailyy", "hourly", "d", "monthly\n"}) {
     Result<BucketingStrategy> r = ParseBucketingStrategy(text);
     ASSERT_FALSE(r.has_value()) << "\"" << text << "\" should be rejected";
     EXPECT_EQ(r.error().code, ErrorCode::kInvalidData) << text;
@@ -226,8 +221,7 @@ TEST(BucketTest, DailyRangeEndingOnMidnightExcludesTheNextDay) {
 }
 
 TEST(BucketTest, DailyBucketsCrossMonthYearAndLeapDay) {
-  EXPECT_EQ(BucketsFor({Utc(2026, 12, 30), Utc(2027, 1, 2)}, BucketingStrategy::kDaily),
-            Days(Utc(2026, 12, 30), 3));
+  EXPECT_EQ(BucketsFor({Utc(2026, 12, 30), Utc(2027, 1, 2)}, BucketingStrategy::kDaily), Days(Utc(2026, 12, 30), 3));
   const std::vector<Bucket> leap = BucketsFor({Utc(2024, 2, 28), Utc(2024, 3, 2)}, BucketingStrategy::kDaily);
   ASSERT_EQ(leap.size(), 3u) << "2024-02-28, 2024-02-29 and 2024-03-01";
   EXPECT_EQ(leap[1].start, Utc(2024, 2, 29));
@@ -238,8 +232,7 @@ TEST(BucketTest, FromEqualToGivesTheOneContainingBucket) {
   EXPECT_EQ(BucketsFor({Utc(2026, 11, 5, 10), Utc(2026, 11, 5, 10)}, BucketingStrategy::kDaily),
             Days(Utc(2026, 11, 5), 1))
       << "mid-day";
-  EXPECT_EQ(BucketsFor({Utc(2026, 11, 5), Utc(2026, 11, 5)}, BucketingStrategy::kDaily),
-            Days(Utc(2026, 11, 5), 1))
+  EXPECT_EQ(BucketsFor({Utc(2026, 11, 5), Utc(2026, 11, 5)}, BucketingStrategy::kDaily), Days(Utc(2026, 11, 5), 1))
       << "exactly on a day boundary: the day that starts there";
   EXPECT_EQ(BucketsFor({Utc(2026, 11, 5, 10), Utc(2026, 11, 5, 10)}, BucketingStrategy::kMonthly),
             (std::vector<Bucket>{{Utc(2026, 11, 1), Utc(2026, 12, 1)}}))
@@ -254,18 +247,15 @@ TEST(BucketTest, FromEqualToGivesTheOneContainingBucket) {
 
 TEST(BucketTest, MonthlyBucketsCrossYearEnd) {
   const TimeRange range{Utc(2025, 11, 15), Utc(2026, 2, 10)};
-  EXPECT_EQ(BucketsFor(range, BucketingStrategy::kMonthly),
-            (std::vector<Bucket>{{Utc(2025, 11, 1), Utc(2025, 12, 1)},
-                                 {Utc(2025, 12, 1), Utc(2026, 1, 1)},
-                                 {Utc(2026, 1, 1), Utc(2026, 2, 1)},
-                                 {Utc(2026, 2, 1), Utc(2026, 3, 1)}}));
+  EXPECT_EQ(BucketsFor(range, BucketingStrategy::kMonthly), (std::vector<Bucket>{{Utc(2025, 11, 1), Utc(2025, 12, 1)},
+                                                                                 {Utc(2025, 12, 1), Utc(2026, 1, 1)},
+                                                                                 {Utc(2026, 1, 1), Utc(2026, 2, 1)},
+                                                                                 {Utc(2026, 2, 1), Utc(2026, 3, 1)}}));
 }
 
 TEST(BucketTest, MonthlyBucketsThroughLeapFebruary) {
-  const std::vector<Bucket> buckets =
-      BucketsFor({Utc(2024, 1, 15), Utc(2024, 3, 1)}, BucketingStrategy::kMonthly);
-  EXPECT_EQ(buckets, (std::vector<Bucket>{{Utc(2024, 1, 1), Utc(2024, 2, 1)},
-                                          {Utc(2024, 2, 1), Utc(2024, 3, 1)}}))
+  const std::vector<Bucket> buckets = BucketsFor({Utc(2024, 1, 15), Utc(2024, 3, 1)}, BucketingStrategy::kMonthly);
+  EXPECT_EQ(buckets, (std::vector<Bucket>{{Utc(2024, 1, 1), Utc(2024, 2, 1)}, {Utc(2024, 2, 1), Utc(2024, 3, 1)}}))
       << "a range ending exactly on March 1 does not include March";
   ASSERT_EQ(buckets.size(), 2u);
   EXPECT_EQ(buckets[1].end.ns - buckets[1].start.ns, 29 * kNsPerDay) << "February 2024 has 29 days";
@@ -353,8 +343,7 @@ TEST(BucketIndexTest, FindsTheContainingBucket) {
     EXPECT_EQ(BucketIndex(days, Instant{days[i].start.ns + kNsPerDay / 2}), i) << "middle of bucket " << i;
     EXPECT_EQ(BucketIndex(days, Instant{days[i].end.ns - 1}), i) << "last nanosecond of bucket " << i;
   }
-  const std::vector<Bucket> months =
-      BucketsFor({Utc(2025, 11, 15), Utc(2026, 3, 10)}, BucketingStrategy::kMonthly);
+  const std::vector<Bucket> months = BucketsFor({Utc(2025, 11, 15), Utc(2026, 3, 10)}, BucketingStrategy::kMonthly);
   ASSERT_EQ(months.size(), 5u);
   EXPECT_EQ(BucketIndex(months, Utc(2025, 11, 1)), 0u);
   EXPECT_EQ(BucketIndex(months, Instant{Utc(2026, 1, 1).ns - 1}), 1u);

@@ -1,5 +1,4 @@
 #include "domain/time.hpp"
-#include "domain/testing/oracle.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,12 +8,12 @@
 #include <string>
 #include <string_view>
 
+#include "domain/testing/oracle.hpp"
+
 namespace costs::domain {
 
 // Lets gtest print values readably when an expectation fails.
-inline void PrintTo(const CivilDate& d, std::ostream* os) {
-  *os << d.year << "-" << d.month << "-" << d.day;
-}
+inline void PrintTo(const CivilDate& d, std::ostream* os) { *os << d.year << "-" << d.month << "-" << d.day; }
 
 namespace {
 
@@ -32,16 +31,15 @@ void ExpectInstant(std::string_view text, Instant expected) {
 
 void ExpectRejected(std::string_view text) {
   Result<Instant> r = ParseRfc3339(text);
-  ASSERT_FALSE(r.has_value()) << "expected \"" << text << "\" to be rejected, got " << r->ns
-                              << " ns (" << FormatRfc3339(*r) << ")";
+  ASSERT_FALSE(r.has_value()) << "expected \"" << text << "\" to be rejected, got " << r->ns << " ns ("
+                              << FormatRfc3339(*r) << ")";
   EXPECT_EQ(r.error().code, ErrorCode::kInvalidData) << "rejecting \"" << text << "\"";
   EXPECT_FALSE(r.error().message.empty()) << "the error for \"" << text << "\" should say why";
 }
 
 void ExpectQuery(std::string_view text, DateBound bound, Instant expected) {
   Result<Instant> r = ParseQueryInstant(text, bound);
-  ASSERT_TRUE(r.has_value()) << "expected query value \"" << text << "\" to parse, got error: "
-                             << r.error().message;
+  ASSERT_TRUE(r.has_value()) << "expected query value \"" << text << "\" to parse, got error: " << r.error().message;
   EXPECT_EQ(*r, expected) << "\"" << text << "\" as "
                           << (bound == DateBound::kStartOfDay ? "start of day" : "end of day");
 }
@@ -223,8 +221,7 @@ TEST(ParseRfc3339Test, MaxInstantIsLateIn2261AndRoundTrips) {
   EXPECT_FALSE(ParseRfc3339("2262-01-01T00:00:00Z").has_value())
       << "2262 lies beyond the header's latest accepted instant (2261-12-31)";
   Result<Instant> back = ParseRfc3339(FormatRfc3339(max));
-  ASSERT_TRUE(back.has_value()) << "MaxInstant() itself is accepted, as \"" << FormatRfc3339(max)
-                                << "\"";
+  ASSERT_TRUE(back.has_value()) << "MaxInstant() itself is accepted, as \"" << FormatRfc3339(max) << "\"";
   EXPECT_EQ(*back, max);
   EXPECT_EQ(kMinInstant, Instant{0});
 }
@@ -296,8 +293,7 @@ TEST(FormatRfc3339Test, WritesUtcWithTrimmedFraction) {
   EXPECT_EQ(FormatRfc3339(Utc(2026, 11, 1, 0, 0, 0, 120'000'000)), "2026-11-01T00:00:00.12Z");
   EXPECT_EQ(FormatRfc3339(Utc(2026, 11, 1, 0, 0, 0, 1)), "2026-11-01T00:00:00.000000001Z");
   EXPECT_EQ(FormatRfc3339(Utc(2026, 11, 1, 0, 0, 0, 123'456'789)), "2026-11-01T00:00:00.123456789Z");
-  EXPECT_EQ(FormatRfc3339(Utc(2024, 2, 29, 23, 59, 59, 999'999'999)),
-            "2024-02-29T23:59:59.999999999Z");
+  EXPECT_EQ(FormatRfc3339(Utc(2024, 2, 29, 23, 59, 59, 999'999'999)), "2024-02-29T23:59:59.999999999Z");
   EXPECT_EQ(FormatRfc3339(Utc(2000, 2, 29, 12)), "2000-02-29T12:00:00Z");
   EXPECT_EQ(FormatRfc3339(Utc(2261, 12, 31)), "2261-12-31T00:00:00Z");
 }
@@ -342,8 +338,7 @@ TEST(CivilDateTest, KnownDays) {
 TEST(CivilDateTest, ConsecutiveDaysAreConsecutiveDatesFrom1600To2400) {
   CivilDate date{1600, 1, 1};
   for (std::int64_t days = -135140; days <= 157419; ++days) {
-    ASSERT_EQ(DaysFromCivil(date), days) << "DaysFromCivil of " << date.year << "-" << date.month
-                                         << "-" << date.day;
+    ASSERT_EQ(DaysFromCivil(date), days) << "DaysFromCivil of " << date.year << "-" << date.month << "-" << date.day;
     ASSERT_EQ(CivilFromDays(days), date) << "CivilFromDays(" << days << ")";
     // Step the civil date by hand.
     if (date.day < OracleMonthDays(date.year, date.month)) {

@@ -9,44 +9,87 @@
 namespace costs::domain {
 namespace {
 
-constexpr std::array<std::string_view, kDimensionCount> kDimensionIds = {
-    "capacity", "data_in", "data_internode", "data_out", "storage_api", "storage_bytes"};
-constexpr std::array<std::string_view, kDimensionCount> kDimensionNames = {
-    "Capacity", "Data in", "Data internode", "Data out", "Storage API", "Storage bytes"};
-constexpr std::array<std::string_view, 6> kKindIds = {
-    "elasticsearch", "kibana", "apm", "integrations_server", "appsearch", "enterprise_search"};
+constexpr std::array<std::string_view, kDimensionCount> kDimensionIds = {"capacity", "data_in",     "data_internode",
+                                                                         "data_out", "storage_api", "storage_bytes"};
+constexpr std::array<std::string_view, kDimensionCount> kDimensionNames = {"Capacity", "Data in",     "Data internode",
+                                                                           "Data out", "Storage API", "Storage bytes"};
+constexpr std::array<std::string_view, 6> kKindIds = {"elasticsearch",       "kibana",    "apm",
+                                                      "integrations_server", "appsearch", "enterprise_search"};
 
 // The members ValidateUsage reads, in the order it checks them.
 enum Field {
-  kId, kOrganizationId, kDeploymentId, kDeploymentName, kSku, kName, kUnit, kDimension, kKind,
-  kInstanceCount, kStart, kEnd, kQuantity, kRate, kCost, kTrial, kFieldCount
+  kId,
+  kOrganizationId,
+  kDeploymentId,
+  kDeploymentName,
+  kSku,
+  kName,
+  kUnit,
+  kDimension,
+  kKind,
+  kInstanceCount,
+  kStart,
+  kEnd,
+  kQuantity,
+  kRate,
+  kCost,
+  kTrial,
+  kFieldCount
 };
-constexpr std::array<std::string_view, kFieldCount> kFieldNames = {
-    "id",   "organization_id", "deployment_id", "deployment_name", "sku",  "name", "unit", "dimension",
-    "kind", "instance_count",  "start",         "end",             "quantity", "rate", "cost", "trial"};
+constexpr std::array<std::string_view, kFieldCount> kFieldNames = {"id",
+                                                                   "organization_id",
+                                                                   "deployment_id",
+                                                                   "deployment_name",
+                                                                   "sku",
+                                                                   "name",
+                                                                   "unit",
+                                                                   "dimension",
+                                                                   "kind",
+                                                                   "instance_count",
+                                                                   "start",
+                                                                   "end",
+                                                                   "quantity",
+                                                                   "rate",
+                                                                   "cost",
+                                                                   "trial"};
 
 // The Field called `name`, or kFieldCount for a member ValidateUsage does not read.
 Field FieldOf(std::string_view name) {
   auto is = [name](Field f) { return name == kFieldNames[f] ? f : kFieldCount; };
   switch (name.size()) {
-    case 2: return is(kId);
-    case 3: return name[0] == 's' ? is(kSku) : is(kEnd);
+    case 2:
+      return is(kId);
+    case 3:
+      return name[0] == 's' ? is(kSku) : is(kEnd);
     case 4:
       switch (name[0]) {
-        case 'n': return is(kName);
-        case 'u': return is(kUnit);
-        case 'k': return is(kKind);
-        case 'r': return is(kRate);
-        case 'c': return is(kCost);
-        default: return kFieldCount;
+        case 'n':
+          return is(kName);
+        case 'u':
+          return is(kUnit);
+        case 'k':
+          return is(kKind);
+        case 'r':
+          return is(kRate);
+        case 'c':
+          return is(kCost);
+        default:
+          return kFieldCount;
       }
-    case 5: return name[0] == 's' ? is(kStart) : is(kTrial);
-    case 8: return is(kQuantity);
-    case 9: return is(kDimension);
-    case 13: return is(kDeploymentId);
-    case 14: return is(kInstanceCount);
-    case 15: return name[0] == 'o' ? is(kOrganizationId) : is(kDeploymentName);
-    default: return kFieldCount;
+    case 5:
+      return name[0] == 's' ? is(kStart) : is(kTrial);
+    case 8:
+      return is(kQuantity);
+    case 9:
+      return is(kDimension);
+    case 13:
+      return is(kDeploymentId);
+    case 14:
+      return is(kInstanceCount);
+    case 15:
+      return name[0] == 'o' ? is(kOrganizationId) : is(kDeploymentName);
+    default:
+      return kFieldCount;
   }
 }
 
@@ -151,7 +194,7 @@ class Checker {
     auto d = ParseDecimal(v->text);
     if (!d) {
       Problem(field, d.error().message == "not a decimal number" ? "must be a decimal number like \"0.0913\""
-                                                                  : d.error().message);
+                                                                 : d.error().message);
       return std::nullopt;
     }
     return *d;

@@ -17,8 +17,8 @@ namespace costs::domain {
 enum class Dimension { kCapacity, kDataIn, kDataInternode, kDataOut, kStorageApi, kStorageBytes };
 inline constexpr int kDimensionCount = 6;
 
-std::string_view DimensionId(Dimension d);           // "capacity", "data_in", ...
-std::string_view DimensionDisplayName(Dimension d);  // "Capacity", "Data in", ...
+std::string_view DimensionId(Dimension d);                     // "capacity", "data_in", ...
+std::string_view DimensionDisplayName(Dimension d);            // "Capacity", "Data in", ...
 std::optional<Dimension> ParseDimension(std::string_view id);  // exact, lower case
 
 // Resource kinds, as the spec's kind enum names them.
@@ -88,12 +88,11 @@ inline constexpr std::size_t kMaxTextLength = 1024;
 // Returns the record when there was no problem.
 //
 // Rules: id, organization_id, deployment_id: non-empty strings, at most kMaxIdLength bytes, no
-// control characters. start < end, at most kMaxRecordDurationNs apart. dimension: one of the Dimension ids. kind: a ResourceKind id, required
-// when dimension is capacity. instance_count: a non-negative integer. start, end: RFC 3339 with
-// start < end. quantity, rate: decimal strings or JSON numbers (exact); quantity may be
-// negative, rate may not. cost: optional; if present it must equal quantity × rate rounded
-// half-even to nano-ECU. trial: boolean. Unknown members are ignored; a repeated member is
-// an error.
+// control characters. start < end, at most kMaxRecordDurationNs apart. dimension: one of the Dimension ids. kind: a
+// ResourceKind id, required when dimension is capacity. instance_count: a non-negative integer. start, end: RFC 3339
+// with start < end. quantity, rate: decimal strings or JSON numbers (exact); quantity may be negative, rate may not.
+// cost: optional; if present it must equal quantity × rate rounded half-even to nano-ECU. trial: boolean. Unknown
+// members are ignored; a repeated member is an error.
 struct FieldProblem {
   std::string field;
   std::string message;

@@ -15,14 +15,12 @@ namespace costs::domain {
 
 // Lets gtest print a record readably when an expectation fails.
 inline void PrintTo(const UsageRecord& r, std::ostream* os) {
-  *os << "UsageRecord{id=" << r.id << ", organization_id=" << r.organization_id
-      << ", deployment_id=" << r.deployment_id << ", deployment_name=" << r.deployment_name
-      << ", dimension=" << DimensionId(r.dimension)
+  *os << "UsageRecord{id=" << r.id << ", organization_id=" << r.organization_id << ", deployment_id=" << r.deployment_id
+      << ", deployment_name=" << r.deployment_name << ", dimension=" << DimensionId(r.dimension)
       << ", kind=" << (r.kind ? ResourceKindId(*r.kind) : std::string_view("(none)"))
-      << ", instance_count=" << r.instance_count << ", sku=" << r.sku << ", name=" << r.name
-      << ", start=" << r.start.ns << ", end=" << r.end.ns << ", quantity=" << FormatDecimal(r.quantity)
-      << ", unit=" << r.unit << ", rate=" << FormatDecimal(r.rate) << ", cost_nanos=" << r.cost_nanos
-      << ", trial=" << r.trial << "}";
+      << ", instance_count=" << r.instance_count << ", sku=" << r.sku << ", name=" << r.name << ", start=" << r.start.ns
+      << ", end=" << r.end.ns << ", quantity=" << FormatDecimal(r.quantity) << ", unit=" << r.unit
+      << ", rate=" << FormatDecimal(r.rate) << ", cost_nanos=" << r.cost_nanos << ", trial=" << r.trial << "}";
 }
 
 namespace {
@@ -93,8 +91,7 @@ RawUsage With(RawUsage raw, std::string_view name, RawValue value) {
 }
 
 RawUsage Without(RawUsage raw, std::string_view name) {
-  raw.erase(std::remove_if(raw.begin(), raw.end(), [&](const auto& m) { return m.first == name; }),
-            raw.end());
+  raw.erase(std::remove_if(raw.begin(), raw.end(), [&](const auto& m) { return m.first == name; }), raw.end());
   return raw;
 }
 
@@ -133,9 +130,7 @@ std::vector<std::string> ProblemList(const RawUsage& raw, std::string_view prefi
 // ---------------------------------------------------------------------------------------------
 // Valid records
 
-TEST(ValidateUsageTest, AcceptsTheDesignExample) {
-  EXPECT_EQ(MustValidate(Example()), ExampleRecord());
-}
+TEST(ValidateUsageTest, AcceptsTheDesignExample) { EXPECT_EQ(MustValidate(Example()), ExampleRecord()); }
 
 TEST(ValidateUsageTest, AcceptsQuantityAndRateAsJsonNumbers) {
   RawUsage raw = With(With(Example(), "quantity", N("2")), "rate", N("0.0913"));
@@ -180,8 +175,7 @@ TEST(ValidateUsageTest, AcceptsNegativeQuantityAsACorrection) {
   UsageRecord r = MustValidate(With(Example(), "quantity", S("-2")));
   EXPECT_EQ(r.quantity, (Decimal{-2, 0}));
   EXPECT_EQ(r.cost_nanos, -182'600'000);
-  EXPECT_EQ(MustValidate(With(With(Example(), "quantity", N("-2")), "cost", S("-0.1826"))).cost_nanos,
-            -182'600'000);
+  EXPECT_EQ(MustValidate(With(With(Example(), "quantity", N("-2")), "cost", S("-0.1826"))).cost_nanos, -182'600'000);
 }
 
 TEST(ValidateUsageTest, AcceptsZeroRate) {
@@ -215,25 +209,29 @@ TEST(ValidateUsageTest, KindIsOptionalForOtherDimensions) {
 }
 
 TEST(ValidateUsageTest, AcceptsEveryDimensionAndKindId) {
-  const std::pair<std::string_view, Dimension> dimensions[] = {
-      {"capacity", Dimension::kCapacity},       {"data_in", Dimension::kDataIn},
-      {"data_internode", Dimension::kDataInternode}, {"data_out", Dimension::kDataOut},
-      {"storage_api", Dimension::kStorageApi},  {"storage_bytes", Dimension::kStorageBytes}};
+  const std::pair<std::string_view, Dimension> dimensions[] = {{"capacity", Dimension::kCapacity},
+                                                               {"data_in", Dimension::kDataIn},
+                                                               {"data_internode", Dimension::kDataInternode},
+                                                               {"data_out", Dimension::kDataOut},
+                                                               {"storage_api", Dimension::kStorageApi},
+                                                               {"storage_bytes", Dimension::kStorageBytes}};
   for (const auto& [id, dimension] : dimensions) {
     EXPECT_EQ(MustValidate(With(Example(), "dimension", S(std::string(id)))).dimension, dimension) << id;
   }
-  const std::pair<std::string_view, ResourceKind> kinds[] = {
-      {"elasticsearch", ResourceKind::kElasticsearch}, {"kibana", ResourceKind::kKibana},
-      {"apm", ResourceKind::kApm}, {"integrations_server", ResourceKind::kIntegrationsServer},
-      {"appsearch", ResourceKind::kAppsearch}, {"enterprise_search", ResourceKind::kEnterpriseSearch}};
+  const std::pair<std::string_view, ResourceKind> kinds[] = {{"elasticsearch", ResourceKind::kElasticsearch},
+                                                             {"kibana", ResourceKind::kKibana},
+                                                             {"apm", ResourceKind::kApm},
+                                                             {"integrations_server", ResourceKind::kIntegrationsServer},
+                                                             {"appsearch", ResourceKind::kAppsearch},
+                                                             {"enterprise_search", ResourceKind::kEnterpriseSearch}};
   for (const auto& [id, kind] : kinds) {
     EXPECT_EQ(MustValidate(With(Example(), "kind", S(std::string(id)))).kind, kind) << id;
   }
 }
 
 TEST(ValidateUsageTest, AcceptsOffsetsAndFractionsInStartAndEnd) {
-  UsageRecord r = MustValidate(With(With(Example(), "start", S("2026-11-01T01:00:00+01:00")), "end",
-                                    S("2026-11-01T00:30:00.5Z")));
+  UsageRecord r =
+      MustValidate(With(With(Example(), "start", S("2026-11-01T01:00:00+01:00")), "end", S("2026-11-01T00:30:00.5Z")));
   EXPECT_EQ(r.start, kNov1);
   EXPECT_EQ(r.end, (Instant{kNov1.ns + 1800 * kNsPerSecond + 500'000'000}));
 }
@@ -284,9 +282,12 @@ TEST(ValidateUsageProblemTest, ControlCharactersInIds) {
   EXPECT_EQ(ProblemFields(With(Example(), "id", S("u-\x01"))), FieldSet{"records[3].id"});
   EXPECT_EQ(ProblemFields(With(Example(), "id", S("u\n1"))), FieldSet{"records[3].id"});
   EXPECT_EQ(ProblemFields(With(Example(), "id", S("u\t1"))), FieldSet{"records[3].id"});
-  EXPECT_EQ(ProblemFields(With(Example(), "id", S(std::string("u\0" "1", 3)))), FieldSet{"records[3].id"});
-  EXPECT_EQ(ProblemFields(With(Example(), "organization_id", S("org\x1f"))),
-            FieldSet{"records[3].organization_id"});
+  EXPECT_EQ(ProblemFields(With(Example(), "id",
+                               S(std::string("u\0"
+                                             "1",
+                                             3)))),
+            FieldSet{"records[3].id"});
+  EXPECT_EQ(ProblemFields(With(Example(), "organization_id", S("org\x1f"))), FieldSet{"records[3].organization_id"});
   EXPECT_EQ(ProblemFields(With(Example(), "deployment_id", S("d\r1"))), FieldSet{"records[3].deployment_id"});
 }
 
@@ -310,8 +311,7 @@ TEST(ValidateUsageProblemTest, ControlCharactersAnywhereInALongText) {
 }
 
 TEST(ValidateUsageProblemTest, IdsLongerThanMaxLength) {
-  EXPECT_EQ(ProblemFields(With(Example(), "id", S(std::string(kMaxIdLength + 1, 'a')))),
-            FieldSet{"records[3].id"});
+  EXPECT_EQ(ProblemFields(With(Example(), "id", S(std::string(kMaxIdLength + 1, 'a')))), FieldSet{"records[3].id"});
   EXPECT_EQ(ProblemFields(With(Example(), "organization_id", S(std::string(kMaxIdLength + 1, 'o')))),
             FieldSet{"records[3].organization_id"});
   EXPECT_EQ(ProblemFields(With(Example(), "deployment_id", S(std::string(kMaxIdLength + 1, 'd')))),
@@ -347,17 +347,16 @@ TEST(ValidateUsageProblemTest, StartNotBeforeEnd) {
   // Either field could be blamed; the end is, once, with one message (clients and the API
   // tests rely on the field).
   for (const char* end : {"2026-11-01T00:00:00Z", "2026-10-31T23:00:00Z"}) {
-    EXPECT_EQ(ProblemList(With(Example(), "end", S(end))), std::vector<std::string>{"records[3].end: end must be after start"})
+    EXPECT_EQ(ProblemList(With(Example(), "end", S(end))),
+              std::vector<std::string>{"records[3].end: end must be after start"})
         << "end " << end << ", start 2026-11-01T00:00:00Z";
   }
 }
 
 TEST(ValidateUsageProblemTest, PeriodLongerThan366Days) {
-  EXPECT_EQ(ProblemFields(With(Example(), "end", S("2027-11-02T00:00:00.000000001Z"))),
-            (FieldSet{"records[3].end"}))
+  EXPECT_EQ(ProblemFields(With(Example(), "end", S("2027-11-02T00:00:00.000000001Z"))), (FieldSet{"records[3].end"}))
       << "a record may cover at most 366 days";
-  EXPECT_EQ(MustValidate(With(Example(), "end", S("2027-11-02T00:00:00Z"))).end.ns -
-                MustValidate(Example()).start.ns,
+  EXPECT_EQ(MustValidate(With(Example(), "end", S("2027-11-02T00:00:00Z"))).end.ns - MustValidate(Example()).start.ns,
             366 * kNsPerDay)
       << "exactly 366 days is allowed";
 }
@@ -440,18 +439,17 @@ TEST(ValidateUsageProblemTest, UsesTheGivenPrefix) {
 // Every problem at once
 
 TEST(ValidateUsageProblemTest, ReportsEveryProblemAtOnce) {
-  RawUsage raw = Without(Without(Example(), "id"), "kind");  // missing id; capacity without kind
-  raw = With(raw, "organization_id", S("org\x07"));            // control character
+  RawUsage raw = Without(Without(Example(), "id"), "kind");                 // missing id; capacity without kind
+  raw = With(raw, "organization_id", S("org\x07"));                         // control character
   raw = With(raw, "deployment_id", S(std::string(kMaxIdLength + 1, 'd')));  // too long
-  raw = With(raw, "start", S("not a time"));                   // unparsable start
-  raw = With(raw, "rate", S("-0.5"));                          // negative rate
-  raw = With(raw, "quantity", B(true));                        // quantity as bool
-  raw = With(raw, "trial", S("no"));                           // trial not a boolean
-  raw.emplace_back("unit", S("hour"));                         // repeated member
-  EXPECT_EQ(ProblemFields(raw),
-            (FieldSet{"records[3].id", "records[3].organization_id", "records[3].deployment_id",
-                      "records[3].kind", "records[3].start", "records[3].rate", "records[3].quantity",
-                      "records[3].trial", "records[3].unit"}));
+  raw = With(raw, "start", S("not a time"));                                // unparsable start
+  raw = With(raw, "rate", S("-0.5"));                                       // negative rate
+  raw = With(raw, "quantity", B(true));                                     // quantity as bool
+  raw = With(raw, "trial", S("no"));                                        // trial not a boolean
+  raw.emplace_back("unit", S("hour"));                                      // repeated member
+  EXPECT_EQ(ProblemFields(raw), (FieldSet{"records[3].id", "records[3].organization_id", "records[3].deployment_id",
+                                          "records[3].kind", "records[3].start", "records[3].rate",
+                                          "records[3].quantity", "records[3].trial", "records[3].unit"}));
 }
 
 // The exact problems, in order: repeats first (each later occurrence, in input order), then
@@ -479,22 +477,23 @@ TEST(ValidateUsageProblemTest, ReportsProblemsInTheirFixedOrderWithExactMessages
   raw.emplace_back("unit", Null());
   raw.emplace_back("", S("empty names are names too"));
   raw.emplace_back("", S("and repeat"));
-  EXPECT_EQ(ProblemList(raw), (std::vector<std::string>{
-                                  "records[3].unit: unit appears more than once",
-                                  "records[3].rate: rate appears more than once",
-                                  "records[3].unit: unit appears more than once",
-                                  "records[3].:  appears more than once",
-                                  "records[3].id: id is required",
-                                  "records[3].organization_id: organization_id must not contain control characters",
-                                  "records[3].deployment_id: deployment_id is longer than 256 bytes",
-                                  "records[3].sku: sku must be a string",
-                                  "records[3].kind: kind is required for capacity usage",
-                                  "records[3].start: start is not an RFC 3339 datetime: expected a date like 2026-11-01",
-                                  "records[3].quantity: quantity must be a decimal number or a string holding one",
-                                  "records[3].cost: cost has more than 18 fractional digits",
-                                  "records[3].rate: rate must not be negative",
-                                  "records[3].trial: trial must be true or false",
-                              }));
+  EXPECT_EQ(ProblemList(raw),
+            (std::vector<std::string>{
+                "records[3].unit: unit appears more than once",
+                "records[3].rate: rate appears more than once",
+                "records[3].unit: unit appears more than once",
+                "records[3].:  appears more than once",
+                "records[3].id: id is required",
+                "records[3].organization_id: organization_id must not contain control characters",
+                "records[3].deployment_id: deployment_id is longer than 256 bytes",
+                "records[3].sku: sku must be a string",
+                "records[3].kind: kind is required for capacity usage",
+                "records[3].start: start is not an RFC 3339 datetime: expected a date like 2026-11-01",
+                "records[3].quantity: quantity must be a decimal number or a string holding one",
+                "records[3].cost: cost has more than 18 fractional digits",
+                "records[3].rate: rate must not be negative",
+                "records[3].trial: trial must be true or false",
+            }));
 }
 
 TEST(ValidateUsageProblemTest, TheFirstOfRepeatedMembersIsTheOneValidated) {
@@ -548,11 +547,10 @@ TEST(ValidateUsageProblemTest, ChecksCostEvenWhenRateIsBad) {
 // Dimension and kind ids
 
 TEST(DimensionTest, IdsRoundTripAndAreExact) {
-  const Dimension all[] = {Dimension::kCapacity,  Dimension::kDataIn,     Dimension::kDataInternode,
-                           Dimension::kDataOut,   Dimension::kStorageApi, Dimension::kStorageBytes};
+  const Dimension all[] = {Dimension::kCapacity, Dimension::kDataIn,     Dimension::kDataInternode,
+                           Dimension::kDataOut,  Dimension::kStorageApi, Dimension::kStorageBytes};
   static_assert(std::size(all) == kDimensionCount);
-  const std::string_view ids[] = {"capacity", "data_in", "data_internode", "data_out", "storage_api",
-                                  "storage_bytes"};
+  const std::string_view ids[] = {"capacity", "data_in", "data_internode", "data_out", "storage_api", "storage_bytes"};
   for (int i = 0; i < kDimensionCount; ++i) {
     EXPECT_EQ(DimensionId(all[i]), ids[i]);
     EXPECT_EQ(ParseDimension(ids[i]), all[i]) << ids[i];
@@ -570,8 +568,8 @@ TEST(ResourceKindTest, IdsRoundTripAndAreExact) {
   const ResourceKind all[] = {ResourceKind::kElasticsearch, ResourceKind::kKibana,
                               ResourceKind::kApm,           ResourceKind::kIntegrationsServer,
                               ResourceKind::kAppsearch,     ResourceKind::kEnterpriseSearch};
-  const std::string_view ids[] = {"elasticsearch", "kibana", "apm", "integrations_server", "appsearch",
-                                  "enterprise_search"};
+  const std::string_view ids[] = {"elasticsearch",       "kibana",    "apm",
+                                  "integrations_server", "appsearch", "enterprise_search"};
   for (std::size_t i = 0; i < std::size(all); ++i) {
     EXPECT_EQ(ResourceKindId(all[i]), ids[i]);
     EXPECT_EQ(ParseResourceKind(ids[i]), all[i]) << ids[i];

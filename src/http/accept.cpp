@@ -1,9 +1,8 @@
 #include "http/accept.hpp"
 
-#include <string>
-
 #include <cassert>
 #include <cstddef>
+#include <string>
 #include <vector>
 
 #include "http/text.hpp"
@@ -21,8 +20,21 @@ struct MediaRange {
 bool IsTokenChar(char c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
   switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
       return true;
     default:
       return false;
@@ -125,8 +137,10 @@ int MatchSpecificity(const MediaRange& range, std::string_view media_type) {
 
 std::string_view MediaTypeOf(Format format) {
   switch (format) {
-    case Format::kJson: return "application/json";
-    case Format::kCsv: return "text/csv";
+    case Format::kJson:
+      return "application/json";
+    case Format::kCsv:
+      return "text/csv";
   }
   return "application/json";
 }

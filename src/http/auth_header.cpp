@@ -16,9 +16,7 @@ int Base64Value(char c) {
   return -1;
 }
 
-Error Unauthenticated(std::string message) {
-  return MakeError(ErrorCode::kUnauthenticated, std::move(message));
-}
+Error Unauthenticated(std::string message) { return MakeError(ErrorCode::kUnauthenticated, std::move(message)); }
 
 }  // namespace
 
@@ -63,7 +61,8 @@ Result<Credentials> ParseAuthorization(std::string_view value) {
     const std::optional<std::string> decoded = DecodeBase64(param);
     if (!decoded) return Unauthenticated("The Basic credentials are not valid base64.");
     const std::size_t colon = decoded->find(':');
-    if (colon == std::string::npos) return Unauthenticated("The Basic credentials lack a ':' between user and password.");
+    if (colon == std::string::npos)
+      return Unauthenticated("The Basic credentials lack a ':' between user and password.");
     if (colon == 0) return Unauthenticated("The Basic credentials have an empty user name.");
     creds.scheme = AuthScheme::kBasic;
     creds.user = decoded->substr(0, colon);

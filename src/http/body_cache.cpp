@@ -1,9 +1,9 @@
+#include "http/body_cache.hpp"
+
 #include <cassert>
 #include <functional>
 #include <string_view>
 #include <utility>
-
-#include "http/body_cache.hpp"
 
 namespace costs::http {
 namespace {

@@ -2,14 +2,14 @@
 
 #include "http/body_cache.hpp"
 
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace costs::http {
 namespace {

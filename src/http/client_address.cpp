@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
-
 #include <charconv>
 #include <optional>
 
@@ -61,9 +60,9 @@ Result<TrustedProxies> TrustedProxies::Parse(std::string_view list) {
     const std::string_view entry = Trim(list.substr(0, comma));
     list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
     if (entry.empty()) continue;  // a stray comma
-    const Error bad = MakeError(ErrorCode::kInvalidData,
-                                "--trusted-proxies: '" + std::string(entry) +
-                                    "' is not an IP address or network (like 10.0.0.0/8 or ::1)");
+    const Error bad =
+        MakeError(ErrorCode::kInvalidData, "--trusted-proxies: '" + std::string(entry) +
+                                               "' is not an IP address or network (like 10.0.0.0/8 or ::1)");
     const std::size_t slash = entry.find('/');
     const auto address = ParseAddress(entry.substr(0, slash));
     if (!address) return bad;

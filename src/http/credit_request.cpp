@@ -51,8 +51,8 @@ const RawValue* Member(const domain::RawUsage& members, std::string_view name, P
   return found;
 }
 
-std::optional<domain::Instant> Instant(const domain::RawUsage& members, std::string_view name,
-                                       domain::DateBound bound, Problems& problems) {
+std::optional<domain::Instant> Instant(const domain::RawUsage& members, std::string_view name, domain::DateBound bound,
+                                       Problems& problems) {
   const RawValue* v = Member(members, name, problems);
   if (v == nullptr) return std::nullopt;
   if (v->type != RawValue::Type::kString) {
@@ -98,8 +98,9 @@ Result<CreditRequest> DecodeCreditRequest(std::string_view body) {
       }
     }
     if (!nanos) {
-      problems.Add("ecu", "must be a decimal amount of ECU (a string or a number) of at most 1000000000, with at most 9 "
-                          "fractional digits");
+      problems.Add("ecu",
+                   "must be a decimal amount of ECU (a string or a number) of at most 1000000000, with at most 9 "
+                   "fractional digits");
     } else if (*nanos <= 0) {
       problems.Add("ecu", "must be positive");
     } else {

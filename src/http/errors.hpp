@@ -25,8 +25,8 @@ enum class NotFoundAs {
 
 // What some errors need beyond the Error itself.
 struct ErrorExtras {
-  int retry_after_seconds = 1;  // kRateLimited: the Retry-After value (clamped to >= 1)
-  std::string_view allow = "GET";  // kMethodNotAllowed: the Allow value
+  int retry_after_seconds = 1;                     // kRateLimited: the Retry-After value (clamped to >= 1)
+  std::string_view allow = "GET";                  // kMethodNotAllowed: the Allow value
   NotFoundAs not_found_as = NotFoundAs::kDefault;  // kNotFound: the wire code
 };
 

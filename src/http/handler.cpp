@@ -7,8 +7,8 @@
 #include <utility>
 
 #include "http/auth_header.hpp"
-#include "http/client_address.hpp"
 #include "http/body_cache.hpp"
+#include "http/client_address.hpp"
 #include "http/credit_request.hpp"
 #include "http/csv.hpp"
 #include "http/errors.hpp"
@@ -58,8 +58,8 @@ std::optional<Response> Admit(const Request& request, const Services& services, 
   Result<Credentials> creds = ParseAuthorization(request.authorization);
   if (!creds) return MakeErrorResponse(creds.error());
   if (creds->scheme == AuthScheme::kNone) {
-    return MakeErrorResponse(MakeError(ErrorCode::kUnauthenticated,
-                                       "Authentication is required: send HTTP Basic or ApiKey credentials."));
+    return MakeErrorResponse(
+        MakeError(ErrorCode::kUnauthenticated, "Authentication is required: send HTTP Basic or ApiKey credentials."));
   }
   const bool api_key = creds->scheme == AuthScheme::kApiKey;
   std::optional<service::Principal> cached =
@@ -91,9 +91,9 @@ std::optional<Response> Admit(const Request& request, const Services& services, 
         if (auto refusal = locked_out()) return refusal;
       }
       (void)services.failed_logins.Acquire(login_key);
-      return MakeErrorResponse(MakeError(ErrorCode::kUnauthenticated,
-                                         api_key ? "The API key is not valid (unknown, revoked or expired)."
-                                                 : "The user name or password is wrong."));
+      return MakeErrorResponse(
+          MakeError(ErrorCode::kUnauthenticated, api_key ? "The API key is not valid (unknown, revoked or expired)."
+                                                         : "The user name or password is wrong."));
     }
     principal = std::move(who).value();
   }
@@ -105,8 +105,8 @@ std::optional<Response> Admit(const Request& request, const Services& services, 
 }
 
 Response PayloadTooLarge(std::size_t limit) {
-  return MakeErrorResponse(MakeError(ErrorCode::kPayloadTooLarge,
-                                     "The request body is larger than " + std::to_string(limit) + " bytes."));
+  return MakeErrorResponse(
+      MakeError(ErrorCode::kPayloadTooLarge, "The request body is larger than " + std::to_string(limit) + " bytes."));
 }
 
 // The range parameters of a request; bucketing_strategy only for the charts.
@@ -140,8 +140,7 @@ Response Serve(const Admission& admission, const Request& request, const Service
       return Ok(RenderCostsOverview(*overview));
     }
     case Endpoint::kOrganizationCharts: {
-      Result<domain::Chart> chart =
-          services.costs.OrganizationCharts(principal, route.organization_id, RangeOf(route));
+      Result<domain::Chart> chart = services.costs.OrganizationCharts(principal, route.organization_id, RangeOf(route));
       if (!chart) return MakeErrorResponse(chart.error());
       return Ok(RenderChart(*chart));
     }
@@ -259,9 +258,9 @@ std::optional<Response> CheckOperation(const Request& request, Admission& admiss
                                                                     : "Only platform admins may add credits."));
     }
     if (endpoint == Endpoint::kIngestUsage && !IsNdjsonMediaType(request.content_type)) {
-      return MakeErrorResponse(
-          MakeError(ErrorCode::kUnsupportedMediaType,
-                    "Send usage records as NDJSON (Content-Type: application/x-ndjson).", {"Content-Type"}));
+      return MakeErrorResponse(MakeError(ErrorCode::kUnsupportedMediaType,
+                                         "Send usage records as NDJSON (Content-Type: application/x-ndjson).",
+                                         {"Content-Type"}));
     }
     if (endpoint == Endpoint::kAddCredit && !IsJsonMediaType(request.content_type)) {
       return MakeErrorResponse(MakeError(ErrorCode::kUnsupportedMediaType,
@@ -331,8 +330,7 @@ Admission AdmitRequest(const Request& request, const Services& services, std::si
   if (admission.deferred != Deferral::kNone) return admission;
   if (!admission.refusal) admission.refusal = CheckOperation(request, admission);
   if (!admission.refusal) {
-    admission.body_limit =
-        admission.route.endpoint == Endpoint::kIngestUsage ? max_ingest_body_bytes : kSmallBodyLimit;
+    admission.body_limit = admission.route.endpoint == Endpoint::kIngestUsage ? max_ingest_body_bytes : kSmallBodyLimit;
     if (request.chunked && admission.route.endpoint != Endpoint::kIngestUsage) {
       admission.refusal = MakeRefusalResponse(
           HttpRefusal::kLengthRequired, "Only POST /api/v1/billing/usage takes a chunked body; send Content-Length.");

@@ -49,9 +49,9 @@ struct Admission {
   // Set when the request is refused on its header alone: the session sends it without
   // reading the body. The other members are then meaningless.
   std::optional<Response> refusal;
-  Route route;                   // the matched operation
-  service::Principal principal;  // the authenticated caller; its rate-limit token is taken
-  std::size_t body_limit = 0;    // bytes of body the session may read; beyond -> 413
+  Route route;                    // the matched operation
+  service::Principal principal;   // the authenticated caller; its rate-limit token is taken
+  std::size_t body_limit = 0;     // bytes of body the session may read; beyond -> 413
   Format format = Format::kJson;  // the negotiated representation of a successful response
 };
 

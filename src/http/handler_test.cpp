@@ -2,6 +2,10 @@
 // then auth and limits, then the handler), and decode -> service -> encode per endpoint.
 // AdmitRequest: what is decided from a request's header alone, before any body is read.
 
+#include "http/handler.hpp"
+
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <cstdint>
 #include <optional>
@@ -10,10 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 #include "http/body_cache.hpp"
-#include "http/handler.hpp"
 #include "service/auth.hpp"
 #include "service/costs_service.hpp"
 #include "service/store.hpp"
@@ -83,8 +84,7 @@ class HandlerTest : public ::testing::Test {
   }
 
   Request Head(std::string_view method, std::string_view target, std::string_view authorization,
-               std::optional<std::uint64_t> content_length = std::nullopt,
-               std::string_view content_type = {}) {
+               std::optional<std::uint64_t> content_length = std::nullopt, std::string_view content_type = {}) {
     Request req;
     req.method = method;
     req.target = target;
@@ -287,16 +287,15 @@ TEST_F(HandlerTest, AdmitRoutesBeforeAuthenticating) {
   EXPECT_EQ(a.refusal->status, 405u);
   EXPECT_EQ(Header(*a.refusal, "Allow"), "POST");
 
-  a = AdmitRequest(Head("GET", "http://example.com/api/v1/organizations/org-a", kAliceAuth), services_,
-                   kIngestLimit);
+  a = AdmitRequest(Head("GET", "http://example.com/api/v1/organizations/org-a", kAliceAuth), services_, kIngestLimit);
   ASSERT_TRUE(a.refusal.has_value());
   EXPECT_EQ(a.refusal->status, 400u) << "a target that is not origin-form";
   EXPECT_EQ(hasher_.verifications.load(), 0) << "no credentials are verified for an unroutable request";
 }
 
 TEST_F(HandlerTest, AdmitGivesOnlyTheAdminIngestTheLargeBodyLimit) {
-  Admission a = AdmitRequest(Head("POST", "/api/v1/billing/usage", kRootAuth, kIngestLimit, kNdjson), services_,
-                             kIngestLimit);
+  Admission a =
+      AdmitRequest(Head("POST", "/api/v1/billing/usage", kRootAuth, kIngestLimit, kNdjson), services_, kIngestLimit);
   ASSERT_FALSE(a.refusal.has_value()) << a.refusal->body;
   EXPECT_EQ(a.route.endpoint, Endpoint::kIngestUsage);
   EXPECT_EQ(a.principal.name, "root");
@@ -334,15 +333,14 @@ TEST_F(HandlerTest, AdmitRefusesADeclaredBodyOverTheLimit) {
 }
 
 TEST_F(HandlerTest, AdmitChecksIngestAdminThenMediaType) {
-  Admission a = AdmitRequest(Head("POST", "/api/v1/billing/usage", kAliceAuth, 100, "application/json"), services_,
-                             kIngestLimit);
+  Admission a =
+      AdmitRequest(Head("POST", "/api/v1/billing/usage", kAliceAuth, 100, "application/json"), services_, kIngestLimit);
   ASSERT_TRUE(a.refusal.has_value());
   EXPECT_EQ(a.refusal->status, 403u) << "a non-admin is refused whatever it sends";
   EXPECT_EQ(Code(*a.refusal), "root.forbidden");
   EXPECT_EQ(a.refusal->principal, "alice");
 
-  a = AdmitRequest(Head("POST", "/api/v1/billing/usage", kRootAuth, 100, "application/json"), services_,
-                   kIngestLimit);
+  a = AdmitRequest(Head("POST", "/api/v1/billing/usage", kRootAuth, 100, "application/json"), services_, kIngestLimit);
   ASSERT_TRUE(a.refusal.has_value());
   EXPECT_EQ(a.refusal->status, 415u);
   EXPECT_EQ(Code(*a.refusal), "root.unsupported_media_type");
@@ -358,8 +356,8 @@ TEST_F(HandlerTest, AdmitThenServeTakesOneRateLimitTokenPerRequest) {
     EXPECT_EQ(res.status, 200u) << "request " << i << ": " << res.body;
     EXPECT_EQ(res.principal, "alice");
   }
-  const Admission limited = AdmitRequest(Head("GET", "/api/v1/organizations/org-a", kAliceAuth), services_,
-                                         kIngestLimit);
+  const Admission limited =
+      AdmitRequest(Head("GET", "/api/v1/organizations/org-a", kAliceAuth), services_, kIngestLimit);
   ASSERT_TRUE(limited.refusal.has_value());
   EXPECT_EQ(limited.refusal->status, 429u);
 }
@@ -464,15 +462,15 @@ TEST_F(ApiFamilyTest, ItemsOfTheOrganizationAndOfOneDeployment) {
   Response res = Call("GET", std::string("/api/v1/billing/costs/org-a/items") + kRange, kAliceAuth);
   ASSERT_EQ(res.status, 200u) << res.BodyView();
   EXPECT_NE(res.BodyView().find(R"({"sku":"hot","name":"Hot 8 GB","kind":"elasticsearch","instance_count":2,"hours":2,)"
-                          R"("price_per_hour":0.1826,"price":0.3652,)"),
+                                R"("price_per_hour":0.1826,"price":0.3652,)"),
             std::string::npos)
       << res.BodyView();
   EXPECT_NE(res.BodyView().find(R"({"sku":"kb","name":"Kibana","kind":"kibana","instance_count":1,"hours":1,)"),
             std::string::npos)
       << res.BodyView();
   EXPECT_NE(res.BodyView().find(R"("data_transfer_and_storage":[{"sku":"out","name":"Data out","type":"data_out",)"
-                          R"("quantity":{"value":2,"formatted_value":"1.5 GiB"},)"
-                          R"("rate":{"value":0.1,"formatted_value":"0.1 per GiB"},"cost":0.15}])"),
+                                R"("quantity":{"value":2,"formatted_value":"1.5 GiB"},)"
+                                R"("rate":{"value":0.1,"formatted_value":"0.1 per GiB"},"cost":0.15}])"),
             std::string::npos)
       << res.BodyView();
 
@@ -491,7 +489,7 @@ TEST_F(ApiFamilyTest, DeploymentChartsHaveOneValuePerDimension) {
       Call("GET", std::string("/api/v1/billing/costs/org-a/deployments/d1/charts") + kRange, kAliceAuth);
   ASSERT_EQ(res.status, 200u) << res.BodyView();
   EXPECT_EQ(res.BodyView(), R"({"data":[{"timestamp":1793491200,"values":[{"id":"capacity","name":"Capacity",)"
-                      R"("value":0.3652},{"id":"data_out","name":"Data out","value":0.15}]}]})");
+                            R"("value":0.3652},{"id":"data_out","name":"Data out","value":0.15}]}]})");
 }
 
 TEST_F(ApiFamilyTest, UnknownDeploymentsAreNotFoundWithThePathsCode) {
@@ -558,7 +556,7 @@ TEST_F(ApiFamilyTest, CreditsArePlatformAdminsJsonOnly) {
   res = Call("POST", "/api/v1/billing/credits/org-a", kRootAuth, body, "application/json; charset=utf-8");
   ASSERT_EQ(res.status, 201u) << res.BodyView();
   EXPECT_EQ(res.BodyView(), R"({"id":"c-1","organization_id":"org-a","ecu":100,"start":"2026-11-01T00:00:00Z",)"
-                      R"("end":"2027-01-01T00:00:00Z"})");
+                            R"("end":"2027-01-01T00:00:00Z"})");
   res = Call("POST", "/api/v1/billing/credits/org-a", kRootAuth, body, kJson);
   EXPECT_EQ(res.status, 201u) << "an identical re-send is a no-op";
   res = Call("POST", "/api/v1/billing/credits/org-a", kRootAuth,
@@ -569,8 +567,9 @@ TEST_F(ApiFamilyTest, CreditsArePlatformAdminsJsonOnly) {
   res = Call("POST", "/api/v1/billing/credits/org-nope", kRootAuth, body, kJson);
   EXPECT_EQ(res.status, 404u);
   EXPECT_EQ(Code(res), "organization.not_found");
-  res = Call("POST", "/api/v1/billing/credits/org-a", kRootAuth, R"({"id":"bad id!","ecu":1,"start":"2026-11-01",)"
-                                                                 R"("end":"2026-11-02"})",
+  res = Call("POST", "/api/v1/billing/credits/org-a", kRootAuth,
+             R"({"id":"bad id!","ecu":1,"start":"2026-11-01",)"
+             R"("end":"2026-11-02"})",
              kJson);
   EXPECT_EQ(res.status, 400u);
   EXPECT_EQ(Code(res), "root.invalid_data");
@@ -583,8 +582,8 @@ TEST_F(ApiFamilyTest, CreditsArePlatformAdminsJsonOnly) {
   res = Call("GET", "/api/v1/billing/costs/org-a?from=2026-11-01&to=2026-11-01", kAliceAuth);
   ASSERT_EQ(res.status, 200u) << res.BodyView();
   EXPECT_NE(res.BodyView().find(R"("balance":{"available":100,"remaining":99.1848,"line_items":[{"id":"c-1",)"
-                          R"("ecu_quantity":100,"ecu_balance":99.1848,"start":"2026-11-01T00:00:00Z",)"
-                          R"("end":"2027-01-01T00:00:00Z"}]})"),
+                                R"("ecu_quantity":100,"ecu_balance":99.1848,"start":"2026-11-01T00:00:00Z",)"
+                                R"("end":"2027-01-01T00:00:00Z"}]})"),
             std::string::npos)
       << res.BodyView();
 }

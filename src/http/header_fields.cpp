@@ -1,8 +1,7 @@
 #include "http/header_fields.hpp"
 
-#include <string_view>
-
 #include <boost/beast/core/string.hpp>
+#include <string_view>
 
 namespace costs::http {
 namespace {

@@ -3,10 +3,9 @@
 // What the session itself reads of a request's header fields, before any handler: whether its
 // framing can be trusted, and the X-Forwarded-For chain. Included by server.cpp only (Beast).
 
+#include <boost/beast/http/fields.hpp>
 #include <optional>
 #include <string>
-
-#include <boost/beast/http/fields.hpp>
 
 #include "common/error.hpp"
 

@@ -1,8 +1,8 @@
+#include <gtest/gtest.h>
+
 #include <limits>
 #include <set>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "domain/chart.hpp"
 #include "domain/time.hpp"
@@ -131,7 +131,9 @@ TEST(RenderTest, JsonStringsEscapeQuotesBackslashesAndControls) {
 TEST(RenderTest, JsonStringsKeepValidUtf8AndReplaceInvalidBytes) {
   EXPECT_EQ(Json("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"), "\"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80\"");
   const std::string kReplacement = "\xEF\xBF\xBD";
-  EXPECT_EQ(Json("a\xFF" "b"), "\"a" + kReplacement + "b\"");
+  EXPECT_EQ(Json("a\xFF"
+                 "b"),
+            "\"a" + kReplacement + "b\"");
   EXPECT_EQ(Json("\xC3"), "\"" + kReplacement + "\"") << "truncated sequence";
   EXPECT_EQ(Json("\xC0\xAF"), "\"" + kReplacement + kReplacement + "\"") << "overlong '/'";
   EXPECT_EQ(Json("\xED\xA0\x80"), "\"" + kReplacement + kReplacement + kReplacement + "\"") << "surrogate";
@@ -171,8 +173,9 @@ TEST(RenderTest, SumsBeyondInt64AreWrittenExactly) {
   domain::Chart chart;
   chart.series = {{"d1", "d1"}};
   chart.buckets.push_back({At(0), {{0, big}, {0, -big}}});
-  EXPECT_EQ(RenderChart(chart), R"({"data":[{"timestamp":0,"values":[{"id":"d1","name":"d1","value":10000000000.000000001},)"
-                                R"({"id":"d1","name":"d1","value":-10000000000.000000001}]}]})");
+  EXPECT_EQ(RenderChart(chart),
+            R"({"data":[{"timestamp":0,"values":[{"id":"d1","name":"d1","value":10000000000.000000001},)"
+            R"({"id":"d1","name":"d1","value":-10000000000.000000001}]}]})");
   service::DeploymentsCosts costs;
   costs.total_cost = big;
   service::DeploymentCosts& d = costs.deployments.emplace_back();
@@ -186,11 +189,12 @@ TEST(RenderTest, SumsBeyondInt64AreWrittenExactly) {
       << RenderDeploymentsCsv(costs);
   service::ItemsCosts items;
   service::ResourceItem& r = items.resources.emplace_back();
-  r.kind = "elasticsearch";  // a resource always has one (asserted by the renderer)
+  r.kind = "elasticsearch";                  // a resource always has one (asserted by the renderer)
   r.usage_ns = domain::WideNanos{1} << 100;  // 2^100 ns: 352,125,166,730,063,722.6 hours
   r.price = big;
-  EXPECT_NE(RenderItemsCosts(items).find(R"("hours":352125166730063723,"price_per_hour":0,"price":10000000000.000000001)"),
-            std::string::npos)
+  EXPECT_NE(
+      RenderItemsCosts(items).find(R"("hours":352125166730063723,"price_per_hour":0,"price":10000000000.000000001)"),
+      std::string::npos)
       << RenderItemsCosts(items);
 }
 
@@ -232,15 +236,31 @@ TEST(RouterTest, PercentDecodesPathSegments) {
 }
 
 TEST(RouterTest, UnknownPathsAreNotFound) {
-  for (const char* target :
-       {"/", "/api/v1", "/api/v1/", "/api/v2/organizations/x", "/api/v1/organizations", "/api/v1/organizations/",
-        "/api/v1/organizations/x/", "/api/v1/billing/costs", "/api/v1/billing/costs/", "/api/v1/billing/costs/x/",
-        "/api/v1/billing/costs//charts", "/api/v1/billing/costs/x/charts/extra", "/API/v1/organizations/x",
-        "/api/v1/billing/usage/x", "/api/v1/a/b/c/d/e/f/g/h/i/j", "/api/v1/billing/costs/x/deployments/",
-        "/api/v1/billing/costs/x/deployments/d", "/api/v1/billing/costs/x/deployments/d/",
-        "/api/v1/billing/costs/x/deployments//charts", "/api/v1/billing/costs/x/deployments/d/charts/extra",
-        "/api/v1/billing/costs/x/deployments/d/items/x/y", "/api/v1/billing/costs/x/items/extra",
-        "/api/v1/billing/credits", "/api/v1/billing/credits/", "/api/v1/billing/credits/x/y"}) {
+  for (const char* target : {"/",
+                             "/api/v1",
+                             "/api/v1/",
+                             "/api/v2/organizations/x",
+                             "/api/v1/organizations",
+                             "/api/v1/organizations/",
+                             "/api/v1/organizations/x/",
+                             "/api/v1/billing/costs",
+                             "/api/v1/billing/costs/",
+                             "/api/v1/billing/costs/x/",
+                             "/api/v1/billing/costs//charts",
+                             "/api/v1/billing/costs/x/charts/extra",
+                             "/API/v1/organizations/x",
+                             "/api/v1/billing/usage/x",
+                             "/api/v1/a/b/c/d/e/f/g/h/i/j",
+                             "/api/v1/billing/costs/x/deployments/",
+                             "/api/v1/billing/costs/x/deployments/d",
+                             "/api/v1/billing/costs/x/deployments/d/",
+                             "/api/v1/billing/costs/x/deployments//charts",
+                             "/api/v1/billing/costs/x/deployments/d/charts/extra",
+                             "/api/v1/billing/costs/x/deployments/d/items/x/y",
+                             "/api/v1/billing/costs/x/items/extra",
+                             "/api/v1/billing/credits",
+                             "/api/v1/billing/credits/",
+                             "/api/v1/billing/credits/x/y"}) {
     const RouteResult r = MatchRoute("GET", target);
     EXPECT_FALSE(r.route.has_value()) << target;
     EXPECT_EQ(r.error.code, ErrorCode::kNotFound) << target;
@@ -298,8 +318,8 @@ TEST(RouterTest, RawPlusInQueryIsALiteralPlus) {
 }
 
 TEST(RouterTest, QueryValuesArePercentDecoded) {
-  const RouteResult r =
-      MatchRoute("GET", "/api/v1/billing/costs/o/charts?from=2026-11-01T00%3A00%3A00Z&bucketing%5Fstrategy=Monthly&x=a%20b");
+  const RouteResult r = MatchRoute(
+      "GET", "/api/v1/billing/costs/o/charts?from=2026-11-01T00%3A00%3A00Z&bucketing%5Fstrategy=Monthly&x=a%20b");
   ASSERT_TRUE(r.route.has_value());
   EXPECT_EQ(r.route->query.Get("from"), "2026-11-01T00:00:00Z");
   EXPECT_EQ(r.route->query.Get("bucketing_strategy"), "Monthly");
@@ -331,8 +351,8 @@ TEST(Base64Test, DecodesPaddedAndUnpadded) {
 }
 
 TEST(Base64Test, RejectsMalformedInput) {
-  for (const char* bad : {"Y", "YQ=", "YQ===", "Y===", "YQ==YQ==", "Y Q==", "YQ=A", "YW-j", "YW_j", "=", "====",
-                          "YR==", "YWJ="}) {
+  for (const char* bad :
+       {"Y", "YQ=", "YQ===", "Y===", "YQ==YQ==", "Y Q==", "YQ=A", "YW-j", "YW_j", "=", "====", "YR==", "YWJ="}) {
     EXPECT_EQ(DecodeBase64(bad), std::nullopt) << bad;
   }
 }
@@ -368,9 +388,9 @@ TEST(AuthorizationTest, NoHeaderIsNoCredentials) {
 }
 
 TEST(AuthorizationTest, RejectsMalformedBasicCredentials) {
-  for (const char* bad : {"Basic", "Basic ", "Basic !!!", "Basic YWxpY2U=" /* "alice", no colon */,
-                          "Basic OnB3" /* ":pw", empty user */, "Basic YWxp Y2U6", "Basicx YWxpY2U6czNjcjN0",
-                          "Bearer abc", "Digest username=\"a\""}) {
+  for (const char* bad :
+       {"Basic", "Basic ", "Basic !!!", "Basic YWxpY2U=" /* "alice", no colon */, "Basic OnB3" /* ":pw", empty user */,
+        "Basic YWxp Y2U6", "Basicx YWxpY2U6czNjcjN0", "Bearer abc", "Digest username=\"a\""}) {
     const Result<Credentials> c = ParseAuthorization(bad);
     ASSERT_FALSE(c.has_value()) << bad;
     EXPECT_EQ(c.error().code, ErrorCode::kUnauthenticated) << bad;
@@ -434,8 +454,7 @@ TEST(RouterTest, MatchesEveryCostsPathWithItsParameters) {
       {"GET", "/api/v1/billing/costs/org-a/charts", Endpoint::kOrganizationCharts, "org-a", ""},
       {"GET", "/api/v1/billing/costs/org-a/deployments", Endpoint::kDeploymentsCosts, "org-a", ""},
       {"GET", "/api/v1/billing/costs/org-a/deployments/d%201/charts", Endpoint::kDeploymentCharts, "org-a", "d 1"},
-      {"GET", "/api/v1/billing/costs/org-a/deployments/d%2F2/items?from=x", Endpoint::kDeploymentItems, "org-a",
-       "d/2"},
+      {"GET", "/api/v1/billing/costs/org-a/deployments/d%2F2/items?from=x", Endpoint::kDeploymentItems, "org-a", "d/2"},
       {"GET", "/api/v1/billing/costs/org-a/items", Endpoint::kItemsCosts, "org-a", ""},
       {"POST", "/api/v1/billing/credits/org%2Da", Endpoint::kAddCredit, "org-a", ""},
       // Path parameters that look like literal segments are still parameters.
@@ -468,8 +487,7 @@ TEST(RouterTest, NewPathsAllowOnlyTheirMethod) {
 std::string Negotiated(std::string_view accept, bool csv_offered = true) {
   static constexpr Format kBoth[] = {Format::kJson, Format::kCsv};
   static constexpr Format kJson[] = {Format::kJson};
-  const std::optional<Format> f =
-      csv_offered ? NegotiateFormat(accept, kBoth) : NegotiateFormat(accept, kJson);
+  const std::optional<Format> f = csv_offered ? NegotiateFormat(accept, kBoth) : NegotiateFormat(accept, kJson);
   if (!f) return "406";
   return std::string(MediaTypeOf(*f));
 }
@@ -534,9 +552,8 @@ TEST(ErrorTableTest, RouteMayNameItsNotFoundCode) {
   Response res = MakeErrorResponse(MakeError(ErrorCode::kNotFound, "no deployment", {"deployment_id"}), extras);
   EXPECT_EQ(res.status, 404u);
   EXPECT_EQ(*res.FindHeader("x-cloud-error-codes"), "billing_service.es_cluster_id_not_found");
-  EXPECT_EQ(res.body,
-            R"({"errors":[{"code":"billing_service.es_cluster_id_not_found","message":"no deployment",)"
-            R"("fields":["deployment_id"]}]})");
+  EXPECT_EQ(res.body, R"({"errors":[{"code":"billing_service.es_cluster_id_not_found","message":"no deployment",)"
+                      R"("fields":["deployment_id"]}]})");
   res = MakeErrorResponse(MakeError(ErrorCode::kOrganizationNotFound, "no org"), extras);
   EXPECT_EQ(*res.FindHeader("x-cloud-error-codes"), "organization.not_found") << "only kNotFound is renamed";
 }
@@ -581,8 +598,8 @@ TEST(RenderTest, OverviewWithBalanceWritesLineItemsWithRfc3339Instants) {
   service::Balance b;
   b.available = 12'500'000'000;
   b.remaining = 12'400'000'000;
-  b.line_items.push_back({{"c-1", "org-a", 12'500'000'000, At("2026-01-01T00:00:00Z"), At("2027-01-01T00:00:00.5Z")},
-                          12'400'000'000});
+  b.line_items.push_back(
+      {{"c-1", "org-a", 12'500'000'000, At("2026-01-01T00:00:00Z"), At("2027-01-01T00:00:00.5Z")}, 12'400'000'000});
   o.balance = b;
   EXPECT_EQ(RenderCostsOverview(o),
             R"({"costs":{"total":0,"dimensions":[{"type":"capacity","cost":0},{"type":"data_in","cost":0},)"
@@ -655,17 +672,20 @@ TEST(RenderTest, ItemsCostsExactWithRoundedHoursAndQuantities) {
 
 TEST(RenderTest, ItemNumbersRoundHalfEven) {
   service::ResourceItem r;
-  const std::pair<std::int64_t, std::int64_t> hours[] = {
-      {0, 0}, {domain::kNsPerHour / 2, 0}, {domain::kNsPerHour / 2 + 1, 1}, {3 * domain::kNsPerHour / 2, 2},
-      {5 * domain::kNsPerHour / 2, 2}, {7 * domain::kNsPerHour / 2, 4}, {domain::kNsPerHour - 1, 1}};
+  const std::pair<std::int64_t, std::int64_t> hours[] = {{0, 0},
+                                                         {domain::kNsPerHour / 2, 0},
+                                                         {domain::kNsPerHour / 2 + 1, 1},
+                                                         {3 * domain::kNsPerHour / 2, 2},
+                                                         {5 * domain::kNsPerHour / 2, 2},
+                                                         {7 * domain::kNsPerHour / 2, 4},
+                                                         {domain::kNsPerHour - 1, 1}};
   for (const auto& [ns, want] : hours) {
     r.usage_ns = ns;
     EXPECT_EQ(ItemHours(r), want) << ns;
   }
   service::DtsItem d;
-  const std::pair<std::int64_t, std::int64_t> quantities[] = {{499, 0},    {500, 0},    {501, 1},   {1500, 2},
-                                                              {2500, 2},   {-1500, -2}, {-2500, -2}, {-501, -1},
-                                                              {1'000, 1}};
+  const std::pair<std::int64_t, std::int64_t> quantities[] = {
+      {499, 0}, {500, 0}, {501, 1}, {1500, 2}, {2500, 2}, {-1500, -2}, {-2500, -2}, {-501, -1}, {1'000, 1}};
   for (const auto& [milli, want] : quantities) {
     d.quantity_milli = milli;
     EXPECT_EQ(DtsQuantityValue(d), want) << milli;

@@ -13,7 +13,9 @@ std::size_t HashThreads(const ServerOptions& options) {
 }  // namespace
 
 Pools::Pools(const ServerOptions& options)
-    : work(WorkThreads(options)), hash(HashThreads(options)), probe(1),
+    : work(WorkThreads(options)),
+      hash(HashThreads(options)),
+      probe(1),
       hash_capacity_(HashThreads(options) + options.hash_queue) {}
 
 bool Pools::ReserveHash(std::size_t credentials) {

@@ -3,11 +3,10 @@
 // The threads of the HTTP server that may block, beside the I/O threads, and the places on the
 // password-hash pool. Included by server.cpp only (Asio's thread_pool).
 
+#include <boost/asio/thread_pool.hpp>
 #include <cstddef>
 #include <mutex>
 #include <unordered_map>
-
-#include <boost/asio/thread_pool.hpp>
 
 #include "http/server.hpp"
 

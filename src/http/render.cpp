@@ -35,13 +35,27 @@ void AppendJsonString(std::string& out, std::string_view s) {
     }
     flush();
     switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\b': out.append("\\b"); break;
-      case '\f': out.append("\\f"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\b':
+        out.append("\\b");
+        break;
+      case '\f':
+        out.append("\\f");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
       default: {
         const char esc[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
         out.append(esc, sizeof esc);
@@ -308,8 +322,7 @@ std::string RenderIngestOutcome(const service::IngestOutcome& outcome) {
   return out;
 }
 
-std::string RenderFailedReply(std::string_view code, std::string_view message,
-                              const std::vector<std::string>& fields) {
+std::string RenderFailedReply(std::string_view code, std::string_view message, const std::vector<std::string>& fields) {
   std::string out;
   out.reserve(64 + code.size() + message.size());
   out.append("{\"errors\":[{\"code\":");

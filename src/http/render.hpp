@@ -63,7 +63,6 @@ std::string RenderIngestOutcome(const service::IngestOutcome& outcome);
 
 // BasicFailedReply with one element: {"errors":[{"code":..,"message":..,"fields":[..]}]};
 // "fields" is left out when empty.
-std::string RenderFailedReply(std::string_view code, std::string_view message,
-                              const std::vector<std::string>& fields);
+std::string RenderFailedReply(std::string_view code, std::string_view message, const std::vector<std::string>& fields);
 
 }  // namespace costs::http

@@ -24,8 +24,8 @@ struct Response {
   std::shared_ptr<const std::string> shared_body;
 
   // For the access log; not sent.
-  std::string principal;        // the authenticated caller, empty when there is none
-  std::optional<Error> error;   // set on error responses
+  std::string principal;       // the authenticated caller, empty when there is none
+  std::optional<Error> error;  // set on error responses
 
   // The body's bytes, wherever they live. Valid as long as this response (or the shared
   // bytes) is.

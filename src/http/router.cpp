@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
@@ -26,9 +25,13 @@ constexpr PathPattern kPatterns[] = {
     {{"api", "v1", "billing", "costs", kOrg}, 5, Endpoint::kCostsOverview, "GET"},
     {{"api", "v1", "billing", "costs", kOrg, "charts"}, 6, Endpoint::kOrganizationCharts, "GET"},
     {{"api", "v1", "billing", "costs", kOrg, "deployments"}, 6, Endpoint::kDeploymentsCosts, "GET"},
-    {{"api", "v1", "billing", "costs", kOrg, "deployments", kDeployment, "charts"}, 8, Endpoint::kDeploymentCharts,
+    {{"api", "v1", "billing", "costs", kOrg, "deployments", kDeployment, "charts"},
+     8,
+     Endpoint::kDeploymentCharts,
      "GET"},
-    {{"api", "v1", "billing", "costs", kOrg, "deployments", kDeployment, "items"}, 8, Endpoint::kDeploymentItems,
+    {{"api", "v1", "billing", "costs", kOrg, "deployments", kDeployment, "items"},
+     8,
+     Endpoint::kDeploymentItems,
      "GET"},
     {{"api", "v1", "billing", "costs", kOrg, "items"}, 6, Endpoint::kItemsCosts, "GET"},
     {{"api", "v1", "organizations", kOrg}, 4, Endpoint::kGetOrganization, "GET"},

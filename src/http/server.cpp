@@ -8,9 +8,32 @@
 
 #include "http/server.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/none.hpp>
 #include <cassert>
 #include <chrono>
 #include <cstdint>
@@ -26,36 +49,13 @@
 #include <utility>
 #include <vector>
 
-#include <boost/asio/bind_executor.hpp>
-#include <boost/asio/dispatch.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/none.hpp>
-#include <boost/beast/core/bind_handler.hpp>
-#include <boost/beast/core/error.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/empty_body.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
-#include <spdlog/spdlog.h>
-
 #include "common/log.hpp"
 #include "http/body_cache.hpp"
-#include "http/connection_limits.hpp"
 #include "http/body_text.hpp"
+#include "http/connection_limits.hpp"
 #include "http/errors.hpp"
-#include "http/header_fields.hpp"
 #include "http/handler.hpp"
+#include "http/header_fields.hpp"
 #include "http/pools.hpp"
 #include "http/probes.hpp"
 #include "http/request_id.hpp"
@@ -70,12 +70,12 @@ namespace net = boost::asio;
 using tcp = boost::asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
-constexpr auto kHeaderTimeout = std::chrono::seconds(60);  // receiving a request's header, once begun
-constexpr auto kBodyTimeout = std::chrono::seconds(300);   // receiving a usage ingest body
+constexpr auto kHeaderTimeout = std::chrono::seconds(60);     // receiving a request's header, once begun
+constexpr auto kBodyTimeout = std::chrono::seconds(300);      // receiving a usage ingest body
 constexpr auto kSmallBodyTimeout = std::chrono::seconds(60);  // receiving any other body
-constexpr auto kWriteTimeout = std::chrono::seconds(60);   // sending a response
-constexpr auto kLingerTimeout = std::chrono::seconds(2);   // draining input before close
-constexpr auto kHardStopAfter = std::chrono::seconds(10);  // after SIGINT/SIGTERM
+constexpr auto kWriteTimeout = std::chrono::seconds(60);      // sending a response
+constexpr auto kLingerTimeout = std::chrono::seconds(2);      // draining input before close
+constexpr auto kHardStopAfter = std::chrono::seconds(10);     // after SIGINT/SIGTERM
 constexpr auto kStopPollInterval = std::chrono::milliseconds(50);
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
 constexpr std::uint32_t kHeaderLimit = 16 * 1024;
@@ -96,7 +96,9 @@ class Session;
 class Registry {
  public:
   Registry(Services services, const ServerOptions& options, Pools& pools)
-      : services_(services), options_(options), pools_(pools),
+      : services_(services),
+        options_(options),
+        pools_(pools),
         limits_(options.max_connections, options.max_connections_per_address, options.trusted_proxies) {}
 
   Pools& pools() { return pools_; }
@@ -140,7 +142,7 @@ class Registry {
   ConnectionLimits limits_;
   std::atomic<bool> stopping_{false};
   std::mutex mu_;
-  std::uint64_t next_id_ = 0;                                            // GUARDED_BY(mu_)
+  std::uint64_t next_id_ = 0;                                           // GUARDED_BY(mu_)
   std::unordered_map<std::uint64_t, std::weak_ptr<Session>> sessions_;  // GUARDED_BY(mu_)
 };
 
@@ -154,8 +156,11 @@ class Session : public std::enable_shared_from_this<Session> {
  public:
   // REQUIRES: registry->limits().Reserve(peer) admitted this connection; the session releases it.
   Session(tcp::socket&& socket, std::shared_ptr<Registry> registry, std::string peer)
-      : stream_(std::move(socket)), registry_(std::move(registry)), client_address_(std::move(peer)),
-        buffer_(kReadBufferLimit), probe_timer_(stream_.get_executor()) {}
+      : stream_(std::move(socket)),
+        registry_(std::move(registry)),
+        client_address_(std::move(peer)),
+        buffer_(kReadBufferLimit),
+        probe_timer_(stream_.get_executor()) {}
 
   ~Session() {
     if (id_ != 0) registry_->Remove(id_);
@@ -326,19 +331,19 @@ class Session : public std::enable_shared_from_this<Session> {
       self->AnswerReadiness(MakeError(ErrorCode::kStoreFailed, "the readiness check timed out"));
     });
     in_pool_ = true;
-    net::post(registry_->pools().probe, [self = shared_from_this(), answered,
-                                         request_id = RequestId(header_parser_->get())] {
-      ScopedRequestId scope(request_id);
-      auto [ready, failure] =
-          Catching<Status>([&] { return costs::http::CheckReadiness(self->registry_->services()); });
-      if (failure) ready = MakeError(ErrorCode::kStoreFailed, *failure);
-      net::post(self->stream_.get_executor(), [self, answered, ready = std::move(ready)] {
-        if (answered->exchange(true)) return;
-        self->in_pool_ = false;
-        self->probe_timer_.cancel();
-        self->AnswerReadiness(ready);
-      });
-    });
+    net::post(registry_->pools().probe,
+              [self = shared_from_this(), answered, request_id = RequestId(header_parser_->get())] {
+                ScopedRequestId scope(request_id);
+                auto [ready, failure] =
+                    Catching<Status>([&] { return costs::http::CheckReadiness(self->registry_->services()); });
+                if (failure) ready = MakeError(ErrorCode::kStoreFailed, *failure);
+                net::post(self->stream_.get_executor(), [self, answered, ready = std::move(ready)] {
+                  if (answered->exchange(true)) return;
+                  self->in_pool_ = false;
+                  self->probe_timer_.cancel();
+                  self->AnswerReadiness(ready);
+                });
+              });
   }
 
   // REQUIRES: the readiness check's request is in header_parser_ (not yet answered).
@@ -401,20 +406,20 @@ class Session : public std::enable_shared_from_this<Session> {
     // Served on the work pool (store calls may block), answered on this session's thread. The
     // job touches no member of the session.
     in_pool_ = true;
-    net::post(registry_->pools().work, [self = shared_from_this(), req, admission, request,
-                                        request_id = RequestId(*req)] {
-      ScopedRequestId scope(request_id);
-      auto [response, failure] =
-          Catching<Response>([&] { return ServeAdmitted(*admission, request, self->registry_->services()); });
-      net::post(self->stream_.get_executor(),
-                [self, req, admission, response = std::move(response), failure = std::move(failure)]() mutable {
-                  self->in_pool_ = false;
-                  if (failure) response = self->InternalError(*req, *failure);
-                  response.principal = admission->principal.name;
-                  self->Answer(std::move(response), *req, /*force_close=*/false);
-                  self->MaybeRead();
-                });
-    });
+    net::post(
+        registry_->pools().work, [self = shared_from_this(), req, admission, request, request_id = RequestId(*req)] {
+          ScopedRequestId scope(request_id);
+          auto [response, failure] =
+              Catching<Response>([&] { return ServeAdmitted(*admission, request, self->registry_->services()); });
+          net::post(self->stream_.get_executor(),
+                    [self, req, admission, response = std::move(response), failure = std::move(failure)]() mutable {
+                      self->in_pool_ = false;
+                      if (failure) response = self->InternalError(*req, *failure);
+                      response.principal = admission->principal.name;
+                      self->Answer(std::move(response), *req, /*force_close=*/false);
+                      self->MaybeRead();
+                    });
+        });
   }
 
   // The parts of a request's header the handlers read (views into `req`).
@@ -459,13 +464,12 @@ class Session : public std::enable_shared_from_this<Session> {
     const std::string request_id = RequestId(req);
     request_id_.clear();
     ++requests_;
-    const bool keep_alive = req.keep_alive() && !stopping_ && !force_close &&
-                            requests_ < registry_->options().max_requests_per_connection;
+    const bool keep_alive =
+        req.keep_alive() && !stopping_ && !force_close && requests_ < registry_->options().max_requests_per_connection;
     if (!keep_alive) closing_ = true;
     LogRequest(request_id, req.method_string(), req.target(), response);
     request_client_.clear();
-    Enqueue(ToWire(std::move(response), req.version(), keep_alive, request_id,
-                    req.method() == bhttp::verb::head));
+    Enqueue(ToWire(std::move(response), req.version(), keep_alive, request_id, req.method() == bhttp::verb::head));
   }
 
   void OnReadError(beast::error_code ec) {
@@ -486,7 +490,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec == bhttp::error::buffer_overflow) {
       return Refuse(MakeError(ErrorCode::kInvalidData,
                               "The request's chunked framing is malformed: a chunk-size line or the trailer is "
-                              "longer than " + std::to_string(kReadBufferLimit) + " bytes."));
+                              "longer than " +
+                                  std::to_string(kReadBufferLimit) + " bytes."));
     }
     if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category()) {
       return Refuse(MakeError(ErrorCode::kInvalidData, "The request is not valid HTTP/1.1."));
@@ -528,8 +533,8 @@ class Session : public std::enable_shared_from_this<Session> {
     const std::int64_t micros = request_start_ ? MicrosSince(*request_start_) : 0;
     request_start_.reset();
     spdlog::info("{} {} \"{} {}\" {} {}B {}us principal={}", request_id,
-                 request_client_.empty() ? client_address_ : request_client_, method, target,
-                 response.status, response.BodyView().size(), micros,
+                 request_client_.empty() ? client_address_ : request_client_, method, target, response.status,
+                 response.BodyView().size(), micros,
                  response.principal.empty() ? std::string_view("-") : std::string_view(response.principal));
     if (response.error && IsServerError(response.error->code)) {
       spdlog::error("request {} failed: {}", request_id, response.error->message);
@@ -545,8 +550,8 @@ class Session : public std::enable_shared_from_this<Session> {
     writing_ = true;
     stream_.expires_after(kWriteTimeout);
     const WireResponse& res = queue_.front();
-    const std::array<net::const_buffer, 2> buffers{
-        net::buffer(res.head), res.body ? net::buffer(*res.body) : net::const_buffer()};
+    const std::array<net::const_buffer, 2> buffers{net::buffer(res.head),
+                                                   res.body ? net::buffer(*res.body) : net::const_buffer()};
     net::async_write(stream_, buffers, beast::bind_front_handler(&Session::OnWrite, shared_from_this()));
   }
 
@@ -614,9 +619,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<Registry> registry_;
   std::uint64_t id_ = 0;
   const std::string client_address_;  // the peer's address
-  std::string request_client_;  // the client of the request being read (TrustedProxies), once known
-  beast::flat_buffer buffer_;   // at most kReadBufferLimit bytes
-  std::size_t requests_ = 0;    // answered on this connection
+  std::string request_client_;        // the client of the request being read (TrustedProxies), once known
+  beast::flat_buffer buffer_;         // at most kReadBufferLimit bytes
+  std::size_t requests_ = 0;          // answered on this connection
   // Reads a request's header; moved into parser_ once the request is admitted.
   std::optional<bhttp::request_parser<bhttp::empty_body>> header_parser_;
   // Reads an admitted request's body, up to body_limit_ bytes.
@@ -626,8 +631,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::size_t body_limit_ = 0;
   Clock::duration body_timeout_ = kSmallBodyTimeout;
   bhttp::response<bhttp::empty_body> continue_;
-  net::steady_timer probe_timer_;  // GET /readyz's deadline
-  bool in_pool_ = false;  // a pool works on this session's request: no read, no close until it is back
+  net::steady_timer probe_timer_;   // GET /readyz's deadline
+  bool in_pool_ = false;            // a pool works on this session's request: no read, no close until it is back
   std::deque<WireResponse> queue_;  // responses in request order; front() is being written
   std::optional<Clock::time_point> request_start_;
   Clock::time_point linger_until_;
@@ -645,8 +650,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
  public:
   // Accepts on the first of `iocs`; each new connection goes to the next io_context in turn.
   Listener(const std::vector<std::unique_ptr<net::io_context>>& iocs, std::shared_ptr<Registry> registry)
-      : iocs_(iocs), acceptor_(*iocs.front()), retry_timer_(acceptor_.get_executor()),
-        registry_(std::move(registry)) {}
+      : iocs_(iocs), acceptor_(*iocs.front()), retry_timer_(acceptor_.get_executor()), registry_(std::move(registry)) {}
 
   // Opens, binds and listens; the error says why not.
   beast::error_code Listen(const tcp::endpoint& endpoint) {
@@ -722,8 +726,10 @@ class Listener : public std::enable_shared_from_this<Listener> {
       spdlog::warn("connection limit ({}) reached: closed {} new connection(s) since the last warning",
                    o.max_connections, refused_);
     } else {
-      spdlog::warn("per-address connection limit ({}) reached by {}: closed {} new connection(s) since the last "
-                   "warning", o.max_connections_per_address, address, refused_);
+      spdlog::warn(
+          "per-address connection limit ({}) reached by {}: closed {} new connection(s) since the last "
+          "warning",
+          o.max_connections_per_address, address, refused_);
     }
     last_refusal_log_ = now;
     refused_ = 0;
@@ -749,8 +755,12 @@ class Stopper {
   // Runs on the first of `iocs`; `release` lets every io_context run out of work.
   Stopper(const std::vector<std::unique_ptr<net::io_context>>& iocs, std::shared_ptr<Registry> registry,
           std::shared_ptr<Listener> listener, std::function<void()> release)
-      : iocs_(iocs), signals_(*iocs.front(), SIGINT, SIGTERM), timer_(*iocs.front()),
-        registry_(std::move(registry)), listener_(std::move(listener)), release_(std::move(release)) {}
+      : iocs_(iocs),
+        signals_(*iocs.front(), SIGINT, SIGTERM),
+        timer_(*iocs.front()),
+        registry_(std::move(registry)),
+        listener_(std::move(listener)),
+        release_(std::move(release)) {}
 
   // Whether the stop gave up waiting for busy connections. Read after the io threads joined.
   bool hard_stopped() const { return hard_stopped_; }
@@ -821,8 +831,8 @@ void RunIo(net::io_context& ioc) {
 
 int RunServer(const ServerOptions& options, Services services,
               const std::function<void(std::uint16_t port)>& on_listening) {
-  const int threads = options.threads > 0 ? options.threads
-                                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads =
+      options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   // Declared before the io_context: sessions destroyed with its queued handlers never see it gone.
   std::optional<BodyCache> body_cache;
   if (services.body_cache == nullptr && options.body_cache_bytes > 0) {

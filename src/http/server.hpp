@@ -64,8 +64,8 @@ struct Services {
   service::CostsService& costs;
   service::AdminService& admin;
   service::Authenticator& auth;
-  service::RateLimiter& per_principal;    // --rate-limit/--rate-burst, keyed by principal (local or global)
-  service::RateLimiter& failed_logins;    // keyed by client address
+  service::RateLimiter& per_principal;  // --rate-limit/--rate-burst, keyed by principal (local or global)
+  service::RateLimiter& failed_logins;  // keyed by client address
   // Rendered bodies of the range endpoints, shared across requests (handler.hpp says which);
   // nullptr = render every response. RunServer installs its own (ServerOptions) when null.
   BodyCache* body_cache = nullptr;

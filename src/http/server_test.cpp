@@ -4,9 +4,13 @@
 // is waited for with a 30 s guard (a hang fails the test), and the doubles report when a call
 // is blocked so the test never sleeps.
 
+#include "http/server.hpp"
+
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -27,11 +31,7 @@
 #include <thread>
 #include <vector>
 
-#include <gtest/gtest.h>
-#include <spdlog/spdlog.h>
-
 #include "common/log.hpp"
-#include "http/server.hpp"
 #include "service/auth.hpp"
 #include "service/costs_service.hpp"
 #include "service/rate_limiter.hpp"
@@ -164,7 +164,8 @@ class Client {
     char chunk[4096];
     const auto deadline = std::chrono::steady_clock::now() + kGuard;
     while (buf.find("\r\n\r\n") == std::string::npos) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0 || !Ready(left)) return 0;
       const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
       if (n <= 0) return 0;
@@ -189,8 +190,11 @@ constexpr const char* kChart = "/api/v1/billing/costs/org-a/charts?from=2026-11-
 class ServerTest : public ::testing::Test {
  protected:
   ServerTest()
-      : costs_(store_, clock_), admin_(store_, hasher_), auth_(store_, hasher_, clock_),
-        per_principal_(clock_, 0, 0), failed_logins_(clock_, 0.5, 10) {
+      : costs_(store_, clock_),
+        admin_(store_, hasher_),
+        auth_(store_, hasher_, clock_),
+        per_principal_(clock_, 0, 0),
+        failed_logins_(clock_, 0.5, 10) {
     clock_.now = *domain::ParseRfc3339("2026-11-15T12:00:00Z");
     EXPECT_TRUE(admin_.CreateOrganization("org-a", "Org A"));
     EXPECT_TRUE(admin_.PutUser("alice", "pw-alice", false, {"org-a"}));
@@ -375,7 +379,8 @@ TEST_F(ServerTest, ReadinessIs503WhileTheStoreHangs) {
   options_.readiness_timeout = 1s;
   Start();
   const auto ready_again = [&] {
-    for (const auto deadline = std::chrono::steady_clock::now() + kGuard; std::chrono::steady_clock::now() < deadline;) {
+    for (const auto deadline = std::chrono::steady_clock::now() + kGuard;
+         std::chrono::steady_clock::now() < deadline;) {
       if (Get("/readyz") == 200) return true;
     }
     return false;

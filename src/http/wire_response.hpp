@@ -23,7 +23,6 @@ struct WireResponse {
 // Content-Length but sends no body; 1xx, 204 and 304 have neither. Keep-alive follows HTTP/1.0
 // and 1.1 rules ("Connection: keep-alive" to a 1.0 client that keeps the connection, "close"
 // to a 1.1 client that does not).
-WireResponse ToWire(Response&& r, unsigned version, bool keep_alive, const std::string& request_id,
-                    bool head = false);
+WireResponse ToWire(Response&& r, unsigned version, bool keep_alive, const std::string& request_id, bool head = false);
 
 }  // namespace costs::http

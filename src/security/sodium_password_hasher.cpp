@@ -33,8 +33,8 @@ bool SodiumPasswordHasher::Verify(std::string_view encoded_hash, std::string_vie
 
 std::string SodiumPasswordHasher::Fingerprint(std::string_view secret) const {
   unsigned char digest[32];
-  crypto_generichash(digest, sizeof digest, reinterpret_cast<const unsigned char*>(secret.data()), secret.size(),
-                     key_, sizeof key_);
+  crypto_generichash(digest, sizeof digest, reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), key_,
+                     sizeof key_);
   return std::string(reinterpret_cast<const char*>(digest), sizeof digest);
 }
 

@@ -1,8 +1,7 @@
-#include "service/costs_service.hpp"
-
 #include <algorithm>
 #include <unordered_set>
 
+#include "service/costs_service.hpp"
 #include "service/usage_batch.hpp"
 
 namespace costs::service {
@@ -39,8 +38,7 @@ Result<IngestOutcome> AdminService::IngestNdjson(std::string_view body) {
   const auto& problems = batch->problems;
   auto& records = batch->records;
   if (batch->problem_count > 0) {
-    std::string message =
-        std::to_string(batch->problem_count) + " problem(s) in the usage batch; nothing was stored: ";
+    std::string message = std::to_string(batch->problem_count) + " problem(s) in the usage batch; nothing was stored: ";
     std::vector<std::string> fields;  // each once, in order of first problem
     std::unordered_set<std::string_view> seen;
     for (std::size_t i = 0; i < problems.size(); ++i) {
@@ -56,8 +54,9 @@ Result<IngestOutcome> AdminService::IngestNdjson(std::string_view body) {
                  std::to_string(batch->problem_count - problems.size()) + " more)";
     }
     if (batch->unchecked_organizations > 0) {
-      message += " (" + std::to_string(batch->unchecked_organizations) + " more organization ids were not looked up after " +
-                 std::to_string(kMaxUnknownOrganizations) + " unknown ones)";
+      message += " (" + std::to_string(batch->unchecked_organizations) +
+                 " more organization ids were not looked up after " + std::to_string(kMaxUnknownOrganizations) +
+                 " unknown ones)";
     }
     return MakeError(ErrorCode::kInvalidRecord, std::move(message), std::move(fields));
   }
@@ -75,8 +74,8 @@ Result<IngestOutcome> AdminService::IngestNdjson(std::string_view body) {
 
 Status AdminService::CreateOrganization(std::string_view id, std::string_view name) {
   if (!IsValidName(id, domain::kMaxIdLength)) {
-    return MakeError(ErrorCode::kInvalidData,
-                     "an organization id is 1 to 256 letters, digits, '-', '_', '.' or '@'", {"id"});
+    return MakeError(ErrorCode::kInvalidData, "an organization id is 1 to 256 letters, digits, '-', '_', '.' or '@'",
+                     {"id"});
   }
   if (name.size() > domain::kMaxTextLength) {
     return MakeError(ErrorCode::kInvalidData, "the organization name is too long", {"name"});
@@ -99,8 +98,8 @@ Status AdminService::PutUser(std::string_view name, std::string_view password, b
 }
 
 Result<AdminService::CreatedApiKey> AdminService::CreateApiKey(std::string_view user, std::string_view name,
-                                                              std::optional<domain::Instant> expires,
-                                                              domain::Instant now) {
+                                                               std::optional<domain::Instant> expires,
+                                                               domain::Instant now) {
   if (name.size() > domain::kMaxTextLength) {
     return MakeError(ErrorCode::kInvalidData, "the API key name is too long", {"name"});
   }
@@ -116,16 +115,18 @@ Result<AdminService::CreatedApiKey> AdminService::CreateApiKey(std::string_view 
 
 Status AdminService::RevokeApiKey(std::string_view id) { return store_.RevokeApiKey(id); }
 
-Status AdminService::AddCredit(std::string_view org_id, std::string_view id, domain::Nanos ecu,
-                               domain::Instant start, domain::Instant end) {
+Status AdminService::AddCredit(std::string_view org_id, std::string_view id, domain::Nanos ecu, domain::Instant start,
+                               domain::Instant end) {
   std::string message;
   std::vector<std::string> fields;
   auto problem = [&](std::string what, std::initializer_list<const char*> names) {
     message += (message.empty() ? "" : "; ") + what;
     fields.insert(fields.end(), names.begin(), names.end());
   };
-  if (!IsValidName(id, domain::kMaxIdLength)) problem("a credit id is 1 to 256 letters, digits, '-', '_', '.' or '@'", {"id"});
-  if (ecu <= 0 || ecu > kMaxCreditNanos) problem("the credit amount must be positive and at most 1000000000 ECU", {"ecu"});
+  if (!IsValidName(id, domain::kMaxIdLength))
+    problem("a credit id is 1 to 256 letters, digits, '-', '_', '.' or '@'", {"id"});
+  if (ecu <= 0 || ecu > kMaxCreditNanos)
+    problem("the credit amount must be positive and at most 1000000000 ECU", {"ecu"});
   if (!(start < end)) problem("the credit must start before it ends", {"start", "end"});
   if (!fields.empty()) return MakeError(ErrorCode::kInvalidData, std::move(message), std::move(fields));
   return store_.AddCredit(Credit{std::string(id), std::string(org_id), ecu, start, end});

@@ -80,9 +80,9 @@ class Authenticator {
   const Clock& clock_;
   std::int64_t ttl_ns_;
   std::mutex mu_;
-  std::condition_variable verified_;                   // signalled when a verification ends
-  std::unordered_map<std::string, Entry> cache_;       // GUARDED_BY(mu_)
-  std::unordered_set<std::string> verifying_;          // keys being verified; GUARDED_BY(mu_)
+  std::condition_variable verified_;              // signalled when a verification ends
+  std::unordered_map<std::string, Entry> cache_;  // GUARDED_BY(mu_)
+  std::unordered_set<std::string> verifying_;     // keys being verified; GUARDED_BY(mu_)
 };
 
 }  // namespace costs::service

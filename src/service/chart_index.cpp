@@ -7,8 +7,8 @@
 namespace costs::service {
 
 std::size_t ChartIndex::OrgDays::Bytes() const {
-  std::size_t bytes = sizeof(OrgDays) + cells.capacity() * sizeof(Cell) +
-                      day_starts.capacity() * sizeof(std::int64_t) + offsets.capacity() * sizeof(std::uint32_t);
+  std::size_t bytes = sizeof(OrgDays) + cells.capacity() * sizeof(Cell) + day_starts.capacity() * sizeof(std::int64_t) +
+                      offsets.capacity() * sizeof(std::uint32_t);
   for (const Deployment& d : deployments) bytes += sizeof(Deployment) + d.id.capacity() + d.name.capacity();
   return bytes;
 }

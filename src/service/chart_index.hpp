@@ -37,7 +37,7 @@ class ChartIndex {
     // false when some day's sum for a (deployment, dimension) leaves int64 nano-ECU: such an
     // organization is not indexed (its charts read the store).
     bool indexed = true;
-    std::vector<Deployment> deployments;  // with usage, sorted by id
+    std::vector<Deployment> deployments;   // with usage, sorted by id
     std::vector<std::int64_t> day_starts;  // ns of each UTC day that has cells, ascending
     std::vector<std::uint32_t> offsets;    // day i's cells: [offsets[i], offsets[i + 1])
     std::vector<Cell> cells;               // per day, sorted by (deployment, dimension)
@@ -71,8 +71,8 @@ class ChartIndex {
   const std::size_t max_bytes_;
   mutable std::mutex mu_;
   std::map<std::string, Slot, std::less<>> orgs_;  // GUARDED_BY(mu_)
-  std::uint64_t tick_ = 0;                          // GUARDED_BY(mu_)
-  std::size_t bytes_ = 0;                           // GUARDED_BY(mu_)
+  std::uint64_t tick_ = 0;                         // GUARDED_BY(mu_)
+  std::size_t bytes_ = 0;                          // GUARDED_BY(mu_)
 };
 
 }  // namespace costs::service

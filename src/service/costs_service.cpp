@@ -1,16 +1,15 @@
 #include "service/costs_service.hpp"
 
-#include "domain/credits.hpp"
-#include "domain/utf8.hpp"
-
-#include "service/ingest_delta.hpp"
-
 #include <algorithm>
 #include <limits>
 #include <map>
 #include <optional>
 #include <tuple>
 #include <utility>
+
+#include "domain/credits.hpp"
+#include "domain/utf8.hpp"
+#include "service/ingest_delta.hpp"
 
 namespace costs::service {
 namespace {
@@ -82,8 +81,7 @@ Result<Organization> CostsService::Authorize(const Principal& who, std::string_v
     known_orgs_.emplace(known->id, *known);
   }
   if (!who.MayRead(org_id)) {
-    return MakeError(ErrorCode::kInvalidAccess,
-                     "you do not have access to organization '" + std::string(org_id) + "'");
+    return MakeError(ErrorCode::kInvalidAccess, "you do not have access to organization '" + std::string(org_id) + "'");
   }
   return std::move(*known);
 }
@@ -93,7 +91,7 @@ Result<Organization> CostsService::GetOrganization(const Principal& who, std::st
 }
 
 Result<CostsService::RangeRead> CostsService::ReadRange(const Principal& who, std::string_view org_id,
-                                                       const RangeQuery& query, Reading what) {
+                                                        const RangeQuery& query, Reading what) {
   auto org = Authorize(who, org_id);
   if (!org) return std::move(org).error();
   auto range = domain::ResolveRange(query.from, query.to, clock_.Now(), max_range_days_);
@@ -114,7 +112,7 @@ Result<CostsService::RangeRead> CostsService::ReadRange(const Principal& who, st
 }
 
 Result<CostsService::ReadKey> CostsService::PrepareRead(const Principal& who, std::string_view org_id,
-                                                       const RangeQuery& query, bool chart) {
+                                                        const RangeQuery& query, bool chart) {
   auto org = Authorize(who, org_id);
   if (!org) return std::move(org).error();
   auto range = domain::ResolveRange(query.from, query.to, clock_.Now(), max_range_days_);
@@ -227,9 +225,10 @@ Result<ChartAssembly> StartChart(std::string_view org_id, const std::vector<Depl
   auto it = std::lower_bound(deployments.begin(), deployments.end(), *deployment_id,
                              [](const Deployment& d, std::string_view id) { return d.id < id; });
   if (it == deployments.end() || it->id != *deployment_id) {
-    return MakeError(ErrorCode::kNotFound,
-                     "organization '" + std::string(org_id) + "' has no deployment '" + std::string(*deployment_id) + "'",
-                     {"deployment_id"});
+    return MakeError(
+        ErrorCode::kNotFound,
+        "organization '" + std::string(org_id) + "' has no deployment '" + std::string(*deployment_id) + "'",
+        {"deployment_id"});
   }
   chart.deployment_index = static_cast<std::uint32_t>(it - deployments.begin());
   for (int i = 0; i < domain::kDimensionCount; ++i) {
@@ -340,7 +339,8 @@ RangeReadPlan PlanCutRead(Instant from, Instant to, const std::vector<Instant>& 
 }
 
 bool Holds(const std::vector<domain::TimeRange>& windows, Instant t) {
-  return std::any_of(windows.begin(), windows.end(), [&](const domain::TimeRange& w) { return w.from <= t && t < w.to; });
+  return std::any_of(windows.begin(), windows.end(),
+                     [&](const domain::TimeRange& w) { return w.from <= t && t < w.to; });
 }
 
 // The one read of an overview: its range and the balance's usage, in windows that never
@@ -512,7 +512,7 @@ struct ItemSums {
   };
   DimensionSums sums;
   std::map<std::pair<std::string_view, std::string_view>, Resource> resources;  // (sku, kind)
-  std::map<std::pair<std::string_view, domain::Dimension>, Dts> dts;             // (sku, dimension)
+  std::map<std::pair<std::string_view, domain::Dimension>, Dts> dts;            // (sku, dimension)
 
   void Add(const Piece& p) {
     sums.Add(p.dimension, p.cost);
@@ -597,9 +597,10 @@ Result<ItemsCosts> CostsService::Items(const Principal& who, std::string_view or
   if (deployment_id) {
     const auto& ds = read->read.deployments;
     if (std::none_of(ds.begin(), ds.end(), [&](const Deployment& d) { return d.id == *deployment_id; })) {
-      return MakeError(ErrorCode::kNotFound,
-                       "organization '" + std::string(org_id) + "' has no deployment '" + std::string(*deployment_id) + "'",
-                       {"deployment_id"});
+      return MakeError(
+          ErrorCode::kNotFound,
+          "organization '" + std::string(org_id) + "' has no deployment '" + std::string(*deployment_id) + "'",
+          {"deployment_id"});
     }
   }
   ItemSums sums;

@@ -3,9 +3,9 @@
 #include <array>
 #include <optional>
 #include <shared_mutex>
-#include <unordered_map>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "common/result.hpp"
 #include "domain/chart.hpp"
@@ -51,8 +51,8 @@ struct CreditBalance {
   domain::Nanos balance = 0;
 };
 struct Balance {
-  domain::WideNanos available = 0;  // sum of the credits valid now
-  domain::WideNanos remaining = 0;  // sum of their balances
+  domain::WideNanos available = 0;        // sum of the credits valid now
+  domain::WideNanos remaining = 0;        // sum of their balances
   std::vector<CreditBalance> line_items;  // the credits valid now, by start then id
 };
 
@@ -61,29 +61,29 @@ struct CostsOverview {
   DimensionCosts costs;
   domain::WideNanos hourly_rate = 0;  // capacity cost of the latest whole hour of the range that has any
   domain::WideNanos trials = 0;       // the part of costs.total from records marked trial
-  std::optional<Balance> balance;  // when the organization has any credit
+  std::optional<Balance> balance;     // when the organization has any credit
 };
 
 // Capacity items (GET .../items "resources"), grouped by (sku, kind).
 struct ResourceItem {
   std::string sku;
   std::string kind;
-  std::string name;  // the name in the item's latest record (by end), across deployments
+  std::string name;                 // the name in the item's latest record (by end), across deployments
   std::int64_t instance_count = 0;  // the largest instance_count in the range
   // Summed usage time in the range (hours = usage_ns / 1 h) of the records with a positive
   // quantity; corrections adjust the price, not the hours.
   domain::WideNanos usage_ns = 0;
   domain::WideNanos price = 0;
   domain::WideNanos price_per_hour = 0;  // price / hours, half-even to nano-ECU; 0 without usage
-  domain::TimeRange period;          // first to last usage in the range (to the hour or day)
+  domain::TimeRange period;              // first to last usage in the range (to the hour or day)
 };
 
 // Data transfer and storage items ("data_transfer_and_storage"), grouped by (sku, dimension).
 struct DtsItem {
   std::string sku;
   domain::Dimension dimension = domain::Dimension::kDataIn;
-  std::string name;  // the name (and unit) in the item's latest record (by end), or the
-  std::string unit;  // dimension's display name
+  std::string name;                      // the name (and unit) in the item's latest record (by end), or the
+  std::string unit;                      // dimension's display name
   domain::WideNanos quantity_milli = 0;  // summed quantity in the range, in thousandths of unit
   // The rate if all records agree (FormatDecimal), else cost / quantity half-even to nano-ECU
   // (FormatWideNanos; "0" without quantity): exact decimal text.
@@ -135,8 +135,8 @@ class CostsService {
   // Cost per billing dimension per bucket of one deployment: one value per dimension with a
   // non-zero cost, id = the dimension id, name = its display name. As OrganizationCharts, plus
   // kNotFound (fields ["deployment_id"]) when the organization has no such deployment.
-  Result<domain::Chart> DeploymentCharts(const Principal& who, std::string_view org_id,
-                                         std::string_view deployment_id, const RangeQuery& query);
+  Result<domain::Chart> DeploymentCharts(const Principal& who, std::string_view org_id, std::string_view deployment_id,
+                                         const RangeQuery& query);
 
   // Totals over the query's range (bucketing_strategy is ignored). Errors as OrganizationCharts
   // without kInvalidData.
@@ -159,8 +159,8 @@ class CostsService {
 
   // Itemized costs of the organization, or of one deployment (then kNotFound, fields
   // ["deployment_id"], when the organization has no such deployment). Errors as Overview.
-  Result<ItemsCosts> Items(const Principal& who, std::string_view org_id,
-                           std::optional<std::string_view> deployment_id, const RangeQuery& query);
+  Result<ItemsCosts> Items(const Principal& who, std::string_view org_id, std::optional<std::string_view> deployment_id,
+                           const RangeQuery& query);
 
  private:
   struct RangeRead {
@@ -180,8 +180,7 @@ class CostsService {
   // the index cannot give that (a write landed in between): the caller reads the store.
   Result<std::optional<domain::Chart>> IndexedChart(std::string_view org_id,
                                                     std::optional<std::string_view> deployment_id,
-                                                    const domain::TimeRange& range,
-                                                    domain::BucketingStrategy strategy);
+                                                    const domain::TimeRange& range, domain::BucketingStrategy strategy);
   // The credits of an organization as the last overview read them (empty when none did).
   std::vector<Credit> KnownCredits(std::string_view org_id);
   void RememberCredits(std::string_view org_id, const std::vector<Credit>& credits);

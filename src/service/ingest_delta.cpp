@@ -53,9 +53,11 @@ IngestDelta ComputeIngestDelta(std::span<const domain::UsageRecord> records, std
       delta.rollups[RollupCell{r.organization_id, grain, period_start.ns, r.deployment_id, r.dimension, r.sku, kind}]
           .Add(part);
     });
-    delta.deployment_names.insert_or_assign(std::pair<std::string_view, std::string_view>(r.organization_id, r.deployment_id),
-                                            std::string_view(r.deployment_name));
-    const domain::UsageRecord*& latest = delta.latest_item[ItemKey{r.organization_id, r.deployment_id, r.dimension, r.sku, kind}];
+    delta.deployment_names.insert_or_assign(
+        std::pair<std::string_view, std::string_view>(r.organization_id, r.deployment_id),
+        std::string_view(r.deployment_name));
+    const domain::UsageRecord*& latest =
+        delta.latest_item[ItemKey{r.organization_id, r.deployment_id, r.dimension, r.sku, kind}];
     if (latest == nullptr || latest->end <= r.end) latest = &r;
     std::int64_t& longest = delta.max_duration_ns[r.organization_id];
     longest = std::max(longest, r.end.ns - r.start.ns);

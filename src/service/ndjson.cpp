@@ -1,9 +1,8 @@
 #include "service/ndjson.hpp"
 
+#include <boost/json/basic_parser_impl.hpp>
 #include <cstdint>
 #include <cstring>
-
-#include <boost/json/basic_parser_impl.hpp>
 
 namespace costs::service {
 namespace {
@@ -69,17 +68,13 @@ class FlatObjectHandler {
     if (depth_ == 1) text_.append(s.data(), s.size());
     return true;
   }
-  bool on_string(boost::json::string_view s, std::size_t, error_code&) {
-    return Scalar(RawValue::Type::kString, s);
-  }
+  bool on_string(boost::json::string_view s, std::size_t, error_code&) { return Scalar(RawValue::Type::kString, s); }
   bool on_number_part(boost::json::string_view s, error_code&) {
     if (depth_ == 1) text_.append(s.data(), s.size());
     return true;
   }
   bool on_int64(std::int64_t, boost::json::string_view s, error_code&) { return Scalar(RawValue::Type::kNumber, s); }
-  bool on_uint64(std::uint64_t, boost::json::string_view s, error_code&) {
-    return Scalar(RawValue::Type::kNumber, s);
-  }
+  bool on_uint64(std::uint64_t, boost::json::string_view s, error_code&) { return Scalar(RawValue::Type::kNumber, s); }
   bool on_double(double, boost::json::string_view s, error_code&) { return Scalar(RawValue::Type::kNumber, s); }
   bool on_bool(bool b, error_code&) {
     if (depth_ == 1) Value(RawValue::Type::kBool, b ? "true" : "false");

@@ -3,9 +3,9 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <mutex>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -302,8 +302,8 @@ TEST_F(ServiceTest, DefaultRangeIsCurrentMonthSoFar) {
 }
 
 TEST_F(ServiceTest, OneDayAsBareDatesGivesThatDay) {
-  ASSERT_TRUE(admin_.IngestNdjson(Root(), Line("r1", "org-a", "d1", "2026-11-03T23:00:00Z",
-                                               "2026-11-04T01:00:00Z", "2", "0.5")));
+  ASSERT_TRUE(admin_.IngestNdjson(
+      Root(), Line("r1", "org-a", "d1", "2026-11-03T23:00:00Z", "2026-11-04T01:00:00Z", "2", "0.5")));
   auto chart = costs_.OrganizationCharts(Alice(), "org-a", {"2026-11-04", "2026-11-04", std::nullopt});
   ASSERT_TRUE(chart);
   ASSERT_EQ(chart->buckets.size(), 1u);
@@ -312,8 +312,8 @@ TEST_F(ServiceTest, OneDayAsBareDatesGivesThatDay) {
 }
 
 TEST_F(ServiceTest, IngestIsAdminOnlyAndReportsEveryBadLine) {
-  auto forbidden = admin_.IngestNdjson(Alice(), Line("r1", "org-a", "d1", "2026-11-01T00:00:00Z",
-                                                     "2026-11-01T01:00:00Z", "1", "1"));
+  auto forbidden =
+      admin_.IngestNdjson(Alice(), Line("r1", "org-a", "d1", "2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z", "1", "1"));
   ASSERT_FALSE(forbidden);
   EXPECT_EQ(forbidden.error().code, ErrorCode::kForbidden);
 
@@ -369,16 +369,17 @@ TEST_F(ServiceTest, IngestNamesTheFirstFiveProblemsInLineOrder) {
             "records[1].organization_id: organization_id 'org-x' names no existing organization; "
             "records[2]: the line is not a JSON object; "
             "records[3].end: end must be after start; ...");
-  EXPECT_EQ(r.error().fields, (std::vector<std::string>{"records[0].rate", "records[1].rate",
-                                                        "records[1].organization_id", "records[2]", "records[3].end",
-                                                        "records[3].organization_id", "records[4].rate",
-                                                        "records[4].organization_id"}))
+  EXPECT_EQ(r.error().fields,
+            (std::vector<std::string>{"records[0].rate", "records[1].rate", "records[1].organization_id", "records[2]",
+                                      "records[3].end", "records[3].organization_id", "records[4].rate",
+                                      "records[4].organization_id"}))
       << "each field once, in the order of its first problem";
 }
 
 TEST_F(ServiceTest, RecordOfUnknownOrganizationIsAnInvalidRecord) {
-  auto r = admin_.IngestNdjson(Root(), Line("a", "org-a", "d1", "2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z", "1", "1") +
-                                           Line("b", "org-x", "d1", "2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z", "1", "1"));
+  auto r = admin_.IngestNdjson(Root(),
+                               Line("a", "org-a", "d1", "2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z", "1", "1") +
+                                   Line("b", "org-x", "d1", "2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z", "1", "1"));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kInvalidRecord);
   EXPECT_EQ(r.error().fields, (std::vector<std::string>{"records[1].organization_id"}));
@@ -413,11 +414,12 @@ std::string TrialLine(const std::string& id, const std::string& dep, const std::
 
 TEST_F(ServiceTest, OverviewDeploymentsAndDeploymentChartsAgree) {
   ASSERT_TRUE(admin_.IngestNdjson(
-      Root(), TrialLine("c1", "d1", "capacity", "2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z", "1", "1", false) +
-                  TrialLine("c2", "d1", "capacity", "2026-11-01T05:00:00Z", "2026-11-01T06:00:00Z", "2", "1", false) +
-                  TrialLine("c3", "d2", "capacity", "2026-11-01T03:00:00Z", "2026-11-01T04:00:00Z", "1", "0.5", true) +
-                  TrialLine("o1", "d2", "data_out", "2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z", "3", "0.1", false) +
-                  TrialLine("s1", "d1", "storage_bytes", "2026-11-01T12:30:00Z", "2026-11-01T13:30:00Z", "1", "0.25", true)));
+      Root(),
+      TrialLine("c1", "d1", "capacity", "2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z", "1", "1", false) +
+          TrialLine("c2", "d1", "capacity", "2026-11-01T05:00:00Z", "2026-11-01T06:00:00Z", "2", "1", false) +
+          TrialLine("c3", "d2", "capacity", "2026-11-01T03:00:00Z", "2026-11-01T04:00:00Z", "1", "0.5", true) +
+          TrialLine("o1", "d2", "data_out", "2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z", "3", "0.1", false) +
+          TrialLine("s1", "d1", "storage_bytes", "2026-11-01T12:30:00Z", "2026-11-01T13:30:00Z", "1", "0.25", true)));
   const RangeQuery day{"2026-11-01", "2026-11-01", std::nullopt};
 
   auto overview = costs_.Overview(Alice(), "org-a", day);
@@ -465,9 +467,9 @@ TEST_F(ServiceTest, OverviewDeploymentsAndDeploymentChartsAgree) {
   EXPECT_TRUE(extra) << "bucketing_strategy is not a parameter of the overview and is ignored";
 }
 
-std::string ItemLine(const std::string& id, const std::string& dep, const std::string& dimension, const std::string& sku,
-                     const std::string& start, const std::string& end, const std::string& quantity,
-                     const std::string& rate, int instances, const std::string& unit) {
+std::string ItemLine(const std::string& id, const std::string& dep, const std::string& dimension,
+                     const std::string& sku, const std::string& start, const std::string& end,
+                     const std::string& quantity, const std::string& rate, int instances, const std::string& unit) {
   return R"({"id":")" + id + R"(","organization_id":"org-a","deployment_id":")" + dep + R"(","dimension":")" +
          dimension + R"(","kind":"elasticsearch","sku":")" + sku + R"(","name":"name-)" + sku +
          R"(","instance_count":)" + std::to_string(instances) + R"(,"unit":")" + unit + R"(","start":")" + start +
@@ -478,11 +480,10 @@ std::string ItemLine(const std::string& id, const std::string& dep, const std::s
 // read that sums them forms 1e19 nano-ECU, past int64. Each such read once failed (kInternal,
 // a 500 for good); reads sum in 128 bits and keep the exact sum.
 TEST_F(ServiceTest, SumsPastInt64NanoEcuAreExact) {
-  ASSERT_TRUE(admin_.IngestNdjson(
-      Root(), ItemLine("a", "d1", "capacity", "hot", "2026-11-03T10:00:00Z", "2026-11-03T11:00:00Z", "5000000000", "1", 1,
-                       "instance-hour") +
-                  ItemLine("b", "d1", "capacity", "hot", "2026-11-04T10:00:00Z", "2026-11-04T11:00:00Z", "5000000000", "1",
-                           1, "instance-hour")));
+  ASSERT_TRUE(admin_.IngestNdjson(Root(), ItemLine("a", "d1", "capacity", "hot", "2026-11-03T10:00:00Z",
+                                                   "2026-11-03T11:00:00Z", "5000000000", "1", 1, "instance-hour") +
+                                              ItemLine("b", "d1", "capacity", "hot", "2026-11-04T10:00:00Z",
+                                                       "2026-11-04T11:00:00Z", "5000000000", "1", 1, "instance-hour")));
   const domain::WideNanos total = domain::WideNanos{10'000'000'000} * domain::kNanosPerEcu;
   const RangeQuery month{"2026-11-01", "2026-11-30", "monthly"};
   auto overview = costs_.Overview(Alice(), "org-a", month);
@@ -507,12 +508,16 @@ TEST_F(ServiceTest, SumsPastInt64NanoEcuAreExact) {
 }
 
 TEST_F(ServiceTest, ItemsGroupCapacityBySkuAndDataBySkuAndDimension) {
-  ASSERT_TRUE(admin_.IngestNdjson(
-      Root(), ItemLine("a", "d1", "capacity", "hot", "2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z", "2", "0.5", 2, "instance-hour") +
-                  ItemLine("b", "d1", "capacity", "hot", "2026-11-01T01:00:00Z", "2026-11-01T02:00:00Z", "3", "0.5", 3, "instance-hour") +
-                  ItemLine("c", "d2", "capacity", "hot", "2026-11-01T05:00:00Z", "2026-11-01T06:00:00Z", "1", "0.5", 1, "instance-hour") +
-                  ItemLine("e", "d2", "data_out", "egress", "2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z", "1.5", "0.04", 0, "GB") +
-                  ItemLine("f", "d1", "data_out", "egress", "2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z", "0.25", "0.04", 0, "GB")));
+  ASSERT_TRUE(admin_.IngestNdjson(Root(), ItemLine("a", "d1", "capacity", "hot", "2026-11-01T00:00:00Z",
+                                                   "2026-11-01T01:00:00Z", "2", "0.5", 2, "instance-hour") +
+                                              ItemLine("b", "d1", "capacity", "hot", "2026-11-01T01:00:00Z",
+                                                       "2026-11-01T02:00:00Z", "3", "0.5", 3, "instance-hour") +
+                                              ItemLine("c", "d2", "capacity", "hot", "2026-11-01T05:00:00Z",
+                                                       "2026-11-01T06:00:00Z", "1", "0.5", 1, "instance-hour") +
+                                              ItemLine("e", "d2", "data_out", "egress", "2026-11-01T00:00:00Z",
+                                                       "2026-11-02T00:00:00Z", "1.5", "0.04", 0, "GB") +
+                                              ItemLine("f", "d1", "data_out", "egress", "2026-11-01T00:00:00Z",
+                                                       "2026-11-02T00:00:00Z", "0.25", "0.04", 0, "GB")));
   auto items = costs_.Items(Alice(), "org-a", std::nullopt, {"2026-11-01", "2026-11-01", std::nullopt});
   ASSERT_TRUE(items) << items.error().message;
   EXPECT_EQ(items->costs.total, 3'000'000'000 + 70'000'000);
@@ -542,11 +547,14 @@ TEST_F(ServiceTest, ItemsGroupCapacityBySkuAndDataBySkuAndDimension) {
 
 TEST_F(ServiceTest, BalanceConsumesCreditsExpiringFirstFirst) {
   // Now is 2026-11-15T12:00Z. Two credits valid now; usage of 3 ECU on Nov 2 and 4 ECU on Nov 10.
-  ASSERT_TRUE(admin_.AddCredit("org-a", "early", 5'000'000'000, At("2026-11-01T00:00:00Z"), At("2026-12-01T00:00:00Z")));
-  ASSERT_TRUE(admin_.AddCredit("org-a", "late", 10'000'000'000, At("2026-11-01T00:00:00Z"), At("2027-01-01T00:00:00Z")));
+  ASSERT_TRUE(
+      admin_.AddCredit("org-a", "early", 5'000'000'000, At("2026-11-01T00:00:00Z"), At("2026-12-01T00:00:00Z")));
+  ASSERT_TRUE(
+      admin_.AddCredit("org-a", "late", 10'000'000'000, At("2026-11-01T00:00:00Z"), At("2027-01-01T00:00:00Z")));
   ASSERT_TRUE(admin_.AddCredit("org-a", "late", 10'000'000'000, At("2026-11-01T00:00:00Z"), At("2027-01-01T00:00:00Z")))
       << "an identical re-send is a no-op";
-  auto conflict = admin_.AddCredit("org-a", "late", 1'000'000'000, At("2026-11-01T00:00:00Z"), At("2027-01-01T00:00:00Z"));
+  auto conflict =
+      admin_.AddCredit("org-a", "late", 1'000'000'000, At("2026-11-01T00:00:00Z"), At("2027-01-01T00:00:00Z"));
   ASSERT_FALSE(conflict);
   EXPECT_EQ(conflict.error().code, ErrorCode::kAlreadyExists);
   ASSERT_TRUE(admin_.IngestNdjson(
@@ -575,14 +583,18 @@ TEST_F(ServiceTest, BalanceConsumesCreditsExpiringFirstFirst) {
 
 TEST_F(ServiceTest, ItemsTakeTheLatestNameAndAMixedRateIsCostOverQuantity) {
   ASSERT_TRUE(admin_.IngestNdjson(
-      Root(), ItemLine("n1", "d1", "capacity", "hot", "2026-11-01T05:00:00Z", "2026-11-01T06:00:00Z", "1", "1", 1, "h") +
-                  ItemLine("n2", "d2", "capacity", "hot", "2026-11-01T01:00:00Z", "2026-11-01T02:00:00Z", "1", "1", 1, "h") +
-                  ItemLine("n3", "d1", "capacity", "hot", "2026-11-01T06:00:00Z", "2026-11-01T07:00:00Z", "-1", "1", 1, "h") +
-                  ItemLine("r1", "d1", "data_out", "egress", "2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z", "100", "0.001", 0, "GB") +
-                  ItemLine("r2", "d1", "data_out", "egress", "2026-11-01T01:00:00Z", "2026-11-01T02:00:00Z", "100", "0.002", 0, "GB")));
+      Root(),
+      ItemLine("n1", "d1", "capacity", "hot", "2026-11-01T05:00:00Z", "2026-11-01T06:00:00Z", "1", "1", 1, "h") +
+          ItemLine("n2", "d2", "capacity", "hot", "2026-11-01T01:00:00Z", "2026-11-01T02:00:00Z", "1", "1", 1, "h") +
+          ItemLine("n3", "d1", "capacity", "hot", "2026-11-01T06:00:00Z", "2026-11-01T07:00:00Z", "-1", "1", 1, "h") +
+          ItemLine("r1", "d1", "data_out", "egress", "2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z", "100", "0.001", 0,
+                   "GB") +
+          ItemLine("r2", "d1", "data_out", "egress", "2026-11-01T01:00:00Z", "2026-11-01T02:00:00Z", "100", "0.002", 0,
+                   "GB")));
   // d2's record is renamed by a later-ending record ingested afterwards.
   ASSERT_TRUE(admin_.IngestNdjson(
-      Root(), R"({"id":"n4","organization_id":"org-a","deployment_id":"d2","dimension":"capacity","kind":"elasticsearch","sku":"hot","name":"renamed","start":"2026-11-01T09:00:00Z","end":"2026-11-01T10:00:00Z","quantity":"1","rate":"1"})"));
+      Root(),
+      R"({"id":"n4","organization_id":"org-a","deployment_id":"d2","dimension":"capacity","kind":"elasticsearch","sku":"hot","name":"renamed","start":"2026-11-01T09:00:00Z","end":"2026-11-01T10:00:00Z","quantity":"1","rate":"1"})"));
   auto items = costs_.Items(Alice(), "org-a", std::nullopt, {"2026-11-01", "2026-11-01", std::nullopt});
   ASSERT_TRUE(items) << items.error().message;
   ASSERT_EQ(items->resources.size(), 1u);
@@ -591,15 +603,19 @@ TEST_F(ServiceTest, ItemsTakeTheLatestNameAndAMixedRateIsCostOverQuantity) {
   ASSERT_EQ(items->dts.size(), 1u);
   EXPECT_EQ(items->dts[0].rate, "0.0015") << "records at 0.001 and 0.002: cost / quantity";
   EXPECT_EQ(items->dts[0].cost, 300'000'000);
-  auto first_hour = costs_.Items(Alice(), "org-a", std::nullopt, {"2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z", std::nullopt});
+  auto first_hour =
+      costs_.Items(Alice(), "org-a", std::nullopt, {"2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z", std::nullopt});
   ASSERT_TRUE(first_hour);
   EXPECT_EQ(first_hour->dts.at(0).rate, "0.001") << "one rate in the range: that rate";
 }
 
 TEST_F(ServiceTest, ACreditStartingMidDayPaysForUsageAfterItsStart) {
-  ASSERT_TRUE(admin_.AddCredit("org-a", "long", 10'000'000'000, At("2026-11-01T00:00:00Z"), At("2027-12-01T00:00:00Z")));
-  ASSERT_TRUE(admin_.AddCredit("org-a", "short", 10'000'000'000, At("2026-11-10T12:00:00Z"), At("2026-12-01T00:00:00Z")));
-  ASSERT_TRUE(admin_.IngestNdjson(Root(), Line("u", "org-a", "d1", "2026-11-10T18:00:00Z", "2026-11-10T19:00:00Z", "1", "1")));
+  ASSERT_TRUE(
+      admin_.AddCredit("org-a", "long", 10'000'000'000, At("2026-11-01T00:00:00Z"), At("2027-12-01T00:00:00Z")));
+  ASSERT_TRUE(
+      admin_.AddCredit("org-a", "short", 10'000'000'000, At("2026-11-10T12:00:00Z"), At("2026-12-01T00:00:00Z")));
+  ASSERT_TRUE(
+      admin_.IngestNdjson(Root(), Line("u", "org-a", "d1", "2026-11-10T18:00:00Z", "2026-11-10T19:00:00Z", "1", "1")));
   auto overview = costs_.Overview(Alice(), "org-a", {"2026-11-01", "2026-11-01", std::nullopt});
   ASSERT_TRUE(overview);
   ASSERT_TRUE(overview->balance);
@@ -678,7 +694,8 @@ TEST_F(ServiceTest, OverviewReadsItsCostsAndItsBalanceInOneRead) {
 
 TEST_F(ServiceTest, OverviewSeesACreditAddedSinceItsLastRead) {
   ASSERT_TRUE(admin_.AddCredit("org-a", "a", 5'000'000'000, At("2026-11-01T00:00:00Z"), At("2026-12-01T00:00:00Z")));
-  ASSERT_TRUE(admin_.IngestNdjson(Root(), Line("u", "org-a", "d1", "2026-11-10T18:00:00Z", "2026-11-10T19:00:00Z", "1", "1")));
+  ASSERT_TRUE(
+      admin_.IngestNdjson(Root(), Line("u", "org-a", "d1", "2026-11-10T18:00:00Z", "2026-11-10T19:00:00Z", "1", "1")));
   const RangeQuery query{"2026-11-01", "2026-11-01", std::nullopt};
   auto before = costs_.Overview(Alice(), "org-a", query);
   ASSERT_TRUE(before && before->balance);
@@ -749,8 +766,8 @@ TEST_F(ServiceTest, ChartsFromRollupsEqualDirectProration) {
     const std::int64_t start = base + static_cast<std::int64_t>(rng() % span);
     const std::int64_t length = 1 + static_cast<std::int64_t>(rng() % (i % 10 == 0 ? 20 * kNsPerDay : 3 * kNsPerHour));
     const std::string dep = "d" + std::to_string(rng() % 4);
-    const std::string quantity = std::to_string(static_cast<int>(rng() % 2000) - 300) + "." +
-                                 std::to_string(rng() % 1000);
+    const std::string quantity =
+        std::to_string(static_cast<int>(rng() % 2000) - 300) + "." + std::to_string(rng() % 1000);
     const std::string rate = "0.0" + std::to_string(100 + rng() % 900);
     body += Line("r" + std::to_string(i), "org-a", dep, domain::FormatRfc3339(Instant{start}),
                  domain::FormatRfc3339(Instant{start + length}), quantity, "\"" + rate + "\"");
@@ -775,9 +792,9 @@ TEST_F(ServiceTest, ChartsFromRollupsEqualDirectProration) {
     auto chart = costs_.OrganizationCharts(Root(), "org-a", {from, to, strategy});
     ASSERT_TRUE(chart) << chart.error().message;
 
-    const auto buckets = domain::BucketsFor({Instant{a}, Instant{b}},
-                                            trial % 2 == 0 ? domain::BucketingStrategy::kDaily
-                                                           : domain::BucketingStrategy::kMonthly);
+    const auto buckets =
+        domain::BucketsFor({Instant{a}, Instant{b}},
+                           trial % 2 == 0 ? domain::BucketingStrategy::kDaily : domain::BucketingStrategy::kMonthly);
     ASSERT_EQ(chart->buckets.size(), buckets.size());
     for (std::size_t k = 0; k < buckets.size(); ++k) {
       std::map<std::string, domain::Nanos> expected;
@@ -806,7 +823,8 @@ TEST_F(ServiceTest, AllEndpointsAgreeExactlyOnRandomData) {
   for (int i = 0; i < 400; ++i) {
     const std::int64_t start = base + static_cast<std::int64_t>(rng() % span);
     const std::int64_t length = 1 + static_cast<std::int64_t>(rng() % (i % 9 == 0 ? 10 * kNsPerDay : 2 * kNsPerHour));
-    const std::string quantity = std::to_string(static_cast<int>(rng() % 500) - 50) + "." + std::to_string(rng() % 1000);
+    const std::string quantity =
+        std::to_string(static_cast<int>(rng() % 500) - 50) + "." + std::to_string(rng() % 1000);
     body += ItemLine("p" + std::to_string(i), "d" + std::to_string(rng() % 3), dimensions[rng() % 4],
                      "sku" + std::to_string(rng() % 2), domain::FormatRfc3339(Instant{start}),
                      domain::FormatRfc3339(Instant{start + length}), quantity, "0.0" + std::to_string(10 + rng() % 90),
@@ -918,14 +936,13 @@ TEST_F(ChartIndexTest, ChartsFollowEveryIngestAndRename) {
   Ingest("c", "d2", "2026-11-03T05:00:00Z", "2026-11-03T06:00:00Z", "3");
   auto second = indexed_.OrganizationCharts(Root(), "org-a", two_days);
   ASSERT_TRUE(second);
-  EXPECT_EQ(Costs(*second), (std::vector<std::map<std::string, domain::Nanos>>{{{"d1", 3'000'000'000}},
-                                                                             {{"d2", 3'000'000'000}}}));
+  EXPECT_EQ(Costs(*second),
+            (std::vector<std::map<std::string, domain::Nanos>>{{{"d1", 3'000'000'000}}, {{"d2", 3'000'000'000}}}));
   EXPECT_EQ(second->SeriesOf(second->buckets[0].values.at(0)).name, "renamed");
 
   auto deployment = indexed_.DeploymentCharts(Root(), "org-a", "d2", two_days);
   ASSERT_TRUE(deployment);
-  EXPECT_EQ(Costs(*deployment),
-            (std::vector<std::map<std::string, domain::Nanos>>{{}, {{"capacity", 3'000'000'000}}}));
+  EXPECT_EQ(Costs(*deployment), (std::vector<std::map<std::string, domain::Nanos>>{{}, {{"capacity", 3'000'000'000}}}));
   auto missing = indexed_.DeploymentCharts(Root(), "org-a", "d3", two_days);
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
@@ -990,8 +1007,9 @@ TEST_F(ChartIndexTest, AnOrganizationWhoseDailySumLeavesInt64IsChartedFromTheSto
 }
 
 TEST_F(ChartIndexTest, EvictsLeastRecentlyUsedOrganizationsBeyondItsBudget) {
-  ASSERT_TRUE(admin_.IngestNdjson(Root(), Line("a", "org-a", "d1", "2026-11-02T00:00:00Z", "2026-11-02T01:00:00Z", "1", "1") +
-                                              Line("b", "org-b", "d1", "2026-11-02T00:00:00Z", "2026-11-02T01:00:00Z", "1", "2")));
+  ASSERT_TRUE(admin_.IngestNdjson(
+      Root(), Line("a", "org-a", "d1", "2026-11-02T00:00:00Z", "2026-11-02T01:00:00Z", "1", "1") +
+                  Line("b", "org-b", "d1", "2026-11-02T00:00:00Z", "2026-11-02T01:00:00Z", "1", "2")));
   ChartIndex index(interleaving_, 1);  // one byte: only the organization last loaded stays
   auto version = [&](const char* org) { return *store_.DataVersion(org); };
   auto a = index.Get("org-a", version("org-a"));

@@ -30,8 +30,8 @@ struct Deployment {
 
 struct User {
   std::string name;
-  std::string password_hash;  // PasswordHasher output; never the password
-  bool is_admin = false;      // platform admin: every organization, usage ingest
+  std::string password_hash;               // PasswordHasher output; never the password
+  bool is_admin = false;                   // platform admin: every organization, usage ingest
   std::vector<std::string> organizations;  // member of these, sorted, unique
   friend bool operator==(const User&, const User&) = default;
 };
@@ -123,7 +123,7 @@ struct Credit {
 // The reads of one range query, planned by the service (CostsService) and executed by the
 // store as one consistent snapshot. All windows belong to one organization.
 struct RangeReadPlan {
-  std::vector<domain::TimeRange> raw;  // usage overlapping each window (windows under 1 hour)
+  std::vector<domain::TimeRange> raw;     // usage overlapping each window (windows under 1 hour)
   std::vector<domain::TimeRange> hourly;  // hourly rollup rows with period_start in each window
   std::vector<domain::TimeRange> daily;   // daily rollup rows with period_start in each window
   // When set: per deployment, its latest hourly capacity rollup row with period_start in this
@@ -138,13 +138,13 @@ struct RangeReadResult {
   std::vector<std::vector<domain::UsageRecord>> raw;  // per plan.raw window, same order
   std::vector<RollupRow> rollups;                     // rows of every hourly and daily window
   std::vector<Deployment> deployments;                // ListDeployments
-  std::vector<LatestCapacityRow> latest_capacity;  // plan.latest_capacity: at most one row per deployment
-  std::vector<ItemInfo> items;             // plan.items: every item of the organization
-  std::vector<Credit> credits;             // plan.credits: every credit of the organization
+  std::vector<LatestCapacityRow> latest_capacity;     // plan.latest_capacity: at most one row per deployment
+  std::vector<ItemInfo> items;                        // plan.items: every item of the organization
+  std::vector<Credit> credits;                        // plan.credits: every credit of the organization
   // plan.usage: every stored record of the organization, in ingest order (batch after batch,
   // each in its order), as the store applied them.
   std::vector<domain::UsageRecord> usage;
-  std::int64_t version = 0;                // DataVersion(org) in the same snapshot
+  std::int64_t version = 0;  // DataVersion(org) in the same snapshot
 };
 
 // The Store port: everything costs keeps. Implementations: store/memory, store/sqlite (and
@@ -192,8 +192,7 @@ class Store {
   // Usage records of `org` whose period overlaps [from, to) (start < to and end > from).
   // Used only for the partial hours at the edges of a range, so [from, to) is under an hour.
   // An empty window (from == to) overlaps nothing.
-  virtual Result<std::vector<domain::UsageRecord>> ReadUsageOverlapping(std::string_view org,
-                                                                        domain::Instant from,
+  virtual Result<std::vector<domain::UsageRecord>> ReadUsageOverlapping(std::string_view org, domain::Instant from,
                                                                         domain::Instant to) = 0;
 
   // Deployments of `org` that have usage, sorted by id.

@@ -47,8 +47,8 @@ std::string Describe(std::string_view org, domain::RollupGrain grain, const RowK
 
 std::string DescribeItem(std::string_view org, const ItemKeyOf& key) {
   const auto& [deployment, dimension, sku, kind] = key;
-  return std::string(org) + ": item deployment=" + deployment + " dimension=" +
-         std::string(domain::DimensionId(dimension)) + " sku=" + sku + " kind=" + kind;
+  return std::string(org) + ": item deployment=" + deployment +
+         " dimension=" + std::string(domain::DimensionId(dimension)) + " sku=" + sku + " kind=" + kind;
 }
 
 // The measures of a row by name, for comparison field by field.
@@ -128,9 +128,8 @@ void CompareItems(std::string_view org, const IngestDelta& delta, const std::vec
                   Differences& out) {
   std::map<ItemKeyOf, const domain::UsageRecord*> expected;
   for (const auto& [key, record] : delta.latest_item) {
-    expected.emplace(ItemKeyOf{std::string(key.deployment_id), key.dimension, std::string(key.sku),
-                               std::string(key.kind)},
-                     record);
+    expected.emplace(
+        ItemKeyOf{std::string(key.deployment_id), key.dimension, std::string(key.sku), std::string(key.kind)}, record);
   }
   std::map<ItemKeyOf, const ItemInfo*> seen;
   for (const ItemInfo& item : stored) {
@@ -145,8 +144,8 @@ void CompareItems(std::string_view org, const IngestDelta& delta, const std::vec
     }
     const domain::UsageRecord& r = *it->second;
     if (item->last_end != r.end) {
-      out.Add(DescribeItem(org, key) + ": series end stored " + domain::FormatRfc3339(item->last_end) +
-              ", expected " + domain::FormatRfc3339(r.end));
+      out.Add(DescribeItem(org, key) + ": series end stored " + domain::FormatRfc3339(item->last_end) + ", expected " +
+              domain::FormatRfc3339(r.end));
     }
     if (item->name != r.name || item->unit != r.unit || !(item->rate == r.rate)) {
       out.Add(DescribeItem(org, key) + ": name, unit, rate stored '" + item->name + "', '" + item->unit + "', " +

@@ -57,9 +57,9 @@ class StoreVerifyTest : public ::testing::Test {
  protected:
   StoreVerifyTest() {
     EXPECT_TRUE(memory_.CreateOrganization(Organization{"org-a", "Org A"}));
-    EXPECT_TRUE(memory_.Ingest(std::vector<domain::UsageRecord>{
-        Record("u1", "d1", "2026-11-01T00:30:00Z", "2026-11-01T02:00:00Z", "3"),
-        Record("u2", "d2", "2026-11-01T01:00:00Z", "2026-11-01T02:00:00Z", "2")}));
+    EXPECT_TRUE(memory_.Ingest(
+        std::vector<domain::UsageRecord>{Record("u1", "d1", "2026-11-01T00:30:00Z", "2026-11-01T02:00:00Z", "3"),
+                                         Record("u2", "d2", "2026-11-01T01:00:00Z", "2026-11-01T02:00:00Z", "2")}));
   }
 
   // The differences, each expected to contain its parts in one line.
@@ -137,8 +137,9 @@ TEST_F(StoreVerifyTest, NamesItemsDeploymentsAndRecordsThatDiffer) {
     read.usage.at(1).cost_nanos += 1;
   };
   const VerifyReport report = Verify();
-  EXPECT_TRUE(Has(report, {"org-a: item deployment=d1", "series end stored 2026-11-01T01:59:59.999999999Z, "
-                                                        "expected 2026-11-01T02:00:00Z"}))
+  EXPECT_TRUE(Has(report, {"org-a: item deployment=d1",
+                           "series end stored 2026-11-01T01:59:59.999999999Z, "
+                           "expected 2026-11-01T02:00:00Z"}))
       << Lines(report);
   EXPECT_TRUE(Has(report, {"org-a: item deployment=d2", "stored 'Cold'", "expected those of record u2: 'Hot'"}))
       << Lines(report);

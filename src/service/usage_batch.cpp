@@ -43,16 +43,16 @@ struct ChunkOutcome {
     std::uint32_t org;
   };
 
-  std::vector<domain::UsageRecord> records;    // pushed only while problem_count is 0
+  std::vector<domain::UsageRecord> records;  // pushed only while problem_count is 0
   // The first kMaxReportedProblems problems (fields without the "records[i]." prefix): the
   // batch reports no more, and the first ones of the batch are among the first ones of each
   // chunk.
   std::vector<domain::FieldProblem> problems;
   std::vector<ProblemAt> problem_at;  // one per kept problem
   std::size_t problem_count = 0;      // every problem, kept or not
-  std::vector<OrgUse> org_uses;                // in line order
-  std::vector<std::string> orgs;               // distinct organization ids, in order of first use
-  std::size_t lines = 0;                       // non-blank lines
+  std::vector<OrgUse> org_uses;       // in line order
+  std::vector<std::string> orgs;      // distinct organization ids, in order of first use
+  std::size_t lines = 0;              // non-blank lines
 };
 
 // Records a body of `bytes` can hold at most, to reserve room for.
@@ -84,7 +84,9 @@ void ParseChunk(std::string_view chunk, std::size_t room, ChunkOutcome& out) {
     const std::size_t line = out.lines++;
     auto fields = decoder.Decode(text);
     if (!fields) {
-      add_problem(line, true, [&] { return domain::FieldProblem{std::string(), "the line " + fields.error().message}; });
+      add_problem(line, true, [&] {
+        return domain::FieldProblem{std::string(), "the line " + fields.error().message};
+      });
       continue;
     }
     line_problems.clear();
@@ -93,7 +95,8 @@ void ParseChunk(std::string_view chunk, std::size_t room, ChunkOutcome& out) {
     // The organization must exist: the batch asks once per distinct id, after every chunk, so
     // that unknown ones are reported with the other problems (the store checks again inside
     // its transaction).
-    const auto org = std::find_if(fields->begin(), fields->end(), [](const auto& m) { return m.name == "organization_id"; });
+    const auto org =
+        std::find_if(fields->begin(), fields->end(), [](const auto& m) { return m.name == "organization_id"; });
     if (org != fields->end() && org->type == domain::RawValue::Type::kString && !org->text.empty()) {
       if (out.orgs.empty() || out.orgs[last_org] != org->text) {
         auto known = org_index.find(org->text);
@@ -166,7 +169,7 @@ enum class Org : std::uint8_t { kExists, kUnknown, kUnchecked };
 // organizations after them are not looked up (kUnchecked, counted in the batch). Per chunk, the
 // state of each of its organizations.
 Result<std::vector<std::vector<Org>>> LookUpOrganizations(const std::vector<ChunkOutcome>& outcomes,
-                                                         const OrganizationExists& exists, ParsedUsageBatch& batch) {
+                                                          const OrganizationExists& exists, ParsedUsageBatch& batch) {
   std::unordered_map<std::string_view, Org, TextHash> known;
   std::size_t unknown = 0;
   std::vector<std::vector<Org>> org_state(outcomes.size());

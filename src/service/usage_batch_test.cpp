@@ -47,8 +47,8 @@ Result<ParsedUsageBatch> ReferenceParse(std::string_view body, const Organizatio
         known = known_orgs.emplace(org->second.text, *found).first;
       }
       if (!known->second) {
-        batch.problems.push_back({prefix + ".organization_id",
-                                  "organization_id '" + org->second.text + "' names no existing organization"});
+        batch.problems.push_back(
+            {prefix + ".organization_id", "organization_id '" + org->second.text + "' names no existing organization"});
         continue;
       }
     }
@@ -98,22 +98,21 @@ std::string Record(const std::string& id, const std::string& org, const std::str
 // A batch with a bit of everything: blank lines, CRLF, escapes, lines that are not objects,
 // bad fields, repeats, numbers as JSON numbers and as strings, unknown organizations.
 std::string MixedBody() {
-  return Record("a", "org-a") + "\n" +                                     // records[0]
-         "\n  \t\r\n" +                                                     // blank
-         Record("b", "org-b", "0.25") + "\r\n" +                            // records[1]: CRLF, a number
-         R"({"id":"c\u0041\"q","organization_id":"org-\u0061",)" +          // records[2]: escapes
+  return Record("a", "org-a") + "\n" +                              // records[0]
+         "\n  \t\r\n" +                                             // blank
+         Record("b", "org-b", "0.25") + "\r\n" +                    // records[1]: CRLF, a number
+         R"({"id":"c\u0041\"q","organization_id":"org-\u0061",)" +  // records[2]: escapes
          R"("deployment_id":"d\\1","dimension":"data_out","start":"2026-11-01T00:00:00Z",)" +
-         R"("end":"2026-11-01T01:00:00Z","quantity":1.5e1,"rate":"0.1"})" + "\n" +
-         "not json\n" +                                                     // records[3]
-         Record("e", "org-x", "\"-1\"") + "\n" +                            // records[4]: bad rate, unknown org
-         "[1,2]\n" +                                                        // records[5]
+         R"("end":"2026-11-01T01:00:00Z","quantity":1.5e1,"rate":"0.1"})" + "\n" + "not json\n" +  // records[3]
+         Record("e", "org-x", "\"-1\"") + "\n" +  // records[4]: bad rate, unknown org
+         "[1,2]\n" +                              // records[5]
          Record("g", "org-\\u0079", "\"0.5\"", R"(,"rate":"1","trial":"no")") + "\n" +  // records[6]
-         "   \n" +                                                          // blank
-         Record("h", "org-x") + "\n" +                                      // records[7]: unknown org again
-         R"({"id":"i","organization_id":"org-b"} trailing)" + "\n" +        // records[8]
+         "   \n" +                                                                      // blank
+         Record("h", "org-x") + "\n" +                                                  // records[7]: unknown org again
+         R"({"id":"i","organization_id":"org-b"} trailing)" + "\n" +                    // records[8]
          Record("j", "org-a", "1", R"(,"cost":"2","trial":true,"":1,"":2)") + "\r\n" +  // records[9]
-         "\r\n" +                                                           // blank
-         Record("k", "", "0.5");                                            // records[10]: empty org, no final newline
+         "\r\n" +                                                                       // blank
+         Record("k", "", "0.5");  // records[10]: empty org, no final newline
 }
 
 const std::vector<std::string> kMixedProblems = {
@@ -190,12 +189,46 @@ TEST(DecodeFlatJsonObjectTest, ReadsPlainFlatObjectsAsBoostJsonDoes) {
 
 TEST(DecodeFlatJsonObjectTest, LeavesEverythingElseToBoostJson) {
   const std::vector<std::string> lines = {
-      R"({"a":"\u0041"})", R"({"\u0061":"x"})", R"({"a":"\\"})", "{\"a\":\"\xc3\xa9\"}", "{\"a\xff\":1}",
-      "{\"a\":\"x\x01\"}", R"({"a":1e5})", R"({"a":1E-2})", R"({"a":01})", R"({"a":1.})", R"({"a":.5})",
-      R"({"a":-})", R"({"a":+1})", R"({"a":123456789012345678901234567890123})", R"({"a":{}})", R"({"a":[]})",
-      R"({"a":tru})", R"({"a":truex})", R"({"a":nul})", R"({"a":1,})", R"({,})", R"({"a" 1})", R"({"a":1}x)",
-      R"({"a":1}})", R"({"a":1} {})", R"({"a":"x)", R"({"a":1)", "{", "", "   ", "[]", "1", "\"x\"", "null",
-      "/*c*/{}", "{\"a\":1}//c", "\xef\xbb\xbf{}", "{'a':1}", R"({"a":1 2})", R"({a:1})",
+      R"({"a":"\u0041"})",
+      R"({"\u0061":"x"})",
+      R"({"a":"\\"})",
+      "{\"a\":\"\xc3\xa9\"}",
+      "{\"a\xff\":1}",
+      "{\"a\":\"x\x01\"}",
+      R"({"a":1e5})",
+      R"({"a":1E-2})",
+      R"({"a":01})",
+      R"({"a":1.})",
+      R"({"a":.5})",
+      R"({"a":-})",
+      R"({"a":+1})",
+      R"({"a":123456789012345678901234567890123})",
+      R"({"a":{}})",
+      R"({"a":[]})",
+      R"({"a":tru})",
+      R"({"a":truex})",
+      R"({"a":nul})",
+      R"({"a":1,})",
+      R"({,})",
+      R"({"a" 1})",
+      R"({"a":1}x)",
+      R"({"a":1}})",
+      R"({"a":1} {})",
+      R"({"a":"x)",
+      R"({"a":1)",
+      "{",
+      "",
+      "   ",
+      "[]",
+      "1",
+      "\"x\"",
+      "null",
+      "/*c*/{}",
+      "{\"a\":1}//c",
+      "\xef\xbb\xbf{}",
+      "{'a':1}",
+      R"({"a":1 2})",
+      R"({a:1})",
   };
   for (const std::string& line : lines) {
     std::vector<RawField> fast;
@@ -216,9 +249,15 @@ TEST(DecodeFlatJsonObjectTest, AgreesWithBoostJsonOnMutatedLines) {
       const std::size_t at = rng() % (line.size() + 1);
       const char c = alphabet[rng() % alphabet.size()];
       switch (rng() % 3) {
-        case 0: if (at < line.size()) line.erase(at, 1); break;
-        case 1: line.insert(at, 1, c); break;
-        default: if (at < line.size()) line[at] = c; break;
+        case 0:
+          if (at < line.size()) line.erase(at, 1);
+          break;
+        case 1:
+          line.insert(at, 1, c);
+          break;
+        default:
+          if (at < line.size()) line[at] = c;
+          break;
       }
     }
     bool agrees = false;
@@ -329,8 +368,8 @@ TEST(ParseUsageBatchTest, AsksForEachOrganizationOnceInOrderOfFirstUseFromTheCal
 }
 
 TEST(ParseUsageBatchTest, TheFirstFailedLookupIsTheAnswerEvenWithProblems) {
-  const std::string body = "nonsense\n" + Record("1", "org-a") + "\n" + Record("2", "org-down-2") + "\n" +
-                           Record("3", "org-down") + "\n";
+  const std::string body =
+      "nonsense\n" + Record("1", "org-a") + "\n" + Record("2", "org-down-2") + "\n" + Record("3", "org-down") + "\n";
   for (std::size_t at = 0; at <= body.size(); ++at) {
     Orgs orgs;
     const std::vector<std::size_t> split = {at};
@@ -357,7 +396,8 @@ TEST(ParseUsageBatchTest, BlankBodiesHoldNothing) {
 std::string LargeBody(bool with_problems) {
   std::string body;
   for (int i = 0; i < 4000; ++i) {
-    std::string line = Record("r" + std::to_string(i), i % 3 == 0 ? "org-b" : "org-a", "\"0.0" + std::to_string(i) + "\"");
+    std::string line =
+        Record("r" + std::to_string(i), i % 3 == 0 ? "org-b" : "org-a", "\"0.0" + std::to_string(i) + "\"");
     if (with_problems && (i == 0 || i == 1999 || i == 2000 || i == 2001 || i == 3999)) {
       line = i % 2 == 0 ? "{\"id\":" : Record("r", "org-q" + std::to_string(i), "-1");
     }
@@ -393,7 +433,7 @@ std::string ManyBadLines(bool escaped, int lines) {
     if (i % 3 == 0) {
       body += "x\n";
     } else if (i % 3 == 1) {
-      body += Record(id, "org-a", "\"-1\"") + "\n";                       // one problem
+      body += Record(id, "org-a", "\"-1\"") + "\n";  // one problem
     } else {
       body += Record(id, "org-x", "\"-1\"", R"(,"trial":"no")") + "\n";  // three problems
     }

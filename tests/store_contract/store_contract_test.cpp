@@ -2042,7 +2042,8 @@ TEST_F(PostgresStoreTest, VersionsAreReadFromTheDatabaseWhenOnlyTheWatchLostIt) 
   }};
   std::string limited_url = url_;
   limited_url.replace(limited_url.find("postgres@"), std::string("postgres@").size(), role + "@");
-  Result<std::unique_ptr<PostgresStore>> opened = PostgresStore::Open(limited_url, {.pool_size = 1, .version_poll_ms = 20});
+  Result<std::unique_ptr<PostgresStore>> opened =
+      PostgresStore::Open(limited_url, {.pool_size = 1, .version_poll_ms = 20});
   ASSERT_TRUE(opened.has_value()) << Describe(opened.error());
   PostgresStore& limited = **opened;
   ASSERT_TRUE(limited.CachingVersions());
@@ -2053,8 +2054,8 @@ TEST_F(PostgresStoreTest, VersionsAreReadFromTheDatabaseWhenOnlyTheWatchLostIt) 
             "1")
       << "the watcher's connection";
   ASSERT_TRUE(Eventually([&] { return !limited.CachingVersions(); })) << "the watcher never noticed";
-  ASSERT_TRUE(other->Ingest(std::vector<UsageRecord>{
-      Record("u1", "org-a", "d1", kDay1, Instant{kDay1.ns + domain::kNsPerHour})}));
+  ASSERT_TRUE(other->Ingest(
+      std::vector<UsageRecord>{Record("u1", "org-a", "d1", kDay1, Instant{kDay1.ns + domain::kNsPerHour})}));
   EXPECT_EQ(VersionOf(limited, "org-a"), v0 + 1) << "a version held was served while the database answers";
 }
 
@@ -2066,8 +2067,8 @@ TEST_F(PostgresStoreTest, WithoutNotificationsThePollSeesAnotherReplicasWrite) {
   ASSERT_TRUE(cached->CreateOrganization(Organization{"org-a", "Org A"}));
   ASSERT_TRUE(Eventually([&] { return cached->CachingVersions(); }));
   const std::int64_t v0 = VersionOf(*cached, "org-a");
-  ASSERT_TRUE(other->Ingest(std::vector<UsageRecord>{
-      Record("u1", "org-a", "d1", kDay1, Instant{kDay1.ns + domain::kNsPerHour})}));
+  ASSERT_TRUE(other->Ingest(
+      std::vector<UsageRecord>{Record("u1", "org-a", "d1", kDay1, Instant{kDay1.ns + domain::kNsPerHour})}));
   EXPECT_TRUE(Eventually([&] { return VersionOf(*cached, "org-a") == v0 + 1; })) << "the poll never saw it";
   EXPECT_EQ(RawQuery("UPDATE org_versions SET version = version + 100 WHERE org_id = 'org-a'"), "");
   EXPECT_TRUE(Eventually([&] { return VersionOf(*cached, "org-a") == v0 + 101; })) << "nor a change by hand";
@@ -2102,7 +2103,8 @@ TEST_F(PostgresStoreTest, CachedVersionsAnswerWhileTheServerIsFrozen) {
   } thaw_at_end{thaw};
   for (pid_t pid : backends) ASSERT_EQ(kill(pid, SIGSTOP), 0);
   Result<std::int64_t> version = MakeError(ErrorCode::kInternal, "not called");
-  EXPECT_TRUE(ReturnsWithin(std::chrono::seconds(30), [&] { version = store.DataVersion("org-a"); }, thaw))
+  EXPECT_TRUE(ReturnsWithin(
+      std::chrono::seconds(30), [&] { version = store.DataVersion("org-a"); }, thaw))
       << "a cached version waited for the frozen server";
   ASSERT_TRUE(version.has_value()) << Describe(version.error());
   EXPECT_EQ(*version, v0);
@@ -2110,8 +2112,8 @@ TEST_F(PostgresStoreTest, CachedVersionsAnswerWhileTheServerIsFrozen) {
   thaw();
   std::unique_ptr<PostgresStore> other = MustOpen({.cache_versions = false});
   ASSERT_NE(other, nullptr);
-  ASSERT_TRUE(other->Ingest(std::vector<UsageRecord>{
-      Record("u1", "org-a", "d1", kDay1, Instant{kDay1.ns + domain::kNsPerHour})}));
+  ASSERT_TRUE(other->Ingest(
+      std::vector<UsageRecord>{Record("u1", "org-a", "d1", kDay1, Instant{kDay1.ns + domain::kNsPerHour})}));
   EXPECT_TRUE(Eventually([&] { return VersionOf(store, "org-a") == v0 + 1; })) << "not current after the thaw";
 }
 

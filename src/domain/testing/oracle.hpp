@@ -29,8 +29,7 @@ inline std::int64_t OracleDays(int y, int m, int d) {
 }
 // A UTC instant from its civil fields (years >= 1970).
 inline Instant Utc(int y, int m, int d, int hh = 0, int mm = 0, int ss = 0, std::int64_t ns = 0) {
-  return Instant{OracleDays(y, m, d) * kNsPerDay + hh * kNsPerHour + mm * 60 * kNsPerSecond + ss * kNsPerSecond +
-                 ns};
+  return Instant{OracleDays(y, m, d) * kNsPerDay + hh * kNsPerHour + mm * 60 * kNsPerSecond + ss * kNsPerSecond + ns};
 }
 
 }  // namespace testing

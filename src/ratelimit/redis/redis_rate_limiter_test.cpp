@@ -115,7 +115,8 @@ struct TimedRun {
 TimedRun AcquireUntilRefused(service::RateLimiter& limiter, std::string_view key, int guard = 100000) {
   TimedRun run;
   const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < guard && (run.waits.empty() || run.waits.back() == 0); ++i) run.waits.push_back(limiter.Acquire(key));
+  for (int i = 0; i < guard && (run.waits.empty() || run.waits.back() == 0); ++i)
+    run.waits.push_back(limiter.Acquire(key));
   run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return run;
 }

@@ -19,9 +19,7 @@ class ForwardingStore : public Store {
   Result<std::vector<Organization>> ListOrganizations() override { return inner_.ListOrganizations(); }
   Status PutUser(const User& user) override { return inner_.PutUser(user); }
   Result<std::optional<User>> FindUser(std::string_view name) override { return inner_.FindUser(name); }
-  Result<IngestOutcome> Ingest(std::span<const domain::UsageRecord> records) override {
-    return inner_.Ingest(records);
-  }
+  Result<IngestOutcome> Ingest(std::span<const domain::UsageRecord> records) override { return inner_.Ingest(records); }
   Result<std::vector<RollupRow>> ReadRollups(std::string_view org, domain::RollupGrain grain, domain::Instant from,
                                              domain::Instant to) override {
     return inner_.ReadRollups(org, grain, from, to);
@@ -30,9 +28,7 @@ class ForwardingStore : public Store {
                                                                 domain::Instant to) override {
     return inner_.ReadUsageOverlapping(org, from, to);
   }
-  Result<std::vector<Deployment>> ListDeployments(std::string_view org) override {
-    return inner_.ListDeployments(org);
-  }
+  Result<std::vector<Deployment>> ListDeployments(std::string_view org) override { return inner_.ListDeployments(org); }
   Status CreateApiKey(const ApiKey& key) override { return inner_.CreateApiKey(key); }
   Result<std::optional<ApiKey>> FindApiKey(std::string_view id) override { return inner_.FindApiKey(id); }
   Status RevokeApiKey(std::string_view id) override { return inner_.RevokeApiKey(id); }

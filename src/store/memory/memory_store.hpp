@@ -106,10 +106,10 @@ class MemoryStore final : public service::Store {
     // Start ns -> record (pointers into usage_, which never erases).
     std::multimap<std::int64_t, const domain::UsageRecord*> usage_by_start;
     std::vector<const domain::UsageRecord*> usage_in_order;  // as ingested (the same pointers)
-    std::int64_t max_duration_ns = 0;  // longest end - start among this org's records
+    std::int64_t max_duration_ns = 0;                        // longest end - start among this org's records
     std::map<ItemKey, service::ItemInfo> items;
     std::map<std::string, service::Credit, std::less<>> credits;  // id -> credit
-    std::int64_t data_version = 0;  // service::Store::DataVersion
+    std::int64_t data_version = 0;                                // service::Store::DataVersion
   };
 
   Status CheckAvailable() const;
@@ -119,14 +119,14 @@ class MemoryStore final : public service::Store {
   // The reads of one organization's data, shared by the single reads and ReadRange.
   // REQUIRES: mu_ held (shared or exclusive).
   // Appends every rollup row of `grain` with period start in [from, to).
-  static void AppendRollups(const OrgData& data, domain::RollupGrain grain, domain::Instant from,
-                            domain::Instant to, std::vector<service::RollupRow>& out);
+  static void AppendRollups(const OrgData& data, domain::RollupGrain grain, domain::Instant from, domain::Instant to,
+                            std::vector<service::RollupRow>& out);
   // Per deployment: the greatest period start in `window` of its hourly capacity rows with a
   // non-zero cost, and those rows of that hour summed into one row (sku and kind empty, every
   // measure summed but the rate fingerprints: the smallest minimum, the largest maximum);
   // sorted by deployment id; sums in 128 bits (LatestCapacityRow).
   static Result<std::vector<service::LatestCapacityRow>> LatestCapacity(const OrgData& data,
-                                                                const domain::TimeRange& window);
+                                                                        const domain::TimeRange& window);
   // Credits sorted by start, then id.
   static std::vector<service::Credit> Credits(const OrgData& data);
   // Usage overlapping [from, to), ordered by start, then by ingest order.
@@ -137,10 +137,10 @@ class MemoryStore final : public service::Store {
 
   std::atomic<bool> unavailable_{false};
   mutable std::shared_mutex mu_;
-  std::map<std::string, OrgData, std::less<>> orgs_;                // guarded by mu_
-  std::map<std::string, service::User, std::less<>> users_;         // guarded by mu_
-  std::map<std::string, service::ApiKey, std::less<>> api_keys_;    // id -> key; guarded by mu_
-  std::unordered_map<std::string, domain::UsageRecord> usage_;      // id -> record; guarded by mu_
+  std::map<std::string, OrgData, std::less<>> orgs_;              // guarded by mu_
+  std::map<std::string, service::User, std::less<>> users_;       // guarded by mu_
+  std::map<std::string, service::ApiKey, std::less<>> api_keys_;  // id -> key; guarded by mu_
+  std::unordered_map<std::string, domain::UsageRecord> usage_;    // id -> record; guarded by mu_
 };
 
 }  // namespace costs::store::memory

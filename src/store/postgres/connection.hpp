@@ -158,7 +158,6 @@ class Rows {
   PGresult* result_;
 };
 
-
 // Parses the elements of a one-dimensional text[] in text form whose elements are never NULL.
 std::vector<std::string> ParseTextArray(std::string_view a);
 

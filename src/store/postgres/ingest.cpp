@@ -100,16 +100,14 @@ Result<Claim> ClaimIds(Connection& c, Records records) {
 // The contract's classification: an id claimed here was not stored before the batch; any other
 // was, and is compared with its stored record.
 Result<store::Classified> Classify(const Connection& c, Records records, const Claim& claim) {
-  return store::ClassifyBatch(records, claim.first,
-                              [&](std::size_t i, std::size_t) -> Result<store::StoredId> {
-                                if (claim.claimed.contains(records[i].id)) return store::StoredId::kAbsent;
-                                auto it = claim.stored.find(records[i].id);
-                                if (it == claim.stored.end()) {
-                                  return c.Fail("a usage id was neither claimed nor found stored");
-                                }
-                                return it->second == records[i] ? store::StoredId::kEqual
-                                                                : store::StoredId::kDifferent;
-                              });
+  return store::ClassifyBatch(records, claim.first, [&](std::size_t i, std::size_t) -> Result<store::StoredId> {
+    if (claim.claimed.contains(records[i].id)) return store::StoredId::kAbsent;
+    auto it = claim.stored.find(records[i].id);
+    if (it == claim.stored.end()) {
+      return c.Fail("a usage id was neither claimed nor found stored");
+    }
+    return it->second == records[i] ? store::StoredId::kEqual : store::StoredId::kDifferent;
+  });
 }
 
 // 3. The new records.
@@ -210,7 +208,8 @@ Status UpsertDeployments(Connection& c, const service::IngestDelta& delta) {
 // The span classes each organization's records have (ReadUsageOverlapping's index probes).
 Status InsertSpanClasses(Connection& c, Records records, const std::vector<std::size_t>& fresh) {
   std::set<std::pair<std::string_view, int>> span_classes;
-  for (std::size_t i : fresh) span_classes.emplace(records[i].organization_id, SpanClass(records[i].start, records[i].end));
+  for (std::size_t i : fresh)
+    span_classes.emplace(records[i].organization_id, SpanClass(records[i].start, records[i].end));
   ArrayParam cols[2];
   for (const auto& [org, k] : span_classes) {
     cols[0].Text(org);

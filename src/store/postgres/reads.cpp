@@ -13,9 +13,7 @@ using domain::WideNanos;
 
 namespace detail {
 
-Error Corrupt(const Connection& c, const char* what) {
-  return c.Fail(std::string("a stored ") + what + " is invalid");
-}
+Error Corrupt(const Connection& c, const char* what) { return c.Fail(std::string("a stored ") + what + " is invalid"); }
 
 // Reads row `i` of rows selecting the usage columns in COSTS_USAGE_COLUMNS order.
 Result<domain::UsageRecord> ReadUsageRow(const Connection& c, const Rows& rows, int i) {
@@ -99,7 +97,7 @@ Status SelectRollups(Connection& c, std::string_view org, domain::RollupGrain gr
 // rows of that hour summed into one (sku and kind empty; the smallest minimum and largest
 // maximum rate fingerprint), summed in 128 bits.
 Result<std::vector<service::LatestCapacityRow>> SelectLatestCapacity(Connection& c, std::string_view org,
-                                                             const domain::TimeRange& window) {
+                                                                     const domain::TimeRange& window) {
   std::vector<service::LatestCapacityRow> out;
   if (window.from >= window.to) return out;
   Result<Rows> rows = c.Exec(kSelectLatestCapacity, Params().Text(org).Int(window.from.ns).Int(window.to.ns));

@@ -224,7 +224,6 @@ std::string CreatePartitionSql(std::int64_t month) {
   return "CREATE TABLE IF NOT EXISTS " + name + " PARTITION OF usage FOR VALUES FROM (" + from + ") TO (" + to + ")";
 }
 
-
 Status ApplyMigrations(Connection& c) {
   Result<Transaction> txn = Transaction::Begin(c, Transaction::kWrite);
   if (!txn) return std::move(txn).error();

@@ -3,10 +3,12 @@
 // The data versions of the organizations this process reads, kept current without a round trip
 // per read. Internal to src/store/postgres/.
 
+#include <libpq-fe.h>
+
 #include <atomic>
 #include <chrono>
-#include <memory>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -14,8 +16,6 @@
 #include <string_view>
 #include <thread>
 #include <unordered_map>
-
-#include <libpq-fe.h>
 
 #include "store/postgres/postgres_store.hpp"
 
@@ -105,8 +105,8 @@ class VersionCache {
 
   std::atomic<bool> stopping_{false};
   std::string last_error_;  // the watcher's (and the constructor's): its connections' last log line
-  bool lost_ = false;  // it lost (or never had) the database; the watcher's (and the constructor's)
-  int stop_fd_ = -1;  // an eventfd, readable once the cache stops
+  bool lost_ = false;       // it lost (or never had) the database; the watcher's (and the constructor's)
+  int stop_fd_ = -1;        // an eventfd, readable once the cache stops
   std::thread watcher_;
 };
 
