@@ -42,11 +42,11 @@ struct Null {};
 // Result<T> holds T; RowValue<F> is what a row callback yields, unwrapped from Result.
 template <typename T>
 struct Unwrapped {
-  using type = T;
+  using type = T;  // NOLINT(readability-identifier-naming): the standard traits' name
 };
 template <typename T>
 struct Unwrapped<Result<T>> {
-  using type = T;
+  using type = T;  // NOLINT(readability-identifier-naming): the standard traits' name
 };
 
 class Connection {

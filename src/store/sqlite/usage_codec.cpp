@@ -8,7 +8,6 @@ namespace costs::store::sqlite {
 
 namespace {
 
-constexpr const char* kFailedMessage = "the cost store failed";
 constexpr unsigned char kChunkFormat = 1;
 
 Error Malformed(const LogSink& log, const char* what) {
