@@ -25,6 +25,7 @@
 namespace costs {
 namespace {
 
+using store::postgres::PostgresOptions;
 using store::postgres::PostgresStore;
 
 using namespace store_testing;  // NOLINT(google-build-using-namespace): test helpers
@@ -349,15 +350,36 @@ std::int64_t VersionOf(PostgresStore& store, std::string_view org) {
   return v ? *v : -1;
 }
 
+// Two replicas on the schema of `url`: `cached` caches versions (with `options`), `other` does
+// not; org-a exists and `cached` is caching. Failures are reported (the test checks HasFailure()).
+struct Replicas {
+  std::unique_ptr<PostgresStore> cached;
+  std::unique_ptr<PostgresStore> other;
+};
+
+Replicas OpenReplicas(const std::string& url, const PostgresOptions& options) {
+  Replicas replicas;
+  for (auto [store, with] :
+       {std::pair{&replicas.cached, options}, std::pair{&replicas.other, PostgresOptions{.cache_versions = false}}}) {
+    Result<std::unique_ptr<PostgresStore>> opened = PostgresStore::Open(url, with);
+    if (!opened) {
+      ADD_FAILURE() << Describe(opened.error());
+      return replicas;
+    }
+    EXPECT_TRUE((*opened)->Migrate());
+    *store = std::move(*opened);
+  }
+  EXPECT_TRUE(replicas.cached->CreateOrganization(Organization{"org-a", "Org A"}));
+  EXPECT_TRUE(Eventually([&] { return replicas.cached->CachingVersions(); })) << "the version watch never listened";
+  return replicas;
+}
+
 TEST_F(PostgresStoreTest, CachedVersionsSeeTheirOwnWritesAtOnceAndNeedNoRoundTrip) {
   // Neither notifications nor a poll within the test: only this store's own writes can change
   // the versions it holds.
-  std::unique_ptr<PostgresStore> cached = MustOpen({.version_poll_ms = 3600000, .listen_for_versions = false});
-  std::unique_ptr<PostgresStore> other = MustOpen({.cache_versions = false});
-  ASSERT_NE(cached, nullptr);
-  ASSERT_NE(other, nullptr);
-  ASSERT_TRUE(cached->CreateOrganization(Organization{"org-a", "Org A"}));
-  ASSERT_TRUE(cached->CachingVersions());
+  Replicas replicas = OpenReplicas(url_, PostgresOptions{.version_poll_ms = 3600000, .listen_for_versions = false});
+  ASSERT_FALSE(HasFailure());
+  auto& [cached, other] = replicas;
   const std::int64_t v0 = VersionOf(*cached, "org-a");
   const auto hour = [](int i) { return Instant{kDay1.ns + i * domain::kNsPerHour}; };
   ASSERT_TRUE(other->Ingest(std::vector<UsageRecord>{Record("u1", "org-a", "d1", hour(0), hour(1))}));
@@ -369,12 +391,9 @@ TEST_F(PostgresStoreTest, CachedVersionsSeeTheirOwnWritesAtOnceAndNeedNoRoundTri
 }
 
 TEST_F(PostgresStoreTest, CachedVersionsSeeOtherReplicasWritesByNotification) {
-  std::unique_ptr<PostgresStore> cached = MustOpen({.version_poll_ms = 3600000});  // no poll within the test
-  std::unique_ptr<PostgresStore> other = MustOpen({.cache_versions = false});
-  ASSERT_NE(cached, nullptr);
-  ASSERT_NE(other, nullptr);
-  ASSERT_TRUE(cached->CreateOrganization(Organization{"org-a", "Org A"}));
-  ASSERT_TRUE(cached->CachingVersions());
+  Replicas replicas = OpenReplicas(url_, PostgresOptions{.version_poll_ms = 3600000});
+  ASSERT_FALSE(HasFailure());  // no poll within the test
+  auto& [cached, other] = replicas;
   const std::int64_t v0 = VersionOf(*cached, "org-a");
   const auto hour = [](int i) { return Instant{kDay1.ns + i * domain::kNsPerHour}; };
   ASSERT_TRUE(other->Ingest(std::vector<UsageRecord>{Record("u1", "org-a", "d1", hour(0), hour(1))}));
@@ -424,12 +443,9 @@ TEST_F(PostgresStoreTest, VersionsAreReadFromTheDatabaseWhenOnlyTheWatchLostIt) 
 }
 
 TEST_F(PostgresStoreTest, WithoutNotificationsThePollSeesAnotherReplicasWrite) {
-  std::unique_ptr<PostgresStore> cached = MustOpen({.version_poll_ms = 20, .listen_for_versions = false});
-  std::unique_ptr<PostgresStore> other = MustOpen({.cache_versions = false});
-  ASSERT_NE(cached, nullptr);
-  ASSERT_NE(other, nullptr);
-  ASSERT_TRUE(cached->CreateOrganization(Organization{"org-a", "Org A"}));
-  ASSERT_TRUE(Eventually([&] { return cached->CachingVersions(); }));
+  Replicas replicas = OpenReplicas(url_, PostgresOptions{.version_poll_ms = 20, .listen_for_versions = false});
+  ASSERT_FALSE(HasFailure());
+  auto& [cached, other] = replicas;
   const std::int64_t v0 = VersionOf(*cached, "org-a");
   ASSERT_TRUE(other->Ingest(
       std::vector<UsageRecord>{Record("u1", "org-a", "d1", kDay1, Instant{kDay1.ns + domain::kNsPerHour})}));
