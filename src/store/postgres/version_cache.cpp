@@ -51,8 +51,14 @@ VersionCache::~VersionCache() {
 
 VersionCache::Lookup VersionCache::Find(std::string_view org, bool serve_held) {
   const bool trusted = listening_.load() || serve_held;
+  {
+    std::shared_lock lock(mu_);
+    if (auto it = entries_.find(org); it != entries_.end()) {
+      return Lookup{trusted ? it->second.version : std::nullopt, it->second.generation};
+    }
+  }
   std::lock_guard lock(mu_);
-  auto it = entries_.find(std::string(org));
+  auto it = entries_.find(org);
   if (it == entries_.end()) {
     if (entries_.size() >= capacity_) entries_.erase(entries_.begin());  // any one: it is read again if asked
     it = entries_.emplace(std::string(org), Entry{std::nullopt, next_generation_++}).first;
@@ -63,7 +69,7 @@ VersionCache::Lookup VersionCache::Find(std::string_view org, bool serve_held) {
 void VersionCache::Insert(std::string_view org, std::int64_t version, const Lookup& ticket) {
   if (!listening_.load()) return;
   std::lock_guard lock(mu_);
-  auto it = entries_.find(std::string(org));
+  auto it = entries_.find(org);
   if (it != entries_.end() && it->second.generation == ticket.generation) it->second.version = version;
 }
 
@@ -77,7 +83,7 @@ void VersionCache::Invalidate(std::string_view org) {
     InvalidateAll();
     return;
   }
-  auto it = entries_.find(std::string(org));
+  auto it = entries_.find(org);
   if (it != entries_.end()) it->second = Entry{std::nullopt, next_generation_++};
 }
 

@@ -8,9 +8,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -98,9 +100,15 @@ class VersionCache {
   const PostgresOptions options_;
   const std::size_t capacity_;
 
-  std::mutex mu_;
-  std::unordered_map<std::string, Entry> entries_;  // guarded by mu_
-  std::uint64_t next_generation_ = 1;               // guarded by mu_
+  // Looks organizations up by string_view, without a copy of the id (the request path).
+  struct IdHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view id) const { return std::hash<std::string_view>()(id); }
+  };
+
+  std::shared_mutex mu_;  // shared for a Find that hits, exclusive for every change
+  std::unordered_map<std::string, Entry, IdHash, std::equal_to<>> entries_;  // guarded by mu_
+  std::uint64_t next_generation_ = 1;                                        // guarded by mu_
   std::atomic<bool> listening_{false};
 
   std::atomic<bool> stopping_{false};
