@@ -15,6 +15,8 @@ constexpr std::array<std::string_view, kDimensionCount> kDimensionNames = {"Capa
                                                                            "Data out", "Storage API", "Storage bytes"};
 constexpr std::array<std::string_view, 6> kKindIds = {"elasticsearch",       "kibana",    "apm",
                                                       "integrations_server", "appsearch", "enterprise_search"};
+constexpr std::array<std::string_view, kInstanceTypeCount> kInstanceTypeIds = {"deployment", "elasticsearch",
+                                                                               "observability", "security"};
 
 // The members ValidateUsage reads, in the order it checks them.
 enum Field {
@@ -34,6 +36,7 @@ enum Field {
   kRate,
   kCost,
   kTrial,
+  kInstanceType,
   kFieldCount
 };
 constexpr std::array<std::string_view, kFieldCount> kFieldNames = {"id",
@@ -51,7 +54,8 @@ constexpr std::array<std::string_view, kFieldCount> kFieldNames = {"id",
                                                                    "quantity",
                                                                    "rate",
                                                                    "cost",
-                                                                   "trial"};
+                                                                   "trial",
+                                                                   "instance_type"};
 
 // The Field called `name`, or kFieldCount for a member ValidateUsage does not read.
 Field FieldOf(std::string_view name) {
@@ -83,7 +87,7 @@ Field FieldOf(std::string_view name) {
     case 9:
       return is(kDimension);
     case 13:
-      return is(kDeploymentId);
+      return name[0] == 'd' ? is(kDeploymentId) : is(kInstanceType);
     case 14:
       return is(kInstanceCount);
     case 15:
@@ -246,6 +250,15 @@ std::optional<ResourceKind> ParseResourceKind(std::string_view id) {
   return std::nullopt;
 }
 
+std::string_view InstanceTypeId(InstanceType t) { return kInstanceTypeIds[static_cast<std::size_t>(t)]; }
+
+std::optional<InstanceType> ParseInstanceType(std::string_view id) {
+  for (std::size_t i = 0; i < kInstanceTypeIds.size(); ++i) {
+    if (kInstanceTypeIds[i] == id) return static_cast<InstanceType>(i);
+  }
+  return std::nullopt;
+}
+
 std::optional<UsageRecord> ValidateUsage(std::span<const RawField> raw, std::string_view prefix,
                                          std::vector<FieldProblem>& problems) {
   Checker check(raw, prefix, problems);
@@ -332,6 +345,15 @@ std::optional<UsageRecord> ValidateUsage(std::span<const RawField> raw, std::str
       check.Problem(kTrial, "must be true or false");
     } else {
       r.trial = v->text == "true";
+    }
+  }
+
+  if (const RawField* v = check.Find(kInstanceType); v != nullptr && v->type != RawValue::Type::kNull) {
+    auto t = v->type == RawValue::Type::kString ? ParseInstanceType(v->text) : std::nullopt;
+    if (!t) {
+      check.Problem(kInstanceType, "must be one of deployment, elasticsearch, observability, security");
+    } else {
+      r.instance_type = *t;
     }
   }
 

@@ -26,6 +26,14 @@ enum class ResourceKind { kElasticsearch, kKibana, kApm, kIntegrationsServer, kA
 std::string_view ResourceKindId(ResourceKind k);
 std::optional<ResourceKind> ParseResourceKind(std::string_view id);
 
+// What an instance (a usage record's deployment_id) is: a hosted deployment, or a serverless
+// project of one of three types (the v2 API's instance `type`).
+enum class InstanceType { kDeployment, kElasticsearch, kObservability, kSecurity };
+inline constexpr int kInstanceTypeCount = 4;
+std::string_view InstanceTypeId(InstanceType t);                       // "deployment", "elasticsearch", ...
+std::optional<InstanceType> ParseInstanceType(std::string_view id);  // exact, lower case
+inline bool IsServerless(InstanceType t) { return t != InstanceType::kDeployment; }
+
 // One metered usage record, validated. It covers the half-open UTC period [start, end) and
 // costs cost_nanos = round_half_even(quantity × rate) nano-ECU.
 struct UsageRecord {
@@ -45,6 +53,9 @@ struct UsageRecord {
   Decimal rate;
   Nanos cost_nanos = 0;
   bool trial = false;
+  // Part of the record's content (a re-send that differs in it is a conflict); the latest
+  // stored record of a deployment sets its type, as it sets its name.
+  InstanceType instance_type = InstanceType::kDeployment;
 
   // Same content, field by field (what idempotency compares).
   friend bool operator==(const UsageRecord&, const UsageRecord&) = default;
@@ -84,14 +95,15 @@ inline constexpr std::size_t kMaxTextLength = 1024;
 // name (in input order; the first occurrence is the one validated), then the checks in this
 // order: id, organization_id, deployment_id, deployment_name, sku, name, unit, dimension, kind,
 // instance_count, start, end, end after start, quantity, rate, cost (as numbers), rate's sign,
-// quantity's size, quantity × rate, cost's match, trial.
+// quantity's size, quantity × rate, cost's match, trial, instance_type.
 // Returns the record when there was no problem.
 //
 // Rules: id, organization_id, deployment_id: non-empty strings, at most kMaxIdLength bytes, no
 // control characters. start < end, at most kMaxRecordDurationNs apart. dimension: one of the Dimension ids. kind: a
 // ResourceKind id, required when dimension is capacity. instance_count: a non-negative integer. start, end: RFC 3339
 // with start < end. quantity, rate: decimal strings or JSON numbers (exact); quantity may be negative, rate may not.
-// cost: optional; if present it must equal quantity × rate rounded half-even to nano-ECU. trial: boolean. Unknown
+// cost: optional; if present it must equal quantity × rate rounded half-even to nano-ECU. trial: boolean.
+// instance_type: optional (null or absent: deployment), an InstanceType id. Unknown
 // members are ignored; a repeated member is an error.
 struct FieldProblem {
   std::string field;

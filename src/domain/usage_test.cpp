@@ -20,7 +20,8 @@ inline void PrintTo(const UsageRecord& r, std::ostream* os) {
       << ", kind=" << (r.kind ? ResourceKindId(*r.kind) : std::string_view("(none)"))
       << ", instance_count=" << r.instance_count << ", sku=" << r.sku << ", name=" << r.name << ", start=" << r.start.ns
       << ", end=" << r.end.ns << ", quantity=" << FormatDecimal(r.quantity) << ", unit=" << r.unit
-      << ", rate=" << FormatDecimal(r.rate) << ", cost_nanos=" << r.cost_nanos << ", trial=" << r.trial << "}";
+      << ", rate=" << FormatDecimal(r.rate) << ", cost_nanos=" << r.cost_nanos << ", trial=" << r.trial
+      << ", instance_type=" << InstanceTypeId(r.instance_type) << "}";
 }
 
 namespace {
@@ -191,6 +192,19 @@ TEST(ValidateUsageTest, DeploymentNameDefaultsToDeploymentId) {
 TEST(ValidateUsageTest, TrialDefaultsToFalse) {
   EXPECT_FALSE(MustValidate(Without(Example(), "trial")).trial);
   EXPECT_TRUE(MustValidate(With(Example(), "trial", B(true))).trial);
+}
+
+TEST(ValidateUsageTest, InstanceTypeDefaultsToDeployment) {
+  EXPECT_EQ(MustValidate(Without(Example(), "instance_type")).instance_type, InstanceType::kDeployment);
+  EXPECT_EQ(MustValidate(With(Example(), "instance_type", Null())).instance_type, InstanceType::kDeployment);
+  EXPECT_EQ(MustValidate(With(Example(), "instance_type", S("observability"))).instance_type,
+            InstanceType::kObservability);
+  for (int i = 0; i < kInstanceTypeCount; ++i) {
+    const auto t = static_cast<InstanceType>(i);
+    EXPECT_EQ(ParseInstanceType(InstanceTypeId(t)), t);
+  }
+  EXPECT_FALSE(IsServerless(InstanceType::kDeployment));
+  EXPECT_TRUE(IsServerless(InstanceType::kSecurity));
 }
 
 TEST(ValidateUsageTest, IgnoresUnknownMembers) {
@@ -470,6 +484,7 @@ TEST(ValidateUsageProblemTest, ReportsProblemsInTheirFixedOrderWithExactMessages
   raw = With(raw, "rate", S("-0.5"));
   raw = With(raw, "quantity", B(true));
   raw = With(raw, "trial", S("no"));
+  raw = With(raw, "instance_type", S("Deployment"));
   raw = With(raw, "sku", N("3"));
   raw = With(raw, "cost", S("1e-30"));
   raw.emplace_back("unit", S("hour"));
@@ -493,6 +508,8 @@ TEST(ValidateUsageProblemTest, ReportsProblemsInTheirFixedOrderWithExactMessages
                 "records[3].cost: cost has more than 18 fractional digits",
                 "records[3].rate: rate must not be negative",
                 "records[3].trial: trial must be true or false",
+                "records[3].instance_type: instance_type must be one of deployment, elasticsearch, observability, "
+                "security",
             }));
 }
 

@@ -12,6 +12,7 @@
 #include "domain/range.hpp"
 #include "service/auth.hpp"
 #include "service/chart_index.hpp"
+#include "service/instance_costs.hpp"
 #include "service/ports.hpp"
 #include "service/store.hpp"
 
@@ -161,6 +162,34 @@ class CostsService {
   // ["deployment_id"], when the organization has no such deployment). Errors as Overview.
   Result<ItemsCosts> Items(const Principal& who, std::string_view org_id, std::optional<std::string_view> deployment_id,
                            const RangeQuery& query);
+
+  // ---- Billing API v2 (service/instance_costs.hpp; implemented in costs_v2.cpp) ----
+  // Every v2 operation: kOrganizationNotFound, kInvalidAccess, kInvalidDateRange (also for a
+  // missing `from` or `to`, fields naming it), kStoreFailed; the others as listed. Instances
+  // are deployments; an unknown one is kNotFound, fields ["instance_id"].
+
+  // Per instance with usage in the range, its product lines and their rate segments.
+  Result<InstancesCosts> Instances(const Principal& who, std::string_view org_id, const V2Query& query);
+  // The products of the organization (instance_id unset; kInvalidData, fields
+  // ["serverless_group_by"], for a value other than product or product_family, any case) or
+  // of one instance (serverless_group_by ignored).
+  Result<ProductsCosts> Products(const Principal& who, std::string_view org_id,
+                                 std::optional<std::string_view> instance_id, const V2Query& query);
+  // The v1 chart of the organization or of one instance, with types. kInvalidData, fields
+  // ["bucketing_strategy"] or ["instance_type"], for values out of their enums (any case).
+  // An instance chart whose instance does not match instance_type (deployments: hosted
+  // deployments; projects: serverless projects) has every bucket and no values.
+  Result<TypedChart> ChartV2(const Principal& who, std::string_view org_id,
+                             std::optional<std::string_view> instance_id, const V2Query& query);
+  // PrepareRead for a v2 operation: validates every parameter the operation takes (`chart`:
+  // bucketing_strategy and, with an instance, instance_type; otherwise serverless_group_by
+  // unless `instance`) exactly as the operation does, with the same errors.
+  Result<ReadKey> PrepareReadV2(const Principal& who, std::string_view org_id, const V2Query& query, bool chart,
+                                bool instance);
+
+  // Every credit of the organization with its balance at now (CreditLine), by start then id.
+  // kOrganizationNotFound, kInvalidAccess, kStoreFailed.
+  Result<std::vector<CreditLine>> CreditLines(const Principal& who, std::string_view org_id);
 
  private:
   struct RangeRead {

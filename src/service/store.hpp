@@ -25,6 +25,9 @@ struct Organization {
 struct Deployment {
   std::string id;
   std::string name;  // the latest name seen in ingested usage
+  // The latest instance_type seen in ingested usage (set like the name: by the latest stored
+  // record, in batch order).
+  domain::InstanceType type = domain::InstanceType::kDeployment;
   friend bool operator==(const Deployment&, const Deployment&) = default;
 };
 
@@ -132,6 +135,7 @@ struct RangeReadPlan {
   bool items = false;    // also read the organization's ItemInfo (sorted by key)
   bool credits = false;  // also read its credits (sorted by start, then id)
   bool usage = false;    // also read every usage record of the organization (for verification)
+  bool rates = false;    // also read the organization's rate catalog (RangeReadResult::rates)
 };
 
 struct RangeReadResult {
@@ -144,6 +148,10 @@ struct RangeReadResult {
   // plan.usage: every stored record of the organization, in ingest order (batch after batch,
   // each in its order), as the store applied them.
   std::vector<domain::UsageRecord> usage;
+  // plan.rates: every distinct rate of the organization's stored records (by value: 0.10 and
+  // 0.1 are one rate), sorted by domain::DecimalFingerprint, so that a rollup row whose rate
+  // fingerprints agree names its rate exactly.
+  std::vector<domain::Decimal> rates;
   std::int64_t version = 0;  // DataVersion(org) in the same snapshot
 };
 
