@@ -30,7 +30,7 @@ std::optional<ResourceKind> ParseResourceKind(std::string_view id);
 // project of one of three types (the v2 API's instance `type`).
 enum class InstanceType { kDeployment, kElasticsearch, kObservability, kSecurity };
 inline constexpr int kInstanceTypeCount = 4;
-std::string_view InstanceTypeId(InstanceType t);                       // "deployment", "elasticsearch", ...
+std::string_view InstanceTypeId(InstanceType t);                     // "deployment", "elasticsearch", ...
 std::optional<InstanceType> ParseInstanceType(std::string_view id);  // exact, lower case
 inline bool IsServerless(InstanceType t) { return t != InstanceType::kDeployment; }
 

@@ -179,8 +179,8 @@ class CostsService {
   // ["bucketing_strategy"] or ["instance_type"], for values out of their enums (any case).
   // An instance chart whose instance does not match instance_type (deployments: hosted
   // deployments; projects: serverless projects) has every bucket and no values.
-  Result<TypedChart> ChartV2(const Principal& who, std::string_view org_id,
-                             std::optional<std::string_view> instance_id, const V2Query& query);
+  Result<TypedChart> ChartV2(const Principal& who, std::string_view org_id, std::optional<std::string_view> instance_id,
+                             const V2Query& query);
   // PrepareRead for a v2 operation: validates every parameter the operation takes (`chart`:
   // bucketing_strategy and, with an instance, instance_type; otherwise serverless_group_by
   // unless `instance`) exactly as the operation does, with the same errors.

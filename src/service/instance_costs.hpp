@@ -64,7 +64,7 @@ struct InstanceCosts {
 
 // GET /api/v2/billing/organizations/{org}/costs/instances.
 struct InstancesCosts {
-  domain::WideNanos total = 0;            // the sum of the instances
+  domain::WideNanos total = 0;           // the sum of the instances
   std::vector<InstanceCosts> instances;  // every instance with usage in the range, by id
 };
 
