@@ -17,7 +17,8 @@ using domain::Instant;
 
 std::string Lower(std::string_view text) {
   std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
 }
 
@@ -94,7 +95,8 @@ const ItemInfo* InfoOf(const std::vector<ItemInfo>& items, std::string_view depl
   auto it = std::lower_bound(items.begin(), items.end(), deployment_id,
                              [](const ItemInfo& i, std::string_view d) { return i.deployment_id < d; });
   for (; it != items.end() && it->deployment_id == deployment_id; ++it) {
-    if (it->sku == sku && it->dimension == dimension && (dimension != domain::Dimension::kCapacity || it->kind == kind)) {
+    if (it->sku == sku && it->dimension == dimension &&
+        (dimension != domain::Dimension::kCapacity || it->kind == kind)) {
       return &*it;
     }
   }
@@ -266,7 +268,8 @@ Result<InstancesCosts> CostsService::Instances(const Principal& who, std::string
 
 Result<ProductsCosts> CostsService::Products(const Principal& who, std::string_view org_id,
                                              std::optional<std::string_view> instance_id, const V2Query& query) {
-  auto v2 = ReadV2(who, org_id, query, instance_id ? V2Operation::kInstanceProducts : V2Operation::kOrganizationProducts);
+  auto v2 =
+      ReadV2(who, org_id, query, instance_id ? V2Operation::kInstanceProducts : V2Operation::kOrganizationProducts);
   if (!v2) return std::move(v2).error();
   if (instance_id && FindDeployment(v2->read.deployments, *instance_id) == nullptr) {
     return NoSuchInstance(org_id, *instance_id);

@@ -217,9 +217,15 @@ TEST_F(CostsV2Test, ParametersAreValidatedAlikeByTheOperationAndPrepareRead) {
       {V2Query{"2026-11-01", {}, {}, {}, {}}, true, false, ErrorCode::kInvalidDateRange, {"to"}},
       {V2Query{}, false, true, ErrorCode::kInvalidDateRange, {"from", "to"}},
       {V2Query{"2026-11-02", "2026-11-01", {}, {}, {}}, false, false, ErrorCode::kInvalidDateRange, {"from", "to"}},
-      {V2Query{"2026-11-01", "2026-11-02", {}, "family", {}}, false, false, ErrorCode::kInvalidData,
+      {V2Query{"2026-11-01", "2026-11-02", {}, "family", {}},
+       false,
+       false,
+       ErrorCode::kInvalidData,
        {"serverless_group_by"}},
-      {V2Query{"2026-11-01", "2026-11-02", "weekly", {}, {}}, true, false, ErrorCode::kInvalidData,
+      {V2Query{"2026-11-01", "2026-11-02", "weekly", {}, {}},
+       true,
+       false,
+       ErrorCode::kInvalidData,
        {"bucketing_strategy"}},
       {V2Query{"2026-11-01", "2026-11-02", {}, {}, "hosted"}, true, true, ErrorCode::kInvalidData, {"instance_type"}},
   };
@@ -231,8 +237,8 @@ TEST_F(CostsV2Test, ParametersAreValidatedAlikeByTheOperationAndPrepareRead) {
     EXPECT_EQ(key.error().fields, c.fields) << key.error().message;
     Error error;
     if (c.chart) {
-      auto r = costs_.ChartV2(Alice(), "org-a", c.instance ? std::optional<std::string_view>("d1") : std::nullopt,
-                              c.query);
+      auto r =
+          costs_.ChartV2(Alice(), "org-a", c.instance ? std::optional<std::string_view>("d1") : std::nullopt, c.query);
       ASSERT_FALSE(r);
       error = r.error();
     } else if (c.instance) {

@@ -19,8 +19,9 @@ void LineUsage::Merge(const LineUsage& other) {
 std::string RateText(domain::WideNanos cost, domain::WideNanos quantity_milli, std::int64_t fingerprint_min,
                      std::int64_t fingerprint_max, const std::vector<domain::Decimal>& rates) {
   if (fingerprint_min == fingerprint_max) {
-    auto it = std::lower_bound(rates.begin(), rates.end(), fingerprint_min,
-                               [](const domain::Decimal& d, std::int64_t fp) { return domain::DecimalFingerprint(d) < fp; });
+    auto it =
+        std::lower_bound(rates.begin(), rates.end(), fingerprint_min,
+                         [](const domain::Decimal& d, std::int64_t fp) { return domain::DecimalFingerprint(d) < fp; });
     if (it != rates.end() && domain::DecimalFingerprint(*it) == fingerprint_min) return domain::FormatDecimal(*it);
   }
   if (quantity_milli == 0) return "0";

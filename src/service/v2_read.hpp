@@ -16,10 +16,10 @@ struct V2Read {
   domain::TimeRange range;
   RangeReadPlan plan;
   RangeReadResult read;
-  RangeReadPlan refined;                   // hourly windows of the mixed days
-  RangeReadResult refined_read;            // empty when no day was mixed
+  RangeReadPlan refined;                    // hourly windows of the mixed days
+  RangeReadResult refined_read;             // empty when no day was mixed
   std::vector<domain::Instant> mixed_days;  // ascending: their daily rows are replaced by the refined hours
-  bool product_family = false;             // serverless_group_by=product_family
+  bool product_family = false;              // serverless_group_by=product_family
 };
 
 }  // namespace costs::service
