@@ -537,11 +537,26 @@ inline service::VerifyReport MustVerify(Store& store, bool clean) {
   return *report;
 }
 
+// For the adapters' verification tests of the rate catalog and deployment types: org-a's
+// project p1 (observability, rate 0.5) and deployment d1 (rate 0.25).
+inline std::vector<UsageRecord> ProjectAndDeploymentRecords() {
+  UsageRecord project = Record("u1", "org-a", "p1", At("2026-11-01T04:00:00Z"), At("2026-11-01T05:00:00Z"), "2", "0.5");
+  project.instance_type = domain::InstanceType::kObservability;
+  return {project, Record("u2", "org-a", "d1", At("2026-11-01T04:00:00Z"), At("2026-11-01T05:00:00Z"), "1", "0.25")};
+}
+
 // Whether some difference contains every one of `parts`.
 inline bool HasDifference(const service::VerifyReport& report, std::initializer_list<std::string_view> parts) {
   return std::any_of(report.differences.begin(), report.differences.end(), [&](const std::string& d) {
     return std::all_of(parts.begin(), parts.end(), [&](std::string_view p) { return d.find(p) != d.npos; });
   });
+}
+
+// What verification says of ProjectAndDeploymentRecords() once the store lost rate 0.25 from its
+// catalog and p1's type became security.
+inline void ExpectLostRateAndChangedType(const service::VerifyReport& report) {
+  EXPECT_TRUE(HasDifference(report, {"org-a: rate catalog: 0.25: missing (a stored record has it)"}));
+  EXPECT_TRUE(HasDifference(report, {"org-a: deployment p1: type stored security, expected observability"}));
 }
 
 // `call` on a thread of its own; whether it returned within `guard`. If not, `release` runs
