@@ -259,6 +259,30 @@ std::optional<InstanceType> ParseInstanceType(std::string_view id) {
   return std::nullopt;
 }
 
+namespace {
+
+// The last two checks of ValidateUsage: trial, then instance_type (both optional; null is absent).
+void CheckTrialAndInstanceType(Checker& check, UsageRecord& r) {
+  if (const RawField* v = check.Find(kTrial); v != nullptr && v->type != RawValue::Type::kNull) {
+    if (v->type != RawValue::Type::kBool) {
+      check.Problem(kTrial, "must be true or false");
+    } else {
+      r.trial = v->text == "true";
+    }
+  }
+
+  if (const RawField* v = check.Find(kInstanceType); v != nullptr && v->type != RawValue::Type::kNull) {
+    auto t = v->type == RawValue::Type::kString ? ParseInstanceType(v->text) : std::nullopt;
+    if (!t) {
+      check.Problem(kInstanceType, "must be one of deployment, elasticsearch, observability, security");
+    } else {
+      r.instance_type = *t;
+    }
+  }
+}
+
+}  // namespace
+
 std::optional<UsageRecord> ValidateUsage(std::span<const RawField> raw, std::string_view prefix,
                                          std::vector<FieldProblem>& problems) {
   Checker check(raw, prefix, problems);
@@ -340,22 +364,7 @@ std::optional<UsageRecord> ValidateUsage(std::span<const RawField> raw, std::str
     }
   }
 
-  if (const RawField* v = check.Find(kTrial); v != nullptr && v->type != RawValue::Type::kNull) {
-    if (v->type != RawValue::Type::kBool) {
-      check.Problem(kTrial, "must be true or false");
-    } else {
-      r.trial = v->text == "true";
-    }
-  }
-
-  if (const RawField* v = check.Find(kInstanceType); v != nullptr && v->type != RawValue::Type::kNull) {
-    auto t = v->type == RawValue::Type::kString ? ParseInstanceType(v->text) : std::nullopt;
-    if (!t) {
-      check.Problem(kInstanceType, "must be one of deployment, elasticsearch, observability, security");
-    } else {
-      r.instance_type = *t;
-    }
-  }
+  CheckTrialAndInstanceType(check, r);
 
   if (!check.ok()) return std::nullopt;
   return r;

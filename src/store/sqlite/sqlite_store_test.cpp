@@ -533,5 +533,16 @@ TEST_F(SqliteStoreTest, VerifyNamesRecordsTheIdIndexLostAndHashesAFilterMisses) 
   EXPECT_FALSE(HasDifference(report, {"usage record u1"})) << "the first batch's segment is intact";
 }
 
+TEST_F(SqliteStoreTest, VerifyNamesARateTheCatalogLostAndATypeChangedBySql) {
+  std::unique_ptr<SqliteStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateOrganization(Organization{"org-a", "Org A"}));
+  ASSERT_TRUE(store->Ingest(ProjectAndDeploymentRecords()));
+  MustVerify(*store, true);
+  RawQuery("DELETE FROM rates WHERE rate = '0.25'");
+  RawQuery("UPDATE deployments SET type = 'security' WHERE id = 'p1'");
+  ExpectLostRateAndChangedType(MustVerify(*store, false));
+}
+
 }  // namespace
 }  // namespace costs
