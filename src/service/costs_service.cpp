@@ -10,6 +10,7 @@
 #include "domain/credits.hpp"
 #include "domain/utf8.hpp"
 #include "service/ingest_delta.hpp"
+#include "service/range_pieces.hpp"
 
 namespace costs::service {
 namespace {
@@ -131,52 +132,6 @@ Result<CostsService::ReadKey> CostsService::PrepareRead(const Principal& who, st
 
 namespace {
 
-// One exact piece of usage: a raw record's part of an edge window, or a rollup row over its
-// hour or day. Views point into the read.
-struct Piece {
-  domain::TimeRange window;
-  std::string_view deployment_id;
-  domain::Dimension dimension;
-  std::string_view sku;
-  std::string_view kind;
-  domain::Nanos cost;
-  domain::Nanos trial_cost;
-  std::int64_t quantity_milli;
-  std::int64_t usage_ns;
-  std::int64_t max_instance_count;
-  std::int64_t rate_fingerprint_min;
-  std::int64_t rate_fingerprint_max;
-};
-
-// Calls each(const Piece&) for every piece the read holds.
-template <class Each>
-void ForEachPiece(const RangeReadPlan& plan, const RangeReadResult& read, Each&& each) {
-  for (std::size_t i = 0; i < plan.raw.size(); ++i) {
-    const domain::TimeRange& w = plan.raw[i];
-    for (const domain::UsageRecord& r : read.raw[i]) {
-      const domain::Nanos part = domain::Proration{r.start, r.end, r.cost_nanos}.PartIn(w.from, w.to);
-      const domain::Proration quantity{r.start, r.end, domain::ToScaled(r.quantity, 3).value()};
-      const std::int64_t rate_fingerprint = domain::DecimalFingerprint(r.rate);
-      each(Piece{w, r.deployment_id, r.dimension, r.sku, r.kind ? domain::ResourceKindId(*r.kind) : std::string_view(),
-                 part, r.trial ? part : 0, quantity.PartIn(w.from, w.to), UsageOverlap(r, w.from, w.to),
-                 r.instance_count, rate_fingerprint, rate_fingerprint});
-    }
-  }
-  // Rows come from hourly windows and daily windows; which grain a row has follows from
-  // the window holding its period_start.
-  auto grain_of = [&](Instant t) {
-    for (const domain::TimeRange& w : plan.daily) {
-      if (w.from <= t && t < w.to) return domain::kNsPerDay;
-    }
-    return domain::kNsPerHour;
-  };
-  for (const RollupRow& row : read.rollups) {
-    const domain::TimeRange w{row.period_start, Instant{row.period_start.ns + grain_of(row.period_start)}};
-    each(Piece{w, row.deployment_id, row.dimension, row.sku, row.kind, row.cost, row.trial_cost, row.quantity_milli,
-               row.usage_ns, row.max_instance_count, row.rate_fingerprint_min, row.rate_fingerprint_max});
-  }
-}
-
 // Exact per-dimension sums (128-bit, never narrowed: DimensionCosts).
 struct DimensionSums {
   std::array<domain::WideNanos, domain::kDimensionCount> by_dimension{};
@@ -258,25 +213,32 @@ Result<domain::Chart> CostsService::Chart(const Principal& who, std::string_view
   if (!range) return std::move(range).error();
   auto strategy = domain::ParseBucketingStrategy(query.bucketing_strategy);
   if (!strategy) return std::move(strategy).error();
+  return ChartOf(org_id, deployment_id, *range, *strategy, nullptr);
+}
 
-  auto indexed = IndexedChart(org_id, deployment_id, *range, *strategy);
+Result<domain::Chart> CostsService::ChartOf(std::string_view org_id, std::optional<std::string_view> deployment_id,
+                                            const domain::TimeRange& range, domain::BucketingStrategy strategy,
+                                            std::vector<Deployment>* deployments) {
+  auto indexed = IndexedChart(org_id, deployment_id, range, strategy, deployments);
   if (!indexed) return std::move(indexed).error();
   if (*indexed) return std::move(**indexed);
 
   // A write landed between the reads: read everything from one store snapshot instead.
-  const RangeReadPlan plan = PlanRangeRead(*range);
+  const RangeReadPlan plan = PlanRangeRead(range);
   auto read = store_.ReadRange(org_id, plan);
   if (!read) return std::move(read).error();
-  auto chart = StartChart(org_id, read->deployments, deployment_id, *range, *strategy);
+  auto chart = StartChart(org_id, read->deployments, deployment_id, range, strategy);
   if (!chart) return std::move(chart).error();
   ForEachPiece(plan, *read, [&](const Piece& p) { chart->AddPiece(p); });
+  if (deployments != nullptr) *deployments = std::move(read->deployments);
   return chart->builder.Build();
 }
 
 Result<std::optional<domain::Chart>> CostsService::IndexedChart(std::string_view org_id,
                                                                 std::optional<std::string_view> deployment_id,
                                                                 const domain::TimeRange& range,
-                                                                domain::BucketingStrategy strategy) {
+                                                                domain::BucketingStrategy strategy,
+                                                                std::vector<Deployment>* deployments) {
   // The edges (partial days) come from the store, with the data version of their snapshot;
   // whole days from the index at that same version.
   RangeReadPlan edges = PlanRangeRead(range);
@@ -301,6 +263,7 @@ Result<std::optional<domain::Chart>> CostsService::IndexedChart(std::string_view
 
   auto chart = StartChart(org_id, index.deployments, deployment_id, range, strategy);
   if (!chart) return std::move(chart).error();
+  if (deployments != nullptr) *deployments = index.deployments;
   for (const domain::TimeRange& window : days) {
     const auto first = std::lower_bound(index.day_starts.begin(), index.day_starts.end(), window.from.ns);
     const auto last = std::lower_bound(first, index.day_starts.end(), window.to.ns);
@@ -402,20 +365,30 @@ OverviewPlan PlanOverview(const domain::TimeRange& range, const std::vector<Cred
   return out;
 }
 
-// The balance of `credits` at `now`, given the net usage per balance piece start.
-Balance BalanceOf(const std::vector<Credit>& credits, const std::map<Instant, domain::WideNanos>& usage, Instant now) {
+// Every credit at `now` (CreditLine), given the net usage per balance piece start.
+std::vector<CreditLine> CreditLinesOf(const std::vector<Credit>& credits,
+                                      const std::map<Instant, domain::WideNanos>& usage, Instant now) {
   std::vector<domain::CreditGrant> grants;
   for (const Credit& c : credits) grants.push_back({c.id, c.ecu, c.start, c.end});
   std::vector<domain::UsageAt> pieces;
   for (const auto& [at, amount] : usage) pieces.push_back({at, amount});
   const std::vector<domain::WideNanos> left = domain::ConsumeCredits(grants, pieces);
-  Balance balance;
+  std::vector<CreditLine> lines;
   for (std::size_t i = 0; i < credits.size(); ++i) {
     const Credit& c = credits[i];
-    if (!(c.start <= now && now < c.end)) continue;
-    balance.available += c.ecu;
-    balance.remaining += left[i];
-    balance.line_items.push_back(CreditBalance{c, static_cast<domain::Nanos>(left[i])});
+    lines.push_back(CreditLine{c, static_cast<domain::Nanos>(left[i]), c.start <= now && now < c.end});
+  }
+  return lines;
+}
+
+// The balance: the credits valid now.
+Balance BalanceOf(const std::vector<CreditLine>& lines) {
+  Balance balance;
+  for (const CreditLine& line : lines) {
+    if (!line.active) continue;
+    balance.available += line.credit.ecu;
+    balance.remaining += line.balance;
+    balance.line_items.push_back(CreditBalance{line.credit, line.balance});
   }
   return balance;
 }
@@ -434,8 +407,9 @@ domain::WideNanos HourlyRate(const std::vector<LatestCapacityRow>& rows) {
   return rate;
 }
 
-// The overview from its one read, at `now`.
-Result<CostsOverview> OverviewOf(const OverviewPlan& plan, const RangeReadResult& read, Instant now) {
+// The overview from its one read, at `now`; lines, when set, receives every credit.
+Result<CostsOverview> OverviewOf(const OverviewPlan& plan, const RangeReadResult& read, Instant now,
+                                 std::vector<CreditLine>* lines) {
   DimensionSums sums;
   domain::WideNanos trials = 0;
   std::map<Instant, domain::WideNanos> usage;  // net per balance piece
@@ -454,7 +428,11 @@ Result<CostsOverview> OverviewOf(const OverviewPlan& plan, const RangeReadResult
   out.costs = *costs;
   out.trials = trials;
   out.hourly_rate = HourlyRate(read.latest_capacity);
-  if (!read.credits.empty()) out.balance = BalanceOf(read.credits, usage, now);
+  if (!read.credits.empty()) {
+    std::vector<CreditLine> all = CreditLinesOf(read.credits, usage, now);
+    out.balance = BalanceOf(all);
+    if (lines != nullptr) *lines = std::move(all);
+  }
   return out;
 }
 
@@ -466,16 +444,31 @@ Result<CostsOverview> CostsService::Overview(const Principal& who, std::string_v
   const Instant now = clock_.Now();
   auto range = domain::ResolveRange(query.from, query.to, now, max_range_days_);
   if (!range) return std::move(range).error();
+  return OverviewAt(org_id, *range, now, nullptr);
+}
+
+Result<std::vector<CreditLine>> CostsService::CreditLines(const Principal& who, std::string_view org_id) {
+  auto org = Authorize(who, org_id);
+  if (!org) return std::move(org).error();
+  const Instant now = clock_.Now();
+  std::vector<CreditLine> lines;
+  auto overview = OverviewAt(org_id, domain::TimeRange{now, now}, now, &lines);
+  if (!overview) return std::move(overview).error();
+  return lines;
+}
+
+Result<CostsOverview> CostsService::OverviewAt(std::string_view org_id, const domain::TimeRange& range, Instant now,
+                                               std::vector<CreditLine>* lines) {
   // Planned with the credits last seen; planned again (and read again) only when the snapshot
   // holds others, so that the costs and the balance always come from one snapshot.
   std::vector<Credit> credits = KnownCredits(org_id);
   for (int attempt = 0; attempt < kOverviewAttempts; ++attempt) {
-    OverviewPlan plan = PlanOverview(*range, credits, now);
-    plan.read.latest_capacity = WholeHours(*range);
+    OverviewPlan plan = PlanOverview(range, credits, now);
+    plan.read.latest_capacity = WholeHours(range);
     plan.read.credits = true;
     auto read = store_.ReadRange(org_id, plan.read);
     if (!read) return std::move(read).error();
-    if (read->credits == credits) return OverviewOf(plan, *read, now);
+    if (read->credits == credits) return OverviewOf(plan, *read, now, lines);
     credits = std::move(read->credits);
     RememberCredits(org_id, credits);
   }

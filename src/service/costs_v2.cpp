@@ -1,0 +1,340 @@
+// CostsService's Billing API v2 operations (service/instance_costs.hpp).
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "service/costs_service.hpp"
+#include "service/range_pieces.hpp"
+#include "service/rate_segments.hpp"
+#include "service/v2_read.hpp"
+
+namespace costs::service {
+namespace {
+
+using domain::Instant;
+
+std::string Lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+// from and to are required on every v2 operation.
+Result<domain::TimeRange> ResolveV2Range(const V2Query& query, Instant now, int max_range_days) {
+  std::vector<std::string> missing;
+  if (!query.from) missing.emplace_back("from");
+  if (!query.to) missing.emplace_back("to");
+  if (!missing.empty()) {
+    const std::string what = missing.size() == 2 ? "from and to are" : missing[0] + " is";
+    return MakeError(ErrorCode::kInvalidDateRange, what + " required", std::move(missing));
+  }
+  return domain::ResolveRange(query.from, query.to, now, max_range_days);
+}
+
+enum class Grouping { kProduct, kProductFamily };
+enum class InstanceFilter { kAll, kDeployments, kProjects };
+
+Result<Grouping> ParseGrouping(std::optional<std::string_view> text) {
+  if (!text) return Grouping::kProduct;
+  const std::string lower = Lower(*text);
+  if (lower == "product") return Grouping::kProduct;
+  if (lower == "product_family") return Grouping::kProductFamily;
+  return MakeError(ErrorCode::kInvalidData, "serverless_group_by must be product or product_family",
+                   {"serverless_group_by"});
+}
+
+Result<InstanceFilter> ParseInstanceFilter(std::optional<std::string_view> text) {
+  if (!text) return InstanceFilter::kAll;
+  const std::string lower = Lower(*text);
+  if (lower == "all") return InstanceFilter::kAll;
+  if (lower == "deployments") return InstanceFilter::kDeployments;
+  if (lower == "projects") return InstanceFilter::kProjects;
+  return MakeError(ErrorCode::kInvalidData, "instance_type must be all, deployments or projects", {"instance_type"});
+}
+
+bool Matches(InstanceFilter filter, domain::InstanceType type) {
+  switch (filter) {
+    case InstanceFilter::kAll:
+      return true;
+    case InstanceFilter::kDeployments:
+      return !domain::IsServerless(type);
+    case InstanceFilter::kProjects:
+      return domain::IsServerless(type);
+  }
+  return true;
+}
+
+// The deployment `id` of `deployments` (sorted by id), or null.
+const Deployment* FindDeployment(const std::vector<Deployment>& deployments, std::string_view id) {
+  auto it = std::lower_bound(deployments.begin(), deployments.end(), id,
+                             [](const Deployment& d, std::string_view key) { return d.id < key; });
+  return it != deployments.end() && it->id == id ? &*it : nullptr;
+}
+
+Error NoSuchInstance(std::string_view org_id, std::string_view instance_id) {
+  return Error{ErrorCode::kNotFound,
+               "organization '" + std::string(org_id) + "' has no instance '" + std::string(instance_id) + "'",
+               {"instance_id"}};
+}
+
+// (sku, dimension, kind): what makes a product line.
+using LineKey = std::tuple<std::string_view, domain::Dimension, std::string_view>;
+
+struct InstanceUsage {
+  const Deployment* deployment = nullptr;
+  std::map<LineKey, LineUsage> lines;
+};
+
+// The catalog entry of an instance's line: the ItemInfo of (deployment, sku, dimension, kind),
+// the kind compared for capacity only (as v1's items do). `items` is sorted by deployment first.
+const ItemInfo* InfoOf(const std::vector<ItemInfo>& items, std::string_view deployment_id, const LineKey& key) {
+  const auto& [sku, dimension, kind] = key;
+  auto it = std::lower_bound(items.begin(), items.end(), deployment_id,
+                             [](const ItemInfo& i, std::string_view d) { return i.deployment_id < d; });
+  for (; it != items.end() && it->deployment_id == deployment_id; ++it) {
+    if (it->sku == sku && it->dimension == dimension &&
+        (dimension != domain::Dimension::kCapacity || it->kind == kind)) {
+      return &*it;
+    }
+  }
+  return nullptr;
+}
+
+ProductLine LineOf(const LineKey& key, const LineUsage& usage, const ItemInfo* info, const domain::TimeRange& range,
+                   const std::vector<domain::Decimal>& rates) {
+  const auto& [sku, dimension, kind] = key;
+  ProductLine line;
+  line.sku = sku;
+  line.dimension = dimension;
+  line.kind = kind;
+  if (info != nullptr) {
+    line.name = info->name;
+    line.unit = info->unit;
+  }
+  if (line.name.empty()) line.name = domain::DimensionDisplayName(dimension);
+  line.cost = usage.cost();
+  line.quantity_milli = usage.quantity_milli();
+  line.rate = RateText(usage.cost(), usage.quantity_milli(), usage.fingerprint_min(), usage.fingerprint_max(), rates);
+  line.segments = usage.Segments(range, rates);
+  return line;
+}
+
+}  // namespace
+
+Result<V2Read> CostsService::ReadV2(const Principal& who, std::string_view org_id, const V2Query& query,
+                                    V2Operation op) {
+  auto org = Authorize(who, org_id);
+  if (!org) return std::move(org).error();
+  auto range = ResolveV2Range(query, clock_.Now(), max_range_days_);
+  if (!range) return std::move(range).error();
+  Grouping grouping = Grouping::kProduct;
+  if (op == V2Operation::kOrganizationProducts) {
+    auto parsed = ParseGrouping(query.serverless_group_by);
+    if (!parsed) return std::move(parsed).error();
+    grouping = *parsed;
+  }
+  for (int attempt = 0; attempt < kOverviewAttempts; ++attempt) {
+    V2Read out;
+    out.range = *range;
+    out.product_family = grouping == Grouping::kProductFamily;
+    out.plan = PlanRangeRead(*range);
+    out.plan.items = true;
+    out.plan.rates = true;
+    auto read = store_.ReadRange(org_id, out.plan);
+    if (!read) return std::move(read).error();
+    out.read = std::move(*read);
+    // A day whose rollup row says several rates applied is read again by the hour, so that
+    // the rate segments find where the rate changed.
+    std::set<Instant> mixed;
+    ForEachPiece(out.plan, out.read, [&](const Piece& p) {
+      if (p.rate_fingerprint_min != p.rate_fingerprint_max && p.window.to.ns - p.window.from.ns == domain::kNsPerDay) {
+        mixed.insert(p.window.from);
+      }
+    });
+    if (mixed.empty()) return out;
+    for (Instant day : mixed) out.refined.hourly.push_back({day, Instant{day.ns + domain::kNsPerDay}});
+    auto refined = store_.ReadRange(org_id, out.refined);
+    if (!refined) return std::move(refined).error();
+    if (refined->version != out.read.version) continue;  // a write landed in between: read again
+    out.refined_read = std::move(*refined);
+    out.mixed_days.assign(mixed.begin(), mixed.end());
+    return out;
+  }
+  return MakeError(ErrorCode::kStoreFailed, "the organization's usage kept changing during the read; retry");
+}
+
+namespace {
+
+// Every piece of a v2 read: the first read's, except its mixed days' daily rows, and the
+// hourly rows of those days.
+template <class Each>
+void ForEachV2Piece(const V2Read& v2, Each&& each) {
+  ForEachPiece(v2.plan, v2.read, [&](const Piece& p) {
+    if (p.window.to.ns - p.window.from.ns == domain::kNsPerDay &&
+        std::binary_search(v2.mixed_days.begin(), v2.mixed_days.end(), p.window.from)) {
+      return;
+    }
+    each(p);
+  });
+  if (!v2.mixed_days.empty()) ForEachPiece(v2.refined, v2.refined_read, each);
+}
+
+// The usage of every instance with usage in the read, by id (`only`: just that one).
+std::vector<InstanceUsage> InstancesOf(const V2Read& v2, std::optional<std::string_view> only) {
+  const std::vector<Deployment>& deployments = v2.read.deployments;
+  std::vector<InstanceUsage> out(deployments.size());
+  for (std::size_t i = 0; i < deployments.size(); ++i) out[i].deployment = &deployments[i];
+  // Pieces come grouped by deployment often enough that remembering the last one pays.
+  std::size_t last = 0;
+  ForEachV2Piece(v2, [&](const Piece& p) {
+    if (only && p.deployment_id != *only) return;
+    if (last >= deployments.size() || deployments[last].id != p.deployment_id) {
+      auto it = std::lower_bound(deployments.begin(), deployments.end(), p.deployment_id,
+                                 [](const Deployment& d, std::string_view id) { return d.id < id; });
+      if (it == deployments.end() || it->id != p.deployment_id) return;  // not in this snapshot's list (never)
+      last = static_cast<std::size_t>(it - deployments.begin());
+    }
+    const std::string_view kind = p.dimension == domain::Dimension::kCapacity ? p.kind : std::string_view();
+    out[last].lines[LineKey{p.sku, p.dimension, kind}].Add(
+        RatePiece{p.window, p.cost, p.quantity_milli, p.rate_fingerprint_min, p.rate_fingerprint_max});
+  });
+  std::erase_if(out, [](const InstanceUsage& u) { return u.lines.empty(); });
+  return out;
+}
+
+InstanceCosts InstanceCostsOf(const InstanceUsage& usage, const V2Read& v2) {
+  InstanceCosts out;
+  out.id = usage.deployment->id;
+  out.name = usage.deployment->name;
+  out.type = usage.deployment->type;
+  for (const auto& [key, line] : usage.lines) {
+    out.lines.push_back(LineOf(key, line, InfoOf(v2.read.items, out.id, key), v2.range, v2.read.rates));
+    out.total += out.lines.back().cost;
+  }
+  return out;
+}
+
+std::string ProductTypeOf(domain::InstanceType type, bool product_family) {
+  if (product_family && domain::IsServerless(type)) return "serverless";
+  return std::string(domain::InstanceTypeId(type));
+}
+
+// The products of `instances`: lines merged by (sku, dimension, kind) per product type; a
+// merged line's name and unit from the latest record (by end) among its instances.
+ProductsCosts ProductsOf(const std::vector<InstanceUsage>& instances, const V2Read& v2) {
+  struct Merged {
+    LineUsage usage;
+    const ItemInfo* info = nullptr;
+  };
+  std::map<std::string, std::map<LineKey, Merged>> products;
+  for (const InstanceUsage& instance : instances) {
+    auto& lines = products[ProductTypeOf(instance.deployment->type, v2.product_family)];
+    for (const auto& [key, line] : instance.lines) {
+      Merged& m = lines[key];
+      m.usage.Merge(line);
+      const ItemInfo* info = InfoOf(v2.read.items, instance.deployment->id, key);
+      if (info != nullptr && (m.info == nullptr || m.info->last_end <= info->last_end)) m.info = info;
+    }
+  }
+  ProductsCosts out;
+  for (const auto& [type, lines] : products) {
+    ProductCosts product;
+    product.type = type;
+    for (const auto& [key, m] : lines) {
+      product.lines.push_back(LineOf(key, m.usage, m.info, v2.range, v2.read.rates));
+      product.total += product.lines.back().cost;
+    }
+    out.total += product.total;
+    out.products.push_back(std::move(product));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<InstancesCosts> CostsService::Instances(const Principal& who, std::string_view org_id, const V2Query& query) {
+  auto v2 = ReadV2(who, org_id, query, V2Operation::kInstances);
+  if (!v2) return std::move(v2).error();
+  InstancesCosts out;
+  for (const InstanceUsage& usage : InstancesOf(*v2, std::nullopt)) {
+    out.instances.push_back(InstanceCostsOf(usage, *v2));
+    out.total += out.instances.back().total;
+  }
+  return out;
+}
+
+Result<ProductsCosts> CostsService::Products(const Principal& who, std::string_view org_id,
+                                             std::optional<std::string_view> instance_id, const V2Query& query) {
+  auto v2 =
+      ReadV2(who, org_id, query, instance_id ? V2Operation::kInstanceProducts : V2Operation::kOrganizationProducts);
+  if (!v2) return std::move(v2).error();
+  if (instance_id && FindDeployment(v2->read.deployments, *instance_id) == nullptr) {
+    return NoSuchInstance(org_id, *instance_id);
+  }
+  return ProductsOf(InstancesOf(*v2, instance_id), *v2);
+}
+
+Result<TypedChart> CostsService::ChartV2(const Principal& who, std::string_view org_id,
+                                         std::optional<std::string_view> instance_id, const V2Query& query) {
+  auto org = Authorize(who, org_id);
+  if (!org) return std::move(org).error();
+  auto range = ResolveV2Range(query, clock_.Now(), max_range_days_);
+  if (!range) return std::move(range).error();
+  auto strategy = domain::ParseBucketingStrategy(query.bucketing_strategy);
+  if (!strategy) return std::move(strategy).error();
+  auto filter = ParseInstanceFilter(instance_id ? query.instance_type : std::nullopt);
+  if (!filter) return std::move(filter).error();
+
+  TypedChart out;
+  std::vector<Deployment> deployments;
+  auto chart = ChartOf(org_id, instance_id, *range, *strategy, &deployments);
+  if (!chart) {
+    if (chart.error().code == ErrorCode::kNotFound && instance_id) return NoSuchInstance(org_id, *instance_id);
+    return std::move(chart).error();
+  }
+  out.chart = std::move(*chart);
+  auto type_of = [&](std::string_view id) {
+    const Deployment* d = FindDeployment(deployments, id);
+    return d != nullptr ? d->type : domain::InstanceType::kDeployment;
+  };
+  if (!instance_id) {
+    for (const domain::ChartSeries& series : out.chart.series) out.series_types.push_back(type_of(series.id));
+    return out;
+  }
+  const domain::InstanceType type = type_of(*instance_id);
+  out.series_types.assign(out.chart.series.size(), type);
+  if (!Matches(*filter, type)) {
+    for (domain::ChartBucket& bucket : out.chart.buckets) bucket.values.clear();
+  }
+  return out;
+}
+
+Result<CostsService::ReadKey> CostsService::PrepareReadV2(const Principal& who, std::string_view org_id,
+                                                          const V2Query& query, bool chart, bool instance) {
+  auto org = Authorize(who, org_id);
+  if (!org) return std::move(org).error();
+  auto range = ResolveV2Range(query, clock_.Now(), max_range_days_);
+  if (!range) return std::move(range).error();
+  ReadKey key{*range, domain::BucketingStrategy::kDaily, 0};
+  if (chart) {
+    auto strategy = domain::ParseBucketingStrategy(query.bucketing_strategy);
+    if (!strategy) return std::move(strategy).error();
+    key.strategy = *strategy;
+    if (instance) {
+      auto filter = ParseInstanceFilter(query.instance_type);
+      if (!filter) return std::move(filter).error();
+    }
+  } else if (!instance) {
+    auto grouping = ParseGrouping(query.serverless_group_by);
+    if (!grouping) return std::move(grouping).error();
+  }
+  auto version = store_.DataVersion(org_id);
+  if (!version) return std::move(version).error();
+  key.version = *version;
+  return key;
+}
+
+}  // namespace costs::service
