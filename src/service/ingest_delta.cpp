@@ -80,8 +80,9 @@ IngestDelta ComputeIngestDelta(std::span<const domain::UsageRecord> records, std
       delta.rollups[RollupCell{r.organization_id, grain, period_start.ns, r.deployment_id, r.dimension, r.sku, kind}]
           .Add(part);
     });
-    delta.deployments.insert_or_assign(std::pair<std::string_view, std::string_view>(r.organization_id, r.deployment_id),
-                                       IngestDelta::DeploymentInfo{r.deployment_name, r.instance_type});
+    delta.deployments.insert_or_assign(
+        std::pair<std::string_view, std::string_view>(r.organization_id, r.deployment_id),
+        IngestDelta::DeploymentInfo{r.deployment_name, r.instance_type});
     const domain::UsageRecord*& latest =
         delta.latest_item[ItemKey{r.organization_id, r.deployment_id, r.dimension, r.sku, kind}];
     if (latest == nullptr || latest->end <= r.end) latest = &r;

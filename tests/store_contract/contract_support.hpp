@@ -499,8 +499,8 @@ inline const Instant kDay1 = At("2026-11-01T00:00:00Z");
 
 // Two batches over two organizations that touch what a store derives from usage: hours and
 // days, a long record, trial and negative records, two items of a deployment, a deployment
-// renamed, a serverless project (a type and a rate of its own), a duplicate, and a second record of an item ending when its latest did (a tie: the
-// later ingested gives the item its name).
+// renamed, a serverless project (a type and a rate of its own), a duplicate, and a second record of an item ending when
+// its latest did (a tie: the later ingested gives the item its name).
 inline std::vector<std::vector<UsageRecord>> VerifyBatches() {
   UsageRecord renamed = Record("b2-rename", "org-a", "d1", At("2026-11-02T05:00:00Z"), At("2026-11-02T06:00:00Z"));
   renamed.deployment_name = "d1-renamed";

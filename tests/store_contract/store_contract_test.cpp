@@ -1715,8 +1715,7 @@ TYPED_TEST(StoreContractTest, ARecordDifferingOnlyInInstanceTypeIsAConflict) {
   hosted_as_project.instance_type = domain::InstanceType::kElasticsearch;
   const std::vector<std::string> first = {"records[0].id"};
   ExpectError(this->store().Ingest(std::vector<UsageRecord>{hosted_as_project}), ErrorCode::kConflict, &first);
-  EXPECT_EQ(this->MustReadUsage("org-a", kDay1, Instant{kDay1.ns + domain::kNsPerHour}),
-            SortedById({project, hosted}));
+  EXPECT_EQ(this->MustReadUsage("org-a", kDay1, Instant{kDay1.ns + domain::kNsPerHour}), SortedById({project, hosted}));
 }
 
 TYPED_TEST(StoreContractTest, DeploymentTypeIsTheLatestStoredRecordsAcrossBatchesAndWithinOne) {
@@ -1789,9 +1788,9 @@ TYPED_TEST(StoreContractTest, RateCatalogTakesNothingFromFailedBatchesAndOnlyWhe
   UsageRecord changed = stored;
   changed.rate = Dec("0.75");
   changed.cost_nanos = domain::MultiplyToNanos(changed.quantity, changed.rate).value();
-  ExpectError(this->store().Ingest(std::vector<UsageRecord>{Record("u2", "org-a", "d1", kDay1, end, "1", "0.25"),
-                                                            changed}),
-              ErrorCode::kConflict);
+  ExpectError(
+      this->store().Ingest(std::vector<UsageRecord>{Record("u2", "org-a", "d1", kDay1, end, "1", "0.25"), changed}),
+      ErrorCode::kConflict);
   ExpectError(this->store().Ingest(std::vector<UsageRecord>{Record("u3", "org-a", "d1", kDay1, end, "1", "0.3"),
                                                             Record("u4", "no-such-org", "d1", kDay1, end, "1", "9")}),
               ErrorCode::kOrganizationNotFound);

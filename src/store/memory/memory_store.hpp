@@ -108,7 +108,7 @@ class MemoryStore final : public service::Store {
     std::vector<const domain::UsageRecord*> usage_in_order;  // as ingested (the same pointers)
     std::int64_t max_duration_ns = 0;                        // longest end - start among this org's records
     std::map<ItemKey, service::ItemInfo> items;
-    std::map<std::int64_t, domain::Decimal> rates;  // the rate catalog: fingerprint -> rate
+    std::map<std::int64_t, domain::Decimal> rates;                // the rate catalog: fingerprint -> rate
     std::map<std::string, service::Credit, std::less<>> credits;  // id -> credit
     std::int64_t data_version = 0;                                // service::Store::DataVersion
   };

@@ -116,7 +116,7 @@ std::map<DeploymentKey, std::size_t> DeploymentNames(const IngestBatch& batch) {
 
 Status UpdateDeployments(Connection& c, const IngestBatch& batch) {
   const std::map<DeploymentKey, std::size_t> names = DeploymentNames(batch);
-  std::vector<service::Deployment> known;                                     // of the organization at hand
+  std::vector<service::Deployment> known;                                   // of the organization at hand
   std::unordered_map<std::string_view, const service::Deployment*> stored;  // into `known`
   for (auto first = names.begin(), last = first; first != names.end(); first = last) {
     std::size_t count = 0;

@@ -17,8 +17,7 @@
 namespace costs::store::sqlite::detail {
 
 // `org`'s deployments, sorted by id.
-inline constexpr char kSelectDeployments[] =
-    "SELECT id, name, type FROM deployments WHERE org_id = ?1 ORDER BY id";
+inline constexpr char kSelectDeployments[] = "SELECT id, name, type FROM deployments WHERE org_id = ?1 ORDER BY id";
 
 // The data version of `org` (service::Store::DataVersion), 0 when it has none.
 Result<std::int64_t> SelectOrgVersion(Connection& c, std::string_view org);

@@ -89,8 +89,8 @@ struct SqliteOptions {
 // (1 = the initial schema, 2 = integer series keys and packed hourly rollups, 3 = packed
 // usage, ids in segments, hourly rollups per series group, 4 = hourly rollups in a rowid
 // table, 5 = series ends per organization, 6 = instance types and the rate catalog; older
-// databases are upgraded in place, their data kept). Each (org, deployment, dimension, sku, kind) is one row of `series` (sku and kind ''
-// when absent) with an INTEGER id, which also holds the item catalog (the name, unit and rate
+// databases are upgraded in place, their data kept). Each (org, deployment, dimension, sku, kind) is one row of
+// `series` (sku and kind '' when absent) with an INTEGER id, which also holds the item catalog (the name, unit and rate
 // of the record with the latest end; that end, per series, is in the organization's
 // series_ends row, PackSeriesEnds, as a batch moves nearly every end and few texts).
 //   Usage: each batch's records are written as usage_chunk rows, one per (organization, span
