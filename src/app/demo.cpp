@@ -17,6 +17,12 @@ struct DemoDeployment {
   const char* sku;
   const char* resource;
   const char* rate;  // ECU per instance-hour
+  // A serverless project's type (elasticsearch, observability, security); nullptr for a hosted
+  // deployment (its records carry no instance_type: the default, deployment).
+  const char* instance_type = nullptr;
+  // When set: the project's capacity rate in every other 90-day period (RateOn), so that the
+  // demo's 90 days hold one rate change of one sku (what v2's rate segments show).
+  const char* other_rate = nullptr;
 };
 
 constexpr DemoDeployment kDeployments[] = {
@@ -37,6 +43,13 @@ constexpr DemoDeployment kDeployments[] = {
     {"initech", "d-initech-metrics", "metrics", "integrations_server", "azure.integrationsserver.fsv2",
      "Integrations Server 1 GB", "0.0153"},
     {"initech", "d-initech-kibana", "kibana", "kibana", "azure.kibana.fsv2", "Kibana 1 GB", "0.0121"},
+    // Serverless projects (appended: the deployments above keep their records and figures).
+    {"acme", "p-acme-search", "search-serverless", "elasticsearch", "serverless.es.search.vcu", "Search VCU", "0.09",
+     "elasticsearch", "0.105"},
+    {"globex", "p-globex-o11y", "o11y-serverless", "elasticsearch", "serverless.obs.ingest.vcu", "Observability VCU",
+     "0.05", "observability"},
+    {"initech", "p-initech-siem", "siem-serverless", "elasticsearch", "serverless.sec.ingest.vcu", "Security VCU",
+     "0.06", "security"},
 };
 
 struct DemoOrg {
@@ -85,6 +98,15 @@ std::string Milli(std::int64_t milli) {
   return s + std::string(3 - frac.size(), '0') + frac;
 }
 
+// The capacity rate of `d` for an hour starting at `h`: its rate, or its other rate in odd
+// 90-day periods since the epoch. It depends on the hour alone (a re-run re-sends identical
+// records); the demo's 90 days hold one period boundary, so one change (none on the one day in
+// 90 when the boundary is the range's first hour).
+const char* RateOn(const DemoDeployment& d, domain::Instant h) {
+  const std::int64_t period = h.ns / (90 * domain::kNsPerDay);
+  return d.other_rate != nullptr && period % 2 == 1 ? d.other_rate : d.rate;
+}
+
 void AppendRecord(std::string& out, const std::string& id, const DemoDeployment& d, const char* dimension,
                   const char* kind, int instances, domain::Instant start, domain::Instant end,
                   const std::string& quantity, const char* unit, const char* rate) {
@@ -94,7 +116,9 @@ void AppendRecord(std::string& out, const std::string& id, const DemoDeployment&
   if (instances > 0) out += ",\"instance_count\":" + std::to_string(instances);
   out += std::string(",\"sku\":\"") + d.sku + "\",\"name\":\"" + d.resource + "\",\"start\":\"" +
          domain::FormatRfc3339(start) + "\",\"end\":\"" + domain::FormatRfc3339(end) + "\",\"quantity\":\"" + quantity +
-         "\",\"unit\":\"" + unit + "\",\"rate\":\"" + rate + "\",\"trial\":false}\n";
+         "\",\"unit\":\"" + unit + "\",\"rate\":\"" + rate + "\",\"trial\":false";
+  if (d.instance_type != nullptr) out += std::string(",\"instance_type\":\"") + d.instance_type + "\"";
+  out += "}\n";
 }
 
 struct DemoUser {
@@ -124,8 +148,8 @@ Result<std::vector<DemoUser>> CreateDemoUsers(service::AdminService& admin, std:
   return users;
 }
 
-// NDJSON usage of every demo deployment over [start, end): hourly capacity, daily data
-// transfer and storage. `records` counts them.
+// NDJSON usage of every demo deployment and project over [start, end): hourly capacity, daily
+// data transfer and storage. `records` counts them.
 std::string DemoUsage(domain::Instant start, domain::Instant end, std::uint64_t seed, std::size_t& records) {
   std::string ndjson;
   for (std::size_t dep = 0; dep < std::size(kDeployments); ++dep) {
@@ -136,7 +160,7 @@ std::string DemoUsage(domain::Instant start, domain::Instant end, std::uint64_t 
       const int instances = 1 + static_cast<int>(Mix(seed, dep, static_cast<std::uint64_t>(week), 0) % 3);
       const std::string id = std::string("demo-") + d.id + "-capacity-" + std::to_string(domain::ToUnixSeconds(h));
       AppendRecord(ndjson, id, d, "capacity", d.kind, instances, h, domain::Instant{h.ns + domain::kNsPerHour},
-                   std::to_string(instances), "instance-hour", d.rate);
+                   std::to_string(instances), "instance-hour", RateOn(d, h));
       ++records;
     }
     for (domain::Instant day = start; day.ns + domain::kNsPerDay <= end.ns;
@@ -163,9 +187,13 @@ void PrintDemo(domain::Instant start, domain::Instant end, std::size_t records, 
   const domain::CivilDate first = domain::CivilFromDays(domain::FloorMonth(start).ns / domain::kNsPerDay);
   char from[16];
   std::snprintf(from, sizeof from, "%04d-%02d-01", first.year, first.month);
-  std::printf("demo data: %zu organizations, %zu deployments, %zu usage records (%lld stored, %lld already there)\n",
-              std::size(kOrgs), std::size(kDeployments), records, static_cast<long long>(outcome.stored),
-              static_cast<long long>(outcome.duplicates));
+  std::size_t projects = 0;
+  for (const DemoDeployment& d : kDeployments) projects += d.instance_type != nullptr ? 1 : 0;
+  std::printf(
+      "demo data: %zu organizations, %zu deployments, %zu serverless projects, %zu usage records (%lld stored, %lld "
+      "already there)\n",
+      std::size(kOrgs), std::size(kDeployments) - projects, projects, records, static_cast<long long>(outcome.stored),
+      static_cast<long long>(outcome.duplicates));
   std::printf("period: %s .. %s\n", domain::FormatRfc3339(start).c_str(), domain::FormatRfc3339(end).c_str());
   std::printf("users (name / password):\n");
   for (const DemoUser& u : users) {

@@ -1,6 +1,8 @@
 #include "service/ingest_delta.hpp"
 
 #include <algorithm>
+#include <functional>
+#include <unordered_set>
 
 namespace costs::service {
 
@@ -43,6 +45,31 @@ void ForEachRollupContribution(const domain::UsageRecord& r,
   }
 }
 
+IngestDelta::RatesByOrg DistinctRates(std::span<const domain::UsageRecord> records,
+                                      std::span<const std::size_t> indices) {
+  // (organization, rate) pairs seen, by value (a Decimal is normalized): a fingerprint (which
+  // formats the rate) is computed once per distinct pair, not once per record.
+  struct Seen {
+    std::string_view org;
+    domain::Decimal rate;
+    bool operator==(const Seen&) const = default;
+  };
+  struct SeenHash {
+    std::size_t operator()(const Seen& s) const {
+      return std::hash<std::string_view>()(s.org) ^
+             (std::hash<std::int64_t>()(s.rate.mantissa) * 31 + static_cast<std::size_t>(s.rate.scale));
+    }
+  };
+  std::unordered_set<Seen, SeenHash> seen;
+  IngestDelta::RatesByOrg rates;
+  for (std::size_t i : indices) {
+    const domain::UsageRecord& r = records[i];
+    if (!seen.insert(Seen{r.organization_id, r.rate}).second) continue;
+    rates[r.organization_id].try_emplace(domain::DecimalFingerprint(r.rate), r.rate);
+  }
+  return rates;
+}
+
 IngestDelta ComputeIngestDelta(std::span<const domain::UsageRecord> records, std::span<const std::size_t> fresh) {
   IngestDelta delta;
   for (std::size_t i : fresh) {
@@ -53,15 +80,16 @@ IngestDelta ComputeIngestDelta(std::span<const domain::UsageRecord> records, std
       delta.rollups[RollupCell{r.organization_id, grain, period_start.ns, r.deployment_id, r.dimension, r.sku, kind}]
           .Add(part);
     });
-    delta.deployment_names.insert_or_assign(
+    delta.deployments.insert_or_assign(
         std::pair<std::string_view, std::string_view>(r.organization_id, r.deployment_id),
-        std::string_view(r.deployment_name));
+        IngestDelta::DeploymentInfo{r.deployment_name, r.instance_type});
     const domain::UsageRecord*& latest =
         delta.latest_item[ItemKey{r.organization_id, r.deployment_id, r.dimension, r.sku, kind}];
     if (latest == nullptr || latest->end <= r.end) latest = &r;
     std::int64_t& longest = delta.max_duration_ns[r.organization_id];
     longest = std::max(longest, r.end.ns - r.start.ns);
   }
+  delta.rates = DistinctRates(records, fresh);
   return delta;
 }
 

@@ -56,8 +56,18 @@ struct IngestDelta {
     void Add(const Sums& part);
   };
   std::map<RollupCell, Sums> rollups;
-  // (organization, deployment) -> the deployment_name of the last of its records, in order.
-  std::map<std::pair<std::string_view, std::string_view>, std::string_view> deployment_names;
+  // What the last of a deployment's records (in order) says about it: its name and type.
+  struct DeploymentInfo {
+    std::string_view name;
+    domain::InstanceType type = domain::InstanceType::kDeployment;
+    friend bool operator==(const DeploymentInfo&, const DeploymentInfo&) = default;
+  };
+  // (organization, deployment) -> its last record's deployment_name and instance_type.
+  std::map<std::pair<std::string_view, std::string_view>, DeploymentInfo> deployments;
+  // organization -> the distinct rates of its records, by domain::DecimalFingerprint (the rate
+  // catalog, RangeReadResult::rates; a Decimal is normalized, so 0.10 and 0.1 are one entry).
+  using RatesByOrg = std::map<std::string_view, std::map<std::int64_t, domain::Decimal>>;
+  RatesByOrg rates;
   // item -> its record with the latest end, the later in order on a tie (for ItemInfo).
   std::map<ItemKey, const domain::UsageRecord*> latest_item;
   // organization -> the longest record duration (end - start, ns) among the records.
@@ -74,6 +84,11 @@ std::int64_t UsageOverlap(const domain::UsageRecord& r, domain::Instant from, do
 void ForEachRollupContribution(const domain::UsageRecord& r,
                                const std::function<void(domain::RollupGrain grain, domain::Instant period_start,
                                                         const IngestDelta::Sums& part)>& emit);
+
+// The distinct rates of records[i] for every i in `indices`, per organization, by fingerprint
+// (IngestDelta::rates). Views point into the records.
+IngestDelta::RatesByOrg DistinctRates(std::span<const domain::UsageRecord> records,
+                                      std::span<const std::size_t> indices);
 
 // The delta of storing records[i] for every i in `fresh` (ascending), e.g. the records of a
 // batch that were not stored before.

@@ -160,23 +160,55 @@ void CompareItems(std::string_view org, const IngestDelta& delta, const std::vec
 
 void CompareDeployments(std::string_view org, const IngestDelta& delta, const std::vector<Deployment>& stored,
                         Differences& out) {
-  std::map<std::string, std::string_view> expected;
-  for (const auto& [key, name] : delta.deployment_names) expected.emplace(std::string(key.second), name);
-  std::map<std::string, std::string_view> seen;
+  std::map<std::string, IngestDelta::DeploymentInfo> expected;
+  for (const auto& [key, info] : delta.deployments) expected.emplace(std::string(key.second), info);
+  std::map<std::string, const Deployment*> seen;
   for (const Deployment& d : stored) {
-    if (!seen.emplace(d.id, d.name).second) out.Add(std::string(org) + ": deployment " + d.id + ": stored twice");
+    if (!seen.emplace(d.id, &d).second) out.Add(std::string(org) + ": deployment " + d.id + ": stored twice");
   }
-  for (const auto& [id, name] : seen) {
+  for (const auto& [id, d] : seen) {
+    const std::string what = std::string(org) + ": deployment " + id;
     auto it = expected.find(id);
     if (it == expected.end()) {
-      out.Add(std::string(org) + ": deployment " + id + ": stored, but no usage record has it");
-    } else if (it->second != name) {
-      out.Add(std::string(org) + ": deployment " + id + ": name stored '" + std::string(name) + "', expected '" +
-              std::string(it->second) + "' (its last record's)");
+      out.Add(what + ": stored, but no usage record has it");
+      continue;
+    }
+    if (it->second.name != d->name) {
+      out.Add(what + ": name stored '" + d->name + "', expected '" + std::string(it->second.name) +
+              "' (its last record's)");
+    }
+    if (it->second.type != d->type) {
+      out.Add(what + ": type stored " + std::string(domain::InstanceTypeId(d->type)) + ", expected " +
+              std::string(domain::InstanceTypeId(it->second.type)) + " (its last record's)");
     }
   }
-  for (const auto& [id, name] : expected) {
+  for (const auto& [id, info] : expected) {
     if (!seen.contains(id)) out.Add(std::string(org) + ": deployment " + id + ": missing");
+  }
+}
+
+// The rate catalog against the records' rates: every rate of a record is in it once, it holds
+// no other, and it is sorted by fingerprint.
+void CompareRates(std::string_view org, const IngestDelta& delta, const std::vector<domain::Decimal>& stored,
+                  Differences& out) {
+  const auto org_rates = delta.rates.find(org);
+  const std::map<std::int64_t, domain::Decimal> none;
+  const std::map<std::int64_t, domain::Decimal>& expected = org_rates == delta.rates.end() ? none : org_rates->second;
+  std::map<std::int64_t, domain::Decimal> seen;
+  std::optional<std::int64_t> previous;
+  for (const domain::Decimal& rate : stored) {
+    const std::int64_t fingerprint = domain::DecimalFingerprint(rate);
+    const std::string what = std::string(org) + ": rate catalog: " + domain::FormatDecimal(rate);
+    if (!seen.emplace(fingerprint, rate).second) out.Add(what + ": stored twice");
+    if (previous && *previous > fingerprint) out.Add(what + ": out of fingerprint order");
+    previous = fingerprint;
+    if (!expected.contains(fingerprint)) out.Add(what + ": stored, but no usage record has it");
+  }
+  for (const auto& [fingerprint, rate] : expected) {
+    if (!seen.contains(fingerprint)) {
+      out.Add(std::string(org) + ": rate catalog: " + domain::FormatDecimal(rate) +
+              ": missing (a stored record has it)");
+    }
   }
 }
 
@@ -216,6 +248,7 @@ std::optional<std::pair<RangeReadResult, std::vector<RollupRow>>> ReadOrganizati
   first.hourly = {all};
   first.items = true;
   first.usage = true;
+  first.rates = true;
   RangeReadPlan second;
   second.daily = {all};
   for (int attempt = 0; attempt < 3; ++attempt) {
@@ -254,6 +287,7 @@ Result<VerifyReport> VerifyStore(Store& store) {
     CompareRollups(org.id, domain::RollupGrain::kDay, delta, daily, out);
     CompareItems(org.id, delta, data.items, out);
     CompareDeployments(org.id, delta, data.deployments, out);
+    CompareRates(org.id, delta, data.rates, out);
   }
   Result<std::vector<std::string>> id_index = store.VerifyIdIndex();
   if (!id_index) {

@@ -28,8 +28,9 @@ inline constexpr std::size_t kMaxDifferences = 100;
 // Recomputes, per organization, everything the store derives from its raw usage and compares it
 // with what the store holds: every hourly and daily rollup row (all measures; a missing or an
 // extra row is a difference), every item (ItemInfo: the series' latest end, and the name, unit
-// and rate of the record ending then, the later ingested on a tie), and every deployment's name
-// (that of its last record in ingest order). Also checks the records themselves: ids unique
+// and rate of the record ending then, the later ingested on a tie), every deployment's name and
+// type (those of its last record in ingest order), and the rate catalog (RangeReadResult::rates:
+// every record's rate in it, nothing else, sorted by fingerprint). Also checks the records themselves: ids unique
 // across the store, start < end, and cost = quantity × rate; and has the store check its id index
 // (Store::VerifyIdIndex, lines prefixed "id index: "). The arithmetic is the ingest's own
 // (ComputeIngestDelta), over every record in the order Store::ReadRange(plan.usage) gives.

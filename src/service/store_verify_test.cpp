@@ -147,6 +147,40 @@ TEST_F(StoreVerifyTest, NamesItemsDeploymentsAndRecordsThatDiffer) {
   EXPECT_TRUE(Has(report, {"org-a: usage record u2: cost_nanos 1000000001 is not quantity x rate"})) << Lines(report);
 }
 
+TEST_F(StoreVerifyTest, NamesADeploymentWhoseTypeIsNotItsLastRecords) {
+  domain::UsageRecord project = Record("u3", "p1", "2026-11-01T03:00:00Z", "2026-11-01T04:00:00Z", "1");
+  project.instance_type = domain::InstanceType::kSecurity;
+  ASSERT_TRUE(memory_.Ingest(std::vector<domain::UsageRecord>{project}));
+  ASSERT_TRUE(Verify().clean());
+  store_.tamper = [](const RangeReadPlan& plan, RangeReadResult& read) {
+    if (!plan.items) return;
+    for (Deployment& d : read.deployments) {
+      if (d.id == "p1") d.type = domain::InstanceType::kDeployment;
+    }
+  };
+  const VerifyReport report = Verify();
+  EXPECT_TRUE(Has(report, {"org-a: deployment p1: type stored deployment, expected security (its last record's)"}))
+      << Lines(report);
+  EXPECT_EQ(report.differences.size(), 1u) << Lines(report);
+}
+
+TEST_F(StoreVerifyTest, NamesARecordsRateMissingFromTheRateCatalogAndOnesNoRecordHas) {
+  domain::UsageRecord dearer = Record("u3", "d1", "2026-11-01T03:00:00Z", "2026-11-01T04:00:00Z", "1");
+  dearer.rate = *domain::ParseDecimal("0.75");
+  dearer.cost_nanos = *domain::MultiplyToNanos(dearer.quantity, dearer.rate);
+  ASSERT_TRUE(memory_.Ingest(std::vector<domain::UsageRecord>{dearer}));
+  ASSERT_TRUE(Verify().clean()) << Lines(Verify());
+  store_.tamper = [](const RangeReadPlan& plan, RangeReadResult& read) {
+    if (!plan.rates) return;
+    const domain::Decimal missing = *domain::ParseDecimal("0.75");
+    read.rates.erase(std::remove(read.rates.begin(), read.rates.end(), missing), read.rates.end());
+    read.rates.push_back(*domain::ParseDecimal("9.99"));
+  };
+  const VerifyReport report = Verify();
+  EXPECT_TRUE(Has(report, {"org-a: rate catalog: 0.75: missing (a stored record has it)"})) << Lines(report);
+  EXPECT_TRUE(Has(report, {"org-a: rate catalog: 9.99: stored, but no usage record has it"})) << Lines(report);
+}
+
 TEST_F(StoreVerifyTest, ReportsWhatTheStoreFindsWrongWithItsIdIndex) {
   store_.id_index_problems = {"usage record u1 is not indexed"};
   const VerifyReport report = Verify();

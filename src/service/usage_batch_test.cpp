@@ -351,6 +351,30 @@ TEST(ParseUsageBatchTest, EverySplitOfAValidBatchGivesEveryRecordInOrder) {
   }
 }
 
+TEST(ParseUsageBatchTest, InstanceTypesPassThroughTheFastAndTheEscapedPaths) {
+  // The fast flat-object path and a line with an escape (decoded by Boost.JSON) both carry the
+  // member to ValidateUsage; a bad one is named like any field.
+  const std::string body = Record("1", "org-a", "\"0.5\"", R"(,"instance_type":"observability")") + "\n" +
+                           Record("2", "org-a", "\"0.5\"", R"(,"instance_type":"secur\u0069ty")") + "\n" +
+                           Record("3", "org-a", "\"0.5\"", R"(,"instance_type":null)") + "\n";
+  Orgs orgs;
+  auto batch = ParseUsageBatch(body, orgs.Exists(), {});
+  ASSERT_TRUE(batch);
+  ASSERT_TRUE(batch->problems.empty()) << Describe(batch);
+  ASSERT_EQ(batch->records.size(), 3u);
+  EXPECT_EQ(batch->records[0].instance_type, domain::InstanceType::kObservability);
+  EXPECT_EQ(batch->records[1].instance_type, domain::InstanceType::kSecurity);
+  EXPECT_EQ(batch->records[2].instance_type, domain::InstanceType::kDeployment);
+  Orgs again;
+  auto bad =
+      ParseUsageBatch(Record("1", "org-a") + "\n" + Record("2", "org-a", "\"0.5\"", R"(,"instance_type":"Serverless")"),
+                      again.Exists(), {});
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(Describe(bad),
+            "problem records[1].instance_type: instance_type must be one of deployment, elasticsearch, observability, "
+            "security\n");
+}
+
 TEST(ParseUsageBatchTest, AsksForEachOrganizationOnceInOrderOfFirstUseFromTheCallingThread) {
   const std::string body = Record("1", "org-b") + "\n" + Record("2", "org-a") + "\n" + Record("3", "org-b") + "\n" +
                            Record("4", "org-z") + "\n" + Record("5", "org-a") + "\n" + Record("6", "org-z") + "\n";

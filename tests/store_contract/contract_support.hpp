@@ -499,8 +499,8 @@ inline const Instant kDay1 = At("2026-11-01T00:00:00Z");
 
 // Two batches over two organizations that touch what a store derives from usage: hours and
 // days, a long record, trial and negative records, two items of a deployment, a deployment
-// renamed, a duplicate, and a second record of an item ending when its latest did (a tie: the
-// later ingested gives the item its name).
+// renamed, a serverless project (a type and a rate of its own), a duplicate, and a second record of an item ending when
+// its latest did (a tie: the later ingested gives the item its name).
 inline std::vector<std::vector<UsageRecord>> VerifyBatches() {
   UsageRecord renamed = Record("b2-rename", "org-a", "d1", At("2026-11-02T05:00:00Z"), At("2026-11-02T06:00:00Z"));
   renamed.deployment_name = "d1-renamed";
@@ -511,6 +511,9 @@ inline std::vector<std::vector<UsageRecord>> VerifyBatches() {
   data_out.dimension = Dimension::kDataOut;
   data_out.kind.reset();
   data_out.sku = "gcp.data.out";
+  UsageRecord project =
+      Record("b2-project", "org-a", "p1", At("2026-11-02T00:00:00Z"), At("2026-11-02T01:00:00Z"), "4", "0.0125");
+  project.instance_type = domain::InstanceType::kSecurity;
   return {
       {Record("b1-a", "org-a", "d1", At("2026-11-01T00:30:00Z"), At("2026-11-01T02:15:00Z"), "7", "0.333333333"),
        TrialRecord("b1-trial", "org-a", "d1", At("2026-11-01T23:10:00Z"), At("2026-11-02T01:20:00Z"), "3",
@@ -519,7 +522,7 @@ inline std::vector<std::vector<UsageRecord>> VerifyBatches() {
        Record("b1-neg", "org-a", "d2", At("2026-11-01T05:00:00Z"), At("2026-11-01T06:00:00Z"), "-1", "0.5"), data_out,
        Record("b1-b", "org-b", "d9", At("2026-11-01T00:00:00Z"), At("2026-11-01T01:00:00Z"))},
       {Record("b1-a", "org-a", "d1", At("2026-11-01T00:30:00Z"), At("2026-11-01T02:15:00Z"), "7", "0.333333333"),
-       renamed, tie, Record("b2-b", "org-b", "d9", At("2026-11-01T01:00:00Z"), At("2026-11-01T02:00:00Z"))},
+       renamed, tie, project, Record("b2-b", "org-b", "d9", At("2026-11-01T01:00:00Z"), At("2026-11-01T02:00:00Z"))},
   };
 }
 

@@ -180,6 +180,12 @@ class StoreContractTest : public ::testing::Test {
     plan.items = true;
     return MustReadRange(org, plan).items;
   }
+  // ReadRange(org) with only `rates` set.
+  std::vector<domain::Decimal> MustReadRates(std::string_view org) {
+    RangeReadPlan plan;
+    plan.rates = true;
+    return MustReadRange(org, plan).rates;
+  }
   std::vector<Credit> MustReadCredits(std::string_view org) {
     RangeReadPlan plan;
     plan.credits = true;
@@ -1664,9 +1670,139 @@ TYPED_TEST(StoreContractTest, VerifyFindsNothingToReportAfterIngests) {
   for (const std::vector<UsageRecord>& batch : VerifyBatches()) this->MustIngest(batch);
   service::VerifyReport report = MustVerify(this->store(), true);
   EXPECT_EQ(report.organizations, 2);
-  EXPECT_EQ(report.records, 9) << "the duplicate is stored once";
+  EXPECT_EQ(report.records, 10) << "the duplicate is stored once";
   EXPECT_GT(report.rollup_rows, 100) << "the long record alone covers over 100 hours";
-  EXPECT_EQ(report.items, 4);
+  EXPECT_EQ(report.items, 5);
+}
+
+// ---- Billing v2: instance types and the rate catalog ----------------------------------------
+
+TYPED_TEST(StoreContractTest, InstanceTypeRoundTripsThroughEveryReadOfRecords) {
+  const Instant end{kDay1.ns + domain::kNsPerHour};
+  std::vector<UsageRecord> batch;
+  for (int t = 0; t < domain::kInstanceTypeCount; ++t) {
+    UsageRecord r = Record("u" + std::to_string(t), "org-a", "p" + std::to_string(t), kDay1, end);
+    r.instance_type = static_cast<domain::InstanceType>(t);
+    batch.push_back(r);
+  }
+  ASSERT_EQ(this->MustIngest(batch), (IngestOutcome{4, 0}));
+  EXPECT_EQ(this->MustReadUsage("org-a", kDay1, end), SortedById(batch));
+  RangeReadPlan plan;
+  plan.raw = {{kDay1, end}};
+  plan.usage = true;
+  const RangeReadResult read = this->MustReadRange("org-a", plan);
+  ASSERT_EQ(read.raw.size(), 1u);
+  EXPECT_EQ(SortedById(read.raw[0]), SortedById(batch)) << "raw windows";
+  EXPECT_EQ(read.usage, batch) << "plan.usage, in ingest order";
+  EXPECT_EQ(this->MustIngest(batch), (IngestOutcome{0, 4})) << "a re-send is a duplicate";
+}
+
+TYPED_TEST(StoreContractTest, ARecordDifferingOnlyInInstanceTypeIsAConflict) {
+  UsageRecord project = Record("u1", "org-a", "p1", kDay1, Instant{kDay1.ns + domain::kNsPerHour});
+  project.instance_type = domain::InstanceType::kObservability;
+  ASSERT_EQ(this->MustIngest({project}), (IngestOutcome{1, 0}));
+  UsageRecord as_deployment = project;
+  as_deployment.instance_type = domain::InstanceType::kDeployment;
+  UsageRecord as_security = project;
+  as_security.instance_type = domain::InstanceType::kSecurity;
+  const std::vector<std::string> fields = {"records[0].id", "records[1].id"};
+  ExpectError(this->store().Ingest(std::vector<UsageRecord>{as_deployment, as_security}), ErrorCode::kConflict,
+              &fields);
+  // The other way round: stored as a deployment (the default), re-sent as a project.
+  const UsageRecord hosted = Record("u2", "org-a", "d1", kDay1, Instant{kDay1.ns + domain::kNsPerHour});
+  ASSERT_EQ(this->MustIngest({hosted}), (IngestOutcome{1, 0}));
+  UsageRecord hosted_as_project = hosted;
+  hosted_as_project.instance_type = domain::InstanceType::kElasticsearch;
+  const std::vector<std::string> first = {"records[0].id"};
+  ExpectError(this->store().Ingest(std::vector<UsageRecord>{hosted_as_project}), ErrorCode::kConflict, &first);
+  EXPECT_EQ(this->MustReadUsage("org-a", kDay1, Instant{kDay1.ns + domain::kNsPerHour}), SortedById({project, hosted}));
+}
+
+TYPED_TEST(StoreContractTest, DeploymentTypeIsTheLatestStoredRecordsAcrossBatchesAndWithinOne) {
+  using domain::InstanceType;
+  const Instant end{kDay1.ns + domain::kNsPerHour};
+  UsageRecord first = Record("u1", "org-a", "p1", kDay1, end);
+  first.instance_type = InstanceType::kElasticsearch;
+  ASSERT_EQ(this->MustIngest({first, Record("u0", "org-a", "d1", kDay1, end)}), (IngestOutcome{2, 0}));
+  EXPECT_EQ(this->MustListDeployments("org-a"),
+            (std::vector<Deployment>{{"d1", "d1-name", InstanceType::kDeployment},
+                                     {"p1", "p1-name", InstanceType::kElasticsearch}}));
+
+  // Within one batch the later record wins, whatever its period; another item of the
+  // deployment counts as much as the same one.
+  UsageRecord second = Record("u2", "org-a", "p1", kDay1, end);
+  second.instance_type = InstanceType::kSecurity;
+  UsageRecord third = Record("u3", "org-a", "p1", At("2026-10-01T00:00:00Z"), At("2026-10-01T01:00:00Z"));
+  third.sku = "another-sku";
+  third.instance_type = InstanceType::kObservability;
+  ASSERT_EQ(this->MustIngest({second, third}), (IngestOutcome{2, 0}));
+  const std::vector<Deployment> expected = {{"d1", "d1-name", InstanceType::kDeployment},
+                                            {"p1", "p1-name", InstanceType::kObservability}};
+  EXPECT_EQ(this->MustListDeployments("org-a"), expected);
+  RangeReadPlan plan;
+  EXPECT_EQ(this->MustReadRange("org-a", plan).deployments, expected) << "ReadRange's deployments";
+
+  // A duplicate is not stored again, so it changes no type.
+  ASSERT_EQ(this->MustIngest({second}), (IngestOutcome{0, 1}));
+  EXPECT_EQ(this->MustListDeployments("org-a"), expected);
+  // Back to a hosted deployment by a later batch.
+  ASSERT_EQ(this->MustIngest({Record("u4", "org-a", "p1", kDay1, end)}), (IngestOutcome{1, 0}));
+  EXPECT_EQ(this->MustListDeployments("org-a")[1], (Deployment{"p1", "p1-name", InstanceType::kDeployment}));
+}
+
+// `rates`, distinct by value, sorted by fingerprint.
+std::vector<domain::Decimal> Catalog(std::initializer_list<std::string_view> rates) {
+  std::map<std::int64_t, domain::Decimal> by_fingerprint;
+  for (std::string_view r : rates) by_fingerprint.emplace(domain::DecimalFingerprint(Dec(r)), Dec(r));
+  std::vector<domain::Decimal> out;
+  for (const auto& [fingerprint, rate] : by_fingerprint) out.push_back(rate);
+  return out;
+}
+
+TYPED_TEST(StoreContractTest, RateCatalogIsEveryDistinctRateOfTheOrganizationNormalizedAndSorted) {
+  const Instant end{kDay1.ns + domain::kNsPerHour};
+  EXPECT_TRUE(this->MustReadRates("org-a").empty()) << "no records, no rates";
+  ASSERT_EQ(this->MustIngest({Record("u1", "org-a", "d1", kDay1, end, "2", "0.10"),
+                              Record("u2", "org-a", "d2", kDay1, end, "2", "0.1"),  // the same rate
+                              Record("u3", "org-a", "d1", kDay1, end, "1", "2E+2"),
+                              Record("u4", "org-b", "d9", kDay1, end, "1", "7.5")}),
+            (IngestOutcome{4, 0}));
+  EXPECT_EQ(this->MustReadRates("org-a"), Catalog({"0.1", "200"}));
+  ASSERT_EQ(this->MustIngest({Record("u5", "org-a", "d1", kDay1, end, "1", "0.0913"),
+                              Record("u6", "org-a", "d1", kDay1, end, "1", "0.100"),
+                              Record("u7", "org-a", "d3", kDay1, end, "1", "0")}),
+            (IngestOutcome{3, 0}));
+  const std::vector<domain::Decimal> org_a = Catalog({"0.1", "200", "0.0913", "0"});
+  EXPECT_EQ(this->MustReadRates("org-a"), org_a);
+  for (const domain::Decimal& rate : org_a) {
+    EXPECT_EQ(rate, Dec(domain::FormatDecimal(rate))) << "normalized: " << domain::FormatDecimal(rate);
+  }
+  EXPECT_EQ(this->MustReadRates("org-b"), Catalog({"7.5"})) << "org-b's own rates only";
+  EXPECT_TRUE(this->MustReadRates("no-such-org").empty());
+}
+
+TYPED_TEST(StoreContractTest, RateCatalogTakesNothingFromFailedBatchesAndOnlyWhenThePlanAsks) {
+  const Instant end{kDay1.ns + domain::kNsPerHour};
+  const UsageRecord stored = Record("u1", "org-a", "d1", kDay1, end, "1", "0.5");
+  ASSERT_EQ(this->MustIngest({stored}), (IngestOutcome{1, 0}));
+  UsageRecord changed = stored;
+  changed.rate = Dec("0.75");
+  changed.cost_nanos = domain::MultiplyToNanos(changed.quantity, changed.rate).value();
+  ExpectError(
+      this->store().Ingest(std::vector<UsageRecord>{Record("u2", "org-a", "d1", kDay1, end, "1", "0.25"), changed}),
+      ErrorCode::kConflict);
+  ExpectError(this->store().Ingest(std::vector<UsageRecord>{Record("u3", "org-a", "d1", kDay1, end, "1", "0.3"),
+                                                            Record("u4", "no-such-org", "d1", kDay1, end, "1", "9")}),
+              ErrorCode::kOrganizationNotFound);
+  EXPECT_EQ(this->MustReadRates("org-a"), Catalog({"0.5"})) << "a failed batch adds no rate";
+
+  RangeReadPlan everything_else;
+  everything_else.raw = {{kDay1, end}};
+  everything_else.hourly = {{kDay1, end}};
+  everything_else.items = true;
+  everything_else.credits = true;
+  everything_else.usage = true;
+  EXPECT_TRUE(this->MustReadRange("org-a", everything_else).rates.empty()) << "plan.rates false: no rates";
 }
 
 }  // namespace

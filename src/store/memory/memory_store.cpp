@@ -150,9 +150,11 @@ Result<service::IngestOutcome> MemoryStore::Ingest(std::span<const domain::Usage
     data.usage_by_start.emplace(r.start.ns, &it->second);
     data.usage_in_order.push_back(&it->second);
   }
-  for (const auto& [key, name] : delta.deployment_names) {
-    orgs_.find(key.first)->second.deployments.insert_or_assign(std::string(key.second), std::string(name));
+  for (const auto& [key, info] : delta.deployments) {
+    orgs_.find(key.first)->second.deployments.insert_or_assign(
+        std::string(key.second), service::Deployment{std::string(key.second), std::string(info.name), info.type});
   }
+  for (const auto& [org, rates] : delta.rates) orgs_.find(org)->second.rates.insert(rates.begin(), rates.end());
   // Per item the new record with the latest end replaces the stored info unless that ends later.
   for (const auto& [item, record] : delta.latest_item) {
     auto& items = orgs_.find(item.org)->second.items;
@@ -265,7 +267,7 @@ std::vector<domain::UsageRecord> MemoryStore::UsageOverlapping(const OrgData& da
 
 std::vector<service::Deployment> MemoryStore::Deployments(const OrgData& data) {
   std::vector<service::Deployment> out;
-  for (const auto& [id, name] : data.deployments) out.push_back(service::Deployment{id, name});
+  for (const auto& [id, deployment] : data.deployments) out.push_back(deployment);
   return out;
 }
 
@@ -326,6 +328,10 @@ Result<service::RangeReadResult> MemoryStore::ReadRange(std::string_view org, co
   if (plan.usage) {
     result.usage.reserve(data.usage_in_order.size());
     for (const domain::UsageRecord* r : data.usage_in_order) result.usage.push_back(*r);
+  }
+  if (plan.rates) {
+    result.rates.reserve(data.rates.size());
+    for (const auto& [fingerprint, rate] : data.rates) result.rates.push_back(rate);
   }
   result.version = data.data_version;
   return result;

@@ -76,7 +76,7 @@ class MemoryStore final : public service::Store {
   // All under one shared lock: the same reads as ReadUsageOverlapping, ReadRollups and
   // ListDeployments, plus the latest capacity rows (found by walking the window's hourly rows
   // backwards until every deployment has one), the items, the credits and the usage in ingest
-  // order (kept per organization as it is stored).
+  // order (kept per organization as it is stored) and the rate catalog.
   Result<service::RangeReadResult> ReadRange(std::string_view org, const service::RangeReadPlan& plan) override;
 
   // The records are kept by id: nothing to check.
@@ -100,7 +100,7 @@ class MemoryStore final : public service::Store {
 
   struct OrgData {
     service::Organization org;
-    std::map<std::string, std::string, std::less<>> deployments;  // id -> latest name
+    std::map<std::string, service::Deployment, std::less<>> deployments;  // id -> latest name and type
     Rollups hourly;
     Rollups daily;
     // Start ns -> record (pointers into usage_, which never erases).
@@ -108,6 +108,7 @@ class MemoryStore final : public service::Store {
     std::vector<const domain::UsageRecord*> usage_in_order;  // as ingested (the same pointers)
     std::int64_t max_duration_ns = 0;                        // longest end - start among this org's records
     std::map<ItemKey, service::ItemInfo> items;
+    std::map<std::int64_t, domain::Decimal> rates;                // the rate catalog: fingerprint -> rate
     std::map<std::string, service::Credit, std::less<>> credits;  // id -> credit
     std::int64_t data_version = 0;                                // service::Store::DataVersion
   };

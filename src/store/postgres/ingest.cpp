@@ -112,7 +112,7 @@ Result<store::Classified> Classify(const Connection& c, Records records, const C
 
 // 3. The new records.
 Status InsertUsage(Connection& c, Records records, const std::vector<std::size_t>& fresh) {
-  ArrayParam cols[17];
+  ArrayParam cols[18];
   for (std::size_t i : fresh) {
     const UsageRecord& r = records[i];
     cols[0].Text(r.id);
@@ -135,7 +135,8 @@ Status InsertUsage(Connection& c, Records records, const std::vector<std::size_t
     cols[13].Text(domain::FormatDecimal(r.rate));
     cols[14].Int(r.cost_nanos);
     cols[15].Bool(r.trial);
-    cols[16].Int(SpanClass(r.start, r.end));
+    cols[16].Text(domain::InstanceTypeId(r.instance_type));
+    cols[17].Int(SpanClass(r.start, r.end));
   }
   return ExecColumns(c, kInsertUsage, cols);
 }
@@ -194,15 +195,29 @@ Status UpsertItems(Connection& c, const service::IngestDelta& delta) {
   return ExecColumns(c, kUpsertItems, cols);
 }
 
-// 5. Deployments (latest name in batch order).
+// 5. Deployments (latest name and type in batch order).
 Status UpsertDeployments(Connection& c, const service::IngestDelta& delta) {
-  ArrayParam cols[3];
-  for (const auto& [key, name] : delta.deployment_names) {
+  ArrayParam cols[4];
+  for (const auto& [key, info] : delta.deployments) {
     cols[0].Text(key.first);
     cols[1].Text(key.second);
-    cols[2].Text(name);
+    cols[2].Text(info.name);
+    cols[3].Text(domain::InstanceTypeId(info.type));
   }
   return ExecColumns(c, kUpsertDeployments, cols);
+}
+
+// The rate catalog: the batch's distinct rates per organization, in one statement.
+Status InsertRates(Connection& c, const service::IngestDelta& delta) {
+  ArrayParam cols[3];
+  for (const auto& [org, rates] : delta.rates) {
+    for (const auto& [fingerprint, rate] : rates) {
+      cols[0].Text(org);
+      cols[1].Int(fingerprint);
+      cols[2].Text(domain::FormatDecimal(rate));
+    }
+  }
+  return ExecColumns(c, kInsertRates, cols);
 }
 
 // The span classes each organization's records have (ReadUsageOverlapping's index probes).
@@ -237,6 +252,7 @@ Result<std::vector<std::string>> StoreFresh(Connection& c, Records records, cons
   }
   if (Status s = UpsertItems(c, delta); !s) return std::move(s).error();
   if (Status s = UpsertDeployments(c, delta); !s) return std::move(s).error();
+  if (Status s = InsertRates(c, delta); !s) return std::move(s).error();
   if (Status s = InsertSpanClasses(c, records, fresh); !s) return std::move(s).error();
   return BumpVersions(c, records, fresh);
 }

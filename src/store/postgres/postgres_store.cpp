@@ -55,11 +55,13 @@ PostgresStore::~PostgresStore() = default;
 
 Result<PostgresStore::Lease> PostgresStore::Acquire() { return pool_->Acquire(); }
 
-Status PostgresStore::Migrate() {
+Status PostgresStore::Migrate() { return MigrateTo(kSchemaVersion); }
+
+Status PostgresStore::MigrateTo(int target) {
   {
     Result<Lease> lease = Acquire();
     if (!lease) return std::move(lease).error();
-    if (Status s = ApplyMigrations(**lease); !s) return s;
+    if (Status s = ApplyMigrations(**lease, target); !s) return s;
   }
   // Partitions ahead: this month and the next three.
   const auto now_ns =

@@ -80,7 +80,7 @@ struct PostgresOptions {
 class PostgresStore final : public service::Store {
  public:
   // The schema version this build writes.
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Connects to the database named by `url` (a libpq connection URI, postgresql://...).
   // kStoreFailed when it cannot connect.
@@ -96,6 +96,9 @@ class PostgresStore final : public service::Store {
   // callers in other processes. kStoreFailed also when the database's schema is newer than
   // kSchemaVersion.
   Status Migrate() override;
+  // As Migrate(), but stops at schema version `target` (for tests of upgrades: a database as an
+  // older build left it). REQUIRES: 1 <= target <= kSchemaVersion.
+  Status MigrateTo(int target);
 
   Status CreateOrganization(const service::Organization& org) override;
   Result<std::optional<service::Organization>> FindOrganization(std::string_view id) override;

@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "store/memory/memory_store.hpp"
 #include "tests/store_contract/contract_support.hpp"
 #include "tests/store_contract/pg_environment.hpp"
 
@@ -131,8 +132,9 @@ TEST_F(PostgresStoreTest, ConcurrentMigrationsOfTwoReplicasBothSucceedOnce) {
   tb.join();
   EXPECT_TRUE(sa) << Describe(sa.error());
   EXPECT_TRUE(sb) << Describe(sb.error());
-  EXPECT_EQ(RawQuery("SELECT string_agg(version::text, ',') FROM schema_migrations"),
-            std::to_string(PostgresStore::kSchemaVersion));
+  std::string every_version = "1";  // each migration recorded once
+  for (int v = 2; v <= PostgresStore::kSchemaVersion; ++v) every_version += "," + std::to_string(v);
+  EXPECT_EQ(RawQuery("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations"), every_version);
   ASSERT_TRUE((*a)->CreateOrganization(Organization{"org-a", "Org A"}));
   Result<std::optional<Organization>> org = (*b)->FindOrganization("org-a");
   ASSERT_TRUE(org.has_value());
@@ -529,6 +531,80 @@ TEST_F(PostgresStoreTest, VerifyNamesRollupsAndSeriesEndsChangedBySql) {
   EXPECT_TRUE(
       HasDifference(report, {"org-a: item deployment=d1",
                              "series end stored 2026-11-01T04:59:59.999999999Z, expected 2026-11-01T05:00:00Z"}));
+}
+
+TEST_F(PostgresStoreTest, VerifyNamesARateTheCatalogLostAndATypeChangedBySql) {
+  std::unique_ptr<PostgresStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateOrganization(Organization{"org-a", "Org A"}));
+  UsageRecord project = Record("u1", "org-a", "p1", At("2026-11-01T04:00:00Z"), At("2026-11-01T05:00:00Z"), "2", "0.5");
+  project.instance_type = domain::InstanceType::kObservability;
+  ASSERT_TRUE(store->Ingest(std::vector<UsageRecord>{
+      project, Record("u2", "org-a", "d1", At("2026-11-01T04:00:00Z"), At("2026-11-01T05:00:00Z"), "1", "0.25")}));
+  MustVerify(*store, true);
+  EXPECT_EQ(RawQuery("DELETE FROM rates WHERE rate = '0.25'"), "");
+  EXPECT_EQ(RawQuery("UPDATE deployments SET type = 'security' WHERE id = 'p1'"), "");
+  const service::VerifyReport report = MustVerify(*store, false);
+  EXPECT_TRUE(HasDifference(report, {"org-a: rate catalog: 0.25: missing (a stored record has it)"}));
+  EXPECT_TRUE(HasDifference(report, {"org-a: deployment p1: type stored security, expected observability"}));
+}
+
+// A database as the previous build (schema 1) left it, with data: made by this build's schema 1,
+// given for the ingest the three things schema 2 adds, then stripped of them again (so its
+// rows are what schema 1's ingest wrote: records of deployments, no rate catalog).
+TEST_F(PostgresStoreTest, ASchema1DatabaseUpgradesWithTypesAndTheRateCatalogFromItsUsage) {
+  std::vector<UsageRecord> records;
+  for (const std::vector<UsageRecord>& batch : VerifyBatches()) {
+    for (const UsageRecord& r : batch) {
+      if (r.instance_type == domain::InstanceType::kDeployment) records.push_back(r);
+    }
+  }
+  {
+    Result<std::unique_ptr<PostgresStore>> old = PostgresStore::Open(url_);
+    ASSERT_TRUE(old.has_value()) << Describe(old.error());
+    ASSERT_TRUE((*old)->MigrateTo(1));
+    EXPECT_EQ(RawQuery("SELECT max(version) FROM schema_migrations"), "1");
+    for (const char* org : {"org-a", "org-b"}) ASSERT_TRUE((*old)->CreateOrganization({org, org}));
+    ASSERT_EQ(RawQuery("ALTER TABLE usage ADD COLUMN instance_type text NOT NULL DEFAULT 'deployment'; "
+                       "ALTER TABLE deployments ADD COLUMN type text NOT NULL DEFAULT 'deployment'; "
+                       "CREATE TABLE rates (org_id text, fingerprint bigint, rate text, "
+                       "PRIMARY KEY (org_id, fingerprint))"),
+              "");
+    ASSERT_TRUE((*old)->Ingest(records).has_value());
+  }
+  ASSERT_EQ(RawQuery("ALTER TABLE usage DROP COLUMN instance_type; ALTER TABLE deployments DROP COLUMN type; "
+                     "DROP TABLE rates"),
+            "");
+
+  std::unique_ptr<PostgresStore> store = MustOpen();  // migrates to the current schema
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(RawQuery("SELECT max(version) FROM schema_migrations"), std::to_string(PostgresStore::kSchemaVersion));
+  store::memory::MemoryStore want;
+  for (const char* org : {"org-a", "org-b"}) ASSERT_TRUE(want.CreateOrganization({org, org}));
+  ASSERT_TRUE(want.Ingest(records).has_value());
+  RangeReadPlan plan;
+  plan.rates = true;
+  plan.usage = true;
+  for (const char* org : {"org-a", "org-b"}) {
+    Result<RangeReadResult> got = store->ReadRange(org, plan);
+    Result<RangeReadResult> expected = want.ReadRange(org, plan);
+    ASSERT_TRUE(got.has_value() && expected.has_value());
+    EXPECT_FALSE(got->rates.empty()) << org;
+    EXPECT_EQ(got->rates, expected->rates) << org << ": the rate catalog, filled from the stored usage";
+    EXPECT_EQ(got->deployments, expected->deployments) << org << ": every deployment of type deployment";
+    EXPECT_EQ(got->usage, expected->usage) << org;
+  }
+  MustVerify(*store, true);
+
+  // The upgraded database takes typed records and new rates.
+  UsageRecord project =
+      Record("p-1", "org-a", "p1", At("2026-11-05T00:00:00Z"), At("2026-11-05T01:00:00Z"), "1", "0.7");
+  project.instance_type = domain::InstanceType::kElasticsearch;
+  ASSERT_TRUE(store->Ingest(std::vector<UsageRecord>{project}).has_value());
+  ASSERT_TRUE(want.Ingest(std::vector<UsageRecord>{project}).has_value());
+  EXPECT_EQ(store->ReadRange("org-a", plan)->rates, want.ReadRange("org-a", plan)->rates);
+  EXPECT_EQ(store->ListDeployments("org-a").value(), want.ListDeployments("org-a").value());
+  MustVerify(*store, true);
 }
 
 }  // namespace

@@ -43,6 +43,9 @@ Result<domain::UsageRecord> ReadUsageRow(const Connection& c, const Rows& rows, 
   r.rate = *rate;
   r.cost_nanos = rows.Int(i, 14);
   r.trial = rows.Bool(i, 15);
+  std::optional<domain::InstanceType> type = domain::ParseInstanceType(rows.Text(i, 16));
+  if (!type) return Corrupt(c, "usage instance type");
+  r.instance_type = *type;
   return r;
 }
 
@@ -152,7 +155,23 @@ Result<std::vector<service::Deployment>> SelectDeployments(Connection& c, std::s
   if (!rows) return std::move(rows).error();
   std::vector<service::Deployment> out;
   for (int i = 0; i < rows->size(); ++i) {
-    out.push_back(service::Deployment{std::string(rows->Text(i, 0)), std::string(rows->Text(i, 1))});
+    std::optional<domain::InstanceType> type = domain::ParseInstanceType(rows->Text(i, 2));
+    if (!type) return Corrupt(c, "deployment type");
+    out.push_back(service::Deployment{std::string(rows->Text(i, 0)), std::string(rows->Text(i, 1)), *type});
+  }
+  return out;
+}
+
+// The organization's rate catalog, sorted by fingerprint.
+Result<std::vector<domain::Decimal>> SelectRates(Connection& c, std::string_view org) {
+  Result<Rows> rows = c.Exec(kSelectRates, Params().Text(org));
+  if (!rows) return std::move(rows).error();
+  std::vector<domain::Decimal> out;
+  out.reserve(static_cast<std::size_t>(rows->size()));
+  for (int i = 0; i < rows->size(); ++i) {
+    Result<domain::Decimal> rate = domain::ParseDecimal(rows->Text(i, 0));
+    if (!rate) return Corrupt(c, "rate of the rate catalog");
+    out.push_back(*rate);
   }
   return out;
 }
@@ -232,6 +251,11 @@ Result<service::RangeReadResult> PostgresStore::ReadRange(std::string_view org, 
     Result<std::vector<domain::UsageRecord>> usage = SelectAllUsage(c, org);
     if (!usage) return std::move(usage).error();
     result.usage = std::move(*usage);
+  }
+  if (plan.rates) {
+    Result<std::vector<domain::Decimal>> rates = SelectRates(c, org);
+    if (!rates) return std::move(rates).error();
+    result.rates = std::move(*rates);
   }
   Result<std::int64_t> version = SelectOrgVersion(c, org);
   if (!version) return std::move(version).error();

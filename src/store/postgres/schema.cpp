@@ -2,9 +2,13 @@
 
 #include <cstdio>
 #include <limits>
+#include <map>
 #include <string>
+#include <utility>
 
+#include "domain/money.hpp"
 #include "store/postgres/connection.hpp"
+#include "store/postgres/statements.hpp"
 
 namespace costs::store::postgres::detail {
 
@@ -17,7 +21,7 @@ namespace {
 constexpr std::int64_t kMigrationLock = 0x636f737473000001;  // "costs" 1
 
 // migrations[v - 1] brings the schema from version v - 1 to v. Append only; never edit one
-// that has shipped (none has yet: 1 is still edited in place).
+// that has shipped (1 has).
 constexpr const char* kMigrations[] = {
     // 1: the initial schema. Text keys are COLLATE "C": bytewise order, whatever the database's
     // locale, as the other stores sort. Every table holding an organization's data has its
@@ -172,8 +176,51 @@ CREATE TABLE org_versions (
   version bigint NOT NULL
 );
 )sql",
+    // 2: Billing API v2. Each record's instance type and each deployment's (the latest record's,
+    // as its name), 'deployment' for everything stored before; the rate catalog, one row per
+    // distinct rate of an organization's records, filled from the stored usage by the data step
+    // (FillRateCatalog: the fingerprint is computed here, not in SQL). Adding a column with a
+    // constant default rewrites no row.
+    R"sql(
+ALTER TABLE usage ADD COLUMN instance_type text NOT NULL DEFAULT 'deployment';  -- InstanceTypeId
+ALTER TABLE deployments ADD COLUMN type text NOT NULL DEFAULT 'deployment';
+CREATE TABLE rates (
+  org_id      text COLLATE "C" NOT NULL,
+  fingerprint bigint NOT NULL,  -- domain::DecimalFingerprint of the rate
+  rate        text NOT NULL,    -- domain::FormatDecimal
+  PRIMARY KEY (org_id, fingerprint)
+);
+)sql",
 };
 static_assert(std::size(kMigrations) == PostgresStore::kSchemaVersion);
+
+// The data step of migration 2: the distinct rates of every stored record (one scan), each
+// organization's inserted into the rate catalog.
+Status FillRateCatalog(Connection& c) {
+  Result<Rows> rows =
+      c.Query("SELECT DISTINCT organization_id, rate FROM usage ORDER BY 1, 2", "read the rates of stored usage");
+  if (!rows) return std::move(rows).error();
+  std::map<std::pair<std::string, std::int64_t>, std::string> rates;
+  for (int i = 0; i < rows->size(); ++i) {
+    Result<domain::Decimal> rate = domain::ParseDecimal(rows->Text(i, 1));
+    if (!rate) return c.Fail("a stored usage rate is not a decimal");
+    rates.try_emplace({std::string(rows->Text(i, 0)), domain::DecimalFingerprint(*rate)}, domain::FormatDecimal(*rate));
+  }
+  ArrayParam cols[3];
+  for (const auto& [key, rate] : rates) {
+    cols[0].Text(key.first);
+    cols[1].Int(key.second);
+    cols[2].Text(rate);
+  }
+  Params params;
+  for (ArrayParam& column : cols) params.Array(std::move(column));
+  Result<Rows> inserted = c.Exec(kInsertRates, params);
+  if (!inserted) return std::move(inserted).error();
+  return {};
+}
+
+// The data step of migration `version`, after its SQL (none for most).
+Status FinishMigration(Connection& c, std::int64_t version) { return version == 2 ? FillRateCatalog(c) : Status{}; }
 
 }  // namespace
 
@@ -224,7 +271,7 @@ std::string CreatePartitionSql(std::int64_t month) {
   return "CREATE TABLE IF NOT EXISTS " + name + " PARTITION OF usage FOR VALUES FROM (" + from + ") TO (" + to + ")";
 }
 
-Status ApplyMigrations(Connection& c) {
+Status ApplyMigrations(Connection& c, int target) {
   Result<Transaction> txn = Transaction::Begin(c, Transaction::kWrite);
   if (!txn) return std::move(txn).error();
   const std::string lock = "SELECT pg_advisory_xact_lock(" + std::to_string(kMigrationLock) + ")";
@@ -243,8 +290,9 @@ Status ApplyMigrations(Connection& c) {
                  std::to_string(PostgresStore::kSchemaVersion));
     return MakeError(ErrorCode::kStoreFailed, "the cost store's schema is newer than this version of costs");
   }
-  for (std::int64_t v = version + 1; v <= PostgresStore::kSchemaVersion; ++v) {
+  for (std::int64_t v = version + 1; v <= target; ++v) {
     if (Result<Rows> r = c.Query(kMigrations[v - 1], "apply a schema migration"); !r) return std::move(r).error();
+    if (Status s = FinishMigration(c, v); !s) return s;
     const std::string record = "INSERT INTO schema_migrations (version) VALUES (" + std::to_string(v) + ")";
     if (Result<Rows> r = c.Query(record.c_str(), "record a schema migration"); !r) return std::move(r).error();
   }

@@ -13,10 +13,11 @@ namespace costs::store::postgres::detail {
 
 class Connection;
 
-// Applies the migrations the database lacks in one transaction under an advisory lock (replicas
-// starting together wait for each other). kStoreFailed also when the database's schema is newer
-// than PostgresStore::kSchemaVersion.
-Status ApplyMigrations(Connection& c);
+// Applies the migrations the database lacks, up to version `target`, in one transaction under an
+// advisory lock (replicas starting together wait for each other); each migration's SQL, then its
+// data step if it has one (2 fills the rate catalog). kStoreFailed also when the database's
+// schema is newer than PostgresStore::kSchemaVersion. REQUIRES: 1 <= target <= kSchemaVersion.
+Status ApplyMigrations(Connection& c, int target);
 
 // The span class of a record over [start, end): the smallest k >= 0 with end - start <= 2^k
 // hours (0 for an empty or inverted period). At most 23: 2^23 hours exceed any int64 span.

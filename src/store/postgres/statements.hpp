@@ -8,7 +8,7 @@ namespace costs::store::postgres::detail {
 
 #define COSTS_USAGE_COLUMNS                                                                     \
   "id, organization_id, deployment_id, deployment_name, dimension, kind, instance_count, sku, " \
-  "name, start_ns, end_ns, quantity, unit, rate, cost_nanos, trial"
+  "name, start_ns, end_ns, quantity, unit, rate, cost_nanos, trial, instance_type"
 
 constexpr Statement kSelectOrganization{"costs_select_org", "SELECT name FROM organizations WHERE id = $1",
                                         "read an organization"};
@@ -46,7 +46,7 @@ constexpr Statement kClaimUsageIds{"costs_claim_usage_ids",
 constexpr Statement kSelectStoredUsage{"costs_select_stored_usage",
                                        "SELECT u.id, u.organization_id, u.deployment_id, u.deployment_name, "
                                        "u.dimension, u.kind, u.instance_count, u.sku, u.name, u.start_ns, u.end_ns, "
-                                       "u.quantity, u.unit, u.rate, u.cost_nanos, u.trial "
+                                       "u.quantity, u.unit, u.rate, u.cost_nanos, u.trial, u.instance_type "
                                        "FROM usage_ids i JOIN usage u ON u.organization_id = i.organization_id "
                                        "AND u.id = i.id AND u.start_ns = i.start_ns WHERE i.id = ANY ($1::text[])",
                                        "read stored usage"};
@@ -55,7 +55,7 @@ constexpr Statement kInsertUsage{
     "INSERT INTO usage (" COSTS_USAGE_COLUMNS
     ", span_class) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], "
     "$6::text[], $7::bigint[], $8::text[], $9::text[], $10::bigint[], $11::bigint[], $12::text[], $13::text[], "
-    "$14::text[], $15::bigint[], $16::boolean[], $17::smallint[])",
+    "$14::text[], $15::bigint[], $16::boolean[], $17::text[], $18::smallint[])",
     "insert usage"};
 #define COSTS_UPSERT_ROLLUP(table)                                                                           \
   "INSERT INTO " table                                                                                       \
@@ -82,10 +82,19 @@ constexpr Statement kUpsertItems{
     "last_end_ns = excluded.last_end_ns WHERE excluded.last_end_ns >= i.last_end_ns",
     "update items"};
 constexpr Statement kUpsertDeployments{"costs_upsert_deployments",
-                                       "INSERT INTO deployments (org_id, id, name) "
-                                       "SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) "
-                                       "ON CONFLICT (org_id, id) DO UPDATE SET name = excluded.name",
+                                       "INSERT INTO deployments (org_id, id, name, type) "
+                                       "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) "
+                                       "ON CONFLICT (org_id, id) DO UPDATE SET name = excluded.name, "
+                                       "type = excluded.type",
                                        "update deployments"};
+// The rate catalog: the batch's distinct (organization, rate) pairs, sorted, inserted unless
+// there (concurrent batches wait for each other's rows in one order).
+constexpr Statement kInsertRates{"costs_insert_rates",
+                                 "INSERT INTO rates (org_id, fingerprint, rate) "
+                                 "SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[]) ON CONFLICT DO NOTHING",
+                                 "update the rate catalog"};
+constexpr Statement kSelectRates{"costs_select_rates", "SELECT rate FROM rates WHERE org_id = $1 ORDER BY fingerprint",
+                                 "read the rate catalog"};
 constexpr Statement kInsertSpanClasses{"costs_insert_span_classes",
                                        "INSERT INTO usage_span_classes (org_id, span_class) "
                                        "SELECT * FROM unnest($1::text[], $2::smallint[]) ON CONFLICT DO NOTHING",
@@ -146,7 +155,7 @@ constexpr Statement kSelectCredits{"costs_select_credits",
 constexpr Statement kSelectUsageOverlapping{
     "costs_select_usage_overlapping",
     "SELECT u.id, u.organization_id, u.deployment_id, u.deployment_name, u.dimension, u.kind, u.instance_count, "
-    "u.sku, u.name, u.start_ns, u.end_ns, u.quantity, u.unit, u.rate, u.cost_nanos, u.trial "
+    "u.sku, u.name, u.start_ns, u.end_ns, u.quantity, u.unit, u.rate, u.cost_nanos, u.trial, u.instance_type "
     "FROM usage_span_classes c CROSS JOIN LATERAL (SELECT * FROM usage WHERE organization_id = $1 "
     "AND span_class = c.span_class AND start_ns >= greatest($2::numeric - 3600000000000::numeric * "
     "power(2::numeric, c.span_class), -9223372036854775808::numeric)::bigint AND start_ns < $3 AND end_ns > $2) u "
@@ -156,7 +165,7 @@ constexpr Statement kSelectUsageOverlapping{
 constexpr Statement kSelectAllUsage{
     "costs_select_all_usage",
     "SELECT u.id, u.organization_id, u.deployment_id, u.deployment_name, u.dimension, u.kind, u.instance_count, "
-    "u.sku, u.name, u.start_ns, u.end_ns, u.quantity, u.unit, u.rate, u.cost_nanos, u.trial "
+    "u.sku, u.name, u.start_ns, u.end_ns, u.quantity, u.unit, u.rate, u.cost_nanos, u.trial, u.instance_type "
     "FROM usage u WHERE u.organization_id = $1 ORDER BY u.seq",
     "read usage"};
 // The idempotency ledger against usage (VerifyIdIndex): records it does not lead to, and
@@ -172,8 +181,9 @@ constexpr Statement kSelectDanglingUsageIds{
     "SELECT i.organization_id, i.id FROM usage_ids i LEFT JOIN usage u ON u.organization_id = i.organization_id "
     "AND u.id = i.id AND u.start_ns = i.start_ns WHERE u.id IS NULL ORDER BY i.organization_id, i.id LIMIT 100",
     "check usage ids"};
-constexpr Statement kSelectDeployments{
-    "costs_select_deployments", "SELECT id, name FROM deployments WHERE org_id = $1 ORDER BY id", "read deployments"};
+constexpr Statement kSelectDeployments{"costs_select_deployments",
+                                       "SELECT id, name, type FROM deployments WHERE org_id = $1 ORDER BY id",
+                                       "read deployments"};
 constexpr Statement kApiKeyExists{"costs_api_key_exists", "SELECT 1 FROM api_keys WHERE id = $1", "check an API key"};
 constexpr Statement kUserExists{"costs_user_exists", "SELECT 1 FROM users WHERE name = $1", "check a user"};
 constexpr Statement kInsertApiKey{"costs_insert_api_key",

@@ -5,8 +5,8 @@
 // item, found or created (ingest_series.cpp); (3) each record classified new, duplicate or
 // conflict through the id index, the new ones written as chunks and their ids filed
 // (ingest.cpp); (4) the rollups, each (org, day, series group) row written once
-// (ingest_rollups.cpp); (5) the item catalog, the deployments, the span classes and the data
-// versions (ingest_catalog.cpp).
+// (ingest_rollups.cpp); (5) the item catalog, the deployments, the rate catalog, the span
+// classes and the data versions (ingest_catalog.cpp).
 
 #include <array>
 #include <cstdint>
@@ -93,8 +93,8 @@ BatchRollups SumRollups(const IngestBatch& batch, std::span<const std::size_t> i
 // leaves int64), the row written once.
 Status WriteRollups(Connection& c, const BatchRollups& rollups);
 
-// Step 5 (ingest_catalog.cpp): the item catalog (texts and series ends), the deployments, the
-// span classes and the data versions of the new records.
+// Step 5 (ingest_catalog.cpp): the item catalog (texts and series ends), the deployments (name
+// and type), the rate catalog, the span classes and the data versions of the new records.
 Status UpdateCatalog(Connection& c, const IngestBatch& batch);
 
 // Bumps the data version of `org` (service::Store::DataVersion). REQUIRES: in a write

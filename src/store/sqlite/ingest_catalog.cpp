@@ -1,5 +1,5 @@
-// Ingest step 5: the item catalog, the deployments, the span classes and the data versions
-// (ingest.hpp).
+// Ingest step 5: the item catalog, the deployments, the rate catalog, the span classes and the
+// data versions (ingest.hpp).
 
 #include <algorithm>
 #include <map>
@@ -23,8 +23,11 @@ constexpr const char* kUpdateItem =
 constexpr const char* kUpsertSeriesEnds =
     "INSERT INTO series_ends (org_id, ends) VALUES (?1, ?2) ON CONFLICT (org_id) DO UPDATE SET ends = excluded.ends";
 constexpr const char* kUpsertDeployment =
-    "INSERT INTO deployments (org_id, id, name) VALUES (?1, ?2, ?3) "
-    "ON CONFLICT (org_id, id) DO UPDATE SET name = excluded.name WHERE name != excluded.name";
+    "INSERT INTO deployments (org_id, id, name, type) VALUES (?1, ?2, ?3, ?4) "
+    "ON CONFLICT (org_id, id) DO UPDATE SET name = excluded.name, type = excluded.type "
+    "WHERE name != excluded.name OR type != excluded.type";
+constexpr const char* kInsertRate =
+    "INSERT INTO rates (org_id, fingerprint, rate) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING";
 constexpr const char* kInsertSpanClass =
     "INSERT INTO usage_span_classes (org_id, span_class) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
 constexpr const char* kBumpOrgVersion =
@@ -98,8 +101,8 @@ Status UpdateItems(Connection& c, const IngestBatch& batch) {
 
 using DeploymentKey = std::pair<std::string_view, std::string_view>;  // (org, deployment)
 
-// Per deployment the index of the record whose name it takes: the latest name in batch order
-// (the name of each series' last new record, the last of those per deployment).
+// Per deployment the index of the record whose name and type it takes: its last new record in
+// batch order (the last new record of each series, the last of those per deployment).
 std::map<DeploymentKey, std::size_t> DeploymentNames(const IngestBatch& batch) {
   std::unordered_map<std::int64_t, std::size_t> last_of_series;  // -> index of its last new record
   for (std::size_t i : batch.fresh) last_of_series[*batch.series_of[i]] = i;
@@ -113,23 +116,42 @@ std::map<DeploymentKey, std::size_t> DeploymentNames(const IngestBatch& batch) {
 
 Status UpdateDeployments(Connection& c, const IngestBatch& batch) {
   const std::map<DeploymentKey, std::size_t> names = DeploymentNames(batch);
-  std::vector<service::Deployment> known;                               // of the organization at hand
-  std::unordered_map<std::string_view, std::string_view> stored_names;  // views into `known`
+  std::vector<service::Deployment> known;                                   // of the organization at hand
+  std::unordered_map<std::string_view, const service::Deployment*> stored;  // into `known`
   for (auto first = names.begin(), last = first; first != names.end(); first = last) {
     std::size_t count = 0;
     for (last = first; last != names.end() && last->first.first == first->first.first; ++last) ++count;
-    stored_names.clear();
+    stored.clear();
     if (count >= kDeploymentsReadWhole) {
       Result<std::vector<service::Deployment>> read = SelectDeployments(c, first->first.first);
       if (!read) return std::move(read).error();
       known = std::move(*read);
-      for (const service::Deployment& d : known) stored_names.emplace(d.id, d.name);
+      for (const service::Deployment& d : known) stored.emplace(d.id, &d);
     }
     for (auto it = first; it != last; ++it) {
       const auto& [org, deployment] = it->first;
-      const std::string_view name = batch.records[it->second].deployment_name;
-      if (auto stored = stored_names.find(deployment); stored != stored_names.end() && stored->second == name) continue;
-      if (Status s = c.Run(kUpsertDeployment, "update deployments", org, deployment, name); !s) return s;
+      const domain::UsageRecord& r = batch.records[it->second];
+      if (auto was = stored.find(deployment);
+          was != stored.end() && was->second->name == r.deployment_name && was->second->type == r.instance_type) {
+        continue;
+      }
+      if (Status s = c.Run(kUpsertDeployment, "update deployments", org, deployment, r.deployment_name,
+                           domain::InstanceTypeId(r.instance_type));
+          !s) {
+        return s;
+      }
+    }
+  }
+  return {};
+}
+
+// The rate catalog: each distinct (organization, rate) of the new records inserted unless there.
+Status UpdateRates(Connection& c, const IngestBatch& batch) {
+  for (const auto& [org, rates] : service::DistinctRates(batch.records, batch.fresh)) {
+    for (const auto& [fingerprint, rate] : rates) {
+      if (Status s = c.Run(kInsertRate, "update the rate catalog", org, fingerprint, domain::FormatDecimal(rate)); !s) {
+        return s;
+      }
     }
   }
   return {};
@@ -167,6 +189,7 @@ Status BumpOrgVersion(Connection& c, std::string_view org) {
 Status UpdateCatalog(Connection& c, const IngestBatch& batch) {
   if (Status s = UpdateItems(c, batch); !s) return s;
   if (Status s = UpdateDeployments(c, batch); !s) return s;
+  if (Status s = UpdateRates(c, batch); !s) return s;
   return UpdateSpanClassesAndVersions(c, batch);
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -316,6 +317,44 @@ Status FinishMigration5(Connection& c) {
   return c.Exec("ALTER TABLE series DROP COLUMN last_end_ns;", "drop series.last_end_ns");
 }
 
+// ---- 6: the rate catalog ---------------------------------------------------------------------
+
+// The data step of migration 6, after its SQL: fills the rate catalog with the distinct rates of
+// every stored record (one pass over the chunks), then checks that each organization with
+// records has a rate. kStoreFailed, and the upgrade rolls back, when a chunk cannot be read.
+Status FinishMigration6(Connection& c) {
+  std::map<std::string, std::map<std::int64_t, domain::Decimal>> rates;
+  Status s = c.ForEachRow("SELECT org_id, records FROM usage_chunk ORDER BY id", "read usage chunks",
+                          [&](const Stmt& row) -> Status {
+                            Result<std::vector<ChunkRecord>> records = UnpackChunk(row.Blob(1), nullptr, c.log());
+                            if (!records) return std::move(records).error();
+                            auto& of_org = rates[std::string(row.Text(0))];
+                            for (const ChunkRecord& r : *records) {
+                              of_org.try_emplace(domain::DecimalFingerprint(r.record.rate), r.record.rate);
+                            }
+                            return {};
+                          });
+  if (!s) return s;
+  for (const auto& [org, of_org] : rates) {
+    for (const auto& [fingerprint, rate] : of_org) {
+      if (Status st = c.Run("INSERT INTO rates (org_id, fingerprint, rate) VALUES (?1, ?2, ?3)",
+                            "fill the rate catalog", org, fingerprint, domain::FormatDecimal(rate));
+          !st) {
+        return st;
+      }
+    }
+  }
+  Result<std::int64_t> without = Count(c,
+                                       "SELECT count(*) FROM (SELECT DISTINCT org_id FROM usage_chunk) u "
+                                       "WHERE NOT EXISTS (SELECT 1 FROM rates r WHERE r.org_id = u.org_id)");
+  if (!without) return std::move(without).error();
+  if (*without != 0) {
+    return c.Corrupt("upgrading to schema 6 would leave " + std::to_string(*without) +
+                     " organizations with usage but no rate; the upgrade stops");
+  }
+  return {};
+}
+
 }  // namespace
 
 Status ApplyMigration(Connection& c, int version, const SqliteOptions& options) {
@@ -327,6 +366,8 @@ Status ApplyMigration(Connection& c, int version, const SqliteOptions& options) 
       return FinishMigration3(c, options);
     case 5:
       return FinishMigration5(c);
+    case 6:
+      return FinishMigration6(c);
     default:
       return {};
   }

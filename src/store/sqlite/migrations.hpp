@@ -1,7 +1,8 @@
 #pragma once
 
 // Applying the schema's migrations: each version's SQL (schema.hpp), then the data step that
-// some versions need (2, 3 and 5 rewrite data and check that no row was lost).
+// some versions need (2, 3 and 5 rewrite data and check that no row was lost; 6 fills the rate
+// catalog from the stored usage).
 
 #include "common/result.hpp"
 #include "store/sqlite/connection.hpp"

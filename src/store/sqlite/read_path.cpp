@@ -23,6 +23,7 @@ using store::AssignTo;
 constexpr const char* kSelectOrgVersion = "SELECT version FROM org_versions WHERE org_id = ?1";
 constexpr const char* kSelectRollupHours =
     "SELECT day_ns, packs FROM rollup_hours WHERE org_id = ?1 AND day_ns >= ?2 AND day_ns < ?3";
+constexpr const char* kSelectRates = "SELECT rate FROM rates WHERE org_id = ?1 ORDER BY fingerprint";
 constexpr const char* kSelectCredits =
     "SELECT id, ecu_nanos, start_ns, end_ns FROM credits WHERE org_id = ?1 ORDER BY start_ns, id";
 
@@ -123,11 +124,24 @@ Result<std::vector<service::Credit>> SelectCredits(Connection& c, std::string_vi
       org);
 }
 
+Result<std::vector<domain::Decimal>> SelectRates(Connection& c, std::string_view org) {
+  return c.Collect(
+      kSelectRates, "read the rate catalog",
+      [&](const Stmt& row) -> Result<domain::Decimal> {
+        Result<domain::Decimal> rate = domain::ParseDecimal(row.Text(0));
+        if (!rate) return c.Corrupt("a stored rate of the rate catalog is not a decimal");
+        return *rate;
+      },
+      org);
+}
+
 Result<std::vector<service::Deployment>> SelectDeployments(Connection& c, std::string_view org) {
   return c.Collect(
       kSelectDeployments, "read deployments",
-      [](const Stmt& row) {
-        return service::Deployment{std::string(row.Text(0)), std::string(row.Text(1))};
+      [&](const Stmt& row) -> Result<service::Deployment> {
+        std::optional<domain::InstanceType> type = domain::ParseInstanceType(row.Text(2));
+        if (!type) return c.Corrupt("a stored deployment has an invalid type");
+        return service::Deployment{std::string(row.Text(0)), std::string(row.Text(1)), *type};
       },
       org);
 }
@@ -193,7 +207,7 @@ Result<std::vector<domain::UsageRecord>> SelectAllUsage(Connection& c, std::stri
   return SelectUsageOverlapping(c, org, every_class, Instant{kMin}, Instant{kMax}, UsageOrder::kByIngest);
 }
 
-// The rest of the plan: deployments, latest capacity, items, credits, usage and the version.
+// The rest of the plan: deployments, latest capacity, items, credits, usage, rates and the version.
 Status ReadRest(Connection& c, std::string_view org, const SeriesMap& series, const service::RangeReadPlan& plan,
                 service::RangeReadResult& result) {
   if (Status s = AssignTo(result.deployments, SelectDeployments(c, org)); !s) return s;
@@ -203,6 +217,9 @@ Status ReadRest(Connection& c, std::string_view org, const SeriesMap& series, co
   }
   if (plan.usage) {
     if (Status s = AssignTo(result.usage, SelectAllUsage(c, org)); !s) return s;
+  }
+  if (plan.rates) {
+    if (Status s = AssignTo(result.rates, SelectRates(c, org)); !s) return s;
   }
   return AssignTo(result.version, SelectOrgVersion(c, org));
 }

@@ -17,7 +17,7 @@
 namespace costs::store::sqlite::detail {
 
 // `org`'s deployments, sorted by id.
-inline constexpr char kSelectDeployments[] = "SELECT id, name FROM deployments WHERE org_id = ?1 ORDER BY id";
+inline constexpr char kSelectDeployments[] = "SELECT id, name, type FROM deployments WHERE org_id = ?1 ORDER BY id";
 
 // The data version of `org` (service::Store::DataVersion), 0 when it has none.
 Result<std::int64_t> SelectOrgVersion(Connection& c, std::string_view org);
@@ -46,6 +46,9 @@ Result<std::vector<service::ItemInfo>> SelectItems(Connection& c, std::string_vi
 
 // Every credit of `org`, sorted by (start, id).
 Result<std::vector<service::Credit>> SelectCredits(Connection& c, std::string_view org);
+
+// `org`'s rate catalog (RangeReadResult::rates), sorted by fingerprint.
+Result<std::vector<domain::Decimal>> SelectRates(Connection& c, std::string_view org);
 
 // `org`'s deployments, sorted by id.
 Result<std::vector<service::Deployment>> SelectDeployments(Connection& c, std::string_view org);

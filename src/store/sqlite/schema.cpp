@@ -7,7 +7,7 @@ namespace costs::store::sqlite::detail {
 namespace {
 
 // kMigrations[v - 1] brings the schema from version v - 1 to v. Append only; never edit one
-// that has shipped (1 has).
+// that has shipped (1 to 5 have).
 constexpr const char* kMigrations[] = {
     // 1: the initial schema.
     R"sql(
@@ -320,6 +320,21 @@ CREATE UNIQUE INDEX rollup_hours_by_org_day ON rollup_hours (org_id, day_ns, ser
 CREATE TABLE series_ends (
   org_id TEXT NOT NULL PRIMARY KEY,
   ends   BLOB NOT NULL  -- PackSeriesEnds: per series of the org, by ascending id, its last_end_ns
+) WITHOUT ROWID;
+)sql",
+    // 6: Billing API v2. A deployment's type (domain::InstanceType: a hosted deployment or a
+    // serverless project), the latest record's as its name is; the records keep theirs in usage
+    // chunks of format 2 (format 1 chunks, all written before, hold deployments). The rate
+    // catalog: every distinct rate of an organization's records, so that a rollup row whose
+    // rate fingerprints agree names its rate exactly. The data step (FinishMigration6) fills it
+    // from every stored chunk.
+    R"sql(
+ALTER TABLE deployments ADD COLUMN type TEXT NOT NULL DEFAULT 'deployment';  -- InstanceTypeId
+CREATE TABLE rates (
+  org_id      TEXT NOT NULL,
+  fingerprint INTEGER NOT NULL,  -- domain::DecimalFingerprint of the rate
+  rate        TEXT NOT NULL,     -- domain::FormatDecimal
+  PRIMARY KEY (org_id, fingerprint)
 ) WITHOUT ROWID;
 )sql",
 };

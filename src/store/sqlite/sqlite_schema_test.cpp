@@ -165,9 +165,9 @@ class SqliteStoreSchemaTest : public ::testing::Test {
            std::string(item.sku), std::string(item.kind), r->name, r->unit, domain::FormatDecimal(r->rate)},
           {r->end.ns});
     }
-    for (const auto& [key, name] : delta.deployment_names) {
+    for (const auto& [key, info] : delta.deployments) {
       Raw("INSERT INTO deployments (org_id, id, name) VALUES (?1, ?2, ?3)",
-          {std::string(key.first), std::string(key.second), std::string(name)});
+          {std::string(key.first), std::string(key.second), std::string(info.name)});
     }
     for (const auto& [org, longest] : delta.max_duration_ns) {
       Raw("INSERT INTO org_versions (org_id, version) VALUES (?1, 1)", {std::string(org)});
@@ -213,6 +213,7 @@ void ExpectSameReads(service::Store& got, service::Store& want, const std::strin
   plan.latest_capacity = domain::TimeRange{At(kHour), At(2 * kDay)};
   plan.items = true;
   plan.credits = true;
+  plan.rates = true;
   Result<RangeReadResult> x = got.ReadRange(org, plan);
   Result<RangeReadResult> y = want.ReadRange(org, plan);
   ASSERT_TRUE(x.has_value() && y.has_value());
@@ -221,6 +222,8 @@ void ExpectSameReads(service::Store& got, service::Store& want, const std::strin
   EXPECT_EQ(x->deployments, y->deployments);
   EXPECT_EQ(x->latest_capacity, y->latest_capacity) << org << " latest capacity";
   EXPECT_EQ(x->items, y->items) << org << " items";
+  EXPECT_FALSE(x->rates.empty()) << org << " rates";
+  EXPECT_EQ(x->rates, y->rates) << org << " rates";
 }
 
 TEST_F(SqliteStoreSchemaTest, AVersion1DatabaseWithDataReadsTheSameAfterTheUpgrade) {
@@ -280,6 +283,46 @@ TEST_F(SqliteStoreSchemaTest, AVersion1DatabaseWithDataReadsTheSameAfterTheUpgra
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store->Migrate());
   for (const char* org : {"org-a", "org-b"}) ExpectSameReads(*store, want, org);
+}
+
+// A database as the previous build (schema 5) left it: its usage in format 1 chunks (the data
+// of version 1 carried up by migrations 2 to 5, which pack chunks as that build did), no types,
+// no rate catalog. Schema 6 fills the catalog from the chunks and reads every chunk's records
+// as deployments.
+TEST_F(SqliteStoreSchemaTest, ASchema5DatabaseUpgradesWithTypesAndTheRateCatalogFromItsChunks) {
+  const std::vector<UsageRecord> records = Version1Records();
+  std::unique_ptr<SqliteStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->MigrateTo(1));
+  for (const char* org : {"org-a", "org-b"}) ASSERT_TRUE(store->CreateOrganization({org, org}));
+  WriteVersion1(records);
+  ASSERT_TRUE(store->MigrateTo(5));
+  ASSERT_EQ(Raw("PRAGMA user_version"), "5");
+  ASSERT_NE(Raw("SELECT count(*) FROM usage_chunk"), "0");
+  EXPECT_EQ(Raw("SELECT count(*) FROM usage_chunk WHERE substr(records, 1, 1) != x'01'"), "0") << "format 1 only";
+  EXPECT_EQ(Raw("SELECT count(*) FROM sqlite_schema WHERE name = 'rates'"), "0");
+
+  store::memory::MemoryStore want;
+  for (const char* org : {"org-a", "org-b"}) ASSERT_TRUE(want.CreateOrganization({org, org}));
+  ASSERT_TRUE(want.Ingest(records).has_value());
+  ASSERT_TRUE(store->Migrate());
+  EXPECT_EQ(Raw("PRAGMA user_version"), std::to_string(SqliteStore::kSchemaVersion));
+  EXPECT_EQ(Raw("SELECT count(*) FROM rates WHERE org_id = 'org-a'"), "5") << "0.0913, 0.37, 0.01, 0.013, 0.5";
+  for (const char* org : {"org-a", "org-b"}) ExpectSameReads(*store, want, org);
+  EXPECT_EQ(Raw("SELECT group_concat(DISTINCT type) FROM deployments"), "deployment");
+
+  // The upgraded file takes projects (format 2 chunks) beside the old chunks.
+  UsageRecord project = Record("p-1", "org-a", "p1", Dimension::kCapacity, At(2 * kHour), At(3 * kHour), "1", "0.7");
+  project.instance_type = domain::InstanceType::kSecurity;
+  ASSERT_TRUE(store->Ingest(std::vector<UsageRecord>{project}).has_value());
+  ASSERT_TRUE(want.Ingest(std::vector<UsageRecord>{project}).has_value());
+  EXPECT_EQ(Raw("SELECT count(*) FROM usage_chunk WHERE substr(records, 1, 1) = x'02'"), "1");
+  for (const char* org : {"org-a", "org-b"}) ExpectSameReads(*store, want, org);
+  UsageRecord as_deployment = project;
+  as_deployment.instance_type = domain::InstanceType::kDeployment;
+  Result<service::IngestOutcome> conflict = store->Ingest(std::vector<UsageRecord>{as_deployment});
+  ASSERT_FALSE(conflict.has_value());
+  EXPECT_EQ(conflict.error().code, ErrorCode::kConflict);
 }
 
 TEST_F(SqliteStoreSchemaTest, AnEmptyVersion1DatabaseUpgrades) {

@@ -88,14 +88,15 @@ struct SqliteOptions {
 // Schema: versioned by PRAGMA user_version; Migrate() applies the missing migrations
 // (1 = the initial schema, 2 = integer series keys and packed hourly rollups, 3 = packed
 // usage, ids in segments, hourly rollups per series group, 4 = hourly rollups in a rowid
-// table, 5 = series ends per organization; older databases are upgraded in place, their data
-// kept). Each (org, deployment, dimension, sku, kind) is one row of `series` (sku and kind ''
-// when absent) with an INTEGER id, which also holds the item catalog (the name, unit and rate
+// table, 5 = series ends per organization, 6 = instance types and the rate catalog; older
+// databases are upgraded in place, their data kept). Each (org, deployment, dimension, sku, kind) is one row of
+// `series` (sku and kind '' when absent) with an INTEGER id, which also holds the item catalog (the name, unit and rate
 // of the record with the latest end; that end, per series, is in the organization's
 // series_ends row, PackSeriesEnds, as a batch moves nearly every end and few texts).
 //   Usage: each batch's records are written as usage_chunk rows, one per (organization, span
 // class, UTC day of start) (PackChunk: instants as ns, decimals as mantissa and scale, the
-// item as series id, ids front-coded), indexed by (span_class, start_day_ns, org_id); a
+// item as series id, ids front-coded; format 2 also keeps each record's instance type, format 1
+// chunks hold deployments), indexed by (span_class, start_day_ns, org_id); a
 // record's span class is the smallest k >= 0 with end - start <= 2^k hours, and
 // usage_span_classes lists the classes each organization has. Ids are found by UsageIdHash in
 // usage_id_segment / usage_id_block: write-once sorted (hash, chunk) runs in blocks with a
@@ -108,6 +109,9 @@ struct SqliteOptions {
 // maximum) and rate_fingerprint_min / rate_fingerprint_max (a minimum and a maximum). A day's
 // rollup is the sum of its hours (parts of a record telescope), read so, never stored twice;
 // the latest capacity hour of a deployment is found by reading the org's days backwards.
+//   deployments holds each deployment's latest name and type (InstanceTypeId); rates the rate
+// catalog, one row per distinct rate of an organization's records (org_id, DecimalFingerprint,
+// FormatDecimal), inserted in the ingest's transaction.
 //   credits holds the prepaid credits (PRIMARY KEY (org_id, id)). API keys live in api_keys
 // (the secret's digest only; user_name references users); org_versions the data version per
 // organization (bumped by one in each Ingest that stores a record of it and each AddCredit that
@@ -115,7 +119,7 @@ struct SqliteOptions {
 class SqliteStore final : public service::Store {
  public:
   // The schema version this build writes (PRAGMA user_version after Migrate()).
-  static constexpr int kSchemaVersion = 5;
+  static constexpr int kSchemaVersion = 6;
 
   // Opens (creating if missing) the database file at `path` and configures the first
   // connection. Does not create missing parent directories. Fails with kStoreFailed when the

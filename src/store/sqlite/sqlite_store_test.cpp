@@ -533,5 +533,21 @@ TEST_F(SqliteStoreTest, VerifyNamesRecordsTheIdIndexLostAndHashesAFilterMisses) 
   EXPECT_FALSE(HasDifference(report, {"usage record u1"})) << "the first batch's segment is intact";
 }
 
+TEST_F(SqliteStoreTest, VerifyNamesARateTheCatalogLostAndATypeChangedBySql) {
+  std::unique_ptr<SqliteStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateOrganization(Organization{"org-a", "Org A"}));
+  UsageRecord project = Record("u1", "org-a", "p1", At("2026-11-01T04:00:00Z"), At("2026-11-01T05:00:00Z"), "2", "0.5");
+  project.instance_type = domain::InstanceType::kObservability;
+  ASSERT_TRUE(store->Ingest(std::vector<UsageRecord>{
+      project, Record("u2", "org-a", "d1", At("2026-11-01T04:00:00Z"), At("2026-11-01T05:00:00Z"), "1", "0.25")}));
+  MustVerify(*store, true);
+  RawQuery("DELETE FROM rates WHERE rate = '0.25'");
+  RawQuery("UPDATE deployments SET type = 'security' WHERE id = 'p1'");
+  const service::VerifyReport report = MustVerify(*store, false);
+  EXPECT_TRUE(HasDifference(report, {"org-a: rate catalog: 0.25: missing (a stored record has it)"}));
+  EXPECT_TRUE(HasDifference(report, {"org-a: deployment p1: type stored security, expected observability"}));
+}
+
 }  // namespace
 }  // namespace costs

@@ -8,7 +8,9 @@ namespace costs::store::sqlite {
 
 namespace {
 
-constexpr unsigned char kChunkFormat = 1;
+// Format 1 has no instance types (every record a deployment); format 2 keeps one per record.
+constexpr unsigned char kChunkFormat1 = 1;
+constexpr unsigned char kChunkFormat2 = 2;
 
 Error Malformed(const LogSink& log, const char* what) {
   Log(log, LogLevel::kError, std::string("sqlite: a stored ") + what + " is malformed");
@@ -107,6 +109,11 @@ std::int64_t WrappingAdd(std::int64_t a, std::int64_t b) {
 // ordinal, the string indexes of deployment_name, name and unit, instance_count, start - base_ns,
 // end - start (both modulo 2^64), quantity mantissa and scale, rate mantissa and scale,
 // cost_nanos, and trial (0 or 1).
+//
+// Format 2 (schema 6): format 1 with the byte 2 first and the trial byte holding the record's
+// flags: trial in bit 0, its domain::InstanceType in the bits above (trial + 2 × type). A chunk
+// whose records are all deployments is still written in format 1, byte for byte as before, so
+// that a chunk says nothing it need not; both are read.
 
 std::string PackChunk(const ChunkHeader& header, std::span<const domain::UsageRecord* const> records,
                       std::span<const std::int64_t> series_ids, std::span<const std::int64_t> ordinals) {
@@ -117,6 +124,7 @@ std::string PackChunk(const ChunkHeader& header, std::span<const domain::UsageRe
   for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
   std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return records[a]->id < records[b]->id; });
   std::string_view before;
+  bool typed = false;  // some record is not a deployment: format 2
   for (const std::size_t k : order) {
     const domain::UsageRecord& r = *records[k];
     const std::size_t shared = static_cast<std::size_t>(
@@ -137,11 +145,12 @@ std::string PackChunk(const ChunkHeader& header, std::span<const domain::UsageRe
     AppendVarint(body, r.rate.mantissa);
     AppendVarint(body, r.rate.scale);
     AppendVarint(body, r.cost_nanos);
-    body.push_back(r.trial ? 1 : 0);
+    body.push_back(static_cast<char>((r.trial ? 1 : 0) + 2 * static_cast<int>(r.instance_type)));
+    typed = typed || r.instance_type != domain::InstanceType::kDeployment;
   }
   std::string out;
   out.reserve(body.size() + 64);
-  out.push_back(static_cast<char>(kChunkFormat));
+  out.push_back(static_cast<char>(typed ? kChunkFormat2 : kChunkFormat1));
   AppendVarint(out, header.batch);
   AppendVarint(out, header.base_ns);
   AppendVarint(out, static_cast<std::int64_t>(strings.strings().size()));
@@ -153,7 +162,10 @@ std::string PackChunk(const ChunkHeader& header, std::span<const domain::UsageRe
 
 Result<std::vector<ChunkRecord>> UnpackChunk(std::string_view bytes, ChunkHeader* header, const LogSink& log) {
   std::size_t pos = 0;
-  if (bytes.empty() || static_cast<unsigned char>(bytes[pos++]) != kChunkFormat) return Malformed(log, "usage chunk");
+  const auto format = bytes.empty() ? 0 : static_cast<unsigned char>(bytes[pos++]);
+  if (format != kChunkFormat1 && format != kChunkFormat2) return Malformed(log, "usage chunk");
+  // The flags byte: trial (0, 1) in format 1; trial + 2 × instance type in format 2.
+  const unsigned flags_limit = format == kChunkFormat1 ? 2 : 2 * domain::kInstanceTypeCount;
   ChunkHeader head;
   std::int64_t string_count = 0;
   if (!ReadVarint(bytes, pos, head.batch) || !ReadVarint(bytes, pos, head.base_ns) ||
@@ -190,8 +202,8 @@ Result<std::vector<ChunkRecord>> UnpackChunk(std::string_view bytes, ChunkHeader
     if (!ok || quantity_scale < -64 || quantity_scale > 64 || rate_scale < -64 || rate_scale > 64) {
       return Malformed(log, "usage chunk");
     }
-    const auto trial = static_cast<unsigned char>(bytes[pos++]);
-    if (trial > 1) return Malformed(log, "usage chunk");
+    const auto flags = static_cast<unsigned char>(bytes[pos++]);
+    if (flags >= flags_limit) return Malformed(log, "usage chunk");
     r.id.reserve(static_cast<std::size_t>(shared) + rest.size());
     if (before != nullptr) r.id.assign(*before, 0, static_cast<std::size_t>(shared));
     r.id += rest;
@@ -203,7 +215,8 @@ Result<std::vector<ChunkRecord>> UnpackChunk(std::string_view bytes, ChunkHeader
     r.end = domain::Instant{WrappingAdd(r.start.ns, duration)};
     r.quantity.scale = static_cast<int>(quantity_scale);
     r.rate.scale = static_cast<int>(rate_scale);
-    r.trial = trial == 1;
+    r.trial = (flags & 1) != 0;
+    r.instance_type = static_cast<domain::InstanceType>(flags >> 1);
   }
   if (pos != bytes.size()) return Malformed(log, "usage chunk");
   if (header != nullptr) *header = head;
@@ -217,7 +230,7 @@ bool SameRecord(const ChunkRecord& stored, std::string_view chunk_org, const dom
   return stored.series_id == series_id && chunk_org == r.organization_id && s.id == r.id &&
          s.deployment_name == r.deployment_name && s.instance_count == r.instance_count && s.name == r.name &&
          s.start == r.start && s.end == r.end && s.quantity == r.quantity && s.unit == r.unit && s.rate == r.rate &&
-         s.cost_nanos == r.cost_nanos && s.trial == r.trial;
+         s.cost_nanos == r.cost_nanos && s.trial == r.trial && s.instance_type == r.instance_type;
 }
 
 // ---- Id runs ---------------------------------------------------------------------------------

@@ -56,12 +56,14 @@ struct ChunkHeader {
 
 // Packs records: `series_ids[k]` and `ordinals[k]` belong to `*records[k]`. Strings that recur
 // in a chunk (deployment name, name, unit) are kept once; records are kept in id order, each id
-// as what it adds to the one before (ids of one chunk share long prefixes).
+// as what it adds to the one before (ids of one chunk share long prefixes). Format 1 when every
+// record is a deployment (as schema 5 wrote every chunk), else format 2, which keeps each
+// record's instance type.
 std::string PackChunk(const ChunkHeader& header, std::span<const domain::UsageRecord* const> records,
                       std::span<const std::int64_t> series_ids, std::span<const std::int64_t> ordinals);
 
-// The records in id order (their ordinals keep their batch order). kStoreFailed (detail
-// logged) when `bytes` is not what PackChunk writes.
+// The records in id order (their ordinals keep their batch order); a format 1 chunk's are
+// deployments. kStoreFailed (detail logged) when `bytes` is not what PackChunk writes.
 Result<std::vector<ChunkRecord>> UnpackChunk(std::string_view bytes, ChunkHeader* header = nullptr,
                                              const LogSink& log = {});
 

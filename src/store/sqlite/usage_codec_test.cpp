@@ -158,7 +158,7 @@ TEST(UsageChunkTest, RefusesEveryTruncationAndCorruption) {
   }
   EXPECT_FALSE(UnpackChunk(bytes + "x").has_value()) << "trailing bytes";
   std::string other_format = bytes;
-  other_format[0] = 2;
+  other_format[0] = 3;
   EXPECT_FALSE(UnpackChunk(other_format).has_value());
   // Single bytes changed anywhere: refused or read as some records, never past the end.
   for (std::size_t pos = 1; pos < bytes.size(); ++pos) {
@@ -166,6 +166,99 @@ TEST(UsageChunkTest, RefusesEveryTruncationAndCorruption) {
     corrupt[pos] = static_cast<char>(0xff);
     (void)UnpackChunk(corrupt);
   }
+}
+
+// A chunk of two records (rec-a, and rec-b a trial) as schema 5's PackChunk wrote it: format 1,
+// bytes taken from that code (commit 3731306), no instance types.
+constexpr std::string_view kFormat1Chunk(
+    "\x01\x54\x80\x80\xd0\xbc\xcf\xaf\xe1\xe3\x31\x06\x0c\x73\x65\x61\x72\x63\x68\x06\x48\x6f\x74\x1a\x69\x6e\x73\x74"
+    "\x61\x6e\x63\x65\x2d\x68\x6f\x75\x72\x04\x00\x0a\x72\x65\x63\x2d\x61\x12\x02\x00\x02\x04\x04\x80\x80\xc5\x8b\xc6"
+    "\xd1\x01\x80\x80\xc5\x8b\xc6\xd1\x01\x04\x00\x0a\x02\x80\xa8\xd6\xb9\x07\x00\x08\x02\x62\x0e\x00\x00\x02\x04\x04"
+    "\x80\x80\xc5\x8b\xc6\xd1\x01\x80\x80\xc5\x8b\xc6\xd1\x01\x04\x00\xa2\x0e\x08\x80\x85\x92\xae\x01\x01",
+    109);
+
+// The records of kFormat1Chunk (organization and series fields left empty, as a chunk reads).
+std::vector<UsageRecord> Format1Records() {
+  UsageRecord b;
+  b.id = "rec-b";
+  b.deployment_name = "search";
+  b.name = "Hot";
+  b.unit = "instance-hour";
+  b.instance_count = 2;
+  b.start = Instant{1'793'491'200'000'000'000 + domain::kNsPerHour};
+  b.end = Instant{b.start.ns + domain::kNsPerHour};
+  b.quantity = domain::ParseDecimal("2").value();
+  b.rate = domain::ParseDecimal("0.0913").value();
+  b.cost_nanos = 182'600'000;
+  b.trial = true;
+  UsageRecord a = b;
+  a.id = "rec-a";
+  a.trial = false;
+  a.rate = domain::ParseDecimal("0.5").value();
+  a.cost_nanos = 1'000'000'000;
+  return {a, b};
+}
+
+TEST(UsageChunkTest, AFormat1ChunkOfTheOldCodeReadsAsDeployments) {
+  Result<std::vector<ChunkRecord>> got = UnpackChunk(kFormat1Chunk);
+  ASSERT_TRUE(got.has_value());
+  const std::vector<UsageRecord> want = Format1Records();
+  ASSERT_EQ(got->size(), want.size());
+  for (std::size_t k = 0; k < want.size(); ++k) {
+    EXPECT_EQ((*got)[k].record, want[k]) << k;
+    EXPECT_EQ((*got)[k].record.instance_type, domain::InstanceType::kDeployment);
+  }
+  EXPECT_EQ((*got)[0].series_id, 9);
+  EXPECT_EQ((*got)[1].series_id, 7);
+}
+
+TEST(UsageChunkTest, DeploymentsAreStillPackedInFormat1ByteForByte) {
+  const std::vector<UsageRecord> records = Format1Records();
+  const std::vector<const UsageRecord*> pointers = {&records[1], &records[0]};
+  const std::vector<std::int64_t> series = {7, 9};
+  const std::vector<std::int64_t> ordinals = {0, 1};
+  EXPECT_EQ(PackChunk(ChunkHeader{42, 1'793'491'200'000'000'000}, pointers, series, ordinals), kFormat1Chunk);
+}
+
+TEST(UsageChunkTest, Format2KeepsEachRecordsInstanceTypeBesideTrial) {
+  Sample sample;
+  for (std::size_t k = 0; k < sample.records.size(); ++k) {
+    sample.records[k].instance_type = static_cast<domain::InstanceType>(k % domain::kInstanceTypeCount);
+  }
+  const std::string bytes = sample.Pack();
+  EXPECT_EQ(bytes[0], '\x02') << "format 2 once a record is not a deployment";
+  Result<std::vector<ChunkRecord>> got = UnpackChunk(bytes);
+  ASSERT_TRUE(got.has_value());
+  ASSERT_EQ(got->size(), sample.records.size());
+  for (const ChunkRecord& c : *got) {
+    std::size_t k = 0;
+    while (sample.records[k].id != c.record.id) ++k;
+    UsageRecord want = sample.records[k];
+    want.organization_id.clear();
+    EXPECT_EQ(c.record, want) << c.record.id;
+    EXPECT_TRUE(SameRecord(c, "org-a", sample.records[k], sample.series[k]));
+    UsageRecord other_type = sample.records[k];
+    other_type.instance_type = static_cast<domain::InstanceType>((k + 1) % domain::kInstanceTypeCount);
+    EXPECT_FALSE(SameRecord(c, "org-a", other_type, sample.series[k])) << "the type is part of the content";
+  }
+  for (std::size_t size = 0; size < bytes.size(); ++size) EXPECT_FALSE(UnpackChunk(bytes.substr(0, size))) << size;
+}
+
+TEST(UsageChunkTest, RefusesFlagsBeyondTheFormatsRange) {
+  // The last byte of kFormat1Chunk is rec-b's flags (trial): 2 would be a type, which format 1
+  // has not; in format 2, 2 × kInstanceTypeCount is past the last type.
+  std::string typed_in_format1(kFormat1Chunk);
+  typed_in_format1.back() = '\x02';
+  EXPECT_FALSE(UnpackChunk(typed_in_format1).has_value());
+  std::string format2(kFormat1Chunk);
+  format2[0] = '\x02';
+  format2.back() = static_cast<char>(2 * domain::kInstanceTypeCount - 1);
+  Result<std::vector<ChunkRecord>> last_type = UnpackChunk(format2);
+  ASSERT_TRUE(last_type.has_value());
+  EXPECT_EQ(last_type->back().record.instance_type, domain::InstanceType::kSecurity);
+  EXPECT_TRUE(last_type->back().record.trial);
+  format2.back() = static_cast<char>(2 * domain::kInstanceTypeCount);
+  EXPECT_FALSE(UnpackChunk(format2).has_value());
 }
 
 TEST(UsageChunkTest, RefusesASharedPrefixLongerThanTheIdBefore) {
