@@ -240,11 +240,17 @@ class V2ApiTest(ApiTestCase):
         names = {i["id"]: i["name"] for i in plain.json["instances"]}
         self.assertEqual(names, {"d1": "search-prod", "p1": "o11y", "p2": "sec"})
 
-    def test_instants_with_and_without_offsets(self):
+    def test_instants_with_offsets_and_bare_dates(self):
+        self.assertSameAsRange([{"from": "2024-02-10", "to": "2024-02-12"},
+                                {"from": "2024-02-10T01:00:00+01:00", "to": "2024-02-12T19:00:00-05:00"}])
+
+    def test_instants_without_an_offset_are_utc(self):
+        # Issue #13: "RFC 3339 with or without an offset (none = UTC)".
+        self.assertSameAsRange([{"from": "2024-02-10T00:00:00", "to": "2024-02-13T00:00:00"}])
+
+    def assertSameAsRange(self, variants):
         want = self.get(self.member, v2_path(ORG, "costs/instances", RANGE))
-        for params in ({"from": "2024-02-10", "to": "2024-02-12"},
-                       {"from": "2024-02-10T00:00:00", "to": "2024-02-13T00:00:00"},
-                       {"from": "2024-02-10T01:00:00+01:00", "to": "2024-02-12T19:00:00-05:00"}):
+        for params in variants:
             with self.subTest(params=params):
                 resp = self.get(self.member, v2_path(ORG, "costs/instances", params))
                 self.assertStatus(resp, 200)
