@@ -132,62 +132,56 @@ std::size_t EstimateLines(const std::vector<service::ProductLine>& lines) {
   return n;
 }
 
-}  // namespace
-
-std::string RenderInstancesCosts(const service::InstancesCosts& costs) {
+// {"total_ecu":<total>,"<member>":[{<head>,"total_ecu":..,"product_line_items":[..]},..]}: the
+// Instances and Items bodies, whose groups (instances, products) differ only in their head.
+template <class Group, class Head>
+std::string RenderGroups(domain::WideNanos total, std::string_view member, const std::vector<Group>& groups,
+                         Head head) {
   std::size_t estimate = 48;
-  for (const service::InstanceCosts& instance : costs.instances) {
-    estimate += 96 + instance.id.size() + instance.name.size() + EstimateLines(instance.lines);
-  }
+  for (const Group& group : groups) estimate += 160 + EstimateLines(group.lines);
   std::string out;
   out.reserve(estimate);
   out.append("{\"total_ecu\":");
-  AppendNanos(out, costs.total);
-  out.append(",\"instances\":[");
+  AppendNanos(out, total);
+  out.append(",\"");
+  out.append(member);
+  out.append("\":[");
   bool first = true;
-  for (const service::InstanceCosts& instance : costs.instances) {
+  for (const Group& group : groups) {
     if (!first) out.push_back(',');
     first = false;
-    out.append("{\"id\":");
-    AppendJsonString(out, instance.id);
-    out.append(",\"name\":");
-    AppendJsonString(out, instance.name);
-    out.append(",\"type\":\"");
-    out.append(domain::InstanceTypeId(instance.type));  // plain ASCII ids
-    out.append("\",\"total_ecu\":");
-    AppendNanos(out, instance.total);
+    out.push_back('{');
+    head(out, group);
+    out.append(",\"total_ecu\":");
+    AppendNanos(out, group.total);
     out.push_back(',');
-    AppendLines(out, instance.lines);
+    AppendLines(out, group.lines);
     out.push_back('}');
   }
   out.append("]}");
   return out;
 }
 
+}  // namespace
+
+std::string RenderInstancesCosts(const service::InstancesCosts& costs) {
+  return RenderGroups(costs.total, "instances", costs.instances,
+                      [](std::string& out, const service::InstanceCosts& instance) {
+                        out.append("\"id\":");
+                        AppendJsonString(out, instance.id);
+                        out.append(",\"name\":");
+                        AppendJsonString(out, instance.name);
+                        out.append(",\"type\":\"");
+                        out.append(domain::InstanceTypeId(instance.type));  // plain ASCII ids
+                        out.push_back('"');
+                      });
+}
+
 std::string RenderProductsCosts(const service::ProductsCosts& costs) {
-  std::size_t estimate = 48;
-  for (const service::ProductCosts& product : costs.products) {
-    estimate += 80 + product.type.size() + EstimateLines(product.lines);
-  }
-  std::string out;
-  out.reserve(estimate);
-  out.append("{\"total_ecu\":");
-  AppendNanos(out, costs.total);
-  out.append(",\"products\":[");
-  bool first = true;
-  for (const service::ProductCosts& product : costs.products) {
-    if (!first) out.push_back(',');
-    first = false;
-    out.append("{\"type\":");
-    AppendJsonString(out, product.type);
-    out.append(",\"total_ecu\":");
-    AppendNanos(out, product.total);
-    out.push_back(',');
-    AppendLines(out, product.lines);
-    out.push_back('}');
-  }
-  out.append("]}");
-  return out;
+  return RenderGroups(costs.total, "products", costs.products, [](std::string& out, const service::ProductCosts& p) {
+    out.append("\"type\":");
+    AppendJsonString(out, p.type);
+  });
 }
 
 std::string RenderCreditLines(const std::vector<service::CreditLine>& lines) {

@@ -80,19 +80,9 @@ bool IsV2(Endpoint endpoint) {
     case Endpoint::kV2Charts:
     case Endpoint::kV2InstanceCharts:
       return true;
-    case Endpoint::kCostsOverview:
-    case Endpoint::kOrganizationCharts:
-    case Endpoint::kDeploymentsCosts:
-    case Endpoint::kDeploymentCharts:
-    case Endpoint::kDeploymentItems:
-    case Endpoint::kItemsCosts:
-    case Endpoint::kGetOrganization:
-    case Endpoint::kIngestUsage:
-    case Endpoint::kAddCredit:
-    case Endpoint::kCreditLineItems:
-      break;
+    default:  // v1
+      return false;
   }
-  return false;
 }
 
 std::optional<std::string_view> QueryParams::Get(std::string_view key) const {
