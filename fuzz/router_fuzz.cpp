@@ -5,10 +5,13 @@
 // Properties: a target is refused as kInvalidData exactly when the reference finds it is not
 // origin-form; otherwise the segments the reference decodes pick the route (or 404/405 with
 // an Allow list), with the decoded organization and deployment ids; the query parameters are
-// the reference's, in number and (first occurrence of each key) value.
+// the reference's, in number and (first occurrence of each key) value. On the v2 routes,
+// V2QueryOf gives each operation exactly its parameters (the first of each, as decoded) and
+// BodyVariantOf reads serverless_group_by / instance_type as a case-insensitive reference does.
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +19,7 @@
 
 #include "fuzz_check.hpp"
 #include "http/router.hpp"
+#include "http/v2_query.hpp"
 
 namespace {
 
@@ -95,10 +99,29 @@ struct RefRoute {
 };
 
 // The route the segments name, whatever the method.
+// The v2 routes: /api/v2/billing/organizations/{org}/...
+void V2Candidates(const std::vector<std::string>& s, std::vector<RefRoute>& out) {
+  const std::size_t n = s.size();
+  if (n < 6 || s[2] != "billing" || s[3] != "organizations" || s[4].empty()) return;
+  if (n == 6 && s[5] == "charts") out.push_back({Endpoint::kV2Charts, "GET", s[4], ""});
+  if (n == 7 && s[5] == "costs" && s[6] == "instances") out.push_back({Endpoint::kV2Instances, "GET", s[4], ""});
+  if (n == 7 && s[5] == "costs" && s[6] == "items") out.push_back({Endpoint::kV2Items, "GET", s[4], ""});
+  if (n == 8 && s[5] == "instances" && !s[6].empty() && s[7] == "charts") {
+    out.push_back({Endpoint::kV2InstanceCharts, "GET", s[4], s[6]});
+  }
+  if (n == 9 && s[5] == "costs" && s[6] == "instances" && !s[7].empty() && s[8] == "items") {
+    out.push_back({Endpoint::kV2InstanceItems, "GET", s[4], s[7]});
+  }
+}
+
 std::vector<RefRoute> Candidates(const std::vector<std::string>& s) {
   std::vector<RefRoute> out;
   const std::size_t n = s.size();
+  if (n >= 4 && s[0] == "api" && s[1] == "v2") V2Candidates(s, out);
   if (n < 4 || s[0] != "api" || s[1] != "v1") return out;
+  if (n == 6 && s[2] == "billing" && s[3] == "organization" && !s[4].empty() && s[5] == "line_items") {
+    out.push_back({Endpoint::kCreditLineItems, "GET", s[4], ""});
+  }
   if (n == 4 && s[2] == "organizations" && !s[3].empty()) out.push_back({Endpoint::kGetOrganization, "GET", s[3], ""});
   if (n == 4 && s[2] == "billing" && s[3] == "usage") out.push_back({Endpoint::kIngestUsage, "POST", "", ""});
   if (s[2] != "billing" || n < 5 || s[4].empty()) return out;
@@ -115,6 +138,57 @@ std::vector<RefRoute> Candidates(const std::vector<std::string>& s) {
     out.push_back({Endpoint::kDeploymentItems, "GET", s[4], s[6]});
   }
   return out;
+}
+
+// The first value of `key` in the reference's parameters, or nullopt.
+std::optional<std::string_view> RefParam(const RefTarget& ref, std::string_view key) {
+  for (const auto& [k, v] : ref.params) {
+    if (k == key) return std::string_view(v);
+  }
+  return std::nullopt;
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+// The variant a reference reading gives: the index of the lower-cased value in its enum (absent:
+// the first), -1 when it is none of them.
+int RefVariant(std::optional<std::string_view> value, std::initializer_list<std::string_view> names) {
+  if (!value) return 0;
+  int i = 0;
+  for (std::string_view name : names) {
+    if (Lower(*value) == name) return i;
+    ++i;
+  }
+  return -1;
+}
+
+void CheckV2Query(const costs::http::Route& route, const RefTarget& ref) {
+  using costs::http::BodyVariantOf;
+  const Endpoint e = route.endpoint;
+  const std::optional<std::uint8_t> variant = BodyVariantOf(route);
+  if (!costs::http::IsV2(e)) {
+    FUZZ_CHECK(variant == 0, "a v1 route has a body variant");
+    return;
+  }
+  const costs::service::V2Query q = costs::http::V2QueryOf(route);
+  const bool chart = e == Endpoint::kV2Charts || e == Endpoint::kV2InstanceCharts;
+  FUZZ_CHECK(q.from == RefParam(ref, "from") && q.to == RefParam(ref, "to"), "from/to");
+  FUZZ_CHECK(q.bucketing_strategy == (chart ? RefParam(ref, "bucketing_strategy") : std::nullopt),
+             "bucketing_strategy");
+  const auto group_by = e == Endpoint::kV2Items ? RefParam(ref, "serverless_group_by") : std::nullopt;
+  const auto instance_type = e == Endpoint::kV2InstanceCharts ? RefParam(ref, "instance_type") : std::nullopt;
+  FUZZ_CHECK(q.serverless_group_by == group_by && q.instance_type == instance_type,
+             "serverless_group_by/instance_type");
+  int want = 0;
+  if (e == Endpoint::kV2Items) want = RefVariant(group_by, {"product", "product_family"});
+  if (e == Endpoint::kV2InstanceCharts) want = RefVariant(instance_type, {"all", "deployments", "projects"});
+  FUZZ_CHECK(want < 0 ? !variant : variant == want, "body variant");
 }
 
 }  // namespace
@@ -162,5 +236,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     FUZZ_CHECK(route.query.Get(key) == first, "other value of query parameter " + key);
   }
+  CheckV2Query(route, *ref);
   return 0;
 }

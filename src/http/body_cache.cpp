@@ -19,8 +19,8 @@ std::size_t BodyKeyHash::operator()(const BodyKey& key) const noexcept {
   Mix(seed, std::hash<std::int64_t>{}(key.from_ns));
   Mix(seed, std::hash<std::int64_t>{}(key.to_ns));
   Mix(seed, std::hash<std::int64_t>{}(key.version));
-  Mix(seed, static_cast<std::size_t>(key.endpoint) << 8 | static_cast<std::size_t>(key.strategy) << 4 |
-                static_cast<std::size_t>(key.format));
+  Mix(seed, static_cast<std::size_t>(key.variant) << 16 | static_cast<std::size_t>(key.endpoint) << 8 |
+                static_cast<std::size_t>(key.strategy) << 4 | static_cast<std::size_t>(key.format));
   return seed;
 }
 

@@ -15,8 +15,9 @@
 namespace costs::http {
 
 // What a successful body of a range endpoint is a function of (DESIGN.md, "Performance model"):
-// the endpoint, whose data, the resolved range, the strategy, the representation, and the
-// organization's data version read before the data (CostsService::PrepareRead). The caller's
+// the endpoint, whose data, the resolved range, the strategy, the v2 option, the representation,
+// and the organization's data version read before the data (CostsService::PrepareRead,
+// PrepareReadV2). The caller's
 // identity is not part of it: authorization is checked per request, before the cache.
 struct BodyKey {
   Endpoint endpoint = Endpoint::kOrganizationCharts;
@@ -27,6 +28,9 @@ struct BodyKey {
   domain::BucketingStrategy strategy = domain::BucketingStrategy::kDaily;  // kDaily off the charts
   Format format = Format::kJson;
   std::int64_t version = 0;  // Store::DataVersion of the organization
+  // The v2 option that changes the body, normalized (BodyVariantOf, v2_query.hpp): the
+  // serverless_group_by of costs/items, the instance_type of an instance's charts; 0 elsewhere.
+  std::uint8_t variant = 0;
 
   friend bool operator==(const BodyKey&, const BodyKey&) = default;
 };

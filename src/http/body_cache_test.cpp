@@ -46,7 +46,7 @@ TEST(BodyCacheTest, EveryKeyPartSeparatesEntries) {
   BodyCache cache;
   const BodyKey base = KeyOf("org-a");
   ASSERT_TRUE(cache.Insert(base, BodyOf(10)));
-  std::vector<BodyKey> others(8, base);
+  std::vector<BodyKey> others(10, base);
   others[0].endpoint = Endpoint::kDeploymentCharts;
   others[1].organization_id = "org-b";
   others[2].deployment_id = "d1";
@@ -55,6 +55,8 @@ TEST(BodyCacheTest, EveryKeyPartSeparatesEntries) {
   others[5].strategy = domain::BucketingStrategy::kMonthly;
   others[6].format = Format::kCsv;
   others[7].version += 1;
+  others[8].variant = 1;  // another serverless_group_by or instance_type (v2)
+  others[9].endpoint = Endpoint::kV2Charts;
   for (std::size_t i = 0; i < others.size(); ++i) {
     EXPECT_EQ(cache.Find(others[i]), nullptr) << "key variant " << i << " must not hit the base entry";
   }

@@ -1,6 +1,7 @@
 #include "http/handler.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +17,8 @@
 #include "http/render.hpp"
 #include "http/router.hpp"
 #include "http/text.hpp"
+#include "http/v2_handler.hpp"
+#include "http/v2_query.hpp"
 
 namespace costs::http {
 namespace {
@@ -188,14 +191,21 @@ Response Serve(const Admission& admission, const Request& request, const Service
       }
       return Ok(RenderCredit(added), 201);
     }
+    case Endpoint::kV2Instances:
+    case Endpoint::kV2InstanceItems:
+    case Endpoint::kV2Items:
+    case Endpoint::kV2Charts:
+    case Endpoint::kV2InstanceCharts:
+    case Endpoint::kCreditLineItems:
+      return ServeV2(route, principal, services);
   }
   return MakeErrorResponse(MakeError(ErrorCode::kInternal, "unhandled endpoint"));
 }
 
 // The endpoints whose successful bodies depend only on the request's endpoint, path, resolved
-// range, strategy and representation and on the organization's data version
-// (CostsService::PrepareRead). Not the overview (its balance depends on the current time) nor
-// the organization lookup (not a range read).
+// range, strategy, v2 option (BodyVariantOf) and representation and on the organization's data
+// version (CostsService::PrepareRead, PrepareReadV2). Not the overview nor the line_items (they
+// depend on the current time) nor the organization lookup (not a range read).
 bool IsCacheable(Endpoint endpoint) {
   switch (endpoint) {
     case Endpoint::kOrganizationCharts:
@@ -203,33 +213,52 @@ bool IsCacheable(Endpoint endpoint) {
     case Endpoint::kDeploymentsCosts:
     case Endpoint::kItemsCosts:
     case Endpoint::kDeploymentItems:
+    case Endpoint::kV2Instances:
+    case Endpoint::kV2InstanceItems:
+    case Endpoint::kV2Items:
+    case Endpoint::kV2Charts:
+    case Endpoint::kV2InstanceCharts:
       return true;
     case Endpoint::kCostsOverview:
     case Endpoint::kGetOrganization:
     case Endpoint::kIngestUsage:
     case Endpoint::kAddCredit:
+    case Endpoint::kCreditLineItems:
       break;
   }
   return false;
 }
 
-// Serve, through services.body_cache where the body is cacheable: PrepareRead authorizes and
-// validates the request and reads the organization's data version (its errors are answered
-// as the endpoint's own); a stored body is then served as it is, else the endpoint renders
-// it and a success is stored. Only ranges with both `from` and `to`: a defaulted `to` is the
-// current time, which no later request asks for again.
+// PrepareRead, or PrepareReadV2 on a v2 endpoint, for a cacheable endpoint's request.
+Result<service::CostsService::ReadKey> PrepareCachedRead(const Admission& admission, const Services& services) {
+  const Route& route = admission.route;
+  const Endpoint e = route.endpoint;
+  if (IsV2(e)) {
+    const bool chart = e == Endpoint::kV2Charts || e == Endpoint::kV2InstanceCharts;
+    const bool instance = e == Endpoint::kV2InstanceItems || e == Endpoint::kV2InstanceCharts;
+    return services.costs.PrepareReadV2(admission.principal, route.organization_id, V2QueryOf(route), chart, instance);
+  }
+  const bool chart = e == Endpoint::kOrganizationCharts || e == Endpoint::kDeploymentCharts;
+  return services.costs.PrepareRead(admission.principal, route.organization_id, RangeOf(route), chart);
+}
+
+// Serve, through services.body_cache where the body is cacheable: PrepareRead (PrepareReadV2)
+// authorizes and validates the request and reads the organization's data version (its errors
+// are answered as the endpoint's own); a stored body is then served as it is, else the endpoint
+// renders it and a success is stored. Only ranges with both `from` and `to`: a defaulted `to`
+// is the current time, which no later request asks for again (v2 requires both anyway).
 Response ServeCached(const Admission& admission, const Request& request, const Services& services) {
   const Route& route = admission.route;
-  const service::RangeQuery query = RangeOf(route);
-  if (services.body_cache == nullptr || !IsCacheable(route.endpoint) || !query.from || !query.to) {
+  const std::optional<std::uint8_t> variant = BodyVariantOf(route);
+  if (services.body_cache == nullptr || !IsCacheable(route.endpoint) || !route.query.Get("from") ||
+      !route.query.Get("to") || !variant) {
     return Serve(admission, request, services);
   }
-  const bool chart = route.endpoint == Endpoint::kOrganizationCharts || route.endpoint == Endpoint::kDeploymentCharts;
-  Result<service::CostsService::ReadKey> read =
-      services.costs.PrepareRead(admission.principal, route.organization_id, query, chart);
+  Result<service::CostsService::ReadKey> read = PrepareCachedRead(admission, services);
   if (!read) return MakeErrorResponse(read.error(), ErrorExtrasOf(route.endpoint));
-  BodyKey key{route.endpoint,    route.organization_id, route.deployment_id, read->range.from.ns,
-              read->range.to.ns, read->strategy,        admission.format,    read->version};
+  BodyKey key{route.endpoint,      route.organization_id, route.deployment_id,
+              read->range.from.ns, read->range.to.ns,     read->strategy,
+              admission.format,    read->version,         *variant};
 
   const bool negotiated = OffersOf(route.endpoint).size() > 1;
   if (std::shared_ptr<const std::string> body = services.body_cache->Find(key)) {
@@ -300,6 +329,12 @@ std::span<const Format> OffersOf(Endpoint endpoint) {
     case Endpoint::kGetOrganization:
     case Endpoint::kIngestUsage:
     case Endpoint::kAddCredit:
+    case Endpoint::kV2Instances:
+    case Endpoint::kV2InstanceItems:
+    case Endpoint::kV2Items:
+    case Endpoint::kV2Charts:
+    case Endpoint::kV2InstanceCharts:
+    case Endpoint::kCreditLineItems:
       break;
   }
   return kJsonOnly;

@@ -84,13 +84,14 @@ Admission AdmitRequest(const Request& request, const Services& services, std::si
 // errors.hpp; exceptions thrown by a service propagate to the caller (the session answers 500
 // and logs them).
 // With services.body_cache set, a GET of the org charts, deployment charts, deployments or
-// items (org or deployment) whose query has both `from` and `to` is served through it:
-// CostsService::PrepareRead authorizes and validates the request and reads the organization's
-// data version (its errors are answered as the endpoint's own), then the body stored under
-// (endpoint, organization, deployment, resolved range, strategy, format, version) is served
-// as Response::shared_body, or the endpoint computes and renders it and a 200 is stored.
-// Errors are never stored; the overview (its balance depends on the current time) and the
-// organization lookup never go through the cache.
+// items (org or deployment), or of one of the five v2 operations, whose query has both `from`
+// and `to` is served through it: CostsService::PrepareRead (PrepareReadV2) authorizes and
+// validates the request and reads the organization's data version (its errors are answered as
+// the endpoint's own), then the body stored under (endpoint, organization, deployment or
+// instance, resolved range, strategy, format, version, v2 option) is served as
+// Response::shared_body, or the endpoint computes and renders it and a 200 is stored.
+// Errors are never stored; the overview and the line_items (they depend on the current time)
+// and the organization lookup never go through the cache.
 // REQUIRES: `admission` came from AdmitRequest for this request, without a refusal, and
 // request.body.size() <= admission.body_limit.
 Response ServeAdmitted(const Admission& admission, const Request& request, const Services& services);

@@ -67,13 +67,17 @@ void AppendJsonString(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
-std::string RenderChart(const domain::Chart& chart) {
+namespace {
+
+// ChartItems, and with `types` (indexed like chart.series) ChartItemsV2: each value also says
+// its series' instance type.
+std::string RenderChartWith(const domain::Chart& chart, const std::vector<domain::InstanceType>* types) {
   std::size_t estimate = 16;
   for (const domain::ChartBucket& bucket : chart.buckets) {
     estimate += 40;
     for (const domain::ChartValue& v : bucket.values) {
       const domain::ChartSeries& series = chart.SeriesOf(v);
-      estimate += 48 + series.id.size() + series.name.size();
+      estimate += 64 + series.id.size() + series.name.size();
     }
   }
   std::string out;
@@ -95,6 +99,12 @@ std::string RenderChart(const domain::Chart& chart) {
       AppendJsonString(out, series.id);
       out.append(",\"name\":");
       AppendJsonString(out, series.name);
+      if (types != nullptr) {
+        assert(v.series < types->size() && "a type for every series");
+        out.append(",\"type\":\"");
+        out.append(domain::InstanceTypeId((*types)[v.series]));  // plain ASCII ids
+        out.push_back('"');
+      }
       out.append(",\"value\":");
       AppendNanos(out, v.cost);
       out.push_back('}');
@@ -103,6 +113,14 @@ std::string RenderChart(const domain::Chart& chart) {
   }
   out.append("]}");
   return out;
+}
+
+}  // namespace
+
+std::string RenderChart(const domain::Chart& chart) { return RenderChartWith(chart, nullptr); }
+
+std::string RenderTypedChart(const service::TypedChart& chart) {
+  return RenderChartWith(chart.chart, &chart.series_types);
 }
 
 std::string RenderOrganization(const service::Organization& org) {

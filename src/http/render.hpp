@@ -23,6 +23,11 @@ void AppendJsonString(std::string& out, std::string_view s);
 //   "values":[{"id":"..","name":"..","value":<ECU>}]}]}
 std::string RenderChart(const domain::Chart& chart);
 
+// ChartItemsV2 (the v2 charts): ChartItems whose values also carry "type", the instance type
+// id of their series (chart.series_types[series]): {"id","name","type","value"}.
+// REQUIRES: series_types has an entry for every series a value refers to.
+std::string RenderTypedChart(const service::TypedChart& chart);
+
 // {"id":"..","name":".."}
 std::string RenderOrganization(const service::Organization& org);
 

@@ -9,17 +9,17 @@ namespace costs::http {
 namespace {
 
 // One more than the longest route has, so that a longer path, cut here, still matches nothing.
-constexpr std::size_t kMaxSegments = 9;
+constexpr std::size_t kMaxSegments = 10;
 
 struct PathPattern {
-  std::array<std::string_view, 8> segments;  // kOrg / kDeployment mark path parameters
+  std::array<std::string_view, 9> segments;  // kOrg / kDeployment mark path parameters
   std::size_t size;
   Endpoint endpoint;
   std::string_view method;
 };
 
 constexpr std::string_view kOrg = "{organization_id}";
-constexpr std::string_view kDeployment = "{deployment_id}";
+constexpr std::string_view kDeployment = "{deployment_id}";  // also {instance_id}: a v2 instance is a deployment
 
 constexpr PathPattern kPatterns[] = {
     {{"api", "v1", "billing", "costs", kOrg}, 5, Endpoint::kCostsOverview, "GET"},
@@ -37,6 +37,18 @@ constexpr PathPattern kPatterns[] = {
     {{"api", "v1", "organizations", kOrg}, 4, Endpoint::kGetOrganization, "GET"},
     {{"api", "v1", "billing", "usage"}, 4, Endpoint::kIngestUsage, "POST"},
     {{"api", "v1", "billing", "credits", kOrg}, 5, Endpoint::kAddCredit, "POST"},
+    {{"api", "v1", "billing", "organization", kOrg, "line_items"}, 6, Endpoint::kCreditLineItems, "GET"},
+    {{"api", "v2", "billing", "organizations", kOrg, "costs", "instances"}, 7, Endpoint::kV2Instances, "GET"},
+    {{"api", "v2", "billing", "organizations", kOrg, "costs", "instances", kDeployment, "items"},
+     9,
+     Endpoint::kV2InstanceItems,
+     "GET"},
+    {{"api", "v2", "billing", "organizations", kOrg, "costs", "items"}, 7, Endpoint::kV2Items, "GET"},
+    {{"api", "v2", "billing", "organizations", kOrg, "charts"}, 6, Endpoint::kV2Charts, "GET"},
+    {{"api", "v2", "billing", "organizations", kOrg, "instances", kDeployment, "charts"},
+     8,
+     Endpoint::kV2InstanceCharts,
+     "GET"},
 };
 
 // Whether `segments` fit `pattern`; on a match, the path parameters (if any) are stored.
@@ -59,6 +71,19 @@ bool Matches(const PathPattern& pattern, const std::vector<std::string>& segment
 }
 
 }  // namespace
+
+bool IsV2(Endpoint endpoint) {
+  switch (endpoint) {
+    case Endpoint::kV2Instances:
+    case Endpoint::kV2InstanceItems:
+    case Endpoint::kV2Items:
+    case Endpoint::kV2Charts:
+    case Endpoint::kV2InstanceCharts:
+      return true;
+    default:  // v1
+      return false;
+  }
+}
 
 std::optional<std::string_view> QueryParams::Get(std::string_view key) const {
   for (const auto& [k, v] : params_) {

@@ -10,7 +10,7 @@
 
 namespace costs::http {
 
-// The API operations we serve, all under /api/v1.
+// The API operations we serve: v1 and the Billing API v2's cost and chart operations.
 enum class Endpoint {
   kCostsOverview,       // GET  /api/v1/billing/costs/{organization_id}
   kOrganizationCharts,  // GET  /api/v1/billing/costs/{organization_id}/charts
@@ -21,7 +21,17 @@ enum class Endpoint {
   kGetOrganization,     // GET  /api/v1/organizations/{organization_id}
   kIngestUsage,         // POST /api/v1/billing/usage
   kAddCredit,           // POST /api/v1/billing/credits/{organization_id}
+  // Billing API v2 (service/instance_costs.hpp); prefix /api/v2/billing/organizations/{organization_id}
+  kV2Instances,       // GET  {prefix}/costs/instances
+  kV2InstanceItems,   // GET  {prefix}/costs/instances/{instance_id}/items
+  kV2Items,           // GET  {prefix}/costs/items
+  kV2Charts,          // GET  {prefix}/charts
+  kV2InstanceCharts,  // GET  {prefix}/instances/{instance_id}/charts
+  kCreditLineItems,   // GET  /api/v1/billing/organization/{organization_id}/line_items (singular "organization")
 };
+
+// Whether an endpoint is one of the five v2 cost and chart operations.
+bool IsV2(Endpoint endpoint);
 
 // The query parameters of a request, percent-decoded, in order. A raw '+' is a literal plus,
 // not a space (clients send RFC 3339 offsets like "+05:30" unencoded); "%2B" is a plus too,
@@ -44,7 +54,9 @@ class QueryParams {
 struct Route {
   Endpoint endpoint = Endpoint::kGetOrganization;
   std::string organization_id;  // percent-decoded, opaque, non-empty; empty for kIngestUsage
-  std::string deployment_id;    // percent-decoded, non-empty on the /deployments/{deployment_id}/ paths
+  // Percent-decoded, non-empty on the /deployments/{deployment_id}/ paths and on the v2
+  // /instances/{instance_id}/ paths (a v2 instance is a deployment or serverless project).
+  std::string deployment_id;
   QueryParams query;
 };
 

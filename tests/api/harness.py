@@ -16,6 +16,7 @@ import csv
 import datetime
 import decimal
 import fractions
+import functools
 import http.client
 import io
 import json
@@ -62,6 +63,8 @@ IDEMPOTENT = frozenset(("GET", "HEAD", "OPTIONS", "PUT", "DELETE"))
 API = "/api/v1"
 
 _SPEC = None
+_V2_SPEC = None
+_LINE_ITEMS_SCHEMA = None
 
 
 def free_port():
@@ -76,6 +79,23 @@ def spec():
     if _SPEC is None:
         _SPEC = schema.Spec(CONFIG.get("spec"))
     return _SPEC
+
+
+def v2_spec():
+    """billing-v2.swagger.json, beside the v1 spec the suite reads."""
+    global _V2_SPEC
+    if _V2_SPEC is None:
+        _V2_SPEC = schema.Spec(os.path.join(os.path.dirname(spec().path), "billing-v2.swagger.json"))
+    return _V2_SPEC
+
+
+def line_items_schema():
+    """The project's schema of GET /api/v1/billing/organization/{org}/line_items (no official one)."""
+    global _LINE_ITEMS_SCHEMA
+    if _LINE_ITEMS_SCHEMA is None:
+        with open(os.path.join(HERE, "line_items.schema.json"), encoding="utf-8") as f:
+            _LINE_ITEMS_SCHEMA = json.load(f)
+    return _LINE_ITEMS_SCHEMA
 
 
 def binary(name):
@@ -709,6 +729,31 @@ def costs_path(org, suffix="", params=None, deployment=None, raw_query=None):
     return path
 
 
+V2_PREFIX = "/api/v2/billing/organizations/"
+LINE_ITEMS_RE = re.compile(r"^/api/v1/billing/organization/[^/]+/line_items$")
+
+
+def v2_path(org, suffix, params=None, instance=None):
+    """/api/v2/billing/organizations/{org}/{suffix}[?query]; suffix like "costs/instances",
+    "costs/items", "charts", or with `instance` "costs/instances/{instance}/items" resp.
+    "instances/{instance}/charts" when suffix is "items" resp. "instance_charts"."""
+    quote = functools.partial(urllib.parse.quote, safe="")
+    path = V2_PREFIX + quote(org) + "/"
+    if suffix == "items" and instance is not None:
+        path += "costs/instances/%s/items" % quote(instance)
+    elif suffix == "instance_charts":
+        path += "instances/%s/charts" % quote(instance)
+    else:
+        path += suffix
+    if params:
+        path += "?" + urllib.parse.urlencode(params)
+    return path
+
+
+def line_items_path(org):
+    return "%s/billing/organization/%s/line_items" % (API, urllib.parse.quote(org, safe=""))
+
+
 def credits_path(org):
     return "%s/billing/credits/%s" % (API, urllib.parse.quote(org, safe=""))
 
@@ -832,6 +877,8 @@ class ApiTestCase(unittest.TestCase):
         sp = spec()
         body = resp.json
         path = resp.target.split("?", 1)[0]
+        if path.startswith(V2_PREFIX) or LINE_ITEMS_RE.match(path):
+            return self.v2_schema_problems(resp, path)
         template = sp.match_path(path)
         problems = []
         sch = sp.response_schema(template, resp.method, resp.status) if template else None
@@ -872,6 +919,28 @@ class ApiTestCase(unittest.TestCase):
             if not (resp.header("x-cloud-error-codes") or "").strip():
                 problems.append("error response without an x-cloud-error-codes header")
         return problems
+
+    def v2_schema_problems(self, resp, path):
+        """v2 paths: a 200 against billing-v2.swagger.json, a line_items 200 against
+        line_items.schema.json, an error against v1's BasicFailedReply with x-cloud-error-codes
+        (Elastic documents no v2 error body)."""
+        body = resp.json
+        if resp.status >= 400:
+            problems = spec().validate(body, spec().definition("BasicFailedReply"))
+            if not problems and not body.get("errors"):
+                problems.append("$.errors: an error reply must list at least one error")
+            if not (resp.header("x-cloud-error-codes") or "").strip():
+                problems.append("error response without an x-cloud-error-codes header")
+            return problems
+        if resp.status != 200:
+            return ["no schema known for %s %s %d" % (resp.method, path, resp.status)]
+        if LINE_ITEMS_RE.match(path):
+            return v2_spec().validate(body, line_items_schema())
+        template = v2_spec().match_path(path)
+        sch = v2_spec().response_schema(template, resp.method, 200) if template else None
+        if sch is None:
+            return ["no schema known for %s %s %d" % (resp.method, path, resp.status)]
+        return v2_spec().validate(body, sch)
 
     def csv_problems(self, resp):
         """A CSV body: only a 200 of a path that offers CSV; Content-Type text/csv;

@@ -1,7 +1,8 @@
 """A small Swagger 2.0 schema validator for the API tests (standard library only).
 
-Supports what billing-costs.swagger.json uses: $ref (#/definitions/...), type (object,
-array, string, integer, number, boolean), required, properties, items, enum,
+Supports what billing-costs.swagger.json and billing-v2.swagger.json use: $ref
+(#/definitions/...), type (object, array, string, integer, number, boolean, null, and arrays of
+them: ["string", "null"]), required, properties, items, enum,
 additionalProperties: false, and the int32/int64 formats. Values are expected as parsed by
 harness.parse_json: JSON numbers with a fraction or exponent arrive as decimal.Decimal, JSON
 integers as int. So an `integer` must be a Python int (never a bool, float or Decimal); a
@@ -72,6 +73,8 @@ def _is_type(value, t):
         if isinstance(value, float):
             return value == value and value not in (float("inf"), float("-inf"))
         return False
+    if t == "null":  # draft 4 type arrays: nullable members are ["string", "null"]
+        return value is None
     if t == "file":
         return True
     raise SchemaError("unsupported schema type %r" % (t,))

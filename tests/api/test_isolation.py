@@ -11,7 +11,7 @@ POST /billing/credits/{org} as non-admins, for members, non-members, admins, unk
 organizations, other organizations' deployments, bad ranges and bad credentials. Checked for each:
 
 - the status and error code the contract gives (member or admin: 200, 400 for a bad range, 404
-  for a deployment the organization does not have; non-member of an existing organization: 403
+  for a deployment (v2: an instance) the organization does not have; non-member of an existing organization: 403
   organization.invalid_access; unknown organization: 404 organization.not_found; bad
   credentials: 401; a non-admin's POST: 403 root.forbidden);
 - the body holds no marker of any organization other than the one in the path, and none of
@@ -26,7 +26,8 @@ import random
 import unittest
 
 import harness
-from harness import ACCEPT_CSV, JSON_BODY, NDJSON, USAGE_PATH, ApiTestCase, Record, costs_path, credits_path, org_path
+from harness import (ACCEPT_CSV, JSON_BODY, NDJSON, USAGE_PATH, ApiTestCase, Record, costs_path, credits_path,
+                     line_items_path, org_path, v2_path)
 
 SEED = int(os.environ.get("COSTS_ISOLATION_SEED", "20261207"))
 REQUESTS = 700
@@ -36,12 +37,16 @@ ORG_NOT_FOUND = "organization.not_found"
 UNAUTH = "root.unauthenticated"
 FORBIDDEN = "root.forbidden"
 BAD_RANGE = "costs.invalid_date_range"
-# An unknown deployment, on the deployment charts and on the deployment items.
-DEPLOYMENT_NOT_FOUND = {"/charts": "root.not_found", "/items": "billing_service.es_cluster_id_not_found"}
+# An unknown deployment, on the deployment charts and on the deployment items; an unknown
+# instance on the v2 paths that name one.
+DEPLOYMENT_NOT_FOUND = {"/charts": "root.not_found", "/items": "billing_service.es_cluster_id_not_found",
+                        "v2:items": "root.not_found", "v2:instance_charts": "root.not_found"}
 
-# The billing GETs: (suffix, on a deployment, CSV offered).
+# The billing GETs: (suffix, on a deployment, CSV offered); "v2:<suffix>" for v2_path, "line_items".
 ENDPOINTS = [("", False, False), ("/charts", False, False), ("/deployments", False, True),
-             ("/items", False, True), ("/charts", True, False), ("/items", True, True)]
+             ("/items", False, True), ("/charts", True, False), ("/items", True, True),
+             ("v2:costs/instances", False, False), ("v2:items", True, False), ("v2:costs/items", False, False),
+             ("v2:charts", False, False), ("v2:instance_charts", True, False), ("line_items", False, False)]
 GOOD_RANGES = [{"from": "2024-02-01", "to": "2024-02-29"},
                {"from": "2024-02-01", "to": "2024-02-29", "bucketing_strategy": "monthly"},
                {"from": "2024-01-20T06:30:00Z", "to": "2024-03-05T17:15:00Z", "bucketing_strategy": "daily"},
@@ -59,6 +64,7 @@ class World:
         self.users = {}  # name -> {"password", "orgs": set, "admin": bool, "key": str or None}
         self.records = []
         self.unknown_orgs = [self.token("org") for _ in range(2)]
+        self.credits = []  # (org, credit id)
 
     def token(self, prefix):
         return "%s-%016x" % (prefix, self.rng.getrandbits(64))
@@ -81,6 +87,10 @@ class World:
                         "2024-02-%02dT%02d:00:00Z" % (day, i + 1 + self.rng.randint(0, 5)),
                         str(self.rng.randint(1, 9)), "0.%04d" % self.rng.randint(1, 9999),
                         name=dep_name, sku=sku, item_name=item))
+            credit = self.token("credit")
+            entry["markers"].add(credit)
+            entry["credit"] = credit
+            self.credits.append((org, credit))
             self.orgs[org] = entry
         org_ids = sorted(self.orgs)
         lonely = org_ids[-1]  # an organization nobody but the admin may read
@@ -121,6 +131,9 @@ class IsolationTest(ApiTestCase):
             ("none", None),
         ]
         cls.ws.import_usage(w.records)
+        for org, credit in w.credits:
+            cls.ws.ctl("credits", "add", org, "--id", credit, "--ecu", "3", "--start", "2024-02-01", "--end",
+                       "2024-03-01")
         cls.server = cls.start_class_server(cls.ws, "--rate-limit", "0")
         cls.clients = {}
         cls.next_source = [0]
@@ -191,7 +204,13 @@ class IsolationTest(ApiTestCase):
                 others = sorted(d for o, e in w.orgs.items() if o != org for d in e["deployments"])
                 foreign_deployment = not own or rng.random() < 0.25
                 deployment = rng.choice(others if foreign_deployment else own)
-            target = costs_path(org, suffix, params, deployment=deployment)
+            if suffix == "line_items":
+                bad_range = False  # it takes no range
+                target = line_items_path(org)
+            elif suffix.startswith("v2:"):
+                target = v2_path(org, suffix[3:], params, instance=deployment)
+            else:
+                target = costs_path(org, suffix, params, deployment=deployment)
             if csv_offered and rng.random() < 0.5:
                 headers = ACCEPT_CSV
             expect = self.access(user, org, exists, readable)
@@ -229,10 +248,17 @@ class IsolationTest(ApiTestCase):
         return {m for m in out if m not in target}
 
     def check_visible(self, resp, org, target):
-        """A 200 of a readable organization's deployments or org charts shows its deployments:
-        the marker check has something to find."""
-        if resp.status != 200 or "/deployments/" in target or not (
-                target.split("?")[0].endswith("/deployments") or target.split("?")[0].endswith("/charts")):
+        """A 200 of a readable organization's deployments, org charts or v2 instances shows its
+        deployments, and its line_items its credit: the marker check has something to find."""
+        path = target.split("?")[0]
+        if resp.status != 200:
+            return
+        if path.endswith("/line_items"):
+            if self.world.orgs[org]["credit"] not in resp.text:
+                self.fail_response(resp, self.server, "the organization's own credit is missing")
+            return
+        if "/deployments/" in path or "/instances/" in path or not (
+                path.endswith("/deployments") or path.endswith("/charts") or path.endswith("/costs/instances")):
             return
         missing = [d for d in self.world.orgs[org]["deployments"] if d not in resp.text]
         if missing:

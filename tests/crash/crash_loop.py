@@ -17,7 +17,10 @@ after the restart:
   - the batches acknowledged in the round before, and one older one at random, are sent again:
     every record must come back a duplicate (nothing acknowledged was lost);
   - the daily charts of every organization over the whole data window must equal, to the
-    nano-ECU, an exact model of every acknowledged record (harness.Record's proration).
+    nano-ECU, an exact model of every acknowledged record (harness.Record's proration);
+  - so must the Billing API v2's answers over that window: the organization's chart (every value
+    of type "deployment"), each instance's chart (its dimensions summed per day), the instances'
+    and each instance's items totals, and the organization's items; GET line_items answers [].
 The first failure stops the loop (exit 1) with what differed and the tail of costsd's log; the
 workspace is kept. --lose-commits tests these checks: after each kill the database is put back
 as it was when the round began (acknowledged batches lost), and the loop must fail. Prints one
@@ -41,7 +44,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "api"))
 
 import harness  # noqa: E402
-from harness import DAY_NS, HOUR_NS, NS, NDJSON, USAGE_PATH, Record, charts_path, iso, instant_ns  # noqa: E402
+from harness import (DAY_NS, HOUR_NS, NS, NDJSON, USAGE_PATH, Record, charts_path, instant_ns, iso,  # noqa: E402
+                     line_items_path, v2_path)
 
 ORGS = ("org-1", "org-2", "org-3")
 DEPLOYMENTS = ("d-a", "d-b", "d-c", "d-d")
@@ -311,6 +315,7 @@ class CrashLoop:
                                   % (batch.describe(), counts[0], counts[1], len(batch.records)))
             for org in ORGS:
                 self.check_chart(conn, org)
+                self.check_v2(conn, org)
         finally:
             conn.close()
 
@@ -331,6 +336,51 @@ class CrashLoop:
                           "as (timestamp, expected, got)): %r%s"
                           % (org, diff, "" if len(got) == len(want) else " (%d days, expected %d)"
                              % (len(got), len(want))))
+
+    def get_json(self, conn, target):
+        conn.request("GET", target, headers={"Authorization": harness.basic(*ADMIN)})
+        resp = conn.getresponse()
+        body = resp.read()
+        if resp.status != 200:
+            raise Failure("GET %s: status %d, body %s" % (target, resp.status, body[:500]))
+        return harness.parse_json(body.decode("utf-8"))
+
+    def check_v2(self, conn, org):
+        """The v2 answers over the window against the same model as the v1 chart."""
+        window = {"from": WINDOW_FROM, "to": WINDOW_TO}
+        want = self.model.expected_chart(org)
+        per_deployment = collections.Counter()
+        for _, values in want:
+            for d, _, nanos in values:
+                per_deployment[d] += nanos
+        total = sum(per_deployment.values())
+
+        def nanos(value):
+            return int(decimal.Decimal(str(value)) * NS)
+
+        def check(what, got, expected):
+            if got != expected:
+                raise Failure("v2 %s of %s: got %r, expected %r (from the acknowledged records)"
+                              % (what, org, got, expected))
+
+        chart = self.get_json(conn, v2_path(org, "charts", dict(window, bucketing_strategy="daily")))
+        check("daily chart", [(i["timestamp"], [(v["id"], v["name"], v["type"], nanos(v["value"])) for v in i["values"]])
+                              for i in chart["data"]],
+              [(ts, [(d, name, "deployment", n) for d, name, n in values]) for ts, values in want])
+        instances = self.get_json(conn, v2_path(org, "costs/instances", window))
+        check("instances total", nanos(instances["total_ecu"]), total)
+        check("instance totals", {i["id"]: nanos(i["total_ecu"]) for i in instances["instances"]
+                                  if nanos(i["total_ecu"]) != 0}, {d: n for d, n in per_deployment.items() if n})
+        items = self.get_json(conn, v2_path(org, "costs/items", window))
+        check("items total", nanos(items["total_ecu"]), total)
+        for d in sorted(i["id"] for i in instances["instances"]):
+            one = self.get_json(conn, v2_path(org, "items", window, instance=d))
+            check("items total of instance %s" % d, nanos(one["total_ecu"]), per_deployment[d])
+            days = self.get_json(conn, v2_path(org, "instance_charts", window, instance=d))
+            check("daily chart of instance %s" % d, [(i["timestamp"], sum(nanos(v["value"]) for v in i["values"]))
+                                                     for i in days["data"]],
+                  [(ts, sum(n for dep, _, n in values if dep == d)) for ts, values in want])
+        check("line_items", self.get_json(conn, line_items_path(org)), [])
 
     def one_round(self):
         """Ingests until a kill at a random moment; returns the batches in doubt."""
