@@ -22,6 +22,18 @@ std::string Lower(std::string_view text) {
   return out;
 }
 
+// A v2 datetime without a UTC offset ("2024-01-10T00:00:00") means UTC: it gets a 'Z'. Only
+// a date, a separator and a time with none of 'Z', '+' or '-' after the date qualify; anything
+// else is left for the parser to accept or refuse.
+std::string UtcIfNoOffset(std::string_view text) {
+  std::string out(text);
+  if (text.size() > 10 && (text[10] == 'T' || text[10] == 't' || text[10] == ' ') &&
+      text.find_first_of("Zz+-", 10) == std::string_view::npos) {
+    out.push_back('Z');
+  }
+  return out;
+}
+
 // from and to are required on every v2 operation.
 Result<domain::TimeRange> ResolveV2Range(const V2Query& query, Instant now, int max_range_days) {
   std::vector<std::string> missing;
@@ -31,7 +43,9 @@ Result<domain::TimeRange> ResolveV2Range(const V2Query& query, Instant now, int 
     const std::string what = missing.size() == 2 ? "from and to are" : missing[0] + " is";
     return MakeError(ErrorCode::kInvalidDateRange, what + " required", std::move(missing));
   }
-  return domain::ResolveRange(query.from, query.to, now, max_range_days);
+  const std::string from = UtcIfNoOffset(*query.from);
+  const std::string to = UtcIfNoOffset(*query.to);
+  return domain::ResolveRange(from, to, now, max_range_days);
 }
 
 enum class Grouping { kProduct, kProductFamily };

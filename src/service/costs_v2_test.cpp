@@ -204,6 +204,23 @@ TEST_F(CostsV2Test, ChartsCarryTypesAndFilterInstancesByType) {
   EXPECT_EQ(missing.error().fields, std::vector<std::string>{"instance_id"});
 }
 
+TEST_F(CostsV2Test, DatetimesWithoutAnOffsetAreUtc) {
+  Ingest();
+  auto bare = costs_.Instances(Alice(), "org-a", Range("2026-11-01T00:00:00", "2026-11-02T00:00:00.5"));
+  ASSERT_TRUE(bare) << bare.error().message;
+  auto utc = costs_.Instances(Alice(), "org-a", Range("2026-11-01T00:00:00Z", "2026-11-02T00:00:00.5Z"));
+  ASSERT_TRUE(utc);
+  EXPECT_EQ(bare->total, utc->total);
+  auto key = costs_.PrepareReadV2(Alice(), "org-a", Range("2026-11-01 10:00:00", "2026-11-02T00:00:00"), false, false);
+  ASSERT_TRUE(key) << key.error().message;
+  EXPECT_EQ(key->range, (domain::TimeRange{At("2026-11-01T10:00:00Z"), At("2026-11-02T00:00:00Z")}));
+  for (const char* bad : {"2026-11-01T25:00:00", "2026-11-01T00:00", "2026-11-01Tx"}) {
+    auto refused = costs_.Instances(Alice(), "org-a", Range(bad, "2026-11-02"));
+    ASSERT_FALSE(refused) << bad;
+    EXPECT_EQ(refused.error().code, ErrorCode::kInvalidDateRange) << bad;
+  }
+}
+
 TEST_F(CostsV2Test, ParametersAreValidatedAlikeByTheOperationAndPrepareRead) {
   struct Case {
     V2Query query;

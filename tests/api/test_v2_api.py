@@ -244,10 +244,7 @@ class V2ApiTest(ApiTestCase):
         self.assertSameAsRange([{"from": "2024-02-10", "to": "2024-02-12"},
                                 {"from": "2024-02-10T01:00:00+01:00", "to": "2024-02-12T19:00:00-05:00"}])
 
-    # Issue #13: "RFC 3339 with or without an offset (none = UTC)". The service (domain's
-    # ParseQueryInstant) refuses them today: 400 costs.invalid_date_range. Marked so that the suite
-    # passes meanwhile and fails (unexpected success) once they are read: then drop the mark.
-    @unittest.expectedFailure
+    # Issue #13: "RFC 3339 with or without an offset (none = UTC)".
     def test_instants_without_an_offset_are_utc(self):
         self.assertSameAsRange([{"from": "2024-02-10T00:00:00", "to": "2024-02-13T00:00:00"}])
 
