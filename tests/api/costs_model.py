@@ -332,7 +332,8 @@ def expected_balance(records, org, credits, now_ns):
                 amount += give
     valid = sorted((c for c in credits if c.start <= now_ns < c.end), key=lambda c: (c.start, c.id.encode()))
     return {"available": sum(c.ecu for c in valid), "remaining": sum(left[c.id] for c in valid),
-            "line_items": [(c.id, c.ecu, left[c.id], c.start, c.end) for c in valid]}
+            "line_items": [(c.id, c.ecu, left[c.id], c.start, c.end) for c in valid],
+            "left": dict(left)}  # what is left of every credit, valid now or not (v1 line_items)
 
 
 def describe_nanos(d):
