@@ -79,7 +79,7 @@ def records():
                  kind="kibana", sku="gcp.kibana.n2.68x32x45", item_name="Kibana 1 GB"),
         capacity("v2-c-logs", "d-logs", at(DAY_C, 23, 30), at(DAY_C + DAY_NS, 0, 30), "1", "0.0457", name="logs"),
         capacity("v2-c-search", "p-search", at(DAY_C), at(DAY_C + DAY_NS), "24", "0.09", name="serverless-search",
-                 kind=None, sku="serverless.es.search_vcu", item_name="Search VCU", unit="VCU-hour",
+                 kind="elasticsearch", sku="serverless.es.search_vcu", item_name="Search VCU", unit="VCU-hour",
                  **serverless("elasticsearch")),
         other_dim("v2-c-search-in", "p-search", "data_in", "serverless.data.in", at(DAY_C, 20),
                   at(DAY_C + DAY_NS, 4), "3.3", "0.05", "gibibyte", "Data in", name="serverless-search",
