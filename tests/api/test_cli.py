@@ -8,6 +8,7 @@ import subprocess
 import unittest
 
 import harness
+import v2check
 
 TIMEOUT = 30
 
@@ -19,7 +20,7 @@ def run(name, *args, input=None, env=None):
                           timeout=TIMEOUT, env=full_env)
 
 
-class CommandLineTest(harness.ApiTestCase):
+class CommandLineTest(v2check.V2TestCase):
 
     def assertUsageError(self, p, needle, code=2):
         self.assertEqual(p.returncode, code, "exit code; stderr: %s" % p.stderr)
@@ -127,7 +128,7 @@ class CommandLineTest(harness.ApiTestCase):
         p = run("costsctl", "--db", ws.db_url, "demo", env={"COSTS_LISTEN": address})
         self.assertEqual(p.returncode, 0, p.stderr)
         lines = [line.strip() for line in p.stdout.splitlines() if line.strip().startswith("curl ")]
-        self.assertEqual(len(lines), 2, p.stdout)
+        self.assertEqual(len(lines), 3, p.stdout)
         m = re.match(r"curl -u ([^:]+):(\S+) '(http://[^']+)'$", lines[0])
         self.assertIsNotNone(m, lines[0])
         self.assertTrue(m.group(3).startswith("http://%s/" % address), lines[0])
@@ -136,6 +137,15 @@ class CommandLineTest(harness.ApiTestCase):
         resp = self.get(client, m.group(3)[len("http://" + address):])
         self.assertStatus(resp, 200, srv)
         self.assertTrue(any(bucket["values"] for bucket in resp.json["data"]), resp.describe())
+        # The Billing API v2 line, with alice's API key.
+        m = re.match(r"curl -H 'Authorization: (ApiKey \S+)' '(http://[^']+/api/v2/[^']+)'$", lines[2])
+        self.assertIsNotNone(m, lines[2])
+        keyed = harness.Client(srv)
+        keyed.auth = m.group(1)
+        self.addCleanup(keyed.close)
+        resp = self.get(keyed, m.group(2)[len("http://" + address):])
+        self.assertStatus(resp, 200, srv)
+        self.assertTrue(resp.json["instances"], resp.describe())
 
     def test_costsctl_verify_is_clean_then_names_a_rollup_changed_by_sql(self):
         ws = self.make_test_workspace("cli-verify")
