@@ -14,6 +14,10 @@
 //   org_monthly_36m      the org chart, monthly, 36 months capped at the data's extent
 //   deployment_daily_30d the deployment chart, daily, the last 30 days
 // Counters: buckets and values (deployment × bucket cells) of one chart.
+// And the Billing API v2 instances call beside the v1 deployments call it replaces, over the
+// last day and the last 30 days (RFC 3339 UTC day boundaries, as ess_billing sends them):
+//   v1_deployments_1d, v1_deployments_30d, v2_instances_1d, v2_instances_30d
+// Counters: values = deployments (v1) or product line items (v2) of one answer.
 
 #include <benchmark/benchmark.h>
 
@@ -71,9 +75,14 @@ std::string DateText(std::int64_t day) {
   return buf;
 }
 
+// The start of a UTC day in RFC 3339, as ess_billing sends `from` and `to`.
+std::string DayStart(std::int64_t day) { return DateText(day) + "T00:00:00Z"; }
+
+enum class Call { kOrgChart, kDeploymentChart, kDeployments, kInstances };
+
 struct ChartCase {
   std::string name;
-  bool deployment = false;
+  Call call = Call::kOrgChart;
   std::string from;  // bare dates: from its day's start, to its day's end
   std::string to;
   std::string strategy;
@@ -105,13 +114,40 @@ costs::Result<std::unique_ptr<costs::service::Store>> OpenStore(const std::strin
   return store;
 }
 
+// The v1 deployments call or the v2 instances call over the case's range.
+void RunCosts(benchmark::State& state, Fixture& f, const ChartCase& c) {
+  costs::service::V2Query v2;
+  v2.from = c.from;
+  v2.to = c.to;
+  const costs::service::RangeQuery v1{c.from, c.to, std::nullopt};
+  std::size_t values = 0;
+  for (auto _ : state) {
+    if (c.call == Call::kDeployments) {
+      auto answer = f.costs->Deployments(f.who, f.config.org, v1);
+      if (!answer) return state.SkipWithError(answer.error().message.c_str());
+      values = answer->deployments.size();
+      benchmark::DoNotOptimize(answer);
+    } else {
+      auto answer = f.costs->Instances(f.who, f.config.org, v2);
+      if (!answer) return state.SkipWithError(answer.error().message.c_str());
+      values = 0;
+      for (const auto& instance : answer->instances) values += instance.lines.size();
+      benchmark::DoNotOptimize(answer);
+    }
+  }
+  state.counters["buckets"] = 0;
+  state.counters["values"] = static_cast<double>(values);
+}
+
 void RunChart(benchmark::State& state, Fixture& f, const ChartCase& c) {
+  if (c.call == Call::kDeployments || c.call == Call::kInstances) return RunCosts(state, f, c);
   const costs::service::RangeQuery query{c.from, c.to, c.strategy};
   std::size_t buckets = 0;
   std::size_t values = 0;
   for (auto _ : state) {
-    auto chart = c.deployment ? f.costs->DeploymentCharts(f.who, f.config.org, f.config.deployment, query)
-                              : f.costs->OrganizationCharts(f.who, f.config.org, query);
+    auto chart = c.call == Call::kDeploymentChart
+                     ? f.costs->DeploymentCharts(f.who, f.config.org, f.config.deployment, query)
+                     : f.costs->OrganizationCharts(f.who, f.config.org, query);
     if (!chart) {
       state.SkipWithError(chart.error().message.c_str());
       return;
@@ -171,10 +207,14 @@ int main(int argc, char** argv) {
   monthly_from = std::max(monthly_from, costs::domain::DaysFromCivil(CivilDate{first_date.year, first_date.month, 1}));
 
   static const std::vector<ChartCase> cases = {
-      {"org_daily_30d", false, DateText(*last - 29), DateText(*last), "daily"},
-      {"org_daily_365d", false, DateText(*last - 364), DateText(*last), "daily"},
-      {"org_monthly_36m", false, DateText(monthly_from), DateText(*last), "monthly"},
-      {"deployment_daily_30d", true, DateText(*last - 29), DateText(*last), "daily"},
+      {"org_daily_30d", Call::kOrgChart, DateText(*last - 29), DateText(*last), "daily"},
+      {"org_daily_365d", Call::kOrgChart, DateText(*last - 364), DateText(*last), "daily"},
+      {"org_monthly_36m", Call::kOrgChart, DateText(monthly_from), DateText(*last), "monthly"},
+      {"deployment_daily_30d", Call::kDeploymentChart, DateText(*last - 29), DateText(*last), "daily"},
+      {"v1_deployments_1d", Call::kDeployments, DayStart(*last), DayStart(*last + 1), ""},
+      {"v1_deployments_30d", Call::kDeployments, DayStart(*last - 29), DayStart(*last + 1), ""},
+      {"v2_instances_1d", Call::kInstances, DayStart(*last), DayStart(*last + 1), ""},
+      {"v2_instances_30d", Call::kInstances, DayStart(*last - 29), DayStart(*last + 1), ""},
   };
   for (const ChartCase& c : cases) {
     benchmark::RegisterBenchmark(c.name.c_str(), [&c](benchmark::State& state) {

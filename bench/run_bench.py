@@ -5,8 +5,13 @@ Generates data set D1 (and D2 with BENCH_D2=1) with bench/gen, then measures in 
 each of costs' stores BENCH_STORE selects (sqlite, postgres or both): ingest through
 `costsctl usage import` vs PostgreSQL COPY; the 30-day org chart over HTTP (wrk) vs nginx
 serving the same bytes vs PostgreSQL computing it by GROUP BY (pgbench); in-process chart
-latency (bench/chart_bench, Google Benchmark); costsd's peak RSS and start-up time. Prints
-every figure and ratio per store, then a line for the PostgreSQL store when it ran
+latency (bench/chart_bench, Google Benchmark); the Billing API v2 instances call beside the v1
+deployments call (1 and 30 days, HTTP and in-process); costsd's peak RSS and start-up time.
+Prints every figure and ratio per store, the v2 ratios on a line per store
+
+    bench v2: v2_instances_cached_http_vs_v1_deployments_1d=A ..._30d=B v2_instances_inprocess_vs_v1_deployments_1d=C ..._30d=D
+
+then a line for the PostgreSQL store when it ran
 
     bench[postgres]: ingest_vs_pg_copy=X http_vs_nginx=Y chart_vs_pg=Z rss_d1_mib=W
 
@@ -637,7 +642,8 @@ def chart_bench(tools, ds, db, repetitions, out_dir):
         if b.get("aggregate_name") == "median" or (repetitions == 1 and b.get("run_type") == "iteration"):
             results[b["run_name"]] = {"p50_us": b["real_time"] * scale[b["time_unit"]],
                                       "buckets": int(b.get("buckets", 0)), "values": int(b.get("values", 0))}
-    expected = ["org_daily_30d", "org_daily_365d", "org_monthly_36m", "deployment_daily_30d"]
+    expected = ["org_daily_30d", "org_daily_365d", "org_monthly_36m", "deployment_daily_30d"] + [
+        "%s_%s" % (call, span) for call in ("v1_deployments", "v2_instances") for span in V2_SPANS]
     if sorted(results) != sorted(expected):
         raise BenchError("chart_bench reported %s" % sorted(results))
     return results
@@ -662,12 +668,17 @@ def target_lines(results, db):
          results[p + "d1_gb"]["org_daily_30d"]["p50_us"] <= 50),
         ("costsd RSS <= 300 MiB serving D1", results[p + "d1_rss_mib"], results[p + "d1_rss_mib"] <= 300),
     ]
+    for span in V2_SPANS:
+        http = results[p + "d1_v2_instances_cached_http_vs_v1_deployments_" + span]
+        inproc = results[p + "d1_v2_instances_inprocess_vs_v1_deployments_" + span]
+        checks.append(("v2 instances %s cached HTTP >= 0.8x v1 deployments" % span, http, http >= 0.8))
+        checks.append(("v2 instances %s in-process <= 2x v1 deployments" % span, inproc, inproc <= 2.0))
     if p + "d2_vs_d1_30d" in results:
         checks.append(("in-process D2 within 1.5x of D1", results[p + "d2_vs_d1_30d"],
                        results[p + "d2_vs_d1_30d"] <= 1.5))
     if p + "d2_startup_s" in results:
         checks.append(("start-up on D2 <= 2 s", results[p + "d2_startup_s"], results[p + "d2_startup_s"] <= 2))
-    return ["target %-8s %-44s %10.3f  %s" % (db.name, name, value, "met" if ok else "NOT MET")
+    return ["target %-8s %-52s %10.3f  %s" % (db.name, name, value, "met" if ok else "NOT MET")
             for name, value, ok in checks]
 
 
@@ -696,6 +707,49 @@ def machine_line(build_dir):
         pass
     load = os.getloadavg()[0]
     return "%d cores (%s), load %.2f, build %s" % (os.cpu_count() or 0, model, load, build_type), build_type
+
+
+V2_SPANS = ("1d", "30d")
+
+
+def v2_ranges(m):
+    """{span: (from, to)}: the data's last UTC day and its last 30, as RFC 3339 day starts (what
+    ess_billing sends, `:` percent-encoded)."""
+    last = datetime.date.fromisoformat(m["last_day"])
+    end = (last + datetime.timedelta(days=1)).isoformat() + "T00%3A00%3A00Z"
+    return {"1d": (last.isoformat() + "T00%3A00%3A00Z", end),
+            "30d": ((last - datetime.timedelta(days=29)).isoformat() + "T00%3A00%3A00Z", end)}
+
+
+def measure_v2_http(tools, ds, costsd, creds, auth, label, key, wrk_seconds, wrk_runs, results):
+    """The Billing API v2 instances call beside the v1 deployments call over the same range (1
+    and 30 days), each under wrk like the chart (repeated requests: served from the body cache);
+    checks first that both answer 200 with the same total."""
+    m = ds.manifest
+    for span, (frm, to) in v2_ranges(m).items():
+        paths = {"v1_deployments": "/api/v1/billing/costs/%s/deployments?from=%s&to=%s" % (m["chart_org"], frm, to),
+                 "v2_instances": "/api/v2/billing/organizations/%s/costs/instances?from=%s&to=%s" % (
+                     m["chart_org"], frm, to)}
+        totals = {}
+        for call, path in paths.items():
+            url = "http://127.0.0.1:%d%s" % (costsd.port, path)
+            out = run([tools.curl, "-sS", "-u", creds, "-w", "\n%{http_code}", url], capture_output=True,
+                      text=True).stdout
+            body, _, code = out.rpartition("\n")
+            if code != "200":
+                raise BenchError("GET %s answered %s: %s" % (path, code, body[:500]))
+            answer = json.loads(body, parse_float=decimal.Decimal, parse_int=decimal.Decimal)
+            totals[call] = answer["total_cost" if call == "v1_deployments" else "total_ecu"]
+            rps, p99, runs = wrk_series(tools, url, wrk_seconds, wrk_runs, [auth])
+            results["%s_%s_%s_rps" % (key, call, span)] = rps
+            log("%s %s %s over HTTP (%d bytes): %s req/s, p99 %.2f ms (median of %d: %s)" % (
+                label, call, span, len(body.encode()), fmt_rate(rps), p99, wrk_runs,
+                ", ".join(fmt_rate(r[0]) for r in runs)))
+        if totals["v1_deployments"] != totals["v2_instances"]:
+            raise BenchError("%s %s: v2 instances total %s ECU, v1 deployments %s" % (
+                label, span, totals["v2_instances"], totals["v1_deployments"]))
+        results["%s_v2_instances_cached_http_vs_v1_deployments_%s" % (key, span)] = ratio(
+            results["%s_v2_instances_%s_rps" % (key, span)], results["%s_v1_deployments_%s_rps" % (key, span)])
 
 
 def measure_serving(ds, db, tools, procs, wrk_seconds, wrk_runs, results):
@@ -740,6 +794,7 @@ def measure_serving(ds, db, tools, procs, wrk_seconds, wrk_runs, results):
     results[key + "_http_p99_ms"] = p99
     log("%s costsd chart over HTTP (wrk %s -d%ds, Basic auth, keep-alive): %s req/s, p99 %.2f ms (median of %d: %s)" %
         (label, " ".join(WRK_ARGS), wrk_seconds, fmt_rate(rps), p99, wrk_runs, ", ".join(fmt_rate(r[0]) for r in runs)))
+    measure_v2_http(tools, ds, costsd, creds, auth, label, key, wrk_seconds, wrk_runs, results)
     rss = costsd.peak_rss_kib() / 1024.0
     costsd.stop()
     results[key + "_rss_mib"] = rss
@@ -772,6 +827,9 @@ def measure_chart_bench(tools, ds, db, repetitions, work, results):
             ds.name, db.name, name, r["p50_us"], r["buckets"], r["values"]))
     results[key + "_gb"] = gb
     results[key + "_365_vs_30"] = ratio(gb["org_daily_365d"]["p50_us"], gb["org_daily_30d"]["p50_us"])
+    for span in V2_SPANS:
+        results["%s_v2_instances_inprocess_vs_v1_deployments_%s" % (key, span)] = ratio(
+            gb["v2_instances_" + span]["p50_us"], gb["v1_deployments_" + span]["p50_us"])
     log("%s %s in-process ratio 365d/30d daily org chart: %.2f" % (ds.name, db.name, results[key + "_365_vs_30"]))
 
 
@@ -806,6 +864,15 @@ def summary_lines(results, dbs):
             ("%s database, GB" % ds, get(key + "_db_bytes", 1e-9), ms,
              "PostgreSQL table and indexes %.2f" % (results["d1_pg_table_bytes"] / 1e9) if key == "d1" else ""),
         ]
+    for span in V2_SPANS:
+        rows += [
+            ("D1 v1 deployments %s HTTP, req/s" % span, get("d1_v1_deployments_%s_rps" % span), rate, ""),
+            ("D1 v2 instances %s HTTP, req/s" % span, get("d1_v2_instances_%s_rps" % span), rate, ""),
+            ("D1 v1 deployments %s p50, us" % span, gb("d1", "v1_deployments_" + span), "{:.0f}", ""),
+            ("D1 v2 instances %s p50, us" % span, gb("d1", "v2_instances_" + span), "{:.0f}", ""),
+            ("  v2/v1 %s cached HTTP" % span, get("d1_v2_instances_cached_http_vs_v1_deployments_" + span), x3, ""),
+            ("  v2/v1 %s in-process" % span, get("d1_v2_instances_inprocess_vs_v1_deployments_" + span), x3, ""),
+        ]
     rows += [
         ("D2 ingest, records/s", get("d2_ingest_rps"), rate, ""),
         ("D2 HTTP chart, req/s", get("d2_http_rps"), rate, ""),
@@ -827,6 +894,16 @@ def bench_line(results, db):
     return "%s: ingest_vs_pg_copy=%.3f http_vs_nginx=%.3f chart_vs_pg=%.3f rss_d1_mib=%.1f" % (
         "bench" if db.name == "sqlite" else "bench[%s]" % db.name, results[p + "ingest_vs_pg_copy"],
         results[p + "http_vs_nginx"], results[p + "chart_vs_pg"], results[p + "d1_rss_mib"])
+
+
+def v2_line(results, db):
+    """The Billing API v2 ratios of one store (issue #13's targets: cached HTTP >= 0.8, in-process
+    <= 2.0 of the v1 deployments call)."""
+    p = prefix(db) + "d1_"
+    return "%s: %s" % ("bench v2" if db.name == "sqlite" else "bench v2[%s]" % db.name, " ".join(
+        "%s_%s=%.3f" % (name, span, results[p + name + "_" + span])
+        for name in ("v2_instances_cached_http_vs_v1_deployments", "v2_instances_inprocess_vs_v1_deployments")
+        for span in V2_SPANS))
 
 
 def bench(args):
@@ -984,7 +1061,10 @@ def bench(args):
                 log(line)
         with open(os.path.join(build_dir, "bench-results.json"), "w") as f:
             json.dump(results, f, indent=1, sort_keys=True)
-        # The SQLite store's line last, as before the PostgreSQL store: scripts compare it.
+        # The SQLite store's line last, as before the PostgreSQL store: scripts compare it. The
+        # v2 ratios just before.
+        for db in sorted(dbs, key=lambda db: db.name == "sqlite"):
+            print(v2_line(results, db), flush=True)
         for db in sorted(dbs, key=lambda db: db.name == "sqlite"):
             print(bench_line(results, db), flush=True)
         ok = True
