@@ -8,7 +8,6 @@ import subprocess
 import unittest
 
 import harness
-import v2check
 
 TIMEOUT = 30
 
@@ -20,7 +19,7 @@ def run(name, *args, input=None, env=None):
                           timeout=TIMEOUT, env=full_env)
 
 
-class CommandLineTest(v2check.V2TestCase):
+class CommandLineTest(harness.ApiTestCase):
 
     def assertUsageError(self, p, needle, code=2):
         self.assertEqual(p.returncode, code, "exit code; stderr: %s" % p.stderr)

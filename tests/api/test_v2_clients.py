@@ -24,8 +24,9 @@ import costs_model as model
 import harness
 import v2_model
 import v2check
-from harness import DAY_NS, HOUR_NS, NS, Record, costs_path, instant_ns, iso, nanos_text, to_fraction
-from v2check import V2TestCase, line_items_path, nanos, v2_path
+from harness import (DAY_NS, HOUR_NS, NS, Record, costs_path, instant_ns, iso, line_items_path, nanos_text, to_fraction,
+                     v2_path)
+from v2check import V2TestCase, nanos
 
 ORG = "org-v2"
 OTHER = "org-v2-other"
@@ -307,7 +308,7 @@ class V2ClientsTest(V2TestCase):
         if not total == v1_total == nanos(deployments["total_cost"]):
             self.fail_response(inst, None, "v2 total %s, v1 overview %s, v1 deployments %s" % (
                 nanos_text(total), overview["costs"]["total"], deployments["total_cost"]))
-        per_dep = {d["id"]: nanos(d["costs"]["total"]) for d in deployments["deployments"]}
+        per_dep = {d["deployment_id"]: nanos(d["costs"]["total"]) for d in deployments["deployments"]}
         if per_dep != {i.id: i.total for i in instances}:
             self.fail_response(inst, None, "per instance %r, v1 deployments %r" % (
                 {i.id: i.total for i in instances}, per_dep))
@@ -346,6 +347,7 @@ class V2ClientsTest(V2TestCase):
         resp = self.get(self.key_client(), line_items_path(ORG))
         self.assertStatus(resp, 200)
         self.assertExactValuesText(resp)
+        self.assertEqual(v2check.line_items_problems(resp.json), [], resp.describe())
         now = time.time_ns()
         want = model.expected_balance(self.records, ORG, self.credits, now)
         got = sorted((li["id"], nanos(li["ecu_quantity"]), nanos(li["ecu_balance"]), instant_ns(li["start"]),
