@@ -215,8 +215,10 @@ void PrintDemo(domain::Instant start, domain::Instant end, std::size_t records, 
   const domain::CivilDate last = domain::CivilFromDays(end.ns / domain::kNsPerDay);
   char to[16];
   std::snprintf(to, sizeof to, "%04d-%02d-%02d", last.year, last.month, last.day);
-  std::printf("  curl -H 'Authorization: ApiKey %s' 'http://%s/api/v2/billing/organizations/acme/costs/instances?from=%s&to=%s'\n",
-              api_key.c_str(), address.c_str(), from, to);
+  std::printf(
+      "  curl -H 'Authorization: ApiKey %s' "
+      "'http://%s/api/v2/billing/organizations/acme/costs/instances?from=%s&to=%s'\n",
+      api_key.c_str(), address.c_str(), from, to);
 }
 
 int Failed(const Error& e) {
