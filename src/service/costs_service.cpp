@@ -11,6 +11,7 @@
 #include "domain/utf8.hpp"
 #include "service/ingest_delta.hpp"
 #include "service/range_pieces.hpp"
+#include "service/rate_segments.hpp"
 
 namespace costs::service {
 namespace {
@@ -570,14 +571,7 @@ DtsItem DtsItemOf(std::string_view sku, domain::Dimension dimension, const ItemS
                          acc.rate_fingerprint_min == domain::DecimalFingerprint(info->rate);
   item.cost = acc.cost;
   item.quantity_milli = acc.quantity_milli;
-  if (same_rate) {
-    item.rate = domain::FormatDecimal(info->rate);
-  } else if (acc.quantity_milli != 0) {
-    // cost / quantity in ECU per unit, to 9 fractional digits: nanos × 1000 / milli.
-    // DivideHalfEven wants a positive denominator.
-    const domain::WideNanos sign = acc.quantity_milli < 0 ? -1 : 1;
-    item.rate = domain::FormatWideNanos(domain::DivideHalfEven(sign * acc.cost * 1000, sign * acc.quantity_milli));
-  }
+  item.rate = same_rate ? domain::FormatDecimal(info->rate) : CostPerUnitText(acc.cost, acc.quantity_milli);
   return item;
 }
 

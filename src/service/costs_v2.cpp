@@ -118,7 +118,7 @@ const ItemInfo* InfoOf(const std::vector<ItemInfo>& items, std::string_view depl
 }
 
 ProductLine LineOf(const LineKey& key, const LineUsage& usage, const ItemInfo* info, const domain::TimeRange& range,
-                   const std::vector<domain::Decimal>& rates) {
+                   const RateCatalog& rates) {
   const auto& [sku, dimension, kind] = key;
   ProductLine line;
   line.sku = sku;
@@ -219,13 +219,13 @@ std::vector<InstanceUsage> InstancesOf(const V2Read& v2, std::optional<std::stri
   return out;
 }
 
-InstanceCosts InstanceCostsOf(const InstanceUsage& usage, const V2Read& v2) {
+InstanceCosts InstanceCostsOf(const InstanceUsage& usage, const V2Read& v2, const RateCatalog& rates) {
   InstanceCosts out;
   out.id = usage.deployment->id;
   out.name = usage.deployment->name;
   out.type = usage.deployment->type;
   for (const auto& [key, line] : usage.lines) {
-    out.lines.push_back(LineOf(key, line, InfoOf(v2.read.items, out.id, key), v2.range, v2.read.rates));
+    out.lines.push_back(LineOf(key, line, InfoOf(v2.read.items, out.id, key), v2.range, rates));
     out.total += out.lines.back().cost;
   }
   return out;
@@ -239,6 +239,7 @@ std::string ProductTypeOf(domain::InstanceType type, bool product_family) {
 // The products of `instances`: lines merged by (sku, dimension, kind) per product type; a
 // merged line's name and unit from the latest record (by end) among its instances.
 ProductsCosts ProductsOf(const std::vector<InstanceUsage>& instances, const V2Read& v2) {
+  const RateCatalog rates(v2.read.rates);
   struct Merged {
     LineUsage usage;
     const ItemInfo* info = nullptr;
@@ -258,7 +259,7 @@ ProductsCosts ProductsOf(const std::vector<InstanceUsage>& instances, const V2Re
     ProductCosts product;
     product.type = type;
     for (const auto& [key, m] : lines) {
-      product.lines.push_back(LineOf(key, m.usage, m.info, v2.range, v2.read.rates));
+      product.lines.push_back(LineOf(key, m.usage, m.info, v2.range, rates));
       product.total += product.lines.back().cost;
     }
     out.total += product.total;
@@ -272,9 +273,10 @@ ProductsCosts ProductsOf(const std::vector<InstanceUsage>& instances, const V2Re
 Result<InstancesCosts> CostsService::Instances(const Principal& who, std::string_view org_id, const V2Query& query) {
   auto v2 = ReadV2(who, org_id, query, V2Operation::kInstances);
   if (!v2) return std::move(v2).error();
+  const RateCatalog rates(v2->read.rates);
   InstancesCosts out;
   for (const InstanceUsage& usage : InstancesOf(*v2, std::nullopt)) {
-    out.instances.push_back(InstanceCostsOf(usage, *v2));
+    out.instances.push_back(InstanceCostsOf(usage, *v2, rates));
     out.total += out.instances.back().total;
   }
   return out;

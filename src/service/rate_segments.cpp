@@ -16,14 +16,27 @@ void LineUsage::Merge(const LineUsage& other) {
   for (const RatePiece& piece : other.pieces_) Add(piece);
 }
 
+RateCatalog::RateCatalog(const std::vector<domain::Decimal>& rates) {
+  by_fingerprint_.reserve(rates.size());
+  for (const domain::Decimal& rate : rates) by_fingerprint_.emplace_back(domain::DecimalFingerprint(rate), &rate);
+  std::sort(by_fingerprint_.begin(), by_fingerprint_.end());
+}
+
+const domain::Decimal* RateCatalog::Find(std::int64_t fingerprint) const {
+  auto it = std::lower_bound(by_fingerprint_.begin(), by_fingerprint_.end(), fingerprint,
+                             [](const auto& entry, std::int64_t fp) { return entry.first < fp; });
+  return it != by_fingerprint_.end() && it->first == fingerprint ? it->second : nullptr;
+}
+
 std::string RateText(domain::WideNanos cost, domain::WideNanos quantity_milli, std::int64_t fingerprint_min,
-                     std::int64_t fingerprint_max, const std::vector<domain::Decimal>& rates) {
+                     std::int64_t fingerprint_max, const RateCatalog& rates) {
   if (fingerprint_min == fingerprint_max) {
-    auto it =
-        std::lower_bound(rates.begin(), rates.end(), fingerprint_min,
-                         [](const domain::Decimal& d, std::int64_t fp) { return domain::DecimalFingerprint(d) < fp; });
-    if (it != rates.end() && domain::DecimalFingerprint(*it) == fingerprint_min) return domain::FormatDecimal(*it);
+    if (const domain::Decimal* rate = rates.Find(fingerprint_min)) return domain::FormatDecimal(*rate);
   }
+  return CostPerUnitText(cost, quantity_milli);
+}
+
+std::string CostPerUnitText(domain::WideNanos cost, domain::WideNanos quantity_milli) {
   if (quantity_milli == 0) return "0";
   // cost / quantity in ECU per unit, to 9 fractional digits: nanos × 1000 / milli.
   // DivideHalfEven wants a positive denominator.
@@ -31,8 +44,7 @@ std::string RateText(domain::WideNanos cost, domain::WideNanos quantity_milli, s
   return domain::FormatWideNanos(domain::DivideHalfEven(sign * cost * 1000, sign * quantity_milli));
 }
 
-std::vector<RateSegment> LineUsage::Segments(const domain::TimeRange& range,
-                                             const std::vector<domain::Decimal>& rates) const {
+std::vector<RateSegment> LineUsage::Segments(const domain::TimeRange& range, const RateCatalog& rates) const {
   std::vector<RatePiece> pieces = pieces_;
   std::sort(pieces.begin(), pieces.end(), [](const RatePiece& a, const RatePiece& b) {
     return a.window.from < b.window.from || (a.window.from == b.window.from && a.window.to < b.window.to);

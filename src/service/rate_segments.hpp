@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "domain/money.hpp"
@@ -9,6 +10,18 @@
 #include "service/instance_costs.hpp"
 
 namespace costs::service {
+
+// An organization's rate catalog (RangeReadResult::rates) by fingerprint, each fingerprint
+// computed once. Views the rates: they must outlive it.
+class RateCatalog {
+ public:
+  explicit RateCatalog(const std::vector<domain::Decimal>& rates);
+  // The rate with this DecimalFingerprint, or null.
+  const domain::Decimal* Find(std::int64_t fingerprint) const;
+
+ private:
+  std::vector<std::pair<std::int64_t, const domain::Decimal*>> by_fingerprint_;  // sorted
+};
 
 // One piece of a product line's usage: a rollup row over its hour or day, or the records of
 // one partial-hour edge, with the smallest and largest DecimalFingerprint of the rates in it
@@ -37,8 +50,8 @@ class LineUsage {
 
   // The rate segments (RateSegment) of the line within `range`: pieces of one window are
   // combined first, then consecutive windows with the same rate (the same fingerprint pair)
-  // form one segment. `rates` is the organization's rate catalog, sorted by fingerprint.
-  std::vector<RateSegment> Segments(const domain::TimeRange& range, const std::vector<domain::Decimal>& rates) const;
+  // form one segment.
+  std::vector<RateSegment> Segments(const domain::TimeRange& range, const RateCatalog& rates) const;
 
  private:
   domain::WideNanos cost_ = 0;
@@ -48,10 +61,14 @@ class LineUsage {
   std::vector<RatePiece> pieces_;
 };
 
+// cost ÷ quantity in ECU per unit, half-even to nano-ECU, as exact decimal text; "0" without
+// quantity.
+std::string CostPerUnitText(domain::WideNanos cost, domain::WideNanos quantity_milli);
+
 // The rate text of usage with cost `cost` and quantity `quantity_milli`: the catalog's rate when
 // one rate (fingerprint_min == fingerprint_max) applied and the catalog has it, else
 // cost ÷ quantity half-even to nano-ECU ("0" without quantity).
 std::string RateText(domain::WideNanos cost, domain::WideNanos quantity_milli, std::int64_t fingerprint_min,
-                     std::int64_t fingerprint_max, const std::vector<domain::Decimal>& rates);
+                     std::int64_t fingerprint_max, const RateCatalog& rates);
 
 }  // namespace costs::service
