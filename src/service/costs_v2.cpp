@@ -94,6 +94,30 @@ Error NoSuchInstance(std::string_view org_id, std::string_view instance_id) {
                {"instance_id"}};
 }
 
+// Replaces the daily windows of `plan` that hold a day of `days` by hourly windows (one per run
+// of consecutive such days), keeping every other day daily: the windows still cover the same
+// span exactly once.
+void ReadDaysByTheHour(RangeReadPlan& plan, const std::set<Instant>& days) {
+  std::vector<domain::TimeRange> daily;
+  for (const domain::TimeRange& w : plan.daily) {
+    Instant from = w.from;  // where the part of w not yet planned starts
+    auto day = days.lower_bound(w.from);
+    while (day != days.end() && *day < w.to) {
+      const Instant run_start = *day;
+      Instant run_end{run_start.ns + domain::kNsPerDay};
+      for (++day; day != days.end() && *day == run_end && run_end < w.to; ++day) run_end.ns += domain::kNsPerDay;
+      if (from < run_start) daily.push_back({from, run_start});
+      plan.hourly.push_back({run_start, run_end});
+      from = run_end;
+    }
+    if (from < w.to) daily.push_back({from, w.to});
+  }
+  plan.daily = std::move(daily);
+}
+
+// How often ReadV2 re-plans mixed days by the hour before it keeps what it read.
+constexpr int kV2RefineRounds = 3;
+
 // (sku, dimension, kind): what makes a product line.
 using LineKey = std::tuple<std::string_view, domain::Dimension, std::string_view>;
 
@@ -150,51 +174,32 @@ Result<V2Read> CostsService::ReadV2(const Principal& who, std::string_view org_i
     if (!parsed) return std::move(parsed).error();
     grouping = *parsed;
   }
-  for (int attempt = 0; attempt < kOverviewAttempts; ++attempt) {
-    V2Read out;
-    out.range = *range;
-    out.product_family = grouping == Grouping::kProductFamily;
-    out.plan = PlanRangeRead(*range);
-    out.plan.items = true;
-    out.plan.rates = true;
+  V2Read out;
+  out.range = *range;
+  out.product_family = grouping == Grouping::kProductFamily;
+  out.plan = PlanRangeRead(*range);
+  out.plan.items = true;
+  out.plan.rates = true;
+  // A day whose daily rollup rows say several rates applied is planned again by the hour, so
+  // that the rate segments find the hour the rate changed, and the whole plan read again: one
+  // snapshot, never two reads to reconcile. Only a write landing in between can make another
+  // day mixed; after a few rounds the last read stands (exact; its segments to the day there).
+  for (int round = 0;; ++round) {
     auto read = store_.ReadRange(org_id, out.plan);
     if (!read) return std::move(read).error();
     out.read = std::move(*read);
-    // A day whose rollup row says several rates applied is read again by the hour, so that
-    // the rate segments find where the rate changed.
     std::set<Instant> mixed;
     ForEachPiece(out.plan, out.read, [&](const Piece& p) {
       if (p.rate_fingerprint_min != p.rate_fingerprint_max && p.window.to.ns - p.window.from.ns == domain::kNsPerDay) {
         mixed.insert(p.window.from);
       }
     });
-    if (mixed.empty()) return out;
-    for (Instant day : mixed) out.refined.hourly.push_back({day, Instant{day.ns + domain::kNsPerDay}});
-    auto refined = store_.ReadRange(org_id, out.refined);
-    if (!refined) return std::move(refined).error();
-    if (refined->version != out.read.version) continue;  // a write landed in between: read again
-    out.refined_read = std::move(*refined);
-    out.mixed_days.assign(mixed.begin(), mixed.end());
-    return out;
+    if (mixed.empty() || round == kV2RefineRounds) return out;
+    ReadDaysByTheHour(out.plan, mixed);
   }
-  return MakeError(ErrorCode::kStoreFailed, "the organization's usage kept changing during the read; retry");
 }
 
 namespace {
-
-// Every piece of a v2 read: the first read's, except its mixed days' daily rows, and the
-// hourly rows of those days.
-template <class Each>
-void ForEachV2Piece(const V2Read& v2, Each&& each) {
-  ForEachPiece(v2.plan, v2.read, [&](const Piece& p) {
-    if (p.window.to.ns - p.window.from.ns == domain::kNsPerDay &&
-        std::binary_search(v2.mixed_days.begin(), v2.mixed_days.end(), p.window.from)) {
-      return;
-    }
-    each(p);
-  });
-  if (!v2.mixed_days.empty()) ForEachPiece(v2.refined, v2.refined_read, each);
-}
 
 // The usage of every instance with usage in the read, by id (`only`: just that one).
 std::vector<InstanceUsage> InstancesOf(const V2Read& v2, std::optional<std::string_view> only) {
@@ -203,7 +208,7 @@ std::vector<InstanceUsage> InstancesOf(const V2Read& v2, std::optional<std::stri
   for (std::size_t i = 0; i < deployments.size(); ++i) out[i].deployment = &deployments[i];
   // Pieces come grouped by deployment often enough that remembering the last one pays.
   std::size_t last = 0;
-  ForEachV2Piece(v2, [&](const Piece& p) {
+  ForEachPiece(v2.plan, v2.read, [&](const Piece& p) {
     if (only && p.deployment_id != *only) return;
     if (last >= deployments.size() || deployments[last].id != p.deployment_id) {
       auto it = std::lower_bound(deployments.begin(), deployments.end(), p.deployment_id,

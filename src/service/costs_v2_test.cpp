@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "service/testing/forwarding_store.hpp"
 #include "service/testing/service_fixture.hpp"
 
 namespace costs::service {
@@ -128,6 +129,115 @@ TEST_F(CostsV2Test, AnHourWithSeveralRatesIsOneSegmentAtCostOverQuantity) {
   EXPECT_EQ(line.segments[1].period, (domain::TimeRange{At("2026-11-01T01:00:00Z"), At("2026-11-01T02:00:00Z")}));
   EXPECT_EQ(line.segments[2].rate, "0.3") << "one rate, even without quantity";
   EXPECT_EQ(line.segments[2].cost, 0);
+}
+
+// Hourly capacity records of `dep` for sku "hot", quantity 2, from Nov 1 00:00 for `hours`
+// hours; the rate is `before` until hour `change`, `after` from then on.
+std::string HourlyHot(const std::string& dep, int hours, int change, const std::string& before,
+                      const std::string& after) {
+  std::string batch;
+  for (int h = 0; h < hours; ++h) {
+    const auto start = domain::FormatRfc3339(domain::Instant{At("2026-11-01T00:00:00Z").ns + h * kNsPerHour});
+    const auto end = domain::FormatRfc3339(domain::Instant{At("2026-11-01T00:00:00Z").ns + (h + 1) * kNsPerHour});
+    batch +=
+        Record(dep + "-" + std::to_string(h), dep, "capacity", "hot", start, end, "2", h < change ? before : after);
+  }
+  return batch;
+}
+
+void ExpectOrderedAndDisjoint(const ProductLine& line, const domain::TimeRange& range) {
+  domain::WideNanos cost = 0;
+  for (std::size_t i = 0; i < line.segments.size(); ++i) {
+    const RateSegment& s = line.segments[i];
+    EXPECT_LT(s.period.from, s.period.to);
+    EXPECT_LE(range.from, s.period.from);
+    EXPECT_LE(s.period.to, range.to);
+    if (i > 0) {
+      EXPECT_LE(line.segments[i - 1].period.to, s.period.from) << "segments " << i - 1 << " and " << i;
+    }
+    cost += s.cost;
+  }
+  EXPECT_EQ(cost, line.cost);
+}
+
+// A mixed day is read by the hour for every instance: a product line merging an instance whose
+// rate changed at noon with one whose rate did not never gets overlapping segments.
+TEST_F(CostsV2Test, AProductMergingAChangedAndAnUnchangedInstanceHasDisjointSegments) {
+  ASSERT_TRUE(admin_.IngestNdjson(Root(), HourlyHot("a", 48, 36, "0.1", "0.2") + HourlyHot("b", 48, 48, "0.1", "0.1")));
+  const domain::TimeRange range{At("2026-11-01T00:00:00Z"), At("2026-11-03T00:00:00Z")};
+  auto products = costs_.Products(Alice(), "org-a", std::nullopt, Range("2026-11-01", "2026-11-02"));
+  ASSERT_TRUE(products) << products.error().message;
+  const ProductLine& hot = products->products.at(0).lines.at(0);
+  ExpectOrderedAndDisjoint(hot, range);
+  ASSERT_EQ(hot.segments.size(), 2u);
+  EXPECT_EQ(hot.segments[0].period, (domain::TimeRange{range.from, At("2026-11-02T12:00:00Z")}));
+  EXPECT_EQ(hot.segments[0].rate, "0.1");
+  EXPECT_EQ(hot.segments[1].period, (domain::TimeRange{At("2026-11-02T12:00:00Z"), range.to}));
+  EXPECT_EQ(hot.segments[1].rate, "0.15") << "0.2 and 0.1 in the same hours: cost ÷ quantity";
+  auto a = costs_.Products(Alice(), "org-a", "a", Range("2026-11-01", "2026-11-02"));
+  ASSERT_TRUE(a);
+  const ProductLine& a_hot = a->products.at(0).lines.at(0);
+  ExpectOrderedAndDisjoint(a_hot, range);
+  ASSERT_EQ(a_hot.segments.size(), 2u);
+  EXPECT_EQ(a_hot.segments[1].rate, "0.2");
+}
+
+// Ingests a batch once, right after the first ReadRange that reads daily rows.
+class WriteAfterFirstRead : public testing::ForwardingStore {
+ public:
+  WriteAfterFirstRead(Store& inner, AdminService& admin, Principal root)
+      : ForwardingStore(inner), admin_(admin), root_(std::move(root)) {}
+  Result<RangeReadResult> ReadRange(std::string_view org, const RangeReadPlan& plan) override {
+    ++reads;
+    auto read = ForwardingStore::ReadRange(org, plan);
+    if (fail_read == reads) return MakeError(ErrorCode::kStoreFailed, "the store failed");
+    if (!batch.empty() && !plan.daily.empty()) {
+      const std::string once = std::move(batch);
+      batch.clear();
+      EXPECT_TRUE(admin_.IngestNdjson(root_, once));
+    }
+    return read;
+  }
+  std::string batch;
+  int reads = 0;
+  int fail_read = 0;  // the read (1, 2, ...) that fails; 0: none
+
+ private:
+  AdminService& admin_;
+  Principal root_;
+};
+
+// Each round of ReadV2 is one whole snapshot: a write that makes another day mixed between
+// two rounds is planned by the hour in the next, and the answer is the data after the write.
+TEST_F(CostsV2Test, AWriteBetweenReadsIsReadWholeInTheNextRound) {
+  ASSERT_TRUE(admin_.IngestNdjson(Root(), HourlyHot("a", 72, 36, "0.1", "0.2")));
+  WriteAfterFirstRead store(store_, admin_, Root());
+  CostsService costs(store, clock_, 1096);
+  // Nov 3 gets a second rate at 18:00 after the first read saw only Nov 2 mixed.
+  store.batch = Record("late", "a", "capacity", "hot", "2026-11-03T18:00:00Z", "2026-11-03T19:00:00Z", "1", "0.3");
+  auto v2 = costs.Instances(Alice(), "org-a", Range("2026-11-01", "2026-11-03"));
+  ASSERT_TRUE(v2) << v2.error().message;
+  EXPECT_EQ(store.reads, 3) << "first read, Nov 2 by the hour, then Nov 3 by the hour too";
+  auto fresh = costs_.Instances(Alice(), "org-a", Range("2026-11-01", "2026-11-03"));
+  ASSERT_TRUE(fresh);
+  const ProductLine& hot = v2->instances.at(0).lines.at(0);
+  EXPECT_EQ(hot.cost, fresh->instances.at(0).lines.at(0).cost);
+  ExpectOrderedAndDisjoint(hot, {At("2026-11-01T00:00:00Z"), At("2026-11-04T00:00:00Z")});
+  ASSERT_EQ(hot.segments.size(), 4u) << "0.1; 0.2; the hour of 0.2 and 0.3; 0.2 again";
+  EXPECT_EQ(hot.segments[1].period, (domain::TimeRange{At("2026-11-02T12:00:00Z"), At("2026-11-03T18:00:00Z")}));
+  EXPECT_EQ(hot.segments[2].period, (domain::TimeRange{At("2026-11-03T18:00:00Z"), At("2026-11-03T19:00:00Z")}));
+  EXPECT_EQ(hot.segments[2].rate, "0.233333333") << "0.7 ECU for 3 units";
+  EXPECT_EQ(hot.segments[3].period, (domain::TimeRange{At("2026-11-03T19:00:00Z"), At("2026-11-04T00:00:00Z")}));
+  EXPECT_EQ(hot.segments[3].rate, "0.2");
+  auto v1 = costs_.Deployments(Alice(), "org-a", {"2026-11-01", "2026-11-03", std::nullopt});
+  ASSERT_TRUE(v1);
+  EXPECT_EQ(v2->total, v1->total_cost);
+
+  // A failing re-read fails the operation.
+  store.fail_read = store.reads + 2;
+  auto failed = costs.Instances(Alice(), "org-a", Range("2026-11-01", "2026-11-03"));
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().code, ErrorCode::kStoreFailed);
 }
 
 TEST_F(CostsV2Test, ProductsGroupByInstanceTypeOrFamily) {
