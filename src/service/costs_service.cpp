@@ -561,11 +561,7 @@ DtsItem DtsItemOf(std::string_view sku, domain::Dimension dimension, const ItemS
   DtsItem item;
   item.sku = sku;
   item.dimension = dimension;
-  if (info != nullptr) {
-    item.name = info->name;
-    item.unit = info->unit;
-  }
-  if (item.name.empty()) item.name = domain::DimensionDisplayName(dimension);
+  ItemLabels(info, dimension, item.name, item.unit);
   // The catalog's rate when every record in the range had that one rate, else cost / quantity.
   const bool same_rate = info != nullptr && acc.rate_fingerprint_min == acc.rate_fingerprint_max &&
                          acc.rate_fingerprint_min == domain::DecimalFingerprint(info->rate);

@@ -148,11 +148,7 @@ ProductLine LineOf(const LineKey& key, const LineUsage& usage, const ItemInfo* i
   line.sku = sku;
   line.dimension = dimension;
   line.kind = kind;
-  if (info != nullptr) {
-    line.name = info->name;
-    line.unit = info->unit;
-  }
-  if (line.name.empty()) line.name = domain::DimensionDisplayName(dimension);
+  ItemLabels(info, dimension, line.name, line.unit);
   line.cost = usage.cost();
   line.quantity_milli = usage.quantity_milli();
   line.rate = RateText(usage.cost(), usage.quantity_milli(), usage.fingerprint_min(), usage.fingerprint_max(), rates);

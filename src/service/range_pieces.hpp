@@ -3,6 +3,7 @@
 // The pieces of usage a range read holds (CostsService's reads): raw records' parts of the
 // edge windows and rollup rows, one shape for every consumer. Internal to service/.
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "domain/proration.hpp"
@@ -27,6 +28,16 @@ struct Piece {
   std::int64_t rate_fingerprint_min;
   std::int64_t rate_fingerprint_max;
 };
+
+// The name and unit an item shows: those of its catalog entry (its latest record), the name
+// falling back to the dimension's display name.
+inline void ItemLabels(const ItemInfo* info, domain::Dimension dimension, std::string& name, std::string& unit) {
+  if (info != nullptr) {
+    name = info->name;
+    unit = info->unit;
+  }
+  if (name.empty()) name = domain::DimensionDisplayName(dimension);
+}
 
 // Calls each(const Piece&) for every piece the read holds.
 template <class Each>
