@@ -4,16 +4,18 @@
 #include <cassert>
 #include <cctype>
 
+#include "domain/ascii.hpp"
+
 namespace costs::domain {
 
 Result<TimeRange> ResolveRange(std::optional<std::string_view> from, std::optional<std::string_view> to, Instant now,
-                               int max_range_days) {
+                               int max_range_days, MissingOffset missing) {
   std::vector<std::string> bad;
   std::string message;
   Instant from_t = FloorMonth(now);
   Instant to_t = now;
   if (from) {
-    auto parsed = ParseQueryInstant(*from, DateBound::kStartOfDay);
+    auto parsed = ParseQueryInstant(*from, DateBound::kStartOfDay, missing);
     if (parsed) {
       from_t = *parsed;
     } else {
@@ -22,7 +24,7 @@ Result<TimeRange> ResolveRange(std::optional<std::string_view> from, std::option
     }
   }
   if (to) {
-    auto parsed = ParseQueryInstant(*to, DateBound::kEndOfDay);
+    auto parsed = ParseQueryInstant(*to, DateBound::kEndOfDay, missing);
     if (parsed) {
       to_t = *parsed;
     } else {
@@ -63,12 +65,8 @@ Result<TimeRange> ResolveRange(std::optional<std::string_view> from, std::option
 }
 
 Result<BucketingStrategy> ParseBucketingStrategy(std::optional<std::string_view> text) {
-  if (!text) return BucketingStrategy::kDaily;
-  std::string lower(*text);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (lower == "daily") return BucketingStrategy::kDaily;
-  if (lower == "monthly") return BucketingStrategy::kMonthly;
+  if (!text || EqualsIgnoreCase(*text, "daily")) return BucketingStrategy::kDaily;
+  if (EqualsIgnoreCase(*text, "monthly")) return BucketingStrategy::kMonthly;
   return MakeError(ErrorCode::kInvalidData, "bucketing_strategy must be daily or monthly", {"bucketing_strategy"});
 }
 

@@ -27,8 +27,9 @@ inline constexpr int kDefaultMaxRangeDays = 1096;
 //    was defaulted), when to is a bare date and from is at or after the end of that day
 //    (["from","to"]: a reversed pair of dates), or when the range is longer than
 //    max_range_days days (["from","to"]).
+// `missing` says how a date-time without an offset is read (ParseRfc3339).
 Result<TimeRange> ResolveRange(std::optional<std::string_view> from, std::optional<std::string_view> to, Instant now,
-                               int max_range_days);
+                               int max_range_days, MissingOffset missing = MissingOffset::kRefuse);
 
 enum class BucketingStrategy { kDaily, kMonthly };
 

@@ -97,7 +97,7 @@ Instant NextMonth(Instant t) {
   return Instant{DaysFromCivil(next) * kNsPerDay};
 }
 
-Result<Instant> ParseRfc3339(std::string_view text) {
+Result<Instant> ParseRfc3339(std::string_view text, MissingOffset missing) {
   // date-time = full-date ("T" / "t" / " ") partial-time time-offset
   auto days = ParseDatePart(text);
   if (!days) return std::move(days).error();
@@ -126,10 +126,14 @@ Result<Instant> ParseRfc3339(std::string_view text) {
     }
     if (pos == begin) return Invalid("expected digits after '.'");
   }
-  if (pos >= text.size()) return Invalid("expected a time offset: 'Z' or like +01:00");
+  if (pos >= text.size() && missing == MissingOffset::kRefuse) {
+    return Invalid("expected a time offset: 'Z' or like +01:00");
+  }
   std::int64_t offset_seconds = 0;
-  const char o = text[pos];
-  if (o == 'Z' || o == 'z') {
+  const char o = pos < text.size() ? text[pos] : 'Z';
+  if (pos >= text.size()) {
+    // no offset: UTC (MissingOffset::kUtc)
+  } else if (o == 'Z' || o == 'z') {
     ++pos;
   } else if (o == '+' || o == '-') {
     int oh = 0, om = 0;
@@ -150,14 +154,14 @@ Result<Instant> ParseRfc3339(std::string_view text) {
 
 bool IsBareDate(std::string_view text) { return text.size() == 10; }
 
-Result<Instant> ParseQueryInstant(std::string_view text, DateBound bound) {
+Result<Instant> ParseQueryInstant(std::string_view text, DateBound bound, MissingOffset missing) {
   if (IsBareDate(text)) {
     auto days = ParseDatePart(text);
     if (!days) return std::move(days).error();
     const std::int64_t day = *days + (bound == DateBound::kEndOfDay ? 1 : 0);
     return CheckRange(static_cast<__int128>(day) * kNsPerDay);
   }
-  return ParseRfc3339(text);
+  return ParseRfc3339(text, missing);
 }
 
 std::string FormatRfc3339(Instant t) {

@@ -55,7 +55,10 @@ Instant NextMonth(Instant t);
 // "...-00:00". 'T'/'t' or ' ' separate date and time; fraction of 1..9 digits; seconds 60
 // rejected (no leap seconds); offsets within ±23:59. Fails with kInvalidData and a message
 // naming the problem. The result must lie within [kMinInstant, MaxInstant()].
-Result<Instant> ParseRfc3339(std::string_view text);
+// With MissingOffset::kUtc a date-time that ends where its offset would begin is read as UTC
+// (the Billing API v2: "2024-01-10T00:00:00"); by default it is refused.
+enum class MissingOffset { kRefuse, kUtc };
+Result<Instant> ParseRfc3339(std::string_view text, MissingOffset missing = MissingOffset::kRefuse);
 
 // Which end of a range a bare date stands for.
 enum class DateBound {
@@ -67,7 +70,8 @@ enum class DateBound {
 bool IsBareDate(std::string_view text);
 
 // A query datetime: RFC 3339 as above, or a bare date "YYYY-MM-DD" read per `bound`.
-Result<Instant> ParseQueryInstant(std::string_view text, DateBound bound);
+Result<Instant> ParseQueryInstant(std::string_view text, DateBound bound,
+                                  MissingOffset missing = MissingOffset::kRefuse);
 
 // "2026-11-01T00:00:00Z", with ".fffffffff" (trailing zeros trimmed) when there is a fraction.
 std::string FormatRfc3339(Instant t);

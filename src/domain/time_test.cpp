@@ -141,6 +141,19 @@ TEST(ParseRfc3339Test, RejectsOutOfRangeFields) {
   ExpectRejected("2026-11-01T00:00:00-99:00");
 }
 
+TEST(ParseRfc3339Test, AMissingOffsetIsUtcOnlyWhenAsked) {
+  const auto utc = [](std::string_view text) { return ParseRfc3339(text, MissingOffset::kUtc); };
+  ASSERT_TRUE(utc("2026-11-01T10:00:00"));
+  EXPECT_EQ(*utc("2026-11-01T10:00:00"), Utc(2026, 11, 1, 10));
+  EXPECT_EQ(*utc("2026-11-01 10:00:00.5"), Instant{Utc(2026, 11, 1, 10).ns + kNsPerSecond / 2});
+  EXPECT_EQ(*utc("2026-11-01T10:00:00+01:00"), Utc(2026, 11, 1, 9)) << "an offset given is still read";
+  for (const char* bad : {"2026-11-01T10:00", "2026-11-01T10:00:00+05", "2026-11-01T10:00:00 ", "2026-11-01T25:00:00",
+                          "2026-11-01T10:00:00.", "2026-11-01T10:00:00x"}) {
+    EXPECT_FALSE(utc(bad)) << bad;
+  }
+  EXPECT_EQ(*ParseQueryInstant("2026-11-01T00:00:00", DateBound::kEndOfDay, MissingOffset::kUtc), Utc(2026, 11, 1));
+}
+
 TEST(ParseRfc3339Test, RejectsMissingOrMalformedOffsets) {
   ExpectRejected("2026-11-01T00:00:00");
   ExpectRejected("2026-11-01T00:00:00.5");

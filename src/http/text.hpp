@@ -3,19 +3,14 @@
 #include <cstddef>
 #include <string_view>
 
+#include "domain/ascii.hpp"
+
 namespace costs::http {
 
 // ASCII-only helpers for HTTP tokens (header names, schemes, media types).
 
-inline char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
-  }
-  return true;
-}
+using domain::AsciiLower;
+using domain::EqualsIgnoreCase;
 
 // Strips HTTP optional whitespace (SP, HTAB) from both ends.
 inline std::string_view TrimOws(std::string_view s) {

@@ -1,7 +1,5 @@
 #include "http/v2_query.hpp"
 
-#include "http/text.hpp"
-
 namespace costs::http {
 
 service::V2Query V2QueryOf(const Route& route) {
@@ -23,19 +21,6 @@ service::V2Query V2QueryOf(const Route& route) {
       break;  // from and to only
   }
   return query;
-}
-
-std::optional<ServerlessGroupBy> ParseServerlessGroupBy(std::optional<std::string_view> text) {
-  if (!text || EqualsIgnoreCase(*text, "product")) return ServerlessGroupBy::kProduct;
-  if (EqualsIgnoreCase(*text, "product_family")) return ServerlessGroupBy::kProductFamily;
-  return std::nullopt;
-}
-
-std::optional<InstanceTypeFilter> ParseInstanceTypeFilter(std::optional<std::string_view> text) {
-  if (!text || EqualsIgnoreCase(*text, "all")) return InstanceTypeFilter::kAll;
-  if (EqualsIgnoreCase(*text, "deployments")) return InstanceTypeFilter::kDeployments;
-  if (EqualsIgnoreCase(*text, "projects")) return InstanceTypeFilter::kProjects;
-  return std::nullopt;
 }
 
 std::optional<std::uint8_t> BodyVariantOf(const Route& route) {

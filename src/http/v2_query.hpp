@@ -17,15 +17,11 @@ namespace costs::http {
 // REQUIRES: IsV2(route.endpoint). The views are valid as long as `route` is.
 service::V2Query V2QueryOf(const Route& route);
 
-// serverless_group_by: product (absent: the default) or product_family, ASCII
-// case-insensitive, as the service reads it; nullopt for anything else.
-enum class ServerlessGroupBy : std::uint8_t { kProduct, kProductFamily };
-std::optional<ServerlessGroupBy> ParseServerlessGroupBy(std::optional<std::string_view> text);
-
-// instance_type: all (absent: the default), deployments or projects, ASCII case-insensitive;
-// nullopt for anything else.
-enum class InstanceTypeFilter : std::uint8_t { kAll, kDeployments, kProjects };
-std::optional<InstanceTypeFilter> ParseInstanceTypeFilter(std::optional<std::string_view> text);
+// The v2 enums and their one parser each live with the service (instance_costs.hpp).
+using service::InstanceTypeFilter;
+using service::ParseInstanceTypeFilter;
+using service::ParseServerlessGroupBy;
+using service::ServerlessGroupBy;
 
 // What of a v2 request's query changes its body besides the range and the bucketing strategy,
 // as one small number for the BodyKey: the normalized serverless_group_by on costs/items, the

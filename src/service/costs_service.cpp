@@ -194,6 +194,23 @@ Result<ChartAssembly> StartChart(std::string_view org_id, const std::vector<Depl
   return chart;
 }
 
+// The instance type of each series of `chart`: its deployment's on an organization chart; the
+// deployment's for every dimension series of a deployment chart.
+std::vector<domain::InstanceType> SeriesTypes(const domain::Chart& chart, const std::vector<Deployment>& deployments,
+                                              std::optional<std::string_view> deployment_id) {
+  auto type_of = [&](std::string_view id) {
+    const Deployment* d = FindDeployment(deployments, id);
+    return d != nullptr ? d->type : domain::InstanceType::kDeployment;
+  };
+  std::vector<domain::InstanceType> types;
+  if (deployment_id) {
+    types.assign(chart.series.size(), type_of(*deployment_id));
+  } else {
+    for (const domain::ChartSeries& series : chart.series) types.push_back(type_of(series.id));
+  }
+  return types;
+}
+
 }  // namespace
 
 Result<domain::Chart> CostsService::OrganizationCharts(const Principal& who, std::string_view org_id,
@@ -219,8 +236,8 @@ Result<domain::Chart> CostsService::Chart(const Principal& who, std::string_view
 
 Result<domain::Chart> CostsService::ChartOf(std::string_view org_id, std::optional<std::string_view> deployment_id,
                                             const domain::TimeRange& range, domain::BucketingStrategy strategy,
-                                            std::vector<Deployment>* deployments) {
-  auto indexed = IndexedChart(org_id, deployment_id, range, strategy, deployments);
+                                            std::vector<domain::InstanceType>* series_types) {
+  auto indexed = IndexedChart(org_id, deployment_id, range, strategy, series_types);
   if (!indexed) return std::move(indexed).error();
   if (*indexed) return std::move(**indexed);
 
@@ -231,15 +248,16 @@ Result<domain::Chart> CostsService::ChartOf(std::string_view org_id, std::option
   auto chart = StartChart(org_id, read->deployments, deployment_id, range, strategy);
   if (!chart) return std::move(chart).error();
   ForEachPiece(plan, *read, [&](const Piece& p) { chart->AddPiece(p); });
-  if (deployments != nullptr) *deployments = std::move(read->deployments);
-  return chart->builder.Build();
+  auto built = chart->builder.Build();
+  if (built && series_types != nullptr) *series_types = SeriesTypes(*built, read->deployments, deployment_id);
+  return built;
 }
 
 Result<std::optional<domain::Chart>> CostsService::IndexedChart(std::string_view org_id,
                                                                 std::optional<std::string_view> deployment_id,
                                                                 const domain::TimeRange& range,
                                                                 domain::BucketingStrategy strategy,
-                                                                std::vector<Deployment>* deployments) {
+                                                                std::vector<domain::InstanceType>* series_types) {
   // The edges (partial days) come from the store, with the data version of their snapshot;
   // whole days from the index at that same version.
   RangeReadPlan edges = PlanRangeRead(range);
@@ -264,7 +282,6 @@ Result<std::optional<domain::Chart>> CostsService::IndexedChart(std::string_view
 
   auto chart = StartChart(org_id, index.deployments, deployment_id, range, strategy);
   if (!chart) return std::move(chart).error();
-  if (deployments != nullptr) *deployments = index.deployments;
   for (const domain::TimeRange& window : days) {
     const auto first = std::lower_bound(index.day_starts.begin(), index.day_starts.end(), window.from.ns);
     const auto last = std::lower_bound(first, index.day_starts.end(), window.to.ns);
@@ -277,6 +294,7 @@ Result<std::optional<domain::Chart>> CostsService::IndexedChart(std::string_view
   if (edge_read) ForEachPiece(edges, *edge_read, [&](const Piece& p) { chart->AddPiece(p); });
   auto built = chart->builder.Build();
   if (!built) return std::move(built).error();
+  if (series_types != nullptr) *series_types = SeriesTypes(*built, index.deployments, deployment_id);
   return std::optional<domain::Chart>(std::move(*built));
 }
 

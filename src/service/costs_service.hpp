@@ -18,7 +18,8 @@
 
 namespace costs::service {
 
-struct V2Read;  // service/v2_read.hpp
+struct V2Params;  // service/v2_read.hpp
+struct V2Read;    // service/v2_read.hpp
 
 // The query parameters of a range endpoint, as received (absent = nullopt).
 struct RangeQuery {
@@ -209,17 +210,19 @@ class CostsService {
                               std::optional<std::string_view> deployment_id, const RangeQuery& query);
   // The chart from the index and the store's edges, read at one data version; nullopt when
   // the index cannot give that (a write landed in between): the caller reads the store.
-  // deployments, when set, receives the deployments the chart's series come from.
+  // series_types, when set, receives each series' instance type (TypedChart).
   Result<std::optional<domain::Chart>> IndexedChart(std::string_view org_id,
                                                     std::optional<std::string_view> deployment_id,
                                                     const domain::TimeRange& range, domain::BucketingStrategy strategy,
-                                                    std::vector<Deployment>* deployments);
+                                                    std::vector<domain::InstanceType>* series_types);
   // The chart of a validated range: IndexedChart, or one store snapshot when that cannot.
   Result<domain::Chart> ChartOf(std::string_view org_id, std::optional<std::string_view> deployment_id,
                                 const domain::TimeRange& range, domain::BucketingStrategy strategy,
-                                std::vector<Deployment>* deployments);
-  // A v2 operation's authorization, validation and read (costs_v2.cpp).
-  enum class V2Operation { kInstances, kOrganizationProducts, kInstanceProducts };
+                                std::vector<domain::InstanceType>* series_types);
+  // A v2 operation's authorization and validation, the same for the operation and for
+  // PrepareReadV2; and its read (costs_v2.cpp).
+  enum class V2Operation { kInstances, kOrganizationProducts, kInstanceProducts, kOrganizationChart, kInstanceChart };
+  Result<V2Params> ValidateV2(const Principal& who, std::string_view org_id, const V2Query& query, V2Operation op);
   Result<V2Read> ReadV2(const Principal& who, std::string_view org_id, const V2Query& query, V2Operation op);
   // The overview of `range` at `now`; lines, when set, receives every credit (CreditLines).
   Result<CostsOverview> OverviewAt(std::string_view org_id, const domain::TimeRange& range, domain::Instant now,

@@ -1,38 +1,33 @@
 // CostsService's Billing API v2 operations (service/instance_costs.hpp).
 #include <algorithm>
-#include <cctype>
 #include <map>
 #include <set>
 #include <tuple>
 
+#include "domain/ascii.hpp"
 #include "service/costs_service.hpp"
 #include "service/range_pieces.hpp"
 #include "service/rate_segments.hpp"
 #include "service/v2_read.hpp"
 
 namespace costs::service {
+
+std::optional<ServerlessGroupBy> ParseServerlessGroupBy(std::optional<std::string_view> text) {
+  if (!text || domain::EqualsIgnoreCase(*text, "product")) return ServerlessGroupBy::kProduct;
+  if (domain::EqualsIgnoreCase(*text, "product_family")) return ServerlessGroupBy::kProductFamily;
+  return std::nullopt;
+}
+
+std::optional<InstanceTypeFilter> ParseInstanceTypeFilter(std::optional<std::string_view> text) {
+  if (!text || domain::EqualsIgnoreCase(*text, "all")) return InstanceTypeFilter::kAll;
+  if (domain::EqualsIgnoreCase(*text, "deployments")) return InstanceTypeFilter::kDeployments;
+  if (domain::EqualsIgnoreCase(*text, "projects")) return InstanceTypeFilter::kProjects;
+  return std::nullopt;
+}
+
 namespace {
 
 using domain::Instant;
-
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-// A v2 datetime without a UTC offset ("2024-01-10T00:00:00") means UTC: it gets a 'Z'. Only
-// a date, a separator and a time with none of 'Z', '+' or '-' after the date qualify; anything
-// else is left for the parser to accept or refuse.
-std::string UtcIfNoOffset(std::string_view text) {
-  std::string out(text);
-  if (text.size() > 10 && (text[10] == 'T' || text[10] == 't' || text[10] == ' ') &&
-      text.find_first_of("Zz+-", 10) == std::string_view::npos) {
-    out.push_back('Z');
-  }
-  return out;
-}
 
 // from and to are required on every v2 operation.
 Result<domain::TimeRange> ResolveV2Range(const V2Query& query, Instant now, int max_range_days) {
@@ -43,49 +38,24 @@ Result<domain::TimeRange> ResolveV2Range(const V2Query& query, Instant now, int 
     const std::string what = missing.size() == 2 ? "from and to are" : missing[0] + " is";
     return MakeError(ErrorCode::kInvalidDateRange, what + " required", std::move(missing));
   }
-  const std::string from = UtcIfNoOffset(*query.from);
-  const std::string to = UtcIfNoOffset(*query.to);
-  return domain::ResolveRange(from, to, now, max_range_days);
+  // Without a UTC offset, UTC is meant (spec/README.md).
+  return domain::ResolveRange(query.from, query.to, now, max_range_days, domain::MissingOffset::kUtc);
 }
 
-enum class Grouping { kProduct, kProductFamily };
-enum class InstanceFilter { kAll, kDeployments, kProjects };
-
-Result<Grouping> ParseGrouping(std::optional<std::string_view> text) {
-  if (!text) return Grouping::kProduct;
-  const std::string lower = Lower(*text);
-  if (lower == "product") return Grouping::kProduct;
-  if (lower == "product_family") return Grouping::kProductFamily;
-  return MakeError(ErrorCode::kInvalidData, "serverless_group_by must be product or product_family",
-                   {"serverless_group_by"});
+Error OutOfEnum(std::string_view field, std::string_view values) {
+  return Error{ErrorCode::kInvalidData, std::string(field) + " must be " + std::string(values), {std::string(field)}};
 }
 
-Result<InstanceFilter> ParseInstanceFilter(std::optional<std::string_view> text) {
-  if (!text) return InstanceFilter::kAll;
-  const std::string lower = Lower(*text);
-  if (lower == "all") return InstanceFilter::kAll;
-  if (lower == "deployments") return InstanceFilter::kDeployments;
-  if (lower == "projects") return InstanceFilter::kProjects;
-  return MakeError(ErrorCode::kInvalidData, "instance_type must be all, deployments or projects", {"instance_type"});
-}
-
-bool Matches(InstanceFilter filter, domain::InstanceType type) {
+bool Matches(InstanceTypeFilter filter, domain::InstanceType type) {
   switch (filter) {
-    case InstanceFilter::kAll:
+    case InstanceTypeFilter::kAll:
       return true;
-    case InstanceFilter::kDeployments:
+    case InstanceTypeFilter::kDeployments:
       return !domain::IsServerless(type);
-    case InstanceFilter::kProjects:
+    case InstanceTypeFilter::kProjects:
       return domain::IsServerless(type);
   }
   return true;
-}
-
-// The deployment `id` of `deployments` (sorted by id), or null.
-const Deployment* FindDeployment(const std::vector<Deployment>& deployments, std::string_view id) {
-  auto it = std::lower_bound(deployments.begin(), deployments.end(), id,
-                             [](const Deployment& d, std::string_view key) { return d.id < key; });
-  return it != deployments.end() && it->id == id ? &*it : nullptr;
 }
 
 Error NoSuchInstance(std::string_view org_id, std::string_view instance_id) {
@@ -141,7 +111,7 @@ const ItemInfo* InfoOf(const std::vector<ItemInfo>& items, std::string_view depl
   return nullptr;
 }
 
-ProductLine LineOf(const LineKey& key, const LineUsage& usage, const ItemInfo* info, const domain::TimeRange& range,
+ProductLine LineOf(const LineKey& key, LineUsage& usage, const ItemInfo* info, const domain::TimeRange& range,
                    const RateCatalog& rates) {
   const auto& [sku, dimension, kind] = key;
   ProductLine line;
@@ -158,22 +128,38 @@ ProductLine LineOf(const LineKey& key, const LineUsage& usage, const ItemInfo* i
 
 }  // namespace
 
-Result<V2Read> CostsService::ReadV2(const Principal& who, std::string_view org_id, const V2Query& query,
-                                    V2Operation op) {
+Result<V2Params> CostsService::ValidateV2(const Principal& who, std::string_view org_id, const V2Query& query,
+                                          V2Operation op) {
   auto org = Authorize(who, org_id);
   if (!org) return std::move(org).error();
   auto range = ResolveV2Range(query, clock_.Now(), max_range_days_);
   if (!range) return std::move(range).error();
-  Grouping grouping = Grouping::kProduct;
-  if (op == V2Operation::kOrganizationProducts) {
-    auto parsed = ParseGrouping(query.serverless_group_by);
-    if (!parsed) return std::move(parsed).error();
-    grouping = *parsed;
+  V2Params params{*range};
+  if (op == V2Operation::kOrganizationChart || op == V2Operation::kInstanceChart) {
+    auto strategy = domain::ParseBucketingStrategy(query.bucketing_strategy);
+    if (!strategy) return std::move(strategy).error();
+    params.strategy = *strategy;
   }
+  if (op == V2Operation::kInstanceChart) {
+    auto filter = ParseInstanceTypeFilter(query.instance_type);
+    if (!filter) return OutOfEnum("instance_type", "all, deployments or projects");
+    params.filter = *filter;
+  }
+  if (op == V2Operation::kOrganizationProducts) {
+    auto group_by = ParseServerlessGroupBy(query.serverless_group_by);
+    if (!group_by) return OutOfEnum("serverless_group_by", "product or product_family");
+    params.group_by = *group_by;
+  }
+  return params;
+}
+
+Result<V2Read> CostsService::ReadV2(const Principal& who, std::string_view org_id, const V2Query& query,
+                                    V2Operation op) {
+  auto params = ValidateV2(who, org_id, query, op);
+  if (!params) return std::move(params).error();
   V2Read out;
-  out.range = *range;
-  out.product_family = grouping == Grouping::kProductFamily;
-  out.plan = PlanRangeRead(*range);
+  out.params = *params;
+  out.plan = PlanRangeRead(out.params.range);
   out.plan.items = true;
   out.plan.rates = true;
   // A day whose daily rollup rows say several rates applied is planned again by the hour, so
@@ -220,20 +206,20 @@ std::vector<InstanceUsage> InstancesOf(const V2Read& v2, std::optional<std::stri
   return out;
 }
 
-InstanceCosts InstanceCostsOf(const InstanceUsage& usage, const V2Read& v2, const RateCatalog& rates) {
+InstanceCosts InstanceCostsOf(InstanceUsage& usage, const V2Read& v2, const RateCatalog& rates) {
   InstanceCosts out;
   out.id = usage.deployment->id;
   out.name = usage.deployment->name;
   out.type = usage.deployment->type;
-  for (const auto& [key, line] : usage.lines) {
-    out.lines.push_back(LineOf(key, line, InfoOf(v2.read.items, out.id, key), v2.range, rates));
+  for (auto& [key, line] : usage.lines) {
+    out.lines.push_back(LineOf(key, line, InfoOf(v2.read.items, out.id, key), v2.params.range, rates));
     out.total += out.lines.back().cost;
   }
   return out;
 }
 
-std::string ProductTypeOf(domain::InstanceType type, bool product_family) {
-  if (product_family && domain::IsServerless(type)) return "serverless";
+std::string ProductTypeOf(domain::InstanceType type, ServerlessGroupBy group_by) {
+  if (group_by == ServerlessGroupBy::kProductFamily && domain::IsServerless(type)) return "serverless";
   return std::string(domain::InstanceTypeId(type));
 }
 
@@ -247,7 +233,7 @@ ProductsCosts ProductsOf(const std::vector<InstanceUsage>& instances, const V2Re
   };
   std::map<std::string, std::map<LineKey, Merged>> products;
   for (const InstanceUsage& instance : instances) {
-    auto& lines = products[ProductTypeOf(instance.deployment->type, v2.product_family)];
+    auto& lines = products[ProductTypeOf(instance.deployment->type, v2.params.group_by)];
     for (const auto& [key, line] : instance.lines) {
       Merged& m = lines[key];
       m.usage.Merge(line);
@@ -256,11 +242,11 @@ ProductsCosts ProductsOf(const std::vector<InstanceUsage>& instances, const V2Re
     }
   }
   ProductsCosts out;
-  for (const auto& [type, lines] : products) {
+  for (auto& [type, lines] : products) {
     ProductCosts product;
     product.type = type;
-    for (const auto& [key, m] : lines) {
-      product.lines.push_back(LineOf(key, m.usage, m.info, v2.range, rates));
+    for (auto& [key, m] : lines) {
+      product.lines.push_back(LineOf(key, m.usage, m.info, v2.params.range, rates));
       product.total += product.lines.back().cost;
     }
     out.total += product.total;
@@ -276,7 +262,7 @@ Result<InstancesCosts> CostsService::Instances(const Principal& who, std::string
   if (!v2) return std::move(v2).error();
   const RateCatalog rates(v2->read.rates);
   InstancesCosts out;
-  for (const InstanceUsage& usage : InstancesOf(*v2, std::nullopt)) {
+  for (InstanceUsage& usage : InstancesOf(*v2, std::nullopt)) {
     out.instances.push_back(InstanceCostsOf(usage, *v2, rates));
     out.total += out.instances.back().total;
   }
@@ -296,34 +282,18 @@ Result<ProductsCosts> CostsService::Products(const Principal& who, std::string_v
 
 Result<TypedChart> CostsService::ChartV2(const Principal& who, std::string_view org_id,
                                          std::optional<std::string_view> instance_id, const V2Query& query) {
-  auto org = Authorize(who, org_id);
-  if (!org) return std::move(org).error();
-  auto range = ResolveV2Range(query, clock_.Now(), max_range_days_);
-  if (!range) return std::move(range).error();
-  auto strategy = domain::ParseBucketingStrategy(query.bucketing_strategy);
-  if (!strategy) return std::move(strategy).error();
-  auto filter = ParseInstanceFilter(instance_id ? query.instance_type : std::nullopt);
-  if (!filter) return std::move(filter).error();
-
+  auto params =
+      ValidateV2(who, org_id, query, instance_id ? V2Operation::kInstanceChart : V2Operation::kOrganizationChart);
+  if (!params) return std::move(params).error();
   TypedChart out;
-  std::vector<Deployment> deployments;
-  auto chart = ChartOf(org_id, instance_id, *range, *strategy, &deployments);
+  auto chart = ChartOf(org_id, instance_id, params->range, params->strategy, &out.series_types);
   if (!chart) {
     if (chart.error().code == ErrorCode::kNotFound && instance_id) return NoSuchInstance(org_id, *instance_id);
     return std::move(chart).error();
   }
   out.chart = std::move(*chart);
-  auto type_of = [&](std::string_view id) {
-    const Deployment* d = FindDeployment(deployments, id);
-    return d != nullptr ? d->type : domain::InstanceType::kDeployment;
-  };
-  if (!instance_id) {
-    for (const domain::ChartSeries& series : out.chart.series) out.series_types.push_back(type_of(series.id));
-    return out;
-  }
-  const domain::InstanceType type = type_of(*instance_id);
-  out.series_types.assign(out.chart.series.size(), type);
-  if (!Matches(*filter, type)) {
+  // An instance chart's series (the dimensions, always declared) all carry the instance's type.
+  if (instance_id && !out.series_types.empty() && !Matches(params->filter, out.series_types.front())) {
     for (domain::ChartBucket& bucket : out.chart.buckets) bucket.values.clear();
   }
   return out;
@@ -331,27 +301,13 @@ Result<TypedChart> CostsService::ChartV2(const Principal& who, std::string_view 
 
 Result<CostsService::ReadKey> CostsService::PrepareReadV2(const Principal& who, std::string_view org_id,
                                                           const V2Query& query, bool chart, bool instance) {
-  auto org = Authorize(who, org_id);
-  if (!org) return std::move(org).error();
-  auto range = ResolveV2Range(query, clock_.Now(), max_range_days_);
-  if (!range) return std::move(range).error();
-  ReadKey key{*range, domain::BucketingStrategy::kDaily, 0};
-  if (chart) {
-    auto strategy = domain::ParseBucketingStrategy(query.bucketing_strategy);
-    if (!strategy) return std::move(strategy).error();
-    key.strategy = *strategy;
-    if (instance) {
-      auto filter = ParseInstanceFilter(query.instance_type);
-      if (!filter) return std::move(filter).error();
-    }
-  } else if (!instance) {
-    auto grouping = ParseGrouping(query.serverless_group_by);
-    if (!grouping) return std::move(grouping).error();
-  }
+  const V2Operation op = chart ? (instance ? V2Operation::kInstanceChart : V2Operation::kOrganizationChart)
+                               : (instance ? V2Operation::kInstanceProducts : V2Operation::kOrganizationProducts);
+  auto params = ValidateV2(who, org_id, query, op);
+  if (!params) return std::move(params).error();
   auto version = store_.DataVersion(org_id);
   if (!version) return std::move(version).error();
-  key.version = *version;
-  return key;
+  return ReadKey{params->range, params->strategy, *version};
 }
 
 }  // namespace costs::service

@@ -240,6 +240,38 @@ TEST_F(CostsV2Test, AWriteBetweenReadsIsReadWholeInTheNextRound) {
   EXPECT_EQ(failed.error().code, ErrorCode::kStoreFailed);
 }
 
+// Fails every read of data (not of organizations or users).
+class FailingReads : public testing::ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  Result<RangeReadResult> ReadRange(std::string_view, const RangeReadPlan&) override { return Failed(); }
+  Result<std::int64_t> DataVersion(std::string_view) override { return Failed(); }
+
+ private:
+  static Error Failed() { return Error{ErrorCode::kStoreFailed, "the store failed", {}}; }
+};
+
+TEST_F(CostsV2Test, AFailingStoreFailsEveryOperation) {
+  Ingest();
+  FailingReads failing(store_);
+  CostsService costs(failing, clock_, 1096);
+  const V2Query query = Range("2026-11-01", "2026-11-03");
+  std::vector<Error> errors;
+  auto keep = [&](const auto& result) {
+    ASSERT_FALSE(result);
+    errors.push_back(result.error());
+  };
+  keep(costs.Instances(Alice(), "org-a", query));
+  keep(costs.Products(Alice(), "org-a", std::nullopt, query));
+  keep(costs.Products(Alice(), "org-a", "d1", query));
+  keep(costs.ChartV2(Alice(), "org-a", std::nullopt, query));
+  keep(costs.ChartV2(Alice(), "org-a", "d1", query));
+  keep(costs.PrepareReadV2(Alice(), "org-a", query, true, false));
+  keep(costs.CreditLines(Alice(), "org-a"));
+  ASSERT_EQ(errors.size(), 7u);
+  for (const Error& e : errors) EXPECT_EQ(e.code, ErrorCode::kStoreFailed) << e.message;
+}
+
 TEST_F(CostsV2Test, ProductsGroupByInstanceTypeOrFamily) {
   Ingest();
   auto products = costs_.Products(Alice(), "org-a", std::nullopt, Range("2026-11-01", "2026-11-03"));

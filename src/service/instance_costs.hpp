@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,6 +26,14 @@ struct V2Query {
   std::optional<std::string_view> serverless_group_by;  // costs/items: product (default) | product_family
   std::optional<std::string_view> instance_type;        // instance charts: all (default) | deployments | projects
 };
+
+// serverless_group_by on costs/items: product (absent: the default) or product_family;
+// instance_type on an instance's charts: all (absent: the default), deployments or projects.
+// Both ASCII case-insensitive; nullopt for anything else. The small values key the body cache.
+enum class ServerlessGroupBy : std::uint8_t { kProduct, kProductFamily };
+std::optional<ServerlessGroupBy> ParseServerlessGroupBy(std::optional<std::string_view> text);
+enum class InstanceTypeFilter : std::uint8_t { kAll, kDeployments, kProjects };
+std::optional<InstanceTypeFilter> ParseInstanceTypeFilter(std::optional<std::string_view> text);
 
 // One span of time in which one rate applied to a line (ProductLineItemQuantity): from the
 // start of its first piece of usage to the end of its last (to the hour or day; a partial

@@ -44,24 +44,26 @@ std::string CostPerUnitText(domain::WideNanos cost, domain::WideNanos quantity_m
   return domain::FormatWideNanos(domain::DivideHalfEven(sign * cost * 1000, sign * quantity_milli));
 }
 
-std::vector<RateSegment> LineUsage::Segments(const domain::TimeRange& range, const RateCatalog& rates) const {
-  std::vector<RatePiece> pieces = pieces_;
-  std::sort(pieces.begin(), pieces.end(), [](const RatePiece& a, const RatePiece& b) {
+std::vector<RateSegment> LineUsage::Segments(const domain::TimeRange& range, const RateCatalog& rates) {
+  std::sort(pieces_.begin(), pieces_.end(), [](const RatePiece& a, const RatePiece& b) {
     return a.window.from < b.window.from || (a.window.from == b.window.from && a.window.to < b.window.to);
   });
-  // One piece per window: the records of an edge, or the instances of a product, share one.
-  std::vector<RatePiece> windows;
-  for (const RatePiece& p : pieces) {
-    if (!windows.empty() && windows.back().window == p.window) {
-      RatePiece& w = windows.back();
+  // One piece per window (the records of an edge, or the instances of a product, share one),
+  // combined in place.
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < pieces_.size(); ++i) {
+    const RatePiece& p = pieces_[i];
+    if (kept > 0 && pieces_[kept - 1].window == p.window) {
+      RatePiece& w = pieces_[kept - 1];
       w.cost += p.cost;
       w.quantity_milli += p.quantity_milli;
       w.fingerprint_min = std::min(w.fingerprint_min, p.fingerprint_min);
       w.fingerprint_max = std::max(w.fingerprint_max, p.fingerprint_max);
     } else {
-      windows.push_back(p);
+      pieces_[kept++] = p;
     }
   }
+  pieces_.resize(kept);
   std::vector<RateSegment> out;
   std::int64_t run_min = 0;
   std::int64_t run_max = 0;
@@ -72,7 +74,7 @@ std::vector<RateSegment> LineUsage::Segments(const domain::TimeRange& range, con
     s.period.from = std::max(s.period.from, range.from);
     s.period.to = std::min(s.period.to, range.to);
   };
-  for (const RatePiece& w : windows) {
+  for (const RatePiece& w : pieces_) {
     if (out.empty() || w.fingerprint_min != run_min || w.fingerprint_max != run_max) {
       close();
       out.push_back(RateSegment{w.window, 0, 0, {}});

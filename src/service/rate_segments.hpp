@@ -50,8 +50,9 @@ class LineUsage {
 
   // The rate segments (RateSegment) of the line within `range`: pieces of one window are
   // combined first, then consecutive windows with the same rate (the same fingerprint pair)
-  // form one segment.
-  std::vector<RateSegment> Segments(const domain::TimeRange& range, const RateCatalog& rates) const;
+  // form one segment. Orders and combines the pieces in place (Add after it is allowed: the
+  // totals are unchanged).
+  std::vector<RateSegment> Segments(const domain::TimeRange& range, const RateCatalog& rates);
 
  private:
   domain::WideNanos cost_ = 0;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -30,6 +31,13 @@ struct Deployment {
   domain::InstanceType type = domain::InstanceType::kDeployment;
   friend bool operator==(const Deployment&, const Deployment&) = default;
 };
+
+// The deployment `id` of `deployments` sorted by id (as every store lists them), or null.
+inline const Deployment* FindDeployment(const std::vector<Deployment>& deployments, std::string_view id) {
+  auto it = std::lower_bound(deployments.begin(), deployments.end(), id,
+                             [](const Deployment& d, std::string_view key) { return d.id < key; });
+  return it != deployments.end() && it->id == id ? &*it : nullptr;
+}
 
 struct User {
   std::string name;
