@@ -1,0 +1,103 @@
+// The dashboard's error states, each provoked for real: a wrong password, an expired session
+// (its row aged in the store), a 429 from a costsd with a tiny rate limit, a store failure
+// (another process holds the SQLite database locked), and the cookie refused after sign-out.
+import assert from 'node:assert/strict';
+import { message, newContext, signIn } from '../lib/browser.mjs';
+import { describe, request } from '../lib/api.mjs';
+import { Costsd, lockDatabase, sqlite } from '../lib/procs.mjs';
+import { choosePreset, openSignedIn } from '../lib/views.mjs';
+
+const MINUTE_NS = 60n * 1_000_000_000n;
+// SQLite gives up on a locked database after its busy timeout (~5 s) or WAL retries (~10 s).
+const STORE_FAILURE_MS = 60_000;
+
+async function signInPage(env, server, allowStatuses) {
+  const { context, problems } = await newContext(env.browser, server.base, { allowStatuses });
+  env.track(context, problems);
+  const page = await context.newPage();
+  await page.goto(server.base + '/');
+  return { context, page };
+}
+
+async function wrongPassword(env) {
+  const { page } = await signInPage(env, env.srv, [401]);
+  await signIn(page, 'alice', env.users.alice + 'x');
+  const text = await message(page, 'bad-credentials');
+  assert.ok(await page.isVisible('#signin-view'), 'the sign-in view must stay after a wrong password');
+  return `#message[data-kind=bad-credentials]: "${text}"`;
+}
+
+async function expiredSession(env) {
+  const { page } = await openSignedIn(env, { user: 'erin', allowStatuses: [401] });
+  const aged = sqlite(env.dbPath, 'UPDATE sessions SET last_used_ns = last_used_ns - ? WHERE user_name = ?',
+                      [Number(31n * MINUTE_NS), 'erin']);
+  assert.ok(aged >= 1, `no sessions row of erin to age (${aged} rows)`);
+  // Any data call now finds the session expired.
+  await page.check('input[name="bucketing"][value="monthly"]');
+  const text = await message(page, 'unauthenticated');
+  await page.waitForSelector('#signin-view', { state: 'visible' });
+  return `session idle 31 min: sign-in view, #message[data-kind=unauthenticated]: "${text}"`;
+}
+
+// A second costsd on the same database whose rate limit allows 3 requests, then one per 100 s;
+// node spends them first (Basic auth as alice: the limit is per user name), so the page's calls
+// as alice get 429 with a Retry-After the message must repeat.
+async function rateLimited(env) {
+  const slow = await new Costsd(env.costsd, env.dbUrl, env.dir, ['--rate-limit', '0.01', '--rate-burst', '3']).start();
+  env.onEnd(() => slow.stop());
+  let last;
+  for (let i = 0; i < 10 && last?.status !== 429; i++) {
+    last = await request(slow.base, 'GET', '/api/v1/billing/costs/acme', { user: 'alice', password: env.users.alice });
+  }
+  assert.equal(last.status, 429, `the limited costsd did not answer 429 within 10 requests: ${describe(last)}`);
+  const { page } = await signInPage(env, slow, [429]);
+  const retryAfter = new Set();
+  page.on('response', (r) => { if (r.status() === 429) retryAfter.add(r.headers()['retry-after']); });
+  await signIn(page, 'alice', env.users.alice);
+  const text = await message(page, 'rate-limited');
+  assert.ok(retryAfter.size > 0, 'the page shows rate-limited but got no 429');
+  assert.ok([...retryAfter].some((s) => new RegExp(`(^|\\D)${s}(\\D|$)`).test(text)),
+            `#message "${text}" does not contain the Retry-After (${[...retryAfter].join(', ')} s)`);
+  await slow.stop();
+  return `#message[data-kind=rate-limited]: "${text}"`;
+}
+
+async function storeFailure(env) {
+  const { page } = await openSignedIn(env, { allowStatuses: [500, 503] });
+  const lock = await lockDatabase(env.dbPath);
+  env.onEnd(() => lock.release());
+  let text;
+  try {
+    await page.selectOption('#preset', 'last-7');  // a range not asked before: nothing from a cache
+    text = await message(page, 'server-error', STORE_FAILURE_MS);
+  } finally {
+    await lock.release();
+  }
+  assert.match(text, /try again/i, `#message "${text}" must say to try again`);
+  return `database locked (${lock.how.replace('LOCKED ', '').split(' ')[0]}): "${text}"`;
+}
+
+async function signOut(env) {
+  const { context, page } = await openSignedIn(env);
+  await choosePreset(page, 'last-30');
+  const cookie = (await context.cookies()).find((c) => c.name === 'costs_session');
+  assert.ok(cookie, 'no costs_session cookie after sign-in');
+  assert.ok(cookie.httpOnly && cookie.sameSite === 'Strict', `cookie flags: ${JSON.stringify(cookie)}`);
+  const header = `costs_session=${cookie.value}`;
+  const before = await request(env.srv.base, 'GET', '/api/v1/organizations', { cookie: header });
+  assert.equal(before.status, 200, `the session cookie before sign-out: ${describe(before)}`);
+  await page.click('#signout');
+  await page.waitForSelector('#signin-view', { state: 'visible' });
+  const after = await request(env.srv.base, 'GET', '/api/v1/organizations', { cookie: header });
+  assert.equal(after.status, 401, `the old session cookie after sign-out: ${describe(after)}`);
+  assert.ok(!(await context.cookies()).some((c) => c.name === 'costs_session'), 'the cookie is still in the browser');
+  return 'the old cookie gets 401 after sign-out';
+}
+
+export const scenarios = [
+  ['wrong password', wrongPassword],
+  ['expired session', expiredSession],
+  ['429 shows the Retry-After', rateLimited],
+  ['sign-out ends the session', signOut],
+  ['store failure', storeFailure],
+];
