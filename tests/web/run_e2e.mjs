@@ -3,7 +3,8 @@
 // fresh browser contexts. One line per scenario on success; on failure the scenario's error,
 // the page's problems and the tail of costsd's log. Exit code 1 when any scenario failed.
 //
-//   node tests/web/run_e2e.mjs --costsd PATH --costsctl PATH --out BUILD/tests/web [-k PATTERN]
+//   node tests/web/run_e2e.mjs --costsd PATH --costsctl PATH --out BUILD/tests/web [--db sqlite|postgres]
+//                              [-k PATTERN]... [--keep]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,11 +13,11 @@ import { ensureDeps } from './ensure-deps.mjs';
 
 const { values: opts } = parseArgs({ options: {
   costsd: { type: 'string' }, costsctl: { type: 'string' }, out: { type: 'string' },
-  k: { type: 'string', multiple: true }, keep: { type: 'boolean' },
+  db: { type: 'string', default: 'sqlite' }, k: { type: 'string', multiple: true }, keep: { type: 'boolean' },
 } });
 for (const name of ['costsd', 'costsctl', 'out']) {
   if (!opts[name]) {
-    console.error(`usage: run_e2e.mjs --costsd PATH --costsctl PATH --out DIR [-k PATTERN]... [--keep] (no --${name})`);
+    console.error(`usage: run_e2e.mjs --costsd PATH --costsctl PATH --out DIR [--db sqlite|postgres] [-k PATTERN]... [--keep] (no --${name})`);
     process.exit(2);
   }
 }
@@ -26,6 +27,7 @@ ensureDeps();
 const { launch } = await import('./lib/browser.mjs');
 const { Costsd, stopAll } = await import('./lib/procs.mjs');
 const { makeDataset } = await import('./lib/dataset.mjs');
+const { openStore } = await import('./lib/store.mjs');
 const main = await import('./scenarios/main.mjs');
 const errors = await import('./scenarios/errors.mjs');
 const { describe, request } = await import('./lib/api.mjs');
@@ -34,8 +36,7 @@ let browser;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'costs-web-e2e-'));
 const screenshots = path.join(path.resolve(opts.out), 'screenshots');
 fs.mkdirSync(screenshots, { recursive: true });
-const dbPath = path.join(dir, 'costs.db');
-const env = { costsd: path.resolve(opts.costsd), dir, dbPath, dbUrl: `sqlite:${dbPath}`, screenshots, artifacts: [] };
+const env = { costsd: path.resolve(opts.costsd), dir, screenshots, artifacts: [] };
 
 // An error's message without terminal colours or playwright's repeated call log, and where in
 // tests/web it was thrown.
@@ -94,8 +95,9 @@ for (const sig of ['SIGTERM', 'SIGINT']) {
 
 let failed = 0;
 try {
-  Object.assign(env, makeDataset(path.resolve(opts.costsctl), env.dbUrl, dir));
-  env.srv = await new Costsd(env.costsd, env.dbUrl, dir).start();
+  env.store = await openStore(opts.db, dir);
+  Object.assign(env, makeDataset(path.resolve(opts.costsctl), env.store.url, dir));
+  env.srv = await new Costsd(env.costsd, env.store.url, dir).start();
   await dashboardServed(env.srv);
   browser = await launch();
   env.browser = browser.browser;
@@ -114,6 +116,7 @@ try {
 } finally {
   if (browser) await browser.close();
   await stopAll();
+  if (env.store) await env.store.close();
   if (opts.keep) console.log(`kept ${dir}`); else fs.rmSync(dir, { recursive: true, force: true });
 }
 process.exit(failed ? 1 : 0);

@@ -11,8 +11,17 @@ const START_MS = 20_000;
 const STOP_MS = 10_000;
 const LISTEN_RE = /^costsd listening on http:\/\/127\.0\.0\.1:(\d+)\s*$/;
 
-// Every process started and not yet stopped, so that a failing run still stops them all.
-const running = new Set();
+// Every process started and not yet stopped (with the signal that stops it cleanly), so that a
+// failing run still stops them all.
+const running = new Map();
+
+export function track(child, signal = 'SIGTERM') {
+  running.set(child, signal);
+}
+
+export function untrack(child) {
+  running.delete(child);
+}
 
 export function ctl(costsctl, dbUrl, args, input) {
   const p = spawnSync(costsctl, ['--db', dbUrl, ...args], { input, encoding: 'utf8', timeout: 120_000 });
@@ -32,7 +41,7 @@ function exited(child, ms) {
   });
 }
 
-async function stopChild(child, signal = 'SIGTERM') {
+async function stopChild(child, signal = running.get(child) ?? 'SIGTERM') {
   running.delete(child);
   if (child.exitCode !== null || child.signalCode !== null) return;
   process.kill(child.pid, signal);
@@ -42,7 +51,7 @@ async function stopChild(child, signal = 'SIGTERM') {
 }
 
 export async function stopAll() {
-  for (const child of [...running]) await stopChild(child);
+  for (const child of [...running.keys()]) await stopChild(child);
 }
 
 // Waits for the first stdout line of `child` (or its exit, or the timeout) and returns it.
@@ -79,7 +88,7 @@ export class Costsd {
     this.child = spawn(this.binary, ['--db', this.dbUrl, '--listen', '127.0.0.1:0', ...this.args],
                        { stdio: ['ignore', 'pipe', log] });
     fs.closeSync(log);
-    running.add(this.child);
+    track(this.child);
     let line;
     try {
       line = await firstLine(this.child, 'costsd');
@@ -112,7 +121,7 @@ export class Costsd {
 // while costsd has it open) until release(): every read of costsd then fails.
 export async function lockDatabase(dbPath) {
   const child = spawn('python3', ['-B', DBLOCK, dbPath], { stdio: ['pipe', 'pipe', 'inherit'] });
-  running.add(child);
+  track(child);
   const line = await firstLine(child, 'dblock.py');
   if (!line.startsWith('LOCKED')) {
     await stopChild(child);

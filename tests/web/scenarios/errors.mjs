@@ -4,11 +4,12 @@
 import assert from 'node:assert/strict';
 import { message, newContext, signIn } from '../lib/browser.mjs';
 import { describe, request } from '../lib/api.mjs';
-import { Costsd, lockDatabase, sqlite } from '../lib/procs.mjs';
+import { Costsd } from '../lib/procs.mjs';
 import { choosePreset, openSignedIn } from '../lib/views.mjs';
 
 const MINUTE_NS = 60n * 1_000_000_000n;
-// SQLite gives up on a locked database after its busy timeout (~5 s) or WAL retries (~10 s).
+// SQLite gives up on a locked database after its busy timeout (~5 s) or WAL retries (~10 s);
+// costsd's PostgreSQL statement timeout bounds the other store.
 const STORE_FAILURE_MS = 60_000;
 
 async function signInPage(env, server, allowStatuses) {
@@ -29,8 +30,7 @@ async function wrongPassword(env) {
 
 async function expiredSession(env) {
   const { page } = await openSignedIn(env, { user: 'erin', allowStatuses: [401] });
-  const aged = sqlite(env.dbPath, 'UPDATE sessions SET last_used_ns = last_used_ns - ? WHERE user_name = ?',
-                      [Number(31n * MINUTE_NS), 'erin']);
+  const aged = env.store.ageSessions('erin', 31n * MINUTE_NS);
   assert.ok(aged >= 1, `no sessions row of erin to age (${aged} rows)`);
   // Any data call now finds the session expired.
   await page.check('input[name="bucketing"][value="monthly"]');
@@ -43,7 +43,7 @@ async function expiredSession(env) {
 // node spends them first (Basic auth as alice: the limit is per user name), so the page's calls
 // as alice get 429 with a Retry-After the message must repeat.
 async function rateLimited(env) {
-  const slow = await new Costsd(env.costsd, env.dbUrl, env.dir, ['--rate-limit', '0.01', '--rate-burst', '3']).start();
+  const slow = await new Costsd(env.costsd, env.store.url, env.dir, ['--rate-limit', '0.01', '--rate-burst', '3']).start();
   env.onEnd(() => slow.stop());
   let last;
   for (let i = 0; i < 10 && last?.status !== 429; i++) {
@@ -64,17 +64,12 @@ async function rateLimited(env) {
 
 async function storeFailure(env) {
   const { page } = await openSignedIn(env, { allowStatuses: [500, 503] });
-  const lock = await lockDatabase(env.dbPath);
-  env.onEnd(() => lock.release());
-  let text;
-  try {
-    await page.selectOption('#preset', 'last-7');  // a range not asked before: nothing from a cache
-    text = await message(page, 'server-error', STORE_FAILURE_MS);
-  } finally {
-    await lock.release();
-  }
+  const failure = await env.store.fail();
+  env.onEnd(() => failure.restore());
+  await page.selectOption('#preset', 'last-7');  // a range not asked before: nothing from a cache
+  const text = await message(page, 'server-error', STORE_FAILURE_MS);
   assert.match(text, /try again/i, `#message "${text}" must say to try again`);
-  return `database locked (${lock.how.replace('LOCKED ', '').split(' ')[0]}): "${text}"`;
+  return `${failure.how}: "${text}"`;
 }
 
 async function signOut(env) {
