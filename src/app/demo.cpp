@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace costs::app {
@@ -71,6 +72,34 @@ constexpr DataDimension kDataDimensions[] = {
     {"storage_bytes", "GB-month", "0.0033", 900'000},
     {"storage_api", "1K requests", "0.0005", 200'000},
 };
+
+// When a demo deployment has usage, in days before the demo's end: from `first` days ago to
+// `last` days ago (0: up to now). Those not listed run over the whole 90 days. So the stacked
+// chart shows a deployment retired and two started within the range, not 90 flat days.
+struct Lifespan {
+  const char* id;
+  int first;
+  int last;
+};
+constexpr Lifespan kLifespans[] = {
+    {"d-acme-logs", 91, 24}, {"d-acme-apm", 47, 0}, {"d-globex-site-search", 61, 0}, {"d-initech-metrics", 91, 12}};
+
+bool ActiveAt(const DemoDeployment& d, domain::Instant h, domain::Instant end) {
+  const std::int64_t days_ago = (end.ns - h.ns - 1) / domain::kNsPerDay;
+  for (const Lifespan& l : kLifespans) {
+    if (std::string_view(l.id) == d.id) return days_ago < l.first && days_ago >= l.last;
+  }
+  return true;
+}
+
+// One instance more on working days (Monday to Friday) from 08:00 to 20:00 UTC for every other
+// deployment (autoscaling with office hours): the daily bars show the week.
+int OfficeHours(std::size_t dep, domain::Instant h) {
+  const std::int64_t day = h.ns / domain::kNsPerDay;
+  const std::int64_t weekday = (day + 3) % 7;  // 1970-01-01 was a Thursday: 0 = Monday
+  const std::int64_t hour = h.ns % domain::kNsPerDay / domain::kNsPerHour;
+  return dep % 2 == 0 && weekday < 5 && hour >= 8 && hour < 20 ? 1 : 0;
+}
 
 // A value from (seed, a, b, c) alone (splitmix64 finalizer), so that a record's content
 // depends only on its identity, and re-running the demo later re-sends identical records.
@@ -155,9 +184,11 @@ std::string DemoUsage(domain::Instant start, domain::Instant end, std::uint64_t 
   for (std::size_t dep = 0; dep < std::size(kDeployments); ++dep) {
     const DemoDeployment& d = kDeployments[dep];
     for (domain::Instant h = start; h < end; h = domain::Instant{h.ns + domain::kNsPerHour}) {
-      // The instance count changes at most once a week.
+      if (!ActiveAt(d, h, end)) continue;
+      // The base instance count changes at most once a week.
       const std::int64_t week = h.ns / (7 * domain::kNsPerDay);
-      const int instances = 1 + static_cast<int>(Mix(seed, dep, static_cast<std::uint64_t>(week), 0) % 3);
+      const int instances =
+          1 + static_cast<int>(Mix(seed, dep, static_cast<std::uint64_t>(week), 0) % 3) + OfficeHours(dep, h);
       const std::string id = std::string("demo-") + d.id + "-capacity-" + std::to_string(domain::ToUnixSeconds(h));
       AppendRecord(ndjson, id, d, "capacity", d.kind, instances, h, domain::Instant{h.ns + domain::kNsPerHour},
                    std::to_string(instances), "instance-hour", RateOn(d, h));
@@ -165,6 +196,7 @@ std::string DemoUsage(domain::Instant start, domain::Instant end, std::uint64_t 
     }
     for (domain::Instant day = start; day.ns + domain::kNsPerDay <= end.ns;
          day = domain::Instant{day.ns + domain::kNsPerDay}) {
+      if (!ActiveAt(d, day, end)) continue;
       for (std::size_t k = 0; k < std::size(kDataDimensions); ++k) {
         const DataDimension& dim = kDataDimensions[k];
         const std::int64_t milli =
@@ -206,6 +238,8 @@ void PrintDemo(domain::Instant start, domain::Instant end, std::size_t records, 
   // (make demo sets it from DEMO_LISTEN).
   const char* listen = std::getenv("COSTS_LISTEN");
   const std::string address = listen != nullptr && *listen != '\0' ? listen : "127.0.0.1:8080";
+  std::printf("dashboard: open http://%s/ in a browser, sign in as alice / %s (or another user above)\n",
+              address.c_str(), users[1].password.c_str());
   std::printf(
       "try:\n  curl -u alice:%s 'http://%s/api/v1/billing/costs/acme/charts?from=%s&bucketing_strategy=monthly'\n",
       users[1].password.c_str(), address.c_str(), from);

@@ -130,6 +130,11 @@ class CommandLineTest(harness.ApiTestCase):
         self.assertEqual(len(lines), 3, p.stdout)
         m = re.match(r"curl -u ([^:]+):(\S+) '(http://[^']+)'$", lines[0])
         self.assertIsNotNone(m, lines[0])
+        # The dashboard's address and a user to sign in with (the same as the curl line's).
+        dash = re.search(r"^dashboard: open (http://\S+) in a browser, sign in as (\S+) / (\S+) ", p.stdout, re.M)
+        self.assertIsNotNone(dash, "no dashboard line in:\n" + p.stdout)
+        self.assertEqual(dash.group(1), "http://%s/" % address, dash.group(0))
+        self.assertEqual((dash.group(2), dash.group(3)), (m.group(1), m.group(2)), dash.group(0))
         self.assertTrue(m.group(3).startswith("http://%s/" % address), lines[0])
         client = srv.client(m.group(1), m.group(2))
         self.addCleanup(client.close)
