@@ -11,7 +11,9 @@
 #include "app/options.hpp"
 #include "app/rate_limits.hpp"
 #include "app/wiring.hpp"
+#include "http/dashboard.hpp"
 #include "http/server.hpp"
+#include "http/web_asset.hpp"
 #include "security/sodium_password_hasher.hpp"
 #include "service/auth.hpp"
 #include "service/costs_service.hpp"
@@ -164,6 +166,9 @@ int Serve(service::Store& store, service::Clock& clock, const RateLimiters& limi
     if (!org) return std::move(org).error();
     return {};
   };
+  // The web dashboard at / (web/README.md): the assets this binary embeds.
+  const http::Dashboard dashboard(http::EmbeddedWebAssets());
+  services.dashboard = &dashboard;
   auto on_listening = [&](std::uint16_t port) {
     std::printf("costsd listening on http://%s:%u\n", server_options.host.c_str(), static_cast<unsigned>(port));
     std::fflush(stdout);

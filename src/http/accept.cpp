@@ -1,5 +1,6 @@
 #include "http/accept.hpp"
 
+#include <algorithm>
 #include <cassert>
 #include <cstddef>
 #include <string>
@@ -178,6 +179,33 @@ std::optional<Format> NegotiateFormat(std::string_view accept, std::span<const F
   }
   if (!best) return std::nullopt;
   return best->format;
+}
+
+bool AcceptsGzip(std::string_view accept_encoding) {
+  std::optional<int> gzip;  // the q of gzip (or x-gzip) when named
+  std::optional<int> any;   // the q of "*" when named
+  for (const std::string_view element : SplitOutsideQuotes(accept_encoding, ',')) {
+    const std::vector<std::string_view> parts = SplitOutsideQuotes(element, ';');
+    const std::string_view coding = TrimOws(parts[0]);
+    int quality = 1000;
+    bool valid = !coding.empty();
+    for (std::size_t i = 1; i < parts.size() && valid; ++i) {
+      const std::string_view param = TrimOws(parts[i]);
+      const std::size_t eq = param.find('=');
+      if (eq == std::string_view::npos || !EqualsIgnoreCase(TrimOws(param.substr(0, eq)), "q")) continue;
+      const std::optional<int> q = ParseQuality(TrimOws(param.substr(eq + 1)));
+      valid = q.has_value();
+      if (q) quality = *q;
+    }
+    if (!valid) continue;
+    if (EqualsIgnoreCase(coding, "gzip") || EqualsIgnoreCase(coding, "x-gzip")) {
+      gzip = gzip ? std::max(*gzip, quality) : quality;
+    } else if (coding == "*") {
+      any = quality;
+    }
+  }
+  if (gzip) return *gzip > 0;
+  return any && *any > 0;
 }
 
 }  // namespace costs::http

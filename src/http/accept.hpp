@@ -27,4 +27,10 @@ std::string_view MediaTypeOf(Format format);
 // nullopt when no offer is acceptable (406). REQUIRES: offers is non-empty.
 std::optional<Format> NegotiateFormat(std::string_view accept, std::span<const Format> offers);
 
+// Whether an Accept-Encoding value (RFC 9110, section 12.5.3) takes gzip: `gzip` (or `x-gzip`)
+// named with a q above 0, or, when neither is named, `*` with a q above 0. Codings are
+// case-insensitive; no q means q=1; an element with a malformed q is skipped. Absent or empty:
+// false (the identity bytes).
+bool AcceptsGzip(std::string_view accept_encoding);
+
 }  // namespace costs::http

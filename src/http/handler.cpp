@@ -12,6 +12,7 @@
 #include "http/client_address.hpp"
 #include "http/credit_request.hpp"
 #include "http/csv.hpp"
+#include "http/dashboard.hpp"
 #include "http/errors.hpp"
 #include "http/probes.hpp"
 #include "http/render.hpp"
@@ -352,6 +353,13 @@ Admission AdmitRequest(const Request& request, const Services& services, std::si
   if (probe != Probe::kNone) {
     admission.refusal = ProbeResponse(probe, request, probe == Probe::kReady ? CheckReadiness(services) : Status{});
     return admission;
+  }
+  // The dashboard's static files (dashboard.hpp): no credentials, no rate limit, like the probes.
+  if (services.dashboard != nullptr) {
+    if (std::optional<Response> file = services.dashboard->Serve(request)) {
+      admission.refusal = std::move(file);
+      return admission;
+    }
   }
   RouteResult routed = MatchRoute(request.method, request.target);
   if (!routed.route) {

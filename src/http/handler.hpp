@@ -27,6 +27,8 @@ struct Request {
   // The declared Content-Length in bytes; nullopt when there is none (no body, or chunked).
   std::optional<std::uint64_t> content_length;
   bool chunked = false;  // Transfer-Encoding: chunked (only the usage ingest takes it)
+  // The Accept-Encoding header: whether the dashboard's files may be sent gzip-compressed.
+  std::string_view accept_encoding;
 };
 
 // The body limit (bytes) of every request but an admitted usage ingest. Such bodies are read
@@ -60,6 +62,7 @@ struct Admission {
 std::span<const Format> OffersOf(Endpoint endpoint);
 
 // Decides on a request from its header alone (request.body is not looked at), in this order:
+// the probes and the dashboard's files (services.dashboard: `/`, `/assets/...`; no credentials),
 // route (400 for a target that is not origin-form, 404, 405; no credentials needed),
 // authenticate with Basic or ApiKey credentials (401; 429 while the client address is locked
 // out after failed logins, checked before verifying; a failed verification of either scheme

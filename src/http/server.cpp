@@ -435,6 +435,7 @@ class Session : public std::enable_shared_from_this<Session> {
     request.authorization = req[bhttp::field::authorization];
     request.content_type = req[bhttp::field::content_type];
     request.accept = req[bhttp::field::accept];
+    request.accept_encoding = req[bhttp::field::accept_encoding];
     request.client_address = request_client_;
     return request;
   }

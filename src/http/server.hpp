@@ -15,6 +15,7 @@
 namespace costs::http {
 
 class BodyCache;
+class Dashboard;
 
 // The default limit on a usage ingest body (bytes).
 inline constexpr std::size_t kDefaultMaxBodyBytes = 64u << 20;
@@ -72,6 +73,9 @@ struct Services {
   // GET /readyz (probes.hpp): whether this replica can serve, i.e. its store answers; called
   // per probe, from the I/O threads. Empty: always ready.
   std::function<Status()> readiness = nullptr;
+  // The web dashboard at `/` and `/assets/` (dashboard.hpp), answered before routing, without
+  // credentials. nullptr: those paths are unknown (404).
+  const Dashboard* dashboard = nullptr;
 };
 
 // Serves the API until SIGINT/SIGTERM (or a fatal listener error), then stops accepting,

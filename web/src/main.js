@@ -1,0 +1,227 @@
+// The dashboard's entry: sign-in and sign-out, the organization picker and range controls, and
+// the view the URL names (organization or deployment), kept in the URL (pushState) so that a
+// link restores it. body[data-ready] is "false" while a view loads and "true" once it shows its
+// data, its empty state or a message.
+import { ApiError, getJson, paths, request } from './api.js';
+import { destroyChart } from './chartpanel.js';
+import { fetchDeploymentView, renderDeploymentView } from './deploymentview.js';
+import { $, revokeDownloads, showMessage } from './dom.js';
+import { messageFor } from './messages.js';
+import { fetchOrgView, renderOrgView } from './orgview.js';
+import { parseViewState, presetRange, utcToday, viewStateToSearch } from './state.js';
+
+let state = null; // the view shown: {org, deployment, from, to, bucketing, preset}
+let organizations = []; // [{id, name}] of the signed-in user
+let generation = 0; // bumps per load: answers to an older load are dropped
+let useKey = false; // the sign-in form asks for an API key
+
+const setReady = (ready) => {
+  document.body.dataset.ready = String(ready);
+};
+
+function showSignIn(message) {
+  destroyChart();
+  revokeDownloads();
+  $('#main').replaceChildren();
+  $('#app-view').hidden = true;
+  $('#user-box').hidden = true;
+  $('#signin-view').hidden = false;
+  if (message) showMessage(message.kind, message.text);
+  document.title = 'Sign in · Costs';
+  setReady(true);
+  (useKey ? $('#api-key') : $('#username')).focus();
+}
+
+function showError(error) {
+  if (error?.kind === 'unauthenticated') {
+    showSignIn(messageFor(error));
+    return;
+  }
+  const { kind, text } = messageFor(error);
+  showMessage(kind, text);
+  setReady(true);
+}
+
+// Fills the controls from `state`.
+function syncControls() {
+  $('#org').value = state.org;
+  $('#preset').value = state.preset;
+  $('#from').value = state.from;
+  $('#to').value = state.to;
+  for (const r of document.querySelectorAll('input[name="bucketing"]')) r.checked = r.value === state.bucketing;
+}
+
+function orgName(id) {
+  return organizations.find((o) => o.id === id)?.name || id;
+}
+
+// Shows `next`; `push` adds a history entry (a user's action), else the entry is replaced.
+async function navigate(next, { push = true } = {}) {
+  state = next;
+  const search = viewStateToSearch(state);
+  if (push && search !== location.search) history.pushState(null, '', search);
+  else history.replaceState(null, '', search);
+  syncControls();
+  await loadView();
+}
+
+async function loadView() {
+  const mine = ++generation;
+  setReady(false);
+  showMessage('');
+  const main = $('#main');
+  main.setAttribute('aria-busy', 'true');
+  main.classList.add('loading');
+  const name = orgName(state.org);
+  document.title = `${name} · Costs`;
+  try {
+    const data = state.deployment ? await fetchDeploymentView(state) : await fetchOrgView(state);
+    if (mine !== generation) return;
+    destroyChart();
+    revokeDownloads();
+    if (state.deployment) renderDeploymentView(main, state, name, data);
+    else renderOrgView(main, state, name, data);
+    setReady(true);
+  } catch (error) {
+    if (mine !== generation) return;
+    destroyChart(); // no stale numbers under a message about other ones
+    revokeDownloads();
+    main.replaceChildren();
+    if (!(error instanceof ApiError)) console.error(error);
+    showError(error instanceof ApiError ? error : new ApiError('server-error', 0, String(error)));
+  } finally {
+    if (mine === generation) {
+      main.setAttribute('aria-busy', 'false');
+      main.classList.remove('loading');
+    }
+  }
+}
+
+// After sign-in (or with a live session): the organizations, then the view the URL names.
+async function enterApp(who) {
+  $('#whoami').textContent = `Signed in as ${who.username}`;
+  const list = await getJson(paths.organizations);
+  organizations = (list.organizations ?? []).map((o) => ({ id: o.id, name: o.name || o.id }));
+  const select = $('#org');
+  select.replaceChildren(...organizations.map((o) => new Option(`${o.name} (${o.id})`, o.id)));
+  $('#signin-view').hidden = true;
+  $('#app-view').hidden = false;
+  $('#user-box').hidden = false;
+  const wanted = parseViewState(location.search, utcToday());
+  if (!wanted.org && organizations.length === 0) {
+    showMessage(...Object.values(messageFor({ kind: 'no-organizations' })));
+    setReady(true);
+    return;
+  }
+  if (!wanted.org) wanted.org = organizations[0].id;
+  if (!organizations.some((o) => o.id === wanted.org)) select.append(new Option(wanted.org, wanted.org));
+  await navigate(wanted, { push: false });
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const body = useKey
+    ? { api_key: $('#api-key').value.trim() }
+    : { username: $('#username').value.trim(), password: $('#password').value };
+  if (useKey ? !body.api_key : !body.username || !body.password) {
+    showMessage('bad-credentials', useKey ? 'Enter an API key.' : 'Enter your user name and password.');
+    return;
+  }
+  setReady(false);
+  $('#signin-submit').disabled = true;
+  showMessage('');
+  try {
+    const res = await request('POST', paths.session, { body });
+    $('#password').value = '';
+    $('#api-key').value = '';
+    await enterApp(JSON.parse(res.text));
+  } catch (error) {
+    if (error instanceof ApiError && error.kind === 'unauthenticated' && !$('#signin-view').hidden) {
+      const { kind, text } = messageFor(error, { signingIn: true, apiKey: useKey });
+      showMessage(kind, text);
+      setReady(true);
+    } else {
+      showError(error);
+    }
+  } finally {
+    $('#signin-submit').disabled = false;
+  }
+}
+
+async function signOut() {
+  try {
+    await request('DELETE', paths.session);
+  } catch (error) {
+    if (error?.kind !== 'unauthenticated') {
+      showError(error);
+      return;
+    }
+  }
+  organizations = [];
+  showMessage('');
+  showSignIn();
+}
+
+function toggleKey() {
+  useKey = !useKey;
+  $('#key-fields').hidden = !useKey;
+  $('#password-fields').hidden = useKey;
+  $('#use-api-key').setAttribute('aria-pressed', String(useKey));
+  $('#use-api-key').textContent = useKey ? 'Sign in with a user name and password instead'
+    : 'Sign in with an API key instead';
+  (useKey ? $('#api-key') : $('#username')).focus();
+}
+
+function wireControls() {
+  $('#org').addEventListener('change', (e) => navigate({ ...state, org: e.target.value, deployment: '' }));
+  $('#preset').addEventListener('change', (e) => {
+    const range = presetRange(e.target.value, utcToday());
+    if (range) navigate({ ...state, ...range, preset: e.target.value });
+    else state.preset = 'custom';
+  });
+  const onDate = () => {
+    const from = $('#from').value;
+    const to = $('#to').value;
+    if (!from || !to) return;
+    if (from > to) {
+      showMessage('bad-request', 'The "From" day is after the "To" day.');
+      return;
+    }
+    navigate({ ...state, from, to, preset: 'custom' });
+  };
+  $('#from').addEventListener('change', onDate);
+  $('#to').addEventListener('change', onDate);
+  for (const r of document.querySelectorAll('input[name="bucketing"]')) {
+    r.addEventListener('change', () => navigate({ ...state, bucketing: r.value }));
+  }
+  $('#controls').addEventListener('submit', (e) => e.preventDefault());
+  // Drill-down and back: links with real URLs, followed in the page.
+  $('#main').addEventListener('click', (e) => {
+    const a = e.target.closest('a.drill, a#back');
+    if (!a || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    e.preventDefault();
+    navigate(parseViewState(new URL(a.href).search, utcToday())).then(() => $('#main').focus());
+  });
+  window.addEventListener('popstate', () => {
+    if ($('#app-view').hidden) return;
+    state = parseViewState(location.search, utcToday());
+    syncControls();
+    loadView();
+  });
+}
+
+async function start() {
+  $('#signin-form').addEventListener('submit', signIn);
+  $('#use-api-key').addEventListener('click', toggleKey);
+  $('#signout').addEventListener('click', signOut);
+  wireControls();
+  try {
+    const who = JSON.parse((await request('GET', paths.session)).text);
+    await enterApp(who);
+  } catch (error) {
+    if (error instanceof ApiError && error.kind === 'unauthenticated') showSignIn();
+    else showError(error);
+  }
+}
+
+start();
