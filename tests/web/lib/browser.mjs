@@ -33,12 +33,19 @@ export async function launch() {
 
 // A fresh context (no cookies) at `width` px whose pages record their problems in `problems`.
 // `allowStatuses`: HTTP statuses the scenario provokes (chromium logs each failed fetch as a
-// console error, which is then expected, not a fault of the page).
+// console error, which is then expected, not a fault of the page); a 401 to the page's own
+// GET /api/v1/session check is always expected.
 export async function newContext(browser, base, { width = 1280, allowStatuses = [] } = {}) {
   const context = await browser.newContext({ viewport: { width, height: 900 }, acceptDownloads: true });
   context.setDefaultTimeout(WAIT_MS);
   const problems = [];
-  const allowed = new RegExp(`status of (${allowStatuses.join('|') || 'none'})\\b`);
+  const allowed = (msg) => {
+    const m = /^Failed to load resource: the server responded with a status of (\d+)/.exec(msg.text());
+    if (!m) return false;
+    // The page asks GET /api/v1/session whether it is signed in: 401 is its normal "no".
+    const probe = m[1] === '401' && new URL(msg.location().url || base).pathname === '/api/v1/session';
+    return probe || allowStatuses.includes(Number(m[1]));
+  };
   await context.exposeBinding('__costsCspViolation', (_src, v) => problems.push(`CSP violation: ${v}`));
   await context.addInitScript(() => {
     document.addEventListener('securitypolicyviolation', (e) => {
@@ -51,7 +58,9 @@ export async function newContext(browser, base, { width = 1280, allowStatuses = 
 
 function watch(page, base, problems, allowed) {
   page.on('console', (msg) => {
-    if (msg.type() === 'error' && !allowed.test(msg.text())) problems.push(`console error: ${msg.text()}`);
+    if (msg.type() === 'error' && !allowed(msg)) {
+      problems.push(`console error: ${msg.text()} (${msg.location().url || 'no URL'})`);
+    }
   });
   page.on('pageerror', (err) => problems.push(`uncaught exception: ${err.stack || err}`));
   page.on('request', (req) => {
@@ -62,16 +71,52 @@ function watch(page, base, problems, allowed) {
   });
 }
 
+// Where the page is and what it says, for a failure message.
+export async function pageState(page) {
+  try {
+    return await page.evaluate(() => {
+      const m = document.getElementById('message');
+      const views = ['signin-view', 'app-view', 'org-view', 'deployment-view']
+        .filter((id) => { const el = document.getElementById(id); return el && el.offsetParent !== null; });
+      const said = m && m.offsetParent !== null ? `#message[data-kind=${m.dataset.kind}] "${m.innerText.trim()}"`
+        : 'no #message';
+      return `page at ${location.pathname}${location.search}, visible: ${views.join(', ') || 'none of the views'}, ` +
+             `${said}, body[data-ready=${document.body.dataset.ready}]`;
+    });
+  } catch (e) {
+    return `(page state unavailable: ${e.message.split('\n')[0]})`;
+  }
+}
+
+// Waits for `selector` to be visible; fails saying what the page shows instead.
+export async function visible(page, selector, timeout = WAIT_MS) {
+  try {
+    return await page.waitForSelector(selector, { state: 'visible', timeout });
+  } catch (e) {
+    throw new Error(`${selector} not visible within ${timeout} ms: ${await pageState(page)}`);
+  }
+}
+
+async function ready(page) {
+  try {
+    await page.waitForSelector('body[data-ready="true"]', { state: 'attached' });
+  } catch (e) {
+    throw new Error(`body[data-ready] never became "true" within ${WAIT_MS} ms: ${await pageState(page)}`);
+  }
+}
+
 // Runs `action` and waits until the page has rendered the data it caused: the test marks
 // body[data-ready] stale first, the page sets it "false" while loading and "true" when done.
 export async function settle(page, action) {
   await page.evaluate(() => { document.body.dataset.ready = 'stale'; });
   await action();
-  await page.waitForSelector('body[data-ready="true"]', { state: 'attached' });
+  await ready(page);
 }
 
+// Signs in once the page has settled on its sign-in view (its own session check answered).
 export async function signIn(page, user, password) {
-  await page.waitForSelector('#signin-view', { state: 'visible' });
+  await visible(page, '#signin-view');
+  await ready(page);
   await page.fill('#username', user);
   await page.fill('#password', password);
   await page.click('#signin-submit');
@@ -80,7 +125,7 @@ export async function signIn(page, user, password) {
 // Signs in and waits for the organization (or deployment) view to be rendered.
 export async function signInAndSettle(page, user, password) {
   await settle(page, () => signIn(page, user, password));
-  await page.waitForSelector('#app-view', { state: 'visible' });
+  await visible(page, '#app-view');
 }
 
 export function params(page) {
@@ -94,7 +139,7 @@ export function viewOf(page) {
 }
 
 export async function message(page, kind, timeout = WAIT_MS) {
-  const el = await page.waitForSelector(`#message[data-kind="${kind}"]`, { state: 'visible', timeout });
+  const el = await visible(page, `#message[data-kind="${kind}"]`, timeout);
   return (await el.innerText()).trim();
 }
 

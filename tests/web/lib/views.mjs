@@ -2,7 +2,7 @@
 // the exact formatting the page must show, comparisons with precise failure messages.
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { newContext, settle, signInAndSettle } from './browser.mjs';
+import { newContext, settle, signInAndSettle, visible } from './browser.mjs';
 import { get200, parseExact } from './api.mjs';
 
 // "1234567.5" -> "1,234,567.5 ECU": the API's exact decimal with thousands separators.
@@ -31,7 +31,7 @@ export async function choosePreset(page, preset) {
 }
 
 export async function chooseOrg(page, org) {
-  await page.waitForSelector('#org-view', { state: 'visible' });
+  await visible(page, '#org-view');
   if ((await page.inputValue('#org')) === org) return;
   await settle(page, () => page.selectOption('#org', org));
 }
@@ -47,13 +47,15 @@ export async function apiBytes(env, apiPath, accept, user = 'alice') {
   return resp.bytes;
 }
 
-// An element's data-value and visible text, both checked against the API's exact decimal.
-export async function assertAmount(page, selector, apiText, what) {
-  const el = await page.waitForSelector(selector, { state: 'visible' });
+// An element's data-value and visible text, both checked against the API's exact decimal: the
+// text is that decimal formatted (`unit` may follow it: "0.5 ECU per hour").
+export async function assertAmount(page, selector, apiText, what, unit = '') {
+  const el = await visible(page, selector);
   const value = await el.getAttribute('data-value');
   const shown = (await el.innerText()).replace(/\s+/g, ' ').trim();
+  const want = `${ecu(apiText)}${unit}`;
   assert.equal(value, apiText, `${what}: ${selector}[data-value] is ${value}, the API says ${apiText}`);
-  assert.equal(shown, ecu(apiText), `${what}: ${selector} shows "${shown}", expected "${ecu(apiText)}"`);
+  assert.equal(shown, want, `${what}: ${selector} shows "${shown}", expected "${want}"`);
 }
 
 export function query(view, extra = {}) {

@@ -2,7 +2,7 @@
 // (its row aged in the store), a 429 from a costsd with a tiny rate limit, a store failure
 // (another process holds the SQLite database locked), and the cookie refused after sign-out.
 import assert from 'node:assert/strict';
-import { message, newContext, signIn } from '../lib/browser.mjs';
+import { message, newContext, signIn, visible } from '../lib/browser.mjs';
 import { describe, request } from '../lib/api.mjs';
 import { Costsd } from '../lib/procs.mjs';
 import { choosePreset, openSignedIn } from '../lib/views.mjs';
@@ -35,7 +35,7 @@ async function expiredSession(env) {
   // Any data call now finds the session expired.
   await page.check('input[name="bucketing"][value="monthly"]');
   const text = await message(page, 'unauthenticated');
-  await page.waitForSelector('#signin-view', { state: 'visible' });
+  await visible(page, '#signin-view');
   return `session idle 31 min: sign-in view, #message[data-kind=unauthenticated]: "${text}"`;
 }
 
@@ -82,7 +82,7 @@ async function signOut(env) {
   const before = await request(env.srv.base, 'GET', '/api/v1/organizations', { cookie: header });
   assert.equal(before.status, 200, `the session cookie before sign-out: ${describe(before)}`);
   await page.click('#signout');
-  await page.waitForSelector('#signin-view', { state: 'visible' });
+  await visible(page, '#signin-view');
   const after = await request(env.srv.base, 'GET', '/api/v1/organizations', { cookie: header });
   assert.equal(after.status, 401, `the old session cookie after sign-out: ${describe(after)}`);
   assert.ok(!(await context.cookies()).some((c) => c.name === 'costs_session'), 'the cookie is still in the browser');

@@ -1,7 +1,7 @@
 // The dashboard used as intended: first load and sign-in, the exact total, monthly bucketing,
 // both CSV downloads, drill-down and back, a shared link at phone width, 17 significant digits.
 import assert from 'node:assert/strict';
-import { newContext, settle, signInAndSettle, viewOf, download } from '../lib/browser.mjs';
+import { download, newContext, settle, signInAndSettle, viewOf, visible } from '../lib/browser.mjs';
 import { axeViolations, networkMeter } from '../lib/audit.mjs';
 import { EXACT_TOTAL, EXACT_SHOWN } from '../lib/dataset.mjs';
 import { apiBytes, apiJson, assertAmount, bytesDiff, chooseOrg, choosePreset, csvLines, openSignedIn, query,
@@ -21,13 +21,13 @@ async function firstLoad(env) {
   const page = await context.newPage();
   const meter = await networkMeter(context, page);
   await page.goto(env.srv.base + '/');
-  await page.waitForSelector('#signin-view', { state: 'visible' });
+  await visible(page, '#signin-view');
   assert.match(await page.innerText('body'), /All dates and times are UTC/i, 'the page must say dates are UTC');
   const before = meter.total();
   await screenshot(env, page, 'signin-1280');
   assertNoAxe(await axeViolations(page), 'sign-in');
   await signInAndSettle(page, 'alice', env.users.alice);
-  await page.waitForSelector('#org-view', { state: 'visible' });
+  await visible(page, '#org-view');
   const total = meter.total();
   const plain = meter.responses().filter((r) => /\/assets\/.+\.(js|css)$/.test(new URL(r.url).pathname) &&
                                                  r.encoding !== 'gzip');
@@ -46,7 +46,7 @@ async function exactTotal(env) {
   assert.equal(view.org, 'acme', `the URL names org ${view.org}`);
   const overview = await apiJson(env, `${ORG_API}?${query(view)}`);
   await assertAmount(page, '#total', overview.costs.total, `the total of ${view.from}..${view.to}`);
-  await assertAmount(page, '#hourly-rate', overview.hourly_rate, 'the hourly rate');
+  await assertAmount(page, '#hourly-rate', overview.hourly_rate, 'the hourly rate', ' per hour');
   const deployments = await apiJson(env, `${ORG_API}/deployments?${query(view)}`);
   for (const d of deployments.deployments) {
     assert.ok(await page.$(`table#deployments tr[data-deployment-id="${d.deployment_id}"]`),
@@ -95,11 +95,11 @@ async function drillAndBack(env) {
   const orgView = viewOf(page);
   const dep = env.deployments[0];
   await settle(page, () => page.click(`tr[data-deployment-id="${dep.id}"] a.drill`));
-  await page.waitForSelector('#deployment-view', { state: 'visible' });
+  await visible(page, '#deployment-view');
   assert.deepEqual(viewOf(page), { ...orgView, deployment: dep.id }, 'the URL of the deployment view');
   assert.match(await page.innerText('#deployment-title'), new RegExp(`${dep.name}|${dep.id}`), '#deployment-title');
   assert.ok(await page.$('table#items-resources tbody tr'), 'table#items-resources has no row');
-  await page.waitForSelector('table#items-data-transfer', { state: 'visible' });
+  await visible(page, 'table#items-data-transfer');
   const csv = await download(page, '#download-csv');
   const apiCsv = await apiBytes(env, `${ORG_API}/deployments/${dep.id}/items?${query(orgView)}`, 'text/csv');
   const diff = bytesDiff(csv, apiCsv);
@@ -109,7 +109,7 @@ async function drillAndBack(env) {
   await screenshot(env, page, 'deployment-1280');
   assertNoAxe(await axeViolations(page), 'deployment');
   await settle(page, () => page.click('#back'));
-  await page.waitForSelector('#org-view', { state: 'visible' });
+  await visible(page, '#org-view');
   assert.deepEqual(viewOf(page), orgView, 'back to the organization must keep org, range and bucketing');
   return `drilled into ${dep.id} and back, range ${orgView.from}..${orgView.to} ${orgView.bucketing} kept`;
 }
@@ -120,10 +120,10 @@ async function sharedUrl(env) {
   env.track(context, problems);
   const page = await context.newPage();
   await page.goto(env.sharedUrl);
-  await page.waitForSelector('#signin-view', { state: 'visible' });
+  await visible(page, '#signin-view');
   await screenshot(env, page, 'signin-390');
   await signInAndSettle(page, 'alice', env.users.alice);
-  await page.waitForSelector('#deployment-view', { state: 'visible' });
+  await visible(page, '#deployment-view');
   const want = env.sharedView;
   assert.deepEqual(viewOf(page), want, 'the shared URL after sign-in');
   assert.equal(await page.inputValue('#from'), want.from, '#from after opening the shared URL');
@@ -131,7 +131,7 @@ async function sharedUrl(env) {
   assert.ok(await page.isChecked(`input[name="bucketing"][value="${want.bucketing}"]`), 'the bucketing radio');
   await screenshot(env, page, 'deployment-390');
   await settle(page, () => page.click('#back'));
-  await page.waitForSelector('#org-view', { state: 'visible' });
+  await visible(page, '#org-view');
   await screenshot(env, page, 'organization-390');
   return `a new context at 390 px restored ${new URL(env.sharedUrl).search} after sign-in`;
 }
