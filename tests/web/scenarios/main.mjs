@@ -22,12 +22,12 @@ async function firstLoad(env) {
   const meter = await networkMeter(context, page);
   await page.goto(env.srv.base + '/');
   await visible(page, '#signin-view');
-  assert.match(await page.innerText('body'), /All dates and times are UTC/i, 'the page must say dates are UTC');
   const before = meter.total();
   await screenshot(env, page, 'signin-1280');
   assertNoAxe(await axeViolations(page), 'sign-in');
   await signInAndSettle(page, 'alice', env.users.alice);
   await visible(page, '#org-view');
+  assert.match(await page.innerText('#app-view'), /All dates and times are UTC/i, 'the page must say dates are UTC');
   const total = meter.total();
   const plain = meter.responses().filter((r) => /\/assets\/.+\.(js|css)$/.test(new URL(r.url).pathname) &&
                                                  r.encoding !== 'gzip');
@@ -57,26 +57,33 @@ async function exactTotal(env) {
   return `#total ${overview.costs.total} = the API's costs.total for ${view.from}..${view.to}`;
 }
 
+const ZERO = /^-?0(\.0*)?$/;
+
+// "timestamp,deployment,value" of every value of the API's chart but zeros, sorted.
 function chartRows(charts) {
-  const zero = /^-?0(\.0*)?$/;
   const rows = [];
   for (const bucket of charts.data) {
-    for (const v of bucket.values) if (!zero.test(v.value)) rows.push(`${bucket.timestamp},${v.id},${v.value}`);
+    for (const v of bucket.values) if (!ZERO.test(v.value)) rows.push(`${bucket.timestamp},${v.id},${v.value}`);
   }
   return rows.sort();
 }
 
-async function monthlyAndCsv(env) {
+// Signed in as alice, acme over the last 90 days, monthly bars: where the next two start.
+async function acmeMonthly(env) {
   const { page } = await openSignedIn(env);
   await chooseOrg(page, 'acme');
   await choosePreset(page, 'last-90');
   await settle(page, () => page.check('input[name="bucketing"][value="monthly"]'));
+  return page;
+}
+
+async function monthlyAndCsv(env) {
+  const page = await acmeMonthly(env);
   const view = viewOf(page);
   assert.equal(view.bucketing, 'monthly', `the URL says bucketing=${view.bucketing} after choosing monthly`);
   const chartCsv = csvLines(await download(page, '#download-chart-csv'));
   assert.equal(chartCsv[0], 'timestamp,date,deployment_id,deployment_name,value', 'the chart CSV header');
-  const zero = /^-?0(\.0*)?$/;
-  const got = chartCsv.slice(1).map((l) => l.split(',')).filter((c) => !zero.test(c[4]))
+  const got = chartCsv.slice(1).map((l) => l.split(',')).filter((c) => !ZERO.test(c[4]))
     .map((c) => `${c[0]},${c[2]},${c[4]}`).sort();
   const want = chartRows(await apiJson(env, `${ORG_API}/charts?${query(view, { bucketing_strategy: 'monthly' })}`));
   assert.deepEqual(got, want, 'the chart CSV (timestamp, deployment, value) must be the API\'s monthly chart');
@@ -88,10 +95,7 @@ async function monthlyAndCsv(env) {
 }
 
 async function drillAndBack(env) {
-  const { page } = await openSignedIn(env);
-  await chooseOrg(page, 'acme');
-  await choosePreset(page, 'last-90');
-  await settle(page, () => page.check('input[name="bucketing"][value="monthly"]'));
+  const page = await acmeMonthly(env);
   const orgView = viewOf(page);
   const dep = env.deployments[0];
   await settle(page, () => page.click(`tr[data-deployment-id="${dep.id}"] a.drill`));
