@@ -11,6 +11,7 @@
 #include "service/costs_service.hpp"
 #include "service/ports.hpp"
 #include "service/rate_limiter.hpp"
+#include "service/sessions.hpp"
 
 namespace costs::http {
 
@@ -72,6 +73,9 @@ struct Services {
   // GET /readyz (probes.hpp): whether this replica can serve, i.e. its store answers; called
   // per probe, from the I/O threads. Empty: always ready.
   std::function<Status()> readiness = nullptr;
+  // The browser sessions (the costs_session cookie and /api/v1/session); nullptr = none: the
+  // cookie is ignored and the session paths answer 404.
+  service::SessionService* sessions = nullptr;
 };
 
 // Serves the API until SIGINT/SIGTERM (or a fatal listener error), then stops accepting,
