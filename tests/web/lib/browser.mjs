@@ -113,18 +113,27 @@ export async function settle(page, action) {
   await ready(page);
 }
 
-// Signs in once the page has settled on its sign-in view (its own session check answered).
-export async function signIn(page, user, password) {
+async function onSignInView(page) {
   await visible(page, '#signin-view');
-  await ready(page);
+  await ready(page);  // its own session check answered: the form is the page's to use
+}
+
+async function submitSignIn(page, user, password) {
   await page.fill('#username', user);
   await page.fill('#password', password);
   await page.click('#signin-submit');
 }
 
+// Signs in once the page has settled on its sign-in view.
+export async function signIn(page, user, password) {
+  await onSignInView(page);
+  await submitSignIn(page, user, password);
+}
+
 // Signs in and waits for the organization (or deployment) view to be rendered.
 export async function signInAndSettle(page, user, password) {
-  await settle(page, () => signIn(page, user, password));
+  await onSignInView(page);
+  await settle(page, () => submitSignIn(page, user, password));
   await visible(page, '#app-view');
 }
 
