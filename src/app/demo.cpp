@@ -277,7 +277,7 @@ int RunDemo(service::AdminService& admin, domain::Instant now, std::uint64_t see
   // Prepaid credits for acme, valid from the demo's start for a year (re-adding is a no-op).
   const domain::Instant credit_end{start.ns + 365 * domain::kNsPerDay};
   if (auto s = admin.AddCredit("acme", "demo-prepaid-" + std::to_string(domain::ToUnixSeconds(start)),
-                               2000 * domain::kNanosPerEcu, start, credit_end);
+                               5000 * domain::kNanosPerEcu, start, credit_end);
       !s && s.error().code != ErrorCode::kAlreadyExists) {
     return Failed(s.error());
   }
