@@ -48,6 +48,7 @@ function syncControls() {
   $('#preset').value = state.preset;
   $('#from').value = state.from;
   $('#to').value = state.to;
+  $('#range-error').hidden = true;
   for (const r of document.querySelectorAll('input[name="bucketing"]')) r.checked = r.value === state.bucketing;
 }
 
@@ -183,10 +184,9 @@ function wireControls() {
     const from = $('#from').value;
     const to = $('#to').value;
     if (!from || !to) return;
-    if (from > to) {
-      showMessage('bad-request', 'The "From" day is after the "To" day.');
-      return;
-    }
+    $('#range-error').hidden = from <= to;
+    $('#range-error').textContent = from <= to ? '' : 'The "From" day must not be after the "To" day.';
+    if (from > to) return;
     navigate({ ...state, from, to, preset: 'custom' });
   };
   $('#from').addEventListener('change', onDate);
