@@ -1,9 +1,10 @@
 // The chart panel of both views: the stacked bars, the "no usage" state, the accessible table
 // of the same numbers (exact text), and the chart's CSV download.
-import { chartSeries, drawChart } from './bars.js';
+import { drawChart } from './bars.js';
 import { chartCsv } from './csv.js';
 import { formatEcu } from './decimal.js';
 import { $, cell, el, setDownload } from './dom.js';
+import { chartSeries } from './series.js';
 
 let current = null; // the Chart on the page, destroyed before the next one is drawn
 
