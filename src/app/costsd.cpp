@@ -158,7 +158,9 @@ int Serve(service::Store& store, service::Clock& clock, const RateLimiters& limi
   service::CostsService costs(store, clock, static_cast<int>(limits.max_days));
   service::AdminService admin(store, hasher);
   service::Authenticator auth(store, hasher, clock);
+  service::SessionService sessions(store, auth, hasher, clock);
   http::Services services{costs, admin, auth, *limiters.per_principal, *limiters.failed_logins};
+  services.sessions = &sessions;
   // /readyz: one primary-key read of the store (it fails while the database is unreachable; data
   // versions would not: they may come from the PostgreSQL store's cache).
   services.readiness = [&store]() -> Status {

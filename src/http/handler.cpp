@@ -17,6 +17,7 @@
 #include "http/probes.hpp"
 #include "http/render.hpp"
 #include "http/router.hpp"
+#include "http/session_handler.hpp"
 #include "http/text.hpp"
 #include "http/v2_handler.hpp"
 #include "http/v2_query.hpp"
@@ -76,12 +77,7 @@ std::optional<Response> Admit(const Request& request, const Services& services, 
     principal = std::move(*cached);
   } else {
     const std::string login_key = LoginLimitKey(request.client_address);
-    const auto locked_out = [&]() -> std::optional<Response> {
-      if (const int wait = services.failed_logins.Peek(login_key); wait > 0) {
-        return RateLimited("Too many failed logins from this address; retry later.", wait);
-      }
-      return std::nullopt;
-    };
+    const auto locked_out = [&] { return LoginLockout(services, login_key); };
     // A password costs a slow hash: refused before it while locked out. A key costs one
     // digest: checked first, so that a valid key is never locked out.
     if (!api_key) {
@@ -106,6 +102,25 @@ std::optional<Response> Admit(const Request& request, const Services& services, 
     return RateLimited("Too many requests; retry after " + std::to_string(wait) + " s.", wait);
   }
   return std::nullopt;
+}
+
+// Who the caller is, by the route: the sign-in and sign-out paths take no credentials (only
+// their own header checks); elsewhere the session cookie authenticates when there is no
+// Authorization header, else Admit. Arguments and result as Admit's.
+std::optional<Response> AdmitCaller(const Request& request, const Services& services, bool may_block,
+                                    Admission& admission) {
+  const Endpoint endpoint = admission.route.endpoint;
+  const bool session_path = endpoint == Endpoint::kSignIn || endpoint == Endpoint::kWhoAmI ||
+                            endpoint == Endpoint::kSignOut;
+  if (session_path && services.sessions == nullptr) {
+    return MakeErrorResponse(MakeError(ErrorCode::kNotFound, "There is no such API path."));
+  }
+  if (endpoint == Endpoint::kSignIn || endpoint == Endpoint::kSignOut) return CheckSessionPath(request, endpoint);
+  const std::optional<std::string_view> id = services.sessions ? SessionCookieOf(request) : std::nullopt;
+  if (id) {
+    return AdmitBySession(request, services, *id, may_block, admission);
+  }
+  return Admit(request, services, may_block, admission.principal, admission.deferred);
 }
 
 Response PayloadTooLarge(std::size_t limit) {
@@ -199,6 +214,17 @@ Response Serve(const Admission& admission, const Request& request, const Service
     case Endpoint::kV2InstanceCharts:
     case Endpoint::kCreditLineItems:
       return ServeV2(route, principal, services);
+    case Endpoint::kListOrganizations: {
+      Result<std::vector<service::Organization>> orgs = services.costs.ListOrganizations(principal);
+      if (!orgs) return MakeErrorResponse(orgs.error());
+      return Ok(RenderOrganizations(*orgs));
+    }
+    case Endpoint::kWhoAmI:
+      return Ok(RenderSessionCaller(principal, admission.session_expires));
+    case Endpoint::kSignIn:
+      return ServeSignIn(request, services);
+    case Endpoint::kSignOut:
+      return ServeSignOut(request, services);
   }
   return MakeErrorResponse(MakeError(ErrorCode::kInternal, "unhandled endpoint"));
 }
@@ -225,6 +251,10 @@ bool IsCacheable(Endpoint endpoint) {
     case Endpoint::kIngestUsage:
     case Endpoint::kAddCredit:
     case Endpoint::kCreditLineItems:
+    case Endpoint::kSignIn:
+    case Endpoint::kWhoAmI:
+    case Endpoint::kSignOut:
+    case Endpoint::kListOrganizations:
       break;
   }
   return false;
@@ -336,6 +366,10 @@ std::span<const Format> OffersOf(Endpoint endpoint) {
     case Endpoint::kV2Charts:
     case Endpoint::kV2InstanceCharts:
     case Endpoint::kCreditLineItems:
+    case Endpoint::kSignIn:
+    case Endpoint::kWhoAmI:
+    case Endpoint::kSignOut:
+    case Endpoint::kListOrganizations:
       break;
   }
   return kJsonOnly;
@@ -369,7 +403,7 @@ Admission AdmitRequest(const Request& request, const Services& services, std::si
     return admission;
   }
   admission.route = std::move(*routed.route);
-  admission.refusal = Admit(request, services, may_block, admission.principal, admission.deferred);
+  admission.refusal = AdmitCaller(request, services, may_block, admission);
   if (admission.deferred != Deferral::kNone) return admission;
   if (!admission.refusal) admission.refusal = CheckOperation(request, admission);
   if (!admission.refusal) {
@@ -381,13 +415,17 @@ Admission AdmitRequest(const Request& request, const Services& services, std::si
       admission.refusal = PayloadTooLarge(admission.body_limit);
     }
   }
-  if (admission.refusal) admission.refusal->principal = admission.principal.name;
+  if (admission.refusal) {
+    admission.refusal->principal = admission.principal.name;
+    ChallengeBrowsers(*admission.refusal, request);
+  }
   return admission;
 }
 
 Response ServeAdmitted(const Admission& admission, const Request& request, const Services& services) {
   Response res = ServeCached(admission, request, services);
-  res.principal = admission.principal.name;
+  if (res.principal.empty()) res.principal = admission.principal.name;
+  ChallengeBrowsers(res, request);
   return res;
 }
 

@@ -24,6 +24,13 @@ struct Request {
   std::string_view accept;          // the Accept header
   std::string_view body;            // empty at the header stage (AdmitRequest)
   std::string_view client_address;  // the peer's IP address, keys the failed-login limiter
+  std::string_view cookie;          // the Cookie header (the session cookie: cookie.hpp)
+  std::string_view origin;          // the Origin header (CSRF checks)
+  std::string_view host;            // the Host header: the request's own origin
+  std::string_view requested_with;  // the X-Requested-With header (CSRF checks)
+  // The request came over HTTPS: from a trusted proxy (--trusted-proxies) that says
+  // X-Forwarded-Proto: https. The session cookie is then Secure.
+  bool https = false;
   // The declared Content-Length in bytes; nullopt when there is none (no body, or chunked).
   std::optional<std::uint64_t> content_length;
   bool chunked = false;  // Transfer-Encoding: chunked (only the usage ingest takes it)
@@ -40,6 +47,7 @@ enum class Deferral {
   kNone,            // decided
   kVerifyPassword,  // Basic credentials not verified recently: a slow hash (and a store read)
   kLookUpKey,       // an API key not verified recently: a store read
+  kLookUpSession,   // a session cookie: store reads (sessions are never cached in the process)
   kReadiness,       // GET /readyz: services.readiness() (a store read)
 };
 
@@ -55,6 +63,8 @@ struct Admission {
   service::Principal principal;   // the authenticated caller; its rate-limit token is taken
   std::size_t body_limit = 0;     // bytes of body the session may read; beyond -> 413
   Format format = Format::kJson;  // the negotiated representation of a successful response
+  // Set when the caller was authenticated by the session cookie: the session's end.
+  std::optional<domain::Instant> session_expires;
 };
 
 // The representations an endpoint offers, in the server's order of preference: JSON, and CSV

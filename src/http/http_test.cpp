@@ -240,7 +240,6 @@ TEST(RouterTest, UnknownPathsAreNotFound) {
                              "/api/v1",
                              "/api/v1/",
                              "/api/v2/organizations/x",
-                             "/api/v1/organizations",
                              "/api/v1/organizations/",
                              "/api/v1/organizations/x/",
                              "/api/v1/billing/costs",
@@ -260,7 +259,9 @@ TEST(RouterTest, UnknownPathsAreNotFound) {
                              "/api/v1/billing/costs/x/items/extra",
                              "/api/v1/billing/credits",
                              "/api/v1/billing/credits/",
-                             "/api/v1/billing/credits/x/y"}) {
+                             "/api/v1/billing/credits/x/y",
+                             "/api/v1/session/",
+                             "/api/v1/session/x"}) {
     const RouteResult r = MatchRoute("GET", target);
     EXPECT_FALSE(r.route.has_value()) << target;
     EXPECT_EQ(r.error.code, ErrorCode::kNotFound) << target;

@@ -67,6 +67,28 @@ void AppendJsonString(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
+std::string RenderOrganizations(const std::vector<service::Organization>& orgs) {
+  std::string out = "{\"organizations\":[";
+  for (std::size_t i = 0; i < orgs.size(); ++i) {
+    if (i != 0) out.push_back(',');
+    out.append(RenderOrganization(orgs[i]));
+  }
+  out.append("]}");
+  return out;
+}
+
+std::string RenderSessionCaller(const service::Principal& principal, std::optional<domain::Instant> expires) {
+  std::string out = "{\"username\":";
+  AppendJsonString(out, principal.name);
+  out.append(principal.is_admin ? ",\"is_admin\":true" : ",\"is_admin\":false");
+  if (expires) {
+    out.append(",\"expires\":");
+    AppendJsonString(out, domain::FormatRfc3339(*expires));
+  }
+  out.push_back('}');
+  return out;
+}
+
 namespace {
 
 // ChartItems, and with `types` (indexed like chart.series) ChartItemsV2: each value also says

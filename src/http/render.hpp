@@ -1,10 +1,12 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "domain/chart.hpp"
+#include "service/auth.hpp"
 #include "service/costs_service.hpp"
 #include "service/store.hpp"
 
@@ -30,6 +32,13 @@ std::string RenderTypedChart(const service::TypedChart& chart);
 
 // {"id":"..","name":".."}
 std::string RenderOrganization(const service::Organization& org);
+
+// {"organizations":[{"id":"..","name":".."},...]} in the given order.
+std::string RenderOrganizations(const std::vector<service::Organization>& orgs);
+
+// The caller of a session request: {"username":"..","is_admin":false,"expires":"<RFC 3339>"},
+// "expires" only when given (a session's end; other credentials have none).
+std::string RenderSessionCaller(const service::Principal& principal, std::optional<domain::Instant> expires);
 
 // CostsOverview: {"costs":<Costs>,"hourly_rate":<ECU>,"trials":<ECU>,"balance":{"available":<ECU>,
 //   "remaining":<ECU>,"line_items":[{"id","ecu_quantity","ecu_balance","start","end"}]}}, where

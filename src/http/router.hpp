@@ -28,6 +28,11 @@ enum class Endpoint {
   kV2Charts,          // GET  {prefix}/charts
   kV2InstanceCharts,  // GET  {prefix}/instances/{instance_id}/charts
   kCreditLineItems,   // GET  /api/v1/billing/organization/{organization_id}/line_items (singular "organization")
+  // Sessions (the dashboard's cookie) and the caller's organizations.
+  kSignIn,             // POST   /api/v1/session
+  kWhoAmI,             // GET    /api/v1/session
+  kSignOut,            // DELETE /api/v1/session
+  kListOrganizations,  // GET    /api/v1/organizations
 };
 
 // Whether an endpoint is one of the five v2 cost and chart operations.

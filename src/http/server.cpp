@@ -247,6 +247,7 @@ class Session : public std::enable_shared_from_this<Session> {
       case Deferral::kReadiness:
         return CheckReadiness();
       case Deferral::kLookUpKey:
+      case Deferral::kLookUpSession:
         return AdmitOn(registry_->pools().work, head, std::nullopt);
       case Deferral::kVerifyPassword: {
         // A hash of the header, not the secret itself, names the credentials in the pools.
@@ -403,19 +404,32 @@ class Session : public std::enable_shared_from_this<Session> {
     admission_.reset();
     Request request = ViewOf(*req);  // views into *req, which the job keeps alive
     request.body = req->body();
-    // Served on the work pool (store calls may block), answered on this session's thread. The
-    // job touches no member of the session.
+    // Served on the work pool (store calls may block), answered on this session's thread; a
+    // sign-in (a slow hash) on the hash pool, holding a place there like a Basic login. The job
+    // touches no member of the session.
+    std::optional<std::size_t> hash_place;
+    if (admission->route.endpoint == Endpoint::kSignIn) {
+      hash_place = std::hash<std::string_view>{}(request.body);
+      if (!registry_->pools().ReserveHash(*hash_place)) {
+        Answer(MakeErrorResponse(
+                   MakeError(ErrorCode::kRateLimited, "Too many logins are being verified; retry in a second.")),
+               *req, /*force_close=*/false);
+        return MaybeRead();
+      }
+    }
     in_pool_ = true;
     net::post(
-        registry_->pools().work, [self = shared_from_this(), req, admission, request, request_id = RequestId(*req)] {
+        hash_place ? registry_->pools().hash : registry_->pools().work,
+        [self = shared_from_this(), req, admission, request, hash_place, request_id = RequestId(*req)] {
           ScopedRequestId scope(request_id);
           auto [response, failure] =
               Catching<Response>([&] { return ServeAdmitted(*admission, request, self->registry_->services()); });
+          if (hash_place) self->registry_->pools().ReleaseHash(*hash_place);
           net::post(self->stream_.get_executor(),
                     [self, req, admission, response = std::move(response), failure = std::move(failure)]() mutable {
                       self->in_pool_ = false;
                       if (failure) response = self->InternalError(*req, *failure);
-                      response.principal = admission->principal.name;
+                      if (response.principal.empty()) response.principal = admission->principal.name;
                       self->Answer(std::move(response), *req, /*force_close=*/false);
                       self->MaybeRead();
                     });
@@ -437,6 +451,12 @@ class Session : public std::enable_shared_from_this<Session> {
     request.accept = req[bhttp::field::accept];
     request.accept_encoding = req[bhttp::field::accept_encoding];
     request.client_address = request_client_;
+    request.cookie = req[bhttp::field::cookie];
+    request.origin = req[bhttp::field::origin];
+    request.host = req[bhttp::field::host];
+    request.requested_with = req["X-Requested-With"];
+    request.https = beast::iequals(req["X-Forwarded-Proto"], "https") &&
+                    registry_->trusted_proxies().Contains(client_address_);
     return request;
   }
 

@@ -11,6 +11,7 @@
 #include "service/costs_service.hpp"
 #include "service/ports.hpp"
 #include "service/rate_limiter.hpp"
+#include "service/sessions.hpp"
 
 namespace costs::http {
 
@@ -73,6 +74,9 @@ struct Services {
   // GET /readyz (probes.hpp): whether this replica can serve, i.e. its store answers; called
   // per probe, from the I/O threads. Empty: always ready.
   std::function<Status()> readiness = nullptr;
+  // The browser sessions (the costs_session cookie and /api/v1/session); nullptr = none: the
+  // cookie is ignored and the session paths answer 404.
+  service::SessionService* sessions = nullptr;
   // The web dashboard at `/` and `/assets/` (dashboard.hpp), answered before routing, without
   // credentials. nullptr: those paths are unknown (404).
   const Dashboard* dashboard = nullptr;

@@ -19,9 +19,13 @@ WireResponse ToWire(Response&& r, unsigned version, bool keep_alive, const std::
   AppendInt(h, r.status);
   h.push_back(' ');
   h.append(reason);
-  h.append("\r\nServer: costs\r\nContent-Type: ");
-  h.append(r.content_type);
-  h.append("\r\nx-request-id: ");
+  h.append("\r\nServer: costs\r\n");
+  if (!r.content_type.empty()) {  // a 204 has no content
+    h.append("Content-Type: ");
+    h.append(r.content_type);
+    h.append("\r\n");
+  }
+  h.append("x-request-id: ");
   h.append(request_id);
   h.append("\r\n");
   for (const auto& [name, value] : r.headers) {

@@ -10,6 +10,12 @@ bool Principal::MayRead(std::string_view org_id) const {
   return is_admin || std::binary_search(organizations.begin(), organizations.end(), org_id);
 }
 
+Principal PrincipalOf(const User& user) {
+  Principal principal{user.name, user.is_admin, user.organizations};
+  std::sort(principal.organizations.begin(), principal.organizations.end());
+  return principal;
+}
+
 Authenticator::Authenticator(Store& store, const PasswordHasher& hasher, const Clock& clock,
                              std::chrono::nanoseconds cache_ttl)
     : store_(store), hasher_(hasher), clock_(clock), ttl_ns_(cache_ttl.count()) {}
@@ -35,10 +41,7 @@ Result<Principal> Authenticator::LoadPrincipal(std::string_view user) {
   auto found = store_.FindUser(user);
   if (!found) return std::move(found).error();
   if (!found->has_value()) return MakeError(ErrorCode::kUnauthenticated, "the user name or password is wrong");
-  const User& u = **found;
-  Principal principal{u.name, u.is_admin, u.organizations};
-  std::sort(principal.organizations.begin(), principal.organizations.end());
-  return principal;
+  return PrincipalOf(**found);
 }
 
 Authenticator::Turn Authenticator::TakeTurn(const std::string& key, std::optional<Principal>& served) {
@@ -71,11 +74,8 @@ Result<Principal> Authenticator::VerifyBasic(std::string_view user, std::string_
     (void)hasher_.Verify(kDummy, password);
     return wrong;
   }
-  const User& u = **found;
-  if (!hasher_.Verify(u.password_hash, password)) return wrong;
-  Principal principal{u.name, u.is_admin, u.organizations};
-  std::sort(principal.organizations.begin(), principal.organizations.end());
-  return principal;
+  if (!hasher_.Verify((*found)->password_hash, password)) return wrong;
+  return PrincipalOf(**found);
 }
 
 std::string Authenticator::BasicKey(std::string_view user, std::string_view password) const {

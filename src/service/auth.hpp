@@ -26,6 +26,9 @@ struct Principal {
   bool MayRead(std::string_view org_id) const;
 };
 
+// The principal a stored user acts as (its organizations sorted).
+Principal PrincipalOf(const User& user);
+
 // Verifies credentials against the store's argon2id hashes. A successful verification is
 // cached for `cache_ttl` under a fingerprint of (name, password), so a client sending Basic
 // auth on every request pays the slow hash about once per TTL, not per request. Failures are

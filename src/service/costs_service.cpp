@@ -92,6 +92,13 @@ Result<Organization> CostsService::GetOrganization(const Principal& who, std::st
   return Authorize(who, org_id);
 }
 
+Result<std::vector<Organization>> CostsService::ListOrganizations(const Principal& who) {
+  Result<std::vector<Organization>> all = store_.ListOrganizations();
+  if (!all) return std::move(all).error();
+  std::erase_if(*all, [&](const Organization& org) { return !who.MayRead(org.id); });
+  return all;
+}
+
 Result<CostsService::RangeRead> CostsService::ReadRange(const Principal& who, std::string_view org_id,
                                                         const RangeQuery& query, Reading what) {
   auto org = Authorize(who, org_id);

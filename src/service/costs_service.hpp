@@ -129,6 +129,10 @@ class CostsService {
   // kStoreFailed.
   Result<Organization> GetOrganization(const Principal& who, std::string_view org_id);
 
+  // The organizations `who` may read, sorted by id: every one for a platform admin, else the
+  // member organizations (that exist). kStoreFailed.
+  Result<std::vector<Organization>> ListOrganizations(const Principal& who);
+
   // Cost per deployment per bucket over the query's range (DESIGN.md, "The charts endpoint").
   // kOrganizationNotFound, kInvalidAccess, kInvalidDateRange, kInvalidData
   // (bucketing_strategy), kStoreFailed. Whole days come from the in-memory ChartIndex (at the

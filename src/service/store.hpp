@@ -61,6 +61,18 @@ struct ApiKey {
   friend bool operator==(const ApiKey&, const ApiKey&) = default;
 };
 
+// A signed-in browser session (the dashboard's cookie). Only a digest of the session id is
+// kept (PasswordHasher::SecretDigest of the cookie value: 256 random bits, so a fast digest is
+// as good as a slow hash), never the id. Instants are UTC.
+struct Session {
+  std::string id_digest;                  // hex SHA-256 of the session id; unique
+  std::string user;                       // the session acts as this user
+  std::optional<std::string> api_key_id;  // set when signed in with an API key: it ends with the key
+  domain::Instant created;                // sign-in
+  domain::Instant last_used;              // written at most once a minute (SessionService)
+  friend bool operator==(const Session&, const Session&) = default;
+};
+
 // What an ingest did: records newly stored, and records that were already stored with the
 // same content (skipped).
 struct IngestOutcome {
@@ -225,6 +237,18 @@ class Store {
   // already used by the organization is kAlreadyExists (fields ["id"]) unless the credit is
   // identical (then a no-op: re-sending is safe).
   virtual Status AddCredit(const Credit& credit) = 0;
+
+  // Sessions (by id_digest). CreateSession: kAlreadyExists if the digest is taken.
+  // FindSession: nullopt when there is none. TouchSession: sets last_used to `last_used` when
+  // that is later than the stored one; a missing session is no error. DeleteSession: removes
+  // it, idempotent. DeleteExpiredSessions: removes every session with last_used <= idle_cutoff
+  // or created <= absolute_cutoff and returns how many. None of them is cached in a process:
+  // every replica sharing the store sees a change at once.
+  virtual Status CreateSession(const Session& session) = 0;
+  virtual Result<std::optional<Session>> FindSession(std::string_view id_digest) = 0;
+  virtual Status TouchSession(std::string_view id_digest, domain::Instant last_used) = 0;
+  virtual Status DeleteSession(std::string_view id_digest) = 0;
+  virtual Result<std::int64_t> DeleteExpiredSessions(domain::Instant idle_cutoff, domain::Instant absolute_cutoff) = 0;
 
   // A number that changes whenever anything a read of `org` can return changes: it moves on
   // every ingest that stores a record of the org and on every AddCredit that adds one of its

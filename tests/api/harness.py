@@ -808,6 +808,17 @@ _LEAK_MARKERS = ("sqlite", "select ", "insert into", "pragma", "database is lock
                  "traceback", "what():", "postgresql://", "search_path", "sqlstate")
 
 
+# POST (201) and GET (200) /api/v1/session: the caller; "expires" only for a session cookie.
+SESSION_SCHEMA = {"type": "object", "required": ["username", "is_admin"], "additionalProperties": False,
+                  "properties": {"username": {"type": "string"}, "is_admin": {"type": "boolean"},
+                                 "expires": {"type": "string"}}}
+# GET /api/v1/organizations, in the shape of Elastic Cloud's.
+ORGANIZATIONS_SCHEMA = {"type": "object", "required": ["organizations"], "additionalProperties": False,
+                        "properties": {"organizations": {"type": "array", "items": {
+                            "type": "object", "required": ["id", "name"], "additionalProperties": False,
+                            "properties": {"id": {"type": "string"}, "name": {"type": "string"}}}}}}
+
+
 class ApiTestCase(unittest.TestCase):
     """Base class. Subclasses set `server` (and usually `ws`) in setUpClass."""
 
@@ -907,6 +918,10 @@ class ApiTestCase(unittest.TestCase):
                 for k in ("stored", "duplicates"):
                     if isinstance(body.get(k), int) and body[k] < 0:
                         problems.append("$.%s: negative" % k)
+        elif path == API + "/session" and resp.status in (200, 201):
+            problems += sp.validate(body, SESSION_SCHEMA)
+        elif path == API + "/organizations" and resp.status == 200:
+            problems += sp.validate(body, ORGANIZATIONS_SCHEMA)
         elif path in ("/healthz", "/readyz") and resp.status == 200:
             problems += sp.validate(body, {"type": "object", "required": ["status"],
                                            "properties": {"status": {"type": "string",

@@ -74,6 +74,11 @@ inline void PrintTo(const Credit& c, std::ostream* os) {
       << ".." << domain::FormatRfc3339(c.end) << "}";
 }
 
+inline void PrintTo(const Session& s, std::ostream* os) {
+  *os << "{" << s.id_digest << " user=\"" << s.user << "\" key=" << s.api_key_id.value_or("-")
+      << " created=" << domain::FormatRfc3339(s.created) << " last_used=" << domain::FormatRfc3339(s.last_used) << "}";
+}
+
 }  // namespace costs::service
 
 namespace costs::store_testing {
@@ -97,6 +102,7 @@ using service::Organization;
 using service::RangeReadPlan;
 using service::RangeReadResult;
 using service::RollupRow;
+using service::Session;
 using service::Store;
 using service::User;
 

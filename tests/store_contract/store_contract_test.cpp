@@ -1475,6 +1475,71 @@ TYPED_TEST(StoreContractTest, ApiKeysRoundTripWithAndWithoutExpiry) {
   EXPECT_EQ(*after, std::optional<ApiKey>(forever)) << "PutUser must not drop or change the user's keys";
 }
 
+TYPED_TEST(StoreContractTest, SessionsRoundTripByTheirDigest) {
+  const Session by_password{std::string(64, 'a'), "alice", std::nullopt, At("2026-11-01T10:00:00.5Z"),
+                            At("2026-11-01T10:00:00.5Z")};
+  const Session by_key{std::string(64, 'b'), "bob ✓", std::string("0123456789abcdef"), At("2026-11-01T10:00:00Z"),
+                       At("2026-11-01T10:20:00.000000001Z")};
+  ASSERT_TRUE(this->store().CreateSession(by_password));
+  ASSERT_TRUE(this->store().CreateSession(by_key));
+  for (const Session& session : {by_password, by_key}) {
+    Result<std::optional<Session>> found = this->store().FindSession(session.id_digest);
+    ASSERT_TRUE(found.has_value()) << Describe(found.error());
+    EXPECT_EQ(*found, std::optional<Session>(session)) << session.user;
+  }
+  Result<std::optional<Session>> missing = this->store().FindSession(std::string(64, 'c'));
+  ASSERT_TRUE(missing.has_value());
+  EXPECT_FALSE(missing->has_value());
+
+  ExpectError(this->store().CreateSession(Session{by_password.id_digest, "mallory", std::nullopt, kDay1, kDay1}),
+              ErrorCode::kAlreadyExists);
+  Result<std::optional<Session>> kept = this->store().FindSession(by_password.id_digest);
+  ASSERT_TRUE(kept.has_value());
+  EXPECT_EQ(*kept, std::optional<Session>(by_password)) << "a failed create must leave the session as it was";
+}
+
+TYPED_TEST(StoreContractTest, TouchSessionOnlyMovesTheLastUseForward) {
+  const Session session{std::string(64, 'a'), "alice", std::nullopt, kDay1, At("2026-11-01T00:10:00Z")};
+  ASSERT_TRUE(this->store().CreateSession(session));
+  ASSERT_TRUE(this->store().TouchSession(session.id_digest, At("2026-11-01T00:05:00Z")));
+  EXPECT_EQ((*this->store().FindSession(session.id_digest))->last_used, At("2026-11-01T00:10:00Z")) << "not back";
+  ASSERT_TRUE(this->store().TouchSession(session.id_digest, At("2026-11-01T00:11:00.000000001Z")));
+  Session touched = session;
+  touched.last_used = At("2026-11-01T00:11:00.000000001Z");
+  EXPECT_EQ(*this->store().FindSession(session.id_digest), std::optional<Session>(touched));
+  EXPECT_TRUE(this->store().TouchSession(std::string(64, 'z'), kDay1)) << "a missing session is no error";
+  EXPECT_FALSE(this->store().FindSession(std::string(64, 'z'))->has_value()) << "and is not created";
+}
+
+TYPED_TEST(StoreContractTest, DeleteSessionIsIdempotentAndDeletesOnlyThatOne) {
+  const Session a{std::string(64, 'a'), "alice", std::nullopt, kDay1, kDay1};
+  const Session b{std::string(64, 'b'), "alice", std::nullopt, kDay1, kDay1};
+  ASSERT_TRUE(this->store().CreateSession(a));
+  ASSERT_TRUE(this->store().CreateSession(b));
+  ASSERT_TRUE(this->store().DeleteSession(a.id_digest));
+  EXPECT_FALSE(this->store().FindSession(a.id_digest)->has_value());
+  EXPECT_TRUE(this->store().FindSession(b.id_digest)->has_value());
+  EXPECT_TRUE(this->store().DeleteSession(a.id_digest)) << "again";
+  EXPECT_TRUE(this->store().DeleteSession(std::string(64, 'z'))) << "never there";
+}
+
+TYPED_TEST(StoreContractTest, DeleteExpiredSessionsDeletesByEitherCutoffInclusively) {
+  const Instant idle_cutoff = At("2026-11-01T11:30:00Z");
+  const Instant absolute_cutoff = At("2026-11-01T00:00:00Z");
+  const auto plus = [](Instant t, std::int64_t ns) { return Instant{t.ns + ns}; };
+  const Session idle{std::string(64, 'a'), "u", std::nullopt, At("2026-11-01T06:00:00Z"), idle_cutoff};
+  const Session old{std::string(64, 'b'), "u", std::nullopt, absolute_cutoff, At("2026-11-01T11:59:00Z")};
+  const Session fresh{std::string(64, 'c'), "u", std::nullopt, plus(absolute_cutoff, 1), plus(idle_cutoff, 1)};
+  for (const Session& s : {idle, old, fresh}) ASSERT_TRUE(this->store().CreateSession(s));
+  Result<std::int64_t> deleted = this->store().DeleteExpiredSessions(idle_cutoff, absolute_cutoff);
+  ASSERT_TRUE(deleted.has_value()) << Describe(deleted.error());
+  EXPECT_EQ(*deleted, 2);
+  EXPECT_FALSE(this->store().FindSession(idle.id_digest)->has_value()) << "last used at the idle cutoff";
+  EXPECT_FALSE(this->store().FindSession(old.id_digest)->has_value()) << "created at the absolute cutoff";
+  EXPECT_TRUE(this->store().FindSession(fresh.id_digest)->has_value()) << "one nanosecond after both";
+  EXPECT_EQ(*this->store().DeleteExpiredSessions(idle_cutoff, absolute_cutoff), 0);
+}
+
 TYPED_TEST(StoreContractTest, CreateApiKeyWithATakenIdOrAnUnknownUserFails) {
   ASSERT_TRUE(this->store().PutUser(User{"alice", "hash", false, {}}));
   ASSERT_TRUE(this->store().PutUser(User{"bob", "hash", false, {}}));

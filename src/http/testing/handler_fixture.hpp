@@ -112,7 +112,8 @@ class HandlerTest : public ::testing::Test {
   service::Authenticator auth_{store_, hasher_, clock_};
   service::LocalRateLimiter per_principal_{clock_, 1, 5};
   service::LocalRateLimiter failed_logins_{clock_, 1, 3};
-  Services services_{costs_, admin_, auth_, per_principal_, failed_logins_};
+  service::SessionService sessions_{store_, auth_, hasher_, clock_};
+  Services services_{costs_, admin_, auth_, per_principal_, failed_logins_, nullptr, nullptr, &sessions_};
   const Services* active_ = &services_;  // what Call uses
 };
 

@@ -32,6 +32,17 @@ class ForwardingStore : public Store {
   Status CreateApiKey(const ApiKey& key) override { return inner_.CreateApiKey(key); }
   Result<std::optional<ApiKey>> FindApiKey(std::string_view id) override { return inner_.FindApiKey(id); }
   Status RevokeApiKey(std::string_view id) override { return inner_.RevokeApiKey(id); }
+  Status CreateSession(const Session& session) override { return inner_.CreateSession(session); }
+  Result<std::optional<Session>> FindSession(std::string_view id_digest) override {
+    return inner_.FindSession(id_digest);
+  }
+  Status TouchSession(std::string_view id_digest, domain::Instant last_used) override {
+    return inner_.TouchSession(id_digest, last_used);
+  }
+  Status DeleteSession(std::string_view id_digest) override { return inner_.DeleteSession(id_digest); }
+  Result<std::int64_t> DeleteExpiredSessions(domain::Instant idle_cutoff, domain::Instant absolute_cutoff) override {
+    return inner_.DeleteExpiredSessions(idle_cutoff, absolute_cutoff);
+  }
   Status AddCredit(const Credit& credit) override { return inner_.AddCredit(credit); }
   Result<std::int64_t> DataVersion(std::string_view org) override { return inner_.DataVersion(org); }
   Result<RangeReadResult> ReadRange(std::string_view org, const RangeReadPlan& plan) override {

@@ -370,6 +370,46 @@ Status MemoryStore::RevokeApiKey(std::string_view id) {
   return {};
 }
 
+Status MemoryStore::CreateSession(const service::Session& session) {
+  if (auto s = CheckAvailable(); !s) return s;
+  std::unique_lock lock(mu_);
+  if (!sessions_.emplace(session.id_digest, session).second) {
+    return MakeError(ErrorCode::kAlreadyExists, "a session with this id already exists");
+  }
+  return {};
+}
+
+Result<std::optional<service::Session>> MemoryStore::FindSession(std::string_view id_digest) {
+  if (auto s = CheckAvailable(); !s) return std::move(s).error();
+  std::shared_lock lock(mu_);
+  auto it = sessions_.find(id_digest);
+  if (it == sessions_.end()) return std::optional<service::Session>();
+  return std::optional<service::Session>(it->second);
+}
+
+Status MemoryStore::TouchSession(std::string_view id_digest, domain::Instant last_used) {
+  if (auto s = CheckAvailable(); !s) return s;
+  std::unique_lock lock(mu_);
+  auto it = sessions_.find(id_digest);
+  if (it != sessions_.end() && it->second.last_used < last_used) it->second.last_used = last_used;
+  return {};
+}
+
+Status MemoryStore::DeleteSession(std::string_view id_digest) {
+  if (auto s = CheckAvailable(); !s) return s;
+  std::unique_lock lock(mu_);
+  if (auto it = sessions_.find(id_digest); it != sessions_.end()) sessions_.erase(it);
+  return {};
+}
+
+Result<std::int64_t> MemoryStore::DeleteExpiredSessions(domain::Instant idle_cutoff, domain::Instant absolute_cutoff) {
+  if (auto s = CheckAvailable(); !s) return std::move(s).error();
+  std::unique_lock lock(mu_);
+  return static_cast<std::int64_t>(std::erase_if(sessions_, [&](const auto& kv) {
+    return kv.second.last_used <= idle_cutoff || kv.second.created <= absolute_cutoff;
+  }));
+}
+
 Status MemoryStore::AddCredit(const service::Credit& credit) {
   if (auto s = CheckAvailable(); !s) return s;
   std::unique_lock lock(mu_);

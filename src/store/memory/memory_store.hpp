@@ -67,6 +67,12 @@ class MemoryStore final : public service::Store {
   Result<std::optional<service::ApiKey>> FindApiKey(std::string_view id) override;
   Status RevokeApiKey(std::string_view id) override;
 
+  Status CreateSession(const service::Session& session) override;
+  Result<std::optional<service::Session>> FindSession(std::string_view id_digest) override;
+  Status TouchSession(std::string_view id_digest, domain::Instant last_used) override;
+  Status DeleteSession(std::string_view id_digest) override;
+  Result<std::int64_t> DeleteExpiredSessions(domain::Instant idle_cutoff, domain::Instant absolute_cutoff) override;
+
   Status AddCredit(const service::Credit& credit) override;
 
   // As service::Store: bumped by one per Ingest storing a record of the org and per AddCredit
@@ -142,6 +148,7 @@ class MemoryStore final : public service::Store {
   std::map<std::string, service::User, std::less<>> users_;       // guarded by mu_
   std::map<std::string, service::ApiKey, std::less<>> api_keys_;  // id -> key; guarded by mu_
   std::unordered_map<std::string, domain::UsageRecord> usage_;    // id -> record; guarded by mu_
+  std::map<std::string, service::Session, std::less<>> sessions_;  // id_digest -> session; guarded by mu_
 };
 
 }  // namespace costs::store::memory

@@ -264,6 +264,63 @@ Status PostgresStore::RevokeApiKey(std::string_view id) {
   return {};
 }
 
+Status PostgresStore::CreateSession(const service::Session& session) {
+  Result<Lease> lease = Acquire();
+  if (!lease) return std::move(lease).error();
+  Params params;
+  params.Text(session.id_digest).Text(session.user);
+  if (session.api_key_id) {
+    params.Text(*session.api_key_id);
+  } else {
+    params.Null();
+  }
+  params.Int(session.created.ns).Int(session.last_used.ns);
+  Result<Rows> rows = (*lease)->Exec(kInsertSession, params);
+  if (!rows) return std::move(rows).error();
+  if (rows->Affected() == 0) return MakeError(ErrorCode::kAlreadyExists, "a session with this id already exists");
+  return {};
+}
+
+Result<std::optional<service::Session>> PostgresStore::FindSession(std::string_view id_digest) {
+  Result<Lease> lease = Acquire();
+  if (!lease) return std::move(lease).error();
+  Result<Rows> rows = (*lease)->Exec(kSelectSession, Params().Text(id_digest));
+  if (!rows) return std::move(rows).error();
+  if (rows->size() == 0) return std::optional<service::Session>();
+  service::Session session;
+  session.id_digest = std::string(id_digest);
+  session.user = std::string(rows->Text(0, 0));
+  if (!rows->IsNull(0, 1)) session.api_key_id = std::string(rows->Text(0, 1));
+  session.created = Instant{rows->Int(0, 2)};
+  session.last_used = Instant{rows->Int(0, 3)};
+  return std::optional<service::Session>(std::move(session));
+}
+
+Status PostgresStore::TouchSession(std::string_view id_digest, domain::Instant last_used) {
+  Result<Lease> lease = Acquire();
+  if (!lease) return std::move(lease).error();
+  Result<Rows> rows = (*lease)->Exec(kTouchSession, Params().Text(id_digest).Int(last_used.ns));
+  if (!rows) return std::move(rows).error();
+  return {};
+}
+
+Status PostgresStore::DeleteSession(std::string_view id_digest) {
+  Result<Lease> lease = Acquire();
+  if (!lease) return std::move(lease).error();
+  Result<Rows> rows = (*lease)->Exec(kDeleteSession, Params().Text(id_digest));
+  if (!rows) return std::move(rows).error();
+  return {};
+}
+
+Result<std::int64_t> PostgresStore::DeleteExpiredSessions(domain::Instant idle_cutoff,
+                                                          domain::Instant absolute_cutoff) {
+  Result<Lease> lease = Acquire();
+  if (!lease) return std::move(lease).error();
+  Result<Rows> rows = (*lease)->Exec(kDeleteExpiredSessions, Params().Int(idle_cutoff.ns).Int(absolute_cutoff.ns));
+  if (!rows) return std::move(rows).error();
+  return rows->Affected();
+}
+
 Status PostgresStore::AddCredit(const service::Credit& credit) {
   // A concurrent AddCredit of the same id may win the insert: then look again (once), to tell
   // an identical re-send from a different credit.

@@ -80,7 +80,7 @@ struct PostgresOptions {
 class PostgresStore final : public service::Store {
  public:
   // The schema version this build writes.
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // Connects to the database named by `url` (a libpq connection URI, postgresql://...).
   // kStoreFailed when it cannot connect.
@@ -126,6 +126,11 @@ class PostgresStore final : public service::Store {
   Status CreateApiKey(const service::ApiKey& key) override;
   Result<std::optional<service::ApiKey>> FindApiKey(std::string_view id) override;
   Status RevokeApiKey(std::string_view id) override;
+  Status CreateSession(const service::Session& session) override;
+  Result<std::optional<service::Session>> FindSession(std::string_view id_digest) override;
+  Status TouchSession(std::string_view id_digest, domain::Instant last_used) override;
+  Status DeleteSession(std::string_view id_digest) override;
+  Result<std::int64_t> DeleteExpiredSessions(domain::Instant idle_cutoff, domain::Instant absolute_cutoff) override;
   Status AddCredit(const service::Credit& credit) override;
   // From the version cache when it holds the organization's version (no round trip), else read
   // (and cached when the cache's watcher is listening).

@@ -602,5 +602,31 @@ TEST_F(PostgresStoreTest, ASchema1DatabaseUpgradesWithTypesAndTheRateCatalogFrom
   MustVerify(*store, true);
 }
 
+// A database as the previous build (schema 2) left it: schema 3 adds the sessions table with
+// the names the browser tests use to age a session, and keeps everything else.
+TEST_F(PostgresStoreTest, ASchema2DatabaseUpgradesWithASessionsTable) {
+  {
+    Result<std::unique_ptr<PostgresStore>> old = PostgresStore::Open(url_);
+    ASSERT_TRUE(old.has_value()) << Describe(old.error());
+    ASSERT_TRUE((*old)->MigrateTo(2));
+    ASSERT_TRUE((*old)->CreateOrganization({"org-a", "Org A"}));
+    ASSERT_TRUE((*old)->PutUser(service::User{"alice", "hash", false, {"org-a"}}));
+  }
+  EXPECT_EQ(RawQuery("SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() "
+                     "AND table_name = 'sessions'"),
+            "0");
+  std::unique_ptr<PostgresStore> store = MustOpen();  // migrates to the current schema
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(RawQuery("SELECT max(version) FROM schema_migrations"), "3");
+  EXPECT_EQ(RawQuery("SELECT string_agg(column_name || ' ' || data_type || ' ' || is_nullable, ', ' "
+                     "ORDER BY ordinal_position) FROM information_schema.columns "
+                     "WHERE table_schema = current_schema() AND table_name = 'sessions'"),
+            "id_digest text NO, user_name text NO, api_key_id text YES, created_ns bigint NO, last_used_ns bigint NO");
+  EXPECT_EQ(store->FindUser("alice")->value().organizations, std::vector<std::string>{"org-a"});
+  const service::Session session{std::string(64, 'a'), "alice", std::nullopt, Instant{1}, Instant{2}};
+  ASSERT_TRUE(store->CreateSession(session));
+  EXPECT_EQ(*store->FindSession(session.id_digest), std::optional<service::Session>(session));
+}
+
 }  // namespace
 }  // namespace costs

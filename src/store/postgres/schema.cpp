@@ -191,6 +191,18 @@ CREATE TABLE rates (
   PRIMARY KEY (org_id, fingerprint)
 );
 )sql",
+    // 3: signed-in sessions (the dashboard's cookie), by the hex SHA-256 of the session id
+    // (never the id); every replica reads them here (nothing is cached), so a sign-out holds
+    // everywhere at once. api_key_id is set when the session was opened with an API key.
+    R"sql(
+CREATE TABLE sessions (
+  id_digest    text COLLATE "C" PRIMARY KEY,
+  user_name    text NOT NULL,
+  api_key_id   text,
+  created_ns   bigint NOT NULL,
+  last_used_ns bigint NOT NULL
+);
+)sql",
 };
 static_assert(std::size(kMigrations) == PostgresStore::kSchemaVersion);
 

@@ -196,6 +196,22 @@ constexpr Statement kSelectApiKey{"costs_select_api_key",
                                   "read an API key"};
 constexpr Statement kRevokeApiKey{"costs_revoke_api_key", "UPDATE api_keys SET revoked = true WHERE id = $1",
                                   "revoke an API key"};
+constexpr Statement kInsertSession{"costs_insert_session",
+                                  "INSERT INTO sessions (id_digest, user_name, api_key_id, created_ns, last_used_ns) "
+                                  "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id_digest) DO NOTHING",
+                                  "insert a session"};
+constexpr Statement kSelectSession{"costs_select_session",
+                                   "SELECT user_name, api_key_id, created_ns, last_used_ns FROM sessions "
+                                   "WHERE id_digest = $1",
+                                   "read a session"};
+constexpr Statement kTouchSession{"costs_touch_session",
+                                  "UPDATE sessions SET last_used_ns = $2 WHERE id_digest = $1 AND last_used_ns < $2",
+                                  "touch a session"};
+constexpr Statement kDeleteSession{"costs_delete_session", "DELETE FROM sessions WHERE id_digest = $1",
+                                   "delete a session"};
+constexpr Statement kDeleteExpiredSessions{"costs_delete_expired_sessions",
+                                           "DELETE FROM sessions WHERE last_used_ns <= $1 OR created_ns <= $2",
+                                           "delete expired sessions"};
 
 #undef COSTS_USAGE_COLUMNS
 

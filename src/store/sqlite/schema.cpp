@@ -337,6 +337,18 @@ CREATE TABLE rates (
   PRIMARY KEY (org_id, fingerprint)
 ) WITHOUT ROWID;
 )sql",
+    // 7: signed-in sessions (the dashboard's cookie), by the hex SHA-256 of the session id
+    // (never the id). api_key_id is set when the session was opened with an API key: it ends
+    // with the key. Unix nanoseconds, UTC.
+    R"sql(
+CREATE TABLE sessions (
+  id_digest    TEXT PRIMARY KEY,
+  user_name    TEXT NOT NULL,
+  api_key_id   TEXT,
+  created_ns   INTEGER NOT NULL,
+  last_used_ns INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql",
 };
 static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
 

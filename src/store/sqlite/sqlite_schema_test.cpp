@@ -738,5 +738,34 @@ TEST_F(SqliteStoreSchemaTest, CorruptBlobsFailCleanly) {
   }
 }
 
+// A database as the previous build (schema 6) left it, with an organization, a user and an API
+// key: schema 7 adds the sessions table (the names the browser tests use to age a session)
+// and keeps everything else.
+TEST_F(SqliteStoreSchemaTest, ASchema6DatabaseUpgradesWithASessionsTable) {
+  std::unique_ptr<SqliteStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->MigrateTo(6));
+  ASSERT_TRUE(store->CreateOrganization({"org-a", "Org A"}));
+  ASSERT_TRUE(store->PutUser(service::User{"alice", "hash", false, {"org-a"}}));
+  EXPECT_EQ(Raw("SELECT count(*) FROM sqlite_schema WHERE name = 'sessions'"), "0");
+
+  ASSERT_TRUE(store->Migrate());
+  EXPECT_EQ(Raw("PRAGMA user_version"), "7");
+  EXPECT_EQ(Raw("SELECT group_concat(name || ' ' || type || ' ' || \"notnull\" || ' ' || pk, ', ') "
+                "FROM pragma_table_info('sessions')"),
+            "id_digest TEXT 1 1, user_name TEXT 1 0, api_key_id TEXT 0 0, created_ns INTEGER 1 0, "
+            "last_used_ns INTEGER 1 0");
+  EXPECT_EQ(store->FindUser("alice")->value().organizations, std::vector<std::string>{"org-a"});
+  const service::Session session{std::string(64, 'a'), "alice", std::nullopt, Instant{1}, Instant{2}};
+  ASSERT_TRUE(store->CreateSession(session));
+  EXPECT_EQ(*store->FindSession(session.id_digest), std::optional<service::Session>(session));
+
+  store.reset();
+  store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->Migrate()) << "idempotent";
+  EXPECT_EQ(*store->FindSession(session.id_digest), std::optional<service::Session>(session)) << "kept";
+}
+
 }  // namespace
 }  // namespace costs

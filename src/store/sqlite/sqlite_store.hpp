@@ -115,11 +115,12 @@ struct SqliteOptions {
 //   credits holds the prepaid credits (PRIMARY KEY (org_id, id)). API keys live in api_keys
 // (the secret's digest only; user_name references users); org_versions the data version per
 // organization (bumped by one in each Ingest that stores a record of it and each AddCredit that
-// adds one of its credits, in that transaction).
+// adds one of its credits, in that transaction). sessions holds the signed-in sessions by the
+// digest of their id (schema 7; never cached: every process on the file sees a sign-out at once).
 class SqliteStore final : public service::Store {
  public:
   // The schema version this build writes (PRAGMA user_version after Migrate()).
-  static constexpr int kSchemaVersion = 6;
+  static constexpr int kSchemaVersion = 7;
 
   // Opens (creating if missing) the database file at `path` and configures the first
   // connection. Does not create missing parent directories. Fails with kStoreFailed when the
@@ -182,6 +183,13 @@ class SqliteStore final : public service::Store {
   Status CreateApiKey(const service::ApiKey& key) override;
   Result<std::optional<service::ApiKey>> FindApiKey(std::string_view id) override;
   Status RevokeApiKey(std::string_view id) override;
+
+  // As service::Store; each one statement.
+  Status CreateSession(const service::Session& session) override;
+  Result<std::optional<service::Session>> FindSession(std::string_view id_digest) override;
+  Status TouchSession(std::string_view id_digest, domain::Instant last_used) override;
+  Status DeleteSession(std::string_view id_digest) override;
+  Result<std::int64_t> DeleteExpiredSessions(domain::Instant idle_cutoff, domain::Instant absolute_cutoff) override;
 
   // As service::Store, in one BEGIN IMMEDIATE transaction.
   Status AddCredit(const service::Credit& credit) override;

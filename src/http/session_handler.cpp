@@ -1,0 +1,153 @@
+#include "http/session_handler.hpp"
+
+#include <utility>
+
+#include "http/client_address.hpp"
+#include "http/cookie.hpp"
+#include "http/errors.hpp"
+#include "http/render.hpp"
+#include "http/session_request.hpp"
+#include "http/text.hpp"
+
+namespace costs::http {
+namespace {
+
+constexpr std::string_view kRequestedWith = "costs";
+
+Response Forbidden(std::string message) { return MakeErrorResponse(MakeError(ErrorCode::kForbidden, std::move(message))); }
+
+Response SessionExpired() {
+  return MakeErrorResponse(
+      MakeError(ErrorCode::kUnauthenticated, "Your session has expired or was signed out; sign in again."));
+}
+
+std::optional<Response> CheckOrigin(const Request& request) {
+  if (OriginMatches(request.origin, request.host)) return std::nullopt;
+  return Forbidden("The request comes from another site (its Origin is not this server's); it is refused.");
+}
+
+}  // namespace
+
+std::optional<Response> LoginLockout(const Services& services, const std::string& login_key) {
+  if (const int wait = services.failed_logins.Peek(login_key); wait > 0) {
+    ErrorExtras extras;
+    extras.retry_after_seconds = wait;
+    return MakeErrorResponse(
+        MakeError(ErrorCode::kRateLimited, "Too many failed logins from this address; retry later."), extras);
+  }
+  return std::nullopt;
+}
+
+bool OriginMatches(std::string_view origin, std::string_view host) {
+  if (origin.empty()) return true;
+  for (const std::string_view scheme : {std::string_view("http://"), std::string_view("https://")}) {
+    if (origin.size() > scheme.size() && EqualsIgnoreCase(origin.substr(0, scheme.size()), scheme)) {
+      return !host.empty() && EqualsIgnoreCase(origin.substr(scheme.size()), host);
+    }
+  }
+  return false;  // "null", another scheme, or not an origin
+}
+
+std::optional<Response> CheckCsrf(const Request& request) {
+  if (request.method == "GET" || request.method == "HEAD") return std::nullopt;
+  if (request.requested_with != kRequestedWith) {
+    return Forbidden("A request signed in by the session cookie that changes something must send the header "
+                     "X-Requested-With: costs.");
+  }
+  return CheckOrigin(request);
+}
+
+std::optional<std::string_view> SessionCookieOf(const Request& request) {
+  if (!request.authorization.empty() || request.cookie.empty()) return std::nullopt;
+  return FindCookie(request.cookie, kSessionCookie);
+}
+
+std::optional<Response> AdmitBySession(const Request& request, const Services& services, std::string_view id,
+                                       bool may_block, Admission& admission) {
+  if (services.sessions == nullptr || !service::SessionService::IsWellFormedId(id)) return SessionExpired();
+  if (!may_block) {
+    admission.deferred = Deferral::kLookUpSession;
+    return std::nullopt;
+  }
+  Result<service::SessionCaller> caller = services.sessions->Resolve(id);
+  if (!caller) {
+    if (caller.error().code == ErrorCode::kUnauthenticated) return SessionExpired();
+    return MakeErrorResponse(caller.error());
+  }
+  admission.principal = std::move(caller->principal);
+  admission.session_expires = caller->expires;
+  if (auto refusal = CheckCsrf(request)) return refusal;
+  if (const int wait = services.per_principal.Acquire(admission.principal.name); wait > 0) {
+    ErrorExtras extras;
+    extras.retry_after_seconds = wait;
+    return MakeErrorResponse(
+        MakeError(ErrorCode::kRateLimited, "Too many requests; retry after " + std::to_string(wait) + " s."), extras);
+  }
+  return std::nullopt;
+}
+
+std::optional<Response> CheckSessionPath(const Request& request, Endpoint endpoint) {
+  if (endpoint == Endpoint::kSignOut && request.requested_with != kRequestedWith) {
+    return Forbidden("Signing out must send the header X-Requested-With: costs.");
+  }
+  if (auto refusal = CheckOrigin(request)) return refusal;
+  if (endpoint == Endpoint::kSignIn && !IsJsonMediaType(request.content_type)) {
+    return MakeErrorResponse(MakeError(ErrorCode::kUnsupportedMediaType,
+                                       "Send the sign-in as JSON (Content-Type: application/json).", {"Content-Type"}));
+  }
+  return std::nullopt;
+}
+
+Response ServeSignIn(const Request& request, const Services& services) {
+  Result<SignInRequest> sign_in = DecodeSignInRequest(request.body);
+  if (!sign_in) return MakeErrorResponse(sign_in.error());
+  const std::string login_key = LoginLimitKey(request.client_address);
+  // As Basic and ApiKey: a password costs a slow hash and is refused before it while locked
+  // out; a key costs one digest and is checked first, so that a valid key is never locked out.
+  if (!sign_in->with_api_key) {
+    if (auto refusal = LoginLockout(services, login_key)) return std::move(*refusal);
+  }
+  Result<service::SignedIn> signed_in = sign_in->with_api_key
+                                            ? services.sessions->SignInWithApiKey(sign_in->api_key)
+                                            : services.sessions->SignInWithPassword(sign_in->username, sign_in->password);
+  if (!signed_in) {
+    if (signed_in.error().code != ErrorCode::kUnauthenticated) return MakeErrorResponse(signed_in.error());
+    if (sign_in->with_api_key) {
+      if (auto refusal = LoginLockout(services, login_key)) return std::move(*refusal);
+    }
+    (void)services.failed_logins.Acquire(login_key);
+    return MakeErrorResponse(MakeError(ErrorCode::kUnauthenticated,
+                                       sign_in->with_api_key ? "The API key is not valid (unknown, revoked or expired)."
+                                                             : "The user name or password is wrong."));
+  }
+  Response res;
+  res.status = 201;
+  res.body = RenderSessionCaller(signed_in->principal, signed_in->expires);
+  res.headers.emplace_back("Set-Cookie", SessionCookie(signed_in->id, request.https));
+  res.headers.emplace_back("Cache-Control", "no-store");
+  res.principal = signed_in->principal.name;
+  return res;
+}
+
+Response ServeSignOut(const Request& request, const Services& services) {
+  if (const std::optional<std::string_view> id = FindCookie(request.cookie, kSessionCookie)) {
+    if (Status s = services.sessions->SignOut(*id); !s) return MakeErrorResponse(s.error());
+  }
+  Response res;
+  res.status = 204;
+  res.content_type.clear();
+  res.headers.emplace_back("Set-Cookie", ClearedSessionCookie(request.https));
+  return res;
+}
+
+void ChallengeBrowsers(Response& response, const Request& request) {
+  if (response.status != 401) return;
+  const bool browser =
+      request.requested_with == kRequestedWith || FindCookie(request.cookie, kSessionCookie).has_value();
+  if (!browser) return;
+  for (auto& [name, value] : response.headers) {
+    if (EqualsIgnoreCase(name, "WWW-Authenticate")) value = "Session realm=\"costs\"";
+  }
+}
+
+}  // namespace costs::http

@@ -1,0 +1,60 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "http/handler.hpp"
+#include "http/response.hpp"
+#include "http/server.hpp"
+
+namespace costs::http {
+
+// The session paths (/api/v1/session) and the session cookie as a credential: what
+// handler.cpp's AdmitRequest and ServeAdmitted call for them. Beast-free.
+
+// 429 while the client address (its LoginLimitKey) is locked out after failed logins.
+std::optional<Response> LoginLockout(const Services& services, const std::string& login_key);
+
+// Whether an Origin header names the request's own origin: "<scheme>://<host>" with <host>
+// equal to the Host header (case-insensitive). An empty Origin (not sent) matches.
+bool OriginMatches(std::string_view origin, std::string_view host);
+
+// The CSRF rule for a request authenticated by the session cookie that changes state (any
+// method but GET and HEAD): it needs "X-Requested-With: costs", and an Origin, when sent, that
+// matches its Host. 403 root.forbidden naming what is wrong, or nullopt.
+std::optional<Response> CheckCsrf(const Request& request);
+
+// The session id of the request's costs_session cookie, when there is no Authorization header
+// and the cookie is sent (possibly empty or malformed), else nullopt.
+std::optional<std::string_view> SessionCookieOf(const Request& request);
+
+// Authenticates `request` by its session cookie `id` (SessionService::Resolve), then the CSRF
+// rule, then takes a token from the caller's rate limit (keyed by the user name). Sets
+// admission.principal and admission.session_expires and returns nullopt when it may proceed,
+// else the refusal: 401 root.unauthenticated for a malformed, unknown, expired or signed-out
+// session (not counted as a failed login), 403, 429, 500. With `may_block` false and a
+// well-formed id, sets admission.deferred (kLookUpSession) and does nothing else.
+std::optional<Response> AdmitBySession(const Request& request, const Services& services, std::string_view id,
+                                       bool may_block, Admission& admission);
+
+// POST /api/v1/session: decodes the body, refuses a locked-out address (429), signs in (a slow
+// hash: call on the hash pool), counts a failure against the address (401), else 201
+// {"username","is_admin","expires"} with the session cookie. REQUIRES: services.sessions.
+Response ServeSignIn(const Request& request, const Services& services);
+
+// DELETE /api/v1/session: ends the cookie's session if any; always 204 with the cookie cleared.
+// REQUIRES: services.sessions.
+Response ServeSignOut(const Request& request, const Services& services);
+
+// The header-stage checks of POST and DELETE /api/v1/session, which take no credentials: the
+// Origin (POST, DELETE) and X-Requested-With (DELETE) rules, 403; a sign-in body that is not
+// JSON, 415. nullopt when they pass.
+std::optional<Response> CheckSessionPath(const Request& request, Endpoint endpoint);
+
+// A 401 to a browser (the request carries "X-Requested-With: costs" or a costs_session cookie)
+// challenges with `WWW-Authenticate: Session realm="costs"` instead of Basic, so that the
+// browser shows no password dialog of its own.
+void ChallengeBrowsers(Response& response, const Request& request);
+
+}  // namespace costs::http
