@@ -22,6 +22,7 @@ export function drawChart(canvas, { labels, series }, bucketing) {
         exact: s.exact,
         backgroundColor: PALETTE[i % PALETTE.length],
         borderWidth: 0,
+        maxBarThickness: 72,
         stack: 'cost',
       })),
     },

@@ -21,6 +21,7 @@ const setReady = (ready) => {
 
 function showSignIn(message) {
   destroyChart();
+  $('#retry-line').hidden = true;
   revokeDownloads();
   $('#main').replaceChildren();
   $('#app-view').hidden = true;
@@ -39,6 +40,7 @@ function showError(error) {
   }
   const { kind, text } = messageFor(error);
   showMessage(kind, text);
+  $('#retry-line').hidden = !state || $('#app-view').hidden; // a view to load again
   setReady(true);
 }
 
@@ -70,6 +72,7 @@ async function loadView() {
   const mine = ++generation;
   setReady(false);
   showMessage('');
+  $('#retry-line').hidden = true;
   const main = $('#main');
   main.setAttribute('aria-busy', 'true');
   main.classList.add('loading');
@@ -214,6 +217,7 @@ async function start() {
   $('#signin-form').addEventListener('submit', signIn);
   $('#use-api-key').addEventListener('click', toggleKey);
   $('#signout').addEventListener('click', signOut);
+  $('#retry').addEventListener('click', () => loadView());
   wireControls();
   try {
     const who = JSON.parse((await request('GET', paths.session)).text);
