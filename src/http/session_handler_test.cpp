@@ -2,12 +2,13 @@
 // AdmitRequest over the real services and the in-memory store; the cookie parser and the
 // sign-in body decoder.
 
+#include "http/session_handler.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "http/cookie.hpp"
-#include "http/session_handler.hpp"
 #include "http/session_request.hpp"
 #include "http/testing/handler_fixture.hpp"
 
@@ -32,8 +33,7 @@ TEST(CookieTest, FindsTheFirstPairWithTheExactName) {
 
 TEST(CookieTest, SetCookieValuesCarryEveryAttribute) {
   EXPECT_EQ(SessionCookie("abc", false), "costs_session=abc; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200");
-  EXPECT_EQ(SessionCookie("abc", true),
-            "costs_session=abc; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200; Secure");
+  EXPECT_EQ(SessionCookie("abc", true), "costs_session=abc; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200; Secure");
   EXPECT_EQ(ClearedSessionCookie(false), "costs_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
 }
 
@@ -204,8 +204,8 @@ TEST_F(SessionHandlerTest, CookieRequestsThatChangeStateNeedTheHeaderAndAMatchin
 }
 
 TEST_F(SessionHandlerTest, SignInFromAForeignOriginIsRefused) {
-  const Response res = Send("POST", "/api/v1/session", {}, R"({"username":"alice","password":"pw-alice"})", {},
-                            "http://evil.example");
+  const Response res =
+      Send("POST", "/api/v1/session", {}, R"({"username":"alice","password":"pw-alice"})", {}, "http://evil.example");
   EXPECT_EQ(res.status, 403u);
   EXPECT_EQ(res.FindHeader("Set-Cookie"), nullptr);
 }
