@@ -91,19 +91,24 @@ TEST(SignInRequestTest, NamesEveryProblemAndNeverQuotesASecret) {
 
 class SessionHandlerTest : public HandlerTest {
  protected:
-  Response Send(std::string_view method, std::string_view target, std::string_view cookie = {},
-                std::string_view body = {}, std::string_view requested_with = {}, std::string_view origin = {}) {
+  // A request from client_ to host costs.example:8080 with a JSON body.
+  Request Make(std::string_view method, std::string_view target, std::string_view cookie = {}) const {
     Request req;
     req.method = method;
     req.target = target;
     req.content_type = "application/json";
-    req.body = body;
     req.client_address = client_;
     req.cookie = cookie;
-    req.requested_with = requested_with;
-    req.origin = origin;
     req.host = "costs.example:8080";
     req.https = https_;
+    return req;
+  }
+  Response Send(std::string_view method, std::string_view target, std::string_view cookie = {},
+                std::string_view body = {}, std::string_view requested_with = {}, std::string_view origin = {}) {
+    Request req = Make(method, target, cookie);
+    req.body = body;
+    req.requested_with = requested_with;
+    req.origin = origin;
     return HandleRequest(req, *active_);
   }
   // Signs alice in; the cookie header that carries her session.
@@ -140,13 +145,8 @@ TEST_F(SessionHandlerTest, TheCookieIsSecureOnlyOverHttps) {
 }
 
 TEST_F(SessionHandlerTest, AuthorizationWinsOverTheCookie) {
-  const std::string cookie = AliceCookie();
-  Request req;
-  req.method = "GET";
-  req.target = "/api/v1/session";
-  req.cookie = cookie;
+  Request req = Make("GET", "/api/v1/session", AliceCookie());
   req.authorization = kRootAuth;
-  req.client_address = client_;
   const Response res = HandleRequest(req, *active_);
   EXPECT_EQ(res.BodyView(), R"({"username":"root","is_admin":true})");
 }
@@ -180,14 +180,9 @@ TEST_F(SessionHandlerTest, WrongCredentialsCountAsFailedLoginsUntilLockout) {
 TEST_F(SessionHandlerTest, CookieRequestsThatChangeStateNeedTheHeaderAndAMatchingOrigin) {
   ASSERT_TRUE(admin_.PutUser("alice", "pw-alice", true, {"org-a"}));  // may ingest
   const std::string cookie = AliceCookie();
-  Request req;
-  req.method = "POST";
-  req.target = "/api/v1/billing/usage";
+  Request req = Make("POST", "/api/v1/billing/usage", cookie);
   req.content_type = kNdjson;
   req.body = kUsage;
-  req.cookie = cookie;
-  req.host = "costs.example:8080";
-  req.client_address = client_;
   Response res = HandleRequest(req, *active_);
   EXPECT_EQ(res.status, 403u);
   EXPECT_NE(res.BodyView().find("X-Requested-With: costs"), std::string_view::npos) << res.BodyView();
@@ -225,11 +220,7 @@ TEST_F(SessionHandlerTest, SignOutNeedsTheHeaderEndsTheSessionAndIsIdempotent) {
 
 TEST_F(SessionHandlerTest, TheCookieIsLookedUpOffTheIoThreads) {
   const std::string cookie = AliceCookie();
-  Request req;
-  req.method = "GET";
-  req.target = "/api/v1/organizations/org-a";
-  req.cookie = cookie;
-  req.client_address = client_;
+  Request req = Make("GET", "/api/v1/organizations/org-a", cookie);
   EXPECT_EQ(AdmitRequest(req, *active_, kDefaultMaxBodyBytes, /*may_block=*/false).deferred, Deferral::kLookUpSession);
   req.cookie = "costs_session=malformed";
   const Admission malformed = AdmitRequest(req, *active_, kDefaultMaxBodyBytes, /*may_block=*/false);
