@@ -77,7 +77,8 @@ struct World {
   costs::service::LocalRateLimiter failed_logins{clock, 1, 5};
   costs::http::BodyCache body_cache;
   costs::service::SessionService sessions{store, auth, hasher, clock};
-  costs::http::Services services{costs, admin, auth, per_principal, failed_logins, &body_cache, nullptr, &sessions};
+  costs::http::Services services{costs,       admin,   auth,    per_principal, failed_logins,
+                                 &body_cache, nullptr, nullptr, &sessions};
 };
 
 bool Clean(std::string_view s) { return s.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos; }

@@ -74,12 +74,12 @@ struct Services {
   // GET /readyz (probes.hpp): whether this replica can serve, i.e. its store answers; called
   // per probe, from the I/O threads. Empty: always ready.
   std::function<Status()> readiness = nullptr;
-  // The browser sessions (the costs_session cookie and /api/v1/session); nullptr = none: the
-  // cookie is ignored and the session paths answer 404.
-  service::SessionService* sessions = nullptr;
   // The web dashboard at `/` and `/assets/` (dashboard.hpp), answered before routing, without
   // credentials. nullptr: those paths are unknown (404).
   const Dashboard* dashboard = nullptr;
+  // The browser sessions (the costs_session cookie and /api/v1/session); nullptr = none: the
+  // cookie is ignored and the session paths answer 404.
+  service::SessionService* sessions = nullptr;
 };
 
 // Serves the API until SIGINT/SIGTERM (or a fatal listener error), then stops accepting,

@@ -113,7 +113,7 @@ class HandlerTest : public ::testing::Test {
   service::LocalRateLimiter per_principal_{clock_, 1, 5};
   service::LocalRateLimiter failed_logins_{clock_, 1, 3};
   service::SessionService sessions_{store_, auth_, hasher_, clock_};
-  Services services_{costs_, admin_, auth_, per_principal_, failed_logins_, nullptr, nullptr, &sessions_};
+  Services services_{costs_, admin_, auth_, per_principal_, failed_logins_, nullptr, nullptr, nullptr, &sessions_};
   const Services* active_ = &services_;  // what Call uses
 };
 
