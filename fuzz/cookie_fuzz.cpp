@@ -54,12 +54,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view header(reinterpret_cast<const char*>(data + 1), size - 1);
   const std::optional<std::string_view> found = costs::http::FindCookie(header, name);
   const std::optional<std::string> want = Reference(header, name);
-  FUZZ_CHECK(found.has_value() == want.has_value(),
-             std::string(found ? "found a cookie the reference does not" : "missed a cookie") + " in: " +
-                 std::string(header));
+  FUZZ_CHECK(
+      found.has_value() == want.has_value(),
+      std::string(found ? "found a cookie the reference does not" : "missed a cookie") + " in: " + std::string(header));
   if (found) {
     FUZZ_CHECK(std::string(*found) == *want, "other value than the reference's in: " + std::string(header));
-    FUZZ_CHECK(found->empty() || (found->data() >= header.data() && found->data() + found->size() <= header.data() + header.size()),
+    FUZZ_CHECK(found->empty() ||
+                   (found->data() >= header.data() && found->data() + found->size() <= header.data() + header.size()),
                "the value is not a view into the header");
   }
   return 0;

@@ -4,11 +4,14 @@
 // follow one another on the connection (pipelining) until the bytes run out, a request is
 // malformed, or a refusal leaves a body unread (the server closes then).
 // The world: organizations org-a and org-b with usage, alice (member of org-a; password
-// pw-alice; API key kAliceKey), root (platform admin; pw-root), a fake clock and hasher.
+// pw-alice; API key kAliceKey), root (platform admin; pw-root), a fake clock and hasher, and
+// the sessions (POST /api/v1/session, the costs_session cookie: the fake hasher's ids are
+// predictable, so a seed can sign in and use its cookie).
 // Properties of every response: a known status, never 500; error responses carry an error
 // code and a JSON body; JSON responses are JSON; no header name or value holds CR, LF or NUL;
 // a successful read of an organization (or a credit or an ingest) is only ever answered to a
-// caller who may (alice never reads org-b, nobody but root writes).
+// caller who may (alice never reads org-b, nobody but root writes); only the sign-in and the
+// sign-out set a cookie.
 
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -28,6 +31,7 @@
 #include "service/auth.hpp"
 #include "service/costs_service.hpp"
 #include "service/rate_limiter.hpp"
+#include "service/sessions.hpp"
 #include "service/testing/fakes.hpp"
 #include "store/memory/memory_store.hpp"
 
@@ -72,13 +76,15 @@ struct World {
   costs::service::LocalRateLimiter per_principal{clock, 1, 20};
   costs::service::LocalRateLimiter failed_logins{clock, 1, 5};
   costs::http::BodyCache body_cache;
-  costs::http::Services services{costs, admin, auth, per_principal, failed_logins, &body_cache};
+  costs::service::SessionService sessions{store, auth, hasher, clock};
+  costs::http::Services services{costs,       admin,   auth,    per_principal, failed_logins,
+                                 &body_cache, nullptr, nullptr, &sessions};
 };
 
 bool Clean(std::string_view s) { return s.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos; }
 
 void CheckResponse(const Response& res, const costs::http::Admission* admission) {
-  static constexpr unsigned kKnown[] = {200, 201, 400, 401, 403, 404, 405, 406, 409, 413, 415, 429};
+  static constexpr unsigned kKnown[] = {200, 201, 204, 400, 401, 403, 404, 405, 406, 409, 413, 415, 429};
   bool known = false;
   for (unsigned s : kKnown) known = known || res.status == s;
   FUZZ_CHECK(known, "status " + std::to_string(res.status) + ": " + std::string(res.BodyView()));
@@ -94,13 +100,21 @@ void CheckResponse(const Response& res, const costs::http::Admission* admission)
     boost::json::parse(res.BodyView(), ec);
     FUZZ_CHECK(!ec, "a JSON response that is not JSON: " + std::string(res.BodyView().substr(0, 200)));
   }
+  if (res.FindHeader("Set-Cookie") != nullptr) {
+    FUZZ_CHECK(
+        admission != nullptr && ((admission->route.endpoint == costs::http::Endpoint::kSignIn && res.status == 201) ||
+                                 (admission->route.endpoint == costs::http::Endpoint::kSignOut && res.status == 204)),
+        "a cookie set outside a sign-in or sign-out");
+  }
   if (res.status != 200 || admission == nullptr) return;
   const costs::service::Principal& who = admission->principal;
   const std::string& org = admission->route.organization_id;
   const auto endpoint = admission->route.endpoint;
   if (endpoint == costs::http::Endpoint::kIngestUsage || endpoint == costs::http::Endpoint::kAddCredit) {
     FUZZ_CHECK(who.is_admin, "a write answered 200 to " + who.name);
-  } else {
+  } else if (endpoint == costs::http::Endpoint::kListOrganizations) {
+    FUZZ_CHECK(who.is_admin || res.BodyView().find("org-b") == std::string_view::npos, "org-b listed to " + who.name);
+  } else if (endpoint != costs::http::Endpoint::kWhoAmI) {
     FUZZ_CHECK(who.is_admin || org == "org-a", "organization " + org + " answered 200 to " + who.name);
   }
 }
@@ -113,6 +127,10 @@ costs::http::Request ViewOf(const bhttp::request_header<>& head) {
   request.content_type = head[bhttp::field::content_type];
   request.accept = head[bhttp::field::accept];
   request.client_address = "192.0.2.1";
+  request.cookie = head[bhttp::field::cookie];
+  request.origin = head[bhttp::field::origin];
+  request.host = head[bhttp::field::host];
+  request.requested_with = head["X-Requested-With"];
   return request;
 }
 

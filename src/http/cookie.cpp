@@ -40,8 +40,6 @@ std::string SessionCookie(std::string_view id, bool secure) {
   return WithAttributes(std::string(kSessionCookie) + "=" + std::string(id), seconds.count(), secure);
 }
 
-std::string ClearedSessionCookie(bool secure) {
-  return WithAttributes(std::string(kSessionCookie) + "=", 0, secure);
-}
+std::string ClearedSessionCookie(bool secure) { return WithAttributes(std::string(kSessionCookie) + "=", 0, secure); }
 
 }  // namespace costs::http

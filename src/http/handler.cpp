@@ -110,8 +110,8 @@ std::optional<Response> Admit(const Request& request, const Services& services, 
 std::optional<Response> AdmitCaller(const Request& request, const Services& services, bool may_block,
                                     Admission& admission) {
   const Endpoint endpoint = admission.route.endpoint;
-  const bool session_path = endpoint == Endpoint::kSignIn || endpoint == Endpoint::kWhoAmI ||
-                            endpoint == Endpoint::kSignOut;
+  const bool session_path =
+      endpoint == Endpoint::kSignIn || endpoint == Endpoint::kWhoAmI || endpoint == Endpoint::kSignOut;
   if (session_path && services.sessions == nullptr) {
     return MakeErrorResponse(MakeError(ErrorCode::kNotFound, "There is no such API path."));
   }

@@ -3,6 +3,8 @@
 #include <boost/beast/core/string.hpp>
 #include <string_view>
 
+#include "http/text.hpp"
+
 namespace costs::http {
 namespace {
 
@@ -44,6 +46,11 @@ std::string ForwardedFor(const bhttp::fields& fields) {
     joined.append(field.value());
   }
   return joined;
+}
+
+bool ForwardedHttps(const bhttp::fields& fields) {
+  const std::string_view proto = fields["X-Forwarded-Proto"];
+  return beast::iequals(TrimOws(proto.substr(0, proto.find(','))), "https");
 }
 
 }  // namespace costs::http

@@ -25,4 +25,8 @@ std::optional<Error> CheckFraming(const boost::beast::http::fields& fields, bool
 // line after the client's).
 std::string ForwardedFor(const boost::beast::http::fields& fields);
 
+// Whether X-Forwarded-Proto says https (case-insensitive; a list such as "https, http" names the
+// client's hop first). Only a trusted proxy's word counts: the caller checks the peer.
+bool ForwardedHttps(const boost::beast::http::fields& fields);
+
 }  // namespace costs::http

@@ -1,10 +1,9 @@
-// The Beast/Asio side of the HTTP server, after Beast's advanced server example: a listener
-// that accepts, a session per connection that owns its stream and buffer, a fresh parser per
-// request, timeouts on every read and write, a cap on queued (pipelined) responses, a cap on
-// connections, and a signal_set for a graceful stop. Sessions know no resources: they read a
-// request's header, let AdmitRequest (handler.hpp) decide on it from the header alone, read
-// the body (up to the limit it chose) only when it was admitted, hand the request to
-// ServeAdmitted and write back what it returns.
+// The Beast/Asio side of the HTTP server, after Beast's advanced server example: a listener that
+// accepts, a session per connection that owns its stream and buffer, a fresh parser per request,
+// timeouts on every read and write, a cap on queued (pipelined) responses, a cap on connections,
+// and a signal_set for a graceful stop. Sessions know no resources: they read a request's header,
+// let AdmitRequest (handler.hpp) decide on it from the header alone, read the body (up to the limit
+// it chose) only when it was admitted, hand the request to ServeAdmitted and write back its answer.
 
 #include "http/server.hpp"
 
@@ -59,6 +58,7 @@
 #include "http/pools.hpp"
 #include "http/probes.hpp"
 #include "http/request_id.hpp"
+#include "http/session_handler.hpp"
 #include "http/wire_response.hpp"
 
 namespace costs::http {
@@ -252,10 +252,7 @@ class Session : public std::enable_shared_from_this<Session> {
       case Deferral::kVerifyPassword: {
         // A hash of the header, not the secret itself, names the credentials in the pools.
         const std::size_t credentials = std::hash<std::string_view>{}(head.authorization);
-        if (!registry_->pools().ReserveHash(credentials)) {
-          return AnswerUnread(MakeErrorResponse(
-              MakeError(ErrorCode::kRateLimited, "Too many logins are being verified; retry in a second.")));
-        }
+        if (!registry_->pools().ReserveHash(credentials)) return AnswerUnread(TooManyLogins());
         return AdmitOn(registry_->pools().hash, head, credentials);
       }
     }
@@ -404,36 +401,30 @@ class Session : public std::enable_shared_from_this<Session> {
     admission_.reset();
     Request request = ViewOf(*req);  // views into *req, which the job keeps alive
     request.body = req->body();
-    // Served on the work pool (store calls may block), answered on this session's thread; a
-    // sign-in (a slow hash) on the hash pool, holding a place there like a Basic login. The job
-    // touches no member of the session.
-    std::optional<std::size_t> hash_place;
-    if (admission->route.endpoint == Endpoint::kSignIn) {
-      hash_place = std::hash<std::string_view>{}(request.body);
-      if (!registry_->pools().ReserveHash(*hash_place)) {
-        Answer(MakeErrorResponse(
-                   MakeError(ErrorCode::kRateLimited, "Too many logins are being verified; retry in a second.")),
-               *req, /*force_close=*/false);
-        return MaybeRead();
-      }
+    // Served on the work pool (store calls may block); a sign-in (a slow hash) on the hash pool,
+    // holding a place there as a Basic login does. The job touches no member of the session.
+    const bool sign_in = admission->route.endpoint == Endpoint::kSignIn;
+    const std::size_t place = sign_in ? std::hash<std::string_view>{}(request.body) : 0;
+    if (sign_in && !registry_->pools().ReserveHash(place)) {
+      Answer(TooManyLogins(), *req, /*force_close=*/false);
+      return MaybeRead();
     }
     in_pool_ = true;
-    net::post(
-        hash_place ? registry_->pools().hash : registry_->pools().work,
-        [self = shared_from_this(), req, admission, request, hash_place, request_id = RequestId(*req)] {
-          ScopedRequestId scope(request_id);
-          auto [response, failure] =
-              Catching<Response>([&] { return ServeAdmitted(*admission, request, self->registry_->services()); });
-          if (hash_place) self->registry_->pools().ReleaseHash(*hash_place);
-          net::post(self->stream_.get_executor(),
-                    [self, req, admission, response = std::move(response), failure = std::move(failure)]() mutable {
-                      self->in_pool_ = false;
-                      if (failure) response = self->InternalError(*req, *failure);
-                      if (response.principal.empty()) response.principal = admission->principal.name;
-                      self->Answer(std::move(response), *req, /*force_close=*/false);
-                      self->MaybeRead();
-                    });
-        });
+    net::post(sign_in ? registry_->pools().hash : registry_->pools().work,
+              [self = shared_from_this(), req, admission, request, sign_in, place, request_id = RequestId(*req)] {
+                ScopedRequestId scope(request_id);
+                auto [response, failure] =
+                    Catching<Response>([&] { return ServeAdmitted(*admission, request, self->registry_->services()); });
+                if (sign_in) self->registry_->pools().ReleaseHash(place);
+                net::post(self->stream_.get_executor(), [self, req, admission, response = std::move(response),
+                                                         failure = std::move(failure)]() mutable {
+                  self->in_pool_ = false;
+                  if (failure) response = self->InternalError(*req, *failure);
+                  if (response.principal.empty()) response.principal = admission->principal.name;
+                  self->Answer(std::move(response), *req, /*force_close=*/false);
+                  self->MaybeRead();
+                });
+              });
   }
 
   // The parts of a request's header the handlers read (views into `req`).
@@ -455,8 +446,7 @@ class Session : public std::enable_shared_from_this<Session> {
     request.origin = req[bhttp::field::origin];
     request.host = req[bhttp::field::host];
     request.requested_with = req["X-Requested-With"];
-    request.https = beast::iequals(req["X-Forwarded-Proto"], "https") &&
-                    registry_->trusted_proxies().Contains(client_address_);
+    request.https = ForwardedHttps(req) && registry_->trusted_proxies().Contains(client_address_);
     return request;
   }
 

@@ -152,6 +152,10 @@ class Client {
     ASSERT_EQ(::send(fd_, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
   }
 
+  void SendRaw(std::string_view req) {
+    ASSERT_EQ(::send(fd_, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
+  }
+
   // Whether a response has begun to arrive within `wait`.
   bool Ready(std::chrono::milliseconds wait) const {
     pollfd p{fd_, POLLIN, 0};
@@ -209,6 +213,7 @@ class ServerTest : public ::testing::Test {
 
   void Start() {
     Services services{costs_, admin_, auth_, per_principal_, failed_logins_};
+    services.sessions = &sessions_;
     services.readiness = [this]() -> costs::Status {
       Result<std::int64_t> version = store_.DataVersion("");
       if (!version) return std::move(version).error();
@@ -245,6 +250,7 @@ class ServerTest : public ::testing::Test {
   service::Authenticator auth_;
   service::LocalRateLimiter per_principal_;
   service::LocalRateLimiter failed_logins_;
+  service::SessionService sessions_{store_, auth_, hasher_, clock_};
   ServerOptions options_;
   std::thread server_;
   std::uint16_t port_ = 0;
@@ -265,6 +271,26 @@ TEST_F(ServerTest, WrongPasswordsBeingHashedDoNotStallOtherUsers) {
   EXPECT_EQ(Get("/healthz"), 200) << "/healthz waited for password hashing";
   hasher_.gate.Open();
   for (auto& a : attackers) EXPECT_EQ(a->Status(), 401);
+}
+
+TEST_F(ServerTest, SignInsBeingHashedDoNotStallOtherUsers) {
+  Start();
+  ASSERT_EQ(Get(kOrgA, kAliceAuth), 200);  // alice's credentials are now cached
+  hasher_.gate.Close();
+  std::vector<std::unique_ptr<Client>> sign_ins;
+  for (int i = 0; i < 4; ++i) {  // more than there are I/O threads
+    const std::string body = R"({"username":"mallory","password":"wrong-)" + std::to_string(i) + "\"}";
+    sign_ins.push_back(std::make_unique<Client>(port_, "127.0.0.2"));
+    sign_ins.back()->SendRaw(
+        "POST /api/v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n" + body);
+  }
+  ASSERT_TRUE(hasher_.gate.WaitBlocked(1)) << "no sign-in reached the hasher";
+  EXPECT_EQ(Get(kOrgA, kAliceAuth), 200) << "a cached user waited for sign-ins' password hashing";
+  EXPECT_EQ(Get("/healthz"), 200) << "/healthz waited for a sign-in's password hashing";
+  hasher_.gate.Open();
+  for (auto& s : sign_ins) EXPECT_EQ(s->Status(), 401);
 }
 
 TEST_F(ServerTest, StoreLinesLoggedDuringARequestCarryItsId) {

@@ -14,11 +14,20 @@ namespace {
 
 constexpr std::string_view kRequestedWith = "costs";
 
-Response Forbidden(std::string message) { return MakeErrorResponse(MakeError(ErrorCode::kForbidden, std::move(message))); }
+Response Forbidden(std::string message) {
+  return MakeErrorResponse(MakeError(ErrorCode::kForbidden, std::move(message)));
+}
 
 Response SessionExpired() {
   return MakeErrorResponse(
       MakeError(ErrorCode::kUnauthenticated, "Your session has expired or was signed out; sign in again."));
+}
+
+// The 401's challenge for the dashboard: `Session`, not `Basic` (no browser password dialog).
+void ChallengeWithSession(Response& response) {
+  for (auto& [name, value] : response.headers) {
+    if (EqualsIgnoreCase(name, "WWW-Authenticate")) value = "Session realm=\"costs\"";
+  }
 }
 
 std::optional<Response> CheckOrigin(const Request& request) {
@@ -27,6 +36,11 @@ std::optional<Response> CheckOrigin(const Request& request) {
 }
 
 }  // namespace
+
+Response TooManyLogins() {
+  return MakeErrorResponse(
+      MakeError(ErrorCode::kRateLimited, "Too many logins are being verified; retry in a second."));
+}
 
 std::optional<Response> LoginLockout(const Services& services, const std::string& login_key) {
   if (const int wait = services.failed_logins.Peek(login_key); wait > 0) {
@@ -51,8 +65,9 @@ bool OriginMatches(std::string_view origin, std::string_view host) {
 std::optional<Response> CheckCsrf(const Request& request) {
   if (request.method == "GET" || request.method == "HEAD") return std::nullopt;
   if (request.requested_with != kRequestedWith) {
-    return Forbidden("A request signed in by the session cookie that changes something must send the header "
-                     "X-Requested-With: costs.");
+    return Forbidden(
+        "A request signed in by the session cookie that changes something must send the header "
+        "X-Requested-With: costs.");
   }
   return CheckOrigin(request);
 }
@@ -107,18 +122,21 @@ Response ServeSignIn(const Request& request, const Services& services) {
   if (!sign_in->with_api_key) {
     if (auto refusal = LoginLockout(services, login_key)) return std::move(*refusal);
   }
-  Result<service::SignedIn> signed_in = sign_in->with_api_key
-                                            ? services.sessions->SignInWithApiKey(sign_in->api_key)
-                                            : services.sessions->SignInWithPassword(sign_in->username, sign_in->password);
+  Result<service::SignedIn> signed_in =
+      sign_in->with_api_key ? services.sessions->SignInWithApiKey(sign_in->api_key)
+                            : services.sessions->SignInWithPassword(sign_in->username, sign_in->password);
   if (!signed_in) {
     if (signed_in.error().code != ErrorCode::kUnauthenticated) return MakeErrorResponse(signed_in.error());
     if (sign_in->with_api_key) {
       if (auto refusal = LoginLockout(services, login_key)) return std::move(*refusal);
     }
     (void)services.failed_logins.Acquire(login_key);
-    return MakeErrorResponse(MakeError(ErrorCode::kUnauthenticated,
-                                       sign_in->with_api_key ? "The API key is not valid (unknown, revoked or expired)."
-                                                             : "The user name or password is wrong."));
+    // This path takes no Authorization: a Basic challenge would ask for what it cannot use.
+    Response res = MakeErrorResponse(MakeError(
+        ErrorCode::kUnauthenticated, sign_in->with_api_key ? "The API key is not valid (unknown, revoked or expired)."
+                                                           : "The user name or password is wrong."));
+    ChallengeWithSession(res);
+    return res;
   }
   Response res;
   res.status = 201;
@@ -144,10 +162,7 @@ void ChallengeBrowsers(Response& response, const Request& request) {
   if (response.status != 401) return;
   const bool browser =
       request.requested_with == kRequestedWith || FindCookie(request.cookie, kSessionCookie).has_value();
-  if (!browser) return;
-  for (auto& [name, value] : response.headers) {
-    if (EqualsIgnoreCase(name, "WWW-Authenticate")) value = "Session realm=\"costs\"";
-  }
+  if (browser) ChallengeWithSession(response);
 }
 
 }  // namespace costs::http

@@ -13,6 +13,9 @@ namespace costs::http {
 // The session paths (/api/v1/session) and the session cookie as a credential: what
 // handler.cpp's AdmitRequest and ServeAdmitted call for them. Beast-free.
 
+// 429 (Retry-After: 1) when the hash pool has no place left for another login.
+Response TooManyLogins();
+
 // 429 while the client address (its LoginLimitKey) is locked out after failed logins.
 std::optional<Response> LoginLockout(const Services& services, const std::string& login_key);
 
@@ -39,7 +42,8 @@ std::optional<Response> AdmitBySession(const Request& request, const Services& s
                                        bool may_block, Admission& admission);
 
 // POST /api/v1/session: decodes the body, refuses a locked-out address (429), signs in (a slow
-// hash: call on the hash pool), counts a failure against the address (401), else 201
+// hash: call on the hash pool), counts a failure against the address (401, challenged with
+// `Session` whoever asks: this path takes no Authorization), else 201
 // {"username","is_admin","expires"} with the session cookie. REQUIRES: services.sessions.
 Response ServeSignIn(const Request& request, const Services& services);
 

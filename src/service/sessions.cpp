@@ -79,8 +79,7 @@ Result<SignedIn> SessionService::SignInWithApiKey(std::string_view key) {
 Result<SignedIn> SessionService::Open(Principal principal, std::optional<std::string> api_key_id) {
   const domain::Instant now = clock_.Now();
   // Sweep what has expired meanwhile, so that abandoned sessions do not pile up.
-  Result<std::int64_t> swept =
-      store_.DeleteExpiredSessions(Plus(now, -kIdleLifetime), Plus(now, -kAbsoluteLifetime));
+  Result<std::int64_t> swept = store_.DeleteExpiredSessions(Plus(now, -kIdleLifetime), Plus(now, -kAbsoluteLifetime));
   if (!swept) return std::move(swept).error();
   const std::string bytes = FromHex(hasher_.RandomHex(kIdBytes));
   if (bytes.size() != kIdBytes) return MakeError(ErrorCode::kInternal, "the random source failed");

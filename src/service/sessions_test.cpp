@@ -178,8 +178,8 @@ TEST_F(SessionServiceTest, AnApiKeySessionActsAsItsUserAndEndsWithTheKey) {
 }
 
 TEST_F(SessionServiceTest, AnApiKeySessionEndsWhenTheKeyExpires) {
-  Result<AdminService::CreatedApiKey> key =
-      admin_.CreateApiKey("alice", "dash", domain::Instant{clock_.now.ns + nanoseconds(minutes(10)).count()}, clock_.now);
+  Result<AdminService::CreatedApiKey> key = admin_.CreateApiKey(
+      "alice", "dash", domain::Instant{clock_.now.ns + nanoseconds(minutes(10)).count()}, clock_.now);
   ASSERT_TRUE(key.has_value());
   Result<SignedIn> in = sessions_.SignInWithApiKey(key->key);
   ASSERT_TRUE(in.has_value());
@@ -201,7 +201,8 @@ TEST_F(SessionServiceTest, AChangedUserIsSeenAtOnceAndAMissingOneEndsTheSession)
   // Users are never deleted through the API; a row naming a user the store does not have
   // (restored from elsewhere, or removed by hand) is treated as a deleted user.
   const std::string ghost(43, 'g');
-  ASSERT_TRUE(store_.CreateSession(Session{hasher_.SecretDigest(ghost), "ghost", std::nullopt, clock_.now, clock_.now}));
+  ASSERT_TRUE(
+      store_.CreateSession(Session{hasher_.SecretDigest(ghost), "ghost", std::nullopt, clock_.now, clock_.now}));
   EXPECT_TRUE(IsExpired(sessions_.Resolve(ghost)));
   EXPECT_FALSE(Stored(ghost).has_value());
 }

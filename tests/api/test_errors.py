@@ -103,7 +103,7 @@ class ErrorsTest(ApiTestCase):
 
     def test_unknown_paths(self):
         for target in (API + "/nope", API + "/billing/costs/org-a/charts/extra", API + "/billing",
-                       "/nope", "/api/v2/billing/costs/org-a/charts", API + "/organizations"):
+                       "/nope", "/api/v2/billing/costs/org-a/charts", API + "/organizations/", API + "/session/x"):
             with self.subTest(target=target):
                 self.assertError(self.get(self.admin, target), 404, "root.not_found")
 

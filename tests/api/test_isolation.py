@@ -8,12 +8,16 @@ string (organization name, deployment ids and names, skus, item names) is a rand
 no other organization shares. Then random requests over every endpoint: the six billing GETs
 (JSON, and CSV where the API offers it), GET /organizations/{id}, POST /billing/usage and
 POST /billing/credits/{org} as non-admins, for members, non-members, admins, unknown
-organizations, other organizations' deployments, bad ranges and bad credentials. Checked for each:
+organizations, other organizations' deployments, bad ranges and bad credentials, and
+GET /organizations (the caller's list). Callers authenticate by Basic, ApiKey or a session cookie
+(POST /session; the cookie requests send X-Requested-With: costs, so a non-admin's POST meets
+the admin rule, not the CSRF rule). Checked for each:
 
 - the status and error code the contract gives (member or admin: 200, 400 for a bad range, 404
   for a deployment (v2: an instance) the organization does not have; non-member of an existing organization: 403
   organization.invalid_access; unknown organization: 404 organization.not_found; bad
   credentials: 401; a non-admin's POST: 403 root.forbidden);
+- GET /organizations lists exactly the organizations the caller may read, sorted;
 - the body holds no marker of any organization other than the one in the path, and none of
   that one's either unless the caller may read it (what the caller sent, such as the ids in
   the path, may come back);
@@ -26,8 +30,8 @@ import random
 import unittest
 
 import harness
-from harness import (ACCEPT_CSV, JSON_BODY, NDJSON, USAGE_PATH, ApiTestCase, Record, costs_path, credits_path,
-                     line_items_path, org_path, v2_path)
+from harness import (ACCEPT_CSV, API, JSON_BODY, NDJSON, USAGE_PATH, ApiTestCase, Record, costs_path,
+                     credits_path, line_items_path, org_path, v2_path)
 
 SEED = int(os.environ.get("COSTS_ISOLATION_SEED", "20261207"))
 REQUESTS = 700
@@ -36,6 +40,8 @@ INVALID_ACCESS = "organization.invalid_access"
 ORG_NOT_FOUND = "organization.not_found"
 UNAUTH = "root.unauthenticated"
 FORBIDDEN = "root.forbidden"
+ORGS_PATH = API + "/organizations"
+SESSION_PATH = API + "/session"
 BAD_RANGE = "costs.invalid_date_range"
 # An unknown deployment, on the deployment charts and on the deployment items; an unknown
 # instance on the v2 paths that name one.
@@ -129,6 +135,7 @@ class IsolationTest(ApiTestCase):
             ("ApiKey", "ApiKey " + revoked),
             ("ApiKey", "ApiKey costs_%016x_%s" % (rng.getrandbits(64), "0" * 64)),
             ("none", None),
+            ("Cookie", None),  # a session id nobody was given
         ]
         cls.ws.import_usage(w.records)
         for org, credit in w.credits:
@@ -136,6 +143,7 @@ class IsolationTest(ApiTestCase):
                        "2024-03-01")
         cls.server = cls.start_class_server(cls.ws, "--rate-limit", "0")
         cls.clients = {}
+        cls.cookies = {}  # user -> session id
         cls.next_source = [0]
 
     def client(self, user, via):
@@ -143,8 +151,14 @@ class IsolationTest(ApiTestCase):
         if key not in self.clients:
             u = self.world.users[user]
             c = self.server.client()
-            c.auth = harness.basic(user, u["password"]) if via == "Basic" else "ApiKey " + u["key"]
+            c.auth = harness.basic(user, u["password"]) if via == "Basic" else "ApiKey %s" % u["key"]
             self.addClassCleanup(c.close)
+            if via == "Cookie":
+                c.auth = None
+                resp = self.call(c, "POST", SESSION_PATH, body='{"username":"%s","password":"%s"}' % (
+                    user, u["password"]), headers=JSON_BODY)
+                self.assertStatus(resp, 201, self.server)
+                self.cookies[user] = resp.header("Set-Cookie").split(";")[0].split("=", 1)[1]
             self.clients[key] = c
         return self.clients[key]
 
@@ -167,7 +181,8 @@ class IsolationTest(ApiTestCase):
             user, client = None, self.anonymous_client()
         else:
             user = rng.choice(sorted(w.users))
-            via = "ApiKey" if w.users[user]["key"] and rng.random() < 0.5 else "Basic"
+            r = rng.random()
+            via = "Cookie" if r < 0.3 else "ApiKey" if w.users[user]["key"] and r < 0.65 else "Basic"
             kind, auth, client = via, "default", self.client(user, via)
         mine = sorted(w.users[user]["orgs"]) if user is not None else []
         if mine and rng.random() < 0.4:
@@ -192,6 +207,9 @@ class IsolationTest(ApiTestCase):
         elif roll < 0.20:
             method, target = "GET", org_path(org)
             expect = self.access(user, org, exists, readable) or (200, None)
+        elif roll < 0.25:
+            org, method, target = None, "GET", ORGS_PATH
+            expect = (401, UNAUTH) if user is None else (200, None)
         else:
             method = "GET"
             suffix, on_deployment, csv_offered = rng.choice(ENDPOINTS)
@@ -225,6 +243,9 @@ class IsolationTest(ApiTestCase):
                                          user or "nobody", kind,
                                          "" if user is None else " reading %s: %s" % (
                                              org, "allowed" if readable else "not allowed"))
+        if kind == "Cookie":
+            value = self.cookies[user] if user is not None else "%043x" % rng.getrandbits(172)
+            headers = dict(headers or {}, **{"Cookie": "costs_session=" + value, "X-Requested-With": "costs"})
         return desc, user, org, client, method, target, body, headers, auth, expect
 
     def access(self, user, org, exists, readable):
@@ -243,6 +264,8 @@ class IsolationTest(ApiTestCase):
         w = self.world
         out = set()
         for o, entry in w.orgs.items():
+            if org is None and user is not None and w.may_read(user, o):
+                continue  # GET /organizations: the caller's own organizations are listed
             if o != org or user is None or not w.may_read(user, o):
                 out |= entry["markers"]
         return {m for m in out if m not in target}
@@ -252,6 +275,12 @@ class IsolationTest(ApiTestCase):
         deployments, and its line_items its credit: the marker check has something to find."""
         path = target.split("?")[0]
         if resp.status != 200:
+            return
+        if path == ORGS_PATH:
+            w = self.world
+            want = [{"id": o, "name": w.orgs[o]["name"]} for o in sorted(w.orgs) if w.may_read(self.caller, o)]
+            if resp.json != {"organizations": want}:
+                self.fail_response(resp, self.server, "expected the caller's organizations %r" % want)
             return
         if path.endswith("/line_items"):
             if self.world.orgs[org]["credit"] not in resp.text:
@@ -271,6 +300,7 @@ class IsolationTest(ApiTestCase):
         self.posted = []
         for i in range(REQUESTS):
             desc, user, org, client, method, target, body, headers, auth, expect = self.random_request(rng)
+            self.caller = user
             try:
                 resp = self.call(client, method, target, body=body, headers=headers, auth=auth)
                 status, code = expect

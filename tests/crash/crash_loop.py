@@ -32,6 +32,7 @@ import argparse
 import collections
 import decimal
 import http.client
+import json
 import os
 import random
 import subprocess
@@ -316,8 +317,38 @@ class CrashLoop:
             for org in ORGS:
                 self.check_chart(conn, org)
                 self.check_v2(conn, org)
+            self.check_session(conn)
         finally:
             conn.close()
+
+    def sign_in(self):
+        """A session opened once, before the first kill: it must survive every one."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=HTTP_TIMEOUT)
+        try:
+            body = json.dumps({"username": ADMIN[0], "password": ADMIN[1]})
+            conn.request("POST", harness.API + "/session", body=body, headers={"Content-Type": "application/json"})
+            resp = conn.getresponse()
+            body = resp.read()
+            if resp.status != 201:
+                raise Failure("POST /api/v1/session: status %d, body %s" % (resp.status, body[:500]))
+            self.cookie = resp.getheader("Set-Cookie").split(";")[0]
+        finally:
+            conn.close()
+
+    def check_session(self, conn):
+        """The session opened before the first kill still authenticates, and lists the organizations."""
+        for target, want in ((harness.API + "/session", ADMIN[0]),
+                             (harness.API + "/organizations", sorted(ORGS))):
+            conn.request("GET", target, headers={"Cookie": self.cookie})
+            resp = conn.getresponse()
+            body = resp.read()
+            if resp.status != 200:
+                raise Failure("GET %s with the session cookie after a kill: status %d, body %s"
+                              % (target, resp.status, body[:500]))
+            got = harness.parse_json(body.decode("utf-8"))
+            got = got["username"] if "username" in got else [o["id"] for o in got["organizations"]]
+            if got != want:
+                raise Failure("GET %s with the session cookie after a kill: %r, expected %r" % (target, got, want))
 
     def check_chart(self, conn, org):
         target = charts_path(org, {"from": WINDOW_FROM, "to": WINDOW_TO, "bucketing_strategy": "daily"})
@@ -430,6 +461,7 @@ class CrashLoop:
         t0 = time.monotonic()
         self.setup()
         self.start()
+        self.sign_in()
         for _ in range(self.args.kills):
             in_doubt = self.one_round()
             self.stats["in doubt"] += len(in_doubt)

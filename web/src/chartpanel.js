@@ -1,9 +1,10 @@
 // The chart panel of both views: the stacked bars, the "no usage" state, the accessible table
 // of the same numbers (exact text), and the chart's CSV download.
-import { chartSeries, drawChart } from './bars.js';
+import { drawChart } from './bars.js';
 import { chartCsv } from './csv.js';
 import { formatEcu } from './decimal.js';
 import { $, cell, el, setDownload } from './dom.js';
+import { chartSeries } from './series.js';
 
 let current = null; // the Chart on the page, destroyed before the next one is drawn
 
@@ -12,10 +13,15 @@ export function destroyChart() {
   current = null;
 }
 
-// Renders ChartItems `chart` into `root` (a view holding #chart-figure, #empty and
-// #download-chart-csv). `what`: "deployment" or "dimension" (series and CSV columns).
+// Renders ChartItems `chart` into `root` (a view), in place of its `.chart-slot` (whose
+// data-heading names the panel): the panel of the #chart-template. `what`: "deployment" or
+// "dimension" (series and CSV columns).
 export function renderChartPanel(root, chart, { bucketing, what, filename }) {
   destroyChart();
+  const slot = $('.chart-slot', root);
+  const panel = document.getElementById('chart-template').content.cloneNode(true).firstElementChild;
+  $('#chart-heading', panel).textContent = slot.dataset.heading;
+  slot.replaceWith(panel);
   const data = chartSeries(chart, bucketing);
   const figure = $('#chart-figure', root);
   const empty = data.series.length === 0;

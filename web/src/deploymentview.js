@@ -53,9 +53,14 @@ function fillRows(body, items, columns, emptyText, cellsOf) {
     body.append(row);
     return;
   }
+  const headings = [...body.closest('table').tHead.rows[0].cells].map((th) => th.textContent);
   for (const item of items) {
     const row = el('tr');
     row.append(...cellsOf(item));
+    // Column names for the stacked layout of narrow screens (style.css: td::before).
+    [...row.cells].forEach((c, i) => {
+      c.dataset.label = headings[i];
+    });
     body.append(row);
   }
 }

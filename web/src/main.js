@@ -21,6 +21,7 @@ const setReady = (ready) => {
 
 function showSignIn(message) {
   destroyChart();
+  $('#retry-line').hidden = true;
   revokeDownloads();
   $('#main').replaceChildren();
   $('#app-view').hidden = true;
@@ -39,6 +40,7 @@ function showError(error) {
   }
   const { kind, text } = messageFor(error);
   showMessage(kind, text);
+  $('#retry-line').hidden = !state || $('#app-view').hidden; // a view to load again
   setReady(true);
 }
 
@@ -48,6 +50,7 @@ function syncControls() {
   $('#preset').value = state.preset;
   $('#from').value = state.from;
   $('#to').value = state.to;
+  $('#range-error').hidden = true;
   for (const r of document.querySelectorAll('input[name="bucketing"]')) r.checked = r.value === state.bucketing;
 }
 
@@ -69,6 +72,7 @@ async function loadView() {
   const mine = ++generation;
   setReady(false);
   showMessage('');
+  $('#retry-line').hidden = true;
   const main = $('#main');
   main.setAttribute('aria-busy', 'true');
   main.classList.add('loading');
@@ -183,10 +187,9 @@ function wireControls() {
     const from = $('#from').value;
     const to = $('#to').value;
     if (!from || !to) return;
-    if (from > to) {
-      showMessage('bad-request', 'The "From" day is after the "To" day.');
-      return;
-    }
+    $('#range-error').hidden = from <= to;
+    $('#range-error').textContent = from <= to ? '' : 'The "From" day must not be after the "To" day.';
+    if (from > to) return;
     navigate({ ...state, from, to, preset: 'custom' });
   };
   $('#from').addEventListener('change', onDate);
@@ -214,6 +217,7 @@ async function start() {
   $('#signin-form').addEventListener('submit', signIn);
   $('#use-api-key').addEventListener('click', toggleKey);
   $('#signout').addEventListener('click', signOut);
+  $('#retry').addEventListener('click', () => loadView());
   wireControls();
   try {
     const who = JSON.parse((await request('GET', paths.session)).text);

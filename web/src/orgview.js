@@ -40,10 +40,8 @@ export function renderOrgView(main, state, orgName, data) {
   setAmount($('#total', view), numberText(data.overview.costs.total));
   setAmount($('#hourly-rate', view), numberText(data.overview.hourly_rate));
   $('#hourly-rate', view).textContent += ' per hour';
-  if (data.overview.balance) {
-    $('.balance-card', view).hidden = false;
-    setAmount($('#balance', view), numberText(data.overview.balance.remaining));
-  }
+  if (data.overview.balance) setAmount($('#balance', view), numberText(data.overview.balance.remaining));
+  else $('.balance-card', view).remove(); // no credits: no #balance at all
   const dims = $('#dimensions tbody', view);
   for (const d of data.overview.costs.dimensions ?? []) {
     const row = el('tr');

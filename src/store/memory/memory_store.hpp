@@ -144,10 +144,10 @@ class MemoryStore final : public service::Store {
 
   std::atomic<bool> unavailable_{false};
   mutable std::shared_mutex mu_;
-  std::map<std::string, OrgData, std::less<>> orgs_;              // guarded by mu_
-  std::map<std::string, service::User, std::less<>> users_;       // guarded by mu_
-  std::map<std::string, service::ApiKey, std::less<>> api_keys_;  // id -> key; guarded by mu_
-  std::unordered_map<std::string, domain::UsageRecord> usage_;    // id -> record; guarded by mu_
+  std::map<std::string, OrgData, std::less<>> orgs_;               // guarded by mu_
+  std::map<std::string, service::User, std::less<>> users_;        // guarded by mu_
+  std::map<std::string, service::ApiKey, std::less<>> api_keys_;   // id -> key; guarded by mu_
+  std::unordered_map<std::string, domain::UsageRecord> usage_;     // id -> record; guarded by mu_
   std::map<std::string, service::Session, std::less<>> sessions_;  // id_digest -> session; guarded by mu_
 };
 

@@ -197,9 +197,9 @@ constexpr Statement kSelectApiKey{"costs_select_api_key",
 constexpr Statement kRevokeApiKey{"costs_revoke_api_key", "UPDATE api_keys SET revoked = true WHERE id = $1",
                                   "revoke an API key"};
 constexpr Statement kInsertSession{"costs_insert_session",
-                                  "INSERT INTO sessions (id_digest, user_name, api_key_id, created_ns, last_used_ns) "
-                                  "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id_digest) DO NOTHING",
-                                  "insert a session"};
+                                   "INSERT INTO sessions (id_digest, user_name, api_key_id, created_ns, last_used_ns) "
+                                   "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id_digest) DO NOTHING",
+                                   "insert a session"};
 constexpr Statement kSelectSession{"costs_select_session",
                                    "SELECT user_name, api_key_id, created_ns, last_used_ns FROM sessions "
                                    "WHERE id_digest = $1",
