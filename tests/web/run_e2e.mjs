@@ -35,6 +35,8 @@ let browser;
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'costs-web-e2e-'));
 const screenshots = path.join(path.resolve(opts.out), 'screenshots');
+// This run's screenshots only: a scenario that fails before its screenshot leaves none behind.
+fs.rmSync(screenshots, { recursive: true, force: true });
 fs.mkdirSync(screenshots, { recursive: true });
 const env = { costsd: path.resolve(opts.costsd), dir, screenshots, artifacts: [] };
 
