@@ -1,10 +1,10 @@
 // Builds the dashboard into OUT_DIR: assets/main.<hash>.js and assets/main.<hash>.css (esbuild,
 // minified, content-hashed names) and index.html (src/index.html with the two names filled in).
 // Usage: node build.mjs OUT_DIR [NODE_MODULES_DIR]
-// NODE_MODULES_DIR: where chart.js is installed when not in web/node_modules (the CMake build
-// installs into its build folder).
-import { build } from 'esbuild';
+// NODE_MODULES_DIR: where esbuild and chart.js are installed when not in web/node_modules (the
+// CMake build installs into its build folder, so a clean clone has no web/node_modules).
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -15,6 +15,10 @@ if (!outDir) {
   process.exit(2);
 }
 const out = resolve(outDir);
+// esbuild from NODE_MODULES_DIR when given (resolved as if required from a file inside it), else
+// from web/node_modules.
+const requireFrom = createRequire(nodeModules ? join(resolve(nodeModules), 'build.cjs') : import.meta.url);
+const { build } = requireFrom('esbuild');
 rmSync(out, { recursive: true, force: true });
 mkdirSync(join(out, 'assets'), { recursive: true });
 
