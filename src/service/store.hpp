@@ -244,9 +244,9 @@ class Store {
   // FindSession: nullopt when there is none. TouchSession: sets last_used to `last_used` when
   // that is later than the stored one; a missing session is no error; it may fail (kStoreFailed)
   // rather than wait while the store is busy with another write (SessionService skips it).
-  // DeleteSession: removes it, idempotent. DeleteExpiredSessions: removes every session with last_used <= idle_cutoff
-  // or created <= absolute_cutoff and returns how many. None of them is cached in a process:
-  // every replica sharing the store sees a change at once.
+  // DeleteSession: removes it, idempotent. DeleteExpiredSessions: removes every session with
+  // last_used <= idle_cutoff or created <= absolute_cutoff and returns how many. None of them is
+  // cached in a process: every replica sharing the store sees a change at once.
   virtual Status CreateSession(const Session& session) = 0;
   virtual Result<std::optional<Session>> FindSession(std::string_view id_digest) = 0;
   virtual Status TouchSession(std::string_view id_digest, domain::Instant last_used) = 0;
