@@ -24,7 +24,8 @@ namespace {
 
 constexpr const char* kCostsdUsage =
     "usage: costsd [--db URL] [--db-pool N] [--db-timeout-ms N] [--listen HOST:PORT]\n"
-    "              [--rate-limit N] [--rate-burst N] [--max-range-days N] [--log-level L]\n"
+    "              [--rate-limit N] [--rate-burst N] [--failed-login-rate N] [--failed-login-burst N]\n"
+    "              [--max-range-days N] [--log-level L]\n"
     "              [--threads N] [--body-cache-mib N] [--trusted-proxies LIST]\n"
     "              [--rate-limit-redis redis://[:PASSWORD@]HOST[:PORT][/DB]]\n"
     "              [--max-connections N] [--max-connections-per-address N] [--keep-alive-timeout S]\n"
@@ -34,6 +35,10 @@ constexpr const char* kCostsdUsage =
     "  --listen HOST:PORT  address to serve on (default 127.0.0.1:8080; port 0 = any)  env COSTS_LISTEN\n"
     "  --rate-limit N      requests per second per principal (default 100; 0 = off)  env COSTS_RATE_LIMIT\n"
     "  --rate-burst N      token bucket size (default 2 x rate-limit)         env COSTS_RATE_BURST\n"
+    "  --failed-login-rate N   failed logins per second a client address regains (default 0.5; 0 = no lockout)\n"
+    "                      env COSTS_FAILED_LOGIN_RATE\n"
+    "  --failed-login-burst N  failed logins a client address may make at once (default 10)\n"
+    "                      env COSTS_FAILED_LOGIN_BURST\n"
     "  --rate-limit-redis URL  share the rate limits of all replicas in this Redis (default: each\n"
     "                      replica limits on its own; while Redis is down, too)  env COSTS_RATE_LIMIT_REDIS\n"
     "  --max-range-days N  longest from..to range (default 1096)             env COSTS_MAX_RANGE_DAYS\n"
@@ -49,7 +54,7 @@ constexpr const char* kCostsdUsage =
     "  --keep-alive-timeout S  seconds an idle connection may wait for its next request\n"
     "                      (default 5)                                       env COSTS_KEEP_ALIVE_TIMEOUT\n";
 
-// Failed logins allowed per client address: a burst of 10, then one every 2 seconds.
+// Failed logins allowed per client address by default: a burst of 10, then one every 2 seconds.
 constexpr double kFailedLoginRate = 0.5;
 constexpr double kFailedLoginBurst = 10;
 
@@ -66,9 +71,18 @@ bool AsksForHelp(int argc, char** argv) {
 }
 
 std::vector<Flags::Spec> CostsdFlagSpecs() {
-  std::vector<Flags::Spec> specs = {
-      {"db"},        {"listen"},  {"rate-limit"},     {"rate-burst"},      {"max-range-days"},
-      {"log-level"}, {"threads"}, {"body-cache-mib"}, {"trusted-proxies"}, {"rate-limit-redis"}};
+  std::vector<Flags::Spec> specs = {{"db"},
+                                    {"listen"},
+                                    {"rate-limit"},
+                                    {"rate-burst"},
+                                    {"max-range-days"},
+                                    {"failed-login-rate"},
+                                    {"failed-login-burst"},
+                                    {"log-level"},
+                                    {"threads"},
+                                    {"body-cache-mib"},
+                                    {"trusted-proxies"},
+                                    {"rate-limit-redis"}};
   for (Flags::Spec& spec : StoreFlagSpecs()) specs.push_back(std::move(spec));
   for (Flags::Spec& spec : ConnectionFlagSpecs()) specs.push_back(std::move(spec));
   return specs;
@@ -76,8 +90,10 @@ std::vector<Flags::Spec> CostsdFlagSpecs() {
 
 // The numeric flags of costsd, checked in this order.
 struct Limits {
-  double rate = 0;   // --rate-limit, requests per second per principal
-  double burst = 0;  // --rate-burst
+  double rate = 0;                // --rate-limit, requests per second per principal
+  double burst = 0;               // --rate-burst
+  double failed_login_rate = 0;   // --failed-login-rate, per second per client address
+  double failed_login_burst = 0;  // --failed-login-burst
   std::int64_t max_days = 0;
   std::int64_t threads = 0;
   std::int64_t cache_mib = 0;
@@ -86,15 +102,18 @@ struct Limits {
 Result<Limits> LimitsFromFlags(const Flags& flags) {
   auto rate = flags.GetRate("rate-limit", 100);
   auto burst = flags.GetRate("rate-burst", rate ? 2 * *rate : 0);
+  auto failed_rate = flags.GetRate("failed-login-rate", kFailedLoginRate);
+  auto failed_burst = flags.GetRate("failed-login-burst", kFailedLoginBurst);
   auto max_days = flags.GetInt("max-range-days", domain::kDefaultMaxRangeDays, 1, 100000);
   auto threads = flags.GetInt("threads", 0, 0, 1024);
   auto cache_mib = flags.GetInt("body-cache-mib", 64, 0, 1 << 20);
   for (const Error* e :
-       {rate ? nullptr : &rate.error(), burst ? nullptr : &burst.error(), max_days ? nullptr : &max_days.error(),
+       {rate ? nullptr : &rate.error(), burst ? nullptr : &burst.error(), failed_rate ? nullptr : &failed_rate.error(),
+        failed_burst ? nullptr : &failed_burst.error(), max_days ? nullptr : &max_days.error(),
         threads ? nullptr : &threads.error(), cache_mib ? nullptr : &cache_mib.error()}) {
     if (e != nullptr) return *e;
   }
-  return Limits{*rate, *burst, *max_days, *threads, *cache_mib};
+  return Limits{*rate, *burst, *failed_rate, *failed_burst, *max_days, *threads, *cache_mib};
 }
 
 // --listen HOST:PORT (an IPv6 host in brackets) into `options`.
@@ -158,7 +177,7 @@ int Serve(service::Store& store, service::Clock& clock, const RateLimiters& limi
   service::CostsService costs(store, clock, static_cast<int>(limits.max_days));
   service::AdminService admin(store, hasher);
   service::Authenticator auth(store, hasher, clock);
-  service::SessionService sessions(store, auth, hasher, clock);
+  service::SessionService sessions(store, auth, hasher, clock, SpdlogSink());
   http::Services services{costs, admin, auth, *limiters.per_principal, *limiters.failed_logins};
   services.sessions = &sessions;
   // /readyz: one primary-key read of the store (it fails while the database is unreachable; data
@@ -196,8 +215,8 @@ int CostsdMain(int argc, char** argv) {
   auto limits = LimitsFromFlags(*flags);
   if (!limits) return UsageError(limits.error().message);
   SystemClock clock;
-  auto limiters = MakeRateLimiters(clock, flags->Get("rate-limit-redis"), limits->rate, limits->burst, kFailedLoginRate,
-                                   kFailedLoginBurst);
+  auto limiters = MakeRateLimiters(clock, flags->Get("rate-limit-redis"), limits->rate, limits->burst,
+                                   limits->failed_login_rate, limits->failed_login_burst);
   if (!limiters) return UsageError(limiters.error().message);
   auto server_options = ServerOptionsFromFlags(*flags, *limits);
   if (!server_options) return UsageError(server_options.error().message);

@@ -20,12 +20,12 @@ std::string WithAttributes(std::string value, std::int64_t max_age, bool secure)
 
 }  // namespace
 
-std::optional<std::string_view> FindCookie(std::string_view header, std::string_view name) {
-  if (header.size() > kMaxCookieHeader) return std::nullopt;
-  while (!header.empty()) {
-    const std::size_t end = header.find(';');
-    const std::string_view pair = TrimSpaces(header.substr(0, end));
-    header = end == std::string_view::npos ? std::string_view() : header.substr(end + 1);
+// The value of the next cookie named `name` in `rest`, which then holds what follows it.
+std::optional<std::string_view> NextCookie(std::string_view& rest, std::string_view name) {
+  while (!rest.empty()) {
+    const std::size_t end = rest.find(';');
+    const std::string_view pair = TrimSpaces(rest.substr(0, end));
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
     const std::size_t eq = pair.find('=');
     if (eq == std::string_view::npos || TrimSpaces(pair.substr(0, eq)) != name) continue;
     std::string_view value = TrimSpaces(pair.substr(eq + 1));
@@ -33,6 +33,18 @@ std::optional<std::string_view> FindCookie(std::string_view header, std::string_
     return value;
   }
   return std::nullopt;
+}
+
+std::optional<std::string_view> FindCookie(std::string_view header, std::string_view name) {
+  if (header.size() > kMaxCookieHeader) return std::nullopt;
+  return NextCookie(header, name);
+}
+
+std::size_t CountCookies(std::string_view header, std::string_view name) {
+  if (header.size() > kMaxCookieHeader) return 0;
+  std::size_t count = 0;
+  while (NextCookie(header, name)) ++count;
+  return count;
 }
 
 std::string SessionCookie(std::string_view id, bool secure) {

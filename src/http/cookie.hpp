@@ -19,6 +19,10 @@ inline constexpr std::size_t kMaxCookieHeader = 16 * 1024;
 // the view points into `header`.
 std::optional<std::string_view> FindCookie(std::string_view header, std::string_view name);
 
+// How many cookies named `name` the header carries (pairs as FindCookie reads them; 0 for a
+// header longer than kMaxCookieHeader).
+std::size_t CountCookies(std::string_view header, std::string_view name);
+
 // The Set-Cookie value that gives the browser session `id` for SessionService::kAbsoluteLifetime:
 // "costs_session=<id>; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200", plus "; Secure" when
 // `secure` (the request came over HTTPS).

@@ -418,6 +418,7 @@ Admission AdmitRequest(const Request& request, const Services& services, std::si
   if (admission.refusal) {
     admission.refusal->principal = admission.principal.name;
     ChallengeBrowsers(*admission.refusal, request);
+    KeepPrivate(*admission.refusal, request, admission.route.endpoint);
   }
   return admission;
 }
@@ -426,6 +427,7 @@ Response ServeAdmitted(const Admission& admission, const Request& request, const
   Response res = ServeCached(admission, request, services);
   if (res.principal.empty()) res.principal = admission.principal.name;
   ChallengeBrowsers(res, request);
+  KeepPrivate(res, request, admission.route.endpoint);
   return res;
 }
 

@@ -49,8 +49,10 @@ std::string ForwardedFor(const bhttp::fields& fields) {
 }
 
 bool ForwardedHttps(const bhttp::fields& fields) {
+  // A proxy appends its own hop: the last element is the trusted proxy's word.
   const std::string_view proto = fields["X-Forwarded-Proto"];
-  return beast::iequals(TrimOws(proto.substr(0, proto.find(','))), "https");
+  const std::size_t comma = proto.rfind(',');
+  return beast::iequals(TrimOws(comma == std::string_view::npos ? proto : proto.substr(comma + 1)), "https");
 }
 
 }  // namespace costs::http

@@ -25,8 +25,10 @@ std::optional<Error> CheckFraming(const boost::beast::http::fields& fields, bool
 // line after the client's).
 std::string ForwardedFor(const boost::beast::http::fields& fields);
 
-// Whether X-Forwarded-Proto says https (case-insensitive; a list such as "https, http" names the
-// client's hop first). Only a trusted proxy's word counts: the caller checks the peer.
+// Whether X-Forwarded-Proto says https (case-insensitive). In a list such as "http, https" only
+// the last element counts: the hop of the trusted proxy, which appends its own (what comes
+// before it may be the client's claim). Only a trusted proxy's word counts: the caller checks
+// the peer.
 bool ForwardedHttps(const boost::beast::http::fields& fields);
 
 }  // namespace costs::http

@@ -54,9 +54,17 @@ std::optional<Response> LoginLockout(const Services& services, const std::string
 
 bool OriginMatches(std::string_view origin, std::string_view host) {
   if (origin.empty()) return true;
-  for (const std::string_view scheme : {std::string_view("http://"), std::string_view("https://")}) {
-    if (origin.size() > scheme.size() && EqualsIgnoreCase(origin.substr(0, scheme.size()), scheme)) {
-      return !host.empty() && EqualsIgnoreCase(origin.substr(scheme.size()), host);
+  struct Scheme {
+    std::string_view prefix;
+    std::string_view default_port;
+  };
+  for (const Scheme scheme : {Scheme{"http://", ":80"}, Scheme{"https://", ":443"}}) {
+    if (origin.size() > scheme.prefix.size() &&
+        EqualsIgnoreCase(origin.substr(0, scheme.prefix.size()), scheme.prefix)) {
+      std::string_view authority = origin.substr(scheme.prefix.size());
+      if (authority.ends_with(scheme.default_port)) authority.remove_suffix(scheme.default_port.size());
+      if (host.ends_with(scheme.default_port)) host.remove_suffix(scheme.default_port.size());
+      return !host.empty() && !authority.empty() && EqualsIgnoreCase(authority, host);
     }
   }
   return false;  // "null", another scheme, or not an origin
@@ -79,7 +87,16 @@ std::optional<std::string_view> SessionCookieOf(const Request& request) {
 
 std::optional<Response> AdmitBySession(const Request& request, const Services& services, std::string_view id,
                                        bool may_block, Admission& admission) {
+  if (CountCookies(request.cookie, kSessionCookie) > 1) {
+    Response res = MakeErrorResponse(
+        MakeError(ErrorCode::kUnauthenticated,
+                  "The request carries more than one costs_session cookie (one may come from another site); they are "
+                  "refused and cleared: sign in again."));
+    res.headers.emplace_back("Set-Cookie", ClearedSessionCookie(request.https));
+    return res;
+  }
   if (services.sessions == nullptr || !service::SessionService::IsWellFormedId(id)) return SessionExpired();
+  if (auto refusal = CheckCsrf(request)) return refusal;
   if (!may_block) {
     admission.deferred = Deferral::kLookUpSession;
     return std::nullopt;
@@ -91,7 +108,6 @@ std::optional<Response> AdmitBySession(const Request& request, const Services& s
   }
   admission.principal = std::move(caller->principal);
   admission.session_expires = caller->expires;
-  if (auto refusal = CheckCsrf(request)) return refusal;
   if (const int wait = services.per_principal.Acquire(admission.principal.name); wait > 0) {
     ErrorExtras extras;
     extras.retry_after_seconds = wait;
@@ -122,9 +138,24 @@ Response ServeSignIn(const Request& request, const Services& services) {
   if (!sign_in->with_api_key) {
     if (auto refusal = LoginLockout(services, login_key)) return std::move(*refusal);
   }
+  // A sign-in from cached credentials is cheap but writes a session: it takes a token of the
+  // user's rate limit, before the session is opened.
+  int wait = 0;
+  const service::SessionService::Admit admit = [&](const service::Principal& who) -> Status {
+    wait = services.per_principal.Acquire(who.name);
+    if (wait > 0) {
+      return MakeError(ErrorCode::kRateLimited, "Too many requests; retry after " + std::to_string(wait) + " s.");
+    }
+    return {};
+  };
   Result<service::SignedIn> signed_in =
-      sign_in->with_api_key ? services.sessions->SignInWithApiKey(sign_in->api_key)
-                            : services.sessions->SignInWithPassword(sign_in->username, sign_in->password);
+      sign_in->with_api_key ? services.sessions->SignInWithApiKey(sign_in->api_key, admit)
+                            : services.sessions->SignInWithPassword(sign_in->username, sign_in->password, admit);
+  if (!signed_in && signed_in.error().code == ErrorCode::kRateLimited) {
+    ErrorExtras extras;
+    extras.retry_after_seconds = wait;
+    return MakeErrorResponse(signed_in.error(), extras);
+  }
   if (!signed_in) {
     if (signed_in.error().code != ErrorCode::kUnauthenticated) return MakeErrorResponse(signed_in.error());
     if (sign_in->with_api_key) {
@@ -156,6 +187,13 @@ Response ServeSignOut(const Request& request, const Services& services) {
   res.content_type.clear();
   res.headers.emplace_back("Set-Cookie", ClearedSessionCookie(request.https));
   return res;
+}
+
+void KeepPrivate(Response& response, const Request& request, Endpoint endpoint) {
+  const bool caller_path = endpoint == Endpoint::kWhoAmI || endpoint == Endpoint::kListOrganizations;
+  if (!caller_path && !SessionCookieOf(request)) return;
+  if (response.FindHeader("Cache-Control") == nullptr)
+    response.headers.emplace_back("Cache-Control", "private, no-cache");
 }
 
 void ChallengeBrowsers(Response& response, const Request& request) {

@@ -20,7 +20,10 @@ Response TooManyLogins();
 std::optional<Response> LoginLockout(const Services& services, const std::string& login_key);
 
 // Whether an Origin header names the request's own origin: "<scheme>://<host>" with <host>
-// equal to the Host header (case-insensitive). An empty Origin (not sent) matches.
+// equal to the Host header, case-insensitive, the default port of the Origin's scheme (:80 for
+// http, :443 for https) counting as none on both sides (a browser never writes it in Origin; a
+// proxy passing $http_host may keep it in Host). "null" and other schemes never match; an
+// empty Origin (not sent) matches.
 bool OriginMatches(std::string_view origin, std::string_view host);
 
 // The CSRF rule for a request authenticated by the session cookie that changes state (any
@@ -32,19 +35,23 @@ std::optional<Response> CheckCsrf(const Request& request);
 // and the cookie is sent (possibly empty or malformed), else nullopt.
 std::optional<std::string_view> SessionCookieOf(const Request& request);
 
-// Authenticates `request` by its session cookie `id` (SessionService::Resolve), then the CSRF
-// rule, then takes a token from the caller's rate limit (keyed by the user name). Sets
-// admission.principal and admission.session_expires and returns nullopt when it may proceed,
-// else the refusal: 401 root.unauthenticated for a malformed, unknown, expired or signed-out
-// session (not counted as a failed login), 403, 429, 500. With `may_block` false and a
-// well-formed id, sets admission.deferred (kLookUpSession) and does nothing else.
+// Checks the CSRF rule first (a refused request never reaches the store, so it cannot extend
+// the session's idle life), then authenticates `request` by its session cookie `id`
+// (SessionService::Resolve), then takes a token from the caller's rate limit (keyed by the user
+// name). Sets admission.principal and admission.session_expires and returns nullopt when it
+// may proceed, else the refusal: 401 root.unauthenticated for several costs_session cookies
+// (with the cookie cleared: one set for a wider path or domain could override the user's), a
+// malformed, unknown, expired or signed-out session (not counted as a failed login), 403, 429,
+// 500. With `may_block` false and a well-formed id, sets admission.deferred (kLookUpSession)
+// and does nothing else.
 std::optional<Response> AdmitBySession(const Request& request, const Services& services, std::string_view id,
                                        bool may_block, Admission& admission);
 
 // POST /api/v1/session: decodes the body, refuses a locked-out address (429), signs in (a slow
 // hash: call on the hash pool), counts a failure against the address (401, challenged with
-// `Session` whoever asks: this path takes no Authorization), else 201
-// {"username","is_admin","expires"} with the session cookie. REQUIRES: services.sessions.
+// `Session` whoever asks: this path takes no Authorization), takes a token of the user's rate
+// limit (429 with Retry-After, no session opened), else 201 {"username","is_admin","expires"}
+// with the session cookie. REQUIRES: services.sessions.
 Response ServeSignIn(const Request& request, const Services& services);
 
 // DELETE /api/v1/session: ends the cookie's session if any; always 204 with the cookie cleared.
@@ -60,5 +67,11 @@ std::optional<Response> CheckSessionPath(const Request& request, Endpoint endpoi
 // challenges with `WWW-Authenticate: Session realm="costs"` instead of Basic, so that the
 // browser shows no password dialog of its own.
 void ChallengeBrowsers(Response& response, const Request& request);
+
+// `Cache-Control: private, no-cache` on a response to a request that carries the session
+// cookie (and no Authorization), and on every response of GET /api/v1/session and
+// /api/v1/organizations, unless the response has a Cache-Control of its own: what it says
+// depends on who asks.
+void KeepPrivate(Response& response, const Request& request, Endpoint endpoint);
 
 }  // namespace costs::http

@@ -6,9 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/beast/http/fields.hpp>
 #include <string>
 
 #include "http/cookie.hpp"
+#include "http/header_fields.hpp"
 #include "http/session_request.hpp"
 #include "http/testing/handler_fixture.hpp"
 
@@ -46,6 +48,44 @@ TEST(OriginTest, MatchesOnlyTheRequestsOwnHost) {
   EXPECT_FALSE(OriginMatches("null", "h:1"));
   EXPECT_FALSE(OriginMatches("ftp://h:1", "h:1"));
   EXPECT_FALSE(OriginMatches("http://", ""));
+}
+
+// Behind nginx with `proxy_set_header Host $http_host`, Host keeps the port the browser wrote
+// (or none for a default one) while Origin never writes a default port: both are normalised.
+TEST(OriginTest, DefaultPortsAndCaseAreNormalisedOnBothSides) {
+  struct Case {
+    std::string_view origin;
+    std::string_view host;
+    bool matches;
+  };
+  const Case cases[] = {
+      {"https://x", "x:443", true},       {"https://x:443", "x", true},
+      {"http://x", "x:80", true},         {"HTTP://X:80", "x", true},
+      {"http://x:8080", "x:8080", true},  {"https://Costs.Example", "costs.EXAMPLE", true},
+      {"http://x:8081", "x:8080", false}, {"https://x:8443", "x:443", false},
+      {"https://x", "x:8443", false},     {"https://x", "x:80", false},
+      {"https://y", "x:443", false},      {"null", "x", false},
+      {"null", "x:443", false},           {"https://x:", "x", false},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(OriginMatches(c.origin, c.host), c.matches) << "Origin " << c.origin << ", Host " << c.host;
+  }
+}
+
+// A proxy appends its hop to X-Forwarded-Proto: only the last element is the trusted hop's word.
+TEST(ForwardedHttpsTest, TheLastElementIsTheTrustedHops) {
+  const auto says_https = [](std::string_view value) {
+    boost::beast::http::fields fields;
+    fields.set("X-Forwarded-Proto", value);
+    return ForwardedHttps(fields);
+  };
+  EXPECT_TRUE(says_https("https"));
+  EXPECT_TRUE(says_https("HTTPS"));
+  EXPECT_TRUE(says_https("http, https"));
+  EXPECT_TRUE(says_https("http,https "));
+  EXPECT_FALSE(says_https("https, http")) << "a client's claim before the proxy's own";
+  EXPECT_FALSE(says_https("http"));
+  EXPECT_FALSE(says_https(""));
 }
 
 // ---- Sign-in body ------------------------------------------------------------------------------
@@ -227,6 +267,62 @@ TEST_F(SessionHandlerTest, TheCookieIsLookedUpOffTheIoThreads) {
   EXPECT_EQ(malformed.deferred, Deferral::kNone) << "a malformed id needs no store read";
   ASSERT_TRUE(malformed.refusal.has_value());
   EXPECT_EQ(malformed.refusal->status, 401u);
+}
+
+TEST_F(SessionHandlerTest, SeveralSessionCookiesAreRefusedAndCleared) {
+  const std::string cookie = AliceCookie();
+  const std::string other = "costs_session=" + std::string(43, 'A');
+  for (const std::string& both : {cookie + "; " + other, other + "; x=1; " + cookie}) {
+    const Response res = Send("GET", "/api/v1/organizations/org-a", both);
+    EXPECT_EQ(res.status, 401u) << both;
+    EXPECT_NE(res.BodyView().find("more than one costs_session cookie"), std::string_view::npos) << res.BodyView();
+    EXPECT_EQ(Header(res, "Set-Cookie"), "costs_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    EXPECT_EQ(Header(res, "WWW-Authenticate"), "Session realm=\"costs\"");
+  }
+  EXPECT_EQ(Send("GET", "/api/v1/organizations/org-a", cookie).status, 200u) << "one cookie is fine";
+}
+
+TEST_F(SessionHandlerTest, CookieResponsesAndTheCallerPathsArePrivate) {
+  const std::string cookie = AliceCookie();
+  EXPECT_EQ(Header(Send("GET", "/api/v1/organizations/org-a", cookie), "Cache-Control"), "private, no-cache");
+  const Response refused = Send("GET", "/api/v1/organizations/org-b", cookie);
+  EXPECT_EQ(refused.status, 403u);
+  EXPECT_EQ(Header(refused, "Cache-Control"), "private, no-cache") << "a refusal of a cookie request too";
+  // root's own rate limit from here (alice's holds 5 tokens: 3 are taken above).
+  EXPECT_EQ(Header(Call("GET", "/api/v1/session", kRootAuth), "Cache-Control"), "private, no-cache");
+  EXPECT_EQ(Header(Call("GET", "/api/v1/organizations", kRootAuth), "Cache-Control"), "private, no-cache");
+  const Response basic = Call("GET", "/api/v1/organizations/org-a", kRootAuth);
+  EXPECT_EQ(basic.status, 200u);
+  EXPECT_EQ(basic.FindHeader("Cache-Control"), nullptr) << "Basic responses are unchanged";
+  const Response in = Send("POST", "/api/v1/session", {}, R"({"username":"alice","password":"pw-alice"})");
+  EXPECT_EQ(Header(in, "Cache-Control"), "no-store") << "a response's own Cache-Control stays";
+}
+
+TEST_F(SessionHandlerTest, ARefusedCookieRequestDoesNotExtendTheSession) {
+  ASSERT_TRUE(admin_.PutUser("alice", "pw-alice", true, {"org-a"}));  // may ingest
+  const std::string cookie = AliceCookie();
+  const std::string digest = hasher_.SecretDigest(cookie.substr(cookie.find('=') + 1));
+  const domain::Instant signed_in = clock_.now;
+  clock_.now.ns += std::chrono::nanoseconds(std::chrono::minutes(2)).count();
+  Request req = Make("POST", "/api/v1/billing/usage", cookie);
+  req.content_type = kNdjson;
+  req.body = kUsage;
+  ASSERT_EQ(HandleRequest(req, *active_).status, 403u) << "no X-Requested-With";
+  EXPECT_EQ((*store_.FindSession(digest))->last_used, signed_in) << "the CSRF refusal came before the touch";
+  EXPECT_EQ(Send("GET", "/api/v1/session", cookie).status, 200u);
+  EXPECT_EQ((*store_.FindSession(digest))->last_used, clock_.now);
+}
+
+TEST_F(SessionHandlerTest, ASuccessfulSignInTakesATokenOfTheUsersRateLimit) {
+  // per_principal_ holds 5 tokens and the clock stands still: none refills during the test.
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(Send("POST", "/api/v1/session", {}, R"({"username":"alice","password":"pw-alice"})").status, 201u) << i;
+  }
+  const Response res = Send("POST", "/api/v1/session", {}, R"({"username":"alice","password":"pw-alice"})");
+  EXPECT_EQ(res.status, 429u) << res.BodyView();
+  EXPECT_EQ(Header(res, "Retry-After"), "1");
+  EXPECT_EQ(res.FindHeader("Set-Cookie"), nullptr);
+  EXPECT_EQ(Call("GET", "/api/v1/organizations/org-a", kRootAuth).status, 200u) << "another user is not limited";
 }
 
 TEST_F(SessionHandlerTest, WithoutSessionsTheCookieIsIgnoredAndThePathsAreNotFound) {

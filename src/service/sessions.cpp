@@ -51,8 +51,13 @@ std::string Base64Url(std::string_view bytes) {
   return out;
 }
 
-SessionService::SessionService(Store& store, Authenticator& auth, const PasswordHasher& hasher, const Clock& clock)
-    : store_(store), auth_(auth), hasher_(hasher), clock_(clock) {}
+SessionService::SessionService(Store& store, Authenticator& auth, const PasswordHasher& hasher, const Clock& clock,
+                               LogSink log)
+    : store_(store), auth_(auth), hasher_(hasher), clock_(clock), log_(std::move(log)) {}
+
+void SessionService::Warn(std::string_view what, const Error& error) const {
+  Log(log_, LogLevel::kWarn, "sessions: could not " + std::string(what) + " (ignored): " + error.message);
+}
 
 bool SessionService::IsWellFormedId(std::string_view id) {
   return id.size() == kIdSize &&
@@ -63,24 +68,38 @@ Error SessionService::Expired() const {
   return MakeError(ErrorCode::kUnauthenticated, "the session has expired or was signed out");
 }
 
-Result<SignedIn> SessionService::SignInWithPassword(std::string_view user, std::string_view password) {
-  Result<Principal> who = auth_.AuthenticateBasic(user, password);
-  if (!who) return std::move(who).error();
-  return Open(std::move(who).value(), std::nullopt);
+Result<SignedIn> SessionService::SignInWithPassword(std::string_view user, std::string_view password,
+                                                    const Admit& admit) {
+  return Open(auth_.AuthenticateBasic(user, password), std::nullopt, admit);
 }
 
-Result<SignedIn> SessionService::SignInWithApiKey(std::string_view key) {
+Result<SignedIn> SessionService::SignInWithApiKey(std::string_view key, const Admit& admit) {
+  // AuthenticateApiKey accepts only "costs_<16 hex id>_<secret>".
   Result<Principal> who = auth_.AuthenticateApiKey(key);
-  if (!who) return std::move(who).error();
-  // AuthenticateApiKey accepted "costs_<16 hex id>_<secret>".
-  return Open(std::move(who).value(), std::string(key.substr(6, 16)));
+  std::optional<std::string> key_id;
+  if (who) key_id = std::string(key.substr(6, 16));
+  return Open(std::move(who), std::move(key_id), admit);
 }
 
-Result<SignedIn> SessionService::Open(Principal principal, std::optional<std::string> api_key_id) {
+void SessionService::MaybeSweep(domain::Instant now) {
+  const std::int64_t mono = clock_.MonotonicNs();
+  std::int64_t last = last_sweep_ns_.load();
+  if (last != std::numeric_limits<std::int64_t>::min() && mono - last < kSweepInterval.count()) return;
+  if (!last_sweep_ns_.compare_exchange_strong(last, mono)) return;  // another sign-in sweeps
+  Result<std::int64_t> swept = store_.DeleteExpiredSessions(Plus(now, -kIdleCutoff), Plus(now, -kAbsoluteLifetime));
+  if (!swept) Warn("delete expired sessions", swept.error());
+}
+
+Result<SignedIn> SessionService::Open(Result<Principal> who, std::optional<std::string> api_key_id,
+                                      const Admit& admit) {
+  if (!who) return std::move(who).error();
+  Principal principal = std::move(who).value();
+  if (admit) {
+    if (Status s = admit(principal); !s) return std::move(s).error();
+  }
   const domain::Instant now = clock_.Now();
   // Sweep what has expired meanwhile, so that abandoned sessions do not pile up.
-  Result<std::int64_t> swept = store_.DeleteExpiredSessions(Plus(now, -kIdleLifetime), Plus(now, -kAbsoluteLifetime));
-  if (!swept) return std::move(swept).error();
+  MaybeSweep(now);
   const std::string bytes = FromHex(hasher_.RandomHex(kIdBytes));
   if (bytes.size() != kIdBytes) return MakeError(ErrorCode::kInternal, "the random source failed");
   SignedIn out{Base64Url(bytes), std::move(principal), Plus(now, kAbsoluteLifetime)};
@@ -105,10 +124,10 @@ Result<SessionCaller> SessionService::Resolve(std::string_view id) {
   const Session& session = **found;
   const domain::Instant now = clock_.Now();
   const auto end = [&]() -> Result<SessionCaller> {
-    if (Status s = store_.DeleteSession(digest); !s) return std::move(s).error();
+    if (Status s = store_.DeleteSession(digest); !s) Warn("delete an expired session", s.error());
     return Expired();
   };
-  if (now.ns - session.last_used.ns >= kIdleLifetime.count() ||
+  if (now.ns - session.last_used.ns >= kIdleCutoff.count() ||
       now.ns - session.created.ns >= kAbsoluteLifetime.count()) {
     return end();
   }
@@ -122,14 +141,18 @@ Result<SessionCaller> SessionService::Resolve(std::string_view id) {
   if (!user) return std::move(user).error();
   if (!user->has_value()) return end();
   if (now.ns - session.last_used.ns >= kTouchInterval.count()) {
-    if (Status s = store_.TouchSession(digest, now); !s) return std::move(s).error();
+    if (Status s = store_.TouchSession(digest, now); !s) Warn("write a session's last use", s.error());
   }
   return SessionCaller{PrincipalOf(**user), Plus(session.created, kAbsoluteLifetime)};
 }
 
 Status SessionService::SignOut(std::string_view id) {
   if (!IsWellFormedId(id)) return {};
-  return store_.DeleteSession(hasher_.SecretDigest(id));
+  const std::string digest = hasher_.SecretDigest(id);
+  Result<std::optional<Session>> found = store_.FindSession(digest);
+  if (!found) return std::move(found).error();
+  if (!found->has_value()) return {};
+  return store_.DeleteSession(digest);
 }
 
 }  // namespace costs::service

@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <string>
+#include <vector>
 
 #include "service/testing/forwarding_store.hpp"
 #include "service/testing/service_fixture.hpp"
@@ -22,14 +24,29 @@ class SessionCountingStore final : public testing::ForwardingStore {
   using ForwardingStore::ForwardingStore;
   Status TouchSession(std::string_view id_digest, domain::Instant last_used) override {
     ++touches;
+    if (fail_writes) return MakeError(ErrorCode::kStoreFailed, "the database is locked");
     return ForwardingStore::TouchSession(id_digest, last_used);
   }
   Result<std::optional<Session>> FindSession(std::string_view id_digest) override {
     ++finds;
     return ForwardingStore::FindSession(id_digest);
   }
+  Status DeleteSession(std::string_view id_digest) override {
+    ++deletes;
+    if (fail_writes) return MakeError(ErrorCode::kStoreFailed, "the database is locked");
+    return ForwardingStore::DeleteSession(id_digest);
+  }
+  Result<std::int64_t> DeleteExpiredSessions(domain::Instant idle_cutoff, domain::Instant absolute_cutoff) override {
+    ++sweeps;
+    if (fail_writes) return MakeError(ErrorCode::kStoreFailed, "the database is locked");
+    return ForwardingStore::DeleteExpiredSessions(idle_cutoff, absolute_cutoff);
+  }
   std::atomic<int> touches{0};
   std::atomic<int> finds{0};
+  std::atomic<int> deletes{0};
+  std::atomic<int> sweeps{0};
+  // The session writes (touch, delete, sweep) fail with kStoreFailed, as under a foreign lock.
+  std::atomic<bool> fail_writes{false};
 };
 
 class SessionServiceTest : public ServiceTest {
@@ -49,7 +66,10 @@ class SessionServiceTest : public ServiceTest {
   }
 
   SessionCountingStore counting_{store_};
-  SessionService sessions_{counting_, auth_, hasher_, clock_};
+  std::vector<std::string> warnings_;  // what the service logged (warn), in order
+  SessionService sessions_{counting_, auth_, hasher_, clock_, [this](LogLevel level, std::string_view line) {
+                             if (level == LogLevel::kWarn) warnings_.emplace_back(line);
+                           }};
 };
 
 TEST(Base64UrlTest, EncodesRfc4648VectorsWithoutPadding) {
@@ -97,14 +117,16 @@ TEST_F(SessionServiceTest, ResolveGivesTheUserAndTheAbsoluteEnd) {
   EXPECT_EQ(caller->expires, At("2026-11-16T00:00:00Z"));
 }
 
-TEST_F(SessionServiceTest, IdleExpiryIsThirtyMinutesAfterTheLastWrittenUse) {
+// Idle expiry: kIdleLifetime + kTouchInterval (31 min) after the written last use, so 30 to 31
+// min after the real last use (that use may have gone unwritten for up to a minute).
+TEST_F(SessionServiceTest, IdleExpiryIsThirtyOneMinutesAfterTheLastWrittenUse) {
   const std::string id = SignIn();
-  Advance(minutes(30) - nanoseconds(1));
-  EXPECT_TRUE(sessions_.Resolve(id).has_value()) << "one nanosecond before 30 min idle";
-  Advance(minutes(30) - nanoseconds(1));
-  EXPECT_TRUE(sessions_.Resolve(id).has_value()) << "the use above was written (29:59.999 > 1 min)";
-  Advance(minutes(30));
-  EXPECT_TRUE(IsExpired(sessions_.Resolve(id))) << "exactly 30 min idle";
+  Advance(minutes(31) - nanoseconds(1));
+  EXPECT_TRUE(sessions_.Resolve(id).has_value()) << "one nanosecond before 31 min idle";
+  Advance(minutes(31) - nanoseconds(1));
+  EXPECT_TRUE(sessions_.Resolve(id).has_value()) << "the use above was written (30:59.999 > 1 min)";
+  Advance(minutes(31));
+  EXPECT_TRUE(IsExpired(sessions_.Resolve(id))) << "exactly 31 min after the written use";
   EXPECT_FALSE(Stored(id).has_value()) << "an expired session's row is deleted";
 }
 
@@ -119,14 +141,13 @@ TEST_F(SessionServiceTest, LastUseIsWrittenAtMostOnceAMinute) {
   ASSERT_TRUE(sessions_.Resolve(id).has_value());
   EXPECT_EQ(counting_.touches, 1) << "60 s after the last write";
   EXPECT_EQ(Stored(id)->last_used, clock_.now);
+  Advance(seconds(59));
   ASSERT_TRUE(sessions_.Resolve(id).has_value());
-  Advance(seconds(30));
-  ASSERT_TRUE(sessions_.Resolve(id).has_value());
-  EXPECT_EQ(counting_.touches, 1);
-  // So idle expiry counts from the written use: 29 min 59 s after the unwritten one at +90 s,
-  // 31 min after the written one at +60 s, the session is over.
-  Advance(minutes(30) - seconds(30));
-  EXPECT_TRUE(IsExpired(sessions_.Resolve(id)));
+  EXPECT_EQ(counting_.touches, 1) << "a use 59 s after the written one goes unwritten";
+  // That real last use (+119 s) is followed by exactly 30 min of idle time at +31 min after the
+  // written one (+60 s): one nanosecond before, the session holds; then it is over.
+  Advance(minutes(30) - nanoseconds(1));
+  EXPECT_TRUE(sessions_.Resolve(id).has_value()) << "30 min minus 1 ns after the real last use";
 }
 
 TEST_F(SessionServiceTest, AbsoluteExpiryIsTwelveHoursAfterSignInHoweverBusy) {
@@ -192,7 +213,12 @@ TEST_F(SessionServiceTest, AnApiKeySessionEndsWhenTheKeyExpires) {
 
 TEST_F(SessionServiceTest, AChangedUserIsSeenAtOnceAndAMissingOneEndsTheSession) {
   const std::string id = SignIn();
-  ASSERT_TRUE(admin_.PutUser("alice", "new-pw", true, {"org-b", "org-a"}));
+  Result<std::optional<User>> alice = store_.FindUser("alice");
+  ASSERT_TRUE(alice.has_value() && alice->has_value());
+  User changed = **alice;  // the same password hash: the session stays
+  changed.is_admin = true;
+  changed.organizations = {"org-a", "org-b"};
+  ASSERT_TRUE(store_.PutUser(changed));
   Result<SessionCaller> caller = sessions_.Resolve(id);
   ASSERT_TRUE(caller.has_value());
   EXPECT_TRUE(caller->principal.is_admin);
@@ -209,10 +235,76 @@ TEST_F(SessionServiceTest, AChangedUserIsSeenAtOnceAndAMissingOneEndsTheSession)
 
 TEST_F(SessionServiceTest, SignInSweepsExpiredSessions) {
   const std::string old = SignIn();
-  Advance(minutes(30));
+  Advance(minutes(31) - nanoseconds(1));
+  SignIn();
+  EXPECT_TRUE(Stored(old).has_value()) << "31 min idle less 1 ns: not swept";
+  Advance(nanoseconds(1));
   const std::string fresh = SignIn();
-  EXPECT_FALSE(Stored(old).has_value()) << "30 min idle: swept by the next sign-in";
+  EXPECT_TRUE(Stored(old).has_value()) << "the sweep ran less than a minute ago";
+  Advance(minutes(1));
+  SignIn();
+  EXPECT_FALSE(Stored(old).has_value()) << "idle 31 min: swept by the next sign-in a minute on";
   EXPECT_TRUE(Stored(fresh).has_value());
+}
+
+TEST_F(SessionServiceTest, TheSweepRunsAtMostOnceAMinuteAndItsFailureFailsNoSignIn) {
+  SignIn();
+  SignIn();
+  EXPECT_EQ(counting_.sweeps, 1) << "two sign-ins within a minute: one sweep";
+  Advance(seconds(59));
+  SignIn();
+  EXPECT_EQ(counting_.sweeps, 1);
+  Advance(seconds(1));
+  counting_.fail_writes = true;
+  Result<SignedIn> in = sessions_.SignInWithPassword("alice", "pw-alice");
+  EXPECT_EQ(counting_.sweeps, 2) << "a minute after the last sweep";
+  ASSERT_TRUE(in.has_value()) << "a failed sweep fails no sign-in: " << in.error().message;
+  EXPECT_TRUE(Stored(in->id).has_value());
+}
+
+TEST_F(SessionServiceTest, AFailedTouchIsIgnoredAndRetriedOnALaterUse) {
+  const std::string id = SignIn();
+  const domain::Instant signed_in = clock_.now;
+  counting_.fail_writes = true;
+  Advance(minutes(2));
+  Result<SessionCaller> caller = sessions_.Resolve(id);
+  ASSERT_TRUE(caller.has_value()) << "the touch failed, the read did not: " << caller.error().message;
+  EXPECT_EQ(counting_.touches, 1);
+  EXPECT_EQ(Stored(id)->last_used, signed_in);
+  ASSERT_EQ(warnings_.size(), 1u) << "the failed touch is logged at warn";
+  EXPECT_EQ(warnings_[0].find(id), std::string::npos) << warnings_[0];
+  EXPECT_EQ(warnings_[0].find(hasher_.SecretDigest(id)), std::string::npos) << warnings_[0];
+  counting_.fail_writes = false;
+  ASSERT_TRUE(sessions_.Resolve(id).has_value());
+  EXPECT_EQ(counting_.touches, 2) << "retried on the next use";
+  EXPECT_EQ(Stored(id)->last_used, clock_.now);
+}
+
+TEST_F(SessionServiceTest, AnExpiredSessionIsUnauthenticatedWhateverItsDeleteDid) {
+  const std::string id = SignIn();
+  counting_.fail_writes = true;
+  Advance(minutes(40));
+  EXPECT_TRUE(IsExpired(sessions_.Resolve(id))) << "401, not 503: the lazy delete is best-effort";
+  EXPECT_EQ(counting_.deletes, 1);
+  EXPECT_TRUE(Stored(id).has_value()) << "the row stays for the sweep";
+  ASSERT_EQ(warnings_.size(), 1u) << "the failed delete is logged at warn";
+  EXPECT_EQ(warnings_[0].find(id), std::string::npos) << warnings_[0];
+}
+
+TEST_F(SessionServiceTest, SigningOutAnUnknownSessionWritesNothing) {
+  EXPECT_TRUE(sessions_.SignOut(std::string(43, 'A')));
+  EXPECT_EQ(counting_.deletes, 0) << "read first: no write for an unknown id";
+  const std::string id = SignIn();
+  ASSERT_TRUE(sessions_.SignOut(id));
+  EXPECT_EQ(counting_.deletes, 1);
+  EXPECT_FALSE(Stored(id).has_value());
+}
+
+TEST_F(SessionServiceTest, AChangedPasswordEndsTheUsersSessions) {
+  const std::string id = SignIn();
+  ASSERT_TRUE(admin_.PutUser("alice", "pw-alice-2", false, {"org-a"}));
+  EXPECT_TRUE(IsExpired(sessions_.Resolve(id))) << "a password reset signs the user out everywhere";
+  EXPECT_FALSE(Stored(id).has_value());
 }
 
 TEST_F(SessionServiceTest, AStoreFailureIsNotAnExpiry) {

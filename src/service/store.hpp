@@ -195,7 +195,9 @@ class Store {
   // Every organization, sorted by id.
   virtual Result<std::vector<Organization>> ListOrganizations() = 0;
 
-  // Creates the user or replaces it (password hash, admin flag and memberships) whole.
+  // Creates the user or replaces it (password hash, admin flag and memberships) whole. When the
+  // password hash changes, the user's sessions are deleted in the same transaction (a password
+  // reset signs the user out everywhere).
   // Fails with kOrganizationNotFound (fields ["organizations"]) if a listed org does not exist.
   virtual Status PutUser(const User& user) = 0;
   virtual Result<std::optional<User>> FindUser(std::string_view name) = 0;
@@ -240,10 +242,11 @@ class Store {
 
   // Sessions (by id_digest). CreateSession: kAlreadyExists if the digest is taken.
   // FindSession: nullopt when there is none. TouchSession: sets last_used to `last_used` when
-  // that is later than the stored one; a missing session is no error. DeleteSession: removes
-  // it, idempotent. DeleteExpiredSessions: removes every session with last_used <= idle_cutoff
-  // or created <= absolute_cutoff and returns how many. None of them is cached in a process:
-  // every replica sharing the store sees a change at once.
+  // that is later than the stored one; a missing session is no error; it may fail (kStoreFailed)
+  // rather than wait while the store is busy with another write (SessionService skips it).
+  // DeleteSession: removes it, idempotent. DeleteExpiredSessions: removes every session with
+  // last_used <= idle_cutoff or created <= absolute_cutoff and returns how many. None of them is
+  // cached in a process: every replica sharing the store sees a change at once.
   virtual Status CreateSession(const Session& session) = 0;
   virtual Result<std::optional<Session>> FindSession(std::string_view id_digest) = 0;
   virtual Status TouchSession(std::string_view id_digest, domain::Instant last_used) = 0;

@@ -142,6 +142,26 @@ class DeployNginxTest(ApiTestCase):
             resp = alice.request("GET", self.target())
             self.assertEqual(resp.status, 200, resp.describe())
 
+    def test_signs_in_through_nginx_with_an_origin(self):
+        """nginx passes the Host the browser wrote ($http_host, with its port): the sign-in's
+        Origin check sees the browser's origin, default ports written or not."""
+        c = self.via_nginx(source="127.0.0.63")
+        body = '{"username":"%s","password":"%s"}' % dataset.ALICE
+        own = "127.0.0.1:%d" % self.nginx.port
+        for host, origin, status in ((own, "http://" + own, 201),
+                                     ("costs.example:80", "http://costs.example", 201),
+                                     ("costs.example", "http://costs.example:80", 201),
+                                     (own, "http://127.0.0.1:%d" % (self.nginx.port + 1), 403),
+                                     (own, "null", 403)):
+            with self.subTest(host=host, origin=origin):
+                resp = c.request("POST", "/api/v1/session", body=body, auth=None,
+                                 headers={"Content-Type": "application/json", "Host": host, "Origin": origin})
+                self.assertEqual(resp.status, status, resp.describe() + "\n" + self.nginx.log())
+                cookies = [v for v in resp.header_all("Set-Cookie") if v.startswith("costs_session=")]
+                self.assertEqual(len(cookies), 1 if status == 201 else 0, cookies)
+                if status == 201:
+                    self.assertFalse(cookies[0].endswith("; Secure"), "plain HTTP through nginx")
+
     def test_keeps_serving_when_a_replica_dies(self):
         alice = self.via_nginx(*dataset.ALICE)
         self.assertEqual(alice.request("GET", self.target()).status, 200)

@@ -1540,6 +1540,20 @@ TYPED_TEST(StoreContractTest, DeleteExpiredSessionsDeletesByEitherCutoffInclusiv
   EXPECT_EQ(*this->store().DeleteExpiredSessions(idle_cutoff, absolute_cutoff), 0);
 }
 
+TYPED_TEST(StoreContractTest, PutUserWithAnotherPasswordHashEndsOnlyThatUsersSessions) {
+  ASSERT_TRUE(this->store().PutUser(User{"alice", "hash-1", false, {}}));
+  ASSERT_TRUE(this->store().PutUser(User{"bob", "hash-1", false, {}}));
+  const Session a{std::string(64, 'a'), "alice", std::nullopt, kDay1, kDay1};
+  const Session b{std::string(64, 'b'), "bob", std::nullopt, kDay1, kDay1};
+  ASSERT_TRUE(this->store().CreateSession(a));
+  ASSERT_TRUE(this->store().CreateSession(b));
+  ASSERT_TRUE(this->store().PutUser(User{"alice", "hash-1", true, {}}));
+  EXPECT_TRUE(this->store().FindSession(a.id_digest)->has_value()) << "the same hash (another admin flag) keeps it";
+  ASSERT_TRUE(this->store().PutUser(User{"alice", "hash-2", true, {}}));
+  EXPECT_FALSE(this->store().FindSession(a.id_digest)->has_value()) << "a new password hash ends alice's sessions";
+  EXPECT_TRUE(this->store().FindSession(b.id_digest)->has_value()) << "bob's stay";
+}
+
 TYPED_TEST(StoreContractTest, CreateApiKeyWithATakenIdOrAnUnknownUserFails) {
   ASSERT_TRUE(this->store().PutUser(User{"alice", "hash", false, {}}));
   ASSERT_TRUE(this->store().PutUser(User{"bob", "hash", false, {}}));

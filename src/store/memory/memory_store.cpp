@@ -75,6 +75,9 @@ Status MemoryStore::PutUser(const service::User& user) {
       return MakeError(ErrorCode::kOrganizationNotFound, "a listed organization does not exist", {"organizations"});
     }
   }
+  if (auto old = users_.find(stored.name); old != users_.end() && old->second.password_hash != stored.password_hash) {
+    std::erase_if(sessions_, [&](const auto& entry) { return entry.second.user == stored.name; });
+  }
   users_[stored.name] = std::move(stored);
   return {};
 }

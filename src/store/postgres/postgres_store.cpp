@@ -157,6 +157,9 @@ Status PostgresStore::PutUser(const service::User& user) {
       }
     }
   }
+  if (Result<Rows> r = c.Exec(kEndSessionsOfRehashedUser, Params().Text(user.name).Text(user.password_hash)); !r) {
+    return std::move(r).error();
+  }
   if (Result<Rows> r = c.Exec(kUpsertUser, Params().Text(user.name).Text(user.password_hash).Bool(user.is_admin)); !r) {
     return std::move(r).error();
   }

@@ -610,8 +610,11 @@ TEST_F(PostgresStoreTest, ASchema2DatabaseUpgradesWithASessionsTable) {
     ASSERT_TRUE(old.has_value()) << Describe(old.error());
     ASSERT_TRUE((*old)->MigrateTo(2));
     ASSERT_TRUE((*old)->CreateOrganization({"org-a", "Org A"}));
-    ASSERT_TRUE((*old)->PutUser(service::User{"alice", "hash", false, {"org-a"}}));
   }
+  // Written as schema 2's PutUser did (today's also ends the user's sessions, a schema 3 table).
+  ASSERT_EQ(RawQuery("INSERT INTO users (name, password_hash, is_admin) VALUES ('alice', 'hash', false); "
+                     "INSERT INTO memberships (org_id, user_name) VALUES ('org-a', 'alice')"),
+            "");
   EXPECT_EQ(RawQuery("SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() "
                      "AND table_name = 'sessions'"),
             "0");

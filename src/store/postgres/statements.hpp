@@ -19,6 +19,11 @@ constexpr Statement kListOrganizations{"costs_list_orgs", "SELECT id, name FROM 
                                        "list organizations"};
 constexpr Statement kSelectOrganizations{
     "costs_select_orgs", "SELECT id FROM organizations WHERE id = ANY ($1::text[])", "check organizations"};
+// Before kUpsertUser: a user whose password hash changes loses its sessions (a reset signs out).
+constexpr Statement kEndSessionsOfRehashedUser{"costs_end_sessions_of_rehashed_user",
+                                               "DELETE FROM sessions WHERE user_name = $1 AND EXISTS "
+                                               "(SELECT 1 FROM users WHERE name = $1 AND password_hash <> $2)",
+                                               "end the sessions of a user whose password changed"};
 constexpr Statement kUpsertUser{"costs_upsert_user",
                                 "INSERT INTO users (name, password_hash, is_admin) VALUES ($1, $2, $3) "
                                 "ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, "

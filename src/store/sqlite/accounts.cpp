@@ -21,6 +21,10 @@ constexpr const char* kOrganizationExists = "SELECT 1 FROM organizations WHERE i
 constexpr const char* kUpsertUser =
     "INSERT INTO users (name, password_hash, is_admin) VALUES (?1, ?2, ?3) "
     "ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, is_admin = excluded.is_admin";
+// Before kUpsertUser: a user whose password hash changes loses its sessions (a reset signs out).
+constexpr const char* kEndSessionsOfRehashedUser =
+    "DELETE FROM sessions WHERE user_name = ?1 AND EXISTS "
+    "(SELECT 1 FROM users WHERE name = ?1 AND password_hash <> ?2)";
 constexpr const char* kDeleteMemberships = "DELETE FROM memberships WHERE user_name = ?1";
 constexpr const char* kInsertMembership =
     "INSERT INTO memberships (user_name, org_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
@@ -40,7 +44,8 @@ constexpr const char* kInsertCredit =
 
 std::int64_t Flag(bool value) { return value ? 1 : 0; }
 
-// PutUser's writes, in its transaction: the user row and its memberships replaced.
+// PutUser's writes, in its transaction: the user's sessions ended when its password hash
+// changes, the user row and its memberships replaced.
 Status WriteUser(Connection& c, const service::User& user) {
   for (const std::string& org : user.organizations) {
     Result<bool> exists = c.Exists(kOrganizationExists, "check an organization", org);
@@ -48,6 +53,11 @@ Status WriteUser(Connection& c, const service::User& user) {
     if (!*exists) {
       return MakeError(ErrorCode::kOrganizationNotFound, "a listed organization does not exist", {"organizations"});
     }
+  }
+  if (Status s = c.Run(kEndSessionsOfRehashedUser, "end the sessions of a user whose password changed", user.name,
+                       user.password_hash);
+      !s) {
+    return s;
   }
   if (Status s = c.Run(kUpsertUser, "write a user", user.name, user.password_hash, Flag(user.is_admin)); !s) return s;
   if (Status s = c.Run(kDeleteMemberships, "replace memberships", user.name); !s) return s;

@@ -245,6 +245,8 @@ class Connection {
 
   // Rows changed by the last INSERT/UPDATE/DELETE.
   int Changes() const { return sqlite3_changes(db_); }
+  // How long a statement waits for a lock another connection holds before SQLITE_BUSY.
+  void SetBusyTimeout(int ms) { sqlite3_busy_timeout(db_, ms); }
   // The rowid of the last row inserted.
   std::int64_t LastInsertRowid() const { return sqlite3_last_insert_rowid(db_); }
 

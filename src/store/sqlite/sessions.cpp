@@ -20,6 +20,9 @@ constexpr const char* kTouchSession =
 constexpr const char* kDeleteSession = "DELETE FROM sessions WHERE id_digest = ?1";
 constexpr const char* kDeleteExpiredSessions = "DELETE FROM sessions WHERE last_used_ns <= ?1 OR created_ns <= ?2";
 
+// How long a touch waits for another process's write lock before it is skipped.
+constexpr int kTouchBusyTimeoutMs = 50;
+
 }  // namespace
 
 Status SqliteStore::CreateSession(const service::Session& session) {
@@ -52,11 +55,20 @@ Result<std::optional<service::Session>> SqliteStore::FindSession(std::string_vie
   return std::optional<service::Session>(std::move(session));
 }
 
+// Best-effort (SessionService retries it on a later use): it never waits behind this
+// process's writes (an ingest holds write_mu_ for its whole batch) and waits at most
+// kTouchBusyTimeoutMs for another process's write lock.
 Status SqliteStore::TouchSession(std::string_view id_digest, domain::Instant last_used) {
-  std::lock_guard write_lock(write_mu_);
+  std::unique_lock write_lock(write_mu_, std::try_to_lock);
+  if (!write_lock.owns_lock()) {
+    return MakeError(ErrorCode::kStoreFailed, "another write of this process is under way; the touch is skipped");
+  }
   Result<Lease> lease = Acquire();
   if (!lease) return std::move(lease).error();
-  return (*lease)->Run(kTouchSession, "touch a session", id_digest, last_used.ns);
+  (*lease)->SetBusyTimeout(kTouchBusyTimeoutMs);
+  Status s = (*lease)->Run(kTouchSession, "touch a session", id_digest, last_used.ns);
+  (*lease)->SetBusyTimeout(options_.busy_timeout_ms);
+  return s;
 }
 
 Status SqliteStore::DeleteSession(std::string_view id_digest) {
