@@ -36,7 +36,8 @@ export async function launch() {
 // console error, which is then expected, not a fault of the page); a 401 to the page's own
 // GET /api/v1/session check is always expected.
 export async function newContext(browser, base, { width = 1280, allowStatuses = [] } = {}) {
-  const context = await browser.newContext({ viewport: { width, height: 900 }, acceptDownloads: true });
+  // en-US: the date inputs' fields are month/day/year (scenarios type dates key by key).
+  const context = await browser.newContext({ viewport: { width, height: 900 }, acceptDownloads: true, locale: 'en-US' });
   context.setDefaultTimeout(WAIT_MS);
   const problems = [];
   const allowed = (msg) => {
