@@ -2,7 +2,7 @@
 // (its row aged in the store), a 429 from a costsd with a tiny rate limit, a store failure
 // (another process holds the SQLite database locked), and the cookie refused after sign-out.
 import assert from 'node:assert/strict';
-import { message, newContext, signIn, visible } from '../lib/browser.mjs';
+import { PLAIN_HOST, message, newContext, signIn, visible } from '../lib/browser.mjs';
 import { describe, request } from '../lib/api.mjs';
 import { Costsd } from '../lib/procs.mjs';
 import { choosePreset, openSignedIn } from '../lib/views.mjs';
@@ -12,8 +12,8 @@ const MINUTE_NS = 60n * 1_000_000_000n;
 // costsd's PostgreSQL statement timeout bounds the other store.
 const STORE_FAILURE_MS = 60_000;
 
-async function signInPage(env, server, allowStatuses) {
-  const { context, problems } = await newContext(env.browser, server.base, { allowStatuses });
+async function signInPage(env, server, allowStatuses, headers) {
+  const { context, problems } = await newContext(env.browser, server.base, { allowStatuses, headers });
   env.track(context, problems);
   const page = await context.newPage();
   await page.goto(server.base + '/');
@@ -95,6 +95,24 @@ async function signOut(env) {
   return 'the old cookie gets 401 after sign-out';
 }
 
+// Behind a proxy that says https (X-Forwarded-Proto from a trusted address) the session cookie
+// is Secure, which a browser on plain http does not keep: the sign-in succeeds, the next call
+// gets 401, and the page must say so, not "wrong password".
+async function cookieNotKept(env) {
+  const proxied = await new Costsd(env.costsd, env.store.url, env.dir, ['--trusted-proxies', '127.0.0.1']).start();
+  env.onEnd(() => proxied.stop());
+  // The page at a plain-http host name (127.0.0.1 itself is trusted with Secure cookies).
+  const plain = { base: proxied.base.replace('127.0.0.1', PLAIN_HOST) };
+  const { context, page } = await signInPage(env, plain, [401], { 'X-Forwarded-Proto': 'https' });
+  await signIn(page, 'alice', env.users.alice);
+  const text = await message(page, 'unauthenticated');
+  assert.doesNotMatch(text, /password/i, `#message "${text}" blames the password`);
+  assert.match(text, /cookie/i, `#message "${text}" must say the cookie was not kept`);
+  assert.ok(!(await context.cookies()).some((c) => c.name === 'costs_session'), 'the browser kept the cookie after all');
+  await proxied.stop();
+  return `#message[data-kind=unauthenticated]: "${text}"`;
+}
+
 // A costsd whose ranges are at most 60 days: "Last 90 days" gets 400, which the page shows as
 // bad-range with the API's own message and without a "Try again" (it would fail the same way).
 async function rangeTooLong(env) {
@@ -129,6 +147,7 @@ async function forbiddenAndNotFound(env) {
 
 export const scenarios = [
   ['wrong password', wrongPassword],
+  ['a Secure cookie over plain http', cookieNotKept],
   ['expired session', expiredSession],
   ['429 shows the Retry-After', rateLimited],
   ['sign-out ends the session', signOut],
