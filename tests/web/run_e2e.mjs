@@ -29,6 +29,7 @@ const { Costsd, stopAll } = await import('./lib/procs.mjs');
 const { makeDataset } = await import('./lib/dataset.mjs');
 const { openStore } = await import('./lib/store.mjs');
 const main = await import('./scenarios/main.mjs');
+const controls = await import('./scenarios/controls.mjs');
 const errors = await import('./scenarios/errors.mjs');
 const { describe, request } = await import('./lib/api.mjs');
 let browser;
@@ -89,8 +90,10 @@ async function dashboardServed(srv) {
 for (const sig of ['SIGTERM', 'SIGINT']) {
   process.on(sig, async () => {
     console.log(`web_e2e: ${sig}, stopping what it started`);
-    if (browser) await browser.close();
+    if (browser) await browser.close().catch(() => {});
     await stopAll();
+    if (env.store) await env.store.close().catch(() => {});
+    if (!opts.keep) fs.rmSync(dir, { recursive: true, force: true });
     process.exit(1);
   });
 }
@@ -103,7 +106,7 @@ try {
   await dashboardServed(env.srv);
   browser = await launch();
   env.browser = browser.browser;
-  const all = [...main.scenarios, ...errors.scenarios];
+  const all = [...main.scenarios, ...controls.scenarios, ...errors.scenarios];
   const chosen = all.filter(([name]) => !opts.k || opts.k.some((k) => name.includes(k)));
   for (const [name, fn] of chosen) {
     if (!(await runScenario(name, fn))) failed++;

@@ -27,6 +27,7 @@ export function drawChart(canvas, { labels, series }, bucketing) {
       })),
     },
     options: {
+      locale: 'en-US', // the y-axis ticks' separators as the page writes numbers, not the browser's
       animation: false,
       responsive: true,
       maintainAspectRatio: false,

@@ -16,13 +16,13 @@ export function destroyChart() {
 // Renders ChartItems `chart` into `root` (a view), in place of its `.chart-slot` (whose
 // data-heading names the panel): the panel of the #chart-template. `what`: "deployment" or
 // "dimension" (series and CSV columns).
-export function renderChartPanel(root, chart, { bucketing, what, filename }) {
+export function renderChartPanel(root, chart, { bucketing, what, filename, range }) {
   destroyChart();
   const slot = $('.chart-slot', root);
   const panel = document.getElementById('chart-template').content.cloneNode(true).firstElementChild;
   $('#chart-heading', panel).textContent = slot.dataset.heading;
   slot.replaceWith(panel);
-  const data = chartSeries(chart, bucketing);
+  const data = chartSeries(chart, bucketing, range);
   const figure = $('#chart-figure', root);
   const empty = data.series.length === 0;
   $('#empty', root).hidden = !empty;

@@ -30,7 +30,8 @@ export function renderDeploymentView(main, state, orgName, data) {
   $('.range-line', view).textContent = rangeText(state.from, state.to);
   setAmount($('#total', view), numberText(data.items.costs.total));
   const stem = `costs-${state.org}-${state.deployment}-${state.from}-to-${state.to}`;
-  renderChartPanel(view, data.chart, { bucketing: state.bucketing, what: 'dimension', filename: `${stem}-chart.csv` });
+  renderChartPanel(view, data.chart, { bucketing: state.bucketing, what: 'dimension', filename: `${stem}-chart.csv`,
+    range: state });
   setDownload($('#download-csv', view), data.csv, `${stem}-items.csv`);
   fillRows($('#items-resources tbody', view), data.items.resources ?? [], 7, 'No resources in this range.', (r) => [
     cell(r.name, { header: true }), cell(r.sku), cell(r.kind ?? ''),

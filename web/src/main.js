@@ -6,9 +6,9 @@ import { ApiError, getJson, paths, request } from './api.js';
 import { destroyChart } from './chartpanel.js';
 import { fetchDeploymentView, renderDeploymentView } from './deploymentview.js';
 import { $, revokeDownloads, showMessage } from './dom.js';
-import { messageFor } from './messages.js';
+import { messageFor, retryable } from './messages.js';
 import { fetchOrgView, renderOrgView } from './orgview.js';
-import { parseViewState, presetRange, utcToday, viewStateToSearch } from './state.js';
+import { customRangeError, parseViewState, presetRange, utcToday, viewStateToSearch } from './state.js';
 
 let state = null; // the view shown: {org, deployment, from, to, bucketing, preset}
 let organizations = []; // [{id, name}] of the signed-in user
@@ -20,10 +20,13 @@ const setReady = (ready) => {
 };
 
 function showSignIn(message) {
+  generation++; // a load still in flight (the previous user's) must not paint over this view
   destroyChart();
   $('#retry-line').hidden = true;
   revokeDownloads();
   $('#main').replaceChildren();
+  $('#main').setAttribute('aria-busy', 'false');
+  $('#main').classList.remove('loading');
   $('#app-view').hidden = true;
   $('#user-box').hidden = true;
   $('#signin-view').hidden = false;
@@ -40,7 +43,8 @@ function showError(error) {
   }
   const { kind, text } = messageFor(error);
   showMessage(kind, text);
-  $('#retry-line').hidden = !state || $('#app-view').hidden; // a view to load again
+  // A view to load again, and an error that trying again can mend (a refused range stays refused).
+  $('#retry-line').hidden = !state || $('#app-view').hidden || !retryable(kind);
   setReady(true);
 }
 
@@ -52,6 +56,13 @@ function syncControls() {
   $('#to').value = state.to;
   $('#range-error').hidden = true;
   for (const r of document.querySelectorAll('input[name="bucketing"]')) r.checked = r.value === state.bucketing;
+}
+
+// The organization picker shows `id` even when the list does not have it (a link or history
+// entry naming it: the API then answers 403 or 404, which the page says).
+function ensureOrgOption(id) {
+  const select = $('#org');
+  if (id && ![...select.options].some((o) => o.value === id)) select.append(new Option(id, id));
 }
 
 function orgName(id) {
@@ -118,7 +129,7 @@ async function enterApp(who) {
     return;
   }
   if (!wanted.org) wanted.org = organizations[0].id;
-  if (!organizations.some((o) => o.id === wanted.org)) select.append(new Option(wanted.org, wanted.org));
+  ensureOrgOption(wanted.org);
   await navigate(wanted, { push: false });
 }
 
@@ -134,19 +145,25 @@ async function signIn(event) {
   setReady(false);
   $('#signin-submit').disabled = true;
   showMessage('');
+  let who;
   try {
-    const res = await request('POST', paths.session, { body });
+    who = JSON.parse((await request('POST', paths.session, { body })).text);
     $('#password').value = '';
     $('#api-key').value = '';
-    await enterApp(JSON.parse(res.text));
   } catch (error) {
-    if (error instanceof ApiError && error.kind === 'unauthenticated' && !$('#signin-view').hidden) {
-      const { kind, text } = messageFor(error, { signingIn: true, apiKey: useKey });
-      showMessage(kind, text);
-      setReady(true);
-    } else {
-      showError(error);
-    }
+    // 401: wrong credentials; 403: the request's Origin is not the server's own (a proxy?).
+    const { kind, text } = messageFor(error, { signingIn: true, apiKey: useKey });
+    showMessage(kind, text);
+    setReady(true);
+    $('#signin-submit').disabled = false;
+    return;
+  }
+  try {
+    await enterApp(who);
+  } catch (error) {
+    // Signed in, yet the next call is not: the browser did not keep the cookie.
+    const cookieLost = error instanceof ApiError && error.kind === 'unauthenticated';
+    showSignIn(messageFor(cookieLost ? { kind: 'cookie-not-kept' } : error));
   } finally {
     $('#signin-submit').disabled = false;
   }
@@ -181,23 +198,36 @@ function wireControls() {
   $('#preset').addEventListener('change', (e) => {
     const range = presetRange(e.target.value, utcToday());
     if (range) navigate({ ...state, ...range, preset: e.target.value });
-    else state.preset = 'custom';
+    else {
+      state = { ...state, preset: 'custom' };
+      history.replaceState(null, '', viewStateToSearch(state));
+    }
   });
-  const onDate = () => {
+  // Custom days are applied on Enter, the Apply button, or when the focus leaves the dates: not
+  // on every edit (typing a year passes through 0002, 0020, 0202 …).
+  const applyDates = () => {
+    if (!state || $('#app-view').hidden) return; // a blur as the view goes (sign-out)
     const from = $('#from').value;
     const to = $('#to').value;
-    if (!from || !to) return;
-    $('#range-error').hidden = from <= to;
-    $('#range-error').textContent = from <= to ? '' : 'The "From" day must not be after the "To" day.';
-    if (from > to) return;
+    const problem = customRangeError(from, to, utcToday());
+    $('#range-error').hidden = !problem;
+    $('#range-error').textContent = problem;
+    if (problem || (from === state.from && to === state.to)) return;
     navigate({ ...state, from, to, preset: 'custom' });
   };
-  $('#from').addEventListener('change', onDate);
-  $('#to').addEventListener('change', onDate);
+  const dateControls = ['#from', '#to', '#apply-dates'];
+  for (const id of ['#from', '#to']) {
+    $(id).addEventListener('blur', (e) => {
+      if (!dateControls.some((c) => e.relatedTarget === $(c))) applyDates();
+    });
+  }
   for (const r of document.querySelectorAll('input[name="bucketing"]')) {
     r.addEventListener('change', () => navigate({ ...state, bucketing: r.value }));
   }
-  $('#controls').addEventListener('submit', (e) => e.preventDefault());
+  $('#controls').addEventListener('submit', (e) => {
+    e.preventDefault(); // Enter in a date, or the Apply button
+    applyDates();
+  });
   // Drill-down and back: links with real URLs, followed in the page.
   $('#main').addEventListener('click', (e) => {
     const a = e.target.closest('a.drill, a#back');
@@ -208,6 +238,7 @@ function wireControls() {
   window.addEventListener('popstate', () => {
     if ($('#app-view').hidden) return;
     state = parseViewState(location.search, utcToday());
+    ensureOrgOption(state.org);
     syncControls();
     loadView();
   });
@@ -223,8 +254,10 @@ async function start() {
     const who = JSON.parse((await request('GET', paths.session)).text);
     await enterApp(who);
   } catch (error) {
+    // Not signed in; or no answer / a failure: the sign-in view with the message, from where
+    // signing in tries again (not a page without any way on).
     if (error instanceof ApiError && error.kind === 'unauthenticated') showSignIn();
-    else showError(error);
+    else showSignIn(messageFor(error instanceof ApiError ? error : { kind: 'network' }));
   }
 }
 

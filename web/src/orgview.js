@@ -49,7 +49,8 @@ export function renderOrgView(main, state, orgName, data) {
     dims.append(row);
   }
   const stem = `costs-${state.org}-${state.from}-to-${state.to}`;
-  renderChartPanel(view, data.chart, { bucketing: state.bucketing, what: 'deployment', filename: `${stem}-chart.csv` });
+  renderChartPanel(view, data.chart, { bucketing: state.bucketing, what: 'deployment', filename: `${stem}-chart.csv`,
+    range: state });
   setDownload($('#download-csv', view), data.csv, `${stem}-deployments.csv`);
   const rows = (data.deployments.deployments ?? []).map((d) => ({
     id: d.deployment_id,

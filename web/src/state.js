@@ -67,10 +67,35 @@ export function presetRange(preset, today) {
   }
 }
 
+const MAX_ID_LENGTH = 256; // domain::kMaxIdLength
+const ORG_ID = /^[A-Za-z0-9._@-]+$/; // the API's organization id syntax (admin_service.cpp)
+
+// An id that can be one API path segment: the API's syntax, never "." or ".." (which a URL
+// would resolve to another path). Organization ids have the API's name syntax; deployment ids
+// are any text the usage had.
+function idOrEmpty(text, syntax) {
+  const id = text ?? '';
+  if (id === '.' || id === '..' || id.length > MAX_ID_LENGTH || (syntax && !syntax.test(id))) return '';
+  return id;
+}
+
+// Why custom days `from`..`to` (from the date inputs) cannot be asked for, or '' when they can:
+// not a date, before 1970, after `today`, or from after to.
+export function customRangeError(from, to, today) {
+  if (!DATE.test(from ?? '') || !DATE.test(to ?? '')) return 'Enter both days as dates (YYYY-MM-DD).';
+  if (from < '1970-01-01' || to < '1970-01-01') return 'Dates before 1970-01-01 are not possible.';
+  if (!isDate(from) || !isDate(to)) return 'Enter both days as real calendar dates.';
+  if (from > today || to > today) return `Dates after today (${today}, UTC) have no usage yet.`;
+  if (from > to) return 'The "From" day must not be after the "To" day.';
+  return '';
+}
+
 // The view a URL's query string asks for: {org, deployment, from, to, bucketing, preset}.
-// Dates in the URL win over its preset (a shared link shows the days it was made for); a link
+// Dates in the URL win over its preset (a shared link shows the days it was made for); the
+// preset is kept only when its days on `today` are those dates, else it is "custom". A link
 // without valid dates gets its preset's (or this month's) days on `today`. from > to is swapped.
-// Unknown or malformed values fall back to the defaults; org/deployment are '' when absent.
+// Unknown or malformed values fall back to the defaults; org/deployment are '' when absent or
+// not ids the API could have.
 export function parseViewState(search, today) {
   const q = new URLSearchParams(search);
   const preset = PRESETS.includes(q.get('preset')) ? q.get('preset') : '';
@@ -80,12 +105,14 @@ export function parseViewState(search, today) {
   if (!isDate(from) || !isDate(to)) {
     chosen = preset && preset !== 'custom' ? preset : DEFAULT_PRESET;
     ({ from, to } = presetRange(chosen, today));
-  } else if (from > to) {
-    [from, to] = [to, from];
+  } else {
+    if (from > to) [from, to] = [to, from];
+    const days = presetRange(preset, today);
+    if (!days || days.from !== from || days.to !== to) chosen = 'custom';
   }
-  if (!chosen) chosen = 'custom';
   const bucketing = BUCKETINGS.includes(q.get('bucketing')) ? q.get('bucketing') : 'daily';
-  return { org: q.get('org') ?? '', deployment: q.get('deployment') ?? '', from, to, bucketing, preset: chosen };
+  return { org: idOrEmpty(q.get('org'), ORG_ID), deployment: idOrEmpty(q.get('deployment')), from, to, bucketing,
+    preset: chosen };
 }
 
 // The query string ("?org=…") of a view: org, from, to, bucketing, deployment when set, and the

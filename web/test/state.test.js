@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isDate, parseViewState, presetRange, rangeQuery, utcToday, viewStateToSearch } from '../src/state.js';
+import { customRangeError, isDate, parseViewState, presetRange, rangeQuery, utcToday, viewStateToSearch } from '../src/state.js';
 
 test('presets are inclusive UTC days ending today', () => {
   const today = '2026-03-15';
@@ -30,18 +30,18 @@ test('dates are checked as calendar dates', () => {
 });
 
 test('a view survives the URL both ways', () => {
-  const view = { org: 'acme & co', deployment: 'd/1', from: '2026-01-05', to: '2026-02-10', bucketing: 'monthly',
+  const view = { org: 'acme.co@x', deployment: 'd/1 & 2', from: '2026-01-05', to: '2026-02-10', bucketing: 'monthly',
     preset: 'custom' };
   const search = viewStateToSearch(view);
-  assert.equal(search, '?org=acme+%26+co&from=2026-01-05&to=2026-02-10&bucketing=monthly&deployment=d%2F1');
+  assert.equal(search, '?org=acme.co%40x&from=2026-01-05&to=2026-02-10&bucketing=monthly&deployment=d%2F1+%26+2');
   assert.deepEqual(parseViewState(search, '2026-03-15'), view);
-  const preset = { ...view, deployment: '', preset: 'last-7' };
+  const preset = { ...view, deployment: '', ...presetRange('last-7', '2030-01-01'), preset: 'last-7' };
   assert.deepEqual(parseViewState(viewStateToSearch(preset), '2030-01-01'), preset);
 });
 
 test('dates in a link win over its preset; without dates the preset chooses', () => {
   assert.deepEqual(parseViewState('?org=a&from=2026-01-01&to=2026-01-31&preset=last-7', '2026-03-15'),
-    { org: 'a', deployment: '', from: '2026-01-01', to: '2026-01-31', bucketing: 'daily', preset: 'last-7' });
+    { org: 'a', deployment: '', from: '2026-01-01', to: '2026-01-31', bucketing: 'daily', preset: 'custom' });
   assert.deepEqual(parseViewState('?org=a&preset=last-7', '2026-03-15'),
     { org: 'a', deployment: '', from: '2026-03-09', to: '2026-03-15', bucketing: 'daily', preset: 'last-7' });
 });
@@ -55,4 +55,35 @@ test('malformed values fall back to the defaults', () => {
 
 test('the API gets the inclusive days', () => {
   assert.equal(rangeQuery({ from: '2026-03-01', to: '2026-03-15' }), 'from=2026-03-01&to=2026-03-15');
+});
+
+test('a preset whose days are not the link\'s dates shows as custom; a matching one stays', () => {
+  assert.equal(parseViewState('?from=2026-01-01&to=2026-01-31&preset=last-7', '2026-03-15').preset, 'custom');
+  assert.equal(parseViewState('?from=2026-03-09&to=2026-03-15&preset=last-7', '2026-03-15').preset, 'last-7');
+  // A link made yesterday with "last 7 days": its dates win, so it is no longer "last 7 days".
+  assert.equal(parseViewState('?from=2026-03-08&to=2026-03-14&preset=last-7', '2026-03-15').preset, 'custom');
+});
+
+test('ids that are not the API\'s id syntax are refused (no "." or ".." path segments)', () => {
+  for (const bad of ['.', '..', 'a/b', 'a b', '%2e%2e', 'x'.repeat(257)]) {
+    assert.equal(parseViewState(`?org=${encodeURIComponent(bad)}`, '2026-03-15').org, '', `org ${bad} accepted`);
+  }
+  for (const bad of ['.', '..', 'x'.repeat(257)]) {
+    const v = parseViewState(`?org=acme&deployment=${encodeURIComponent(bad)}`, '2026-03-15');
+    assert.equal(v.deployment, '', `deployment ${bad} accepted`);
+  }
+  // Deployment ids are any text the usage had (encoded as one path segment by api.js).
+  const ok = parseViewState('?org=acme_1.x%40y&deployment=web+2%2Fprod', '2026-03-15');
+  assert.deepEqual([ok.org, ok.deployment], ['acme_1.x@y', 'web 2/prod']);
+});
+
+test('custom dates: before 1970, after today, or from > to are refused with a reason', () => {
+  const today = '2026-03-15';
+  assert.equal(customRangeError('2026-03-01', '2026-03-15', today), '');
+  assert.equal(customRangeError('1970-01-01', '1970-01-01', today), '');
+  assert.match(customRangeError('0002-03-01', '2026-03-15', today), /1970/);
+  assert.match(customRangeError('2026-03-01', '2026-03-16', today), /after today/);
+  assert.match(customRangeError('2026-03-10', '2026-03-01', today), /"From" day must not be after/);
+  assert.match(customRangeError('2026-02-30', '2026-03-01', today), /date/);
+  assert.match(customRangeError('', '2026-03-01', today), /date/);
 });

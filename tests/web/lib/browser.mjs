@@ -4,8 +4,12 @@
 import { chromium } from 'playwright-core';
 
 export const CHROMIUM = process.env.COSTS_CHROMIUM || '/usr/bin/chromium';
+export const PLAIN_HOST = 'costs-plain-http.test';
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-              '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+              '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
+              // A name for 127.0.0.1 that is not "potentially trustworthy" (as 127.0.0.1 is): a
+              // Secure cookie is refused there, as on any plain-http host.
+              `--host-resolver-rules=MAP ${PLAIN_HOST} 127.0.0.1`];
 const WAIT_MS = 30_000;  // a selector or event the page must reach
 
 // Playwright gives each launch a fresh temporary user-data-dir (and removes it on close).
@@ -35,8 +39,10 @@ export async function launch() {
 // `allowStatuses`: HTTP statuses the scenario provokes (chromium logs each failed fetch as a
 // console error, which is then expected, not a fault of the page); a 401 to the page's own
 // GET /api/v1/session check is always expected.
-export async function newContext(browser, base, { width = 1280, allowStatuses = [] } = {}) {
-  const context = await browser.newContext({ viewport: { width, height: 900 }, acceptDownloads: true });
+export async function newContext(browser, base, { width = 1280, allowStatuses = [], headers } = {}) {
+  // en-US: the date inputs' fields are month/day/year (scenarios type dates key by key).
+  const context = await browser.newContext({ viewport: { width, height: 900 }, acceptDownloads: true, locale: 'en-US',
+                                             extraHTTPHeaders: headers });
   context.setDefaultTimeout(WAIT_MS);
   const problems = [];
   const allowed = (msg) => {

@@ -40,6 +40,19 @@ function freePort() {
   });
 }
 
+const STOP_MS = 30_000;
+
+// Whether `promise` settles within `ms` (a bound on a wait for an event, not a sleep).
+async function within(promise, ms) {
+  let timer;
+  const late = new Promise((resolve) => { timer = setTimeout(() => resolve(false), ms); });
+  try {
+    return await Promise.race([promise.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export class PgCluster {
   constructor() {
     this.bin = binDir();
@@ -81,13 +94,17 @@ export class PgCluster {
     });
   }
 
-  // Fast shutdown by PID; resolves when it has exited.
+  // Fast shutdown by PID; resolves when it has exited. A postgres that does not exit within
+  // STOP_MS gets the immediate shutdown (SIGQUIT), then SIGKILL: the test never hangs on it.
   async stopServer() {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const gone = new Promise((resolve) => child.once('exit', resolve));
-    process.kill(child.pid, 'SIGINT');
-    await gone;
+    for (const sig of ['SIGINT', 'SIGQUIT', 'SIGKILL']) {
+      process.kill(child.pid, sig);
+      if (await within(gone, STOP_MS)) break;
+      console.log(`postgres (pid ${child.pid}) did not exit within ${STOP_MS} ms of ${sig}`);
+    }
     untrack(child);
   }
 

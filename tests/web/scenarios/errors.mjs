@@ -2,7 +2,7 @@
 // (its row aged in the store), a 429 from a costsd with a tiny rate limit, a store failure
 // (another process holds the SQLite database locked), and the cookie refused after sign-out.
 import assert from 'node:assert/strict';
-import { message, newContext, signIn, visible } from '../lib/browser.mjs';
+import { PLAIN_HOST, message, newContext, signIn, visible } from '../lib/browser.mjs';
 import { describe, request } from '../lib/api.mjs';
 import { Costsd } from '../lib/procs.mjs';
 import { choosePreset, openSignedIn } from '../lib/views.mjs';
@@ -12,8 +12,8 @@ const MINUTE_NS = 60n * 1_000_000_000n;
 // costsd's PostgreSQL statement timeout bounds the other store.
 const STORE_FAILURE_MS = 60_000;
 
-async function signInPage(env, server, allowStatuses) {
-  const { context, problems } = await newContext(env.browser, server.base, { allowStatuses });
+async function signInPage(env, server, allowStatuses, headers) {
+  const { context, problems } = await newContext(env.browser, server.base, { allowStatuses, headers });
   env.track(context, problems);
   const page = await context.newPage();
   await page.goto(server.base + '/');
@@ -30,13 +30,14 @@ async function wrongPassword(env) {
 
 async function expiredSession(env) {
   const { page } = await openSignedIn(env, { user: 'erin', allowStatuses: [401] });
-  const aged = env.store.ageSessions('erin', 31n * MINUTE_NS);
+  // 40 minutes: past the idle limit whether it counts 30 or 31 minutes from the stored last use.
+  const aged = env.store.ageSessions('erin', 40n * MINUTE_NS);
   assert.ok(aged >= 1, `no sessions row of erin to age (${aged} rows)`);
   // Any data call now finds the session expired.
   await page.check('input[name="bucketing"][value="monthly"]');
   const text = await message(page, 'unauthenticated');
   await visible(page, '#signin-view');
-  return `session idle 31 min: sign-in view, #message[data-kind=unauthenticated]: "${text}"`;
+  return `session idle 40 min: sign-in view, #message[data-kind=unauthenticated]: "${text}"`;
 }
 
 // A second costsd on the same database whose rate limit allows 3 requests, then one per 100 s;
@@ -69,7 +70,12 @@ async function storeFailure(env) {
   await page.selectOption('#preset', 'last-7');  // a range not asked before: nothing from a cache
   const text = await message(page, 'server-error', STORE_FAILURE_MS);
   assert.match(text, /try again/i, `#message "${text}" must say to try again`);
-  return `${failure.how}: "${text}"`;
+  // Opening the page while the store fails: its session check gets 500/503, and the page must
+  // still offer a way on (the sign-in view with the message), not a blank page.
+  await page.reload();
+  await visible(page, '#signin-view', STORE_FAILURE_MS);
+  const atStart = await message(page, 'server-error');
+  return `${failure.how}: "${text}"; on opening: the sign-in view and "${atStart}"`;
 }
 
 async function signOut(env) {
@@ -89,10 +95,63 @@ async function signOut(env) {
   return 'the old cookie gets 401 after sign-out';
 }
 
+// Behind a proxy that says https (X-Forwarded-Proto from a trusted address) the session cookie
+// is Secure, which a browser on plain http does not keep: the sign-in succeeds, the next call
+// gets 401, and the page must say so, not "wrong password".
+async function cookieNotKept(env) {
+  const proxied = await new Costsd(env.costsd, env.store.url, env.dir, ['--trusted-proxies', '127.0.0.1']).start();
+  env.onEnd(() => proxied.stop());
+  // The page at a plain-http host name (127.0.0.1 itself is trusted with Secure cookies).
+  const plain = { base: proxied.base.replace('127.0.0.1', PLAIN_HOST) };
+  const { context, page } = await signInPage(env, plain, [401], { 'X-Forwarded-Proto': 'https' });
+  await signIn(page, 'alice', env.users.alice);
+  const text = await message(page, 'unauthenticated');
+  assert.doesNotMatch(text, /password/i, `#message "${text}" blames the password`);
+  assert.match(text, /cookie/i, `#message "${text}" must say the cookie was not kept`);
+  assert.ok(!(await context.cookies()).some((c) => c.name === 'costs_session'), 'the browser kept the cookie after all');
+  await proxied.stop();
+  return `#message[data-kind=unauthenticated]: "${text}"`;
+}
+
+// A costsd whose ranges are at most 60 days: "Last 90 days" gets 400, which the page shows as
+// bad-range with the API's own message and without a "Try again" (it would fail the same way).
+async function rangeTooLong(env) {
+  const short = await new Costsd(env.costsd, env.store.url, env.dir, ['--max-range-days', '60']).start();
+  env.onEnd(() => short.stop());
+  const { page } = await openSignedIn(env, { server: short, allowStatuses: [400] });
+  await page.selectOption('#preset', 'last-90');
+  const text = await message(page, 'bad-range');
+  const q = new URLSearchParams(new URL(page.url()).search);
+  const resp = await request(short.base, 'GET', `/api/v1/billing/costs/acme?from=${q.get('from')}&to=${q.get('to')}`,
+                             { user: 'alice', password: env.users.alice });
+  assert.equal(resp.status, 400, `the API for a 90-day range with --max-range-days 60: ${describe(resp)}`);
+  const apiMessage = JSON.parse(resp.text).errors[0].message;
+  assert.equal(text, apiMessage, '#message must be the API\'s message');
+  assert.ok(!(await page.isVisible('#retry')), '"Try again" must not be offered for a refused range');
+  await short.stop();
+  return `#message[data-kind=bad-range]: "${text}", no Try again`;
+}
+
+// 403 and 404 each say what they mean on the page: erin is not a member of "exact"; "nosuch"
+// does not exist.
+async function forbiddenAndNotFound(env) {
+  const denied = await openSignedIn(env, { user: 'erin', url: '/?org=exact', allowStatuses: [403] });
+  const forbidden = await message(denied.page, 'forbidden');
+  assert.match(forbidden, /access/i, `the 403 message "${forbidden}"`);
+  assert.equal(await denied.page.inputValue('#org'), 'exact', '#org names the organization of the link');
+  const missing = await openSignedIn(env, { url: '/?org=nosuch', allowStatuses: [404] });
+  const notFound = await message(missing.page, 'not-found');
+  assert.match(notFound, /not found|does not exist/i, `the 404 message "${notFound}"`);
+  return `403: "${forbidden}"; 404: "${notFound}"`;
+}
+
 export const scenarios = [
   ['wrong password', wrongPassword],
+  ['a Secure cookie over plain http', cookieNotKept],
   ['expired session', expiredSession],
   ['429 shows the Retry-After', rateLimited],
   ['sign-out ends the session', signOut],
+  ['a range over --max-range-days', rangeTooLong],
+  ['403 and 404 on the page', forbiddenAndNotFound],
   ['store failure', storeFailure],
 ];
