@@ -25,12 +25,6 @@
 namespace costs::http {
 namespace {
 
-Response RateLimited(std::string message, int retry_after_seconds) {
-  ErrorExtras extras;
-  extras.retry_after_seconds = retry_after_seconds;
-  return MakeErrorResponse(MakeError(ErrorCode::kRateLimited, std::move(message)), extras);
-}
-
 Response Ok(std::string body, unsigned status = 200) {
   Response res;
   res.status = status;
@@ -77,31 +71,20 @@ std::optional<Response> Admit(const Request& request, const Services& services, 
     principal = std::move(*cached);
   } else {
     const std::string login_key = LoginLimitKey(request.client_address);
-    const auto locked_out = [&] { return LoginLockout(services, login_key); };
     // A password costs a slow hash: refused before it while locked out. A key costs one
-    // digest: checked first, so that a valid key is never locked out.
+    // digest: checked first (FailedLogin), so that a valid key is never locked out.
     if (!api_key) {
-      if (auto refusal = locked_out()) return refusal;
+      if (auto refusal = LoginLockout(services, login_key)) return refusal;
     }
     Result<service::Principal> who = api_key ? services.auth.AuthenticateApiKey(creds->api_key)
                                              : services.auth.AuthenticateBasic(creds->user, creds->password);
     if (!who) {
       if (who.error().code != ErrorCode::kUnauthenticated) return MakeErrorResponse(who.error());
-      if (api_key) {
-        if (auto refusal = locked_out()) return refusal;
-      }
-      (void)services.failed_logins.Acquire(login_key);
-      return MakeErrorResponse(
-          MakeError(ErrorCode::kUnauthenticated, api_key ? "The API key is not valid (unknown, revoked or expired)."
-                                                         : "The user name or password is wrong."));
+      return FailedLogin(services, login_key, api_key);
     }
     principal = std::move(who).value();
   }
-
-  if (const int wait = services.per_principal.Acquire(principal.name); wait > 0) {
-    return RateLimited("Too many requests; retry after " + std::to_string(wait) + " s.", wait);
-  }
-  return std::nullopt;
+  return TakePrincipalToken(services, principal.name);
 }
 
 // Who the caller is, by the route: the sign-in and sign-out paths take no credentials (only

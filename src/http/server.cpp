@@ -446,7 +446,7 @@ class Session : public std::enable_shared_from_this<Session> {
     request.origin = req[bhttp::field::origin];
     request.host = req[bhttp::field::host];
     request.requested_with = req["X-Requested-With"];
-    request.https = ForwardedHttps(req) && registry_->trusted_proxies().Contains(client_address_);
+    request.https = registry_->trusted_proxies().Contains(client_address_) && ForwardedHttps(req);
     return request;
   }
 

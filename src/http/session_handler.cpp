@@ -37,6 +37,12 @@ std::optional<Response> CheckOrigin(const Request& request) {
 
 }  // namespace
 
+Response RateLimited(std::string message, int retry_after_seconds) {
+  ErrorExtras extras;
+  extras.retry_after_seconds = retry_after_seconds;
+  return MakeErrorResponse(MakeError(ErrorCode::kRateLimited, std::move(message)), extras);
+}
+
 Response TooManyLogins() {
   return MakeErrorResponse(
       MakeError(ErrorCode::kRateLimited, "Too many logins are being verified; retry in a second."));
@@ -44,12 +50,26 @@ Response TooManyLogins() {
 
 std::optional<Response> LoginLockout(const Services& services, const std::string& login_key) {
   if (const int wait = services.failed_logins.Peek(login_key); wait > 0) {
-    ErrorExtras extras;
-    extras.retry_after_seconds = wait;
-    return MakeErrorResponse(
-        MakeError(ErrorCode::kRateLimited, "Too many failed logins from this address; retry later."), extras);
+    return RateLimited("Too many failed logins from this address; retry later.", wait);
   }
   return std::nullopt;
+}
+
+std::optional<Response> TakePrincipalToken(const Services& services, std::string_view name) {
+  if (const int wait = services.per_principal.Acquire(name); wait > 0) {
+    return RateLimited("Too many requests; retry after " + std::to_string(wait) + " s.", wait);
+  }
+  return std::nullopt;
+}
+
+Response FailedLogin(const Services& services, const std::string& login_key, bool api_key) {
+  if (api_key) {
+    if (auto refusal = LoginLockout(services, login_key)) return std::move(*refusal);
+  }
+  (void)services.failed_logins.Acquire(login_key);
+  return MakeErrorResponse(
+      MakeError(ErrorCode::kUnauthenticated, api_key ? "The API key is not valid (unknown, revoked or expired)."
+                                                     : "The user name or password is wrong."));
 }
 
 bool OriginMatches(std::string_view origin, std::string_view host) {
@@ -108,13 +128,7 @@ std::optional<Response> AdmitBySession(const Request& request, const Services& s
   }
   admission.principal = std::move(caller->principal);
   admission.session_expires = caller->expires;
-  if (const int wait = services.per_principal.Acquire(admission.principal.name); wait > 0) {
-    ErrorExtras extras;
-    extras.retry_after_seconds = wait;
-    return MakeErrorResponse(
-        MakeError(ErrorCode::kRateLimited, "Too many requests; retry after " + std::to_string(wait) + " s."), extras);
-  }
-  return std::nullopt;
+  return TakePrincipalToken(services, admission.principal.name);
 }
 
 std::optional<Response> CheckSessionPath(const Request& request, Endpoint endpoint) {
@@ -140,32 +154,20 @@ Response ServeSignIn(const Request& request, const Services& services) {
   }
   // A sign-in from cached credentials is cheap but writes a session: it takes a token of the
   // user's rate limit, before the session is opened.
-  int wait = 0;
+  std::optional<Response> rate_limited;
   const service::SessionService::Admit admit = [&](const service::Principal& who) -> Status {
-    wait = services.per_principal.Acquire(who.name);
-    if (wait > 0) {
-      return MakeError(ErrorCode::kRateLimited, "Too many requests; retry after " + std::to_string(wait) + " s.");
-    }
+    rate_limited = TakePrincipalToken(services, who.name);
+    if (rate_limited) return MakeError(ErrorCode::kRateLimited, "rate limited");
     return {};
   };
   Result<service::SignedIn> signed_in =
       sign_in->with_api_key ? services.sessions->SignInWithApiKey(sign_in->api_key, admit)
                             : services.sessions->SignInWithPassword(sign_in->username, sign_in->password, admit);
-  if (!signed_in && signed_in.error().code == ErrorCode::kRateLimited) {
-    ErrorExtras extras;
-    extras.retry_after_seconds = wait;
-    return MakeErrorResponse(signed_in.error(), extras);
-  }
+  if (rate_limited) return std::move(*rate_limited);
   if (!signed_in) {
     if (signed_in.error().code != ErrorCode::kUnauthenticated) return MakeErrorResponse(signed_in.error());
-    if (sign_in->with_api_key) {
-      if (auto refusal = LoginLockout(services, login_key)) return std::move(*refusal);
-    }
-    (void)services.failed_logins.Acquire(login_key);
+    Response res = FailedLogin(services, login_key, sign_in->with_api_key);
     // This path takes no Authorization: a Basic challenge would ask for what it cannot use.
-    Response res = MakeErrorResponse(MakeError(
-        ErrorCode::kUnauthenticated, sign_in->with_api_key ? "The API key is not valid (unknown, revoked or expired)."
-                                                           : "The user name or password is wrong."));
     ChallengeWithSession(res);
     return res;
   }

@@ -16,8 +16,21 @@ namespace costs::http {
 // 429 (Retry-After: 1) when the hash pool has no place left for another login.
 Response TooManyLogins();
 
+// 429 billing_service.rate_limited with `message` and Retry-After.
+Response RateLimited(std::string message, int retry_after_seconds);
+
 // 429 while the client address (its LoginLimitKey) is locked out after failed logins.
 std::optional<Response> LoginLockout(const Services& services, const std::string& login_key);
+
+// Takes one token of the per-principal rate limit for `name`: nullopt, or the 429 with its
+// Retry-After when the bucket is empty. Every credential (Basic, ApiKey, the session cookie, a
+// sign-in) takes its token here.
+std::optional<Response> TakePrincipalToken(const Services& services, std::string_view name);
+
+// The answer to credentials found wrong (a password or an API key, as `api_key` says): while
+// the client address is locked out, the lockout's 429 (a key is checked before the lockout,
+// since it costs no slow hash); else the failed login is counted and the answer is 401.
+Response FailedLogin(const Services& services, const std::string& login_key, bool api_key);
 
 // Whether an Origin header names the request's own origin: "<scheme>://<host>" with <host>
 // equal to the Host header, case-insensitive, the default port of the Origin's scheme (:80 for

@@ -16,6 +16,16 @@ Principal PrincipalOf(const User& user) {
   return principal;
 }
 
+std::optional<ApiKeyParts> SplitApiKey(std::string_view key) {
+  constexpr std::string_view kPrefix = "costs_";
+  if (key.size() != kPrefix.size() + 16 + 1 + 64 || !key.starts_with(kPrefix) || key[kPrefix.size() + 16] != '_') {
+    return std::nullopt;
+  }
+  return ApiKeyParts{key.substr(kPrefix.size(), 16), key.substr(kPrefix.size() + 17)};
+}
+
+bool KeyHolds(const ApiKey& key, domain::Instant now) { return !key.revoked && !(key.expires && *key.expires <= now); }
+
 Authenticator::Authenticator(Store& store, const PasswordHasher& hasher, const Clock& clock,
                              std::chrono::nanoseconds cache_ttl)
     : store_(store), hasher_(hasher), clock_(clock), ttl_ns_(cache_ttl.count()) {}
@@ -141,14 +151,10 @@ Result<Principal> Authenticator::AuthenticateBasic(std::string_view user, std::s
 
 Result<Principal> Authenticator::AuthenticateApiKey(std::string_view key) {
   const Error invalid = MakeError(ErrorCode::kUnauthenticated, "the API key is not valid");
-  // costs_<16 hex id>_<64 hex secret>
-  constexpr std::string_view kPrefix = "costs_";
-  if (key.size() != kPrefix.size() + 16 + 1 + 64 || key.substr(0, kPrefix.size()) != kPrefix ||
-      key[kPrefix.size() + 16] != '_') {
-    return invalid;
-  }
-  const std::string_view id = key.substr(kPrefix.size(), 16);
-  const std::string_view secret = key.substr(kPrefix.size() + 17);
+  const std::optional<ApiKeyParts> parts = SplitApiKey(key);
+  if (!parts) return invalid;
+  const std::string_view id = parts->id;
+  const std::string_view secret = parts->secret;
   const std::string cache_key = ApiKeyKey(key);
   const std::int64_t now = clock_.MonotonicNs();
   if (auto cached = Cached(cache_key, now)) return *cached;
@@ -163,9 +169,8 @@ Result<Principal> Authenticator::AuthenticateApiKey(std::string_view key) {
   for (std::size_t i = 0; i < digest.size() && i < k.secret_digest.size(); ++i) {
     diff |= static_cast<unsigned char>(digest[i] ^ k.secret_digest[i]);
   }
-  if (diff != 0 || k.revoked) return invalid;
   const domain::Instant wall_now = clock_.Now();
-  if (k.expires && *k.expires <= wall_now) return invalid;
+  if (diff != 0 || !KeyHolds(k, wall_now)) return invalid;
 
   auto principal = LoadPrincipal(k.user);
   if (!principal) return principal.error().code == ErrorCode::kUnauthenticated ? invalid : std::move(principal).error();

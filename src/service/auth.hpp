@@ -29,6 +29,17 @@ struct Principal {
 // The principal a stored user acts as (its organizations sorted).
 Principal PrincipalOf(const User& user);
 
+// The parts of an API key as a client sends it, "costs_<16 hex id>_<64 hex secret>"
+// (AdminService::CreateApiKey); nullopt when `key` does not have that shape.
+struct ApiKeyParts {
+  std::string_view id;
+  std::string_view secret;
+};
+std::optional<ApiKeyParts> SplitApiKey(std::string_view key);
+
+// Whether a stored key still holds at `now`: neither revoked nor expired.
+bool KeyHolds(const ApiKey& key, domain::Instant now);
+
 // Verifies credentials against the store's argon2id hashes. A successful verification is
 // cached for `cache_ttl` under a fingerprint of (name, password), so a client sending Basic
 // auth on every request pays the slow hash about once per TTL, not per request. Failures are

@@ -74,10 +74,9 @@ Result<SignedIn> SessionService::SignInWithPassword(std::string_view user, std::
 }
 
 Result<SignedIn> SessionService::SignInWithApiKey(std::string_view key, const Admit& admit) {
-  // AuthenticateApiKey accepts only "costs_<16 hex id>_<secret>".
   Result<Principal> who = auth_.AuthenticateApiKey(key);
   std::optional<std::string> key_id;
-  if (who) key_id = std::string(key.substr(6, 16));
+  if (who) key_id = std::string(SplitApiKey(key)->id);  // AuthenticateApiKey accepted its shape
   return Open(std::move(who), std::move(key_id), admit);
 }
 
@@ -111,7 +110,7 @@ Result<SignedIn> SessionService::Open(Result<Principal> who, std::optional<std::
 Status SessionService::CheckApiKey(const std::string& api_key_id, domain::Instant now) {
   Result<std::optional<ApiKey>> key = store_.FindApiKey(api_key_id);
   if (!key) return std::move(key).error();
-  if (!key->has_value() || (*key)->revoked || ((*key)->expires && *(*key)->expires <= now)) return Expired();
+  if (!key->has_value() || !KeyHolds(**key, now)) return Expired();
   return {};
 }
 

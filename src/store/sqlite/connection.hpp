@@ -75,7 +75,8 @@ class Connection {
     void Bind(int index, const char* text) = delete;  // ambiguous; use std::string_view
     void Bind(int index, AsBlob blob);
     void Bind(int index, Null) { Check(sqlite3_bind_null(stmt_, index)); }
-    void Bind(int index, const std::optional<std::int64_t>& value) {
+    template <typename T>
+    void Bind(int index, const std::optional<T>& value) {
       if (value) {
         Bind(index, *value);
       } else {

@@ -29,11 +29,11 @@ Status SqliteStore::CreateSession(const service::Session& session) {
   std::lock_guard write_lock(write_mu_);
   Result<Lease> lease = Acquire();
   if (!lease) return std::move(lease).error();
-  Status s = session.api_key_id ? (*lease)->Run(kInsertSession, "insert a session", session.id_digest, session.user,
-                                                *session.api_key_id, session.created.ns, session.last_used.ns)
-                                : (*lease)->Run(kInsertSession, "insert a session", session.id_digest, session.user,
-                                                detail::Null{}, session.created.ns, session.last_used.ns);
-  if (!s) return s;
+  if (Status s = (*lease)->Run(kInsertSession, "insert a session", session.id_digest, session.user, session.api_key_id,
+                               session.created.ns, session.last_used.ns);
+      !s) {
+    return s;
+  }
   if ((*lease)->Changes() == 0) return MakeError(ErrorCode::kAlreadyExists, "a session with this id already exists");
   return {};
 }
