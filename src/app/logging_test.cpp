@@ -51,7 +51,7 @@ TEST_F(LoggingTest, LogLevelErrorHidesStoreWarnings) {
   spdlog::default_logger()->sinks() = {std::make_shared<spdlog::sinks::ostream_sink_mt>(out_)};
   spdlog::set_pattern("%l %v");
   const LogSink sink = SpdlogSink();
-  Log(sink, LogLevel::kWarn, "sqlite: a stored series has no end");
+  Log(sink, LogLevel::kWarn, "store: a stored series has no end");
   Log(sink, LogLevel::kDebug, "sqlite: debug detail");
   Log(sink, LogLevel::kError, "sqlite: kept");
   EXPECT_EQ(out_.str(), "error sqlite: kept\n");

@@ -5,7 +5,7 @@
 #include <string>
 #include <tuple>
 
-#include "store/sqlite/keys.hpp"
+#include "store/common/keys.hpp"
 #include "store/sqlite/series.hpp"
 
 namespace costs::store::sqlite::detail {

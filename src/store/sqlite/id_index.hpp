@@ -18,8 +18,8 @@
 
 #include "common/result.hpp"
 #include "domain/usage.hpp"
+#include "store/common/usage_codec.hpp"
 #include "store/sqlite/connection.hpp"
-#include "store/sqlite/usage_codec.hpp"
 
 namespace costs::store::sqlite::detail {
 

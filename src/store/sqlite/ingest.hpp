@@ -20,8 +20,8 @@
 #include "common/result.hpp"
 #include "domain/usage.hpp"
 #include "service/ingest_delta.hpp"
+#include "store/common/formats.hpp"
 #include "store/sqlite/connection.hpp"
-#include "store/sqlite/formats.hpp"
 
 namespace costs::store::sqlite::detail {
 

@@ -8,8 +8,8 @@
 #include <tuple>
 
 #include "domain/money.hpp"
+#include "store/common/keys.hpp"
 #include "store/sqlite/ingest.hpp"
-#include "store/sqlite/keys.hpp"
 #include "store/sqlite/read_path.hpp"
 #include "store/sqlite/series.hpp"
 

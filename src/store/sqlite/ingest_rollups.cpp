@@ -4,8 +4,8 @@
 #include <tuple>
 
 #include "store/common/ingest_contract.hpp"
+#include "store/common/keys.hpp"
 #include "store/sqlite/ingest.hpp"
-#include "store/sqlite/keys.hpp"
 
 namespace costs::store::sqlite::detail {
 

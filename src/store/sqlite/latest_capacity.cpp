@@ -5,7 +5,7 @@
 #include <map>
 #include <optional>
 
-#include "store/sqlite/keys.hpp"
+#include "store/common/keys.hpp"
 #include "store/sqlite/read_path.hpp"
 
 namespace costs::store::sqlite::detail {

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "domain/money.hpp"
+#include "store/common/formats.hpp"
 #include "store/sqlite/chunks.hpp"
-#include "store/sqlite/formats.hpp"
 #include "store/sqlite/id_index.hpp"
 #include "store/sqlite/schema.hpp"
 

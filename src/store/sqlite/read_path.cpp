@@ -6,9 +6,9 @@
 #include <optional>
 
 #include "store/common/assign.hpp"
+#include "store/common/formats.hpp"
+#include "store/common/keys.hpp"
 #include "store/sqlite/chunks.hpp"
-#include "store/sqlite/formats.hpp"
-#include "store/sqlite/keys.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace costs::store::sqlite {

@@ -13,8 +13,8 @@
 
 #include "common/result.hpp"
 #include "domain/usage.hpp"
+#include "store/common/formats.hpp"
 #include "store/sqlite/connection.hpp"
-#include "store/sqlite/formats.hpp"
 
 namespace costs::store::sqlite::detail {
 

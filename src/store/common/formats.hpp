@@ -36,7 +36,7 @@
 #include "common/result.hpp"
 #include "service/ingest_delta.hpp"
 
-namespace costs::store::sqlite::detail {
+namespace costs::store {
 
 constexpr int kHoursPerDay = 24;
 
@@ -86,4 +86,4 @@ service::IngestDelta::Sums SumsOf(const HourCell& cell);
 // `sums` as the cell of `hour`; nullopt when a sum leaves int64.
 std::optional<HourCell> CellOf(int hour, const service::IngestDelta::Sums& sums);
 
-}  // namespace costs::store::sqlite::detail
+}  // namespace costs::store

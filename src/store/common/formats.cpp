@@ -1,12 +1,11 @@
-#include "store/sqlite/formats.hpp"
+#include "store/common/formats.hpp"
 
 #include <array>
 
 #include "domain/money.hpp"
-#include "store/sqlite/connection.hpp"
-#include "store/sqlite/usage_codec.hpp"
+#include "store/common/usage_codec.hpp"
 
-namespace costs::store::sqlite::detail {
+namespace costs::store {
 
 using domain::Nanos;
 
@@ -66,7 +65,7 @@ Result<std::vector<HourCell>> UnpackHours(std::string_view bytes, const LogSink&
     if (same) cell.rate_fingerprint_max = cell.rate_fingerprint_min;
     before = cell;
     if (!ok) {
-      return StoreFailed(log, "a stored hourly rollup is malformed");
+      return Malformed(log, "hourly rollup");
     }
     cells.push_back(cell);
   }
@@ -94,7 +93,7 @@ std::string PackDay(std::span<const SeriesHours> series) {
 
 // kStoreFailed (detail logged) when `bytes` is not what PackDay writes.
 Result<std::vector<SeriesHours>> UnpackDay(std::string_view bytes, const LogSink& log) {
-  auto malformed = [&] { return StoreFailed(log, "a stored day of hourly rollups is malformed"); };
+  auto malformed = [&] { return Malformed(log, "day of hourly rollups"); };
   std::size_t pos = 0;
   std::int64_t count = 0;
   if (!ReadVarint(bytes, pos, count) || count < 0 || static_cast<std::uint64_t>(count) > bytes.size()) {
@@ -136,7 +135,7 @@ std::string PackSeriesEnds(std::span<const SeriesEnd> ends) {
 
 // kStoreFailed (detail logged) when `bytes` is not what PackSeriesEnds writes.
 Result<std::vector<SeriesEnd>> UnpackSeriesEnds(std::string_view bytes, const LogSink& log) {
-  auto malformed = [&] { return StoreFailed(log, "a stored row of series ends is malformed"); };
+  auto malformed = [&] { return Malformed(log, "row of series ends"); };
   std::size_t pos = 0;
   std::int64_t count = 0;
   // An entry takes at least two bytes.
@@ -185,4 +184,4 @@ std::optional<HourCell> CellOf(int hour, const service::IngestDelta::Sums& sums)
                   sums.rate_fingerprint_max};
 }
 
-}  // namespace costs::store::sqlite::detail
+}  // namespace costs::store

@@ -1,7 +1,7 @@
-// Tests of the SQLite store's persisted byte formats (usage_codec.hpp): usage chunks, id runs,
+// Tests of the stores' persisted byte formats (usage_codec.hpp): usage chunks, id runs,
 // the id filter and the id hash. Each format is read back exactly, and every malformed input
 // is refused with kStoreFailed rather than read past its end.
-#include "store/sqlite/usage_codec.hpp"
+#include "store/common/usage_codec.hpp"
 
 #include <gtest/gtest.h>
 
@@ -14,7 +14,7 @@
 
 #include "domain/money.hpp"
 
-namespace costs::store::sqlite {
+namespace costs::store {
 namespace {
 
 using domain::Instant;
@@ -340,4 +340,4 @@ TEST(IdFilterTest, HasNoFalseNegativesAndFewFalsePositives) {
 }
 
 }  // namespace
-}  // namespace costs::store::sqlite
+}  // namespace costs::store

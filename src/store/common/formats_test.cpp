@@ -1,12 +1,12 @@
-#include "store/sqlite/formats.hpp"
+#include "store/common/formats.hpp"
 
 #include <gtest/gtest.h>
 
 #include <limits>
 
-#include "store/sqlite/usage_codec.hpp"
+#include "store/common/usage_codec.hpp"
 
-namespace costs::store::sqlite::detail {
+namespace costs::store {
 namespace {
 
 constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
@@ -57,7 +57,7 @@ TEST(PackHoursTest, MalformedBytesFailAndLogTheDetail) {
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code, ErrorCode::kStoreFailed);
     EXPECT_EQ(r.error().message, "the cost store failed");
-    EXPECT_EQ(logged.lines, std::vector<std::string>{"sqlite: a stored hourly rollup is malformed"});
+    EXPECT_EQ(logged.lines, std::vector<std::string>{"store: a stored hourly rollup is malformed"});
   }
 }
 
@@ -89,7 +89,7 @@ TEST(PackDayTest, MalformedBytesFailAndLogTheDetail) {
     Result<std::vector<SeriesHours>> r = UnpackDay(bytes, logged.sink());
     ASSERT_FALSE(r) << bytes.size();
     EXPECT_EQ(r.error().code, ErrorCode::kStoreFailed);
-    EXPECT_EQ(logged.lines, std::vector<std::string>{"sqlite: a stored day of hourly rollups is malformed"});
+    EXPECT_EQ(logged.lines, std::vector<std::string>{"store: a stored day of hourly rollups is malformed"});
   }
 }
 
@@ -116,7 +116,7 @@ TEST(PackSeriesEndsTest, MalformedBytesFailAndLogTheDetail) {
     Logged logged;
     Result<std::vector<SeriesEnd>> r = UnpackSeriesEnds(bytes, logged.sink());
     ASSERT_FALSE(r) << bytes.size();
-    EXPECT_EQ(logged.lines, std::vector<std::string>{"sqlite: a stored row of series ends is malformed"});
+    EXPECT_EQ(logged.lines, std::vector<std::string>{"store: a stored row of series ends is malformed"});
   }
 }
 
@@ -131,4 +131,4 @@ TEST(CellOfTest, SumsNarrowBackToCellsAndRefuseWhatLeavesInt64) {
 }
 
 }  // namespace
-}  // namespace costs::store::sqlite::detail
+}  // namespace costs::store

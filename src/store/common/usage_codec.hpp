@@ -1,5 +1,5 @@
 #pragma once
-// The byte formats of the SQLite store's usage tables (schema 3), free of SQLite so that they
+// The byte formats of the stores' usage tables (SQLite schema 3), free of any database so that they
 // are tested on their own:
 //
 // - a usage chunk (usage_chunk.records): the records of one ingest batch that share an
@@ -22,7 +22,11 @@
 #include "common/result.hpp"
 #include "domain/usage.hpp"
 
-namespace costs::store::sqlite {
+namespace costs::store {
+
+// Logs "store: a stored <what> is malformed" and returns kStoreFailed: stored bytes that are not
+// what this build's Pack functions write.
+Error Malformed(const LogSink& log, std::string_view what);
 
 // The 64-bit hash of a usage record id that the id index and filter are keyed by: FNV-1a 64
 // over the id's bytes, then the splitmix64 finalizer. Persisted: never change it. Different ids
@@ -141,4 +145,4 @@ class IdFilter {
   std::vector<std::uint64_t> words_;  // 8 per block
 };
 
-}  // namespace costs::store::sqlite
+}  // namespace costs::store

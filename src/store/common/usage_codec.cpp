@@ -1,21 +1,21 @@
-#include "store/sqlite/usage_codec.hpp"
+#include "store/common/usage_codec.hpp"
 
 #include <algorithm>
 #include <cstring>
 #include <unordered_map>
 
-namespace costs::store::sqlite {
+namespace costs::store {
+
+Error Malformed(const LogSink& log, std::string_view what) {
+  Log(log, LogLevel::kError, "store: a stored " + std::string(what) + " is malformed");
+  return MakeError(ErrorCode::kStoreFailed, "the cost store failed");
+}
 
 namespace {
 
 // Format 1 has no instance types (every record a deployment); format 2 keeps one per record.
 constexpr unsigned char kChunkFormat1 = 1;
 constexpr unsigned char kChunkFormat2 = 2;
-
-Error Malformed(const LogSink& log, const char* what) {
-  Log(log, LogLevel::kError, std::string("sqlite: a stored ") + what + " is malformed");
-  return MakeError(ErrorCode::kStoreFailed, "the cost store failed");
-}
 
 std::uint64_t Mix(std::uint64_t h) {  // splitmix64's finalizer
   h ^= h >> 30;
@@ -348,4 +348,4 @@ std::string IdFilter::Pack() const {
   return std::string(reinterpret_cast<const char*>(words_.data()), words_.size() * 8);
 }
 
-}  // namespace costs::store::sqlite
+}  // namespace costs::store

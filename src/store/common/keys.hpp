@@ -9,7 +9,7 @@
 #include "domain/money.hpp"
 #include "domain/time.hpp"
 
-namespace costs::store::sqlite::detail {
+namespace costs::store {
 
 // 2^kMaxSpanClass hours exceed every int64 duration (and every difference of two int64 ns).
 constexpr int kMaxSpanClass = 23;
@@ -40,4 +40,4 @@ inline std::int64_t DayOf(std::int64_t ns) {
                                                         : static_cast<std::int64_t>(day);
 }
 
-}  // namespace costs::store::sqlite::detail
+}  // namespace costs::store
