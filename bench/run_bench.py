@@ -39,14 +39,15 @@ import json
 import os
 import pwd
 import re
-import selectors
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import time
+
+from common import (START_TIMEOUT, WRK_ARGS, BenchError, Costsd, Processes, check_disk, env_float, env_int, fmt_rate,
+                    free_port, log, median, ratio, run, wrk_series)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -54,10 +55,7 @@ ROOT = os.path.dirname(HERE)
 D1_ORGS = 200
 D2_ORGS = 2000
 GEN_CHUNK_BATCHES = 20  # batch files generated at a time (about 1 M records, 0.4 GB NDJSON)
-WRK_ARGS = ["-t1", "-c64"]
 PGBENCH_CLIENTS = 8
-START_TIMEOUT = 120.0
-STOP_TIMEOUT = 30.0
 
 STORES = ("sqlite", "postgres")  # costs' stores BENCH_STORE selects from, in the order they run
 
@@ -67,142 +65,6 @@ STORES = ("sqlite", "postgres")  # costs' stores BENCH_STORE selects from, in th
 # 3.0 KB; the PostgreSQL reference table and its indexes about 0.4 KB.
 STORE_BYTES_PER_RECORD = {"sqlite": 300, "postgres": 3000}
 PG_BYTES_PER_RECORD = 450
-
-
-def log(message):
-    print("bench: " + message, flush=True)
-
-
-class BenchError(Exception):
-    pass
-
-
-def env_float(name, default):
-    text = os.environ.get(name, "")
-    try:
-        return float(text) if text else default
-    except ValueError:
-        raise BenchError("%s must be a number, not %r" % (name, text))
-
-
-def env_int(name, default, minimum=1):
-    value = env_float(name, default)
-    if value != int(value) or value < minimum:
-        raise BenchError("%s must be an integer >= %d" % (name, minimum))
-    return int(value)
-
-
-def median(values):
-    return statistics.median(values)
-
-
-def fmt_rate(x):
-    return "{:,.0f}".format(x)
-
-
-def ratio(a, b):
-    return a / b if b else float("nan")
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-# ----------------------------------------------------------------------------------------------
-# Processes: every one started here is recorded (PID file) and stopped by its PID.
-# ----------------------------------------------------------------------------------------------
-
-
-class Processes:
-    def __init__(self, work):
-        self.pid_dir = os.path.join(work, "pids")
-        self.running = []  # (name, Popen, stop signal)
-
-    def start(self, name, argv, stop_signal=signal.SIGTERM, **kwargs):
-        os.makedirs(self.pid_dir, exist_ok=True)
-        proc = subprocess.Popen(argv, start_new_session=True, **kwargs)
-        with open(os.path.join(self.pid_dir, name + ".pid"), "w") as f:
-            f.write(str(proc.pid))
-        self.running.append((name, proc, stop_signal))
-        return proc
-
-    def stop(self, proc):
-        for i, (name, p, sig) in enumerate(self.running):
-            if p is proc:
-                del self.running[i]
-                self._stop(name, p, sig)
-                return
-
-    def stop_all(self):
-        while self.running:
-            name, p, sig = self.running.pop()
-            self._stop(name, p, sig)
-
-    def _stop(self, name, proc, sig):
-        if proc.poll() is None:
-            try:
-                os.kill(proc.pid, sig)
-                proc.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                log("%s (pid %d) did not stop in %.0f s: killing it" % (name, proc.pid, STOP_TIMEOUT))
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait()
-            except ProcessLookupError:
-                pass
-        try:
-            os.remove(os.path.join(self.pid_dir, name + ".pid"))
-        except FileNotFoundError:
-            pass
-
-    @staticmethod
-    def stop_stale(work):
-        """Stops what a killed earlier run left: processes of its PID files whose command
-        line names the work folder (so never an unrelated process that reused the PID)."""
-        pids = []
-        for path in glob.glob(os.path.join(work, "pids", "*.pid")):
-            try:
-                pids.append(int(open(path).read().strip()))
-            except (OSError, ValueError):
-                pass
-        pm = os.path.join(work, "pg", "data", "postmaster.pid")
-        if os.path.exists(pm):
-            try:
-                pids.append(int(open(pm).readline().strip()))
-            except (OSError, ValueError):
-                pass
-        for pid in pids:
-            try:
-                cmdline = open("/proc/%d/cmdline" % pid, "rb").read().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            if work in cmdline:
-                log("stopping pid %d left by an earlier run" % pid)
-                try:
-                    os.kill(pid, signal.SIGTERM if "postgres" not in cmdline else signal.SIGINT)
-                except ProcessLookupError:
-                    continue
-                for _ in range(100):
-                    if not os.path.exists("/proc/%d" % pid):
-                        break
-                    time.sleep(0.1)
-                else:
-                    os.kill(pid, signal.SIGKILL)
-
-
-def run(argv, **kwargs):
-    kwargs.setdefault("check", True)
-    try:
-        return subprocess.run(argv, **kwargs)
-    except OSError as e:
-        raise BenchError("cannot run %s: %s" % (argv[0], e))
-    except subprocess.CalledProcessError as e:
-        detail = ""
-        for stream in (e.stdout, e.stderr):
-            if stream:
-                detail += (stream if isinstance(stream, str) else stream.decode(errors="replace"))[-2000:]
-        raise BenchError("%s failed (exit %d)\n%s" % (" ".join(argv[:4]), e.returncode, detail))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -475,59 +337,6 @@ class Postgres:
 # ----------------------------------------------------------------------------------------------
 
 
-class Costsd:
-    def __init__(self, tools, procs, db, log_path):
-        self.tools = tools
-        self.procs = procs
-        self.db = db
-        self.log_path = log_path
-        self.proc = None
-        self.port = None
-
-    def start(self):
-        """Starts costsd on the store's database; returns seconds from exec to its
-        'listening' line."""
-        with open(self.log_path, "a") as logf:
-            t0 = time.perf_counter()
-            self.proc = self.procs.start(
-                "costsd",
-                [self.tools.costsd, "--db", self.db.url, "--listen", "127.0.0.1:0", "--rate-limit", "0",
-                 "--log-level", "warn"],
-                stdout=subprocess.PIPE, stderr=logf)
-        sel = selectors.DefaultSelector()
-        sel.register(self.proc.stdout, selectors.EVENT_READ)
-        line = b""
-        deadline = time.monotonic() + START_TIMEOUT
-        while not line.endswith(b"\n"):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not sel.select(remaining):
-                raise BenchError("costsd did not print its listening line in %.0f s" % START_TIMEOUT)
-            chunk = os.read(self.proc.stdout.fileno(), 4096)
-            if not chunk:
-                raise BenchError("costsd exited at start; see %s" % self.log_path)
-            line += chunk
-        elapsed = time.perf_counter() - t0
-        sel.close()
-        m = re.search(rb"listening on http://127\.0\.0\.1:(\d+)", line)
-        if not m:
-            raise BenchError("costsd printed %r" % line)
-        self.port = int(m.group(1))
-        return elapsed
-
-    def stop(self):
-        if self.proc:
-            self.procs.stop(self.proc)
-            self.proc.stdout.close()
-            self.proc = None
-
-    def peak_rss_kib(self):
-        with open("/proc/%d/status" % self.proc.pid) as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-        raise BenchError("no VmHWM in /proc/%d/status" % self.proc.pid)
-
-
 class Nginx:
     def __init__(self, tools, procs, work, root):
         self.tools = tools
@@ -586,33 +395,6 @@ http {{
         if self.proc:
             self.procs.stop(self.proc)
             self.proc = None
-
-
-_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
-
-
-def wrk(tools, url, seconds, headers=()):
-    argv = [tools.wrk] + WRK_ARGS + ["-d%ds" % seconds, "--latency"]
-    for h in headers:
-        argv += ["-H", h]
-    out = run(argv + [url], capture_output=True, text=True).stdout
-    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
-    if not rps or not p99:
-        raise BenchError("wrk output not understood:\n" + out)
-    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if bad:
-        raise BenchError("%s non-2xx responses from %s:\n%s" % (bad.group(1), url, out))
-    errors = re.search(r"Socket errors: (.*)", out)
-    if errors:
-        log("  wrk socket errors: " + errors.group(1))
-    return float(rps.group(1)), float(p99.group(1)) * _UNITS[p99.group(2)]
-
-
-def wrk_series(tools, url, seconds, runs, headers=()):
-    wrk(tools, url, 2, headers)  # warm-up, not counted
-    results = [wrk(tools, url, seconds, headers) for _ in range(runs)]
-    return median([r[0] for r in results]), median([r[1] for r in results]), results
 
 
 # ----------------------------------------------------------------------------------------------
@@ -680,13 +462,6 @@ def target_lines(results, db):
         checks.append(("start-up on D2 <= 2 s", results[p + "d2_startup_s"], results[p + "d2_startup_s"] <= 2))
     return ["target %-8s %-52s %10.3f  %s" % (db.name, name, value, "met" if ok else "NOT MET")
             for name, value, ok in checks]
-
-
-def check_disk(work, need_bytes, what):
-    free = shutil.disk_usage(work).free
-    if free < need_bytes * 1.2:
-        raise BenchError("%s needs about %.1f GB of disk under %s; %.1f GB are free" %
-                         (what, need_bytes / 1e9, work, free / 1e9))
 
 
 def machine_line(build_dir):
