@@ -46,8 +46,8 @@ import subprocess
 import sys
 import time
 
-from common import (START_TIMEOUT, WRK_ARGS, BenchError, Costsd, Processes, check_disk, env_float, env_int, fmt_rate,
-                    free_port, log, median, ratio, run, wrk_series)
+from common import (IMPORT_ARGS, START_TIMEOUT, WRK_ARGS, BenchError, Costsd, Processes, check_disk, env_float,
+                    env_int, fmt_rate, free_port, log, median, ratio, run, wrk_series)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -218,8 +218,8 @@ def ingest_costs(ds, db):
         chunk_start, chunk_elapsed = stored, 0.0
         for path in files:
             t0 = time.perf_counter()
-            out = run([ds.tools.costsctl, "--db", db.url, "usage", "import", path], capture_output=True,
-                      text=True).stdout
+            out = run([ds.tools.costsctl, "--db", db.url] + IMPORT_ARGS + ["usage", "import", path],
+                      capture_output=True, text=True).stdout
             chunk_elapsed += time.perf_counter() - t0
             m = re.search(r"stored (\d+), duplicates (\d+)", out)
             if not m:
