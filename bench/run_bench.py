@@ -6,27 +6,33 @@ each of costs' stores BENCH_STORE selects (sqlite, postgres or both): ingest thr
 `costsctl usage import` vs PostgreSQL COPY; the 30-day org chart over HTTP (wrk) vs nginx
 serving the same bytes vs PostgreSQL computing it by GROUP BY (pgbench); in-process chart
 latency (bench/chart_bench, Google Benchmark); the Billing API v2 instances call beside the v1
-deployments call (1 and 30 days, HTTP and in-process); costsd's peak RSS and start-up time.
-Prints every figure and ratio per store, the v2 ratios on a line per store
+deployments call (1 and 30 days, HTTP and in-process); costsd's peak RSS and start-up time;
+issue #15's figures: uncached aligned, month-to-date and ragged ranges over every organization
+(bench/ranges.py), the one-file import into a fresh database (bench/one_file.py), each
+database's bytes per record against the reference table's. Prints every figure and ratio per
+store, the target lines, the v2 ratios on a line per store
 
     bench v2: v2_instances_cached_http_vs_v1_deployments_1d=A ..._30d=B v2_instances_inprocess_vs_v1_deployments_1d=C ..._30d=D
 
 then a line for the PostgreSQL store when it ran
 
-    bench[postgres]: ingest_vs_pg_copy=X http_vs_nginx=Y chart_vs_pg=Z rss_d1_mib=W
+    bench[postgres]: ingest_vs_pg_copy=X http_vs_nginx=Y chart_vs_pg=Z rss_d1_mib=W mtd_vs_aligned=A ragged_vs_aligned=B one_file_vs_batched=C db_vs_pg_table=D
 
 and a last line for the SQLite store when it ran
 
-    bench: ingest_vs_pg_copy=X http_vs_nginx=Y chart_vs_pg=Z rss_d1_mib=W
+    bench: ingest_vs_pg_copy=X http_vs_nginx=Y chart_vs_pg=Z rss_d1_mib=W mtd_vs_aligned=A ragged_vs_aligned=B one_file_vs_batched=C
 
-Everything it starts (postgres, nginx, costsd) listens on 127.0.0.1 only and is stopped by
-its PID when the run ends, fails or is interrupted. Its files live in BUILD_DIR/bench-work,
-removed at the end (BENCH_KEEP=1 keeps them).
+(one_file_vs_batched only when the one-file import ran).
+
+Everything it starts (postgres, nginx, costsd; the one-file import's costsctl) runs on
+127.0.0.1 only and is stopped by its PID when the run ends, fails or is interrupted. Its files
+live in BUILD_DIR/bench-work, removed at the end (BENCH_KEEP=1 keeps them).
 
 Environment: BENCH_STORE (sqlite, postgres or both; default sqlite), BENCH_SCALE
 (organizations × this; default 1), BENCH_D2=1, BENCH_REPEAT
 (ingest runs; default 1), BENCH_WRK_SECONDS (default 10), BENCH_WRK_RUNS (default 3),
-BENCH_GB_REPETITIONS (default 5), BENCH_KEEP=1. Python standard library only.
+BENCH_GB_REPETITIONS (default 5), BENCH_ONE_FILE=0 (skips the one-file import), BENCH_KEEP=1.
+Python standard library only.
 """
 
 import argparse
@@ -48,6 +54,8 @@ import time
 
 from common import (IMPORT_ARGS, START_TIMEOUT, WRK_ARGS, BenchError, Costsd, Processes, check_disk, env_float,
                     env_int, fmt_rate, free_port, log, median, ratio, run, wrk_series)
+from one_file import NDJSON_BYTES_PER_RECORD, measure_one_file
+from ranges import measure_ranges
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -145,13 +153,14 @@ class DataSet:
 
 
 class SqliteDb:
-    """costs' SQLite store of a data set: a file in the data set's folder."""
+    """costs' SQLite store of a data set: a file in the data set's folder (costs.db, or
+    costs-SUFFIX.db)."""
 
     name = "sqlite"
     in_cluster = False
 
-    def __init__(self, ds):
-        self.path = os.path.join(ds.dir, "costs.db")
+    def __init__(self, ds, suffix=""):
+        self.path = os.path.join(ds.dir, "costs%s.db" % ("-" + suffix if suffix else ""))
         self.url = "sqlite:" + self.path
         self.bench_arg = self.path  # chart_bench's --db
 
@@ -175,15 +184,16 @@ class SqliteDb:
 
 
 class PostgresDb:
-    """costs' PostgreSQL store of a data set: its own database (costs_d1, costs_d2) in the bench's
-    cluster, beside the reference database `bench`: separate tables, shared server."""
+    """costs' PostgreSQL store of a data set: its own database (costs_d1, costs_d2, or
+    costs_d1_SUFFIX) in the bench's cluster, beside the reference database `bench`: separate
+    tables, shared server."""
 
     name = "postgres"
     in_cluster = True
 
-    def __init__(self, ds, pg):
+    def __init__(self, ds, pg, suffix=""):
         self.pg = pg
-        self.db = "costs_" + ds.name.lower()
+        self.db = "costs_" + ds.name.lower() + ("_" + suffix if suffix else "")
         self.url = "postgresql://postgres@127.0.0.1:%d/%s" % (pg.port, self.db)
         self.bench_arg = self.url
 
@@ -436,9 +446,32 @@ def chart_bench(tools, ds, db, repetitions, out_dir):
 # ----------------------------------------------------------------------------------------------
 
 
+def issue15_checks(results, db):
+    """Issue #15's targets for one store that this run measured: (name, figure, holds)."""
+    p = prefix(db)
+    checks = [("#15 month-to-date >= 0.5x aligned (uncached)", results[p + "mtd_vs_aligned"],
+               results[p + "mtd_vs_aligned"] >= 0.5)]
+    if p + "one_file_vs_batched" in results:
+        checks.append(("#15 one-file import >= 1.0x batched", results[p + "one_file_vs_batched"],
+                       results[p + "one_file_vs_batched"] >= 1.0))
+    if db.name == "postgres":
+        checks += [
+            ("#15 ingest >= 0.5x PostgreSQL COPY", results[p + "ingest_vs_pg_copy"],
+             results[p + "ingest_vs_pg_copy"] >= 0.5),
+            ("#15 database <= 2x reference table, bytes/record", results[p + "db_vs_pg_table"],
+             results[p + "db_vs_pg_table"] <= 2.0),
+            ("#15 cached HTTP chart >= 0.8x nginx", results[p + "http_vs_nginx"], results[p + "http_vs_nginx"] >= 0.8),
+            ("#15 chart >= 100x PostgreSQL GROUP BY", results[p + "chart_vs_pg"], results[p + "chart_vs_pg"] >= 100),
+        ]
+        if p + "inprocess_vs_sqlite" in results:
+            checks.append(("#15 in-process 30-day chart <= 2x SQLite store's", results[p + "inprocess_vs_sqlite"],
+                           results[p + "inprocess_vs_sqlite"] <= 2.0))
+    return checks
+
+
 def target_lines(results, db):
-    """Issue #4's targets for one store, each with the figure this run measured and whether it
-    holds."""
+    """Issue #4's targets for one store, then issue #15's, each with the figure this run measured
+    and whether it holds."""
     p = prefix(db)
     checks = [
         ("ingest >= 2x PostgreSQL COPY", results[p + "ingest_vs_pg_copy"], results[p + "ingest_vs_pg_copy"] >= 2.0),
@@ -460,8 +493,35 @@ def target_lines(results, db):
                        results[p + "d2_vs_d1_30d"] <= 1.5))
     if p + "d2_startup_s" in results:
         checks.append(("start-up on D2 <= 2 s", results[p + "d2_startup_s"], results[p + "d2_startup_s"] <= 2))
+    checks += issue15_checks(results, db)
     return ["target %-8s %-52s %10.3f  %s" % (db.name, name, value, "met" if ok else "NOT MET")
             for name, value, ok in checks]
+
+
+def one_file_bytes_per_record(stores, one_file):
+    """Disk the one-file import needs per record: the NDJSON file and the largest fresh database
+    (the stores import it one after the other, each database dropped once measured)."""
+    return NDJSON_BYTES_PER_RECORD + max(STORE_BYTES_PER_RECORD[s] for s in stores) if one_file else 0
+
+
+def store_figures(results, dbs, records):
+    """Bytes per record of each store's D1 database (after serving) and of the reference table,
+    their ratio, and the PostgreSQL store's in-process 30-day chart over the SQLite store's (when
+    both ran)."""
+    results["d1_pg_table_bytes_per_record"] = results["d1_pg_table_bytes"] / records
+    for db in dbs:
+        p = prefix(db)
+        results[p + "db_bytes_per_record"] = results[p + "d1_db_bytes"] / records
+        results[p + "db_vs_pg_table"] = ratio(results[p + "db_bytes_per_record"],
+                                              results["d1_pg_table_bytes_per_record"])
+        log("D1 %s database: %.0f bytes a record, %.3f x the PostgreSQL reference table's %.0f" % (
+            db.name, results[p + "db_bytes_per_record"], results[p + "db_vs_pg_table"],
+            results["d1_pg_table_bytes_per_record"]))
+    if {db.name for db in dbs} == set(STORES):
+        pg_us, sqlite_us = (results[p + "d1_gb"]["org_daily_30d"]["p50_us"] for p in ("postgres_", ""))
+        results["postgres_inprocess_vs_sqlite"] = ratio(pg_us, sqlite_us)
+        log("D1 in-process 30-day chart, PostgreSQL store over SQLite store: %.1f / %.1f us = %.3f" % (
+            pg_us, sqlite_us, results["postgres_inprocess_vs_sqlite"]))
 
 
 def machine_line(build_dir):
@@ -626,6 +686,21 @@ def summary_lines(results, dbs):
         ("  chart_vs_pg", get("chart_vs_pg"), x3,
          "PostgreSQL GROUP BY %s charts/s" % rate.format(results["d1_pg_chart_tps"])),
     ]
+    for mode, name in (("aligned", "aligned"), ("mtd", "month-to-date"), ("ragged", "ragged")):
+        rows += [("D1 uncached %s, req/s" % name, get("d1_ranges_%s_rps" % mode), rate, ""),
+                 ("D1 uncached %s p99, ms" % name, get("d1_ranges_%s_p99_ms" % mode), ms, "")]
+    rows += [
+        ("  mtd_vs_aligned", get("mtd_vs_aligned"), x3, ""),
+        ("  ragged_vs_aligned", get("ragged_vs_aligned"), x3, ""),
+        ("D1 one-file import, records/s", get("d1_one_file_rps"), rate, "batched: D1 ingest above"),
+        ("D1 one-file import, s", get("d1_one_file_s"), "{:.1f}", ""),
+        ("D1 one-file costsctl RSS, MiB", get("d1_one_file_rss_mib"), "{:.0f}", ""),
+        ("  one_file_vs_batched", get("one_file_vs_batched"), x3, ""),
+        ("D1 database, bytes/record", get("db_bytes_per_record"), "{:.0f}",
+         "PostgreSQL table and indexes %.0f" % results["d1_pg_table_bytes_per_record"]),
+        ("  db_vs_pg_table", get("db_vs_pg_table"), x3, ""),
+        ("  inprocess_vs_sqlite (30d)", get("inprocess_vs_sqlite"), x3, "PostgreSQL store over SQLite store"),
+    ]
     for key in ("d1", "d2"):
         ds = key.upper()
         rows += [
@@ -665,10 +740,15 @@ def summary_lines(results, dbs):
 
 
 def bench_line(results, db):
+    """The store's final line: issue #4's keys first, in their order (scripts read them), then issue
+    #15's (one_file_vs_batched only when the one-file import ran; db_vs_pg_table for PostgreSQL)."""
     p = prefix(db)
-    return "%s: ingest_vs_pg_copy=%.3f http_vs_nginx=%.3f chart_vs_pg=%.3f rss_d1_mib=%.1f" % (
+    line = "%s: ingest_vs_pg_copy=%.3f http_vs_nginx=%.3f chart_vs_pg=%.3f rss_d1_mib=%.1f" % (
         "bench" if db.name == "sqlite" else "bench[%s]" % db.name, results[p + "ingest_vs_pg_copy"],
         results[p + "http_vs_nginx"], results[p + "chart_vs_pg"], results[p + "d1_rss_mib"])
+    keys = ["mtd_vs_aligned", "ragged_vs_aligned", "one_file_vs_batched"] + (
+        ["db_vs_pg_table"] if db.name == "postgres" else [])
+    return line + "".join(" %s=%.3f" % (k, results[p + k]) for k in keys if p + k in results)
 
 
 def v2_line(results, db):
@@ -697,6 +777,7 @@ def bench(args):
     wrk_runs = env_int("BENCH_WRK_RUNS", 3)
     gb_reps = env_int("BENCH_GB_REPETITIONS", 5)
     keep = os.environ.get("BENCH_KEEP", "") not in ("", "0")
+    one_file = os.environ.get("BENCH_ONE_FILE", "") != "0"
 
     Processes.stop_stale(work)
     shutil.rmtree(work, ignore_errors=True)
@@ -721,8 +802,8 @@ def bench(args):
         m = d1.manifest
         pg = Postgres(tools, procs, work)
         dbs = [SqliteDb(d1) if s == "sqlite" else PostgresDb(d1, pg) for s in stores]
-        check_disk(work, d1.records * (sum(STORE_BYTES_PER_RECORD[s] for s in stores) + PG_BYTES_PER_RECORD) + 1e9,
-                   "D1")
+        check_disk(work, d1.records * (sum(STORE_BYTES_PER_RECORD[s] for s in stores) + PG_BYTES_PER_RECORD +
+                                       one_file_bytes_per_record(stores, one_file)) + 1e9, "D1")
         log("D1: %d organizations x %d deployments x %d days = %s records (batches of %d), %s .. %s" % (
             m["orgs"], m["deployments_per_org"], m["days"], fmt_rate(m["records"]), m["batch"], m["first_day"],
             m["last_day"]))
@@ -798,6 +879,18 @@ def bench(args):
 
         for db in dbs:
             measure_chart_bench(tools, d1, db, gb_reps, work, results)
+
+        # ---- D1: uncached ranges, the one-file import, the stores' figures of issue #15 ----
+        for db in dbs:
+            measure_ranges(d1, db, tools, procs, prefix(db), wrk_seconds, wrk_runs, results)
+        if one_file:
+            # A fresh database per store, dropped once measured: the ingested ones stay as they are.
+            check_disk(work, d1.records * one_file_bytes_per_record(stores, one_file) + 1e9, "D1's one-file import")
+            measure_one_file(d1, [(SqliteDb(d1, "one-file") if db.name == "sqlite" else
+                                   PostgresDb(d1, pg, "one_file"), prefix(db)) for db in dbs], procs, results)
+        else:
+            log("D1 one-file import skipped (BENCH_ONE_FILE=0)")
+        store_figures(results, dbs, d1.records)
 
         # ---- D2 ----
         if with_d2:
