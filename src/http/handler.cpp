@@ -256,29 +256,59 @@ Result<service::CostsService::ReadKey> PrepareCachedRead(const Admission& admiss
   return services.costs.PrepareRead(admission.principal, route.organization_id, RangeOf(route), chart);
 }
 
+// PrepareCachedRead from what the process holds in memory (CostsService::PrepareHeldRead):
+// nullopt when it would ask the store.
+std::optional<Result<service::CostsService::ReadKey>> PrepareHeldCachedRead(const Admission& admission,
+                                                                            const Services& services) {
+  const Route& route = admission.route;
+  const Endpoint e = route.endpoint;
+  if (IsV2(e)) {
+    const bool chart = e == Endpoint::kV2Charts || e == Endpoint::kV2InstanceCharts;
+    const bool instance = e == Endpoint::kV2InstanceItems || e == Endpoint::kV2InstanceCharts;
+    return services.costs.PrepareHeldReadV2(admission.principal, route.organization_id, V2QueryOf(route), chart,
+                                            instance);
+  }
+  const bool chart = e == Endpoint::kOrganizationCharts || e == Endpoint::kDeploymentCharts;
+  return services.costs.PrepareHeldRead(admission.principal, route.organization_id, RangeOf(route), chart);
+}
+
+// Whether `route` may be served from the body cache at all, and its variant there.
+std::optional<std::uint8_t> CachedVariantOf(const Route& route, const Services& services) {
+  if (services.body_cache == nullptr || !IsCacheable(route.endpoint) || !route.query.Get("from") ||
+      !route.query.Get("to")) {
+    return std::nullopt;
+  }
+  return BodyVariantOf(route);
+}
+
+BodyKey BodyKeyOf(const Admission& admission, const service::CostsService::ReadKey& read, std::uint8_t variant) {
+  const Route& route = admission.route;
+  return BodyKey{route.endpoint,     route.organization_id, route.deployment_id,
+                 read.range.from.ns, read.range.to.ns,      read.strategy,
+                 admission.format,   read.version,          variant};
+}
+
+// A 200 carrying a stored body, as the endpoint answers it.
+Response StoredBody(const Admission& admission, std::shared_ptr<const std::string> body) {
+  const bool negotiated = OffersOf(admission.route.endpoint).size() > 1;
+  Response res = negotiated ? Negotiated({}, admission.format) : Ok({});
+  res.shared_body = std::move(body);
+  return res;
+}
+
 // Serve, through services.body_cache where the body is cacheable: PrepareRead (PrepareReadV2)
 // authorizes and validates the request and reads the organization's data version (its errors
 // are answered as the endpoint's own); a stored body is then served as it is, else the endpoint
 // renders it and a success is stored. Only ranges with both `from` and `to`: a defaulted `to`
 // is the current time, which no later request asks for again (v2 requires both anyway).
 Response ServeCached(const Admission& admission, const Request& request, const Services& services) {
-  const Route& route = admission.route;
-  const std::optional<std::uint8_t> variant = BodyVariantOf(route);
-  if (services.body_cache == nullptr || !IsCacheable(route.endpoint) || !route.query.Get("from") ||
-      !route.query.Get("to") || !variant) {
-    return Serve(admission, request, services);
-  }
+  const std::optional<std::uint8_t> variant = CachedVariantOf(admission.route, services);
+  if (!variant) return Serve(admission, request, services);
   Result<service::CostsService::ReadKey> read = PrepareCachedRead(admission, services);
-  if (!read) return MakeErrorResponse(read.error(), ErrorExtrasOf(route.endpoint));
-  BodyKey key{route.endpoint,      route.organization_id, route.deployment_id,
-              read->range.from.ns, read->range.to.ns,     read->strategy,
-              admission.format,    read->version,         *variant};
-
-  const bool negotiated = OffersOf(route.endpoint).size() > 1;
+  if (!read) return MakeErrorResponse(read.error(), ErrorExtrasOf(admission.route.endpoint));
+  BodyKey key = BodyKeyOf(admission, *read, *variant);
   if (std::shared_ptr<const std::string> body = services.body_cache->Find(key)) {
-    Response res = negotiated ? Negotiated({}, admission.format) : Ok({});
-    res.shared_body = std::move(body);
-    return res;
+    return StoredBody(admission, std::move(body));
   }
   // The body is computed after the version was read, so it is at least as new as the key.
   Response res = Serve(admission, request, services);
@@ -406,12 +436,30 @@ Admission AdmitRequest(const Request& request, const Services& services, std::si
   return admission;
 }
 
-Response ServeAdmitted(const Admission& admission, const Request& request, const Services& services) {
-  Response res = ServeCached(admission, request, services);
+namespace {
+
+// What every admitted answer gets: its principal (for the log) and its headers for browsers.
+Response Finished(Response res, const Admission& admission, const Request& request) {
   if (res.principal.empty()) res.principal = admission.principal.name;
   ChallengeBrowsers(res, request);
   KeepPrivate(res, request, admission.route.endpoint);
   return res;
+}
+
+}  // namespace
+
+std::optional<Response> ServeHeld(const Admission& admission, const Request& request, const Services& services) {
+  const std::optional<std::uint8_t> variant = CachedVariantOf(admission.route, services);
+  if (!variant) return std::nullopt;
+  std::optional<Result<service::CostsService::ReadKey>> read = PrepareHeldCachedRead(admission, services);
+  if (!read || !*read) return std::nullopt;  // errors too are answered on the pool, as ever
+  std::shared_ptr<const std::string> body = services.body_cache->Find(BodyKeyOf(admission, **read, *variant));
+  if (!body) return std::nullopt;
+  return Finished(StoredBody(admission, std::move(body)), admission, request);
+}
+
+Response ServeAdmitted(const Admission& admission, const Request& request, const Services& services) {
+  return Finished(ServeCached(admission, request, services), admission, request);
 }
 
 Response HandleRequest(const Request& request, const Services& services, std::size_t max_ingest_body_bytes) {

@@ -109,6 +109,13 @@ Admission AdmitRequest(const Request& request, const Services& services, std::si
 // request.body.size() <= admission.body_limit.
 Response ServeAdmitted(const Admission& admission, const Request& request, const Services& services);
 
+// ServeAdmitted's answer when it is a body the cache holds and everything needed to find it is
+// in memory (CostsService::PrepareHeldRead: an organization seen before, a data version the
+// store holds); nullopt otherwise (then ServeAdmitted answers, on a thread that may block).
+// Never blocks on I/O: the server calls it on its I/O thread, sparing a cached body two thread
+// hand-offs. Same REQUIRES as ServeAdmitted.
+std::optional<Response> ServeHeld(const Admission& admission, const Request& request, const Services& services);
+
 // Both stages for a request whose body is at hand (unit tests): AdmitRequest, then 413 when
 // the body is longer than the admitted limit, then ServeAdmitted.
 Response HandleRequest(const Request& request, const Services& services,

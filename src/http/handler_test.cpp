@@ -659,5 +659,85 @@ TEST_F(ApiFamilyTest, ErrorsTheOverviewAndTheOrganizationAreNeverStored) {
   EXPECT_EQ(body_cache_.stats().entries, 0u);
 }
 
+// ---- Cached bodies found from memory alone (ServeHeld: the server's I/O thread) -------------
+
+// A store that never holds a data version in memory (as one whose versions are all read from
+// its database).
+class UnheldStore final : public service::testing::ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  std::optional<std::int64_t> HeldDataVersion(std::string_view /*org*/) override { return std::nullopt; }
+};
+
+class ServeHeldTest : public ApiFamilyTest {
+ protected:
+  // ServeHeld's answer to a GET, admitted as the server admits it.
+  std::optional<Response> Held(const Services& services, std::string_view target, std::string_view auth) {
+    const Request req = Head("GET", target, auth);
+    const Admission admission = AdmitRequest(req, services, kIngestLimit);
+    EXPECT_FALSE(admission.refusal.has_value()) << target;
+    return ServeHeld(admission, req, services);
+  }
+
+  const std::string target_ = std::string("/api/v1/billing/costs/org-a/charts") + kRange;
+};
+
+TEST_F(ServeHeldTest, AnswersACachedBodyAsServeAdmittedWould) {
+  EXPECT_FALSE(Held(family_services_, target_, kAliceAuth)) << "nothing is cached yet";
+  const Response rendered = Call("GET", target_, kAliceAuth);
+  ASSERT_EQ(rendered.status, 200u) << rendered.BodyView();
+  const int reads = counting_.data_reads.load();
+
+  const std::optional<Response> held = Held(family_services_, target_, kAliceAuth);
+  ASSERT_TRUE(held.has_value());
+  EXPECT_EQ(held->status, 200u);
+  EXPECT_EQ(held->shared_body.get(), rendered.shared_body.get()) << "the stored bytes";
+  EXPECT_EQ(held->content_type, rendered.content_type);
+  EXPECT_EQ(held->headers, rendered.headers);
+  EXPECT_EQ(held->principal, "alice");
+  EXPECT_EQ(counting_.data_reads.load(), reads) << "no data read";
+
+  const std::string csv = std::string("/api/v1/billing/costs/org-a/deployments") + kRange;
+  ASSERT_EQ(Call("GET", csv, kAliceAuth, {}, {}, "text/csv").status, 200u);
+  Request req = Head("GET", csv, kAliceAuth);
+  req.accept = "text/csv";
+  const Admission admission = AdmitRequest(req, family_services_, kIngestLimit);
+  const std::optional<Response> negotiated = ServeHeld(admission, req, family_services_);
+  ASSERT_TRUE(negotiated.has_value());
+  EXPECT_EQ(Header(*negotiated, "Vary"), "Accept") << "negotiated as the endpoint answers";
+}
+
+TEST_F(ServeHeldTest, LeavesEverythingElseToThePool) {
+  ASSERT_EQ(Call("GET", target_, kAliceAuth).status, 200u);
+  ASSERT_TRUE(Held(family_services_, target_, kAliceAuth).has_value());
+
+  ASSERT_TRUE(admin_.PutUser("bob", "pw-bob", false, {"org-b"}));
+  EXPECT_FALSE(Held(family_services_, target_, "Basic Ym9iOnB3LWJvYg==")) << "a 403 is answered on the pool";
+  EXPECT_FALSE(Held(family_services_, "/api/v1/billing/costs/org-a/charts", kAliceAuth)) << "to defaults to now";
+  EXPECT_FALSE(Held(services_, target_, kAliceAuth)) << "no body cache";
+
+  // An organization this service has not seen yet: authorizing it would ask the store.
+  service::CostsService fresh{counting_, clock_};
+  const Services fresh_services{fresh, admin_, auth_, unlimited_, failed_logins_, &body_cache_};
+  EXPECT_FALSE(Held(fresh_services, target_, kAliceAuth));
+  active_ = &fresh_services;
+  ASSERT_EQ(Call("GET", target_, kAliceAuth).status, 200u);
+  active_ = &family_services_;
+  EXPECT_TRUE(Held(fresh_services, target_, kAliceAuth).has_value()) << "seen once, then held";
+
+  // A store whose versions are not held in memory.
+  UnheldStore unheld{counting_};
+  service::CostsService reading{unheld, clock_};
+  const Services reading_services{reading, admin_, auth_, unlimited_, failed_logins_, &body_cache_};
+  active_ = &reading_services;
+  ASSERT_EQ(Call("GET", target_, kAliceAuth).status, 200u);
+  active_ = &family_services_;
+  EXPECT_FALSE(Held(reading_services, target_, kAliceAuth));
+
+  // A new data version: the stored body is of an older one.
+  ASSERT_EQ(Call("POST", "/api/v1/billing/usage", kRootAuth, kMoreUsage, kNdjson).status, 200u);
+  EXPECT_FALSE(Held(family_services_, target_, kAliceAuth));
+}
+
 }  // namespace
 }  // namespace costs::http

@@ -51,6 +51,7 @@
 #include "common/log.hpp"
 #include "http/body_cache.hpp"
 #include "http/body_text.hpp"
+#include "http/catching.hpp"
 #include "http/connection_limits.hpp"
 #include "http/errors.hpp"
 #include "http/handler.hpp"
@@ -266,17 +267,12 @@ class Session : public std::enable_shared_from_this<Session> {
     return head;
   }
 
-  // What `f` returns, or what it threw as text (answered 500 by InternalError, on the
-  // session's thread). Thread-safe: touches no member.
-  template <class T, class F>
-  static std::pair<T, std::optional<std::string>> Catching(F&& f) {
-    try {
-      return {f(), std::nullopt};
-    } catch (const std::exception& e) {
-      return {T{}, std::string(e.what())};
-    } catch (...) {
-      return {T{}, std::string("(unknown type)")};
-    }
+  // ServeHeld on this session's thread (nullopt also when it throws: the pool then answers).
+  std::optional<Response> ServeHeldHere(const Admission& admission, const Request& request, const std::string& id) {
+    ScopedRequestId scope(id);
+    auto [held, failure] =
+        Catching<std::optional<Response>>([&] { return ServeHeld(admission, request, registry_->services()); });
+    return failure ? std::nullopt : std::move(held);
   }
 
   // AdmitRequest on this session's thread, without blocking.
@@ -394,15 +390,19 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnRead(beast::error_code ec, std::size_t /*bytes*/) {
     reading_ = false;
     if (ec) return OnReadError(ec);
-
     auto req = std::make_shared<bhttp::request<bhttp::string_body>>(parser_->release());
     parser_.reset();
     auto admission = std::make_shared<Admission>(std::move(*admission_));
     admission_.reset();
     Request request = ViewOf(*req);  // views into *req, which the job keeps alive
     request.body = req->body();
-    // Served on the work pool (store calls may block); a sign-in (a slow hash) on the hash pool,
-    // holding a place there as a Basic login does. The job touches no member of the session.
+    // A body cached and found from memory alone (ServeHeld) is answered here; the rest on the
+    // work pool (store calls may block), a sign-in (a slow hash) on the hash pool, holding a
+    // place there as a Basic login does. The job touches no member of the session.
+    if (auto held = ServeHeldHere(*admission, request, RequestId(*req))) {
+      Answer(std::move(*held), *req, /*force_close=*/false);
+      return MaybeRead();
+    }
     const bool sign_in = admission->route.endpoint == Endpoint::kSignIn;
     const std::size_t place = sign_in ? std::hash<std::string_view>{}(request.body) : 0;
     if (sign_in && !registry_->pools().ReserveHash(place)) {

@@ -112,13 +112,18 @@ class GatedStore final : public service::testing::ForwardingStore {
     if (throw_once.exchange(false)) throw std::runtime_error("a store bug");
     return ForwardingStore::DataVersion(org);
   }
+  // Held versions never pass the gate: none unless the test says so (then the memory store's).
+  std::optional<std::int64_t> HeldDataVersion(std::string_view org) override {
+    return hold_versions ? ForwardingStore::HeldDataVersion(org) : std::nullopt;
+  }
   // Logs a line through `log` (when set), as a store adapter logs its diagnostics.
   Result<std::optional<service::User>> FindUser(std::string_view name) override {
     if (log) Log(log, LogLevel::kWarn, "FindUser");
     return ForwardingStore::FindUser(name);
   }
   Gate gate;
-  std::atomic<bool> throw_once{false};  // the next DataVersion throws (a bug in an adapter)
+  std::atomic<bool> throw_once{false};     // the next DataVersion throws (a bug in an adapter)
+  std::atomic<bool> hold_versions{false};  // HeldDataVersion answers (a store that caches versions)
   LogSink log;
 
  private:
@@ -315,6 +320,20 @@ TEST_F(ServerTest, StoreLinesLoggedDuringARequestCarryItsId) {
       << "the store's line while serving the request names it";
   for (const std::string& line : lines) EXPECT_EQ(line.rfind("store-line-1 ", 0), 0u) << line;
   EXPECT_EQ(CurrentRequestId(), "") << "no request id outside a request";
+}
+
+TEST_F(ServerTest, ACachedBodyWhoseVersionIsHeldNeedsNoStoreCall) {
+  store_.hold_versions = true;
+  Start();
+  ASSERT_EQ(Get(kChart, kAliceAuth), 200);  // rendered and cached; the organization is known
+  store_.gate.Close();                      // any store call would now hang
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 4; ++i) {  // more than there are I/O threads
+    clients.push_back(std::make_unique<Client>(port_));
+    clients.back()->Send(kChart, kAliceAuth);
+  }
+  for (auto& c : clients) EXPECT_EQ(c->Status(), 200) << "answered from memory on the I/O thread";
+  store_.gate.Open();
 }
 
 TEST_F(ServerTest, SlowStoreCallsDoNotStallProbesOrOtherConnections) {

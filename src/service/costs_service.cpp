@@ -120,7 +120,7 @@ Result<CostsService::RangeRead> CostsService::ReadRange(const Principal& who, st
   return out;
 }
 
-Result<CostsService::ReadKey> CostsService::PrepareRead(const Principal& who, std::string_view org_id,
+Result<CostsService::ReadKey> CostsService::ResolveRead(const Principal& who, std::string_view org_id,
                                                         const RangeQuery& query, bool chart) {
   auto org = Authorize(who, org_id);
   if (!org) return std::move(org).error();
@@ -132,9 +132,36 @@ Result<CostsService::ReadKey> CostsService::PrepareRead(const Principal& who, st
     if (!strategy) return std::move(strategy).error();
     key.strategy = *strategy;
   }
+  return key;
+}
+
+Result<CostsService::ReadKey> CostsService::PrepareRead(const Principal& who, std::string_view org_id,
+                                                        const RangeQuery& query, bool chart) {
+  auto key = ResolveRead(who, org_id, query, chart);
+  if (!key) return key;
   auto version = store_.DataVersion(org_id);
   if (!version) return std::move(version).error();
-  key.version = *version;
+  key->version = *version;
+  return key;
+}
+
+std::optional<std::int64_t> CostsService::HeldVersion(std::string_view org_id) {
+  {
+    std::shared_lock lock(orgs_mu_);
+    if (!known_orgs_.contains(std::string(org_id))) return std::nullopt;  // Authorize would ask the store
+  }
+  return store_.HeldDataVersion(org_id);
+}
+
+std::optional<Result<CostsService::ReadKey>> CostsService::PrepareHeldRead(const Principal& who,
+                                                                           std::string_view org_id,
+                                                                           const RangeQuery& query, bool chart) {
+  // The version first, as PrepareRead reads it after validating: either order gives a key no
+  // newer than the data a render reads afterwards.
+  const std::optional<std::int64_t> version = HeldVersion(org_id);
+  if (!version) return std::nullopt;
+  auto key = ResolveRead(who, org_id, query, chart);
+  if (key) key->version = *version;
   return key;
 }
 

@@ -164,6 +164,14 @@ class CostsService {
     std::int64_t version = 0;
   };
   Result<ReadKey> PrepareRead(const Principal& who, std::string_view org_id, const RangeQuery& query, bool chart);
+  // PrepareRead (PrepareReadV2) from what this process holds in memory: nullopt when it would
+  // have to ask the store (an organization not seen yet, a data version the store does not
+  // hold: Store::HeldDataVersion); else exactly PrepareRead's answer. Never blocks on I/O, so
+  // an I/O thread may serve a cached body with it.
+  std::optional<Result<ReadKey>> PrepareHeldRead(const Principal& who, std::string_view org_id, const RangeQuery& query,
+                                                 bool chart);
+  std::optional<Result<ReadKey>> PrepareHeldReadV2(const Principal& who, std::string_view org_id, const V2Query& query,
+                                                   bool chart, bool instance);
 
   // Itemized costs of the organization, or of one deployment (then kNotFound, fields
   // ["deployment_id"], when the organization has no such deployment). Errors as Overview.
@@ -227,6 +235,10 @@ class CostsService {
   // PrepareReadV2; and its read (costs_v2.cpp).
   enum class V2Operation { kInstances, kOrganizationProducts, kInstanceProducts, kOrganizationChart, kInstanceChart };
   Result<V2Params> ValidateV2(const Principal& who, std::string_view org_id, const V2Query& query, V2Operation op);
+  static V2Operation V2OperationOf(bool chart, bool instance) {
+    return chart ? (instance ? V2Operation::kInstanceChart : V2Operation::kOrganizationChart)
+                 : (instance ? V2Operation::kInstanceProducts : V2Operation::kOrganizationProducts);
+  }
   Result<V2Read> ReadV2(const Principal& who, std::string_view org_id, const V2Query& query, V2Operation op);
   // The overview of `range` at `now`; lines, when set, receives every credit (CreditLines).
   Result<CostsOverview> OverviewAt(std::string_view org_id, const domain::TimeRange& range, domain::Instant now,
@@ -238,6 +250,10 @@ class CostsService {
   static constexpr int kOverviewAttempts = 8;
 
   Result<Organization> Authorize(const Principal& who, std::string_view org_id);
+  // PrepareRead's key without its version; and the version held in memory of an organization
+  // already seen (PrepareHeldRead).
+  Result<ReadKey> ResolveRead(const Principal& who, std::string_view org_id, const RangeQuery& query, bool chart);
+  std::optional<std::int64_t> HeldVersion(std::string_view org_id);
 
   Store& store_;
   const Clock& clock_;

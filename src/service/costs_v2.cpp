@@ -301,13 +301,22 @@ Result<TypedChart> CostsService::ChartV2(const Principal& who, std::string_view 
 
 Result<CostsService::ReadKey> CostsService::PrepareReadV2(const Principal& who, std::string_view org_id,
                                                           const V2Query& query, bool chart, bool instance) {
-  const V2Operation op = chart ? (instance ? V2Operation::kInstanceChart : V2Operation::kOrganizationChart)
-                               : (instance ? V2Operation::kInstanceProducts : V2Operation::kOrganizationProducts);
-  auto params = ValidateV2(who, org_id, query, op);
+  auto params = ValidateV2(who, org_id, query, V2OperationOf(chart, instance));
   if (!params) return std::move(params).error();
   auto version = store_.DataVersion(org_id);
   if (!version) return std::move(version).error();
   return ReadKey{params->range, params->strategy, *version};
+}
+
+std::optional<Result<CostsService::ReadKey>> CostsService::PrepareHeldReadV2(const Principal& who,
+                                                                             std::string_view org_id,
+                                                                             const V2Query& query, bool chart,
+                                                                             bool instance) {
+  const std::optional<std::int64_t> version = HeldVersion(org_id);
+  if (!version) return std::nullopt;
+  auto params = ValidateV2(who, org_id, query, V2OperationOf(chart, instance));
+  if (!params) return Result<ReadKey>(std::move(params).error());
+  return Result<ReadKey>(ReadKey{params->range, params->strategy, *version});
 }
 
 }  // namespace costs::service

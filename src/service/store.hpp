@@ -260,6 +260,12 @@ class Store {
   // new as the version.
   virtual Result<std::int64_t> DataVersion(std::string_view org) = 0;
 
+  // DataVersion as this process holds it in memory, when it does and it is what DataVersion
+  // would answer now; nullopt whenever DataVersion would have to ask the database. Never blocks
+  // on I/O (it may take a short in-memory lock), so an I/O thread may call it. By default the
+  // store holds nothing.
+  virtual std::optional<std::int64_t> HeldDataVersion(std::string_view /*org*/) { return std::nullopt; }
+
   // Everything `plan` asks for, read from ONE snapshot of the data (one read transaction,
   // or one lock): an ingest committing meanwhile is either wholly in the result or not at all.
   // Equivalent to ReadUsageOverlapping per raw window, ReadRollups per rollup window and

@@ -45,6 +45,7 @@ class ForwardingStore : public Store {
   }
   Status AddCredit(const Credit& credit) override { return inner_.AddCredit(credit); }
   Result<std::int64_t> DataVersion(std::string_view org) override { return inner_.DataVersion(org); }
+  std::optional<std::int64_t> HeldDataVersion(std::string_view org) override { return inner_.HeldDataVersion(org); }
   Result<RangeReadResult> ReadRange(std::string_view org, const RangeReadPlan& plan) override {
     return inner_.ReadRange(org, plan);
   }

@@ -433,4 +433,9 @@ Result<std::int64_t> MemoryStore::DataVersion(std::string_view org) {
   return it == orgs_.end() ? std::int64_t{0} : it->second.data_version;
 }
 
+std::optional<std::int64_t> MemoryStore::HeldDataVersion(std::string_view org) {
+  Result<std::int64_t> version = DataVersion(org);
+  return version ? std::optional<std::int64_t>(*version) : std::nullopt;
+}
+
 }  // namespace costs::store::memory

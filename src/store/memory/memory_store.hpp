@@ -78,6 +78,7 @@ class MemoryStore final : public service::Store {
   // As service::Store: bumped by one per Ingest storing a record of the org and per AddCredit
   // adding one of its credits, under the same exclusive lock.
   Result<std::int64_t> DataVersion(std::string_view org) override;
+  std::optional<std::int64_t> HeldDataVersion(std::string_view org) override;  // all in memory: always held
 
   // All under one shared lock: the same reads as ReadUsageOverlapping, ReadRollups and
   // ListDeployments, plus the latest capacity rows (found by walking the window's hourly rows

@@ -379,6 +379,11 @@ Result<std::int64_t> PostgresStore::DataVersion(std::string_view org) {
   return version;
 }
 
+std::optional<std::int64_t> PostgresStore::HeldDataVersion(std::string_view org) {
+  if (versions_ == nullptr) return std::nullopt;
+  return versions_->Find(org, !reachable_.load()).version;
+}
+
 bool PostgresStore::CachingVersions() const { return versions_ != nullptr && versions_->listening(); }
 
 void PostgresStore::Changed(Connection& c, std::span<const std::string> orgs) {

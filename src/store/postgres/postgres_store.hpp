@@ -135,6 +135,7 @@ class PostgresStore final : public service::Store {
   // From the version cache when it holds the organization's version (no round trip), else read
   // (and cached when the cache's watcher is listening).
   Result<std::int64_t> DataVersion(std::string_view org) override;
+  std::optional<std::int64_t> HeldDataVersion(std::string_view org) override;
   // Whether data versions are being cached (the cache's watcher is listening).
   bool CachingVersions() const;
 

@@ -384,9 +384,12 @@ TEST_F(PostgresStoreTest, CachedVersionsSeeTheirOwnWritesAtOnceAndNeedNoRoundTri
   auto& [cached, other] = replicas;
   const std::int64_t v0 = VersionOf(*cached, "org-a");
   const auto hour = [](int i) { return Instant{kDay1.ns + i * domain::kNsPerHour}; };
+  EXPECT_EQ(cached->HeldDataVersion("org-a"), v0) << "held in memory";
+  EXPECT_EQ(other->HeldDataVersion("org-a"), std::nullopt) << "a store without the cache holds nothing";
   ASSERT_TRUE(other->Ingest(std::vector<UsageRecord>{Record("u1", "org-a", "d1", hour(0), hour(1))}));
   EXPECT_EQ(VersionOf(*cached, "org-a"), v0) << "the version held answers, without a round trip";
   ASSERT_TRUE(cached->Ingest(std::vector<UsageRecord>{Record("u2", "org-a", "d1", hour(1), hour(2))}));
+  EXPECT_EQ(cached->HeldDataVersion("org-a"), std::nullopt) << "its own write drops the version held";
   EXPECT_EQ(VersionOf(*cached, "org-a"), v0 + 2) << "its own write is seen at once";
   ASSERT_TRUE(cached->AddCredit(Credit{"c1", "org-a", 1000, hour(0), hour(24)}));
   EXPECT_EQ(VersionOf(*cached, "org-a"), v0 + 3) << "and so is its own credit";

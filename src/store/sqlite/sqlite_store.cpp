@@ -107,17 +107,25 @@ Status SqliteStore::MigrateTo(int target) {
   return txn->Commit();
 }
 
+std::optional<std::int64_t> SqliteStore::HeldVersion(std::string_view org,
+                                                     const std::optional<WalWatch::Header>& header) {
+  if (!header) return std::nullopt;
+  std::shared_lock lock(versions_mu_);
+  if (versions_header_ != header) return std::nullopt;
+  // Heterogeneous lookup would avoid this copy; an org id is short (no allocation).
+  if (auto it = versions_.find(std::string(org)); it != versions_.end()) return it->second;
+  return std::nullopt;
+}
+
+std::optional<std::int64_t> SqliteStore::HeldDataVersion(std::string_view org) {
+  return HeldVersion(org, watch_ ? watch_->Read() : std::nullopt);
+}
+
 Result<std::int64_t> SqliteStore::DataVersion(std::string_view org) {
   // The header before the read: a version read after it is at least as new as the database
   // was then, so it may be served for as long as the header has not changed.
   const std::optional<WalWatch::Header> header = watch_ ? watch_->Read() : std::nullopt;
-  if (header) {
-    std::shared_lock lock(versions_mu_);
-    if (versions_header_ == header) {
-      // Heterogeneous lookup would avoid this copy; an org id is short (no allocation).
-      if (auto it = versions_.find(std::string(org)); it != versions_.end()) return it->second;
-    }
-  }
+  if (std::optional<std::int64_t> held = HeldVersion(org, header)) return *held;
   Result<Lease> lease = Acquire();
   if (!lease) return std::move(lease).error();
   Result<std::int64_t> version = detail::SelectOrgVersion(**lease, org);

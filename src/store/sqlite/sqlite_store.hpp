@@ -199,6 +199,7 @@ class SqliteStore final : public service::Store {
   // until the next commit to the database by anyone (WalWatch): until then a call costs a
   // look at the wal-index header and a hash lookup, no SQLite read.
   Result<std::int64_t> DataVersion(std::string_view org) override;
+  std::optional<std::int64_t> HeldDataVersion(std::string_view org) override;
 
   // On one pooled connection in one read transaction (BEGIN DEFERRED ... COMMIT): the same
   // queries as ReadUsageOverlapping, ReadRollups and ListDeployments (and the items and
@@ -229,6 +230,8 @@ class SqliteStore final : public service::Store {
   Result<Lease> Acquire();
   // Waits for the background checkpoint SqliteOptions::defer_checkpoints started, if any.
   void JoinCheckpoint();
+  // The version of `org` read while the wal-index header was `header`, if it still is.
+  std::optional<std::int64_t> HeldVersion(std::string_view org, const std::optional<WalWatch::Header>& header);
 
   const std::string path_;
   const SqliteOptions options_;

@@ -105,6 +105,27 @@ TEST_F(SqliteStoreTest, DataVersionSurvivesCloseAndReopen) {
   EXPECT_EQ(RawQuery("SELECT version FROM org_versions WHERE org_id = 'org-a'"), std::to_string(*moved));
 }
 
+TEST_F(SqliteStoreTest, HeldDataVersionIsTheOneReadWhileNothingWasCommitted) {
+  std::unique_ptr<SqliteStore> store = MustOpen();
+  std::unique_ptr<SqliteStore> other = MustOpen();  // another process on the same file
+  ASSERT_NE(store, nullptr);
+  ASSERT_NE(other, nullptr);
+  ASSERT_TRUE(store->CreateOrganization(Organization{"org-a", "Org A"}));
+  EXPECT_EQ(store->HeldDataVersion("org-a"), std::nullopt) << "not read yet";
+  Result<std::int64_t> version = store->DataVersion("org-a");
+  ASSERT_TRUE(version.has_value());
+  EXPECT_EQ(store->HeldDataVersion("org-a"), *version);
+  EXPECT_EQ(store->HeldDataVersion("org-b"), std::nullopt) << "only what was read";
+
+  const UsageRecord r = Record("u1", "org-a", "d1", kDay1, Instant{kDay1.ns + domain::kNsPerHour});
+  ASSERT_TRUE(other->Ingest(std::vector<UsageRecord>{r}).has_value());
+  EXPECT_EQ(store->HeldDataVersion("org-a"), std::nullopt) << "another connection committed";
+  Result<std::int64_t> moved = store->DataVersion("org-a");
+  ASSERT_TRUE(moved.has_value());
+  EXPECT_GT(*moved, *version);
+  EXPECT_EQ(store->HeldDataVersion("org-a"), *moved);
+}
+
 TEST_F(SqliteStoreTest, DataVersionIsAPrimaryKeyLookup) {
   ASSERT_NE(MustOpen(), nullptr);
   const std::string plan = QueryPlan("SELECT version FROM org_versions WHERE org_id = 'org-a'");
