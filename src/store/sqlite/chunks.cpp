@@ -137,12 +137,23 @@ Result<std::vector<domain::UsageRecord>> SelectUsageOverlapping(Connection& c, s
     if (Status s = AssignTo(read, SelectSeries(c, org)); !s) return std::move(s).error();
     series = &read;
   }
-  std::sort(found.begin(), found.end(), [order](const Found& a, const Found& b) {
-    if (order == UsageOrder::kByIngest) return std::tie(a.batch, a.ordinal) < std::tie(b.batch, b.ordinal);
-    return std::tie(a.record.start.ns, a.batch, a.ordinal) < std::tie(b.record.start.ns, b.batch, b.ordinal);
+  // Sorted by small keys, not by moving the records: (start or 0, batch, ordinal) is unique.
+  struct Key {
+    std::int64_t start, batch, ordinal;
+    std::size_t index;
+  };
+  std::vector<Key> keys;
+  keys.reserve(found.size());
+  for (std::size_t i = 0; i < found.size(); ++i) {
+    const Found& f = found[i];
+    keys.push_back(Key{order == UsageOrder::kByIngest ? 0 : f.record.start.ns, f.batch, f.ordinal, i});
+  }
+  std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
+    return std::tie(a.start, a.batch, a.ordinal) < std::tie(b.start, b.batch, b.ordinal);
   });
   out.reserve(found.size());
-  for (Found& f : found) {
+  for (const Key& key : keys) {
+    Found& f = found[key.index];
     Result<const SeriesInfo*> info = FindSeries(c, *series, f.series_id);
     if (!info) return std::move(info).error();
     if (Status s = FillFromSeries(c, org, **info, f.record); !s) return std::move(s).error();

@@ -31,19 +31,26 @@ constexpr std::int64_t kDataDays = 90;
 
 // A generated record: mostly short and hourly capacity, some crossing midnight, some long.
 UsageRecord Generated(std::mt19937_64& rng, int batch, int n, std::string_view org) {
-  auto pick = [&](std::int64_t lo, std::int64_t hi) { return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng); };
+  auto pick = [&](std::int64_t lo, std::int64_t hi) {
+    return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng);
+  };
   const std::int64_t deployments = batch < 3 ? 3 : 5;  // two deployments appear in batch 3
   const std::string deployment = "dep-" + std::to_string(pick(0, deployments - 1));
   const std::int64_t day = kDataStart.ns + pick(0, kDataDays - 1) * domain::kNsPerDay;
   std::int64_t start = 0, length = 0;
   switch (pick(0, 9)) {
-    case 0: case 1: case 2:  // an aligned hour
+    case 0:
+    case 1:
+    case 2:  // an aligned hour
       start = day + pick(0, 23) * domain::kNsPerHour, length = domain::kNsPerHour;
       break;
-    case 3: case 4: case 5:  // a few seconds to an hour, anywhere
+    case 3:
+    case 4:
+    case 5:  // a few seconds to an hour, anywhere
       start = day + pick(0, 86'399) * 1'000'000'000, length = pick(1, 3'600) * 1'000'000'000;
       break;
-    case 6: case 7:  // across midnight
+    case 6:
+    case 7:  // across midnight
       start = day + pick(22 * 3'600, 86'399) * 1'000'000'000, length = pick(3'600, 5 * 3'600) * 1'000'000'000;
       break;
     default:  // a day to 40 days
