@@ -196,11 +196,33 @@ struct ChartAssembly {
   }
   void AddPiece(const Piece& p) {
     if (!deployment_id) {
-      builder.Add(p.window.from, p.deployment_id, p.cost);
+      AddDeploymentPiece(p);
     } else if (p.deployment_id == *deployment_id) {
       builder.AddAt(builder.BucketOf(p.window.from), static_cast<std::uint32_t>(p.dimension), p.cost);
     }
   }
+
+  // An organization chart's piece: series i is deployments[i] (StartChart), found by binary
+  // search, or the same as the piece before (rows come deployment after deployment).
+  void AddDeploymentPiece(const Piece& p) {
+    if (last_series && p.deployment_id == last_deployment) {
+      builder.AddAt(builder.BucketOf(p.window.from), *last_series, p.cost);
+      return;
+    }
+    const auto it = std::lower_bound(deployments->begin(), deployments->end(), p.deployment_id,
+                                     [](const Deployment& d, std::string_view id) { return d.id < id; });
+    if (it == deployments->end() || it->id != p.deployment_id) {
+      builder.Add(p.window.from, p.deployment_id, p.cost);  // a deployment the list lacks
+      return;
+    }
+    last_deployment = it->id;
+    last_series = static_cast<std::uint32_t>(it - deployments->begin());
+    builder.AddAt(builder.BucketOf(p.window.from), *last_series, p.cost);
+  }
+
+  const std::vector<Deployment>* deployments = nullptr;  // an organization chart's series, sorted by id
+  std::string_view last_deployment = {};                 // of the piece before, in *deployments
+  std::optional<std::uint32_t> last_series = std::nullopt;
 };
 
 // kNotFound when the deployment chart's deployment is not among `deployments` (sorted by id).
@@ -210,6 +232,7 @@ Result<ChartAssembly> StartChart(std::string_view org_id, const std::vector<Depl
   ChartAssembly chart{domain::ChartBuilder(domain::BucketsFor(range, strategy)), deployment_id};
   if (!deployment_id) {
     for (const Deployment& d : deployments) chart.builder.AddSeries(d.id, d.name);
+    chart.deployments = &deployments;
     return chart;
   }
   auto it = std::lower_bound(deployments.begin(), deployments.end(), *deployment_id,

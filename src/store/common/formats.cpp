@@ -47,14 +47,22 @@ std::string PackHours(std::span<const HourCell> cells) {
 // kStoreFailed (detail logged) when `bytes` is not what PackHours writes.
 Result<std::vector<HourCell>> UnpackHours(std::string_view bytes, const LogSink& log) {
   std::vector<HourCell> cells;
+  if (Status s = UnpackHoursInto(bytes, log, cells); !s) return std::move(s).error();
+  return cells;
+}
+
+Status UnpackHoursInto(std::string_view bytes, const LogSink& log, std::vector<HourCell>& out, int first_hour,
+                       int end_hour) {
   std::size_t pos = 0;
   HourCell before;
+  int last_hour = -1;
   while (pos < bytes.size()) {
     const auto head = static_cast<unsigned char>(bytes[pos++]);
     const bool same = (head & kSameFingerprints) != 0;
     HourCell cell;
     cell.hour = head & ~kSameFingerprints;
-    bool ok = cell.hour < kHoursPerDay && (cells.empty() || cells.back().hour < cell.hour);
+    bool ok = cell.hour < kHoursPerDay && last_hour < cell.hour;
+    if (ok && cell.hour >= end_hour) return {};  // the rest lie after the window
     const std::array<std::int64_t*, 7> now = Measures(cell);
     const std::array<std::int64_t*, 7> then = Measures(before);
     for (std::size_t m = 0; ok && m < now.size() - (same ? 1 : 0); ++m) {
@@ -67,9 +75,10 @@ Result<std::vector<HourCell>> UnpackHours(std::string_view bytes, const LogSink&
     if (!ok) {
       return Malformed(log, "hourly rollup");
     }
-    cells.push_back(cell);
+    last_hour = cell.hour;
+    if (cell.hour >= first_hour && cell.hour < end_hour) out.push_back(cell);
   }
-  return cells;
+  return {};
 }
 
 // ---- Day packs (rollup_hours.packs) ------------------------------------------------------------
@@ -93,15 +102,25 @@ std::string PackDay(std::span<const SeriesHours> series) {
 
 // kStoreFailed (detail logged) when `bytes` is not what PackDay writes.
 Result<std::vector<SeriesHours>> UnpackDay(std::string_view bytes, const LogSink& log) {
+  std::vector<SeriesHoursView> views;
+  if (Status s = UnpackDayViews(bytes, log, views); !s) return std::move(s).error();
+  std::vector<SeriesHours> out;
+  out.reserve(views.size());
+  for (const SeriesHoursView& v : views) out.push_back(SeriesHours{v.series_id, std::string(v.hours)});
+  return out;
+}
+
+Status UnpackDayViews(std::string_view bytes, const LogSink& log, std::vector<SeriesHoursView>& out) {
   auto malformed = [&] { return Malformed(log, "day of hourly rollups"); };
+  out.clear();
   std::size_t pos = 0;
   std::int64_t count = 0;
   if (!ReadVarint(bytes, pos, count) || count < 0 || static_cast<std::uint64_t>(count) > bytes.size()) {
     return malformed();
   }
-  std::vector<SeriesHours> out(static_cast<std::size_t>(count));
+  out.resize(static_cast<std::size_t>(count));
   std::int64_t before = 0;
-  for (SeriesHours& s : out) {
+  for (SeriesHoursView& s : out) {
     std::int64_t delta = 0, size = 0;
     if (!ReadVarint(bytes, pos, delta) || !ReadVarint(bytes, pos, size) || size < 0 ||
         static_cast<std::uint64_t>(size) > bytes.size() - pos) {
@@ -109,12 +128,12 @@ Result<std::vector<SeriesHours>> UnpackDay(std::string_view bytes, const LogSink
     }
     s.series_id = WrappingAdd(before, delta);
     if (&s != &out.front() && s.series_id <= before) return malformed();
-    s.hours.assign(bytes.substr(pos, static_cast<std::size_t>(size)));
+    s.hours = bytes.substr(pos, static_cast<std::size_t>(size));
     pos += static_cast<std::size_t>(size);
     before = s.series_id;
   }
   if (pos != bytes.size()) return malformed();
-  return out;
+  return {};
 }
 
 // ---- Series ends (series_ends.ends) -----------------------------------------------------------

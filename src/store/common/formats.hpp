@@ -56,6 +56,12 @@ struct HourCell {
 // REQUIRES: cells ascending by hour, hours unique and in 0..23.
 std::string PackHours(std::span<const HourCell> cells);
 Result<std::vector<HourCell>> UnpackHours(std::string_view bytes, const LogSink& log);
+// As UnpackHours, appending to `out` the cells of hours [first_hour, end_hour) only, so that a
+// reader reuses one buffer and keeps only what it asked for. Cells are delta-coded, so those
+// before the window are read (and checked) too; reading stops at the first cell at or after
+// end_hour (the rest are neither read nor checked).
+Status UnpackHoursInto(std::string_view bytes, const LogSink& log, std::vector<HourCell>& out, int first_hour = 0,
+                       int end_hour = kHoursPerDay);
 
 // Series ids are grouped by 64 into one rollup_hours row per (org, day, group).
 constexpr std::int64_t kSeriesPerGroup = 64;
@@ -70,6 +76,14 @@ struct SeriesHours {
 // REQUIRES: series ascending by id, ids unique.
 std::string PackDay(std::span<const SeriesHours> series);
 Result<std::vector<SeriesHours>> UnpackDay(std::string_view bytes, const LogSink& log);
+
+// A series' hours in a PackDay blob, read in place. REQUIRES: the blob outlives the view.
+struct SeriesHoursView {
+  std::int64_t series_id = 0;
+  std::string_view hours;  // PackHours
+};
+// As UnpackDay without copying: `out` is cleared, then holds views into `bytes`.
+Status UnpackDayViews(std::string_view bytes, const LogSink& log, std::vector<SeriesHoursView>& out);
 
 struct SeriesEnd {
   std::int64_t series_id = 0;

@@ -93,6 +93,39 @@ TEST(PackDayTest, MalformedBytesFailAndLogTheDetail) {
   }
 }
 
+// The in-place readers agree with UnpackDay and UnpackHours: the same series and bytes, and the
+// cells of any window of hours.
+TEST(PackDayTest, InPlaceReadersAgreeWithTheCopyingOnes) {
+  std::vector<HourCell> cells;
+  for (int h : {0, 3, 4, 11, 23}) cells.push_back(HourCell{h, h * 10, 0, h, 3'600, 1, 2, h == 4 ? 3 : 2});
+  const std::vector<SeriesHours> series = {{5, PackHours(cells)}, {9, PackHours({})}, {70, PackHours(cells)}};
+  const std::string day = PackDay(series);
+  std::vector<SeriesHoursView> views = {{1, "stale"}};
+  ASSERT_TRUE(UnpackDayViews(day, {}, views));
+  ASSERT_EQ(views.size(), series.size());
+  for (std::size_t i = 0; i < views.size(); ++i) {
+    EXPECT_EQ(views[i].series_id, series[i].series_id);
+    EXPECT_EQ(views[i].hours, series[i].hours);
+  }
+  for (int first = 0; first <= kHoursPerDay; ++first) {
+    for (int end = first; end <= kHoursPerDay; ++end) {
+      std::vector<HourCell> want, got = {HourCell{}};  // appended to
+      for (const HourCell& c : cells) {
+        if (c.hour >= first && c.hour < end) want.push_back(c);
+      }
+      want.insert(want.begin(), HourCell{});
+      ASSERT_TRUE(UnpackHoursInto(series[0].hours, {}, got, first, end));
+      EXPECT_EQ(got, want) << first << ".." << end;
+    }
+  }
+  Logged logged;
+  std::vector<HourCell> out;
+  EXPECT_FALSE(UnpackHoursInto(series[0].hours + series[0].hours, logged.sink(), out, 20, 24));  // not ascending
+  EXPECT_FALSE(UnpackDayViews(day.substr(0, day.size() - 1), logged.sink(), views));
+  EXPECT_EQ(logged.lines, (std::vector<std::string>{"store: a stored hourly rollup is malformed",
+                                                    "store: a stored day of hourly rollups is malformed"}));
+}
+
 TEST(PackSeriesEndsTest, RoundTripsAndTakesFewBytesForEqualEnds) {
   std::vector<SeriesEnd> ends;
   for (std::int64_t id = 1; id <= 100; ++id) ends.push_back(SeriesEnd{id, 1'793'000'000'000'000'000});

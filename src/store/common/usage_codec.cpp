@@ -160,7 +160,48 @@ std::string PackChunk(const ChunkHeader& header, std::span<const domain::UsageRe
   return out;
 }
 
-Result<std::vector<ChunkRecord>> UnpackChunk(std::string_view bytes, ChunkHeader* header, const LogSink& log) {
+namespace {
+
+// Which records of a chunk a reader keeps (by their period): all, or those that start in
+// [lowest_start, to) and end after `from`.
+struct KeepWindow {
+  bool all = true;
+  std::int64_t lowest_start = 0;
+  std::int64_t from = 0;
+  std::int64_t to = 0;
+  bool Holds(std::int64_t start, std::int64_t end) const {
+    return all || (start >= lowest_start && start < to && end > from);
+  }
+};
+
+// A record's fields as a chunk keeps them, before it becomes a ChunkRecord.
+struct PackedFields {
+  std::int64_t shared = 0, series_id = 0, ordinal = 0, instance_count = 0, start = 0, duration = 0;
+  std::int64_t quantity_mantissa = 0, quantity_scale = 0, rate_mantissa = 0, rate_scale = 0, cost_nanos = 0;
+  std::size_t deployment_name = 0, name = 0, unit = 0;
+  std::string_view rest;  // of the id, after what it shares with the id before
+  unsigned flags = 0;
+};
+
+// Reads the next record's fields at `pos`; false when they are not what PackChunk writes.
+bool ReadFields(std::string_view bytes, std::size_t& pos, std::size_t strings, std::size_t id_before,
+                unsigned flags_limit, PackedFields& f) {
+  bool ok = ReadVarint(bytes, pos, f.shared) && f.shared >= 0 && static_cast<std::uint64_t>(f.shared) <= id_before &&
+            ReadBytes(bytes, pos, f.rest) && ReadVarint(bytes, pos, f.series_id) && ReadVarint(bytes, pos, f.ordinal) &&
+            ReadIndex(bytes, pos, strings, f.deployment_name) && ReadIndex(bytes, pos, strings, f.name) &&
+            ReadIndex(bytes, pos, strings, f.unit) && ReadVarint(bytes, pos, f.instance_count) &&
+            ReadVarint(bytes, pos, f.start) && ReadVarint(bytes, pos, f.duration) &&
+            ReadVarint(bytes, pos, f.quantity_mantissa) && ReadVarint(bytes, pos, f.quantity_scale) &&
+            ReadVarint(bytes, pos, f.rate_mantissa) && ReadVarint(bytes, pos, f.rate_scale) &&
+            ReadVarint(bytes, pos, f.cost_nanos) && pos < bytes.size();
+  if (!ok || f.quantity_scale < -64 || f.quantity_scale > 64 || f.rate_scale < -64 || f.rate_scale > 64) return false;
+  f.flags = static_cast<unsigned char>(bytes[pos++]);
+  return f.flags < flags_limit;
+}
+
+// UnpackChunk, keeping only the records `keep` holds (every record is still checked).
+Result<std::vector<ChunkRecord>> UnpackChunkKeeping(std::string_view bytes, const KeepWindow& keep, ChunkHeader* header,
+                                                    const LogSink& log) {
   std::size_t pos = 0;
   const auto format = bytes.empty() ? 0 : static_cast<unsigned char>(bytes[pos++]);
   if (format != kChunkFormat1 && format != kChunkFormat2) return Malformed(log, "usage chunk");
@@ -182,45 +223,49 @@ Result<std::vector<ChunkRecord>> UnpackChunk(std::string_view bytes, ChunkHeader
   if (!ReadVarint(bytes, pos, count) || count < 0 || static_cast<std::uint64_t>(count) > (bytes.size() - pos) / 16) {
     return Malformed(log, "usage chunk");
   }
-  std::vector<ChunkRecord> out(static_cast<std::size_t>(count));
-  const std::string* before = nullptr;  // the id before
-  for (ChunkRecord& c : out) {
+  std::vector<ChunkRecord> out;
+  if (keep.all) out.reserve(static_cast<std::size_t>(count));
+  std::string id;  // the id of the record read last
+  PackedFields f;
+  for (std::int64_t n = 0; n < count; ++n) {
+    if (!ReadFields(bytes, pos, strings.size(), id.size(), flags_limit, f)) return Malformed(log, "usage chunk");
+    id.resize(static_cast<std::size_t>(f.shared));
+    id += f.rest;
+    const std::int64_t start = WrappingAdd(head.base_ns, f.start);
+    const std::int64_t end = WrappingAdd(start, f.duration);
+    if (!keep.Holds(start, end)) continue;
+    ChunkRecord& c = out.emplace_back();
+    c.series_id = f.series_id;
+    c.ordinal = f.ordinal;
     domain::UsageRecord& r = c.record;
-    std::int64_t shared = 0;
-    std::string_view rest;
-    std::size_t deployment_name = 0, name = 0, unit = 0;
-    std::int64_t start = 0, duration = 0, quantity_scale = 0, rate_scale = 0;
-    bool ok = ReadVarint(bytes, pos, shared) && shared >= 0 &&
-              static_cast<std::uint64_t>(shared) <= (before != nullptr ? before->size() : 0) &&
-              ReadBytes(bytes, pos, rest) && ReadVarint(bytes, pos, c.series_id) && ReadVarint(bytes, pos, c.ordinal) &&
-              ReadIndex(bytes, pos, strings.size(), deployment_name) && ReadIndex(bytes, pos, strings.size(), name) &&
-              ReadIndex(bytes, pos, strings.size(), unit) && ReadVarint(bytes, pos, r.instance_count) &&
-              ReadVarint(bytes, pos, start) && ReadVarint(bytes, pos, duration) &&
-              ReadVarint(bytes, pos, r.quantity.mantissa) && ReadVarint(bytes, pos, quantity_scale) &&
-              ReadVarint(bytes, pos, r.rate.mantissa) && ReadVarint(bytes, pos, rate_scale) &&
-              ReadVarint(bytes, pos, r.cost_nanos) && pos < bytes.size();
-    if (!ok || quantity_scale < -64 || quantity_scale > 64 || rate_scale < -64 || rate_scale > 64) {
-      return Malformed(log, "usage chunk");
-    }
-    const auto flags = static_cast<unsigned char>(bytes[pos++]);
-    if (flags >= flags_limit) return Malformed(log, "usage chunk");
-    r.id.reserve(static_cast<std::size_t>(shared) + rest.size());
-    if (before != nullptr) r.id.assign(*before, 0, static_cast<std::size_t>(shared));
-    r.id += rest;
-    before = &r.id;
-    r.deployment_name = strings[deployment_name];
-    r.name = strings[name];
-    r.unit = strings[unit];
-    r.start = domain::Instant{WrappingAdd(head.base_ns, start)};
-    r.end = domain::Instant{WrappingAdd(r.start.ns, duration)};
-    r.quantity.scale = static_cast<int>(quantity_scale);
-    r.rate.scale = static_cast<int>(rate_scale);
-    r.trial = (flags & 1) != 0;
-    r.instance_type = static_cast<domain::InstanceType>(flags >> 1);
+    r.id = id;
+    r.deployment_name = strings[f.deployment_name];
+    r.name = strings[f.name];
+    r.unit = strings[f.unit];
+    r.instance_count = f.instance_count;
+    r.start = domain::Instant{start};
+    r.end = domain::Instant{end};
+    r.quantity = domain::Decimal{f.quantity_mantissa, static_cast<int>(f.quantity_scale)};
+    r.rate = domain::Decimal{f.rate_mantissa, static_cast<int>(f.rate_scale)};
+    r.cost_nanos = f.cost_nanos;
+    r.trial = (f.flags & 1) != 0;
+    r.instance_type = static_cast<domain::InstanceType>(f.flags >> 1);
   }
   if (pos != bytes.size()) return Malformed(log, "usage chunk");
   if (header != nullptr) *header = head;
   return out;
+}
+
+}  // namespace
+
+Result<std::vector<ChunkRecord>> UnpackChunk(std::string_view bytes, ChunkHeader* header, const LogSink& log) {
+  return UnpackChunkKeeping(bytes, KeepWindow{}, header, log);
+}
+
+Result<std::vector<ChunkRecord>> UnpackChunkOverlapping(std::string_view bytes, std::int64_t lowest_start,
+                                                        domain::Instant from, domain::Instant to, ChunkHeader* header,
+                                                        const LogSink& log) {
+  return UnpackChunkKeeping(bytes, KeepWindow{false, lowest_start, from.ns, to.ns}, header, log);
 }
 
 bool SameRecord(const ChunkRecord& stored, std::string_view chunk_org, const domain::UsageRecord& r,

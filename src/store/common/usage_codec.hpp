@@ -71,6 +71,14 @@ std::string PackChunk(const ChunkHeader& header, std::span<const domain::UsageRe
 Result<std::vector<ChunkRecord>> UnpackChunk(std::string_view bytes, ChunkHeader* header = nullptr,
                                              const LogSink& log = {});
 
+// As UnpackChunk, but only the records that start in [lowest_start, to) and end after `from`
+// (the others are checked, not built: no string of theirs is copied). An edge read's decoder:
+// with lowest_start = LowestStart(from, span class) (keys.hpp) it keeps exactly the records
+// overlapping [from, to) that a chunk of that class can hold.
+Result<std::vector<ChunkRecord>> UnpackChunkOverlapping(std::string_view bytes, std::int64_t lowest_start,
+                                                        domain::Instant from, domain::Instant to,
+                                                        ChunkHeader* header = nullptr, const LogSink& log = {});
+
 // Whether a stored record is `r`: the same content field by field, given the organization of
 // its chunk and the series id `r` has.
 bool SameRecord(const ChunkRecord& stored, std::string_view chunk_org, const domain::UsageRecord& r,

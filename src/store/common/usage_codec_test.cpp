@@ -149,6 +149,52 @@ TEST(UsageChunkTest, SameRecordComparesEveryStoredField) {
   for (std::size_t k = 0; k < changed.size(); ++k) EXPECT_FALSE(SameRecord(stored, "org-a", changed[k], 7)) << k;
 }
 
+// UnpackChunkOverlapping keeps exactly the records UnpackChunk reads that start in
+// [lowest_start, to) and end after `from`, in the same order with every field, for windows
+// around each record's edges, and refuses what UnpackChunk refuses.
+TEST(UsageChunkTest, OverlappingReadsExactlyTheRecordsOfTheWindow) {
+  const Sample sample;
+  const std::string bytes = sample.Pack();
+  Result<std::vector<ChunkRecord>> all = UnpackChunk(bytes);
+  ASSERT_TRUE(all.has_value());
+  std::vector<std::int64_t> points = {kMin, kMax, sample.header.base_ns - domain::kNsPerHour};
+  for (const UsageRecord& r : sample.records) {
+    for (const std::int64_t t : {r.start.ns, r.end.ns}) {
+      for (const std::int64_t d : {-1, 0, 1}) points.push_back(WrappingAdd(t, d));
+    }
+  }
+  for (const std::int64_t lowest : points) {
+    for (const std::int64_t from : points) {
+      for (const std::int64_t to : points) {
+        std::vector<std::string> want, got;
+        for (const ChunkRecord& c : *all) {
+          if (c.record.start.ns >= lowest && c.record.start.ns < to && c.record.end.ns > from) {
+            want.push_back(c.record.id);
+          }
+        }
+        ChunkHeader header;
+        Result<std::vector<ChunkRecord>> kept =
+            UnpackChunkOverlapping(bytes, lowest, Instant{from}, Instant{to}, &header);
+        ASSERT_TRUE(kept.has_value());
+        EXPECT_EQ(header.batch, sample.header.batch);
+        for (const ChunkRecord& c : *kept) {
+          got.push_back(c.record.id);
+          const auto same =
+              std::find_if(all->begin(), all->end(), [&](const ChunkRecord& a) { return a.record.id == c.record.id; });
+          ASSERT_NE(same, all->end());
+          EXPECT_EQ(c.record, same->record);
+          EXPECT_EQ(c.series_id, same->series_id);
+          EXPECT_EQ(c.ordinal, same->ordinal);
+        }
+        ASSERT_EQ(got, want) << "lowest " << lowest << " from " << from << " to " << to;
+      }
+    }
+  }
+  for (std::size_t size = 0; size < bytes.size(); ++size) {
+    EXPECT_FALSE(UnpackChunkOverlapping(bytes.substr(0, size), kMin, Instant{kMin}, Instant{kMin}).has_value()) << size;
+  }
+}
+
 TEST(UsageChunkTest, RefusesEveryTruncationAndCorruption) {
   const std::string bytes = Sample().Pack();
   for (std::size_t size = 0; size < bytes.size(); ++size) {

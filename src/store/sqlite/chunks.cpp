@@ -5,6 +5,7 @@
 #include <string>
 #include <tuple>
 
+#include "store/common/assign.hpp"
 #include "store/common/keys.hpp"
 #include "store/sqlite/series.hpp"
 
@@ -39,12 +40,11 @@ Status ReadClass(Connection& c, std::string_view org, int k, Instant from, Insta
       kSelectChunksStarting, "read usage",
       [&](const Stmt& row) -> Status {
         ChunkHeader header;
-        Result<std::vector<ChunkRecord>> records = UnpackChunk(row.Blob(0), &header, c.log());
+        Result<std::vector<ChunkRecord>> records =
+            UnpackChunkOverlapping(row.Blob(0), lowest, from, to, &header, c.log());
         if (!records) return std::move(records).error();
-        for (ChunkRecord& r : *records) {
-          if (r.record.start.ns < lowest || r.record.start >= to || r.record.end <= from) continue;
+        for (ChunkRecord& r : *records)
           found.push_back(Found{header.batch, r.ordinal, r.series_id, std::move(r.record)});
-        }
         return {};
       },
       org, std::int64_t{k}, DayOf(lowest), DayOf(to.ns - 1));
@@ -124,7 +124,7 @@ Result<std::vector<int>> SelectSpanClasses(Connection& c, std::string_view org) 
 
 Result<std::vector<domain::UsageRecord>> SelectUsageOverlapping(Connection& c, std::string_view org,
                                                                 std::span<const int> span_classes, Instant from,
-                                                                Instant to, UsageOrder order) {
+                                                                Instant to, UsageOrder order, const SeriesMap* series) {
   std::vector<domain::UsageRecord> out;
   if (from >= to) return out;
   std::vector<Found> found;
@@ -132,14 +132,28 @@ Result<std::vector<domain::UsageRecord>> SelectUsageOverlapping(Connection& c, s
     if (Status s = ReadClass(c, org, k, from, to, found); !s) return std::move(s).error();
   }
   if (found.empty()) return out;
-  Result<SeriesMap> series = SelectSeries(c, org);
-  if (!series) return std::move(series).error();
-  std::sort(found.begin(), found.end(), [order](const Found& a, const Found& b) {
-    if (order == UsageOrder::kByIngest) return std::tie(a.batch, a.ordinal) < std::tie(b.batch, b.ordinal);
-    return std::tie(a.record.start.ns, a.batch, a.ordinal) < std::tie(b.record.start.ns, b.batch, b.ordinal);
+  SeriesMap read;
+  if (series == nullptr) {
+    if (Status s = AssignTo(read, SelectSeries(c, org)); !s) return std::move(s).error();
+    series = &read;
+  }
+  // Sorted by small keys, not by moving the records: (start or 0, batch, ordinal) is unique.
+  struct Key {
+    std::int64_t start, batch, ordinal;
+    std::size_t index;
+  };
+  std::vector<Key> keys;
+  keys.reserve(found.size());
+  for (std::size_t i = 0; i < found.size(); ++i) {
+    const Found& f = found[i];
+    keys.push_back(Key{order == UsageOrder::kByIngest ? 0 : f.record.start.ns, f.batch, f.ordinal, i});
+  }
+  std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
+    return std::tie(a.start, a.batch, a.ordinal) < std::tie(b.start, b.batch, b.ordinal);
   });
   out.reserve(found.size());
-  for (Found& f : found) {
+  for (const Key& key : keys) {
+    Found& f = found[key.index];
     Result<const SeriesInfo*> info = FindSeries(c, *series, f.series_id);
     if (!info) return std::move(info).error();
     if (Status s = FillFromSeries(c, org, **info, f.record); !s) return std::move(s).error();

@@ -13,6 +13,7 @@
 #include "domain/usage.hpp"
 #include "store/common/usage_codec.hpp"
 #include "store/sqlite/connection.hpp"
+#include "store/sqlite/series.hpp"
 
 namespace costs::store::sqlite::detail {
 
@@ -38,6 +39,7 @@ enum class UsageOrder {
 Result<std::vector<domain::UsageRecord>> SelectUsageOverlapping(Connection& c, std::string_view org,
                                                                 std::span<const int> span_classes, domain::Instant from,
                                                                 domain::Instant to,
-                                                                UsageOrder order = UsageOrder::kByStart);
+                                                                UsageOrder order = UsageOrder::kByStart,
+                                                                const SeriesMap* series = nullptr);
 
 }  // namespace costs::store::sqlite::detail

@@ -205,12 +205,17 @@ Result<Connection::BlobReader> Connection::OpenBlob(const char* table, const cha
 
 // ---- Transaction -----------------------------------------------------------------------------
 
+namespace {
+// A read transaction's statements, prepared once per connection (cached by address).
+constexpr const char* kBeginRead = "BEGIN DEFERRED";
+constexpr const char* kCommitRead = "COMMIT";
+}  // namespace
+
 Result<Transaction> Transaction::Begin(Connection& connection, Mode mode) {
-  if (Status s = connection.Exec(mode == Mode::kWrite ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED", "begin a transaction");
-      !s) {
-    return std::move(s).error();
-  }
-  return Transaction(&connection);
+  Status s = mode == Mode::kWrite ? connection.Exec("BEGIN IMMEDIATE", "begin a transaction")
+                                  : connection.Run(kBeginRead, "begin a transaction");
+  if (!s) return std::move(s).error();
+  return Transaction(&connection, mode);
 }
 
 Transaction::~Transaction() {
@@ -219,7 +224,7 @@ Transaction::~Transaction() {
 
 Status Transaction::Commit() {
   Connection* connection = std::exchange(connection_, nullptr);
-  Status s = connection->Exec("COMMIT", "commit");
+  Status s = mode_ == Mode::kWrite ? connection->Exec("COMMIT", "commit") : connection->Run(kCommitRead, "commit");
   // A failed COMMIT may leave the transaction open (or SQLite may have rolled it back).
   if (!s && connection->InTransaction()) (void)connection->Exec("ROLLBACK", "roll back");
   return s;

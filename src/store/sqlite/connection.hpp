@@ -280,7 +280,8 @@ class Transaction {
   // kRead: BEGIN DEFERRED (the WAL snapshot is taken at the first read); kWrite: BEGIN IMMEDIATE.
   static Result<Transaction> Begin(Connection& connection, Mode mode);
 
-  Transaction(Transaction&& other) noexcept : connection_(std::exchange(other.connection_, nullptr)) {}
+  Transaction(Transaction&& other) noexcept
+      : connection_(std::exchange(other.connection_, nullptr)), mode_(other.mode_) {}
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
   Transaction& operator=(Transaction&&) = delete;
@@ -289,8 +290,9 @@ class Transaction {
   Status Commit();
 
  private:
-  explicit Transaction(Connection* connection) : connection_(connection) {}
+  Transaction(Connection* connection, Mode mode) : connection_(connection), mode_(mode) {}
   Connection* connection_;
+  Mode mode_;
 };
 
 // Runs body(Connection&) -> Status or Result<T> in a transaction of `mode`, committed when the

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <memory>
 #include <numeric>
 #include <optional>
 
@@ -22,43 +23,120 @@ using store::AssignTo;
 
 constexpr const char* kSelectOrgVersion = "SELECT version FROM org_versions WHERE org_id = ?1";
 constexpr const char* kSelectRollupHours =
-    "SELECT day_ns, packs FROM rollup_hours WHERE org_id = ?1 AND day_ns >= ?2 AND day_ns < ?3";
+    "SELECT day_ns, packs FROM rollup_hours WHERE org_id = ?1 AND day_ns >= ?2 AND day_ns < ?3 ORDER BY day_ns";
 constexpr const char* kSelectRates = "SELECT rate FROM rates WHERE org_id = ?1 ORDER BY fingerprint";
 constexpr const char* kSelectCredits =
     "SELECT id, ecu_nanos, start_ns, end_ns FROM credits WHERE org_id = ?1 ORDER BY start_ns, id";
 
-// A rollup cell read back: its period, its series and its measures.
-struct Cell {
-  std::int64_t period;
-  const SeriesInfo* series;
-  HourCell measures;
+// One series' cells of the day being read: pool[first, end), ascending by hour.
+struct DaySeries {
+  int rank;
+  const SeriesInfo* info;
+  std::size_t first;
+  std::size_t end;
 };
 
-// Appends the cells of one rollup_hours row (`day_ns`, its packs) of `grain` within [from, to).
-Status AppendCellsOfDay(Connection& c, const SeriesMap& series, domain::RollupGrain grain, std::int64_t day_ns,
-                        std::string_view packs, Instant from, Instant to, std::vector<Cell>& cells) {
-  Result<std::vector<SeriesHours>> unpacked = UnpackDay(packs, c.log());
-  if (!unpacked) return std::move(unpacked).error();
-  for (const SeriesHours& pack : *unpacked) {
-    Result<const SeriesInfo*> info = FindSeries(c, series, pack.series_id);
-    if (!info) return std::move(info).error();
-    Result<std::vector<HourCell>> hours = UnpackHours(pack.hours, c.log());
-    if (!hours) return std::move(hours).error();
-    if (grain == domain::RollupGrain::kDay) {  // the day: its hours summed
-      service::IngestDelta::Sums day;
-      for (const HourCell& cell : *hours) day.Add(SumsOf(cell));
-      std::optional<HourCell> narrowed = CellOf(0, day);
-      if (!narrowed) return c.Corrupt("a stored day's hourly rollups sum beyond int64");
-      cells.push_back(Cell{day_ns, *info, *narrowed});
-      continue;
+// The rollup rows of one UTC day of one organization, read row after row of rollup_hours, then
+// emitted in the order SelectRollups promises (period, then series rank) without a sort of
+// the cells: the day's series are ordered by rank, each one's cells are already by hour.
+class DayRollups {
+ public:
+  DayRollups(Connection& c, const SeriesMap& series, domain::RollupGrain grain, Instant from, Instant to)
+      : c_(c), series_(series), grain_(grain), from_(from), to_(to) {}
+
+  // Adds a rollup_hours row of `day_ns` (its packs); emits the day before into `out` first
+  // when `day_ns` starts another day.
+  Status Add(std::int64_t day_ns, std::string_view packs, std::vector<service::RollupRow>& out) {
+    if (!series_of_day_.empty() && day_ns != day_) {
+      if (Status s = Emit(out); !s) return s;
     }
-    for (const HourCell& cell : *hours) {
-      const std::int64_t period = day_ns + cell.hour * domain::kNsPerHour;
-      if (period >= from.ns && period < to.ns) cells.push_back(Cell{period, *info, cell});
+    day_ = day_ns;
+    if (Status s = UnpackDayViews(packs, c_.log(), views_); !s) return s;
+    const auto [first_hour, end_hour] = HourWindow(day_ns);
+    for (const SeriesHoursView& pack : views_) {
+      Result<const SeriesInfo*> info = FindSeries(c_, series_, pack.series_id);
+      if (!info) return std::move(info).error();
+      const std::size_t first = cells_.size();
+      if (Status s = UnpackHoursInto(pack.hours, c_.log(), cells_, first_hour, end_hour); !s) return s;
+      series_of_day_.push_back(DaySeries{(*info)->rank, *info, first, cells_.size()});
     }
+    return {};
   }
-  return {};
-}
+
+  // Emits the day read so far into `out` and starts afresh.
+  Status Emit(std::vector<service::RollupRow>& out) {
+    std::sort(series_of_day_.begin(), series_of_day_.end(),
+              [](const DaySeries& a, const DaySeries& b) { return a.rank < b.rank; });
+    Status s = grain_ == domain::RollupGrain::kDay ? EmitDay(out) : EmitHours(out);
+    series_of_day_.clear();
+    cells_.clear();
+    return s;
+  }
+
+ private:
+  // The hours [first, end) of `day_ns` whose start lies in [from, to): all of them for days.
+  std::pair<int, int> HourWindow(std::int64_t day_ns) const {
+    if (grain_ == domain::RollupGrain::kDay) return {0, kHoursPerDay};
+    auto ceil_hours = [&](Instant t) {  // the first hour of the day starting at or after t, in [0, 24]
+      const domain::WideNanos ahead = domain::WideNanos{t.ns} - day_ns;
+      if (ahead <= 0) return 0;
+      if (ahead >= domain::WideNanos{domain::kNsPerDay}) return kHoursPerDay;
+      return static_cast<int>((ahead + domain::kNsPerHour - 1) / domain::kNsPerHour);
+    };
+    return {ceil_hours(from_), ceil_hours(to_)};
+  }
+
+  static void Grow(std::vector<service::RollupRow>& out, std::size_t more) {
+    if (out.capacity() < out.size() + more) out.reserve(std::max(out.size() + more, 2 * out.capacity()));
+  }
+
+  static void Push(std::vector<service::RollupRow>& out, std::int64_t period, const SeriesInfo& info,
+                   const HourCell& m) {
+    out.push_back(service::RollupRow{Instant{period}, info.deployment_id, info.dimension, info.sku, info.kind, m.cost,
+                                     m.trial_cost, m.quantity_milli, m.usage_ns, m.max_instance_count,
+                                     m.rate_fingerprint_min, m.rate_fingerprint_max});
+  }
+
+  // The day: per series by rank, its hours summed (a series with no cell: zeros).
+  Status EmitDay(std::vector<service::RollupRow>& out) {
+    Grow(out, series_of_day_.size());
+    for (const DaySeries& s : series_of_day_) {
+      service::IngestDelta::Sums day;
+      for (std::size_t i = s.first; i < s.end; ++i) day.Add(SumsOf(cells_[i]));
+      std::optional<HourCell> narrowed = CellOf(0, day);
+      if (!narrowed) return c_.Corrupt("a stored day's hourly rollups sum beyond int64");
+      Push(out, day_, *s.info, *narrowed);
+    }
+    return {};
+  }
+
+  // Hour after hour, the series by rank that have a cell in it.
+  Status EmitHours(std::vector<service::RollupRow>& out) {
+    Grow(out, cells_.size());
+    cursors_.clear();
+    for (const DaySeries& s : series_of_day_) cursors_.push_back(s.first);
+    for (int hour = 0; hour < kHoursPerDay; ++hour) {
+      for (std::size_t k = 0; k < series_of_day_.size(); ++k) {
+        std::size_t& at = cursors_[k];
+        if (at == series_of_day_[k].end || cells_[at].hour != hour) continue;
+        Push(out, day_ + hour * domain::kNsPerHour, *series_of_day_[k].info, cells_[at]);
+        ++at;
+      }
+    }
+    return {};
+  }
+
+  Connection& c_;
+  const SeriesMap& series_;
+  domain::RollupGrain grain_;
+  Instant from_;
+  Instant to_;
+  std::int64_t day_ = 0;
+  std::vector<SeriesHoursView> views_;
+  std::vector<HourCell> cells_;
+  std::vector<DaySeries> series_of_day_;
+  std::vector<std::size_t> cursors_;
+};
 
 }  // namespace
 
@@ -73,23 +151,12 @@ Status SelectRollups(Connection& c, std::string_view org, const SeriesMap& serie
                      Instant from, Instant to, std::vector<service::RollupRow>& out) {
   if (from >= to) return {};
   const bool hourly = grain == domain::RollupGrain::kHour;
-  std::vector<Cell> cells;
+  DayRollups days(c, series, grain, from, to);
   Status s = c.ForEachRow(
-      kSelectRollupHours, "read rollups",
-      [&](const Stmt& row) { return AppendCellsOfDay(c, series, grain, row.Int(0), row.Blob(1), from, to, cells); },
-      org, hourly ? domain::FloorDay(from).ns : from.ns, to.ns);
+      kSelectRollupHours, "read rollups", [&](const Stmt& row) { return days.Add(row.Int(0), row.Blob(1), out); }, org,
+      hourly ? domain::FloorDay(from).ns : from.ns, to.ns);
   if (!s) return s;
-  std::sort(cells.begin(), cells.end(), [](const Cell& a, const Cell& b) {
-    return std::pair(a.period, a.series->rank) < std::pair(b.period, b.series->rank);
-  });
-  out.reserve(out.size() + cells.size());
-  for (const Cell& cell : cells) {
-    const HourCell& m = cell.measures;
-    out.push_back(service::RollupRow{Instant{cell.period}, cell.series->deployment_id, cell.series->dimension,
-                                     cell.series->sku, cell.series->kind, m.cost, m.trial_cost, m.quantity_milli,
-                                     m.usage_ns, m.max_instance_count, m.rate_fingerprint_min, m.rate_fingerprint_max});
-  }
-  return {};
+  return days.Emit(out);
 }
 
 Result<std::vector<service::ItemInfo>> SelectItems(Connection& c, std::string_view org,
@@ -149,24 +216,28 @@ Result<std::vector<service::Deployment>> SelectDeployments(Connection& c, std::s
 namespace {
 
 // ReadRange's steps, each filling its part of `result`.
-Status ReadRaw(Connection& c, std::string_view org, const service::RangeReadPlan& plan,
+Status ReadRaw(Connection& c, std::string_view org, const SeriesMap& series, const service::RangeReadPlan& plan,
                service::RangeReadResult& result) {
   if (plan.raw.empty()) return {};
   Result<std::vector<int>> span_classes = SelectSpanClasses(c, org);
   if (!span_classes) return std::move(span_classes).error();
   result.raw.reserve(plan.raw.size());
   for (const domain::TimeRange& window : plan.raw) {
-    Status s =
-        AssignTo(result.raw.emplace_back(), SelectUsageOverlapping(c, org, *span_classes, window.from, window.to));
+    Status s = AssignTo(result.raw.emplace_back(), SelectUsageOverlapping(c, org, *span_classes, window.from, window.to,
+                                                                          UsageOrder::kByStart, &series));
     if (!s) return s;
   }
   return {};
 }
 
-// The org's series when the plan reads rollups or the latest capacity; none otherwise.
-Result<SeriesMap> SeriesForPlan(Connection& c, std::string_view org, const service::RangeReadPlan& plan) {
-  if (plan.hourly.empty() && plan.daily.empty() && !plan.latest_capacity) return SeriesMap();
-  return SelectSeries(c, org);
+// The org's series at `version` (from `cache`) when the plan reads raw edges, rollups or the
+// latest capacity; none otherwise.
+Result<std::shared_ptr<const SeriesMap>> SeriesForPlan(Connection& c, SeriesCache& cache, std::string_view org,
+                                                       std::int64_t version, const service::RangeReadPlan& plan) {
+  if (plan.raw.empty() && plan.hourly.empty() && plan.daily.empty() && !plan.latest_capacity) {
+    return std::make_shared<const SeriesMap>();
+  }
+  return cache.Get(c, org, version);
 }
 
 Status ReadPlannedRollups(Connection& c, std::string_view org, const SeriesMap& series,
@@ -207,7 +278,7 @@ Result<std::vector<domain::UsageRecord>> SelectAllUsage(Connection& c, std::stri
   return SelectUsageOverlapping(c, org, every_class, Instant{kMin}, Instant{kMax}, UsageOrder::kByIngest);
 }
 
-// The rest of the plan: deployments, latest capacity, items, credits, usage, rates and the version.
+// The rest of the plan: deployments, latest capacity, items, credits, usage and rates.
 Status ReadRest(Connection& c, std::string_view org, const SeriesMap& series, const service::RangeReadPlan& plan,
                 service::RangeReadResult& result) {
   if (Status s = AssignTo(result.deployments, SelectDeployments(c, org)); !s) return s;
@@ -218,20 +289,21 @@ Status ReadRest(Connection& c, std::string_view org, const SeriesMap& series, co
   if (plan.usage) {
     if (Status s = AssignTo(result.usage, SelectAllUsage(c, org)); !s) return s;
   }
-  if (plan.rates) {
-    if (Status s = AssignTo(result.rates, SelectRates(c, org)); !s) return s;
-  }
-  return AssignTo(result.version, SelectOrgVersion(c, org));
+  if (plan.rates) return AssignTo(result.rates, SelectRates(c, org));
+  return {};
 }
 
-// SqliteStore::ReadRange in the caller's read transaction.
-Result<service::RangeReadResult> ReadPlan(Connection& c, std::string_view org, const service::RangeReadPlan& plan) {
+// SqliteStore::ReadRange in the caller's read transaction; the version first, which keys the
+// series in `cache`.
+Result<service::RangeReadResult> ReadPlan(Connection& c, SeriesCache& cache, std::string_view org,
+                                          const service::RangeReadPlan& plan) {
   service::RangeReadResult result;
-  if (Status s = ReadRaw(c, org, plan, result); !s) return std::move(s).error();
-  Result<SeriesMap> series = SeriesForPlan(c, org, plan);
+  if (Status s = AssignTo(result.version, SelectOrgVersion(c, org)); !s) return std::move(s).error();
+  Result<std::shared_ptr<const SeriesMap>> series = SeriesForPlan(c, cache, org, result.version, plan);
   if (!series) return std::move(series).error();
-  if (Status s = ReadPlannedRollups(c, org, *series, plan, result); !s) return std::move(s).error();
-  if (Status s = ReadRest(c, org, *series, plan, result); !s) return std::move(s).error();
+  if (Status s = ReadRaw(c, org, **series, plan, result); !s) return std::move(s).error();
+  if (Status s = ReadPlannedRollups(c, org, **series, plan, result); !s) return std::move(s).error();
+  if (Status s = ReadRest(c, org, **series, plan, result); !s) return std::move(s).error();
   return result;
 }
 
@@ -284,7 +356,7 @@ Result<service::RangeReadResult> SqliteStore::ReadRange(std::string_view org, co
   if (!lease) return std::move(lease).error();
   // BEGIN DEFERRED takes the WAL snapshot at the first read; every read sees it.
   return detail::InTransaction(**lease, Transaction::Mode::kRead,
-                               [&](Connection& c) { return detail::ReadPlan(c, org, plan); });
+                               [&](Connection& c) { return detail::ReadPlan(c, *series_cache_, org, plan); });
 }
 
 }  // namespace costs::store::sqlite

@@ -52,6 +52,7 @@ SqliteStore::SqliteStore(std::string path, SqliteOptions options, std::unique_pt
     : path_(std::move(path)),
       options_(std::move(options)),
       watch_(WalWatch::Open(path_, options_.log)),
+      series_cache_(std::make_unique<detail::SeriesCache>()),
       pool_(PoolOptions(options_), [this] { return Connection::Open(path_, options_); }) {
   pool_.Adopt(std::move(first));
   if (options_.defer_checkpoints) {

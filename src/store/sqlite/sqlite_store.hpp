@@ -24,7 +24,8 @@
 namespace costs::store::sqlite {
 
 namespace detail {
-class Connection;  // one sqlite3 handle and its cached statements (connection.hpp)
+class Connection;   // one sqlite3 handle and its cached statements (connection.hpp)
+class SeriesCache;  // organizations' series maps by data version (series.hpp)
 }  // namespace detail
 
 struct SqliteOptions {
@@ -245,6 +246,9 @@ class SqliteStore final : public service::Store {
   std::shared_mutex versions_mu_;
   std::optional<WalWatch::Header> versions_header_;         // GUARDED_BY(versions_mu_)
   std::unordered_map<std::string, std::int64_t> versions_;  // GUARDED_BY(versions_mu_)
+
+  // Each organization's series at the data version a read saw (ReadRange's edges and rollups).
+  std::unique_ptr<detail::SeriesCache> series_cache_;
 
   Pool pool_;  // declared last, so destroyed first (~SqliteStore closes watch_ before)
 };
