@@ -1,14 +1,16 @@
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
+#include <span>
+#include <system_error>
+#include <utility>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
-#include <iterator>
-#include <sstream>
 
 #include "app/app.hpp"
 #include "app/demo.hpp"
@@ -74,58 +76,42 @@ int Verify(service::Store& store) {
   return 1;
 }
 
-// An input's bytes: a regular file mapped read-only (no copy: a batch file is tens of MB),
-// anything else (standard input, a pipe, a device) read into memory.
+// The input of `usage import`: a file, or standard input for "-", read a part at a time
+// (never whole: the import's memory is bounded by its part, service::ImportNdjson).
 class Input {
  public:
   static Result<Input> Open(const std::string& name) {
-    Input input;
-    if (name == "-") {
-      input.data_.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-      input.view_ = input.data_;
-      return input;
-    }
+    if (name == "-") return Input(STDIN_FILENO, "standard input", false);
     const int fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return MakeError(ErrorCode::kInvalidData, "cannot read " + name);
-    struct stat st {};
-    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-      void* map = ::mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-      if (map != MAP_FAILED) {
-        ::close(fd);
-        input.map_ = map;
-        input.map_size_ = static_cast<std::size_t>(st.st_size);
-        input.view_ = std::string_view(static_cast<const char*>(map), input.map_size_);
-        return input;
-      }
-    }
-    ::close(fd);
-    std::ifstream in(name, std::ios::binary);
-    if (!in) return MakeError(ErrorCode::kInvalidData, "cannot read " + name);
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
-    if (in.bad()) return MakeError(ErrorCode::kInvalidData, "cannot read " + name);
-    input.data_ = buffer.str();
-    input.view_ = input.data_;
-    return input;
+#ifdef POSIX_FADV_SEQUENTIAL
+    (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+#endif
+    return Input(fd, name, true);
   }
   Input(Input&& other) noexcept
-      : data_(std::move(other.data_)), map_(std::exchange(other.map_, nullptr)), map_size_(other.map_size_) {
-    view_ = map_ != nullptr ? other.view_ : std::string_view(data_);
-  }
+      : fd_(std::exchange(other.fd_, -1)), name_(std::move(other.name_)), owned_(other.owned_) {}
   Input(const Input&) = delete;
   Input& operator=(const Input&) = delete;
   Input& operator=(Input&&) = delete;
   ~Input() {
-    if (map_ != nullptr) ::munmap(map_, map_size_);
+    if (owned_ && fd_ >= 0) ::close(fd_);
   }
-  std::string_view bytes() const { return view_; }
+
+  // service::NdjsonReader: the next bytes, 0 at the end.
+  Result<std::size_t> Read(std::span<char> buffer) const {
+    for (;;) {
+      const ssize_t got = ::read(fd_, buffer.data(), buffer.size());
+      if (got >= 0) return static_cast<std::size_t>(got);
+      if (errno != EINTR) return MakeError(ErrorCode::kInvalidData, "cannot read " + name_);
+    }
+  }
 
  private:
-  Input() = default;
-  std::string data_;
-  void* map_ = nullptr;
-  std::size_t map_size_ = 0;
-  std::string_view view_;
+  Input(int fd, std::string name, bool owned) : fd_(fd), name_(std::move(name)), owned_(owned) {}
+  int fd_;
+  std::string name_;
+  bool owned_;  // closed at destruction (not standard input)
 };
 
 enum class Command {
@@ -255,10 +241,27 @@ int CreateUser(service::AdminService& admin, const Flags& flags, const std::stri
   return 0;
 }
 
+// The bytes of input per part of `usage import`: service::kDefaultImportPartBytes, or for tests
+// COSTS_IMPORT_PART_BYTES (a decimal count >= 1; tests make a small file cross parts).
+Result<std::size_t> ImportPartBytes() {
+  const char* text = std::getenv("COSTS_IMPORT_PART_BYTES");
+  if (text == nullptr) return service::kDefaultImportPartBytes;
+  const std::string_view digits(text);
+  std::size_t value = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (ec != std::errc() || end != digits.data() + digits.size() || value == 0) {
+    return MakeError(ErrorCode::kInvalidData, "COSTS_IMPORT_PART_BYTES must be a whole number of bytes >= 1");
+  }
+  return value;
+}
+
 int ImportUsage(service::AdminService& admin, const std::string& file) {
   auto input = Input::Open(file);
   if (!input) return Failed(input.error());
-  auto outcome = admin.IngestNdjson(input->bytes());
+  auto part_bytes = ImportPartBytes();
+  if (!part_bytes) return UsageError(part_bytes.error().message);
+  auto outcome =
+      admin.ImportNdjson([&input](std::span<char> buffer) { return input->Read(buffer); }, *part_bytes);
   if (!outcome) return Failed(outcome.error());
   std::printf("stored %lld, duplicates %lld\n", static_cast<long long>(outcome->stored),
               static_cast<long long>(outcome->duplicates));

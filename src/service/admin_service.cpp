@@ -1,8 +1,8 @@
 #include <algorithm>
-#include <unordered_set>
 
 #include "service/costs_service.hpp"
 #include "service/usage_batch.hpp"
+#include "service/usage_import.hpp"
 
 namespace costs::service {
 namespace {
@@ -16,8 +16,6 @@ bool IsValidName(std::string_view s, std::size_t max_length) {
            c == '.' || c == '@';
   });
 }
-
-constexpr std::size_t kMaxProblemsInMessage = 5;
 
 }  // namespace
 
@@ -35,41 +33,15 @@ Result<IngestOutcome> AdminService::IngestNdjson(std::string_view body) {
     return found->has_value();
   });
   if (!batch) return std::move(batch).error();
-  const auto& problems = batch->problems;
-  auto& records = batch->records;
-  if (batch->problem_count > 0) {
-    std::string message = std::to_string(batch->problem_count) + " problem(s) in the usage batch; nothing was stored: ";
-    std::vector<std::string> fields;  // each once, in order of first problem
-    std::unordered_set<std::string_view> seen;
-    for (std::size_t i = 0; i < problems.size(); ++i) {
-      if (i < kMaxProblemsInMessage) {
-        if (i > 0) message += "; ";
-        message += problems[i].field + ": " + problems[i].message;
-      }
-      if (seen.insert(problems[i].field).second) fields.push_back(problems[i].field);
-    }
-    if (problems.size() > kMaxProblemsInMessage) message += "; ...";
-    if (batch->problem_count > problems.size()) {
-      message += " (fields names the first " + std::to_string(problems.size()) + " problems, and " +
-                 std::to_string(batch->problem_count - problems.size()) + " more)";
-    }
-    if (batch->unchecked_organizations > 0) {
-      message += " (" + std::to_string(batch->unchecked_organizations) +
-                 " more organization ids were not looked up after " + std::to_string(kMaxUnknownOrganizations) +
-                 " unknown ones)";
-    }
-    return MakeError(ErrorCode::kInvalidRecord, std::move(message), std::move(fields));
-  }
-  if (records.empty()) return MakeError(ErrorCode::kInvalidData, "the usage batch holds no records");
-  auto outcome = store_.Ingest(records);
-  if (!outcome && outcome.error().code == ErrorCode::kOrganizationNotFound) {
-    // A record naming an unknown organization is an invalid record, like any other bad field.
-    Error e = std::move(outcome).error();
-    e.code = ErrorCode::kInvalidRecord;
-    e.message = "records name organizations that do not exist; nothing was stored: " + e.message;
-    return e;
-  }
+  if (batch->problem_count > 0) return UsageProblemsError(*batch);
+  if (batch->records.empty()) return MakeError(ErrorCode::kInvalidData, "the usage batch holds no records");
+  auto outcome = store_.Ingest(batch->records);
+  if (!outcome) return AsInvalidRecord(std::move(outcome).error());
   return outcome;
+}
+
+Result<IngestOutcome> AdminService::ImportNdjson(const NdjsonReader& read, std::size_t part_bytes) {
+  return service::ImportNdjson(store_, read, part_bytes);
 }
 
 Status AdminService::CreateOrganization(std::string_view id, std::string_view name) {

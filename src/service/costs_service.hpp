@@ -15,6 +15,7 @@
 #include "service/instance_costs.hpp"
 #include "service/ports.hpp"
 #include "service/store.hpp"
+#include "service/usage_import.hpp"
 
 namespace costs::service {
 
@@ -282,6 +283,10 @@ class AdminService {
 
   // As above for a caller over HTTP: only platform admins may ingest (kForbidden otherwise).
   Result<IngestOutcome> IngestNdjson(const Principal& who, std::string_view body);
+
+  // The same for an input of any size, read in parts and stored as one atomic batch in memory
+  // bounded by a part (service::ImportNdjson, usage_import.hpp): costsctl usage import.
+  Result<IngestOutcome> ImportNdjson(const NdjsonReader& read, std::size_t part_bytes = kDefaultImportPartBytes);
 
   // kInvalidData for a malformed id (fields ["id"]) or name; kAlreadyExists.
   Status CreateOrganization(std::string_view id, std::string_view name);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -79,6 +80,29 @@ struct IngestOutcome {
   std::int64_t stored = 0;
   std::int64_t duplicates = 0;
   friend bool operator==(const IngestOutcome&, const IngestOutcome&) = default;
+};
+
+// One atomic ingest fed in parts (Store::BeginIngest): the parts in order are one batch, as if
+// their concatenation were passed to one Store::Ingest. Nothing of it is stored before Commit
+// succeeds; destroyed without a successful Commit (or with the process dying first), nothing of
+// it is stored at all. A store may hold its write lock from BeginIngest to Commit or destruction
+// (SQLite does: other writers wait meanwhile).
+//
+// Thread-safety: one thread at a time (not shared).
+class IngestTransaction {
+ public:
+  virtual ~IngestTransaction() = default;
+
+  // Adds the next part (records counted after those of the parts before: the errors' fields
+  // name records[i] with i over every part). Fails only when the storage does (kStoreFailed):
+  // the transaction is then spent, and Commit returns that error. What the ingest contract
+  // refuses (an unknown organization, a conflicting id, a rollup too large) is reported by
+  // Commit, once every part is in, exactly as one Ingest of the concatenation reports it.
+  virtual Status Add(std::span<const domain::UsageRecord> records) = 0;
+
+  // Stores every part atomically and durably, with the outcome and errors of one
+  // Store::Ingest of their concatenation. REQUIRES: called at most once.
+  virtual Result<IngestOutcome> Commit() = 0;
 };
 
 // A stored rollup: the exact cost of one (deployment, dimension) in one UTC hour or day,
@@ -213,6 +237,12 @@ class Store {
   // of the batch is stored.
   virtual Result<IngestOutcome> Ingest(std::span<const domain::UsageRecord> records) = 0;
 
+  // Begins one atomic ingest fed in parts (IngestTransaction), for a batch too large to hold
+  // at once. The default keeps a copy of every part and calls Ingest once at Commit; a store
+  // that can keeps one transaction open instead and stores each part as it comes, so that
+  // memory is bounded by a part. Fails with kStoreFailed.
+  virtual Result<std::unique_ptr<IngestTransaction>> BeginIngest();
+
   // Rollup rows of `org` with period_start in [from, to), at the given grain, every stored
   // cell (each records usage, even when its cost nets to zero), in no particular order.
   // from/to are aligned to the grain.
@@ -278,5 +308,24 @@ class Store {
   // none when sound. A store whose records are their own index has nothing to check.
   virtual Result<std::vector<std::string>> VerifyIdIndex() = 0;
 };
+
+// IngestTransaction as Store::BeginIngest's default: every part copied, one Ingest at Commit.
+class BufferedIngestTransaction final : public IngestTransaction {
+ public:
+  explicit BufferedIngestTransaction(Store& store) : store_(store) {}
+  Status Add(std::span<const domain::UsageRecord> records) override {
+    records_.insert(records_.end(), records.begin(), records.end());
+    return {};
+  }
+  Result<IngestOutcome> Commit() override { return store_.Ingest(records_); }
+
+ private:
+  Store& store_;
+  std::vector<domain::UsageRecord> records_;
+};
+
+inline Result<std::unique_ptr<IngestTransaction>> Store::BeginIngest() {
+  return std::unique_ptr<IngestTransaction>(std::make_unique<BufferedIngestTransaction>(*this));
+}
 
 }  // namespace costs::service

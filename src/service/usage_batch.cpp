@@ -7,6 +7,7 @@
 #include <system_error>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "service/ndjson.hpp"
 
@@ -164,31 +165,30 @@ std::vector<ChunkOutcome> ParseChunks(std::size_t body_size, const std::vector<s
 
 enum class Org : std::uint8_t { kExists, kUnknown, kUnchecked };
 
-// Each distinct organization is looked up once, in the order of first use, until
-// kMaxUnknownOrganizations of them were unknown: the batch is refused then anyway, and the
-// organizations after them are not looked up (kUnchecked, counted in the batch). Per chunk, the
-// state of each of its organizations.
+// Each distinct organization is looked up once per batch (`lookups`, over its parts), in the
+// order of first use, until kMaxUnknownOrganizations of them were unknown: the batch is refused
+// then anyway, and the organizations after them are not looked up (kUnchecked, counted in the
+// batch). Per chunk, the state of each of its organizations.
 Result<std::vector<std::vector<Org>>> LookUpOrganizations(const std::vector<ChunkOutcome>& outcomes,
-                                                          const OrganizationExists& exists, ParsedUsageBatch& batch) {
-  std::unordered_map<std::string_view, Org, TextHash> known;
-  std::size_t unknown = 0;
+                                                          const OrganizationExists& exists,
+                                                          OrganizationLookups& lookups, ParsedUsageBatch& batch) {
   std::vector<std::vector<Org>> org_state(outcomes.size());
   for (std::size_t c = 0; c < outcomes.size(); ++c) {
     for (const std::string& org : outcomes[c].orgs) {
-      auto it = known.find(org);
-      if (it == known.end()) {
+      auto it = lookups.state.find(org);
+      if (it == lookups.state.end()) {
         Org state = Org::kUnchecked;
-        if (unknown < kMaxUnknownOrganizations) {
+        if (lookups.unknown < kMaxUnknownOrganizations) {
           auto found = exists(org);
           if (!found) return std::move(found).error();
           state = *found ? Org::kExists : Org::kUnknown;
-          if (state == Org::kUnknown) ++unknown;
+          if (state == Org::kUnknown) ++lookups.unknown;
         } else {
           ++batch.unchecked_organizations;
         }
-        it = known.emplace(org, state).first;
+        it = lookups.state.emplace(org, static_cast<std::uint8_t>(state)).first;
       }
-      org_state[c].push_back(it->second);
+      org_state[c].push_back(static_cast<Org>(it->second));
     }
   }
   return org_state;
@@ -197,12 +197,12 @@ Result<std::vector<std::vector<Org>>> LookUpOrganizations(const std::vector<Chun
 // Problems in line order: each line's own, then its unknown organization. The first
 // kMaxReportedProblems are kept, the others counted.
 void GatherProblems(std::vector<ChunkOutcome>& outcomes, const std::vector<std::vector<Org>>& org_state,
-                    ParsedUsageBatch& batch) {
+                    std::size_t first_line, ParsedUsageBatch& batch) {
   auto add = [&batch](auto&& make) {
     if (batch.problems.size() < kMaxReportedProblems) batch.problems.push_back(make());
     ++batch.problem_count;
   };
-  std::size_t base = 0;  // lines of the chunks before
+  std::size_t base = first_line;  // lines of the chunks before
   for (std::size_t c = 0; c < outcomes.size(); ++c) {
     ChunkOutcome& out = outcomes[c];
     std::size_t next = 0;
@@ -244,24 +244,72 @@ void MergeRecords(std::vector<ChunkOutcome>& outcomes, ParsedUsageBatch& batch) 
   }
 }
 
+// ParseUsageBatch with its lines numbered from `first_line` and its organizations' lookups
+// in `lookups`.
+Result<ParsedUsageBatch> ParseLines(std::string_view body, const OrganizationExists& exists,
+                                    std::span<const std::size_t> split_at, std::size_t first_line,
+                                    OrganizationLookups& lookups) {
+  std::vector<ChunkOutcome> outcomes = ParseChunks(body.size(), Chunks(body, split_at));
+  ParsedUsageBatch batch;
+  for (const ChunkOutcome& out : outcomes) batch.lines += out.lines;
+  auto org_state = LookUpOrganizations(outcomes, exists, lookups, batch);
+  if (!org_state) return std::move(org_state).error();
+  GatherProblems(outcomes, *org_state, first_line, batch);
+  if (batch.problem_count > 0) return batch;
+  MergeRecords(outcomes, batch);
+  return batch;
+}
+
+// Split points for `body`: in two halves when it is large and there are two cores.
+std::vector<std::size_t> SplitPoints(std::string_view body) {
+  std::vector<std::size_t> split_at;
+  if (body.size() >= kMinBytesToSplit && std::thread::hardware_concurrency() >= 2) split_at.push_back(body.size() / 2);
+  return split_at;
+}
+
+constexpr std::size_t kMaxProblemsInMessage = 5;
+
 }  // namespace
 
 Result<ParsedUsageBatch> ParseUsageBatch(std::string_view body, const OrganizationExists& exists) {
-  std::vector<std::size_t> split_at;
-  if (body.size() >= kMinBytesToSplit && std::thread::hardware_concurrency() >= 2) split_at.push_back(body.size() / 2);
-  return ParseUsageBatch(body, exists, split_at);
+  OrganizationLookups lookups;
+  return ParseLines(body, exists, SplitPoints(body), 0, lookups);
 }
 
 Result<ParsedUsageBatch> ParseUsageBatch(std::string_view body, const OrganizationExists& exists,
                                          std::span<const std::size_t> split_at) {
-  std::vector<ChunkOutcome> outcomes = ParseChunks(body.size(), Chunks(body, split_at));
-  ParsedUsageBatch batch;
-  auto org_state = LookUpOrganizations(outcomes, exists, batch);
-  if (!org_state) return std::move(org_state).error();
-  GatherProblems(outcomes, *org_state, batch);
-  if (batch.problem_count > 0) return batch;
-  MergeRecords(outcomes, batch);
-  return batch;
+  OrganizationLookups lookups;
+  return ParseLines(body, exists, split_at, 0, lookups);
+}
+
+Result<ParsedUsageBatch> ParseUsagePart(std::string_view lines, const OrganizationExists& exists,
+                                        std::size_t first_line, OrganizationLookups& lookups) {
+  return ParseLines(lines, exists, SplitPoints(lines), first_line, lookups);
+}
+
+Error UsageProblemsError(const ParsedUsageBatch& batch) {
+  const auto& problems = batch.problems;
+  std::string message = std::to_string(batch.problem_count) + " problem(s) in the usage batch; nothing was stored: ";
+  std::vector<std::string> fields;  // each once, in order of first problem
+  std::unordered_set<std::string_view> seen;
+  for (std::size_t i = 0; i < problems.size(); ++i) {
+    if (i < kMaxProblemsInMessage) {
+      if (i > 0) message += "; ";
+      message += problems[i].field + ": " + problems[i].message;
+    }
+    if (seen.insert(problems[i].field).second) fields.push_back(problems[i].field);
+  }
+  if (problems.size() > kMaxProblemsInMessage) message += "; ...";
+  if (batch.problem_count > problems.size()) {
+    message += " (fields names the first " + std::to_string(problems.size()) + " problems, and " +
+               std::to_string(batch.problem_count - problems.size()) + " more)";
+  }
+  if (batch.unchecked_organizations > 0) {
+    message += " (" + std::to_string(batch.unchecked_organizations) +
+               " more organization ids were not looked up after " + std::to_string(kMaxUnknownOrganizations) +
+               " unknown ones)";
+  }
+  return MakeError(ErrorCode::kInvalidRecord, std::move(message), std::move(fields));
 }
 
 }  // namespace costs::service

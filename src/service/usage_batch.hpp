@@ -1,9 +1,12 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <span>
+#include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/result.hpp"
@@ -34,6 +37,8 @@ struct ParsedUsageBatch {
   // Distinct organization ids not looked up because kMaxUnknownOrganizations others were
   // unknown before them (their lines' unknown organizations are not counted as problems).
   std::size_t unchecked_organizations = 0;
+  // Non-blank lines of the body (the next part's first line, for ParseUsagePart).
+  std::size_t lines = 0;
 };
 
 // Parses and validates an NDJSON batch (one JSON object per line; lines holding only spaces,
@@ -53,5 +58,24 @@ Result<ParsedUsageBatch> ParseUsageBatch(std::string_view body, const Organizati
 // the split.
 Result<ParsedUsageBatch> ParseUsageBatch(std::string_view body, const OrganizationExists& exists,
                                          std::span<const std::size_t> split_at);
+
+// What the parts of one batch learnt of its organizations (ParseUsagePart): whether each exists,
+// asked once per batch, and how many were unknown (none is asked after
+// kMaxUnknownOrganizations), as for the batch parsed whole.
+struct OrganizationLookups {
+  std::unordered_map<std::string, std::uint8_t> state;  // id -> known, unknown or not looked up
+  std::size_t unknown = 0;
+};
+
+// As ParseUsageBatch, for one part (whole lines) of a larger batch, the parts parsed in order
+// with the same `lookups`: field paths count lines over the whole batch (`first_line` non-blank
+// lines came before the part), and organizations are looked up as for the batch parsed whole.
+// kMaxReportedProblems applies to the part (a batch keeps the first of its parts' problems).
+Result<ParsedUsageBatch> ParseUsagePart(std::string_view lines, const OrganizationExists& exists,
+                                        std::size_t first_line, OrganizationLookups& lookups);
+
+// The kInvalidRecord error of a batch with problems (problem_count > 0): each field once, in
+// order of its first problem; the message names the count and the first few problems.
+Error UsageProblemsError(const ParsedUsageBatch& batch);
 
 }  // namespace costs::service

@@ -387,9 +387,11 @@ class Workspace:
             return
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def ctl(self, *args, input=None, check=True):
+    def ctl(self, *args, input=None, check=True, env=None):
+        """costsctl on this workspace's database; `env`: variables added to the environment."""
         cmd = [binary("costsctl"), "--db", self.db_url] + list(args)
-        p = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=CTL_TIMEOUT)
+        p = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=CTL_TIMEOUT,
+                           env=dict(os.environ, **env) if env else None)
         if check and p.returncode != 0:
             raise AssertionError("costsctl failed (exit %d): %s\nstdout: %s\nstderr: %s" % (
                 p.returncode, " ".join(cmd), p.stdout.strip(), p.stderr.strip()))
@@ -409,16 +411,18 @@ class Workspace:
         args.append("--password-stdin")
         return self.ctl(*args, input=password + "\n", check=check)
 
-    def import_usage(self, records, via="file", check=True):
-        """costsctl usage import of NDJSON (records or raw lines) from a file or stdin ('-')."""
+    def import_usage(self, records, via="file", check=True, part_bytes=None):
+        """costsctl usage import of NDJSON (records or raw lines) from a file or stdin ('-');
+        `part_bytes`: the bytes per part it reads (COSTS_IMPORT_PART_BYTES, for tests)."""
+        env = {"COSTS_IMPORT_PART_BYTES": str(part_bytes)} if part_bytes else None
         text = records if isinstance(records, str) else ndjson(records)
         if via == "file":
             self._file_seq += 1
             path = os.path.join(self.dir, "usage-%d.ndjson" % self._file_seq)
             with open(path, "w", encoding="utf-8") as f:
                 f.write(text)
-            return self.ctl("usage", "import", path, check=check)
-        return self.ctl("usage", "import", "-", input=text, check=check)
+            return self.ctl("usage", "import", path, check=check, env=env)
+        return self.ctl("usage", "import", "-", input=text, check=check, env=env)
 
 
 def parse_import_counts(output):

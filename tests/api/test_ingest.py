@@ -348,6 +348,32 @@ class IngestTest(ApiTestCase):
         # And HTTP agrees that they are stored.
         self.assertIngested(self.post(by_stdin), 0, 4)
 
+    def test_costsctl_import_in_parts_is_one_atomic_batch(self):
+        """A file read in many parts (COSTS_IMPORT_PART_BYTES) is still one batch: bad lines in
+        late parts are reported in order over the whole file and nothing is stored; a conflict
+        in a late part stores nothing; the good file stores all of it, duplicates across parts."""
+        good = day_records("parts", 24, count=24) + day_records("parts-b", 25, count=12)
+        lines = [r.line() for r in good]
+        lines[30] = good[30].with_changes(rate="x").line()
+        lines.append("not json")
+        proc = self.ws.import_usage("\n".join(lines) + "\n", via="file", check=False, part_bytes=1500)
+        self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
+        self.assertIn("2 problem(s)", proc.stderr)
+        fields = [l.strip() for l in proc.stderr.splitlines() if l.startswith("  ")]
+        self.assertEqual(fields, ["records[30].rate", "records[36]"], proc.stderr)
+        self.chart(24, 25)  # nothing stored: the chart is still that of self.stored
+        conflicting = good[33].with_changes(quantity="7").line()
+        self.assertImport(self.ws.import_usage(good[:34], via="-", check=False, part_bytes=1500), 34, 0)
+        self.stored += good[:34]
+        proc = self.ws.import_usage(harness.ndjson(good) + conflicting + "\n", via="-", check=False, part_bytes=1500)
+        self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
+        self.assertEqual([l.strip() for l in proc.stderr.splitlines() if l.startswith("  ")], ["records[36].id"],
+                         proc.stderr)
+        self.soon(lambda: self.chart(24, 25))  # the conflicting file stored none of its new records
+        self.assertImport(self.ws.import_usage(good + good[:5], via="file", check=False, part_bytes=1500), 2, 39)
+        self.stored += good[34:]
+        self.soon(lambda: self.chart(24, 25))
+
     def test_shared_bodies_follow_a_costsctl_import_on_every_range_path(self):
         """costsd renders a range body once per data version of the organization and shares it
         between requests. The version lives in the database, so an import by another process

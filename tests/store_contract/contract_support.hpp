@@ -96,6 +96,7 @@ using service::ApiKey;
 using service::Credit;
 using service::Deployment;
 using service::IngestOutcome;
+using service::IngestTransaction;
 using service::ItemInfo;
 using service::LatestCapacityRow;
 using service::Organization;

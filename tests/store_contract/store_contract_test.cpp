@@ -192,6 +192,21 @@ class StoreContractTest : public ::testing::Test {
     return MustReadRange(org, plan).credits;
   }
 
+  // The parts through one BeginIngest transaction, committed: as Ingest of their concatenation.
+  Result<IngestOutcome> IngestInParts(const std::vector<std::vector<UsageRecord>>& parts) {
+    Result<std::unique_ptr<IngestTransaction>> transaction = store_->BeginIngest();
+    if (!transaction) return std::move(transaction).error();
+    for (const std::vector<UsageRecord>& part : parts) {
+      if (Status s = (*transaction)->Add(part); !s) return std::move(s).error();
+    }
+    return (*transaction)->Commit();
+  }
+  IngestOutcome MustIngestInParts(const std::vector<std::vector<UsageRecord>>& parts) {
+    Result<IngestOutcome> outcome = IngestInParts(parts);
+    EXPECT_TRUE(outcome.has_value()) << (outcome ? "" : Describe(outcome.error()));
+    return outcome ? *outcome : IngestOutcome{-1, -1};
+  }
+
   std::int64_t MustDataVersion(std::string_view org) {
     Result<std::int64_t> version = store_->DataVersion(org);
     EXPECT_TRUE(version.has_value()) << (version ? "" : Describe(version.error()));
@@ -435,6 +450,123 @@ TYPED_TEST(StoreContractTest, QuantityOverflowFailsTheBatchAndStoresNothing) {
   ExpectError(this->store().Ingest(std::vector<UsageRecord>{b}), ErrorCode::kInvalidData);
   EXPECT_EQ(this->MustReadRollups("org-a", RollupGrain::kHour, kDay1, Instant{kDay1.ns + domain::kNsPerDay}),
             ExpectedRollups({a}, RollupGrain::kHour, kDay1, Instant{kDay1.ns + domain::kNsPerDay}));
+}
+
+// ---- One batch in parts (Store::BeginIngest) ----------------------------------------------------
+
+std::vector<UsageRecord> Concatenated(const std::vector<std::vector<UsageRecord>>& parts) {
+  std::vector<UsageRecord> all;
+  for (const std::vector<UsageRecord>& part : parts) all.insert(all.end(), part.begin(), part.end());
+  return all;
+}
+
+TYPED_TEST(StoreContractTest, IngestInPartsIsOneBatchWithDuplicatesAcrossParts) {
+  const Instant end{kDay1.ns + domain::kNsPerHour};
+  const UsageRecord stored = Record("u0", "org-a", "d1", kDay1, end);
+  ASSERT_EQ(this->MustIngest({stored}), (IngestOutcome{1, 0}));
+  const UsageRecord a = Record("u1", "org-a", "d1", kDay1, end, "2", "0.5");
+  const UsageRecord b = Record("u2", "org-b", "d2", kDay1, end);
+  UsageRecord c = Record("u3", "org-a", "d1", end, Instant{end.ns + domain::kNsPerHour});
+  c.deployment_name = "renamed";  // the latest name, from the last part
+  const std::vector<std::vector<UsageRecord>> parts = {{a, b}, {stored, a, c}, {b}};
+
+  Result<std::unique_ptr<IngestTransaction>> transaction = this->store().BeginIngest();
+  ASSERT_TRUE(transaction) << Describe(transaction.error());
+  for (const auto& part : parts) ASSERT_TRUE((*transaction)->Add(part));
+  EXPECT_EQ(Ids(this->MustReadUsage("org-a", kDay1, Instant{kDay1.ns + domain::kNsPerDay})),
+            std::vector<std::string>{"u0"})
+      << "nothing of the parts is visible before Commit";
+  Result<IngestOutcome> outcome = (*transaction)->Commit();
+  ASSERT_TRUE(outcome) << Describe(outcome.error());
+  EXPECT_EQ(*outcome, (IngestOutcome{3, 3})) << "u1, u2, u3 new; u0, u1 and u2 again duplicates";
+  transaction->reset();
+
+  const Instant day_end{kDay1.ns + domain::kNsPerDay};
+  const std::vector<UsageRecord> org_a = {stored, a, c};
+  EXPECT_EQ(this->MustReadUsage("org-a", kDay1, day_end), SortedById(org_a));
+  EXPECT_EQ(this->MustReadRollups("org-a", RollupGrain::kHour, kDay1, day_end),
+            ExpectedRollups(org_a, RollupGrain::kHour, kDay1, day_end));
+  EXPECT_EQ(this->MustReadRollups("org-b", RollupGrain::kDay, kDay1, day_end),
+            ExpectedRollups({b}, RollupGrain::kDay, kDay1, day_end));
+  EXPECT_EQ(this->MustListDeployments("org-a"), (std::vector<Deployment>{{"d1", "renamed"}}));
+  RangeReadPlan plan;
+  plan.usage = true;
+  Result<RangeReadResult> read = this->store().ReadRange("org-a", plan);
+  ASSERT_TRUE(read) << Describe(read.error());
+  EXPECT_EQ(read->usage, org_a) << "plan.usage, in ingest order over the parts";
+  // The same file again is all duplicates, as one Ingest of it says.
+  EXPECT_EQ(this->MustIngestInParts(parts), this->MustIngest(Concatenated(parts)));
+  EXPECT_EQ(this->MustIngestInParts(parts), (IngestOutcome{0, 6}));
+}
+
+TYPED_TEST(StoreContractTest, IngestInPartsConflictInALaterPartStoresNothing) {
+  const Instant end{kDay1.ns + domain::kNsPerHour};
+  const UsageRecord stored = Record("u0", "org-a", "d1", kDay1, end);
+  ASSERT_EQ(this->MustIngest({stored}), (IngestOutcome{1, 0}));
+  const UsageRecord a = Record("u1", "org-a", "d2", kDay1, end);
+  UsageRecord a_changed = a;  // conflicts with a record of an earlier part, not with a stored one
+  a_changed.quantity = Dec("3");
+  a_changed.cost_nanos *= 3;
+  UsageRecord stored_changed = stored;
+  stored_changed.deployment_name = "renamed";
+  const std::vector<std::vector<UsageRecord>> parts = {
+      {a, Record("u2", "org-b", "d3", kDay1, end)}, {Record("u3", "org-a", "d2", kDay1, end)},
+      {stored_changed, a, a_changed}, {Record("u4", "org-a", "d2", kDay1, end)}};
+  const std::vector<std::string> fields = {"records[3].id", "records[5].id"};
+  ExpectError(this->IngestInParts(parts), ErrorCode::kConflict, &fields);
+  ExpectError(this->store().Ingest(Concatenated(parts)), ErrorCode::kConflict, &fields);
+  const Instant day_end{kDay1.ns + domain::kNsPerDay};
+  EXPECT_EQ(Ids(this->MustReadUsage("org-a", kDay1, day_end)), std::vector<std::string>{"u0"});
+  EXPECT_EQ(this->MustReadRollups("org-a", RollupGrain::kHour, kDay1, day_end),
+            ExpectedRollups({stored}, RollupGrain::kHour, kDay1, day_end));
+  EXPECT_EQ(this->MustListDeployments("org-a"), (std::vector<Deployment>{{"d1", "d1-name"}}));
+  this->ExpectOrgEmpty("org-b");
+  // The store takes the next batch (the transaction let go of everything).
+  EXPECT_EQ(this->MustIngest({a}), (IngestOutcome{1, 0}));
+}
+
+TYPED_TEST(StoreContractTest, IngestInPartsUnknownOrganizationsOverEveryPartWin) {
+  const Instant end{kDay1.ns + domain::kNsPerHour};
+  const UsageRecord stored = Record("u0", "org-a", "d1", kDay1, end);
+  ASSERT_EQ(this->MustIngest({stored}), (IngestOutcome{1, 0}));
+  UsageRecord stored_changed = stored;
+  stored_changed.deployment_name = "renamed";
+  const std::vector<std::vector<UsageRecord>> parts = {{stored_changed, Record("u1", "org-a", "d1", kDay1, end)},
+                                                       {Record("u2", "no-such-org", "d1", kDay1, end)},
+                                                       {Record("u3", "org-b", "d1", kDay1, end),
+                                                        Record("u4", "other-missing", "d1", kDay1, end)}};
+  const std::vector<std::string> fields = {"records[2].organization_id", "records[4].organization_id"};
+  ExpectError(this->IngestInParts(parts), ErrorCode::kOrganizationNotFound, &fields);
+  ExpectError(this->store().Ingest(Concatenated(parts)), ErrorCode::kOrganizationNotFound, &fields);
+  EXPECT_EQ(Ids(this->MustReadUsage("org-a", kDay1, Instant{kDay1.ns + domain::kNsPerDay})),
+            std::vector<std::string>{"u0"});
+  this->ExpectOrgEmpty("org-b");
+}
+
+TYPED_TEST(StoreContractTest, IngestInPartsRollupOverflowAcrossPartsStoresNothing) {
+  const Nanos big = std::numeric_limits<Nanos>::max() / 4 * 3;
+  UsageRecord a = Record("u1", "org-a", "d1", kDay1, Instant{kDay1.ns + domain::kNsPerHour});
+  a.cost_nanos = big;
+  UsageRecord b = Record("u2", "org-a", "d1", kDay1, Instant{kDay1.ns + domain::kNsPerHour});
+  b.cost_nanos = big;
+  ExpectError(this->IngestInParts({{a}, {b}}), ErrorCode::kInvalidData);
+  this->ExpectOrgEmpty("org-a");
+}
+
+TYPED_TEST(StoreContractTest, IngestInPartsDroppedWithoutCommitStoresNothing) {
+  const Instant end{kDay1.ns + domain::kNsPerHour};
+  {
+    Result<std::unique_ptr<IngestTransaction>> transaction = this->store().BeginIngest();
+    ASSERT_TRUE(transaction) << Describe(transaction.error());
+    ASSERT_TRUE((*transaction)->Add(std::vector<UsageRecord>{Record("u1", "org-a", "d1", kDay1, end)}));
+    ASSERT_TRUE((*transaction)->Add(std::vector<UsageRecord>{Record("u2", "org-b", "d1", kDay1, end)}));
+  }
+  this->ExpectOrgEmpty("org-a");
+  this->ExpectOrgEmpty("org-b");
+  EXPECT_EQ(this->MustDataVersion("org-a"), 0);
+  // Nothing is held afterwards: the same records go in as a new batch.
+  EXPECT_EQ(this->MustIngestInParts({{Record("u1", "org-a", "d1", kDay1, end)}, {}}), (IngestOutcome{1, 0}));
+  EXPECT_EQ(this->MustIngestInParts({}), (IngestOutcome{0, 0})) << "no parts: nothing to store";
 }
 
 TYPED_TEST(StoreContractTest, DeploymentTakesTheLatestStoredName) {

@@ -34,12 +34,13 @@ Error OrganizationsNotFound(std::vector<std::string> fields);  // kOrganizationN
 Error IdConflicts(std::vector<std::string> fields);            // kConflict
 Error RollupTooLarge();                                        // kInvalidData
 
-// Step 1. `exists(const std::string& org)` -> Result<bool> (or bool) is asked once per distinct
-// organization of the batch, in the order they first appear; its error fails the check.
+// Step 1, for a batch fed in parts: the indexes of the records whose organization does not
+// exist, in order. `exists(const std::string& org)` -> Result<bool> (or bool) is asked once per
+// distinct organization of `records`, in the order they first appear; its error is returned.
 template <typename Exists>
-Status CheckOrganizations(std::span<const domain::UsageRecord> records, Exists&& exists) {
+Result<std::vector<std::size_t>> MissingOrganizations(std::span<const domain::UsageRecord> records, Exists&& exists) {
   std::map<std::string_view, bool> known;
-  std::vector<std::string> missing;
+  std::vector<std::size_t> missing;
   const bool* last = nullptr;  // whether the organization of the record before exists
   for (std::size_t i = 0; i < records.size(); ++i) {
     const std::string& org = records[i].organization_id;
@@ -52,10 +53,22 @@ Status CheckOrganizations(std::span<const domain::UsageRecord> records, Exists&&
       }
       last = &it->second;
     }
-    if (!*last) missing.push_back(RecordField(i, "organization_id"));
+    if (!*last) missing.push_back(i);
   }
-  if (!missing.empty()) return OrganizationsNotFound(std::move(missing));
-  return {};
+  return missing;
+}
+
+// Step 1: every record's organization must exist, else OrganizationsNotFound naming each
+// record whose does not. `exists` as for MissingOrganizations.
+template <typename Exists>
+Status CheckOrganizations(std::span<const domain::UsageRecord> records, Exists&& exists) {
+  Result<std::vector<std::size_t>> missing = MissingOrganizations(records, std::forward<Exists>(exists));
+  if (!missing) return std::move(missing).error();
+  if (missing->empty()) return {};
+  std::vector<std::string> fields;
+  fields.reserve(missing->size());
+  for (std::size_t i : *missing) fields.push_back(RecordField(i, "organization_id"));
+  return OrganizationsNotFound(std::move(fields));
 }
 
 // How the record stored under an id before the batch compares with a record of the batch.
@@ -64,20 +77,20 @@ enum class StoredId { kAbsent, kEqual, kDifferent };
 struct Classified {
   std::vector<std::size_t> fresh;  // the new records' indexes, in batch order
   std::int64_t duplicates = 0;
+  std::vector<std::size_t> conflicts;  // ClassifyRecords only: the conflicting records' indexes
 };
 
 // For each record, the index of the first record of the batch with its id (itself for a first).
 // Adapters that find repeated ids another way (by hash) pass their own.
 std::vector<std::size_t> FirstOccurrences(std::span<const domain::UsageRecord> records);
 
-// Step 2. `first` as FirstOccurrences. `stored(i, first[i])` -> Result<StoredId> (or StoredId)
-// says how the record stored under records[i].id before the batch compares with records[i].
-// A repeated id of no stored record is compared with its first record in the batch.
+// Step 2, for a batch fed in parts: as ClassifyBatch, but the conflicts are returned in
+// `conflicts` (in order) rather than failing, so that the new records can still be filed for
+// the parts after. `stored`'s error is returned.
 template <typename Stored>
-Result<Classified> ClassifyBatch(std::span<const domain::UsageRecord> records, std::span<const std::size_t> first,
-                                 Stored&& stored) {
+Result<Classified> ClassifyRecords(std::span<const domain::UsageRecord> records, std::span<const std::size_t> first,
+                                   Stored&& stored) {
   Classified out;
-  std::vector<std::string> conflicts;
   for (std::size_t i = 0; i < records.size(); ++i) {
     Result<StoredId> was = stored(i, first[i]);
     if (!was) return std::move(was).error();
@@ -93,11 +106,24 @@ Result<Classified> ClassifyBatch(std::span<const domain::UsageRecord> records, s
     if (same) {
       ++out.duplicates;
     } else {
-      conflicts.push_back(RecordField(i, "id"));
+      out.conflicts.push_back(i);
     }
   }
-  if (!conflicts.empty()) return IdConflicts(std::move(conflicts));
   return out;
+}
+
+// Step 2. `first` as FirstOccurrences. `stored(i, first[i])` -> Result<StoredId> (or StoredId)
+// says how the record stored under records[i].id before the batch compares with records[i].
+// A repeated id of no stored record is compared with its first record in the batch.
+template <typename Stored>
+Result<Classified> ClassifyBatch(std::span<const domain::UsageRecord> records, std::span<const std::size_t> first,
+                                 Stored&& stored) {
+  Result<Classified> out = ClassifyRecords(records, first, std::forward<Stored>(stored));
+  if (!out || out->conflicts.empty()) return out;
+  std::vector<std::string> fields;
+  fields.reserve(out->conflicts.size());
+  for (std::size_t i : out->conflicts) fields.push_back(RecordField(i, "id"));
+  return IdConflicts(std::move(fields));
 }
 
 }  // namespace costs::store

@@ -3,6 +3,8 @@
 #include "store/sqlite/ingest.hpp"
 
 #include <future>
+#include <mutex>
+#include <optional>
 #include <numeric>
 #include <system_error>
 #include <type_traits>
@@ -69,10 +71,31 @@ class IngestCache {
   bool mapped_;
 };
 
-// Step 3: each record is new, or a duplicate, or a conflict (store/common's ClassifyBatch):
+// What the parts of one ingest found so far (one part for Ingest): the contract's errors are
+// gathered over every part, with records counted over every part, and reported at the end as
+// one Ingest of the concatenation reports them.
+struct IngestState {
+  std::size_t base = 0;                // records of the parts before
+  std::vector<std::string> missing;    // records[i].organization_id of unknown organizations
+  std::vector<std::string> conflicts;  // records[i].id of conflicting records
+  bool too_large = false;              // a rollup left int64
+  service::IngestOutcome outcome;      // of the parts stored
+
+  // Whether the parts so far are stored whole (so the later ones need their rollups and catalog).
+  bool Clean() const { return missing.empty() && conflicts.empty() && !too_large; }
+  Result<service::IngestOutcome> Outcome() const {
+    if (!missing.empty()) return OrganizationsNotFound(missing);
+    if (!conflicts.empty()) return IdConflicts(conflicts);
+    if (too_large) return RollupTooLarge();
+    return outcome;
+  }
+};
+
+// Step 3: each record is new, or a duplicate, or a conflict (store/common's ClassifyRecords):
 // stored ids are found by hash (FindStored); the new records are written as chunks and their
-// ids filed (FileIds). Returns the number of duplicates; fills batch.fresh.
-Result<std::int64_t> StoreUsage(Connection& c, const SqliteOptions& options, IngestBatch& batch, const IdHashes& ids) {
+// ids filed (FileIds), also when others conflict (so that a later part finds them). Returns the
+// classification; fills batch.fresh.
+Result<Classified> StoreUsage(Connection& c, const SqliteOptions& options, IngestBatch& batch, const IdHashes& ids) {
   Result<std::vector<IdSegment>> segments = SelectIdSegments(c);
   if (!segments) return std::move(segments).error();
   ChunkCache chunk_cache;
@@ -80,14 +103,14 @@ Result<std::int64_t> StoreUsage(Connection& c, const SqliteOptions& options, Ing
   Result<std::vector<StoredRecord>> stored =
       FindStored(c, batch.records, ids.probes, *segments, use_filters, options, chunk_cache);
   if (!stored) return std::move(stored).error();
-  Result<Classified> classified = ClassifyBatch(batch.records, ids.first, [&](std::size_t i, std::size_t first) {
+  Result<Classified> classified = ClassifyRecords(batch.records, ids.first, [&](std::size_t i, std::size_t first) {
     const auto [record, chunk] = (*stored)[first];
     if (record == nullptr) return StoredId::kAbsent;
     return SameRecord(*record, chunk->org, batch.records[i], *batch.series_of[i]) ? StoredId::kEqual
                                                                                   : StoredId::kDifferent;
   });
-  if (!classified) return std::move(classified).error();
-  batch.fresh = std::move(classified->fresh);
+  if (!classified) return classified;
+  batch.fresh = classified->fresh;
   std::vector<std::int64_t> series_ids(batch.records.size());
   std::vector<std::int64_t> ordinals(batch.records.size());
   for (std::size_t i : batch.fresh) {
@@ -97,33 +120,96 @@ Result<std::int64_t> StoreUsage(Connection& c, const SqliteOptions& options, Ing
   Result<std::vector<IdEntry>> entries = WriteChunks(c, batch.records, series_ids, ids.hashes, batch.fresh, ordinals);
   if (!entries) return std::move(entries).error();
   if (Status s = FileIds(c, options, *entries, std::move(*segments)); !s) return std::move(s).error();
-  return classified->duplicates;
+  return classified;
 }
 
-// The steps after the transaction began. The ids are hashed on another thread while the
-// organizations and series are read, and the rollups of every record (a batch is usually all
-// new) summed while the ids are checked; they are summed again for the new ones when some
-// were not.
-Result<service::IngestOutcome> IngestSteps(Connection& c, const SqliteOptions& options,
-                                           std::span<const domain::UsageRecord> records) {
+// Appends "records[base + i].field" for each of `indices`.
+void AppendFields(std::vector<std::string>& fields, std::size_t base, std::span<const std::size_t> indices,
+                  std::string_view field) {
+  for (std::size_t i : indices) fields.push_back(RecordField(base + i, field));
+}
+
+// The steps of one part, after the transaction began; fails only when the storage does (the
+// contract's errors go to `state`). The ids are hashed on another thread while the organizations
+// and series are read, and the rollups of every record (a part is usually all new) summed while
+// the ids are checked; they are summed again for the new ones when some were not. Once an
+// organization is unknown, only organizations are checked; once the parts are not stored whole,
+// their rollups and catalog are left (nothing will be committed), but the new records are still
+// filed, so that a later part's repeated id is found.
+Status IngestPart(Connection& c, const SqliteOptions& options, std::span<const domain::UsageRecord> records,
+                  IngestState& state) {
+  const std::size_t base = std::exchange(state.base, state.base + records.size());
   const bool worth_a_thread = records.size() >= kRecordsWorthAThread;
   std::future<IdHashes> hashed = RunBeside([&] { return HashIds(options, records); }, worth_a_thread);
-  Status orgs = CheckOrganizations(
+  Result<std::vector<std::size_t>> missing = MissingOrganizations(
       records, [&](const std::string& org) { return c.Exists(kOrganizationExists, "check an organization", org); });
-  if (!orgs) return std::move(orgs).error();
+  if (!missing) return std::move(missing).error();
+  AppendFields(state.missing, base, *missing, "organization_id");
+  if (!state.missing.empty()) return {};
   IngestBatch batch{records, {}, {}, {}, {}};
   if (Status s = ResolveSeries(c, batch); !s) return std::move(s).error();
   std::vector<std::size_t> every(records.size());
   std::iota(every.begin(), every.end(), std::size_t{0});
-  std::future<BatchRollups> summed_all = RunBeside([&] { return SumRollups(batch, every); }, worth_a_thread);
+  std::future<BatchRollups> summed_all =
+      RunBeside([&] { return SumRollups(batch, every); }, worth_a_thread && state.Clean());
   const IdHashes ids = hashed.get();
-  Result<std::int64_t> duplicates = StoreUsage(c, options, batch, ids);
-  if (!duplicates) return std::move(duplicates).error();
+  Result<Classified> classified = StoreUsage(c, options, batch, ids);
+  if (!classified) return std::move(classified).error();
+  AppendFields(state.conflicts, base, classified->conflicts, "id");
+  if (!state.Clean()) return {};
   const BatchRollups rollups = batch.fresh.size() == records.size() ? summed_all.get() : SumRollups(batch, batch.fresh);
-  if (Status s = WriteRollups(c, rollups); !s) return std::move(s).error();
+  if (Status s = WriteRollups(c, rollups); !s) {
+    if (s.error().code != ErrorCode::kInvalidData) return s;
+    state.too_large = true;  // RollupTooLarge
+    return {};
+  }
   if (Status s = UpdateCatalog(c, batch); !s) return std::move(s).error();
-  return service::IngestOutcome{static_cast<std::int64_t>(batch.fresh.size()), *duplicates};
+  state.outcome.stored += static_cast<std::int64_t>(batch.fresh.size());
+  state.outcome.duplicates += classified->duplicates;
+  return {};
 }
+
+// SqliteStore::BeginIngest's transaction: the write lock, a connection with its enlarged page
+// cache and one BEGIN IMMEDIATE transaction, held until Commit or destruction (which rolls back).
+class PartsTransaction final : public service::IngestTransaction {
+ public:
+  using Lease = ConnectionPool<Connection>::Lease;
+
+  PartsTransaction(std::unique_lock<std::mutex> write_lock, Lease lease, IngestCache cache, Transaction transaction,
+                   const SqliteOptions& options)
+      : write_lock_(std::move(write_lock)),
+        lease_(std::move(lease)),
+        cache_(std::move(cache)),
+        transaction_(std::move(transaction)),
+        options_(options) {}
+
+  Status Add(std::span<const domain::UsageRecord> records) override {
+    if (failed_) return *failed_;
+    if (records.empty()) return {};
+    Status s = IngestPart(*lease_, options_, records, state_);
+    if (!s) failed_ = s.error();
+    return s;
+  }
+
+  Result<service::IngestOutcome> Commit() override {
+    if (failed_) return *failed_;
+    Result<service::IngestOutcome> outcome = state_.Outcome();
+    if (!outcome) return outcome;  // rolled back at destruction
+    if (Status s = transaction_->Commit(); !s) return std::move(s).error();
+    return outcome;
+  }
+
+ private:
+  // Destroyed in reverse: the transaction rolls back (unless committed), then the page cache
+  // shrinks, the connection goes back to the pool, and the write lock is released.
+  std::unique_lock<std::mutex> write_lock_;
+  Lease lease_;
+  IngestCache cache_;
+  std::optional<Transaction> transaction_;
+  const SqliteOptions& options_;
+  IngestState state_;
+  std::optional<Error> failed_;
+};
 
 }  // namespace
 
@@ -142,7 +228,27 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
   Result<detail::IngestCache> cache = detail::IngestCache::Enlarge(c, options_.ingest_mmap_bytes);
   if (!cache) return std::move(cache).error();
   return detail::InTransaction(c, Transaction::Mode::kWrite,
-                               [&](Connection& txn) { return detail::IngestSteps(txn, options_, records); });
+                               [&](Connection& txn) -> Result<service::IngestOutcome> {
+                                 detail::IngestState state;
+                                 if (Status s = detail::IngestPart(txn, options_, records, state); !s) {
+                                   return std::move(s).error();
+                                 }
+                                 return state.Outcome();
+                               });
+}
+
+Result<std::unique_ptr<service::IngestTransaction>> SqliteStore::BeginIngest() {
+  std::unique_lock write_lock(write_mu_);
+  JoinCheckpoint();  // so that the WAL, all copied, starts over for this batch
+  Result<Lease> lease = Acquire();
+  if (!lease) return std::move(lease).error();
+  Connection& c = **lease;
+  Result<detail::IngestCache> cache = detail::IngestCache::Enlarge(c, options_.ingest_mmap_bytes);
+  if (!cache) return std::move(cache).error();
+  Result<Transaction> transaction = Transaction::Begin(c, Transaction::Mode::kWrite);
+  if (!transaction) return std::move(transaction).error();
+  return std::unique_ptr<service::IngestTransaction>(std::make_unique<detail::PartsTransaction>(
+      std::move(write_lock), std::move(*lease), std::move(*cache), std::move(*transaction), options_));
 }
 
 }  // namespace costs::store::sqlite

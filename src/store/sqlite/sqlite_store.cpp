@@ -88,6 +88,12 @@ Status SqliteStore::MigrateTo(int target) {
   Result<Lease> lease = Acquire();
   if (!lease) return std::move(lease).error();
   Connection& c = **lease;
+  // Already at `target` or beyond (every open but the first): nothing to write, so no write
+  // lock to wait for, which an import may hold for long (`costsctl usage import`).
+  Result<std::optional<std::int64_t>> current =
+      c.QueryOne<std::int64_t>("PRAGMA user_version", "read the schema version");
+  if (!current) return std::move(current).error();
+  if (current->value_or(0) >= target && current->value_or(0) <= kSchemaVersion) return {};
   Result<Transaction> txn = Transaction::Begin(c, Transaction::Mode::kWrite);
   if (!txn) return std::move(txn).error();
   Result<std::optional<std::int64_t>> read = c.QueryOne<std::int64_t>("PRAGMA user_version", "read the schema version");

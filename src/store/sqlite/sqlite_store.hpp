@@ -167,6 +167,19 @@ class SqliteStore final : public service::Store {
   // (mantissa and scale), so a re-sent record is a duplicate only with the same decimals.
   Result<service::IngestOutcome> Ingest(std::span<const domain::UsageRecord> records) override;
 
+  // As service::Store::BeginIngest: the transaction holds the store's write lock, a pooled
+  // connection (its page cache enlarged as for Ingest) and one BEGIN IMMEDIATE transaction from
+  // here to Commit or destruction, so other writers (of this process and of others on the file)
+  // wait meanwhile; readers go on, seeing the data as it was before. Each part goes through
+  // Ingest's steps in that transaction (its own chunks, id segment and rollup writes, as a batch
+  // of its own would), so a part's memory is all an import holds. The outcome and errors are
+  // those of one Ingest of the concatenation, but for a rollup cell whose running sum over the
+  // parts leaves int64 and comes back within it by the file's end (kInvalidData here, as with
+  // batches; stored when passed as one batch). Commit makes it durable (synchronous=FULL).
+  // REQUIRES: the transaction is destroyed before the store; the caller may read from the store
+  // meanwhile on the same thread (another pooled connection), but not write.
+  Result<std::unique_ptr<service::IngestTransaction>> BeginIngest() override;
+
   Result<std::vector<service::RollupRow>> ReadRollups(std::string_view org, domain::RollupGrain grain,
                                                       domain::Instant from, domain::Instant to) override;
 

@@ -1,13 +1,8 @@
 #include "store/sqlite/wal_watch.hpp"
 
-#include <fcntl.h>
 #include <sqlite3.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <atomic>
-#include <cerrno>
 #include <cstring>
 
 namespace costs::store::sqlite {
@@ -16,7 +11,8 @@ namespace {
 // The wal-index header is written twice, copy 0 at offset 0 and copy 1 right after it; a
 // writer updates copy 1 first, then copy 0, so equal copies are a complete header.
 constexpr std::size_t kHeaderBytes = std::tuple_size_v<WalWatch::Header>;
-constexpr std::size_t kMapBytes = 4096;
+// The size of a wal-index region, as SQLite maps them (sqlite3.c: WALINDEX_PGSZ).
+constexpr int kRegionBytes = 32768;
 
 }  // namespace
 
@@ -41,30 +37,26 @@ std::unique_ptr<WalWatch> WalWatch::Open(const std::string& path, const LogSink&
     sqlite3_close(db);
     return nullptr;
   }
-  const std::string shm = path + "-shm";
-  const int fd = ::open(shm.c_str(), O_RDONLY | O_CLOEXEC);
-  struct stat st {};
-  if (fd < 0 || ::fstat(fd, &st) != 0 || st.st_size < static_cast<off_t>(kMapBytes)) {
-    Log(log, LogLevel::kWarn,
-        std::string("sqlite: wal watch: no usable wal-index: ") + (fd < 0 ? std::strerror(errno) : "too short"));
-    if (fd >= 0) ::close(fd);
+  // The first region of the wal-index as SQLite itself maps it for this connection (valid until
+  // it closes). Never open the -shm file here: closing a second descriptor of it would drop every
+  // POSIX lock this process holds on it (SQLite's included), and another process would then take
+  // the wal-index for unused and rebuild it under our connections (SQLITE_PROTOCOL, failed commits).
+  sqlite3_file* file = nullptr;
+  volatile void* region = nullptr;
+  const bool mapped = sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &file) == SQLITE_OK &&
+                      file != nullptr && file->pMethods != nullptr && file->pMethods->iVersion >= 2 &&
+                      file->pMethods->xShmMap != nullptr &&
+                      file->pMethods->xShmMap(file, 0, kRegionBytes, 0, &region) == SQLITE_OK && region != nullptr;
+  if (!mapped) {
+    Log(log, LogLevel::kWarn, "sqlite: wal watch: no usable wal-index");
     sqlite3_close(db);
     return nullptr;
   }
-  void* map = ::mmap(nullptr, kMapBytes, PROT_READ, MAP_SHARED, fd, 0);
-  ::close(fd);  // the mapping stays valid
-  if (map == MAP_FAILED) {
-    Log(log, LogLevel::kWarn, std::string("sqlite: wal watch: cannot map the wal-index: ") + std::strerror(errno));
-    sqlite3_close(db);
-    return nullptr;
-  }
-  return std::unique_ptr<WalWatch>(new WalWatch(db, map, kMapBytes));
+  const void* map = const_cast<const void*>(region);
+  return std::unique_ptr<WalWatch>(new WalWatch(db, map));
 }
 
-WalWatch::~WalWatch() {
-  ::munmap(const_cast<void*>(map_), size_);
-  sqlite3_close(db_);
-}
+WalWatch::~WalWatch() { sqlite3_close(db_); }
 
 std::optional<WalWatch::Header> WalWatch::Read() const {
   Header first;

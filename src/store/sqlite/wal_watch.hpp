@@ -17,8 +17,9 @@ namespace costs::store::sqlite {
 //
 // Every commit in WAL mode rewrites the wal-index header at the start of the database's
 // "-shm" file (its change counter, last frame and checksums; https://sqlite.org/walformat.html,
-// "The WAL-Index Header"); readers find new commits by reading it. WalWatch maps that page
-// read-only and compares the header. It keeps a connection of its own open for its lifetime,
+// "The WAL-Index Header"); readers find new commits by reading it. WalWatch reads that header
+// through SQLite's own mapping of the wal-index for its connection (xShmMap; it never opens the
+// "-shm" file itself, whose closing would drop the process's locks on it) and compares it. It keeps a connection of its own open for its lifetime,
 // so the "-shm" file is never truncated under the mapping (SQLite truncates it only when a
 // connection opens with no other connection open).
 class WalWatch {
@@ -38,11 +39,10 @@ class WalWatch {
   std::optional<Header> Read() const;
 
  private:
-  WalWatch(sqlite3* db, const void* map, std::size_t size) : db_(db), map_(map), size_(size) {}
+  WalWatch(sqlite3* db, const void* map) : db_(db), map_(map) {}
 
-  sqlite3* db_;      // keeps the wal-index alive
-  const void* map_;  // the first page of the -shm file, read-only
-  std::size_t size_;
+  sqlite3* db_;      // keeps the wal-index (and SQLite's mapping of it) alive
+  const void* map_;  // the first region of the wal-index, as db_ maps it; only read
 };
 
 }  // namespace costs::store::sqlite
