@@ -6,6 +6,7 @@
 
 #include "store/common/assign.hpp"
 #include "store/common/keys.hpp"
+#include "store/common/packed_reads.hpp"
 #include "store/postgres/chunks.hpp"
 #include "store/postgres/connection.hpp"
 #include "store/postgres/statements.hpp"
@@ -28,39 +29,6 @@ namespace {
 
 using store::AssignTo;
 
-// A rollup cell read back: its period, its series and its measures.
-struct Cell {
-  std::int64_t period;
-  const SeriesInfo* series;
-  HourCell measures;
-};
-
-// Appends the cells of one rollup_hours row (`day_ns`, its packs) of `grain` within [from, to).
-Status AppendCellsOfRow(const Connection& c, const SeriesMap& series, domain::RollupGrain grain, std::int64_t day_ns,
-                        std::string_view packs, Instant from, Instant to, std::vector<Cell>& cells) {
-  Result<std::vector<SeriesHours>> unpacked = UnpackDay(packs, c.log());
-  if (!unpacked) return std::move(unpacked).error();
-  for (const SeriesHours& pack : *unpacked) {
-    Result<const SeriesInfo*> info = FindSeries(c, series, pack.series_id);
-    if (!info) return std::move(info).error();
-    Result<std::vector<HourCell>> hours = UnpackHours(pack.hours, c.log());
-    if (!hours) return std::move(hours).error();
-    if (grain == domain::RollupGrain::kDay) {  // the day: its hours summed
-      service::IngestDelta::Sums day;
-      for (const HourCell& cell : *hours) day.Add(SumsOf(cell));
-      std::optional<HourCell> narrowed = CellOf(0, day);
-      if (!narrowed) return Corrupt(c, "day's hourly rollups (they sum beyond int64)");
-      cells.push_back(Cell{day_ns, *info, *narrowed});
-      continue;
-    }
-    for (const HourCell& cell : *hours) {
-      const std::int64_t period = day_ns + cell.hour * domain::kNsPerHour;
-      if (period >= from.ns && period < to.ns) cells.push_back(Cell{period, *info, cell});
-    }
-  }
-  return {};
-}
-
 // The rollups of `grain` in [from, to) (days: whole days starting in it), by period, then by
 // item.
 Status SelectRollups(Connection& c, std::string_view org, const SeriesMap& series, domain::RollupGrain grain,
@@ -69,20 +37,26 @@ Status SelectRollups(Connection& c, std::string_view org, const SeriesMap& serie
   const bool hourly = grain == domain::RollupGrain::kHour;
   Result<Rows> rows = c.Exec(kSelectRollupDays, Params().Text(org).Int(hourly ? DayOf(from.ns) : from.ns).Int(to.ns));
   if (!rows) return std::move(rows).error();
-  std::vector<Cell> cells;
+  std::vector<SeriesCell> cells;
   for (int i = 0; i < rows->size(); ++i) {
-    Status s = AppendCellsOfRow(c, series, grain, rows->Int(i, 0), rows->Text(i, 1), from, to, cells);
-    if (!s) return s;
+    if (Status s = AppendCellsOfDay(rows->Text(i, 1), rows->Int(i, 0), grain, from, to, c.log(), cells); !s) return s;
   }
-  std::sort(cells.begin(), cells.end(), [](const Cell& a, const Cell& b) {
-    return std::pair(a.period, a.series->rank) < std::pair(b.period, b.series->rank);
+  std::vector<std::pair<const SeriesCell*, const SeriesInfo*>> ranked;  // by period, then item
+  ranked.reserve(cells.size());
+  for (const SeriesCell& cell : cells) {
+    Result<const SeriesInfo*> info = FindSeries(c, series, cell.series_id);
+    if (!info) return std::move(info).error();
+    ranked.emplace_back(&cell, *info);
+  }
+  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+    return std::pair(a.first->period_ns, a.second->rank) < std::pair(b.first->period_ns, b.second->rank);
   });
-  out.reserve(out.size() + cells.size());
-  for (const Cell& cell : cells) {
-    const HourCell& m = cell.measures;
-    out.push_back(service::RollupRow{Instant{cell.period}, cell.series->deployment_id, cell.series->dimension,
-                                     cell.series->sku, cell.series->kind, m.cost, m.trial_cost, m.quantity_milli,
-                                     m.usage_ns, m.max_instance_count, m.rate_fingerprint_min, m.rate_fingerprint_max});
+  out.reserve(out.size() + ranked.size());
+  for (const auto& [cell, info] : ranked) {
+    const HourCell& m = cell->measures;
+    out.push_back(service::RollupRow{Instant{cell->period_ns}, info->deployment_id, info->dimension, info->sku,
+                                     info->kind, m.cost, m.trial_cost, m.quantity_milli, m.usage_ns,
+                                     m.max_instance_count, m.rate_fingerprint_min, m.rate_fingerprint_max});
   }
   return {};
 }
