@@ -109,8 +109,7 @@ Status WriteChunks(Connection& c, const ChunkInput& input, std::span<const std::
   return {};
 }
 
-Result<std::unordered_map<std::string, StoredRecord>> FindStored(Connection& c,
-                                                                  std::span<const std::uint64_t> hashes) {
+Result<std::unordered_map<std::string, StoredRecord>> FindStored(Connection& c, std::span<const std::uint64_t> hashes) {
   std::unordered_map<std::string, StoredRecord> out;
   if (hashes.empty()) return out;
   std::vector<std::uint64_t> sorted(hashes.begin(), hashes.end());
@@ -155,7 +154,9 @@ Result<std::vector<domain::UsageRecord>> SelectAllUsage(Connection& c, std::stri
   if (!rows) return std::move(rows).error();
   std::vector<Found> found;
   for (int i = 0; i < rows->size(); ++i) {
-    if (Status s = UnpackInto(c, rows->Text(i, 0), [](const domain::UsageRecord&) { return true; }, found); !s) {
+    if (Status s = UnpackInto(
+            c, rows->Text(i, 0), [](const domain::UsageRecord&) { return true; }, found);
+        !s) {
       return std::move(s).error();
     }
   }

@@ -104,8 +104,8 @@ Result<Rows> Connection::Exec(const Statement& statement, const Params& params) 
   }
   const std::vector<const char*> values = params.Pointers();
   const std::vector<int> lengths = params.Lengths();
-  if (PQsendQueryPrepared(conn_, statement.name, params.size(), values.data(), lengths.data(),
-                          params.Formats().data(), statement.binary ? 1 : 0) == 0) {
+  if (PQsendQueryPrepared(conn_, statement.name, params.size(), values.data(), lengths.data(), params.Formats().data(),
+                          statement.binary ? 1 : 0) == 0) {
     return FailSend(statement.what);
   }
   return Await(statement.what);

@@ -44,14 +44,13 @@ Result<std::int64_t> StoreUsage(Connection& c, IngestBatch& batch) {
   }
   Result<std::unordered_map<std::string, StoredRecord>> stored = FindStored(c, probes);
   if (!stored) return std::move(stored).error();
-  Result<store::Classified> classified =
-      store::ClassifyBatch(batch.records, first, [&](std::size_t i, std::size_t) {
-        auto it = stored->find(batch.records[i].id);
-        if (it == stored->end()) return store::StoredId::kAbsent;  // no id, or only a hash collision
-        return SameRecord(it->second.record, it->second.org, batch.records[i], batch.series_of[i])
-                   ? store::StoredId::kEqual
-                   : store::StoredId::kDifferent;
-      });
+  Result<store::Classified> classified = store::ClassifyBatch(batch.records, first, [&](std::size_t i, std::size_t) {
+    auto it = stored->find(batch.records[i].id);
+    if (it == stored->end()) return store::StoredId::kAbsent;  // no id, or only a hash collision
+    return SameRecord(it->second.record, it->second.org, batch.records[i], batch.series_of[i])
+               ? store::StoredId::kEqual
+               : store::StoredId::kDifferent;
+  });
   if (!classified) return std::move(classified).error();
   batch.fresh = std::move(classified->fresh);
   if (Status s = WriteChunks(c, ChunkInput{batch.records, batch.series_of, hashes}, batch.fresh); !s) {

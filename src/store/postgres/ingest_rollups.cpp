@@ -133,8 +133,8 @@ Status WriteRollups(Connection& c, const IngestBatch& batch) {
     days.Int(std::get<1>(key));
     groups.Int(std::get<2>(key));
   }
-  Result<Rows> stored = c.Exec(kSelectRollupRows, Params().Array(std::move(orgs)).Array(std::move(days)).Array(
-                                                      std::move(groups)));
+  Result<Rows> stored =
+      c.Exec(kSelectRollupRows, Params().Array(std::move(orgs)).Array(std::move(days)).Array(std::move(groups)));
   if (!stored) return std::move(stored).error();
   std::map<RowKey, std::string_view> stored_rows;
   for (int i = 0; i < stored->size(); ++i) {

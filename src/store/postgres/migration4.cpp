@@ -40,8 +40,8 @@ constexpr Statement kOrgUsage{"costs_m4_usage",
                               "start_ns, end_ns, quantity, unit, rate, cost_nanos, trial, instance_type "
                               "FROM usage WHERE organization_id = $1 ORDER BY seq",
                               "read schema 3 usage"};
-#define COSTS_M4_ROLLUPS(table)                                                                            \
-  "SELECT period_start_ns, deployment_id, dimension, sku, kind, cost_nanos, trial_cost_nanos, "            \
+#define COSTS_M4_ROLLUPS(table)                                                                          \
+  "SELECT period_start_ns, deployment_id, dimension, sku, kind, cost_nanos, trial_cost_nanos, "          \
   "quantity_milli, usage_ns, max_instance_count, rate_fingerprint_min, rate_fingerprint_max FROM " table \
   " WHERE org_id = $1 ORDER BY period_start_ns"
 constexpr Statement kOrgHours{"costs_m4_hours", COSTS_M4_ROLLUPS("rollup_hour"), "read schema 3 rollups"};

@@ -508,10 +508,12 @@ TEST_F(PostgresStoreTest, VerifyNamesRecordsTheIdRowsLostAndRowsWithoutRecords) 
       std::vector<UsageRecord>{Record("u1", "org-a", "d1", At("2026-11-01T04:00:00Z"), At("2026-11-01T05:00:00Z")),
                                Record("u2", "org-a", "d1", At("2026-11-02T04:00:00Z"), At("2026-11-02T05:00:00Z"))}));
   MustVerify(*store, true);
-  const auto hash = [](std::string_view id) { return std::to_string(static_cast<std::int64_t>(store::UsageIdHash(id))); };
+  const auto hash = [](std::string_view id) {
+    return std::to_string(static_cast<std::int64_t>(store::UsageIdHash(id)));
+  };
   EXPECT_EQ(RawQuery("DELETE FROM usage_id_hashes WHERE hash = " + hash("u1")), "");
-  EXPECT_EQ(RawQuery("INSERT INTO usage_id_hashes (hash, chunk) SELECT " + hash("ghost") + ", max(id) FROM usage_chunk"),
-            "");
+  EXPECT_EQ(
+      RawQuery("INSERT INTO usage_id_hashes (hash, chunk) SELECT " + hash("ghost") + ", max(id) FROM usage_chunk"), "");
   EXPECT_EQ(RawQuery("INSERT INTO usage_id_hashes (hash, chunk) VALUES (7, 999999)"), "");
   const service::VerifyReport report = MustVerify(*store, false);
   EXPECT_TRUE(HasDifference(report, {"id index: usage record u1 (organization org-a) has no id row"}));
@@ -550,7 +552,8 @@ TEST_F(PostgresStoreTest, VerifyNamesTheMeasuresOfAnHourlyRollupRowOverwrittenAn
             "");
   // The series' end one nanosecond earlier (PackSeriesEnds of its one series).
   const std::int64_t series = std::stoll(RawQuery("SELECT id FROM series"));
-  const std::string ends = store::PackSeriesEnds(std::vector<store::SeriesEnd>{{series, At("2026-11-02T05:00:00Z").ns - 1}});
+  const std::string ends =
+      store::PackSeriesEnds(std::vector<store::SeriesEnd>{{series, At("2026-11-02T05:00:00Z").ns - 1}});
   std::string hex;
   for (unsigned char byte : ends) hex += "0123456789abcdef"[byte >> 4], hex += "0123456789abcdef"[byte & 15];
   EXPECT_EQ(RawQuery("UPDATE series_ends SET ends = '\\x" + hex + "'::bytea"), "");
@@ -663,8 +666,9 @@ std::vector<std::vector<UsageRecord>> UpgradeBatches() {
     return static_cast<std::int64_t>((state >> 33) % n);
   };
   const char* const orgs[] = {"org-a", "org-b", "org-c"};
-  const std::int64_t durations[] = {90 * domain::kNsPerSecond, 30 * (60 * domain::kNsPerSecond), domain::kNsPerHour,
-                                    3 * domain::kNsPerHour,    26 * domain::kNsPerHour,   10 * domain::kNsPerDay};
+  const std::int64_t durations[] = {90 * domain::kNsPerSecond, 30 * (60 * domain::kNsPerSecond),
+                                    domain::kNsPerHour,        3 * domain::kNsPerHour,
+                                    26 * domain::kNsPerHour,   10 * domain::kNsPerDay};
   const char* const quantities[] = {"1", "2", "0.5", "12.25", "-1", "730"};
   const char* const rates[] = {"0.0913", "0.5", "1.000000007", "0.032", "0.25"};
   std::vector<std::vector<UsageRecord>> batches;
@@ -674,9 +678,9 @@ std::vector<std::vector<UsageRecord>> UpgradeBatches() {
       const Instant start{kDay1.ns - 4 * domain::kNsPerDay + next(14 * 24 * 60) * (60 * domain::kNsPerSecond) +
                           next(60) * domain::kNsPerSecond};
       const Instant end{start.ns + durations[next(std::size(durations))]};
-      UsageRecord r = Record("b" + std::to_string(b) + "-" + std::to_string(i), orgs[next(3)],
-                             "d" + std::to_string(next(5)), start, end, quantities[next(std::size(quantities))],
-                             rates[next(std::size(rates))]);
+      UsageRecord r =
+          Record("b" + std::to_string(b) + "-" + std::to_string(i), orgs[next(3)], "d" + std::to_string(next(5)), start,
+                 end, quantities[next(std::size(quantities))], rates[next(std::size(rates))]);
       r.deployment_name = r.deployment_id + " name " + std::to_string(b / 2);  // renamed every 2 batches
       r.name = "item of " + r.deployment_id + " v" + std::to_string(b / 3);
       r.trial = next(9) == 0;
@@ -707,7 +711,8 @@ RangeReadPlan UpgradePlan() {
   plan.hourly = {{Instant{kDay1.ns - 3 * domain::kNsPerHour}, Instant{kDay1.ns + 30 * domain::kNsPerHour}},
                  {Instant{kDay1.ns + 5 * domain::kNsPerDay}, Instant{kDay1.ns + 6 * domain::kNsPerDay}}};
   plan.daily = {{Instant{kDay1.ns - 6 * domain::kNsPerDay}, Instant{kDay1.ns + 20 * domain::kNsPerDay}}};
-  plan.latest_capacity = domain::TimeRange{Instant{kDay1.ns - 6 * domain::kNsPerDay}, Instant{kDay1.ns + 3 * domain::kNsPerDay}};
+  plan.latest_capacity =
+      domain::TimeRange{Instant{kDay1.ns - 6 * domain::kNsPerDay}, Instant{kDay1.ns + 3 * domain::kNsPerDay}};
   plan.items = plan.credits = plan.usage = plan.rates = true;
   return plan;
 }

@@ -71,8 +71,8 @@ Result<std::vector<service::ItemInfo>> Items(const Connection& c, const SeriesMa
     if (!rate) return Corrupt(c, "item rate");
     Result<std::int64_t> end = EndOf(c, ends, id);
     if (!end) return std::move(end).error();
-    ranked.emplace_back(info.rank, service::ItemInfo{info.deployment_id, info.dimension, info.sku, info.kind,
-                                                     info.name, info.unit, *rate, Instant{*end}});
+    ranked.emplace_back(info.rank, service::ItemInfo{info.deployment_id, info.dimension, info.sku, info.kind, info.name,
+                                                     info.unit, *rate, Instant{*end}});
   }
   std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<service::ItemInfo> out;

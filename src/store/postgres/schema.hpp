@@ -1,6 +1,7 @@
 #pragma once
 
-// The PostgreSQL schema: its migrations and their data steps. Internal to src/store/postgres/; the schema's story is in README.md.
+// The PostgreSQL schema: its migrations and their data steps. Internal to src/store/postgres/; the schema's story is in
+// README.md.
 
 #include "common/result.hpp"
 

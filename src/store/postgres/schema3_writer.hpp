@@ -64,11 +64,23 @@ class Schema3Writer {
                              {r.id, r.organization_id, std::to_string(r.start.ns)});
     if (!error.empty()) return error;
     std::vector<std::optional<std::string>> values = {
-        r.id, r.organization_id, r.deployment_id, r.deployment_name, std::string(domain::DimensionId(r.dimension)),
+        r.id,
+        r.organization_id,
+        r.deployment_id,
+        r.deployment_name,
+        std::string(domain::DimensionId(r.dimension)),
         r.kind ? std::optional<std::string>(std::string(domain::ResourceKindId(*r.kind))) : std::nullopt,
-        std::to_string(r.instance_count), r.sku, r.name, std::to_string(r.start.ns), std::to_string(r.end.ns),
-        domain::FormatDecimal(r.quantity), r.unit, domain::FormatDecimal(r.rate), std::to_string(r.cost_nanos),
-        std::string(r.trial ? "t" : "f"), std::to_string(SpanClass(r.start, r.end))};
+        std::to_string(r.instance_count),
+        r.sku,
+        r.name,
+        std::to_string(r.start.ns),
+        std::to_string(r.end.ns),
+        domain::FormatDecimal(r.quantity),
+        r.unit,
+        domain::FormatDecimal(r.rate),
+        std::to_string(r.cost_nanos),
+        std::string(r.trial ? "t" : "f"),
+        std::to_string(SpanClass(r.start, r.end))};
     if (schema_ >= 2) values.emplace_back(std::string(domain::InstanceTypeId(r.instance_type)));
     const std::string sql =
         "INSERT INTO usage (id, organization_id, deployment_id, deployment_name, dimension, kind, instance_count, "
@@ -100,25 +112,27 @@ class Schema3Writer {
       if (!error.empty()) return error;
     }
     for (const auto& [item, r] : delta.latest_item) {
-      const std::string error =
-          Exec("INSERT INTO items AS i (org_id, deployment_id, dimension, sku, kind, name, unit, rate, last_end_ns) "
-               "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (org_id, deployment_id, dimension, sku, kind) "
-               "DO UPDATE SET name = excluded.name, unit = excluded.unit, rate = excluded.rate, "
-               "last_end_ns = excluded.last_end_ns WHERE excluded.last_end_ns >= i.last_end_ns",
-               {std::string(item.org), std::string(item.deployment_id), std::string(domain::DimensionId(item.dimension)),
-                std::string(item.sku), std::string(item.kind), r->name, r->unit, domain::FormatDecimal(r->rate),
-                std::to_string(r->end.ns)});
+      const std::string error = Exec(
+          "INSERT INTO items AS i (org_id, deployment_id, dimension, sku, kind, name, unit, rate, last_end_ns) "
+          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (org_id, deployment_id, dimension, sku, kind) "
+          "DO UPDATE SET name = excluded.name, unit = excluded.unit, rate = excluded.rate, "
+          "last_end_ns = excluded.last_end_ns WHERE excluded.last_end_ns >= i.last_end_ns",
+          {std::string(item.org), std::string(item.deployment_id), std::string(domain::DimensionId(item.dimension)),
+           std::string(item.sku), std::string(item.kind), r->name, r->unit, domain::FormatDecimal(r->rate),
+           std::to_string(r->end.ns)});
       if (!error.empty()) return error;
     }
     for (const auto& [key, info] : delta.deployments) {
       const std::string error =
-          schema_ >= 2 ? Exec("INSERT INTO deployments (org_id, id, name, type) VALUES ($1, $2, $3, $4) ON CONFLICT "
-                              "(org_id, id) DO UPDATE SET name = excluded.name, type = excluded.type",
-                              {std::string(key.first), std::string(key.second), std::string(info.name),
-                               std::string(domain::InstanceTypeId(info.type))})
-                       : Exec("INSERT INTO deployments (org_id, id, name) VALUES ($1, $2, $3) ON CONFLICT "
-                              "(org_id, id) DO UPDATE SET name = excluded.name",
-                              {std::string(key.first), std::string(key.second), std::string(info.name)});
+          schema_ >= 2 ? Exec(
+                             "INSERT INTO deployments (org_id, id, name, type) VALUES ($1, $2, $3, $4) ON CONFLICT "
+                             "(org_id, id) DO UPDATE SET name = excluded.name, type = excluded.type",
+                             {std::string(key.first), std::string(key.second), std::string(info.name),
+                              std::string(domain::InstanceTypeId(info.type))})
+                       : Exec(
+                             "INSERT INTO deployments (org_id, id, name) VALUES ($1, $2, $3) ON CONFLICT "
+                             "(org_id, id) DO UPDATE SET name = excluded.name",
+                             {std::string(key.first), std::string(key.second), std::string(info.name)});
       if (!error.empty()) return error;
     }
     if (schema_ < 2) return "";
@@ -141,15 +155,17 @@ class Schema3Writer {
       orgs.insert(r.organization_id);
     }
     for (const auto& [org, k] : classes) {
-      const std::string error = Exec("INSERT INTO usage_span_classes (org_id, span_class) VALUES ($1, $2) "
-                                     "ON CONFLICT DO NOTHING",
-                                     {org, std::to_string(k)});
+      const std::string error = Exec(
+          "INSERT INTO usage_span_classes (org_id, span_class) VALUES ($1, $2) "
+          "ON CONFLICT DO NOTHING",
+          {org, std::to_string(k)});
       if (!error.empty()) return error;
     }
     for (const std::string& org : orgs) {
-      const std::string error = Exec("INSERT INTO org_versions AS v (org_id, version) VALUES ($1, 1) "
-                                     "ON CONFLICT (org_id) DO UPDATE SET version = v.version + 1",
-                                     {org});
+      const std::string error = Exec(
+          "INSERT INTO org_versions AS v (org_id, version) VALUES ($1, 1) "
+          "ON CONFLICT (org_id) DO UPDATE SET version = v.version + 1",
+          {org});
       if (!error.empty()) return error;
     }
     return "";
@@ -165,8 +181,8 @@ class Schema3Writer {
     if (PQstatus(conn_) != CONNECTION_OK) return std::string("connect: ") + PQerrorMessage(conn_);
     std::vector<const char*> values;
     for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-    PGresult* r = PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
-                               nullptr, 0);
+    PGresult* r =
+        PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr, nullptr, 0);
     std::string error;
     if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
       error = sql.substr(0, 40) + ": " + PQresultErrorMessage(r);

@@ -15,10 +15,9 @@ Result<SeriesMap> SelectSeries(Connection& c, std::string_view org) {
   for (int i = 0; i < rows->size(); ++i) {
     std::optional<domain::Dimension> dimension = domain::ParseDimension(rows->Text(i, 2));
     if (!dimension) return Corrupt(c, "series dimension");
-    out.emplace(rows->Int(i, 0),
-                SeriesInfo{i, std::string(rows->Text(i, 1)), *dimension, std::string(rows->Text(i, 3)),
-                           std::string(rows->Text(i, 4)), std::string(rows->Text(i, 5)),
-                           std::string(rows->Text(i, 6)), std::string(rows->Text(i, 7))});
+    out.emplace(rows->Int(i, 0), SeriesInfo{i, std::string(rows->Text(i, 1)), *dimension, std::string(rows->Text(i, 3)),
+                                            std::string(rows->Text(i, 4)), std::string(rows->Text(i, 5)),
+                                            std::string(rows->Text(i, 6)), std::string(rows->Text(i, 7))});
   }
   return out;
 }

@@ -182,29 +182,27 @@ constexpr Statement kSelectChunksOverlapping{
     "AND u.span_class = c.span_class AND u.start_day_ns >= ($2::bigint[])[c.span_class + 1] "
     "AND u.start_day_ns <= $3 WHERE c.org_id = $1",
     "read usage", true};
-constexpr Statement kSelectAllChunks{"costs_select_all_chunks",
-                                     "SELECT records FROM usage_chunk WHERE org_id = $1", "read usage", true};
+constexpr Statement kSelectAllChunks{"costs_select_all_chunks", "SELECT records FROM usage_chunk WHERE org_id = $1",
+                                     "read usage", true};
 // The stored hourly rows of the batch's (org, day, series group) keys.
 constexpr Statement kSelectRollupRows{
     "costs_select_rollup_rows",
     "SELECT r.org_id, r.day_ns, r.series_group, r.packs FROM unnest($1::text[], $2::bigint[], $3::bigint[]) "
     "AS k (o, d, g) JOIN rollup_hours r ON r.org_id = k.o AND r.day_ns = k.d AND r.series_group = k.g",
     "read rollups", true};
-constexpr Statement kUpsertRollupRows{
-    "costs_upsert_rollup_rows",
-    "INSERT INTO rollup_hours (org_id, day_ns, series_group, packs) "
-    "SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bytea[]) "
-    "ON CONFLICT (org_id, day_ns, series_group) DO UPDATE SET packs = excluded.packs",
-    "update rollups"};
+constexpr Statement kUpsertRollupRows{"costs_upsert_rollup_rows",
+                                      "INSERT INTO rollup_hours (org_id, day_ns, series_group, packs) "
+                                      "SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bytea[]) "
+                                      "ON CONFLICT (org_id, day_ns, series_group) DO UPDATE SET packs = excluded.packs",
+                                      "update rollups"};
 // The hourly rows of the org's days [$2, $3).
 constexpr Statement kSelectRollupDays{"costs_select_rollup_days",
                                       "SELECT day_ns, packs FROM rollup_hours WHERE org_id = $1 AND day_ns >= $2 "
                                       "AND day_ns < $3 ORDER BY day_ns DESC",
                                       "read rollups", true};
 // VerifyIdIndex: the id entries, and the chunks a page at a time (ids above $1, ascending).
-constexpr Statement kSelectIdHashes{"costs_select_id_hashes",
-                                    "SELECT chunk, hash FROM usage_id_hashes ORDER BY chunk, hash", "check usage ids",
-                                    true};
+constexpr Statement kSelectIdHashes{
+    "costs_select_id_hashes", "SELECT chunk, hash FROM usage_id_hashes ORDER BY chunk, hash", "check usage ids", true};
 constexpr Statement kSelectChunkPage{"costs_select_chunk_page",
                                      "SELECT id, org_id, records FROM usage_chunk WHERE id > $1 ORDER BY id LIMIT 256",
                                      "check usage ids", true};
