@@ -184,8 +184,8 @@ class PgLock:
     until release(): every costsd statement on them waits until its statement timeout (a store
     outage, as DbLock is for SQLite)."""
 
-    TABLES = ("organizations", "users", "memberships", "deployments", "usage_ids", "usage", "usage_span_classes",
-              "rollup_hour", "rollup_day", "items", "credits", "api_keys", "org_versions")
+    TABLES = ("organizations", "users", "memberships", "deployments", "series", "series_ends", "usage_chunk",
+              "usage_id_hashes", "usage_span_classes", "rollup_hours", "credits", "api_keys", "org_versions")
 
     def __init__(self, cluster, schema):
         self.cluster = cluster

@@ -164,18 +164,18 @@ class CommandLineTest(harness.ApiTestCase):
         self.assertUsageError(run("costsctl", "--db", ws.db_url, "verify", "org-v"), "unknown command 'verify org-v'")
 
         day1, day2 = harness.instant_ns("2026-11-01"), harness.instant_ns("2026-11-02")
-        if harness.on_postgres():  # the hour's cost (1 ECU) plus 7 nano-ECU
-            harness.CONFIG["pg"].psql("SET search_path = %s; UPDATE rollup_hour SET cost_nanos = cost_nanos + 7 "
-                                      "WHERE period_start_ns = %d" % (ws.pg_schema, day1 + 4 * harness.HOUR_NS))
-            want = "cost_nanos stored 1000000007, expected 1000000000"
-        else:  # day 1's packed hours overwritten with day 2's (1.5 ECU)
+        # Day 1's packed hours overwritten with day 2's (1.5 ECU), the same SQL on both stores.
+        overwrite = "UPDATE rollup_hours SET packs = (SELECT packs FROM rollup_hours WHERE day_ns = %d) " \
+                    "WHERE day_ns = %d" % (day2, day1)
+        if harness.on_postgres():
+            harness.CONFIG["pg"].psql("SET search_path = %s; %s" % (ws.pg_schema, overwrite))
+        else:
             import sqlite3
             db = sqlite3.connect(ws.db_path)
             with db:
-                db.execute("UPDATE rollup_hours SET packs = (SELECT packs FROM rollup_hours WHERE day_ns = ?) "
-                           "WHERE day_ns = ?", (day2, day1))
+                db.execute(overwrite)
             db.close()
-            want = "cost_nanos stored 1500000000, expected 1000000000"
+        want = "cost_nanos stored 1500000000, expected 1000000000"
         p = ws.ctl("verify", check=False)
         self.assertEqual(p.returncode, 1, "verify of a tampered database must fail: %s%s" % (p.stdout, p.stderr))
         self.assertIn("org-v: hourly rollup 2026-11-01T04:00:00Z deployment=d1 dimension=capacity", p.stdout)

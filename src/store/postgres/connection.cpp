@@ -103,7 +103,9 @@ Result<Rows> Connection::Exec(const Statement& statement, const Params& params) 
     prepared_.insert(statement.name);
   }
   const std::vector<const char*> values = params.Pointers();
-  if (PQsendQueryPrepared(conn_, statement.name, params.size(), values.data(), nullptr, nullptr, 0) == 0) {
+  const std::vector<int> lengths = params.Lengths();
+  if (PQsendQueryPrepared(conn_, statement.name, params.size(), values.data(), lengths.data(), params.Formats().data(),
+                          statement.binary ? 1 : 0) == 0) {
     return FailSend(statement.what);
   }
   return Await(statement.what);

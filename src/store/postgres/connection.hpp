@@ -39,7 +39,8 @@ inline constexpr std::string_view kDeadlockDetected = "40P01";
 struct Statement {
   const char* name;
   const char* sql;
-  const char* what;  // for the log: "<what> failed"
+  const char* what;     // for the log: "<what> failed"
+  bool binary = false;  // results in binary form (bytea columns read without hex decoding)
 };
 
 // A PostgreSQL array literal in text form ({"a","b\"c",NULL}, {1,2}, {t,f}), built element by
@@ -79,28 +80,78 @@ class ArrayParam {
   std::string text_ = "{";
 };
 
-// The text parameters of one statement execution ($1, $2, ... in order).
+// A one-dimensional PostgreSQL array in binary form (array_send's layout: 20 bytes of header,
+// then each element as a big-endian int32 length and its bytes), for arrays of bigint, bytea or
+// text bound as one parameter without quoting or escaping.
+class BinaryArray {
+ public:
+  static constexpr std::uint32_t kInt8 = 20;
+  static constexpr std::uint32_t kBytea = 17;
+  static constexpr std::uint32_t kText = 25;
+
+  explicit BinaryArray(std::uint32_t element_type = kText) : element_type_(element_type) {}
+  void Int(std::int64_t v) {
+    Put32(8);
+    Put64(static_cast<std::uint64_t>(v));
+    ++count_;
+  }
+  // A bytea or text element (text with a NUL character cannot be stored: see has_nul()).
+  void Bytes(std::string_view v) {
+    if (element_type_ == kText && v.find('\0') != std::string_view::npos) has_nul_ = true;
+    Put32(static_cast<std::uint32_t>(v.size()));
+    body_.append(v);
+    ++count_;
+  }
+  bool has_nul() const { return has_nul_; }
+  std::size_t size() const { return count_; }
+  std::string Finish() && {
+    std::string out;
+    out.reserve(20 + body_.size());
+    const bool empty = count_ == 0;
+    for (std::uint32_t v : {empty ? 0u : 1u, 0u, element_type_}) AppendBig32(out, v);
+    if (!empty) {
+      AppendBig32(out, static_cast<std::uint32_t>(count_));
+      AppendBig32(out, 1);  // lower bound
+    }
+    out += body_;
+    return out;
+  }
+
+ private:
+  static void AppendBig32(std::string& out, std::uint32_t v) {
+    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
+  }
+  void Put32(std::uint32_t v) { AppendBig32(body_, v); }
+  void Put64(std::uint64_t v) {
+    for (int shift = 56; shift >= 0; shift -= 8) body_.push_back(static_cast<char>((v >> shift) & 0xff));
+  }
+  std::uint32_t element_type_;
+  std::string body_;
+  std::size_t count_ = 0;
+  bool has_nul_ = false;
+};
+
+// The parameters of one statement execution ($1, $2, ... in order): text, or binary arrays.
 class Params {
  public:
   Params& Text(std::string_view v) {
     if (v.find('\0') != std::string_view::npos) has_nul_ = true;
     values_.emplace_back(std::string(v));
+    formats_.push_back(0);
     return *this;
   }
-  Params& Int(std::int64_t v) {
-    values_.emplace_back(std::to_string(v));
-    return *this;
-  }
-  Params& Bool(bool v) {
-    values_.emplace_back(v ? "t" : "f");
-    return *this;
-  }
+  Params& Int(std::int64_t v) { return Text(std::to_string(v)); }
+  Params& Bool(bool v) { return Text(v ? "t" : "f"); }
   Params& Null() {
     values_.emplace_back(std::nullopt);
+    formats_.push_back(0);
     return *this;
   }
-  Params& Array(ArrayParam&& array) {
+  Params& Array(ArrayParam&& array) { return Text(std::move(array).Finish()); }
+  Params& Array(BinaryArray&& array) {
+    has_nul_ = has_nul_ || array.has_nul();
     values_.emplace_back(std::move(array).Finish());
+    formats_.push_back(1);
     return *this;
   }
 
@@ -110,12 +161,20 @@ class Params {
   std::vector<const char*> Pointers() const {
     std::vector<const char*> out;
     out.reserve(values_.size());
-    for (const auto& v : values_) out.push_back(v ? v->c_str() : nullptr);
+    for (const auto& v : values_) out.push_back(v ? v->data() : nullptr);
     return out;
   }
+  std::vector<int> Lengths() const {
+    std::vector<int> out;
+    out.reserve(values_.size());
+    for (const auto& v : values_) out.push_back(v ? static_cast<int>(v->size()) : 0);
+    return out;
+  }
+  const std::vector<int>& Formats() const { return formats_; }
 
  private:
   std::vector<std::optional<std::string>> values_;
+  std::vector<int> formats_;  // 0 text, 1 binary, per value
   bool has_nul_ = false;
 };
 
@@ -136,14 +195,24 @@ class Rows {
   std::string_view Text(int row, int col) const {
     return std::string_view(PQgetvalue(result_, row, col), static_cast<std::size_t>(PQgetlength(result_, row, col)));
   }
-  // A bigint/smallint column (the schema guarantees the text form).
+  // A bigint/integer/smallint column, in text or binary form (big-endian, 2, 4 or 8 bytes).
   std::int64_t Int(int row, int col) const {
     const std::string_view t = Text(row, col);
+    if (PQfformat(result_, col) == 1) {
+      std::uint64_t v = 0;
+      for (char c : t) v = (v << 8) | static_cast<unsigned char>(c);
+      const int bits = static_cast<int>(t.size()) * 8;
+      if (bits > 0 && bits < 64 && ((v >> (bits - 1)) & 1) != 0) v |= ~std::uint64_t{0} << bits;  // sign
+      return static_cast<std::int64_t>(v);
+    }
     std::int64_t v = 0;
     std::from_chars(t.data(), t.data() + t.size(), v);
     return v;
   }
-  bool Bool(int row, int col) const { return Text(row, col) == "t"; }
+  bool Bool(int row, int col) const {
+    const std::string_view t = Text(row, col);
+    return PQfformat(result_, col) == 1 ? t == std::string_view("\1", 1) : t == "t";
+  }
   // Rows an INSERT/UPDATE/DELETE affected.
   std::int64_t Affected() const {
     const char* n = PQcmdTuples(result_);
@@ -186,6 +255,9 @@ class Connection {
 
   // Logs `detail` (prefixed "postgres: ") and returns kStoreFailed with the message for users.
   Error Fail(std::string_view detail) const;
+
+  // Where the connection's diagnostics go (for the byte formats' Unpack functions).
+  const LogSink& log() const { return log_; }
 
   // The SQLSTATE of the last failed statement ("" when the failure was not the server's).
   const std::string& last_sqlstate() const { return last_sqlstate_; }

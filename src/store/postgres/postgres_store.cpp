@@ -17,13 +17,6 @@ namespace costs::store::postgres {
 using namespace detail;
 using domain::Instant;
 
-namespace {
-
-// Advisory lock key (pg_advisory_xact_lock) of partition creation.
-constexpr std::int64_t kPartitionLock = 0x636f737473000002;  // "costs" 2
-
-}  // namespace
-
 Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& url, const PostgresOptions& options) {
   if (PQisthreadsafe() == 0) {
     Log(options.log, LogLevel::kError, "postgres: libpq was built without thread support");
@@ -58,51 +51,9 @@ Result<PostgresStore::Lease> PostgresStore::Acquire() { return pool_->Acquire();
 Status PostgresStore::Migrate() { return MigrateTo(kSchemaVersion); }
 
 Status PostgresStore::MigrateTo(int target) {
-  {
-    Result<Lease> lease = Acquire();
-    if (!lease) return std::move(lease).error();
-    if (Status s = ApplyMigrations(**lease, target); !s) return s;
-  }
-  // Partitions ahead: this month and the next three.
-  const auto now_ns =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  std::set<std::int64_t> months;
-  Instant month = domain::FloorMonth(Instant{now_ns});
-  for (int i = 0; i < 4; ++i) {
-    months.insert(PartitionOf(month));
-    month = domain::NextMonth(month);
-  }
-  {
-    std::lock_guard lock(partitions_mu_);
-    partitions_.clear();  // a migration may have run on an empty database: check again
-  }
-  return EnsurePartitions(months);
-}
-
-Status PostgresStore::EnsurePartitions(const std::set<std::int64_t>& month_starts) {
-  std::lock_guard lock(partitions_mu_);
-  std::vector<std::int64_t> missing;
-  for (std::int64_t m : month_starts) {
-    if (!partitions_.contains(m)) missing.push_back(m);
-  }
-  if (missing.empty()) return {};
   Result<Lease> lease = Acquire();
   if (!lease) return std::move(lease).error();
-  Connection& c = **lease;
-  // Its own short transaction: CREATE TABLE ... PARTITION OF locks the parent table exclusively,
-  // which must not be held for a whole ingest. The advisory lock orders concurrent creators (in
-  // other processes), which IF NOT EXISTS alone does not make safe.
-  Result<Transaction> txn = Transaction::Begin(c, Transaction::kWrite);
-  if (!txn) return std::move(txn).error();
-  const std::string lock_sql = "SELECT pg_advisory_xact_lock(" + std::to_string(kPartitionLock) + ")";
-  if (Result<Rows> r = c.Query(lock_sql.c_str(), "lock the usage partitions"); !r) return std::move(r).error();
-  for (std::int64_t m : missing) {
-    const std::string sql = CreatePartitionSql(m);
-    if (Result<Rows> r = c.Query(sql.c_str(), "create a usage partition"); !r) return std::move(r).error();
-  }
-  if (Status s = txn->Commit(); !s) return s;
-  partitions_.insert(missing.begin(), missing.end());
-  return {};
+  return ApplyMigrations(**lease, target);
 }
 
 Status PostgresStore::CreateOrganization(const service::Organization& org) {
@@ -182,29 +133,6 @@ Result<std::optional<service::User>> PostgresStore::FindUser(std::string_view na
   user.is_admin = rows->Bool(0, 1);
   user.organizations = ParseTextArray(rows->Text(0, 2));
   return std::optional<service::User>(std::move(user));
-}
-
-Result<std::vector<std::string>> PostgresStore::VerifyIdIndex() {
-  Result<Lease> lease = Acquire();
-  if (!lease) return std::move(lease).error();
-  Connection& c = **lease;
-  Result<Transaction> txn = Transaction::Begin(c, Transaction::kSnapshot);
-  if (!txn) return std::move(txn).error();
-  std::vector<std::string> problems;
-  Result<Rows> unindexed = c.Exec(kSelectUnindexedUsage, Params());
-  if (!unindexed) return std::move(unindexed).error();
-  for (int i = 0; i < unindexed->size(); ++i) {
-    problems.push_back("usage record " + std::string(unindexed->Text(i, 1)) + " (organization " +
-                       std::string(unindexed->Text(i, 0)) + ") has no usage_ids row: a re-send would store it again");
-  }
-  Result<Rows> dangling = c.Exec(kSelectDanglingUsageIds, Params());
-  if (!dangling) return std::move(dangling).error();
-  for (int i = 0; i < dangling->size(); ++i) {
-    problems.push_back("usage_ids row " + std::string(dangling->Text(i, 1)) + " (organization " +
-                       std::string(dangling->Text(i, 0)) + ") leads to no usage record: that id can never be stored");
-  }
-  if (Status s = txn->Commit(); !s) return std::move(s).error();
-  return problems;
 }
 
 Status PostgresStore::CreateApiKey(const service::ApiKey& key) {

@@ -55,13 +55,12 @@ struct PostgresOptions {
 // Durability: a session never runs with synchronous_commit = off (it is turned back on when the
 // server's default is off), so a batch is on stable storage when Ingest returns.
 //
-// Concurrency between processes: every write is one transaction, READ COMMITTED. Idempotency
-// is by primary key (usage_ids.id), rollups are INSERT ... ON CONFLICT DO UPDATE adding the
-// batch's sums, so concurrent batches from several replicas (with overlapping ids) store each
-// record once and every rollup exactly. Each phase of an ingest writes its keys in one sorted
-// order, so concurrent ingests wait for each other instead of deadlocking; a deadlock or
-// serialization failure the server reports anyway is retried (the whole batch, twice).
-// ReadRange runs in one REPEATABLE READ, READ ONLY transaction: one snapshot.
+// Concurrency between processes: every write is one transaction, READ COMMITTED. Every ingest
+// first takes one transaction-level advisory lock, so batches from all replicas serialize (as
+// the SQLite store's do): each one finds the ids of every batch committed before it (through
+// usage_id_hashes), stores each record once, and reads and writes each packed rollup row once;
+// no ingest can deadlock with another. ReadRange runs in one REPEATABLE READ, READ ONLY
+// transaction: one snapshot.
 //
 // Errors: every PostgreSQL failure is kStoreFailed with a message fit for users; the detail
 // (operation, server message, SQLSTATE) is logged (PostgresOptions::log) prefixed "postgres:". A connection
@@ -71,16 +70,15 @@ struct PostgresOptions {
 //
 // Schema: versioned migrations in schema_migrations, applied by Migrate() under a transaction-
 // level advisory lock (replicas starting together wait for each other). Instants are bigint ns
-// since the epoch, money bigint nano-ECU (PostgreSQL's int8 arithmetic is checked: a rollup sum
-// leaving int64 fails the statement, never wraps), decimals canonical text. Text keys are
-// COLLATE "C" (bytewise order, as SQLite and the memory store sort). usage is partitioned by
-// RANGE (start_ns), one partition per UTC month, created ahead by Migrate (this month and the
-// next three) and on demand for the months of an ingest's records. Every table holding an
-// organization's data has organization_id first in its key (a future distribution key).
+// since the epoch, money bigint nano-ECU, decimals canonical text. Text keys are COLLATE "C"
+// (bytewise order, as SQLite and the memory store sort). Since schema 4 usage and hourly
+// rollups are kept in store/common's byte formats (README.md: the schema's story). Every table
+// holding an organization's data has its organization id first in its key (a future
+// distribution key).
 class PostgresStore final : public service::Store {
  public:
   // The schema version this build writes.
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   // Connects to the database named by `url` (a libpq connection URI, postgresql://...).
   // kStoreFailed when it cannot connect.
@@ -91,9 +89,8 @@ class PostgresStore final : public service::Store {
   PostgresStore(const PostgresStore&) = delete;
   PostgresStore& operator=(const PostgresStore&) = delete;
 
-  // Applies the missing migrations in one transaction under pg_advisory_xact_lock, then creates
-  // the usage partitions of this month and the next three. Idempotent; safe against concurrent
-  // callers in other processes. kStoreFailed also when the database's schema is newer than
+  // Applies the missing migrations in one transaction under pg_advisory_xact_lock. Idempotent;
+  // safe against concurrent callers in other processes. kStoreFailed also when the database's schema is newer than
   // kSchemaVersion.
   Status Migrate() override;
   // As Migrate(), but stops at schema version `target` (for tests of upgrades: a database as an
@@ -107,18 +104,18 @@ class PostgresStore final : public service::Store {
   Result<std::optional<service::User>> FindUser(std::string_view name) override;
 
   // As service::Store::Ingest, in one transaction (rollups, deployments, items, data versions
-  // included), a bounded number of statements whatever the batch size (arrays bound as
-  // parameters). When records of unknown organizations and conflicting ids occur in one batch,
-  // kOrganizationNotFound is reported. A rollup sum (cost, trial cost, quantity_milli or
-  // usage_ns) leaving int64 fails the batch with kInvalidData. Missing usage partitions are
-  // created first, in their own short transaction.
+  // included; the steps of ingest.hpp), a bounded number of statements whatever the batch size
+  // (arrays bound as parameters). When records of unknown organizations and conflicting ids
+  // occur in one batch, kOrganizationNotFound is reported. A rollup sum (cost, trial cost,
+  // quantity_milli or usage_ns, of an hour or of a day) leaving int64 fails the batch with
+  // kInvalidData.
   // REQUIRES: the records' Decimals are normalized (as domain::ParseDecimal returns them).
   Result<service::IngestOutcome> Ingest(std::span<const domain::UsageRecord> records) override;
 
   Result<std::vector<service::RollupRow>> ReadRollups(std::string_view org, domain::RollupGrain grain,
                                                       domain::Instant from, domain::Instant to) override;
   // Ordered by start, then by ingest order. One query: per span class k the org has (as in
-  // the SQLite store), the records that start in [from - 2^k hours, to).
+  // the SQLite store), the chunks of the days [from - 2^k hours, to).
   Result<std::vector<domain::UsageRecord>> ReadUsageOverlapping(std::string_view org, domain::Instant from,
                                                                 domain::Instant to) override;
   Result<std::vector<service::Deployment>> ListDeployments(std::string_view org) override;
@@ -139,13 +136,12 @@ class PostgresStore final : public service::Store {
   // Whether data versions are being cached (the cache's watcher is listening).
   bool CachingVersions() const;
 
-  // One REPEATABLE READ, READ ONLY transaction. kStoreFailed when a latest-capacity sum does
-  // not fit int64. plan.usage orders the records by usage.seq (taken as each row is inserted,
-  // so batches committed concurrently by several replicas may interleave).
+  // One REPEATABLE READ, READ ONLY transaction. plan.usage orders the records by ingest (batches
+  // serialize: the order they were committed in, each in its own order).
   Result<service::RangeReadResult> ReadRange(std::string_view org, const service::RangeReadPlan& plan) override;
 
-  // In one snapshot: usage rows without their usage_ids row, and usage_ids rows without their
-  // usage row (two anti-joins over the whole tables).
+  // In one snapshot: every chunk's records against the id rows (usage_id_hashes): records
+  // without their row, rows whose chunk holds no record of their hash (at most 100 problems).
   Result<std::vector<std::string>> VerifyIdIndex() override;
 
  private:
@@ -159,11 +155,6 @@ class PostgresStore final : public service::Store {
   // one with it. REQUIRES: the caller holds no other Lease.
   Result<Lease> Acquire();
 
-  // Creates the usage partitions for the months starting at each of `month_starts` (ns) that
-  // this process has not seen created yet.
-  Status EnsurePartitions(const std::set<std::int64_t>& month_starts);
-
-  Result<service::IngestOutcome> IngestOnce(std::span<const domain::UsageRecord> records, bool& retry);
   // After a commit on `c` that changed the data of `orgs`: drops their cached versions and
   // notifies the other processes (best effort).
   void Changed(detail::Connection& c, std::span<const std::string> orgs);
@@ -176,9 +167,6 @@ class PostgresStore final : public service::Store {
   // it holds are served.
   std::atomic<bool> reachable_{true};
   std::unique_ptr<Pool> pool_;
-
-  std::mutex partitions_mu_;
-  std::set<std::int64_t> partitions_;  // month starts known to exist; guarded by partitions_mu_
 
   std::unique_ptr<detail::VersionCache> versions_;  // null unless options_.cache_versions
 };

@@ -19,7 +19,10 @@
 #include <thread>
 #include <vector>
 
+#include "store/common/formats.hpp"
+#include "store/common/usage_codec.hpp"
 #include "store/memory/memory_store.hpp"
+#include "store/postgres/schema3_writer.hpp"
 #include "tests/store_contract/contract_support.hpp"
 #include "tests/store_contract/pg_environment.hpp"
 
@@ -196,18 +199,16 @@ TEST_F(PostgresStoreTest, TwoReplicasIngestingOverlappingBatchesConcurrentlyStor
     EXPECT_EQ(Sorted(*hours), ExpectedRollups(all, RollupGrain::kHour, kDay1, to));
     EXPECT_EQ(Sorted(*days), ExpectedRollups(all, RollupGrain::kDay, kDay1, to));
   }
-  EXPECT_EQ(RawQuery("SELECT count(*) FROM usage"), std::to_string(all.size()));
+  EXPECT_EQ(RawQuery("SELECT count(*) FROM usage_id_hashes"), std::to_string(all.size())) << "one id row per record";
 }
 
-TEST_F(PostgresStoreTest, UsageIsPartitionedByMonthWithPartitionsCreatedOnDemand) {
+TEST_F(PostgresStoreTest, UsageIsChunkedPerOrgSpanClassAndDayAtAnyInstant) {
   std::unique_ptr<PostgresStore> store = MustOpen();
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store->CreateOrganization(Organization{"org-a", "Org A"}));
-  // Migrate created this month and the next three ahead.
-  EXPECT_EQ(RawQuery("SELECT count(*) FROM pg_inherits WHERE inhparent = 'usage'::regclass"), "4");
   const std::vector<UsageRecord> records = {
-      // Before 1678 (beyond what RFC 3339 input allows, but the port takes any Instant): the
-      // catch-all first partition.
+      // Near int64's minimum (beyond what RFC 3339 input allows, but the port takes any Instant):
+      // its day is clamped.
       Record("early", "org-a", "d1", Instant{std::numeric_limits<std::int64_t>::min() + domain::kNsPerDay},
              Instant{std::numeric_limits<std::int64_t>::min() + 2 * domain::kNsPerDay}),
       Record("y2001", "org-a", "d1", At("2001-02-28T23:30:00Z"), At("2001-03-01T00:30:00Z")),
@@ -215,15 +216,15 @@ TEST_F(PostgresStoreTest, UsageIsPartitionedByMonthWithPartitionsCreatedOnDemand
       Record("late", "org-a", "d1", At("2261-12-31T23:00:00Z"), At("2261-12-31T23:59:00Z")),
   };
   ASSERT_EQ(store->Ingest(records).value(), (IngestOutcome{4, 0}));
-  EXPECT_EQ(RawQuery("SELECT count(*) FROM usage_p200102"), "2");
-  EXPECT_EQ(RawQuery("SELECT count(*) FROM usage_p_early"), "1");
-  EXPECT_EQ(RawQuery("SELECT count(*) FROM usage_p226112"), "1");
+  // Four (span class, day) pairs: one chunk each, one batch.
+  EXPECT_EQ(RawQuery("SELECT count(*) || ' ' || count(DISTINCT (span_class, start_day_ns)) FROM usage_chunk"), "4 4");
+  EXPECT_EQ(RawQuery("SELECT count(*) FROM usage_id_hashes"), "4");
   // A second store (another replica) sees them, and a re-send is a duplicate there too.
   std::unique_ptr<PostgresStore> other = MustOpen();
   ASSERT_NE(other, nullptr);
   ASSERT_EQ(other->Ingest(records).value(), (IngestOutcome{0, 4}));
   UsageRecord changed = records[1];
-  changed.start = At("2001-02-28T23:00:00Z");  // same id, another start (another partition key)
+  changed.start = At("2001-02-28T23:00:00Z");  // same id, another start (another chunk)
   changed.cost_nanos = *domain::MultiplyToNanos(changed.quantity, changed.rate);
   const std::vector<std::string> fields = {"records[0].id"};
   ExpectError(other->Ingest(std::vector<UsageRecord>{changed}), ErrorCode::kConflict, &fields);
@@ -502,7 +503,7 @@ TEST_F(PostgresStoreTest, CachedVersionsAnswerWhileTheServerIsFrozen) {
   EXPECT_TRUE(Eventually([&] { return VersionOf(store, "org-a") == v0 + 1; })) << "not current after the thaw";
 }
 
-TEST_F(PostgresStoreTest, VerifyNamesRecordsTheIdLedgerLostAndEntriesWithoutRecords) {
+TEST_F(PostgresStoreTest, VerifyNamesRecordsTheIdRowsLostAndRowsWithoutRecords) {
   std::unique_ptr<PostgresStore> store = MustOpen();
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store->CreateOrganization(Organization{"org-a", "Org A"}));
@@ -510,30 +511,63 @@ TEST_F(PostgresStoreTest, VerifyNamesRecordsTheIdLedgerLostAndEntriesWithoutReco
       std::vector<UsageRecord>{Record("u1", "org-a", "d1", At("2026-11-01T04:00:00Z"), At("2026-11-01T05:00:00Z")),
                                Record("u2", "org-a", "d1", At("2026-11-02T04:00:00Z"), At("2026-11-02T05:00:00Z"))}));
   MustVerify(*store, true);
-  EXPECT_EQ(RawQuery("DELETE FROM usage_ids WHERE id = 'u1'"), "");
-  EXPECT_EQ(RawQuery("INSERT INTO usage_ids (id, organization_id, start_ns) VALUES ('ghost', 'org-a', 0)"), "");
+  const auto hash = [](std::string_view id) {
+    return std::to_string(static_cast<std::int64_t>(store::UsageIdHash(id)));
+  };
+  EXPECT_EQ(RawQuery("DELETE FROM usage_id_hashes WHERE hash = " + hash("u1")), "");
+  EXPECT_EQ(
+      RawQuery("INSERT INTO usage_id_hashes (hash, chunk) SELECT " + hash("ghost") + ", max(id) FROM usage_chunk"), "");
+  EXPECT_EQ(RawQuery("INSERT INTO usage_id_hashes (hash, chunk) VALUES (7, 999999)"), "");
   const service::VerifyReport report = MustVerify(*store, false);
-  EXPECT_TRUE(HasDifference(report, {"id index: usage record u1 (organization org-a) has no usage_ids row"}));
-  EXPECT_TRUE(HasDifference(report, {"id index: usage_ids row ghost (organization org-a) leads to no usage record"}));
+  EXPECT_TRUE(HasDifference(report, {"id index: usage record u1 (organization org-a) has no id row"}));
+  EXPECT_TRUE(HasDifference(report, {"id index: id row (hash " + hash("ghost"), "leads to no usage record"}));
+  EXPECT_TRUE(HasDifference(report, {"id index: id row (hash 7, chunk 999999) leads to no usage chunk"}));
+  EXPECT_FALSE(HasDifference(report, {"usage record u2"}));
 }
 
-TEST_F(PostgresStoreTest, VerifyNamesRollupsAndSeriesEndsChangedBySql) {
+// As the SQLite store's tests: hourly rows moved or overwritten, and a series end changed.
+TEST_F(PostgresStoreTest, VerifyNamesAnHourlyRollupRowMovedToAnotherDay) {
+  std::unique_ptr<PostgresStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateOrganization(Organization{"org-b", "Org B"}));
+  ASSERT_TRUE(store->Ingest(std::vector<UsageRecord>{
+      Record("u1", "org-b", "d9", At("2026-11-01T00:00:00Z"), At("2026-11-01T01:00:00Z"), "2", "0.5")}));
+  MustVerify(*store, true);
+  EXPECT_EQ(RawQuery("UPDATE rollup_hours SET day_ns = day_ns + 365 * 86400000000000 WHERE org_id = 'org-b'"), "");
+  const service::VerifyReport report = MustVerify(*store, false);
+  EXPECT_TRUE(HasDifference(report, {"org-b: hourly rollup 2026-11-01T00:00:00Z deployment=d9", "missing"}));
+  EXPECT_TRUE(HasDifference(report, {"org-b: hourly rollup 2027-11-01T00:00:00Z deployment=d9", "no usage record"}));
+  EXPECT_TRUE(HasDifference(report, {"org-b: daily rollup 2026-11-01T00:00:00Z", "missing"}));
+}
+
+TEST_F(PostgresStoreTest, VerifyNamesTheMeasuresOfAnHourlyRollupRowOverwrittenAndASeriesEnd) {
   std::unique_ptr<PostgresStore> store = MustOpen();
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store->CreateOrganization(Organization{"org-a", "Org A"}));
+  // Two days of one series, the same hour, 2 and 3 instance-hours at 0.5 ECU.
   ASSERT_TRUE(store->Ingest(std::vector<UsageRecord>{
-      Record("u1", "org-a", "d1", At("2026-11-01T04:00:00Z"), At("2026-11-01T05:00:00Z"), "2", "0.5")}));
+      Record("u1", "org-a", "d1", At("2026-11-01T04:00:00Z"), At("2026-11-01T05:00:00Z"), "2", "0.5"),
+      Record("u2", "org-a", "d1", At("2026-11-02T04:00:00Z"), At("2026-11-02T05:00:00Z"), "3", "0.5")}));
   MustVerify(*store, true);
-  EXPECT_EQ(RawQuery("UPDATE rollup_hour SET cost_nanos = cost_nanos + 7"), "");
-  EXPECT_EQ(RawQuery("DELETE FROM rollup_day"), "");
-  EXPECT_EQ(RawQuery("UPDATE items SET last_end_ns = last_end_ns - 1"), "");
+  EXPECT_EQ(RawQuery("UPDATE rollup_hours SET packs = (SELECT packs FROM rollup_hours WHERE day_ns = " +
+                     std::to_string(At("2026-11-02T00:00:00Z").ns) +
+                     ") WHERE day_ns = " + std::to_string(At("2026-11-01T00:00:00Z").ns)),
+            "");
+  // The series' end one nanosecond earlier (PackSeriesEnds of its one series).
+  const std::int64_t series = std::stoll(RawQuery("SELECT id FROM series"));
+  const std::string ends =
+      store::PackSeriesEnds(std::vector<store::SeriesEnd>{{series, At("2026-11-02T05:00:00Z").ns - 1}});
+  std::string hex;
+  for (unsigned char byte : ends) hex += "0123456789abcdef"[byte >> 4], hex += "0123456789abcdef"[byte & 15];
+  EXPECT_EQ(RawQuery("UPDATE series_ends SET ends = '\\x" + hex + "'::bytea"), "");
   const service::VerifyReport report = MustVerify(*store, false);
   EXPECT_TRUE(HasDifference(report, {"org-a: hourly rollup 2026-11-01T04:00:00Z deployment=d1 dimension=capacity",
-                                     "cost_nanos stored 1000000007, expected 1000000000"}));
-  EXPECT_TRUE(HasDifference(report, {"org-a: daily rollup 2026-11-01T00:00:00Z deployment=d1", "missing"}));
+                                     "cost_nanos stored 1500000000, expected 1000000000"}));
+  EXPECT_TRUE(
+      HasDifference(report, {"org-a: daily rollup 2026-11-01T00:00:00Z", "quantity_milli stored 3000, expected 2000"}));
   EXPECT_TRUE(
       HasDifference(report, {"org-a: item deployment=d1",
-                             "series end stored 2026-11-01T04:59:59.999999999Z, expected 2026-11-01T05:00:00Z"}));
+                             "series end stored 2026-11-02T04:59:59.999999999Z, expected 2026-11-02T05:00:00Z"}));
 }
 
 TEST_F(PostgresStoreTest, VerifyNamesARateTheCatalogLostAndATypeChangedBySql) {
@@ -547,9 +581,8 @@ TEST_F(PostgresStoreTest, VerifyNamesARateTheCatalogLostAndATypeChangedBySql) {
   ExpectLostRateAndChangedType(MustVerify(*store, false));
 }
 
-// A database as the previous build (schema 1) left it, with data: made by this build's schema 1,
-// given for the ingest the three things schema 2 adds, then stripped of them again (so its
-// rows are what schema 1's ingest wrote: records of deployments, no rate catalog).
+// A database as the schema 1 build left it, with data (written with that version's SQL:
+// records of deployments, no rate catalog).
 TEST_F(PostgresStoreTest, ASchema1DatabaseUpgradesWithTypesAndTheRateCatalogFromItsUsage) {
   std::vector<UsageRecord> records;
   for (const std::vector<UsageRecord>& batch : VerifyBatches()) {
@@ -563,16 +596,8 @@ TEST_F(PostgresStoreTest, ASchema1DatabaseUpgradesWithTypesAndTheRateCatalogFrom
     ASSERT_TRUE((*old)->MigrateTo(1));
     EXPECT_EQ(RawQuery("SELECT max(version) FROM schema_migrations"), "1");
     for (const char* org : {"org-a", "org-b"}) ASSERT_TRUE((*old)->CreateOrganization({org, org}));
-    ASSERT_EQ(RawQuery("ALTER TABLE usage ADD COLUMN instance_type text NOT NULL DEFAULT 'deployment'; "
-                       "ALTER TABLE deployments ADD COLUMN type text NOT NULL DEFAULT 'deployment'; "
-                       "CREATE TABLE rates (org_id text, fingerprint bigint, rate text, "
-                       "PRIMARY KEY (org_id, fingerprint))"),
-              "");
-    ASSERT_TRUE((*old)->Ingest(records).has_value());
   }
-  ASSERT_EQ(RawQuery("ALTER TABLE usage DROP COLUMN instance_type; ALTER TABLE deployments DROP COLUMN type; "
-                     "DROP TABLE rates"),
-            "");
+  ASSERT_EQ(store::postgres::testing::Schema3Writer(url_, 1).Ingest(records), "");
 
   std::unique_ptr<PostgresStore> store = MustOpen();  // migrates to the current schema
   ASSERT_NE(store, nullptr);
@@ -623,7 +648,7 @@ TEST_F(PostgresStoreTest, ASchema2DatabaseUpgradesWithASessionsTable) {
             "0");
   std::unique_ptr<PostgresStore> store = MustOpen();  // migrates to the current schema
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(RawQuery("SELECT max(version) FROM schema_migrations"), "3");
+  EXPECT_EQ(RawQuery("SELECT max(version) FROM schema_migrations"), std::to_string(PostgresStore::kSchemaVersion));
   EXPECT_EQ(RawQuery("SELECT string_agg(column_name || ' ' || data_type || ' ' || is_nullable, ', ' "
                      "ORDER BY ordinal_position) FROM information_schema.columns "
                      "WHERE table_schema = current_schema() AND table_name = 'sessions'"),
@@ -632,6 +657,151 @@ TEST_F(PostgresStoreTest, ASchema2DatabaseUpgradesWithASessionsTable) {
   const service::Session session{std::string(64, 'a'), "alice", std::nullopt, Instant{1}, Instant{2}};
   ASSERT_TRUE(store->CreateSession(session));
   EXPECT_EQ(*store->FindSession(session.id_digest), std::optional<service::Session>(session));
+}
+
+// Organizations, batches, short and long records (several span classes, some over days), items
+// of several dimensions and kinds, trial and negative records, serverless types, renamed items
+// and deployments: what a schema 3 database holds. Deterministic.
+std::vector<std::vector<UsageRecord>> UpgradeBatches() {
+  std::uint64_t state = 20261207;
+  auto next = [&](std::uint64_t n) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<std::int64_t>((state >> 33) % n);
+  };
+  const char* const orgs[] = {"org-a", "org-b", "org-c"};
+  const std::int64_t durations[] = {90 * domain::kNsPerSecond, 30 * (60 * domain::kNsPerSecond),
+                                    domain::kNsPerHour,        3 * domain::kNsPerHour,
+                                    26 * domain::kNsPerHour,   10 * domain::kNsPerDay};
+  const char* const quantities[] = {"1", "2", "0.5", "12.25", "-1", "730"};
+  const char* const rates[] = {"0.0913", "0.5", "1.000000007", "0.032", "0.25"};
+  std::vector<std::vector<UsageRecord>> batches;
+  for (int b = 0; b < 6; ++b) {
+    std::vector<UsageRecord> batch;
+    for (int i = 0; i < 90; ++i) {
+      const Instant start{kDay1.ns - 4 * domain::kNsPerDay + next(14 * 24 * 60) * (60 * domain::kNsPerSecond) +
+                          next(60) * domain::kNsPerSecond};
+      const Instant end{start.ns + durations[next(std::size(durations))]};
+      UsageRecord r =
+          Record("b" + std::to_string(b) + "-" + std::to_string(i), orgs[next(3)], "d" + std::to_string(next(5)), start,
+                 end, quantities[next(std::size(quantities))], rates[next(std::size(rates))]);
+      r.deployment_name = r.deployment_id + " name " + std::to_string(b / 2);  // renamed every 2 batches
+      r.name = "item of " + r.deployment_id + " v" + std::to_string(b / 3);
+      r.trial = next(9) == 0;
+      if (next(4) == 0) {
+        r.dimension = Dimension::kDataOut;
+        r.kind.reset();
+        r.sku = "gcp.data.out";
+      } else if (next(3) == 0) {
+        r.kind = domain::ResourceKind::kKibana;
+        r.sku = "gcp.kibana." + std::to_string(next(2));
+      }
+      if (r.deployment_id == "d4") r.instance_type = domain::InstanceType::kObservability;
+      batch.push_back(std::move(r));
+    }
+    batches.push_back(std::move(batch));
+  }
+  return batches;
+}
+
+// The reads that API answers are made of, of one organization: raw windows with ragged edges,
+// hourly and daily windows, the latest capacity, items, credits, usage in ingest order, rates.
+RangeReadPlan UpgradePlan() {
+  RangeReadPlan plan;
+  for (int k = -5; k < 12; ++k) {
+    const Instant from{kDay1.ns + k * domain::kNsPerDay + (k * 7919 % 3600) * domain::kNsPerSecond};
+    plan.raw.push_back({from, Instant{from.ns + 47 * (60 * domain::kNsPerSecond) + 13 * domain::kNsPerSecond}});
+  }
+  plan.hourly = {{Instant{kDay1.ns - 3 * domain::kNsPerHour}, Instant{kDay1.ns + 30 * domain::kNsPerHour}},
+                 {Instant{kDay1.ns + 5 * domain::kNsPerDay}, Instant{kDay1.ns + 6 * domain::kNsPerDay}}};
+  plan.daily = {{Instant{kDay1.ns - 6 * domain::kNsPerDay}, Instant{kDay1.ns + 20 * domain::kNsPerDay}}};
+  plan.latest_capacity =
+      domain::TimeRange{Instant{kDay1.ns - 6 * domain::kNsPerDay}, Instant{kDay1.ns + 3 * domain::kNsPerDay}};
+  plan.items = plan.credits = plan.usage = plan.rates = true;
+  return plan;
+}
+
+// Every read of UpgradePlan (and the port's other reads) of `org` equal in `got` and `want`.
+void ExpectSameReads(PostgresStore& got, Store& want, const std::string& org, const std::string& when) {
+  SCOPED_TRACE(org + " " + when);
+  const RangeReadPlan plan = UpgradePlan();
+  Result<RangeReadResult> g = got.ReadRange(org, plan);
+  Result<RangeReadResult> w = want.ReadRange(org, plan);
+  ASSERT_TRUE(g.has_value()) << Describe(g.error());
+  ASSERT_TRUE(w.has_value());
+  EXPECT_EQ(g->raw, w->raw);
+  EXPECT_EQ(Sorted(g->rollups), Sorted(w->rollups));
+  EXPECT_EQ(g->deployments, w->deployments);
+  EXPECT_EQ(g->latest_capacity, w->latest_capacity);
+  EXPECT_EQ(g->items, w->items);
+  EXPECT_EQ(g->credits, w->credits);
+  EXPECT_EQ(g->usage, w->usage) << "every record, in ingest order";
+  EXPECT_EQ(g->rates, w->rates);
+  EXPECT_FALSE(g->usage.empty());
+  EXPECT_EQ(got.ListDeployments(org).value(), want.ListDeployments(org).value());
+  const Instant from{kDay1.ns - 2 * domain::kNsPerDay + 1234 * domain::kNsPerSecond};
+  const Instant to{kDay1.ns + 4 * domain::kNsPerDay - 77 * domain::kNsPerSecond};
+  EXPECT_EQ(got.ReadUsageOverlapping(org, from, to).value(), want.ReadUsageOverlapping(org, from, to).value());
+  for (RollupGrain grain : {RollupGrain::kHour, RollupGrain::kDay}) {
+    const Instant day_from = domain::FloorDay(from);
+    EXPECT_EQ(Sorted(got.ReadRollups(org, grain, day_from, to).value()),
+              Sorted(want.ReadRollups(org, grain, day_from, to).value()));
+  }
+}
+
+// A database as the schema 3 build left it (its rows written with that version's SQL), with
+// credits and users: migrated in place, every read equals the memory store's of the same
+// batches, data versions and accounts unchanged, the ledger verified; it then takes duplicates,
+// conflicts and new batches as any database.
+TEST_F(PostgresStoreTest, ASchema3DatabaseMigratesInPlaceWithEveryReadUnchanged) {
+  const std::vector<std::vector<UsageRecord>> batches = UpgradeBatches();
+  const std::vector<std::string> orgs = {"org-a", "org-b", "org-c"};
+  const service::Credit credit{"c1", "org-b", 5'000'000'000, Instant{kDay1.ns - domain::kNsPerDay},
+                               Instant{kDay1.ns + 30 * domain::kNsPerDay}};
+  store::memory::MemoryStore want;
+  {
+    Result<std::unique_ptr<PostgresStore>> old = PostgresStore::Open(url_);
+    ASSERT_TRUE(old.has_value()) << Describe(old.error());
+    ASSERT_TRUE((*old)->MigrateTo(3));
+    for (const std::string& org : orgs) {
+      ASSERT_TRUE((*old)->CreateOrganization({org, org}));
+      ASSERT_TRUE(want.CreateOrganization({org, org}));
+    }
+    ASSERT_TRUE((*old)->PutUser(service::User{"alice", "hash", false, {"org-a"}}));
+    store::postgres::testing::Schema3Writer writer(url_, 3);
+    for (const std::vector<UsageRecord>& batch : batches) {
+      ASSERT_EQ(writer.Ingest(batch), "");
+      ASSERT_TRUE(want.Ingest(batch).has_value());
+    }
+    ASSERT_TRUE((*old)->AddCredit(credit));
+    ASSERT_TRUE(want.AddCredit(credit));
+  }
+  const std::string versions_sql = "SELECT string_agg(org_id || '=' || version, ',' ORDER BY org_id) FROM org_versions";
+  const std::string versions = RawQuery(versions_sql);
+  ASSERT_EQ(RawQuery("SELECT count(*) FROM usage"), std::to_string(6 * 90));
+
+  std::unique_ptr<PostgresStore> store = MustOpen();  // migrates to the current schema
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(RawQuery("SELECT max(version) FROM schema_migrations"), std::to_string(PostgresStore::kSchemaVersion));
+  EXPECT_EQ(RawQuery("SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND "
+                     "table_name IN ('usage', 'usage_ids', 'rollup_hour', 'rollup_day', 'items')"),
+            "0");
+  EXPECT_EQ(RawQuery("SELECT count(*) FROM usage_id_hashes"), std::to_string(6 * 90));
+  EXPECT_EQ(RawQuery(versions_sql), versions) << "the data versions are kept";
+  EXPECT_EQ(store->FindUser("alice")->value().organizations, std::vector<std::string>{"org-a"});
+  for (const std::string& org : orgs) ExpectSameReads(*store, want, org, "after the migration");
+  MustVerify(*store, true);
+
+  // Re-sent batches are duplicates; a changed record is a conflict; new ones are stored.
+  EXPECT_EQ(store->Ingest(batches[2]).value(), (IngestOutcome{0, 90}));
+  UsageRecord changed = batches[4][7];
+  changed.deployment_name += " changed";
+  ExpectError(store->Ingest(std::vector<UsageRecord>{changed}), ErrorCode::kConflict);
+  std::vector<UsageRecord> more = UpgradeBatches()[1];
+  for (UsageRecord& r : more) r.id = "new-" + r.id;
+  ASSERT_EQ(store->Ingest(more).value(), (IngestOutcome{90, 0}));
+  ASSERT_TRUE(want.Ingest(more).has_value());
+  for (const std::string& org : orgs) ExpectSameReads(*store, want, org, "after new batches");
+  MustVerify(*store, true);
 }
 
 }  // namespace

@@ -2,52 +2,22 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 
+#include "store/common/assign.hpp"
+#include "store/common/keys.hpp"
+#include "store/common/packed_reads.hpp"
+#include "store/postgres/chunks.hpp"
 #include "store/postgres/connection.hpp"
 #include "store/postgres/statements.hpp"
 
 namespace costs::store::postgres {
 
 using domain::Instant;
-using domain::WideNanos;
 
 namespace detail {
 
 Error Corrupt(const Connection& c, const char* what) { return c.Fail(std::string("a stored ") + what + " is invalid"); }
-
-// Reads row `i` of rows selecting the usage columns in COSTS_USAGE_COLUMNS order.
-Result<domain::UsageRecord> ReadUsageRow(const Connection& c, const Rows& rows, int i) {
-  domain::UsageRecord r;
-  r.id = rows.Text(i, 0);
-  r.organization_id = rows.Text(i, 1);
-  r.deployment_id = rows.Text(i, 2);
-  r.deployment_name = rows.Text(i, 3);
-  std::optional<domain::Dimension> dimension = domain::ParseDimension(rows.Text(i, 4));
-  if (!dimension) return Corrupt(c, "usage dimension");
-  r.dimension = *dimension;
-  if (!rows.IsNull(i, 5)) {
-    r.kind = domain::ParseResourceKind(rows.Text(i, 5));
-    if (!r.kind) return Corrupt(c, "usage kind");
-  }
-  r.instance_count = rows.Int(i, 6);
-  r.sku = rows.Text(i, 7);
-  r.name = rows.Text(i, 8);
-  r.start = Instant{rows.Int(i, 9)};
-  r.end = Instant{rows.Int(i, 10)};
-  Result<domain::Decimal> quantity = domain::ParseDecimal(rows.Text(i, 11));
-  if (!quantity) return Corrupt(c, "usage quantity");
-  r.quantity = *quantity;
-  r.unit = rows.Text(i, 12);
-  Result<domain::Decimal> rate = domain::ParseDecimal(rows.Text(i, 13));
-  if (!rate) return Corrupt(c, "usage rate");
-  r.rate = *rate;
-  r.cost_nanos = rows.Int(i, 14);
-  r.trial = rows.Bool(i, 15);
-  std::optional<domain::InstanceType> type = domain::ParseInstanceType(rows.Text(i, 16));
-  if (!type) return Corrupt(c, "usage instance type");
-  r.instance_type = *type;
-  return r;
-}
 
 Result<std::int64_t> SelectOrgVersion(Connection& c, std::string_view org) {
   Result<Rows> rows = c.Exec(kSelectOrgVersion, Params().Text(org));
@@ -57,85 +27,57 @@ Result<std::int64_t> SelectOrgVersion(Connection& c, std::string_view org) {
 
 namespace {
 
-// The records of a query of the usage columns (kSelectUsageOverlapping's), in its order.
-Result<std::vector<domain::UsageRecord>> ReadUsageRows(const Connection& c, Result<Rows> rows) {
+using store::AssignTo;
+
+// The rollups of `grain` in [from, to) (days: whole days starting in it), by period, then by
+// item.
+Status SelectRollups(Connection& c, std::string_view org, const SeriesMap& series, domain::RollupGrain grain,
+                     Instant from, Instant to, std::vector<service::RollupRow>& out) {
+  if (from >= to) return {};
+  const bool hourly = grain == domain::RollupGrain::kHour;
+  Result<Rows> rows = c.Exec(kSelectRollupDays, Params().Text(org).Int(hourly ? DayOf(from.ns) : from.ns).Int(to.ns));
   if (!rows) return std::move(rows).error();
-  std::vector<domain::UsageRecord> out;
-  out.reserve(static_cast<std::size_t>(rows->size()));
+  std::vector<SeriesCell> cells;
   for (int i = 0; i < rows->size(); ++i) {
-    Result<domain::UsageRecord> record = ReadUsageRow(c, *rows, i);
-    if (!record) return std::move(record).error();
-    out.push_back(std::move(*record));
+    if (Status s = AppendCellsOfDay(rows->Text(i, 1), rows->Int(i, 0), grain, from, to, c.log(), cells); !s) return s;
   }
-  return out;
-}
-
-Result<std::vector<domain::UsageRecord>> SelectUsageOverlapping(Connection& c, std::string_view org, Instant from,
-                                                                Instant to) {
-  if (from >= to) return std::vector<domain::UsageRecord>();
-  return ReadUsageRows(c, c.Exec(kSelectUsageOverlapping, Params().Text(org).Int(from.ns).Int(to.ns)));
-}
-
-Result<std::vector<domain::UsageRecord>> SelectAllUsage(Connection& c, std::string_view org) {
-  return ReadUsageRows(c, c.Exec(kSelectAllUsage, Params().Text(org)));
-}
-
-Status SelectRollups(Connection& c, std::string_view org, domain::RollupGrain grain, Instant from, Instant to,
-                     std::vector<service::RollupRow>& out) {
-  Result<Rows> rows = c.Exec(grain == domain::RollupGrain::kHour ? kSelectRollupHour : kSelectRollupDay,
-                             Params().Text(org).Int(from.ns).Int(to.ns));
-  if (!rows) return std::move(rows).error();
-  for (int i = 0; i < rows->size(); ++i) {
-    std::optional<domain::Dimension> dimension = domain::ParseDimension(rows->Text(i, 2));
-    if (!dimension) return Corrupt(c, "rollup dimension");
-    out.push_back(service::RollupRow{Instant{rows->Int(i, 0)}, std::string(rows->Text(i, 1)), *dimension,
-                                     std::string(rows->Text(i, 3)), std::string(rows->Text(i, 4)), rows->Int(i, 5),
-                                     rows->Int(i, 6), rows->Int(i, 7), rows->Int(i, 8), rows->Int(i, 9),
-                                     rows->Int(i, 10), rows->Int(i, 11)});
+  std::vector<std::pair<const SeriesCell*, const SeriesInfo*>> ranked;  // by period, then item
+  ranked.reserve(cells.size());
+  for (const SeriesCell& cell : cells) {
+    Result<const SeriesInfo*> info = FindSeries(c, series, cell.series_id);
+    if (!info) return std::move(info).error();
+    ranked.emplace_back(&cell, *info);
+  }
+  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+    return std::pair(a.first->period_ns, a.second->rank) < std::pair(b.first->period_ns, b.second->rank);
+  });
+  out.reserve(out.size() + ranked.size());
+  for (const auto& [cell, info] : ranked) {
+    const HourCell& m = cell->measures;
+    out.push_back(service::RollupRow{Instant{cell->period_ns}, info->deployment_id, info->dimension, info->sku,
+                                     info->kind, m.cost, m.trial_cost, m.quantity_milli, m.usage_ns,
+                                     m.max_instance_count, m.rate_fingerprint_min, m.rate_fingerprint_max});
   }
   return {};
 }
 
-// Per deployment (sorted by id): its latest hour in `window` with non-zero capacity cost, the
-// rows of that hour summed into one (sku and kind empty; the smallest minimum and largest
-// maximum rate fingerprint), summed in 128 bits.
-Result<std::vector<service::LatestCapacityRow>> SelectLatestCapacity(Connection& c, std::string_view org,
-                                                                     const domain::TimeRange& window) {
-  std::vector<service::LatestCapacityRow> out;
-  if (window.from >= window.to) return out;
-  Result<Rows> rows = c.Exec(kSelectLatestCapacity, Params().Text(org).Int(window.from.ns).Int(window.to.ns));
-  if (!rows) return std::move(rows).error();
-  int i = 0;
-  while (i < rows->size()) {
-    const std::string_view deployment = rows->Text(i, 0);
-    const std::int64_t period = rows->Int(i, 1);
-    WideNanos sums[5] = {};  // cost, trial cost, quantity_milli, usage_ns, max_instance_count
-    std::int64_t fingerprint_min = std::numeric_limits<std::int64_t>::max();
-    std::int64_t fingerprint_max = std::numeric_limits<std::int64_t>::min();
-    for (; i < rows->size() && rows->Text(i, 0) == deployment; ++i) {
-      for (int k = 0; k < 5; ++k) sums[k] += rows->Int(i, 2 + k);
-      fingerprint_min = std::min(fingerprint_min, rows->Int(i, 7));
-      fingerprint_max = std::max(fingerprint_max, rows->Int(i, 8));
-    }
-    out.push_back(service::LatestCapacityRow{Instant{period}, std::string(deployment), domain::Dimension::kCapacity, "",
-                                             "", sums[0], sums[1], sums[2], sums[3], sums[4], fingerprint_min,
-                                             fingerprint_max});
+// The item catalog: every series of the org with its texts and end, sorted by item.
+Result<std::vector<service::ItemInfo>> Items(const Connection& c, const SeriesMap& series,
+                                             std::span<const SeriesEnd> ends) {
+  std::vector<std::pair<int, service::ItemInfo>> ranked;
+  ranked.reserve(series.size());
+  for (const auto& [id, info] : series) {
+    Result<domain::Decimal> rate = domain::ParseDecimal(info.rate);
+    if (!rate) return Corrupt(c, "item rate");
+    Result<std::int64_t> end = EndOf(c, ends, id);
+    if (!end) return std::move(end).error();
+    ranked.emplace_back(info.rank, service::ItemInfo{info.deployment_id, info.dimension, info.sku, info.kind, info.name,
+                                                     info.unit, *rate, Instant{*end}});
   }
-  return out;
-}
-
-Result<std::vector<service::ItemInfo>> SelectItems(Connection& c, std::string_view org) {
-  Result<Rows> rows = c.Exec(kSelectItems, Params().Text(org));
-  if (!rows) return std::move(rows).error();
+  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<service::ItemInfo> out;
-  for (int i = 0; i < rows->size(); ++i) {
-    std::optional<domain::Dimension> dimension = domain::ParseDimension(rows->Text(i, 1));
-    Result<domain::Decimal> rate = domain::ParseDecimal(rows->Text(i, 6));
-    if (!dimension || !rate) return Corrupt(c, "item");
-    out.push_back(service::ItemInfo{std::string(rows->Text(i, 0)), *dimension, std::string(rows->Text(i, 2)),
-                                    std::string(rows->Text(i, 3)), std::string(rows->Text(i, 4)),
-                                    std::string(rows->Text(i, 5)), *rate, Instant{rows->Int(i, 7)}});
-  }
+  out.reserve(ranked.size());
+  for (auto& [rank, item] : ranked) out.push_back(std::move(item));
   return out;
 }
 
@@ -176,6 +118,71 @@ Result<std::vector<domain::Decimal>> SelectRates(Connection& c, std::string_view
   return out;
 }
 
+// The latest capacity and the items, which share the series' ends (read once).
+Status ReadCatalog(Connection& c, std::string_view org, const SeriesMap& series, const service::RangeReadPlan& plan,
+                   service::RangeReadResult& result) {
+  if (!plan.latest_capacity && !plan.items) return {};
+  const std::string_view orgs[] = {org};
+  Result<SeriesEndsByOrg> ends = SelectSeriesEnds(c, orgs);
+  if (!ends) return std::move(ends).error();
+  const std::vector<SeriesEnd> none;
+  auto found = ends->find(org);
+  const std::vector<SeriesEnd>& org_ends = found != ends->end() ? found->second : none;
+  if (plan.latest_capacity) {
+    Status s = AssignTo(result.latest_capacity,
+                        SelectLatestCapacity(c, org, series, org_ends, result.deployments, *plan.latest_capacity));
+    if (!s) return s;
+  }
+  if (plan.items) return AssignTo(result.items, Items(c, series, org_ends));
+  return {};
+}
+
+// PostgresStore::ReadRange in the caller's snapshot.
+Result<service::RangeReadResult> ReadPlan(Connection& c, std::string_view org, const service::RangeReadPlan& plan) {
+  service::RangeReadResult result;
+  Result<SeriesMap> series = SelectSeries(c, org);
+  if (!series) return std::move(series).error();
+  result.raw.reserve(plan.raw.size());
+  for (const domain::TimeRange& window : plan.raw) {
+    Status s = AssignTo(result.raw.emplace_back(), SelectUsageOverlapping(c, org, *series, window.from, window.to));
+    if (!s) return std::move(s).error();
+  }
+  for (const domain::TimeRange& window : plan.hourly) {
+    Status s = SelectRollups(c, org, *series, domain::RollupGrain::kHour, window.from, window.to, result.rollups);
+    if (!s) return std::move(s).error();
+  }
+  for (const domain::TimeRange& window : plan.daily) {
+    Status s = SelectRollups(c, org, *series, domain::RollupGrain::kDay, window.from, window.to, result.rollups);
+    if (!s) return std::move(s).error();
+  }
+  if (Status s = AssignTo(result.deployments, SelectDeployments(c, org)); !s) return std::move(s).error();
+  if (Status s = ReadCatalog(c, org, *series, plan, result); !s) return std::move(s).error();
+  if (plan.credits) {
+    if (Status s = AssignTo(result.credits, SelectCredits(c, org)); !s) return std::move(s).error();
+  }
+  if (plan.usage) {
+    if (Status s = AssignTo(result.usage, SelectAllUsage(c, org, *series)); !s) return std::move(s).error();
+  }
+  if (plan.rates) {
+    if (Status s = AssignTo(result.rates, SelectRates(c, org)); !s) return std::move(s).error();
+  }
+  if (Status s = AssignTo(result.version, SelectOrgVersion(c, org)); !s) return std::move(s).error();
+  return result;
+}
+
+// `read` in one REPEATABLE READ, READ ONLY transaction on a borrowed connection.
+template <typename Read>
+auto InSnapshot(Result<ConnectionPool<Connection>::Lease> lease, const Read& read) -> decltype(read(**lease)) {
+  if (!lease) return std::move(lease).error();
+  Connection& c = **lease;
+  Result<Transaction> txn = Transaction::Begin(c, Transaction::kSnapshot);
+  if (!txn) return std::move(txn).error();
+  auto result = read(c);
+  if (!result) return result;
+  if (Status s = txn->Commit(); !s) return std::move(s).error();
+  return result;
+}
+
 }  // namespace
 
 }  // namespace detail
@@ -184,19 +191,23 @@ using namespace detail;
 
 Result<std::vector<service::RollupRow>> PostgresStore::ReadRollups(std::string_view org, domain::RollupGrain grain,
                                                                    Instant from, Instant to) {
-  Result<Lease> lease = Acquire();
-  if (!lease) return std::move(lease).error();
-  std::vector<service::RollupRow> rows;
-  if (Status s = SelectRollups(**lease, org, grain, from, to, rows); !s) return std::move(s).error();
-  return rows;
+  return InSnapshot(Acquire(), [&](Connection& c) -> Result<std::vector<service::RollupRow>> {
+    Result<SeriesMap> series = SelectSeries(c, org);
+    if (!series) return std::move(series).error();
+    std::vector<service::RollupRow> rows;
+    if (Status s = SelectRollups(c, org, *series, grain, from, to, rows); !s) return std::move(s).error();
+    return rows;
+  });
 }
 
 Result<std::vector<domain::UsageRecord>> PostgresStore::ReadUsageOverlapping(std::string_view org, Instant from,
                                                                              Instant to) {
   if (from >= to) return std::vector<domain::UsageRecord>();
-  Result<Lease> lease = Acquire();
-  if (!lease) return std::move(lease).error();
-  return SelectUsageOverlapping(**lease, org, from, to);  // one statement: one snapshot
+  return InSnapshot(Acquire(), [&](Connection& c) -> Result<std::vector<domain::UsageRecord>> {
+    Result<SeriesMap> series = SelectSeries(c, org);
+    if (!series) return std::move(series).error();
+    return SelectUsageOverlapping(c, org, *series, from, to);
+  });
 }
 
 Result<std::vector<service::Deployment>> PostgresStore::ListDeployments(std::string_view org) {
@@ -206,62 +217,11 @@ Result<std::vector<service::Deployment>> PostgresStore::ListDeployments(std::str
 }
 
 Result<service::RangeReadResult> PostgresStore::ReadRange(std::string_view org, const service::RangeReadPlan& plan) {
-  Result<Lease> lease = Acquire();
-  if (!lease) return std::move(lease).error();
-  Connection& c = **lease;
-  Result<Transaction> txn = Transaction::Begin(c, Transaction::kSnapshot);
-  if (!txn) return std::move(txn).error();
+  return InSnapshot(Acquire(), [&](Connection& c) { return ReadPlan(c, org, plan); });
+}
 
-  service::RangeReadResult result;
-  result.raw.reserve(plan.raw.size());
-  for (const domain::TimeRange& window : plan.raw) {
-    Result<std::vector<domain::UsageRecord>> records = SelectUsageOverlapping(c, org, window.from, window.to);
-    if (!records) return std::move(records).error();
-    result.raw.push_back(std::move(*records));
-  }
-  for (const domain::TimeRange& window : plan.hourly) {
-    if (Status s = SelectRollups(c, org, domain::RollupGrain::kHour, window.from, window.to, result.rollups); !s) {
-      return std::move(s).error();
-    }
-  }
-  for (const domain::TimeRange& window : plan.daily) {
-    if (Status s = SelectRollups(c, org, domain::RollupGrain::kDay, window.from, window.to, result.rollups); !s) {
-      return std::move(s).error();
-    }
-  }
-  Result<std::vector<service::Deployment>> deployments = SelectDeployments(c, org);
-  if (!deployments) return std::move(deployments).error();
-  result.deployments = std::move(*deployments);
-  if (plan.latest_capacity) {
-    Result<std::vector<service::LatestCapacityRow>> latest = SelectLatestCapacity(c, org, *plan.latest_capacity);
-    if (!latest) return std::move(latest).error();
-    result.latest_capacity = std::move(*latest);
-  }
-  if (plan.items) {
-    Result<std::vector<service::ItemInfo>> items = SelectItems(c, org);
-    if (!items) return std::move(items).error();
-    result.items = std::move(*items);
-  }
-  if (plan.credits) {
-    Result<std::vector<service::Credit>> credits = SelectCredits(c, org);
-    if (!credits) return std::move(credits).error();
-    result.credits = std::move(*credits);
-  }
-  if (plan.usage) {
-    Result<std::vector<domain::UsageRecord>> usage = SelectAllUsage(c, org);
-    if (!usage) return std::move(usage).error();
-    result.usage = std::move(*usage);
-  }
-  if (plan.rates) {
-    Result<std::vector<domain::Decimal>> rates = SelectRates(c, org);
-    if (!rates) return std::move(rates).error();
-    result.rates = std::move(*rates);
-  }
-  Result<std::int64_t> version = SelectOrgVersion(c, org);
-  if (!version) return std::move(version).error();
-  result.version = *version;
-  if (Status s = txn->Commit(); !s) return std::move(s).error();
-  return result;
+Result<std::vector<std::string>> PostgresStore::VerifyIdIndex() {
+  return InSnapshot(Acquire(), [](Connection& c) { return VerifyIds(c); });
 }
 
 }  // namespace costs::store::postgres

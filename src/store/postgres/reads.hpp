@@ -1,24 +1,35 @@
 #pragma once
 
-// Reading rows on a borrowed connection, shared by the reads, the ingest and the credits.
+// Reading rows on a borrowed connection, shared by the reads, the ingest and the migrations.
 // Internal to src/store/postgres/.
 
 #include <cstdint>
+#include <span>
 #include <string_view>
+#include <vector>
 
 #include "common/result.hpp"
 #include "domain/usage.hpp"
+#include "service/store.hpp"
+#include "store/common/formats.hpp"
 #include "store/postgres/connection.hpp"
+#include "store/postgres/series.hpp"
 
 namespace costs::store::postgres::detail {
 
 // kStoreFailed, logged as a stored `what` that does not read back.
 Error Corrupt(const Connection& c, const char* what);
 
-// Row `i` of a result selecting the usage columns in COSTS_USAGE_COLUMNS order.
-Result<domain::UsageRecord> ReadUsageRow(const Connection& c, const Rows& rows, int i);
-
 // The organization's data version (0 before its first write).
 Result<std::int64_t> SelectOrgVersion(Connection& c, std::string_view org);
+
+// latest_capacity.cpp: per deployment of `deployments` (in their order), its latest hour in
+// `window` with non-zero capacity cost, the cells of that hour summed into one row (sku and kind
+// empty; the smallest minimum and largest maximum rate fingerprint), summed in 128 bits.
+Result<std::vector<service::LatestCapacityRow>> SelectLatestCapacity(Connection& c, std::string_view org,
+                                                                     const SeriesMap& series,
+                                                                     std::span<const SeriesEnd> ends,
+                                                                     std::span<const service::Deployment> deployments,
+                                                                     const domain::TimeRange& window);
 
 }  // namespace costs::store::postgres::detail

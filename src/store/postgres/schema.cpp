@@ -21,7 +21,7 @@ namespace {
 constexpr std::int64_t kMigrationLock = 0x636f737473000001;  // "costs" 1
 
 // migrations[v - 1] brings the schema from version v - 1 to v. Append only; never edit one
-// that has shipped (1 has).
+// that has shipped (1 to 3 have).
 constexpr const char* kMigrations[] = {
     // 1: the initial schema. Text keys are COLLATE "C": bytewise order, whatever the database's
     // locale, as the other stores sort. Every table holding an organization's data has its
@@ -203,6 +203,60 @@ CREATE TABLE sessions (
   last_used_ns bigint NOT NULL
 );
 )sql",
+    // 4: the SQLite store's layout (issue #15). Integer series keys: each (org, deployment,
+    // dimension, sku, kind) one row of `series` (kind '' when absent) holding the item catalog's
+    // texts; the end of each series' latest record in the org's one series_ends row
+    // (PackSeriesEnds). Usage as chunks of records (PackChunk), one per (org, span class, UTC
+    // day of start) of a batch, keyed so that the records overlapping a window are one index
+    // range per span class; ids found through usage_id_hashes (UsageIdHash, chunk). Hourly
+    // rollups packed per (org, UTC day, series group of 64) (PackDay); a day is the sum of its
+    // hours. The data step (PackSchema3Data) fills them from schema 3's tables and drops those.
+    R"sql(
+CREATE SEQUENCE series_ids AS bigint;
+CREATE TABLE series (
+  org_id        text COLLATE "C" NOT NULL REFERENCES organizations (id),
+  id            bigint NOT NULL DEFAULT nextval('series_ids'),
+  deployment_id text COLLATE "C" NOT NULL,
+  dimension     text COLLATE "C" NOT NULL,
+  sku           text COLLATE "C" NOT NULL,
+  kind          text COLLATE "C" NOT NULL,
+  name          text NOT NULL,
+  unit          text NOT NULL,
+  rate          text NOT NULL,  -- domain::FormatDecimal
+  PRIMARY KEY (org_id, id),
+  UNIQUE (org_id, deployment_id, dimension, sku, kind)
+);
+CREATE TABLE series_ends (
+  org_id text COLLATE "C" NOT NULL PRIMARY KEY,
+  ends   bytea NOT NULL  -- PackSeriesEnds
+);
+-- Chunk ids ascend with ingestion (every ingest holds one advisory lock): a chunk's batch key is
+-- the first id of its batch.
+CREATE SEQUENCE usage_chunk_ids AS bigint;
+CREATE TABLE usage_chunk (
+  org_id       text COLLATE "C" NOT NULL,
+  span_class   smallint NOT NULL,
+  start_day_ns bigint NOT NULL,  -- the UTC day of its records' starts
+  id           bigint NOT NULL,
+  records      bytea NOT NULL,   -- PackChunk
+  PRIMARY KEY (org_id, span_class, start_day_ns, id)
+);
+CREATE UNIQUE INDEX usage_chunk_by_id ON usage_chunk (id);
+-- One row per stored record: the UsageIdHash of its id (as bigint) and its chunk. Different ids
+-- may share a hash: the chunk's record is compared.
+CREATE TABLE usage_id_hashes (
+  hash  bigint NOT NULL,
+  chunk bigint NOT NULL,
+  PRIMARY KEY (hash, chunk)
+);
+CREATE TABLE rollup_hours (
+  org_id       text COLLATE "C" NOT NULL,
+  day_ns       bigint NOT NULL,
+  series_group bigint NOT NULL,  -- series id / 64
+  packs        bytea NOT NULL,   -- PackDay
+  PRIMARY KEY (org_id, day_ns, series_group)
+);
+)sql",
 };
 static_assert(std::size(kMigrations) == PostgresStore::kSchemaVersion);
 
@@ -232,56 +286,13 @@ Status FillRateCatalog(Connection& c) {
 }
 
 // The data step of migration `version`, after its SQL (none for most).
-Status FinishMigration(Connection& c, std::int64_t version) { return version == 2 ? FillRateCatalog(c) : Status{}; }
+Status FinishMigration(Connection& c, std::int64_t version) {
+  if (version == 2) return FillRateCatalog(c);
+  if (version == 4) return PackSchema3Data(c);
+  return {};
+}
 
 }  // namespace
-
-// The span class of a record over [start, end): the smallest k >= 0 with end - start <= 2^k
-// hours (0 for an empty or inverted period). At most 23: 2^23 hours exceed any int64 span.
-int SpanClass(Instant start, Instant end) {
-  const WideNanos duration = WideNanos{end.ns} - start.ns;
-  int k = 0;
-  while (duration > (WideNanos{domain::kNsPerHour} << k)) ++k;
-  return k;
-}
-
-// Months before kEarliestMonth and from kLatestMonth on share one partition each (the first
-// and the last), where the month arithmetic would leave int64 nanoseconds.
-static const std::int64_t kEarliestMonth = domain::DaysFromCivil({1678, 1, 1}) * domain::kNsPerDay;
-static const std::int64_t kLatestMonth = domain::DaysFromCivil({2262, 1, 1}) * domain::kNsPerDay;
-static constexpr std::int64_t kEarlyPartition = std::numeric_limits<std::int64_t>::min();
-
-// The partition key of a record starting at `start`: the start of its UTC month, or
-// kEarlyPartition / kLatestMonth for the two catch-all partitions.
-std::int64_t PartitionOf(Instant start) {
-  if (start.ns < kEarliestMonth) return kEarlyPartition;
-  if (start.ns >= kLatestMonth) return kLatestMonth;
-  return domain::FloorMonth(start).ns;
-}
-
-// CREATE TABLE IF NOT EXISTS for the partition `month` (a PartitionOf value).
-std::string CreatePartitionSql(std::int64_t month) {
-  std::string name;
-  std::string from;
-  std::string to;
-  if (month == kEarlyPartition) {
-    name = "usage_p_early";
-    from = "MINVALUE";
-    to = std::to_string(kEarliestMonth);
-  } else if (month == kLatestMonth) {
-    name = "usage_p_late";
-    from = std::to_string(kLatestMonth);
-    to = "MAXVALUE";
-  } else {
-    const domain::CivilDate d = domain::CivilFromDays(month / domain::kNsPerDay);
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "usage_p%04d%02d", d.year, d.month);
-    name = buf;
-    from = std::to_string(month);
-    to = std::to_string(domain::NextMonth(Instant{month}).ns);
-  }
-  return "CREATE TABLE IF NOT EXISTS " + name + " PARTITION OF usage FOR VALUES FROM (" + from + ") TO (" + to + ")";
-}
 
 Status ApplyMigrations(Connection& c, int target) {
   Result<Transaction> txn = Transaction::Begin(c, Transaction::kWrite);

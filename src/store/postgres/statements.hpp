@@ -6,10 +6,6 @@
 
 namespace costs::store::postgres::detail {
 
-#define COSTS_USAGE_COLUMNS                                                                     \
-  "id, organization_id, deployment_id, deployment_name, dimension, kind, instance_count, sku, " \
-  "name, start_ns, end_ns, quantity, unit, rate, cost_nanos, trial, instance_type"
-
 constexpr Statement kSelectOrganization{"costs_select_org", "SELECT name FROM organizations WHERE id = $1",
                                         "read an organization"};
 constexpr Statement kInsertOrganization{
@@ -41,56 +37,12 @@ constexpr Statement kSelectUser{"costs_select_user",
                                 "ARRAY(SELECT org_id FROM memberships WHERE user_name = $1 ORDER BY org_id) "
                                 "FROM users WHERE name = $1",
                                 "read a user"};
-// The ids of the batch (first occurrences, sorted) that were not stored yet; inserting them
-// claims them for this transaction.
-constexpr Statement kClaimUsageIds{"costs_claim_usage_ids",
-                                   "INSERT INTO usage_ids (id, organization_id, start_ns) "
-                                   "SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) "
-                                   "ON CONFLICT (id) DO NOTHING RETURNING id",
-                                   "claim usage ids"};
-constexpr Statement kSelectStoredUsage{"costs_select_stored_usage",
-                                       "SELECT u.id, u.organization_id, u.deployment_id, u.deployment_name, "
-                                       "u.dimension, u.kind, u.instance_count, u.sku, u.name, u.start_ns, u.end_ns, "
-                                       "u.quantity, u.unit, u.rate, u.cost_nanos, u.trial, u.instance_type "
-                                       "FROM usage_ids i JOIN usage u ON u.organization_id = i.organization_id "
-                                       "AND u.id = i.id AND u.start_ns = i.start_ns WHERE i.id = ANY ($1::text[])",
-                                       "read stored usage"};
-constexpr Statement kInsertUsage{
-    "costs_insert_usage",
-    "INSERT INTO usage (" COSTS_USAGE_COLUMNS
-    ", span_class) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], "
-    "$6::text[], $7::bigint[], $8::text[], $9::text[], $10::bigint[], $11::bigint[], $12::text[], $13::text[], "
-    "$14::text[], $15::bigint[], $16::boolean[], $17::text[], $18::smallint[])",
-    "insert usage"};
-#define COSTS_UPSERT_ROLLUP(table)                                                                           \
-  "INSERT INTO " table                                                                                       \
-  " AS r (org_id, period_start_ns, deployment_id, dimension, sku, kind, cost_nanos, trial_cost_nanos, "      \
-  "quantity_milli, usage_ns, max_instance_count, rate_fingerprint_min, rate_fingerprint_max) "               \
-  "SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], "          \
-  "$7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[]) "   \
-  "ON CONFLICT (org_id, period_start_ns, deployment_id, dimension, sku, kind) "                              \
-  "DO UPDATE SET cost_nanos = r.cost_nanos + excluded.cost_nanos, "                                          \
-  "trial_cost_nanos = r.trial_cost_nanos + excluded.trial_cost_nanos, "                                      \
-  "quantity_milli = r.quantity_milli + excluded.quantity_milli, usage_ns = r.usage_ns + excluded.usage_ns, " \
-  "max_instance_count = greatest(r.max_instance_count, excluded.max_instance_count), "                       \
-  "rate_fingerprint_min = least(r.rate_fingerprint_min, excluded.rate_fingerprint_min), "                    \
-  "rate_fingerprint_max = greatest(r.rate_fingerprint_max, excluded.rate_fingerprint_max)"
-constexpr Statement kUpsertRollupHour{"costs_upsert_rollup_hour", COSTS_UPSERT_ROLLUP("rollup_hour"), "update rollups"};
-constexpr Statement kUpsertRollupDay{"costs_upsert_rollup_day", COSTS_UPSERT_ROLLUP("rollup_day"), "update rollups"};
-#undef COSTS_UPSERT_ROLLUP
-constexpr Statement kUpsertItems{
-    "costs_upsert_items",
-    "INSERT INTO items AS i (org_id, deployment_id, dimension, sku, kind, name, unit, rate, last_end_ns) "
-    "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], "
-    "$8::text[], $9::bigint[]) ON CONFLICT (org_id, deployment_id, dimension, sku, kind) "
-    "DO UPDATE SET name = excluded.name, unit = excluded.unit, rate = excluded.rate, "
-    "last_end_ns = excluded.last_end_ns WHERE excluded.last_end_ns >= i.last_end_ns",
-    "update items"};
+// Deployments whose name or type changes (or that are new); the others' rows are not rewritten.
 constexpr Statement kUpsertDeployments{"costs_upsert_deployments",
-                                       "INSERT INTO deployments (org_id, id, name, type) "
+                                       "INSERT INTO deployments AS d (org_id, id, name, type) "
                                        "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) "
                                        "ON CONFLICT (org_id, id) DO UPDATE SET name = excluded.name, "
-                                       "type = excluded.type",
+                                       "type = excluded.type WHERE d.name <> excluded.name OR d.type <> excluded.type",
                                        "update deployments"};
 // The rate catalog: the batch's distinct (organization, rate) pairs, sorted, inserted unless
 // there (concurrent batches wait for each other's rows in one order).
@@ -102,7 +54,8 @@ constexpr Statement kSelectRates{"costs_select_rates", "SELECT rate FROM rates W
                                  "read the rate catalog"};
 constexpr Statement kInsertSpanClasses{"costs_insert_span_classes",
                                        "INSERT INTO usage_span_classes (org_id, span_class) "
-                                       "SELECT * FROM unnest($1::text[], $2::smallint[]) ON CONFLICT DO NOTHING",
+                                       "SELECT o, k::smallint FROM unnest($1::text[], $2::bigint[]) AS t (o, k) "
+                                       "ON CONFLICT DO NOTHING",
                                        "update usage span classes"};
 constexpr Statement kBumpOrgVersions{"costs_bump_org_versions",
                                      "INSERT INTO org_versions AS v (org_id, version) "
@@ -121,30 +74,6 @@ constexpr Statement kSelectOrgVersion{"costs_select_org_version", "SELECT versio
 constexpr Statement kSelectOrgVersions{"costs_select_org_versions",
                                        "SELECT org_id, version FROM org_versions WHERE org_id = ANY($1::text[])",
                                        "read data versions"};
-#define COSTS_SELECT_ROLLUPS(table)                                                                      \
-  "SELECT period_start_ns, deployment_id, dimension, sku, kind, cost_nanos, trial_cost_nanos, "          \
-  "quantity_milli, usage_ns, max_instance_count, rate_fingerprint_min, rate_fingerprint_max FROM " table \
-  " WHERE org_id = $1 AND period_start_ns >= $2 AND period_start_ns < $3"
-constexpr Statement kSelectRollupHour{"costs_select_rollup_hour", COSTS_SELECT_ROLLUPS("rollup_hour"), "read rollups"};
-constexpr Statement kSelectRollupDay{"costs_select_rollup_day", COSTS_SELECT_ROLLUPS("rollup_day"), "read rollups"};
-#undef COSTS_SELECT_ROLLUPS
-// Per deployment of the org: its capacity rows of the latest hour in [$2, $3) with a non-zero
-// cost (one backwards index probe on rollup_hour_by_deployment for the hour, then its rows).
-constexpr Statement kSelectLatestCapacity{
-    "costs_select_latest_capacity",
-    "SELECT d.id, r.period_start_ns, r.cost_nanos, r.trial_cost_nanos, r.quantity_milli, r.usage_ns, "
-    "r.max_instance_count, r.rate_fingerprint_min, r.rate_fingerprint_max "
-    "FROM deployments d CROSS JOIN LATERAL (SELECT h.period_start_ns FROM rollup_hour h "
-    "WHERE h.org_id = $1 AND h.deployment_id = d.id AND h.dimension = 'capacity' AND h.period_start_ns >= $2 "
-    "AND h.period_start_ns < $3 AND h.cost_nanos <> 0 ORDER BY h.period_start_ns DESC LIMIT 1) latest "
-    "JOIN rollup_hour r ON r.org_id = $1 AND r.deployment_id = d.id AND r.dimension = 'capacity' "
-    "AND r.period_start_ns = latest.period_start_ns AND r.cost_nanos <> 0 "
-    "WHERE d.org_id = $1 ORDER BY d.id",
-    "read the latest capacity"};
-constexpr Statement kSelectItems{"costs_select_items",
-                                 "SELECT deployment_id, dimension, sku, kind, name, unit, rate, last_end_ns FROM items "
-                                 "WHERE org_id = $1 ORDER BY deployment_id, dimension, sku, kind",
-                                 "read items"};
 constexpr Statement kSelectCredit{"costs_select_credit",
                                   "SELECT ecu_nanos, start_ns, end_ns FROM credits WHERE org_id = $1 AND id = $2",
                                   "read a credit"};
@@ -155,37 +84,6 @@ constexpr Statement kSelectCredits{"costs_select_credits",
                                    "SELECT id, ecu_nanos, start_ns, end_ns FROM credits WHERE org_id = $1 "
                                    "ORDER BY start_ns, id",
                                    "read credits"};
-// Per span class k of the org: the records starting in [max($2 - 2^k hours, int64 min), $3)
-// and ending after $2; ordered by start, then ingest.
-constexpr Statement kSelectUsageOverlapping{
-    "costs_select_usage_overlapping",
-    "SELECT u.id, u.organization_id, u.deployment_id, u.deployment_name, u.dimension, u.kind, u.instance_count, "
-    "u.sku, u.name, u.start_ns, u.end_ns, u.quantity, u.unit, u.rate, u.cost_nanos, u.trial, u.instance_type "
-    "FROM usage_span_classes c CROSS JOIN LATERAL (SELECT * FROM usage WHERE organization_id = $1 "
-    "AND span_class = c.span_class AND start_ns >= greatest($2::numeric - 3600000000000::numeric * "
-    "power(2::numeric, c.span_class), -9223372036854775808::numeric)::bigint AND start_ns < $3 AND end_ns > $2) u "
-    "WHERE c.org_id = $1 ORDER BY u.start_ns, u.seq",
-    "read usage"};
-// Every record of the org, in ingest order (seq).
-constexpr Statement kSelectAllUsage{
-    "costs_select_all_usage",
-    "SELECT u.id, u.organization_id, u.deployment_id, u.deployment_name, u.dimension, u.kind, u.instance_count, "
-    "u.sku, u.name, u.start_ns, u.end_ns, u.quantity, u.unit, u.rate, u.cost_nanos, u.trial, u.instance_type "
-    "FROM usage u WHERE u.organization_id = $1 ORDER BY u.seq",
-    "read usage"};
-// The idempotency ledger against usage (VerifyIdIndex): records it does not lead to, and
-// entries that lead to no record. At most 100 rows each.
-constexpr Statement kSelectUnindexedUsage{
-    "costs_select_unindexed_usage",
-    "SELECT u.organization_id, u.id FROM usage u LEFT JOIN usage_ids i ON i.id = u.id "
-    "AND i.organization_id = u.organization_id AND i.start_ns = u.start_ns WHERE i.id IS NULL "
-    "ORDER BY u.organization_id, u.id LIMIT 100",
-    "check usage ids"};
-constexpr Statement kSelectDanglingUsageIds{
-    "costs_select_dangling_usage_ids",
-    "SELECT i.organization_id, i.id FROM usage_ids i LEFT JOIN usage u ON u.organization_id = i.organization_id "
-    "AND u.id = i.id AND u.start_ns = i.start_ns WHERE u.id IS NULL ORDER BY i.organization_id, i.id LIMIT 100",
-    "check usage ids"};
 constexpr Statement kSelectDeployments{"costs_select_deployments",
                                        "SELECT id, name, type FROM deployments WHERE org_id = $1 ORDER BY id",
                                        "read deployments"};
@@ -218,6 +116,95 @@ constexpr Statement kDeleteExpiredSessions{"costs_delete_expired_sessions",
                                            "DELETE FROM sessions WHERE last_used_ns <= $1 OR created_ns <= $2",
                                            "delete expired sessions"};
 
-#undef COSTS_USAGE_COLUMNS
+// ---- Schema 4: series, usage chunks, id hashes, packed hourly rollups ------------------------
+
+// Every ingest takes this transaction-level advisory lock first: batches serialize (as the
+// SQLite store's do), so two replicas never both store one id, and nothing they write deadlocks.
+constexpr Statement kLockIngest{"costs_lock_ingest", "SELECT pg_advisory_xact_lock(7165064483209805827)",
+                                "wait for other ingests"};
+// The stored series among the batch's item keys (sorted): their ids and item texts.
+constexpr Statement kSelectSeriesOfKeys{
+    "costs_select_series_of_keys",
+    "SELECT s.id, s.org_id, s.deployment_id, s.dimension, s.sku, s.kind, s.name, s.unit, s.rate "
+    "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS k (o, d, m, s, n) "
+    "JOIN series s ON s.org_id = k.o AND s.deployment_id = k.d AND s.dimension = k.m AND s.sku = k.s "
+    "AND s.kind = k.n",
+    "read series", true};
+// New series with their item texts; answers each one's id and key.
+constexpr Statement kInsertSeries{
+    "costs_insert_series",
+    "INSERT INTO series (org_id, deployment_id, dimension, sku, kind, name, unit, rate) "
+    "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], "
+    "$8::text[]) RETURNING id, org_id, deployment_id, dimension, sku, kind",
+    "insert series", true};
+// Item texts that changed, by series id.
+constexpr Statement kUpdateSeriesTexts{"costs_update_series_texts",
+                                       "UPDATE series s SET name = t.n, unit = t.u, rate = t.r "
+                                       "FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[]) "
+                                       "AS t (o, i, n, u, r) WHERE s.org_id = t.o AND s.id = t.i",
+                                       "update items"};
+// Every series of an org, its item texts, sorted by (deployment_id, dimension, sku, kind).
+constexpr Statement kSelectSeries{"costs_select_series",
+                                  "SELECT id, deployment_id, dimension, sku, kind, name, unit, rate FROM series "
+                                  "WHERE org_id = $1 ORDER BY deployment_id, dimension, sku, kind",
+                                  "read series", true};
+constexpr Statement kSelectSeriesEnds{"costs_select_series_ends",
+                                      "SELECT org_id, ends FROM series_ends WHERE org_id = ANY ($1::text[])",
+                                      "read series ends", true};
+constexpr Statement kUpsertSeriesEnds{"costs_upsert_series_ends",
+                                      "INSERT INTO series_ends (org_id, ends) SELECT * FROM unnest($1::text[], "
+                                      "$2::bytea[]) ON CONFLICT (org_id) DO UPDATE SET ends = excluded.ends",
+                                      "update items"};
+// The chunks holding the id hashes $1 (stored ids, or hashes that collide with them).
+constexpr Statement kSelectChunksOfHashes{
+    "costs_select_chunks_of_hashes",
+    "SELECT c.id, c.org_id, c.records FROM usage_chunk c WHERE c.id IN "
+    "(SELECT DISTINCT chunk FROM usage_id_hashes WHERE hash = ANY ($1::bigint[]))",
+    "read stored usage", true};
+// $1 ids from the chunk id sequence, ascending.
+constexpr Statement kNextChunkIds{"costs_next_chunk_ids",
+                                  "SELECT nextval('usage_chunk_ids') FROM generate_series(1, $1::integer) ORDER BY 1",
+                                  "write usage", true};
+constexpr Statement kInsertChunks{"costs_insert_chunks",
+                                  "INSERT INTO usage_chunk (org_id, span_class, start_day_ns, id, records) "
+                                  "SELECT o, k::smallint, d, i, r FROM unnest($1::text[], $2::bigint[], $3::bigint[], "
+                                  "$4::bigint[], $5::bytea[]) AS t (o, k, d, i, r)",
+                                  "write usage"};
+constexpr Statement kInsertIdHashes{"costs_insert_id_hashes",
+                                    "INSERT INTO usage_id_hashes (hash, chunk) "
+                                    "SELECT * FROM unnest($1::bigint[], $2::bigint[])",
+                                    "file usage ids"};
+// Per span class k the org has: its chunks whose day is in [$2[k + 1], $3] (the days on which a
+// record of class k overlapping the window can start).
+constexpr Statement kSelectChunksOverlapping{
+    "costs_select_chunks_overlapping",
+    "SELECT u.records FROM usage_span_classes c JOIN usage_chunk u ON u.org_id = c.org_id "
+    "AND u.span_class = c.span_class AND u.start_day_ns >= ($2::bigint[])[c.span_class + 1] "
+    "AND u.start_day_ns <= $3 WHERE c.org_id = $1",
+    "read usage", true};
+constexpr Statement kSelectAllChunks{"costs_select_all_chunks", "SELECT records FROM usage_chunk WHERE org_id = $1",
+                                     "read usage", true};
+// The stored hourly rows of the batch's (org, day, series group) keys.
+constexpr Statement kSelectRollupRows{
+    "costs_select_rollup_rows",
+    "SELECT r.org_id, r.day_ns, r.series_group, r.packs FROM unnest($1::text[], $2::bigint[], $3::bigint[]) "
+    "AS k (o, d, g) JOIN rollup_hours r ON r.org_id = k.o AND r.day_ns = k.d AND r.series_group = k.g",
+    "read rollups", true};
+constexpr Statement kUpsertRollupRows{"costs_upsert_rollup_rows",
+                                      "INSERT INTO rollup_hours (org_id, day_ns, series_group, packs) "
+                                      "SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bytea[]) "
+                                      "ON CONFLICT (org_id, day_ns, series_group) DO UPDATE SET packs = excluded.packs",
+                                      "update rollups"};
+// The hourly rows of the org's days [$2, $3).
+constexpr Statement kSelectRollupDays{"costs_select_rollup_days",
+                                      "SELECT day_ns, packs FROM rollup_hours WHERE org_id = $1 AND day_ns >= $2 "
+                                      "AND day_ns < $3 ORDER BY day_ns DESC",
+                                      "read rollups", true};
+// VerifyIdIndex: the id entries, and the chunks a page at a time (ids above $1, ascending).
+constexpr Statement kSelectIdHashes{
+    "costs_select_id_hashes", "SELECT chunk, hash FROM usage_id_hashes ORDER BY chunk, hash", "check usage ids", true};
+constexpr Statement kSelectChunkPage{"costs_select_chunk_page",
+                                     "SELECT id, org_id, records FROM usage_chunk WHERE id > $1 ORDER BY id LIMIT 256",
+                                     "check usage ids", true};
 
 }  // namespace costs::store::postgres::detail

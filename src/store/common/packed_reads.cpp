@@ -1,0 +1,96 @@
+#include "store/common/packed_reads.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <optional>
+
+namespace costs::store {
+
+Status AppendCellsOfDay(std::string_view packs, std::int64_t day_ns, domain::RollupGrain grain, domain::Instant from,
+                        domain::Instant to, const LogSink& log, std::vector<SeriesCell>& out) {
+  Result<std::vector<SeriesHours>> unpacked = UnpackDay(packs, log);
+  if (!unpacked) return std::move(unpacked).error();
+  for (const SeriesHours& pack : *unpacked) {
+    Result<std::vector<HourCell>> hours = UnpackHours(pack.hours, log);
+    if (!hours) return std::move(hours).error();
+    if (grain == domain::RollupGrain::kDay) {  // the day: its hours summed
+      service::IngestDelta::Sums day;
+      for (const HourCell& cell : *hours) day.Add(SumsOf(cell));
+      std::optional<HourCell> narrowed = CellOf(0, day);
+      if (!narrowed) return Malformed(log, "day of hourly rollups (its sum leaves int64)");
+      out.push_back(SeriesCell{day_ns, pack.series_id, *narrowed});
+      continue;
+    }
+    for (const HourCell& cell : *hours) {
+      const std::int64_t period = day_ns + cell.hour * domain::kNsPerHour;
+      if (period >= from.ns && period < to.ns) out.push_back(SeriesCell{period, pack.series_id, cell});
+    }
+  }
+  return {};
+}
+
+LatestCapacityScan::LatestCapacityScan(std::unordered_map<std::int64_t, std::string_view> deployment_of,
+                                       domain::TimeRange window)
+    : deployment_of_(std::move(deployment_of)), window_(window) {
+  for (const auto& [series, deployment] : deployment_of_) resolved_.emplace(deployment, false);
+  open_ = resolved_.size();
+}
+
+Status LatestCapacityScan::AddRow(std::int64_t day, std::string_view packs, const LogSink& log) {
+  Result<std::vector<SeriesHours>> unpacked = UnpackDay(packs, log);
+  if (!unpacked) return std::move(unpacked).error();
+  for (const SeriesHours& pack : *unpacked) {
+    auto deployment = deployment_of_.find(pack.series_id);
+    if (deployment == deployment_of_.end() || resolved_[deployment->second]) continue;
+    Result<std::vector<HourCell>> cells = UnpackHours(pack.hours, log);
+    if (!cells) return std::move(cells).error();
+    for (auto cell = cells->rbegin(); cell != cells->rend(); ++cell) {
+      const std::int64_t period = day + cell->hour * domain::kNsPerHour;
+      if (period >= window_.from.ns && period < window_.to.ns && cell->cost != 0) {
+        latest_[deployment->second].emplace_back(period, *cell);
+        found_today_.push_back(deployment->second);
+        break;
+      }
+    }
+  }
+  return {};
+}
+
+void LatestCapacityScan::EndDay() {
+  for (std::string_view d : found_today_) {
+    bool& done = resolved_[d];
+    if (!done) {
+      done = true;
+      --open_;
+    }
+  }
+  found_today_.clear();
+}
+
+std::vector<service::LatestCapacityRow> LatestCapacityScan::Rows(
+    std::span<const service::Deployment> deployments) const {
+  std::vector<service::LatestCapacityRow> out;
+  for (const service::Deployment& deployment : deployments) {
+    auto found = latest_.find(deployment.id);
+    if (found == latest_.end()) continue;
+    std::int64_t period = found->second.front().first;
+    for (const auto& [p, cell] : found->second) period = std::max(period, p);
+    domain::WideNanos sums[5] = {};  // cost, trial cost, quantity_milli, usage_ns, max_instance_count
+    std::int64_t fingerprint_min = std::numeric_limits<std::int64_t>::max();
+    std::int64_t fingerprint_max = std::numeric_limits<std::int64_t>::min();
+    for (const auto& [p, cell] : found->second) {
+      if (p != period) continue;
+      const std::int64_t measures[5] = {cell.cost, cell.trial_cost, cell.quantity_milli, cell.usage_ns,
+                                        cell.max_instance_count};
+      for (int k = 0; k < 5; ++k) sums[k] += measures[k];
+      fingerprint_min = std::min(fingerprint_min, cell.rate_fingerprint_min);
+      fingerprint_max = std::max(fingerprint_max, cell.rate_fingerprint_max);
+    }
+    out.push_back(service::LatestCapacityRow{domain::Instant{period}, deployment.id, domain::Dimension::kCapacity, "",
+                                             "", sums[0], sums[1], sums[2], sums[3], sums[4], fingerprint_min,
+                                             fingerprint_max});
+  }
+  return out;
+}
+
+}  // namespace costs::store

@@ -1,0 +1,217 @@
+#include "store/postgres/chunks.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <map>
+#include <tuple>
+
+#include "store/common/keys.hpp"
+#include "store/postgres/reads.hpp"
+#include "store/postgres/statements.hpp"
+
+namespace costs::store::postgres::detail {
+
+namespace {
+
+using domain::Instant;
+
+// A record read back with where it was stored.
+struct Found {
+  std::int64_t batch;
+  std::int64_t ordinal;
+  std::int64_t series_id;
+  domain::UsageRecord record;
+};
+
+// Appends the records of chunk `bytes` that `keep` accepts.
+template <typename Keep>
+Status UnpackInto(const Connection& c, std::string_view bytes, const Keep& keep, std::vector<Found>& found) {
+  ChunkHeader header;
+  Result<std::vector<ChunkRecord>> records = UnpackChunk(bytes, &header, c.log());
+  if (!records) return std::move(records).error();
+  for (ChunkRecord& r : *records) {
+    if (keep(r.record)) found.push_back(Found{header.batch, r.ordinal, r.series_id, std::move(r.record)});
+  }
+  return {};
+}
+
+// The records `found` of `org` in their order, given the texts of their series.
+Result<std::vector<domain::UsageRecord>> Complete(const Connection& c, std::string_view org, const SeriesMap& series,
+                                                  std::vector<Found>& found) {
+  std::vector<domain::UsageRecord> out;
+  out.reserve(found.size());
+  for (Found& f : found) {
+    Result<const SeriesInfo*> info = FindSeries(c, series, f.series_id);
+    if (!info) return std::move(info).error();
+    domain::UsageRecord& r = f.record;
+    r.organization_id = org;
+    r.deployment_id = (*info)->deployment_id;
+    r.dimension = (*info)->dimension;
+    r.sku = (*info)->sku;
+    if (!(*info)->kind.empty()) {
+      r.kind = domain::ParseResourceKind((*info)->kind);
+      if (!r.kind) return Corrupt(c, "series kind");
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace
+
+Status WriteChunks(Connection& c, const ChunkInput& input, std::span<const std::size_t> fresh) {
+  if (fresh.empty()) return {};
+  struct Key {
+    std::string_view org;
+    int span_class;
+    std::int64_t day;
+    auto operator<=>(const Key&) const = default;
+  };
+  std::map<Key, std::vector<std::size_t>> chunks;
+  for (std::size_t i : fresh) {
+    const domain::UsageRecord& r = input.records[i];
+    chunks[Key{r.organization_id, SpanClass(r.start, r.end), DayOf(r.start.ns)}].push_back(i);
+  }
+  Result<Rows> ids = c.Exec(kNextChunkIds, Params().Int(static_cast<std::int64_t>(chunks.size())));
+  if (!ids) return std::move(ids).error();
+  if (ids->size() != static_cast<int>(chunks.size())) return c.Fail("the chunk id sequence answered too few ids");
+  const std::int64_t batch = ids->Int(0, 0);  // ascending with ingestion: ingests hold kLockIngest
+  BinaryArray orgs(BinaryArray::kText), classes(BinaryArray::kInt8), days(BinaryArray::kInt8),
+      chunk_ids(BinaryArray::kInt8), blobs(BinaryArray::kBytea), hashes(BinaryArray::kInt8),
+      hash_chunks(BinaryArray::kInt8);
+  std::vector<const domain::UsageRecord*> members;
+  std::vector<std::int64_t> member_series, member_ordinals;
+  int row = 0;
+  for (const auto& [key, indices] : chunks) {
+    const std::int64_t id = ids->Int(row++, 0);
+    members.clear();
+    member_series.clear();
+    member_ordinals.clear();
+    for (std::size_t i : indices) {
+      members.push_back(&input.records[i]);
+      member_series.push_back(input.series_of[i]);
+      member_ordinals.push_back(static_cast<std::int64_t>(i));
+      hashes.Int(static_cast<std::int64_t>(input.hashes[i]));
+      hash_chunks.Int(id);
+    }
+    orgs.Bytes(key.org);
+    classes.Int(key.span_class);
+    days.Int(key.day);
+    chunk_ids.Int(id);
+    blobs.Bytes(PackChunk(ChunkHeader{batch, key.day}, members, member_series, member_ordinals));
+  }
+  Params chunk_params;
+  chunk_params.Array(std::move(orgs)).Array(std::move(classes)).Array(std::move(days));
+  chunk_params.Array(std::move(chunk_ids)).Array(std::move(blobs));
+  if (Result<Rows> r = c.Exec(kInsertChunks, chunk_params); !r) return std::move(r).error();
+  Result<Rows> filed = c.Exec(kInsertIdHashes, Params().Array(std::move(hashes)).Array(std::move(hash_chunks)));
+  if (!filed) return std::move(filed).error();
+  return {};
+}
+
+Result<std::unordered_map<std::string, StoredRecord>> FindStored(Connection& c, std::span<const std::uint64_t> hashes) {
+  std::unordered_map<std::string, StoredRecord> out;
+  if (hashes.empty()) return out;
+  std::vector<std::uint64_t> sorted(hashes.begin(), hashes.end());
+  std::sort(sorted.begin(), sorted.end());
+  BinaryArray probe(BinaryArray::kInt8);
+  for (std::uint64_t h : sorted) probe.Int(static_cast<std::int64_t>(h));
+  Result<Rows> rows = c.Exec(kSelectChunksOfHashes, Params().Array(std::move(probe)));
+  if (!rows) return std::move(rows).error();
+  for (int i = 0; i < rows->size(); ++i) {
+    Result<std::vector<ChunkRecord>> records = UnpackChunk(rows->Text(i, 2), nullptr, c.log());
+    if (!records) return std::move(records).error();
+    for (ChunkRecord& r : *records) {
+      if (!std::binary_search(sorted.begin(), sorted.end(), UsageIdHash(r.record.id))) continue;
+      std::string id = r.record.id;
+      out.insert_or_assign(std::move(id), StoredRecord{std::string(rows->Text(i, 1)), std::move(r)});
+    }
+  }
+  return out;
+}
+
+Result<std::vector<domain::UsageRecord>> SelectUsageOverlapping(Connection& c, std::string_view org,
+                                                                const SeriesMap& series, Instant from, Instant to) {
+  if (from >= to) return std::vector<domain::UsageRecord>();
+  BinaryArray lowest_days(BinaryArray::kInt8);  // per span class k: the first day to read
+  for (int k = 0; k <= kMaxSpanClass; ++k) lowest_days.Int(DayOf(LowestStart(from, k)));
+  Result<Rows> rows =
+      c.Exec(kSelectChunksOverlapping, Params().Text(org).Array(std::move(lowest_days)).Int(DayOf(to.ns - 1)));
+  if (!rows) return std::move(rows).error();
+  std::vector<Found> found;
+  for (int i = 0; i < rows->size(); ++i) {
+    auto overlaps = [&](const domain::UsageRecord& r) { return r.start < to && r.end > from; };
+    if (Status s = UnpackInto(c, rows->Text(i, 0), overlaps, found); !s) return std::move(s).error();
+  }
+  std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) {
+    return std::tie(a.record.start.ns, a.batch, a.ordinal) < std::tie(b.record.start.ns, b.batch, b.ordinal);
+  });
+  return Complete(c, org, series, found);
+}
+
+Result<std::vector<domain::UsageRecord>> SelectAllUsage(Connection& c, std::string_view org, const SeriesMap& series) {
+  Result<Rows> rows = c.Exec(kSelectAllChunks, Params().Text(org));
+  if (!rows) return std::move(rows).error();
+  std::vector<Found> found;
+  for (int i = 0; i < rows->size(); ++i) {
+    if (Status s = UnpackInto(
+            c, rows->Text(i, 0), [](const domain::UsageRecord&) { return true; }, found);
+        !s) {
+      return std::move(s).error();
+    }
+  }
+  std::sort(found.begin(), found.end(),
+            [](const Found& a, const Found& b) { return std::tie(a.batch, a.ordinal) < std::tie(b.batch, b.ordinal); });
+  return Complete(c, org, series, found);
+}
+
+Result<std::vector<std::string>> VerifyIds(Connection& c) {
+  constexpr std::size_t kMaxProblems = 100;
+  std::vector<std::string> problems;
+  auto note = [&](std::string problem) {
+    if (problems.size() < kMaxProblems) problems.push_back(std::move(problem));
+  };
+  Result<Rows> entries = c.Exec(kSelectIdHashes, Params());
+  if (!entries) return std::move(entries).error();
+  int e = 0;  // the next entry, by (chunk, hash)
+  std::int64_t after = std::numeric_limits<std::int64_t>::min();
+  for (;;) {
+    Result<Rows> page = c.Exec(kSelectChunkPage, Params().Int(after));
+    if (!page) return std::move(page).error();
+    if (page->size() == 0) break;
+    for (int i = 0; i < page->size(); ++i) {
+      const std::int64_t chunk = page->Int(i, 0);
+      const std::string org(page->Text(i, 1));
+      Result<std::vector<ChunkRecord>> records = UnpackChunk(page->Text(i, 2), nullptr, c.log());
+      if (!records) return std::move(records).error();
+      for (; e < entries->size() && entries->Int(e, 0) < chunk; ++e) {
+        note("id row (hash " + std::to_string(entries->Int(e, 1)) + ", chunk " + std::to_string(entries->Int(e, 0)) +
+             ") leads to no usage chunk: that id can never be stored");
+      }
+      std::multimap<std::int64_t, const std::string*> by_hash;
+      for (const ChunkRecord& r : *records) {
+        by_hash.emplace(static_cast<std::int64_t>(UsageIdHash(r.record.id)), &r.record.id);
+      }
+      for (; e < entries->size() && entries->Int(e, 0) == chunk; ++e) {
+        auto it = by_hash.find(entries->Int(e, 1));
+        if (it == by_hash.end()) {
+          note("id row (hash " + std::to_string(entries->Int(e, 1)) + ", chunk " + std::to_string(chunk) +
+               ") leads to no usage record: that id can never be stored");
+          continue;
+        }
+        by_hash.erase(it);
+      }
+      for (const auto& [hash, id] : by_hash) {
+        note("usage record " + *id + " (organization " + org + ") has no id row: a re-send would store it again");
+      }
+      after = chunk;
+    }
+  }
+  for (; e < entries->size(); ++e) {
+    note("id row (hash " + std::to_string(entries->Int(e, 1)) + ", chunk " + std::to_string(entries->Int(e, 0)) +
+         ") leads to no usage chunk: that id can never be stored");
+  }
+  return problems;
+}
+
+}  // namespace costs::store::postgres::detail
