@@ -4,8 +4,8 @@
 
 #include <future>
 #include <mutex>
-#include <optional>
 #include <numeric>
+#include <optional>
 #include <system_error>
 #include <type_traits>
 
@@ -218,23 +218,13 @@ class PartsTransaction final : public service::IngestTransaction {
 using detail::Connection;
 using detail::Transaction;
 
+// One part in a transaction of its own: the same steps, locks and cache as an import.
 Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::UsageRecord> records) {
   if (records.empty()) return service::IngestOutcome{};
-  std::lock_guard write_lock(write_mu_);
-  JoinCheckpoint();  // so that the WAL, all copied, starts over for this batch
-  Result<Lease> lease = Acquire();
-  if (!lease) return std::move(lease).error();
-  Connection& c = **lease;
-  Result<detail::IngestCache> cache = detail::IngestCache::Enlarge(c, options_.ingest_mmap_bytes);
-  if (!cache) return std::move(cache).error();
-  return detail::InTransaction(c, Transaction::Mode::kWrite,
-                               [&](Connection& txn) -> Result<service::IngestOutcome> {
-                                 detail::IngestState state;
-                                 if (Status s = detail::IngestPart(txn, options_, records, state); !s) {
-                                   return std::move(s).error();
-                                 }
-                                 return state.Outcome();
-                               });
+  Result<std::unique_ptr<service::IngestTransaction>> transaction = BeginIngest();
+  if (!transaction) return std::move(transaction).error();
+  if (Status s = (*transaction)->Add(records); !s) return std::move(s).error();
+  return (*transaction)->Commit();
 }
 
 Result<std::unique_ptr<service::IngestTransaction>> SqliteStore::BeginIngest() {
