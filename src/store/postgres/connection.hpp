@@ -298,7 +298,9 @@ class Connection {
 // A transaction that rolls back unless committed.
 class Transaction {
  public:
-  static constexpr const char* kWrite = "BEGIN";
+  // READ COMMITTED whatever the server's default: an ingest's statements after its advisory
+  // lock must see the batch that held the lock before it.
+  static constexpr const char* kWrite = "BEGIN ISOLATION LEVEL READ COMMITTED";
   static constexpr const char* kSnapshot = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
 
   static Result<Transaction> Begin(Connection& connection, const char* begin) {

@@ -377,6 +377,44 @@ Replicas OpenReplicas(const std::string& url, const PostgresOptions& options) {
   return replicas;
 }
 
+TEST_F(PostgresStoreTest, IngestsSerializeWhateverTheServersDefaultIsolation) {
+  // Under a REPEATABLE READ default a plain BEGIN would take the ingest's snapshot at its
+  // advisory-lock SELECT, before the batch holding the lock committed: the second batch would
+  // not see the first's id and store it again.
+  url_ += "%20-cdefault_transaction_isolation%3Drepeatable%5C%20read";
+  ASSERT_EQ(RawQuery("SHOW default_transaction_isolation"), "repeatable read");
+  std::unique_ptr<PostgresStore> a = MustOpen();
+  std::unique_ptr<PostgresStore> b = MustOpen();
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  ASSERT_TRUE(a->CreateOrganization(Organization{"org-a", "Org A"}));
+
+  PGconn* holder = PQconnectdb(url_.c_str());  // holds the ingest lock while both batches queue
+  ASSERT_EQ(PQstatus(holder), CONNECTION_OK) << PQerrorMessage(holder);
+  PQclear(PQexec(holder, "BEGIN"));
+  PQclear(PQexec(holder, "SELECT pg_advisory_xact_lock(7165064483209805827)"));
+  const Instant end{kDay1.ns + domain::kNsPerHour};
+  UsageRecord first = Record("u1", "org-a", "d1", kDay1, end);
+  UsageRecord second = first;
+  second.quantity = *domain::ParseDecimal("7");  // the same id, other content: a conflict
+  Result<IngestOutcome> outcome_a = IngestOutcome{}, outcome_b = IngestOutcome{};
+  std::thread ta([&] { outcome_a = a->Ingest(std::vector<UsageRecord>{first}); });
+  std::thread tb([&] { outcome_b = b->Ingest(std::vector<UsageRecord>{second}); });
+  EXPECT_TRUE(Eventually([&] {
+    return RawQuery("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted") == "2";
+  })) << "both batches wait for the lock";
+  PQclear(PQexec(holder, "COMMIT"));
+  ta.join();
+  tb.join();
+  PQfinish(holder);
+  EXPECT_NE(outcome_a.has_value(), outcome_b.has_value()) << "one batch is stored, the other conflicts";
+  const Result<IngestOutcome>& refused = outcome_a ? outcome_b : outcome_a;
+  if (!refused) {
+    EXPECT_EQ(refused.error().code, ErrorCode::kConflict) << Describe(refused.error());
+  }
+  EXPECT_EQ(RawQuery("SELECT count(*) FROM usage_id_hashes"), "1");
+}
+
 TEST_F(PostgresStoreTest, CachedVersionsSeeTheirOwnWritesAtOnceAndNeedNoRoundTrip) {
   // Neither notifications nor a poll within the test: only this store's own writes can change
   // the versions it holds.
