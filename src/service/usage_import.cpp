@@ -94,7 +94,8 @@ Result<IngestOutcome> ImportNdjson(Store& store, const NdjsonReader& read, std::
     all.lines += part->lines;
     if (part->problem_count > 0 || all.problem_count > 0) {
       MergeProblems(std::move(*part), all);
-      continue;  // nothing more is ingested
+      transaction.reset();  // rolled back now: other writers need not wait for the rest of the file
+      continue;             // which is parsed for its problems only
     }
     if (part->records.empty()) continue;
     if (!transaction) {

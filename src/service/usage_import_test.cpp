@@ -30,15 +30,21 @@ class PartsRecordingStore : public testing::ForwardingStore {
   Result<std::unique_ptr<IngestTransaction>> BeginIngest() override {
     auto inner = ForwardingStore::BeginIngest();
     if (!inner) return inner;
-    return std::unique_ptr<IngestTransaction>(std::make_unique<Recording>(std::move(*inner), parts));
+    return std::unique_ptr<IngestTransaction>(std::make_unique<Recording>(std::move(*inner), parts, open));
   }
   std::vector<std::size_t> parts;  // records per Add, in order
+  int open = 0;                    // transactions begun and not yet destroyed
 
  private:
   class Recording : public IngestTransaction {
    public:
-    Recording(std::unique_ptr<IngestTransaction> inner, std::vector<std::size_t>& parts)
-        : inner_(std::move(inner)), parts_(parts) {}
+    Recording(std::unique_ptr<IngestTransaction> inner, std::vector<std::size_t>& parts, int& open)
+        : inner_(std::move(inner)), parts_(parts), open_(open) {
+      ++open_;
+    }
+    ~Recording() override { --open_; }
+    Recording(const Recording&) = delete;
+    Recording& operator=(const Recording&) = delete;
     Status Add(std::span<const domain::UsageRecord> records) override {
       parts_.push_back(records.size());
       return inner_->Add(records);
@@ -48,6 +54,7 @@ class PartsRecordingStore : public testing::ForwardingStore {
    private:
     std::unique_ptr<IngestTransaction> inner_;
     std::vector<std::size_t>& parts_;
+    int& open_;
   };
 };
 
@@ -136,6 +143,22 @@ TEST_F(UsageImportTest, ProblemsInLatePartsAreReportedInOrderOverTheWholeFileAnd
   for (std::size_t n : recording_.parts) added += n;
   EXPECT_LT(added, 30u + 1) << "no record after the first problem is ingested";
   EXPECT_FALSE(recording_.parts.empty()) << "the good parts before the problem were ingested";
+}
+
+TEST_F(UsageImportTest, AProblemEndsTheTransactionBeforeTheRestOfTheFileIsRead) {
+  // The rest is parsed for its problems only: the store's write lock (SQLite) must not be held
+  // meanwhile, or other writers wait for a file that can no longer be stored.
+  const std::string text = Lines(30) + "not json\n" + Lines(30);
+  std::vector<int> open_at_read;
+  const NdjsonReader inner = ReaderOf(text, 50);
+  const NdjsonReader read = [&](std::span<char> buffer) {
+    open_at_read.push_back(recording_.open);
+    return inner(buffer);
+  };
+  ASSERT_FALSE(ImportNdjson(recording_, read, 700));
+  ASSERT_FALSE(recording_.parts.empty()) << "a transaction was begun";
+  EXPECT_EQ(open_at_read.back(), 0) << "the transaction outlived the first problem";
+  EXPECT_EQ(recording_.open, 0);
 }
 
 TEST_F(UsageImportTest, ConflictInALatePartStoresNothing) {
