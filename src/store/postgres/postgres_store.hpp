@@ -111,6 +111,11 @@ class PostgresStore final : public service::Store {
   // kInvalidData.
   // REQUIRES: the records' Decimals are normalized (as domain::ParseDecimal returns them).
   Result<service::IngestOutcome> Ingest(std::span<const domain::UsageRecord> records) override;
+  // As service::Store::BeginIngest: the transaction holds a pooled connection and one write
+  // transaction with the ingest lock from BeginIngest to Commit or destruction (ingests of every
+  // replica wait meanwhile); each part is written when added (the steps of Ingest), so memory is
+  // bounded by a part. The caller may make other calls meanwhile (they borrow other connections).
+  Result<std::unique_ptr<service::IngestTransaction>> BeginIngest() override;
 
   Result<std::vector<service::RollupRow>> ReadRollups(std::string_view org, domain::RollupGrain grain,
                                                       domain::Instant from, domain::Instant to) override;
