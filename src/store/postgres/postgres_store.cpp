@@ -1,5 +1,7 @@
 #include "store/postgres/postgres_store.hpp"
 
+#include "store/postgres/series.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <set>
@@ -42,6 +44,7 @@ PostgresStore::PostgresStore(std::string url, PostgresOptions options, std::uniq
   first->ReportReachability(&reachable_);
   pool_->Adopt(std::move(first));
   if (options_.cache_versions) versions_ = std::make_unique<VersionCache>(url_, options_);
+  series_cache_ = std::make_unique<SeriesCache>();
 }
 
 PostgresStore::~PostgresStore() = default;

@@ -24,6 +24,7 @@ namespace costs::store::postgres {
 namespace detail {
 class Connection;    // one PGconn and the statements prepared on it (connection.hpp)
 class VersionCache;  // the data versions this process reads (version_cache.hpp)
+class SeriesCache;   // organizations' series maps by data version (series.hpp)
 }  // namespace detail
 
 struct PostgresOptions {
@@ -174,6 +175,7 @@ class PostgresStore final : public service::Store {
   std::unique_ptr<Pool> pool_;
 
   std::unique_ptr<detail::VersionCache> versions_;  // null unless options_.cache_versions
+  std::unique_ptr<detail::SeriesCache> series_cache_;  // for ReadRange
 };
 
 }  // namespace costs::store::postgres

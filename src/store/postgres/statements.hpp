@@ -178,7 +178,7 @@ constexpr Statement kInsertIdHashes{"costs_insert_id_hashes",
 // record of class k overlapping the window can start).
 constexpr Statement kSelectChunksOverlapping{
     "costs_select_chunks_overlapping",
-    "SELECT u.records FROM usage_span_classes c JOIN usage_chunk u ON u.org_id = c.org_id "
+    "SELECT u.records, u.span_class FROM usage_span_classes c JOIN usage_chunk u ON u.org_id = c.org_id "
     "AND u.span_class = c.span_class AND u.start_day_ns >= ($2::bigint[])[c.span_class + 1] "
     "AND u.start_day_ns <= $3 WHERE c.org_id = $1",
     "read usage", true};
