@@ -5,12 +5,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
+#include <iostream>
 #include <span>
 #include <system_error>
 #include <utility>
-#include <cstdio>
-#include <iostream>
 
 #include "app/app.hpp"
 #include "app/demo.hpp"
@@ -260,8 +260,7 @@ int ImportUsage(service::AdminService& admin, const std::string& file) {
   if (!input) return Failed(input.error());
   auto part_bytes = ImportPartBytes();
   if (!part_bytes) return UsageError(part_bytes.error().message);
-  auto outcome =
-      admin.ImportNdjson([&input](std::span<char> buffer) { return input->Read(buffer); }, *part_bytes);
+  auto outcome = admin.ImportNdjson([&input](std::span<char> buffer) { return input->Read(buffer); }, *part_bytes);
   if (!outcome) return Failed(outcome.error());
   std::printf("stored %lld, duplicates %lld\n", static_cast<long long>(outcome->stored),
               static_cast<long long>(outcome->duplicates));

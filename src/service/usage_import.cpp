@@ -82,7 +82,7 @@ Result<IngestOutcome> ImportNdjson(Store& store, const NdjsonReader& read, std::
   };
   OrganizationLookups lookups;  // each organization looked up once per import, not per part
   PartReader reader(read, part_bytes);
-  ParsedUsageBatch all;  // the lines and problems so far; records only per part
+  ParsedUsageBatch all;                            // the lines and problems so far; records only per part
   std::unique_ptr<IngestTransaction> transaction;  // begun with the first records
   std::size_t records = 0;
   for (;;) {

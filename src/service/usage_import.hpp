@@ -27,10 +27,9 @@ inline constexpr std::size_t kDefaultImportPartBytes = 16u << 20;
 // of AdminService::IngestNdjson of the whole input: kInvalidRecord with the problems of every
 // line in order ("records[i]..." with i counting non-blank lines over the whole input; the first
 // kMaxReportedProblems, and the count of every one), also for unknown organizations (each looked
-// up once per import, none after kMaxUnknownOrganizations unknown ones); after a problem nothing more is added to the store (the
-// lines are still read, to report theirs) and nothing is stored. kInvalidData for an input
-// without records, and `read`'s error; kConflict and kStoreFailed as Store::Ingest.
-// REQUIRES: part_bytes > 0.
+// up once per import, none after kMaxUnknownOrganizations unknown ones); after a problem nothing more is added to the
+// store (the lines are still read, to report theirs) and nothing is stored. kInvalidData for an input without records,
+// and `read`'s error; kConflict and kStoreFailed as Store::Ingest. REQUIRES: part_bytes > 0.
 Result<IngestOutcome> ImportNdjson(Store& store, const NdjsonReader& read,
                                    std::size_t part_bytes = kDefaultImportPartBytes);
 

@@ -116,8 +116,9 @@ TEST_F(UsageImportTest, ProblemsInLatePartsAreReportedInOrderOverTheWholeFileAnd
   // reported, every problem counted, as IngestNdjson of the whole says.
   std::string text = Lines(30);
   for (int i = 0; i < 130; ++i) {
-    text += i % 2 == 0 ? "not json\n" : Line("x" + std::to_string(i), "no-such-org", "d1", "2026-11-01T00:00:00Z",
-                                                   "2026-11-01T01:00:00Z", "1", "\"1\"");
+    text += i % 2 == 0 ? "not json\n"
+                       : Line("x" + std::to_string(i), "no-such-org", "d1", "2026-11-01T00:00:00Z",
+                              "2026-11-01T01:00:00Z", "1", "\"1\"");
   }
   text += Lines(5);
   auto imported = Import(text, 700);
@@ -138,8 +139,7 @@ TEST_F(UsageImportTest, ProblemsInLatePartsAreReportedInOrderOverTheWholeFileAnd
 }
 
 TEST_F(UsageImportTest, ConflictInALatePartStoresNothing) {
-  const std::string changed =
-      Line("u1", "org-a", "d1", "2026-11-01T01:00:00Z", "2026-11-01T02:00:00Z", "3", "\"0.5\"");
+  const std::string changed = Line("u1", "org-a", "d1", "2026-11-01T01:00:00Z", "2026-11-01T02:00:00Z", "3", "\"0.5\"");
   const std::string text = Lines(30) + changed + Lines(2);
   auto imported = Import(text, 500);
   ASSERT_FALSE(imported);
@@ -154,12 +154,15 @@ TEST_F(UsageImportTest, EmptyInputAndReadErrors) {
   EXPECT_EQ(empty.error().code, ErrorCode::kInvalidData);
   const std::string text = Lines(20);
   std::size_t calls = 0;
-  auto failing = ImportNdjson(recording_, [&](std::span<char> buffer) -> Result<std::size_t> {
-    if (++calls > 3) return MakeError(ErrorCode::kInvalidData, "cannot read the file");
-    const std::size_t n = std::min<std::size_t>(buffer.size(), 100);
-    std::memcpy(buffer.data(), text.data() + (calls - 1) * 100, n);
-    return n;
-  }, 150);
+  auto failing = ImportNdjson(
+      recording_,
+      [&](std::span<char> buffer) -> Result<std::size_t> {
+        if (++calls > 3) return MakeError(ErrorCode::kInvalidData, "cannot read the file");
+        const std::size_t n = std::min<std::size_t>(buffer.size(), 100);
+        std::memcpy(buffer.data(), text.data() + (calls - 1) * 100, n);
+        return n;
+      },
+      150);
   ASSERT_FALSE(failing);
   EXPECT_EQ(failing.error().message, "cannot read the file");
   EXPECT_TRUE(StoredUsage(store_).empty()) << "an import cut short stores nothing";

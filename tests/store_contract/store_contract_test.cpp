@@ -509,9 +509,10 @@ TYPED_TEST(StoreContractTest, IngestInPartsConflictInALaterPartStoresNothing) {
   a_changed.cost_nanos *= 3;
   UsageRecord stored_changed = stored;
   stored_changed.deployment_name = "renamed";
-  const std::vector<std::vector<UsageRecord>> parts = {
-      {a, Record("u2", "org-b", "d3", kDay1, end)}, {Record("u3", "org-a", "d2", kDay1, end)},
-      {stored_changed, a, a_changed}, {Record("u4", "org-a", "d2", kDay1, end)}};
+  const std::vector<std::vector<UsageRecord>> parts = {{a, Record("u2", "org-b", "d3", kDay1, end)},
+                                                       {Record("u3", "org-a", "d2", kDay1, end)},
+                                                       {stored_changed, a, a_changed},
+                                                       {Record("u4", "org-a", "d2", kDay1, end)}};
   const std::vector<std::string> fields = {"records[3].id", "records[5].id"};
   ExpectError(this->IngestInParts(parts), ErrorCode::kConflict, &fields);
   ExpectError(this->store().Ingest(Concatenated(parts)), ErrorCode::kConflict, &fields);
@@ -531,10 +532,10 @@ TYPED_TEST(StoreContractTest, IngestInPartsUnknownOrganizationsOverEveryPartWin)
   ASSERT_EQ(this->MustIngest({stored}), (IngestOutcome{1, 0}));
   UsageRecord stored_changed = stored;
   stored_changed.deployment_name = "renamed";
-  const std::vector<std::vector<UsageRecord>> parts = {{stored_changed, Record("u1", "org-a", "d1", kDay1, end)},
-                                                       {Record("u2", "no-such-org", "d1", kDay1, end)},
-                                                       {Record("u3", "org-b", "d1", kDay1, end),
-                                                        Record("u4", "other-missing", "d1", kDay1, end)}};
+  const std::vector<std::vector<UsageRecord>> parts = {
+      {stored_changed, Record("u1", "org-a", "d1", kDay1, end)},
+      {Record("u2", "no-such-org", "d1", kDay1, end)},
+      {Record("u3", "org-b", "d1", kDay1, end), Record("u4", "other-missing", "d1", kDay1, end)}};
   const std::vector<std::string> fields = {"records[2].organization_id", "records[4].organization_id"};
   ExpectError(this->IngestInParts(parts), ErrorCode::kOrganizationNotFound, &fields);
   ExpectError(this->store().Ingest(Concatenated(parts)), ErrorCode::kOrganizationNotFound, &fields);

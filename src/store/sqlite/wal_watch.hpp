@@ -19,8 +19,8 @@ namespace costs::store::sqlite {
 // "-shm" file (its change counter, last frame and checksums; https://sqlite.org/walformat.html,
 // "The WAL-Index Header"); readers find new commits by reading it. WalWatch reads that header
 // through SQLite's own mapping of the wal-index for its connection (xShmMap; it never opens the
-// "-shm" file itself, whose closing would drop the process's locks on it) and compares it. It keeps a connection of its own open for its lifetime,
-// so the "-shm" file is never truncated under the mapping (SQLite truncates it only when a
+// "-shm" file itself, whose closing would drop the process's locks on it) and compares it. It keeps a connection of its
+// own open for its lifetime, so the "-shm" file is never truncated under the mapping (SQLite truncates it only when a
 // connection opens with no other connection open).
 class WalWatch {
  public:
