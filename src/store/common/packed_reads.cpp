@@ -44,7 +44,8 @@ Status AppendCellsOfDay(std::string_view packs, std::int64_t day_ns, domain::Rol
       out.push_back(SeriesCell{day_ns, pack.series_id, *narrowed});
       continue;
     }
-    for (const HourCell& cell : hours) out.push_back(SeriesCell{day_ns + cell.hour * domain::kNsPerHour, pack.series_id, cell});
+    for (const HourCell& cell : hours)
+      out.push_back(SeriesCell{day_ns + cell.hour * domain::kNsPerHour, pack.series_id, cell});
   }
   return {};
 }

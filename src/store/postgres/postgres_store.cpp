@@ -1,7 +1,5 @@
 #include "store/postgres/postgres_store.hpp"
 
-#include "store/postgres/series.hpp"
-
 #include <algorithm>
 #include <chrono>
 #include <set>
@@ -11,6 +9,7 @@
 #include "store/postgres/connection.hpp"
 #include "store/postgres/reads.hpp"
 #include "store/postgres/schema.hpp"
+#include "store/postgres/series.hpp"
 #include "store/postgres/statements.hpp"
 #include "store/postgres/version_cache.hpp"
 

@@ -174,7 +174,7 @@ class PostgresStore final : public service::Store {
   std::atomic<bool> reachable_{true};
   std::unique_ptr<Pool> pool_;
 
-  std::unique_ptr<detail::VersionCache> versions_;  // null unless options_.cache_versions
+  std::unique_ptr<detail::VersionCache> versions_;     // null unless options_.cache_versions
   std::unique_ptr<detail::SeriesCache> series_cache_;  // for ReadRange
 };
 

@@ -1,6 +1,8 @@
 // The PostgreSQL store reads ranges with ragged edges as the memory store does
 // (tests/store_contract/ragged_ranges.hpp), also after another replica added series.
 
+#include "tests/store_contract/ragged_ranges.hpp"
+
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -8,15 +10,13 @@
 
 #include "store/postgres/postgres_store.hpp"
 #include "tests/store_contract/pg_environment.hpp"
-#include "tests/store_contract/ragged_ranges.hpp"
 
-namespace costs {
+namespace costs::store_testing::ragged {
 namespace {
 
-using namespace store_testing;          // NOLINT(google-build-using-namespace): test helpers
-using namespace store_testing::ragged;  // NOLINT(google-build-using-namespace): test helpers
 using store::postgres::PostgresStore;
 
+// The memory store's answers against a PostgreSQL store on a fresh schema of the test cluster.
 class PostgresRaggedRangesTest : public RaggedRangesTest {
  protected:
   void SetUp() override {
@@ -50,4 +50,4 @@ TEST_F(PostgresRaggedRangesTest, ReadsSeeSeriesAnotherReplicaAdded) {
 }
 
 }  // namespace
-}  // namespace costs
+}  // namespace costs::store_testing::ragged

@@ -4,8 +4,8 @@
 
 #include <future>
 #include <mutex>
-#include <optional>
 #include <numeric>
+#include <optional>
 #include <system_error>
 #include <type_traits>
 
@@ -191,14 +191,13 @@ Result<service::IngestOutcome> SqliteStore::Ingest(std::span<const domain::Usage
   Connection& c = **lease;
   Result<detail::IngestCache> cache = detail::IngestCache::Enlarge(c, options_.ingest_mmap_bytes);
   if (!cache) return std::move(cache).error();
-  return detail::InTransaction(c, Transaction::Mode::kWrite,
-                               [&](Connection& txn) -> Result<service::IngestOutcome> {
-                                 detail::IngestState state;
-                                 if (Status s = detail::IngestPart(txn, options_, records, state); !s) {
-                                   return std::move(s).error();
-                                 }
-                                 return state.Outcome();
-                               });
+  return detail::InTransaction(c, Transaction::Mode::kWrite, [&](Connection& txn) -> Result<service::IngestOutcome> {
+    detail::IngestState state;
+    if (Status s = detail::IngestPart(txn, options_, records, state); !s) {
+      return std::move(s).error();
+    }
+    return state.Outcome();
+  });
 }
 
 Result<std::unique_ptr<service::IngestTransaction>> SqliteStore::BeginIngest() {

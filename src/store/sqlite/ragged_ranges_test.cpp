@@ -1,12 +1,13 @@
 // The SQLite store reads ranges with ragged edges as the memory store does
 // (tests/store_contract/ragged_ranges.hpp), also after another writer on the file added series.
 
+#include "tests/store_contract/ragged_ranges.hpp"
+
 #include <gtest/gtest.h>
 
 #include <memory>
 
 #include "store/sqlite/sqlite_store.hpp"
-#include "tests/store_contract/ragged_ranges.hpp"
 
 namespace costs {
 namespace {
