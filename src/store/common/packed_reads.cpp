@@ -3,28 +3,49 @@
 #include <algorithm>
 #include <limits>
 #include <optional>
+#include <utility>
+
+#include "domain/money.hpp"
 
 namespace costs::store {
 
+namespace {
+
+// The hours [first, end) of the UTC day `day_ns` whose start lies in [from, to), in [0, 24].
+std::pair<int, int> HourWindow(std::int64_t day_ns, domain::Instant from, domain::Instant to) {
+  auto ceil_hours = [&](domain::Instant t) {  // the first hour of the day starting at or after t
+    const domain::WideNanos ahead = domain::WideNanos{t.ns} - day_ns;
+    if (ahead <= 0) return 0;
+    if (ahead >= domain::WideNanos{domain::kNsPerDay}) return kHoursPerDay;
+    return static_cast<int>((ahead + domain::kNsPerHour - 1) / domain::kNsPerHour);
+  };
+  return {ceil_hours(from), ceil_hours(to)};
+}
+
+}  // namespace
+
 Status AppendCellsOfDay(std::string_view packs, std::int64_t day_ns, domain::RollupGrain grain, domain::Instant from,
                         domain::Instant to, const LogSink& log, std::vector<SeriesCell>& out) {
-  Result<std::vector<SeriesHours>> unpacked = UnpackDay(packs, log);
-  if (!unpacked) return std::move(unpacked).error();
-  for (const SeriesHours& pack : *unpacked) {
-    Result<std::vector<HourCell>> hours = UnpackHours(pack.hours, log);
-    if (!hours) return std::move(hours).error();
-    if (grain == domain::RollupGrain::kDay) {  // the day: its hours summed
+  // Read in place, and of a partial day (an edge of the window) only the hours asked for.
+  std::vector<SeriesHoursView> views;
+  std::vector<HourCell> hours;  // of one series, reused
+  if (Status s = UnpackDayViews(packs, log, views); !s) return s;
+  const bool daily = grain == domain::RollupGrain::kDay;
+  const auto [first_hour, end_hour] = daily ? std::pair(0, kHoursPerDay) : HourWindow(day_ns, from, to);
+  if (first_hour >= end_hour) return {};
+  for (const SeriesHoursView& pack : views) {
+    hours.clear();
+    if (Status s = UnpackHoursInto(pack.hours, log, hours, first_hour, end_hour); !s) return s;
+    if (daily) {  // the day: its hours summed
       service::IngestDelta::Sums day;
-      for (const HourCell& cell : *hours) day.Add(SumsOf(cell));
+      for (const HourCell& cell : hours) day.Add(SumsOf(cell));
       std::optional<HourCell> narrowed = CellOf(0, day);
       if (!narrowed) return Malformed(log, "day of hourly rollups (its sum leaves int64)");
       out.push_back(SeriesCell{day_ns, pack.series_id, *narrowed});
       continue;
     }
-    for (const HourCell& cell : *hours) {
-      const std::int64_t period = day_ns + cell.hour * domain::kNsPerHour;
-      if (period >= from.ns && period < to.ns) out.push_back(SeriesCell{period, pack.series_id, cell});
-    }
+    for (const HourCell& cell : hours)
+      out.push_back(SeriesCell{day_ns + cell.hour * domain::kNsPerHour, pack.series_id, cell});
   }
   return {};
 }

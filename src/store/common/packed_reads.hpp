@@ -32,7 +32,9 @@ struct SeriesCell {
 
 // Appends the cells of one packed row of the UTC day `day_ns`: with kHour every hourly cell whose
 // period is in [from, to); with kDay, per series, the sum of its hours (period day_ns).
-// kStoreFailed (detail logged) when the bytes are malformed or a day's sum leaves int64.
+// The row is read in place (UnpackDayViews) and, for kHour, only the hours of the day in
+// [from, to) are decoded (UnpackHoursInto), as the SQLite store's read path does.
+// kStoreFailed (detail logged) when the bytes read are malformed or a day's sum leaves int64.
 Status AppendCellsOfDay(std::string_view packs, std::int64_t day_ns, domain::RollupGrain grain, domain::Instant from,
                         domain::Instant to, const LogSink& log, std::vector<SeriesCell>& out);
 

@@ -140,8 +140,13 @@ Result<std::vector<domain::UsageRecord>> SelectUsageOverlapping(Connection& c, s
   if (!rows) return std::move(rows).error();
   std::vector<Found> found;
   for (int i = 0; i < rows->size(); ++i) {
-    auto overlaps = [&](const domain::UsageRecord& r) { return r.start < to && r.end > from; };
-    if (Status s = UnpackInto(c, rows->Text(i, 0), overlaps, found); !s) return std::move(s).error();
+    // Only the records overlapping the window are built (an edge day's chunk holds many others).
+    const std::int64_t lowest = LowestStart(from, static_cast<int>(rows->Int(i, 1)));
+    ChunkHeader header;
+    Result<std::vector<ChunkRecord>> records =
+        UnpackChunkOverlapping(rows->Text(i, 0), lowest, from, to, &header, c.log());
+    if (!records) return std::move(records).error();
+    for (ChunkRecord& r : *records) found.push_back(Found{header.batch, r.ordinal, r.series_id, std::move(r.record)});
   }
   std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) {
     return std::tie(a.record.start.ns, a.batch, a.ordinal) < std::tie(b.record.start.ns, b.batch, b.ordinal);

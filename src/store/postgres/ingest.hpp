@@ -1,12 +1,13 @@
 #pragma once
 
 // The steps of an ingest (schema 4), run on a connection inside a write transaction the caller
-// holds (PostgresStore::Ingest holds one per batch; a streaming import may feed one transaction
-// part by part: each IngestSteps call is one part, and sees the parts before it).
+// holds (PostgresStore::Ingest holds one per batch; BeginIngest's transaction one for every part,
+// from the first to Commit: each IngestSteps call is one part, and sees the parts before it).
 //
-// (1) kLockIngest: every ingest serializes on one transaction-level advisory lock, so the
-// lookups below see every batch committed before, no two transactions store one id, and
-// nothing an ingest writes can deadlock with another; (2) every record's organization exists
+// (1) kLockIngest (LockIngest, once per transaction): every ingest serializes on one
+// transaction-level advisory lock, so the lookups below see every batch committed before, no two
+// transactions store one id, and nothing an ingest writes can deadlock with another; (2) every
+// record's organization exists
 // (store::CheckOrganizations); (3) each record's series found or created (one read, one insert);
 // (4) the ids hashed, their chunks read in one probe (FindStored) and the batch classified
 // (store::ClassifyBatch); the new records written as chunks with their id rows (WriteChunks);
@@ -16,6 +17,7 @@
 // batch size. Internal to src/store/postgres/.
 
 #include <cstdint>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -26,6 +28,7 @@
 #include "domain/usage.hpp"
 #include "service/ingest_delta.hpp"
 #include "service/store.hpp"
+#include "store/common/ingest_parts.hpp"
 #include "store/postgres/connection.hpp"
 
 namespace costs::store::postgres::detail {
@@ -52,15 +55,18 @@ struct IngestBatch {
   std::vector<std::size_t> fresh;
 };
 
-// What one part stored, and the organizations whose data it changed (to notify after commit).
-struct IngestedPart {
-  service::IngestOutcome outcome;
-  std::vector<std::string> changed;
-};
+// Step 1, once per transaction, before its first part.
+Status LockIngest(Connection& c);
 
-// Steps 1 to 6 for `records`. REQUIRES: in a write transaction (READ COMMITTED) on `c`; the
+// Steps 2 to 6 for the next part, `records`; fails only when the storage does (the contract's
+// errors go to `state`, store/common/ingest_parts.hpp; the organizations whose data changed to
+// `changed`, notified after the commit). Once an organization is unknown, only organizations are checked; once
+// the parts are not stored whole, their rollups and catalog are left (nothing will be
+// committed), but the new records are still written, so that a later part finds a repeated id.
+// REQUIRES: in a write transaction (READ COMMITTED) on `c` that holds the ingest lock; the
 // records' Decimals normalized.
-Result<IngestedPart> IngestSteps(Connection& c, std::span<const domain::UsageRecord> records);
+Status IngestSteps(Connection& c, std::span<const domain::UsageRecord> records, store::IngestState& state,
+                   std::set<std::string>& changed);
 
 // Step 3 (ingest_series.cpp): fills batch.series_of and stored_texts, inserting new series
 // (with the texts of their latest new record).

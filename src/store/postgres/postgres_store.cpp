@@ -9,6 +9,7 @@
 #include "store/postgres/connection.hpp"
 #include "store/postgres/reads.hpp"
 #include "store/postgres/schema.hpp"
+#include "store/postgres/series.hpp"
 #include "store/postgres/statements.hpp"
 #include "store/postgres/version_cache.hpp"
 
@@ -42,6 +43,7 @@ PostgresStore::PostgresStore(std::string url, PostgresOptions options, std::uniq
   first->ReportReachability(&reachable_);
   pool_->Adopt(std::move(first));
   if (options_.cache_versions) versions_ = std::make_unique<VersionCache>(url_, options_);
+  series_cache_ = std::make_unique<SeriesCache>();
 }
 
 PostgresStore::~PostgresStore() = default;

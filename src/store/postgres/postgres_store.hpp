@@ -24,6 +24,7 @@ namespace costs::store::postgres {
 namespace detail {
 class Connection;    // one PGconn and the statements prepared on it (connection.hpp)
 class VersionCache;  // the data versions this process reads (version_cache.hpp)
+class SeriesCache;   // organizations' series maps by data version (series.hpp)
 }  // namespace detail
 
 struct PostgresOptions {
@@ -111,6 +112,11 @@ class PostgresStore final : public service::Store {
   // kInvalidData.
   // REQUIRES: the records' Decimals are normalized (as domain::ParseDecimal returns them).
   Result<service::IngestOutcome> Ingest(std::span<const domain::UsageRecord> records) override;
+  // As service::Store::BeginIngest: the transaction holds a pooled connection and one write
+  // transaction with the ingest lock from BeginIngest to Commit or destruction (ingests of every
+  // replica wait meanwhile); each part is written when added (the steps of Ingest), so memory is
+  // bounded by a part. The caller may make other calls meanwhile (they borrow other connections).
+  Result<std::unique_ptr<service::IngestTransaction>> BeginIngest() override;
 
   Result<std::vector<service::RollupRow>> ReadRollups(std::string_view org, domain::RollupGrain grain,
                                                       domain::Instant from, domain::Instant to) override;
@@ -168,7 +174,8 @@ class PostgresStore final : public service::Store {
   std::atomic<bool> reachable_{true};
   std::unique_ptr<Pool> pool_;
 
-  std::unique_ptr<detail::VersionCache> versions_;  // null unless options_.cache_versions
+  std::unique_ptr<detail::VersionCache> versions_;     // null unless options_.cache_versions
+  std::unique_ptr<detail::SeriesCache> series_cache_;  // for ReadRange
 };
 
 }  // namespace costs::store::postgres

@@ -124,6 +124,30 @@ TEST_F(PostgresStoreTest, AReadMidIngestSeesOnlyWhatWasCommitted) {
   ExpectReadsMidIngestSeeOnlyWhatWasCommitted(*writer, *reader, hold, kDay1);
 }
 
+// BeginIngest streams: each part is written when added, in one transaction holding the ingest
+// lock until Commit or destruction (a store that copied the parts until Commit would hold an
+// unbounded file in memory, and no lock meanwhile).
+TEST_F(PostgresStoreTest, BeginIngestWritesEachPartInOneTransactionHoldingTheIngestLock) {
+  std::unique_ptr<PostgresStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateOrganization(Organization{"org-a", "Org A"}));
+  const std::string held_locks = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted";
+  const Instant end{kDay1.ns + domain::kNsPerHour};
+  {
+    Result<std::unique_ptr<service::IngestTransaction>> transaction = store->BeginIngest();
+    ASSERT_TRUE(transaction.has_value()) << Describe(transaction.error());
+    ASSERT_TRUE((*transaction)->Add(std::vector{Record("u1", "org-a", "d1", kDay1, end)}));
+    EXPECT_EQ(RawQuery(held_locks), "1") << "the ingest lock is held from the first part";
+    EXPECT_EQ(RawQuery("SELECT count(*) FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND "
+                       "state = 'idle in transaction'"),
+              "1")
+        << "the first part is written in an open transaction (a transaction id is assigned at its first write)";
+    EXPECT_EQ(RawQuery("SELECT count(*) FROM usage_chunk"), "0") << "nothing is seen before Commit";
+  }
+  EXPECT_EQ(RawQuery(held_locks), "0") << "destroyed without Commit: the lock is released";
+  EXPECT_EQ(RawQuery("SELECT count(*) FROM usage_chunk"), "0") << "and nothing was stored";
+}
+
 TEST_F(PostgresStoreTest, ConcurrentMigrationsOfTwoReplicasBothSucceedOnce) {
   Result<std::unique_ptr<PostgresStore>> a = PostgresStore::Open(url_);
   Result<std::unique_ptr<PostgresStore>> b = PostgresStore::Open(url_);

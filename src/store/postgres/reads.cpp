@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <memory>
 #include <optional>
 
 #include "store/common/assign.hpp"
@@ -9,6 +10,7 @@
 #include "store/common/packed_reads.hpp"
 #include "store/postgres/chunks.hpp"
 #include "store/postgres/connection.hpp"
+#include "store/postgres/series.hpp"
 #include "store/postgres/statements.hpp"
 
 namespace costs::store::postgres {
@@ -138,35 +140,39 @@ Status ReadCatalog(Connection& c, std::string_view org, const SeriesMap& series,
 }
 
 // PostgresStore::ReadRange in the caller's snapshot.
-Result<service::RangeReadResult> ReadPlan(Connection& c, std::string_view org, const service::RangeReadPlan& plan) {
+// The version is read first, so that the series map of the snapshot can come from `cache`.
+Result<service::RangeReadResult> ReadPlan(Connection& c, SeriesCache& cache, std::string_view org,
+                                          const service::RangeReadPlan& plan) {
   service::RangeReadResult result;
-  Result<SeriesMap> series = SelectSeries(c, org);
+  if (Status s = AssignTo(result.version, SelectOrgVersion(c, org)); !s) return std::move(s).error();
+  Result<std::shared_ptr<const SeriesMap>> series =
+      cache.Get(org, result.version, [&] { return SelectSeries(c, org); });
   if (!series) return std::move(series).error();
+  const SeriesMap& map = **series;
   result.raw.reserve(plan.raw.size());
   for (const domain::TimeRange& window : plan.raw) {
-    Status s = AssignTo(result.raw.emplace_back(), SelectUsageOverlapping(c, org, *series, window.from, window.to));
+    Status s = AssignTo(result.raw.emplace_back(), SelectUsageOverlapping(c, org, map, window.from, window.to));
     if (!s) return std::move(s).error();
   }
   for (const domain::TimeRange& window : plan.hourly) {
-    Status s = SelectRollups(c, org, *series, domain::RollupGrain::kHour, window.from, window.to, result.rollups);
+    Status s = SelectRollups(c, org, map, domain::RollupGrain::kHour, window.from, window.to, result.rollups);
     if (!s) return std::move(s).error();
   }
   for (const domain::TimeRange& window : plan.daily) {
-    Status s = SelectRollups(c, org, *series, domain::RollupGrain::kDay, window.from, window.to, result.rollups);
+    Status s = SelectRollups(c, org, map, domain::RollupGrain::kDay, window.from, window.to, result.rollups);
     if (!s) return std::move(s).error();
   }
   if (Status s = AssignTo(result.deployments, SelectDeployments(c, org)); !s) return std::move(s).error();
-  if (Status s = ReadCatalog(c, org, *series, plan, result); !s) return std::move(s).error();
+  if (Status s = ReadCatalog(c, org, map, plan, result); !s) return std::move(s).error();
   if (plan.credits) {
     if (Status s = AssignTo(result.credits, SelectCredits(c, org)); !s) return std::move(s).error();
   }
   if (plan.usage) {
-    if (Status s = AssignTo(result.usage, SelectAllUsage(c, org, *series)); !s) return std::move(s).error();
+    if (Status s = AssignTo(result.usage, SelectAllUsage(c, org, map)); !s) return std::move(s).error();
   }
   if (plan.rates) {
     if (Status s = AssignTo(result.rates, SelectRates(c, org)); !s) return std::move(s).error();
   }
-  if (Status s = AssignTo(result.version, SelectOrgVersion(c, org)); !s) return std::move(s).error();
   return result;
 }
 
@@ -217,7 +223,7 @@ Result<std::vector<service::Deployment>> PostgresStore::ListDeployments(std::str
 }
 
 Result<service::RangeReadResult> PostgresStore::ReadRange(std::string_view org, const service::RangeReadPlan& plan) {
-  return InSnapshot(Acquire(), [&](Connection& c) { return ReadPlan(c, org, plan); });
+  return InSnapshot(Acquire(), [&](Connection& c) { return ReadPlan(c, *series_cache_, org, plan); });
 }
 
 Result<std::vector<std::string>> PostgresStore::VerifyIdIndex() {

@@ -16,6 +16,7 @@
 #include "common/result.hpp"
 #include "domain/usage.hpp"
 #include "store/common/formats.hpp"
+#include "store/common/series_cache.hpp"
 #include "store/postgres/connection.hpp"
 
 namespace costs::store::postgres::detail {
@@ -35,6 +36,9 @@ using SeriesMap = std::unordered_map<std::int64_t, SeriesInfo>;
 
 // Every series of `org` (none for an unknown organization).
 Result<SeriesMap> SelectSeries(Connection& c, std::string_view org);
+
+// The series maps of organizations by data version, for ReadRange (store/common/series_cache.hpp).
+class SeriesCache : public store::SeriesCache<SeriesMap> {};
 
 // The series `id` of `series`; kStoreFailed when stored data names a series the org lacks.
 Result<const SeriesInfo*> FindSeries(const Connection& c, const SeriesMap& series, std::int64_t id);

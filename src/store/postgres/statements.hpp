@@ -175,10 +175,10 @@ constexpr Statement kInsertIdHashes{"costs_insert_id_hashes",
                                     "SELECT * FROM unnest($1::bigint[], $2::bigint[])",
                                     "file usage ids"};
 // Per span class k the org has: its chunks whose day is in [$2[k + 1], $3] (the days on which a
-// record of class k overlapping the window can start).
+// record of class k overlapping the window can start), with k (for UnpackChunkOverlapping).
 constexpr Statement kSelectChunksOverlapping{
     "costs_select_chunks_overlapping",
-    "SELECT u.records FROM usage_span_classes c JOIN usage_chunk u ON u.org_id = c.org_id "
+    "SELECT u.records, u.span_class FROM usage_span_classes c JOIN usage_chunk u ON u.org_id = c.org_id "
     "AND u.span_class = c.span_class AND u.start_day_ns >= ($2::bigint[])[c.span_class + 1] "
     "AND u.start_day_ns <= $3 WHERE c.org_id = $1",
     "read usage", true};

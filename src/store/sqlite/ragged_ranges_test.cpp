@@ -1,234 +1,45 @@
-// Ranges with ragged edges (random seconds) read the same from the SQLite store as from the memory
-// store: the store's reads (ReadRange's raw edges and hourly and daily rollups) and the answers
-// built on them (org and deployment charts, daily and monthly, deployments, the v2 instances and
-// chart), on generated usage of several batches: records of a few seconds to 40 days, aligned
-// and not, crossing day and month boundaries, trial and serverless, deployments and series that
-// appear in later batches (so the series the SQLite store keeps per data version change).
+// The SQLite store reads ranges with ragged edges as the memory store does
+// (tests/store_contract/ragged_ranges.hpp), also after another writer on the file added series.
+
+#include "tests/store_contract/ragged_ranges.hpp"
 
 #include <gtest/gtest.h>
 
-#include <random>
-#include <sstream>
-#include <string>
-#include <vector>
+#include <memory>
 
-#include "service/costs_service.hpp"
-#include "service/testing/fakes.hpp"
-#include "store/memory/memory_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
-#include "tests/store_contract/contract_support.hpp"
 
 namespace costs {
 namespace {
 
-using namespace store_testing;  // NOLINT(google-build-using-namespace): test helpers
-using service::CostsService;
+using namespace store_testing;          // NOLINT(google-build-using-namespace): test helpers
+using namespace store_testing::ragged;  // NOLINT(google-build-using-namespace): test helpers
 using store::sqlite::SqliteStore;
 
-constexpr const char* kOrgs[] = {"org-r1", "org-r2"};
-const Instant kDataStart = *domain::ParseRfc3339("2026-01-01T00:00:00Z");
-constexpr std::int64_t kDataDays = 90;
-
-// A generated record: mostly short and hourly capacity, some crossing midnight, some long.
-UsageRecord Generated(std::mt19937_64& rng, int batch, int n, std::string_view org) {
-  auto pick = [&](std::int64_t lo, std::int64_t hi) {
-    return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng);
-  };
-  const std::int64_t deployments = batch < 3 ? 3 : 5;  // two deployments appear in batch 3
-  const std::string deployment = "dep-" + std::to_string(pick(0, deployments - 1));
-  const std::int64_t day = kDataStart.ns + pick(0, kDataDays - 1) * domain::kNsPerDay;
-  std::int64_t start = 0, length = 0;
-  switch (pick(0, 9)) {
-    case 0:
-    case 1:
-    case 2:  // an aligned hour
-      start = day + pick(0, 23) * domain::kNsPerHour, length = domain::kNsPerHour;
-      break;
-    case 3:
-    case 4:
-    case 5:  // a few seconds to an hour, anywhere
-      start = day + pick(0, 86'399) * 1'000'000'000, length = pick(1, 3'600) * 1'000'000'000;
-      break;
-    case 6:
-    case 7:  // across midnight
-      start = day + pick(22 * 3'600, 86'399) * 1'000'000'000, length = pick(3'600, 5 * 3'600) * 1'000'000'000;
-      break;
-    default:  // a day to 40 days
-      start = day + pick(0, 86'399) * 1'000'000'000, length = pick(86'400, 40 * 86'400) * 1'000'000'000;
-  }
-  const std::vector<std::string_view> quantities = {"1", "2.5", "0.333", "17"}, rates = {"0.0913", "0.25", "1.5"};
-  UsageRecord r = Record("b" + std::to_string(batch) + "-" + std::string(org) + "-" + std::to_string(n),
-                         std::string(org), deployment, Instant{start}, Instant{start + length},
-                         quantities[static_cast<std::size_t>(pick(0, 3))], rates[static_cast<std::size_t>(pick(0, 2))]);
-  r.deployment_name = deployment + "-named-in-batch-" + std::to_string(batch);
-  if (pick(0, 3) == 0) {  // another dimension: no kind, its own sku
-    r.dimension = batch < 3 ? Dimension::kDataOut : Dimension::kStorageBytes;
-    r.kind.reset();
-    r.sku = batch < 3 ? "aws.data.transfer.out" : "aws.storage.bytes";
-  }
-  r.trial = pick(0, 9) == 0;
-  if (deployment == "dep-4") r.instance_type = domain::InstanceType::kElasticsearch;
-  return r;
-}
-
-std::string Text(const domain::Chart& chart) {
-  std::ostringstream out;
-  for (const domain::ChartBucket& b : chart.buckets) {
-    out << domain::FormatRfc3339(b.start) << ":";
-    for (const domain::ChartValue& v : b.values) {
-      const domain::ChartSeries& s = chart.SeriesOf(v);
-      out << " " << s.id << "/" << s.name << "=" << domain::FormatWideNanos(v.cost);
-    }
-    out << "\n";
-  }
-  return out.str();
-}
-
-std::string Text(const service::InstancesCosts& costs) {
-  std::ostringstream out;
-  out << "total " << domain::FormatWideNanos(costs.total) << "\n";
-  for (const service::InstanceCosts& i : costs.instances) {
-    out << i.id << " " << i.name << " " << domain::InstanceTypeId(i.type) << " " << domain::FormatWideNanos(i.total)
-        << "\n";
-    for (const service::ProductLine& l : i.lines) {
-      out << "  " << l.sku << " " << domain::DimensionId(l.dimension) << " " << l.kind << " " << l.name << " "
-          << domain::FormatWideNanos(l.cost) << " q" << domain::FormatWideNanos(l.quantity_milli) << " @" << l.rate
-          << "\n";
-      for (const service::RateSegment& s : l.segments) {
-        out << "    " << domain::FormatRfc3339(s.period.from) << ".." << domain::FormatRfc3339(s.period.to) << " "
-            << domain::FormatWideNanos(s.cost) << " q" << domain::FormatWideNanos(s.quantity_milli) << " @" << s.rate
-            << "\n";
-      }
-    }
-  }
-  return out.str();
-}
-
-std::string Text(const service::DeploymentsCosts& costs) {
-  std::ostringstream out;
-  out << "total " << domain::FormatWideNanos(costs.total_cost) << "\n";
-  for (const service::DeploymentCosts& d : costs.deployments) {
-    out << d.id << " " << d.name << " " << domain::FormatWideNanos(d.costs.total) << " hourly "
-        << domain::FormatWideNanos(d.hourly_rate) << " " << domain::FormatRfc3339(d.period.from) << ".."
-        << domain::FormatRfc3339(d.period.to) << "\n";
-  }
-  return out.str();
-}
-
-template <class T>
-std::string TextOf(const Result<T>& r) {
-  if (!r) return "error: " + Describe(r.error());
-  return Text(*r);
-}
-
-class RaggedRangesTest : public ::testing::Test {
+class SqliteRaggedRangesTest : public RaggedRangesTest {
  protected:
   void SetUp() override {
     Result<std::unique_ptr<SqliteStore>> opened = SqliteStore::Open((dir_.path() / "costs.db").string());
     ASSERT_TRUE(opened) << Describe(opened.error());
     sqlite_ = std::move(*opened);
     ASSERT_TRUE(sqlite_->Migrate());
-    for (const char* org : kOrgs) {
-      ASSERT_TRUE(memory_.CreateOrganization(Organization{org, org}));
-      ASSERT_TRUE(sqlite_->CreateOrganization(Organization{org, org}));
-    }
-    clock_.now = At("2026-04-20T00:00:00Z");
-    sqlite_costs_ = std::make_unique<CostsService>(*sqlite_, clock_);
-  }
-
-  // Batches [first, end) of generated usage, into both stores.
-  void IngestBatches(int first, int end) {
-    for (int batch = first; batch < end; ++batch) {
-      std::vector<UsageRecord> records;
-      for (const char* org : kOrgs) {
-        for (int n = 0; n < 400; ++n) records.push_back(Generated(rng_, batch, n, org));
-      }
-      ASSERT_TRUE(memory_.Ingest(records));
-      ASSERT_TRUE(sqlite_->Ingest(records));
-    }
-  }
-
-  // A random range: both edges random seconds, month-to-date, or short, within or around the data.
-  domain::TimeRange RandomRange() {
-    auto pick = [&](std::int64_t lo, std::int64_t hi) {
-      return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng_);
-    };
-    const std::int64_t first = kDataStart.ns - 3 * domain::kNsPerDay;
-    const std::int64_t from = first + pick(0, (kDataDays + 6) * 86'400) * 1'000'000'000;
-    switch (pick(0, 2)) {
-      case 0:  // both edges random seconds, up to 50 days apart
-        return {Instant{from}, Instant{from + pick(0, 50 * 86'400) * 1'000'000'000}};
-      case 1: {  // from the start of a month to a random second of it
-        const Instant month = domain::FloorMonth(Instant{from});
-        return {month, Instant{from}};
-      }
-      default:  // within a few hours
-        return {Instant{from}, Instant{from + pick(1, 5 * 3'600) * 1'000'000'000}};
-    }
-  }
-
-  // Expects both stores to read `range`'s plan alike, and every answer on it to agree.
-  void ExpectSameAnswers(const domain::TimeRange& range) {
-    const std::string from = domain::FormatRfc3339(range.from), to = domain::FormatRfc3339(range.to);
-    SCOPED_TRACE("range " + from + " .. " + to);
-    const RangeReadPlan plan = service::PlanRangeRead(range);
-    for (const char* org : kOrgs) {
-      Result<RangeReadResult> m = memory_.ReadRange(org, plan), s = sqlite_->ReadRange(org, plan);
-      ASSERT_TRUE(m && s);
-      EXPECT_EQ(s->raw, m->raw) << org;
-      EXPECT_EQ(s->rollups, m->rollups) << org;
-      for (const char* strategy : {"daily", "monthly"}) {
-        const service::RangeQuery query{from, to, strategy};
-        EXPECT_EQ(TextOf(sqlite_costs_->OrganizationCharts(admin_, org, query)),
-                  TextOf(memory_costs_.OrganizationCharts(admin_, org, query)))
-            << org << " " << strategy;
-        for (const char* deployment : {"dep-0", "dep-4"}) {
-          EXPECT_EQ(TextOf(sqlite_costs_->DeploymentCharts(admin_, org, deployment, query)),
-                    TextOf(memory_costs_.DeploymentCharts(admin_, org, deployment, query)))
-              << org << " " << deployment << " " << strategy;
-        }
-      }
-      const service::RangeQuery query{from, to, std::nullopt};
-      EXPECT_EQ(TextOf(sqlite_costs_->Deployments(admin_, org, query)),
-                TextOf(memory_costs_.Deployments(admin_, org, query)))
-          << org;
-      const service::V2Query v2{from, to, std::nullopt, std::nullopt, std::nullopt};
-      EXPECT_EQ(TextOf(sqlite_costs_->Instances(admin_, org, v2)), TextOf(memory_costs_.Instances(admin_, org, v2)))
-          << org;
-    }
+    Start(*sqlite_);
   }
 
   TempDir dir_;
-  std::mt19937_64 rng_{20260101};
-  store::memory::MemoryStore memory_;
   std::unique_ptr<SqliteStore> sqlite_;
-  service::testing::FakeClock clock_;
-  service::Principal admin_{"root", true, {}};
-  CostsService memory_costs_{memory_, clock_};
-  std::unique_ptr<CostsService> sqlite_costs_;
 };
 
-TEST_F(RaggedRangesTest, AnswersEqualTheMemoryStoresBeforeAndAfterMoreBatches) {
-  IngestBatches(0, 3);
-  ASSERT_FALSE(HasFailure());
-  for (int i = 0; i < 60 && !HasFailure(); ++i) ExpectSameAnswers(RandomRange());
-  IngestBatches(3, 6);  // new deployments and series: the series read at the old version are stale
-  for (int i = 0; i < 60 && !HasFailure(); ++i) ExpectSameAnswers(RandomRange());
+TEST_F(SqliteRaggedRangesTest, AnswersEqualTheMemoryStoresBeforeAndAfterMoreBatches) {
+  ExpectSameAnswersBeforeAndAfterMoreBatches();
 }
 
-// Another writer (another process on the file) adds series; this store's next read sees them
-// although it read the organization's series before.
-TEST_F(RaggedRangesTest, ReadsSeeSeriesAnotherWriterAdded) {
-  IngestBatches(0, 3);
-  const domain::TimeRange range{At("2026-01-01T00:00:00Z"), At("2026-03-31T12:34:56Z")};
-  ExpectSameAnswers(range);
-  Result<std::unique_ptr<SqliteStore>> other = SqliteStore::Open((dir_.path() / "costs.db").string());
-  ASSERT_TRUE(other) << Describe(other.error());
-  std::vector<UsageRecord> records;
-  for (int n = 0; n < 400; ++n) records.push_back(Generated(rng_, 3, n, kOrgs[0]));
-  ASSERT_TRUE(memory_.Ingest(records));
-  ASSERT_TRUE((*other)->Ingest(records));
-  ExpectSameAnswers(range);
+TEST_F(SqliteRaggedRangesTest, ReadsSeeSeriesAnotherWriterAdded) {
+  ExpectSeriesAnotherWriterAddedSeen([&]() -> std::unique_ptr<SqliteStore> {
+    Result<std::unique_ptr<SqliteStore>> other = SqliteStore::Open((dir_.path() / "costs.db").string());
+    EXPECT_TRUE(other) << Describe(other.error());
+    return other ? std::move(*other) : nullptr;
+  });
 }
 
 }  // namespace

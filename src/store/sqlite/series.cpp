@@ -30,21 +30,6 @@ Result<SeriesMap> SelectSeries(Connection& c, std::string_view org) {
   return out;
 }
 
-Result<std::shared_ptr<const SeriesMap>> SeriesCache::Get(Connection& c, std::string_view org, std::int64_t version) {
-  {
-    std::lock_guard lock(mu_);
-    auto it = held_.find(std::string(org));
-    if (it != held_.end() && it->second.version == version) return it->second.series;
-  }
-  Result<SeriesMap> read = SelectSeries(c, org);
-  if (!read) return std::move(read).error();
-  auto series = std::make_shared<const SeriesMap>(std::move(*read));
-  std::lock_guard lock(mu_);
-  if (held_.size() >= kMaxOrgs && held_.find(std::string(org)) == held_.end()) held_.clear();
-  held_.insert_or_assign(std::string(org), Held{version, series});
-  return series;
-}
-
 Result<const SeriesInfo*> FindSeries(Connection& c, const SeriesMap& series, std::int64_t id) {
   auto it = series.find(id);
   if (it == series.end()) return c.Corrupt("a stored rollup or usage record names an unknown series");

@@ -6,7 +6,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -16,6 +15,7 @@
 #include "common/result.hpp"
 #include "domain/usage.hpp"
 #include "store/common/formats.hpp"
+#include "store/common/series_cache.hpp"
 #include "store/sqlite/connection.hpp"
 
 namespace costs::store::sqlite::detail {
@@ -39,26 +39,16 @@ using SeriesMap = std::unordered_map<std::int64_t, SeriesInfo>;
 // Every series of `org`. REQUIRES: in the read transaction of the reads that use it.
 Result<SeriesMap> SelectSeries(Connection& c, std::string_view org);
 
-// The series maps of organizations, each kept with the data version (SelectOrgVersion) of the
-// snapshot it was read in, so that a read at that version does not read every series of the
-// organization again. Series are created only by an ingest that stores a record of them, which
-// moves the organization's version in the same transaction; so a map read at version v is the
-// map of every snapshot at version v, in this process or after another's commit. At most
-// kMaxOrgs maps are kept (all are dropped when one more would exceed it). Thread-safe.
+// The series maps of organizations by data version (store/common/series_cache.hpp), read here.
 class SeriesCache {
  public:
-  static constexpr std::size_t kMaxOrgs = 4096;
-
   // `org`'s series at `version`, which the caller read in the current read transaction.
-  Result<std::shared_ptr<const SeriesMap>> Get(Connection& c, std::string_view org, std::int64_t version);
+  Result<std::shared_ptr<const SeriesMap>> Get(Connection& c, std::string_view org, std::int64_t version) {
+    return maps_.Get(org, version, [&] { return SelectSeries(c, org); });
+  }
 
  private:
-  struct Held {
-    std::int64_t version = 0;
-    std::shared_ptr<const SeriesMap> series;
-  };
-  std::mutex mu_;
-  std::unordered_map<std::string, Held> held_;  // GUARDED_BY(mu_)
+  store::SeriesCache<SeriesMap> maps_;
 };
 
 // The series `id` of `series`; kStoreFailed when a rollup names a series of no such org.

@@ -1,0 +1,56 @@
+#pragma once
+
+// The series maps of organizations, each kept with the data version of the snapshot it was read
+// in, so that a read at that version does not read every series of the organization again
+// (shared by the SQLite and PostgreSQL stores; database-free: the caller passes the read).
+// Series are created only by an ingest that stores a record of them, which moves the
+// organization's data version in the same transaction; so a map read at version v is the map of
+// every snapshot at version v, in this process or after another's commit. At most kMaxOrgs maps
+// are kept (all are dropped when one more would exceed it). Thread-safe.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+#include "common/result.hpp"
+
+namespace costs::store {
+
+template <typename Map>
+class SeriesCache {
+ public:
+  static constexpr std::size_t kMaxOrgs = 4096;
+
+  // `org`'s series at `version`, which the caller read first in its current read snapshot;
+  // `read()` -> Result<Map> reads them in that snapshot when not held (its error is returned).
+  template <typename Read>
+  Result<std::shared_ptr<const Map>> Get(std::string_view org, std::int64_t version, Read&& read) {
+    {
+      std::lock_guard lock(mu_);
+      auto it = held_.find(std::string(org));
+      if (it != held_.end() && it->second.version == version) return it->second.series;
+    }
+    Result<Map> fresh = read();
+    if (!fresh) return std::move(fresh).error();
+    auto series = std::make_shared<const Map>(std::move(*fresh));
+    std::lock_guard lock(mu_);
+    if (held_.size() >= kMaxOrgs && held_.find(std::string(org)) == held_.end()) held_.clear();
+    held_.insert_or_assign(std::string(org), Held{version, series});
+    return series;
+  }
+
+ private:
+  struct Held {
+    std::int64_t version = 0;
+    std::shared_ptr<const Map> series;
+  };
+  std::mutex mu_;
+  std::unordered_map<std::string, Held> held_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace costs::store
