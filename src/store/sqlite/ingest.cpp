@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "store/common/ingest_contract.hpp"
+#include "store/common/ingest_parts.hpp"
 #include "store/sqlite/chunks.hpp"
 #include "store/sqlite/id_index.hpp"
 #include "store/sqlite/sqlite_store.hpp"
@@ -71,25 +72,7 @@ class IngestCache {
   bool mapped_;
 };
 
-// What the parts of one ingest found so far (one part for Ingest): the contract's errors are
-// gathered over every part, with records counted over every part, and reported at the end as
-// one Ingest of the concatenation reports them.
-struct IngestState {
-  std::size_t base = 0;                // records of the parts before
-  std::vector<std::string> missing;    // records[i].organization_id of unknown organizations
-  std::vector<std::string> conflicts;  // records[i].id of conflicting records
-  bool too_large = false;              // a rollup left int64
-  service::IngestOutcome outcome;      // of the parts stored
-
-  // Whether the parts so far are stored whole (so the later ones need their rollups and catalog).
-  bool Clean() const { return missing.empty() && conflicts.empty() && !too_large; }
-  Result<service::IngestOutcome> Outcome() const {
-    if (!missing.empty()) return OrganizationsNotFound(missing);
-    if (!conflicts.empty()) return IdConflicts(conflicts);
-    if (too_large) return RollupTooLarge();
-    return outcome;
-  }
-};
+using store::IngestState;
 
 // Step 3: each record is new, or a duplicate, or a conflict (store/common's ClassifyRecords):
 // stored ids are found by hash (FindStored); the new records are written as chunks and their
@@ -123,12 +106,6 @@ Result<Classified> StoreUsage(Connection& c, const SqliteOptions& options, Inges
   return classified;
 }
 
-// Appends "records[base + i].field" for each of `indices`.
-void AppendFields(std::vector<std::string>& fields, std::size_t base, std::span<const std::size_t> indices,
-                  std::string_view field) {
-  for (std::size_t i : indices) fields.push_back(RecordField(base + i, field));
-}
-
 // The steps of one part, after the transaction began; fails only when the storage does (the
 // contract's errors go to `state`). The ids are hashed on another thread while the organizations
 // and series are read, and the rollups of every record (a part is usually all new) summed while
@@ -144,7 +121,7 @@ Status IngestPart(Connection& c, const SqliteOptions& options, std::span<const d
   Result<std::vector<std::size_t>> missing = MissingOrganizations(
       records, [&](const std::string& org) { return c.Exists(kOrganizationExists, "check an organization", org); });
   if (!missing) return std::move(missing).error();
-  AppendFields(state.missing, base, *missing, "organization_id");
+  store::AppendFields(state.missing, base, *missing, "organization_id");
   if (!state.missing.empty()) return {};
   IngestBatch batch{records, {}, {}, {}, {}};
   if (Status s = ResolveSeries(c, batch); !s) return std::move(s).error();
@@ -155,7 +132,7 @@ Status IngestPart(Connection& c, const SqliteOptions& options, std::span<const d
   const IdHashes ids = hashed.get();
   Result<Classified> classified = StoreUsage(c, options, batch, ids);
   if (!classified) return std::move(classified).error();
-  AppendFields(state.conflicts, base, classified->conflicts, "id");
+  store::AppendFields(state.conflicts, base, classified->conflicts, "id");
   if (!state.Clean()) return {};
   const BatchRollups rollups = batch.fresh.size() == records.size() ? summed_all.get() : SumRollups(batch, batch.fresh);
   if (Status s = WriteRollups(c, rollups); !s) {
@@ -171,7 +148,7 @@ Status IngestPart(Connection& c, const SqliteOptions& options, std::span<const d
 
 // SqliteStore::BeginIngest's transaction: the write lock, a connection with its enlarged page
 // cache and one BEGIN IMMEDIATE transaction, held until Commit or destruction (which rolls back).
-class PartsTransaction final : public service::IngestTransaction {
+class PartsTransaction final : public store::PartsIngest {
  public:
   using Lease = ConnectionPool<Connection>::Lease;
 
@@ -183,23 +160,12 @@ class PartsTransaction final : public service::IngestTransaction {
         transaction_(std::move(transaction)),
         options_(options) {}
 
-  Status Add(std::span<const domain::UsageRecord> records) override {
-    if (failed_) return *failed_;
-    if (records.empty()) return {};
-    Status s = IngestPart(*lease_, options_, records, state_);
-    if (!s) failed_ = s.error();
-    return s;
-  }
-
-  Result<service::IngestOutcome> Commit() override {
-    if (failed_) return *failed_;
-    Result<service::IngestOutcome> outcome = state_.Outcome();
-    if (!outcome) return outcome;  // rolled back at destruction
-    if (Status s = transaction_->Commit(); !s) return std::move(s).error();
-    return outcome;
-  }
-
  private:
+  Status AddPart(std::span<const domain::UsageRecord> records, IngestState& state) override {
+    return IngestPart(*lease_, options_, records, state);
+  }
+  Status CommitParts() override { return transaction_->Commit(); }
+
   // Destroyed in reverse: the transaction rolls back (unless committed), then the page cache
   // shrinks, the connection goes back to the pool, and the write lock is released.
   std::unique_lock<std::mutex> write_lock_;
@@ -207,8 +173,6 @@ class PartsTransaction final : public service::IngestTransaction {
   IngestCache cache_;
   std::optional<Transaction> transaction_;
   const SqliteOptions& options_;
-  IngestState state_;
-  std::optional<Error> failed_;
 };
 
 }  // namespace
