@@ -3,11 +3,18 @@
 // How usage is keyed on disk: span classes and UTC days (usage_chunk's index is (span_class,
 // start_day_ns, org_id)).
 
+#include <compare>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <map>
+#include <span>
+#include <string_view>
+#include <vector>
 
 #include "domain/money.hpp"
 #include "domain/time.hpp"
+#include "domain/usage.hpp"
 
 namespace costs::store {
 
@@ -38,6 +45,27 @@ inline std::int64_t DayOf(std::int64_t ns) {
   const domain::WideNanos day = domain::WideNanos{days} * domain::kNsPerDay;
   return day < std::numeric_limits<std::int64_t>::min() ? std::numeric_limits<std::int64_t>::min()
                                                         : static_cast<std::int64_t>(day);
+}
+
+// What a usage chunk is keyed by: a batch's records of one organization, span class and UTC
+// day of start are one chunk.
+struct ChunkKey {
+  std::string_view org;
+  int span_class;
+  std::int64_t day;
+  auto operator<=>(const ChunkKey&) const = default;
+};
+
+// The indices of `fresh` grouped by chunk, in key order (each group in the order of `fresh`).
+// The keys view `records`' organization ids.
+inline std::map<ChunkKey, std::vector<std::size_t>> GroupIntoChunks(std::span<const domain::UsageRecord> records,
+                                                                    std::span<const std::size_t> fresh) {
+  std::map<ChunkKey, std::vector<std::size_t>> chunks;
+  for (std::size_t i : fresh) {
+    const domain::UsageRecord& r = records[i];
+    chunks[ChunkKey{r.organization_id, SpanClass(r.start, r.end), DayOf(r.start.ns)}].push_back(i);
+  }
+  return chunks;
 }
 
 }  // namespace costs::store

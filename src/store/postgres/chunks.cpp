@@ -61,17 +61,7 @@ Result<std::vector<domain::UsageRecord>> Complete(const Connection& c, std::stri
 
 Status WriteChunks(Connection& c, const ChunkInput& input, std::span<const std::size_t> fresh) {
   if (fresh.empty()) return {};
-  struct Key {
-    std::string_view org;
-    int span_class;
-    std::int64_t day;
-    auto operator<=>(const Key&) const = default;
-  };
-  std::map<Key, std::vector<std::size_t>> chunks;
-  for (std::size_t i : fresh) {
-    const domain::UsageRecord& r = input.records[i];
-    chunks[Key{r.organization_id, SpanClass(r.start, r.end), DayOf(r.start.ns)}].push_back(i);
-  }
+  const std::map<ChunkKey, std::vector<std::size_t>> chunks = GroupIntoChunks(input.records, fresh);
   Result<Rows> ids = c.Exec(kNextChunkIds, Params().Int(static_cast<std::int64_t>(chunks.size())));
   if (!ids) return std::move(ids).error();
   if (ids->size() != static_cast<int>(chunks.size())) return c.Fail("the chunk id sequence answered too few ids");

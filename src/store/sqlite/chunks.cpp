@@ -73,17 +73,7 @@ Result<std::vector<IdEntry>> WriteChunks(Connection& c, std::span<const domain::
   Result<std::optional<std::int64_t>> first_id = c.QueryOne<std::int64_t>(kNextChunkId, "write usage");
   if (!first_id) return std::move(first_id).error();
   std::int64_t next_id = first_id->value_or(1);
-  struct Key {
-    std::string_view org;
-    int span_class;
-    std::int64_t day;
-    auto operator<=>(const Key&) const = default;
-  };
-  std::map<Key, std::vector<std::size_t>> chunks;
-  for (std::size_t i : fresh) {
-    const domain::UsageRecord& r = records[i];
-    chunks[Key{r.organization_id, SpanClass(r.start, r.end), DayOf(r.start.ns)}].push_back(i);
-  }
+  const std::map<ChunkKey, std::vector<std::size_t>> chunks = GroupIntoChunks(records, fresh);
   const std::int64_t batch = next_id;
   entries.reserve(fresh.size());
   std::vector<const domain::UsageRecord*> members;
