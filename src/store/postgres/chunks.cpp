@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <optional>
 #include <tuple>
 
 #include "store/common/keys.hpp"
@@ -160,15 +161,56 @@ Result<std::vector<domain::UsageRecord>> SelectAllUsage(Connection& c, std::stri
   return Complete(c, org, series, found);
 }
 
+namespace {
+
+// The id rows by (chunk, hash), fetched through a cursor a page at a time, so that verify's
+// memory is bounded by a page, not by the table. REQUIRES: inside the caller's transaction.
+class IdRows {
+ public:
+  explicit IdRows(Connection& c) : c_(c) {}
+
+  Status Open() {
+    Result<Rows> declared = c_.Query(
+        "DECLARE costs_verify_ids NO SCROLL CURSOR FOR SELECT chunk, hash FROM usage_id_hashes ORDER BY chunk, hash",
+        "check usage ids");
+    if (!declared) return std::move(declared).error();
+    return Fetch();
+  }
+  bool done() const { return page_->size() == 0; }
+  std::int64_t chunk() const { return page_->Int(row_, 0); }
+  std::int64_t hash() const { return page_->Int(row_, 1); }
+  Status Advance() { return ++row_ < page_->size() ? Status() : Fetch(); }
+
+ private:
+  Status Fetch() {
+    Result<Rows> page = c_.Query("FETCH 65536 FROM costs_verify_ids", "check usage ids");
+    if (!page) return std::move(page).error();
+    page_.reset();
+    page_.emplace(std::move(*page));
+    row_ = 0;
+    return {};
+  }
+
+  Connection& c_;
+  std::optional<Rows> page_;  // set once Open succeeded
+  int row_ = 0;
+};
+
+std::string NoChunk(const IdRows& e) {
+  return "id row (hash " + std::to_string(e.hash()) + ", chunk " + std::to_string(e.chunk()) +
+         ") leads to no usage chunk: that id can never be stored";
+}
+
+}  // namespace
+
 Result<std::vector<std::string>> VerifyIds(Connection& c) {
   constexpr std::size_t kMaxProblems = 100;
   std::vector<std::string> problems;
   auto note = [&](std::string problem) {
     if (problems.size() < kMaxProblems) problems.push_back(std::move(problem));
   };
-  Result<Rows> entries = c.Exec(kSelectIdHashes, Params());
-  if (!entries) return std::move(entries).error();
-  int e = 0;  // the next entry, by (chunk, hash)
+  IdRows e(c);  // the next entry, by (chunk, hash)
+  if (Status s = e.Open(); !s) return std::move(s).error();
   std::int64_t after = std::numeric_limits<std::int64_t>::min();
   for (;;) {
     Result<Rows> page = c.Exec(kSelectChunkPage, Params().Int(after));
@@ -179,22 +221,23 @@ Result<std::vector<std::string>> VerifyIds(Connection& c) {
       const std::string org(page->Text(i, 1));
       Result<std::vector<ChunkRecord>> records = UnpackChunk(page->Text(i, 2), nullptr, c.log());
       if (!records) return std::move(records).error();
-      for (; e < entries->size() && entries->Int(e, 0) < chunk; ++e) {
-        note("id row (hash " + std::to_string(entries->Int(e, 1)) + ", chunk " + std::to_string(entries->Int(e, 0)) +
-             ") leads to no usage chunk: that id can never be stored");
+      for (; !e.done() && e.chunk() < chunk;) {
+        note(NoChunk(e));
+        if (Status s = e.Advance(); !s) return std::move(s).error();
       }
       std::multimap<std::int64_t, const std::string*> by_hash;
       for (const ChunkRecord& r : *records) {
         by_hash.emplace(static_cast<std::int64_t>(UsageIdHash(r.record.id)), &r.record.id);
       }
-      for (; e < entries->size() && entries->Int(e, 0) == chunk; ++e) {
-        auto it = by_hash.find(entries->Int(e, 1));
+      for (; !e.done() && e.chunk() == chunk;) {
+        auto it = by_hash.find(e.hash());
         if (it == by_hash.end()) {
-          note("id row (hash " + std::to_string(entries->Int(e, 1)) + ", chunk " + std::to_string(chunk) +
+          note("id row (hash " + std::to_string(e.hash()) + ", chunk " + std::to_string(chunk) +
                ") leads to no usage record: that id can never be stored");
-          continue;
+        } else {
+          by_hash.erase(it);
         }
-        by_hash.erase(it);
+        if (Status s = e.Advance(); !s) return std::move(s).error();
       }
       for (const auto& [hash, id] : by_hash) {
         note("usage record " + *id + " (organization " + org + ") has no id row: a re-send would store it again");
@@ -202,9 +245,9 @@ Result<std::vector<std::string>> VerifyIds(Connection& c) {
       after = chunk;
     }
   }
-  for (; e < entries->size(); ++e) {
-    note("id row (hash " + std::to_string(entries->Int(e, 1)) + ", chunk " + std::to_string(entries->Int(e, 0)) +
-         ") leads to no usage chunk: that id can never be stored");
+  for (; !e.done();) {
+    note(NoChunk(e));
+    if (Status s = e.Advance(); !s) return std::move(s).error();
   }
   return problems;
 }

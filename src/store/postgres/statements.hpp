@@ -200,9 +200,8 @@ constexpr Statement kSelectRollupDays{"costs_select_rollup_days",
                                       "SELECT day_ns, packs FROM rollup_hours WHERE org_id = $1 AND day_ns >= $2 "
                                       "AND day_ns < $3 ORDER BY day_ns DESC",
                                       "read rollups", true};
-// VerifyIdIndex: the id entries, and the chunks a page at a time (ids above $1, ascending).
-constexpr Statement kSelectIdHashes{
-    "costs_select_id_hashes", "SELECT chunk, hash FROM usage_id_hashes ORDER BY chunk, hash", "check usage ids", true};
+// VerifyIdIndex: the chunks a page at a time (ids above $1, ascending); the id rows come through
+// a cursor (chunks.cpp).
 constexpr Statement kSelectChunkPage{"costs_select_chunk_page",
                                      "SELECT id, org_id, records FROM usage_chunk WHERE id > $1 ORDER BY id LIMIT 256",
                                      "check usage ids", true};
