@@ -55,6 +55,7 @@ class DayRollups {
     day_ = day_ns;
     if (Status s = UnpackDayViews(packs, c_.log(), views_); !s) return s;
     const auto [first_hour, end_hour] = HourWindow(day_ns);
+    cells_.reserve(cells_.size() + views_.size() * static_cast<std::size_t>(std::max(0, end_hour - first_hour)));
     for (const SeriesHoursView& pack : views_) {
       Result<const SeriesInfo*> info = FindSeries(c_, series_, pack.series_id);
       if (!info) return std::move(info).error();
