@@ -220,9 +220,35 @@ struct ChartAssembly {
     builder.AddAt(builder.BucketOf(p.window.from), *last_series, p.cost);
   }
 
+  // The pieces of an edge read: each edge series' chart series found once (kLacking: a
+  // deployment the list lacks, added by its id; kOther: another deployment's, not charted).
+  void AddEdges(const RangeReadPlan& plan, const EdgeRead& read) {
+    constexpr std::uint32_t kLacking = ~std::uint32_t{0}, kOther = kLacking - 1;
+    chart_series.clear();
+    for (const EdgeSeries& s : read.series) {
+      if (deployment_id) {
+        chart_series.push_back(s.deployment_id == *deployment_id ? static_cast<std::uint32_t>(s.dimension) : kOther);
+        continue;
+      }
+      const auto it = std::lower_bound(deployments->begin(), deployments->end(), s.deployment_id,
+                                       [](const Deployment& d, std::string_view id) { return d.id < id; });
+      const bool found = it != deployments->end() && it->id == s.deployment_id;
+      chart_series.push_back(found ? static_cast<std::uint32_t>(it - deployments->begin()) : kLacking);
+    }
+    ForEachEdgePiece(plan, read, [&](const Piece& p, std::uint32_t series) {
+      const std::uint32_t to = chart_series[series];
+      if (to == kLacking) {
+        builder.Add(p.window.from, p.deployment_id, p.cost);
+      } else if (to != kOther) {
+        builder.AddAt(builder.BucketOf(p.window.from), to, p.cost);
+      }
+    });
+  }
+
   const std::vector<Deployment>* deployments = nullptr;  // an organization chart's series, sorted by id
   std::string_view last_deployment = {};                 // of the piece before, in *deployments
   std::optional<std::uint32_t> last_series = std::nullopt;
+  std::vector<std::uint32_t> chart_series = {};  // AddEdges: per edge series
 };
 
 // kNotFound when the deployment chart's deployment is not among `deployments` (sorted by id).
@@ -320,10 +346,10 @@ Result<std::optional<domain::Chart>> CostsService::IndexedChart(std::string_view
   RangeReadPlan edges = PlanRangeRead(range);
   const std::vector<domain::TimeRange> days = std::move(edges.daily);
   edges.daily.clear();
-  std::optional<RangeReadResult> edge_read;
+  std::optional<EdgeRead> edge_read;
   std::int64_t version = 0;
   if (!edges.raw.empty() || !edges.hourly.empty()) {
-    auto read = store_.ReadRange(org_id, edges);
+    auto read = store_.ReadEdges(org_id, edges);
     if (!read) return std::move(read).error();
     version = read->version;
     edge_read = std::move(*read);
@@ -348,7 +374,7 @@ Result<std::optional<domain::Chart>> CostsService::IndexedChart(std::string_view
       for (std::uint32_t c = index.offsets[i]; c < index.offsets[i + 1]; ++c) chart->AddCell(bucket, index.cells[c]);
     }
   }
-  if (edge_read) ForEachPiece(edges, *edge_read, [&](const Piece& p) { chart->AddPiece(p); });
+  if (edge_read) chart->AddEdges(edges, *edge_read);
   auto built = chart->builder.Build();
   if (!built) return std::move(built).error();
   if (series_types != nullptr) *series_types = SeriesTypes(*built, index.deployments, deployment_id);

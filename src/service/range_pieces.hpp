@@ -2,6 +2,7 @@
 
 // The pieces of usage a range read holds (CostsService's reads): raw records' parts of the
 // edge windows and rollup rows, one shape for every consumer. Internal to service/.
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -39,6 +40,15 @@ inline void ItemLabels(const ItemInfo* info, domain::Dimension dimension, std::s
   if (name.empty()) name = domain::DimensionDisplayName(dimension);
 }
 
+// The grain of a rollup row read for `plan`: a day when its period_start lies in one of the
+// plan's daily windows, else an hour.
+inline std::int64_t GrainOf(const RangeReadPlan& plan, domain::Instant period_start) {
+  for (const domain::TimeRange& w : plan.daily) {
+    if (w.from <= period_start && period_start < w.to) return domain::kNsPerDay;
+  }
+  return domain::kNsPerHour;
+}
+
 // Calls each(const Piece&) for every piece the read holds.
 template <class Each>
 void ForEachPiece(const RangeReadPlan& plan, const RangeReadResult& read, Each&& each) {
@@ -53,18 +63,37 @@ void ForEachPiece(const RangeReadPlan& plan, const RangeReadResult& read, Each&&
                  r.instance_count, rate_fingerprint, rate_fingerprint});
     }
   }
-  // Rows come from hourly windows and daily windows; which grain a row has follows from
-  // the window holding its period_start.
-  auto grain_of = [&](domain::Instant t) {
-    for (const domain::TimeRange& w : plan.daily) {
-      if (w.from <= t && t < w.to) return domain::kNsPerDay;
-    }
-    return domain::kNsPerHour;
-  };
   for (const RollupRow& row : read.rollups) {
-    const domain::TimeRange w{row.period_start, domain::Instant{row.period_start.ns + grain_of(row.period_start)}};
+    const domain::TimeRange w{row.period_start, domain::Instant{row.period_start.ns + GrainOf(plan, row.period_start)}};
     each(Piece{w, row.deployment_id, row.dimension, row.sku, row.kind, row.cost, row.trial_cost, row.quantity_milli,
                row.usage_ns, row.max_instance_count, row.rate_fingerprint_min, row.rate_fingerprint_max});
+  }
+}
+
+// The same pieces from the compact read of the same plan (Store::ReadEdges), in the same order.
+// each(const Piece&, std::uint32_t series): `series` indexes read.series.
+template <class Each>
+void ForEachEdgePiece(const RangeReadPlan& plan, const EdgeRead& read, Each&& each) {
+  for (std::size_t i = 0; i < plan.raw.size(); ++i) {
+    const domain::TimeRange& w = plan.raw[i];
+    for (const EdgeRecord& r : read.raw[i]) {
+      const EdgeSeries& s = read.series[r.series];
+      const domain::Nanos part = domain::Proration{r.start, r.end, r.cost_nanos}.PartIn(w.from, w.to);
+      const domain::Proration quantity{r.start, r.end, domain::ToScaled(r.quantity, 3).value()};
+      const std::int64_t rate_fingerprint = domain::DecimalFingerprint(r.rate);
+      const std::int64_t overlap = std::max<std::int64_t>(0, std::min(w.to, r.end).ns - std::max(w.from, r.start).ns);
+      each(
+          Piece{w, s.deployment_id, s.dimension, s.sku, s.kind, part, r.trial ? part : 0, quantity.PartIn(w.from, w.to),
+                r.quantity.mantissa > 0 ? overlap : 0, r.instance_count, rate_fingerprint, rate_fingerprint},
+          r.series);
+    }
+  }
+  for (const EdgeRow& row : read.rollups) {
+    const EdgeSeries& s = read.series[row.series];
+    const domain::TimeRange w{row.period_start, domain::Instant{row.period_start.ns + GrainOf(plan, row.period_start)}};
+    each(Piece{w, s.deployment_id, s.dimension, s.sku, s.kind, row.cost, row.trial_cost, row.quantity_milli,
+               row.usage_ns, row.max_instance_count, row.rate_fingerprint_min, row.rate_fingerprint_max},
+         row.series);
   }
 }
 

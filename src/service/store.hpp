@@ -199,6 +199,53 @@ struct RangeReadResult {
   std::int64_t version = 0;  // DataVersion(org) in the same snapshot
 };
 
+// The edges of a range read compactly (Store::ReadEdges): what ReadRange returns in raw,
+// rollups and version for the same plan, in the same order, but each row and record naming its
+// series (an index into `series`) instead of holding its strings, and a record keeping only
+// what a piece of cost is made of. The series' views point into memory `owner` keeps alive.
+struct EdgeSeries {
+  std::string_view deployment_id;
+  domain::Dimension dimension = domain::Dimension::kCapacity;
+  std::string_view sku;   // may be empty
+  std::string_view kind;  // ResourceKindId, or empty
+};
+
+// A RollupRow of series `series`.
+struct EdgeRow {
+  std::uint32_t series = 0;
+  domain::Instant period_start;
+  std::int64_t cost = 0;
+  std::int64_t trial_cost = 0;
+  std::int64_t quantity_milli = 0;
+  std::int64_t usage_ns = 0;
+  std::int64_t max_instance_count = 0;
+  std::int64_t rate_fingerprint_min = 0;
+  std::int64_t rate_fingerprint_max = 0;
+};
+
+// A UsageRecord of series `series`: its period [start, end) (UTC) and measures.
+struct EdgeRecord {
+  std::uint32_t series = 0;
+  bool trial = false;
+  domain::Instant start;
+  domain::Instant end;
+  domain::Decimal quantity;
+  domain::Decimal rate;
+  domain::Nanos cost_nanos = 0;
+  std::int64_t instance_count = 0;
+};
+
+struct EdgeRead {
+  std::vector<EdgeSeries> series;            // those the rows and records name (and maybe others)
+  std::vector<std::vector<EdgeRecord>> raw;  // per plan.raw window, as RangeReadResult::raw
+  std::vector<EdgeRow> rollups;              // as RangeReadResult::rollups
+  std::int64_t version = 0;                  // DataVersion(org) in the same snapshot
+  std::shared_ptr<const void> owner;         // keeps the strings `series` views alive
+};
+
+// RangeReadResult's raw, rollups and version as an EdgeRead (its series in order of first use).
+EdgeRead EdgeReadOf(RangeReadResult read);
+
 // The Store port: everything costs keeps. Implementations: store/memory, store/sqlite (and
 // store/postgres later). All must pass tests/store_contract/.
 //
@@ -302,6 +349,13 @@ class Store {
   // ListDeployments, but never torn.
   virtual Result<RangeReadResult> ReadRange(std::string_view org, const RangeReadPlan& plan) = 0;
 
+  // ReadRange's raw windows, hourly and daily rollups and version for `plan`, as an EdgeRead:
+  // the same rows and records in the same order, from one snapshot, without a copy of each
+  // one's strings (what a chart's partial edges read on every request). The rest of the plan
+  // (deployments, items, credits, ...) is not read. By default ReadRange, converted
+  // (EdgeReadOf); a store that can reads its series once instead.
+  virtual Result<EdgeRead> ReadEdges(std::string_view org, const RangeReadPlan& plan);
+
   // For verification: checks the store's index of usage ids (what makes a re-sent record a
   // duplicate) against the stored records, in one snapshot: every stored record must be found
   // by its id, and the index must name nothing else. One line per problem (at most about 100),
@@ -326,6 +380,16 @@ class BufferedIngestTransaction final : public IngestTransaction {
 
 inline Result<std::unique_ptr<IngestTransaction>> Store::BeginIngest() {
   return std::unique_ptr<IngestTransaction>(std::make_unique<BufferedIngestTransaction>(*this));
+}
+
+inline Result<EdgeRead> Store::ReadEdges(std::string_view org, const RangeReadPlan& plan) {
+  RangeReadPlan edges;
+  edges.raw = plan.raw;
+  edges.hourly = plan.hourly;
+  edges.daily = plan.daily;
+  auto read = ReadRange(org, edges);
+  if (!read) return std::move(read).error();
+  return EdgeReadOf(std::move(*read));
 }
 
 }  // namespace costs::service

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "service/costs_service.hpp"
+#include "service/range_pieces.hpp"
 #include "service/testing/fakes.hpp"
 #include "store/memory/memory_store.hpp"
 #include "tests/store_contract/contract_support.hpp"
@@ -28,6 +29,30 @@ namespace costs::store_testing::ragged {
 using service::CostsService;
 
 inline constexpr const char* kOrgs[] = {"org-r1", "org-r2"};
+
+// A piece of cost as text: its window, series and measures.
+inline std::string PieceText(const service::Piece& p) {
+  std::ostringstream out;
+  out << p.window.from.ns << ".." << p.window.to.ns << " " << p.deployment_id << "/" << domain::DimensionId(p.dimension)
+      << "/" << p.sku << "/" << p.kind << " " << p.cost << " " << p.trial_cost << " " << p.quantity_milli << " "
+      << p.usage_ns << " " << p.max_instance_count << " " << p.rate_fingerprint_min << " " << p.rate_fingerprint_max;
+  return out.str();
+}
+
+// Every piece of a read (service::ForEachPiece, ForEachEdgePiece), in order, as text.
+inline std::vector<std::string> PiecesOf(const RangeReadPlan& plan, const RangeReadResult& read) {
+  std::vector<std::string> out;
+  service::ForEachPiece(plan, read, [&](const service::Piece& p) { out.push_back(PieceText(p)); });
+  return out;
+}
+inline std::vector<std::string> PiecesOf(const RangeReadPlan& plan, const service::EdgeRead& read) {
+  std::vector<std::string> out;
+  service::ForEachEdgePiece(plan, read, [&](const service::Piece& p, std::uint32_t series) {
+    EXPECT_LT(series, read.series.size());
+    out.push_back(PieceText(p));
+  });
+  return out;
+}
 inline const Instant kDataStart = *domain::ParseRfc3339("2026-01-01T00:00:00Z");
 inline constexpr std::int64_t kDataDays = 90;
 
@@ -177,6 +202,10 @@ class RaggedRangesTest : public ::testing::Test {
       ASSERT_TRUE(m && s);
       EXPECT_EQ(s->raw, m->raw) << org;
       EXPECT_EQ(s->rollups, m->rollups) << org;
+      Result<service::EdgeRead> edges = store_->ReadEdges(org, plan);  // the same, compactly
+      ASSERT_TRUE(edges);
+      EXPECT_EQ(edges->version, s->version) << org;
+      EXPECT_EQ(PiecesOf(plan, *edges), PiecesOf(plan, *m)) << org;
       for (const char* strategy : {"daily", "monthly"}) {
         const service::RangeQuery query{from, to, strategy};
         EXPECT_EQ(TextOf(store_costs_->OrganizationCharts(admin_, org, query)),

@@ -15,6 +15,17 @@ namespace {
 
 constexpr unsigned char kSameFingerprints = 0x80;
 
+// ReadVarint, with the one-byte varint (most deltas of a series' hours) read in place: the
+// hourly rows of a chart's partial day are decoded on every ragged or month-to-date request.
+inline bool ReadSmallVarint(std::string_view bytes, std::size_t& pos, std::int64_t& value) {
+  if (pos < bytes.size() && (static_cast<unsigned char>(bytes[pos]) & 0x80) == 0) {
+    const auto zigzag = static_cast<std::uint64_t>(static_cast<unsigned char>(bytes[pos++]));
+    value = static_cast<std::int64_t>((zigzag >> 1) ^ (~(zigzag & 1) + 1));
+    return true;
+  }
+  return ReadVarint(bytes, pos, value);
+}
+
 // The measures of a cell in PackHours order (rate_fingerprint_max last).
 std::array<std::int64_t*, 7> Measures(HourCell& cell) {
   return {&cell.cost,
@@ -67,7 +78,7 @@ Status UnpackHoursInto(std::string_view bytes, const LogSink& log, std::vector<H
     const std::array<std::int64_t*, 7> then = Measures(before);
     for (std::size_t m = 0; ok && m < now.size() - (same ? 1 : 0); ++m) {
       std::int64_t difference = 0;
-      ok = ReadVarint(bytes, pos, difference);
+      ok = ReadSmallVarint(bytes, pos, difference);
       *now[m] = WrappingAdd(*then[m], difference);
     }
     if (same) cell.rate_fingerprint_max = cell.rate_fingerprint_min;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <span>
+#include <type_traits>
 #include <unordered_map>
 
 namespace costs::store {
@@ -199,9 +201,46 @@ bool ReadFields(std::string_view bytes, std::size_t& pos, std::size_t strings, s
   return f.flags < flags_limit;
 }
 
-// UnpackChunk, keeping only the records `keep` holds (every record is still checked).
-Result<std::vector<ChunkRecord>> UnpackChunkKeeping(std::string_view bytes, const KeepWindow& keep, ChunkHeader* header,
-                                                    const LogSink& log) {
+// A whole record from its fields (UnpackChunk).
+void Build(const PackedFields& f, const std::string& id, std::span<const std::string_view> strings, std::int64_t start,
+           std::int64_t end, ChunkRecord& c) {
+  c.series_id = f.series_id;
+  c.ordinal = f.ordinal;
+  domain::UsageRecord& r = c.record;
+  r.id = id;
+  r.deployment_name = strings[f.deployment_name];
+  r.name = strings[f.name];
+  r.unit = strings[f.unit];
+  r.instance_count = f.instance_count;
+  r.start = domain::Instant{start};
+  r.end = domain::Instant{end};
+  r.quantity = domain::Decimal{f.quantity_mantissa, static_cast<int>(f.quantity_scale)};
+  r.rate = domain::Decimal{f.rate_mantissa, static_cast<int>(f.rate_scale)};
+  r.cost_nanos = f.cost_nanos;
+  r.trial = (f.flags & 1) != 0;
+  r.instance_type = static_cast<domain::InstanceType>(f.flags >> 1);
+}
+
+// A record's measures from its fields (UnpackChunkMeasuresOverlapping): no id, no string.
+void Build(const PackedFields& f, const std::string& /*id*/, std::span<const std::string_view> /*strings*/,
+           std::int64_t start, std::int64_t end, ChunkMeasures& m) {
+  m = ChunkMeasures{f.series_id,
+                    f.ordinal,
+                    start,
+                    end,
+                    domain::Decimal{f.quantity_mantissa, static_cast<int>(f.quantity_scale)},
+                    domain::Decimal{f.rate_mantissa, static_cast<int>(f.rate_scale)},
+                    f.cost_nanos,
+                    f.instance_count,
+                    (f.flags & 1) != 0};
+}
+
+// UnpackChunk, keeping only the records `keep` holds (every record is still checked), as Out
+// (ChunkRecord, or ChunkMeasures: then the ids are checked by length only, never built).
+template <typename Out>
+Result<std::vector<Out>> UnpackChunkKeeping(std::string_view bytes, const KeepWindow& keep, ChunkHeader* header,
+                                            const LogSink& log) {
+  constexpr bool kIds = std::is_same_v<Out, ChunkRecord>;
   std::size_t pos = 0;
   const auto format = bytes.empty() ? 0 : static_cast<unsigned char>(bytes[pos++]);
   if (format != kChunkFormat1 && format != kChunkFormat2) return Malformed(log, "usage chunk");
@@ -223,33 +262,22 @@ Result<std::vector<ChunkRecord>> UnpackChunkKeeping(std::string_view bytes, cons
   if (!ReadVarint(bytes, pos, count) || count < 0 || static_cast<std::uint64_t>(count) > (bytes.size() - pos) / 16) {
     return Malformed(log, "usage chunk");
   }
-  std::vector<ChunkRecord> out;
+  std::vector<Out> out;
   if (keep.all) out.reserve(static_cast<std::size_t>(count));
-  std::string id;  // the id of the record read last
+  std::string id;             // the id of the record read last (kIds)
+  std::size_t id_length = 0;  // its length
   PackedFields f;
   for (std::int64_t n = 0; n < count; ++n) {
-    if (!ReadFields(bytes, pos, strings.size(), id.size(), flags_limit, f)) return Malformed(log, "usage chunk");
-    id.resize(static_cast<std::size_t>(f.shared));
-    id += f.rest;
+    if (!ReadFields(bytes, pos, strings.size(), id_length, flags_limit, f)) return Malformed(log, "usage chunk");
+    id_length = static_cast<std::size_t>(f.shared) + f.rest.size();
+    if constexpr (kIds) {
+      id.resize(static_cast<std::size_t>(f.shared));
+      id += f.rest;
+    }
     const std::int64_t start = WrappingAdd(head.base_ns, f.start);
     const std::int64_t end = WrappingAdd(start, f.duration);
     if (!keep.Holds(start, end)) continue;
-    ChunkRecord& c = out.emplace_back();
-    c.series_id = f.series_id;
-    c.ordinal = f.ordinal;
-    domain::UsageRecord& r = c.record;
-    r.id = id;
-    r.deployment_name = strings[f.deployment_name];
-    r.name = strings[f.name];
-    r.unit = strings[f.unit];
-    r.instance_count = f.instance_count;
-    r.start = domain::Instant{start};
-    r.end = domain::Instant{end};
-    r.quantity = domain::Decimal{f.quantity_mantissa, static_cast<int>(f.quantity_scale)};
-    r.rate = domain::Decimal{f.rate_mantissa, static_cast<int>(f.rate_scale)};
-    r.cost_nanos = f.cost_nanos;
-    r.trial = (f.flags & 1) != 0;
-    r.instance_type = static_cast<domain::InstanceType>(f.flags >> 1);
+    Build(f, id, strings, start, end, out.emplace_back());
   }
   if (pos != bytes.size()) return Malformed(log, "usage chunk");
   if (header != nullptr) *header = head;
@@ -259,13 +287,19 @@ Result<std::vector<ChunkRecord>> UnpackChunkKeeping(std::string_view bytes, cons
 }  // namespace
 
 Result<std::vector<ChunkRecord>> UnpackChunk(std::string_view bytes, ChunkHeader* header, const LogSink& log) {
-  return UnpackChunkKeeping(bytes, KeepWindow{}, header, log);
+  return UnpackChunkKeeping<ChunkRecord>(bytes, KeepWindow{}, header, log);
 }
 
 Result<std::vector<ChunkRecord>> UnpackChunkOverlapping(std::string_view bytes, std::int64_t lowest_start,
                                                         domain::Instant from, domain::Instant to, ChunkHeader* header,
                                                         const LogSink& log) {
-  return UnpackChunkKeeping(bytes, KeepWindow{false, lowest_start, from.ns, to.ns}, header, log);
+  return UnpackChunkKeeping<ChunkRecord>(bytes, KeepWindow{false, lowest_start, from.ns, to.ns}, header, log);
+}
+
+Result<std::vector<ChunkMeasures>> UnpackChunkMeasuresOverlapping(std::string_view bytes, std::int64_t lowest_start,
+                                                                  domain::Instant from, domain::Instant to,
+                                                                  ChunkHeader* header, const LogSink& log) {
+  return UnpackChunkKeeping<ChunkMeasures>(bytes, KeepWindow{false, lowest_start, from.ns, to.ns}, header, log);
 }
 
 bool SameRecord(const ChunkRecord& stored, std::string_view chunk_org, const domain::UsageRecord& r,

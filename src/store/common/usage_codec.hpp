@@ -79,6 +79,26 @@ Result<std::vector<ChunkRecord>> UnpackChunkOverlapping(std::string_view bytes, 
                                                         domain::Instant from, domain::Instant to,
                                                         ChunkHeader* header = nullptr, const LogSink& log = {});
 
+// What an edge read keeps of a chunk's record (service::EdgeRecord): no string, the series by
+// its id. Instants in UTC ns, [start, end).
+struct ChunkMeasures {
+  std::int64_t series_id = 0;
+  std::int64_t ordinal = 0;
+  std::int64_t start = 0;
+  std::int64_t end = 0;
+  domain::Decimal quantity;
+  domain::Decimal rate;
+  domain::Nanos cost_nanos = 0;
+  std::int64_t instance_count = 0;
+  bool trial = false;
+};
+
+// UnpackChunkOverlapping's records, as their measures only (every record is still checked).
+Result<std::vector<ChunkMeasures>> UnpackChunkMeasuresOverlapping(std::string_view bytes, std::int64_t lowest_start,
+                                                                  domain::Instant from, domain::Instant to,
+                                                                  ChunkHeader* header = nullptr,
+                                                                  const LogSink& log = {});
+
 // Whether a stored record is `r`: the same content field by field, given the organization of
 // its chunk and the series id `r` has.
 bool SameRecord(const ChunkRecord& stored, std::string_view chunk_org, const domain::UsageRecord& r,

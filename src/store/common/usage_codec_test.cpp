@@ -195,6 +195,48 @@ TEST(UsageChunkTest, OverlappingReadsExactlyTheRecordsOfTheWindow) {
   }
 }
 
+// UnpackChunkMeasuresOverlapping keeps the records UnpackChunkOverlapping keeps, in the same
+// order, with their measures, and refuses what it refuses.
+TEST(UsageChunkTest, MeasuresOverlappingAreThoseOfTheOverlappingRecords) {
+  const Sample sample;
+  const std::string bytes = sample.Pack();
+  std::vector<std::int64_t> points = {kMin, kMax};
+  for (const UsageRecord& r : sample.records) {
+    for (const std::int64_t t : {r.start.ns, r.end.ns}) {
+      for (const std::int64_t d : {-1, 0, 1}) points.push_back(WrappingAdd(t, d));
+    }
+  }
+  for (const std::int64_t from : points) {
+    for (const std::int64_t to : points) {
+      const std::int64_t lowest = sample.header.base_ns;
+      Result<std::vector<ChunkRecord>> kept = UnpackChunkOverlapping(bytes, lowest, Instant{from}, Instant{to});
+      ChunkHeader header;
+      Result<std::vector<ChunkMeasures>> measures =
+          UnpackChunkMeasuresOverlapping(bytes, lowest, Instant{from}, Instant{to}, &header);
+      ASSERT_TRUE(kept.has_value() && measures.has_value());
+      EXPECT_EQ(header.batch, sample.header.batch);
+      ASSERT_EQ(measures->size(), kept->size()) << "from " << from << " to " << to;
+      for (std::size_t i = 0; i < kept->size(); ++i) {
+        const ChunkRecord& c = (*kept)[i];
+        const ChunkMeasures& m = (*measures)[i];
+        EXPECT_EQ(m.series_id, c.series_id);
+        EXPECT_EQ(m.ordinal, c.ordinal);
+        EXPECT_EQ(m.start, c.record.start.ns);
+        EXPECT_EQ(m.end, c.record.end.ns);
+        EXPECT_EQ(m.quantity, c.record.quantity);
+        EXPECT_EQ(m.rate, c.record.rate);
+        EXPECT_EQ(m.cost_nanos, c.record.cost_nanos);
+        EXPECT_EQ(m.instance_count, c.record.instance_count);
+        EXPECT_EQ(m.trial, c.record.trial);
+      }
+    }
+  }
+  for (std::size_t size = 0; size < bytes.size(); ++size) {
+    EXPECT_FALSE(UnpackChunkMeasuresOverlapping(bytes.substr(0, size), kMin, Instant{kMin}, Instant{kMax}).has_value())
+        << size;
+  }
+}
+
 TEST(UsageChunkTest, RefusesEveryTruncationAndCorruption) {
   const std::string bytes = Sample().Pack();
   for (std::size_t size = 0; size < bytes.size(); ++size) {

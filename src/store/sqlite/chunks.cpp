@@ -33,21 +33,31 @@ struct Found {
   domain::UsageRecord record;
 };
 
-// Appends the records of `org`'s chunks of span class k that overlap [from, to).
-Status ReadClass(Connection& c, std::string_view org, int k, Instant from, Instant to, std::vector<Found>& found) {
+// Calls add(header, records) with the records (ChunkRecord or ChunkMeasures: `unpack`) of each
+// of `org`'s chunks of span class k that overlap [from, to).
+template <typename Unpack, typename Add>
+Status ForEachClassChunk(Connection& c, std::string_view org, int k, Instant from, Instant to, Unpack&& unpack,
+                         Add&& add) {
   const std::int64_t lowest = LowestStart(from, k);
   return c.ForEachRow(
       kSelectChunksStarting, "read usage",
       [&](const Stmt& row) -> Status {
         ChunkHeader header;
-        Result<std::vector<ChunkRecord>> records =
-            UnpackChunkOverlapping(row.Blob(0), lowest, from, to, &header, c.log());
+        auto records = unpack(row.Blob(0), lowest, from, to, &header, c.log());
         if (!records) return std::move(records).error();
-        for (ChunkRecord& r : *records)
-          found.push_back(Found{header.batch, r.ordinal, r.series_id, std::move(r.record)});
+        add(header, *records);
         return {};
       },
       org, std::int64_t{k}, DayOf(lowest), DayOf(to.ns - 1));
+}
+
+// Appends the records of `org`'s chunks of span class k that overlap [from, to).
+Status ReadClass(Connection& c, std::string_view org, int k, Instant from, Instant to, std::vector<Found>& found) {
+  return ForEachClassChunk(c, org, k, from, to, UnpackChunkOverlapping,
+                           [&](const ChunkHeader& header, std::vector<ChunkRecord>& records) {
+                             for (ChunkRecord& r : records)
+                               found.push_back(Found{header.batch, r.ordinal, r.series_id, std::move(r.record)});
+                           });
 }
 
 // `r` given the texts of its series.
@@ -150,6 +160,35 @@ Result<std::vector<domain::UsageRecord>> SelectUsageOverlapping(Connection& c, s
     out.push_back(std::move(f.record));
   }
   return out;
+}
+
+Status SelectEdgeUsageOverlapping(Connection& c, std::string_view org, std::span<const int> span_classes, Instant from,
+                                  Instant to, const SeriesMap& series, std::vector<service::EdgeRecord>& out) {
+  if (from >= to) return {};
+  struct Measured {
+    std::int64_t batch;
+    ChunkMeasures m;
+  };
+  std::vector<Measured> found;
+  for (const int k : span_classes) {
+    Status s = ForEachClassChunk(c, org, k, from, to, UnpackChunkMeasuresOverlapping,
+                                 [&](const ChunkHeader& header, const std::vector<ChunkMeasures>& records) {
+                                   for (const ChunkMeasures& m : records) found.push_back(Measured{header.batch, m});
+                                 });
+    if (!s) return s;
+  }
+  // As SelectUsageOverlapping's kByStart: (start, batch, ordinal) is unique.
+  std::sort(found.begin(), found.end(), [](const Measured& a, const Measured& b) {
+    return std::tie(a.m.start, a.batch, a.m.ordinal) < std::tie(b.m.start, b.batch, b.m.ordinal);
+  });
+  out.reserve(out.size() + found.size());
+  for (const Measured& f : found) {
+    Result<const SeriesInfo*> info = FindSeries(c, series, f.m.series_id);
+    if (!info) return std::move(info).error();
+    out.push_back(service::EdgeRecord{static_cast<std::uint32_t>((*info)->rank), f.m.trial, Instant{f.m.start},
+                                      Instant{f.m.end}, f.m.quantity, f.m.rate, f.m.cost_nanos, f.m.instance_count});
+  }
+  return {};
 }
 
 }  // namespace costs::store::sqlite::detail

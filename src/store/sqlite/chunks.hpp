@@ -11,6 +11,7 @@
 
 #include "common/result.hpp"
 #include "domain/usage.hpp"
+#include "service/store.hpp"
 #include "store/common/usage_codec.hpp"
 #include "store/sqlite/connection.hpp"
 #include "store/sqlite/series.hpp"
@@ -41,5 +42,12 @@ Result<std::vector<domain::UsageRecord>> SelectUsageOverlapping(Connection& c, s
                                                                 domain::Instant to,
                                                                 UsageOrder order = UsageOrder::kByStart,
                                                                 const SeriesMap* series = nullptr);
+
+// SelectUsageOverlapping by start (UsageOrder::kByStart) as an edge read keeps the records
+// (service::EdgeRecord): appended to `out`, each naming its series by its rank in `series` (the
+// org's), no string copied.
+Status SelectEdgeUsageOverlapping(Connection& c, std::string_view org, std::span<const int> span_classes,
+                                  domain::Instant from, domain::Instant to, const SeriesMap& series,
+                                  std::vector<service::EdgeRecord>& out);
 
 }  // namespace costs::store::sqlite::detail

@@ -38,7 +38,9 @@ struct DaySeries {
 
 // The rollup rows of one UTC day of one organization, read row after row of rollup_hours, then
 // emitted in the order SelectRollups promises (period, then series rank) without a sort of
-// the cells: the day's series are ordered by rank, each one's cells are already by hour.
+// the cells: the day's series are ordered by rank, each one's cells are already by hour. Rows
+// are service::RollupRow, or service::EdgeRow (naming the series by rank).
+template <typename Row>
 class DayRollups {
  public:
   DayRollups(Connection& c, const SeriesMap& series, domain::RollupGrain grain, Instant from, Instant to)
@@ -46,13 +48,14 @@ class DayRollups {
 
   // Adds a rollup_hours row of `day_ns` (its packs); emits the day before into `out` first
   // when `day_ns` starts another day.
-  Status Add(std::int64_t day_ns, std::string_view packs, std::vector<service::RollupRow>& out) {
+  Status Add(std::int64_t day_ns, std::string_view packs, std::vector<Row>& out) {
     if (!series_of_day_.empty() && day_ns != day_) {
       if (Status s = Emit(out); !s) return s;
     }
     day_ = day_ns;
     if (Status s = UnpackDayViews(packs, c_.log(), views_); !s) return s;
     const auto [first_hour, end_hour] = HourWindow(day_ns);
+    cells_.reserve(cells_.size() + views_.size() * static_cast<std::size_t>(std::max(0, end_hour - first_hour)));
     for (const SeriesHoursView& pack : views_) {
       Result<const SeriesInfo*> info = FindSeries(c_, series_, pack.series_id);
       if (!info) return std::move(info).error();
@@ -64,7 +67,7 @@ class DayRollups {
   }
 
   // Emits the day read so far into `out` and starts afresh.
-  Status Emit(std::vector<service::RollupRow>& out) {
+  Status Emit(std::vector<Row>& out) {
     std::sort(series_of_day_.begin(), series_of_day_.end(),
               [](const DaySeries& a, const DaySeries& b) { return a.rank < b.rank; });
     Status s = grain_ == domain::RollupGrain::kDay ? EmitDay(out) : EmitHours(out);
@@ -86,7 +89,7 @@ class DayRollups {
     return {ceil_hours(from_), ceil_hours(to_)};
   }
 
-  static void Grow(std::vector<service::RollupRow>& out, std::size_t more) {
+  static void Grow(std::vector<Row>& out, std::size_t more) {
     if (out.capacity() < out.size() + more) out.reserve(std::max(out.size() + more, 2 * out.capacity()));
   }
 
@@ -96,9 +99,14 @@ class DayRollups {
                                      m.trial_cost, m.quantity_milli, m.usage_ns, m.max_instance_count,
                                      m.rate_fingerprint_min, m.rate_fingerprint_max});
   }
+  static void Push(std::vector<service::EdgeRow>& out, std::int64_t period, const SeriesInfo& info, const HourCell& m) {
+    out.push_back(service::EdgeRow{static_cast<std::uint32_t>(info.rank), Instant{period}, m.cost, m.trial_cost,
+                                   m.quantity_milli, m.usage_ns, m.max_instance_count, m.rate_fingerprint_min,
+                                   m.rate_fingerprint_max});
+  }
 
   // The day: per series by rank, its hours summed (a series with no cell: zeros).
-  Status EmitDay(std::vector<service::RollupRow>& out) {
+  Status EmitDay(std::vector<Row>& out) {
     Grow(out, series_of_day_.size());
     for (const DaySeries& s : series_of_day_) {
       service::IngestDelta::Sums day;
@@ -111,7 +119,7 @@ class DayRollups {
   }
 
   // Hour after hour, the series by rank that have a cell in it.
-  Status EmitHours(std::vector<service::RollupRow>& out) {
+  Status EmitHours(std::vector<Row>& out) {
     Grow(out, cells_.size());
     cursors_.clear();
     for (const DaySeries& s : series_of_day_) cursors_.push_back(s.first);
@@ -147,16 +155,26 @@ Result<std::int64_t> SelectOrgVersion(Connection& c, std::string_view org) {
   return version->value_or(0);
 }
 
-Status SelectRollups(Connection& c, std::string_view org, const SeriesMap& series, domain::RollupGrain grain,
-                     Instant from, Instant to, std::vector<service::RollupRow>& out) {
+namespace {
+
+template <typename Row>
+Status SelectRollupsAs(Connection& c, std::string_view org, const SeriesMap& series, domain::RollupGrain grain,
+                       Instant from, Instant to, std::vector<Row>& out) {
   if (from >= to) return {};
   const bool hourly = grain == domain::RollupGrain::kHour;
-  DayRollups days(c, series, grain, from, to);
+  DayRollups<Row> days(c, series, grain, from, to);
   Status s = c.ForEachRow(
       kSelectRollupHours, "read rollups", [&](const Stmt& row) { return days.Add(row.Int(0), row.Blob(1), out); }, org,
       hourly ? domain::FloorDay(from).ns : from.ns, to.ns);
   if (!s) return s;
   return days.Emit(out);
+}
+
+}  // namespace
+
+Status SelectRollups(Connection& c, std::string_view org, const SeriesMap& series, domain::RollupGrain grain,
+                     Instant from, Instant to, std::vector<service::RollupRow>& out) {
+  return SelectRollupsAs(c, org, series, grain, from, to, out);
 }
 
 Result<std::vector<service::ItemInfo>> SelectItems(Connection& c, std::string_view org,
@@ -240,14 +258,16 @@ Result<std::shared_ptr<const SeriesMap>> SeriesForPlan(Connection& c, SeriesCach
   return cache.Get(c, org, version);
 }
 
+// The rows of the plan's hourly, then daily windows, appended to `rows` (RollupRow or EdgeRow).
+template <typename Row>
 Status ReadPlannedRollups(Connection& c, std::string_view org, const SeriesMap& series,
-                          const service::RangeReadPlan& plan, service::RangeReadResult& result) {
+                          const service::RangeReadPlan& plan, std::vector<Row>& rows) {
   for (const domain::TimeRange& window : plan.hourly) {
-    Status s = SelectRollups(c, org, series, domain::RollupGrain::kHour, window.from, window.to, result.rollups);
+    Status s = SelectRollupsAs(c, org, series, domain::RollupGrain::kHour, window.from, window.to, rows);
     if (!s) return s;
   }
   for (const domain::TimeRange& window : plan.daily) {
-    Status s = SelectRollups(c, org, series, domain::RollupGrain::kDay, window.from, window.to, result.rollups);
+    Status s = SelectRollupsAs(c, org, series, domain::RollupGrain::kDay, window.from, window.to, rows);
     if (!s) return s;
   }
   return {};
@@ -302,8 +322,41 @@ Result<service::RangeReadResult> ReadPlan(Connection& c, SeriesCache& cache, std
   Result<std::shared_ptr<const SeriesMap>> series = SeriesForPlan(c, cache, org, result.version, plan);
   if (!series) return std::move(series).error();
   if (Status s = ReadRaw(c, org, **series, plan, result); !s) return std::move(s).error();
-  if (Status s = ReadPlannedRollups(c, org, **series, plan, result); !s) return std::move(s).error();
+  if (Status s = ReadPlannedRollups(c, org, **series, plan, result.rollups); !s) return std::move(s).error();
   if (Status s = ReadRest(c, org, **series, plan, result); !s) return std::move(s).error();
+  return result;
+}
+
+// SqliteStore::ReadEdges in the caller's read transaction: as ReadPlan's raw and rollups, each
+// row naming its series by rank; the series views point into the cached map, which the result
+// keeps.
+Result<service::EdgeRead> ReadEdgePlan(Connection& c, SeriesCache& cache, std::string_view org,
+                                       const service::RangeReadPlan& plan) {
+  service::EdgeRead result;
+  if (Status s = AssignTo(result.version, SelectOrgVersion(c, org)); !s) return std::move(s).error();
+  if (plan.raw.empty() && plan.hourly.empty() && plan.daily.empty()) return result;
+  Result<std::shared_ptr<const SeriesMap>> series = cache.Get(c, org, result.version);
+  if (!series) return std::move(series).error();
+  result.series.resize((*series)->size());
+  for (const auto& [id, info] : **series) {
+    if (info.rank < 0 || static_cast<std::size_t>(info.rank) >= result.series.size()) {
+      return c.Corrupt("a stored series has no rank among its organization's");
+    }
+    result.series[static_cast<std::size_t>(info.rank)] =
+        service::EdgeSeries{info.deployment_id, info.dimension, info.sku, info.kind};
+  }
+  if (!plan.raw.empty()) {
+    Result<std::vector<int>> span_classes = SelectSpanClasses(c, org);
+    if (!span_classes) return std::move(span_classes).error();
+    result.raw.reserve(plan.raw.size());
+    for (const domain::TimeRange& window : plan.raw) {
+      Status s = SelectEdgeUsageOverlapping(c, org, *span_classes, window.from, window.to, **series,
+                                            result.raw.emplace_back());
+      if (!s) return std::move(s).error();
+    }
+  }
+  if (Status s = ReadPlannedRollups(c, org, **series, plan, result.rollups); !s) return std::move(s).error();
+  result.owner = std::move(*series);
   return result;
 }
 
@@ -357,6 +410,13 @@ Result<service::RangeReadResult> SqliteStore::ReadRange(std::string_view org, co
   // BEGIN DEFERRED takes the WAL snapshot at the first read; every read sees it.
   return detail::InTransaction(**lease, Transaction::Mode::kRead,
                                [&](Connection& c) { return detail::ReadPlan(c, *series_cache_, org, plan); });
+}
+
+Result<service::EdgeRead> SqliteStore::ReadEdges(std::string_view org, const service::RangeReadPlan& plan) {
+  Result<Lease> lease = Acquire();
+  if (!lease) return std::move(lease).error();
+  return detail::InTransaction(**lease, Transaction::Mode::kRead,
+                               [&](Connection& c) { return detail::ReadEdgePlan(c, *series_cache_, org, plan); });
 }
 
 }  // namespace costs::store::sqlite

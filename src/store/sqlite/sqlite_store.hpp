@@ -225,6 +225,9 @@ class SqliteStore final : public service::Store {
   // not fit int64. plan.usage reads the org's chunks of every span class (0..23, not only those
   // usage_span_classes lists) and orders the records by (batch, ordinal).
   Result<service::RangeReadResult> ReadRange(std::string_view org, const service::RangeReadPlan& plan) override;
+  // As service::Store::ReadEdges, in one read transaction: the series from the cache of
+  // ReadRange, viewed in place (the result keeps the cached map alive), never copied.
+  Result<service::EdgeRead> ReadEdges(std::string_view org, const service::RangeReadPlan& plan) override;
 
   // In one read transaction: every entry of every id segment must be in its segment's filter,
   // in order, as many as the segment's row says, and name a chunk holding a record with that
