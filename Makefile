@@ -13,7 +13,7 @@ DEMO_LISTEN ?= 127.0.0.1:8080
 # Warnings are errors in this build (so in `make test` and CI); WERROR=OFF to relax it locally.
 WERROR ?= ON
 
-.PHONY: all deps build test test-asan lint fuzz demo bench crash-test soak clean
+.PHONY: all deps build test test-asan lint fuzz demo bench crash-test soak package clean
 
 all: build
 
@@ -28,6 +28,10 @@ build: deps $(BUILD_DIR)/build.ninja
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+# The Debian package $(BUILD_DIR)/costs_VERSION_ARCH.deb (scripts/build-deb, docs/deploy.md).
+package: build
+	@scripts/build-deb --costsd $(BUILD_DIR)/cmd/costsd/costsd --costsctl $(BUILD_DIR)/cmd/costsctl/costsctl --out $(BUILD_DIR)
 
 # clang-tidy with the checks of .clang-tidy (STYLE.md: naming) over src/, on the build's
 # compile_commands.json. Not part of `make test`.

@@ -25,7 +25,10 @@ std::uint64_t RaiseOpenFileLimit() {
 }
 
 std::vector<Flags::Spec> ConnectionFlagSpecs() {
-  return {{"max-connections"}, {"max-connections-per-address"}, {"keep-alive-timeout"}};
+  using K = Flags::Kind;
+  return {{"max-connections", true, false, true, K::kInteger, "open files - 2 x db-pool - 64"},
+          {"max-connections-per-address", true, false, true, K::kInteger, "256"},
+          {"keep-alive-timeout", true, false, true, K::kInteger, "5"}};
 }
 
 Status ConnectionOptionsFromFlags(const Flags& flags, std::uint64_t open_files, int store_pool,

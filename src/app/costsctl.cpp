@@ -13,9 +13,11 @@
 #include <utility>
 
 #include "app/app.hpp"
+#include "app/backup_commands.hpp"
 #include "app/demo.hpp"
 #include "app/logging.hpp"
 #include "app/options.hpp"
+#include "app/version.hpp"
 #include "app/wiring.hpp"
 #include "security/sodium_password_hasher.hpp"
 #include "service/costs_service.hpp"
@@ -26,6 +28,7 @@ namespace {
 
 constexpr const char* kCostsctlUsage =
     "usage: costsctl [--db URL] [--db-pool N] [--db-timeout-ms N] COMMAND\n"
+    "       costsctl --version | --help\n"
     "  init                                   create or migrate the database\n"
     "  org create ORG_ID [--name NAME]        create an organization\n"
     "  user create NAME [--admin] [--org ORG_ID]... --password-stdin\n"
@@ -38,6 +41,11 @@ constexpr const char* kCostsctlUsage =
     "  credits add ORG_ID --id ID --ecu AMOUNT --start T --end T\n"
     "                                         add prepaid ECU credits valid over [T, T)\n"
     "  demo [--seed N]                        create demo organizations, users and ~90 days of usage\n"
+    "  backup DEST                            copy the SQLite database, consistent while costsd serves\n"
+    "                                         and ingests, into the new file DEST\n"
+    "  restore SRC                            replace the SQLite database with SRC (a backup), checked\n"
+    "                                         by verify first; refused while costsd or costsctl uses it\n"
+    "                                         (PostgreSQL: pg_dump and pg_restore, docs/deploy.md)\n"
     "  verify                                 recompute every rollup, item and deployment name from the\n"
     "                                         raw usage and report each difference (exit 1 if any)\n"
     "--db URL is sqlite:PATH (default sqlite:var/costs.db) or postgresql://..., also read from COSTS_DB;\n"
@@ -123,7 +131,9 @@ enum class Command {
   kApikeyCreate,
   kApikeyRevoke,
   kCreditsAdd,
-  kVerify
+  kVerify,
+  kBackup,
+  kRestore
 };
 
 // The command the positional arguments name, with the number of operands it takes after its words.
@@ -143,6 +153,8 @@ std::optional<Command> ParseCommand(const std::vector<std::string>& args) {
       {Command::kApikeyRevoke, {"apikey", "revoke"}, 1},
       {Command::kCreditsAdd, {"credits", "add"}, 1},
       {Command::kVerify, {"verify"}, 0},
+      {Command::kBackup, {"backup"}, 1},
+      {Command::kRestore, {"restore"}, 1},
   };
   for (const Form& form : kForms) {
     if (args.size() == form.words.size() + form.operands &&
@@ -216,7 +228,8 @@ std::vector<Flags::Spec> CostsctlFlagSpecs() {
                                     {"ecu", true, false, false},
                                     {"start", true, false, false},
                                     {"end", true, false, false},
-                                    {"help", false, false, false}};
+                                    {"help", false, false, false},
+                                    {"version", false, false, false}};
   for (Flags::Spec& spec : StoreFlagSpecs()) specs.push_back(std::move(spec));
   return specs;
 }
@@ -323,6 +336,9 @@ int RunCommand(const Invocation& invocation, const Flags& flags, const std::stri
       return RevokeApiKey(admin, args[2]);
     case Command::kDemo:
       return RunDemo(admin, clock.Now(), invocation.seed);
+    case Command::kBackup:
+    case Command::kRestore:
+      break;  // CostsctlMain runs them without opening the store
   }
   return 1;
 }
@@ -336,6 +352,10 @@ int CostsctlMain(int argc, char** argv) {
     std::fputs(kCostsctlUsage, stdout);
     return 0;
   }
+  if (flags->Has("version")) {
+    std::printf("%s\n", VersionLine("costsctl").c_str());
+    return 0;
+  }
   auto invocation = ParseInvocation(*flags);
   if (!invocation) return UsageError(invocation.error().message);
 
@@ -343,6 +363,9 @@ int CostsctlMain(int argc, char** argv) {
   if (auto url = ParseDbUrl(db); !url) return UsageError(url.error().message);
   auto store_options = StoreOptionsFromFlags(*flags);
   if (!store_options) return UsageError(store_options.error().message);
+  // backup and restore copy the file of an SQLite store; they never open (or create) it as a store.
+  if (invocation->command == Command::kBackup) return BackupCommand(db, flags->positionals()[1]);
+  if (invocation->command == Command::kRestore) return RestoreCommand(db, flags->positionals()[1], *store_options);
   store_options->batch_process = true;  // see StoreOptions
   SetUpToolLogging();
   store_options->log = SpdlogSink();

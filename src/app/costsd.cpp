@@ -9,7 +9,9 @@
 #include "app/connections.hpp"
 #include "app/logging.hpp"
 #include "app/options.hpp"
+#include "app/print_config.hpp"
 #include "app/rate_limits.hpp"
+#include "app/version.hpp"
 #include "app/wiring.hpp"
 #include "http/dashboard.hpp"
 #include "http/server.hpp"
@@ -23,12 +25,18 @@ namespace costs::app {
 namespace {
 
 constexpr const char* kCostsdUsage =
-    "usage: costsd [--db URL] [--db-pool N] [--db-timeout-ms N] [--listen HOST:PORT]\n"
+    "usage: costsd [--config FILE] [--print-config] [--version]\n"
+    "              [--db URL] [--db-pool N] [--db-timeout-ms N] [--listen HOST:PORT]\n"
     "              [--rate-limit N] [--rate-burst N] [--failed-login-rate N] [--failed-login-burst N]\n"
     "              [--max-range-days N] [--log-level L]\n"
     "              [--threads N] [--body-cache-mib N] [--trusted-proxies LIST]\n"
     "              [--rate-limit-redis redis://[:PASSWORD@]HOST[:PORT][/DB]]\n"
     "              [--max-connections N] [--max-connections-per-address N] [--keep-alive-timeout S]\n"
+    "  --config FILE       read the flags' values from a TOML file: a key per flag, named as the flag\n"
+    "                      (listen = \"127.0.0.1:8080\", rate-limit = 20); flag > env > file > default\n"
+    "                      env COSTS_CONFIG\n"
+    "  --print-config      print the effective configuration, where each value came from, and exit\n"
+    "  --version           print the version and the git commit of this build, and exit\n"
     "  --db URL            sqlite:PATH (default sqlite:var/costs.db) or postgresql://...  env COSTS_DB\n"
     "  --db-pool N         store connections (PostgreSQL default 8)           env COSTS_DB_POOL\n"
     "  --db-timeout-ms N   statement timeout (PostgreSQL default 10000)       env COSTS_DB_TIMEOUT_MS\n"
@@ -63,26 +71,33 @@ int UsageError(const std::string& message) {
   return 2;
 }
 
-bool AsksForHelp(int argc, char** argv) {
+bool AsksFor(int argc, char** argv, std::string_view flag, std::string_view alias) {
   for (int i = 1; i < argc; ++i) {
-    if (std::string_view(argv[i]) == "--help" || std::string_view(argv[i]) == "-h") return true;
+    if (std::string_view(argv[i]) == flag || std::string_view(argv[i]) == alias) return true;
   }
   return false;
 }
 
+// The option table of costsd (with StoreFlagSpecs and ConnectionFlagSpecs): each flag with
+// from_env is also a key of --config files and a line of --print-config (options.hpp).
 std::vector<Flags::Spec> CostsdFlagSpecs() {
-  std::vector<Flags::Spec> specs = {{"db"},
-                                    {"listen"},
-                                    {"rate-limit"},
-                                    {"rate-burst"},
-                                    {"max-range-days"},
-                                    {"failed-login-rate"},
-                                    {"failed-login-burst"},
-                                    {"log-level"},
-                                    {"threads"},
-                                    {"body-cache-mib"},
-                                    {"trusted-proxies"},
-                                    {"rate-limit-redis"}};
+  using K = Flags::Kind;
+  std::vector<Flags::Spec> specs = {
+      {"config", true, false, true, K::kText},
+      {"print-config", false, false, false},
+      {"version", false, false, false},
+      {"db", true, false, true, K::kText, std::string(kDefaultDb)},
+      {"listen", true, false, true, K::kText, "127.0.0.1:8080"},
+      {"rate-limit", true, false, true, K::kNumber, "100"},
+      {"rate-burst", true, false, true, K::kNumber, "2 x rate-limit"},
+      {"max-range-days", true, false, true, K::kInteger, "1096"},
+      {"failed-login-rate", true, false, true, K::kNumber, "0.5"},
+      {"failed-login-burst", true, false, true, K::kNumber, "10"},
+      {"log-level", true, false, true, K::kText, "info"},
+      {"threads", true, false, true, K::kInteger, "one per core"},
+      {"body-cache-mib", true, false, true, K::kInteger, "64"},
+      {"trusted-proxies", true, false, true, K::kText, "none"},
+      {"rate-limit-redis", true, false, true, K::kText, "none (each replica on its own)"}};
   for (Flags::Spec& spec : StoreFlagSpecs()) specs.push_back(std::move(spec));
   for (Flags::Spec& spec : ConnectionFlagSpecs()) specs.push_back(std::move(spec));
   return specs;
@@ -205,11 +220,16 @@ int Serve(service::Store& store, service::Clock& clock, const RateLimiters& limi
 }  // namespace
 
 int CostsdMain(int argc, char** argv) {
-  if (AsksForHelp(argc, argv)) {
+  if (AsksFor(argc, argv, "--help", "-h")) {
     std::fputs(kCostsdUsage, stdout);
     return 0;
   }
-  auto flags = Flags::Parse(argc, argv, 1, CostsdFlagSpecs());
+  if (AsksFor(argc, argv, "--version", "-V")) {
+    std::printf("%s\n", VersionLine("costsd").c_str());
+    return 0;
+  }
+  const std::vector<Flags::Spec> specs = CostsdFlagSpecs();
+  auto flags = Flags::Parse(argc, argv, 1, specs);
   if (!flags) return UsageError(flags.error().message);
   if (!flags->positionals().empty()) return UsageError("unexpected argument '" + flags->positionals()[0] + "'");
   auto limits = LimitsFromFlags(*flags);
@@ -225,6 +245,10 @@ int CostsdMain(int argc, char** argv) {
   const std::uint64_t open_files = RaiseOpenFileLimit();
   if (Status bound = BoundByStore(*flags, *store_options, open_files, *server_options); !bound) {
     return UsageError(bound.error().message);
+  }
+  if (flags->Has("print-config")) {
+    std::fputs(FormatConfig(*flags, specs).c_str(), stdout);
+    return 0;
   }
   if (Status logging = SetUpServerLogging(flags->Get("log-level").value_or("info")); !logging) {
     return UsageError(logging.error().message);

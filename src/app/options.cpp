@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cstdlib>
 
+#include "app/config_file.hpp"
+
 namespace costs::app {
 namespace {
 
@@ -15,6 +17,29 @@ std::string EnvName(std::string_view flag) {
 }
 
 Error Usage(std::string message) { return MakeError(ErrorCode::kInvalidData, std::move(message)); }
+
+// The password of a scheme://user:PASSWORD@ URL and of a password= parameter replaced by "***".
+std::string RedactUrlPassword(std::string_view url) {
+  std::string out(url);
+  const std::size_t scheme = out.find("://");
+  if (scheme == std::string::npos) return out;
+  // user:password@ in the authority part
+  const std::size_t authority = scheme + 3;
+  const std::size_t end = out.find_first_of("/?", authority);
+  const std::size_t at = out.rfind('@', end == std::string::npos ? out.size() : end);
+  if (at != std::string::npos && at > authority) {
+    const std::size_t colon = out.find(':', authority);
+    if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
+  }
+  // password=... among the parameters
+  for (std::size_t pos = out.find("password="); pos != std::string::npos; pos = out.find("password=", pos + 1)) {
+    if (pos > 0 && out[pos - 1] != '?' && out[pos - 1] != '&') continue;
+    const std::size_t value = pos + 9;
+    const std::size_t stop = out.find('&', value);
+    out.replace(value, (stop == std::string::npos ? out.size() : stop) - value, "***");
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -49,14 +74,42 @@ Result<Flags> Flags::Parse(int argc, char** argv, int first, const std::vector<S
     auto& slot = flags.values_[std::string(name)];
     if (!slot.empty() && !spec->repeatable) return Usage("--" + std::string(name) + " given more than once");
     slot.push_back(std::move(value));
+    flags.origins_[std::string(name)] = "flag --" + std::string(name);
   }
   for (const Spec& spec : specs) {
     if (!spec.from_env || flags.Has(spec.name)) continue;
     if (const char* env = std::getenv(EnvName(spec.name).c_str()); env != nullptr && *env != '\0') {
-      flags.values_[spec.name].push_back(env);
+      flags.Set(spec.name, {env}, "environment " + EnvName(spec.name));
+    }
+  }
+  const bool has_config = std::any_of(specs.begin(), specs.end(), [](const Spec& s) { return s.name == "config"; });
+  if (auto path = flags.Get("config"); has_config && path) {
+    auto entries = ReadConfigFile(*path, specs);
+    if (!entries) return std::move(entries).error();
+    for (ConfigEntry& entry : *entries) {
+      if (!flags.Has(entry.name)) {
+        flags.Set(entry.name, std::move(entry.values), *path + ":" + std::to_string(entry.line));
+      }
     }
   }
   return flags;
+}
+
+void Flags::Set(const std::string& name, std::vector<std::string> values, std::string origin) {
+  if (values.empty()) values.emplace_back();  // a flag without a value
+  values_[name] = std::move(values);
+  origins_[name] = std::move(origin);
+}
+
+std::string Flags::Origin(std::string_view name) const {
+  auto it = origins_.find(name);
+  return it == origins_.end() ? std::string() : it->second;
+}
+
+std::string Flags::Describe(std::string_view name) const {
+  const std::string flag = "--" + std::string(name);
+  const std::string origin = Origin(name);
+  return origin.empty() || origin == "flag " + flag ? flag : flag + " (" + origin + ")";
 }
 
 std::optional<std::string> Flags::Get(std::string_view name) const {
@@ -77,8 +130,8 @@ Result<std::int64_t> Flags::GetInt(std::string_view name, std::int64_t fallback,
   std::int64_t value = 0;
   auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
   if (ec != std::errc() || end != text->data() + text->size() || value < min || value > max) {
-    return Usage("--" + std::string(name) + " must be an integer from " + std::to_string(min) + " to " +
-                 std::to_string(max) + ", not '" + *text + "'");
+    return Usage(Describe(name) + " must be an integer from " + std::to_string(min) + " to " + std::to_string(max) +
+                 ", not '" + *text + "'");
   }
   return value;
 }
@@ -89,7 +142,7 @@ Result<double> Flags::GetRate(std::string_view name, double fallback) const {
   char* end = nullptr;
   const double value = std::strtod(text->c_str(), &end);
   if (text->empty() || end != text->c_str() + text->size() || !(value >= 0) || value > 1e9) {
-    return Usage("--" + std::string(name) + " must be a non-negative number, not '" + *text + "'");
+    return Usage(Describe(name) + " must be a non-negative number, not '" + *text + "'");
   }
   return value;
 }
@@ -107,7 +160,10 @@ Result<DbUrl> ParseDbUrl(std::string_view url) {
   return Usage("--db must be sqlite:PATH or postgresql://..., not '" + std::string(url) + "'");
 }
 
-std::vector<Flags::Spec> StoreFlagSpecs() { return {{"db-pool"}, {"db-timeout-ms"}}; }
+std::vector<Flags::Spec> StoreFlagSpecs() {
+  return {{"db-pool", true, false, true, Flags::Kind::kInteger, "8 (PostgreSQL)"},
+          {"db-timeout-ms", true, false, true, Flags::Kind::kInteger, "10000 (PostgreSQL)"}};
+}
 
 Result<StoreOptions> StoreOptionsFromFlags(const Flags& flags) {
   StoreOptions options;
@@ -125,25 +181,15 @@ Result<StoreOptions> StoreOptionsFromFlags(const Flags& flags) {
 }
 
 std::string RedactDbUrl(std::string_view url) {
-  std::string out(url);
-  const std::size_t scheme = out.find("://");
-  if (out.rfind("postgres", 0) != 0 || scheme == std::string::npos) return out;
-  // user:password@ in the authority part
-  const std::size_t authority = scheme + 3;
-  const std::size_t end = out.find_first_of("/?", authority);
-  const std::size_t at = out.rfind('@', end == std::string::npos ? out.size() : end);
-  if (at != std::string::npos && at > authority) {
-    const std::size_t colon = out.find(':', authority);
-    if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
+  if (url.substr(0, 8) != "postgres") return std::string(url);
+  return RedactUrlPassword(url);
+}
+
+std::string RedactFlagValue(std::string_view name, std::string_view value) {
+  for (std::string_view secret : {"token", "password", "secret"}) {
+    if (name.find(secret) != std::string_view::npos) return "***";
   }
-  // password=... among the parameters
-  for (std::size_t pos = out.find("password="); pos != std::string::npos; pos = out.find("password=", pos + 1)) {
-    if (pos > 0 && out[pos - 1] != '?' && out[pos - 1] != '&') continue;
-    const std::size_t value = pos + 9;
-    const std::size_t stop = out.find('&', value);
-    out.replace(value, (stop == std::string::npos ? out.size() : stop) - value, "***");
-  }
-  return out;
+  return RedactUrlPassword(value);
 }
 
 }  // namespace costs::app

@@ -12,26 +12,42 @@
 
 namespace costs::app {
 
-// Command-line flags in the `--name value` or `--name=value` forms, with a fallback to an
-// environment variable per flag (COSTS_<NAME> upper-cased, '-' as '_'). Arguments that are not
-// flags are kept in order as positionals.
+// Command-line flags in the `--name value` or `--name=value` forms, with a fallback per flag to
+// an environment variable (COSTS_<NAME> upper-cased, '-' as '_') and then to the key <name> of a
+// TOML configuration file (`--config FILE`, env COSTS_CONFIG, when the specs hold a "config"
+// flag). Precedence: flag > environment > file > default. Arguments that are not flags are kept
+// in order as positionals.
+//
+// The specs are the one option table: a flag with from_env is also a key of the configuration
+// file, is shown by --print-config (PrintConfig) and in the man page (generated from --help), so a
+// new flag needs only its Spec entry (and its line in the program's usage text).
 class Flags {
  public:
+  // How a configuration file must write a flag's value (TOML type); a flag without a value is a
+  // boolean (true sets it, false leaves it unset), a repeatable flag an array of them.
+  enum class Kind { kAny, kText, kInteger, kNumber };
   struct Spec {
     std::string name;  // without "--"
     bool takes_value = true;
     bool repeatable = false;
-    bool from_env = true;  // read COSTS_<NAME> when absent
+    bool from_env = true;       // read COSTS_<NAME> when absent; a key of the configuration file
+    Kind kind = Kind::kAny;     // kAny: any TOML string, integer, float or boolean, read as its text
+    std::string fallback = {};  // the default as --print-config shows it ("" when none)
   };
 
-  // Parses argv[first..argc). kInvalidData (message for humans) for an unknown flag, a missing
-  // value or a repeated non-repeatable flag.
+  // Parses argv[first..argc), then the environment, then the configuration file. kInvalidData
+  // (message for humans) for an unknown flag, a missing value or a repeated non-repeatable flag;
+  // for an unreadable or malformed file, an unknown key or a value of the wrong type (naming the
+  // file, line and key).
   static Result<Flags> Parse(int argc, char** argv, int first, const std::vector<Spec>& specs);
 
   bool Has(std::string_view name) const { return values_.count(std::string(name)) != 0; }
   std::optional<std::string> Get(std::string_view name) const;
   std::vector<std::string> GetAll(std::string_view name) const;
   const std::vector<std::string>& positionals() const { return positionals_; }
+  // Where a present flag's value came from: "flag --name", "environment COSTS_NAME" or
+  // "FILE:LINE"; "" when absent.
+  std::string Origin(std::string_view name) const;
 
   // The flag as an integer in [min, max]; `fallback` when absent.
   Result<std::int64_t> GetInt(std::string_view name, std::int64_t fallback, std::int64_t min, std::int64_t max) const;
@@ -39,7 +55,12 @@ class Flags {
   Result<double> GetRate(std::string_view name, double fallback) const;
 
  private:
+  void Set(const std::string& name, std::vector<std::string> values, std::string origin);
+  // "--name" and, for a value from the environment or a file, where it came from.
+  std::string Describe(std::string_view name) const;
+
   std::map<std::string, std::vector<std::string>, std::less<>> values_;
+  std::map<std::string, std::string, std::less<>> origins_;
   std::vector<std::string> positionals_;
 };
 
@@ -77,5 +98,10 @@ Result<StoreOptions> StoreOptionsFromFlags(const Flags& flags);
 // `url` fit for logs and output: the password of a postgresql:// URL (user:PASSWORD@ or a
 // password= parameter) replaced by "***". sqlite: URLs are returned as they are.
 std::string RedactDbUrl(std::string_view url);
+
+// `value` of flag `name` fit for output: "***" for a flag whose name says it is a secret
+// (token, password, secret), and the password of any scheme://user:PASSWORD@ URL (and a
+// postgresql:// password= parameter) replaced by "***". Paths, such as --tls-key's, are shown.
+std::string RedactFlagValue(std::string_view name, std::string_view value);
 
 }  // namespace costs::app
