@@ -69,6 +69,10 @@ constexpr Statement kNotifyVersions{
     "SELECT pg_notify('costs_data_version', CASE WHEN octet_length(o) < 7000 THEN o ELSE '' END) "
     "FROM unnest($1::text[]) AS t (o)",
     "notify data versions"};
+// A read snapshot and its end, as steps of a pipeline (Transaction::kSnapshot's, prepared).
+constexpr Statement kBeginSnapshot{"costs_begin_snapshot", "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+                                   "begin a transaction"};
+constexpr Statement kCommit{"costs_commit", "COMMIT", "commit"};
 constexpr Statement kSelectOrgVersion{"costs_select_org_version", "SELECT version FROM org_versions WHERE org_id = $1",
                                       "read the data version"};
 constexpr Statement kSelectOrgVersions{"costs_select_org_versions",
@@ -148,6 +152,13 @@ constexpr Statement kSelectSeries{"costs_select_series",
                                   "SELECT id, deployment_id, dimension, sku, kind, name, unit, rate FROM series "
                                   "WHERE org_id = $1 ORDER BY deployment_id, dimension, sku, kind",
                                   "read series", true};
+// The same, unless the org's data version is $2: the caller holds the series at that version.
+constexpr Statement kSelectSeriesUnlessAt{
+    "costs_select_series_unless_at",
+    "SELECT id, deployment_id, dimension, sku, kind, name, unit, rate FROM series WHERE org_id = $1 "
+    "AND COALESCE((SELECT version FROM org_versions WHERE org_id = $1), 0) <> $2::bigint "
+    "ORDER BY deployment_id, dimension, sku, kind",
+    "read series", true};
 constexpr Statement kSelectSeriesEnds{"costs_select_series_ends",
                                       "SELECT org_id, ends FROM series_ends WHERE org_id = ANY ($1::text[])",
                                       "read series ends", true};
