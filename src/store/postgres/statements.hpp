@@ -187,11 +187,14 @@ constexpr Statement kInsertIdHashes{"costs_insert_id_hashes",
                                     "file usage ids"};
 // Per span class k the org has: its chunks whose day is in [$2[k + 1], $3] (the days on which a
 // record of class k overlapping the window can start), with k (for UnpackChunkOverlapping).
+// One index range per class: the LATERAL subquery (kept apart by OFFSET 0) makes both day bounds
+// conditions of the index scan; a plain join scanned every chunk of the org before $3 and
+// filtered by the lower bound after.
 constexpr Statement kSelectChunksOverlapping{
     "costs_select_chunks_overlapping",
-    "SELECT u.records, u.span_class FROM usage_span_classes c JOIN usage_chunk u ON u.org_id = c.org_id "
-    "AND u.span_class = c.span_class AND u.start_day_ns >= ($2::bigint[])[c.span_class + 1] "
-    "AND u.start_day_ns <= $3 WHERE c.org_id = $1",
+    "SELECT u.records, u.span_class FROM usage_span_classes c CROSS JOIN LATERAL (SELECT records, span_class "
+    "FROM usage_chunk WHERE org_id = c.org_id AND span_class = c.span_class "
+    "AND start_day_ns >= ($2::bigint[])[c.span_class + 1] AND start_day_ns <= $3 OFFSET 0) u WHERE c.org_id = $1",
     "read usage", true};
 constexpr Statement kSelectAllChunks{"costs_select_all_chunks", "SELECT records FROM usage_chunk WHERE org_id = $1",
                                      "read usage", true};
