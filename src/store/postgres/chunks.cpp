@@ -134,9 +134,8 @@ Result<std::vector<domain::UsageRecord>> SelectUsageOverlapping(Connection& c, s
   return UsageOverlappingOf(c, *rows, org, series, from, to);
 }
 
-Result<std::vector<domain::UsageRecord>> UsageOverlappingOf(const Connection& c, const Rows& rows,
-                                                            std::string_view org, const SeriesMap& series,
-                                                            Instant from, Instant to) {
+Result<std::vector<domain::UsageRecord>> UsageOverlappingOf(const Connection& c, const Rows& rows, std::string_view org,
+                                                            const SeriesMap& series, Instant from, Instant to) {
   std::vector<Found> found;
   for (int i = 0; i < rows.size(); ++i) {
     // Only the records overlapping the window are built (an edge day's chunk holds many others).

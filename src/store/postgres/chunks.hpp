@@ -51,9 +51,9 @@ Result<std::vector<domain::UsageRecord>> SelectUsageOverlapping(Connection& c, s
 // kSelectChunksOverlapping's parameters for [from, to) (REQUIRES: from < to), and its rows
 // decoded as SelectUsageOverlapping answers.
 Params OverlappingParams(std::string_view org, domain::Instant from, domain::Instant to);
-Result<std::vector<domain::UsageRecord>> UsageOverlappingOf(const Connection& c, const Rows& rows,
-                                                            std::string_view org, const SeriesMap& series,
-                                                            domain::Instant from, domain::Instant to);
+Result<std::vector<domain::UsageRecord>> UsageOverlappingOf(const Connection& c, const Rows& rows, std::string_view org,
+                                                            const SeriesMap& series, domain::Instant from,
+                                                            domain::Instant to);
 
 // Every record of `org` in ingest order, from kSelectAllChunks' rows.
 Result<std::vector<domain::UsageRecord>> AllUsageOf(const Connection& c, const Rows& rows, std::string_view org,

@@ -195,10 +195,12 @@ Result<service::RangeReadResult> ReadPlan(Connection& c, SeriesCache& cache, std
                            w.from < w.to));
   }
   for (const domain::TimeRange& w : plan.hourly) {
-    hourly_at.push_back(q.Add(kSelectRollupDays, RollupParams(org, domain::RollupGrain::kHour, w.from, w.to), w.from < w.to));
+    hourly_at.push_back(
+        q.Add(kSelectRollupDays, RollupParams(org, domain::RollupGrain::kHour, w.from, w.to), w.from < w.to));
   }
   for (const domain::TimeRange& w : plan.daily) {
-    daily_at.push_back(q.Add(kSelectRollupDays, RollupParams(org, domain::RollupGrain::kDay, w.from, w.to), w.from < w.to));
+    daily_at.push_back(
+        q.Add(kSelectRollupDays, RollupParams(org, domain::RollupGrain::kDay, w.from, w.to), w.from < w.to));
   }
   const std::size_t deployments_at = q.Add(kSelectDeployments, std::move(Params().Text(org)));
   const std::string_view orgs[] = {org};
