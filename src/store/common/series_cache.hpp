@@ -38,17 +38,29 @@ class SeriesCache {
     Result<Map> fresh = read();
     if (!fresh) return std::move(fresh).error();
     auto series = std::make_shared<const Map>(std::move(*fresh));
-    std::lock_guard lock(mu_);
-    if (held_.size() >= kMaxOrgs && held_.find(std::string(org)) == held_.end()) held_.clear();
-    held_.insert_or_assign(std::string(org), Held{version, series});
+    Put(org, version, series);
     return series;
   }
 
- private:
   struct Held {
     std::int64_t version = 0;
     std::shared_ptr<const Map> series;
   };
+  // The map held for `org` with the version it was read at (series null when none is held), for
+  // a caller that asks its snapshot for the series only when its version differs.
+  Held Peek(std::string_view org) {
+    std::lock_guard lock(mu_);
+    auto it = held_.find(std::string(org));
+    return it != held_.end() ? it->second : Held{};
+  }
+  // Keeps `series`, read in a snapshot at `version`, for `org`.
+  void Put(std::string_view org, std::int64_t version, std::shared_ptr<const Map> series) {
+    std::lock_guard lock(mu_);
+    if (held_.size() >= kMaxOrgs && held_.find(std::string(org)) == held_.end()) held_.clear();
+    held_.insert_or_assign(std::string(org), Held{version, std::move(series)});
+  }
+
+ private:
   std::mutex mu_;
   std::unordered_map<std::string, Held> held_;  // GUARDED_BY(mu_)
 };

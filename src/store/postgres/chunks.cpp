@@ -121,21 +121,29 @@ Result<std::unordered_map<std::string, StoredRecord>> FindStored(Connection& c, 
   return out;
 }
 
+Params OverlappingParams(std::string_view org, Instant from, Instant to) {
+  BinaryArray lowest_days(BinaryArray::kInt8);  // per span class k: the first day to read
+  for (int k = 0; k <= kMaxSpanClass; ++k) lowest_days.Int(DayOf(LowestStart(from, k)));
+  return std::move(Params().Text(org).Array(std::move(lowest_days)).Int(DayOf(to.ns - 1)));
+}
+
 Result<std::vector<domain::UsageRecord>> SelectUsageOverlapping(Connection& c, std::string_view org,
                                                                 const SeriesMap& series, Instant from, Instant to) {
   if (from >= to) return std::vector<domain::UsageRecord>();
-  BinaryArray lowest_days(BinaryArray::kInt8);  // per span class k: the first day to read
-  for (int k = 0; k <= kMaxSpanClass; ++k) lowest_days.Int(DayOf(LowestStart(from, k)));
-  Result<Rows> rows =
-      c.Exec(kSelectChunksOverlapping, Params().Text(org).Array(std::move(lowest_days)).Int(DayOf(to.ns - 1)));
+  Result<Rows> rows = c.Exec(kSelectChunksOverlapping, OverlappingParams(org, from, to));
   if (!rows) return std::move(rows).error();
+  return UsageOverlappingOf(c, *rows, org, series, from, to);
+}
+
+Result<std::vector<domain::UsageRecord>> UsageOverlappingOf(const Connection& c, const Rows& rows, std::string_view org,
+                                                            const SeriesMap& series, Instant from, Instant to) {
   std::vector<Found> found;
-  for (int i = 0; i < rows->size(); ++i) {
+  for (int i = 0; i < rows.size(); ++i) {
     // Only the records overlapping the window are built (an edge day's chunk holds many others).
-    const std::int64_t lowest = LowestStart(from, static_cast<int>(rows->Int(i, 1)));
+    const std::int64_t lowest = LowestStart(from, static_cast<int>(rows.Int(i, 1)));
     ChunkHeader header;
     Result<std::vector<ChunkRecord>> records =
-        UnpackChunkOverlapping(rows->Text(i, 0), lowest, from, to, &header, c.log());
+        UnpackChunkOverlapping(rows.Text(i, 0), lowest, from, to, &header, c.log());
     if (!records) return std::move(records).error();
     for (ChunkRecord& r : *records) found.push_back(Found{header.batch, r.ordinal, r.series_id, std::move(r.record)});
   }
@@ -145,13 +153,12 @@ Result<std::vector<domain::UsageRecord>> SelectUsageOverlapping(Connection& c, s
   return Complete(c, org, series, found);
 }
 
-Result<std::vector<domain::UsageRecord>> SelectAllUsage(Connection& c, std::string_view org, const SeriesMap& series) {
-  Result<Rows> rows = c.Exec(kSelectAllChunks, Params().Text(org));
-  if (!rows) return std::move(rows).error();
+Result<std::vector<domain::UsageRecord>> AllUsageOf(const Connection& c, const Rows& rows, std::string_view org,
+                                                    const SeriesMap& series) {
   std::vector<Found> found;
-  for (int i = 0; i < rows->size(); ++i) {
+  for (int i = 0; i < rows.size(); ++i) {
     if (Status s = UnpackInto(
-            c, rows->Text(i, 0), [](const domain::UsageRecord&) { return true; }, found);
+            c, rows.Text(i, 0), [](const domain::UsageRecord&) { return true; }, found);
         !s) {
       return std::move(s).error();
     }

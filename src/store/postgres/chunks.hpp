@@ -48,8 +48,16 @@ Result<std::vector<domain::UsageRecord>> SelectUsageOverlapping(Connection& c, s
                                                                 const SeriesMap& series, domain::Instant from,
                                                                 domain::Instant to);
 
-// Every record of `org` in ingest order.
-Result<std::vector<domain::UsageRecord>> SelectAllUsage(Connection& c, std::string_view org, const SeriesMap& series);
+// kSelectChunksOverlapping's parameters for [from, to) (REQUIRES: from < to), and its rows
+// decoded as SelectUsageOverlapping answers.
+Params OverlappingParams(std::string_view org, domain::Instant from, domain::Instant to);
+Result<std::vector<domain::UsageRecord>> UsageOverlappingOf(const Connection& c, const Rows& rows, std::string_view org,
+                                                            const SeriesMap& series, domain::Instant from,
+                                                            domain::Instant to);
+
+// Every record of `org` in ingest order, from kSelectAllChunks' rows.
+Result<std::vector<domain::UsageRecord>> AllUsageOf(const Connection& c, const Rows& rows, std::string_view org,
+                                                    const SeriesMap& series);
 
 // PostgresStore::VerifyIdIndex in the caller's snapshot: every chunk's records against the id
 // rows (a record without its row, a row whose chunk holds no record of that hash).

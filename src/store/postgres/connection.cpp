@@ -154,31 +154,46 @@ bool Connection::WaitSocket(short events, Clock::time_point deadline, short* rev
   }
 }
 
-Result<Rows> Connection::Await(const char* what) {
-  const Clock::time_point deadline = Clock::now() + timeout_;
+bool Connection::Flush(Clock::time_point deadline, bool* timed_out) {
   for (;;) {
     const int rc = PQflush(conn_);
-    if (rc == 0) break;
-    if (rc < 0) return FailSend(what);
+    if (rc == 0) return true;
+    if (rc < 0) return false;
     short revents = 0;
-    if (!WaitSocket(POLLIN | POLLOUT, deadline, &revents)) return FailTimeout(what);
-    if ((revents & POLLIN) != 0 && PQconsumeInput(conn_) == 0) return FailSend(what);
+    if (!WaitSocket(POLLIN | POLLOUT, deadline, &revents)) {
+      *timed_out = true;
+      return false;
+    }
+    if ((revents & POLLIN) != 0 && PQconsumeInput(conn_) == 0) return false;
   }
+}
+
+bool Connection::NextResult(Clock::time_point deadline, PGresult** result, bool* timed_out) {
+  for (;;) {  // reads the socket only when what libpq holds ends mid-result
+    if (PQisBusy(conn_) == 0) {
+      *result = PQgetResult(conn_);
+      return true;
+    }
+    short revents = 0;
+    if (!WaitSocket(POLLIN, deadline, &revents)) {
+      *timed_out = true;
+      return false;
+    }
+    if (PQconsumeInput(conn_) == 0) return false;
+  }
+}
+
+Result<Rows> Connection::Await(const char* what) {
+  const Clock::time_point deadline = Clock::now() + timeout_;
+  bool timed_out = false;
+  if (!Flush(deadline, &timed_out)) return timed_out ? FailTimeout(what) : FailSend(what);
   PGresult* kept = nullptr;
   for (;;) {
-    if (PQconsumeInput(conn_) == 0) {
+    PGresult* result = nullptr;
+    if (!NextResult(deadline, &result, &timed_out)) {
       if (kept != nullptr) PQclear(kept);
-      return FailSend(what);
+      return timed_out ? FailTimeout(what) : FailSend(what);
     }
-    if (PQisBusy(conn_) != 0) {
-      short revents = 0;
-      if (!WaitSocket(POLLIN, deadline, &revents)) {
-        if (kept != nullptr) PQclear(kept);
-        return FailTimeout(what);
-      }
-      continue;
-    }
-    PGresult* result = PQgetResult(conn_);
     if (result == nullptr) break;
     const bool failed = !IsSuccess(result);
     if (kept == nullptr || (failed && IsSuccess(kept))) {
@@ -192,18 +207,108 @@ Result<Rows> Connection::Await(const char* what) {
     }
   }
   if (kept == nullptr) return FailSend(what);
-  Rows rows(kept);
   Reached(true);  // it answered, if only with an error
-  if (IsSuccess(kept)) return rows;
-  const char* sqlstate = PQresultErrorField(kept, PG_DIAG_SQLSTATE);
+  if (IsSuccess(kept)) return Rows(kept);
+  return FailResult(kept, what);
+}
+
+Error Connection::FailResult(PGresult* failed, const char* what) {
+  Rows owned(failed);
+  const char* sqlstate = PQresultErrorField(failed, PG_DIAG_SQLSTATE);
   last_sqlstate_ = sqlstate != nullptr ? sqlstate : "";
   if (PQstatus(conn_) != CONNECTION_OK || last_sqlstate_.starts_with("08") || last_sqlstate_.starts_with("57P")) {
     broken_ = true;  // connection exceptions, admin/crash shutdown
     Reached(false);
   }
-  std::string message = PQresultErrorMessage(kept);
+  std::string message = PQresultErrorMessage(failed);
   while (!message.empty() && message.back() == '\n') message.pop_back();
   return Fail(std::string(what) + " failed: " + message + " (" + last_sqlstate_ + ")");
+}
+
+Result<std::vector<Rows>> Connection::ExecPipeline(std::span<const PipelineStep> steps) {
+  last_sqlstate_.clear();
+  for (const PipelineStep& step : steps) {
+    if (step.params.has_nul()) return MakeError(ErrorCode::kInvalidData, "text with a NUL character cannot be stored");
+  }
+  const char* what = steps.empty() ? "read" : steps.front().statement->what;
+  if (PQenterPipelineMode(conn_) == 0) return FailSend(what);
+  std::vector<bool> prepares(steps.size(), false);
+  std::unordered_set<std::string_view> queued;  // statements prepared by this pipeline
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const Statement& statement = *steps[i].statement;
+    if (!prepared_.contains(statement.name) && queued.insert(statement.name).second) {
+      if (PQsendPrepare(conn_, statement.name, statement.sql, 0, nullptr) == 0) return FailSend(statement.what);
+      prepares[i] = true;
+    }
+    const Params& params = steps[i].params;
+    const std::vector<const char*> values = params.Pointers();
+    const std::vector<int> lengths = params.Lengths();
+    if (PQsendQueryPrepared(conn_, statement.name, params.size(), values.data(), lengths.data(),
+                            params.Formats().data(), statement.binary ? 1 : 0) == 0) {
+      return FailSend(statement.what);
+    }
+  }
+  if (PQpipelineSync(conn_) == 0) return FailSend(what);
+  Result<std::vector<Rows>> rows = AwaitPipeline(steps, prepares);
+  if (dead()) return rows;
+  if (PQexitPipelineMode(conn_) == 0) return FailSend(what);
+  if (!rows && PQtransactionStatus(conn_) != PQTRANS_IDLE) (void)Query("ROLLBACK", "roll back");
+  return rows;
+}
+
+Result<std::vector<Rows>> Connection::AwaitPipeline(std::span<const PipelineStep> steps,
+                                                    const std::vector<bool>& prepares) {
+  const Clock::time_point deadline = Clock::now() + timeout_;
+  const char* what = steps.empty() ? "read" : steps.front().statement->what;
+  bool timed_out = false;
+  if (!Flush(deadline, &timed_out)) return timed_out ? FailTimeout(what) : FailSend(what);
+  std::vector<Rows> out;
+  out.reserve(steps.size());
+  PGresult* failed = nullptr;  // the first failure
+  const char* failed_what = what;
+  // One result then nullptr per prepare and per statement, in the order they were queued;
+  // `*succeeded`: whether this one's result did.
+  auto take = [&](const char* step_what, bool keep, bool* succeeded) -> bool {
+    *succeeded = false;
+    PGresult* result = nullptr;
+    for (;;) {
+      if (!NextResult(deadline, &result, &timed_out)) return false;
+      if (result == nullptr) return true;
+      *succeeded = IsSuccess(result);
+      if (!*succeeded && PQresultStatus(result) != PGRES_PIPELINE_ABORTED && failed == nullptr) {
+        failed = result;
+        failed_what = step_what;
+      } else if (keep && *succeeded && failed == nullptr) {
+        out.emplace_back(result);
+      } else {
+        PQclear(result);
+      }
+    }
+  };
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const char* step_what = steps[i].statement->what;
+    bool prepared = false, ran = false;
+    const bool ok = (!prepares[i] || take(step_what, false, &prepared)) && take(step_what, true, &ran);
+    if (!ok) {
+      if (failed != nullptr) PQclear(failed);
+      return timed_out ? FailTimeout(step_what) : FailSend(step_what);
+    }
+    if (prepared) prepared_.insert(steps[i].statement->name);
+  }
+  for (;;) {  // the sync
+    PGresult* result = nullptr;
+    if (!NextResult(deadline, &result, &timed_out) || (result == nullptr && Clock::now() >= deadline)) {
+      if (failed != nullptr) PQclear(failed);
+      return timed_out || result == nullptr ? FailTimeout(what) : FailSend(what);
+    }
+    if (result == nullptr) continue;
+    const bool sync = PQresultStatus(result) == PGRES_PIPELINE_SYNC;
+    PQclear(result);
+    if (sync) break;
+  }
+  Reached(true);
+  if (failed != nullptr) return FailResult(failed, failed_what);
+  return out;
 }
 
 }  // namespace costs::store::postgres::detail

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -230,6 +231,12 @@ class Rows {
 // Parses the elements of a one-dimensional text[] in text form whose elements are never NULL.
 std::vector<std::string> ParseTextArray(std::string_view a);
 
+// One statement of a pipeline (Connection::ExecPipeline) with its parameters.
+struct PipelineStep {
+  const Statement* statement;
+  Params params;
+};
+
 // One PGconn in non-blocking mode and the names of the statements prepared on it. Used by one
 // thread at a time (a Lease). Every wait for the server is bounded (statement timeout + 1 s).
 class Connection {
@@ -248,6 +255,12 @@ class Connection {
 
   // Runs a prepared statement (preparing it on first use on this connection).
   Result<Rows> Exec(const Statement& statement, const Params& params);
+
+  // Runs `steps` in libpq's pipeline mode: each statement (prepared first where needed on this
+  // connection) sent at once, all answered in one round trip. Their rows in order; else the
+  // first failure (the server skips the statements after it), and a transaction the steps left
+  // open is rolled back. A transaction begun by a step and not ended stays open on success.
+  Result<std::vector<Rows>> ExecPipeline(std::span<const PipelineStep> steps);
 
   // Runs SQL text without parameters (schema, transaction control); several statements
   // separated by ';' are one implicit transaction unless inside an explicit one.
@@ -283,8 +296,20 @@ class Connection {
   Error FailTimeout(const char* what);
   // Waits until the socket is ready for `events`, or the deadline. false on timeout or error.
   bool WaitSocket(short events, std::chrono::steady_clock::time_point deadline, short* revents);
+  // Sends what libpq holds, reading meanwhile. false when the connection failed (`*timed_out`
+  // says whether the deadline passed).
+  bool Flush(std::chrono::steady_clock::time_point deadline, bool* timed_out);
+  // The next result (nullptr ends one statement's results), waiting up to the deadline; false on
+  // a failure of the connection (`*timed_out` as above).
+  bool NextResult(std::chrono::steady_clock::time_point deadline, PGresult** result, bool* timed_out);
   // Flushes the query, then collects its results: the first failed one, else the last.
   Result<Rows> Await(const char* what);
+  // kStoreFailed for the failed result `failed` of `what` (owned, cleared), noting its SQLSTATE
+  // and whether the connection broke.
+  Error FailResult(PGresult* failed, const char* what);
+  // Collects the results of `steps` (queued with `prepares[i]`: whether a prepare preceded step
+  // i) and the pipeline's sync.
+  Result<std::vector<Rows>> AwaitPipeline(std::span<const PipelineStep> steps, const std::vector<bool>& prepares);
 
   PGconn* conn_;
   const std::chrono::steady_clock::duration timeout_;
@@ -307,6 +332,8 @@ class Transaction {
     if (Result<Rows> r = connection.Query(begin, "begin a transaction"); !r) return std::move(r).error();
     return Transaction(&connection);
   }
+  // The transaction a pipeline's step began on `connection` (still open).
+  static Transaction Adopt(Connection& connection) { return Transaction(&connection); }
 
   Transaction(Transaction&& other) noexcept : connection_(std::exchange(other.connection_, nullptr)) {}
   Transaction(const Transaction&) = delete;

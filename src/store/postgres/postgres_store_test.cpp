@@ -76,6 +76,32 @@ class PostgresStoreTest : public ::testing::Test {
   std::string url_;  // a fresh schema
 };
 
+// Another session holding `table` in ACCESS EXCLUSIVE mode from construction until Release()
+// (or its end): statements that touch the table wait for it.
+class TableLock {
+ public:
+  TableLock(const std::string& url, const std::string& table) : conn_(PQconnectdb(url.c_str())) {
+    if (PQstatus(conn_) != CONNECTION_OK) {
+      error_ = PQerrorMessage(conn_);
+      return;
+    }
+    PGresult* locked = PQexec(conn_, ("BEGIN; LOCK TABLE " + table + " IN ACCESS EXCLUSIVE MODE").c_str());
+    if (PQresultStatus(locked) != PGRES_COMMAND_OK) error_ = PQresultErrorMessage(locked);
+    PQclear(locked);
+  }
+  ~TableLock() { PQfinish(conn_); }
+  TableLock(const TableLock&) = delete;
+  TableLock& operator=(const TableLock&) = delete;
+
+  // "" once the lock is held, else why it is not.
+  const std::string& error() const { return error_; }
+  void Release() { PQclear(PQexec(conn_, "COMMIT")); }
+
+ private:
+  PGconn* conn_;
+  std::string error_;
+};
+
 // PostgreSQL's hold: another session holds org_versions in SHARE mode, which blocks the version
 // bump an ingest makes last in its transaction (after the usage, rollups, items and deployments)
 // but not the reads.
@@ -265,16 +291,9 @@ TEST_F(PostgresStoreTest, AStatementOverTheTimeoutFailsAndTheNextCallWorks) {
   ASSERT_TRUE(store->CreateOrganization(Organization{"org-a", "Org A"}));
   // Another session holds an exclusive lock on organizations until the test ends it, so the
   // call can only return (before that) by its statement timeout.
-  PGconn* locker = PQconnectdb(url_.c_str());
-  ASSERT_EQ(PQstatus(locker), CONNECTION_OK) << PQerrorMessage(locker);
-  struct Finish {
-    PGconn* conn;
-    ~Finish() { PQfinish(conn); }
-  } finish{locker};
-  PGresult* locked = PQexec(locker, "BEGIN; LOCK TABLE organizations IN ACCESS EXCLUSIVE MODE");
-  ASSERT_EQ(PQresultStatus(locked), PGRES_COMMAND_OK) << PQresultErrorMessage(locked);
-  PQclear(locked);
-  auto unlock = [&] { PQclear(PQexec(locker, "COMMIT")); };
+  TableLock lock(url_, "organizations");
+  ASSERT_EQ(lock.error(), "");
+  auto unlock = [&] { lock.Release(); };
 
   Result<std::optional<Organization>> blocked = MakeError(ErrorCode::kInternal, "not called");
   EXPECT_TRUE(ReturnsWithin(
@@ -285,6 +304,49 @@ TEST_F(PostgresStoreTest, AStatementOverTheTimeoutFailsAndTheNextCallWorks) {
   Result<std::optional<Organization>> org = store->FindOrganization("org-a");
   ASSERT_TRUE(org.has_value()) << Describe(org.error());
   EXPECT_TRUE(org->has_value());
+}
+
+// ReadRange sends its snapshot as one pipeline: a statement of it that fails (here by its
+// timeout, behind a lock) fails the read, and the connection, its snapshot rolled back, serves the
+// next read (a pool of one: the same connection), also one that reads on after the pipeline.
+TEST_F(PostgresStoreTest, AReadRangeWhosePipelineFailsLeavesItsConnectionServing) {
+  std::unique_ptr<PostgresStore> store = MustOpen({.pool_size = 1, .statement_timeout_ms = 300});
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateOrganization(Organization{"org-a", "Org A"}));
+  const Instant mid{kDay1.ns + domain::kNsPerHour / 2};
+  const Instant end{kDay1.ns + 3 * domain::kNsPerHour};
+  ASSERT_TRUE(store->Ingest(std::vector<UsageRecord>{Record("u1", "org-a", "d1", kDay1, end)}));
+  RangeReadPlan edges;
+  edges.raw.push_back({kDay1, mid});
+  edges.hourly.push_back({kDay1, end});
+  RangeReadPlan totals = edges;
+  totals.latest_capacity = domain::TimeRange{kDay1, end};
+  totals.credits = true;
+  const Result<RangeReadResult> before = store->ReadRange("org-a", totals);
+  ASSERT_TRUE(before.has_value()) << Describe(before.error());
+  ASSERT_EQ(before->raw.size(), 1u);
+  ASSERT_EQ(before->raw[0].size(), 1u);
+  ASSERT_FALSE(before->latest_capacity.empty());
+
+  TableLock lock(url_, "rollup_hours");
+  ASSERT_EQ(lock.error(), "");
+  auto unlock = [&] { lock.Release(); };
+  for (const RangeReadPlan* plan : {&edges, &totals}) {
+    Result<RangeReadResult> blocked = MakeError(ErrorCode::kInternal, "not called");
+    EXPECT_TRUE(ReturnsWithin(
+        std::chrono::seconds(30), [&] { blocked = store->ReadRange("org-a", *plan); }, unlock))
+        << "the read waited for the lock instead of its statement timeout";
+    ExpectError(blocked, ErrorCode::kStoreFailed);
+  }
+  unlock();
+  for (const RangeReadPlan* plan : {&edges, &totals}) {
+    const Result<RangeReadResult> after = store->ReadRange("org-a", *plan);
+    ASSERT_TRUE(after.has_value()) << Describe(after.error());
+    EXPECT_EQ(after->raw, before->raw);
+    EXPECT_EQ(after->rollups, before->rollups);
+    EXPECT_EQ(after->version, before->version);
+  }
+  EXPECT_TRUE(store->FindOrganization("org-a").has_value()) << "the connection serves other calls too";
 }
 
 TEST_F(PostgresStoreTest, AServerThatStopsAnsweringFailsCallsWithinTheTimeout) {

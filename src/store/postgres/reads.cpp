@@ -31,17 +31,19 @@ namespace {
 
 using store::AssignTo;
 
-// The rollups of `grain` in [from, to) (days: whole days starting in it), by period, then by
-// item.
-Status SelectRollups(Connection& c, std::string_view org, const SeriesMap& series, domain::RollupGrain grain,
-                     Instant from, Instant to, std::vector<service::RollupRow>& out) {
-  if (from >= to) return {};
+// kSelectRollupDays' parameters for the rollups of `grain` in [from, to): the days holding them.
+Params RollupParams(std::string_view org, domain::RollupGrain grain, Instant from, Instant to) {
   const bool hourly = grain == domain::RollupGrain::kHour;
-  Result<Rows> rows = c.Exec(kSelectRollupDays, Params().Text(org).Int(hourly ? DayOf(from.ns) : from.ns).Int(to.ns));
-  if (!rows) return std::move(rows).error();
+  return std::move(Params().Text(org).Int(hourly ? DayOf(from.ns) : from.ns).Int(to.ns));
+}
+
+// The rollups of `grain` in [from, to) (days: whole days starting in it) of kSelectRollupDays'
+// `rows`, by period, then by item.
+Status RollupsOf(const Connection& c, const Rows& rows, const SeriesMap& series, domain::RollupGrain grain,
+                 Instant from, Instant to, std::vector<service::RollupRow>& out) {
   std::vector<SeriesCell> cells;
-  for (int i = 0; i < rows->size(); ++i) {
-    if (Status s = AppendCellsOfDay(rows->Text(i, 1), rows->Int(i, 0), grain, from, to, c.log(), cells); !s) return s;
+  for (int i = 0; i < rows.size(); ++i) {
+    if (Status s = AppendCellsOfDay(rows.Text(i, 1), rows.Int(i, 0), grain, from, to, c.log(), cells); !s) return s;
   }
   std::vector<std::pair<const SeriesCell*, const SeriesInfo*>> ranked;  // by period, then item
   ranked.reserve(cells.size());
@@ -61,6 +63,14 @@ Status SelectRollups(Connection& c, std::string_view org, const SeriesMap& serie
                                      m.max_instance_count, m.rate_fingerprint_min, m.rate_fingerprint_max});
   }
   return {};
+}
+
+Status SelectRollups(Connection& c, std::string_view org, const SeriesMap& series, domain::RollupGrain grain,
+                     Instant from, Instant to, std::vector<service::RollupRow>& out) {
+  if (from >= to) return {};
+  Result<Rows> rows = c.Exec(kSelectRollupDays, RollupParams(org, grain, from, to));
+  if (!rows) return std::move(rows).error();
+  return RollupsOf(c, *rows, series, grain, from, to, out);
 }
 
 // The item catalog: every series of the org with its texts and end, sorted by item.
@@ -83,49 +93,45 @@ Result<std::vector<service::ItemInfo>> Items(const Connection& c, const SeriesMa
   return out;
 }
 
-Result<std::vector<service::Credit>> SelectCredits(Connection& c, std::string_view org) {
-  Result<Rows> rows = c.Exec(kSelectCredits, Params().Text(org));
-  if (!rows) return std::move(rows).error();
+// kSelectCredits' rows.
+std::vector<service::Credit> CreditsOf(const Rows& rows, std::string_view org) {
   std::vector<service::Credit> out;
-  for (int i = 0; i < rows->size(); ++i) {
-    out.push_back(service::Credit{std::string(rows->Text(i, 0)), std::string(org), rows->Int(i, 1),
-                                  Instant{rows->Int(i, 2)}, Instant{rows->Int(i, 3)}});
+  for (int i = 0; i < rows.size(); ++i) {
+    out.push_back(service::Credit{std::string(rows.Text(i, 0)), std::string(org), rows.Int(i, 1),
+                                  Instant{rows.Int(i, 2)}, Instant{rows.Int(i, 3)}});
   }
   return out;
 }
 
-Result<std::vector<service::Deployment>> SelectDeployments(Connection& c, std::string_view org) {
-  Result<Rows> rows = c.Exec(kSelectDeployments, Params().Text(org));
-  if (!rows) return std::move(rows).error();
+// kSelectDeployments' rows.
+Result<std::vector<service::Deployment>> DeploymentsOf(const Connection& c, const Rows& rows) {
   std::vector<service::Deployment> out;
-  for (int i = 0; i < rows->size(); ++i) {
-    std::optional<domain::InstanceType> type = domain::ParseInstanceType(rows->Text(i, 2));
+  out.reserve(static_cast<std::size_t>(rows.size()));
+  for (int i = 0; i < rows.size(); ++i) {
+    std::optional<domain::InstanceType> type = domain::ParseInstanceType(rows.Text(i, 2));
     if (!type) return Corrupt(c, "deployment type");
-    out.push_back(service::Deployment{std::string(rows->Text(i, 0)), std::string(rows->Text(i, 1)), *type});
+    out.push_back(service::Deployment{std::string(rows.Text(i, 0)), std::string(rows.Text(i, 1)), *type});
   }
   return out;
 }
 
-// The organization's rate catalog, sorted by fingerprint.
-Result<std::vector<domain::Decimal>> SelectRates(Connection& c, std::string_view org) {
-  Result<Rows> rows = c.Exec(kSelectRates, Params().Text(org));
-  if (!rows) return std::move(rows).error();
+// The organization's rate catalog from kSelectRates' rows (sorted by fingerprint).
+Result<std::vector<domain::Decimal>> RatesOf(const Connection& c, const Rows& rows) {
   std::vector<domain::Decimal> out;
-  out.reserve(static_cast<std::size_t>(rows->size()));
-  for (int i = 0; i < rows->size(); ++i) {
-    Result<domain::Decimal> rate = domain::ParseDecimal(rows->Text(i, 0));
+  out.reserve(static_cast<std::size_t>(rows.size()));
+  for (int i = 0; i < rows.size(); ++i) {
+    Result<domain::Decimal> rate = domain::ParseDecimal(rows.Text(i, 0));
     if (!rate) return Corrupt(c, "rate of the rate catalog");
     out.push_back(*rate);
   }
   return out;
 }
 
-// The latest capacity and the items, which share the series' ends (read once).
-Status ReadCatalog(Connection& c, std::string_view org, const SeriesMap& series, const service::RangeReadPlan& plan,
-                   service::RangeReadResult& result) {
-  if (!plan.latest_capacity && !plan.items) return {};
-  const std::string_view orgs[] = {org};
-  Result<SeriesEndsByOrg> ends = SelectSeriesEnds(c, orgs);
+// The latest capacity and the items, which share the series' ends (`ends_rows`:
+// kSelectSeriesEnds' rows for the org). The latest capacity reads on in the caller's snapshot.
+Status ReadCatalog(Connection& c, std::string_view org, const SeriesMap& series, const Rows& ends_rows,
+                   const service::RangeReadPlan& plan, service::RangeReadResult& result) {
+  Result<SeriesEndsByOrg> ends = SeriesEndsOf(c, ends_rows);
   if (!ends) return std::move(ends).error();
   const std::vector<SeriesEnd> none;
   auto found = ends->find(org);
@@ -139,39 +145,119 @@ Status ReadCatalog(Connection& c, std::string_view org, const SeriesMap& series,
   return {};
 }
 
-// PostgresStore::ReadRange in the caller's snapshot.
-// The version is read first, so that the series map of the snapshot can come from `cache`.
+// ReadRange's statements, queued as one pipeline (Connection::ExecPipeline), and where each
+// one's rows are.
+class PlanSteps {
+ public:
+  static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+
+  // Queues `statement`, when `wanted`; its index in the pipeline, else kNone.
+  std::size_t Add(const Statement& statement, Params params, bool wanted = true) {
+    if (!wanted) return kNone;
+    steps_.push_back(PipelineStep{&statement, std::move(params)});
+    return steps_.size() - 1;
+  }
+  std::span<const PipelineStep> steps() const { return steps_; }
+
+ private:
+  std::vector<PipelineStep> steps_;
+};
+
+// The series map of the snapshot at `version`: `held`'s when read at that version (the snapshot
+// then sent no rows), else the snapshot's `rows`, kept in `cache`.
+Result<std::shared_ptr<const SeriesMap>> SeriesAt(const Connection& c, SeriesCache& cache, std::string_view org,
+                                                  const SeriesCache::Held& held, std::int64_t version,
+                                                  const Rows& rows) {
+  if (held.series != nullptr && held.version == version) return held.series;
+  Result<SeriesMap> read = SeriesOf(c, rows);
+  if (!read) return std::move(read).error();
+  auto series = std::make_shared<const SeriesMap>(std::move(*read));
+  cache.Put(org, version, series);
+  return series;
+}
+
+// PostgresStore::ReadRange: one REPEATABLE READ, READ ONLY snapshot whose statements (its
+// begin, the data version, the series unless the cache holds them at that version, every window,
+// the lists the plan asks for, the commit) go in one pipeline: one round trip. Only the latest
+// capacity, which reads back a week at a time, reads on in the snapshot before its commit.
 Result<service::RangeReadResult> ReadPlan(Connection& c, SeriesCache& cache, std::string_view org,
                                           const service::RangeReadPlan& plan) {
+  const SeriesCache::Held held = cache.Peek(org);
+  const bool reads_on = plan.latest_capacity.has_value();
+  PlanSteps q;
+  q.Add(kBeginSnapshot, Params());
+  const std::size_t version_at = q.Add(kSelectOrgVersion, std::move(Params().Text(org)));
+  const std::size_t series_at =
+      q.Add(kSelectSeriesUnlessAt, std::move(Params().Text(org).Int(held.series != nullptr ? held.version : -1)));
+  std::vector<std::size_t> raw_at, hourly_at, daily_at;
+  for (const domain::TimeRange& w : plan.raw) {
+    raw_at.push_back(q.Add(kSelectChunksOverlapping, w.from < w.to ? OverlappingParams(org, w.from, w.to) : Params(),
+                           w.from < w.to));
+  }
+  for (const domain::TimeRange& w : plan.hourly) {
+    hourly_at.push_back(
+        q.Add(kSelectRollupDays, RollupParams(org, domain::RollupGrain::kHour, w.from, w.to), w.from < w.to));
+  }
+  for (const domain::TimeRange& w : plan.daily) {
+    daily_at.push_back(
+        q.Add(kSelectRollupDays, RollupParams(org, domain::RollupGrain::kDay, w.from, w.to), w.from < w.to));
+  }
+  const std::size_t deployments_at = q.Add(kSelectDeployments, std::move(Params().Text(org)));
+  const std::string_view orgs[] = {org};
+  const std::size_t ends_at = q.Add(kSelectSeriesEnds, SeriesEndsParams(orgs), reads_on || plan.items);
+  const std::size_t credits_at = q.Add(kSelectCredits, std::move(Params().Text(org)), plan.credits);
+  const std::size_t usage_at = q.Add(kSelectAllChunks, std::move(Params().Text(org)), plan.usage);
+  const std::size_t rates_at = q.Add(kSelectRates, std::move(Params().Text(org)), plan.rates);
+  const std::size_t commit_at = q.Add(kCommit, Params(), !reads_on);
+
+  Result<std::vector<Rows>> rows = c.ExecPipeline(q.steps());
+  if (!rows) return std::move(rows).error();
+  std::optional<Transaction> open;  // rolled back unless committed
+  if (reads_on) open.emplace(Transaction::Adopt(c));
+  if (commit_at != PlanSteps::kNone && (*rows)[commit_at].CommandStatus() != "COMMIT") {
+    return c.Fail("commit failed: the transaction was rolled back");
+  }
+  const Rows& version = (*rows)[version_at];
   service::RangeReadResult result;
-  if (Status s = AssignTo(result.version, SelectOrgVersion(c, org)); !s) return std::move(s).error();
-  Result<std::shared_ptr<const SeriesMap>> series =
-      cache.Get(org, result.version, [&] { return SelectSeries(c, org); });
+  result.version = version.size() > 0 ? version.Int(0, 0) : 0;
+  Result<std::shared_ptr<const SeriesMap>> series = SeriesAt(c, cache, org, held, result.version, (*rows)[series_at]);
   if (!series) return std::move(series).error();
   const SeriesMap& map = **series;
   result.raw.reserve(plan.raw.size());
-  for (const domain::TimeRange& window : plan.raw) {
-    Status s = AssignTo(result.raw.emplace_back(), SelectUsageOverlapping(c, org, map, window.from, window.to));
-    if (!s) return std::move(s).error();
+  for (std::size_t i = 0; i < plan.raw.size(); ++i) {
+    std::vector<domain::UsageRecord>& window = result.raw.emplace_back();
+    if (raw_at[i] == PlanSteps::kNone) continue;
+    const domain::TimeRange& w = plan.raw[i];
+    if (Status s = AssignTo(window, UsageOverlappingOf(c, (*rows)[raw_at[i]], org, map, w.from, w.to)); !s) {
+      return std::move(s).error();
+    }
   }
-  for (const domain::TimeRange& window : plan.hourly) {
-    Status s = SelectRollups(c, org, map, domain::RollupGrain::kHour, window.from, window.to, result.rollups);
-    if (!s) return std::move(s).error();
+  auto rollups = [&](const std::vector<domain::TimeRange>& windows, const std::vector<std::size_t>& at,
+                     domain::RollupGrain grain) -> Status {
+    for (std::size_t i = 0; i < windows.size(); ++i) {
+      if (at[i] == PlanSteps::kNone) continue;
+      Status s = RollupsOf(c, (*rows)[at[i]], map, grain, windows[i].from, windows[i].to, result.rollups);
+      if (!s) return s;
+    }
+    return {};
+  };
+  if (Status s = rollups(plan.hourly, hourly_at, domain::RollupGrain::kHour); !s) return std::move(s).error();
+  if (Status s = rollups(plan.daily, daily_at, domain::RollupGrain::kDay); !s) return std::move(s).error();
+  if (Status s = AssignTo(result.deployments, DeploymentsOf(c, (*rows)[deployments_at])); !s) {
+    return std::move(s).error();
   }
-  for (const domain::TimeRange& window : plan.daily) {
-    Status s = SelectRollups(c, org, map, domain::RollupGrain::kDay, window.from, window.to, result.rollups);
-    if (!s) return std::move(s).error();
+  if (ends_at != PlanSteps::kNone) {
+    if (Status s = ReadCatalog(c, org, map, (*rows)[ends_at], plan, result); !s) return std::move(s).error();
   }
-  if (Status s = AssignTo(result.deployments, SelectDeployments(c, org)); !s) return std::move(s).error();
-  if (Status s = ReadCatalog(c, org, map, plan, result); !s) return std::move(s).error();
-  if (plan.credits) {
-    if (Status s = AssignTo(result.credits, SelectCredits(c, org)); !s) return std::move(s).error();
+  if (credits_at != PlanSteps::kNone) result.credits = CreditsOf((*rows)[credits_at], org);
+  if (usage_at != PlanSteps::kNone) {
+    if (Status s = AssignTo(result.usage, AllUsageOf(c, (*rows)[usage_at], org, map)); !s) return std::move(s).error();
   }
-  if (plan.usage) {
-    if (Status s = AssignTo(result.usage, SelectAllUsage(c, org, map)); !s) return std::move(s).error();
+  if (rates_at != PlanSteps::kNone) {
+    if (Status s = AssignTo(result.rates, RatesOf(c, (*rows)[rates_at])); !s) return std::move(s).error();
   }
-  if (plan.rates) {
-    if (Status s = AssignTo(result.rates, SelectRates(c, org)); !s) return std::move(s).error();
+  if (open) {
+    if (Status s = open->Commit(); !s) return std::move(s).error();
   }
   return result;
 }
@@ -219,11 +305,15 @@ Result<std::vector<domain::UsageRecord>> PostgresStore::ReadUsageOverlapping(std
 Result<std::vector<service::Deployment>> PostgresStore::ListDeployments(std::string_view org) {
   Result<Lease> lease = Acquire();
   if (!lease) return std::move(lease).error();
-  return SelectDeployments(**lease, org);
+  Result<Rows> rows = (*lease)->Exec(kSelectDeployments, Params().Text(org));
+  if (!rows) return std::move(rows).error();
+  return DeploymentsOf(**lease, *rows);
 }
 
 Result<service::RangeReadResult> PostgresStore::ReadRange(std::string_view org, const service::RangeReadPlan& plan) {
-  return InSnapshot(Acquire(), [&](Connection& c) { return ReadPlan(c, *series_cache_, org, plan); });
+  Result<Lease> lease = Acquire();
+  if (!lease) return std::move(lease).error();
+  return ReadPlan(**lease, *series_cache_, org, plan);
 }
 
 Result<std::vector<std::string>> PostgresStore::VerifyIdIndex() {

@@ -7,19 +7,23 @@
 
 namespace costs::store::postgres::detail {
 
+Result<SeriesMap> SeriesOf(const Connection& c, const Rows& rows) {
+  SeriesMap out;
+  out.reserve(static_cast<std::size_t>(rows.size()));
+  for (int i = 0; i < rows.size(); ++i) {
+    std::optional<domain::Dimension> dimension = domain::ParseDimension(rows.Text(i, 2));
+    if (!dimension) return Corrupt(c, "series dimension");
+    out.emplace(rows.Int(i, 0), SeriesInfo{i, std::string(rows.Text(i, 1)), *dimension, std::string(rows.Text(i, 3)),
+                                           std::string(rows.Text(i, 4)), std::string(rows.Text(i, 5)),
+                                           std::string(rows.Text(i, 6)), std::string(rows.Text(i, 7))});
+  }
+  return out;
+}
+
 Result<SeriesMap> SelectSeries(Connection& c, std::string_view org) {
   Result<Rows> rows = c.Exec(kSelectSeries, Params().Text(org));
   if (!rows) return std::move(rows).error();
-  SeriesMap out;
-  out.reserve(static_cast<std::size_t>(rows->size()));
-  for (int i = 0; i < rows->size(); ++i) {
-    std::optional<domain::Dimension> dimension = domain::ParseDimension(rows->Text(i, 2));
-    if (!dimension) return Corrupt(c, "series dimension");
-    out.emplace(rows->Int(i, 0), SeriesInfo{i, std::string(rows->Text(i, 1)), *dimension, std::string(rows->Text(i, 3)),
-                                            std::string(rows->Text(i, 4)), std::string(rows->Text(i, 5)),
-                                            std::string(rows->Text(i, 6)), std::string(rows->Text(i, 7))});
-  }
-  return out;
+  return SeriesOf(c, *rows);
 }
 
 Result<const SeriesInfo*> FindSeries(const Connection& c, const SeriesMap& series, std::int64_t id) {
@@ -28,18 +32,26 @@ Result<const SeriesInfo*> FindSeries(const Connection& c, const SeriesMap& serie
   return &it->second;
 }
 
-Result<SeriesEndsByOrg> SelectSeriesEnds(Connection& c, std::span<const std::string_view> orgs) {
+Params SeriesEndsParams(std::span<const std::string_view> orgs) {
   BinaryArray ids(BinaryArray::kText);
   for (std::string_view org : orgs) ids.Bytes(org);
-  Result<Rows> rows = c.Exec(kSelectSeriesEnds, Params().Array(std::move(ids)));
-  if (!rows) return std::move(rows).error();
+  return std::move(Params().Array(std::move(ids)));
+}
+
+Result<SeriesEndsByOrg> SeriesEndsOf(const Connection& c, const Rows& rows) {
   SeriesEndsByOrg out;
-  for (int i = 0; i < rows->size(); ++i) {
-    Result<std::vector<SeriesEnd>> ends = UnpackSeriesEnds(rows->Text(i, 1), c.log());
+  for (int i = 0; i < rows.size(); ++i) {
+    Result<std::vector<SeriesEnd>> ends = UnpackSeriesEnds(rows.Text(i, 1), c.log());
     if (!ends) return std::move(ends).error();
-    out.emplace(std::string(rows->Text(i, 0)), std::move(*ends));
+    out.emplace(std::string(rows.Text(i, 0)), std::move(*ends));
   }
   return out;
+}
+
+Result<SeriesEndsByOrg> SelectSeriesEnds(Connection& c, std::span<const std::string_view> orgs) {
+  Result<Rows> rows = c.Exec(kSelectSeriesEnds, SeriesEndsParams(orgs));
+  if (!rows) return std::move(rows).error();
+  return SeriesEndsOf(c, *rows);
 }
 
 Result<std::int64_t> EndOf(const Connection& c, std::span<const SeriesEnd> ends, std::int64_t id) {

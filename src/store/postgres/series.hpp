@@ -36,6 +36,8 @@ using SeriesMap = std::unordered_map<std::int64_t, SeriesInfo>;
 
 // Every series of `org` (none for an unknown organization).
 Result<SeriesMap> SelectSeries(Connection& c, std::string_view org);
+// The series of kSelectSeries' (or kSelectSeriesUnlessAt's) rows.
+Result<SeriesMap> SeriesOf(const Connection& c, const Rows& rows);
 
 // The series maps of organizations by data version, for ReadRange (store/common/series_cache.hpp).
 class SeriesCache : public store::SeriesCache<SeriesMap> {};
@@ -46,6 +48,9 @@ Result<const SeriesInfo*> FindSeries(const Connection& c, const SeriesMap& serie
 // The series ends of each of `orgs` that has a row, by ascending series id.
 using SeriesEndsByOrg = std::map<std::string, std::vector<SeriesEnd>, std::less<>>;
 Result<SeriesEndsByOrg> SelectSeriesEnds(Connection& c, std::span<const std::string_view> orgs);
+// kSelectSeriesEnds' parameters, and its rows decoded.
+Params SeriesEndsParams(std::span<const std::string_view> orgs);
+Result<SeriesEndsByOrg> SeriesEndsOf(const Connection& c, const Rows& rows);
 
 // The end of series `id` in `ends`; kStoreFailed when it has none: every series is created by an
 // ingest that stores a record of it, and so its end.

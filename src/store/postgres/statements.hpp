@@ -69,6 +69,10 @@ constexpr Statement kNotifyVersions{
     "SELECT pg_notify('costs_data_version', CASE WHEN octet_length(o) < 7000 THEN o ELSE '' END) "
     "FROM unnest($1::text[]) AS t (o)",
     "notify data versions"};
+// A read snapshot and its end, as steps of a pipeline (Transaction::kSnapshot's, prepared).
+constexpr Statement kBeginSnapshot{"costs_begin_snapshot", "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+                                   "begin a transaction"};
+constexpr Statement kCommit{"costs_commit", "COMMIT", "commit"};
 constexpr Statement kSelectOrgVersion{"costs_select_org_version", "SELECT version FROM org_versions WHERE org_id = $1",
                                       "read the data version"};
 constexpr Statement kSelectOrgVersions{"costs_select_org_versions",
@@ -148,6 +152,13 @@ constexpr Statement kSelectSeries{"costs_select_series",
                                   "SELECT id, deployment_id, dimension, sku, kind, name, unit, rate FROM series "
                                   "WHERE org_id = $1 ORDER BY deployment_id, dimension, sku, kind",
                                   "read series", true};
+// The same, unless the org's data version is $2: the caller holds the series at that version.
+constexpr Statement kSelectSeriesUnlessAt{
+    "costs_select_series_unless_at",
+    "SELECT id, deployment_id, dimension, sku, kind, name, unit, rate FROM series WHERE org_id = $1 "
+    "AND COALESCE((SELECT version FROM org_versions WHERE org_id = $1), 0) <> $2::bigint "
+    "ORDER BY deployment_id, dimension, sku, kind",
+    "read series", true};
 constexpr Statement kSelectSeriesEnds{"costs_select_series_ends",
                                       "SELECT org_id, ends FROM series_ends WHERE org_id = ANY ($1::text[])",
                                       "read series ends", true};
@@ -176,11 +187,14 @@ constexpr Statement kInsertIdHashes{"costs_insert_id_hashes",
                                     "file usage ids"};
 // Per span class k the org has: its chunks whose day is in [$2[k + 1], $3] (the days on which a
 // record of class k overlapping the window can start), with k (for UnpackChunkOverlapping).
+// One index range per class: the LATERAL subquery (kept apart by OFFSET 0) makes both day bounds
+// conditions of the index scan; a plain join scanned every chunk of the org before $3 and
+// filtered by the lower bound after.
 constexpr Statement kSelectChunksOverlapping{
     "costs_select_chunks_overlapping",
-    "SELECT u.records, u.span_class FROM usage_span_classes c JOIN usage_chunk u ON u.org_id = c.org_id "
-    "AND u.span_class = c.span_class AND u.start_day_ns >= ($2::bigint[])[c.span_class + 1] "
-    "AND u.start_day_ns <= $3 WHERE c.org_id = $1",
+    "SELECT u.records, u.span_class FROM usage_span_classes c CROSS JOIN LATERAL (SELECT records, span_class "
+    "FROM usage_chunk WHERE org_id = c.org_id AND span_class = c.span_class "
+    "AND start_day_ns >= ($2::bigint[])[c.span_class + 1] AND start_day_ns <= $3 OFFSET 0) u WHERE c.org_id = $1",
     "read usage", true};
 constexpr Statement kSelectAllChunks{"costs_select_all_chunks", "SELECT records FROM usage_chunk WHERE org_id = $1",
                                      "read usage", true};
