@@ -6,14 +6,18 @@
 #include <thread>
 
 #include "app/app.hpp"
+#include "app/build_info.hpp"
 #include "app/connections.hpp"
 #include "app/logging.hpp"
+#include "app/metered.hpp"
 #include "app/options.hpp"
 #include "app/rate_limits.hpp"
 #include "app/wiring.hpp"
 #include "http/dashboard.hpp"
+#include "http/route_label.hpp"
 #include "http/server.hpp"
 #include "http/web_asset.hpp"
+#include "metrics/prometheus/prometheus_metrics.hpp"
 #include "security/sodium_password_hasher.hpp"
 #include "service/auth.hpp"
 #include "service/costs_service.hpp"
@@ -25,7 +29,7 @@ namespace {
 constexpr const char* kCostsdUsage =
     "usage: costsd [--db URL] [--db-pool N] [--db-timeout-ms N] [--listen HOST:PORT]\n"
     "              [--rate-limit N] [--rate-burst N] [--failed-login-rate N] [--failed-login-burst N]\n"
-    "              [--max-range-days N] [--log-level L]\n"
+    "              [--max-range-days N] [--log-level L] [--log-format text|json] [--metrics-token TOKEN]\n"
     "              [--threads N] [--body-cache-mib N] [--trusted-proxies LIST]\n"
     "              [--rate-limit-redis redis://[:PASSWORD@]HOST[:PORT][/DB]]\n"
     "              [--max-connections N] [--max-connections-per-address N] [--keep-alive-timeout S]\n"
@@ -43,6 +47,9 @@ constexpr const char* kCostsdUsage =
     "                      replica limits on its own; while Redis is down, too)  env COSTS_RATE_LIMIT_REDIS\n"
     "  --max-range-days N  longest from..to range (default 1096)             env COSTS_MAX_RANGE_DAYS\n"
     "  --log-level L       trace, debug, info, warn, error, off (default info) env COSTS_LOG_LEVEL\n"
+    "  --log-format F      text or json (one JSON object per line; default text)  env COSTS_LOG_FORMAT\n"
+    "  --metrics-token T   GET /metrics requires Authorization: Bearer T (default: open)\n"
+    "                      env COSTS_METRICS_TOKEN\n"
     "  --threads N         I/O threads (default: one per core)               env COSTS_THREADS\n"
     "  --body-cache-mib N  memory for rendered range responses (default 64; 0 = off)  env COSTS_BODY_CACHE_MIB\n"
     "  --trusted-proxies LIST  reverse proxies (addresses/CIDRs, comma-separated) whose\n"
@@ -79,6 +86,8 @@ std::vector<Flags::Spec> CostsdFlagSpecs() {
                                     {"failed-login-rate"},
                                     {"failed-login-burst"},
                                     {"log-level"},
+                                    {"log-format"},
+                                    {"metrics-token"},
                                     {"threads"},
                                     {"body-cache-mib"},
                                     {"trusted-proxies"},
@@ -167,19 +176,33 @@ Status BoundByStore(const Flags& flags, const StoreOptions& store_options, std::
 
 // Runs the services on `store` behind the HTTP server until a signal stops it; returns the
 // server's exit code.
-int Serve(service::Store& store, service::Clock& clock, const RateLimiters& limiters, const Limits& limits,
-          const http::ServerOptions& server_options, const std::string& db, std::uint64_t open_files) {
+// GET /metrics (src/metrics/prometheus) needs: the route templates and the build's identity.
+metrics::prometheus::BuildInfo BuildInfoOf(const std::string& db) {
+  return {std::string(CostsVersion()), std::string(CostsCommit()),
+          db.rfind("sqlite:", 0) == 0 ? "sqlite" : "postgresql"};
+}
+
+int Serve(service::Store& unmetered, service::Clock& clock, const RateLimiters& limiters, const Limits& limits,
+          const http::ServerOptions& server_options, const std::string& db, std::uint64_t open_files,
+          const std::string& metrics_token) {
   // Redis is tried once now for the log; the adapter itself warns when it does not answer.
   if (limiters.check && limiters.check()) spdlog::info("rate limits are {}: Redis answers", limiters.description);
+  metrics::prometheus::PrometheusMetrics metrics(http::RouteTemplates(), BuildInfoOf(db));
+  MeteredStore store(unmetered, metrics);
   security::SodiumPasswordHasher sodium;
+  MeteredHasher counted(sodium, metrics);
   // argon2id on at most half the cores at once, however many logins the hash pool runs.
-  service::LimitedHasher hasher(sodium, static_cast<int>(std::clamp(std::thread::hardware_concurrency() / 2, 1u, 64u)));
+  service::LimitedHasher hasher(counted,
+                                static_cast<int>(std::clamp(std::thread::hardware_concurrency() / 2, 1u, 64u)));
   service::CostsService costs(store, clock, static_cast<int>(limits.max_days));
-  service::AdminService admin(store, hasher);
+  service::AdminService admin(store, hasher, metrics);
   service::Authenticator auth(store, hasher, clock);
   service::SessionService sessions(store, auth, hasher, clock, SpdlogSink());
   http::Services services{costs, admin, auth, *limiters.per_principal, *limiters.failed_logins};
   services.sessions = &sessions;
+  services.metrics = &metrics;
+  services.metrics_text = [&metrics] { return metrics.Serialize(); };
+  services.metrics_token = metrics_token;
   // /readyz: one primary-key read of the store (it fails while the database is unreachable; data
   // versions would not: they may come from the PostgreSQL store's cache).
   services.readiness = [&store]() -> Status {
@@ -226,7 +249,9 @@ int CostsdMain(int argc, char** argv) {
   if (Status bound = BoundByStore(*flags, *store_options, open_files, *server_options); !bound) {
     return UsageError(bound.error().message);
   }
-  if (Status logging = SetUpServerLogging(flags->Get("log-level").value_or("info")); !logging) {
+  if (Status logging =
+          SetUpServerLogging(flags->Get("log-level").value_or("info"), flags->Get("log-format").value_or("text"));
+      !logging) {
     return UsageError(logging.error().message);
   }
   store_options->log = SpdlogSink();
@@ -237,7 +262,8 @@ int CostsdMain(int argc, char** argv) {
     spdlog::critical("cannot open the store {}: {}", RedactDbUrl(db), store.error().message);
     return store.error().code == ErrorCode::kInvalidData ? 2 : 1;
   }
-  const int code = Serve(**store, clock, *limiters, *limits, *server_options, db, open_files);
+  const int code = Serve(**store, clock, *limiters, *limits, *server_options, db, open_files,
+                         flags->Get("metrics-token").value_or(""));
   spdlog::info("stopped");
   return code;
 }
