@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <thread>
 
 #include "app/app.hpp"
@@ -10,6 +11,7 @@
 #include "app/connections.hpp"
 #include "app/logging.hpp"
 #include "app/metered.hpp"
+#include "app/metrics_listener.hpp"
 #include "app/options.hpp"
 #include "app/rate_limits.hpp"
 #include "app/wiring.hpp"
@@ -30,6 +32,7 @@ constexpr const char* kCostsdUsage =
     "usage: costsd [--db URL] [--db-pool N] [--db-timeout-ms N] [--listen HOST:PORT]\n"
     "              [--rate-limit N] [--rate-burst N] [--failed-login-rate N] [--failed-login-burst N]\n"
     "              [--max-range-days N] [--log-level L] [--log-format text|json] [--metrics-token TOKEN]\n"
+    "              [--metrics-listen HOST:PORT]\n"
     "              [--threads N] [--body-cache-mib N] [--trusted-proxies LIST]\n"
     "              [--rate-limit-redis redis://[:PASSWORD@]HOST[:PORT][/DB]]\n"
     "              [--max-connections N] [--max-connections-per-address N] [--keep-alive-timeout S]\n"
@@ -50,6 +53,7 @@ constexpr const char* kCostsdUsage =
     "  --log-format F      text or json (one JSON object per line; default text)  env COSTS_LOG_FORMAT\n"
     "  --metrics-token T   GET /metrics requires Authorization: Bearer T (default: open)\n"
     "                      env COSTS_METRICS_TOKEN\n"
+    "  --metrics-listen HOST:PORT  serve GET /metrics there only, not on --listen  env COSTS_METRICS_LISTEN\n"
     "  --threads N         I/O threads (default: one per core)               env COSTS_THREADS\n"
     "  --body-cache-mib N  memory for rendered range responses (default 64; 0 = off)  env COSTS_BODY_CACHE_MIB\n"
     "  --trusted-proxies LIST  reverse proxies (addresses/CIDRs, comma-separated) whose\n"
@@ -88,6 +92,7 @@ std::vector<Flags::Spec> CostsdFlagSpecs() {
                                     {"log-level"},
                                     {"log-format"},
                                     {"metrics-token"},
+                                    {"metrics-listen"},
                                     {"threads"},
                                     {"body-cache-mib"},
                                     {"trusted-proxies"},
@@ -126,7 +131,7 @@ Result<Limits> LimitsFromFlags(const Flags& flags) {
 }
 
 // --listen HOST:PORT (an IPv6 host in brackets) into `options`.
-Status ParseListen(const std::string& listen, http::ServerOptions& options) {
+Status ParseListen(const std::string& listen, http::ServerOptions& options, std::string_view flag = "--listen") {
   const auto colon = listen.rfind(':');
   std::int64_t port = -1;
   if (colon != std::string::npos && colon > 0) {
@@ -139,7 +144,7 @@ Status ParseListen(const std::string& listen, http::ServerOptions& options) {
     }
   }
   if (port < 0 || port > 65535) {
-    return MakeError(ErrorCode::kInvalidData, "--listen must be HOST:PORT, like 127.0.0.1:8080");
+    return MakeError(ErrorCode::kInvalidData, std::string(flag) + " must be HOST:PORT, like 127.0.0.1:8080");
   }
   options.host = listen.substr(0, colon);
   if (options.host.size() > 2 && options.host.front() == '[') {
@@ -174,17 +179,32 @@ Status BoundByStore(const Flags& flags, const StoreOptions& store_options, std::
   return ConnectionOptionsFromFlags(flags, open_files, store_options.pool.value_or(8), options);
 }
 
-// Runs the services on `store` behind the HTTP server until a signal stops it; returns the
-// server's exit code.
 // GET /metrics (src/metrics/prometheus) needs: the route templates and the build's identity.
 metrics::prometheus::BuildInfo BuildInfoOf(const std::string& db) {
   return {std::string(CostsVersion()), std::string(CostsCommit()),
           db.rfind("sqlite:", 0) == 0 ? "sqlite" : "postgresql"};
 }
 
+// --metrics-token and --metrics-listen.
+struct MetricsOptions {
+  std::string token;
+  std::optional<http::ServerOptions> listen;  // a listener of its own; nullopt: /metrics on the API's
+};
+
+Result<MetricsOptions> MetricsOptionsFromFlags(const Flags& flags, const http::ServerOptions& api) {
+  MetricsOptions options{flags.Get("metrics-token").value_or(""), std::nullopt};
+  if (std::optional<std::string> listen = flags.Get("metrics-listen")) {
+    options.listen = api;
+    if (Status parsed = ParseListen(*listen, *options.listen, "--metrics-listen"); !parsed) return parsed.error();
+  }
+  return options;
+}
+
+// Runs the services on `store` behind the HTTP server until a signal stops it; returns the
+// server's exit code.
 int Serve(service::Store& unmetered, service::Clock& clock, const RateLimiters& limiters, const Limits& limits,
           const http::ServerOptions& server_options, const std::string& db, std::uint64_t open_files,
-          const std::string& metrics_token) {
+          const MetricsOptions& metrics_options) {
   // Redis is tried once now for the log; the adapter itself warns when it does not answer.
   if (limiters.check && limiters.check()) spdlog::info("rate limits are {}: Redis answers", limiters.description);
   metrics::prometheus::PrometheusMetrics metrics(http::RouteTemplates(), BuildInfoOf(db));
@@ -202,7 +222,7 @@ int Serve(service::Store& unmetered, service::Clock& clock, const RateLimiters& 
   services.sessions = &sessions;
   services.metrics = &metrics;
   services.metrics_text = [&metrics] { return metrics.Serialize(); };
-  services.metrics_token = metrics_token;
+  services.metrics_token = metrics_options.token;
   // /readyz: one primary-key read of the store (it fails while the database is unreachable; data
   // versions would not: they may come from the PostgreSQL store's cache).
   services.readiness = [&store]() -> Status {
@@ -222,7 +242,14 @@ int Serve(service::Store& unmetered, service::Clock& clock, const RateLimiters& 
         server_options.host, port, RedactDbUrl(db), limits.rate, limits.burst, limiters.description, open_files,
         server_options.max_connections, server_options.max_connections_per_address);
   };
-  return http::RunServer(server_options, std::move(services), on_listening);
+  MetricsListener metrics_listener;
+  if (metrics_options.listen) {
+    if (!metrics_listener.Start(*metrics_options.listen, services)) return 1;
+    services.metrics_text = nullptr;  // /metrics only there
+  }
+  const int code = http::RunServer(server_options, std::move(services), on_listening);
+  if (code != 0 && metrics_options.listen) metrics_listener.Stop();
+  return code;
 }
 
 }  // namespace
@@ -249,6 +276,8 @@ int CostsdMain(int argc, char** argv) {
   if (Status bound = BoundByStore(*flags, *store_options, open_files, *server_options); !bound) {
     return UsageError(bound.error().message);
   }
+  auto metrics_options = MetricsOptionsFromFlags(*flags, *server_options);
+  if (!metrics_options) return UsageError(metrics_options.error().message);
   if (Status logging =
           SetUpServerLogging(flags->Get("log-level").value_or("info"), flags->Get("log-format").value_or("text"));
       !logging) {
@@ -262,8 +291,7 @@ int CostsdMain(int argc, char** argv) {
     spdlog::critical("cannot open the store {}: {}", RedactDbUrl(db), store.error().message);
     return store.error().code == ErrorCode::kInvalidData ? 2 : 1;
   }
-  const int code = Serve(**store, clock, *limiters, *limits, *server_options, db, open_files,
-                         flags->Get("metrics-token").value_or(""));
+  const int code = Serve(**store, clock, *limiters, *limits, *server_options, db, open_files, *metrics_options);
   spdlog::info("stopped");
   return code;
 }

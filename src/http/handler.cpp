@@ -417,6 +417,10 @@ Admission AdmitRequest(const Request& request, const Services& services, std::si
     admission.refusal = std::move(metrics);
     return admission;
   }
+  if (services.metrics_only) {
+    admission.refusal = MakeErrorResponse(MakeError(ErrorCode::kNotFound, "This listener serves GET /metrics only."));
+    return admission;
+  }
   RouteResult routed = MatchRoute(request.method, request.target);
   if (!routed.route) {
     ErrorExtras extras;

@@ -89,6 +89,9 @@ struct Services {
   // send Authorization: Bearer <metrics_token>.
   std::function<std::string()> metrics_text = nullptr;
   std::string metrics_token{};
+  // A listener for the metrics alone (costsd --metrics-listen): every path but /metrics and the
+  // probes answers 404, before any credentials are read.
+  bool metrics_only = false;
 };
 
 // Serves the API until SIGINT/SIGTERM (or a fatal listener error), then stops accepting,

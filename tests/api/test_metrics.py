@@ -143,6 +143,25 @@ class MetricsTest(ApiTestCase):
         resp = c.request("POST", "/metrics", body="", auth="Bearer " + token)
         self.assertError(resp, 405, "root.method_not_allowed", server=server)
 
+    def test_metrics_listen_serves_the_metrics_alone(self):
+        port = harness.free_port()
+        server = self.start_server(self.ws, "--metrics-listen", "127.0.0.1:%d" % port)
+        api = server.client(*dataset.ALICE)
+        self.addCleanup(api.close)
+        self.assertStatus(self.get(api, harness.org_path(dataset.ORG_A)), 200, server)
+        self.assertEqual(api.request("GET", "/metrics").status, 404, "not on the API's listener")
+        side = harness.Client(server, *dataset.ALICE)
+        side.server = type("MetricsPort", (), {"port": port, "log_tail": server.log_tail})()
+        self.addCleanup(side.close)
+        resp = side.request("GET", "/metrics")
+        self.assertEqual(resp.status, 200, resp.describe())
+        samples, _ = parse_metrics(resp.text)
+        org = "/api/v1/organizations/{organization_id}"
+        self.assertEqual(value(samples, "costs_http_requests_total", route=org, method="GET", code="200"), 1)
+        resp = side.request("GET", harness.org_path(dataset.ORG_A))
+        self.assertEqual((resp.status, resp.error_codes()), (404, ["root.not_found"]), resp.describe())
+        self.assertEqual(side.request("GET", "/healthz").status, 200)
+
     def test_grafana_dashboard_queries_only_exposed_metrics(self):
         with open(DASHBOARD, encoding="utf-8") as f:
             board = json.load(f)
