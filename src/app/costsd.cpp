@@ -3,19 +3,24 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <thread>
 
 #include "app/app.hpp"
 #include "app/connections.hpp"
 #include "app/logging.hpp"
+#include "app/metered.hpp"
+#include "app/metrics_listener.hpp"
 #include "app/options.hpp"
 #include "app/print_config.hpp"
 #include "app/rate_limits.hpp"
 #include "app/version.hpp"
 #include "app/wiring.hpp"
 #include "http/dashboard.hpp"
+#include "http/route_label.hpp"
 #include "http/server.hpp"
 #include "http/web_asset.hpp"
+#include "metrics/prometheus/prometheus_metrics.hpp"
 #include "security/sodium_password_hasher.hpp"
 #include "service/auth.hpp"
 #include "service/costs_service.hpp"
@@ -28,7 +33,8 @@ constexpr const char* kCostsdUsage =
     "usage: costsd [--config FILE] [--print-config] [--version]\n"
     "              [--db URL] [--db-pool N] [--db-timeout-ms N] [--listen HOST:PORT]\n"
     "              [--rate-limit N] [--rate-burst N] [--failed-login-rate N] [--failed-login-burst N]\n"
-    "              [--max-range-days N] [--log-level L]\n"
+    "              [--max-range-days N] [--log-level L] [--log-format text|json] [--metrics-token TOKEN]\n"
+    "              [--metrics-listen HOST:PORT]\n"
     "              [--threads N] [--body-cache-mib N] [--trusted-proxies LIST]\n"
     "              [--rate-limit-redis redis://[:PASSWORD@]HOST[:PORT][/DB]]\n"
     "              [--max-connections N] [--max-connections-per-address N] [--keep-alive-timeout S]\n"
@@ -51,6 +57,10 @@ constexpr const char* kCostsdUsage =
     "                      replica limits on its own; while Redis is down, too)  env COSTS_RATE_LIMIT_REDIS\n"
     "  --max-range-days N  longest from..to range (default 1096)             env COSTS_MAX_RANGE_DAYS\n"
     "  --log-level L       trace, debug, info, warn, error, off (default info) env COSTS_LOG_LEVEL\n"
+    "  --log-format F      text or json (one JSON object per line; default text)  env COSTS_LOG_FORMAT\n"
+    "  --metrics-token T   GET /metrics requires Authorization: Bearer T (default: open)\n"
+    "                      env COSTS_METRICS_TOKEN\n"
+    "  --metrics-listen HOST:PORT  serve GET /metrics there only, not on --listen  env COSTS_METRICS_LISTEN\n"
     "  --threads N         I/O threads (default: one per core)               env COSTS_THREADS\n"
     "  --body-cache-mib N  memory for rendered range responses (default 64; 0 = off)  env COSTS_BODY_CACHE_MIB\n"
     "  --trusted-proxies LIST  reverse proxies (addresses/CIDRs, comma-separated) whose\n"
@@ -94,6 +104,9 @@ std::vector<Flags::Spec> CostsdFlagSpecs() {
       {"failed-login-rate", true, false, true, K::kNumber, "0.5"},
       {"failed-login-burst", true, false, true, K::kNumber, "10"},
       {"log-level", true, false, true, K::kText, "info"},
+      {"log-format", true, false, true, K::kText, "text"},
+      {"metrics-token", true, false, true, K::kText, "none (/metrics open)"},
+      {"metrics-listen", true, false, true, K::kText, "none (/metrics on --listen)"},
       {"threads", true, false, true, K::kInteger, "one per core"},
       {"body-cache-mib", true, false, true, K::kInteger, "64"},
       {"trusted-proxies", true, false, true, K::kText, "none"},
@@ -132,7 +145,7 @@ Result<Limits> LimitsFromFlags(const Flags& flags) {
 }
 
 // --listen HOST:PORT (an IPv6 host in brackets) into `options`.
-Status ParseListen(const std::string& listen, http::ServerOptions& options) {
+Status ParseListen(const std::string& listen, http::ServerOptions& options, std::string_view flag = "--listen") {
   const auto colon = listen.rfind(':');
   std::int64_t port = -1;
   if (colon != std::string::npos && colon > 0) {
@@ -145,7 +158,7 @@ Status ParseListen(const std::string& listen, http::ServerOptions& options) {
     }
   }
   if (port < 0 || port > 65535) {
-    return MakeError(ErrorCode::kInvalidData, "--listen must be HOST:PORT, like 127.0.0.1:8080");
+    return MakeError(ErrorCode::kInvalidData, std::string(flag) + " must be HOST:PORT, like 127.0.0.1:8080");
   }
   options.host = listen.substr(0, colon);
   if (options.host.size() > 2 && options.host.front() == '[') {
@@ -180,21 +193,50 @@ Status BoundByStore(const Flags& flags, const StoreOptions& store_options, std::
   return ConnectionOptionsFromFlags(flags, open_files, store_options.pool.value_or(8), options);
 }
 
+// GET /metrics (src/metrics/prometheus) needs: the route templates and the build's identity.
+metrics::prometheus::BuildInfo BuildInfoOf(const std::string& db) {
+  return {std::string(kVersion), std::string(kCommit),
+          db.rfind("sqlite:", 0) == 0 ? "sqlite" : "postgresql"};
+}
+
+// --metrics-token and --metrics-listen.
+struct MetricsOptions {
+  std::string token;
+  std::optional<http::ServerOptions> listen;  // a listener of its own; nullopt: /metrics on the API's
+};
+
+Result<MetricsOptions> MetricsOptionsFromFlags(const Flags& flags, const http::ServerOptions& api) {
+  MetricsOptions options{flags.Get("metrics-token").value_or(""), std::nullopt};
+  if (std::optional<std::string> listen = flags.Get("metrics-listen")) {
+    options.listen = api;
+    if (Status parsed = ParseListen(*listen, *options.listen, "--metrics-listen"); !parsed) return parsed.error();
+  }
+  return options;
+}
+
 // Runs the services on `store` behind the HTTP server until a signal stops it; returns the
 // server's exit code.
-int Serve(service::Store& store, service::Clock& clock, const RateLimiters& limiters, const Limits& limits,
-          const http::ServerOptions& server_options, const std::string& db, std::uint64_t open_files) {
+int Serve(service::Store& unmetered, service::Clock& clock, const RateLimiters& limiters, const Limits& limits,
+          const http::ServerOptions& server_options, const std::string& db, std::uint64_t open_files,
+          const MetricsOptions& metrics_options) {
   // Redis is tried once now for the log; the adapter itself warns when it does not answer.
   if (limiters.check && limiters.check()) spdlog::info("rate limits are {}: Redis answers", limiters.description);
+  metrics::prometheus::PrometheusMetrics metrics(http::RouteTemplates(), BuildInfoOf(db));
+  MeteredStore store(unmetered, metrics);
   security::SodiumPasswordHasher sodium;
+  MeteredHasher counted(sodium, metrics);
   // argon2id on at most half the cores at once, however many logins the hash pool runs.
-  service::LimitedHasher hasher(sodium, static_cast<int>(std::clamp(std::thread::hardware_concurrency() / 2, 1u, 64u)));
+  service::LimitedHasher hasher(counted,
+                                static_cast<int>(std::clamp(std::thread::hardware_concurrency() / 2, 1u, 64u)));
   service::CostsService costs(store, clock, static_cast<int>(limits.max_days));
-  service::AdminService admin(store, hasher);
+  service::AdminService admin(store, hasher, metrics);
   service::Authenticator auth(store, hasher, clock);
   service::SessionService sessions(store, auth, hasher, clock, SpdlogSink());
   http::Services services{costs, admin, auth, *limiters.per_principal, *limiters.failed_logins};
   services.sessions = &sessions;
+  services.metrics = &metrics;
+  services.metrics_text = [&metrics] { return metrics.Serialize(); };
+  services.metrics_token = metrics_options.token;
   // /readyz: one primary-key read of the store (it fails while the database is unreachable; data
   // versions would not: they may come from the PostgreSQL store's cache).
   services.readiness = [&store]() -> Status {
@@ -214,7 +256,14 @@ int Serve(service::Store& store, service::Clock& clock, const RateLimiters& limi
         server_options.host, port, RedactDbUrl(db), limits.rate, limits.burst, limiters.description, open_files,
         server_options.max_connections, server_options.max_connections_per_address);
   };
-  return http::RunServer(server_options, std::move(services), on_listening);
+  MetricsListener metrics_listener;
+  if (metrics_options.listen) {
+    if (!metrics_listener.Start(*metrics_options.listen, services)) return 1;
+    services.metrics_text = nullptr;  // /metrics only there
+  }
+  const int code = http::RunServer(server_options, std::move(services), on_listening);
+  if (code != 0 && metrics_options.listen) metrics_listener.Stop();
+  return code;
 }
 
 }  // namespace
@@ -246,11 +295,15 @@ int CostsdMain(int argc, char** argv) {
   if (Status bound = BoundByStore(*flags, *store_options, open_files, *server_options); !bound) {
     return UsageError(bound.error().message);
   }
+  auto metrics_options = MetricsOptionsFromFlags(*flags, *server_options);
+  if (!metrics_options) return UsageError(metrics_options.error().message);
   if (flags->Has("print-config")) {
     std::fputs(FormatConfig(*flags, specs).c_str(), stdout);
     return 0;
   }
-  if (Status logging = SetUpServerLogging(flags->Get("log-level").value_or("info")); !logging) {
+  if (Status logging =
+          SetUpServerLogging(flags->Get("log-level").value_or("info"), flags->Get("log-format").value_or("text"));
+      !logging) {
     return UsageError(logging.error().message);
   }
   store_options->log = SpdlogSink();
@@ -261,7 +314,7 @@ int CostsdMain(int argc, char** argv) {
     spdlog::critical("cannot open the store {}: {}", RedactDbUrl(db), store.error().message);
     return store.error().code == ErrorCode::kInvalidData ? 2 : 1;
   }
-  const int code = Serve(**store, clock, *limiters, *limits, *server_options, db, open_files);
+  const int code = Serve(**store, clock, *limiters, *limits, *server_options, db, open_files, *metrics_options);
   spdlog::info("stopped");
   return code;
 }

@@ -6,6 +6,8 @@
 #include <memory>
 #include <string>
 
+#include "app/json_log.hpp"
+
 namespace costs::app {
 namespace {
 
@@ -25,15 +27,22 @@ spdlog::level::level_enum ToSpdlog(LogLevel level) {
 
 }  // namespace
 
-Status SetUpServerLogging(std::string_view level) {
+Status SetUpServerLogging(std::string_view level, std::string_view format) {
   const auto parsed = spdlog::level::from_str(std::string(level));
   if (parsed == spdlog::level::off && level != "off") {
     return MakeError(ErrorCode::kInvalidData, "--log-level must be trace, debug, info, warn, error or off");
   }
+  if (format != "text" && format != "json") {
+    return MakeError(ErrorCode::kInvalidData, "--log-format must be text or json");
+  }
   spdlog::set_default_logger(
       std::make_shared<spdlog::logger>("costsd", std::make_shared<spdlog::sinks::stderr_sink_mt>()));
   spdlog::set_level(parsed);
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %l %v", spdlog::pattern_time_type::utc);
+  if (format == "json") {
+    spdlog::set_formatter(std::make_unique<JsonLogFormatter>());
+  } else {
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %l %v", spdlog::pattern_time_type::utc);
+  }
   return {};
 }
 

@@ -11,10 +11,11 @@
 
 namespace costs::app {
 
-// costsd: the default logger writes "2026-11-01T00:00:00.000000Z LEVEL message" lines to stderr
-// from `level` up (trace, debug, info, warn, error, off). kInvalidData (a message for humans)
-// for another level; the logger is left as it was then.
-Status SetUpServerLogging(std::string_view level);
+// costsd: the default logger writes lines to stderr from `level` up (trace, debug, info, warn,
+// error, off), in `format`: "text", "2026-11-01T00:00:00.000000Z LEVEL message", or "json", one
+// JSON object per line (json_log.hpp). kInvalidData (a message for humans) for another level
+// or format; the logger is left as it was then.
+Status SetUpServerLogging(std::string_view level, std::string_view format = "text");
 
 // costsctl: the default logger writes "costsctl: message" lines to stderr from info up (its
 // standard output is the command's answer).

@@ -4,6 +4,8 @@
 // rate limiter). src/app fills a LogSink with its logger, so that --log-level and the log
 // format apply and each line carries the id of the request being served. Standard library only.
 
+#include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <string_view>
@@ -44,6 +46,43 @@ class ScopedRequestId {
 
  private:
   std::string_view previous_;
+};
+
+// The fields of an access-log line (one answered HTTP request), for a structured log format:
+// the HTTP layer sets it around the line it logs (ScopedAccessRecord); the application's
+// formatter reads it. Views valid while it is set.
+struct AccessRecord {
+  std::string_view request_id;
+  std::string_view remote;     // the client's address (behind trusted proxies: the client's)
+  std::string_view principal;  // empty when nobody signed in
+  std::string_view method;     // as sent
+  std::string_view route;      // the route template (http/route_label.hpp), never a raw path
+  std::string_view target;     // as sent (cut when nobody signed in)
+  unsigned status = 0;
+  std::size_t bytes = 0;  // body bytes
+  std::int64_t duration_us = 0;
+  std::string_view error_code;  // the wire code of an error answer, else empty
+};
+
+namespace detail {
+inline thread_local const AccessRecord* current_access = nullptr;
+}  // namespace detail
+
+// The access record of the line this thread is logging, or nullptr.
+inline const AccessRecord* CurrentAccessRecord() { return detail::current_access; }
+
+// Sets the current access record for its lifetime. `record` must outlive the object.
+class ScopedAccessRecord {
+ public:
+  explicit ScopedAccessRecord(const AccessRecord& record) : previous_(detail::current_access) {
+    detail::current_access = &record;
+  }
+  ~ScopedAccessRecord() { detail::current_access = previous_; }
+  ScopedAccessRecord(const ScopedAccessRecord&) = delete;
+  ScopedAccessRecord& operator=(const ScopedAccessRecord&) = delete;
+
+ private:
+  const AccessRecord* previous_;
 };
 
 }  // namespace costs

@@ -14,8 +14,10 @@
 #include "http/csv.hpp"
 #include "http/dashboard.hpp"
 #include "http/errors.hpp"
+#include "http/metrics_page.hpp"
 #include "http/probes.hpp"
 #include "http/render.hpp"
+#include "http/route_label.hpp"
 #include "http/router.hpp"
 #include "http/session_handler.hpp"
 #include "http/text.hpp"
@@ -68,6 +70,7 @@ std::optional<Response> Admit(const Request& request, const Services& services, 
     return std::nullopt;
   }
   if (cached) {
+    services.metrics->AuthCacheHit();
     principal = std::move(*cached);
   } else {
     const std::string login_key = LoginLimitKey(request.client_address);
@@ -307,9 +310,9 @@ Response ServeCached(const Admission& admission, const Request& request, const S
   Result<service::CostsService::ReadKey> read = PrepareCachedRead(admission, services);
   if (!read) return MakeErrorResponse(read.error(), ErrorExtrasOf(admission.route.endpoint));
   BodyKey key = BodyKeyOf(admission, *read, *variant);
-  if (std::shared_ptr<const std::string> body = services.body_cache->Find(key)) {
-    return StoredBody(admission, std::move(body));
-  }
+  std::shared_ptr<const std::string> stored = services.body_cache->Find(key);
+  services.metrics->BodyCacheLookup(stored != nullptr);
+  if (stored) return StoredBody(admission, std::move(stored));
   // The body is computed after the version was read, so it is at least as new as the key.
   Response res = Serve(admission, request, services);
   if (res.status != 200 || res.error) return res;  // errors are never stored
@@ -399,14 +402,24 @@ Admission AdmitRequest(const Request& request, const Services& services, std::si
   }
   if (probe != Probe::kNone) {
     admission.refusal = ProbeResponse(probe, request, probe == Probe::kReady ? CheckReadiness(services) : Status{});
+    admission.refusal->route = probe == Probe::kReady ? kReadyzRoute : kHealthzRoute;
     return admission;
   }
   // The dashboard's static files (dashboard.hpp): no credentials, no rate limit, like the probes.
   if (services.dashboard != nullptr) {
     if (std::optional<Response> file = services.dashboard->Serve(request)) {
       admission.refusal = std::move(file);
+      admission.refusal->route = kDashboardRoute;
       return admission;
     }
+  }
+  if (std::optional<Response> metrics = ServeMetrics(request, services)) {
+    admission.refusal = std::move(metrics);
+    return admission;
+  }
+  if (services.metrics_only) {
+    admission.refusal = MakeErrorResponse(MakeError(ErrorCode::kNotFound, "This listener serves GET /metrics only."));
+    return admission;
   }
   RouteResult routed = MatchRoute(request.method, request.target);
   if (!routed.route) {
@@ -430,6 +443,7 @@ Admission AdmitRequest(const Request& request, const Services& services, std::si
   }
   if (admission.refusal) {
     admission.refusal->principal = admission.principal.name;
+    admission.refusal->route = RouteOf(admission.route.endpoint);
     ChallengeBrowsers(*admission.refusal, request);
     KeepPrivate(*admission.refusal, request, admission.route.endpoint);
   }
@@ -441,6 +455,7 @@ namespace {
 // What every admitted answer gets: its principal (for the log) and its headers for browsers.
 Response Finished(Response res, const Admission& admission, const Request& request) {
   if (res.principal.empty()) res.principal = admission.principal.name;
+  res.route = RouteOf(admission.route.endpoint);
   ChallengeBrowsers(res, request);
   KeepPrivate(res, request, admission.route.endpoint);
   return res;
@@ -454,7 +469,8 @@ std::optional<Response> ServeHeld(const Admission& admission, const Request& req
   std::optional<Result<service::CostsService::ReadKey>> read = PrepareHeldCachedRead(admission, services);
   if (!read || !*read) return std::nullopt;  // errors too are answered on the pool, as ever
   std::shared_ptr<const std::string> body = services.body_cache->Find(BodyKeyOf(admission, **read, *variant));
-  if (!body) return std::nullopt;
+  if (!body) return std::nullopt;  // counted when ServeAdmitted looks it up again
+  services.metrics->BodyCacheLookup(true);
   return Finished(StoredBody(admission, std::move(body)), admission, request);
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "http/route_label.hpp"
 #include "http/text.hpp"
 
 namespace costs::http {
@@ -26,6 +27,8 @@ struct Response {
   // For the access log; not sent.
   std::string principal;       // the authenticated caller, empty when there is none
   std::optional<Error> error;  // set on error responses
+  // For the access log and the metrics: the route template's index (route_label.hpp).
+  std::size_t route = kUnmatchedRoute;
 
   // The body's bytes, wherever they live. Valid as long as this response (or the shared
   // bytes) is.

@@ -49,6 +49,7 @@
 #include <vector>
 
 #include "common/log.hpp"
+#include "http/access_log.hpp"
 #include "http/body_cache.hpp"
 #include "http/body_text.hpp"
 #include "http/catching.hpp"
@@ -85,7 +86,6 @@ constexpr std::uint32_t kHeaderLimit = 16 * 1024;
 // line or trailer that does not fit is malformed framing (400), never a growing buffer.
 constexpr std::size_t kReadBufferLimit = 64 * 1024;
 constexpr std::size_t kFirstReadBytes = 4096;
-constexpr std::size_t kLoggedTargetLimit = 256;  // bytes of an unauthenticated request's target
 constexpr std::size_t kMaxQueuedResponses = 16;
 constexpr std::size_t kMaxDrainBytes = 64 * 1024;  // read and dropped at most before a close
 constexpr auto kConnectionLimitLogInterval = std::chrono::seconds(1);
@@ -161,9 +161,12 @@ class Session : public std::enable_shared_from_this<Session> {
         registry_(std::move(registry)),
         client_address_(std::move(peer)),
         buffer_(kReadBufferLimit),
-        probe_timer_(stream_.get_executor()) {}
+        probe_timer_(stream_.get_executor()) {
+    registry_->services().metrics->ConnectionOpened();
+  }
 
   ~Session() {
+    registry_->services().metrics->ConnectionClosed();
     if (id_ != 0) registry_->Remove(id_);
     registry_->limits().Release(client_address_);
   }
@@ -253,7 +256,7 @@ class Session : public std::enable_shared_from_this<Session> {
       case Deferral::kVerifyPassword: {
         // A hash of the header, not the secret itself, names the credentials in the pools.
         const std::size_t credentials = std::hash<std::string_view>{}(head.authorization);
-        if (!registry_->pools().ReserveHash(credentials)) return AnswerUnread(TooManyLogins());
+        if (!registry_->pools().ReserveHash(credentials)) return AnswerUnread(TooManyLogins(registry_->services()));
         return AdmitOn(registry_->pools().hash, head, credentials);
       }
     }
@@ -406,7 +409,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const bool sign_in = admission->route.endpoint == Endpoint::kSignIn;
     const std::size_t place = sign_in ? std::hash<std::string_view>{}(request.body) : 0;
     if (sign_in && !registry_->pools().ReserveHash(place)) {
-      Answer(TooManyLogins(), *req, /*force_close=*/false);
+      Answer(TooManyLogins(registry_->services()), *req, /*force_close=*/false);
       return MaybeRead();
     }
     in_pool_ = true;
@@ -519,6 +522,7 @@ class Session : public std::enable_shared_from_this<Session> {
     Response response = MakeErrorResponse(error);
     if (parser_ && parser_->is_header_done()) {
       if (admission_) response.principal = admission_->principal.name;
+      if (admission_) response.route = RouteOf(admission_->route.endpoint);
       Answer(std::move(response), parser_->get(), /*force_close=*/true);
     } else if (header_parser_ && header_parser_->is_header_done()) {
       Answer(std::move(response), header_parser_->get(), /*force_close=*/true);
@@ -532,24 +536,13 @@ class Session : public std::enable_shared_from_this<Session> {
     admission_.reset();
   }
 
-  // One access-log line. The target of a request nobody signed in for is cut to
-  // kLoggedTargetLimit bytes: anyone may send 16 KiB of it.
+  // The access-log line and the metrics of one answer (access_log.hpp).
   void LogRequest(const std::string& request_id, std::string_view method, std::string_view target,
                   const Response& response) {
-    std::string cut;
-    if (response.principal.empty() && target.size() > kLoggedTargetLimit) {
-      cut.assign(target.substr(0, kLoggedTargetLimit)).append("...");
-      target = cut;
-    }
-    const std::int64_t micros = request_start_ ? MicrosSince(*request_start_) : 0;
+    const std::chrono::microseconds duration(request_start_ ? MicrosSince(*request_start_) : 0);
     request_start_.reset();
-    spdlog::info("{} {} \"{} {}\" {} {}B {}us principal={}", request_id,
-                 request_client_.empty() ? client_address_ : request_client_, method, target, response.status,
-                 response.BodyView().size(), micros,
-                 response.principal.empty() ? std::string_view("-") : std::string_view(response.principal));
-    if (response.error && IsServerError(response.error->code)) {
-      spdlog::error("request {} failed: {}", request_id, response.error->message);
-    }
+    const std::string_view client = request_client_.empty() ? client_address_ : request_client_;
+    LogAccess(registry_->services(), AccessLine{request_id, client, method, target, duration}, response);
   }
 
   void Enqueue(WireResponse&& res) {

@@ -9,6 +9,7 @@
 #include "http/client_address.hpp"
 #include "service/auth.hpp"
 #include "service/costs_service.hpp"
+#include "service/metrics.hpp"
 #include "service/ports.hpp"
 #include "service/rate_limiter.hpp"
 #include "service/sessions.hpp"
@@ -80,6 +81,17 @@ struct Services {
   // The browser sessions (the costs_session cookie and /api/v1/session); nullptr = none: the
   // cookie is ignored and the session paths answer 404.
   service::SessionService* sessions = nullptr;
+  // What the server counts (requests by route template, connections, caches, logins, rate
+  // limits); never null.
+  service::Metrics* metrics = &service::NullMetrics::Instance();
+  // GET /metrics (metrics_page.hpp): the Prometheus text of `metrics`, called per scrape on an
+  // I/O thread; empty = no such path (404). With `metrics_token` non-empty the scrape must
+  // send Authorization: Bearer <metrics_token>.
+  std::function<std::string()> metrics_text = nullptr;
+  std::string metrics_token{};
+  // A listener for the metrics alone (costsd --metrics-listen): every path but /metrics and the
+  // probes answers 404, before any credentials are read.
+  bool metrics_only = false;
 };
 
 // Serves the API until SIGINT/SIGTERM (or a fatal listener error), then stops accepting,

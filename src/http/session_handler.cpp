@@ -43,13 +43,15 @@ Response RateLimited(std::string message, int retry_after_seconds) {
   return MakeErrorResponse(MakeError(ErrorCode::kRateLimited, std::move(message)), extras);
 }
 
-Response TooManyLogins() {
+Response TooManyLogins(const Services& services) {
+  services.metrics->RateLimited(service::Metrics::Limiter::kHashQueue);
   return MakeErrorResponse(
       MakeError(ErrorCode::kRateLimited, "Too many logins are being verified; retry in a second."));
 }
 
 std::optional<Response> LoginLockout(const Services& services, const std::string& login_key) {
   if (const int wait = services.failed_logins.Peek(login_key); wait > 0) {
+    services.metrics->RateLimited(service::Metrics::Limiter::kFailedLogins);
     return RateLimited("Too many failed logins from this address; retry later.", wait);
   }
   return std::nullopt;
@@ -57,6 +59,7 @@ std::optional<Response> LoginLockout(const Services& services, const std::string
 
 std::optional<Response> TakePrincipalToken(const Services& services, std::string_view name) {
   if (const int wait = services.per_principal.Acquire(name); wait > 0) {
+    services.metrics->RateLimited(service::Metrics::Limiter::kPerPrincipal);
     return RateLimited("Too many requests; retry after " + std::to_string(wait) + " s.", wait);
   }
   return std::nullopt;
@@ -66,6 +69,7 @@ Response FailedLogin(const Services& services, const std::string& login_key, boo
   if (api_key) {
     if (auto refusal = LoginLockout(services, login_key)) return std::move(*refusal);
   }
+  services.metrics->LoginFailed();
   (void)services.failed_logins.Acquire(login_key);
   return MakeErrorResponse(
       MakeError(ErrorCode::kUnauthenticated, api_key ? "The API key is not valid (unknown, revoked or expired)."

@@ -14,7 +14,7 @@ namespace costs::http {
 // handler.cpp's AdmitRequest and ServeAdmitted call for them. Beast-free.
 
 // 429 (Retry-After: 1) when the hash pool has no place left for another login.
-Response TooManyLogins();
+Response TooManyLogins(const Services& services);
 
 // 429 billing_service.rate_limited with `message` and Retry-After.
 Response RateLimited(std::string message, int retry_after_seconds);

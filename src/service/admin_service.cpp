@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <chrono>
 
 #include "service/costs_service.hpp"
 #include "service/usage_batch.hpp"
@@ -17,9 +18,24 @@ bool IsValidName(std::string_view s, std::size_t max_length) {
   });
 }
 
+// How an ingest ended, for the metrics.
+Metrics::IngestOutcome OutcomeOf(const Result<IngestOutcome>& outcome) {
+  if (outcome) return Metrics::IngestOutcome::kStored;
+  switch (outcome.error().code) {
+    case ErrorCode::kInvalidRecord:
+    case ErrorCode::kInvalidData:
+      return Metrics::IngestOutcome::kInvalid;
+    case ErrorCode::kConflict:
+      return Metrics::IngestOutcome::kConflict;
+    default:
+      return Metrics::IngestOutcome::kFailed;
+  }
+}
+
 }  // namespace
 
-AdminService::AdminService(Store& store, const PasswordHasher& hasher) : store_(store), hasher_(hasher) {}
+AdminService::AdminService(Store& store, const PasswordHasher& hasher, Metrics& metrics)
+    : store_(store), hasher_(hasher), metrics_(metrics) {}
 
 Result<IngestOutcome> AdminService::IngestNdjson(const Principal& who, std::string_view body) {
   if (!who.is_admin) return MakeError(ErrorCode::kForbidden, "only platform admins may ingest usage");
@@ -27,12 +43,22 @@ Result<IngestOutcome> AdminService::IngestNdjson(const Principal& who, std::stri
 }
 
 Result<IngestOutcome> AdminService::IngestNdjson(std::string_view body) {
+  const auto start = std::chrono::steady_clock::now();
+  std::size_t problems = 0;
+  Result<IngestOutcome> outcome = ParseAndIngest(body, problems);
+  metrics_.Ingested(OutcomeOf(outcome), outcome ? outcome->stored : 0, outcome ? outcome->duplicates : 0, problems,
+                    std::chrono::steady_clock::now() - start);
+  return outcome;
+}
+
+Result<IngestOutcome> AdminService::ParseAndIngest(std::string_view body, std::size_t& problems) {
   auto batch = ParseUsageBatch(body, [this](std::string_view id) -> Result<bool> {
     auto found = store_.FindOrganization(id);
     if (!found) return std::move(found).error();
     return found->has_value();
   });
   if (!batch) return std::move(batch).error();
+  problems = batch->problem_count;
   if (batch->problem_count > 0) return UsageProblemsError(*batch);
   if (batch->records.empty()) return MakeError(ErrorCode::kInvalidData, "the usage batch holds no records");
   auto outcome = store_.Ingest(batch->records);

@@ -13,6 +13,7 @@
 #include "service/auth.hpp"
 #include "service/chart_index.hpp"
 #include "service/instance_costs.hpp"
+#include "service/metrics.hpp"
 #include "service/ports.hpp"
 #include "service/store.hpp"
 #include "service/usage_import.hpp"
@@ -272,7 +273,8 @@ class CostsService {
 // Ingest and administration use cases. Thread-safe.
 class AdminService {
  public:
-  AdminService(Store& store, const PasswordHasher& hasher);
+  // `metrics` counts the batches of IngestNdjson (their outcome, records and time).
+  AdminService(Store& store, const PasswordHasher& hasher, Metrics& metrics = NullMetrics::Instance());
 
   // Parses an NDJSON batch (one JSON object per line; blank lines ignored), validates every
   // record and stores the batch atomically. kInvalidRecord with every problem in `fields`
@@ -319,8 +321,11 @@ class AdminService {
                    domain::Instant end);
 
  private:
+  // IngestNdjson without its metrics; `problems`: the problems found in the records.
+  Result<IngestOutcome> ParseAndIngest(std::string_view body, std::size_t& problems);
   Store& store_;
   const PasswordHasher& hasher_;
+  Metrics& metrics_;
 };
 
 }  // namespace costs::service
