@@ -177,6 +177,25 @@ class TlsTest(ApiTestCase):
         self.assertEqual(proc.returncode, 2, proc.stderr)
         self.assertIn(b"--listen-tls needs --tls-cert FILE and --tls-key FILE", proc.stderr)
 
+    def test_listen_tls_without_listen_serves_https_only(self):
+        cmd = [harness.binary("costsd"), "--db", self.ws.db_url, "--listen-tls", "127.0.0.1:0",
+               "--tls-cert", self.cert_a, "--tls-key", self.key_a]
+        log = open(self.ws.next_log(), "wb")
+        self.addCleanup(log.close)
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log)
+        self.addCleanup(lambda: proc.poll() is not None or (proc.kill(), proc.wait()))
+        line = proc.stdout.readline().decode("utf-8", "replace")  # costsd prints it once listening
+        m = harness.Server.LISTEN_TLS_RE.match(line)
+        self.assertIsNotNone(m, "expected only the https line first, got %r" % line)
+        ctx = client_context(self.cert_a)
+        conn = http.client.HTTPSConnection("127.0.0.1", int(m.group(1)), timeout=30, context=ctx)
+        self.addCleanup(conn.close)
+        conn.request("GET", "/healthz")
+        self.assertEqual(conn.getresponse().status, 200)
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(timeout=30), 0)
+        self.assertEqual(proc.stdout.read(), b"", "no plain listening line")
+
     def test_the_session_cookie_is_secure_over_tls_only(self):
         srv, _, _ = self.start_tls_server("cookie")
         body = json.dumps({"username": dataset.ALICE[0], "password": dataset.ALICE[1]})
