@@ -38,6 +38,7 @@ constexpr const char* kCostsdUsage =
     "              [--threads N] [--body-cache-mib N] [--trusted-proxies LIST]\n"
     "              [--rate-limit-redis redis://[:PASSWORD@]HOST[:PORT][/DB]]\n"
     "              [--max-connections N] [--max-connections-per-address N] [--keep-alive-timeout S]\n"
+    "              [--listen-tls HOST:PORT --tls-cert FILE --tls-key FILE]\n"
     "  --config FILE       read the flags' values from a TOML file: a key per flag, named as the flag\n"
     "                      (listen = \"127.0.0.1:8080\", rate-limit = 20); flag > env > file > default\n"
     "                      env COSTS_CONFIG\n"
@@ -46,7 +47,13 @@ constexpr const char* kCostsdUsage =
     "  --db URL            sqlite:PATH (default sqlite:var/costs.db) or postgresql://...  env COSTS_DB\n"
     "  --db-pool N         store connections (PostgreSQL default 8)           env COSTS_DB_POOL\n"
     "  --db-timeout-ms N   statement timeout (PostgreSQL default 10000)       env COSTS_DB_TIMEOUT_MS\n"
-    "  --listen HOST:PORT  address to serve on (default 127.0.0.1:8080; port 0 = any)  env COSTS_LISTEN\n"
+    "  --listen HOST:PORT  address to serve on (default 127.0.0.1:8080, unless only --listen-tls\n"
+    "                      is given; port 0 = any)                           env COSTS_LISTEN\n"
+    "  --listen-tls HOST:PORT  address to serve HTTPS on (TLS 1.2 and 1.3), beside --listen or\n"
+    "                      instead of it                                     env COSTS_LISTEN_TLS\n"
+    "  --tls-cert FILE     PEM certificate chain for --listen-tls, server's first; read again\n"
+    "                      on SIGHUP                                         env COSTS_TLS_CERT\n"
+    "  --tls-key FILE      PEM private key of --tls-cert; read again on SIGHUP  env COSTS_TLS_KEY\n"
     "  --rate-limit N      requests per second per principal (default 100; 0 = off)  env COSTS_RATE_LIMIT\n"
     "  --rate-burst N      token bucket size (default 2 x rate-limit)         env COSTS_RATE_BURST\n"
     "  --failed-login-rate N   failed logins per second a client address regains (default 0.5; 0 = no lockout)\n"
@@ -98,6 +105,9 @@ std::vector<Flags::Spec> CostsdFlagSpecs() {
       {"version", false, false, false},
       {"db", true, false, true, K::kText, std::string(kDefaultDb)},
       {"listen", true, false, true, K::kText, "127.0.0.1:8080"},
+      {"listen-tls", true, false, true, K::kText, "none"},
+      {"tls-cert", true, false, true, K::kText, "none"},
+      {"tls-key", true, false, true, K::kText, "none"},
       {"rate-limit", true, false, true, K::kNumber, "100"},
       {"rate-burst", true, false, true, K::kNumber, "2 x rate-limit"},
       {"max-range-days", true, false, true, K::kInteger, "1096"},
@@ -144,8 +154,9 @@ Result<Limits> LimitsFromFlags(const Flags& flags) {
   return Limits{*rate, *burst, *failed_rate, *failed_burst, *max_days, *threads, *cache_mib};
 }
 
-// --listen HOST:PORT (an IPv6 host in brackets) into `options`.
-Status ParseListen(const std::string& listen, http::ServerOptions& options, std::string_view flag = "--listen") {
+// --listen HOST:PORT (an IPv6 host in brackets), or --listen-tls's (`flag`), into host and port.
+Status ParseListen(const std::string& listen, std::string& host, std::uint16_t& port_out,
+                   std::string_view flag = "--listen") {
   const auto colon = listen.rfind(':');
   std::int64_t port = -1;
   if (colon != std::string::npos && colon > 0) {
@@ -160,20 +171,40 @@ Status ParseListen(const std::string& listen, http::ServerOptions& options, std:
   if (port < 0 || port > 65535) {
     return MakeError(ErrorCode::kInvalidData, std::string(flag) + " must be HOST:PORT, like 127.0.0.1:8080");
   }
-  options.host = listen.substr(0, colon);
-  if (options.host.size() > 2 && options.host.front() == '[') {
-    options.host = options.host.substr(1, options.host.size() - 2);
+  host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  port_out = static_cast<std::uint16_t>(port);
+  return {};
+}
+
+// --listen-tls, --tls-cert and --tls-key into `options`: all three or none. Without --listen,
+// --listen-tls serves HTTPS instead of plain HTTP.
+Status TlsOptionsFromFlags(const Flags& flags, http::ServerOptions& options) {
+  const std::optional<std::string> listen = flags.Get("listen-tls");
+  const std::optional<std::string> cert = flags.Get("tls-cert");
+  const std::optional<std::string> key = flags.Get("tls-key");
+  if (!listen) {
+    if (cert || key) return MakeError(ErrorCode::kInvalidData, "--tls-cert and --tls-key need --listen-tls");
+    return {};
   }
-  options.port = static_cast<std::uint16_t>(port);
+  if (!cert || !key || cert->empty() || key->empty()) {
+    return MakeError(ErrorCode::kInvalidData, "--listen-tls needs --tls-cert FILE and --tls-key FILE");
+  }
+  if (Status parsed = ParseListen(*listen, options.tls_host, options.tls_port, "--listen-tls"); !parsed) return parsed;
+  options.tls_cert = *cert;
+  options.tls_key = *key;
+  options.listen_plain = flags.Has("listen");
   return {};
 }
 
 // The server's own options from the flags, in the order costsd checks them.
 Result<http::ServerOptions> ServerOptionsFromFlags(const Flags& flags, const Limits& limits) {
   http::ServerOptions options;
-  if (Status listen = ParseListen(flags.Get("listen").value_or("127.0.0.1:8080"), options); !listen) {
+  if (Status listen = ParseListen(flags.Get("listen").value_or("127.0.0.1:8080"), options.host, options.port);
+      !listen) {
     return listen.error();
   }
+  if (Status tls = TlsOptionsFromFlags(flags, options); !tls) return tls.error();
   options.threads = static_cast<int>(limits.threads);
   options.body_cache_bytes = static_cast<std::size_t>(limits.cache_mib) << 20;
   auto proxies = http::TrustedProxies::Parse(flags.Get("trusted-proxies").value_or(""));
@@ -195,8 +226,7 @@ Status BoundByStore(const Flags& flags, const StoreOptions& store_options, std::
 
 // GET /metrics (src/metrics/prometheus) needs: the route templates and the build's identity.
 metrics::prometheus::BuildInfo BuildInfoOf(const std::string& db) {
-  return {std::string(kVersion), std::string(kCommit),
-          db.rfind("sqlite:", 0) == 0 ? "sqlite" : "postgresql"};
+  return {std::string(kVersion), std::string(kCommit), db.rfind("sqlite:", 0) == 0 ? "sqlite" : "postgresql"};
 }
 
 // --metrics-token and --metrics-listen.
@@ -209,7 +239,11 @@ Result<MetricsOptions> MetricsOptionsFromFlags(const Flags& flags, const http::S
   MetricsOptions options{flags.Get("metrics-token").value_or(""), std::nullopt};
   if (std::optional<std::string> listen = flags.Get("metrics-listen")) {
     options.listen = api;
-    if (Status parsed = ParseListen(*listen, *options.listen, "--metrics-listen"); !parsed) return parsed.error();
+    options.listen->listen_plain = true;
+    options.listen->tls_cert.clear();  // plain HTTP only
+    if (Status parsed = ParseListen(*listen, options.listen->host, options.listen->port, "--metrics-listen"); !parsed) {
+      return parsed.error();
+    }
   }
   return options;
 }
@@ -247,6 +281,12 @@ int Serve(service::Store& unmetered, service::Clock& clock, const RateLimiters& 
   // The web dashboard at / (web/README.md): the assets this binary embeds.
   const http::Dashboard dashboard(http::EmbeddedWebAssets());
   services.dashboard = &dashboard;
+  // One stdout line per listener, plain first: tests and scripts read the ports from them.
+  auto on_listening_tls = [&](std::uint16_t port) {
+    std::printf("costsd listening on https://%s:%u\n", server_options.tls_host.c_str(), static_cast<unsigned>(port));
+    std::fflush(stdout);
+    spdlog::info("listening on {}:{} (TLS, certificate {})", server_options.tls_host, port, server_options.tls_cert);
+  };
   auto on_listening = [&](std::uint16_t port) {
     std::printf("costsd listening on http://%s:%u\n", server_options.host.c_str(), static_cast<unsigned>(port));
     std::fflush(stdout);
@@ -261,7 +301,7 @@ int Serve(service::Store& unmetered, service::Clock& clock, const RateLimiters& 
     if (!metrics_listener.Start(*metrics_options.listen, services)) return 1;
     services.metrics_text = nullptr;  // /metrics only there
   }
-  const int code = http::RunServer(server_options, std::move(services), on_listening);
+  const int code = http::RunServer(server_options, std::move(services), on_listening, on_listening_tls);
   if (code != 0 && metrics_options.listen) metrics_listener.Stop();
   return code;
 }

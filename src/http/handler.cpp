@@ -14,6 +14,7 @@
 #include "http/csv.hpp"
 #include "http/dashboard.hpp"
 #include "http/errors.hpp"
+#include "http/etag.hpp"
 #include "http/metrics_page.hpp"
 #include "http/probes.hpp"
 #include "http/render.hpp"
@@ -299,17 +300,71 @@ Response StoredBody(const Admission& admission, std::shared_ptr<const std::strin
   return res;
 }
 
-// Serve, through services.body_cache where the body is cacheable: PrepareRead (PrepareReadV2)
-// authorizes and validates the request and reads the organization's data version (its errors
-// are answered as the endpoint's own); a stored body is then served as it is, else the endpoint
-// renders it and a success is stored. Only ranges with both `from` and `to`: a defaulted `to`
-// is the current time, which no later request asks for again (v2 requires both anyway).
-Response ServeCached(const Admission& admission, const Request& request, const Services& services) {
-  const std::optional<std::uint8_t> variant = CachedVariantOf(admission.route, services);
-  if (!variant) return Serve(admission, request, services);
-  Result<service::CostsService::ReadKey> read = PrepareCachedRead(admission, services);
-  if (!read) return MakeErrorResponse(read.error(), ErrorExtrasOf(admission.route.endpoint));
-  BodyKey key = BodyKeyOf(admission, *read, *variant);
+// How an endpoint's 200 is tagged (etag.hpp): by its read key (kRange); by its read key and
+// the current time (kRangeAtNow: the overview, whose balance depends on it); by the
+// organization's data version and the current time alone (kNow: the credits' line items); by
+// the body (kBody: the organization lookup); or not at all.
+enum class Tagging { kNone, kRange, kRangeAtNow, kNow, kBody };
+
+Tagging TaggingOf(Endpoint endpoint) {
+  if (IsCacheable(endpoint)) return Tagging::kRange;
+  switch (endpoint) {
+    case Endpoint::kCostsOverview:
+      return Tagging::kRangeAtNow;
+    case Endpoint::kCreditLineItems:
+      return Tagging::kNow;
+    case Endpoint::kGetOrganization:
+      return Tagging::kBody;
+    default:
+      return Tagging::kNone;
+  }
+}
+
+// The read key a tagged request's ETag is made of: PrepareCachedRead for the range endpoints;
+// PrepareRead for the overview (it validates as the overview does); for the line items
+// PrepareRead without a range (their only errors, authorization and the store's, are the
+// same), the range then left out of the tag. Errors are the endpoint's own.
+Result<service::CostsService::ReadKey> PrepareTagRead(const Admission& admission, Tagging tagging,
+                                                      const Services& services) {
+  const Route& route = admission.route;
+  if (tagging == Tagging::kRange) return PrepareCachedRead(admission, services);
+  const service::RangeQuery range = tagging == Tagging::kNow ? service::RangeQuery{} : RangeOf(route);
+  Result<service::CostsService::ReadKey> read =
+      services.costs.PrepareRead(admission.principal, route.organization_id, range, /*chart=*/false);
+  if (read && tagging == Tagging::kNow) read->range = {};
+  return read;
+}
+
+// What every tagged answer, 200 or 304, carries.
+void AddValidators(Response& res, const std::string& etag) {
+  res.headers.emplace_back("ETag", etag);
+  res.headers.emplace_back("Cache-Control", "private, no-cache");
+}
+
+// 304 Not Modified: no body, the validators and Vary of the 200 it stands for.
+Response NotModified(const Admission& admission, const std::string& etag) {
+  const bool negotiated = OffersOf(admission.route.endpoint).size() > 1;
+  Response res = negotiated ? Negotiated({}, admission.format) : Ok({});
+  res.status = 304;
+  res.content_type.clear();
+  AddValidators(res, etag);
+  return res;
+}
+
+// The 200 `res` with its validators, or a 304 when the request's If-None-Match names them.
+Response Validated(Response res, const Admission& admission, const Request& request, const std::string& etag) {
+  if (res.status != 200 || res.error) return res;  // errors carry no tag
+  if (IfNoneMatchHits(request.if_none_match, etag)) return NotModified(admission, etag);
+  AddValidators(res, etag);
+  return res;
+}
+
+// The body of a tagged range request: from services.body_cache where the body is cacheable
+// (a stored body as it is, else rendered and a success stored), else rendered. Only ranges
+// with both `from` and `to` are stored: a defaulted `to` is the current time, which no later
+// request asks for again (v2 requires both anyway).
+Response RenderOrFind(const Admission& admission, const Request& request, const Services& services, BodyKey key) {
+  if (!CachedVariantOf(admission.route, services)) return Serve(admission, request, services);
   std::shared_ptr<const std::string> stored = services.body_cache->Find(key);
   services.metrics->BodyCacheLookup(stored != nullptr);
   if (stored) return StoredBody(admission, std::move(stored));
@@ -321,6 +376,31 @@ Response ServeCached(const Admission& admission, const Request& request, const S
   services.body_cache->Insert(std::move(key), body);
   res.shared_body = std::move(body);
   return res;
+}
+
+// Serve, with the ETag of a billing GET: its read key (PrepareTagRead) authorizes and validates
+// the request and reads the organization's data version (its errors are answered as the
+// endpoint's own); a request whose If-None-Match names the tag gets 304 before any data is
+// read; otherwise the body (RenderOrFind) is a function of the key, data read after the
+// version being at least as new as it.
+Response ServeTagged(const Admission& admission, const Request& request, const Services& services) {
+  const Tagging tagging = TaggingOf(admission.route.endpoint);
+  if (tagging == Tagging::kNone) return Serve(admission, request, services);
+  if (tagging == Tagging::kBody) {
+    Response res = Serve(admission, request, services);
+    const std::string etag = EntityTagOfBody(res.BodyView());
+    return Validated(std::move(res), admission, request, etag);
+  }
+  const std::optional<std::uint8_t> variant = BodyVariantOf(admission.route);
+  if (!variant) return Serve(admission, request, services);  // answers the invalid option
+  Result<service::CostsService::ReadKey> read = PrepareTagRead(admission, tagging, services);
+  if (!read) return MakeErrorResponse(read.error(), ErrorExtrasOf(admission.route.endpoint));
+  BodyKey key = BodyKeyOf(admission, *read, *variant);
+  const std::optional<std::int64_t> now =
+      tagging == Tagging::kRange ? std::nullopt : std::optional<std::int64_t>(services.costs.Now().ns);
+  const std::string etag = EntityTagOf(key, now);
+  if (IfNoneMatchHits(request.if_none_match, etag)) return NotModified(admission, etag);
+  return Validated(RenderOrFind(admission, request, services, std::move(key)), admission, request, etag);
 }
 
 // Why a request is refused after authentication, from its header alone (admin-only
@@ -468,14 +548,17 @@ std::optional<Response> ServeHeld(const Admission& admission, const Request& req
   if (!variant) return std::nullopt;
   std::optional<Result<service::CostsService::ReadKey>> read = PrepareHeldCachedRead(admission, services);
   if (!read || !*read) return std::nullopt;  // errors too are answered on the pool, as ever
-  std::shared_ptr<const std::string> body = services.body_cache->Find(BodyKeyOf(admission, **read, *variant));
+  BodyKey key = BodyKeyOf(admission, **read, *variant);
+  const std::string etag = EntityTagOf(key);  // a cacheable endpoint: Tagging::kRange
+  if (IfNoneMatchHits(request.if_none_match, etag)) return Finished(NotModified(admission, etag), admission, request);
+  std::shared_ptr<const std::string> body = services.body_cache->Find(key);
   if (!body) return std::nullopt;  // counted when ServeAdmitted looks it up again
   services.metrics->BodyCacheLookup(true);
-  return Finished(StoredBody(admission, std::move(body)), admission, request);
+  return Finished(Validated(StoredBody(admission, std::move(body)), admission, request, etag), admission, request);
 }
 
 Response ServeAdmitted(const Admission& admission, const Request& request, const Services& services) {
-  return Finished(ServeCached(admission, request, services), admission, request);
+  return Finished(ServeTagged(admission, request, services), admission, request);
 }
 
 Response HandleRequest(const Request& request, const Services& services, std::size_t max_ingest_body_bytes) {

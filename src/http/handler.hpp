@@ -36,6 +36,8 @@ struct Request {
   bool chunked = false;  // Transfer-Encoding: chunked (only the usage ingest takes it)
   // The Accept-Encoding header: whether the dashboard's files may be sent gzip-compressed.
   std::string_view accept_encoding;
+  // The If-None-Match header: the billing GETs answer 304 when it names their ETag (etag.hpp).
+  std::string_view if_none_match;
 };
 
 // The body limit (bytes) of every request but an admitted usage ingest. Such bodies are read
@@ -105,6 +107,10 @@ Admission AdmitRequest(const Request& request, const Services& services, std::si
 // Response::shared_body, or the endpoint computes and renders it and a 200 is stored.
 // Errors are never stored; the overview and the line_items (they depend on the current time)
 // and the organization lookup never go through the cache.
+// Every billing GET's 200 (those above, the overview, the line_items, the organization lookup)
+// carries an ETag (etag.hpp: from the same key, plus the current time where the answer depends
+// on it) and Cache-Control: private, no-cache; when request.if_none_match names the tag the
+// answer is 304 without a body, before any usage is read. Errors carry no ETag.
 // REQUIRES: `admission` came from AdmitRequest for this request, without a refusal, and
 // request.body.size() <= admission.body_limit.
 Response ServeAdmitted(const Admission& admission, const Request& request, const Services& services);

@@ -60,6 +60,19 @@ struct ServerOptions {
   std::size_t body_cache_entries = 16384;
   // Reverse proxies whose X-Forwarded-For names the client (--trusted-proxies).
   TrustedProxies trusted_proxies;
+  // Serve plain HTTP on host:port (--listen); false when only TLS is served (--listen-tls
+  // without --listen).
+  bool listen_plain = true;
+  // Serve HTTPS on tls_host:tls_port (--listen-tls) when tls_cert is set: the PEM certificate
+  // chain (--tls-cert) and its PEM private key (--tls-key), TLS 1.2 and 1.3 only, read again on
+  // SIGHUP for new connections (tls.hpp). Requests over it count as HTTPS (a Secure session
+  // cookie). A client that has not finished its handshake within tls_handshake_timeout is
+  // dropped.
+  std::string tls_host = "127.0.0.1";
+  std::uint16_t tls_port = 8443;  // 0 = an ephemeral port
+  std::string tls_cert;
+  std::string tls_key;
+  std::chrono::milliseconds tls_handshake_timeout{10000};
 };
 
 // What the handlers call. All references outlive the server.
@@ -94,10 +107,16 @@ struct Services {
   bool metrics_only = false;
 };
 
+// RunServer's exit code when the TLS certificate or key does not load at start.
+inline constexpr int kTlsSetupFailed = 3;
+
 // Serves the API until SIGINT/SIGTERM (or a fatal listener error), then stops accepting,
-// finishes requests in flight and returns 0 (non-zero when it could not listen).
-// Once listening it calls on_listening(bound_port) (costsd prints the address).
+// finishes requests in flight and returns 0 (1 when it could not listen, kTlsSetupFailed when
+// the TLS certificate or key did not load). Once listening it calls on_listening(bound_port)
+// for the plain listener, then on_listening_tls(bound_port) for the TLS one (costsd prints the
+// addresses).
 int RunServer(const ServerOptions& options, Services services,
-              const std::function<void(std::uint16_t port)>& on_listening);
+              const std::function<void(std::uint16_t port)>& on_listening,
+              const std::function<void(std::uint16_t port)>& on_listening_tls = nullptr);
 
 }  // namespace costs::http

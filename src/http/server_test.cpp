@@ -21,6 +21,8 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstdint>
+#include <cstdlib>
+#include <filesystem>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -185,6 +187,12 @@ class Client {
   }
   const std::string& head() const { return head_; }
 
+  // Whether the server closes the connection (EOF or a reset) within kGuard, sending nothing.
+  bool ClosedByServer() const {
+    char byte = 0;
+    return Ready(std::chrono::duration_cast<std::chrono::milliseconds>(kGuard)) && ::recv(fd_, &byte, 1, 0) <= 0;
+  }
+
  private:
   int fd_ = -1;
   std::string head_;
@@ -226,10 +234,15 @@ class ServerTest : public ::testing::Test {
     };
     std::promise<std::uint16_t> listening;
     std::future<std::uint16_t> port = listening.get_future();
-    server_ = std::thread([this, services, &listening] {
-      RunServer(options_, services, [&](std::uint16_t p) { listening.set_value(p); });
+    std::promise<std::uint16_t> listening_tls;
+    std::future<std::uint16_t> tls_port = listening_tls.get_future();
+    server_ = std::thread([this, services, &listening, &listening_tls] {
+      RunServer(
+          options_, services, [&](std::uint16_t p) { listening.set_value(p); },
+          [&](std::uint16_t p) { listening_tls.set_value(p); });
     });
     port_ = port.get();
+    if (!options_.tls_cert.empty()) tls_port_ = tls_port.get();
   }
 
   // Opens every gate (so that blocked calls finish) and stops the server as SIGTERM would.
@@ -257,6 +270,7 @@ class ServerTest : public ::testing::Test {
   service::LocalRateLimiter failed_logins_;
   service::SessionService sessions_{store_, auth_, hasher_, clock_};
   ServerOptions options_;
+  std::uint16_t tls_port_ = 0;  // with options_.tls_cert set
   std::thread server_;
   std::uint16_t port_ = 0;
 };
@@ -453,6 +467,31 @@ TEST_F(ServerTest, AnExceptionInAPoolJobIsA500AndTheServerGoesOn) {
   EXPECT_FALSE(store_.throw_once) << "the request did not reach the store";
   EXPECT_EQ(Get(kChart, kAliceAuth), 200) << "the next request is served";
   EXPECT_EQ(Get("/healthz"), 200);
+}
+
+// A TLS client that connects and never finishes its handshake is dropped after
+// tls_handshake_timeout, as a slow request is; plain requests go on meanwhile.
+TEST_F(ServerTest, ATlsHandshakeThatNeverFinishesIsDropped) {
+  char dir_template[] = "/tmp/costs-server-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  const std::string dir = dir_template;
+  const std::string make_cert =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+      "-days 1 -subj /CN=127.0.0.1 -keyout " +
+      dir + "/key.pem -out " + dir + "/cert.pem >/dev/null 2>&1";
+  ASSERT_EQ(std::system(make_cert.c_str()), 0) << make_cert;
+  options_.tls_cert = dir + "/cert.pem";
+  options_.tls_key = dir + "/key.pem";
+  options_.tls_port = 0;
+  options_.tls_handshake_timeout = 100ms;
+  Start();
+  Client silent(tls_port_);
+  Client half(tls_port_);
+  half.SendRaw(std::string("\x16\x03\x01\x00\x80", 5));  // a ClientHello's record header, and no more
+  EXPECT_EQ(Get("/healthz"), 200);
+  EXPECT_TRUE(silent.ClosedByServer()) << "a client that never starts the handshake";
+  EXPECT_TRUE(half.ClosedByServer()) << "a client that never finishes it";
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

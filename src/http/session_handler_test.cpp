@@ -293,7 +293,10 @@ TEST_F(SessionHandlerTest, CookieResponsesAndTheCallerPathsArePrivate) {
   EXPECT_EQ(Header(Call("GET", "/api/v1/organizations", kRootAuth), "Cache-Control"), "private, no-cache");
   const Response basic = Call("GET", "/api/v1/organizations/org-a", kRootAuth);
   EXPECT_EQ(basic.status, 200u);
-  EXPECT_EQ(basic.FindHeader("Cache-Control"), nullptr) << "Basic responses are unchanged";
+  EXPECT_EQ(Header(basic, "Cache-Control"), "private, no-cache") << "a billing GET's, with its ETag (etag.hpp)";
+  const Response basic_refused = Call("GET", "/api/v1/organizations/org-nope", kRootAuth);
+  EXPECT_EQ(basic_refused.status, 404u);
+  EXPECT_EQ(basic_refused.FindHeader("Cache-Control"), nullptr) << "other Basic responses are unchanged";
   const Response in = Send("POST", "/api/v1/session", {}, R"({"username":"alice","password":"pw-alice"})");
   EXPECT_EQ(Header(in, "Cache-Control"), "no-store") << "a response's own Cache-Control stays";
 }

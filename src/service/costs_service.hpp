@@ -127,6 +127,9 @@ class CostsService {
   CostsService(Store& store, const Clock& clock, int max_range_days = domain::kDefaultMaxRangeDays,
                std::size_t chart_index_bytes = ChartIndex::kDefaultMaxBytes);
 
+  // The current time as this service reads it (the ETag of an answer that depends on it).
+  domain::Instant Now() const { return clock_.Now(); }
+
   // The organization if `who` may read it. kOrganizationNotFound, kInvalidAccess,
   // kStoreFailed.
   Result<Organization> GetOrganization(const Principal& who, std::string_view org_id);

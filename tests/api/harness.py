@@ -439,6 +439,7 @@ class Server:
     stdout line; stderr goes to a log file in the workspace."""
 
     LISTEN_RE = re.compile(r"^costsd listening on http://127\.0\.0\.1:(\d+)\s*$")
+    LISTEN_TLS_RE = re.compile(r"^costsd listening on https://127\.0\.0\.1:(\d+)\s*$")
 
     def __init__(self, workspace, *args, preexec=None):
         self.workspace = workspace
@@ -447,6 +448,7 @@ class Server:
         self.log_path = workspace.next_log()
         self.proc = None
         self.port = None
+        self.tls_port = None  # with --listen-tls: its line follows the plain one
         self.stdout_lines = []
         self.returncode = None
 
@@ -459,8 +461,9 @@ class Server:
         sel = selectors.DefaultSelector()
         sel.register(self.proc.stdout, selectors.EVENT_READ)
         buf = b""
+        lines = 2 if "--listen-tls" in self.args else 1
         try:
-            while b"\n" not in buf:
+            while buf.count(b"\n") < lines:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     self.kill()
@@ -486,6 +489,15 @@ class Server:
                                  "http://127.0.0.1:PORT', got %r (exit code %s): %s\n%s" % (
                                      line, self.proc.returncode, " ".join(cmd), self.log_tail()))
         self.port = int(m.group(1))
+        if lines == 2:
+            second, _, rest = rest.partition(b"\n")
+            self.stdout_lines.append(second.decode("utf-8", "replace"))
+            m = self.LISTEN_TLS_RE.match(self.stdout_lines[-1])
+            if not m:
+                self.kill()
+                raise AssertionError("costsd did not print its TLS listening line, got %r\n%s"
+                                     % (self.stdout_lines[-1], self.log_tail()))
+            self.tls_port = int(m.group(1))
         self._rest = [rest]
         self._drain = threading.Thread(target=self._drain_stdout, daemon=True)
         self._drain.start()
