@@ -3,7 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <functional>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -23,6 +27,29 @@ NdjsonReader ReaderOf(const std::string& text, std::size_t step) {
   };
 }
 
+// A one-shot event between threads. Wait gives up after a minute: a watchdog, so that an import
+// that never does what the test waits for fails the test instead of hanging it.
+class Event {
+ public:
+  void Set() {
+    {
+      std::lock_guard lock(mu_);
+      set_ = true;
+    }
+    cv_.notify_all();
+  }
+  // Whether the event was set (false: the watchdog gave up).
+  bool Wait() {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::minutes(1), [this] { return set_; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool set_ = false;
+};
+
 // Records the parts a BeginIngest transaction is given, and forwards them.
 class PartsRecordingStore : public testing::ForwardingStore {
  public:
@@ -30,16 +57,19 @@ class PartsRecordingStore : public testing::ForwardingStore {
   Result<std::unique_ptr<IngestTransaction>> BeginIngest() override {
     auto inner = ForwardingStore::BeginIngest();
     if (!inner) return inner;
-    return std::unique_ptr<IngestTransaction>(std::make_unique<Recording>(std::move(*inner), parts, open));
+    return std::unique_ptr<IngestTransaction>(std::make_unique<Recording>(std::move(*inner), parts, open, before_add));
   }
   std::vector<std::size_t> parts;  // records per Add, in order
   int open = 0;                    // transactions begun and not yet destroyed
+  // Called in Add with the part's index (from 0), before it is forwarded; its error is Add's.
+  std::function<Status(std::size_t)> before_add;
 
  private:
   class Recording : public IngestTransaction {
    public:
-    Recording(std::unique_ptr<IngestTransaction> inner, std::vector<std::size_t>& parts, int& open)
-        : inner_(std::move(inner)), parts_(parts), open_(open) {
+    Recording(std::unique_ptr<IngestTransaction> inner, std::vector<std::size_t>& parts, int& open,
+              std::function<Status(std::size_t)> before_add)
+        : inner_(std::move(inner)), parts_(parts), open_(open), before_add_(std::move(before_add)) {
       ++open_;
     }
     ~Recording() override { --open_; }
@@ -47,6 +77,9 @@ class PartsRecordingStore : public testing::ForwardingStore {
     Recording& operator=(const Recording&) = delete;
     Status Add(std::span<const domain::UsageRecord> records) override {
       parts_.push_back(records.size());
+      if (before_add_) {
+        if (Status s = before_add_(parts_.size() - 1); !s) return s;
+      }
       return inner_->Add(records);
     }
     Result<IngestOutcome> Commit() override { return inner_->Commit(); }
@@ -55,6 +88,7 @@ class PartsRecordingStore : public testing::ForwardingStore {
     std::unique_ptr<IngestTransaction> inner_;
     std::vector<std::size_t>& parts_;
     int& open_;
+    std::function<Status(std::size_t)> before_add_;
   };
 };
 
@@ -188,6 +222,98 @@ TEST_F(UsageImportTest, EmptyInputAndReadErrors) {
       150);
   ASSERT_FALSE(failing);
   EXPECT_EQ(failing.error().message, "cannot read the file");
+  EXPECT_TRUE(StoredUsage(store_).empty()) << "an import cut short stores nothing";
+}
+
+// The next part is read and parsed while the store adds one: a problem in it is found then,
+// reported as for the whole input, and nothing is stored.
+TEST_F(UsageImportTest, AProblemInThePartReadWhileTheOneBeforeIsStoredStoresNothing) {
+  const std::string first = Lines(3);
+  const std::string text = first + "not json\n" + Lines(3);
+  Event bad_line_read;
+  const NdjsonReader inner = ReaderOf(text, 5);
+  std::size_t delivered = 0;
+  const NdjsonReader read = [&](std::span<char> buffer) {
+    Result<std::size_t> n = inner(buffer);
+    delivered += *n;
+    if (delivered >= first.size() + 9) bad_line_read.Set();
+    return n;
+  };
+  bool read_while_stored = false;
+  recording_.before_add = [&](std::size_t part) -> Status {
+    if (part == 0) read_while_stored = bad_line_read.Wait();
+    return {};
+  };
+  auto imported = ImportNdjson(recording_, read, first.size() + 5);  // part 0: the first three lines
+  EXPECT_TRUE(read_while_stored) << "the part after the first was not read while the first was stored";
+  ASSERT_FALSE(imported);
+  EXPECT_EQ(imported.error().code, ErrorCode::kInvalidRecord);
+  EXPECT_EQ(imported.error().fields, (std::vector<std::string>{"records[3]"}));
+  EXPECT_EQ(recording_.parts, (std::vector<std::size_t>{3})) << "only the part before the problem was added";
+  EXPECT_EQ(recording_.open, 0);
+  EXPECT_TRUE(StoredUsage(store_).empty()) << "nothing of a rejected import may be stored";
+}
+
+// A store error in the middle ends the import with that error: the part read meanwhile is not
+// added, the input is read no further, nothing is stored.
+TEST_F(UsageImportTest, AStoreErrorInTheMiddleEndsTheImportAndStoresNothing) {
+  const std::string text = Lines(40);
+  const std::size_t part_bytes = 700;
+  Event next_part_read;
+  const NdjsonReader inner = ReaderOf(text, 50);
+  std::size_t delivered = 0;
+  const NdjsonReader read = [&](std::span<char> buffer) {
+    Result<std::size_t> n = inner(buffer);
+    delivered += *n;
+    if (delivered > 2 * part_bytes) next_part_read.Set();  // beyond parts 0 and 1: part 2 is read
+    return n;
+  };
+  bool read_while_stored = false;
+  recording_.before_add = [&](std::size_t part) -> Status {
+    if (part < 1) return {};
+    read_while_stored = next_part_read.Wait();
+    return MakeError(ErrorCode::kStoreFailed, "the disk is full");
+  };
+  auto imported = ImportNdjson(recording_, read, part_bytes);
+  EXPECT_TRUE(read_while_stored) << "part 2 was not read while part 1 was stored";
+  ASSERT_FALSE(imported);
+  EXPECT_EQ(imported.error().code, ErrorCode::kStoreFailed);
+  EXPECT_EQ(imported.error().message, "the disk is full");
+  EXPECT_EQ(recording_.parts.size(), 2u) << "no part is added after the store failed";
+  EXPECT_LE(delivered, 3 * part_bytes) << "the input was read beyond part 2 after the store failed";
+  EXPECT_EQ(recording_.open, 0);
+  EXPECT_TRUE(StoredUsage(store_).empty()) << "nothing of a failed import may be stored";
+}
+
+// The input's read error, met while a part is stored, is the import's error once that part is
+// added; nothing is stored.
+TEST_F(UsageImportTest, AReadErrorWhileAPartIsStoredEndsTheImportAndStoresNothing) {
+  const std::string first = Lines(3);
+  const std::string text = first + Lines(3);
+  Event read_failed;
+  std::size_t at = 0;
+  const NdjsonReader read = [&](std::span<char> buffer) -> Result<std::size_t> {
+    if (at >= first.size() + 1) {
+      read_failed.Set();
+      return MakeError(ErrorCode::kInvalidData, "cannot read the file");
+    }
+    const std::size_t n = std::min(buffer.size(), first.size() + 1 - at);
+    std::memcpy(buffer.data(), text.data() + at, n);
+    at += n;
+    return n;
+  };
+  bool failed_while_stored = false;
+  recording_.before_add = [&](std::size_t part) -> Status {
+    if (part == 0) failed_while_stored = read_failed.Wait();
+    return {};
+  };
+  auto imported = ImportNdjson(recording_, read, first.size() + 1);  // part 0: the first three lines
+  EXPECT_TRUE(failed_while_stored) << "the part after the first was not read while the first was stored";
+  ASSERT_FALSE(imported);
+  EXPECT_EQ(imported.error().code, ErrorCode::kInvalidData);
+  EXPECT_EQ(imported.error().message, "cannot read the file");
+  EXPECT_EQ(recording_.parts, (std::vector<std::size_t>{3}));
+  EXPECT_EQ(recording_.open, 0);
   EXPECT_TRUE(StoredUsage(store_).empty()) << "an import cut short stores nothing";
 }
 
