@@ -50,6 +50,17 @@ class Event {
   bool set_ = false;
 };
 
+// Reads through `inner`, counting the bytes in `delivered` and setting `event` once more than
+// `bytes` were delivered.
+NdjsonReader SettingPast(NdjsonReader inner, std::size_t bytes, Event& event, std::size_t& delivered) {
+  return [inner = std::move(inner), bytes, &event, &delivered](std::span<char> buffer) {
+    Result<std::size_t> n = inner(buffer);
+    if (n) delivered += *n;
+    if (delivered > bytes) event.Set();
+    return n;
+  };
+}
+
 // Records the parts a BeginIngest transaction is given, and forwards them.
 class PartsRecordingStore : public testing::ForwardingStore {
  public:
@@ -124,6 +135,28 @@ class UsageImportTest : public ServiceTest {
     auto read = store.ReadRange("org-a", plan);
     EXPECT_TRUE(read);
     return read ? read->usage : std::vector<domain::UsageRecord>{};
+  }
+
+  // ImportNdjson, with part `part`'s Add waiting for `event` (which the import must set
+  // meanwhile, on its reading thread, as it reads part `part` + 1) and then answering `answer`;
+  // the other parts go on.
+  Result<IngestOutcome> ImportWaitingInAdd(const NdjsonReader& read, std::size_t part_bytes, std::size_t part,
+                                           Event& event, Status answer = {}) {
+    bool came = false;
+    recording_.before_add = [part, &event, &came, answer](std::size_t p) -> Status {
+      if (p != part) return {};
+      came = event.Wait();
+      return answer;
+    };
+    auto imported = ImportNdjson(recording_, read, part_bytes);
+    EXPECT_TRUE(came) << "part " << part + 1 << " was not read while part " << part << " was stored";
+    return imported;
+  }
+
+  // The import's transaction is gone (rolled back) and none of its records is stored.
+  void ExpectNothingStored() {
+    EXPECT_EQ(recording_.open, 0) << "the import's transaction outlived it";
+    EXPECT_TRUE(StoredUsage(store_).empty()) << "nothing of a failed import may be stored";
   }
 
   PartsRecordingStore recording_{store_};
@@ -231,27 +264,14 @@ TEST_F(UsageImportTest, AProblemInThePartReadWhileTheOneBeforeIsStoredStoresNoth
   const std::string first = Lines(3);
   const std::string text = first + "not json\n" + Lines(3);
   Event bad_line_read;
-  const NdjsonReader inner = ReaderOf(text, 5);
   std::size_t delivered = 0;
-  const NdjsonReader read = [&](std::span<char> buffer) {
-    Result<std::size_t> n = inner(buffer);
-    delivered += *n;
-    if (delivered >= first.size() + 9) bad_line_read.Set();
-    return n;
-  };
-  bool read_while_stored = false;
-  recording_.before_add = [&](std::size_t part) -> Status {
-    if (part == 0) read_while_stored = bad_line_read.Wait();
-    return {};
-  };
-  auto imported = ImportNdjson(recording_, read, first.size() + 5);  // part 0: the first three lines
-  EXPECT_TRUE(read_while_stored) << "the part after the first was not read while the first was stored";
+  const NdjsonReader read = SettingPast(ReaderOf(text, 5), first.size() + 8, bad_line_read, delivered);
+  auto imported = ImportWaitingInAdd(read, first.size() + 5, 0, bad_line_read);  // part 0: the first 3 lines
   ASSERT_FALSE(imported);
   EXPECT_EQ(imported.error().code, ErrorCode::kInvalidRecord);
   EXPECT_EQ(imported.error().fields, (std::vector<std::string>{"records[3]"}));
   EXPECT_EQ(recording_.parts, (std::vector<std::size_t>{3})) << "only the part before the problem was added";
-  EXPECT_EQ(recording_.open, 0);
-  EXPECT_TRUE(StoredUsage(store_).empty()) << "nothing of a rejected import may be stored";
+  ExpectNothingStored();
 }
 
 // A store error in the middle ends the import with that error: the part read meanwhile is not
@@ -260,29 +280,16 @@ TEST_F(UsageImportTest, AStoreErrorInTheMiddleEndsTheImportAndStoresNothing) {
   const std::string text = Lines(40);
   const std::size_t part_bytes = 700;
   Event next_part_read;
-  const NdjsonReader inner = ReaderOf(text, 50);
-  std::size_t delivered = 0;
-  const NdjsonReader read = [&](std::span<char> buffer) {
-    Result<std::size_t> n = inner(buffer);
-    delivered += *n;
-    if (delivered > 2 * part_bytes) next_part_read.Set();  // beyond parts 0 and 1: part 2 is read
-    return n;
-  };
-  bool read_while_stored = false;
-  recording_.before_add = [&](std::size_t part) -> Status {
-    if (part < 1) return {};
-    read_while_stored = next_part_read.Wait();
-    return MakeError(ErrorCode::kStoreFailed, "the disk is full");
-  };
-  auto imported = ImportNdjson(recording_, read, part_bytes);
-  EXPECT_TRUE(read_while_stored) << "part 2 was not read while part 1 was stored";
+  std::size_t delivered = 0;  // beyond parts 0 and 1 (each at most part_bytes): part 2 is read
+  const NdjsonReader read = SettingPast(ReaderOf(text, 50), 2 * part_bytes, next_part_read, delivered);
+  auto imported =
+      ImportWaitingInAdd(read, part_bytes, 1, next_part_read, MakeError(ErrorCode::kStoreFailed, "the disk is full"));
   ASSERT_FALSE(imported);
   EXPECT_EQ(imported.error().code, ErrorCode::kStoreFailed);
   EXPECT_EQ(imported.error().message, "the disk is full");
   EXPECT_EQ(recording_.parts.size(), 2u) << "no part is added after the store failed";
   EXPECT_LE(delivered, 3 * part_bytes) << "the input was read beyond part 2 after the store failed";
-  EXPECT_EQ(recording_.open, 0);
-  EXPECT_TRUE(StoredUsage(store_).empty()) << "nothing of a failed import may be stored";
+  ExpectNothingStored();
 }
 
 // The input's read error, met while a part is stored, is the import's error once that part is
@@ -302,19 +309,12 @@ TEST_F(UsageImportTest, AReadErrorWhileAPartIsStoredEndsTheImportAndStoresNothin
     at += n;
     return n;
   };
-  bool failed_while_stored = false;
-  recording_.before_add = [&](std::size_t part) -> Status {
-    if (part == 0) failed_while_stored = read_failed.Wait();
-    return {};
-  };
-  auto imported = ImportNdjson(recording_, read, first.size() + 1);  // part 0: the first three lines
-  EXPECT_TRUE(failed_while_stored) << "the part after the first was not read while the first was stored";
+  auto imported = ImportWaitingInAdd(read, first.size() + 1, 0, read_failed);  // part 0: the first 3 lines
   ASSERT_FALSE(imported);
   EXPECT_EQ(imported.error().code, ErrorCode::kInvalidData);
   EXPECT_EQ(imported.error().message, "cannot read the file");
   EXPECT_EQ(recording_.parts, (std::vector<std::size_t>{3}));
-  EXPECT_EQ(recording_.open, 0);
-  EXPECT_TRUE(StoredUsage(store_).empty()) << "an import cut short stores nothing";
+  ExpectNothingStored();
 }
 
 }  // namespace
