@@ -188,10 +188,10 @@ Result<IngestOutcome> ImportNdjson(Store& store, const NdjsonReader& read, std::
     if (!part) return std::move(part).error();
     all.lines += part->lines;
     const bool clean = part->problem_count == 0 && all.problem_count == 0;
-    if (!clean) {
-      MergeProblems(std::move(*part), all);
-      transaction.reset();  // rolled back now: other writers need not wait for the rest of the file,
-    }                       // which is parsed for its problems only
+    if (!clean) {  // rolled back now: other writers need not wait for the rest of the file, read
+      MergeProblems(std::move(*part), all);  // for its problems only
+      transaction.reset();
+    }
     if (clean && !part->records.empty() && !transaction) {
       auto begun = store.BeginIngest();
       if (!begun) return std::move(begun).error();
