@@ -290,7 +290,8 @@ class AdminService {
   Result<IngestOutcome> IngestNdjson(const Principal& who, std::string_view body);
 
   // The same for an input of any size, read in parts and stored as one atomic batch in memory
-  // bounded by a part (service::ImportNdjson, usage_import.hpp): costsctl usage import.
+  // bounded by two parts, `read` called on a thread of the import's own (service::ImportNdjson,
+  // usage_import.hpp): costsctl usage import.
   Result<IngestOutcome> ImportNdjson(const NdjsonReader& read, std::size_t part_bytes = kDefaultImportPartBytes);
 
   // kInvalidData for a malformed id (fields ["id"]) or name; kAlreadyExists.

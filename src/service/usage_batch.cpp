@@ -244,12 +244,10 @@ void MergeRecords(std::vector<ChunkOutcome>& outcomes, ParsedUsageBatch& batch) 
   }
 }
 
-// ParseUsageBatch with its lines numbered from `first_line` and its organizations' lookups
-// in `lookups`.
-Result<ParsedUsageBatch> ParseLines(std::string_view body, const OrganizationExists& exists,
-                                    std::span<const std::size_t> split_at, std::size_t first_line,
-                                    OrganizationLookups& lookups) {
-  std::vector<ChunkOutcome> outcomes = ParseChunks(body.size(), Chunks(body, split_at));
+// The chunks' outcomes, numbered from `first_line`, with their organizations looked up in
+// `lookups`: the batch.
+Result<ParsedUsageBatch> FinishLines(std::vector<ChunkOutcome>& outcomes, const OrganizationExists& exists,
+                                     std::size_t first_line, OrganizationLookups& lookups) {
   ParsedUsageBatch batch;
   for (const ChunkOutcome& out : outcomes) batch.lines += out.lines;
   auto org_state = LookUpOrganizations(outcomes, exists, lookups, batch);
@@ -258,6 +256,15 @@ Result<ParsedUsageBatch> ParseLines(std::string_view body, const OrganizationExi
   if (batch.problem_count > 0) return batch;
   MergeRecords(outcomes, batch);
   return batch;
+}
+
+// ParseUsageBatch with its lines numbered from `first_line` and its organizations' lookups
+// in `lookups`.
+Result<ParsedUsageBatch> ParseLines(std::string_view body, const OrganizationExists& exists,
+                                    std::span<const std::size_t> split_at, std::size_t first_line,
+                                    OrganizationLookups& lookups) {
+  std::vector<ChunkOutcome> outcomes = ParseChunks(body.size(), Chunks(body, split_at));
+  return FinishLines(outcomes, exists, first_line, lookups);
 }
 
 // Split points for `body`: in two halves when it is large and there are two cores.
@@ -282,9 +289,24 @@ Result<ParsedUsageBatch> ParseUsageBatch(std::string_view body, const Organizati
   return ParseLines(body, exists, split_at, 0, lookups);
 }
 
-Result<ParsedUsageBatch> ParseUsagePart(std::string_view lines, const OrganizationExists& exists,
-                                        std::size_t first_line, OrganizationLookups& lookups) {
-  return ParseLines(lines, exists, SplitPoints(lines), first_line, lookups);
+struct ScannedUsagePart::Chunks {
+  explicit Chunks(std::vector<ChunkOutcome> o) : outcomes(std::move(o)) {}
+  std::vector<ChunkOutcome> outcomes;
+};
+
+ScannedUsagePart::ScannedUsagePart(std::unique_ptr<Chunks> chunks) : chunks_(std::move(chunks)) {}
+ScannedUsagePart::ScannedUsagePart(ScannedUsagePart&&) noexcept = default;
+ScannedUsagePart& ScannedUsagePart::operator=(ScannedUsagePart&&) noexcept = default;
+ScannedUsagePart::~ScannedUsagePart() = default;
+
+ScannedUsagePart ScanUsagePart(std::string_view lines) {
+  return ScannedUsagePart(
+      std::make_unique<ScannedUsagePart::Chunks>(ParseChunks(lines.size(), Chunks(lines, SplitPoints(lines)))));
+}
+
+Result<ParsedUsageBatch> FinishUsagePart(ScannedUsagePart scanned, const OrganizationExists& exists,
+                                         std::size_t first_line, OrganizationLookups& lookups) {
+  return FinishLines(scanned.chunks_->outcomes, exists, first_line, lookups);
 }
 
 Error UsageProblemsError(const ParsedUsageBatch& batch) {

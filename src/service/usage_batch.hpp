@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -59,7 +60,7 @@ Result<ParsedUsageBatch> ParseUsageBatch(std::string_view body, const Organizati
 Result<ParsedUsageBatch> ParseUsageBatch(std::string_view body, const OrganizationExists& exists,
                                          std::span<const std::size_t> split_at);
 
-// What the parts of one batch learnt of its organizations (ParseUsagePart): whether each exists,
+// What the parts of one batch learnt of its organizations (FinishUsagePart): whether each exists,
 // asked once per batch, and how many were unknown (none is asked after
 // kMaxUnknownOrganizations), as for the batch parsed whole.
 struct OrganizationLookups {
@@ -67,12 +68,32 @@ struct OrganizationLookups {
   std::size_t unknown = 0;
 };
 
-// As ParseUsageBatch, for one part (whole lines) of a larger batch, the parts parsed in order
-// with the same `lookups`: field paths count lines over the whole batch (`first_line` non-blank
-// lines came before the part), and organizations are looked up as for the batch parsed whole.
+// As ParseUsageBatch, for one part (whole lines) of a larger batch, in two steps, so that the
+// first can run on another thread while the store is busy. ScanUsagePart parses and validates
+// the lines (it touches nothing shared and may run on any thread; a large part on two threads).
+// FinishUsagePart, on the thread that owns `lookups` and may call `exists`, looks up the part's
+// organizations and numbers its problems; the parts, finished in order with the same `lookups`,
+// are one batch: field paths count lines over the whole batch (`first_line` non-blank lines came
+// before the part), and organizations are looked up as for the batch parsed whole.
 // kMaxReportedProblems applies to the part (a batch keeps the first of its parts' problems).
-Result<ParsedUsageBatch> ParseUsagePart(std::string_view lines, const OrganizationExists& exists,
-                                        std::size_t first_line, OrganizationLookups& lookups);
+class ScannedUsagePart {
+ public:
+  struct Chunks;  // usage_batch.cpp
+  explicit ScannedUsagePart(std::unique_ptr<Chunks> chunks);
+  ScannedUsagePart(ScannedUsagePart&&) noexcept;
+  ScannedUsagePart& operator=(ScannedUsagePart&&) noexcept;
+  ScannedUsagePart(const ScannedUsagePart&) = delete;
+  ScannedUsagePart& operator=(const ScannedUsagePart&) = delete;
+  ~ScannedUsagePart();
+
+ private:
+  friend Result<ParsedUsageBatch> FinishUsagePart(ScannedUsagePart scanned, const OrganizationExists& exists,
+                                                  std::size_t first_line, OrganizationLookups& lookups);
+  std::unique_ptr<Chunks> chunks_;
+};
+ScannedUsagePart ScanUsagePart(std::string_view lines);
+Result<ParsedUsageBatch> FinishUsagePart(ScannedUsagePart scanned, const OrganizationExists& exists,
+                                         std::size_t first_line, OrganizationLookups& lookups);
 
 // The kInvalidRecord error of a batch with problems (problem_count > 0): each field once, in
 // order of its first problem; the message names the count and the first few problems.

@@ -1,10 +1,17 @@
 #include "service/usage_import.hpp"
 
 #include <cassert>
+#include <condition_variable>
 #include <cstring>
+#include <exception>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
+#include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -54,6 +61,93 @@ class PartReader {
   bool ended_ = false;
 };
 
+// Reads and scans (ScanUsagePart) the parts of the input on a thread of its own, one part ahead
+// of the caller: while the caller stores part N, the thread reads and scans part N+1, and it
+// starts a part only when the caller resumes it, so that at most two parts' records (and the
+// read buffer) are held. The reader is called on that thread only. Without a thread to be had,
+// each part is read and scanned when taken. Destruction stops the thread after its current part
+// and joins it.
+class PartScanner {
+ public:
+  // A scanned part, std::nullopt at the input's end, or the reader's error.
+  using Next = Result<std::optional<ScannedUsagePart>>;
+
+  PartScanner(const NdjsonReader& read, std::size_t part_bytes) : reader_(read, part_bytes) {
+    try {
+      thread_ = std::jthread([this](std::stop_token stop) { Run(stop); });
+    } catch (const std::system_error&) {  // scanned on the caller's thread, in Take
+    }
+  }
+  PartScanner(const PartScanner&) = delete;
+  PartScanner& operator=(const PartScanner&) = delete;
+
+  // The next part, once scanned. What the thread threw (std::bad_alloc) is thrown here.
+  // REQUIRES: the previous Take's part was resumed (Resume) and was neither the end nor an error.
+  Next Take() {
+    if (!thread_.joinable()) return ScanNext();
+    std::unique_lock lock(mu_);
+    changed_.wait(lock, [this] { return ready_.has_value() || thrown_; });
+    if (thrown_) std::rethrow_exception(thrown_);
+    Next next = std::move(*ready_);
+    ready_.reset();
+    return next;
+  }
+
+  // Lets the thread read and scan the part after the one taken last.
+  void Resume() {
+    if (!thread_.joinable()) return;
+    {
+      std::lock_guard lock(mu_);
+      resumed_ = true;
+    }
+    changed_.notify_all();
+  }
+
+ private:
+  Next ScanNext() {
+    Result<std::string_view> lines = reader_.Next();
+    if (!lines) return std::move(lines).error();
+    if (lines->empty()) return std::optional<ScannedUsagePart>();
+    return std::optional<ScannedUsagePart>(ScanUsagePart(*lines));
+  }
+
+  void Run(const std::stop_token& stop) {
+    for (;;) {
+      {
+        std::unique_lock lock(mu_);
+        if (!changed_.wait(lock, stop, [this] { return resumed_; })) return;  // stopped
+        resumed_ = false;
+      }
+      std::optional<Next> next;
+      std::exception_ptr thrown;
+      try {
+        next = ScanNext();
+      } catch (...) {
+        thrown = std::current_exception();
+      }
+      const bool last = thrown || !next->has_value() || !next->value().has_value();  // the end or an error
+      {
+        std::lock_guard lock(mu_);
+        if (thrown) {
+          thrown_ = thrown;
+        } else {
+          ready_ = std::move(next);
+        }
+      }
+      changed_.notify_all();
+      if (last) return;
+    }
+  }
+
+  PartReader reader_;  // used by the thread only, or by Take without one
+  std::mutex mu_;
+  std::condition_variable_any changed_;
+  bool resumed_ = true;        // the thread may read and scan the next part
+  std::optional<Next> ready_;  // scanned, not yet taken
+  std::exception_ptr thrown_;
+  std::jthread thread_;  // last: stopped and joined before the members above go
+};
+
 // The problems of the parts, as one batch's: the first kMaxReportedProblems kept, all counted.
 void MergeProblems(ParsedUsageBatch&& part, ParsedUsageBatch& all) {
   for (domain::FieldProblem& p : part.problems) {
@@ -80,29 +174,31 @@ Result<IngestOutcome> ImportNdjson(Store& store, const NdjsonReader& read, std::
     if (!found) return std::move(found).error();
     return found->has_value();
   };
-  OrganizationLookups lookups;  // each organization looked up once per import, not per part
-  PartReader reader(read, part_bytes);
+  OrganizationLookups lookups;                     // each organization looked up once per import, not per part
   ParsedUsageBatch all;                            // the lines and problems so far; records only per part
   std::unique_ptr<IngestTransaction> transaction;  // begun with the first records
   std::size_t records = 0;
+  // Declared after the transaction: its thread is joined before the transaction rolls back.
+  PartScanner scanner(read, part_bytes);
   for (;;) {
-    Result<std::string_view> lines = reader.Next();
-    if (!lines) return std::move(lines).error();
-    if (lines->empty()) break;
-    Result<ParsedUsageBatch> part = ParseUsagePart(*lines, exists, all.lines, lookups);
+    PartScanner::Next scanned = scanner.Take();
+    if (!scanned) return std::move(scanned).error();
+    if (!*scanned) break;
+    Result<ParsedUsageBatch> part = FinishUsagePart(std::move(**scanned), exists, all.lines, lookups);
     if (!part) return std::move(part).error();
     all.lines += part->lines;
-    if (part->problem_count > 0 || all.problem_count > 0) {
-      MergeProblems(std::move(*part), all);
-      transaction.reset();  // rolled back now: other writers need not wait for the rest of the file
-      continue;             // which is parsed for its problems only
+    const bool clean = part->problem_count == 0 && all.problem_count == 0;
+    if (!clean) {  // rolled back now: other writers need not wait for the rest of the file, read
+      MergeProblems(std::move(*part), all);  // for its problems only
+      transaction.reset();
     }
-    if (part->records.empty()) continue;
-    if (!transaction) {
+    if (clean && !part->records.empty() && !transaction) {
       auto begun = store.BeginIngest();
       if (!begun) return std::move(begun).error();
       transaction = std::move(*begun);
     }
+    scanner.Resume();  // the next part is read and scanned while this one is stored
+    if (!clean || part->records.empty()) continue;
     if (Status s = transaction->Add(part->records); !s) return std::move(s).error();
     records += part->records.size();
   }

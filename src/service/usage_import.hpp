@@ -2,8 +2,9 @@
 
 // An NDJSON usage import of any size as ONE atomic batch (costsctl usage import): the input is
 // read, parsed and validated in parts of about a few MB, each part's records added to one
-// Store::BeginIngest transaction, committed at the input's end. Memory is bounded by a part
-// (and a line longer than a part), not by the input.
+// Store::BeginIngest transaction, committed at the input's end. The input is read and parsed
+// on a thread of its own, one part ahead: part N+1 while the store adds part N. Memory is bounded
+// by two parts (and a line longer than a part), not by the input.
 
 #include <cstddef>
 #include <functional>
@@ -16,6 +17,8 @@ namespace costs::service {
 
 // Reads the next bytes of the input into `buffer`: how many (at least 1, at most
 // buffer.size()), 0 at the input's end, or an error (kInvalidData when it cannot be read).
+// ImportNdjson calls it from one thread, not the caller's (the caller's when no thread can be
+// started), and no more once it returned 0 or an error or the import failed.
 using NdjsonReader = std::function<Result<std::size_t>(std::span<char> buffer)>;
 
 // The bytes of input a part holds, about 45,000 records of D1's shape: as fast per record as
@@ -30,7 +33,9 @@ inline constexpr std::size_t kDefaultImportPartBytes = 16u << 20;
 // up once per import, none after kMaxUnknownOrganizations unknown ones); after a problem
 // nothing more is added to the store (the lines are still read, to report theirs) and nothing
 // is stored. kInvalidData for an input without records, and `read`'s error; kConflict and
-// kStoreFailed as Store::Ingest. REQUIRES: part_bytes > 0.
+// kStoreFailed as Store::Ingest. Errors come in the input's order: a part's store error before
+// the next part's problems or read error. The store is called from the caller's thread only.
+// REQUIRES: part_bytes > 0.
 Result<IngestOutcome> ImportNdjson(Store& store, const NdjsonReader& read,
                                    std::size_t part_bytes = kDefaultImportPartBytes);
 

@@ -3,7 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <functional>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -23,6 +27,40 @@ NdjsonReader ReaderOf(const std::string& text, std::size_t step) {
   };
 }
 
+// A one-shot event between threads. Wait gives up after a minute: a watchdog, so that an import
+// that never does what the test waits for fails the test instead of hanging it.
+class Event {
+ public:
+  void Set() {
+    {
+      std::lock_guard lock(mu_);
+      set_ = true;
+    }
+    cv_.notify_all();
+  }
+  // Whether the event was set (false: the watchdog gave up).
+  bool Wait() {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::minutes(1), [this] { return set_; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool set_ = false;
+};
+
+// Reads through `inner`, counting the bytes in `delivered` and setting `event` once more than
+// `bytes` were delivered.
+NdjsonReader SettingPast(NdjsonReader inner, std::size_t bytes, Event& event, std::size_t& delivered) {
+  return [inner = std::move(inner), bytes, &event, &delivered](std::span<char> buffer) {
+    Result<std::size_t> n = inner(buffer);
+    if (n) delivered += *n;
+    if (delivered > bytes) event.Set();
+    return n;
+  };
+}
+
 // Records the parts a BeginIngest transaction is given, and forwards them.
 class PartsRecordingStore : public testing::ForwardingStore {
  public:
@@ -30,16 +68,19 @@ class PartsRecordingStore : public testing::ForwardingStore {
   Result<std::unique_ptr<IngestTransaction>> BeginIngest() override {
     auto inner = ForwardingStore::BeginIngest();
     if (!inner) return inner;
-    return std::unique_ptr<IngestTransaction>(std::make_unique<Recording>(std::move(*inner), parts, open));
+    return std::unique_ptr<IngestTransaction>(std::make_unique<Recording>(std::move(*inner), parts, open, before_add));
   }
   std::vector<std::size_t> parts;  // records per Add, in order
   int open = 0;                    // transactions begun and not yet destroyed
+  // Called in Add with the part's index (from 0), before it is forwarded; its error is Add's.
+  std::function<Status(std::size_t)> before_add;
 
  private:
   class Recording : public IngestTransaction {
    public:
-    Recording(std::unique_ptr<IngestTransaction> inner, std::vector<std::size_t>& parts, int& open)
-        : inner_(std::move(inner)), parts_(parts), open_(open) {
+    Recording(std::unique_ptr<IngestTransaction> inner, std::vector<std::size_t>& parts, int& open,
+              std::function<Status(std::size_t)> before_add)
+        : inner_(std::move(inner)), parts_(parts), open_(open), before_add_(std::move(before_add)) {
       ++open_;
     }
     ~Recording() override { --open_; }
@@ -47,6 +88,9 @@ class PartsRecordingStore : public testing::ForwardingStore {
     Recording& operator=(const Recording&) = delete;
     Status Add(std::span<const domain::UsageRecord> records) override {
       parts_.push_back(records.size());
+      if (before_add_) {
+        if (Status s = before_add_(parts_.size() - 1); !s) return s;
+      }
       return inner_->Add(records);
     }
     Result<IngestOutcome> Commit() override { return inner_->Commit(); }
@@ -55,6 +99,7 @@ class PartsRecordingStore : public testing::ForwardingStore {
     std::unique_ptr<IngestTransaction> inner_;
     std::vector<std::size_t>& parts_;
     int& open_;
+    std::function<Status(std::size_t)> before_add_;
   };
 };
 
@@ -90,6 +135,28 @@ class UsageImportTest : public ServiceTest {
     auto read = store.ReadRange("org-a", plan);
     EXPECT_TRUE(read);
     return read ? read->usage : std::vector<domain::UsageRecord>{};
+  }
+
+  // ImportNdjson, with part `part`'s Add waiting for `event` (which the import must set
+  // meanwhile, on its reading thread, as it reads part `part` + 1) and then answering `answer`;
+  // the other parts go on.
+  Result<IngestOutcome> ImportWaitingInAdd(const NdjsonReader& read, std::size_t part_bytes, std::size_t part,
+                                           Event& event, Status answer = {}) {
+    bool came = false;
+    recording_.before_add = [part, &event, &came, answer](std::size_t p) -> Status {
+      if (p != part) return {};
+      came = event.Wait();
+      return answer;
+    };
+    auto imported = ImportNdjson(recording_, read, part_bytes);
+    EXPECT_TRUE(came) << "part " << part + 1 << " was not read while part " << part << " was stored";
+    return imported;
+  }
+
+  // The import's transaction is gone (rolled back) and none of its records is stored.
+  void ExpectNothingStored() {
+    EXPECT_EQ(recording_.open, 0) << "the import's transaction outlived it";
+    EXPECT_TRUE(StoredUsage(store_).empty()) << "nothing of a failed import may be stored";
   }
 
   PartsRecordingStore recording_{store_};
@@ -189,6 +256,65 @@ TEST_F(UsageImportTest, EmptyInputAndReadErrors) {
   ASSERT_FALSE(failing);
   EXPECT_EQ(failing.error().message, "cannot read the file");
   EXPECT_TRUE(StoredUsage(store_).empty()) << "an import cut short stores nothing";
+}
+
+// The next part is read and parsed while the store adds one: a problem in it is found then,
+// reported as for the whole input, and nothing is stored.
+TEST_F(UsageImportTest, AProblemInThePartReadWhileTheOneBeforeIsStoredStoresNothing) {
+  const std::string first = Lines(3);
+  const std::string text = first + "not json\n" + Lines(3);
+  Event bad_line_read;
+  std::size_t delivered = 0;
+  const NdjsonReader read = SettingPast(ReaderOf(text, 5), first.size() + 8, bad_line_read, delivered);
+  auto imported = ImportWaitingInAdd(read, first.size() + 5, 0, bad_line_read);  // part 0: the first 3 lines
+  ASSERT_FALSE(imported);
+  EXPECT_EQ(imported.error().code, ErrorCode::kInvalidRecord);
+  EXPECT_EQ(imported.error().fields, (std::vector<std::string>{"records[3]"}));
+  EXPECT_EQ(recording_.parts, (std::vector<std::size_t>{3})) << "only the part before the problem was added";
+  ExpectNothingStored();
+}
+
+// A store error in the middle ends the import with that error: the part read meanwhile is not
+// added, the input is read no further, nothing is stored.
+TEST_F(UsageImportTest, AStoreErrorInTheMiddleEndsTheImportAndStoresNothing) {
+  const std::string text = Lines(40);
+  const std::size_t part_bytes = 700;
+  Event next_part_read;
+  std::size_t delivered = 0;  // beyond parts 0 and 1 (each at most part_bytes): part 2 is read
+  const NdjsonReader read = SettingPast(ReaderOf(text, 50), 2 * part_bytes, next_part_read, delivered);
+  auto imported =
+      ImportWaitingInAdd(read, part_bytes, 1, next_part_read, MakeError(ErrorCode::kStoreFailed, "the disk is full"));
+  ASSERT_FALSE(imported);
+  EXPECT_EQ(imported.error().code, ErrorCode::kStoreFailed);
+  EXPECT_EQ(imported.error().message, "the disk is full");
+  EXPECT_EQ(recording_.parts.size(), 2u) << "no part is added after the store failed";
+  EXPECT_LE(delivered, 3 * part_bytes) << "the input was read beyond part 2 after the store failed";
+  ExpectNothingStored();
+}
+
+// The input's read error, met while a part is stored, is the import's error once that part is
+// added; nothing is stored.
+TEST_F(UsageImportTest, AReadErrorWhileAPartIsStoredEndsTheImportAndStoresNothing) {
+  const std::string first = Lines(3);
+  const std::string text = first + Lines(3);
+  Event read_failed;
+  std::size_t at = 0;
+  const NdjsonReader read = [&](std::span<char> buffer) -> Result<std::size_t> {
+    if (at >= first.size() + 1) {
+      read_failed.Set();
+      return MakeError(ErrorCode::kInvalidData, "cannot read the file");
+    }
+    const std::size_t n = std::min(buffer.size(), first.size() + 1 - at);
+    std::memcpy(buffer.data(), text.data() + at, n);
+    at += n;
+    return n;
+  };
+  auto imported = ImportWaitingInAdd(read, first.size() + 1, 0, read_failed);  // part 0: the first 3 lines
+  ASSERT_FALSE(imported);
+  EXPECT_EQ(imported.error().code, ErrorCode::kInvalidData);
+  EXPECT_EQ(imported.error().message, "cannot read the file");
+  EXPECT_EQ(recording_.parts, (std::vector<std::size_t>{3}));
+  ExpectNothingStored();
 }
 
 }  // namespace
