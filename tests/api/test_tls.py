@@ -158,6 +158,17 @@ class TlsTest(ApiTestCase):
         self.assertEqual(again.peer_der(), self.der_b)
         self.assertTrue(srv.running())
 
+    def test_sighup_without_tls_is_logged_and_changes_nothing(self):
+        # systemctl reload (the packaged unit's ExecReload) on a costsd without --listen-tls.
+        srv = self.start_server(self.ws)
+        c = srv.client(*dataset.ALICE)
+        self.addCleanup(c.close)
+        self.assertStatus(self.get(c, ORG_PATH), 200, srv)
+        os.kill(srv.pid, signal.SIGHUP)
+        self.wait_for_log(srv, "SIGHUP: nothing to reload", 1)
+        self.assertTrue(srv.running())
+        self.assertStatus(self.get(c, ORG_PATH), 200, srv)
+
     def test_a_certificate_that_does_not_load_stops_the_start(self):
         garbage = os.path.join(self.ws.dir, "garbage.pem")
         with open(garbage, "w") as f:
