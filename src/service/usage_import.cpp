@@ -174,12 +174,14 @@ Result<IngestOutcome> ImportNdjson(Store& store, const NdjsonReader& read, std::
     if (!found) return std::move(found).error();
     return found->has_value();
   };
-  OrganizationLookups lookups;                     // each organization looked up once per import, not per part
-  ParsedUsageBatch all;                            // the lines and problems so far; records only per part
+  OrganizationLookups lookups;  // each organization looked up once per import, not per part
+  ParsedUsageBatch all;         // the lines and problems so far; records only per part
+  // Declared before the transaction, so destroyed after it: on an early return the transaction
+  // rolls back at once, and only then is the reading thread stopped and joined (it never
+  // touches the store, and may be reading a part from a slow input).
+  PartScanner scanner(read, part_bytes);
   std::unique_ptr<IngestTransaction> transaction;  // begun with the first records
   std::size_t records = 0;
-  // Declared after the transaction: its thread is joined before the transaction rolls back.
-  PartScanner scanner(read, part_bytes);
   for (;;) {
     PartScanner::Next scanned = scanner.Take();
     if (!scanned) return std::move(scanned).error();

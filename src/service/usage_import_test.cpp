@@ -68,22 +68,32 @@ class PartsRecordingStore : public testing::ForwardingStore {
   Result<std::unique_ptr<IngestTransaction>> BeginIngest() override {
     auto inner = ForwardingStore::BeginIngest();
     if (!inner) return inner;
-    return std::unique_ptr<IngestTransaction>(std::make_unique<Recording>(std::move(*inner), parts, open, before_add));
+    return std::unique_ptr<IngestTransaction>(
+        std::make_unique<Recording>(std::move(*inner), parts, open, before_add, on_destroy));
   }
   std::vector<std::size_t> parts;  // records per Add, in order
   int open = 0;                    // transactions begun and not yet destroyed
   // Called in Add with the part's index (from 0), before it is forwarded; its error is Add's.
   std::function<Status(std::size_t)> before_add;
+  std::function<void()> on_destroy;  // called when a transaction is destroyed (rolled back unless committed)
 
  private:
   class Recording : public IngestTransaction {
    public:
     Recording(std::unique_ptr<IngestTransaction> inner, std::vector<std::size_t>& parts, int& open,
-              std::function<Status(std::size_t)> before_add)
-        : inner_(std::move(inner)), parts_(parts), open_(open), before_add_(std::move(before_add)) {
+              std::function<Status(std::size_t)> before_add, std::function<void()> on_destroy)
+        : inner_(std::move(inner)),
+          parts_(parts),
+          open_(open),
+          before_add_(std::move(before_add)),
+          on_destroy_(std::move(on_destroy)) {
       ++open_;
     }
-    ~Recording() override { --open_; }
+    ~Recording() override {
+      inner_.reset();
+      --open_;
+      if (on_destroy_) on_destroy_();
+    }
     Recording(const Recording&) = delete;
     Recording& operator=(const Recording&) = delete;
     Status Add(std::span<const domain::UsageRecord> records) override {
@@ -100,6 +110,7 @@ class PartsRecordingStore : public testing::ForwardingStore {
     std::vector<std::size_t>& parts_;
     int& open_;
     std::function<Status(std::size_t)> before_add_;
+    std::function<void()> on_destroy_;
   };
 };
 
@@ -314,6 +325,36 @@ TEST_F(UsageImportTest, AReadErrorWhileAPartIsStoredEndsTheImportAndStoresNothin
   EXPECT_EQ(imported.error().code, ErrorCode::kInvalidData);
   EXPECT_EQ(imported.error().message, "cannot read the file");
   EXPECT_EQ(recording_.parts, (std::vector<std::size_t>{3}));
+  ExpectNothingStored();
+}
+
+// A store error rolls the transaction back at once: other writers do not wait while the reading
+// thread finishes the part it is reading (from a slow pipe, say).
+TEST_F(UsageImportTest, AStoreErrorRollsBackBeforeThePartBeingReadIsFinished) {
+  const std::string text = Lines(40);
+  const std::size_t part_bytes = 700;
+  Event rolled_back;
+  recording_.on_destroy = [&rolled_back] { rolled_back.Set(); };
+  recording_.before_add = [](std::size_t p) -> Status {
+    return p == 0 ? Status(MakeError(ErrorCode::kStoreFailed, "the disk is full")) : Status();
+  };
+  const NdjsonReader inner = ReaderOf(text, 50);
+  std::size_t delivered = 0;
+  bool blocked = false;
+  bool rolled_back_first = false;
+  const NdjsonReader read = [&](std::span<char> buffer) -> Result<std::size_t> {
+    if (delivered > part_bytes && !blocked) {  // in part 1: waits for the rollback
+      blocked = true;
+      rolled_back_first = rolled_back.Wait();
+    }
+    Result<std::size_t> n = inner(buffer);
+    if (n) delivered += *n;
+    return n;
+  };
+  auto imported = ImportNdjson(recording_, read, part_bytes);
+  ASSERT_FALSE(imported);
+  EXPECT_EQ(imported.error().message, "the disk is full");
+  EXPECT_TRUE(rolled_back_first) << "the transaction was held until the part being read was finished";
   ExpectNothingStored();
 }
 
