@@ -152,6 +152,14 @@ TEST(RedactFlagValueTest, HidesSecretsButNotPaths) {
   EXPECT_EQ(RedactFlagValue("rate-limit-redis", "redis://:pw@h:6379/0"), "redis://:***@h:6379/0");
   EXPECT_EQ(RedactFlagValue("db", "postgresql://h/d?password=pw&x=1"), "postgresql://h/d?password=***&x=1");
   EXPECT_EQ(RedactFlagValue("db", "sqlite:var/costs.db"), "sqlite:var/costs.db");
+  EXPECT_EQ(RedactFlagValue("db", "postgresql://h/d?sslpassword=pw&x=1"), "postgresql://h/d?sslpassword=***&x=1");
+}
+
+TEST(ParseDbUrlTest, AnUnknownSchemeIsRefusedWithoutItsPassword) {
+  Result<DbUrl> parsed = ParseDbUrl("postgresql+psycopg://u:s3cret@h/db?password=p4ss");
+  ASSERT_FALSE(parsed);
+  EXPECT_EQ(parsed.error().message.find("s3cret"), std::string::npos) << parsed.error().message;
+  EXPECT_EQ(parsed.error().message.find("p4ss"), std::string::npos) << parsed.error().message;
 }
 
 }  // namespace

@@ -18,7 +18,8 @@ std::string EnvName(std::string_view flag) {
 
 Error Usage(std::string message) { return MakeError(ErrorCode::kInvalidData, std::move(message)); }
 
-// The password of a scheme://user:PASSWORD@ URL and of a password= parameter replaced by "***".
+// The password of a scheme://user:PASSWORD@ URL and of a password= (sslpassword=, ...)
+// parameter replaced by "***".
 std::string RedactUrlPassword(std::string_view url) {
   std::string out(url);
   const std::size_t scheme = out.find("://");
@@ -31,9 +32,10 @@ std::string RedactUrlPassword(std::string_view url) {
     const std::size_t colon = out.find(':', authority);
     if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
   }
-  // password=... among the parameters
+  // password=, sslpassword= (any parameter whose name ends in "password") among the parameters
+  const std::size_t query = out.find('?');
   for (std::size_t pos = out.find("password="); pos != std::string::npos; pos = out.find("password=", pos + 1)) {
-    if (pos > 0 && out[pos - 1] != '?' && out[pos - 1] != '&') continue;
+    if (query == std::string::npos || pos < query) continue;
     const std::size_t value = pos + 9;
     const std::size_t stop = out.find('&', value);
     out.replace(value, (stop == std::string::npos ? out.size() : stop) - value, "***");
@@ -157,7 +159,8 @@ Result<DbUrl> ParseDbUrl(std::string_view url) {
   if (url.substr(0, 13) == "postgresql://" || url.substr(0, 11) == "postgres://") {
     return DbUrl{DbUrl::Kind::kPostgres, std::string(url)};
   }
-  return Usage("--db must be sqlite:PATH or postgresql://..., not '" + std::string(url) + "'");
+  // The URL may hold a password: only its redacted form is repeated (stderr, the journal).
+  return Usage("--db must be sqlite:PATH or postgresql://..., not '" + RedactUrlPassword(url) + "'");
 }
 
 std::vector<Flags::Spec> StoreFlagSpecs() {
