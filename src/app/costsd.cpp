@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <optional>
 #include <thread>
@@ -309,6 +310,9 @@ int Serve(service::Store& unmetered, service::Clock& clock, const RateLimiters& 
 }  // namespace
 
 int CostsdMain(int argc, char** argv) {
+  // Until the server answers SIGHUP (a TLS reload, or a log line), a `systemctl reload` during
+  // start-up must not end the process.
+  std::signal(SIGHUP, SIG_IGN);
   if (AsksFor(argc, argv, "--help", "-h")) {
     std::fputs(kCostsdUsage, stdout);
     return 0;

@@ -123,10 +123,14 @@ class Listener : public std::enable_shared_from_this<Listener> {
       LogRefusal(admit, address);
       return DoAccept();
     }
-    if (tls_ != nullptr) {
-      StartTlsSession(std::move(socket), registry_, std::move(address), tls_->Current());
-    } else {
-      StartPlainSession(std::move(socket), registry_, std::move(address));
+    try {  // a session that cannot start (no memory, SSL_new failing) must not end the accepting
+      if (tls_ != nullptr) {
+        StartTlsSession(std::move(socket), registry_, std::move(address), tls_->Current());
+      } else {
+        StartPlainSession(std::move(socket), registry_, std::move(address));
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("a connection could not start: {}", e.what());
     }
     DoAccept();
   }

@@ -284,7 +284,9 @@ class HttpSession : public SessionBase {
   // REQUIRES: the readiness check's request is in header_parser_ (not yet answered).
   void AnswerReadiness(const Status& ready) {
     const Request head = ViewOf(header_parser_->get());
-    AnswerUnread(ProbeResponse(Probe::kReady, head, ready));
+    Response res = ProbeResponse(Probe::kReady, head, ready);
+    res.route = kReadyzRoute;  // counted and logged as /readyz, not `unmatched`
+    AnswerUnread(std::move(res));
   }
 
   // Goes on with a request AdmitRequest decided on: answers a refusal, or reads the body.

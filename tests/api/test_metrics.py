@@ -121,6 +121,17 @@ class MetricsTest(ApiTestCase):
         samples, _ = parse_metrics(self.scrape(server))
         self.assertEqual(value(samples, requests, route="/metrics", method="GET", code="200"), 1)
 
+    def test_probes_are_counted_under_their_own_routes(self):
+        server = self.start_server(self.ws)
+        c = server.client()
+        self.addCleanup(c.close)
+        for path in ("/healthz", "/readyz", "/readyz"):
+            self.assertStatus(c.request("GET", path, auth=None), 200, server)
+        samples, _ = parse_metrics(self.scrape(server))
+        self.assertEqual(value(samples, "costs_http_requests_total", code="200", method="GET", route="/healthz"), 1)
+        self.assertEqual(value(samples, "costs_http_requests_total", code="200", method="GET", route="/readyz"), 2)
+        self.assertEqual(value(samples, "costs_http_requests_total", code="200", method="GET", route="unmatched"), 0)
+
     def test_rate_limit_refusals_are_counted_by_limiter(self):
         server = self.start_server(self.ws, "--rate-limit", "0.001", "--rate-burst", "2")
         alice = server.client(*dataset.ALICE)
