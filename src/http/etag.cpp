@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <random>
 
 #include "http/text.hpp"
 
@@ -51,6 +52,19 @@ std::optional<std::string_view> TakeEntityTag(std::string_view& s) {
   return opaque;
 }
 
+// This process's part of every tag: random at start. Data versions are counters of one database,
+// and a restored backup (or another build, rendering otherwise) may hold other data at a version
+// a client saw before; a tag of another process never matches, so such a client gets the whole
+// answer, never a 304 for a body it no longer matches. (PostgreSQL replicas tag apart: a client
+// moved to another replica gets one 200 more.)
+std::uint64_t ProcessEpoch() {
+  static const std::uint64_t epoch = [] {
+    std::random_device random;
+    return (static_cast<std::uint64_t>(random()) << 32) ^ random();
+  }();
+  return epoch;
+}
+
 }  // namespace
 
 std::string EntityTagOf(const BodyKey& key, std::optional<std::int64_t> now_ns) {
@@ -58,8 +72,10 @@ std::string EntityTagOf(const BodyKey& key, std::optional<std::int64_t> now_ns) 
   ids = Fnv1a(ids, std::string_view("\0", 1));
   ids = Fnv1a(ids, key.deployment_id);
   std::string tag;
-  tag.reserve(96);
+  tag.reserve(112);
   tag.push_back('"');
+  AppendHex(tag, ProcessEpoch());
+  tag.push_back('-');
   AppendHex(tag, static_cast<std::uint64_t>(key.endpoint) << 24 | static_cast<std::uint64_t>(key.variant) << 16 |
                      static_cast<std::uint64_t>(key.strategy) << 8 | static_cast<std::uint64_t>(key.format));
   AppendPart(tag, key.version);

@@ -77,6 +77,20 @@ class EtagTest(ApiTestCase):
         self.assertNotEqual(json_tag, csv_tag)
         self.assert_not_modified(alice, csv, csv_tag, headers={"Accept": "text/csv"})
 
+    def test_a_tag_of_another_costsd_process_never_matches(self):
+        # A database restored from a backup (or a new build) may hold other data at the same
+        # data version: tags are of one process, so a client's tag from before a restart gets
+        # the whole answer again, never a 304 for a body it no longer matches.
+        alice = self.client(dataset.ALICE)
+        target = harness.charts_path(dataset.ORG_A, params=RANGE)
+        etag = self.tagged(alice, target)
+        other = self.start_server(self.ws)
+        c = other.client(*dataset.ALICE)
+        self.addCleanup(c.close)
+        resp = self.get(c, target, headers={"If-None-Match": etag})
+        self.assertStatus(resp, 200, other)
+        self.assertNotEqual(resp.header("ETag"), etag, resp.describe())
+
     def test_an_ingest_and_a_credit_change_the_etag(self):
         ws = self.make_test_workspace("etag-changes")
         dataset.setup_orgs_and_users(ws)
