@@ -189,14 +189,22 @@ Status ReplaceDatabase(const std::string& fresh, const std::string& target) {
   }
   if (Exists(fresh + "-wal")) return Failed(fresh + "-wal is still there: another process has " + fresh + " open");
   if (Status synced = FsyncPath(fresh, O_RDONLY); !synced) return synced;
-  for (const char* suffix : {"-wal", "-shm", "-journal"}) {
+  // The target's WAL is checkpointed into it (and removed by SQLite) first, never deleted: if
+  // the rename below fails, or the process dies before it, the old database is still whole.
+  if (Exists(target)) {
+    auto db = OpenDb(target, SQLITE_OPEN_READWRITE);
+    if (!db) return std::move(db).error();
+    if (Status mode = Exec(db->get(), "PRAGMA journal_mode=DELETE", target); !mode) return mode;
+  }
+  if (Exists(target + "-wal")) return Failed(target + "-wal is still there: another process has " + target + " open");
+  if (::rename(fresh.c_str(), target.c_str()) != 0) {
+    return Failed("cannot rename " + fresh + " to " + target + ": " + std::strerror(errno));
+  }
+  for (const char* suffix : {"-shm", "-journal"}) {  // left by no process that has it open (checked above)
     const std::string file = target + suffix;
     if (::unlink(file.c_str()) != 0 && errno != ENOENT) {
       return Failed("cannot remove " + file + ": " + std::strerror(errno));
     }
-  }
-  if (::rename(fresh.c_str(), target.c_str()) != 0) {
-    return Failed("cannot rename " + fresh + " to " + target + ": " + std::strerror(errno));
   }
   return FsyncPath(DirectoryOf(target), O_RDONLY | O_DIRECTORY);
 }
