@@ -258,7 +258,9 @@ Result<std::vector<Rows>> Connection::ExecPipeline(std::span<const PipelineStep>
 
 Result<std::vector<Rows>> Connection::AwaitPipeline(std::span<const PipelineStep> steps,
                                                     const std::vector<bool>& prepares) {
-  const Clock::time_point deadline = Clock::now() + timeout_;
+  // The server bounds each statement by statement_timeout: the wait is bounded per result, not
+  // for the whole pipeline (a read of several slow but legal windows must not time out).
+  Clock::time_point deadline = Clock::now() + timeout_;
   const char* what = steps.empty() ? "read" : steps.front().statement->what;
   bool timed_out = false;
   if (!Flush(deadline, &timed_out)) return timed_out ? FailTimeout(what) : FailSend(what);
@@ -274,6 +276,7 @@ Result<std::vector<Rows>> Connection::AwaitPipeline(std::span<const PipelineStep
     for (;;) {
       if (!NextResult(deadline, &result, &timed_out)) return false;
       if (result == nullptr) return true;
+      deadline = Clock::now() + timeout_;  // the next statement's own bound
       *succeeded = IsSuccess(result);
       if (!*succeeded && PQresultStatus(result) != PGRES_PIPELINE_ABORTED && failed == nullptr) {
         failed = result;
