@@ -58,10 +58,12 @@ class TlsSession final : public HttpSession<TlsSession> {
     DoRead();
   }
 
-  // close_notify, and the client's, for at most the linger time; then the socket is closed.
+  // close_notify, and the client's, for at most the linger time; then, as a plain close, FIN
+  // and a drain of what the client still sends (the rest of a body refused with 413, say), so
+  // that the client reads the last response rather than a reset.
   void CloseStream() {
     Lowest().expires_after(session_detail::kLingerTimeout);
-    stream_.async_shutdown([self = Self()](beast::error_code /*ec*/) { self->Abort(); });
+    stream_.async_shutdown([self = Self()](beast::error_code /*ec*/) { self->ShutdownSendAndDrain(); });
   }
 
   std::shared_ptr<TlsContext> context_;  // before stream_, which uses it
