@@ -41,6 +41,7 @@ class MeteredStore final : public service::Store {
   Result<std::int64_t> DataVersion(std::string_view org) override;
   std::optional<std::int64_t> HeldDataVersion(std::string_view org) override { return inner_.HeldDataVersion(org); }
   Result<service::RangeReadResult> ReadRange(std::string_view org, const service::RangeReadPlan& plan) override;
+  Result<service::EdgeRead> ReadEdges(std::string_view org, const service::RangeReadPlan& plan) override;
   Result<std::vector<std::string>> VerifyIdIndex() override;
 
  private:
