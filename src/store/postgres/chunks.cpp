@@ -153,6 +153,35 @@ Result<std::vector<domain::UsageRecord>> UsageOverlappingOf(const Connection& c,
   return Complete(c, org, series, found);
 }
 
+Status EdgeUsageOverlappingOf(const Connection& c, const Rows& rows, const SeriesMap& series, Instant from, Instant to,
+                              std::vector<service::EdgeRecord>& out) {
+  struct Measured {
+    std::int64_t batch;
+    ChunkMeasures m;
+  };
+  std::vector<Measured> found;
+  for (int i = 0; i < rows.size(); ++i) {
+    const std::int64_t lowest = LowestStart(from, static_cast<int>(rows.Int(i, 1)));
+    ChunkHeader header;
+    Result<std::vector<ChunkMeasures>> records =
+        UnpackChunkMeasuresOverlapping(rows.Text(i, 0), lowest, from, to, &header, c.log());
+    if (!records) return std::move(records).error();
+    for (const ChunkMeasures& m : *records) found.push_back(Measured{header.batch, m});
+  }
+  // As UsageOverlappingOf: (start, batch, ordinal) is unique.
+  std::sort(found.begin(), found.end(), [](const Measured& a, const Measured& b) {
+    return std::tie(a.m.start, a.batch, a.m.ordinal) < std::tie(b.m.start, b.batch, b.m.ordinal);
+  });
+  out.reserve(out.size() + found.size());
+  for (const Measured& f : found) {
+    Result<const SeriesInfo*> info = FindSeries(c, series, f.m.series_id);
+    if (!info) return std::move(info).error();
+    out.push_back(service::EdgeRecord{static_cast<std::uint32_t>((*info)->rank), f.m.trial, Instant{f.m.start},
+                                      Instant{f.m.end}, f.m.quantity, f.m.rate, f.m.cost_nanos, f.m.instance_count});
+  }
+  return {};
+}
+
 Result<std::vector<domain::UsageRecord>> AllUsageOf(const Connection& c, const Rows& rows, std::string_view org,
                                                     const SeriesMap& series) {
   std::vector<Found> found;

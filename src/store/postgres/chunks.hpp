@@ -16,6 +16,7 @@
 
 #include "common/result.hpp"
 #include "domain/usage.hpp"
+#include "service/store.hpp"
 #include "store/common/usage_codec.hpp"
 #include "store/postgres/connection.hpp"
 #include "store/postgres/series.hpp"
@@ -54,6 +55,11 @@ Params OverlappingParams(std::string_view org, domain::Instant from, domain::Ins
 Result<std::vector<domain::UsageRecord>> UsageOverlappingOf(const Connection& c, const Rows& rows, std::string_view org,
                                                             const SeriesMap& series, domain::Instant from,
                                                             domain::Instant to);
+
+// The same records as UsageOverlappingOf, in the same order, appended to `out` as edge records
+// (service::EdgeRecord: the series by its rank in `series`, no string copied).
+Status EdgeUsageOverlappingOf(const Connection& c, const Rows& rows, const SeriesMap& series, domain::Instant from,
+                              domain::Instant to, std::vector<service::EdgeRecord>& out);
 
 // Every record of `org` in ingest order, from kSelectAllChunks' rows.
 Result<std::vector<domain::UsageRecord>> AllUsageOf(const Connection& c, const Rows& rows, std::string_view org,

@@ -145,6 +145,9 @@ class PostgresStore final : public service::Store {
   // One REPEATABLE READ, READ ONLY transaction. plan.usage orders the records by ingest (batches
   // serialize: the order they were committed in, each in its own order).
   Result<service::RangeReadResult> ReadRange(std::string_view org, const service::RangeReadPlan& plan) override;
+  // As service::Store::ReadEdges, in one pipelined snapshot as ReadRange's: the series from the
+  // series cache when the data version did not move, rows and records naming them by rank.
+  Result<service::EdgeRead> ReadEdges(std::string_view org, const service::RangeReadPlan& plan) override;
 
   // In one snapshot: every chunk's records against the id rows (usage_id_hashes): records
   // without their row, rows whose chunk holds no record of their hash (at most 100 problems).
@@ -175,7 +178,7 @@ class PostgresStore final : public service::Store {
   std::unique_ptr<Pool> pool_;
 
   std::unique_ptr<detail::VersionCache> versions_;     // null unless options_.cache_versions
-  std::unique_ptr<detail::SeriesCache> series_cache_;  // for ReadRange
+  std::unique_ptr<detail::SeriesCache> series_cache_;  // for ReadRange and ReadEdges
 };
 
 }  // namespace costs::store::postgres

@@ -37,31 +37,48 @@ Params RollupParams(std::string_view org, domain::RollupGrain grain, Instant fro
   return std::move(Params().Text(org).Int(hourly ? DayOf(from.ns) : from.ns).Int(to.ns));
 }
 
+void PushRow(std::vector<service::RollupRow>& out, const SeriesCell& cell, const SeriesInfo& info) {
+  const HourCell& m = cell.measures;
+  out.push_back(service::RollupRow{Instant{cell.period_ns}, info.deployment_id, info.dimension, info.sku, info.kind,
+                                   m.cost, m.trial_cost, m.quantity_milli, m.usage_ns, m.max_instance_count,
+                                   m.rate_fingerprint_min, m.rate_fingerprint_max});
+}
+
+void PushRow(std::vector<service::EdgeRow>& out, const SeriesCell& cell, const SeriesInfo& info) {
+  const HourCell& m = cell.measures;
+  out.push_back(service::EdgeRow{static_cast<std::uint32_t>(info.rank), Instant{cell.period_ns}, m.cost,
+                                 m.trial_cost, m.quantity_milli, m.usage_ns, m.max_instance_count,
+                                 m.rate_fingerprint_min, m.rate_fingerprint_max});
+}
+
 // The rollups of `grain` in [from, to) (days: whole days starting in it) of kSelectRollupDays'
-// `rows`, by period, then by item.
+// `rows`, by period, then by item; rows are service::RollupRow, or service::EdgeRow (naming the
+// series by rank).
+template <typename Row>
 Status RollupsOf(const Connection& c, const Rows& rows, const SeriesMap& series, domain::RollupGrain grain,
-                 Instant from, Instant to, std::vector<service::RollupRow>& out) {
+                 Instant from, Instant to, std::vector<Row>& out) {
   std::vector<SeriesCell> cells;
   for (int i = 0; i < rows.size(); ++i) {
     if (Status s = AppendCellsOfDay(rows.Text(i, 1), rows.Int(i, 0), grain, from, to, c.log(), cells); !s) return s;
   }
-  std::vector<std::pair<const SeriesCell*, const SeriesInfo*>> ranked;  // by period, then item
+  struct Ranked {  // a cell's sort key (period, then item) and where it is
+    std::int64_t period_ns;
+    int rank;
+    std::uint32_t cell;
+    const SeriesInfo* info;
+  };
+  std::vector<Ranked> ranked;
   ranked.reserve(cells.size());
-  for (const SeriesCell& cell : cells) {
-    Result<const SeriesInfo*> info = FindSeries(c, series, cell.series_id);
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    Result<const SeriesInfo*> info = FindSeries(c, series, cells[i].series_id);
     if (!info) return std::move(info).error();
-    ranked.emplace_back(&cell, *info);
+    ranked.push_back(Ranked{cells[i].period_ns, (*info)->rank, static_cast<std::uint32_t>(i), *info});
   }
-  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
-    return std::pair(a.first->period_ns, a.second->rank) < std::pair(b.first->period_ns, b.second->rank);
+  std::sort(ranked.begin(), ranked.end(), [](const Ranked& a, const Ranked& b) {
+    return a.period_ns != b.period_ns ? a.period_ns < b.period_ns : a.rank < b.rank;
   });
   out.reserve(out.size() + ranked.size());
-  for (const auto& [cell, info] : ranked) {
-    const HourCell& m = cell->measures;
-    out.push_back(service::RollupRow{Instant{cell->period_ns}, info->deployment_id, info->dimension, info->sku,
-                                     info->kind, m.cost, m.trial_cost, m.quantity_milli, m.usage_ns,
-                                     m.max_instance_count, m.rate_fingerprint_min, m.rate_fingerprint_max});
-  }
+  for (const Ranked& r : ranked) PushRow(out, cells[r.cell], *r.info);
   return {};
 }
 
@@ -176,6 +193,45 @@ Result<std::shared_ptr<const SeriesMap>> SeriesAt(const Connection& c, SeriesCac
   return series;
 }
 
+// Where a plan's windows' rows are in the pipeline (PlanSteps::kNone for an empty window).
+struct WindowSteps {
+  std::vector<std::size_t> raw, hourly, daily;
+};
+
+// Queues the statements of every window of `plan`: its raw windows, then hourly, then daily.
+WindowSteps AddWindows(PlanSteps& q, std::string_view org, const service::RangeReadPlan& plan) {
+  WindowSteps at;
+  for (const domain::TimeRange& w : plan.raw) {
+    at.raw.push_back(q.Add(kSelectChunksOverlapping, w.from < w.to ? OverlappingParams(org, w.from, w.to) : Params(),
+                           w.from < w.to));
+  }
+  for (const domain::TimeRange& w : plan.hourly) {
+    at.hourly.push_back(
+        q.Add(kSelectRollupDays, RollupParams(org, domain::RollupGrain::kHour, w.from, w.to), w.from < w.to));
+  }
+  for (const domain::TimeRange& w : plan.daily) {
+    at.daily.push_back(
+        q.Add(kSelectRollupDays, RollupParams(org, domain::RollupGrain::kDay, w.from, w.to), w.from < w.to));
+  }
+  return at;
+}
+
+// The rollups of the hourly windows, then of the daily ones, from their pipeline rows.
+template <typename Row>
+Status WindowRollups(const Connection& c, const std::vector<Rows>& rows, const WindowSteps& at, const SeriesMap& map,
+                     const service::RangeReadPlan& plan, std::vector<Row>& out) {
+  auto rollups = [&](const std::vector<domain::TimeRange>& windows, const std::vector<std::size_t>& steps,
+                     domain::RollupGrain grain) -> Status {
+    for (std::size_t i = 0; i < windows.size(); ++i) {
+      if (steps[i] == PlanSteps::kNone) continue;
+      if (Status s = RollupsOf(c, rows[steps[i]], map, grain, windows[i].from, windows[i].to, out); !s) return s;
+    }
+    return {};
+  };
+  if (Status s = rollups(plan.hourly, at.hourly, domain::RollupGrain::kHour); !s) return s;
+  return rollups(plan.daily, at.daily, domain::RollupGrain::kDay);
+}
+
 // PostgresStore::ReadRange: one REPEATABLE READ, READ ONLY snapshot whose statements (its
 // begin, the data version, the series unless the cache holds them at that version, every window,
 // the lists the plan asks for, the commit) go in one pipeline: one round trip. Only the latest
@@ -189,19 +245,7 @@ Result<service::RangeReadResult> ReadPlan(Connection& c, SeriesCache& cache, std
   const std::size_t version_at = q.Add(kSelectOrgVersion, std::move(Params().Text(org)));
   const std::size_t series_at =
       q.Add(kSelectSeriesUnlessAt, std::move(Params().Text(org).Int(held.series != nullptr ? held.version : -1)));
-  std::vector<std::size_t> raw_at, hourly_at, daily_at;
-  for (const domain::TimeRange& w : plan.raw) {
-    raw_at.push_back(q.Add(kSelectChunksOverlapping, w.from < w.to ? OverlappingParams(org, w.from, w.to) : Params(),
-                           w.from < w.to));
-  }
-  for (const domain::TimeRange& w : plan.hourly) {
-    hourly_at.push_back(
-        q.Add(kSelectRollupDays, RollupParams(org, domain::RollupGrain::kHour, w.from, w.to), w.from < w.to));
-  }
-  for (const domain::TimeRange& w : plan.daily) {
-    daily_at.push_back(
-        q.Add(kSelectRollupDays, RollupParams(org, domain::RollupGrain::kDay, w.from, w.to), w.from < w.to));
-  }
+  const WindowSteps windows = AddWindows(q, org, plan);
   const std::size_t deployments_at = q.Add(kSelectDeployments, std::move(Params().Text(org)));
   const std::string_view orgs[] = {org};
   const std::size_t ends_at = q.Add(kSelectSeriesEnds, SeriesEndsParams(orgs), reads_on || plan.items);
@@ -226,23 +270,13 @@ Result<service::RangeReadResult> ReadPlan(Connection& c, SeriesCache& cache, std
   result.raw.reserve(plan.raw.size());
   for (std::size_t i = 0; i < plan.raw.size(); ++i) {
     std::vector<domain::UsageRecord>& window = result.raw.emplace_back();
-    if (raw_at[i] == PlanSteps::kNone) continue;
+    if (windows.raw[i] == PlanSteps::kNone) continue;
     const domain::TimeRange& w = plan.raw[i];
-    if (Status s = AssignTo(window, UsageOverlappingOf(c, (*rows)[raw_at[i]], org, map, w.from, w.to)); !s) {
+    if (Status s = AssignTo(window, UsageOverlappingOf(c, (*rows)[windows.raw[i]], org, map, w.from, w.to)); !s) {
       return std::move(s).error();
     }
   }
-  auto rollups = [&](const std::vector<domain::TimeRange>& windows, const std::vector<std::size_t>& at,
-                     domain::RollupGrain grain) -> Status {
-    for (std::size_t i = 0; i < windows.size(); ++i) {
-      if (at[i] == PlanSteps::kNone) continue;
-      Status s = RollupsOf(c, (*rows)[at[i]], map, grain, windows[i].from, windows[i].to, result.rollups);
-      if (!s) return s;
-    }
-    return {};
-  };
-  if (Status s = rollups(plan.hourly, hourly_at, domain::RollupGrain::kHour); !s) return std::move(s).error();
-  if (Status s = rollups(plan.daily, daily_at, domain::RollupGrain::kDay); !s) return std::move(s).error();
+  if (Status s = WindowRollups(c, *rows, windows, map, plan, result.rollups); !s) return std::move(s).error();
   if (Status s = AssignTo(result.deployments, DeploymentsOf(c, (*rows)[deployments_at])); !s) {
     return std::move(s).error();
   }
@@ -259,6 +293,49 @@ Result<service::RangeReadResult> ReadPlan(Connection& c, SeriesCache& cache, std
   if (open) {
     if (Status s = open->Commit(); !s) return std::move(s).error();
   }
+  return result;
+}
+
+// PostgresStore::ReadEdges: as ReadPlan's version, raw and rollups, in one pipeline of its own
+// (no deployments, no lists), each row naming its series by rank; the series views point into
+// the cached map, which the result keeps.
+Result<service::EdgeRead> ReadEdgePlan(Connection& c, SeriesCache& cache, std::string_view org,
+                                       const service::RangeReadPlan& plan) {
+  const SeriesCache::Held held = cache.Peek(org);
+  PlanSteps q;
+  q.Add(kBeginSnapshot, Params());
+  const std::size_t version_at = q.Add(kSelectOrgVersion, std::move(Params().Text(org)));
+  const std::size_t series_at =
+      q.Add(kSelectSeriesUnlessAt, std::move(Params().Text(org).Int(held.series != nullptr ? held.version : -1)));
+  const WindowSteps windows = AddWindows(q, org, plan);
+  const std::size_t commit_at = q.Add(kCommit, Params());
+  Result<std::vector<Rows>> rows = c.ExecPipeline(q.steps());
+  if (!rows) return std::move(rows).error();
+  if ((*rows)[commit_at].CommandStatus() != "COMMIT") return c.Fail("commit failed: the transaction was rolled back");
+  const Rows& version = (*rows)[version_at];
+  service::EdgeRead result;
+  result.version = version.size() > 0 ? version.Int(0, 0) : 0;
+  Result<std::shared_ptr<const SeriesMap>> series = SeriesAt(c, cache, org, held, result.version, (*rows)[series_at]);
+  if (!series) return std::move(series).error();
+  const SeriesMap& map = **series;
+  result.series.resize(map.size());
+  for (const auto& [id, info] : map) {
+    if (info.rank < 0 || static_cast<std::size_t>(info.rank) >= result.series.size()) {
+      return Corrupt(c, "series rank");
+    }
+    result.series[static_cast<std::size_t>(info.rank)] =
+        service::EdgeSeries{info.deployment_id, info.dimension, info.sku, info.kind};
+  }
+  result.raw.resize(plan.raw.size());
+  for (std::size_t i = 0; i < plan.raw.size(); ++i) {
+    if (windows.raw[i] == PlanSteps::kNone) continue;
+    const domain::TimeRange& w = plan.raw[i];
+    if (Status s = EdgeUsageOverlappingOf(c, (*rows)[windows.raw[i]], map, w.from, w.to, result.raw[i]); !s) {
+      return std::move(s).error();
+    }
+  }
+  if (Status s = WindowRollups(c, *rows, windows, map, plan, result.rollups); !s) return std::move(s).error();
+  result.owner = std::move(*series);
   return result;
 }
 
@@ -314,6 +391,12 @@ Result<service::RangeReadResult> PostgresStore::ReadRange(std::string_view org, 
   Result<Lease> lease = Acquire();
   if (!lease) return std::move(lease).error();
   return ReadPlan(**lease, *series_cache_, org, plan);
+}
+
+Result<service::EdgeRead> PostgresStore::ReadEdges(std::string_view org, const service::RangeReadPlan& plan) {
+  Result<Lease> lease = Acquire();
+  if (!lease) return std::move(lease).error();
+  return ReadEdgePlan(**lease, *series_cache_, org, plan);
 }
 
 Result<std::vector<std::string>> PostgresStore::VerifyIdIndex() {
