@@ -43,8 +43,10 @@ Result<int> CostsSchemaVersion(const std::string& path);
 std::optional<pid_t> ProcessUsing(const std::string& path);
 
 // Replaces the database at `target` with the file `fresh` (the same directory): `fresh` is
-// switched to the rollback journal (no -wal file of its own), fsync'd, `target`'s -wal and -shm
-// files are removed, then `fresh` is renamed over `target` (atomic) and the directory fsync'd.
+// switched to the rollback journal (no -wal file of its own) and fsync'd; `target`'s WAL is
+// checkpointed into it (never deleted: when the rename fails, `target` is still whole); then
+// `fresh` is renamed over `target` (atomic), `target`'s -shm and -journal files are removed and
+// the directory fsync'd.
 // REQUIRES: no process uses `target` (ProcessUsing) and `fresh` is closed by every connection.
 Status ReplaceDatabase(const std::string& fresh, const std::string& target);
 
