@@ -46,9 +46,9 @@ void PushRow(std::vector<service::RollupRow>& out, const SeriesCell& cell, const
 
 void PushRow(std::vector<service::EdgeRow>& out, const SeriesCell& cell, const SeriesInfo& info) {
   const HourCell& m = cell.measures;
-  out.push_back(service::EdgeRow{static_cast<std::uint32_t>(info.rank), Instant{cell.period_ns}, m.cost,
-                                 m.trial_cost, m.quantity_milli, m.usage_ns, m.max_instance_count,
-                                 m.rate_fingerprint_min, m.rate_fingerprint_max});
+  out.push_back(service::EdgeRow{static_cast<std::uint32_t>(info.rank), Instant{cell.period_ns}, m.cost, m.trial_cost,
+                                 m.quantity_milli, m.usage_ns, m.max_instance_count, m.rate_fingerprint_min,
+                                 m.rate_fingerprint_max});
 }
 
 // The rollups of `grain` in [from, to) (days: whole days starting in it) of kSelectRollupDays'

@@ -20,10 +20,17 @@ constexpr const char* kInsertChunk =
     "INSERT INTO usage_chunk (id, org_id, span_class, start_day_ns, records) VALUES (?1, ?2, ?3, ?4, ?5)";
 constexpr const char* kSelectSpanClasses =
     "SELECT span_class FROM usage_span_classes WHERE org_id = ?1 ORDER BY span_class";
-// The chunks of one span class (?2) whose records start on the UTC days [?3, ?4].
+// The chunks of one span class (?2) whose records start on the UTC days [?3, ?4]. The index
+// (span_class, start_day_ns, org_id) puts the organization last, so this range visits every
+// organization's chunks of those days: edges read day by day instead (kSelectChunksOfDay).
 constexpr const char* kSelectChunksStarting =
     "SELECT records FROM usage_chunk WHERE org_id = ?1 AND span_class = ?2 AND start_day_ns >= ?3 AND "
     "start_day_ns <= ?4";
+// The chunks of one span class (?2) whose records start on the UTC day ?3: one seek of the index.
+constexpr const char* kSelectChunksOfDay =
+    "SELECT records FROM usage_chunk WHERE span_class = ?2 AND start_day_ns = ?3 AND org_id = ?1";
+// Up to this many days, a class's chunks are read by one seek per day, else by one range.
+constexpr std::int64_t kMaxDaySeeks = 16;
 
 // A record read back with where it was stored.
 struct Found {
@@ -34,21 +41,27 @@ struct Found {
 };
 
 // Calls add(header, records) with the records (ChunkRecord or ChunkMeasures: `unpack`) of each
-// of `org`'s chunks of span class k that overlap [from, to).
+// of `org`'s chunks of span class k that overlap [from, to), in no particular order.
 template <typename Unpack, typename Add>
 Status ForEachClassChunk(Connection& c, std::string_view org, int k, Instant from, Instant to, Unpack&& unpack,
                          Add&& add) {
   const std::int64_t lowest = LowestStart(from, k);
-  return c.ForEachRow(
-      kSelectChunksStarting, "read usage",
-      [&](const Stmt& row) -> Status {
-        ChunkHeader header;
-        auto records = unpack(row.Blob(0), lowest, from, to, &header, c.log());
-        if (!records) return std::move(records).error();
-        add(header, *records);
-        return {};
-      },
-      org, std::int64_t{k}, DayOf(lowest), DayOf(to.ns - 1));
+  auto each = [&](const Stmt& row) -> Status {
+    ChunkHeader header;
+    auto records = unpack(row.Blob(0), lowest, from, to, &header, c.log());
+    if (!records) return std::move(records).error();
+    add(header, *records);
+    return {};
+  };
+  const std::int64_t first_day = DayOf(lowest);
+  const std::int64_t last_day = DayOf(to.ns - 1);
+  if ((domain::WideNanos{last_day} - first_day) / domain::kNsPerDay >= kMaxDaySeeks) {  // no int64 overflow
+    return c.ForEachRow(kSelectChunksStarting, "read usage", each, org, std::int64_t{k}, first_day, last_day);
+  }
+  for (std::int64_t day = first_day; day <= last_day; day += domain::kNsPerDay) {
+    if (Status s = c.ForEachRow(kSelectChunksOfDay, "read usage", each, org, std::int64_t{k}, day); !s) return s;
+  }
+  return {};
 }
 
 // Appends the records of `org`'s chunks of span class k that overlap [from, to).

@@ -349,7 +349,10 @@ TEST_F(SqliteStoreSchemaTest, ReadsAreIndexedRangesWithoutSorts) {
   EXPECT_EQ(QueryPlan("SELECT id, deployment_id, dimension, sku, kind, name, unit, rate FROM series "
                       "WHERE org_id = ?1 ORDER BY deployment_id, dimension, sku, kind"),
             "SEARCH series USING INDEX sqlite_autoindex_series_1 (org_id=?)");
-  // Edge reads: one range of the chunk index per span class.
+  // Edge reads: a seek of the chunk index per span class and day (the organization included),
+  // or one range per span class over many days.
+  EXPECT_EQ(QueryPlan("SELECT records FROM usage_chunk WHERE span_class = ?2 AND start_day_ns = ?3 AND org_id = ?1"),
+            "SEARCH usage_chunk USING INDEX usage_chunk_by_class_day (span_class=? AND start_day_ns=? AND org_id=?)");
   EXPECT_EQ(
       QueryPlan("SELECT records FROM usage_chunk WHERE org_id = ?1 AND span_class = ?2 AND start_day_ns >= ?3 "
                 "AND start_day_ns <= ?4"),
