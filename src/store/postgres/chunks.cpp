@@ -153,18 +153,19 @@ Result<std::vector<domain::UsageRecord>> UsageOverlappingOf(const Connection& c,
   return Complete(c, org, series, found);
 }
 
-Status EdgeUsageOverlappingOf(const Connection& c, const Rows& rows, const SeriesMap& series, Instant from, Instant to,
-                              std::vector<service::EdgeRecord>& out) {
+Status EdgeUsageOverlappingOf(const Connection& c, std::span<const KeyedBytes> chunks, const SeriesMap& series,
+                              Instant from, Instant to, std::vector<service::EdgeRecord>& out) {
   struct Measured {
     std::int64_t batch;
     ChunkMeasures m;
   };
   std::vector<Measured> found;
-  for (int i = 0; i < rows.size(); ++i) {
-    const std::int64_t lowest = LowestStart(from, static_cast<int>(rows.Int(i, 1)));
+  for (const KeyedBytes& chunk : chunks) {
+    if (chunk.key < 0 || chunk.key > kMaxSpanClass) return Corrupt(c, "usage span class");
+    const std::int64_t lowest = LowestStart(from, static_cast<int>(chunk.key));
     ChunkHeader header;
     Result<std::vector<ChunkMeasures>> records =
-        UnpackChunkMeasuresOverlapping(rows.Text(i, 0), lowest, from, to, &header, c.log());
+        UnpackChunkMeasuresOverlapping(chunk.bytes, lowest, from, to, &header, c.log());
     if (!records) return std::move(records).error();
     for (const ChunkMeasures& m : *records) found.push_back(Measured{header.batch, m});
   }

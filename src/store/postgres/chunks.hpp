@@ -57,9 +57,11 @@ Result<std::vector<domain::UsageRecord>> UsageOverlappingOf(const Connection& c,
                                                             domain::Instant to);
 
 // The same records as UsageOverlappingOf, in the same order, appended to `out` as edge records
-// (service::EdgeRecord: the series by its rank in `series`, no string copied).
-Status EdgeUsageOverlappingOf(const Connection& c, const Rows& rows, const SeriesMap& series, domain::Instant from,
-                              domain::Instant to, std::vector<service::EdgeRecord>& out);
+// (service::EdgeRecord: the series by its rank in `series`, no string copied), from the chunks
+// kSelectChunksOverlapping (or kSelectEdges) read for [from, to), each keyed by its span class.
+struct KeyedBytes;
+Status EdgeUsageOverlappingOf(const Connection& c, std::span<const KeyedBytes> chunks, const SeriesMap& series,
+                              domain::Instant from, domain::Instant to, std::vector<service::EdgeRecord>& out);
 
 // Every record of `org` in ingest order, from kSelectAllChunks' rows.
 Result<std::vector<domain::UsageRecord>> AllUsageOf(const Connection& c, const Rows& rows, std::string_view org,

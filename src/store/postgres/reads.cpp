@@ -21,6 +21,13 @@ namespace detail {
 
 Error Corrupt(const Connection& c, const char* what) { return c.Fail(std::string("a stored ") + what + " is invalid"); }
 
+std::vector<KeyedBytes> KeyedOf(const Rows& rows, int key_col, int bytes_col) {
+  std::vector<KeyedBytes> out;
+  out.reserve(static_cast<std::size_t>(rows.size()));
+  for (int i = 0; i < rows.size(); ++i) out.push_back(KeyedBytes{rows.Int(i, key_col), rows.Text(i, bytes_col)});
+  return out;
+}
+
 Result<std::int64_t> SelectOrgVersion(Connection& c, std::string_view org) {
   Result<Rows> rows = c.Exec(kSelectOrgVersion, Params().Text(org));
   if (!rows) return std::move(rows).error();
@@ -51,15 +58,16 @@ void PushRow(std::vector<service::EdgeRow>& out, const SeriesCell& cell, const S
                                  m.rate_fingerprint_max});
 }
 
-// The rollups of `grain` in [from, to) (days: whole days starting in it) of kSelectRollupDays'
-// `rows`, by period, then by item; rows are service::RollupRow, or service::EdgeRow (naming the
-// series by rank).
+// The rollups of `grain` in [from, to) (days: whole days starting in it) of the packed rows
+// `days` (keyed by day) that kSelectRollupDays (or kSelectEdges) read for that window, by
+// period, then by item; rows are service::RollupRow, or service::EdgeRow (naming the series by
+// rank).
 template <typename Row>
-Status RollupsOf(const Connection& c, const Rows& rows, const SeriesMap& series, domain::RollupGrain grain,
-                 Instant from, Instant to, std::vector<Row>& out) {
+Status RollupsOf(const Connection& c, std::span<const KeyedBytes> days, const SeriesMap& series,
+                 domain::RollupGrain grain, Instant from, Instant to, std::vector<Row>& out) {
   std::vector<SeriesCell> cells;
-  for (int i = 0; i < rows.size(); ++i) {
-    if (Status s = AppendCellsOfDay(rows.Text(i, 1), rows.Int(i, 0), grain, from, to, c.log(), cells); !s) return s;
+  for (const KeyedBytes& day : days) {
+    if (Status s = AppendCellsOfDay(day.bytes, day.key, grain, from, to, c.log(), cells); !s) return s;
   }
   struct Ranked {  // a cell's sort key (period, then item) and where it is
     std::int64_t period_ns;
@@ -87,7 +95,7 @@ Status SelectRollups(Connection& c, std::string_view org, const SeriesMap& serie
   if (from >= to) return {};
   Result<Rows> rows = c.Exec(kSelectRollupDays, RollupParams(org, grain, from, to));
   if (!rows) return std::move(rows).error();
-  return RollupsOf(c, *rows, series, grain, from, to, out);
+  return RollupsOf(c, KeyedOf(*rows, 0, 1), series, grain, from, to, out);
 }
 
 // The item catalog: every series of the org with its texts and end, sorted by item.
@@ -224,7 +232,8 @@ Status WindowRollups(const Connection& c, const std::vector<Rows>& rows, const W
                      domain::RollupGrain grain) -> Status {
     for (std::size_t i = 0; i < windows.size(); ++i) {
       if (steps[i] == PlanSteps::kNone) continue;
-      if (Status s = RollupsOf(c, rows[steps[i]], map, grain, windows[i].from, windows[i].to, out); !s) return s;
+      Status s = RollupsOf(c, KeyedOf(rows[steps[i]], 0, 1), map, grain, windows[i].from, windows[i].to, out);
+      if (!s) return s;
     }
     return {};
   };
@@ -296,6 +305,109 @@ Result<service::RangeReadResult> ReadPlan(Connection& c, SeriesCache& cache, std
   return result;
 }
 
+// The series of `map` by rank, as an EdgeRead names them (views into `map`).
+Result<std::vector<service::EdgeSeries>> EdgeSeriesOf(const Connection& c, const SeriesMap& map) {
+  std::vector<service::EdgeSeries> out(map.size());
+  for (const auto& [id, info] : map) {
+    if (info.rank < 0 || static_cast<std::size_t>(info.rank) >= out.size()) return Corrupt(c, "series rank");
+    out[static_cast<std::size_t>(info.rank)] =
+        service::EdgeSeries{info.deployment_id, info.dimension, info.sku, info.kind};
+  }
+  return out;
+}
+
+// kSelectEdges' windows: each non-empty raw window of a plan (per span class the first day to
+// read, and the last), and each non-empty hourly, then daily, window (first day, end), with the
+// plan's window each one stands for.
+struct EdgeWindows {
+  BinaryArray raw_lowest_days{BinaryArray::kInt8};  // kMaxSpanClass + 1 per raw window
+  BinaryArray raw_last_days{BinaryArray::kInt8};
+  BinaryArray rollup_first_days{BinaryArray::kInt8};
+  BinaryArray rollup_ends{BinaryArray::kInt8};
+  std::vector<std::size_t> raw;  // plan.raw index of each raw window
+  struct Rollup {
+    domain::RollupGrain grain;
+    domain::TimeRange window;
+  };
+  std::vector<Rollup> rollups;
+};
+
+static_assert(kMaxSpanClass + 1 == 24, "kSelectEdges reads 24 first days per raw window");
+
+EdgeWindows EdgeWindowsOf(const service::RangeReadPlan& plan) {
+  EdgeWindows out;
+  for (std::size_t i = 0; i < plan.raw.size(); ++i) {
+    const domain::TimeRange& w = plan.raw[i];
+    if (!(w.from < w.to)) continue;
+    for (int k = 0; k <= kMaxSpanClass; ++k) out.raw_lowest_days.Int(DayOf(LowestStart(w.from, k)));
+    out.raw_last_days.Int(DayOf(w.to.ns - 1));
+    out.raw.push_back(i);
+  }
+  auto rollups = [&](const std::vector<domain::TimeRange>& windows, domain::RollupGrain grain) {
+    for (const domain::TimeRange& w : windows) {
+      if (!(w.from < w.to)) continue;
+      out.rollup_first_days.Int(grain == domain::RollupGrain::kHour ? DayOf(w.from.ns) : w.from.ns);
+      out.rollup_ends.Int(w.to.ns);
+      out.rollups.push_back(EdgeWindows::Rollup{grain, w});
+    }
+  };
+  rollups(plan.hourly, domain::RollupGrain::kHour);
+  rollups(plan.daily, domain::RollupGrain::kDay);
+  return out;
+}
+
+// PostgresStore::ReadEdges in one statement (kSelectEdges: one snapshot, no transaction, one
+// round trip), when the series cache holds the organization's series at the version that
+// statement reads: nullopt when it does not (the caller then reads through ReadEdgePlan).
+Result<std::optional<service::EdgeRead>> ReadEdgesAtOnce(Connection& c, SeriesCache& cache, std::string_view org,
+                                                         const service::RangeReadPlan& plan) {
+  const SeriesCache::Held held = cache.Peek(org);
+  if (held.series == nullptr) return std::optional<service::EdgeRead>();
+  EdgeWindows windows = EdgeWindowsOf(plan);
+  Params params;
+  params.Text(org)
+      .Array(std::move(windows.raw_lowest_days))
+      .Array(std::move(windows.raw_last_days))
+      .Array(std::move(windows.rollup_first_days))
+      .Array(std::move(windows.rollup_ends));
+  Result<Rows> rows = c.Exec(kSelectEdges, params);
+  if (!rows) return std::move(rows).error();
+  std::optional<std::int64_t> version;
+  std::vector<std::vector<KeyedBytes>> raw(windows.raw.size()), days(windows.rollups.size());
+  for (int i = 0; i < rows->size(); ++i) {
+    const std::int64_t part = rows->Int(i, 0);
+    const std::int64_t w = rows->Int(i, 1) - 1;  // generate_subscripts counts from 1
+    if (part == 0) {
+      version = rows->Int(i, 2);
+    } else if (part == 1 && w >= 0 && static_cast<std::size_t>(w) < raw.size()) {
+      raw[static_cast<std::size_t>(w)].push_back(KeyedBytes{rows->Int(i, 2), rows->Text(i, 3)});
+    } else if (part == 2 && w >= 0 && static_cast<std::size_t>(w) < days.size()) {
+      days[static_cast<std::size_t>(w)].push_back(KeyedBytes{rows->Int(i, 2), rows->Text(i, 3)});
+    } else {
+      return c.Fail("reading edges: a row of an unknown part or window");
+    }
+  }
+  if (!version) return c.Fail("reading edges: no data version");
+  if (*version != held.version) return std::optional<service::EdgeRead>();
+  const SeriesMap& map = *held.series;
+  service::EdgeRead result;
+  result.version = *version;
+  if (Status s = AssignTo(result.series, EdgeSeriesOf(c, map)); !s) return std::move(s).error();
+  result.raw.resize(plan.raw.size());
+  for (std::size_t w = 0; w < raw.size(); ++w) {
+    const domain::TimeRange& window = plan.raw[windows.raw[w]];
+    Status s = EdgeUsageOverlappingOf(c, raw[w], map, window.from, window.to, result.raw[windows.raw[w]]);
+    if (!s) return std::move(s).error();
+  }
+  for (std::size_t w = 0; w < days.size(); ++w) {
+    const EdgeWindows::Rollup& r = windows.rollups[w];
+    Status s = RollupsOf(c, days[w], map, r.grain, r.window.from, r.window.to, result.rollups);
+    if (!s) return std::move(s).error();
+  }
+  result.owner = held.series;
+  return std::optional<service::EdgeRead>(std::move(result));
+}
+
 // PostgresStore::ReadEdges: as ReadPlan's version, raw and rollups, in one pipeline of its own
 // (no deployments, no lists), each row naming its series by rank; the series views point into
 // the cached map, which the result keeps.
@@ -318,21 +430,13 @@ Result<service::EdgeRead> ReadEdgePlan(Connection& c, SeriesCache& cache, std::s
   Result<std::shared_ptr<const SeriesMap>> series = SeriesAt(c, cache, org, held, result.version, (*rows)[series_at]);
   if (!series) return std::move(series).error();
   const SeriesMap& map = **series;
-  result.series.resize(map.size());
-  for (const auto& [id, info] : map) {
-    if (info.rank < 0 || static_cast<std::size_t>(info.rank) >= result.series.size()) {
-      return Corrupt(c, "series rank");
-    }
-    result.series[static_cast<std::size_t>(info.rank)] =
-        service::EdgeSeries{info.deployment_id, info.dimension, info.sku, info.kind};
-  }
+  if (Status s = AssignTo(result.series, EdgeSeriesOf(c, map)); !s) return std::move(s).error();
   result.raw.resize(plan.raw.size());
   for (std::size_t i = 0; i < plan.raw.size(); ++i) {
     if (windows.raw[i] == PlanSteps::kNone) continue;
     const domain::TimeRange& w = plan.raw[i];
-    if (Status s = EdgeUsageOverlappingOf(c, (*rows)[windows.raw[i]], map, w.from, w.to, result.raw[i]); !s) {
-      return std::move(s).error();
-    }
+    Status s = EdgeUsageOverlappingOf(c, KeyedOf((*rows)[windows.raw[i]], 1, 0), map, w.from, w.to, result.raw[i]);
+    if (!s) return std::move(s).error();
   }
   if (Status s = WindowRollups(c, *rows, windows, map, plan, result.rollups); !s) return std::move(s).error();
   result.owner = std::move(*series);
@@ -396,6 +500,9 @@ Result<service::RangeReadResult> PostgresStore::ReadRange(std::string_view org, 
 Result<service::EdgeRead> PostgresStore::ReadEdges(std::string_view org, const service::RangeReadPlan& plan) {
   Result<Lease> lease = Acquire();
   if (!lease) return std::move(lease).error();
+  Result<std::optional<service::EdgeRead>> at_once = ReadEdgesAtOnce(**lease, *series_cache_, org, plan);
+  if (!at_once) return std::move(at_once).error();
+  if (*at_once) return std::move(**at_once);
   return ReadEdgePlan(**lease, *series_cache_, org, plan);
 }
 

@@ -17,6 +17,14 @@
 
 namespace costs::store::postgres::detail {
 
+// A stored blob with its key (a chunk's span class, a packed row's day), viewing a result's memory.
+struct KeyedBytes {
+  std::int64_t key = 0;
+  std::string_view bytes;
+};
+// Rows' columns `key_col` (an integer) and `bytes_col` (bytea, binary), row by row.
+std::vector<KeyedBytes> KeyedOf(const Rows& rows, int key_col, int bytes_col);
+
 // kStoreFailed, logged as a stored `what` that does not read back.
 Error Corrupt(const Connection& c, const char* what);
 

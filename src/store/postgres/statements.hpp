@@ -214,6 +214,22 @@ constexpr Statement kSelectRollupDays{"costs_select_rollup_days",
                                       "SELECT day_ns, packs FROM rollup_hours WHERE org_id = $1 AND day_ns >= $2 "
                                       "AND day_ns < $3 ORDER BY day_ns DESC",
                                       "read rollups", true};
+// A range's edges in one statement (one snapshot without a transaction): a row (part 0) with the
+// data version; per raw window w (1-based; $3 holds each one's last day, $2 per span class k its
+// first day at (w - 1) * 24 + k + 1) the chunks overlapping it (part 1: span class, records); per
+// rollup window w ($4 its first day, $5 its end) the packed hourly rows in it (part 2: day,
+// packs). OFFSET 0 keeps each lookup an index range whatever plan the prepared statement gets.
+constexpr Statement kSelectEdges{
+    "costs_select_edges",
+    "SELECT 0::smallint, 0, COALESCE((SELECT version FROM org_versions WHERE org_id = $1), 0)::bigint, NULL::bytea "
+    "UNION ALL SELECT 1::smallint, w.i, u.span_class::bigint, u.records FROM generate_subscripts($3::bigint[], 1) "
+    "AS w (i) CROSS JOIN usage_span_classes c CROSS JOIN LATERAL (SELECT records, span_class FROM usage_chunk "
+    "WHERE org_id = c.org_id AND span_class = c.span_class AND start_day_ns >= ($2::bigint[])[(w.i - 1) * 24 + "
+    "c.span_class + 1] AND start_day_ns <= ($3::bigint[])[w.i] OFFSET 0) u WHERE c.org_id = $1 "
+    "UNION ALL SELECT 2::smallint, w.i, r.day_ns, r.packs FROM generate_subscripts($4::bigint[], 1) AS w (i) "
+    "CROSS JOIN LATERAL (SELECT day_ns, packs FROM rollup_hours WHERE org_id = $1 AND day_ns >= ($4::bigint[])[w.i] "
+    "AND day_ns < ($5::bigint[])[w.i] OFFSET 0) r",
+    "read edges", true};
 // VerifyIdIndex: the chunks a page at a time (ids above $1, ascending); the id rows come through
 // a cursor (chunks.cpp).
 constexpr Statement kSelectChunkPage{"costs_select_chunk_page",
