@@ -6,6 +6,7 @@
 #include <optional>
 #include <tuple>
 
+#include "store/common/edge_records.hpp"
 #include "store/common/keys.hpp"
 #include "store/postgres/reads.hpp"
 #include "store/postgres/statements.hpp"
@@ -155,11 +156,7 @@ Result<std::vector<domain::UsageRecord>> UsageOverlappingOf(const Connection& c,
 
 Status EdgeUsageOverlappingOf(const Connection& c, std::span<const KeyedBytes> chunks, const SeriesMap& series,
                               Instant from, Instant to, std::vector<service::EdgeRecord>& out) {
-  struct Measured {
-    std::int64_t batch;
-    ChunkMeasures m;
-  };
-  std::vector<Measured> found;
+  std::vector<BatchMeasures> found;
   for (const KeyedBytes& chunk : chunks) {
     if (chunk.key < 0 || chunk.key > kMaxSpanClass) return Corrupt(c, "usage span class");
     const std::int64_t lowest = LowestStart(from, static_cast<int>(chunk.key));
@@ -167,20 +164,9 @@ Status EdgeUsageOverlappingOf(const Connection& c, std::span<const KeyedBytes> c
     Result<std::vector<ChunkMeasures>> records =
         UnpackChunkMeasuresOverlapping(chunk.bytes, lowest, from, to, &header, c.log());
     if (!records) return std::move(records).error();
-    for (const ChunkMeasures& m : *records) found.push_back(Measured{header.batch, m});
+    for (const ChunkMeasures& m : *records) found.push_back(BatchMeasures{header.batch, m});
   }
-  // As UsageOverlappingOf: (start, batch, ordinal) is unique.
-  std::sort(found.begin(), found.end(), [](const Measured& a, const Measured& b) {
-    return std::tie(a.m.start, a.batch, a.m.ordinal) < std::tie(b.m.start, b.batch, b.m.ordinal);
-  });
-  out.reserve(out.size() + found.size());
-  for (const Measured& f : found) {
-    Result<const SeriesInfo*> info = FindSeries(c, series, f.m.series_id);
-    if (!info) return std::move(info).error();
-    out.push_back(service::EdgeRecord{static_cast<std::uint32_t>((*info)->rank), f.m.trial, Instant{f.m.start},
-                                      Instant{f.m.end}, f.m.quantity, f.m.rate, f.m.cost_nanos, f.m.instance_count});
-  }
-  return {};
+  return AppendEdgeRecords(found, SeriesRanks(c, series), out);
 }
 
 Result<std::vector<domain::UsageRecord>> AllUsageOf(const Connection& c, const Rows& rows, std::string_view org,

@@ -201,6 +201,22 @@ Result<std::shared_ptr<const SeriesMap>> SeriesAt(const Connection& c, SeriesCac
   return series;
 }
 
+// Where a snapshot's first rows are in the pipeline: its data version, and the organization's
+// series (none when `held` has them at that version).
+struct SnapshotHead {
+  std::size_t version_at;
+  std::size_t series_at;
+};
+
+// Queues the begin of a REPEATABLE READ, READ ONLY snapshot, its data version and its series.
+SnapshotHead AddSnapshotHead(PlanSteps& q, std::string_view org, const SeriesCache::Held& held) {
+  q.Add(kBeginSnapshot, Params());
+  const std::size_t version_at = q.Add(kSelectOrgVersion, std::move(Params().Text(org)));
+  const std::size_t series_at =
+      q.Add(kSelectSeriesUnlessAt, std::move(Params().Text(org).Int(held.series != nullptr ? held.version : -1)));
+  return SnapshotHead{version_at, series_at};
+}
+
 // Where a plan's windows' rows are in the pipeline (PlanSteps::kNone for an empty window).
 struct WindowSteps {
   std::vector<std::size_t> raw, hourly, daily;
@@ -250,10 +266,7 @@ Result<service::RangeReadResult> ReadPlan(Connection& c, SeriesCache& cache, std
   const SeriesCache::Held held = cache.Peek(org);
   const bool reads_on = plan.latest_capacity.has_value();
   PlanSteps q;
-  q.Add(kBeginSnapshot, Params());
-  const std::size_t version_at = q.Add(kSelectOrgVersion, std::move(Params().Text(org)));
-  const std::size_t series_at =
-      q.Add(kSelectSeriesUnlessAt, std::move(Params().Text(org).Int(held.series != nullptr ? held.version : -1)));
+  const SnapshotHead head = AddSnapshotHead(q, org, held);
   const WindowSteps windows = AddWindows(q, org, plan);
   const std::size_t deployments_at = q.Add(kSelectDeployments, std::move(Params().Text(org)));
   const std::string_view orgs[] = {org};
@@ -270,10 +283,11 @@ Result<service::RangeReadResult> ReadPlan(Connection& c, SeriesCache& cache, std
   if (commit_at != PlanSteps::kNone && (*rows)[commit_at].CommandStatus() != "COMMIT") {
     return c.Fail("commit failed: the transaction was rolled back");
   }
-  const Rows& version = (*rows)[version_at];
+  const Rows& version = (*rows)[head.version_at];
   service::RangeReadResult result;
   result.version = version.size() > 0 ? version.Int(0, 0) : 0;
-  Result<std::shared_ptr<const SeriesMap>> series = SeriesAt(c, cache, org, held, result.version, (*rows)[series_at]);
+  Result<std::shared_ptr<const SeriesMap>> series =
+      SeriesAt(c, cache, org, held, result.version, (*rows)[head.series_at]);
   if (!series) return std::move(series).error();
   const SeriesMap& map = **series;
   result.raw.reserve(plan.raw.size());
@@ -415,19 +429,17 @@ Result<service::EdgeRead> ReadEdgePlan(Connection& c, SeriesCache& cache, std::s
                                        const service::RangeReadPlan& plan) {
   const SeriesCache::Held held = cache.Peek(org);
   PlanSteps q;
-  q.Add(kBeginSnapshot, Params());
-  const std::size_t version_at = q.Add(kSelectOrgVersion, std::move(Params().Text(org)));
-  const std::size_t series_at =
-      q.Add(kSelectSeriesUnlessAt, std::move(Params().Text(org).Int(held.series != nullptr ? held.version : -1)));
+  const SnapshotHead head = AddSnapshotHead(q, org, held);
   const WindowSteps windows = AddWindows(q, org, plan);
   const std::size_t commit_at = q.Add(kCommit, Params());
   Result<std::vector<Rows>> rows = c.ExecPipeline(q.steps());
   if (!rows) return std::move(rows).error();
   if ((*rows)[commit_at].CommandStatus() != "COMMIT") return c.Fail("commit failed: the transaction was rolled back");
-  const Rows& version = (*rows)[version_at];
+  const Rows& version = (*rows)[head.version_at];
   service::EdgeRead result;
   result.version = version.size() > 0 ? version.Int(0, 0) : 0;
-  Result<std::shared_ptr<const SeriesMap>> series = SeriesAt(c, cache, org, held, result.version, (*rows)[series_at]);
+  Result<std::shared_ptr<const SeriesMap>> series =
+      SeriesAt(c, cache, org, held, result.version, (*rows)[head.series_at]);
   if (!series) return std::move(series).error();
   const SeriesMap& map = **series;
   if (Status s = AssignTo(result.series, EdgeSeriesOf(c, map)); !s) return std::move(s).error();

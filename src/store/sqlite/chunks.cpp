@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "store/common/assign.hpp"
+#include "store/common/edge_records.hpp"
 #include "store/common/keys.hpp"
 #include "store/sqlite/series.hpp"
 
@@ -178,30 +179,16 @@ Result<std::vector<domain::UsageRecord>> SelectUsageOverlapping(Connection& c, s
 Status SelectEdgeUsageOverlapping(Connection& c, std::string_view org, std::span<const int> span_classes, Instant from,
                                   Instant to, const SeriesMap& series, std::vector<service::EdgeRecord>& out) {
   if (from >= to) return {};
-  struct Measured {
-    std::int64_t batch;
-    ChunkMeasures m;
-  };
-  std::vector<Measured> found;
+  std::vector<BatchMeasures> found;
   for (const int k : span_classes) {
     Status s = ForEachClassChunk(c, org, k, from, to, UnpackChunkMeasuresOverlapping,
                                  [&](const ChunkHeader& header, const std::vector<ChunkMeasures>& records) {
-                                   for (const ChunkMeasures& m : records) found.push_back(Measured{header.batch, m});
+                                   for (const ChunkMeasures& m : records)
+                                     found.push_back(BatchMeasures{header.batch, m});
                                  });
     if (!s) return s;
   }
-  // As SelectUsageOverlapping's kByStart: (start, batch, ordinal) is unique.
-  std::sort(found.begin(), found.end(), [](const Measured& a, const Measured& b) {
-    return std::tie(a.m.start, a.batch, a.m.ordinal) < std::tie(b.m.start, b.batch, b.m.ordinal);
-  });
-  out.reserve(out.size() + found.size());
-  for (const Measured& f : found) {
-    Result<const SeriesInfo*> info = FindSeries(c, series, f.m.series_id);
-    if (!info) return std::move(info).error();
-    out.push_back(service::EdgeRecord{static_cast<std::uint32_t>((*info)->rank), f.m.trial, Instant{f.m.start},
-                                      Instant{f.m.end}, f.m.quantity, f.m.rate, f.m.cost_nanos, f.m.instance_count});
-  }
-  return {};
+  return AppendEdgeRecords(found, SeriesRanks(c, series), out);
 }
 
 }  // namespace costs::store::sqlite::detail
