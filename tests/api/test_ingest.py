@@ -135,6 +135,18 @@ class IngestTest(ApiTestCase):
         self.assertIngested(self.post([first[1]]), 0, 1)
         self.chart(3, 4)
 
+    def test_many_conflicts_get_a_small_409_with_the_first_hundred(self):
+        # Every record of a stored batch re-sent with other content: the 409 names the first
+        # 100 and counts the rest (it named all 1,500 before, in a body growing with the batch).
+        first = [r.with_changes(id="confmany-%d" % i) for i, r in enumerate(day_records("confmany", 12, count=1500))]
+        self.assertIngested(self.post(first), len(first), 0)
+        self.stored += first
+        resp = self.post([r.with_changes(rate="0.0914") for r in first])
+        self.assertError(resp, 409, "usage.conflict")
+        self.assertEqual(resp.error_fields("usage.conflict"), ["records[%d].id" % i for i in range(100)])
+        self.assertIn("of 1500 records, and 1400 more", resp.json["errors"][0]["message"])
+        self.assertLess(len(resp.body), 16 * 1024, "a 409 must stay small however large the batch")
+
     def test_invalid_batch_reports_every_bad_line_and_stores_nothing(self):
         good = day_records("inv", 4, count=3)
         g = good[0]

@@ -421,6 +421,56 @@ TYPED_TEST(StoreContractTest, UnknownOrganizationFailsTheBatchNamingEveryRecord)
   this->ExpectOrgEmpty("no-such-org");
 }
 
+// More than 100 records in error: the first 100 are named, and the message counts them all
+// (DESIGN.md: "at most the first 100 problem fields, and the message says how many more"), so
+// that neither the store's error nor a 409/400 body grows with the batch.
+constexpr std::int64_t kMinute = 60 * domain::kNsPerSecond;
+
+std::vector<std::string> FirstFields(std::size_t n, const char* field) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < n; ++i) out.push_back("records[" + std::to_string(i) + "]." + field);
+  return out;
+}
+
+TYPED_TEST(StoreContractTest, ManyConflictsNameTheFirstHundredAndCountEvery) {
+  std::vector<UsageRecord> stored, changed;
+  for (int i = 0; i < 150; ++i) {
+    const Instant start{kDay1.ns + i * kMinute};
+    stored.push_back(Record("u" + std::to_string(i), "org-a", "d1", start, Instant{start.ns + kMinute}));
+    changed.push_back(stored.back());
+    changed.back().deployment_name = "renamed";
+  }
+  ASSERT_EQ(this->MustIngest(stored), (IngestOutcome{150, 0}));
+  const std::vector<std::string> fields = FirstFields(100, "id");
+  for (const Result<IngestOutcome>& failed :
+       {this->store().Ingest(changed),
+        this->IngestInParts({std::vector<UsageRecord>(changed.begin(), changed.begin() + 80),
+                             std::vector<UsageRecord>(changed.begin() + 80, changed.end())})}) {
+    ExpectError(failed, ErrorCode::kConflict, &fields);
+    if (!failed) {
+      EXPECT_NE(failed.error().message.find("150"), std::string::npos) << failed.error().message;
+    }
+  }
+}
+
+TYPED_TEST(StoreContractTest, ManyRecordsOfUnknownOrganizationsNameTheFirstHundredAndCountEvery) {
+  std::vector<UsageRecord> batch;
+  for (int i = 0; i < 150; ++i) {
+    const Instant start{kDay1.ns + i * kMinute};
+    batch.push_back(Record("u" + std::to_string(i), "no-such-org", "d1", start, Instant{start.ns + kMinute}));
+  }
+  const std::vector<std::string> fields = FirstFields(100, "organization_id");
+  for (const Result<IngestOutcome>& failed :
+       {this->store().Ingest(batch),
+        this->IngestInParts({std::vector<UsageRecord>(batch.begin(), batch.begin() + 80),
+                             std::vector<UsageRecord>(batch.begin() + 80, batch.end())})}) {
+    ExpectError(failed, ErrorCode::kOrganizationNotFound, &fields);
+    if (!failed) {
+      EXPECT_NE(failed.error().message.find("150"), std::string::npos) << failed.error().message;
+    }
+  }
+}
+
 TYPED_TEST(StoreContractTest, RollupOverflowFailsTheBatchAndStoresNothing) {
   const Nanos big = std::numeric_limits<Nanos>::max() / 4 * 3;
   UsageRecord a = Record("u1", "org-a", "d1", kDay1, Instant{kDay1.ns + domain::kNsPerHour});

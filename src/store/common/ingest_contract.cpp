@@ -12,13 +12,27 @@ std::string RecordField(std::size_t i, std::string_view field) {
   return out;
 }
 
-Error OrganizationsNotFound(std::vector<std::string> fields) {
-  return MakeError(ErrorCode::kOrganizationNotFound, "the organization of a usage record does not exist",
-                   std::move(fields));
+namespace {
+
+// `message`, and when `fields` names fewer records than it counts, how many there were.
+Error ErrorOf(ErrorCode code, std::string message, ErrorFields fields) {
+  if (fields.count > fields.named.size()) {
+    message += " (fields names the first " + std::to_string(fields.named.size()) + " of " +
+               std::to_string(fields.count) + " records, and " + std::to_string(fields.count - fields.named.size()) +
+               " more)";
+  }
+  return MakeError(code, std::move(message), std::move(fields.named));
 }
 
-Error IdConflicts(std::vector<std::string> fields) {
-  return MakeError(ErrorCode::kConflict, "a usage record id is already stored with other content", std::move(fields));
+}  // namespace
+
+Error OrganizationsNotFound(ErrorFields fields) {
+  return ErrorOf(ErrorCode::kOrganizationNotFound, "the organization of a usage record does not exist",
+                 std::move(fields));
+}
+
+Error IdConflicts(ErrorFields fields) {
+  return ErrorOf(ErrorCode::kConflict, "a usage record id is already stored with other content", std::move(fields));
 }
 
 Error RollupTooLarge() { return MakeError(ErrorCode::kInvalidData, "the summed usage records are too large to store"); }

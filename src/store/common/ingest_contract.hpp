@@ -9,7 +9,8 @@
 // kOrganizationNotFound naming `records[i].organization_id` of every such record; (2) each
 // record is new, or a duplicate (its id stored before the batch, or earlier in the batch, with
 // equal content), or a conflict (the same with other content), and any conflict fails the batch
-// with kConflict naming `records[i].id` of every conflicting record; (3) a rollup whose sum would
+// with kConflict naming `records[i].id` of every conflicting record (of each kind, the first
+// kMaxErrorFields records are named and all are counted); (3) a rollup whose sum would
 // leave int64 fails the batch with kInvalidData (RollupTooLarge()).
 
 #include <cstddef>
@@ -29,10 +30,28 @@ namespace costs::store {
 // "records[i].field": the field an ingest error names.
 std::string RecordField(std::size_t i, std::string_view field);
 
-// The contract's errors, word for word the same in every adapter.
-Error OrganizationsNotFound(std::vector<std::string> fields);  // kOrganizationNotFound
-Error IdConflicts(std::vector<std::string> fields);            // kConflict
-Error RollupTooLarge();                                        // kInvalidData
+// At most this many fields name the records an ingest error is about (DESIGN.md: the first 100
+// problem fields); its message then says how many records there were in all.
+inline constexpr std::size_t kMaxErrorFields = 100;
+
+// The fields of an ingest error: the first kMaxErrorFields kept, every one counted, so that an
+// error's size never grows with the batch.
+struct ErrorFields {
+  std::vector<std::string> named;
+  std::size_t count = 0;
+
+  void Add(std::string field) {
+    if (named.size() < kMaxErrorFields) named.push_back(std::move(field));
+    ++count;
+  }
+  bool empty() const { return count == 0; }
+};
+
+// The contract's errors, word for word the same in every adapter; with more records than
+// fields, the message says how many records there were.
+Error OrganizationsNotFound(ErrorFields fields);  // kOrganizationNotFound
+Error IdConflicts(ErrorFields fields);            // kConflict
+Error RollupTooLarge();                           // kInvalidData
 
 // Step 1, for a batch fed in parts: the indexes of the records whose organization does not
 // exist, in order. `exists(const std::string& org)` -> Result<bool> (or bool) is asked once per
@@ -65,9 +84,8 @@ Status CheckOrganizations(std::span<const domain::UsageRecord> records, Exists&&
   Result<std::vector<std::size_t>> missing = MissingOrganizations(records, std::forward<Exists>(exists));
   if (!missing) return std::move(missing).error();
   if (missing->empty()) return {};
-  std::vector<std::string> fields;
-  fields.reserve(missing->size());
-  for (std::size_t i : *missing) fields.push_back(RecordField(i, "organization_id"));
+  ErrorFields fields;
+  for (std::size_t i : *missing) fields.Add(RecordField(i, "organization_id"));
   return OrganizationsNotFound(std::move(fields));
 }
 
@@ -120,9 +138,8 @@ Result<Classified> ClassifyBatch(std::span<const domain::UsageRecord> records, s
                                  Stored&& stored) {
   Result<Classified> out = ClassifyRecords(records, first, std::forward<Stored>(stored));
   if (!out || out->conflicts.empty()) return out;
-  std::vector<std::string> fields;
-  fields.reserve(out->conflicts.size());
-  for (std::size_t i : out->conflicts) fields.push_back(RecordField(i, "id"));
+  ErrorFields fields;
+  for (std::size_t i : out->conflicts) fields.Add(RecordField(i, "id"));
   return IdConflicts(std::move(fields));
 }
 

@@ -11,9 +11,8 @@ Result<service::IngestOutcome> IngestState::Outcome() const {
   return outcome;
 }
 
-void AppendFields(std::vector<std::string>& fields, std::size_t base, std::span<const std::size_t> indices,
-                  std::string_view field) {
-  for (std::size_t i : indices) fields.push_back(RecordField(base + i, field));
+void AppendFields(ErrorFields& fields, std::size_t base, std::span<const std::size_t> indices, std::string_view field) {
+  for (std::size_t i : indices) fields.Add(RecordField(base + i, field));
 }
 
 Status PartsIngest::Add(std::span<const domain::UsageRecord> records) {

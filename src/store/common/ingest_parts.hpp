@@ -15,16 +15,17 @@
 #include "common/result.hpp"
 #include "domain/usage.hpp"
 #include "service/store.hpp"
+#include "store/common/ingest_contract.hpp"
 
 namespace costs::store {
 
 // What the parts of one ingest found so far (one part for Ingest).
 struct IngestState {
-  std::size_t base = 0;                // records of the parts before
-  std::vector<std::string> missing;    // records[i].organization_id of unknown organizations
-  std::vector<std::string> conflicts;  // records[i].id of conflicting records
-  bool too_large = false;              // a rollup left int64
-  service::IngestOutcome outcome;      // of the parts stored
+  std::size_t base = 0;            // records of the parts before
+  ErrorFields missing;             // records[i].organization_id of unknown organizations
+  ErrorFields conflicts;           // records[i].id of conflicting records
+  bool too_large = false;          // a rollup left int64
+  service::IngestOutcome outcome;  // of the parts stored
 
   // Whether the parts so far are stored whole (so the later ones need their rollups and catalog).
   bool Clean() const { return missing.empty() && conflicts.empty() && !too_large; }
@@ -33,9 +34,8 @@ struct IngestState {
   Result<service::IngestOutcome> Outcome() const;
 };
 
-// Appends "records[base + i].field" for each of `indices`.
-void AppendFields(std::vector<std::string>& fields, std::size_t base, std::span<const std::size_t> indices,
-                  std::string_view field);
+// Adds "records[base + i].field" for each of `indices`.
+void AppendFields(ErrorFields& fields, std::size_t base, std::span<const std::size_t> indices, std::string_view field);
 
 // The IngestTransaction of such a store: Add runs AddPart on each non-empty part until one fails
 // (the transaction is then spent); Commit reports the contract's error, or commits (CommitParts)
