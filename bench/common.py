@@ -158,15 +158,23 @@ def run(argv, **kwargs):
         raise BenchError("%s failed (exit %d)\n%s" % (" ".join(argv[:4]), e.returncode, detail))
 
 
+# costsd's logging as an operator runs it: every request's access-log line, one JSON object a
+# line, written to its log file (stderr). ACCESS_LOG_OFF: warnings and errors only, no access log.
+ACCESS_LOG_ON = ["--log-level", "info", "--log-format", "json"]
+ACCESS_LOG_OFF = ["--log-level", "warn"]
+
+
 class Costsd:
-    def __init__(self, tools, procs, db, log_path, extra_args=()):
+    def __init__(self, tools, procs, db, log_path, extra_args=(), access_log=True):
         self.tools = tools
         self.procs = procs
         self.db = db
         self.log_path = log_path
         self.extra_args = list(extra_args)  # e.g. --body-cache-mib 0
+        self.log_args = ACCESS_LOG_ON if access_log else ACCESS_LOG_OFF
         self.proc = None
         self.port = None
+        self.log_bytes_trimmed = 0  # what trim_log emptied, in all
 
     def start(self):
         """Starts costsd on the store's database; returns seconds from exec to its
@@ -175,8 +183,8 @@ class Costsd:
             t0 = time.perf_counter()
             self.proc = self.procs.start(
                 "costsd",
-                [self.tools.costsd, "--db", self.db.url, "--listen", "127.0.0.1:0", "--rate-limit", "0",
-                 "--log-level", "warn"] + self.extra_args,
+                [self.tools.costsd, "--db", self.db.url, "--listen", "127.0.0.1:0", "--rate-limit", "0"] +
+                self.log_args + self.extra_args,
                 stdout=subprocess.PIPE, stderr=logf)
         sel = selectors.DefaultSelector()
         sel.register(self.proc.stdout, selectors.EVENT_READ)
@@ -203,6 +211,15 @@ class Costsd:
             self.procs.stop(self.proc)
             self.proc.stdout.close()
             self.proc = None
+
+    def trim_log(self):
+        """Empties the log file (costsd keeps writing to it: it was opened for appending) and
+        returns the bytes it held: the access log of a run of millions of requests would
+        otherwise fill the disk. Called after every wrk run against this costsd."""
+        size = os.path.getsize(self.log_path)
+        os.truncate(self.log_path, 0)
+        self.log_bytes_trimmed += size
+        return size
 
     def peak_rss_kib(self):
         with open("/proc/%d/status" % self.proc.pid) as f:
@@ -240,10 +257,17 @@ def wrk(tools, url, seconds, headers=(), script=None, env=None, show=None):
     return float(rps.group(1)), float(p99.group(1)) * _UNITS[p99.group(2)]
 
 
-def wrk_series(tools, url, seconds, runs, headers=(), script=None, env=None):
-    """A 2 s warm-up, then `runs` runs: (median req/s, median p99 ms, [(req/s, p99 ms)])."""
-    wrk(tools, url, 2, headers, script, env)  # warm-up, not counted
-    results = [wrk(tools, url, seconds, headers, script, env) for _ in range(runs)]
+def wrk_series(tools, url, seconds, runs, headers=(), script=None, env=None, costsd=None):
+    """A 2 s warm-up, then `runs` runs: (median req/s, median p99 ms, [(req/s, p99 ms)]). The log
+    of `costsd` (the server measured, if one) is trimmed after each run."""
+    def run_once(secs):
+        r = wrk(tools, url, secs, headers, script, env)
+        if costsd:
+            costsd.trim_log()
+        return r
+
+    run_once(2)  # warm-up, not counted
+    results = [run_once(seconds) for _ in range(runs)]
     return median([r[0] for r in results]), median([r[1] for r in results]), results
 
 

@@ -59,11 +59,16 @@ def script_env(manifest, mode, show=False):
     }
 
 
-def wrk_ranges(tools, url, manifest, mode, seconds, runs):
+def wrk_ranges(tools, costsd, manifest, mode, seconds, runs):
     """A 2 s warm-up (which logs the first paths), then `runs` wrk runs: (median req/s, median p99
-    ms, [(req/s, p99 ms)])."""
+    ms, [(req/s, p99 ms)]). costsd's log is trimmed after each run."""
+    url = "http://127.0.0.1:%d/" % costsd.port
     wrk(tools, url, 2, script=SCRIPT, env=script_env(manifest, mode, show=True), show="range: ")
-    results = [wrk(tools, url, seconds, script=SCRIPT, env=script_env(manifest, mode)) for _ in range(runs)]
+    costsd.trim_log()
+    results = []
+    for _ in range(runs):
+        results.append(wrk(tools, url, seconds, script=SCRIPT, env=script_env(manifest, mode)))
+        costsd.trim_log()
     return median([r[0] for r in results]), median([r[1] for r in results]), results
 
 
@@ -77,9 +82,8 @@ def measure_ranges(ds, db, tools, procs, prefix, wrk_seconds, wrk_runs, results)
                     ["--body-cache-mib", "0"])
     costsd.start()
     try:
-        url = "http://127.0.0.1:%d/" % costsd.port
         for mode in MODES:
-            rps, p99, runs = wrk_ranges(tools, url, ds.manifest, mode, wrk_seconds, wrk_runs)
+            rps, p99, runs = wrk_ranges(tools, costsd, ds.manifest, mode, wrk_seconds, wrk_runs)
             results[key + mode + "_rps"] = rps
             results[key + mode + "_p99_ms"] = p99
             log("%s uncached %s ranges over %d organizations (costsd --body-cache-mib 0, wrk %s -d%ds, "

@@ -16,13 +16,15 @@ store, the target lines, the v2 ratios on a line per store
 
 then a line for the PostgreSQL store when it ran
 
-    bench[postgres]: ingest_vs_pg_copy=X http_vs_nginx=Y chart_vs_pg=Z rss_d1_mib=W mtd_vs_aligned=A ragged_vs_aligned=B one_file_vs_batched=C db_vs_pg_table=D
+    bench[postgres]: ingest_vs_pg_copy=X http_vs_nginx=Y chart_vs_pg=Z rss_d1_mib=W mtd_vs_aligned=A ragged_vs_aligned=B one_file_vs_batched=C db_vs_pg_table=D http_access_log_on_vs_off=E
 
 and a last line for the SQLite store when it ran
 
-    bench: ingest_vs_pg_copy=X http_vs_nginx=Y chart_vs_pg=Z rss_d1_mib=W mtd_vs_aligned=A ragged_vs_aligned=B one_file_vs_batched=C
+    bench: ingest_vs_pg_copy=X http_vs_nginx=Y chart_vs_pg=Z rss_d1_mib=W mtd_vs_aligned=A ragged_vs_aligned=B one_file_vs_batched=C http_access_log_on_vs_off=E
 
-(one_file_vs_batched only when the one-file import ran).
+(one_file_vs_batched only when the one-file import ran). Every costsd runs with its access log on
+(--log-level info --log-format json, to its log file, trimmed after each wrk run);
+http_access_log_on_vs_off is the cached 30-day chart's req/s against a costsd with it off.
 
 Everything it starts (postgres, nginx, costsd; the one-file import's costsctl) runs on
 127.0.0.1 only and is stopped by its PID when the run ends, fails or is interrupted. Its files
@@ -576,7 +578,7 @@ def measure_v2_http(tools, ds, costsd, creds, auth, label, key, wrk_seconds, wrk
                 raise BenchError("GET %s answered %s: %s" % (path, code, body[:500]))
             answer = json.loads(body, parse_float=decimal.Decimal, parse_int=decimal.Decimal)
             totals[call] = answer["total_cost" if call == "v1_deployments" else "total_ecu"]
-            rps, p99, runs = wrk_series(tools, url, wrk_seconds, wrk_runs, [auth])
+            rps, p99, runs = wrk_series(tools, url, wrk_seconds, wrk_runs, [auth], costsd=costsd)
             results["%s_%s_%s_rps" % (key, call, span)] = rps
             log("%s %s %s over HTTP (%d bytes): %s req/s, p99 %.2f ms (median of %d: %s)" % (
                 label, call, span, len(body.encode()), fmt_rate(rps), p99, wrk_runs,
@@ -625,11 +627,15 @@ def measure_serving(ds, db, tools, procs, wrk_seconds, wrk_runs, results):
     log("%s chart: GET %s -> %d bytes, %d buckets, %d values" % (
         label, path, os.path.getsize(body), len(chart["data"]), sum(len(b["values"]) for b in chart["data"])))
 
-    rps, p99, runs = wrk_series(tools, url, wrk_seconds, wrk_runs, [auth])
+    rps, p99, runs = wrk_series(tools, url, wrk_seconds, wrk_runs, [auth], costsd=costsd)
     results[key + "_http_rps"] = rps
     results[key + "_http_p99_ms"] = p99
-    log("%s costsd chart over HTTP (wrk %s -d%ds, Basic auth, keep-alive): %s req/s, p99 %.2f ms (median of %d: %s)" %
-        (label, " ".join(WRK_ARGS), wrk_seconds, fmt_rate(rps), p99, wrk_runs, ", ".join(fmt_rate(r[0]) for r in runs)))
+    log("%s costsd chart over HTTP (wrk %s -d%ds, Basic auth, keep-alive; access log on): %s req/s, p99 %.2f ms "
+        "(median of %d: %s); access log %.1f MB" % (
+            label, " ".join(WRK_ARGS), wrk_seconds, fmt_rate(rps), p99, wrk_runs,
+            ", ".join(fmt_rate(r[0]) for r in runs), costsd.log_bytes_trimmed / 1e6))
+    if costsd.log_bytes_trimmed < results[key + "_chart_bytes"] // 100:
+        raise BenchError("costsd wrote no access log under wrk; see %s" % costsd.log_path)
     measure_v2_http(tools, ds, costsd, creds, auth, label, key, wrk_seconds, wrk_runs, results)
     rss = costsd.peak_rss_kib() / 1024.0
     costsd.stop()
@@ -637,7 +643,29 @@ def measure_serving(ds, db, tools, procs, wrk_seconds, wrk_runs, results):
     results[key + "_db_bytes"] = db.bytes()
     log("%s costsd peak RSS (VmHWM after the wrk runs): %.1f MiB; database %.2f GB" % (
         label, rss, results[key + "_db_bytes"] / 1e9))
+    measure_access_log_off(ds, db, tools, procs, path, auth, wrk_seconds, wrk_runs, results)
     return chart, body
+
+
+def measure_access_log_off(ds, db, tools, procs, path, auth, wrk_seconds, wrk_runs, results):
+    """The same cached chart under the same wrk, on a costsd with the access log off (--log-level
+    warn): what the access log costs, as KEY_http_access_log_on_vs_off (req/s on / off)."""
+    key = prefix(db) + ds.name.lower()
+    label = "%s %s" % (ds.name, db.name)
+    costsd = Costsd(tools, procs, db, os.path.join(ds.dir, "costsd-%s-no-access-log.log" % db.name),
+                    access_log=False)
+    costsd.start()
+    try:
+        url = "http://127.0.0.1:%d%s" % (costsd.port, path)
+        rps, p99, runs = wrk_series(tools, url, wrk_seconds, wrk_runs, [auth], costsd=costsd)
+    finally:
+        costsd.stop()
+    results[key + "_http_no_access_log_rps"] = rps
+    results[key + "_http_access_log_on_vs_off"] = ratio(results[key + "_http_rps"], rps)
+    log("%s costsd chart over HTTP, access log off (--log-level warn): %s req/s, p99 %.2f ms (median of %d: %s); "
+        "http_access_log_on_vs_off %.3f" % (label, fmt_rate(rps), p99, wrk_runs,
+                                            ", ".join(fmt_rate(r[0]) for r in runs),
+                                            results[key + "_http_access_log_on_vs_off"]))
 
 
 def measure_ingest(ds, db, repeat, results):
@@ -684,6 +712,8 @@ def summary_lines(results, dbs):
         ("D1 HTTP chart, req/s", get("d1_http_rps"), rate, "nginx %s" % rate.format(results["d1_nginx_rps"])),
         ("D1 HTTP chart p99, ms", get("d1_http_p99_ms"), ms, "nginx %.2f" % results["d1_nginx_p99_ms"]),
         ("  http_vs_nginx", get("http_vs_nginx"), x3, ""),
+        ("D1 HTTP chart, log off, req/s", get("d1_http_no_access_log_rps"), rate, ""),
+        ("  http_access_log_on_vs_off", get("d1_http_access_log_on_vs_off"), x3, ""),
         ("  chart_vs_pg", get("chart_vs_pg"), x3,
          "PostgreSQL GROUP BY %s charts/s" % rate.format(results["d1_pg_chart_tps"])),
     ]
@@ -750,7 +780,8 @@ def bench_line(results, db):
         results[p + "http_vs_nginx"], results[p + "chart_vs_pg"], results[p + "d1_rss_mib"])
     keys = ["mtd_vs_aligned", "ragged_vs_aligned", "one_file_vs_batched"] + (
         ["db_vs_pg_table"] if db.name == "postgres" else [])
-    return line + "".join(" %s=%.3f" % (k, results[p + k]) for k in keys if p + k in results)
+    line += "".join(" %s=%.3f" % (k, results[p + k]) for k in keys if p + k in results)
+    return line + " http_access_log_on_vs_off=%.3f" % results[p + "d1_http_access_log_on_vs_off"]
 
 
 def v2_line(results, db):

@@ -1,5 +1,6 @@
 #include "app/json_log.hpp"
 
+#include <charconv>
 #include <chrono>
 #include <ctime>
 
@@ -10,6 +11,9 @@ namespace costs::app {
 namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
+
+// Printable ASCII but '"' and '\\': written into a JSON string as it is.
+bool StandsForItself(char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; }
 
 void AppendEscapedByte(unsigned char c, std::string& out) {
   switch (c) {
@@ -40,23 +44,28 @@ void AppendEscapedByte(unsigned char c, std::string& out) {
   out += static_cast<char>(c);
 }
 
-// "2026-11-01T00:00:00.000Z"
-std::string Rfc3339Millis(std::chrono::system_clock::time_point time) {
+}  // namespace
+
+void AppendRfc3339Millis(std::chrono::system_clock::time_point time, std::string& out) {
   const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
   const std::time_t seconds = static_cast<std::time_t>(millis / 1000 - (millis % 1000 < 0 ? 1 : 0));
   const int ms = static_cast<int>((millis % 1000 + 1000) % 1000);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buf[32];
-  const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::string out(buf, n);
-  out += '.';
-  out += static_cast<char>('0' + ms / 100);
-  out += static_cast<char>('0' + ms / 10 % 10);
-  out += static_cast<char>('0' + ms % 10);
-  out += 'Z';
-  return out;
+  // Every line of a second shares its "YYYY-MM-DDTHH:MM:SS": formatted once a second per thread.
+  thread_local std::time_t cached_second = 0;
+  thread_local char cached[32] = {};
+  thread_local std::size_t cached_size = 0;
+  if (cached_size == 0 || seconds != cached_second) {
+    std::tm tm{};
+    gmtime_r(&seconds, &tm);
+    cached_size = std::strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &tm);
+    cached_second = seconds;
+  }
+  const char fraction[] = {'.', static_cast<char>('0' + ms / 100), static_cast<char>('0' + ms / 10 % 10),
+                           static_cast<char>('0' + ms % 10), 'Z'};
+  out.append(cached, cached_size).append(fraction, sizeof fraction);
 }
+
+namespace {
 
 void AppendField(std::string& out, std::string_view name, std::string_view value) {
   out += ",\"";
@@ -69,7 +78,8 @@ void AppendNumber(std::string& out, std::string_view name, std::int64_t value) {
   out += ",\"";
   out += name;
   out += "\":";
-  out += std::to_string(value);
+  char digits[24];
+  out.append(digits, std::to_chars(digits, digits + sizeof digits, value).ptr);
 }
 
 void AppendAccess(const AccessRecord& access, std::string& out) {
@@ -90,6 +100,13 @@ void AppendAccess(const AccessRecord& access, std::string& out) {
 void AppendJsonString(std::string_view text, std::string& out) {
   out += '"';
   for (std::size_t i = 0; i < text.size();) {
+    std::size_t run = i;  // a run of bytes that stand for themselves, appended at once
+    while (run < text.size() && StandsForItself(text[run])) ++run;
+    if (run != i) {
+      out.append(text.data() + i, run - i);
+      i = run;
+      continue;
+    }
     const auto c = static_cast<unsigned char>(text[i]);
     if (c < 0x80) {
       AppendEscapedByte(c, out);
@@ -109,7 +126,11 @@ void AppendJsonString(std::string_view text, std::string& out) {
 }
 
 void JsonLogFormatter::format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) {
-  std::string line = "{\"time\":\"" + Rfc3339Millis(msg.time) + "\"";
+  std::string line;
+  line.reserve(512);  // an access line, mostly: one allocation
+  line += "{\"time\":\"";
+  AppendRfc3339Millis(msg.time, line);
+  line += '"';
   const spdlog::string_view_t level = spdlog::level::to_string_view(msg.level);
   AppendField(line, "level", std::string_view(level.data(), level.size()));
   if (const std::string_view id = CurrentRequestId(); !id.empty()) AppendField(line, "request_id", id);

@@ -11,6 +11,7 @@
 
 #include <spdlog/formatter.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -22,6 +23,9 @@ class JsonLogFormatter final : public spdlog::formatter {
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override;
   std::unique_ptr<spdlog::formatter> clone() const override;
 };
+
+// Appends `time` as RFC 3339 UTC with milliseconds, "2026-11-01T00:00:00.000Z", to `out`.
+void AppendRfc3339Millis(std::chrono::system_clock::time_point time, std::string& out);
 
 // Appends `text` as a JSON string (quotes included) to `out`, escaped as above.
 void AppendJsonString(std::string_view text, std::string& out);

@@ -5,9 +5,11 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/json/parse.hpp>
+#include <chrono>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include "common/log.hpp"
 
@@ -45,6 +47,26 @@ TEST_F(JsonLogTest, PlainLineHasTimeLevelAndMessage) {
   EXPECT_EQ(time[19], '.');
   EXPECT_EQ(time.back(), 'Z');
   EXPECT_FALSE(line.contains("request_id"));
+}
+
+// The seconds part is kept per thread between lines: a line of the same second, of the next and
+// of an earlier one each get their own instant.
+TEST(Rfc3339MillisTest, EachInstantInFullWhateverCameBefore) {
+  using std::chrono::milliseconds;
+  const std::chrono::system_clock::time_point nov_1{milliseconds(1793491200000)};  // 2026-11-01T00:00:00Z
+  const std::pair<std::chrono::system_clock::time_point, const char*> cases[] = {
+      {nov_1, "2026-11-01T00:00:00.000Z"},
+      {nov_1 + milliseconds(999), "2026-11-01T00:00:00.999Z"},
+      {nov_1 + milliseconds(1005), "2026-11-01T00:00:01.005Z"},
+      {nov_1 - milliseconds(1), "2026-10-31T23:59:59.999Z"},
+      {nov_1 + milliseconds(86'400'042), "2026-11-02T00:00:00.042Z"},
+      {std::chrono::system_clock::time_point{milliseconds(-1)}, "1969-12-31T23:59:59.999Z"},
+  };
+  for (const auto& [time, want] : cases) {
+    std::string out = "x";
+    AppendRfc3339Millis(time, out);
+    EXPECT_EQ(out, std::string("x") + want);
+  }
 }
 
 TEST_F(JsonLogTest, ControlBytesAndIllFormedUtf8StayValidJson) {

@@ -20,15 +20,17 @@ std::uint64_t Fnv1a(std::uint64_t hash, std::string_view bytes) {
   return hash;
 }
 
+// The digits are written back to front into a buffer and appended at once: one append, not a
+// push_back (with its capacity check) per digit, on every tagged request.
 void AppendHex(std::string& out, std::uint64_t value) {
   static constexpr char kDigits[] = "0123456789abcdef";
   char buf[16];
-  std::size_t n = 0;
+  char* first = buf + sizeof buf;
   do {
-    buf[n++] = kDigits[value & 0xf];
+    *--first = kDigits[value & 0xf];
     value >>= 4;
   } while (value != 0);
-  while (n > 0) out.push_back(buf[--n]);
+  out.append(first, buf + sizeof buf);
 }
 
 void AppendPart(std::string& out, std::int64_t value) {

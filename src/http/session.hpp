@@ -94,11 +94,12 @@ class HttpSession : public SessionBase {
         client_address_(std::move(peer)),
         buffer_(kReadBufferLimit),
         probe_timer_(executor) {
-    registry_->services().metrics->ConnectionOpened();
+    // costs_http_open_connections counts the API's connections: not --metrics-listen's.
+    if (!registry_->services().metrics_only) registry_->services().metrics->ConnectionOpened();
   }
 
   ~HttpSession() override {
-    registry_->services().metrics->ConnectionClosed();
+    if (!registry_->services().metrics_only) registry_->services().metrics->ConnectionClosed();
     if (id_ != 0) registry_->Remove(id_);
     registry_->limits().Release(client_address_);
   }

@@ -173,6 +173,24 @@ class MetricsTest(ApiTestCase):
         self.assertEqual((resp.status, resp.error_codes()), (404, ["root.not_found"]), resp.describe())
         self.assertEqual(side.request("GET", "/healthz").status, 200)
 
+    def test_open_connections_count_the_api_listener_only(self):
+        port = harness.free_port()
+        server = self.start_server(self.ws, "--metrics-listen", "127.0.0.1:%d" % port)
+        side = harness.Client(server)
+        side.server = type("MetricsPort", (), {"port": port, "log_tail": server.log_tail})()
+        self.addCleanup(side.close)
+
+        def open_connections():
+            resp = side.request("GET", "/metrics", auth=None)  # over the same keep-alive connection
+            self.assertEqual(resp.status, 200, resp.describe())
+            return value(parse_metrics(resp.text)[0], "costs_http_open_connections")
+
+        self.assertEqual(open_connections(), 0, "the metrics listener's own connection is not an API connection")
+        api = server.client()
+        self.addCleanup(api.close)
+        self.assertStatus(api.request("GET", "/healthz", auth=None), 200, server)
+        self.assertEqual(open_connections(), 1, "the API connection, kept alive")
+
     def test_grafana_dashboard_queries_only_exposed_metrics(self):
         with open(DASHBOARD, encoding="utf-8") as f:
             board = json.load(f)

@@ -52,8 +52,11 @@ PrometheusMetrics::PrometheusMetrics(std::vector<std::string> routes, const Buil
     route_series_[i].duration = &durations.Add({{"route", routes_[i]}}, kLatencyBuckets);
     route_series_[i].bytes = &bytes.Add({{"route", routes_[i]}});
   }
-  connections_ =
-      &pm::BuildGauge().Name("costs_http_open_connections").Help("Open client connections.").Register(r).Add({});
+  connections_ = &pm::BuildGauge()
+                      .Name("costs_http_open_connections")
+                      .Help("Open client connections of the API's listeners (plain and TLS).")
+                      .Register(r)
+                      .Add({});
   auto& cache = CounterFamily(r, "costs_body_cache_lookups_total", "Lookups in the rendered-body cache, by result.");
   cache_hits_ = &cache.Add({{"result", "hit"}});
   cache_misses_ = &cache.Add({{"result", "miss"}});
