@@ -432,43 +432,47 @@ std::vector<std::string> FirstFields(std::size_t n, const char* field) {
   return out;
 }
 
-TYPED_TEST(StoreContractTest, ManyConflictsNameTheFirstHundredAndCountEvery) {
-  std::vector<UsageRecord> stored, changed;
+// 150 records u0..u149 of `org`, a minute each from kDay1.
+std::vector<UsageRecord> ManyRecords(const char* org) {
+  std::vector<UsageRecord> out;
   for (int i = 0; i < 150; ++i) {
     const Instant start{kDay1.ns + i * kMinute};
-    stored.push_back(Record("u" + std::to_string(i), "org-a", "d1", start, Instant{start.ns + kMinute}));
-    changed.push_back(stored.back());
-    changed.back().deployment_name = "renamed";
+    out.push_back(Record("u" + std::to_string(i), org, "d1", start, Instant{start.ns + kMinute}));
   }
-  ASSERT_EQ(this->MustIngest(stored), (IngestOutcome{150, 0}));
-  const std::vector<std::string> fields = FirstFields(100, "id");
-  for (const Result<IngestOutcome>& failed :
-       {this->store().Ingest(changed),
-        this->IngestInParts({std::vector<UsageRecord>(changed.begin(), changed.begin() + 80),
-                             std::vector<UsageRecord>(changed.begin() + 80, changed.end())})}) {
-    ExpectError(failed, ErrorCode::kConflict, &fields);
-    if (!failed) {
-      EXPECT_NE(failed.error().message.find("150"), std::string::npos) << failed.error().message;
+  return out;
+}
+
+// `batch` in two parts, for BeginIngest.
+std::vector<std::vector<UsageRecord>> InTwoParts(const std::vector<UsageRecord>& batch) {
+  return {std::vector<UsageRecord>(batch.begin(), batch.begin() + 80),
+          std::vector<UsageRecord>(batch.begin() + 80, batch.end())};
+}
+
+// Each of `failed` (a 150-record batch, whole and in parts) is `code`, naming `field` of its first
+// 100 records and counting all 150.
+void ExpectFirstHundredOfEvery(std::initializer_list<Result<IngestOutcome>> failed, ErrorCode code, const char* field) {
+  const std::vector<std::string> fields = FirstFields(100, field);
+  for (const Result<IngestOutcome>& f : failed) {
+    ExpectError(f, code, &fields);
+    if (!f) {
+      EXPECT_NE(f.error().message.find("150"), std::string::npos) << f.error().message;
     }
   }
 }
 
+TYPED_TEST(StoreContractTest, ManyConflictsNameTheFirstHundredAndCountEvery) {
+  const std::vector<UsageRecord> stored = ManyRecords("org-a");
+  ASSERT_EQ(this->MustIngest(stored), (IngestOutcome{150, 0}));
+  std::vector<UsageRecord> changed = stored;
+  for (UsageRecord& r : changed) r.deployment_name = "renamed";
+  ExpectFirstHundredOfEvery({this->store().Ingest(changed), this->IngestInParts(InTwoParts(changed))},
+                            ErrorCode::kConflict, "id");
+}
+
 TYPED_TEST(StoreContractTest, ManyRecordsOfUnknownOrganizationsNameTheFirstHundredAndCountEvery) {
-  std::vector<UsageRecord> batch;
-  for (int i = 0; i < 150; ++i) {
-    const Instant start{kDay1.ns + i * kMinute};
-    batch.push_back(Record("u" + std::to_string(i), "no-such-org", "d1", start, Instant{start.ns + kMinute}));
-  }
-  const std::vector<std::string> fields = FirstFields(100, "organization_id");
-  for (const Result<IngestOutcome>& failed :
-       {this->store().Ingest(batch),
-        this->IngestInParts({std::vector<UsageRecord>(batch.begin(), batch.begin() + 80),
-                             std::vector<UsageRecord>(batch.begin() + 80, batch.end())})}) {
-    ExpectError(failed, ErrorCode::kOrganizationNotFound, &fields);
-    if (!failed) {
-      EXPECT_NE(failed.error().message.find("150"), std::string::npos) << failed.error().message;
-    }
-  }
+  const std::vector<UsageRecord> batch = ManyRecords("no-such-org");
+  ExpectFirstHundredOfEvery({this->store().Ingest(batch), this->IngestInParts(InTwoParts(batch))},
+                            ErrorCode::kOrganizationNotFound, "organization_id");
 }
 
 TYPED_TEST(StoreContractTest, RollupOverflowFailsTheBatchAndStoresNothing) {

@@ -122,9 +122,13 @@ Result<std::unordered_map<std::string, StoredRecord>> FindStored(Connection& c, 
   return out;
 }
 
+void AppendLowestDays(BinaryArray& days, Instant from) {
+  for (int k = 0; k <= kMaxSpanClass; ++k) days.Int(DayOf(LowestStart(from, k)));
+}
+
 Params OverlappingParams(std::string_view org, Instant from, Instant to) {
   BinaryArray lowest_days(BinaryArray::kInt8);  // per span class k: the first day to read
-  for (int k = 0; k <= kMaxSpanClass; ++k) lowest_days.Int(DayOf(LowestStart(from, k)));
+  AppendLowestDays(lowest_days, from);
   return std::move(Params().Text(org).Array(std::move(lowest_days)).Int(DayOf(to.ns - 1)));
 }
 

@@ -49,6 +49,10 @@ Result<std::vector<domain::UsageRecord>> SelectUsageOverlapping(Connection& c, s
                                                                 const SeriesMap& series, domain::Instant from,
                                                                 domain::Instant to);
 
+// The first UTC day a chunk of each span class 0..kMaxSpanClass overlapping a window from `from`
+// can start on, appended to `days` in class order.
+void AppendLowestDays(BinaryArray& days, domain::Instant from);
+
 // kSelectChunksOverlapping's parameters for [from, to) (REQUIRES: from < to), and its rows
 // decoded as SelectUsageOverlapping answers.
 Params OverlappingParams(std::string_view org, domain::Instant from, domain::Instant to);

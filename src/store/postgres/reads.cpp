@@ -38,10 +38,15 @@ namespace {
 
 using store::AssignTo;
 
+// The first day whose packed row holds rollups of `grain` from `from`: its UTC day for hours (a
+// partial day's row), `from` itself for whole days.
+std::int64_t RollupFirstDay(domain::RollupGrain grain, Instant from) {
+  return grain == domain::RollupGrain::kHour ? DayOf(from.ns) : from.ns;
+}
+
 // kSelectRollupDays' parameters for the rollups of `grain` in [from, to): the days holding them.
 Params RollupParams(std::string_view org, domain::RollupGrain grain, Instant from, Instant to) {
-  const bool hourly = grain == domain::RollupGrain::kHour;
-  return std::move(Params().Text(org).Int(hourly ? DayOf(from.ns) : from.ns).Int(to.ns));
+  return std::move(Params().Text(org).Int(RollupFirstDay(grain, from)).Int(to.ns));
 }
 
 void PushRow(std::vector<service::RollupRow>& out, const SeriesCell& cell, const SeriesInfo& info) {
@@ -257,6 +262,16 @@ Status WindowRollups(const Connection& c, const std::vector<Rows>& rows, const W
   return rollups(plan.daily, at.daily, domain::RollupGrain::kDay);
 }
 
+// The data version of a snapshot begun by AddSnapshotHead (into `version`) and its series map,
+// from the pipeline's `rows`.
+Result<std::shared_ptr<const SeriesMap>> SeriesOfSnapshot(const Connection& c, SeriesCache& cache, std::string_view org,
+                                                          const SeriesCache::Held& held, const SnapshotHead& head,
+                                                          const std::vector<Rows>& rows, std::int64_t& version) {
+  const Rows& version_rows = rows[head.version_at];
+  version = version_rows.size() > 0 ? version_rows.Int(0, 0) : 0;
+  return SeriesAt(c, cache, org, held, version, rows[head.series_at]);
+}
+
 // PostgresStore::ReadRange: one REPEATABLE READ, READ ONLY snapshot whose statements (its
 // begin, the data version, the series unless the cache holds them at that version, every window,
 // the lists the plan asks for, the commit) go in one pipeline: one round trip. Only the latest
@@ -283,11 +298,8 @@ Result<service::RangeReadResult> ReadPlan(Connection& c, SeriesCache& cache, std
   if (commit_at != PlanSteps::kNone && (*rows)[commit_at].CommandStatus() != "COMMIT") {
     return c.Fail("commit failed: the transaction was rolled back");
   }
-  const Rows& version = (*rows)[head.version_at];
   service::RangeReadResult result;
-  result.version = version.size() > 0 ? version.Int(0, 0) : 0;
-  Result<std::shared_ptr<const SeriesMap>> series =
-      SeriesAt(c, cache, org, held, result.version, (*rows)[head.series_at]);
+  Result<std::shared_ptr<const SeriesMap>> series = SeriesOfSnapshot(c, cache, org, held, head, *rows, result.version);
   if (!series) return std::move(series).error();
   const SeriesMap& map = **series;
   result.raw.reserve(plan.raw.size());
@@ -353,14 +365,14 @@ EdgeWindows EdgeWindowsOf(const service::RangeReadPlan& plan) {
   for (std::size_t i = 0; i < plan.raw.size(); ++i) {
     const domain::TimeRange& w = plan.raw[i];
     if (!(w.from < w.to)) continue;
-    for (int k = 0; k <= kMaxSpanClass; ++k) out.raw_lowest_days.Int(DayOf(LowestStart(w.from, k)));
+    AppendLowestDays(out.raw_lowest_days, w.from);
     out.raw_last_days.Int(DayOf(w.to.ns - 1));
     out.raw.push_back(i);
   }
   auto rollups = [&](const std::vector<domain::TimeRange>& windows, domain::RollupGrain grain) {
     for (const domain::TimeRange& w : windows) {
       if (!(w.from < w.to)) continue;
-      out.rollup_first_days.Int(grain == domain::RollupGrain::kHour ? DayOf(w.from.ns) : w.from.ns);
+      out.rollup_first_days.Int(RollupFirstDay(grain, w.from));
       out.rollup_ends.Int(w.to.ns);
       out.rollups.push_back(EdgeWindows::Rollup{grain, w});
     }
@@ -435,11 +447,8 @@ Result<service::EdgeRead> ReadEdgePlan(Connection& c, SeriesCache& cache, std::s
   Result<std::vector<Rows>> rows = c.ExecPipeline(q.steps());
   if (!rows) return std::move(rows).error();
   if ((*rows)[commit_at].CommandStatus() != "COMMIT") return c.Fail("commit failed: the transaction was rolled back");
-  const Rows& version = (*rows)[head.version_at];
   service::EdgeRead result;
-  result.version = version.size() > 0 ? version.Int(0, 0) : 0;
-  Result<std::shared_ptr<const SeriesMap>> series =
-      SeriesAt(c, cache, org, held, result.version, (*rows)[head.series_at]);
+  Result<std::shared_ptr<const SeriesMap>> series = SeriesOfSnapshot(c, cache, org, held, head, *rows, result.version);
   if (!series) return std::move(series).error();
   const SeriesMap& map = **series;
   if (Status s = AssignTo(result.series, EdgeSeriesOf(c, map)); !s) return std::move(s).error();
