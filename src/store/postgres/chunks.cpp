@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <tuple>
+#include <utility>
 
 #include "store/common/edge_records.hpp"
 #include "store/common/keys.hpp"
@@ -69,8 +70,9 @@ Status WriteChunks(Connection& c, const ChunkInput& input, std::span<const std::
   if (ids->size() != static_cast<int>(chunks.size())) return c.Fail("the chunk id sequence answered too few ids");
   const std::int64_t batch = ids->Int(0, 0);  // ascending with ingestion: ingests hold kLockIngest
   BinaryArray orgs(BinaryArray::kText), classes(BinaryArray::kInt8), days(BinaryArray::kInt8),
-      chunk_ids(BinaryArray::kInt8), blobs(BinaryArray::kBytea), hashes(BinaryArray::kInt8),
-      hash_chunks(BinaryArray::kInt8);
+      chunk_ids(BinaryArray::kInt8), blobs(BinaryArray::kBytea);
+  std::vector<std::pair<std::int64_t, std::int64_t>> id_rows;  // (hash, chunk) of every record
+  id_rows.reserve(fresh.size());
   std::vector<const domain::UsageRecord*> members;
   std::vector<std::int64_t> member_series, member_ordinals;
   int row = 0;
@@ -83,8 +85,7 @@ Status WriteChunks(Connection& c, const ChunkInput& input, std::span<const std::
       members.push_back(&input.records[i]);
       member_series.push_back(input.series_of[i]);
       member_ordinals.push_back(static_cast<std::int64_t>(i));
-      hashes.Int(static_cast<std::int64_t>(input.hashes[i]));
-      hash_chunks.Int(id);
+      id_rows.emplace_back(static_cast<std::int64_t>(input.hashes[i]), id);
     }
     orgs.Bytes(key.org);
     classes.Int(key.span_class);
@@ -96,6 +97,14 @@ Status WriteChunks(Connection& c, const ChunkInput& input, std::span<const std::
   chunk_params.Array(std::move(orgs)).Array(std::move(classes)).Array(std::move(days));
   chunk_params.Array(std::move(chunk_ids)).Array(std::move(blobs));
   if (Result<Rows> r = c.Exec(kInsertChunks, chunk_params); !r) return std::move(r).error();
+  // In hash order, the index is filled leaf after leaf rather than at random places: at D1 the
+  // statement took about 0.7 of the time unsorted rows take.
+  std::sort(id_rows.begin(), id_rows.end());
+  BinaryArray hashes(BinaryArray::kInt8), hash_chunks(BinaryArray::kInt8);
+  for (const auto& [hash, chunk] : id_rows) {
+    hashes.Int(hash);
+    hash_chunks.Int(chunk);
+  }
   Result<Rows> filed = c.Exec(kInsertIdHashes, Params().Array(std::move(hashes)).Array(std::move(hash_chunks)));
   if (!filed) return std::move(filed).error();
   return {};
