@@ -68,4 +68,21 @@ inline std::map<ChunkKey, std::vector<std::size_t>> GroupIntoChunks(std::span<co
   return chunks;
 }
 
+// The time bounds of a chunk's records: the earliest start and the latest end. A chunk whose
+// bounds lie outside [from, to) holds no record overlapping it (last_end <= from or
+// first_start >= to), so a read can skip it without unpacking it.
+struct ChunkBounds {
+  std::int64_t first_start;
+  std::int64_t last_end;
+};
+// REQUIRES: !records.empty().
+inline ChunkBounds BoundsOf(std::span<const domain::UsageRecord* const> records) {
+  ChunkBounds out{records.front()->start.ns, records.front()->end.ns};
+  for (const domain::UsageRecord* r : records) {
+    out.first_start = std::min(out.first_start, r->start.ns);
+    out.last_end = std::max(out.last_end, r->end.ns);
+  }
+  return out;
+}
+
 }  // namespace costs::store

@@ -18,18 +18,26 @@ using domain::Instant;
 
 constexpr const char* kNextChunkId = "SELECT coalesce(max(id), 0) + 1 FROM usage_chunk";
 constexpr const char* kInsertChunk =
+    "INSERT INTO usage_chunk (id, org_id, span_class, start_day_ns, records, first_start_ns, last_end_ns) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+constexpr const char* kInsertChunkWithoutBounds =
     "INSERT INTO usage_chunk (id, org_id, span_class, start_day_ns, records) VALUES (?1, ?2, ?3, ?4, ?5)";
 constexpr const char* kSelectSpanClasses =
     "SELECT span_class FROM usage_span_classes WHERE org_id = ?1 ORDER BY span_class";
-// The chunks of one span class (?2) whose records start on the UTC days [?3, ?4]. The index
-// (span_class, start_day_ns, org_id) puts the organization last, so this range visits every
-// organization's chunks of those days: edges read day by day instead (kSelectChunksOfDay).
+// The chunks of one span class (?2) whose records start on the UTC days [?3, ?4] and whose
+// bounds may overlap [?5, ?6) (schema 8). The index (span_class,
+// start_day_ns, org_id, last_end_ns, first_start_ns) puts the organization after the day, so
+// this range visits every organization's chunks of those days: edges read day by day instead
+// (kSelectChunksOfDay).
 constexpr const char* kSelectChunksStarting =
     "SELECT records FROM usage_chunk WHERE org_id = ?1 AND span_class = ?2 AND start_day_ns >= ?3 AND "
-    "start_day_ns <= ?4";
-// The chunks of one span class (?2) whose records start on the UTC day ?3: one seek of the index.
+    "start_day_ns <= ?4 AND last_end_ns > ?5 AND first_start_ns < ?6";
+// The chunks of one span class (?2) whose records start on the UTC day ?3 and whose bounds may
+// overlap [?5, ?6): one seek of the index, whose entries rule out the others without reading
+// their rows (?4 unused, as kSelectChunksStarting's last day).
 constexpr const char* kSelectChunksOfDay =
-    "SELECT records FROM usage_chunk WHERE span_class = ?2 AND start_day_ns = ?3 AND org_id = ?1";
+    "SELECT records FROM usage_chunk WHERE span_class = ?2 AND start_day_ns = ?3 AND org_id = ?1 AND "
+    "last_end_ns > ?5 AND first_start_ns < ?6";
 // Up to this many days, a class's chunks are read by one seek per day, else by one range.
 constexpr std::int64_t kMaxDaySeeks = 16;
 
@@ -57,10 +65,12 @@ Status ForEachClassChunk(Connection& c, std::string_view org, int k, Instant fro
   const std::int64_t first_day = DayOf(lowest);
   const std::int64_t last_day = DayOf(to.ns - 1);
   if ((domain::WideNanos{last_day} - first_day) / domain::kNsPerDay >= kMaxDaySeeks) {  // no int64 overflow
-    return c.ForEachRow(kSelectChunksStarting, "read usage", each, org, std::int64_t{k}, first_day, last_day);
+    return c.ForEachRow(kSelectChunksStarting, "read usage", each, org, std::int64_t{k}, first_day, last_day, from.ns,
+                        to.ns);
   }
   for (std::int64_t day = first_day; day <= last_day; day += domain::kNsPerDay) {
-    if (Status s = c.ForEachRow(kSelectChunksOfDay, "read usage", each, org, std::int64_t{k}, day); !s) return s;
+    Status s = c.ForEachRow(kSelectChunksOfDay, "read usage", each, org, std::int64_t{k}, day, day, from.ns, to.ns);
+    if (!s) return s;
   }
   return {};
 }
@@ -91,7 +101,8 @@ Status FillFromSeries(Connection& c, std::string_view org, const SeriesInfo& inf
 
 Result<std::vector<IdEntry>> WriteChunks(Connection& c, std::span<const domain::UsageRecord> records,
                                          std::span<const std::int64_t> series_of, std::span<const std::uint64_t> hashes,
-                                         std::span<const std::size_t> fresh, std::span<const std::int64_t> ordinals) {
+                                         std::span<const std::size_t> fresh, std::span<const std::int64_t> ordinals,
+                                         ChunkColumns columns) {
   std::vector<IdEntry> entries;
   if (fresh.empty()) return entries;
   Result<std::optional<std::int64_t>> first_id = c.QueryOne<std::int64_t>(kNextChunkId, "write usage");
@@ -113,11 +124,13 @@ Result<std::vector<IdEntry>> WriteChunks(Connection& c, std::span<const domain::
       entries.push_back(IdEntry{hashes[i], next_id});
     }
     const std::string blob = PackChunk(ChunkHeader{batch, key.day}, members, member_series, member_ordinals);
-    if (Status s =
-            c.Run(kInsertChunk, "write usage", next_id, key.org, std::int64_t{key.span_class}, key.day, AsBlob{blob});
-        !s) {
-      return std::move(s).error();
-    }
+    const ChunkBounds bounds = BoundsOf(members);
+    Status s = columns == ChunkColumns::kWithBounds
+                   ? c.Run(kInsertChunk, "write usage", next_id, key.org, std::int64_t{key.span_class}, key.day,
+                           AsBlob{blob}, bounds.first_start, bounds.last_end)
+                   : c.Run(kInsertChunkWithoutBounds, "write usage", next_id, key.org, std::int64_t{key.span_class},
+                           key.day, AsBlob{blob});
+    if (!s) return std::move(s).error();
     ++next_id;
   }
   std::sort(entries.begin(), entries.end());

@@ -18,12 +18,17 @@
 
 namespace costs::store::sqlite::detail {
 
+// The columns usage_chunk has: its bounds since schema 8 (migration 3's data step writes chunks
+// into schema 3's table; migration 8 bounds them).
+enum class ChunkColumns { kWithBounds, kWithoutBounds };
+
 // Writes the records `fresh` of `records` (series ids `series_of`, id hashes `hashes`, both by
 // record index) as the chunks of one batch: one per (organization, span class, UTC day of
 // start), each record keeping `ordinals[i]`. Returns the batch's id entries, sorted, unique.
 Result<std::vector<IdEntry>> WriteChunks(Connection& c, std::span<const domain::UsageRecord> records,
                                          std::span<const std::int64_t> series_of, std::span<const std::uint64_t> hashes,
-                                         std::span<const std::size_t> fresh, std::span<const std::int64_t> ordinals);
+                                         std::span<const std::size_t> fresh, std::span<const std::int64_t> ordinals,
+                                         ChunkColumns columns = ChunkColumns::kWithBounds);
 
 // The span classes `org`'s usage has, ascending (none for an unknown organization).
 Result<std::vector<int>> SelectSpanClasses(Connection& c, std::string_view org);

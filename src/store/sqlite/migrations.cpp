@@ -10,6 +10,7 @@
 
 #include "domain/money.hpp"
 #include "store/common/formats.hpp"
+#include "store/common/keys.hpp"
 #include "store/sqlite/chunks.hpp"
 #include "store/sqlite/id_index.hpp"
 #include "store/sqlite/schema.hpp"
@@ -184,7 +185,7 @@ Status PackV2Usage(Connection& c, const SqliteOptions& options) {
       fresh[i] = i;
     }
     Result<std::vector<IdEntry>> entries =
-        WriteChunks(c, slice->records, slice->series_of, hashes, fresh, slice->ordinals);
+        WriteChunks(c, slice->records, slice->series_of, hashes, fresh, slice->ordinals, ChunkColumns::kWithoutBounds);
     if (!entries) return std::move(entries).error();
     all.insert(all.end(), entries->begin(), entries->end());
   }
@@ -355,6 +356,39 @@ Status FinishMigration6(Connection& c) {
   return {};
 }
 
+// ---- 8: chunk bounds ---------------------------------------------------------------------------
+
+// The data step of migration 8, after its SQL: every chunk's bounds (its records' earliest start
+// and latest end) in place of the widest defaults. kStoreFailed, and the upgrade rolls back, when
+// a chunk cannot be read.
+Status FinishMigration8(Connection& c) {
+  struct Bounded {
+    std::int64_t id;
+    ChunkBounds bounds;
+  };
+  std::vector<Bounded> chunks;
+  Status s = c.ForEachRow("SELECT id, records FROM usage_chunk ORDER BY id", "read usage chunks",
+                          [&](const Stmt& row) -> Status {
+                            Result<std::vector<ChunkRecord>> records = UnpackChunk(row.Blob(1), nullptr, c.log());
+                            if (!records) return std::move(records).error();
+                            if (records->empty()) return c.Corrupt("a stored usage chunk holds no record");
+                            std::vector<const domain::UsageRecord*> members;
+                            members.reserve(records->size());
+                            for (const ChunkRecord& r : *records) members.push_back(&r.record);
+                            chunks.push_back(Bounded{row.Int(0), BoundsOf(members)});
+                            return {};
+                          });
+  if (!s) return s;
+  for (const Bounded& chunk : chunks) {
+    if (Status st = c.Run("UPDATE usage_chunk SET first_start_ns = ?2, last_end_ns = ?3 WHERE id = ?1",
+                          "bound a usage chunk", chunk.id, chunk.bounds.first_start, chunk.bounds.last_end);
+        !st) {
+      return st;
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 Status ApplyMigration(Connection& c, int version, const SqliteOptions& options) {
@@ -368,6 +402,8 @@ Status ApplyMigration(Connection& c, int version, const SqliteOptions& options) 
       return FinishMigration5(c);
     case 6:
       return FinishMigration6(c);
+    case 8:
+      return FinishMigration8(c);
     default:
       return {};
   }

@@ -349,6 +349,18 @@ CREATE TABLE sessions (
   last_used_ns INTEGER NOT NULL
 ) WITHOUT ROWID;
 )sql",
+    // 8: each usage chunk's time bounds (the earliest start and the latest end of its records),
+    // in the index that finds a day's chunks, so that a partial edge (a range ending at `now`)
+    // skips the chunks of its day that cannot overlap it without reading them: a D1 day's hourly
+    // records lie in two or three chunks (one per batch), an edge hour in one. The defaults are
+    // the widest bounds (they rule nothing out); the data step (FinishMigration8) narrows them
+    // to every chunk written before.
+    R"sql(
+ALTER TABLE usage_chunk ADD COLUMN first_start_ns INTEGER NOT NULL DEFAULT -9223372036854775808;
+ALTER TABLE usage_chunk ADD COLUMN last_end_ns INTEGER NOT NULL DEFAULT 9223372036854775807;
+DROP INDEX usage_chunk_by_class_day;
+CREATE INDEX usage_chunk_by_class_day ON usage_chunk (span_class, start_day_ns, org_id, last_end_ns, first_start_ns);
+)sql",
 };
 static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
 

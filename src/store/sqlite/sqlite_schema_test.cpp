@@ -7,13 +7,16 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "domain/money.hpp"
 #include "service/ingest_delta.hpp"
+#include "store/common/keys.hpp"
 #include "store/memory/memory_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "store/sqlite/sqlite_test_util.hpp"
@@ -350,12 +353,15 @@ TEST_F(SqliteStoreSchemaTest, ReadsAreIndexedRangesWithoutSorts) {
                       "WHERE org_id = ?1 ORDER BY deployment_id, dimension, sku, kind"),
             "SEARCH series USING INDEX sqlite_autoindex_series_1 (org_id=?)");
   // Edge reads: a seek of the chunk index per span class and day (the organization included),
-  // or one range per span class over many days.
-  EXPECT_EQ(QueryPlan("SELECT records FROM usage_chunk WHERE span_class = ?2 AND start_day_ns = ?3 AND org_id = ?1"),
-            "SEARCH usage_chunk USING INDEX usage_chunk_by_class_day (span_class=? AND start_day_ns=? AND org_id=?)");
+  // or one range per span class over many days; the chunks' bounds are in the index, so the
+  // chunks that cannot overlap the window are ruled out before their rows are read.
+  EXPECT_EQ(QueryPlan("SELECT records FROM usage_chunk WHERE span_class = ?2 AND start_day_ns = ?3 AND org_id = ?1 "
+                      "AND last_end_ns > ?5 AND first_start_ns < ?6"),
+            "SEARCH usage_chunk USING INDEX usage_chunk_by_class_day (span_class=? AND start_day_ns=? AND org_id=? "
+            "AND last_end_ns>?)");
   EXPECT_EQ(
       QueryPlan("SELECT records FROM usage_chunk WHERE org_id = ?1 AND span_class = ?2 AND start_day_ns >= ?3 "
-                "AND start_day_ns <= ?4"),
+                "AND start_day_ns <= ?4 AND last_end_ns > ?5 AND first_start_ns < ?6"),
       "SEARCH usage_chunk USING INDEX usage_chunk_by_class_day (span_class=? AND start_day_ns>? AND start_day_ns<?)");
   // Ids: per segment, one primary key seek for the block that would hold a hash.
   EXPECT_EQ(QueryPlan("SELECT first_hash, entries FROM usage_id_block WHERE segment = ?1 AND first_hash <= ?2 "
@@ -755,7 +761,7 @@ TEST_F(SqliteStoreSchemaTest, ASchema6DatabaseUpgradesWithASessionsTable) {
   EXPECT_EQ(Raw("SELECT count(*) FROM sqlite_schema WHERE name = 'sessions'"), "0");
 
   ASSERT_TRUE(store->Migrate());
-  EXPECT_EQ(Raw("PRAGMA user_version"), "7");
+  EXPECT_EQ(Raw("PRAGMA user_version"), std::to_string(SqliteStore::kSchemaVersion));
   EXPECT_EQ(Raw("SELECT group_concat(name || ' ' || type || ' ' || \"notnull\" || ' ' || pk, ', ') "
                 "FROM pragma_table_info('sessions')"),
             "id_digest TEXT 1 1, user_name TEXT 1 0, api_key_id TEXT 0 0, created_ns INTEGER 1 0, "
@@ -770,6 +776,51 @@ TEST_F(SqliteStoreSchemaTest, ASchema6DatabaseUpgradesWithASessionsTable) {
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store->Migrate()) << "idempotent";
   EXPECT_EQ(*store->FindSession(session.id_digest), std::optional<service::Session>(session)) << "kept";
+}
+
+TEST_F(SqliteStoreSchemaTest, ASchema7DatabaseUpgradesWithEveryChunksBounds) {
+  const std::vector<UsageRecord> records = Version1Records();
+  std::unique_ptr<SqliteStore> store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->Migrate());
+  for (const char* org : {"org-a", "org-b"}) ASSERT_TRUE(store->CreateOrganization({org, org}));
+  ASSERT_TRUE(store->Ingest(records).has_value());
+  ASSERT_NE(Raw("SELECT count(*) FROM usage_chunk"), "0");
+  // Taken back to what schema 7 wrote, the store closed (its connections hold the schema): the
+  // chunks without bounds, the index without them.
+  store.reset();
+  for (const char* sql : {"DROP INDEX usage_chunk_by_class_day", "ALTER TABLE usage_chunk DROP COLUMN first_start_ns",
+                          "ALTER TABLE usage_chunk DROP COLUMN last_end_ns",
+                          "CREATE INDEX usage_chunk_by_class_day ON usage_chunk (span_class, start_day_ns, org_id)",
+                          "PRAGMA user_version = 7"}) {
+    Raw(sql);
+  }
+  EXPECT_EQ(Raw("SELECT count(*) FROM pragma_table_info('usage_chunk') WHERE name = 'last_end_ns'"), "0");
+
+  store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->Migrate());
+  EXPECT_EQ(Raw("PRAGMA user_version"), std::to_string(SqliteStore::kSchemaVersion));
+  // Every chunk's bounds are its records': the earliest start, the latest end.
+  std::map<std::pair<std::string, std::int64_t>, std::pair<std::int64_t, std::int64_t>> want;
+  for (const UsageRecord& r : records) {
+    const std::pair<std::string, std::int64_t> key{r.organization_id, store::DayOf(r.start.ns)};
+    auto [it, added] = want.try_emplace(key, r.start.ns, r.end.ns);
+    if (!added) it->second = {std::min(it->second.first, r.start.ns), std::max(it->second.second, r.end.ns)};
+  }
+  std::string expected;
+  for (const auto& [key, bounds] : want) {
+    expected += (expected.empty() ? "" : ",") + key.first + " " + std::to_string(key.second) + " " +
+                std::to_string(bounds.first) + " " + std::to_string(bounds.second);
+  }
+  EXPECT_EQ(Raw("SELECT group_concat(b, ',') FROM (SELECT org_id || ' ' || start_day_ns || ' ' || min(first_start_ns) "
+                "|| ' ' || max(last_end_ns) AS b FROM usage_chunk GROUP BY org_id, start_day_ns "
+                "ORDER BY org_id, start_day_ns)"),
+            expected);
+  store::memory::MemoryStore memory;
+  for (const char* org : {"org-a", "org-b"}) ASSERT_TRUE(memory.CreateOrganization({org, org}));
+  ASSERT_TRUE(memory.Ingest(records).has_value());
+  for (const char* org : {"org-a", "org-b"}) ExpectSameReads(*store, memory, org);
 }
 
 }  // namespace

@@ -336,7 +336,7 @@ TEST_F(SqliteStoreTest, SpanClassesAreKeptPerOrganizationAndEdgeReadsSearchTheIn
   // The per-class edge query (as SqliteStore runs it) is one index range.
   const std::string plan = RawQuery(
       "EXPLAIN QUERY PLAN SELECT records FROM usage_chunk WHERE org_id = ?1 AND span_class = ?2 "
-      "AND start_day_ns >= ?3 AND start_day_ns <= ?4",
+      "AND start_day_ns >= ?3 AND start_day_ns <= ?4 AND last_end_ns > ?5 AND first_start_ns < ?6",
       3);
   EXPECT_EQ(
       plan,
