@@ -25,16 +25,15 @@ constexpr const char* kInsertChunkWithoutBounds =
 constexpr const char* kSelectSpanClasses =
     "SELECT span_class FROM usage_span_classes WHERE org_id = ?1 ORDER BY span_class";
 // The chunks of one span class (?2) whose records start on the UTC days [?3, ?4] and whose
-// bounds may overlap [?5, ?6) (schema 8). The index (span_class,
-// start_day_ns, org_id, last_end_ns, first_start_ns) puts the organization after the day, so
-// this range visits every organization's chunks of those days: edges read day by day instead
-// (kSelectChunksOfDay).
+// bounds (schema 8) may overlap [?5, ?6). The index (span_class, start_day_ns, org_id,
+// last_end_ns, first_start_ns) puts the organization after the day, so this range visits every
+// organization's chunks of those days: edges read day by day instead (kSelectChunksOfDay).
 constexpr const char* kSelectChunksStarting =
     "SELECT records FROM usage_chunk WHERE org_id = ?1 AND span_class = ?2 AND start_day_ns >= ?3 AND "
     "start_day_ns <= ?4 AND last_end_ns > ?5 AND first_start_ns < ?6";
 // The chunks of one span class (?2) whose records start on the UTC day ?3 and whose bounds may
 // overlap [?5, ?6): one seek of the index, whose entries rule out the others without reading
-// their rows (?4 unused, as kSelectChunksStarting's last day).
+// their rows (?4, kSelectChunksStarting's last day, is bound but not used).
 constexpr const char* kSelectChunksOfDay =
     "SELECT records FROM usage_chunk WHERE span_class = ?2 AND start_day_ns = ?3 AND org_id = ?1 AND "
     "last_end_ns > ?5 AND first_start_ns < ?6";
