@@ -100,6 +100,11 @@ class IngestTransaction {
   // Commit, once every part is in, exactly as one Ingest of the concatenation reports it.
   virtual Status Add(std::span<const domain::UsageRecord> records) = 0;
 
+  // Whether organization `id` exists, read through this transaction: a store whose connections
+  // are all held (a pool of one, which the transaction holds from BeginIngest to Commit) could
+  // not look it up otherwise. kStoreFailed as Store::FindOrganization.
+  virtual Result<bool> OrganizationExists(std::string_view id) = 0;
+
   // Stores every part atomically and durably, with the outcome and errors of one
   // Store::Ingest of their concatenation. REQUIRES: called at most once.
   virtual Result<IngestOutcome> Commit() = 0;
@@ -372,6 +377,11 @@ class BufferedIngestTransaction final : public IngestTransaction {
     return {};
   }
   Result<IngestOutcome> Commit() override { return store_.Ingest(records_); }
+  Result<bool> OrganizationExists(std::string_view id) override {
+    auto found = store_.FindOrganization(id);
+    if (!found) return std::move(found).error();
+    return found->has_value();
+  }
 
  private:
   Store& store_;

@@ -169,11 +169,6 @@ Error AsInvalidRecord(Error error) {
 
 Result<IngestOutcome> ImportNdjson(Store& store, const NdjsonReader& read, std::size_t part_bytes) {
   assert(part_bytes > 0);
-  const OrganizationExists exists = [&store](std::string_view id) -> Result<bool> {
-    auto found = store.FindOrganization(id);
-    if (!found) return std::move(found).error();
-    return found->has_value();
-  };
   OrganizationLookups lookups;  // each organization looked up once per import, not per part
   ParsedUsageBatch all;         // the lines and problems so far; records only per part
   // Declared before the transaction, so destroyed after it: on an early return the transaction
@@ -181,6 +176,13 @@ Result<IngestOutcome> ImportNdjson(Store& store, const NdjsonReader& read, std::
   // touches the store, and may be reading a part from a slow input).
   PartScanner scanner(read, part_bytes);
   std::unique_ptr<IngestTransaction> transaction;  // begun with the first records
+  // Through the transaction while it is open: it may hold the store's only connection.
+  const OrganizationExists exists = [&store, &transaction](std::string_view id) -> Result<bool> {
+    if (transaction) return transaction->OrganizationExists(id);
+    auto found = store.FindOrganization(id);
+    if (!found) return std::move(found).error();
+    return found->has_value();
+  };
   std::size_t records = 0;
   for (;;) {
     PartScanner::Next scanned = scanner.Take();

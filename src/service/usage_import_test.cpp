@@ -104,6 +104,7 @@ class PartsRecordingStore : public testing::ForwardingStore {
       return inner_->Add(records);
     }
     Result<IngestOutcome> Commit() override { return inner_->Commit(); }
+    Result<bool> OrganizationExists(std::string_view id) override { return inner_->OrganizationExists(id); }
 
    private:
     std::unique_ptr<IngestTransaction> inner_;

@@ -386,6 +386,26 @@ class IngestTest(ApiTestCase):
         self.stored += good[34:]
         self.soon(lambda: self.chart(24, 25))
 
+    def test_costsctl_import_in_parts_on_one_pooled_connection(self):
+        """`costsctl --db-pool 1`: the import's transaction holds the one connection from its first
+        part to its commit, and the organizations of a later part are looked up through that
+        transaction. They were looked up on the pool, so a second organization waited until
+        --db-timeout-ms ("no pooled connection became free") and nothing was stored."""
+        mine = day_records("pool1-a", 26, count=6)
+        theirs = [r.with_changes(organization_id=OTHER) for r in day_records("pool1-b", 26, count=6)]
+        text = harness.ndjson(mine + theirs)
+        proc = self.ws.ctl("--db-pool", "1", "--db-timeout-ms", "20000", "usage", "import", "-", input=text,
+                           check=False, env={"COSTS_IMPORT_PART_BYTES": "700"})
+        self.assertImport(proc, 12, 0)
+        self.stored += mine
+        unknown = [r.with_changes(organization_id="org-pool1-nowhere") for r in day_records("pool1-c", 26, count=2)]
+        proc = self.ws.ctl("--db-pool", "1", "--db-timeout-ms", "20000", "usage", "import", "-",
+                           input=harness.ndjson(mine[:1] + unknown), check=False, env={"COSTS_IMPORT_PART_BYTES": "700"})
+        self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
+        self.assertEqual([l.strip() for l in proc.stderr.splitlines() if l.startswith("  ")],
+                         ["records[1].organization_id", "records[2].organization_id"], proc.stderr)
+        self.soon(lambda: self.chart(26, 27))
+
     def test_shared_bodies_follow_a_costsctl_import_on_every_range_path(self):
         """costsd renders a range body once per data version of the organization and shares it
         between requests. The version lives in the database, so an import by another process

@@ -111,6 +111,12 @@ class PartsTransaction final : public store::PartsIngest {
     return IngestSteps(*lease_, records, state, changed_);
   }
 
+  Result<bool> OrganizationExists(std::string_view id) override {
+    Result<Rows> rows = lease_->Exec(kSelectOrganization, Params().Text(id));
+    if (!rows) return std::move(rows).error();
+    return rows->size() > 0;
+  }
+
   Status CommitParts() override {
     if (Status s = transaction_->Commit(); !s) return s;
     const std::vector<std::string> changed(changed_.begin(), changed_.end());

@@ -165,6 +165,9 @@ class PartsTransaction final : public store::PartsIngest {
     return IngestPart(*lease_, options_, records, state);
   }
   Status CommitParts() override { return transaction_->Commit(); }
+  Result<bool> OrganizationExists(std::string_view id) override {
+    return lease_->Exists(kOrganizationExists, "check an organization", id);
+  }
 
   // Destroyed in reverse: the transaction rolls back (unless committed), then the page cache
   // shrinks, the connection goes back to the pool, and the write lock is released.
