@@ -64,34 +64,56 @@ void PushRow(std::vector<service::EdgeRow>& out, const SeriesCell& cell, const S
 }
 
 // The rollups of `grain` in [from, to) (days: whole days starting in it) of the packed rows
-// `days` (keyed by day) that kSelectRollupDays (or kSelectEdges) read for that window, by
-// period, then by item; rows are service::RollupRow, or service::EdgeRow (naming the series by
-// rank).
+// `days` (keyed by day, in any order, a day's series groups in several rows) that
+// kSelectRollupDays (or kSelectEdges) read for that window, by period, then by item; rows are
+// service::RollupRow, or service::EdgeRow (naming the series by rank). Without a sort of the
+// cells: day after day, the day's series are ordered by rank (each one's cells are already by
+// hour), then emitted hour after hour, as the SQLite store's DayRollups does.
 template <typename Row>
 Status RollupsOf(const Connection& c, std::span<const KeyedBytes> days, const SeriesMap& series,
                  domain::RollupGrain grain, Instant from, Instant to, std::vector<Row>& out) {
-  std::vector<SeriesCell> cells;
-  for (const KeyedBytes& day : days) {
-    if (Status s = AppendCellsOfDay(day.bytes, day.key, grain, from, to, c.log(), cells); !s) return s;
-  }
-  struct Ranked {  // a cell's sort key (period, then item) and where it is
-    std::int64_t period_ns;
+  std::vector<const KeyedBytes*> rows;
+  rows.reserve(days.size());
+  for (const KeyedBytes& day : days) rows.push_back(&day);
+  std::stable_sort(rows.begin(), rows.end(), [](const KeyedBytes* a, const KeyedBytes* b) { return a->key < b->key; });
+  struct Run {  // one series' cells of the day: cells[next, end), by hour
     int rank;
-    std::uint32_t cell;
     const SeriesInfo* info;
+    std::size_t next;
+    std::size_t end;
   };
-  std::vector<Ranked> ranked;
-  ranked.reserve(cells.size());
-  for (std::size_t i = 0; i < cells.size(); ++i) {
-    Result<const SeriesInfo*> info = FindSeries(c, series, cells[i].series_id);
-    if (!info) return std::move(info).error();
-    ranked.push_back(Ranked{cells[i].period_ns, (*info)->rank, static_cast<std::uint32_t>(i), *info});
+  std::vector<SeriesCell> cells;
+  std::vector<Run> runs;
+  for (std::size_t r = 0; r < rows.size();) {
+    const std::int64_t day = rows[r]->key;
+    cells.clear();
+    for (; r < rows.size() && rows[r]->key == day; ++r) {
+      if (Status s = AppendCellsOfDay(rows[r]->bytes, day, grain, from, to, c.log(), cells); !s) return s;
+    }
+    runs.clear();
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+      if (i > 0 && cells[i].series_id == cells[i - 1].series_id) {
+        runs.back().end = i + 1;
+        continue;
+      }
+      Result<const SeriesInfo*> info = FindSeries(c, series, cells[i].series_id);
+      if (!info) return std::move(info).error();
+      runs.push_back(Run{(*info)->rank, *info, i, i + 1});
+    }
+    std::sort(runs.begin(), runs.end(), [](const Run& a, const Run& b) { return a.rank < b.rank; });
+    out.reserve(out.size() + cells.size());
+    for (std::size_t emitted = 0; emitted < cells.size();) {
+      std::int64_t period = std::numeric_limits<std::int64_t>::max();  // the earliest cell not emitted
+      for (const Run& run : runs) {
+        if (run.next < run.end) period = std::min(period, cells[run.next].period_ns);
+      }
+      for (Run& run : runs) {
+        if (run.next == run.end || cells[run.next].period_ns != period) continue;
+        PushRow(out, cells[run.next++], *run.info);
+        ++emitted;
+      }
+    }
   }
-  std::sort(ranked.begin(), ranked.end(), [](const Ranked& a, const Ranked& b) {
-    return a.period_ns != b.period_ns ? a.period_ns < b.period_ns : a.rank < b.rank;
-  });
-  out.reserve(out.size() + ranked.size());
-  for (const Ranked& r : ranked) PushRow(out, cells[r.cell], *r.info);
   return {};
 }
 
