@@ -101,7 +101,9 @@ Status RollupsOf(const Connection& c, std::span<const KeyedBytes> days, const Se
       runs.push_back(Run{(*info)->rank, *info, i, i + 1});
     }
     std::sort(runs.begin(), runs.end(), [](const Run& a, const Run& b) { return a.rank < b.rank; });
-    out.reserve(out.size() + cells.size());
+    if (out.capacity() < out.size() + cells.size()) {  // geometric: a long range has many days
+      out.reserve(std::max(out.size() + cells.size(), 2 * out.capacity()));
+    }
     for (std::size_t emitted = 0; emitted < cells.size();) {
       std::int64_t period = std::numeric_limits<std::int64_t>::max();  // the earliest cell not emitted
       for (const Run& run : runs) {
