@@ -368,6 +368,13 @@ class Store {
   virtual Result<std::vector<std::string>> VerifyIdIndex() = 0;
 };
 
+// Whether organization `id` exists in `store` (Store::FindOrganization's answer as a bool).
+inline Result<bool> OrganizationExistsIn(Store& store, std::string_view id) {
+  auto found = store.FindOrganization(id);
+  if (!found) return std::move(found).error();
+  return found->has_value();
+}
+
 // IngestTransaction as Store::BeginIngest's default: every part copied, one Ingest at Commit.
 class BufferedIngestTransaction final : public IngestTransaction {
  public:
@@ -377,11 +384,7 @@ class BufferedIngestTransaction final : public IngestTransaction {
     return {};
   }
   Result<IngestOutcome> Commit() override { return store_.Ingest(records_); }
-  Result<bool> OrganizationExists(std::string_view id) override {
-    auto found = store_.FindOrganization(id);
-    if (!found) return std::move(found).error();
-    return found->has_value();
-  }
+  Result<bool> OrganizationExists(std::string_view id) override { return OrganizationExistsIn(store_, id); }
 
  private:
   Store& store_;

@@ -178,10 +178,7 @@ Result<IngestOutcome> ImportNdjson(Store& store, const NdjsonReader& read, std::
   std::unique_ptr<IngestTransaction> transaction;  // begun with the first records
   // Through the transaction while it is open: it may hold the store's only connection.
   const OrganizationExists exists = [&store, &transaction](std::string_view id) -> Result<bool> {
-    if (transaction) return transaction->OrganizationExists(id);
-    auto found = store.FindOrganization(id);
-    if (!found) return std::move(found).error();
-    return found->has_value();
+    return transaction ? transaction->OrganizationExists(id) : OrganizationExistsIn(store, id);
   };
   std::size_t records = 0;
   for (;;) {

@@ -69,24 +69,30 @@ class PartsRecordingStore : public testing::ForwardingStore {
     auto inner = ForwardingStore::BeginIngest();
     if (!inner) return inner;
     return std::unique_ptr<IngestTransaction>(
-        std::make_unique<Recording>(std::move(*inner), parts, open, before_add, on_destroy));
+        std::make_unique<Recording>(std::move(*inner), parts, open, before_add, on_destroy, exists, looked_up));
   }
   std::vector<std::size_t> parts;  // records per Add, in order
   int open = 0;                    // transactions begun and not yet destroyed
   // Called in Add with the part's index (from 0), before it is forwarded; its error is Add's.
   std::function<Status(std::size_t)> before_add;
   std::function<void()> on_destroy;  // called when a transaction is destroyed (rolled back unless committed)
+  // When set, a transaction's OrganizationExists answers this instead of forwarding.
+  std::function<Result<bool>(std::string_view)> exists;
+  std::vector<std::string> looked_up;  // the organizations looked up through a transaction, in order
 
  private:
   class Recording : public IngestTransaction {
    public:
     Recording(std::unique_ptr<IngestTransaction> inner, std::vector<std::size_t>& parts, int& open,
-              std::function<Status(std::size_t)> before_add, std::function<void()> on_destroy)
+              std::function<Status(std::size_t)> before_add, std::function<void()> on_destroy,
+              std::function<Result<bool>(std::string_view)> exists, std::vector<std::string>& looked_up)
         : inner_(std::move(inner)),
           parts_(parts),
           open_(open),
           before_add_(std::move(before_add)),
-          on_destroy_(std::move(on_destroy)) {
+          on_destroy_(std::move(on_destroy)),
+          exists_(std::move(exists)),
+          looked_up_(looked_up) {
       ++open_;
     }
     ~Recording() override {
@@ -104,7 +110,10 @@ class PartsRecordingStore : public testing::ForwardingStore {
       return inner_->Add(records);
     }
     Result<IngestOutcome> Commit() override { return inner_->Commit(); }
-    Result<bool> OrganizationExists(std::string_view id) override { return inner_->OrganizationExists(id); }
+    Result<bool> OrganizationExists(std::string_view id) override {
+      looked_up_.emplace_back(id);
+      return exists_ ? exists_(id) : inner_->OrganizationExists(id);
+    }
 
    private:
     std::unique_ptr<IngestTransaction> inner_;
@@ -112,6 +121,8 @@ class PartsRecordingStore : public testing::ForwardingStore {
     int& open_;
     std::function<Status(std::size_t)> before_add_;
     std::function<void()> on_destroy_;
+    std::function<Result<bool>(std::string_view)> exists_;
+    std::vector<std::string>& looked_up_;
   };
 };
 
@@ -301,6 +312,32 @@ TEST_F(UsageImportTest, AStoreErrorInTheMiddleEndsTheImportAndStoresNothing) {
   EXPECT_EQ(imported.error().message, "the disk is full");
   EXPECT_EQ(recording_.parts.size(), 2u) << "no part is added after the store failed";
   EXPECT_LE(delivered, 3 * part_bytes) << "the input was read beyond part 2 after the store failed";
+  ExpectNothingStored();
+}
+
+// An organization first named after the transaction began is looked up through it (with a pool of
+// one connection, the transaction holds the store's only one), and none before it.
+TEST_F(UsageImportTest, OrganizationsOfLaterPartsAreLookedUpThroughTheOpenTransaction) {
+  const std::string text =
+      Lines(20) + Line("b0", "org-b", "d9", "2026-11-02T00:00:00Z", "2026-11-02T01:00:00Z", "2", "\"0.5\"");
+  auto imported = Import(text, 700);
+  ASSERT_TRUE(imported) << imported.error().message;
+  EXPECT_EQ(imported->stored, 21);
+  EXPECT_GT(recording_.parts.size(), 1u);
+  EXPECT_EQ(recording_.looked_up, std::vector<std::string>{"org-b"});
+}
+
+// The transaction's lookup failing ends the import with its error; nothing is stored.
+TEST_F(UsageImportTest, AnOrganizationLookupErrorInTheTransactionEndsTheImportAndStoresNothing) {
+  const std::string text =
+      Lines(20) + Line("b0", "org-b", "d9", "2026-11-02T00:00:00Z", "2026-11-02T01:00:00Z", "2", "\"0.5\"");
+  recording_.exists = [](std::string_view) -> Result<bool> {
+    return MakeError(ErrorCode::kStoreFailed, "the database is down");
+  };
+  auto imported = Import(text, 700);
+  ASSERT_FALSE(imported);
+  EXPECT_EQ(imported.error().code, ErrorCode::kStoreFailed);
+  EXPECT_EQ(imported.error().message, "the database is down");
   ExpectNothingStored();
 }
 

@@ -3,6 +3,7 @@
 // How usage is keyed on disk: span classes and UTC days (usage_chunk's index is (span_class,
 // start_day_ns, org_id)).
 
+#include <algorithm>
 #include <compare>
 #include <cstddef>
 #include <cstdint>

@@ -75,7 +75,7 @@ Status RollupsOf(const Connection& c, std::span<const KeyedBytes> days, const Se
   std::vector<const KeyedBytes*> rows;
   rows.reserve(days.size());
   for (const KeyedBytes& day : days) rows.push_back(&day);
-  std::stable_sort(rows.begin(), rows.end(), [](const KeyedBytes* a, const KeyedBytes* b) { return a->key < b->key; });
+  std::sort(rows.begin(), rows.end(), [](const KeyedBytes* a, const KeyedBytes* b) { return a->key < b->key; });
   struct Run {  // one series' cells of the day: cells[next, end), by hour
     int rank;
     const SeriesInfo* info;

@@ -130,6 +130,26 @@ class SqliteStoreSchemaTest : public ::testing::Test {
     return out;
   }
 
+  // A schema 7 file holding `records` of org-a and org-b, as schema 7 wrote it (chunks without
+  // bounds), opened again (nullptr after a failed assertion).
+  std::unique_ptr<SqliteStore> Schema7FileOf(const std::vector<UsageRecord>& records) {
+    std::unique_ptr<SqliteStore> store = MustOpen();
+    if (store == nullptr || !store->Migrate()) return nullptr;
+    for (const char* org : {"org-a", "org-b"}) EXPECT_TRUE(store->CreateOrganization({org, org}));
+    EXPECT_TRUE(store->Ingest(records).has_value());
+    EXPECT_NE(Raw("SELECT count(*) FROM usage_chunk"), "0");
+    // The store closed first (its connections hold the schema).
+    store.reset();
+    for (const char* sql : {"DROP INDEX usage_chunk_by_class_day", "ALTER TABLE usage_chunk DROP COLUMN first_start_ns",
+                            "ALTER TABLE usage_chunk DROP COLUMN last_end_ns",
+                            "CREATE INDEX usage_chunk_by_class_day ON usage_chunk (span_class, start_day_ns, org_id)",
+                            "PRAGMA user_version = 7"}) {
+      Raw(sql);
+    }
+    EXPECT_EQ(Raw("SELECT count(*) FROM pragma_table_info('usage_chunk') WHERE name = 'last_end_ns'"), "0");
+    return MustOpen();
+  }
+
   // The detail lines of EXPLAIN QUERY PLAN `sql`, joined by " | ".
   std::string QueryPlan(const std::string& sql) { return store::sqlite::testing::QueryPlan(DbPath(), sql); }
 
@@ -780,24 +800,7 @@ TEST_F(SqliteStoreSchemaTest, ASchema6DatabaseUpgradesWithASessionsTable) {
 
 TEST_F(SqliteStoreSchemaTest, ASchema7DatabaseUpgradesWithEveryChunksBounds) {
   const std::vector<UsageRecord> records = Version1Records();
-  std::unique_ptr<SqliteStore> store = MustOpen();
-  ASSERT_NE(store, nullptr);
-  ASSERT_TRUE(store->Migrate());
-  for (const char* org : {"org-a", "org-b"}) ASSERT_TRUE(store->CreateOrganization({org, org}));
-  ASSERT_TRUE(store->Ingest(records).has_value());
-  ASSERT_NE(Raw("SELECT count(*) FROM usage_chunk"), "0");
-  // Taken back to what schema 7 wrote, the store closed (its connections hold the schema): the
-  // chunks without bounds, the index without them.
-  store.reset();
-  for (const char* sql : {"DROP INDEX usage_chunk_by_class_day", "ALTER TABLE usage_chunk DROP COLUMN first_start_ns",
-                          "ALTER TABLE usage_chunk DROP COLUMN last_end_ns",
-                          "CREATE INDEX usage_chunk_by_class_day ON usage_chunk (span_class, start_day_ns, org_id)",
-                          "PRAGMA user_version = 7"}) {
-    Raw(sql);
-  }
-  EXPECT_EQ(Raw("SELECT count(*) FROM pragma_table_info('usage_chunk') WHERE name = 'last_end_ns'"), "0");
-
-  store = MustOpen();
+  std::unique_ptr<SqliteStore> store = Schema7FileOf(records);
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store->Migrate());
   EXPECT_EQ(Raw("PRAGMA user_version"), std::to_string(SqliteStore::kSchemaVersion));
@@ -821,6 +824,22 @@ TEST_F(SqliteStoreSchemaTest, ASchema7DatabaseUpgradesWithEveryChunksBounds) {
   for (const char* org : {"org-a", "org-b"}) ASSERT_TRUE(memory.CreateOrganization({org, org}));
   ASSERT_TRUE(memory.Ingest(records).has_value());
   for (const char* org : {"org-a", "org-b"}) ExpectSameReads(*store, memory, org);
+}
+
+// Migration 8's data step reads every chunk: one it cannot read stops the upgrade, which changes
+// nothing (the file stays schema 7).
+TEST_F(SqliteStoreSchemaTest, AnUpgradeToChunkBoundsStopsOnAChunkItCannotRead) {
+  std::unique_ptr<SqliteStore> store = Schema7FileOf(Version1Records());
+  ASSERT_NE(store, nullptr);
+  store.reset();
+  Raw("UPDATE usage_chunk SET records = x'02ff' WHERE id = (SELECT min(id) FROM usage_chunk)");
+  store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  const Status migrated = store->Migrate();
+  ASSERT_FALSE(migrated);
+  EXPECT_EQ(migrated.error().code, ErrorCode::kStoreFailed);
+  EXPECT_EQ(Raw("PRAGMA user_version"), "7");
+  EXPECT_EQ(Raw("SELECT count(*) FROM pragma_table_info('usage_chunk') WHERE name = 'last_end_ns'"), "0");
 }
 
 }  // namespace
