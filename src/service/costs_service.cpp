@@ -202,47 +202,50 @@ struct ChartAssembly {
     }
   }
 
-  // An organization chart's piece: series i is deployments[i] (StartChart), found by binary
-  // search, or the same as the piece before (rows come deployment after deployment).
+  // An organization chart's piece: series i is deployments[i] (StartChart).
   void AddDeploymentPiece(const Piece& p) {
-    if (last_series && p.deployment_id == last_deployment) {
-      builder.AddAt(builder.BucketOf(p.window.from), *last_series, p.cost);
-      return;
-    }
-    const auto it = std::lower_bound(deployments->begin(), deployments->end(), p.deployment_id,
-                                     [](const Deployment& d, std::string_view id) { return d.id < id; });
-    if (it == deployments->end() || it->id != p.deployment_id) {
+    if (const std::optional<std::uint32_t> series = DeploymentSeries(p.deployment_id)) {
+      builder.AddAt(builder.BucketOf(p.window.from), *series, p.cost);
+    } else {
       builder.Add(p.window.from, p.deployment_id, p.cost);  // a deployment the list lacks
-      return;
     }
-    last_deployment = it->id;
-    last_series = static_cast<std::uint32_t>(it - deployments->begin());
-    builder.AddAt(builder.BucketOf(p.window.from), *last_series, p.cost);
   }
 
-  // The pieces of an edge read: each edge series' chart series found once (kLacking: a
-  // deployment the list lacks, added by its id; kOther: another deployment's, not charted).
+  // The index of deployment `id` in *deployments: the same as the one before (rows come
+  // deployment after deployment), or found by binary search; nullopt when the list lacks it.
+  std::optional<std::uint32_t> DeploymentSeries(std::string_view id) {
+    if (last_series && id == last_deployment) return last_series;
+    const auto it = std::lower_bound(deployments->begin(), deployments->end(), id,
+                                     [](const Deployment& d, std::string_view key) { return d.id < key; });
+    if (it == deployments->end() || it->id != id) return std::nullopt;
+    last_deployment = it->id;
+    last_series = static_cast<std::uint32_t>(it - deployments->begin());
+    return last_series;
+  }
+
+  // The pieces of an edge read: each edge series' chart series found at its first piece
+  // (kLacking: a deployment the list lacks, added by its id; kOther: another deployment's, not
+  // charted). Most of an organization's series have no piece at a partial edge.
   void AddEdges(const RangeReadPlan& plan, const EdgeRead& read) {
-    constexpr std::uint32_t kLacking = ~std::uint32_t{0}, kOther = kLacking - 1;
-    chart_series.clear();
-    for (const EdgeSeries& s : read.series) {
-      if (deployment_id) {
-        chart_series.push_back(s.deployment_id == *deployment_id ? static_cast<std::uint32_t>(s.dimension) : kOther);
-        continue;
-      }
-      const auto it = std::lower_bound(deployments->begin(), deployments->end(), s.deployment_id,
-                                       [](const Deployment& d, std::string_view id) { return d.id < id; });
-      const bool found = it != deployments->end() && it->id == s.deployment_id;
-      chart_series.push_back(found ? static_cast<std::uint32_t>(it - deployments->begin()) : kLacking);
-    }
+    chart_series.assign(read.series.size(), kUnmapped);
     ForEachEdgePiece(plan, read, [&](const Piece& p, std::uint32_t series) {
-      const std::uint32_t to = chart_series[series];
+      std::uint32_t& to = chart_series[series];
+      if (to == kUnmapped) to = ChartSeriesOf(read.series[series]);
       if (to == kLacking) {
         builder.Add(p.window.from, p.deployment_id, p.cost);
       } else if (to != kOther) {
         builder.AddAt(builder.BucketOf(p.window.from), to, p.cost);
       }
     });
+  }
+
+  static constexpr std::uint32_t kLacking = ~std::uint32_t{0}, kOther = kLacking - 1, kUnmapped = kLacking - 2;
+
+  // The chart series of edge series `s` (AddEdges): an organization chart's deployment, a
+  // deployment chart's dimension.
+  std::uint32_t ChartSeriesOf(const EdgeSeries& s) {
+    if (deployment_id) return s.deployment_id == *deployment_id ? static_cast<std::uint32_t>(s.dimension) : kOther;
+    return DeploymentSeries(s.deployment_id).value_or(kLacking);
   }
 
   const std::vector<Deployment>* deployments = nullptr;  // an organization chart's series, sorted by id

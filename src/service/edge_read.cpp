@@ -1,14 +1,24 @@
 #include <map>
 #include <memory>
+#include <optional>
 #include <tuple>
 #include <utility>
 
+#include "service/measure_sums.hpp"
+#include "service/range_pieces.hpp"
 #include "service/store.hpp"
 
 namespace costs::service {
 
-EdgeRead EdgeReadOf(RangeReadResult read) {
-  auto owned = std::make_shared<const RangeReadResult>(std::move(read));
+EdgeRead EdgeReadOf(const RangeReadPlan& plan, RangeReadResult read) {
+  // The read and the series its views name, kept alive by the result.
+  struct Owned {
+    RangeReadResult read;
+    std::vector<EdgeSeries> series;
+  };
+  auto owner = std::make_shared<Owned>(Owned{std::move(read), {}});
+  const RangeReadResult* owned = &owner->read;
+  std::vector<EdgeSeries>& series = owner->series;
   EdgeRead out;
   out.version = owned->version;
   // Series by key, numbered in order of first use: views into *owned, which `out` keeps.
@@ -17,8 +27,8 @@ EdgeRead EdgeReadOf(RangeReadResult read) {
   auto series_of = [&](std::string_view deployment_id, domain::Dimension dimension, std::string_view sku,
                        std::string_view kind) {
     const auto [it, added] =
-        index.emplace(Key{deployment_id, dimension, sku, kind}, static_cast<std::uint32_t>(out.series.size()));
-    if (added) out.series.push_back(EdgeSeries{deployment_id, dimension, sku, kind});
+        index.emplace(Key{deployment_id, dimension, sku, kind}, static_cast<std::uint32_t>(series.size()));
+    if (added) series.push_back(EdgeSeries{deployment_id, dimension, sku, kind});
     return it->second;
   };
   out.raw.reserve(owned->raw.size());
@@ -31,13 +41,31 @@ EdgeRead EdgeReadOf(RangeReadResult read) {
       records.push_back(EdgeRecord{s, r.trial, r.start, r.end, r.quantity, r.rate, r.cost_nanos, r.instance_count});
     }
   }
-  out.rollups.reserve(owned->rollups.size());
+  // An hourly window's rows summed per (window, UTC day, series) into the row of its first hour
+  // (a new one when a sum would leave int64); a daily window's as they are.
+  std::map<std::tuple<std::size_t, std::int64_t, std::uint32_t>, std::size_t> summing;  // -> index in out.rollups
   for (const RollupRow& row : owned->rollups) {
-    out.rollups.push_back(EdgeRow{series_of(row.deployment_id, row.dimension, row.sku, row.kind), row.period_start,
-                                  row.cost, row.trial_cost, row.quantity_milli, row.usage_ns, row.max_instance_count,
-                                  row.rate_fingerprint_min, row.rate_fingerprint_max});
+    const EdgeRow edge{series_of(row.deployment_id, row.dimension, row.sku, row.kind),
+                       row.period_start,
+                       row.cost,
+                       row.trial_cost,
+                       row.quantity_milli,
+                       row.usage_ns,
+                       row.max_instance_count,
+                       row.rate_fingerprint_min,
+                       row.rate_fingerprint_max};
+    const std::optional<std::size_t> window =
+        GrainOf(plan, row.period_start) == domain::kNsPerHour ? HourlyWindowOf(plan, row.period_start) : std::nullopt;
+    if (window) {
+      const auto key = std::tuple(*window, domain::FloorDay(row.period_start).ns, edge.series);
+      const auto it = summing.find(key);
+      if (it != summing.end() && AddMeasuresInto(out.rollups[it->second], edge)) continue;
+      summing.insert_or_assign(key, out.rollups.size());
+    }
+    out.rollups.push_back(edge);
   }
-  out.owner = std::move(owned);
+  out.series = series;
+  out.owner = std::move(owner);
   return out;
 }
 

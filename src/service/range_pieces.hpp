@@ -3,7 +3,9 @@
 // The pieces of usage a range read holds (CostsService's reads): raw records' parts of the
 // edge windows and rollup rows, one shape for every consumer. Internal to service/.
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -49,6 +51,26 @@ inline std::int64_t GrainOf(const RangeReadPlan& plan, domain::Instant period_st
   return domain::kNsPerHour;
 }
 
+// The index of the plan's hourly window that holds `period_start`, or nullopt.
+inline std::optional<std::size_t> HourlyWindowOf(const RangeReadPlan& plan, domain::Instant period_start) {
+  for (std::size_t i = 0; i < plan.hourly.size(); ++i) {
+    if (plan.hourly[i].from <= period_start && period_start < plan.hourly[i].to) return i;
+  }
+  return std::nullopt;
+}
+
+// The window of an EdgeRead's rollup row: a daily window's day, or an hourly window's hours of
+// one day summed (EdgeRead::rollups): from its first hour to the end of that day in the window.
+inline domain::TimeRange EdgeRowWindow(const RangeReadPlan& plan, domain::Instant period_start) {
+  const std::int64_t grain = GrainOf(plan, period_start);
+  const std::optional<std::size_t> hourly =
+      grain == domain::kNsPerHour ? HourlyWindowOf(plan, period_start) : std::nullopt;
+  if (!hourly) return {period_start, domain::Instant{period_start.ns + grain}};
+  const domain::Instant day = domain::FloorDay(period_start);
+  const domain::Instant end = plan.hourly[*hourly].to;  // after period_start: no overflow below
+  return {period_start, end.ns - day.ns <= domain::kNsPerDay ? end : domain::Instant{day.ns + domain::kNsPerDay}};
+}
+
 // Calls each(const Piece&) for every piece the read holds.
 template <class Each>
 void ForEachPiece(const RangeReadPlan& plan, const RangeReadResult& read, Each&& each) {
@@ -70,7 +92,8 @@ void ForEachPiece(const RangeReadPlan& plan, const RangeReadResult& read, Each&&
   }
 }
 
-// The same pieces from the compact read of the same plan (Store::ReadEdges), in the same order.
+// The pieces of the compact read of the same plan (Store::ReadEdges): the same raw pieces in the
+// same order, then the rollups' (a partial day's hours summed per series: EdgeRowWindow).
 // each(const Piece&, std::uint32_t series): `series` indexes read.series.
 template <class Each>
 void ForEachEdgePiece(const RangeReadPlan& plan, const EdgeRead& read, Each&& each) {
@@ -90,7 +113,7 @@ void ForEachEdgePiece(const RangeReadPlan& plan, const EdgeRead& read, Each&& ea
   }
   for (const EdgeRow& row : read.rollups) {
     const EdgeSeries& s = read.series[row.series];
-    const domain::TimeRange w{row.period_start, domain::Instant{row.period_start.ns + GrainOf(plan, row.period_start)}};
+    const domain::TimeRange w = EdgeRowWindow(plan, row.period_start);
     each(Piece{w, s.deployment_id, s.dimension, s.sku, s.kind, row.cost, row.trial_cost, row.quantity_milli,
                row.usage_ns, row.max_instance_count, row.rate_fingerprint_min, row.rate_fingerprint_max},
          row.series);

@@ -205,9 +205,11 @@ struct RangeReadResult {
 };
 
 // The edges of a range read compactly (Store::ReadEdges): what ReadRange returns in raw,
-// rollups and version for the same plan, in the same order, but each row and record naming its
-// series (an index into `series`) instead of holding its strings, and a record keeping only
-// what a piece of cost is made of. The series' views point into memory `owner` keeps alive.
+// rollups and version for the same plan, but each row and record naming its series (an index
+// into `series`) instead of holding its strings, a record keeping only what a piece of cost is
+// made of, and the hourly rows of each hourly window summed per UTC day and series (a chart
+// needs one bucket per day at most: a partial day's hours make one row per series, not one per
+// hour). The series' views point into memory `owner` keeps alive.
 struct EdgeSeries {
   std::string_view deployment_id;
   domain::Dimension dimension = domain::Dimension::kCapacity;
@@ -241,15 +243,19 @@ struct EdgeRecord {
 };
 
 struct EdgeRead {
-  std::vector<EdgeSeries> series;            // those the rows and records name (and maybe others)
+  std::span<const EdgeSeries> series;        // those the rows and records name (and maybe others)
   std::vector<std::vector<EdgeRecord>> raw;  // per plan.raw window, as RangeReadResult::raw
-  std::vector<EdgeRow> rollups;              // as RangeReadResult::rollups
-  std::int64_t version = 0;                  // DataVersion(org) in the same snapshot
-  std::shared_ptr<const void> owner;         // keeps the strings `series` views alive
+  // Per hourly window of the plan, per UTC day in it, per series: one row summing its hours in
+  // the window (AddMeasuresInto), with the period_start of the first of them; when a sum would
+  // leave int64, the hours are cut into runs of one row each (the next row starting at the hour
+  // that did not fit). Then the daily windows' rows, as RangeReadResult::rollups.
+  std::vector<EdgeRow> rollups;
+  std::int64_t version = 0;           // DataVersion(org) in the same snapshot
+  std::shared_ptr<const void> owner;  // keeps `series` and the strings it views alive
 };
 
-// RangeReadResult's raw, rollups and version as an EdgeRead (its series in order of first use).
-EdgeRead EdgeReadOf(RangeReadResult read);
+// ReadRange's answer to `plan` as an EdgeRead (its series in order of first use).
+EdgeRead EdgeReadOf(const RangeReadPlan& plan, RangeReadResult read);
 
 // The Store port: everything costs keeps. Implementations: store/memory, store/sqlite (and
 // store/postgres later). All must pass tests/store_contract/.
@@ -355,8 +361,9 @@ class Store {
   virtual Result<RangeReadResult> ReadRange(std::string_view org, const RangeReadPlan& plan) = 0;
 
   // ReadRange's raw windows, hourly and daily rollups and version for `plan`, as an EdgeRead:
-  // the same rows and records in the same order, from one snapshot, without a copy of each
-  // one's strings (what a chart's partial edges read on every request). The rest of the plan
+  // the same records in the same order and the same rollups (an hourly window's summed per day
+  // and series), from one snapshot, without a copy of each one's strings (what a chart's
+  // partial edges read on every request). The rest of the plan
   // (deployments, items, credits, ...) is not read. By default ReadRange, converted
   // (EdgeReadOf); a store that can reads its series once instead.
   virtual Result<EdgeRead> ReadEdges(std::string_view org, const RangeReadPlan& plan);
@@ -402,7 +409,7 @@ inline Result<EdgeRead> Store::ReadEdges(std::string_view org, const RangeReadPl
   edges.daily = plan.daily;
   auto read = ReadRange(org, edges);
   if (!read) return std::move(read).error();
-  return EdgeReadOf(std::move(*read));
+  return EdgeReadOf(plan, std::move(*read));
 }
 
 }  // namespace costs::service

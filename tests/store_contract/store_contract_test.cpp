@@ -496,6 +496,29 @@ TYPED_TEST(StoreContractTest, RollupOverflowFailsTheBatchAndStoresNothing) {
             (std::vector<CostCell>{{kDay1, "d1", Dimension::kCapacity, big}}));
 }
 
+TYPED_TEST(StoreContractTest, EdgeReadsCutAPartialDaysSumWhereItWouldLeaveInt64) {
+  // Hours of one series whose day fits int64 (a correction takes most of it back) but whose
+  // first two hours summed do not.
+  const Nanos big = std::numeric_limits<Nanos>::max() / 4 * 3;
+  const std::int64_t h = domain::kNsPerHour;
+  std::vector<UsageRecord> records;
+  for (const Nanos cost : {big, big, -big}) {
+    const std::int64_t hour = static_cast<std::int64_t>(records.size());
+    UsageRecord r = Record("u" + std::to_string(hour), "org-a", "d1", Instant{kDay1.ns + hour * h},
+                           Instant{kDay1.ns + (hour + 1) * h});
+    r.cost_nanos = cost;
+    records.push_back(r);
+  }
+  ASSERT_EQ(this->MustIngest(records), (IngestOutcome{3, 0}));
+  RangeReadPlan plan;
+  plan.hourly = {{kDay1, Instant{kDay1.ns + 3 * h}}};
+  Result<service::EdgeRead> read = this->store().ReadEdges("org-a", plan);
+  ASSERT_TRUE(read) << Describe(read.error());
+  std::vector<std::pair<std::int64_t, Nanos>> rows;  // (hours after kDay1, cost)
+  for (const service::EdgeRow& row : read->rollups) rows.emplace_back((row.period_start.ns - kDay1.ns) / h, row.cost);
+  EXPECT_EQ(rows, (std::vector<std::pair<std::int64_t, Nanos>>{{0, big}, {1, 0}}));
+}
+
 TYPED_TEST(StoreContractTest, QuantityOverflowFailsTheBatchAndStoresNothing) {
   // 5e15 units = 5e18 thousandths each (rate 0, so no cost): their sum leaves int64.
   const Instant end{kDay1.ns + domain::kNsPerHour};

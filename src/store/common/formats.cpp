@@ -3,6 +3,7 @@
 #include <array>
 
 #include "domain/money.hpp"
+#include "service/measure_sums.hpp"
 #include "store/common/usage_codec.hpp"
 
 namespace costs::store {
@@ -212,6 +213,14 @@ std::optional<HourCell> CellOf(int hour, const service::IngestDelta::Sums& sums)
                   sums.max_instance_count,
                   sums.rate_fingerprint_min,
                   sums.rate_fingerprint_max};
+}
+
+void AppendSummedRuns(std::span<const HourCell> cells, std::vector<HourCell>& out) {
+  for (std::size_t i = 0; i < cells.size();) {
+    HourCell run = cells[i++];
+    while (i < cells.size() && service::AddMeasuresInto(run, cells[i])) ++i;
+    out.push_back(run);
+  }
 }
 
 }  // namespace costs::store

@@ -100,4 +100,9 @@ service::IngestDelta::Sums SumsOf(const HourCell& cell);
 // `sums` as the cell of `hour`; nullopt when a sum leaves int64.
 std::optional<HourCell> CellOf(int hour, const service::IngestDelta::Sums& sums);
 
+// `cells` (one series', ascending by hour) summed and appended to `out`: one cell per run of
+// consecutive cells whose sums fit int64, with the hour of the run's first cell (the sums add,
+// the instance count and rate fingerprints keep their extremes). Almost always one cell.
+void AppendSummedRuns(std::span<const HourCell> cells, std::vector<HourCell>& out);
+
 }  // namespace costs::store

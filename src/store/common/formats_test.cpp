@@ -163,5 +163,24 @@ TEST(CellOfTest, SumsNarrowBackToCellsAndRefuseWhatLeavesInt64) {
   EXPECT_FALSE(CellOf(0, sums));
 }
 
+TEST(AppendSummedRunsTest, SumsASeriesHoursIntoOneCellAndCutsWhereASumWouldLeaveInt64) {
+  std::vector<HourCell> out;
+  AppendSummedRuns(std::vector<HourCell>{{3, 5, 1, 7, 60, 2, 40, 40}, {4, -2, 0, 3, 30, 4, 30, 50}}, out);
+  EXPECT_EQ(out, (std::vector<HourCell>{{3, 3, 1, 10, 90, 4, 30, 50}}));
+
+  out.clear();
+  AppendSummedRuns(std::vector<HourCell>{{0, kMax - 1, 0, 0, 0, 1, 0, 0},
+                                         {1, 1, 0, 0, 0, 1, 0, 0},
+                                         {2, 1, 0, 0, 0, 3, 0, 0},  // kMax + 1: a new run
+                                         {5, -kMax, 0, 0, 0, 1, 0, 0},
+                                         {6, 0, 0, 0, kMax, 1, 0, 0}},
+                   out);
+  EXPECT_EQ(out, (std::vector<HourCell>{{0, kMax, 0, 0, 0, 1, 0, 0}, {2, 1 - kMax, 0, 0, kMax, 3, 0, 0}}));
+
+  out.clear();
+  AppendSummedRuns(std::vector<HourCell>{}, out);
+  EXPECT_TRUE(out.empty());
+}
+
 }  // namespace
 }  // namespace costs::store

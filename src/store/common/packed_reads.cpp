@@ -25,10 +25,11 @@ std::pair<int, int> HourWindow(std::int64_t day_ns, domain::Instant from, domain
 }  // namespace
 
 Status AppendCellsOfDay(std::string_view packs, std::int64_t day_ns, domain::RollupGrain grain, domain::Instant from,
-                        domain::Instant to, const LogSink& log, std::vector<SeriesCell>& out) {
+                        domain::Instant to, const LogSink& log, std::vector<SeriesCell>& out, Hours hours_as) {
   // Read in place, and of a partial day (an edge of the window) only the hours asked for.
   std::vector<SeriesHoursView> views;
-  std::vector<HourCell> hours;  // of one series, reused
+  std::vector<HourCell> hours;   // of one series, reused
+  std::vector<HourCell> summed;  // Hours::kSummed: their sums
   if (Status s = UnpackDayViews(packs, log, views); !s) return s;
   const bool daily = grain == domain::RollupGrain::kDay;
   const auto [first_hour, end_hour] = daily ? std::pair(0, kHoursPerDay) : HourWindow(day_ns, from, to);
@@ -44,7 +45,11 @@ Status AppendCellsOfDay(std::string_view packs, std::int64_t day_ns, domain::Rol
       out.push_back(SeriesCell{day_ns, pack.series_id, *narrowed});
       continue;
     }
-    for (const HourCell& cell : hours)
+    if (hours_as == Hours::kSummed) {
+      summed.clear();
+      AppendSummedRuns(hours, summed);
+    }
+    for (const HourCell& cell : hours_as == Hours::kSummed ? summed : hours)
       out.push_back(SeriesCell{day_ns + cell.hour * domain::kNsPerHour, pack.series_id, cell});
   }
   return {};

@@ -30,13 +30,19 @@ struct SeriesCell {
   HourCell measures;
 };
 
+// How AppendCellsOfDay gives the hours of [from, to) with kHour: each one, or per series their
+// sums (AppendSummedRuns: service::EdgeRead's rows).
+enum class Hours { kEach, kSummed };
+
 // Appends the cells of one packed row of the UTC day `day_ns`: with kHour every hourly cell whose
-// period is in [from, to); with kDay, per series, the sum of its hours (period day_ns).
+// period is in [from, to) (or, Hours::kSummed, per series their sums, each with the period of its
+// first hour); with kDay, per series, the sum of its hours (period day_ns).
 // The row is read in place (UnpackDayViews) and, for kHour, only the hours of the day in
 // [from, to) are decoded (UnpackHoursInto), as the SQLite store's read path does.
 // kStoreFailed (detail logged) when the bytes read are malformed or a day's sum leaves int64.
 Status AppendCellsOfDay(std::string_view packs, std::int64_t day_ns, domain::RollupGrain grain, domain::Instant from,
-                        domain::Instant to, const LogSink& log, std::vector<SeriesCell>& out);
+                        domain::Instant to, const LogSink& log, std::vector<SeriesCell>& out,
+                        Hours hours_as = Hours::kEach);
 
 // Each deployment's latest hour in a window with a non-zero capacity cost, from the packed rows
 // read backwards, day by day, until every deployment has its latest day.

@@ -16,8 +16,10 @@
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "common/result.hpp"
+#include "service/store.hpp"
 
 namespace costs::store {
 
@@ -30,22 +32,32 @@ class SeriesCache {
   // `read()` -> Result<Map> reads them in that snapshot when not held (its error is returned).
   template <typename Read>
   Result<std::shared_ptr<const Map>> Get(std::string_view org, std::int64_t version, Read&& read) {
-    {
-      std::lock_guard lock(mu_);
-      auto it = held_.find(std::string(org));
-      if (it != held_.end() && it->second.version == version) return it->second.series;
-    }
-    Result<Map> fresh = read();
-    if (!fresh) return std::move(fresh).error();
-    auto series = std::make_shared<const Map>(std::move(*fresh));
-    Put(org, version, series);
-    return series;
+    Result<Held> held = GetHeld(org, version, std::forward<Read>(read));
+    if (!held) return std::move(held).error();
+    return std::move(held->series);
   }
 
   struct Held {
     std::int64_t version = 0;
     std::shared_ptr<const Map> series;
+    // The series by rank as a service::EdgeRead names them (views into *series, which this
+    // keeps alive); null when the ranks are not 0 .. size - 1 (stored data is corrupt).
+    std::shared_ptr<const std::vector<service::EdgeSeries>> by_rank;
   };
+  // As Get, with the series by rank.
+  template <typename Read>
+  Result<Held> GetHeld(std::string_view org, std::int64_t version, Read&& read) {
+    {
+      std::lock_guard lock(mu_);
+      auto it = held_.find(std::string(org));
+      if (it != held_.end() && it->second.version == version) return it->second;
+    }
+    Result<Map> fresh = read();
+    if (!fresh) return std::move(fresh).error();
+    Held held = HeldOf(version, std::make_shared<const Map>(std::move(*fresh)));
+    Keep(org, held);
+    return held;
+  }
   // The map held for `org` with the version it was read at (series null when none is held), for
   // a caller that asks its snapshot for the series only when its version differs.
   Held Peek(std::string_view org) {
@@ -55,12 +67,33 @@ class SeriesCache {
   }
   // Keeps `series`, read in a snapshot at `version`, for `org`.
   void Put(std::string_view org, std::int64_t version, std::shared_ptr<const Map> series) {
-    std::lock_guard lock(mu_);
-    if (held_.size() >= kMaxOrgs && held_.find(std::string(org)) == held_.end()) held_.clear();
-    held_.insert_or_assign(std::string(org), Held{version, std::move(series)});
+    Keep(org, HeldOf(version, std::move(series)));
+  }
+
+  // `series` at `version` with its series by rank, as held (for a read that does not keep it).
+  static Held HeldOf(std::int64_t version, std::shared_ptr<const Map> series) {
+    struct Ranked {
+      std::shared_ptr<const Map> map;
+      std::vector<service::EdgeSeries> by_rank;
+    };
+    auto ranked = std::make_shared<Ranked>(Ranked{series, std::vector<service::EdgeSeries>(series->size())});
+    for (const auto& [id, info] : *series) {
+      if (info.rank < 0 || static_cast<std::size_t>(info.rank) >= series->size()) return Held{version, series, nullptr};
+      ranked->by_rank[static_cast<std::size_t>(info.rank)] =
+          service::EdgeSeries{info.deployment_id, info.dimension, info.sku, info.kind};
+    }
+    // Aliasing: the vector keeps the map its views point into alive.
+    return Held{version, std::move(series),
+                std::shared_ptr<const std::vector<service::EdgeSeries>>(ranked, &ranked->by_rank)};
   }
 
  private:
+  void Keep(std::string_view org, Held held) {
+    std::lock_guard lock(mu_);
+    if (held_.size() >= kMaxOrgs && held_.find(std::string(org)) == held_.end()) held_.clear();
+    held_.insert_or_assign(std::string(org), std::move(held));
+  }
+
   std::mutex mu_;
   std::unordered_map<std::string, Held> held_;  // GUARDED_BY(mu_)
 };

@@ -4,6 +4,7 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <type_traits>
 
 #include "store/common/assign.hpp"
 #include "store/common/keys.hpp"
@@ -66,7 +67,8 @@ void PushRow(std::vector<service::EdgeRow>& out, const SeriesCell& cell, const S
 // The rollups of `grain` in [from, to) (days: whole days starting in it) of the packed rows
 // `days` (keyed by day, in any order, a day's series groups in several rows) that
 // kSelectRollupDays (or kSelectEdges) read for that window, by period, then by item; rows are
-// service::RollupRow, or service::EdgeRow (naming the series by rank). Without a sort of the
+// service::RollupRow, or service::EdgeRow (naming the series by rank; an hourly window's hours
+// summed per series and day, Hours::kSummed). Without a sort of the
 // cells: day after day, the day's series are ordered by rank (each one's cells are already by
 // hour), then emitted hour after hour, as the SQLite store's DayRollups does.
 template <typename Row>
@@ -88,7 +90,9 @@ Status RollupsOf(const Connection& c, std::span<const KeyedBytes> days, const Se
     const std::int64_t day = rows[r]->key;
     cells.clear();
     for (; r < rows.size() && rows[r]->key == day; ++r) {
-      if (Status s = AppendCellsOfDay(rows[r]->bytes, day, grain, from, to, c.log(), cells); !s) return s;
+      // An EdgeRead's hours are summed per series.
+      const Hours hours_as = std::is_same_v<Row, service::EdgeRow> ? Hours::kSummed : Hours::kEach;
+      if (Status s = AppendCellsOfDay(rows[r]->bytes, day, grain, from, to, c.log(), cells, hours_as); !s) return s;
     }
     runs.clear();
     for (std::size_t i = 0; i < cells.size(); ++i) {
@@ -355,15 +359,12 @@ Result<service::RangeReadResult> ReadPlan(Connection& c, SeriesCache& cache, std
   return result;
 }
 
-// The series of `map` by rank, as an EdgeRead names them (views into `map`).
-Result<std::vector<service::EdgeSeries>> EdgeSeriesOf(const Connection& c, const SeriesMap& map) {
-  std::vector<service::EdgeSeries> out(map.size());
-  for (const auto& [id, info] : map) {
-    if (info.rank < 0 || static_cast<std::size_t>(info.rank) >= out.size()) return Corrupt(c, "series rank");
-    out[static_cast<std::size_t>(info.rank)] =
-        service::EdgeSeries{info.deployment_id, info.dimension, info.sku, info.kind};
-  }
-  return out;
+// `held`'s series by rank as `result`'s (kept alive by it).
+Status AssignEdgeSeries(const Connection& c, const SeriesCache::Held& held, service::EdgeRead& result) {
+  if (held.by_rank == nullptr) return Corrupt(c, "series rank");
+  result.series = *held.by_rank;
+  result.owner = held.by_rank;
+  return {};
 }
 
 // kSelectEdges' windows: each non-empty raw window of a plan (per span class the first day to
@@ -442,7 +443,7 @@ Result<std::optional<service::EdgeRead>> ReadEdgesAtOnce(Connection& c, SeriesCa
   const SeriesMap& map = *held.series;
   service::EdgeRead result;
   result.version = *version;
-  if (Status s = AssignTo(result.series, EdgeSeriesOf(c, map)); !s) return std::move(s).error();
+  if (Status s = AssignEdgeSeries(c, held, result); !s) return std::move(s).error();
   result.raw.resize(plan.raw.size());
   for (std::size_t w = 0; w < raw.size(); ++w) {
     const domain::TimeRange& window = plan.raw[windows.raw[w]];
@@ -454,7 +455,6 @@ Result<std::optional<service::EdgeRead>> ReadEdgesAtOnce(Connection& c, SeriesCa
     Status s = RollupsOf(c, days[w], map, r.grain, r.window.from, r.window.to, result.rollups);
     if (!s) return std::move(s).error();
   }
-  result.owner = held.series;
   return std::optional<service::EdgeRead>(std::move(result));
 }
 
@@ -475,7 +475,9 @@ Result<service::EdgeRead> ReadEdgePlan(Connection& c, SeriesCache& cache, std::s
   Result<std::shared_ptr<const SeriesMap>> series = SeriesOfSnapshot(c, cache, org, held, head, *rows, result.version);
   if (!series) return std::move(series).error();
   const SeriesMap& map = **series;
-  if (Status s = AssignTo(result.series, EdgeSeriesOf(c, map)); !s) return std::move(s).error();
+  if (Status s = AssignEdgeSeries(c, SeriesCache::HeldOf(result.version, *series), result); !s) {
+    return std::move(s).error();
+  }
   result.raw.resize(plan.raw.size());
   for (std::size_t i = 0; i < plan.raw.size(); ++i) {
     if (windows.raw[i] == PlanSteps::kNone) continue;
@@ -484,7 +486,6 @@ Result<service::EdgeRead> ReadEdgePlan(Connection& c, SeriesCache& cache, std::s
     if (!s) return std::move(s).error();
   }
   if (Status s = WindowRollups(c, *rows, windows, map, plan, result.rollups); !s) return std::move(s).error();
-  result.owner = std::move(*series);
   return result;
 }
 

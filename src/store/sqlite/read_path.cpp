@@ -5,6 +5,8 @@
 #include <memory>
 #include <numeric>
 #include <optional>
+#include <span>
+#include <type_traits>
 
 #include "store/common/assign.hpp"
 #include "store/common/formats.hpp"
@@ -39,7 +41,8 @@ struct DaySeries {
 // The rollup rows of one UTC day of one organization, read row after row of rollup_hours, then
 // emitted in the order SelectRollups promises (period, then series rank) without a sort of
 // the cells: the day's series are ordered by rank, each one's cells are already by hour. Rows
-// are service::RollupRow, or service::EdgeRow (naming the series by rank).
+// are service::RollupRow, or service::EdgeRow (naming the series by rank), whose hours are
+// summed per series (service::EdgeRead: one row per series of the day, by rank).
 template <typename Row>
 class DayRollups {
  public:
@@ -70,7 +73,8 @@ class DayRollups {
   Status Emit(std::vector<Row>& out) {
     std::sort(series_of_day_.begin(), series_of_day_.end(),
               [](const DaySeries& a, const DaySeries& b) { return a.rank < b.rank; });
-    Status s = grain_ == domain::RollupGrain::kDay ? EmitDay(out) : EmitHours(out);
+    constexpr bool kSummed = std::is_same_v<Row, service::EdgeRow>;
+    Status s = grain_ == domain::RollupGrain::kDay ? EmitDay(out) : kSummed ? EmitSums(out) : EmitHours(out);
     series_of_day_.clear();
     cells_.clear();
     return s;
@@ -118,6 +122,17 @@ class DayRollups {
     return {};
   }
 
+  // Per series by rank, its hours summed (AppendSummedRuns).
+  Status EmitSums(std::vector<Row>& out) {
+    Grow(out, series_of_day_.size());
+    for (const DaySeries& s : series_of_day_) {
+      runs_.clear();
+      AppendSummedRuns(std::span<const HourCell>(cells_).subspan(s.first, s.end - s.first), runs_);
+      for (const HourCell& run : runs_) Push(out, day_ + run.hour * domain::kNsPerHour, *s.info, run);
+    }
+    return {};
+  }
+
   // Hour after hour, the series by rank that have a cell in it.
   Status EmitHours(std::vector<Row>& out) {
     Grow(out, cells_.size());
@@ -142,6 +157,7 @@ class DayRollups {
   std::int64_t day_ = 0;
   std::vector<SeriesHoursView> views_;
   std::vector<HourCell> cells_;
+  std::vector<HourCell> runs_;  // EmitSums: one series' sums
   std::vector<DaySeries> series_of_day_;
   std::vector<std::size_t> cursors_;
 };
@@ -335,28 +351,23 @@ Result<service::EdgeRead> ReadEdgePlan(Connection& c, SeriesCache& cache, std::s
   service::EdgeRead result;
   if (Status s = AssignTo(result.version, SelectOrgVersion(c, org)); !s) return std::move(s).error();
   if (plan.raw.empty() && plan.hourly.empty() && plan.daily.empty()) return result;
-  Result<std::shared_ptr<const SeriesMap>> series = cache.Get(c, org, result.version);
-  if (!series) return std::move(series).error();
-  result.series.resize((*series)->size());
-  for (const auto& [id, info] : **series) {
-    if (info.rank < 0 || static_cast<std::size_t>(info.rank) >= result.series.size()) {
-      return c.Corrupt("a stored series has no rank among its organization's");
-    }
-    result.series[static_cast<std::size_t>(info.rank)] =
-        service::EdgeSeries{info.deployment_id, info.dimension, info.sku, info.kind};
-  }
+  Result<SeriesCache::Held> held = cache.GetHeld(c, org, result.version);
+  if (!held) return std::move(held).error();
+  if (held->by_rank == nullptr) return c.Corrupt("a stored series has no rank among its organization's");
+  const SeriesMap& series = *held->series;
+  result.series = *held->by_rank;
   if (!plan.raw.empty()) {
     Result<std::vector<int>> span_classes = SelectSpanClasses(c, org);
     if (!span_classes) return std::move(span_classes).error();
     result.raw.reserve(plan.raw.size());
     for (const domain::TimeRange& window : plan.raw) {
-      Status s = SelectEdgeUsageOverlapping(c, org, *span_classes, window.from, window.to, **series,
-                                            result.raw.emplace_back());
+      Status s =
+          SelectEdgeUsageOverlapping(c, org, *span_classes, window.from, window.to, series, result.raw.emplace_back());
       if (!s) return std::move(s).error();
     }
   }
-  if (Status s = ReadPlannedRollups(c, org, **series, plan, result.rollups); !s) return std::move(s).error();
-  result.owner = std::move(*series);
+  if (Status s = ReadPlannedRollups(c, org, series, plan, result.rollups); !s) return std::move(s).error();
+  result.owner = std::move(held->by_rank);
   return result;
 }
 

@@ -46,6 +46,11 @@ class SeriesCache {
   Result<std::shared_ptr<const SeriesMap>> Get(Connection& c, std::string_view org, std::int64_t version) {
     return maps_.Get(org, version, [&] { return SelectSeries(c, org); });
   }
+  // As Get, with the series by rank (store::SeriesCache::Held).
+  using Held = store::SeriesCache<SeriesMap>::Held;
+  Result<Held> GetHeld(Connection& c, std::string_view org, std::int64_t version) {
+    return maps_.GetHeld(org, version, [&] { return SelectSeries(c, org); });
+  }
 
  private:
   store::SeriesCache<SeriesMap> maps_;
