@@ -211,12 +211,16 @@ struct ChartAssembly {
     }
   }
 
-  // The index of deployment `id` in *deployments: the same as the one before (rows come
-  // deployment after deployment), or found by binary search; nullopt when the list lacks it.
+  // The index of deployment `id` in *deployments: the same as the one before or the next (rows
+  // and ranked series come deployment after deployment), or found by binary search; nullopt when
+  // the list lacks it.
   std::optional<std::uint32_t> DeploymentSeries(std::string_view id) {
     if (last_series && id == last_deployment) return last_series;
-    const auto it = std::lower_bound(deployments->begin(), deployments->end(), id,
-                                     [](const Deployment& d, std::string_view key) { return d.id < key; });
+    auto it = deployments->begin() + (last_series ? *last_series + 1 : 0);
+    if (it == deployments->end() || it->id != id) {
+      it = std::lower_bound(deployments->begin(), deployments->end(), id,
+                            [](const Deployment& d, std::string_view key) { return d.id < key; });
+    }
     if (it == deployments->end() || it->id != id) return std::nullopt;
     last_deployment = it->id;
     last_series = static_cast<std::uint32_t>(it - deployments->begin());
@@ -228,13 +232,13 @@ struct ChartAssembly {
   // charted). Most of an organization's series have no piece at a partial edge.
   void AddEdges(const RangeReadPlan& plan, const EdgeRead& read) {
     chart_series.assign(read.series.size(), kUnmapped);
-    ForEachEdgePiece(plan, read, [&](const Piece& p, std::uint32_t series) {
+    ForEachEdgeCost(plan, read, [&](Instant from, domain::Nanos cost, std::uint32_t series) {
       std::uint32_t& to = chart_series[series];
       if (to == kUnmapped) to = ChartSeriesOf(read.series[series]);
       if (to == kLacking) {
-        builder.Add(p.window.from, p.deployment_id, p.cost);
+        builder.Add(from, read.series[series].deployment_id, cost);
       } else if (to != kOther) {
-        builder.AddAt(builder.BucketOf(p.window.from), to, p.cost);
+        builder.AddAt(builder.BucketOf(from), to, cost);
       }
     });
   }

@@ -37,9 +37,8 @@ std::vector<std::string> Pieces(const RangeReadPlan& plan, const EdgeRead& read)
   std::vector<std::string> out;
   ForEachEdgePiece(plan, read, [&](const Piece& p, std::uint32_t) {
     out.push_back(domain::FormatRfc3339(p.window.from) + ".." + domain::FormatRfc3339(p.window.to) + " " +
-                  std::string(p.deployment_id) + " " + std::to_string(p.cost) + " " +
-                  std::to_string(p.quantity_milli) + " " + std::to_string(p.usage_ns / domain::kNsPerHour) + " " +
-                  std::to_string(p.max_instance_count));
+                  std::string(p.deployment_id) + " " + std::to_string(p.cost) + " " + std::to_string(p.quantity_milli) +
+                  " " + std::to_string(p.usage_ns / domain::kNsPerHour) + " " + std::to_string(p.max_instance_count));
   });
   return out;
 }
@@ -57,12 +56,13 @@ TEST(EdgeReadOfTest, SumsAnHourlyWindowsRowsPerDayAndSeriesAndCutsWhereASumWould
   const EdgeRead edges = EdgeReadOf(plan, read);
   EXPECT_EQ(edges.version, 9);
   ASSERT_EQ(edges.series.size(), 2u);
-  EXPECT_EQ(Pieces(plan, edges), (std::vector<std::string>{
-                                     "2026-01-01T11:00:00Z..2026-01-02T00:00:00Z d1 12 2000 2 3",
-                                     "2026-01-01T12:00:00Z..2026-01-02T00:00:00Z d2 " + std::to_string(kMax) + " 1000 1 1",
-                                     "2026-01-01T13:00:00Z..2026-01-02T00:00:00Z d2 -1 2000 2 1",
-                                     "2026-01-02T01:00:00Z..2026-01-02T05:00:00Z d1 3 1000 1 1",
-                                 }));
+  EXPECT_EQ(Pieces(plan, edges),
+            (std::vector<std::string>{
+                "2026-01-01T11:00:00Z..2026-01-02T00:00:00Z d1 12 2000 2 3",
+                "2026-01-01T12:00:00Z..2026-01-02T00:00:00Z d2 " + std::to_string(kMax) + " 1000 1 1",
+                "2026-01-01T13:00:00Z..2026-01-02T00:00:00Z d2 -1 2000 2 1",
+                "2026-01-02T01:00:00Z..2026-01-02T05:00:00Z d1 3 1000 1 1",
+            }));
 }
 
 TEST(EdgeReadOfTest, KeepsADailyWindowsRowsAsTheyAre) {

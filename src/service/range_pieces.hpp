@@ -92,6 +92,19 @@ void ForEachPiece(const RangeReadPlan& plan, const RangeReadResult& read, Each&&
   }
 }
 
+// The cost of each piece ForEachEdgePiece gives, in the same order, and nothing else (what a
+// chart adds up): each(domain::Instant window_from, domain::Nanos cost, std::uint32_t series).
+template <class Each>
+void ForEachEdgeCost(const RangeReadPlan& plan, const EdgeRead& read, Each&& each) {
+  for (std::size_t i = 0; i < plan.raw.size(); ++i) {
+    const domain::TimeRange& w = plan.raw[i];
+    for (const EdgeRecord& r : read.raw[i]) {
+      each(w.from, domain::Proration{r.start, r.end, r.cost_nanos}.PartIn(w.from, w.to), r.series);
+    }
+  }
+  for (const EdgeRow& row : read.rollups) each(row.period_start, row.cost, row.series);
+}
+
 // The pieces of the compact read of the same plan (Store::ReadEdges): the same raw pieces in the
 // same order, then the rollups' (a partial day's hours summed per series: EdgeRowWindow).
 // each(const Piece&, std::uint32_t series): `series` indexes read.series.

@@ -96,6 +96,23 @@ inline std::vector<std::string> SummedPiecesOf(const RangeReadPlan& plan, const 
   return out;
 }
 
+// (window start, series, cost) of each piece of `read`: from ForEachEdgeCost (what charts add
+// up), or from ForEachEdgePiece.
+inline std::vector<std::string> EdgeCostsOf(const RangeReadPlan& plan, const service::EdgeRead& read, bool pieces) {
+  std::vector<std::string> out;
+  auto add = [&](Instant from, std::uint32_t series, domain::Nanos cost) {
+    out.push_back(std::to_string(from.ns) + " " + std::to_string(series) + " " + std::to_string(cost));
+  };
+  if (pieces) {
+    service::ForEachEdgePiece(plan, read,
+                              [&](const service::Piece& p, std::uint32_t s) { add(p.window.from, s, p.cost); });
+  } else {
+    service::ForEachEdgeCost(plan, read,
+                             [&](Instant from, domain::Nanos cost, std::uint32_t s) { add(from, s, cost); });
+  }
+  return out;
+}
+
 // An EdgeRead's pieces as SummedPiecesOf gives them: the raw ones in order, the rollups' sorted.
 inline std::vector<std::string> SortedRollupPiecesOf(const RangeReadPlan& plan, const service::EdgeRead& read) {
   std::size_t raw = 0;
@@ -257,6 +274,7 @@ class RaggedRangesTest : public ::testing::Test {
       ASSERT_TRUE(edges);
       EXPECT_EQ(edges->version, s->version) << org;
       EXPECT_EQ(SortedRollupPiecesOf(plan, *edges), SummedPiecesOf(plan, *m)) << org;
+      EXPECT_EQ(EdgeCostsOf(plan, *edges, false), EdgeCostsOf(plan, *edges, true)) << org;
       Result<service::EdgeRead> memory_edges = memory_.ReadEdges(org, plan);  // Store's, EdgeReadOf
       ASSERT_TRUE(memory_edges);
       EXPECT_EQ(SortedRollupPiecesOf(plan, *memory_edges), SummedPiecesOf(plan, *m)) << org;

@@ -1,6 +1,8 @@
 #include "store/common/formats.hpp"
 
 #include <array>
+#include <bit>
+#include <cstring>
 
 #include "domain/money.hpp"
 #include "service/measure_sums.hpp"
@@ -25,6 +27,26 @@ inline bool ReadSmallVarint(std::string_view bytes, std::size_t& pos, std::int64
     return true;
   }
   return ReadVarint(bytes, pos, value);
+}
+
+// When the next `count` (at most 7) varints at `pos` take one byte each (most cells: the hours of
+// a record over several hours hold nearly equal parts), reads them at once, adds each to the
+// measure of `then` into `now` and moves `pos` past them; else reads nothing (false).
+inline bool ReadOneByteDifferences(std::string_view bytes, std::size_t& pos, std::size_t count,
+                                   const std::array<std::int64_t*, 7>& then, const std::array<std::int64_t*, 7>& now) {
+  if (bytes.size() - pos < sizeof(std::uint64_t)) return false;
+  std::uint64_t word = 0;
+  std::memcpy(&word, bytes.data() + pos, sizeof word);
+  if constexpr (std::endian::native != std::endian::little) word = __builtin_bswap64(word);
+  const std::uint64_t continuation_bits = 0x0080808080808080ULL >> (8 * (7 - count));  // of bytes [0, count)
+  if ((word & continuation_bits) != 0) return false;
+  for (std::size_t m = 0; m < count; ++m) {
+    const std::uint64_t zigzag = (word >> (8 * m)) & 0x7f;
+    const auto difference = static_cast<std::uint64_t>((zigzag >> 1) ^ (~(zigzag & 1) + 1));
+    *now[m] = static_cast<std::int64_t>(static_cast<std::uint64_t>(*then[m]) + difference);
+  }
+  pos += count;
+  return true;
 }
 
 // The measures of a cell in PackHours order (rate_fingerprint_max last).
@@ -63,8 +85,12 @@ Result<std::vector<HourCell>> UnpackHours(std::string_view bytes, const LogSink&
   return cells;
 }
 
-Status UnpackHoursInto(std::string_view bytes, const LogSink& log, std::vector<HourCell>& out, int first_hour,
-                       int end_hour) {
+namespace {
+
+// Decodes a PackHours blob, calling take(cell) for each cell of hours [first_hour, end_hour) in
+// order; stops at the first cell at or after end_hour.
+template <typename Take>
+Status DecodeHours(std::string_view bytes, const LogSink& log, int first_hour, int end_hour, Take&& take) {
   std::size_t pos = 0;
   HourCell before;
   int last_hour = -1;
@@ -77,10 +103,13 @@ Status UnpackHoursInto(std::string_view bytes, const LogSink& log, std::vector<H
     if (ok && cell.hour >= end_hour) return {};  // the rest lie after the window
     const std::array<std::int64_t*, 7> now = Measures(cell);
     const std::array<std::int64_t*, 7> then = Measures(before);
-    for (std::size_t m = 0; ok && m < now.size() - (same ? 1 : 0); ++m) {
-      std::int64_t difference = 0;
-      ok = ReadSmallVarint(bytes, pos, difference);
-      *now[m] = WrappingAdd(*then[m], difference);
+    const std::size_t count = now.size() - (same ? 1 : 0);
+    if (ok && !ReadOneByteDifferences(bytes, pos, count, then, now)) {
+      for (std::size_t m = 0; ok && m < count; ++m) {
+        std::int64_t difference = 0;
+        ok = ReadSmallVarint(bytes, pos, difference);
+        *now[m] = WrappingAdd(*then[m], difference);
+      }
     }
     if (same) cell.rate_fingerprint_max = cell.rate_fingerprint_min;
     before = cell;
@@ -88,9 +117,28 @@ Status UnpackHoursInto(std::string_view bytes, const LogSink& log, std::vector<H
       return Malformed(log, "hourly rollup");
     }
     last_hour = cell.hour;
-    if (cell.hour >= first_hour && cell.hour < end_hour) out.push_back(cell);
+    if (cell.hour >= first_hour) take(cell);
   }
   return {};
+}
+
+}  // namespace
+
+Status UnpackHoursInto(std::string_view bytes, const LogSink& log, std::vector<HourCell>& out, int first_hour,
+                       int end_hour) {
+  return DecodeHours(bytes, log, first_hour, end_hour, [&](const HourCell& cell) { out.push_back(cell); });
+}
+
+Status UnpackSummedHoursInto(std::string_view bytes, const LogSink& log, std::vector<HourCell>& out, int first_hour,
+                             int end_hour) {
+  std::optional<HourCell> run;
+  Status s = DecodeHours(bytes, log, first_hour, end_hour, [&](const HourCell& cell) {
+    if (run && service::AddMeasuresInto(*run, cell)) return;
+    if (run) out.push_back(*run);
+    run = cell;
+  });
+  if (s && run) out.push_back(*run);
+  return s;
 }
 
 // ---- Day packs (rollup_hours.packs) ------------------------------------------------------------
@@ -213,14 +261,6 @@ std::optional<HourCell> CellOf(int hour, const service::IngestDelta::Sums& sums)
                   sums.max_instance_count,
                   sums.rate_fingerprint_min,
                   sums.rate_fingerprint_max};
-}
-
-void AppendSummedRuns(std::span<const HourCell> cells, std::vector<HourCell>& out) {
-  for (std::size_t i = 0; i < cells.size();) {
-    HourCell run = cells[i++];
-    while (i < cells.size() && service::AddMeasuresInto(run, cells[i])) ++i;
-    out.push_back(run);
-  }
 }
 
 }  // namespace costs::store

@@ -62,6 +62,11 @@ Result<std::vector<HourCell>> UnpackHours(std::string_view bytes, const LogSink&
 // end_hour (the rest are neither read nor checked).
 Status UnpackHoursInto(std::string_view bytes, const LogSink& log, std::vector<HourCell>& out, int first_hour = 0,
                        int end_hour = kHoursPerDay);
+// As UnpackHoursInto, the cells of hours [first_hour, end_hour) summed (service::AddMeasuresInto):
+// one cell per run of consecutive cells whose sums fit int64, with the hour of the run's first
+// cell; almost always one cell (none when no hour of the window has one).
+Status UnpackSummedHoursInto(std::string_view bytes, const LogSink& log, std::vector<HourCell>& out, int first_hour,
+                             int end_hour);
 
 // Series ids are grouped by 64 into one rollup_hours row per (org, day, group).
 constexpr std::int64_t kSeriesPerGroup = 64;
@@ -99,10 +104,5 @@ Result<std::vector<SeriesEnd>> UnpackSeriesEnds(std::string_view bytes, const Lo
 service::IngestDelta::Sums SumsOf(const HourCell& cell);
 // `sums` as the cell of `hour`; nullopt when a sum leaves int64.
 std::optional<HourCell> CellOf(int hour, const service::IngestDelta::Sums& sums);
-
-// `cells` (one series', ascending by hour) summed and appended to `out`: one cell per run of
-// consecutive cells whose sums fit int64, with the hour of the run's first cell (the sums add,
-// the instance count and rate fingerprints keep their extremes). Almost always one cell.
-void AppendSummedRuns(std::span<const HourCell> cells, std::vector<HourCell>& out);
 
 }  // namespace costs::store

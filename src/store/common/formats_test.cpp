@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <limits>
+#include <random>
 
 #include "store/common/usage_codec.hpp"
 
@@ -42,6 +43,36 @@ TEST(PackHoursTest, NearlyEqualHoursTakeAboutOneBytePerMeasure) {
   Result<std::vector<HourCell>> back = UnpackHours(packed, {});
   ASSERT_TRUE(back);
   EXPECT_EQ(*back, cells);
+}
+
+TEST(PackHoursTest, RoundTripsRandomHoursWhoseDifferencesTakeOneByteOrMore) {
+  // Differences within +-63 take one byte (read seven at a time), others more; cells end a pack
+  // with fewer than eight bytes after them too.
+  std::mt19937_64 rng(15);
+  auto pick = [&](std::int64_t lo, std::int64_t hi) {
+    return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng);
+  };
+  for (int round = 0; round < 2000; ++round) {
+    std::vector<HourCell> cells;
+    HourCell cell;
+    for (int h = 0; h < kHoursPerDay; ++h) {
+      if (pick(0, 2) == 0) continue;
+      auto next = [&](std::int64_t v) { return pick(0, 3) == 0 ? pick(kMin, kMax) : v + pick(-70, 70); };
+      cell = HourCell{h,
+                      next(cell.cost),
+                      next(cell.trial_cost),
+                      next(cell.quantity_milli),
+                      next(cell.usage_ns),
+                      next(cell.max_instance_count),
+                      next(cell.rate_fingerprint_min),
+                      0};
+      cell.rate_fingerprint_max = pick(0, 1) == 0 ? cell.rate_fingerprint_min : next(cell.rate_fingerprint_max);
+      cells.push_back(cell);
+    }
+    Result<std::vector<HourCell>> back = UnpackHours(PackHours(cells), {});
+    ASSERT_TRUE(back) << round;
+    ASSERT_EQ(*back, cells) << round;
+  }
 }
 
 TEST(PackHoursTest, MalformedBytesFailAndLogTheDetail) {
@@ -163,23 +194,30 @@ TEST(CellOfTest, SumsNarrowBackToCellsAndRefuseWhatLeavesInt64) {
   EXPECT_FALSE(CellOf(0, sums));
 }
 
-TEST(AppendSummedRunsTest, SumsASeriesHoursIntoOneCellAndCutsWhereASumWouldLeaveInt64) {
+TEST(UnpackSummedHoursIntoTest, SumsTheWindowsHoursIntoOneCellAndCutsWhereASumWouldLeaveInt64) {
+  const std::string small = PackHours(
+      std::vector<HourCell>{{1, 9, 9, 9, 9, 9, 9, 9}, {3, 5, 1, 7, 60, 2, 40, 40}, {4, -2, 0, 3, 30, 4, 30, 50}});
   std::vector<HourCell> out;
-  AppendSummedRuns(std::vector<HourCell>{{3, 5, 1, 7, 60, 2, 40, 40}, {4, -2, 0, 3, 30, 4, 30, 50}}, out);
+  ASSERT_TRUE(UnpackSummedHoursInto(small, {}, out, 2, 24));
   EXPECT_EQ(out, (std::vector<HourCell>{{3, 3, 1, 10, 90, 4, 30, 50}}));
-
   out.clear();
-  AppendSummedRuns(std::vector<HourCell>{{0, kMax - 1, 0, 0, 0, 1, 0, 0},
-                                         {1, 1, 0, 0, 0, 1, 0, 0},
-                                         {2, 1, 0, 0, 0, 3, 0, 0},  // kMax + 1: a new run
-                                         {5, -kMax, 0, 0, 0, 1, 0, 0},
-                                         {6, 0, 0, 0, kMax, 1, 0, 0}},
-                   out);
+  ASSERT_TRUE(UnpackSummedHoursInto(small, {}, out, 5, 24));  // no hour in the window
+  EXPECT_TRUE(out.empty());
+  ASSERT_TRUE(UnpackSummedHoursInto(small, {}, out, 0, 4));  // hours 1 and 3
+  EXPECT_EQ(out, (std::vector<HourCell>{{1, 14, 10, 16, 69, 9, 9, 40}}));
+
+  const std::string big = PackHours(std::vector<HourCell>{{0, kMax - 1, 0, 0, 0, 1, 0, 0},
+                                                          {1, 1, 0, 0, 0, 1, 0, 0},
+                                                          {2, 1, 0, 0, 0, 3, 0, 0},  // kMax + 1: a new run
+                                                          {5, -kMax, 0, 0, 0, 1, 0, 0},
+                                                          {6, 0, 0, 0, kMax, 1, 0, 0}});
+  out.clear();
+  ASSERT_TRUE(UnpackSummedHoursInto(big, {}, out, 0, 24));
   EXPECT_EQ(out, (std::vector<HourCell>{{0, kMax, 0, 0, 0, 1, 0, 0}, {2, 1 - kMax, 0, 0, kMax, 3, 0, 0}}));
 
-  out.clear();
-  AppendSummedRuns(std::vector<HourCell>{}, out);
-  EXPECT_TRUE(out.empty());
+  Logged logged;
+  EXPECT_FALSE(UnpackSummedHoursInto(big.substr(0, big.size() - 1), logged.sink(), out, 0, 24));  // cut short
+  EXPECT_EQ(logged.lines, std::vector<std::string>{"store: a stored hourly rollup is malformed"});
 }
 
 }  // namespace

@@ -28,15 +28,17 @@ Status AppendCellsOfDay(std::string_view packs, std::int64_t day_ns, domain::Rol
                         domain::Instant to, const LogSink& log, std::vector<SeriesCell>& out, Hours hours_as) {
   // Read in place, and of a partial day (an edge of the window) only the hours asked for.
   std::vector<SeriesHoursView> views;
-  std::vector<HourCell> hours;   // of one series, reused
-  std::vector<HourCell> summed;  // Hours::kSummed: their sums
+  std::vector<HourCell> hours;  // of one series, reused
   if (Status s = UnpackDayViews(packs, log, views); !s) return s;
   const bool daily = grain == domain::RollupGrain::kDay;
   const auto [first_hour, end_hour] = daily ? std::pair(0, kHoursPerDay) : HourWindow(day_ns, from, to);
   if (first_hour >= end_hour) return {};
   for (const SeriesHoursView& pack : views) {
     hours.clear();
-    if (Status s = UnpackHoursInto(pack.hours, log, hours, first_hour, end_hour); !s) return s;
+    Status s = hours_as == Hours::kSummed && !daily
+                   ? UnpackSummedHoursInto(pack.hours, log, hours, first_hour, end_hour)
+                   : UnpackHoursInto(pack.hours, log, hours, first_hour, end_hour);
+    if (!s) return s;
     if (daily) {  // the day: its hours summed
       service::IngestDelta::Sums day;
       for (const HourCell& cell : hours) day.Add(SumsOf(cell));
@@ -45,11 +47,7 @@ Status AppendCellsOfDay(std::string_view packs, std::int64_t day_ns, domain::Rol
       out.push_back(SeriesCell{day_ns, pack.series_id, *narrowed});
       continue;
     }
-    if (hours_as == Hours::kSummed) {
-      summed.clear();
-      AppendSummedRuns(hours, summed);
-    }
-    for (const HourCell& cell : hours_as == Hours::kSummed ? summed : hours)
+    for (const HourCell& cell : hours)
       out.push_back(SeriesCell{day_ns + cell.hour * domain::kNsPerHour, pack.series_id, cell});
   }
   return {};

@@ -31,7 +31,7 @@ struct SeriesCell {
 };
 
 // How AppendCellsOfDay gives the hours of [from, to) with kHour: each one, or per series their
-// sums (AppendSummedRuns: service::EdgeRead's rows).
+// sums (UnpackSummedHoursInto: service::EdgeRead's rows).
 enum class Hours { kEach, kSummed };
 
 // Appends the cells of one packed row of the UTC day `day_ns`: with kHour every hourly cell whose

@@ -5,7 +5,6 @@
 #include <memory>
 #include <numeric>
 #include <optional>
-#include <span>
 #include <type_traits>
 
 #include "store/common/assign.hpp"
@@ -45,6 +44,8 @@ struct DaySeries {
 // summed per series (service::EdgeRead: one row per series of the day, by rank).
 template <typename Row>
 class DayRollups {
+  static constexpr bool kSummed = std::is_same_v<Row, service::EdgeRow>;  // an hourly window's hours
+
  public:
   DayRollups(Connection& c, const SeriesMap& series, domain::RollupGrain grain, Instant from, Instant to)
       : c_(c), series_(series), grain_(grain), from_(from), to_(to) {}
@@ -60,10 +61,14 @@ class DayRollups {
     const auto [first_hour, end_hour] = HourWindow(day_ns);
     cells_.reserve(cells_.size() + views_.size() * static_cast<std::size_t>(std::max(0, end_hour - first_hour)));
     for (const SeriesHoursView& pack : views_) {
+      const std::size_t first = cells_.size();
+      Status s = kSummed && grain_ == domain::RollupGrain::kHour
+                     ? UnpackSummedHoursInto(pack.hours, c_.log(), cells_, first_hour, end_hour)
+                     : UnpackHoursInto(pack.hours, c_.log(), cells_, first_hour, end_hour);
+      if (!s) return s;
+      if (cells_.size() == first && grain_ == domain::RollupGrain::kHour) continue;  // no hour in the window
       Result<const SeriesInfo*> info = FindSeries(c_, series_, pack.series_id);
       if (!info) return std::move(info).error();
-      const std::size_t first = cells_.size();
-      if (Status s = UnpackHoursInto(pack.hours, c_.log(), cells_, first_hour, end_hour); !s) return s;
       series_of_day_.push_back(DaySeries{(*info)->rank, *info, first, cells_.size()});
     }
     return {};
@@ -73,7 +78,6 @@ class DayRollups {
   Status Emit(std::vector<Row>& out) {
     std::sort(series_of_day_.begin(), series_of_day_.end(),
               [](const DaySeries& a, const DaySeries& b) { return a.rank < b.rank; });
-    constexpr bool kSummed = std::is_same_v<Row, service::EdgeRow>;
     Status s = grain_ == domain::RollupGrain::kDay ? EmitDay(out) : kSummed ? EmitSums(out) : EmitHours(out);
     series_of_day_.clear();
     cells_.clear();
@@ -122,13 +126,12 @@ class DayRollups {
     return {};
   }
 
-  // Per series by rank, its hours summed (AppendSummedRuns).
+  // Per series by rank, its hours summed (as Add read them: UnpackSummedHoursInto).
   Status EmitSums(std::vector<Row>& out) {
-    Grow(out, series_of_day_.size());
+    Grow(out, cells_.size());
     for (const DaySeries& s : series_of_day_) {
-      runs_.clear();
-      AppendSummedRuns(std::span<const HourCell>(cells_).subspan(s.first, s.end - s.first), runs_);
-      for (const HourCell& run : runs_) Push(out, day_ + run.hour * domain::kNsPerHour, *s.info, run);
+      for (std::size_t i = s.first; i < s.end; ++i)
+        Push(out, day_ + cells_[i].hour * domain::kNsPerHour, *s.info, cells_[i]);
     }
     return {};
   }
@@ -157,7 +160,6 @@ class DayRollups {
   std::int64_t day_ = 0;
   std::vector<SeriesHoursView> views_;
   std::vector<HourCell> cells_;
-  std::vector<HourCell> runs_;  // EmitSums: one series' sums
   std::vector<DaySeries> series_of_day_;
   std::vector<std::size_t> cursors_;
 };
