@@ -227,35 +227,38 @@ struct ChartAssembly {
     return last_series;
   }
 
-  // The pieces of an edge read: each edge series' chart series found at its first piece
-  // (kLacking: a deployment the list lacks, added by its id; kOther: another deployment's, not
-  // charted). Most of an organization's series have no piece at a partial edge.
+  // The costs of an edge read, each edge deployment mapped once, at its first piece
+  // (EdgeSeries::deployment): on an organization chart to its chart series (kLacking: a
+  // deployment the list lacks, added by its id), on a deployment chart to kCharted or kOther
+  // (another deployment's, not charted).
   void AddEdges(const RangeReadPlan& plan, const EdgeRead& read) {
-    chart_series.assign(read.series.size(), kUnmapped);
+    edge_deployments.assign(read.series.size(), kUnmapped);
     ForEachEdgeCost(plan, read, [&](Instant from, domain::Nanos cost, std::uint32_t series) {
-      std::uint32_t& to = chart_series[series];
-      if (to == kUnmapped) to = ChartSeriesOf(read.series[series]);
+      const EdgeSeries& s = read.series[series];
+      if (s.deployment >= edge_deployments.size()) edge_deployments.resize(s.deployment + 1, kUnmapped);
+      std::uint32_t& to = edge_deployments[s.deployment];
+      if (to == kUnmapped) to = MapEdgeDeployment(s.deployment_id);
       if (to == kLacking) {
-        builder.Add(from, read.series[series].deployment_id, cost);
+        builder.Add(from, s.deployment_id, cost);
       } else if (to != kOther) {
-        builder.AddAt(builder.BucketOf(from), to, cost);
+        builder.AddAt(builder.BucketOf(from), deployment_id ? static_cast<std::uint32_t>(s.dimension) : to, cost);
       }
     });
   }
 
-  static constexpr std::uint32_t kLacking = ~std::uint32_t{0}, kOther = kLacking - 1, kUnmapped = kLacking - 2;
+  static constexpr std::uint32_t kLacking = ~std::uint32_t{0}, kOther = kLacking - 1, kUnmapped = kLacking - 2,
+                                 kCharted = 0;
 
-  // The chart series of edge series `s` (AddEdges): an organization chart's deployment, a
-  // deployment chart's dimension.
-  std::uint32_t ChartSeriesOf(const EdgeSeries& s) {
-    if (deployment_id) return s.deployment_id == *deployment_id ? static_cast<std::uint32_t>(s.dimension) : kOther;
-    return DeploymentSeries(s.deployment_id).value_or(kLacking);
+  // What AddEdges adds the costs of deployment `id` to.
+  std::uint32_t MapEdgeDeployment(std::string_view id) {
+    if (deployment_id) return id == *deployment_id ? kCharted : kOther;
+    return DeploymentSeries(id).value_or(kLacking);
   }
 
   const std::vector<Deployment>* deployments = nullptr;  // an organization chart's series, sorted by id
   std::string_view last_deployment = {};                 // of the piece before, in *deployments
   std::optional<std::uint32_t> last_series = std::nullopt;
-  std::vector<std::uint32_t> chart_series = {};  // AddEdges: per edge series
+  std::vector<std::uint32_t> edge_deployments = {};  // AddEdges: per EdgeSeries::deployment
 };
 
 // kNotFound when the deployment chart's deployment is not among `deployments` (sorted by id).

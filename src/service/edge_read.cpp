@@ -24,11 +24,15 @@ EdgeRead EdgeReadOf(const RangeReadPlan& plan, RangeReadResult read) {
   // Series by key, numbered in order of first use: views into *owned, which `out` keeps.
   using Key = std::tuple<std::string_view, domain::Dimension, std::string_view, std::string_view>;
   std::map<Key, std::uint32_t> index;
+  std::map<std::string_view, std::uint32_t> deployments;  // numbered in order of first use
   auto series_of = [&](std::string_view deployment_id, domain::Dimension dimension, std::string_view sku,
                        std::string_view kind) {
     const auto [it, added] =
         index.emplace(Key{deployment_id, dimension, sku, kind}, static_cast<std::uint32_t>(series.size()));
-    if (added) series.push_back(EdgeSeries{deployment_id, dimension, sku, kind});
+    if (added) {
+      const auto deployment = deployments.emplace(deployment_id, static_cast<std::uint32_t>(deployments.size())).first;
+      series.push_back(EdgeSeries{deployment_id, dimension, sku, kind, deployment->second});
+    }
     return it->second;
   };
   out.raw.reserve(owned->raw.size());

@@ -215,6 +215,9 @@ struct EdgeSeries {
   domain::Dimension dimension = domain::Dimension::kCapacity;
   std::string_view sku;   // may be empty
   std::string_view kind;  // ResourceKindId, or empty
+  // The deployment's number in the read: the same for every series of one deployment_id, and
+  // less than the number of series (a reader maps deployments without comparing their ids).
+  std::uint32_t deployment = 0;
 };
 
 // A RollupRow of series `series`.

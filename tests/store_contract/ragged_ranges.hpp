@@ -113,6 +113,18 @@ inline std::vector<std::string> EdgeCostsOf(const RangeReadPlan& plan, const ser
   return out;
 }
 
+// Expects `read`'s series of one deployment id to share one number (EdgeSeries::deployment),
+// and different ids to have different numbers, each less than the number of series.
+inline void ExpectDeploymentsNumbered(const service::EdgeRead& read) {
+  std::map<std::string_view, std::uint32_t> by_id;
+  std::map<std::uint32_t, std::string_view> by_number;
+  for (const service::EdgeSeries& s : read.series) {
+    EXPECT_LT(s.deployment, read.series.size()) << s.deployment_id;
+    EXPECT_EQ(by_id.emplace(s.deployment_id, s.deployment).first->second, s.deployment) << s.deployment_id;
+    EXPECT_EQ(by_number.emplace(s.deployment, s.deployment_id).first->second, s.deployment_id) << s.deployment;
+  }
+}
+
 // An EdgeRead's pieces as SummedPiecesOf gives them: the raw ones in order, the rollups' sorted.
 inline std::vector<std::string> SortedRollupPiecesOf(const RangeReadPlan& plan, const service::EdgeRead& read) {
   std::size_t raw = 0;
@@ -275,9 +287,11 @@ class RaggedRangesTest : public ::testing::Test {
       EXPECT_EQ(edges->version, s->version) << org;
       EXPECT_EQ(SortedRollupPiecesOf(plan, *edges), SummedPiecesOf(plan, *m)) << org;
       EXPECT_EQ(EdgeCostsOf(plan, *edges, false), EdgeCostsOf(plan, *edges, true)) << org;
+      ExpectDeploymentsNumbered(*edges);
       Result<service::EdgeRead> memory_edges = memory_.ReadEdges(org, plan);  // Store's, EdgeReadOf
       ASSERT_TRUE(memory_edges);
       EXPECT_EQ(SortedRollupPiecesOf(plan, *memory_edges), SummedPiecesOf(plan, *m)) << org;
+      ExpectDeploymentsNumbered(*memory_edges);
       for (const char* strategy : {"daily", "monthly"}) {
         const service::RangeQuery query{from, to, strategy};
         EXPECT_EQ(TextOf(store_costs_->OrganizationCharts(admin_, org, query)),

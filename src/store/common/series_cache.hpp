@@ -82,6 +82,12 @@ class SeriesCache {
       ranked->by_rank[static_cast<std::size_t>(info.rank)] =
           service::EdgeSeries{info.deployment_id, info.dimension, info.sku, info.kind};
     }
+    // Ranks order the series by deployment id first: a deployment's series are consecutive.
+    std::uint32_t deployment = 0;
+    for (std::size_t i = 1; i < ranked->by_rank.size(); ++i) {
+      if (ranked->by_rank[i].deployment_id != ranked->by_rank[i - 1].deployment_id) ++deployment;
+      ranked->by_rank[i].deployment = deployment;
+    }
     // Aliasing: the vector keeps the map its views point into alive.
     return Held{version, std::move(series),
                 std::shared_ptr<const std::vector<service::EdgeSeries>>(ranked, &ranked->by_rank)};
