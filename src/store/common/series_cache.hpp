@@ -1,32 +1,30 @@
 #pragma once
 
 // The series maps of organizations, each kept with the data version of the snapshot it was read
-// in, so that a read at that version does not read every series of the organization again
-// (shared by the SQLite and PostgreSQL stores; database-free: the caller passes the read).
-// Series are created only by an ingest that stores a record of them, which moves the
-// organization's data version in the same transaction; so a map read at version v is the map of
-// every snapshot at version v, in this process or after another's commit. At most kMaxOrgs maps
-// are kept (all are dropped when one more would exceed it). Thread-safe.
+// in (VersionCache), so that a read at that version does not read every series of the
+// organization again (shared by the SQLite and PostgreSQL stores). Series are created only by
+// an ingest that stores a record of them, which moves the organization's data version in the
+// same transaction. Thread-safe.
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "common/result.hpp"
 #include "service/store.hpp"
+#include "store/common/version_cache.hpp"
 
 namespace costs::store {
 
 template <typename Map>
 class SeriesCache {
  public:
-  static constexpr std::size_t kMaxOrgs = 4096;
+  static constexpr std::size_t kMaxOrgs = VersionCache<int>::kMaxOrgs;
 
   // `org`'s series at `version`, which the caller read first in its current read snapshot;
   // `read()` -> Result<Map> reads them in that snapshot when not held (its error is returned).
@@ -47,27 +45,22 @@ class SeriesCache {
   // As Get, with the series by rank.
   template <typename Read>
   Result<Held> GetHeld(std::string_view org, std::int64_t version, Read&& read) {
-    {
-      std::lock_guard lock(mu_);
-      auto it = held_.find(std::string(org));
-      if (it != held_.end() && it->second.version == version) return it->second;
-    }
+    if (Held held = Peek(org); held.series != nullptr && held.version == version) return held;
     Result<Map> fresh = read();
     if (!fresh) return std::move(fresh).error();
     Held held = HeldOf(version, std::make_shared<const Map>(std::move(*fresh)));
-    Keep(org, held);
+    held_.Put(org, version, held);
     return held;
   }
   // The map held for `org` with the version it was read at (series null when none is held), for
   // a caller that asks its snapshot for the series only when its version differs.
   Held Peek(std::string_view org) {
-    std::lock_guard lock(mu_);
-    auto it = held_.find(std::string(org));
-    return it != held_.end() ? it->second : Held{};
+    std::optional<typename VersionCache<Held>::Held> held = held_.Peek(org);
+    return held ? std::move(held->value) : Held{};
   }
   // Keeps `series`, read in a snapshot at `version`, for `org`.
   void Put(std::string_view org, std::int64_t version, std::shared_ptr<const Map> series) {
-    Keep(org, HeldOf(version, std::move(series)));
+    held_.Put(org, version, HeldOf(version, std::move(series)));
   }
 
   // `series` at `version` with its series by rank, as held (for a read that does not keep it).
@@ -94,14 +87,7 @@ class SeriesCache {
   }
 
  private:
-  void Keep(std::string_view org, Held held) {
-    std::lock_guard lock(mu_);
-    if (held_.size() >= kMaxOrgs && held_.find(std::string(org)) == held_.end()) held_.clear();
-    held_.insert_or_assign(std::string(org), std::move(held));
-  }
-
-  std::mutex mu_;
-  std::unordered_map<std::string, Held> held_;  // GUARDED_BY(mu_)
+  VersionCache<Held> held_;
 };
 
 }  // namespace costs::store

@@ -359,12 +359,12 @@ Result<service::EdgeRead> ReadEdgePlan(Connection& c, SeriesCache& cache, std::s
   const SeriesMap& series = *held->series;
   result.series = *held->by_rank;
   if (!plan.raw.empty()) {
-    Result<std::vector<int>> span_classes = SelectSpanClasses(c, org);
+    Result<std::shared_ptr<const std::vector<int>>> span_classes = cache.SpanClasses(c, org, result.version);
     if (!span_classes) return std::move(span_classes).error();
     result.raw.reserve(plan.raw.size());
     for (const domain::TimeRange& window : plan.raw) {
       Status s =
-          SelectEdgeUsageOverlapping(c, org, *span_classes, window.from, window.to, series, result.raw.emplace_back());
+          SelectEdgeUsageOverlapping(c, org, **span_classes, window.from, window.to, series, result.raw.emplace_back());
       if (!s) return std::move(s).error();
     }
   }

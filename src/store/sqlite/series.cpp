@@ -1,6 +1,9 @@
 #include "store/sqlite/series.hpp"
 
 #include <algorithm>
+#include <utility>
+
+#include "store/sqlite/chunks.hpp"
 
 namespace costs::store::sqlite::detail {
 
@@ -12,6 +15,15 @@ constexpr const char* kSelectSeries =
 constexpr const char* kSelectSeriesEnds = "SELECT ends FROM series_ends WHERE org_id = ?1";
 
 }  // namespace
+
+Result<std::shared_ptr<const std::vector<int>>> SeriesCache::SpanClasses(Connection& c, std::string_view org,
+                                                                         std::int64_t version) {
+  return span_classes_.Get(org, version, [&]() -> Result<std::shared_ptr<const std::vector<int>>> {
+    Result<std::vector<int>> classes = SelectSpanClasses(c, org);
+    if (!classes) return std::move(classes).error();
+    return std::make_shared<const std::vector<int>>(std::move(*classes));
+  });
+}
 
 Result<SeriesMap> SelectSeries(Connection& c, std::string_view org) {
   SeriesMap out;

@@ -16,6 +16,7 @@
 #include "domain/usage.hpp"
 #include "store/common/formats.hpp"
 #include "store/common/series_cache.hpp"
+#include "store/common/version_cache.hpp"
 #include "store/sqlite/connection.hpp"
 
 namespace costs::store::sqlite::detail {
@@ -51,9 +52,14 @@ class SeriesCache {
   Result<Held> GetHeld(Connection& c, std::string_view org, std::int64_t version) {
     return maps_.GetHeld(org, version, [&] { return SelectSeries(c, org); });
   }
+  // `org`'s usage span classes at `version` (SelectSpanClasses, chunks.hpp), read as Get's map
+  // is: an ingest adds a class in the transaction that moves the version.
+  Result<std::shared_ptr<const std::vector<int>>> SpanClasses(Connection& c, std::string_view org,
+                                                              std::int64_t version);
 
  private:
   store::SeriesCache<SeriesMap> maps_;
+  store::VersionCache<std::shared_ptr<const std::vector<int>>> span_classes_;
 };
 
 // The series `id` of `series`; kStoreFailed when a rollup names a series of no such org.

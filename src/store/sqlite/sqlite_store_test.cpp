@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "store/sqlite/sqlite_gate.hpp"
@@ -341,6 +342,39 @@ TEST_F(SqliteStoreTest, SpanClassesAreKeptPerOrganizationAndEdgeReadsSearchTheIn
   EXPECT_EQ(
       plan,
       "SEARCH usage_chunk USING INDEX usage_chunk_by_class_day (span_class=? AND start_day_ns>? AND start_day_ns<?)");
+}
+
+TEST_F(SqliteStoreTest, EdgeReadsSeeASpanClassAddedByThisStoreOrAnother) {
+  // The span classes an edge read searches are kept per data version: a class added later, by
+  // this store or by another on the same file, moves the version, so the next read sees it.
+  std::unique_ptr<SqliteStore> store = MustOpenWithOrgA();
+  ASSERT_NE(store, nullptr);
+  std::unique_ptr<SqliteStore> other = MustOpen();
+  ASSERT_NE(other, nullptr);
+  const std::int64_t h = domain::kNsPerHour;
+  const Instant from{kDay1.ns + 10 * h + h / 4}, to{kDay1.ns + 10 * h + h / 2};
+  RangeReadPlan plan;
+  plan.raw = {{from, to}};
+  auto ids = [&] {
+    Result<service::EdgeRead> read = store->ReadEdges("org-a", plan);
+    std::vector<std::int64_t> costs;
+    if (!read) {
+      ADD_FAILURE() << Describe(read.error());
+      return costs;
+    }
+    for (const service::EdgeRecord& r : read->raw[0]) costs.push_back((r.end.ns - r.start.ns) / h);
+    std::sort(costs.begin(), costs.end());
+    return costs;
+  };
+  ASSERT_TRUE(store->Ingest(
+      std::vector<UsageRecord>{Record("1h", "org-a", "d1", Instant{kDay1.ns + 10 * h}, Instant{kDay1.ns + 11 * h})}));
+  EXPECT_EQ(ids(), (std::vector<std::int64_t>{1}));  // class 0 only, now kept
+  ASSERT_TRUE(store->Ingest(std::vector<UsageRecord>{
+      Record("5h", "org-a", "d1", Instant{kDay1.ns + 8 * h}, Instant{kDay1.ns + 13 * h})}));  // class 3
+  EXPECT_EQ(ids(), (std::vector<std::int64_t>{1, 5}));
+  ASSERT_TRUE(other->Ingest(std::vector<UsageRecord>{
+      Record("40h", "org-a", "d1", Instant{kDay1.ns - 20 * h}, Instant{kDay1.ns + 20 * h})}));  // class 6
+  EXPECT_EQ(ids(), (std::vector<std::int64_t>{1, 5, 40}));
 }
 
 // The query plans of the latest capacity and item catalog reads are checked against the current
