@@ -24,8 +24,6 @@ namespace costs::store {
 template <typename Map>
 class SeriesCache {
  public:
-  static constexpr std::size_t kMaxOrgs = VersionCache<int>::kMaxOrgs;
-
   // `org`'s series at `version`, which the caller read first in its current read snapshot;
   // `read()` -> Result<Map> reads them in that snapshot when not held (its error is returned).
   template <typename Read>
@@ -48,9 +46,7 @@ class SeriesCache {
     if (Held held = Peek(org); held.series != nullptr && held.version == version) return held;
     Result<Map> fresh = read();
     if (!fresh) return std::move(fresh).error();
-    Held held = HeldOf(version, std::make_shared<const Map>(std::move(*fresh)));
-    held_.Put(org, version, held);
-    return held;
+    return Put(org, version, std::make_shared<const Map>(std::move(*fresh)));
   }
   // The map held for `org` with the version it was read at (series null when none is held), for
   // a caller that asks its snapshot for the series only when its version differs.
@@ -58,12 +54,15 @@ class SeriesCache {
     std::optional<typename VersionCache<Held>::Held> held = held_.Peek(org);
     return held ? std::move(held->value) : Held{};
   }
-  // Keeps `series`, read in a snapshot at `version`, for `org`.
-  void Put(std::string_view org, std::int64_t version, std::shared_ptr<const Map> series) {
-    held_.Put(org, version, HeldOf(version, std::move(series)));
+  // Keeps `series`, read in a snapshot at `version`, for `org`; returns it as held.
+  Held Put(std::string_view org, std::int64_t version, std::shared_ptr<const Map> series) {
+    Held held = HeldOf(version, std::move(series));
+    held_.Put(org, version, held);
+    return held;
   }
 
-  // `series` at `version` with its series by rank, as held (for a read that does not keep it).
+ private:
+  // `series` at `version` with its series by rank.
   static Held HeldOf(std::int64_t version, std::shared_ptr<const Map> series) {
     struct Ranked {
       std::shared_ptr<const Map> map;
@@ -86,7 +85,6 @@ class SeriesCache {
                 std::shared_ptr<const std::vector<service::EdgeSeries>>(ranked, &ranked->by_rank)};
   }
 
- private:
   VersionCache<Held> held_;
 };
 

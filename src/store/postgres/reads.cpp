@@ -74,6 +74,7 @@ void PushRow(std::vector<service::EdgeRow>& out, const SeriesCell& cell, const S
 template <typename Row>
 Status RollupsOf(const Connection& c, std::span<const KeyedBytes> days, const SeriesMap& series,
                  domain::RollupGrain grain, Instant from, Instant to, std::vector<Row>& out) {
+  constexpr Hours hours_as = std::is_same_v<Row, service::EdgeRow> ? Hours::kSummed : Hours::kEach;  // EdgeRead's
   std::vector<const KeyedBytes*> rows;
   rows.reserve(days.size());
   for (const KeyedBytes& day : days) rows.push_back(&day);
@@ -90,8 +91,6 @@ Status RollupsOf(const Connection& c, std::span<const KeyedBytes> days, const Se
     const std::int64_t day = rows[r]->key;
     cells.clear();
     for (; r < rows.size() && rows[r]->key == day; ++r) {
-      // An EdgeRead's hours are summed per series.
-      const Hours hours_as = std::is_same_v<Row, service::EdgeRow> ? Hours::kSummed : Hours::kEach;
       if (Status s = AppendCellsOfDay(rows[r]->bytes, day, grain, from, to, c.log(), cells, hours_as); !s) return s;
     }
     runs.clear();
@@ -221,17 +220,14 @@ class PlanSteps {
   std::vector<PipelineStep> steps_;
 };
 
-// The series map of the snapshot at `version`: `held`'s when read at that version (the snapshot
+// The series of the snapshot at `version`: `held` when read at that version (the snapshot
 // then sent no rows), else the snapshot's `rows`, kept in `cache`.
-Result<std::shared_ptr<const SeriesMap>> SeriesAt(const Connection& c, SeriesCache& cache, std::string_view org,
-                                                  const SeriesCache::Held& held, std::int64_t version,
-                                                  const Rows& rows) {
-  if (held.series != nullptr && held.version == version) return held.series;
+Result<SeriesCache::Held> SeriesAt(const Connection& c, SeriesCache& cache, std::string_view org,
+                                   const SeriesCache::Held& held, std::int64_t version, const Rows& rows) {
+  if (held.series != nullptr && held.version == version) return held;
   Result<SeriesMap> read = SeriesOf(c, rows);
   if (!read) return std::move(read).error();
-  auto series = std::make_shared<const SeriesMap>(std::move(*read));
-  cache.Put(org, version, series);
-  return series;
+  return cache.Put(org, version, std::make_shared<const SeriesMap>(std::move(*read)));
 }
 
 // Where a snapshot's first rows are in the pipeline: its data version, and the organization's
@@ -292,9 +288,9 @@ Status WindowRollups(const Connection& c, const std::vector<Rows>& rows, const W
 
 // The data version of a snapshot begun by AddSnapshotHead (into `version`) and its series map,
 // from the pipeline's `rows`.
-Result<std::shared_ptr<const SeriesMap>> SeriesOfSnapshot(const Connection& c, SeriesCache& cache, std::string_view org,
-                                                          const SeriesCache::Held& held, const SnapshotHead& head,
-                                                          const std::vector<Rows>& rows, std::int64_t& version) {
+Result<SeriesCache::Held> SeriesOfSnapshot(const Connection& c, SeriesCache& cache, std::string_view org,
+                                           const SeriesCache::Held& held, const SnapshotHead& head,
+                                           const std::vector<Rows>& rows, std::int64_t& version) {
   const Rows& version_rows = rows[head.version_at];
   version = version_rows.size() > 0 ? version_rows.Int(0, 0) : 0;
   return SeriesAt(c, cache, org, held, version, rows[head.series_at]);
@@ -327,9 +323,9 @@ Result<service::RangeReadResult> ReadPlan(Connection& c, SeriesCache& cache, std
     return c.Fail("commit failed: the transaction was rolled back");
   }
   service::RangeReadResult result;
-  Result<std::shared_ptr<const SeriesMap>> series = SeriesOfSnapshot(c, cache, org, held, head, *rows, result.version);
+  Result<SeriesCache::Held> series = SeriesOfSnapshot(c, cache, org, held, head, *rows, result.version);
   if (!series) return std::move(series).error();
-  const SeriesMap& map = **series;
+  const SeriesMap& map = *series->series;
   result.raw.reserve(plan.raw.size());
   for (std::size_t i = 0; i < plan.raw.size(); ++i) {
     std::vector<domain::UsageRecord>& window = result.raw.emplace_back();
@@ -472,12 +468,10 @@ Result<service::EdgeRead> ReadEdgePlan(Connection& c, SeriesCache& cache, std::s
   if (!rows) return std::move(rows).error();
   if ((*rows)[commit_at].CommandStatus() != "COMMIT") return c.Fail("commit failed: the transaction was rolled back");
   service::EdgeRead result;
-  Result<std::shared_ptr<const SeriesMap>> series = SeriesOfSnapshot(c, cache, org, held, head, *rows, result.version);
+  Result<SeriesCache::Held> series = SeriesOfSnapshot(c, cache, org, held, head, *rows, result.version);
   if (!series) return std::move(series).error();
-  const SeriesMap& map = **series;
-  if (Status s = AssignEdgeSeries(c, SeriesCache::HeldOf(result.version, *series), result); !s) {
-    return std::move(s).error();
-  }
+  const SeriesMap& map = *series->series;
+  if (Status s = AssignEdgeSeries(c, *series, result); !s) return std::move(s).error();
   result.raw.resize(plan.raw.size());
   for (std::size_t i = 0; i < plan.raw.size(); ++i) {
     if (windows.raw[i] == PlanSteps::kNone) continue;
