@@ -1,5 +1,7 @@
 // VersionCache (a value per organization and data version) and SeriesCache (series maps with
 // their series by rank, built on it).
+#include "store/common/version_cache.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -9,7 +11,6 @@
 #include <vector>
 
 #include "store/common/series_cache.hpp"
-#include "store/common/version_cache.hpp"
 
 namespace costs::store {
 namespace {
@@ -61,13 +62,13 @@ using Map = std::unordered_map<std::int64_t, Info>;
 
 TEST(SeriesCacheTest, HoldsTheSeriesByRankWithTheirDeploymentsNumbered) {
   SeriesCache<Map> cache;
-  const SeriesCache<Map>::Held held = cache.Put(
-      "org-a", 4,
-      std::make_shared<const Map>(Map{{70, {2, "d2", domain::Dimension::kCapacity, "", ""}},
-                                      {71, {0, "d1", domain::Dimension::kCapacity, "", ""}},
-                                      {72, {1, "d1", domain::Dimension::kDataIn, "", ""}},
-                                      {73, {3, "d2", domain::Dimension::kDataOut, "sku", "es"}},
-                                      {74, {4, "d3", domain::Dimension::kCapacity, "", ""}}}));
+  const SeriesCache<Map>::Held held =
+      cache.Put("org-a", 4,
+                std::make_shared<const Map>(Map{{70, {2, "d2", domain::Dimension::kCapacity, "", ""}},
+                                                {71, {0, "d1", domain::Dimension::kCapacity, "", ""}},
+                                                {72, {1, "d1", domain::Dimension::kDataIn, "", ""}},
+                                                {73, {3, "d2", domain::Dimension::kDataOut, "sku", "es"}},
+                                                {74, {4, "d3", domain::Dimension::kCapacity, "", ""}}}));
   ASSERT_NE(held.by_rank, nullptr);
   std::vector<std::string> got;
   for (const service::EdgeSeries& s : *held.by_rank) {
@@ -87,7 +88,8 @@ TEST(SeriesCacheTest, HoldsTheSeriesByRankWithTheirDeploymentsNumbered) {
 TEST(SeriesCacheTest, AMapWhoseRanksAreNotZeroToSizeHasNoSeriesByRank) {
   SeriesCache<Map> cache;
   Result<SeriesCache<Map>::Held> held = cache.GetHeld("org-a", 1, []() -> Result<Map> {
-    return Map{{1, {0, "d1", domain::Dimension::kCapacity, "", ""}}, {2, {2, "d2", domain::Dimension::kCapacity, "", ""}}};
+    return Map{{1, {0, "d1", domain::Dimension::kCapacity, "", ""}},
+               {2, {2, "d2", domain::Dimension::kCapacity, "", ""}}};
   });
   ASSERT_TRUE(held);
   EXPECT_NE(held->series, nullptr);
