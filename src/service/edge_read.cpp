@@ -4,6 +4,7 @@
 #include <tuple>
 #include <utility>
 
+#include "service/edge_record.hpp"
 #include "service/measure_sums.hpp"
 #include "service/range_pieces.hpp"
 #include "service/store.hpp"
@@ -35,6 +36,7 @@ EdgeRead EdgeReadOf(const RangeReadPlan& plan, RangeReadResult read) {
     }
     return it->second;
   };
+  RateFingerprints rates;
   out.raw.reserve(owned->raw.size());
   for (const std::vector<domain::UsageRecord>& window : owned->raw) {
     std::vector<EdgeRecord>& records = out.raw.emplace_back();
@@ -42,7 +44,8 @@ EdgeRead EdgeReadOf(const RangeReadPlan& plan, RangeReadResult read) {
     for (const domain::UsageRecord& r : window) {
       const std::uint32_t s =
           series_of(r.deployment_id, r.dimension, r.sku, r.kind ? domain::ResourceKindId(*r.kind) : std::string_view());
-      records.push_back(EdgeRecord{s, r.trial, r.start, r.end, r.quantity, r.rate, r.cost_nanos, r.instance_count});
+      records.push_back(
+          EdgeRecordOf(s, r.trial, r.start, r.end, r.quantity, rates.Of(r.rate), r.cost_nanos, r.instance_count));
     }
   }
   // An hourly window's rows summed per (window, UTC day, series) into the row of its first hour

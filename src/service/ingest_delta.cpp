@@ -19,7 +19,27 @@ void IngestDelta::Sums::Add(const Sums& part) {
   max_instance_count = std::max(max_instance_count, part.max_instance_count);
   rate_fingerprint_min = std::min(rate_fingerprint_min, part.rate_fingerprint_min);
   rate_fingerprint_max = std::max(rate_fingerprint_max, part.rate_fingerprint_max);
+  if (records == Records::kNone) {
+    records = part.records;
+  } else if (part.records != Records::kNone) {
+    records = Records::kOther;
+  }
 }
+
+namespace {
+
+// What `r` makes of the cell of `grain` over [period_start, period_end) it is part of (alone).
+IngestDelta::Sums::Records RecordsOf(const domain::UsageRecord& r, domain::RollupGrain grain,
+                                     domain::Instant period_start, domain::Instant period_end) {
+  using Records = IngestDelta::Sums::Records;
+  if (grain != domain::RollupGrain::kHour) return Records::kOther;
+  if (r.start == period_start && r.end == period_end) return Records::kOneWholeHour;
+  const domain::Instant day = domain::FloorDay(period_start);
+  if (r.start == day && r.end.ns - day.ns == domain::kNsPerDay) return Records::kOneWholeDay;
+  return Records::kOther;
+}
+
+}  // namespace
 
 void ForEachRollupContribution(const domain::UsageRecord& r,
                                const std::function<void(domain::RollupGrain grain, domain::Instant period_start,
@@ -40,6 +60,7 @@ void ForEachRollupContribution(const domain::UsageRecord& r,
       part.trial_cost = r.trial ? cost_part : 0;
       part.quantity_milli = quantity.PartIn(period_start, period_end);
       part.usage_ns = UsageOverlap(r, period_start, period_end);
+      part.records = RecordsOf(r, grain, period_start, period_end);
       emit(grain, period_start, part);
     });
   }

@@ -51,8 +51,15 @@ struct IngestDelta {
     std::int64_t max_instance_count = 0;
     std::int64_t rate_fingerprint_min = std::numeric_limits<std::int64_t>::max();
     std::int64_t rate_fingerprint_max = std::numeric_limits<std::int64_t>::min();
+    // Which records an hourly cell holds. kOneWholeHour: exactly one, whose period is the cell's
+    // UTC hour; kOneWholeDay: exactly one, whose period is the cell's UTC day. That record's
+    // part of any window is then exact from the cell (and, for a day, its day's other cells)
+    // alone: an edge read needs no raw usage for it (Store::ReadEdges).
+    enum class Records : std::uint8_t { kNone, kOneWholeHour, kOneWholeDay, kOther };
+    Records records = Records::kNone;
 
-    // Folds `part` in: sums add, the instance count and fingerprints keep their extremes.
+    // Folds `part` in: sums add, the instance count and fingerprints keep their extremes, and
+    // a cell holding records from both is kOther.
     void Add(const Sums& part);
   };
   std::map<RollupCell, Sums> rollups;

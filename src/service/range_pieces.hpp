@@ -105,8 +105,8 @@ void ForEachEdgeCost(const RangeReadPlan& plan, const EdgeRead& read, Each&& eac
   for (const EdgeRow& row : read.rollups) each(row.period_start, row.cost, row.series);
 }
 
-// The pieces of the compact read of the same plan (Store::ReadEdges): the same raw pieces in the
-// same order, then the rollups' (a partial day's hours summed per series: EdgeRowWindow).
+// The pieces of the compact read of the same plan (Store::ReadEdges): the same raw pieces (in
+// the order the read holds its records), then the rollups' (a partial day's hours summed per series: EdgeRowWindow).
 // each(const Piece&, std::uint32_t series): `series` indexes read.series.
 template <class Each>
 void ForEachEdgePiece(const RangeReadPlan& plan, const EdgeRead& read, Each&& each) {
@@ -115,12 +115,11 @@ void ForEachEdgePiece(const RangeReadPlan& plan, const EdgeRead& read, Each&& ea
     for (const EdgeRecord& r : read.raw[i]) {
       const EdgeSeries& s = read.series[r.series];
       const domain::Nanos part = domain::Proration{r.start, r.end, r.cost_nanos}.PartIn(w.from, w.to);
-      const domain::Proration quantity{r.start, r.end, domain::ToScaled(r.quantity, 3).value()};
-      const std::int64_t rate_fingerprint = domain::DecimalFingerprint(r.rate);
+      const domain::Proration quantity{r.start, r.end, r.quantity_milli};
       const std::int64_t overlap = std::max<std::int64_t>(0, std::min(w.to, r.end).ns - std::max(w.from, r.start).ns);
       each(
           Piece{w, s.deployment_id, s.dimension, s.sku, s.kind, part, r.trial ? part : 0, quantity.PartIn(w.from, w.to),
-                r.quantity.mantissa > 0 ? overlap : 0, r.instance_count, rate_fingerprint, rate_fingerprint},
+                r.positive_quantity ? overlap : 0, r.instance_count, r.rate_fingerprint, r.rate_fingerprint},
           r.series);
     }
   }

@@ -233,21 +233,28 @@ struct EdgeRow {
   std::int64_t rate_fingerprint_max = 0;
 };
 
-// A UsageRecord of series `series`: its period [start, end) (UTC) and measures.
+// A UsageRecord of series `series`: its period [start, end) (UTC) and what a piece of it is made
+// of (ForEachEdgePiece): its quantity in thousandths (domain::ToScaled(quantity, 3)), whether
+// the quantity is positive (its overlap then counts as usage time: UsageOverlap) and its rate's
+// domain::DecimalFingerprint.
 struct EdgeRecord {
   std::uint32_t series = 0;
   bool trial = false;
+  bool positive_quantity = false;
   domain::Instant start;
   domain::Instant end;
-  domain::Decimal quantity;
-  domain::Decimal rate;
+  std::int64_t quantity_milli = 0;
+  std::int64_t rate_fingerprint = 0;
   domain::Nanos cost_nanos = 0;
   std::int64_t instance_count = 0;
 };
 
 struct EdgeRead {
-  std::span<const EdgeSeries> series;        // those the rows and records name (and maybe others)
-  std::vector<std::vector<EdgeRecord>> raw;  // per plan.raw window, as RangeReadResult::raw
+  std::span<const EdgeSeries> series;  // those the rows and records name (and maybe others)
+  // Per plan.raw window, the records overlapping it, as RangeReadResult::raw, in any order. A
+  // store may give those of an hour's cells that each hold one record over the whole hour
+  // (their measures are that record's) instead of reading the raw usage.
+  std::vector<std::vector<EdgeRecord>> raw;
   // Per hourly window of the plan, per UTC day in it, per series: one row summing its hours in
   // the window (AddMeasuresInto), with the period_start of the first of them; when a sum would
   // leave int64, the hours are cut into runs of one row each (the next row starting at the hour
@@ -364,7 +371,7 @@ class Store {
   virtual Result<RangeReadResult> ReadRange(std::string_view org, const RangeReadPlan& plan) = 0;
 
   // ReadRange's raw windows, hourly and daily rollups and version for `plan`, as an EdgeRead:
-  // the same records in the same order and the same rollups (an hourly window's summed per day
+  // the same records (in any order) and the same rollups (an hourly window's summed per day
   // and series), from one snapshot, without a copy of each one's strings (what a chart's
   // partial edges read on every request). The rest of the plan
   // (deployments, items, credits, ...) is not read. By default ReadRange, converted

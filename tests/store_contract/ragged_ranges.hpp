@@ -59,8 +59,8 @@ inline std::vector<std::string> PiecesOf(const RangeReadPlan& plan, const servic
 }
 
 // The pieces of `read` as an EdgeRead of the same plan holds them (Store::ReadEdges): the raw
-// pieces in order; then, sorted, the daily rollup pieces and an hourly window's pieces summed
-// per UTC day and series (from the first hour's start to the day's end in the window).
+// pieces sorted (a store gives a window's records in any order); then, sorted, the daily rollup pieces and an hourly
+// window's pieces summed per UTC day and series (from the first hour's start to the day's end in the window).
 inline std::vector<std::string> SummedPiecesOf(const RangeReadPlan& plan, const RangeReadResult& read) {
   std::size_t raw = 0;
   for (const auto& window : read.raw) raw += window.size();
@@ -68,7 +68,11 @@ inline std::vector<std::string> SummedPiecesOf(const RangeReadPlan& plan, const 
   std::vector<std::string> rollups;
   std::map<std::tuple<std::size_t, std::int64_t, std::string>, service::Piece> sums;  // (window, day, series)
   service::ForEachPiece(plan, read, [&](const service::Piece& p) {
-    if (out.size() < raw) return out.push_back(PieceText(p));
+    if (out.size() < raw) {
+      out.push_back(PieceText(p));
+      if (out.size() == raw) std::sort(out.begin(), out.end());  // a store gives a window's records in any order
+      return;
+    }
     const std::optional<std::size_t> hourly = service::GrainOf(plan, p.window.from) == domain::kNsPerHour
                                                   ? service::HourlyWindowOf(plan, p.window.from)
                                                   : std::nullopt;
@@ -125,12 +129,14 @@ inline void ExpectDeploymentsNumbered(const service::EdgeRead& read) {
   }
 }
 
-// An EdgeRead's pieces as SummedPiecesOf gives them: the raw ones in order, the rollups' sorted.
+// An EdgeRead's pieces as SummedPiecesOf gives them: the raw ones sorted, then the rollups' sorted.
 inline std::vector<std::string> SortedRollupPiecesOf(const RangeReadPlan& plan, const service::EdgeRead& read) {
   std::size_t raw = 0;
   for (const auto& window : read.raw) raw += window.size();
   std::vector<std::string> out = PiecesOf(plan, read);
-  std::sort(out.begin() + static_cast<std::ptrdiff_t>(std::min(raw, out.size())), out.end());
+  const auto rollups = out.begin() + static_cast<std::ptrdiff_t>(std::min(raw, out.size()));
+  std::sort(out.begin(), rollups);
+  std::sort(rollups, out.end());
   return out;
 }
 inline const Instant kDataStart = *domain::ParseRfc3339("2026-01-01T00:00:00Z");
@@ -321,6 +327,116 @@ class RaggedRangesTest : public ::testing::Test {
     for (int i = 0; i < 60 && !HasFailure(); ++i) ExpectSameAnswers(RandomRange());
     IngestBatches(3, 6);
     for (int i = 0; i < 60 && !HasFailure(); ++i) ExpectSameAnswers(RandomRange());
+  }
+
+  // Whole-hour and whole-day usage over the data's first kWholeHourDays days, as most usage
+  // comes (per organization and hour a record over the hour for each of three deployments, per
+  // day a record of data out over the day), then into some of those hours a second record of a
+  // series (its cell then holds two; on the last day, of the day's data out), into both stores.
+  static constexpr std::int64_t kWholeHourDays = 4;
+  void IngestWholeHours() {
+    const std::vector<std::string_view> quantities = {"1", "2.5", "0.333", "0"}, rates = {"0.0913", "0.25", "1.5"};
+    std::vector<UsageRecord> records;
+    for (const char* org : kOrgs) {
+      for (std::int64_t hour = 0; hour < kWholeHourDays * 24; ++hour) {
+        for (int d = 0; d < 3; ++d) {
+          const Instant start{kDataStart.ns + hour * domain::kNsPerHour};
+          const auto pick = static_cast<std::size_t>(hour + d);
+          UsageRecord r = Record("w-" + std::string(org) + "-" + std::to_string(hour) + "-" + std::to_string(d), org,
+                                 "dep-" + std::to_string(d), start, Instant{start.ns + domain::kNsPerHour},
+                                 quantities[pick % 4], rates[pick % 3]);
+          r.trial = pick % 7 == 0;
+          records.push_back(std::move(r));
+        }
+      }
+    }
+    for (const char* org : kOrgs) {
+      for (std::int64_t day = 0; day < kWholeHourDays; ++day) {
+        const Instant start{kDataStart.ns + day * domain::kNsPerDay};
+        records.push_back(DataOut("d-" + std::string(org) + "-" + std::to_string(day), org, start,
+                                  Instant{start.ns + domain::kNsPerDay}, day % 2 == 0 ? "12.5" : "7"));
+      }
+    }
+    ASSERT_TRUE(memory_.Ingest(records));
+    ASSERT_TRUE(store_->Ingest(records));
+    records.clear();
+    for (const char* org : kOrgs) {
+      const Instant last_day{kDataStart.ns + (kWholeHourDays - 1) * domain::kNsPerDay};
+      records.push_back(DataOut("e-" + std::string(org), org, Instant{last_day.ns + 10 * domain::kNsPerHour},
+                                Instant{last_day.ns + 10 * domain::kNsPerHour + 1'800 * domain::kNsPerSecond}, "3"));
+      for (std::int64_t hour = 5; hour < kWholeHourDays * 24; hour += 11) {  // 5, 16, 27, 38, ...
+        const Instant start{kDataStart.ns + hour * domain::kNsPerHour + 600 * domain::kNsPerSecond};
+        records.push_back(Record("x-" + std::string(org) + "-" + std::to_string(hour), org, "dep-1", start,
+                                 Instant{start.ns + 1'200 * domain::kNsPerSecond}, "-1", "0.25"));
+      }
+    }
+    ASSERT_TRUE(memory_.Ingest(records));
+    ASSERT_TRUE(store_->Ingest(records));
+  }
+
+  // A data out record of dep-0.
+  static UsageRecord DataOut(std::string id, std::string org, Instant start, Instant end, std::string_view quantity) {
+    UsageRecord r = Record(std::move(id), std::move(org), "dep-0", start, end, quantity, "0.09");
+    r.dimension = Dimension::kDataOut;
+    r.kind.reset();
+    r.sku = "aws.data.transfer.out";
+    r.unit = "GB";
+    return r;
+  }
+
+  // A random range whose edges lie in the whole-hour days (IngestWholeHours).
+  domain::TimeRange RandomWholeHoursRange() {
+    auto pick = [&](std::int64_t lo, std::int64_t hi) {
+      return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng_);
+    };
+    const std::int64_t seconds = kWholeHourDays * 86'400 - 1;
+    const std::int64_t a = pick(0, seconds), b = pick(0, seconds);
+    return {Instant{kDataStart.ns + std::min(a, b) * domain::kNsPerSecond},
+            Instant{kDataStart.ns + (std::max(a, b) + 1) * domain::kNsPerSecond}};
+  }
+
+  // Answers alike on ranges with edges in whole-hour usage, some in hours whose cells hold two
+  // records of a series.
+  void ExpectSameAnswersOnWholeHours() {
+    IngestWholeHours();
+    ASSERT_FALSE(HasFailure());
+    for (int i = 0; i < 80 && !HasFailure(); ++i) ExpectSameAnswers(RandomWholeHoursRange());
+  }
+
+  // The edges in hours of whole-hour cells read no raw usage: after `drop_raw_usage()` deletes
+  // the stored records (and nothing else), such edges read the same records, while an edge in an
+  // hour whose cell holds two records reads them from the raw usage, now gone.
+  template <typename DropRawUsage>
+  void ExpectWholeHourEdgesReadNoRawUsage(const DropRawUsage& drop_raw_usage) {
+    IngestWholeHours();
+    ASSERT_FALSE(HasFailure());
+    const Instant day1{kDataStart.ns + domain::kNsPerDay};
+    const std::vector<domain::TimeRange> whole = {
+        {day1, Instant{day1.ns + 7 * domain::kNsPerHour + 1'234 * domain::kNsPerSecond}},  // month-to-date-like
+        {Instant{day1.ns + 2 * domain::kNsPerHour + 59 * domain::kNsPerSecond},
+         Instant{day1.ns + 30 * domain::kNsPerHour + 61 * domain::kNsPerSecond}}};
+    const domain::TimeRange mixed{kDataStart,
+                                  Instant{kDataStart.ns + 5 * domain::kNsPerHour + 1'500 * domain::kNsPerSecond}};
+    auto edges_of = [&](const domain::TimeRange& range) {
+      const RangeReadPlan plan = service::PlanRangeRead(range);
+      Result<service::EdgeRead> read = store_->ReadEdges(kOrgs[0], plan);
+      EXPECT_TRUE(read);
+      return read ? SortedRollupPiecesOf(plan, *read) : std::vector<std::string>();
+    };
+    std::vector<std::vector<std::string>> before;
+    for (const domain::TimeRange& range : whole) {
+      const RangeReadPlan plan = service::PlanRangeRead(range);
+      Result<RangeReadResult> m = memory_.ReadRange(kOrgs[0], plan);
+      ASSERT_TRUE(m);
+      before.push_back(edges_of(range));
+      EXPECT_EQ(before.back(), SummedPiecesOf(plan, *m));
+      EXPECT_EQ(m->raw.size(), plan.raw.size());
+      for (const auto& window : m->raw) EXPECT_EQ(window.size(), 4U);  // a record per deployment, data out
+    }
+    const std::vector<std::string> mixed_before = edges_of(mixed);
+    drop_raw_usage();
+    for (std::size_t i = 0; i < whole.size(); ++i) EXPECT_EQ(edges_of(whole[i]), before[i]) << i;
+    EXPECT_NE(edges_of(mixed), mixed_before);
   }
 
   // Another writer on the same database (`open_other()`, another process) adds series; this

@@ -3,6 +3,9 @@
 #include <array>
 #include <bit>
 #include <cstring>
+#include <limits>
+#include <optional>
+#include <type_traits>
 
 #include "domain/money.hpp"
 #include "service/measure_sums.hpp"
@@ -17,6 +20,16 @@ using domain::Nanos;
 namespace {
 
 constexpr unsigned char kSameFingerprints = 0x80;
+constexpr unsigned char kOneWholeHour = 0x40;
+constexpr unsigned char kOneWholeDay = 0x20;
+constexpr unsigned char kHourBits = 0x1f;
+using Records = service::IngestDelta::Sums::Records;
+
+// The head byte's bits of a cell's records (PackHours).
+unsigned char RecordsBits(Records records) {
+  if (records == Records::kOneWholeHour) return kOneWholeHour;
+  return records == Records::kOneWholeDay ? kOneWholeDay : 0;
+}
 
 // ReadVarint, with the one-byte varint (most deltas of a series' hours) read in place: the
 // hourly rows of a chart's partial day are decoded on every ragged or month-to-date request.
@@ -69,7 +82,7 @@ std::string PackHours(std::span<const HourCell> cells) {
   HourCell before;
   for (HourCell cell : cells) {
     const bool same = cell.rate_fingerprint_max == cell.rate_fingerprint_min;
-    out.push_back(static_cast<char>(cell.hour | (same ? kSameFingerprints : 0)));
+    out.push_back(static_cast<char>(cell.hour | (same ? kSameFingerprints : 0) | RecordsBits(cell.records)));
     const std::array<std::int64_t*, 7> now = Measures(cell);
     const std::array<std::int64_t*, 7> then = Measures(before);
     for (std::size_t m = 0; m < now.size() - (same ? 1 : 0); ++m) AppendVarint(out, WrappingSub(*now[m], *then[m]));
@@ -88,7 +101,8 @@ Result<std::vector<HourCell>> UnpackHours(std::string_view bytes, const LogSink&
 namespace {
 
 // Decodes a PackHours blob, calling take(cell) for each cell of hours [first_hour, end_hour) in
-// order; stops at the first cell at or after end_hour.
+// order; stops at the first cell at or after end_hour, or when take returns false (if it returns
+// bool).
 template <typename Take>
 Status DecodeHours(std::string_view bytes, const LogSink& log, int first_hour, int end_hour, Take&& take) {
   std::size_t pos = 0;
@@ -98,8 +112,11 @@ Status DecodeHours(std::string_view bytes, const LogSink& log, int first_hour, i
     const auto head = static_cast<unsigned char>(bytes[pos++]);
     const bool same = (head & kSameFingerprints) != 0;
     HourCell cell;
-    cell.hour = head & ~kSameFingerprints;
-    bool ok = cell.hour < kHoursPerDay && last_hour < cell.hour;
+    cell.hour = head & kHourBits;
+    const bool one_whole_hour = (head & kOneWholeHour) != 0, one_whole_day = (head & kOneWholeDay) != 0;
+    if (one_whole_hour) cell.records = Records::kOneWholeHour;
+    if (one_whole_day) cell.records = Records::kOneWholeDay;
+    bool ok = cell.hour < kHoursPerDay && last_hour < cell.hour && !(one_whole_hour && one_whole_day);
     if (ok && cell.hour >= end_hour) return {};  // the rest lie after the window
     const std::array<std::int64_t*, 7> now = Measures(cell);
     const std::array<std::int64_t*, 7> then = Measures(before);
@@ -117,7 +134,12 @@ Status DecodeHours(std::string_view bytes, const LogSink& log, int first_hour, i
       return Malformed(log, "hourly rollup");
     }
     last_hour = cell.hour;
-    if (cell.hour >= first_hour) take(cell);
+    if (cell.hour < first_hour) continue;
+    if constexpr (std::is_same_v<decltype(take(cell)), bool>) {
+      if (!take(cell)) return {};
+    } else {
+      take(cell);
+    }
   }
   return {};
 }
@@ -136,6 +158,7 @@ Status UnpackSummedHoursInto(std::string_view bytes, const LogSink& log, std::ve
     if (run && service::AddMeasuresInto(*run, cell)) return;
     if (run) out.push_back(*run);
     run = cell;
+    run->records = Records::kOther;  // a sum of hours
   });
   if (s && run) out.push_back(*run);
   return s;
@@ -235,6 +258,75 @@ Result<std::vector<SeriesEnd>> UnpackSeriesEnds(std::string_view bytes, const Lo
   return out;
 }
 
+namespace {
+
+// Whether two cells of one record over the whole day agree in what each hour's part repeats.
+bool SameRecord(const HourCell& a, const HourCell& b) {
+  return a.max_instance_count == b.max_instance_count && a.rate_fingerprint_min == b.rate_fingerprint_min &&
+         a.rate_fingerprint_max == b.rate_fingerprint_max;
+}
+
+// The additive measures of a day's cells, summed exactly (one record's parts sum to its own
+// measures, which fit int64).
+struct DaySums {
+  __int128 cost = 0, trial_cost = 0, quantity_milli = 0, usage_ns = 0;
+
+  void Add(const HourCell& cell) {
+    cost += cell.cost;
+    trial_cost += cell.trial_cost;
+    quantity_milli += cell.quantity_milli;
+    usage_ns += cell.usage_ns;
+  }
+
+  // The record's cell (hour 0) with the repeated measures of `first`; nullopt when a sum leaves
+  // int64.
+  std::optional<HourCell> RecordOf(const HourCell& first) const {
+    auto fits = [](__int128 v) {
+      return v >= std::numeric_limits<std::int64_t>::min() && v <= std::numeric_limits<std::int64_t>::max();
+    };
+    if (!fits(cost) || !fits(trial_cost) || !fits(quantity_milli) || !fits(usage_ns)) return std::nullopt;
+    HourCell out = first;
+    out.hour = 0;
+    out.cost = static_cast<std::int64_t>(cost);
+    out.trial_cost = static_cast<std::int64_t>(trial_cost);
+    out.quantity_milli = static_cast<std::int64_t>(quantity_milli);
+    out.usage_ns = static_cast<std::int64_t>(usage_ns);
+    return out;
+  }
+};
+
+}  // namespace
+
+Result<std::optional<HourCell>> UnpackWholeRecord(std::string_view bytes, const LogSink& log, int hour) {
+  std::optional<HourCell> at_hour;
+  // While each cell so far is of one record over the whole day: their count, the first, and
+  // their additive measures summed.
+  int day_cells = 0;
+  HourCell first;
+  DaySums sums;
+  Status s = DecodeHours(bytes, log, 0, kHoursPerDay, [&](const HourCell& cell) {
+    if (day_cells >= 0) {  // still a day's record
+      if (cell.records != Records::kOneWholeDay || (day_cells > 0 && !SameRecord(first, cell))) {
+        day_cells = -1;
+      } else {
+        if (day_cells++ == 0) first = cell;
+        sums.Add(cell);
+      }
+    }
+    if (cell.hour == hour) at_hour = cell;
+    return cell.hour < hour || day_cells >= 0;  // read on before the hour, or for a day's record
+  });
+  if (!s) return std::move(s).error();
+  if (!at_hour) {
+    HourCell none;
+    none.records = Records::kNone;
+    return std::optional<HourCell>(none);
+  }
+  if (at_hour->records == Records::kOneWholeHour) return at_hour;
+  if (day_cells != kHoursPerDay) return std::optional<HourCell>();
+  return sums.RecordOf(first);
+}
+
 // The measures of `cell` as sums, to add more to.
 service::IngestDelta::Sums SumsOf(const HourCell& cell) {
   return service::IngestDelta::Sums{cell.cost,
@@ -243,7 +335,8 @@ service::IngestDelta::Sums SumsOf(const HourCell& cell) {
                                     cell.usage_ns,
                                     cell.max_instance_count,
                                     cell.rate_fingerprint_min,
-                                    cell.rate_fingerprint_max};
+                                    cell.rate_fingerprint_max,
+                                    cell.records};
 }
 
 // `sums` as the cell of `hour`; nullopt when a sum leaves int64.
@@ -260,7 +353,8 @@ std::optional<HourCell> CellOf(int hour, const service::IngestDelta::Sums& sums)
                   *usage_ns,
                   sums.max_instance_count,
                   sums.rate_fingerprint_min,
-                  sums.rate_fingerprint_max};
+                  sums.rate_fingerprint_max,
+                  sums.records == Records::kNone ? Records::kOther : sums.records};
 }
 
 }  // namespace costs::store

@@ -6,7 +6,10 @@
 //
 // PackHours: the hourly cells of one (org, UTC day, series) (one series' part of
 // rollup_hours.packs), by ascending hour: per cell one byte, the hour of the day (0..23) plus
-// 0x80 when rate_fingerprint_max equals rate_fingerprint_min, then zigzag LEB128 varints of
+// 0x80 when rate_fingerprint_max equals rate_fingerprint_min, plus 0x40 when the cell holds
+// exactly one record over the whole hour or 0x20 when exactly one over the whole UTC day
+// (HourCell::records; releases before them never wrote either, so that their cells read as
+// kOther), then zigzag LEB128 varints of
 // cost, trial cost, quantity_milli, usage_ns, max_instance_count, rate_fingerprint_min and
 // (without 0x80) rate_fingerprint_max, each as its difference (modulo 2^64) from the same
 // measure of the cell before (of zeros for the first). The hours of a record over several hours
@@ -50,6 +53,9 @@ struct HourCell {
   std::int64_t max_instance_count = 0;
   std::int64_t rate_fingerprint_min = 0;
   std::int64_t rate_fingerprint_max = 0;
+  // kOneWholeHour or kOneWholeDay when exactly one record over the hour or its UTC day makes up
+  // the cell (a window's part of it is then exact from the cells alone), else kOther.
+  service::IngestDelta::Sums::Records records = service::IngestDelta::Sums::Records::kOther;
   friend bool operator==(const HourCell&, const HourCell&) = default;
 };
 
@@ -64,9 +70,16 @@ Status UnpackHoursInto(std::string_view bytes, const LogSink& log, std::vector<H
                        int end_hour = kHoursPerDay);
 // As UnpackHoursInto, the cells of hours [first_hour, end_hour) summed (service::AddMeasuresInto):
 // one cell per run of consecutive cells whose sums fit int64, with the hour of the run's first
-// cell; almost always one cell (none when no hour of the window has one).
+// cell, of kOther records; almost always one cell (none when no hour of the window has one).
 Status UnpackSummedHoursInto(std::string_view bytes, const LogSink& log, std::vector<HourCell>& out, int first_hour,
                              int end_hour);
+
+// The record that makes up the cell of hour `hour` (0..23) in a PackHours blob, when one record
+// does (HourCell::records): over the whole hour, that cell; over the whole day, the sum of the
+// day's cells (hour 0, kOneWholeDay; each of the 24 hours must have a kOneWholeDay cell); when the
+// hour has no cell, a cell of kNone records (no record). nullopt when the hour's cell is of other
+// records, or the day's sums leave int64. Cells after the hour are read only for a day's record.
+Result<std::optional<HourCell>> UnpackWholeRecord(std::string_view bytes, const LogSink& log, int hour);
 
 // Series ids are grouped by 64 into one rollup_hours row per (org, day, group).
 constexpr std::int64_t kSeriesPerGroup = 64;

@@ -92,6 +92,25 @@ TEST(PackHoursTest, MalformedBytesFailAndLogTheDetail) {
   }
 }
 
+TEST(PackHoursTest, RoundTripsWhichRecordsMakeUpEachCellAndRefusesBothKinds) {
+  using Records = service::IngestDelta::Sums::Records;
+  const std::vector<HourCell> cells = {
+      HourCell{0, 4, 0, 1000, 60, 1, 7, 7, Records::kOneWholeDay},
+      HourCell{1, 5, 5, 2000, 60, 2, 7, 8, Records::kOneWholeHour},
+      HourCell{2, 6, 0, 3000, 60, 3, 7, 7, Records::kOther},
+      HourCell{23, kMax, kMin, -1, 1, kMax, 7, 7, Records::kOneWholeHour},
+  };
+  Result<std::vector<HourCell>> back = UnpackHours(PackHours(cells), {});
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, cells);
+
+  std::string both = PackHours(std::vector<HourCell>{cells[1]});
+  both[0] = static_cast<char>(both[0] | 0x60);  // one record over its hour and over its day
+  Logged logged;
+  EXPECT_FALSE(UnpackHours(both, logged.sink()));
+  EXPECT_EQ(logged.lines, std::vector<std::string>{"store: a stored hourly rollup is malformed"});
+}
+
 TEST(PackDayTest, RoundTripsSeriesOfAGroup) {
   const std::vector<SeriesHours> series = {
       SeriesHours{64, PackHours(std::vector<HourCell>{HourCell{0, 1, 0, 1, 1, 1, 1, 1}})},
@@ -217,6 +236,49 @@ TEST(UnpackSummedHoursIntoTest, SumsTheWindowsHoursIntoOneCellAndCutsWhereASumWo
 
   Logged logged;
   EXPECT_FALSE(UnpackSummedHoursInto(big.substr(0, big.size() - 1), logged.sink(), out, 0, 24));  // cut short
+  EXPECT_EQ(logged.lines, std::vector<std::string>{"store: a stored hourly rollup is malformed"});
+}
+
+TEST(UnpackWholeRecordTest, GivesTheRecordOfAnHoursCellWhenOneRecordOverItsHourOrDayMakesItUp) {
+  using Records = service::IngestDelta::Sums::Records;
+  const std::string hours = PackHours(std::vector<HourCell>{{3, 9, 0, 90, 60, 2, 5, 5, Records::kOneWholeHour},
+                                                            {5, 1, 0, 10, 60, 1, 5, 6, Records::kOther}});
+  auto whole = [](const std::string& bytes, int hour) {
+    Result<std::optional<HourCell>> r = UnpackWholeRecord(bytes, {}, hour);
+    EXPECT_TRUE(r) << hour;
+    return r ? *r : std::nullopt;
+  };
+  EXPECT_EQ(whole(hours, 3), (HourCell{3, 9, 0, 90, 60, 2, 5, 5, Records::kOneWholeHour}));
+  EXPECT_EQ(whole(hours, 4), (HourCell{0, 0, 0, 0, 0, 0, 0, 0, Records::kNone}));  // no record
+  EXPECT_EQ(whole(hours, 5), std::nullopt);                                        // not one whole record
+  EXPECT_EQ(whole(hours, 23), (HourCell{0, 0, 0, 0, 0, 0, 0, 0, Records::kNone}));
+
+  // A record over the day: its 24 cells summed, whichever hour is asked for.
+  std::vector<HourCell> day;
+  for (int h = 0; h < kHoursPerDay; ++h) day.push_back(HourCell{h, h + 1, 0, 10, 60, 2, 4, 4, Records::kOneWholeDay});
+  const HourCell sum{0, 300, 0, 240, 1440, 2, 4, 4, Records::kOneWholeDay};
+  EXPECT_EQ(whole(PackHours(day), 0), sum);
+  EXPECT_EQ(whole(PackHours(day), 17), sum);
+
+  // Not when another record joins one of its hours (before or after the hour asked for), when
+  // an hour lacks its cell, when its hours disagree in the record's instance count or rate, or
+  // when the sums leave int64.
+  for (int other : {2, 20}) {
+    std::vector<HourCell> joined = day;
+    joined[static_cast<std::size_t>(other)].records = Records::kOther;
+    EXPECT_EQ(whole(PackHours(joined), 10), std::nullopt) << other;
+  }
+  std::vector<HourCell> short_day(day.begin(), day.end() - 1);
+  EXPECT_EQ(whole(PackHours(short_day), 10), std::nullopt);
+  std::vector<HourCell> other_rate = day;
+  other_rate[15].rate_fingerprint_max = 5;
+  EXPECT_EQ(whole(PackHours(other_rate), 10), std::nullopt);
+  std::vector<HourCell> big = day;
+  big[0].cost = kMax;
+  EXPECT_EQ(whole(PackHours(big), 10), std::nullopt);
+
+  Logged logged;
+  EXPECT_FALSE(UnpackWholeRecord(hours.substr(0, hours.size() - 1), logged.sink(), 5));  // cut short
   EXPECT_EQ(logged.lines, std::vector<std::string>{"store: a stored hourly rollup is malformed"});
 }
 

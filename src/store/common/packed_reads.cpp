@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <optional>
+#include <span>
 #include <utility>
 
 #include "domain/money.hpp"
@@ -51,6 +52,26 @@ Status AppendCellsOfDay(std::string_view packs, std::int64_t day_ns, domain::Rol
       out.push_back(SeriesCell{day_ns + cell.hour * domain::kNsPerHour, pack.series_id, cell});
   }
   return {};
+}
+
+Result<bool> AppendWholeRecordCells(std::string_view packs, std::int64_t day_ns, int hour, const LogSink& log,
+                                    std::vector<SeriesCell>& out) {
+  std::vector<SeriesHoursView> views;
+  if (Status s = UnpackDayViews(packs, log, views); !s) return std::move(s).error();
+  const std::size_t before = out.size();
+  using Records = service::IngestDelta::Sums::Records;
+  for (const SeriesHoursView& pack : views) {
+    Result<std::optional<HourCell>> record = UnpackWholeRecord(pack.hours, log, hour);
+    if (!record) return std::move(record).error();
+    if (!*record) {
+      out.resize(before);
+      return false;
+    }
+    if ((*record)->records == Records::kNone) continue;  // no cell in that hour
+    const bool day = (*record)->records == Records::kOneWholeDay;
+    out.push_back(SeriesCell{day_ns + (day ? 0 : hour * domain::kNsPerHour), pack.series_id, **record});
+  }
+  return true;
 }
 
 LatestCapacityScan::LatestCapacityScan(std::unordered_map<std::int64_t, std::string_view> deployment_of,

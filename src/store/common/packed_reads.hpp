@@ -44,6 +44,15 @@ Status AppendCellsOfDay(std::string_view packs, std::int64_t day_ns, domain::Rol
                         domain::Instant to, const LogSink& log, std::vector<SeriesCell>& out,
                         Hours hours_as = Hours::kEach);
 
+// The records of the UTC hour `hour` (0..23) of the day `day_ns` that one packed row holds, as
+// cells appended to `out`, when each cell of that hour holds exactly one record over the whole
+// hour or the whole day (HourCell::records): true. Each is the record's cell: its hour's
+// (period: the hour, kOneWholeHour), or its day's cells summed (period: the day, kOneWholeDay).
+// False, with `out` as it was, when one does not (the records of that hour are then read from
+// the raw usage). Only the hours up to `hour` are decoded, but all of a day's record's series.
+Result<bool> AppendWholeRecordCells(std::string_view packs, std::int64_t day_ns, int hour, const LogSink& log,
+                                    std::vector<SeriesCell>& out);
+
 // Each deployment's latest hour in a window with a non-zero capacity cost, from the packed rows
 // read backwards, day by day, until every deployment has its latest day.
 class LatestCapacityScan {

@@ -4,6 +4,7 @@
 #include "tests/store_contract/ragged_ranges.hpp"
 
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 
 #include <memory>
 #include <string>
@@ -42,6 +43,19 @@ class PostgresRaggedRangesTest : public RaggedRangesTest {
 
 TEST_F(PostgresRaggedRangesTest, AnswersEqualTheMemoryStoresBeforeAndAfterMoreBatches) {
   ExpectSameAnswersBeforeAndAfterMoreBatches();
+}
+
+TEST_F(PostgresRaggedRangesTest, AnswersEqualTheMemoryStoresOnWholeHourUsage) { ExpectSameAnswersOnWholeHours(); }
+
+TEST_F(PostgresRaggedRangesTest, WholeHourEdgesReadNoRawUsage) {
+  ExpectWholeHourEdgesReadNoRawUsage([&] {
+    PGconn* conn = PQconnectdb(url_.c_str());
+    ASSERT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
+    PGresult* r = PQexec(conn, "DELETE FROM usage_chunk");
+    EXPECT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << PQresultErrorMessage(r);
+    PQclear(r);
+    PQfinish(conn);
+  });
 }
 
 // Another replica adds series: this store's series map is kept by data version.

@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "store/common/assign.hpp"
+#include "store/common/edge_records.hpp"
 #include "store/common/keys.hpp"
 #include "store/common/packed_reads.hpp"
 #include "store/postgres/chunks.hpp"
@@ -363,9 +364,16 @@ Status AssignEdgeSeries(const Connection& c, const SeriesCache::Held& held, serv
   return {};
 }
 
+// Where kSelectEdges reads a plan's raw windows from: the chunks overlapping them, or the
+// packed rows of their hours' days (cells of one record over the whole hour or day:
+// AppendWholeRecordCells).
+enum class RawFrom { kChunks, kHourCells };
+
 // kSelectEdges' windows: each non-empty raw window of a plan (per span class the first day to
 // read, and the last), and each non-empty hourly, then daily, window (first day, end), with the
-// plan's window each one stands for.
+// plan's window each one stands for; with RawFrom::kHourCells no raw window, but the rows of each
+// raw window's day: those of an hourly window of that day, or of a window of that day added
+// after the rollup windows.
 struct EdgeWindows {
   BinaryArray raw_lowest_days{BinaryArray::kInt8};  // kMaxSpanClass + 1 per raw window
   BinaryArray raw_last_days{BinaryArray::kInt8};
@@ -377,13 +385,19 @@ struct EdgeWindows {
     domain::TimeRange window;
   };
   std::vector<Rollup> rollups;
+  struct HourDay {
+    std::size_t raw;   // plan.raw index of a raw window read from its hour's cells
+    std::size_t rows;  // the kSelectEdges window that reads its day
+  };
+  std::vector<HourDay> hour_days;
+  std::size_t row_windows = 0;  // rollup windows and days added
 };
 
 static_assert(kMaxSpanClass + 1 == 24, "kSelectEdges reads 24 first days per raw window");
 
-EdgeWindows EdgeWindowsOf(const service::RangeReadPlan& plan) {
+EdgeWindows EdgeWindowsOf(const service::RangeReadPlan& plan, RawFrom raw_from) {
   EdgeWindows out;
-  for (std::size_t i = 0; i < plan.raw.size(); ++i) {
+  for (std::size_t i = 0; i < plan.raw.size() && raw_from == RawFrom::kChunks; ++i) {
     const domain::TimeRange& w = plan.raw[i];
     if (!(w.from < w.to)) continue;
     AppendLowestDays(out.raw_lowest_days, w.from);
@@ -400,17 +414,60 @@ EdgeWindows EdgeWindowsOf(const service::RangeReadPlan& plan) {
   };
   rollups(plan.hourly, domain::RollupGrain::kHour);
   rollups(plan.daily, domain::RollupGrain::kDay);
+  out.row_windows = out.rollups.size();
+  for (std::size_t i = 0; i < plan.raw.size() && raw_from == RawFrom::kHourCells; ++i) {
+    const std::int64_t day = DayOf(plan.raw[i].from.ns);
+    auto same_day = std::find_if(out.rollups.begin(), out.rollups.end(), [&](const EdgeWindows::Rollup& r) {
+      return r.grain == domain::RollupGrain::kHour && DayOf(r.window.from.ns) == day;
+    });
+    if (same_day != out.rollups.end()) {
+      out.hour_days.push_back(EdgeWindows::HourDay{i, static_cast<std::size_t>(same_day - out.rollups.begin())});
+      continue;
+    }
+    out.rollup_first_days.Int(day);
+    out.rollup_ends.Int(day + domain::kNsPerDay);
+    out.hour_days.push_back(EdgeWindows::HourDay{i, out.row_windows++});
+  }
   return out;
 }
 
+// Whether each raw window of `plan` lies in one UTC hour (as PlanRangeRead makes them), so that
+// its records may come from that hour's cells.
+bool RawWindowsWithinHours(const service::RangeReadPlan& plan) {
+  return std::all_of(plan.raw.begin(), plan.raw.end(), [](const domain::TimeRange& w) {
+    return w.from < w.to && domain::FloorHour(w.from) == domain::FloorHour(Instant{w.to.ns - 1});
+  });
+}
+
+// The records of the raw window `window` (within one UTC hour) appended to `out` from the packed
+// rows of its hour's day among `days` (keyed by day), when each of the hour's cells holds one
+// record over the whole hour or day; false, with `out` as it was, when one does not.
+Result<bool> WholeRecordsOf(const Connection& c, std::span<const KeyedBytes> days, const SeriesMap& series,
+                            const domain::TimeRange& window, std::vector<service::EdgeRecord>& out) {
+  const std::int64_t day = DayOf(window.from.ns);
+  const int hour = static_cast<int>((domain::FloorHour(window.from).ns - day) / domain::kNsPerHour);
+  std::vector<SeriesCell> cells;
+  for (const KeyedBytes& row : days) {
+    if (row.key != day) continue;  // an hourly window's rows may span two days
+    Result<bool> whole = AppendWholeRecordCells(row.bytes, day, hour, c.log(), cells);
+    if (!whole) return std::move(whole).error();
+    if (!*whole) return false;
+  }
+  if (Status s = AppendWholeRecords(cells, SeriesRanks(c, series), out); !s) return std::move(s).error();
+  return true;
+}
+
+// What ReadEdgesWith read: the edges, or why not.
+enum class AtOnce { kRead, kStaleSeries, kNotWholeRecords };
+
 // PostgresStore::ReadEdges in one statement (kSelectEdges: one snapshot, no transaction, one
-// round trip), when the series cache holds the organization's series at the version that
-// statement reads: nullopt when it does not (the caller then reads through ReadEdgePlan).
-Result<std::optional<service::EdgeRead>> ReadEdgesAtOnce(Connection& c, SeriesCache& cache, std::string_view org,
-                                                         const service::RangeReadPlan& plan) {
-  const SeriesCache::Held held = cache.Peek(org);
-  if (held.series == nullptr) return std::optional<service::EdgeRead>();
-  EdgeWindows windows = EdgeWindowsOf(plan);
+// round trip) reading the raw windows as `raw_from` says, when `held` holds the organization's
+// series at the version that statement reads (else kStaleSeries) and, with RawFrom::kHourCells,
+// the raw windows' hours hold cells of one record over the whole hour or day only (else
+// kNotWholeRecords).
+Result<AtOnce> ReadEdgesWith(Connection& c, const SeriesCache::Held& held, std::string_view org,
+                             const service::RangeReadPlan& plan, RawFrom raw_from, service::EdgeRead& result) {
+  EdgeWindows windows = EdgeWindowsOf(plan, raw_from);
   Params params;
   params.Text(org)
       .Array(std::move(windows.raw_lowest_days))
@@ -420,7 +477,7 @@ Result<std::optional<service::EdgeRead>> ReadEdgesAtOnce(Connection& c, SeriesCa
   Result<Rows> rows = c.Exec(kSelectEdges, params);
   if (!rows) return std::move(rows).error();
   std::optional<std::int64_t> version;
-  std::vector<std::vector<KeyedBytes>> raw(windows.raw.size()), days(windows.rollups.size());
+  std::vector<std::vector<KeyedBytes>> raw(windows.raw.size()), days(windows.row_windows);
   for (int i = 0; i < rows->size(); ++i) {
     const std::int64_t part = rows->Int(i, 0);
     const std::int64_t w = rows->Int(i, 1) - 1;  // generate_subscripts counts from 1
@@ -435,23 +492,46 @@ Result<std::optional<service::EdgeRead>> ReadEdgesAtOnce(Connection& c, SeriesCa
     }
   }
   if (!version) return c.Fail("reading edges: no data version");
-  if (*version != held.version) return std::optional<service::EdgeRead>();
+  if (*version != held.version) return AtOnce::kStaleSeries;
   const SeriesMap& map = *held.series;
-  service::EdgeRead result;
   result.version = *version;
+  result.raw.assign(plan.raw.size(), {});
+  for (const EdgeWindows::HourDay& h : windows.hour_days) {
+    Result<bool> whole = WholeRecordsOf(c, days[h.rows], map, plan.raw[h.raw], result.raw[h.raw]);
+    if (!whole) return std::move(whole).error();
+    if (!*whole) return AtOnce::kNotWholeRecords;
+  }
   if (Status s = AssignEdgeSeries(c, held, result); !s) return std::move(s).error();
-  result.raw.resize(plan.raw.size());
   for (std::size_t w = 0; w < raw.size(); ++w) {
     const domain::TimeRange& window = plan.raw[windows.raw[w]];
     Status s = EdgeUsageOverlappingOf(c, raw[w], map, window.from, window.to, result.raw[windows.raw[w]]);
     if (!s) return std::move(s).error();
   }
-  for (std::size_t w = 0; w < days.size(); ++w) {
+  for (std::size_t w = 0; w < windows.rollups.size(); ++w) {
     const EdgeWindows::Rollup& r = windows.rollups[w];
     Status s = RollupsOf(c, days[w], map, r.grain, r.window.from, r.window.to, result.rollups);
     if (!s) return std::move(s).error();
   }
-  return std::optional<service::EdgeRead>(std::move(result));
+  return AtOnce::kRead;
+}
+
+// PostgresStore::ReadEdges in one statement when the series cache holds the organization's
+// series at the version that statement reads: nullopt when it does not (the caller then reads
+// through ReadEdgePlan). The raw windows come from their hours' cells when each holds one record
+// over the whole hour or day (most hourly usage); else a second statement reads the chunks, and all else again.
+Result<std::optional<service::EdgeRead>> ReadEdgesAtOnce(Connection& c, SeriesCache& cache, std::string_view org,
+                                                         const service::RangeReadPlan& plan) {
+  const SeriesCache::Held held = cache.Peek(org);
+  if (held.series == nullptr) return std::optional<service::EdgeRead>();
+  for (RawFrom raw_from : {RawFrom::kHourCells, RawFrom::kChunks}) {
+    if (raw_from == RawFrom::kHourCells && (plan.raw.empty() || !RawWindowsWithinHours(plan))) continue;
+    service::EdgeRead result;
+    Result<AtOnce> read = ReadEdgesWith(c, held, org, plan, raw_from, result);
+    if (!read) return std::move(read).error();
+    if (*read == AtOnce::kRead) return std::optional<service::EdgeRead>(std::move(result));
+    if (*read == AtOnce::kStaleSeries) break;
+  }
+  return std::optional<service::EdgeRead>();
 }
 
 // PostgresStore::ReadEdges: as ReadPlan's version, raw and rollups, in one pipeline of its own

@@ -4,6 +4,7 @@
 #include "tests/store_contract/ragged_ranges.hpp"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <memory>
 
@@ -32,6 +33,19 @@ class SqliteRaggedRangesTest : public RaggedRangesTest {
 
 TEST_F(SqliteRaggedRangesTest, AnswersEqualTheMemoryStoresBeforeAndAfterMoreBatches) {
   ExpectSameAnswersBeforeAndAfterMoreBatches();
+}
+
+TEST_F(SqliteRaggedRangesTest, AnswersEqualTheMemoryStoresOnWholeHourUsage) { ExpectSameAnswersOnWholeHours(); }
+
+TEST_F(SqliteRaggedRangesTest, WholeHourEdgesReadNoRawUsage) {
+  ExpectWholeHourEdgesReadNoRawUsage([&] {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_.path() / "costs.db").string().c_str(), &db), SQLITE_OK);
+    char* error = nullptr;
+    EXPECT_EQ(sqlite3_exec(db, "DELETE FROM usage_chunk", nullptr, nullptr, &error), SQLITE_OK) << (error ? error : "");
+    sqlite3_free(error);
+    sqlite3_close(db);
+  });
 }
 
 TEST_F(SqliteRaggedRangesTest, ReadsSeeSeriesAnotherWriterAdded) {

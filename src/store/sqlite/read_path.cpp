@@ -8,8 +8,10 @@
 #include <type_traits>
 
 #include "store/common/assign.hpp"
+#include "store/common/edge_records.hpp"
 #include "store/common/formats.hpp"
 #include "store/common/keys.hpp"
+#include "store/common/packed_reads.hpp"
 #include "store/sqlite/chunks.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
@@ -345,6 +347,56 @@ Result<service::RangeReadResult> ReadPlan(Connection& c, SeriesCache& cache, std
   return result;
 }
 
+// The records of the raw window `window` (within one UTC hour) appended to `out` from the cells of
+// its hour, when each holds one record over the whole hour or day (AppendWholeRecordCells);
+// false, with `out` as it was, when one does not.
+Result<bool> ReadWholeRecords(Connection& c, std::string_view org, const SeriesMap& series,
+                              const domain::TimeRange& window, std::vector<service::EdgeRecord>& out) {
+  const Instant hour = domain::FloorHour(window.from);
+  if (window.from >= window.to || domain::FloorHour(Instant{window.to.ns - 1}) != hour) return false;
+  const std::int64_t day = domain::FloorDay(hour).ns;
+  const int hour_of_day = static_cast<int>((hour.ns - day) / domain::kNsPerHour);
+  std::vector<SeriesCell> cells;
+  bool whole = true;
+  Status s = c.ForEachRow(
+      kSelectRollupHours, "read rollups",
+      [&](const Stmt& row) -> Status {
+        if (!whole) return {};
+        Result<bool> appended = AppendWholeRecordCells(row.Blob(1), day, hour_of_day, c.log(), cells);
+        if (!appended) return std::move(appended).error();
+        whole = *appended;
+        return {};
+      },
+      org, day, day + domain::kNsPerDay);
+  if (!s) return std::move(s).error();
+  if (!whole) return false;
+  if (Status appended = AppendWholeRecords(cells, SeriesRanks(c, series), out); !appended) {
+    return std::move(appended).error();
+  }
+  return true;
+}
+
+// The records of each of the plan's raw windows appended to result.raw: from the hour's cells
+// when each holds one record over the whole hour or day (ReadWholeRecords), else from the raw
+// usage.
+Status ReadEdgeRecords(Connection& c, SeriesCache& cache, std::string_view org, const SeriesMap& series,
+                       const service::RangeReadPlan& plan, service::EdgeRead& result) {
+  std::shared_ptr<const std::vector<int>> span_classes;  // read when a window needs the raw usage
+  result.raw.reserve(plan.raw.size());
+  for (const domain::TimeRange& window : plan.raw) {
+    std::vector<service::EdgeRecord>& records = result.raw.emplace_back();
+    Result<bool> whole = ReadWholeRecords(c, org, series, window, records);
+    if (!whole) return std::move(whole).error();
+    if (*whole) continue;
+    if (span_classes == nullptr) {
+      if (Status s = AssignTo(span_classes, cache.SpanClasses(c, org, result.version)); !s) return s;
+    }
+    Status s = SelectEdgeUsageOverlapping(c, org, *span_classes, window.from, window.to, series, records);
+    if (!s) return s;
+  }
+  return {};
+}
+
 // SqliteStore::ReadEdges in the caller's read transaction: as ReadPlan's raw and rollups, each
 // row naming its series by rank; the series views point into the cached map, which the result
 // keeps.
@@ -358,16 +410,7 @@ Result<service::EdgeRead> ReadEdgePlan(Connection& c, SeriesCache& cache, std::s
   if (held->by_rank == nullptr) return c.Corrupt("a stored series has no rank among its organization's");
   const SeriesMap& series = *held->series;
   result.series = *held->by_rank;
-  if (!plan.raw.empty()) {
-    Result<std::shared_ptr<const std::vector<int>>> span_classes = cache.SpanClasses(c, org, result.version);
-    if (!span_classes) return std::move(span_classes).error();
-    result.raw.reserve(plan.raw.size());
-    for (const domain::TimeRange& window : plan.raw) {
-      Status s =
-          SelectEdgeUsageOverlapping(c, org, **span_classes, window.from, window.to, series, result.raw.emplace_back());
-      if (!s) return std::move(s).error();
-    }
-  }
+  if (Status s = ReadEdgeRecords(c, cache, org, series, plan, result); !s) return std::move(s).error();
   if (Status s = ReadPlannedRollups(c, org, series, plan, result.rollups); !s) return std::move(s).error();
   result.owner = std::move(held->by_rank);
   return result;

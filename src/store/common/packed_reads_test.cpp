@@ -1,0 +1,54 @@
+// AppendWholeRecordCells: the records of an hour read from a day's packed cells.
+#include "store/common/packed_reads.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "domain/time.hpp"
+#include "store/common/formats.hpp"
+
+namespace costs::store {
+namespace {
+
+using Records = service::IngestDelta::Sums::Records;
+
+constexpr std::int64_t kDay = 20'000 * domain::kNsPerDay;
+
+std::string Day(std::vector<SeriesHours> series) { return PackDay(series); }
+
+std::string Hours(std::vector<HourCell> cells) { return PackHours(cells); }
+
+TEST(AppendWholeRecordCellsTest, GivesEachSeriesWholeRecordOfTheHourOrNothingWhenOneIsNot) {
+  const HourCell hour7{7, 9, 0, 90, 60, 2, 5, 5, Records::kOneWholeHour};
+  std::vector<HourCell> day_cells;
+  for (int h = 0; h < kHoursPerDay; ++h) day_cells.push_back(HourCell{h, 2, 0, 10, 60, 1, 4, 4, Records::kOneWholeDay});
+  const std::string packs = Day({{3, Hours({hour7})}, {4, Hours(day_cells)}, {9, Hours({{8, 1, 0, 1, 1, 1, 1, 1}})}});
+
+  std::vector<SeriesCell> out(1);  // what was there stays
+  Result<bool> r = AppendWholeRecordCells(packs, kDay, 7, {}, out);
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(*r);
+  ASSERT_EQ(out.size(), 3u);  // series 9 has no cell at 07:00
+  EXPECT_EQ(out[1].period_ns, kDay + 7 * domain::kNsPerHour);
+  EXPECT_EQ(out[1].series_id, 3);
+  EXPECT_EQ(out[1].measures, hour7);
+  EXPECT_EQ(out[2].period_ns, kDay);  // the day's record
+  EXPECT_EQ(out[2].series_id, 4);
+  EXPECT_EQ(out[2].measures, (HourCell{0, 48, 0, 240, 1440, 1, 4, 4, Records::kOneWholeDay}));
+
+  // 08:00: series 9's cell holds other records.
+  r = AppendWholeRecordCells(packs, kDay, 8, {}, out);
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(*r);
+  EXPECT_EQ(out.size(), 3u);
+
+  std::vector<std::string> logged;
+  const LogSink sink = [&](LogLevel, std::string_view line) { logged.emplace_back(line); };
+  EXPECT_FALSE(AppendWholeRecordCells(packs.substr(0, packs.size() - 1), kDay, 7, sink, out));  // cut short
+  EXPECT_EQ(logged, std::vector<std::string>{"store: a stored day of hourly rollups is malformed"});
+}
+
+}  // namespace
+}  // namespace costs::store
