@@ -126,8 +126,8 @@ void AppendJsonString(std::string_view text, std::string& out) {
 }
 
 void JsonLogFormatter::format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) {
-  std::string line;
-  line.reserve(512);  // an access line, mostly: one allocation
+  thread_local std::string line;  // kept: no allocation per line once it has grown
+  line.clear();
   line += "{\"time\":\"";
   AppendRfc3339Millis(msg.time, line);
   line += '"';

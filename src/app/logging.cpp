@@ -38,6 +38,7 @@ Status SetUpServerLogging(std::string_view level, std::string_view format) {
   spdlog::set_default_logger(
       std::make_shared<spdlog::logger>("costsd", std::make_shared<spdlog::sinks::stderr_sink_mt>()));
   spdlog::set_level(parsed);
+  SetAccessLinesStructured(format == "json");
   if (format == "json") {
     spdlog::set_formatter(std::make_unique<JsonLogFormatter>());
   } else {

@@ -4,6 +4,7 @@
 // rate limiter). src/app fills a LogSink with its logger, so that --log-level and the log
 // format apply and each line carries the id of the request being served. Standard library only.
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -84,5 +85,16 @@ class ScopedAccessRecord {
  private:
   const AccessRecord* previous_;
 };
+
+namespace detail {
+inline std::atomic<bool> access_lines_structured{false};
+}  // namespace detail
+
+// Whether the application's formatter writes an access line from its AccessRecord alone (as
+// --log-format json does): the HTTP layer then formats no text for it. Set once at start-up.
+inline bool AccessLinesStructured() { return detail::access_lines_structured.load(std::memory_order_relaxed); }
+inline void SetAccessLinesStructured(bool structured) {
+  detail::access_lines_structured.store(structured, std::memory_order_relaxed);
+}
 
 }  // namespace costs

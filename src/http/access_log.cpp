@@ -38,9 +38,13 @@ void LogAccess(const Services& services, const AccessLine& line, const Response&
   const ScopedRequestId id(line.request_id);
   {
     const ScopedAccessRecord access(record);
-    spdlog::info("{} {} \"{} {}\" {} {}B {}us principal={}", line.request_id, line.client, line.method, target,
-                 response.status, bytes, record.duration_us,
-                 response.principal.empty() ? std::string_view("-") : std::string_view(response.principal));
+    if (AccessLinesStructured()) {
+      spdlog::info(std::string_view("access"));  // the formatter writes the record
+    } else {
+      spdlog::info("{} {} \"{} {}\" {} {}B {}us principal={}", line.request_id, line.client, line.method, target,
+                   response.status, bytes, record.duration_us,
+                   response.principal.empty() ? std::string_view("-") : std::string_view(response.principal));
+    }
   }
   if (response.error && IsServerError(response.error->code)) {
     spdlog::error("request {} failed: {}", line.request_id, response.error->message);
