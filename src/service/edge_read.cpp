@@ -11,7 +11,7 @@
 
 namespace costs::service {
 
-EdgeRead EdgeReadOf(const RangeReadPlan& plan, RangeReadResult read) {
+Result<EdgeRead> EdgeReadOf(const RangeReadPlan& plan, RangeReadResult read) {
   // The read and the series its views name, kept alive by the result.
   struct Owned {
     RangeReadResult read;
@@ -44,8 +44,11 @@ EdgeRead EdgeReadOf(const RangeReadPlan& plan, RangeReadResult read) {
     for (const domain::UsageRecord& r : window) {
       const std::uint32_t s =
           series_of(r.deployment_id, r.dimension, r.sku, r.kind ? domain::ResourceKindId(*r.kind) : std::string_view());
-      records.push_back(
-          EdgeRecordOf(s, r.trial, r.start, r.end, r.quantity, rates.Of(r.rate), r.cost_nanos, r.instance_count));
+      std::optional<EdgeRecord> record =
+          EdgeRecordOf(s, r.trial, r.start, r.end, r.quantity, rates.Of(r.rate), r.cost_nanos, r.instance_count);
+      if (!record)
+        return MakeError(ErrorCode::kStoreFailed, "a stored usage record's quantity leaves int64 thousandths");
+      records.push_back(*record);
     }
   }
   // An hourly window's rows summed per (window, UTC day, series) into the row of its first hour

@@ -53,7 +53,9 @@ TEST(EdgeReadOfTest, SumsAnHourlyWindowsRowsPerDayAndSeriesAndCutsWhereASumWould
                   Row("2026-01-01T12:00:00Z", "d2", kMax), Row("2026-01-01T13:00:00Z", "d2", 1),
                   Row("2026-01-01T14:00:00Z", "d2", -2),   Row("2026-01-02T01:00:00Z", "d1", 3)};
   read.version = 9;
-  const EdgeRead edges = EdgeReadOf(plan, read);
+  const Result<EdgeRead> converted = EdgeReadOf(plan, read);
+  ASSERT_TRUE(converted);
+  const EdgeRead& edges = *converted;
   EXPECT_EQ(edges.version, 9);
   ASSERT_EQ(edges.series.size(), 2u);
   EXPECT_EQ(Pieces(plan, edges),
@@ -73,12 +75,33 @@ TEST(EdgeReadOfTest, KeepsADailyWindowsRowsAsTheyAre) {
   read.rollups = {Row("2026-01-01T22:00:00Z", "d1", 1), Row("2026-01-01T23:00:00Z", "d1", 2),
                   Row("2026-01-04T01:00:00Z", "d1", 4), Row("2026-01-02T00:00:00Z", "d1", 10),
                   Row("2026-01-03T00:00:00Z", "d1", 20)};
-  EXPECT_EQ(Pieces(plan, EdgeReadOf(plan, read)), (std::vector<std::string>{
-                                                      "2026-01-01T22:00:00Z..2026-01-02T00:00:00Z d1 3 2000 2 1",
-                                                      "2026-01-04T01:00:00Z..2026-01-04T02:00:00Z d1 4 1000 1 1",
-                                                      "2026-01-02T00:00:00Z..2026-01-03T00:00:00Z d1 10 1000 1 1",
-                                                      "2026-01-03T00:00:00Z..2026-01-04T00:00:00Z d1 20 1000 1 1",
-                                                  }));
+  const Result<EdgeRead> converted = EdgeReadOf(plan, read);
+  ASSERT_TRUE(converted);
+  EXPECT_EQ(Pieces(plan, *converted), (std::vector<std::string>{
+                                          "2026-01-01T22:00:00Z..2026-01-02T00:00:00Z d1 3 2000 2 1",
+                                          "2026-01-04T01:00:00Z..2026-01-04T02:00:00Z d1 4 1000 1 1",
+                                          "2026-01-02T00:00:00Z..2026-01-03T00:00:00Z d1 10 1000 1 1",
+                                          "2026-01-03T00:00:00Z..2026-01-04T00:00:00Z d1 20 1000 1 1",
+                                      }));
+}
+
+TEST(EdgeReadOfTest, ARecordWhoseQuantityLeavesInt64ThousandthsIsAStoreFailure) {
+  const RangeReadPlan plan = PlanRangeRead({At("2026-01-01T10:30:00Z"), At("2026-01-01T10:40:00Z")});
+  ASSERT_EQ(plan.raw.size(), 1u);
+  RangeReadResult read;
+  domain::UsageRecord r;
+  r.deployment_id = "d1";
+  r.start = At("2026-01-01T10:00:00Z");
+  r.end = At("2026-01-01T11:00:00Z");
+  r.quantity = *domain::ParseDecimal("99999999999999999");
+  r.rate = *domain::ParseDecimal("1");
+  read.raw = {{r}};
+  const Result<EdgeRead> converted = EdgeReadOf(plan, read);
+  ASSERT_FALSE(converted);
+  EXPECT_EQ(converted.error().code, ErrorCode::kStoreFailed);
+  r.quantity = *domain::ParseDecimal("2.5");
+  read.raw = {{r}};
+  EXPECT_TRUE(EdgeReadOf(plan, read));
 }
 
 }  // namespace

@@ -1,10 +1,11 @@
 #pragma once
 
-// Making service::EdgeRecord (a record of an edge read, Store::ReadEdges): from a stored
-// record's measures, or from an hourly cell that holds one record over its whole hour.
+// Making service::EdgeRecord (a record of an edge read, Store::ReadEdges) from a record's
+// measures.
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -32,12 +33,15 @@ class RateFingerprints {
   std::vector<std::pair<domain::Decimal, std::int64_t>> seen_;
 };
 
-// A record of series `series` over [start, end). REQUIRES: `quantity` fits int64 thousandths
-// (domain::ValidateUsage).
-inline EdgeRecord EdgeRecordOf(std::uint32_t series, bool trial, domain::Instant start, domain::Instant end,
-                               const domain::Decimal& quantity, std::int64_t rate_fingerprint, domain::Nanos cost,
-                               std::int64_t instance_count) {
-  return EdgeRecord{series,           trial, quantity.mantissa > 0, start, end, domain::ToScaled(quantity, 3).value(),
+// A record of series `series` over [start, end); nullopt when `quantity` does not fit int64
+// thousandths (domain::ValidateUsage refuses such a record: a stored one is corrupt).
+inline std::optional<EdgeRecord> EdgeRecordOf(std::uint32_t series, bool trial, domain::Instant start,
+                                              domain::Instant end, const domain::Decimal& quantity,
+                                              std::int64_t rate_fingerprint, domain::Nanos cost,
+                                              std::int64_t instance_count) {
+  Result<std::int64_t> quantity_milli = domain::ToScaled(quantity, 3);
+  if (!quantity_milli) return std::nullopt;
+  return EdgeRecord{series,           trial, quantity.mantissa > 0, start, end, *quantity_milli,
                     rate_fingerprint, cost,  instance_count};
 }
 

@@ -264,8 +264,9 @@ struct EdgeRead {
   std::shared_ptr<const void> owner;  // keeps `series` and the strings it views alive
 };
 
-// ReadRange's answer to `plan` as an EdgeRead (its series in order of first use).
-EdgeRead EdgeReadOf(const RangeReadPlan& plan, RangeReadResult read);
+// ReadRange's answer to `plan` as an EdgeRead (its series in order of first use); kStoreFailed
+// when a record's quantity does not fit int64 thousandths (no stored record's may).
+Result<EdgeRead> EdgeReadOf(const RangeReadPlan& plan, RangeReadResult read);
 
 // The Store port: everything costs keeps. Implementations: store/memory, store/sqlite (and
 // store/postgres later). All must pass tests/store_contract/.

@@ -334,6 +334,8 @@ class RaggedRangesTest : public ::testing::Test {
   // day a record of data out over the day), then into some of those hours a second record of a
   // series (its cell then holds two; on the last day, of the day's data out), into both stores.
   static constexpr std::int64_t kWholeHourDays = 4;
+  static constexpr std::int64_t kDoubledHour = 2 * 24 + 20;  // of IngestWholeHours' data: day 2, 20:00
+
   void IngestWholeHours() {
     const std::vector<std::string_view> quantities = {"1", "2.5", "0.333", "0"}, rates = {"0.0913", "0.25", "1.5"};
     std::vector<UsageRecord> records;
@@ -369,6 +371,10 @@ class RaggedRangesTest : public ::testing::Test {
         records.push_back(Record("x-" + std::string(org) + "-" + std::to_string(hour), org, "dep-1", start,
                                  Instant{start.ns + 1'200 * domain::kNsPerSecond}, "-1", "0.25"));
       }
+      // A second record over a whole hour that one already holds (kDoubledHour).
+      const Instant doubled{kDataStart.ns + kDoubledHour * domain::kNsPerHour};
+      records.push_back(Record("y-" + std::string(org), org, "dep-2", doubled, Instant{doubled.ns + domain::kNsPerHour},
+                               "2", "0.25"));
     }
     ASSERT_TRUE(memory_.Ingest(records));
     ASSERT_TRUE(store_->Ingest(records));
@@ -414,29 +420,42 @@ class RaggedRangesTest : public ::testing::Test {
     const std::vector<domain::TimeRange> whole = {
         {day1, Instant{day1.ns + 7 * domain::kNsPerHour + 1'234 * domain::kNsPerSecond}},  // month-to-date-like
         {Instant{day1.ns + 2 * domain::kNsPerHour + 59 * domain::kNsPerSecond},
-         Instant{day1.ns + 30 * domain::kNsPerHour + 61 * domain::kNsPerSecond}}};
-    const domain::TimeRange mixed{kDataStart,
-                                  Instant{kDataStart.ns + 5 * domain::kNsPerHour + 1'500 * domain::kNsPerSecond}};
+         Instant{day1.ns + 30 * domain::kNsPerHour + 61 * domain::kNsPerSecond}},
+        // Raw windows only: of two days, and two of one day.
+        {Instant{day1.ns + 23 * domain::kNsPerHour + 600 * domain::kNsPerSecond},
+         Instant{day1.ns + 24 * domain::kNsPerHour + 1'800 * domain::kNsPerSecond}},
+        {Instant{day1.ns + 10 * domain::kNsPerHour + 1'200 * domain::kNsPerSecond},
+         Instant{day1.ns + 11 * domain::kNsPerHour + 2'400 * domain::kNsPerSecond}}};
+    // Edges in hours whose cells hold more: a correction, and a second whole-hour record.
+    const std::vector<domain::TimeRange> mixed = {
+        {kDataStart, Instant{kDataStart.ns + 5 * domain::kNsPerHour + 1'500 * domain::kNsPerSecond}},
+        {kDataStart, Instant{kDataStart.ns + kDoubledHour * domain::kNsPerHour + 1'500 * domain::kNsPerSecond}}};
     auto edges_of = [&](const domain::TimeRange& range) {
       const RangeReadPlan plan = service::PlanRangeRead(range);
       Result<service::EdgeRead> read = store_->ReadEdges(kOrgs[0], plan);
       EXPECT_TRUE(read);
       return read ? SortedRollupPiecesOf(plan, *read) : std::vector<std::string>();
     };
-    std::vector<std::vector<std::string>> before;
-    for (const domain::TimeRange& range : whole) {
+    // The store's edges of `range`, checked against the memory store's, whose raw windows hold
+    // `records` records each (unless 0).
+    auto checked_edges_of = [&](const domain::TimeRange& range, std::size_t records) {
       const RangeReadPlan plan = service::PlanRangeRead(range);
       Result<RangeReadResult> m = memory_.ReadRange(kOrgs[0], plan);
-      ASSERT_TRUE(m);
-      before.push_back(edges_of(range));
-      EXPECT_EQ(before.back(), SummedPiecesOf(plan, *m));
+      EXPECT_TRUE(m);
+      std::vector<std::string> edges = edges_of(range);
+      if (!m) return edges;
+      EXPECT_EQ(edges, SummedPiecesOf(plan, *m));
       EXPECT_EQ(m->raw.size(), plan.raw.size());
-      for (const auto& window : m->raw) EXPECT_EQ(window.size(), 4U);  // a record per deployment, data out
-    }
-    const std::vector<std::string> mixed_before = edges_of(mixed);
+      for (const auto& window : m->raw) EXPECT_TRUE(records == 0 || window.size() == records);
+      return edges;
+    };
+    std::vector<std::vector<std::string>> before, mixed_before;
+    for (const domain::TimeRange& range : whole)
+      before.push_back(checked_edges_of(range, 4));  // 3 deployments, data out
+    for (const domain::TimeRange& range : mixed) mixed_before.push_back(checked_edges_of(range, 0));
     drop_raw_usage();
     for (std::size_t i = 0; i < whole.size(); ++i) EXPECT_EQ(edges_of(whole[i]), before[i]) << i;
-    EXPECT_NE(edges_of(mixed), mixed_before);
+    for (std::size_t i = 0; i < mixed.size(); ++i) EXPECT_NE(edges_of(mixed[i]), mixed_before[i]) << i;
   }
 
   // Another writer on the same database (`open_other()`, another process) adds series; this

@@ -27,7 +27,7 @@ struct BatchMeasures {
 // Appends `found` to `out` ordered by (start, batch, ordinal), which is unique, each record
 // naming its series by rank_of(series id) -> Result<std::uint32_t> (its error is returned).
 template <typename RankOf>
-Status AppendEdgeRecords(std::vector<BatchMeasures>& found, const RankOf& rank_of,
+Status AppendEdgeRecords(std::vector<BatchMeasures>& found, const RankOf& rank_of, const LogSink& log,
                          std::vector<service::EdgeRecord>& out) {
   std::sort(found.begin(), found.end(), [](const BatchMeasures& a, const BatchMeasures& b) {
     return std::tie(a.m.start, a.batch, a.m.ordinal) < std::tie(b.m.start, b.batch, b.m.ordinal);
@@ -37,8 +37,11 @@ Status AppendEdgeRecords(std::vector<BatchMeasures>& found, const RankOf& rank_o
   for (const BatchMeasures& f : found) {
     Result<std::uint32_t> rank = rank_of(f.m.series_id);
     if (!rank) return std::move(rank).error();
-    out.push_back(service::EdgeRecordOf(*rank, f.m.trial, domain::Instant{f.m.start}, domain::Instant{f.m.end},
-                                        f.m.quantity, rates.Of(f.m.rate), f.m.cost_nanos, f.m.instance_count));
+    std::optional<service::EdgeRecord> record =
+        service::EdgeRecordOf(*rank, f.m.trial, domain::Instant{f.m.start}, domain::Instant{f.m.end}, f.m.quantity,
+                              rates.Of(f.m.rate), f.m.cost_nanos, f.m.instance_count);
+    if (!record) return Malformed(log, "usage record (its quantity leaves int64 thousandths)");
+    out.push_back(*record);
   }
   return {};
 }

@@ -42,6 +42,7 @@ Status AppendCellsOfDay(std::string_view packs, std::int64_t day_ns, domain::Rol
     if (!s) return s;
     if (daily) {  // the day: its hours summed
       service::IngestDelta::Sums day;
+      day.records = service::IngestDelta::Sums::Records::kOther;  // a sum of hours
       for (const HourCell& cell : hours) day.Add(SumsOf(cell));
       std::optional<HourCell> narrowed = CellOf(0, day);
       if (!narrowed) return Malformed(log, "day of hourly rollups (its sum leaves int64)");

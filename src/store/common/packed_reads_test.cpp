@@ -1,4 +1,5 @@
-// AppendWholeRecordCells: the records of an hour read from a day's packed cells.
+// AppendWholeRecordCells: the records of an hour read from a day's packed cells; and
+// AppendEdgeRecords, what an edge read makes of chunk records.
 #include "store/common/packed_reads.hpp"
 
 #include <gtest/gtest.h>
@@ -7,6 +8,7 @@
 #include <vector>
 
 #include "domain/time.hpp"
+#include "store/common/edge_records.hpp"
 #include "store/common/formats.hpp"
 
 namespace costs::store {
@@ -48,6 +50,41 @@ TEST(AppendWholeRecordCellsTest, GivesEachSeriesWholeRecordOfTheHourOrNothingWhe
   const LogSink sink = [&](LogLevel, std::string_view line) { logged.emplace_back(line); };
   EXPECT_FALSE(AppendWholeRecordCells(packs.substr(0, packs.size() - 1), kDay, 7, sink, out));  // cut short
   EXPECT_EQ(logged, std::vector<std::string>{"store: a stored day of hourly rollups is malformed"});
+}
+
+TEST(AppendEdgeRecordsTest, OrdersByStartAndBatchAndRefusesAQuantityBeyondInt64Thousandths) {
+  auto measures = [](std::int64_t batch, std::int64_t start, const char* quantity) {
+    BatchMeasures m;
+    m.batch = batch;
+    m.m.series_id = 7;
+    m.m.start = start;
+    m.m.end = start + domain::kNsPerHour;
+    m.m.quantity = *domain::ParseDecimal(quantity);
+    m.m.rate = *domain::ParseDecimal("0.5");
+    m.m.cost_nanos = 3;
+    return m;
+  };
+  auto rank_of = [](std::int64_t series_id) {
+    return Result<std::uint32_t>(static_cast<std::uint32_t>(series_id) + 1);
+  };
+  std::vector<BatchMeasures> found = {measures(2, 10, "1.5"), measures(1, 10, "-2"), measures(1, 5, "0")};
+  std::vector<service::EdgeRecord> out;
+  ASSERT_TRUE(AppendEdgeRecords(found, rank_of, {}, out));
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].start.ns, 5);
+  EXPECT_EQ(out[1].quantity_milli, -2000);
+  EXPECT_FALSE(out[1].positive_quantity);
+  EXPECT_EQ(out[2].quantity_milli, 1500);
+  EXPECT_TRUE(out[2].positive_quantity);
+  EXPECT_EQ(out[2].series, 8u);
+  EXPECT_EQ(out[2].rate_fingerprint, domain::DecimalFingerprint(*domain::ParseDecimal("0.5")));
+
+  found = {measures(1, 10, "99999999999999999")};
+  std::vector<std::string> logged;
+  const LogSink sink = [&](LogLevel, std::string_view line) { logged.emplace_back(line); };
+  EXPECT_FALSE(AppendEdgeRecords(found, rank_of, sink, out));
+  EXPECT_EQ(logged, std::vector<std::string>{
+                        "store: a stored usage record (its quantity leaves int64 thousandths) is malformed"});
 }
 
 }  // namespace

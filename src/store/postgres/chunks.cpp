@@ -179,7 +179,7 @@ Status EdgeUsageOverlappingOf(const Connection& c, std::span<const KeyedBytes> c
     if (!records) return std::move(records).error();
     for (const ChunkMeasures& m : *records) found.push_back(BatchMeasures{header.batch, m});
   }
-  return AppendEdgeRecords(found, SeriesRanks(c, series), out);
+  return AppendEdgeRecords(found, SeriesRanks(c, series), c.log(), out);
 }
 
 Result<std::vector<domain::UsageRecord>> AllUsageOf(const Connection& c, const Rows& rows, std::string_view org,

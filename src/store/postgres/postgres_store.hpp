@@ -79,7 +79,7 @@ struct PostgresOptions {
 class PostgresStore final : public service::Store {
  public:
   // The schema version this build writes.
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
   // Connects to the database named by `url` (a libpq connection URI, postgresql://...).
   // kStoreFailed when it cannot connect.

@@ -424,6 +424,13 @@ EdgeWindows EdgeWindowsOf(const service::RangeReadPlan& plan, RawFrom raw_from) 
       out.hour_days.push_back(EdgeWindows::HourDay{i, static_cast<std::size_t>(same_day - out.rollups.begin())});
       continue;
     }
+    auto added = std::find_if(out.hour_days.begin(), out.hour_days.end(), [&](const EdgeWindows::HourDay& h) {
+      return h.rows >= out.rollups.size() && DayOf(plan.raw[h.raw].from.ns) == day;
+    });
+    if (added != out.hour_days.end()) {  // another raw window of the day added it: [10:20, 11:40)
+      out.hour_days.push_back(EdgeWindows::HourDay{i, added->rows});
+      continue;
+    }
     out.rollup_first_days.Int(day);
     out.rollup_ends.Int(day + domain::kNsPerDay);
     out.hour_days.push_back(EdgeWindows::HourDay{i, out.row_windows++});

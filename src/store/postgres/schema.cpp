@@ -257,6 +257,14 @@ CREATE TABLE rollup_hours (
   PRIMARY KEY (org_id, day_ns, series_group)
 );
 )sql",
+    // 5: no table changes. From this version on, an hourly cell's head byte in rollup_hours.packs
+    // may say that one record over the whole hour (0x40) or the whole UTC day (0x20) makes it
+    // up (store/common/formats.hpp, PackHours), which builds before it read as malformed: the
+    // version makes them refuse the database at start-up instead. Cells written before say
+    // neither.
+    R"sql(
+COMMENT ON COLUMN rollup_hours.packs IS 'PackDay: per series PackHours, whose head bytes may mark one whole-hour or whole-day record';
+)sql",
 };
 static_assert(std::size(kMigrations) == PostgresStore::kSchemaVersion);
 

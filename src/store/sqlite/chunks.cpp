@@ -200,7 +200,7 @@ Status SelectEdgeUsageOverlapping(Connection& c, std::string_view org, std::span
                                  });
     if (!s) return s;
   }
-  return AppendEdgeRecords(found, SeriesRanks(c, series), out);
+  return AppendEdgeRecords(found, SeriesRanks(c, series), c.log(), out);
 }
 
 }  // namespace costs::store::sqlite::detail

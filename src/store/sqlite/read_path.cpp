@@ -120,6 +120,7 @@ class DayRollups {
     Grow(out, series_of_day_.size());
     for (const DaySeries& s : series_of_day_) {
       service::IngestDelta::Sums day;
+      day.records = service::IngestDelta::Sums::Records::kOther;  // a sum of hours
       for (std::size_t i = s.first; i < s.end; ++i) day.Add(SumsOf(cells_[i]));
       std::optional<HourCell> narrowed = CellOf(0, day);
       if (!narrowed) return c_.Corrupt("a stored day's hourly rollups sum beyond int64");

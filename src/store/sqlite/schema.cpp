@@ -361,6 +361,13 @@ ALTER TABLE usage_chunk ADD COLUMN last_end_ns INTEGER NOT NULL DEFAULT 92233720
 DROP INDEX usage_chunk_by_class_day;
 CREATE INDEX usage_chunk_by_class_day ON usage_chunk (span_class, start_day_ns, org_id, last_end_ns, first_start_ns);
 )sql",
+    // 9: no table changes. From this version on, an hourly cell's head byte in rollup_hours.packs
+    // may say that one record over the whole hour (0x40) or the whole UTC day (0x20) makes it
+    // up (store/common/formats.hpp, PackHours), which builds before it read as malformed: the
+    // version makes them refuse the file instead. Cells written before say neither.
+    R"sql(
+SELECT 1;
+)sql",
 };
 static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
 

@@ -121,7 +121,7 @@ struct SqliteOptions {
 class SqliteStore final : public service::Store {
  public:
   // The schema version this build writes (PRAGMA user_version after Migrate()).
-  static constexpr int kSchemaVersion = 8;
+  static constexpr int kSchemaVersion = 9;
 
   // Opens (creating if missing) the database file at `path` and configures the first
   // connection. Does not create missing parent directories. Fails with kStoreFailed when the
