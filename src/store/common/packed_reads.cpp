@@ -55,6 +55,13 @@ Status AppendCellsOfDay(std::string_view packs, std::int64_t day_ns, domain::Rol
   return {};
 }
 
+std::optional<DayHour> HourWithin(const domain::TimeRange& window) {
+  const domain::Instant hour = domain::FloorHour(window.from);
+  if (!(window.from < window.to) || domain::FloorHour(domain::Instant{window.to.ns - 1}) != hour) return std::nullopt;
+  const std::int64_t day = domain::FloorDay(hour).ns;
+  return DayHour{day, static_cast<int>((hour.ns - day) / domain::kNsPerHour)};
+}
+
 Result<bool> AppendWholeRecordCells(std::string_view packs, std::int64_t day_ns, int hour, const LogSink& log,
                                     std::vector<SeriesCell>& out) {
   std::vector<SeriesHoursView> views;

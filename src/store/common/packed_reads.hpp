@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <unordered_map>
@@ -16,6 +17,7 @@
 #include "common/log.hpp"
 #include "common/result.hpp"
 #include "domain/proration.hpp"
+#include "domain/range.hpp"
 #include "domain/time.hpp"
 #include "service/store.hpp"
 #include "store/common/formats.hpp"
@@ -43,6 +45,14 @@ enum class Hours { kEach, kSummed };
 Status AppendCellsOfDay(std::string_view packs, std::int64_t day_ns, domain::RollupGrain grain, domain::Instant from,
                         domain::Instant to, const LogSink& log, std::vector<SeriesCell>& out,
                         Hours hours_as = Hours::kEach);
+
+// The UTC day and hour of day (0..23) of a window within one UTC hour (as PlanRangeRead makes
+// the raw windows), whose records AppendWholeRecordCells may give; nullopt for another window.
+struct DayHour {
+  std::int64_t day_ns = 0;
+  int hour = 0;
+};
+std::optional<DayHour> HourWithin(const domain::TimeRange& window);
 
 // The records of the UTC hour `hour` (0..23) of the day `day_ns` that one packed row holds, as
 // cells appended to `out`, when each cell of that hour holds exactly one record over the whole

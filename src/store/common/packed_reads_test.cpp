@@ -52,6 +52,21 @@ TEST(AppendWholeRecordCellsTest, GivesEachSeriesWholeRecordOfTheHourOrNothingWhe
   EXPECT_EQ(logged, std::vector<std::string>{"store: a stored day of hourly rollups is malformed"});
 }
 
+TEST(HourWithinTest, GivesTheDayAndHourOfAWindowWithinOneUtcHourOnly) {
+  auto at = [](int hour, int minute) {
+    return domain::Instant{kDay + hour * domain::kNsPerHour + minute * 60'000'000'000LL};
+  };
+  auto within = [](domain::Instant from, domain::Instant to) {
+    const std::optional<DayHour> h = HourWithin(domain::TimeRange{from, to});
+    return h ? std::to_string(h->day_ns == kDay) + ":" + std::to_string(h->hour) : std::string("none");
+  };
+  EXPECT_EQ(within(at(10, 20), at(10, 40)), "1:10");
+  EXPECT_EQ(within(at(10, 20), at(11, 0)), "1:10");  // the end is not in the window
+  EXPECT_EQ(within(at(23, 10), at(24, 0)), "1:23");
+  EXPECT_EQ(within(at(10, 20), at(11, 1)), "none");   // two hours
+  EXPECT_EQ(within(at(10, 20), at(10, 20)), "none");  // empty
+}
+
 TEST(AppendEdgeRecordsTest, OrdersByStartAndBatchAndRefusesAQuantityBeyondInt64Thousandths) {
   auto measures = [](std::int64_t batch, std::int64_t start, const char* quantity) {
     BatchMeasures m;

@@ -441,9 +441,8 @@ EdgeWindows EdgeWindowsOf(const service::RangeReadPlan& plan, RawFrom raw_from) 
 // Whether each raw window of `plan` lies in one UTC hour (as PlanRangeRead makes them), so that
 // its records may come from that hour's cells.
 bool RawWindowsWithinHours(const service::RangeReadPlan& plan) {
-  return std::all_of(plan.raw.begin(), plan.raw.end(), [](const domain::TimeRange& w) {
-    return w.from < w.to && domain::FloorHour(w.from) == domain::FloorHour(Instant{w.to.ns - 1});
-  });
+  return std::all_of(plan.raw.begin(), plan.raw.end(),
+                     [](const domain::TimeRange& w) { return HourWithin(w).has_value(); });
 }
 
 // The records of the raw window `window` (within one UTC hour) appended to `out` from the packed
@@ -451,12 +450,12 @@ bool RawWindowsWithinHours(const service::RangeReadPlan& plan) {
 // record over the whole hour or day; false, with `out` as it was, when one does not.
 Result<bool> WholeRecordsOf(const Connection& c, std::span<const KeyedBytes> days, const SeriesMap& series,
                             const domain::TimeRange& window, std::vector<service::EdgeRecord>& out) {
-  const std::int64_t day = DayOf(window.from.ns);
-  const int hour = static_cast<int>((domain::FloorHour(window.from).ns - day) / domain::kNsPerHour);
+  const std::optional<DayHour> hour = HourWithin(window);
+  if (!hour) return false;
   std::vector<SeriesCell> cells;
   for (const KeyedBytes& row : days) {
-    if (row.key != day) continue;  // an hourly window's rows may span two days
-    Result<bool> whole = AppendWholeRecordCells(row.bytes, day, hour, c.log(), cells);
+    if (row.key != hour->day_ns) continue;  // an hourly window's rows may span two days
+    Result<bool> whole = AppendWholeRecordCells(row.bytes, hour->day_ns, hour->hour, c.log(), cells);
     if (!whole) return std::move(whole).error();
     if (!*whole) return false;
   }

@@ -353,22 +353,20 @@ Result<service::RangeReadResult> ReadPlan(Connection& c, SeriesCache& cache, std
 // false, with `out` as it was, when one does not.
 Result<bool> ReadWholeRecords(Connection& c, std::string_view org, const SeriesMap& series,
                               const domain::TimeRange& window, std::vector<service::EdgeRecord>& out) {
-  const Instant hour = domain::FloorHour(window.from);
-  if (window.from >= window.to || domain::FloorHour(Instant{window.to.ns - 1}) != hour) return false;
-  const std::int64_t day = domain::FloorDay(hour).ns;
-  const int hour_of_day = static_cast<int>((hour.ns - day) / domain::kNsPerHour);
+  const std::optional<DayHour> hour = HourWithin(window);
+  if (!hour) return false;
   std::vector<SeriesCell> cells;
   bool whole = true;
   Status s = c.ForEachRow(
       kSelectRollupHours, "read rollups",
       [&](const Stmt& row) -> Status {
         if (!whole) return {};
-        Result<bool> appended = AppendWholeRecordCells(row.Blob(1), day, hour_of_day, c.log(), cells);
+        Result<bool> appended = AppendWholeRecordCells(row.Blob(1), hour->day_ns, hour->hour, c.log(), cells);
         if (!appended) return std::move(appended).error();
         whole = *appended;
         return {};
       },
-      org, day, day + domain::kNsPerDay);
+      org, hour->day_ns, hour->day_ns + domain::kNsPerDay);
   if (!s) return std::move(s).error();
   if (!whole) return false;
   if (Status appended = AppendWholeRecords(cells, SeriesRanks(c, series), out); !appended) {
